@@ -1,0 +1,7 @@
+//! Validated construction of OpenAI API requests.
+//!
+//! **You probably want the `oai` crate**, which re-exports these builders.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use oai_types as types;

@@ -1,0 +1,556 @@
+//! Client configuration: a builder, and the same settings read from the environment.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
+use url::Url;
+
+use crate::auth::{AuthStyle, CredentialProvider, CredentialSource, check_key};
+use crate::error::{Error, Result};
+use crate::retry::DEFAULT_MAX_RETRIES;
+use crate::sse::SseLimits;
+
+/// The API's address, used when no other is configured.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "OPENAI_API_KEY";
+/// Environment variable overriding the base URL.
+pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
+/// Environment variable holding the organization id.
+pub const ENV_ORG_ID: &str = "OPENAI_ORG_ID";
+/// Environment variable holding the project id.
+pub const ENV_PROJECT_ID: &str = "OPENAI_PROJECT_ID";
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default timeout of one attempt of a whole request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default longest gap between two chunks of a streamed body.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default cap on a response body, in bytes (a float-JSON embeddings answer of
+/// 2,048 x 1,536 values is about 60 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 128 << 20;
+
+/// The three timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (5 s).
+    pub connect: Duration,
+    /// One attempt of a request, up to the last byte of a non-streamed body, or
+    /// to the headers of a streamed one (600 s).
+    pub request: Duration,
+    /// Longest gap between chunks of a streamed body (600 s).
+    pub stream_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            request: DEFAULT_REQUEST_TIMEOUT,
+            stream_idle: DEFAULT_STREAM_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// A checked, immutable configuration. Build one with [`Config::builder`] or
+/// [`Config::from_env`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) base_url: Url,
+    pub(crate) credentials: CredentialSource,
+    pub(crate) credential_name: String,
+    pub(crate) auth_style: AuthStyle,
+    pub(crate) default_headers: HeaderMap,
+    pub(crate) default_query: Vec<(String, String)>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_retries: u32,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) sse_limits: SseLimits,
+    pub(crate) http_client: Option<reqwest::Client>,
+}
+
+impl Config {
+    /// A builder with the defaults and nothing read from the environment.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The configuration the environment describes (`OPENAI_API_KEY`,
+    /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`).
+    ///
+    /// # Errors
+    /// A configuration error naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Config> {
+        ConfigBuilder::from_env().build()
+    }
+
+    /// The base URL every path is appended to.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+    /// The timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+    /// Retries after the first attempt.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+    /// The response body cap, in bytes.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+    /// The caps of the event-stream decoder.
+    pub fn sse_limits(&self) -> SseLimits {
+        self.sse_limits
+    }
+    /// Headers sent with every request (organization and project included).
+    pub fn default_headers(&self) -> &HeaderMap {
+        &self.default_headers
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url.as_str())
+            .field("credentials", &self.credentials)
+            .field("auth_style", &self.auth_style)
+            .field("default_headers", &crate::redact::Headers(&self.default_headers))
+            .field("default_query", &self.default_query)
+            .field("timeouts", &self.timeouts)
+            .field("max_retries", &self.max_retries)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("custom_http_client", &self.http_client.is_some())
+            .finish()
+    }
+}
+
+enum KeySetting {
+    Unset,
+    /// The environment was read and the variable was absent.
+    EnvMissing,
+    Key { secret: SecretString, from: String },
+    Provider(Arc<dyn CredentialProvider>),
+    NoAuth,
+}
+
+/// Builds a [`Config`]. Setters never fail; the first problem is reported by
+/// [`ConfigBuilder::build`]. Settings made after [`ConfigBuilder::from_env`]
+/// override what the environment said.
+#[must_use]
+pub struct ConfigBuilder {
+    base_url: Option<(String, String)>,
+    key: KeySetting,
+    auth_style: AuthStyle,
+    organization: Option<(String, String)>,
+    project: Option<(String, String)>,
+    default_headers: HeaderMap,
+    default_query: Vec<(String, String)>,
+    timeouts: Timeouts,
+    max_retries: u32,
+    max_response_bytes: u64,
+    sse_limits: SseLimits,
+    http_client: Option<reqwest::Client>,
+    insecure_http: bool,
+    error: Option<Error>,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            key: KeySetting::Unset,
+            auth_style: AuthStyle::Bearer,
+            organization: None,
+            project: None,
+            default_headers: HeaderMap::new(),
+            default_query: Vec::new(),
+            timeouts: Timeouts::default(),
+            max_retries: DEFAULT_MAX_RETRIES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            sse_limits: SseLimits::default(),
+            http_client: None,
+            insecure_http: false,
+            error: None,
+        }
+    }
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("base_url", &self.base_url.as_ref().map(|b| &b.0))
+            .field("key", &match self.key {
+                KeySetting::Unset => "unset",
+                KeySetting::EnvMissing => "missing from the environment",
+                KeySetting::Key { .. } => "[REDACTED]",
+                KeySetting::Provider(_) => "provider",
+                KeySetting::NoAuth => "none",
+            })
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// A builder holding what the process environment says.
+    pub fn from_env() -> Self {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// A builder holding what `lookup` says for each variable name: the same as
+    /// [`ConfigBuilder::from_env`] with another source (tests, a config file).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut b = Self::default();
+        b.key = match lookup(ENV_API_KEY) {
+            Some(k) => KeySetting::Key { secret: SecretString::from(k), from: ENV_API_KEY.into() },
+            None => KeySetting::EnvMissing,
+        };
+        if let Some(u) = lookup(ENV_BASE_URL).filter(|u| !u.trim().is_empty()) {
+            b.base_url = Some((u, ENV_BASE_URL.into()));
+        }
+        if let Some(o) = lookup(ENV_ORG_ID).filter(|o| !o.is_empty()) {
+            b.organization = Some((o, ENV_ORG_ID.into()));
+        }
+        if let Some(p) = lookup(ENV_PROJECT_ID).filter(|p| !p.is_empty()) {
+            b.project = Some((p, ENV_PROJECT_ID.into()));
+        }
+        b
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>` (or per [`Self::auth_style`]).
+    pub fn api_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.key = KeySetting::Key { secret: key.into(), from: "the api_key setting".into() };
+        self
+    }
+
+    /// A provider asked for the credential before every attempt.
+    pub fn credential_provider(mut self, provider: impl CredentialProvider) -> Self {
+        self.key = KeySetting::Provider(Arc::new(provider));
+        self
+    }
+
+    /// Sends no credential at all (local OpenAI-compatible servers).
+    pub fn no_auth(mut self) -> Self {
+        self.key = KeySetting::NoAuth;
+        self
+    }
+
+    /// Where the credential goes: `Authorization: Bearer` (default) or a named header.
+    pub fn auth_style(mut self, style: AuthStyle) -> Self {
+        self.auth_style = style;
+        self
+    }
+
+    /// The base URL (default `https://api.openai.com/v1`). It must be `https`
+    /// unless its host is loopback or [`Self::danger_accept_insecure_http`] is set.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some((url.into(), "the base_url setting".into()));
+        self
+    }
+
+    /// Sends `OpenAI-Organization`.
+    pub fn organization(mut self, id: impl Into<String>) -> Self {
+        self.organization = Some((id.into(), "the organization setting".into()));
+        self
+    }
+
+    /// Sends `OpenAI-Project`.
+    pub fn project(mut self, id: impl Into<String>) -> Self {
+        self.project = Some((id.into(), "the project setting".into()));
+        self
+    }
+
+    /// A header sent with every request. Names and values that are not valid in
+    /// HTTP are reported by [`Self::build`].
+    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(n), Ok(mut v)) => {
+                if crate::redact::is_sensitive(&n) {
+                    v.set_sensitive(true);
+                }
+                self.default_headers.append(n, v);
+            }
+            _ => self.fail(Error::config(format!(
+                "default header {name:?} has an invalid name or value"
+            ))),
+        }
+        self
+    }
+
+    /// A query pair added to every request (Azure's `api-version`, say).
+    pub fn default_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.default_query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.connect = d;
+        self
+    }
+
+    /// Timeout of one attempt of a request (default 600 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeouts.request = d;
+        self
+    }
+
+    /// Longest gap between chunks of a streamed body (default 600 s).
+    pub fn stream_idle_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.stream_idle = d;
+        self
+    }
+
+    /// Retries after the first attempt (default 2).
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Cap on a response body, in bytes (default 128 MiB).
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+
+    /// Caps of the event-stream decoder.
+    pub fn sse_limits(mut self, limits: SseLimits) -> Self {
+        self.sse_limits = limits;
+        self
+    }
+
+    /// Uses this `reqwest::Client` for all requests. Its own settings (connect
+    /// timeout, proxies, TLS) then apply; it must not follow redirects, or it
+    /// may carry credentials to the redirect target.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Accepts a plain `http` base URL for a host that is not loopback. Anyone
+    /// on the network path can then read the API key.
+    pub fn danger_accept_insecure_http(mut self, yes: bool) -> Self {
+        self.insecure_http = yes;
+        self
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Checks everything and returns the configuration.
+    ///
+    /// # Errors
+    /// A configuration error naming the setting or environment variable at fault.
+    pub fn build(self) -> Result<Config> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let (url_text, url_from) = self
+            .base_url
+            .unwrap_or_else(|| (DEFAULT_BASE_URL.to_owned(), "the default base URL".into()));
+        let base_url = check_base_url(&url_text, &url_from, self.insecure_http)?;
+
+        let (credentials, credential_name) = match self.key {
+            KeySetting::Unset | KeySetting::EnvMissing => {
+                return Err(Error::config(format!(
+                    "no API key: set the {ENV_API_KEY} environment variable or call api_key() \
+                     (or no_auth() for a server without authentication)"
+                )));
+            }
+            KeySetting::Key { secret, from } => {
+                check_key(secrecy::ExposeSecret::expose_secret(&secret), &from)?;
+                (CredentialSource::Static(secret), from)
+            }
+            KeySetting::Provider(p) => {
+                (CredentialSource::Provider(p), "the credential from the provider".into())
+            }
+            KeySetting::NoAuth => (CredentialSource::None, String::new()),
+        };
+
+        let mut default_headers = self.default_headers;
+        for (setting, header) in [
+            (self.organization, "openai-organization"),
+            (self.project, "openai-project"),
+        ] {
+            if let Some((value, from)) = setting {
+                let v = HeaderValue::try_from(value.trim()).map_err(|_| {
+                    Error::config(format!("{from} cannot be sent in an HTTP header"))
+                })?;
+                default_headers.insert(HeaderName::from_static(header), v);
+            }
+        }
+        Ok(Config {
+            base_url,
+            credentials,
+            credential_name,
+            auth_style: self.auth_style,
+            default_headers,
+            default_query: self.default_query,
+            timeouts: self.timeouts,
+            max_retries: self.max_retries,
+            max_response_bytes: self.max_response_bytes,
+            sse_limits: self.sse_limits,
+            http_client: self.http_client,
+        })
+    }
+}
+
+/// Whether `url`'s host is the local machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn check_base_url(text: &str, from: &str, insecure_ok: bool) -> Result<Url> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::config(format!("{from} is not a valid URL ({e})")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) || insecure_ok => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "{from} uses plain http to a host that is not loopback; use https, or opt in \
+                 with danger_accept_insecure_http(true)"
+            )));
+        }
+        other => return Err(Error::config(format!("{from} has unsupported scheme {other:?}"))),
+    }
+    if url.host().is_none() {
+        return Err(Error::config(format!("{from} has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!(
+            "{from} contains user credentials; configure the key with api_key() instead"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "{from} has a query or fragment; use default_query() for query pairs"
+        )));
+    }
+    let mut url = url;
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::builder().api_key("sk-1").build().unwrap();
+        assert_eq!(c.base_url().as_str(), "https://api.openai.com/v1");
+        assert_eq!(c.timeouts().connect, Duration::from_secs(5));
+        assert_eq!(c.timeouts().request, Duration::from_secs(600));
+        assert_eq!(c.max_retries(), 2);
+        assert!(c.default_headers().is_empty());
+    }
+
+    #[test]
+    fn env_values() {
+        let c = ConfigBuilder::from_env_with(env(&[
+            ("OPENAI_API_KEY", "sk-env"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1/"),
+            ("OPENAI_ORG_ID", "org-1"),
+            ("OPENAI_PROJECT_ID", "proj-1"),
+        ]))
+        .build()
+        .unwrap();
+        assert_eq!(c.base_url().as_str(), "http://127.0.0.1:8080/v1");
+        assert_eq!(c.default_headers()["openai-organization"], "org-1");
+        assert_eq!(c.default_headers()["openai-project"], "proj-1");
+        // builder settings win over the environment
+        let c = ConfigBuilder::from_env_with(env(&[("OPENAI_API_KEY", "sk-env")]))
+            .base_url("https://example.test/v1")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url().host_str(), Some("example.test"));
+    }
+
+    #[test]
+    fn key_errors_name_the_variable() {
+        let table: &[(&[(&str, &str)], &str)] = &[
+            (&[], "OPENAI_API_KEY"),
+            (&[("OPENAI_API_KEY", "")], "OPENAI_API_KEY is empty"),
+            (&[("OPENAI_API_KEY", "sk-abc\n")], "OPENAI_API_KEY contains whitespace"),
+            (&[("OPENAI_API_KEY", "sk-\u{1}x")], "OPENAI_API_KEY contains a control"),
+        ];
+        for (pairs, want) in table {
+            let err = ConfigBuilder::from_env_with(env(pairs)).build().unwrap_err();
+            assert!(err.is_config());
+            assert!(err.to_string().contains(want), "{err}");
+        }
+        let err = Config::builder().api_key("bad key").build().unwrap_err();
+        assert!(err.to_string().contains("api_key setting"), "{err}");
+    }
+
+    #[test]
+    fn base_url_rules() {
+        let table: &[(&str, bool, bool)] = &[
+            ("https://api.openai.com/v1", false, true),
+            ("http://localhost:1234/v1", false, true),
+            ("http://127.0.0.5:1234", false, true),
+            ("http://[::1]:99/v1", false, true),
+            ("http://api.example.com/v1", false, false),
+            ("http://api.example.com/v1", true, true),
+            ("http://10.0.0.1/v1", false, false),
+            ("ftp://example.com", true, false),
+            ("https://user:pw@example.com", false, false),
+            ("https://example.com/v1?x=1", false, false),
+            ("not a url", false, false),
+        ];
+        for (url, insecure, ok) in table {
+            let r = Config::builder()
+                .api_key("sk")
+                .base_url(*url)
+                .danger_accept_insecure_http(*insecure)
+                .build();
+            assert_eq!(r.is_ok(), *ok, "{url}: {:?}", r.err());
+            if let Err(e) = r {
+                assert!(e.is_config());
+                assert!(e.to_string().contains("base_url"), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_default_header_reported_at_build() {
+        let err = Config::builder().api_key("sk").default_header("bad name", "v").build().unwrap_err();
+        assert!(err.is_config());
+        let err = Config::builder().api_key("sk").organization("org\n1").build().unwrap_err();
+        assert!(err.to_string().contains("organization"));
+    }
+
+    #[test]
+    fn debug_never_shows_key() {
+        let b = Config::builder().api_key("sk-very-secret").default_header("api-key", "sk-very-secret");
+        assert!(!format!("{b:?}").contains("sk-very-secret"));
+        let c = b.build().unwrap();
+        assert!(!format!("{c:?}").contains("sk-very-secret"));
+    }
+}

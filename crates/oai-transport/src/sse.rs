@@ -1,0 +1,456 @@
+//! An incremental server-sent events decoder.
+//!
+//! Follows the WHATWG event-stream rules: lines end with LF, CR or CRLF (a CRLF
+//! split across two chunks counts once); `data` lines accumulate, joined by LF;
+//! lines starting with `:` are comments; `event`, `id` and `retry` set their
+//! fields; an empty line dispatches the event; a leading byte-order mark is
+//! dropped; an event not closed by an empty line when the input ends is
+//! discarded. Bytes are decoded as UTF-8 with replacement.
+//!
+//! The decoder holds at most one line and one event in memory, each under a cap,
+//! and the events decoded from the chunk it was last fed.
+
+use std::collections::VecDeque;
+
+use crate::error::{Error, StreamErrorKind};
+
+/// Size caps for the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseLimits {
+    /// Longest line, in bytes, line ending excluded.
+    pub max_line_bytes: usize,
+    /// Largest event `data`, in bytes.
+    pub max_event_bytes: usize,
+}
+
+impl Default for SseLimits {
+    /// 16 MiB for both: a Responses `response.completed` event carries the whole
+    /// response, generated images included.
+    fn default() -> Self {
+        Self { max_line_bytes: 16 << 20, max_event_bytes: 16 << 20 }
+    }
+}
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event` field; `None` stands for the default type `message`.
+    pub event: Option<String>,
+    /// The `data` lines joined by `\n`.
+    pub data: String,
+    /// The last event id seen so far in the stream, when any.
+    pub id: Option<String>,
+    /// The `retry` field of this event, in milliseconds, when valid.
+    pub retry: Option<u64>,
+}
+
+impl SseEvent {
+    /// The event type, `message` when the stream named none.
+    pub fn event_type(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// The incremental decoder. Feed it chunks with [`SseDecoder::feed`], take events
+/// with [`SseDecoder::next_event`], and call [`SseDecoder::finish`] at the end.
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    limits: SseLimits,
+    line: Vec<u8>,
+    after_cr: bool,
+    started: bool,
+    data: String,
+    has_data: bool,
+    event: Option<String>,
+    retry: Option<u64>,
+    last_id: Option<String>,
+    ready: VecDeque<SseEvent>,
+    failed: Option<(StreamErrorKind, usize)>,
+}
+
+impl SseDecoder {
+    /// A decoder with the given caps.
+    pub fn new(limits: SseLimits) -> Self {
+        Self { limits, ..Self::default() }
+    }
+
+    /// Decodes `chunk`; complete events become available from
+    /// [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    /// A line or an event over its cap; the decoder then refuses further input.
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Error> {
+        self.check_failed()?;
+        if !self.started {
+            // Drop a UTF-8 byte-order mark, which may itself arrive split.
+            let bom = b"\xEF\xBB\xBF";
+            let have = self.line.len();
+            let take = (bom.len() - have).min(chunk.len());
+            if bom[have..have + take] == chunk[..take] {
+                if have + take < bom.len() {
+                    self.line.extend_from_slice(&chunk[..take]);
+                    return Ok(());
+                }
+                self.line.clear();
+                chunk = &chunk[take..];
+            } else {
+                // Not a BOM: what was held back is ordinary input.
+                let held = std::mem::take(&mut self.line);
+                self.started = true;
+                self.feed_lines(&held)?;
+            }
+            self.started = true;
+        }
+        self.feed_lines(chunk)
+    }
+
+    fn feed_lines(&mut self, mut chunk: &[u8]) -> Result<(), Error> {
+        if self.after_cr && !chunk.is_empty() {
+            self.after_cr = false;
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+        }
+        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (head, tail) = chunk.split_at(pos);
+            let is_cr = tail[0] == b'\r';
+            let mut rest = &tail[1..];
+            if is_cr {
+                if let Some(r) = rest.strip_prefix(b"\n") {
+                    rest = r;
+                } else if rest.is_empty() {
+                    self.after_cr = true;
+                }
+            }
+            if self.line.is_empty() {
+                self.check_line(head.len())?;
+                self.process_line(head)?;
+            } else {
+                self.check_line(self.line.len() + head.len())?;
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(head);
+                self.process_line(&line)?;
+                line.clear();
+                self.line = line;
+            }
+            chunk = rest;
+        }
+        if !chunk.is_empty() {
+            self.check_line(self.line.len() + chunk.len())?;
+            self.line.extend_from_slice(chunk);
+        }
+        Ok(())
+    }
+
+    fn check_failed(&self) -> Result<(), Error> {
+        match self.failed {
+            Some((kind, limit)) => Err(Error::stream(kind, Some(limit))),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, kind: StreamErrorKind, limit: usize) -> Error {
+        self.failed = Some((kind, limit));
+        self.line = Vec::new();
+        self.data = String::new();
+        Error::stream(kind, Some(limit))
+    }
+
+    fn check_line(&mut self, len: usize) -> Result<(), Error> {
+        if len > self.limits.max_line_bytes {
+            return Err(self.fail(StreamErrorKind::LineTooLong, self.limits.max_line_bytes));
+        }
+        Ok(())
+    }
+
+    fn process_line(&mut self, line: &[u8]) -> Result<(), Error> {
+        if line.is_empty() {
+            self.dispatch();
+            return Ok(());
+        }
+        if line[0] == b':' {
+            return Ok(());
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &line[..0]),
+        };
+        match field {
+            b"data" => {
+                let extra = value.len() + usize::from(self.has_data);
+                if self.data.len() + extra > self.limits.max_event_bytes {
+                    return Err(
+                        self.fail(StreamErrorKind::EventTooLarge, self.limits.max_event_bytes)
+                    );
+                }
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.has_data = true;
+            }
+            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"id" => {
+                if !value.contains(&0) {
+                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            b"retry" => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    // Digits only: parsing fails only on overflow, which is ignored.
+                    if let Ok(ms) = std::str::from_utf8(value).unwrap_or("x").parse() {
+                        self.retry = Some(ms);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self) {
+        let event = self.event.take();
+        let retry = self.retry.take();
+        if !self.has_data {
+            return;
+        }
+        self.has_data = false;
+        let data = std::mem::take(&mut self.data);
+        self.ready.push_back(SseEvent { event, data, id: self.last_id.clone(), retry });
+    }
+
+    /// The next decoded event, in stream order.
+    pub fn next_event(&mut self) -> Option<SseEvent> {
+        self.ready.pop_front()
+    }
+
+    /// Number of decoded events not yet taken.
+    pub fn pending(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Ends the input. An event without its closing empty line is discarded, as
+    /// the standard says; events already decoded stay available.
+    ///
+    /// # Errors
+    /// When the decoder had already failed.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.check_failed()?;
+        self.line.clear();
+        self.data.clear();
+        self.has_data = false;
+        self.event = None;
+        self.retry = None;
+        Ok(())
+    }
+}
+
+/// Decodes a whole input at once: the events, and the error if any.
+pub fn decode_all(input: &[u8], limits: SseLimits) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
+    decode_split(input, &[], limits)
+}
+
+/// Decodes `input` fed in pieces cut at the offsets in `cuts` (taken modulo the
+/// input length, in any order): any cut gives the same result as
+/// [`decode_all`]. Used by the fuzz target and the property tests.
+pub fn decode_split(
+    input: &[u8],
+    cuts: &[usize],
+    limits: SseLimits,
+) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
+    let mut points: Vec<usize> =
+        cuts.iter().map(|c| if input.is_empty() { 0 } else { c % (input.len() + 1) }).collect();
+    points.push(0);
+    points.push(input.len());
+    points.sort_unstable();
+    points.dedup();
+    let mut dec = SseDecoder::new(limits);
+    let mut events = Vec::new();
+    let mut error = None;
+    for w in points.windows(2) {
+        if let Err(e) = dec.feed(&input[w[0]..w[1]]) {
+            error = e.stream_error_kind();
+            break;
+        }
+    }
+    while let Some(ev) = dec.next_event() {
+        events.push(ev);
+    }
+    if error.is_none() {
+        if let Err(e) = dec.finish() {
+            error = e.stream_error_kind();
+        }
+    }
+    (events, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(input: &str) -> Vec<SseEvent> {
+        let (ev, err) = decode_all(input.as_bytes(), SseLimits::default());
+        assert_eq!(err, None);
+        ev
+    }
+
+    fn data(input: &str) -> Vec<String> {
+        events(input).into_iter().map(|e| e.data).collect()
+    }
+
+    #[test]
+    fn line_endings() {
+        assert_eq!(data("data: a\n\ndata: b\n\n"), ["a", "b"]);
+        assert_eq!(data("data: a\r\rdata: b\r\r"), ["a", "b"]);
+        assert_eq!(data("data: a\r\n\r\ndata: b\r\n\r\n"), ["a", "b"]);
+        assert_eq!(data("data: a\r\n\ndata: b\n\r\n"), ["a", "b"]);
+    }
+
+    #[test]
+    fn multi_line_data_and_fields() {
+        let ev = events("event: response.created\nid: 7\nretry: 1500\ndata: {\"a\":\ndata:1}\n\n");
+        assert_eq!(
+            ev,
+            vec![SseEvent {
+                event: Some("response.created".into()),
+                data: "{\"a\":\n1}".into(),
+                id: Some("7".into()),
+                retry: Some(1500),
+            }]
+        );
+        assert_eq!(ev[0].event_type(), "response.created");
+    }
+
+    #[test]
+    fn comments_unknown_fields_and_empty_events() {
+        assert_eq!(data(": keep-alive\n\nfoo: bar\ndata\n\n: x\ndata: z\n\n"), ["", "z"]);
+        // event without data is not dispatched, and its type does not leak
+        let ev = events("event: ping\n\ndata: y\n\n");
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].event, None);
+        assert_eq!(ev[0].event_type(), "message");
+    }
+
+    #[test]
+    fn value_space_and_colon_rules() {
+        assert_eq!(data("data:no-space\n\ndata:  two\n\ndata: a:b\n\n"), ["no-space", " two", "a:b"]);
+    }
+
+    #[test]
+    fn id_and_retry_rules() {
+        let ev = events("id: 1\ndata: a\n\ndata: b\n\nid: bad\0id\nretry: 12x\ndata: c\n\nid\ndata: d\n\n");
+        let ids: Vec<_> = ev.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, vec![Some("1".into()), Some("1".into()), Some("1".into()), Some(String::new())]);
+        assert!(ev.iter().all(|e| e.retry.is_none()));
+    }
+
+    #[test]
+    fn unterminated_event_is_discarded() {
+        assert_eq!(data("data: a\n\ndata: b\n"), ["a"]);
+        assert_eq!(data("data: a\n\ndata: b"), ["a"]);
+    }
+
+    #[test]
+    fn bom_is_dropped_even_when_split() {
+        let input = b"\xEF\xBB\xBFdata: a\n\n";
+        for cut in 0..input.len() {
+            let (ev, err) = decode_split(input, &[cut, 1, 2], SseLimits::default());
+            assert_eq!(err, None);
+            assert_eq!(ev.len(), 1);
+            assert_eq!(ev[0].data, "a");
+        }
+        // only the first BOM is special
+        let (ev, _) = decode_all(b"\xEF\xBB\xBFdata: \xEF\xBB\xBFa\n\n", SseLimits::default());
+        assert_eq!(ev[0].data, "\u{feff}a");
+        // a stream starting with part of a BOM keeps those bytes: the first
+        // field is then named "\xEFdata" and ignored
+        let (ev, _) = decode_all(b"\xEFdata: a\n\ndata: b\n\n", SseLimits::default());
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].data, "b");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        let (ev, err) = decode_all(b"data: \xff\xfe ok\n\n", SseLimits::default());
+        assert_eq!(err, None);
+        assert_eq!(ev[0].data, "\u{fffd}\u{fffd} ok");
+    }
+
+    #[test]
+    fn line_cap() {
+        let limits = SseLimits { max_line_bytes: 16, max_event_bytes: 1024 };
+        let (ev, err) = decode_all(b"data: ok\n\ndata: 0123456789abcdef\n\n", limits);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(err, Some(StreamErrorKind::LineTooLong));
+        // a line that never ends is caught while it grows
+        let mut dec = SseDecoder::new(limits);
+        let mut failed = false;
+        for _ in 0..100 {
+            if dec.feed(b"aaaa").is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed);
+        assert!(dec.feed(b"\n").is_err(), "a failed decoder stays failed");
+    }
+
+    #[test]
+    fn event_cap() {
+        let limits = SseLimits { max_line_bytes: 64, max_event_bytes: 10 };
+        let (_, err) = decode_all(b"data: 12345\ndata: 12345\n\n", limits);
+        assert_eq!(err, Some(StreamErrorKind::EventTooLarge));
+        let (ev, err) = decode_all(b"data: 12345\ndata: 1234\n\n", limits);
+        assert_eq!(err, None);
+        assert_eq!(ev[0].data.len(), 10);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn sse_like() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"data: ".to_vec()),
+                Just(b"data:".to_vec()),
+                Just(b"event: x\n".to_vec()),
+                Just(b"id: 1\n".to_vec()),
+                Just(b"retry: 10\n".to_vec()),
+                Just(b": c\n".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\xEF\xBB\xBF".to_vec()),
+                Just(b"[DONE]".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..8),
+                "[a-z{}\":,]{0,12}".prop_map(String::into_bytes),
+            ];
+            proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+            #[test]
+            fn any_split_decodes_the_same(
+                input in sse_like(),
+                cuts in proptest::collection::vec(any::<usize>(), 0..12),
+                small in any::<bool>(),
+            ) {
+                let limits = if small {
+                    SseLimits { max_line_bytes: 24, max_event_bytes: 40 }
+                } else {
+                    SseLimits::default()
+                };
+                let whole = decode_all(&input, limits);
+                let split = decode_split(&input, &cuts, limits);
+                prop_assert_eq!(whole, split);
+                // byte at a time, the hardest split
+                let every: Vec<usize> = (0..input.len()).collect();
+                prop_assert_eq!(decode_all(&input, limits), decode_split(&input, &every, limits));
+            }
+        }
+    }
+}

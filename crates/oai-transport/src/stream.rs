@@ -1,0 +1,291 @@
+//! Streamed responses: raw server-sent events, and typed JSON events on top.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::api_error::{ApiErrorDetails, parse_error_body};
+use crate::error::{Error, Result, StreamErrorKind, TimeoutPhase};
+use crate::response::ResponseMeta;
+use crate::sse::{SseDecoder, SseEvent, SseLimits};
+use crate::transport::StreamingResponse;
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The raw events of a streamed response.
+///
+/// It reads the body only when polled, one network chunk at a time: nothing is
+/// read ahead of the consumer, no task is spawned, no channel is used. A gap
+/// between chunks longer than the idle timeout ends it with a timeout error.
+pub struct EventStream {
+    body: ByteStream,
+    decoder: SseDecoder,
+    idle: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    finished: bool,
+    meta: ResponseMeta,
+    secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("idle", &self.idle)
+            .field("finished", &self.finished)
+            .field("request_id", &self.meta.request_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    /// Events of `response`, decoded under `limits`.
+    pub fn new(response: StreamingResponse, limits: SseLimits) -> Self {
+        let StreamingResponse { meta, response, idle_timeout, secret } = response;
+        Self::from_parts(Box::pin(response.bytes_stream()), meta, idle_timeout, limits, secret)
+    }
+
+    fn from_parts(
+        body: ByteStream,
+        meta: ResponseMeta,
+        idle: Duration,
+        limits: SseLimits,
+        secret: Option<SecretString>,
+    ) -> Self {
+        Self {
+            body,
+            decoder: SseDecoder::new(limits),
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            finished: false,
+            meta,
+            secret,
+        }
+    }
+
+    /// The response's metadata (status, request id, rate limits).
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<SseEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(ev) = this.decoder.next_event() {
+                return Poll::Ready(Some(Ok(ev)));
+            }
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            match this.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let deadline = tokio::time::Instant::now() + this.idle;
+                    this.sleep.as_mut().reset(deadline);
+                    if let Err(e) = this.decoder.feed(&chunk) {
+                        this.finished = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(Error::request(
+                        "the connection broke during the event stream",
+                        e,
+                    ))));
+                }
+                Poll::Ready(None) => {
+                    this.finished = true;
+                    if let Err(e) = this.decoder.finish() {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Poll::Pending => {
+                    if this.sleep.as_mut().poll(cx).is_ready() {
+                        this.finished = true;
+                        return Poll::Ready(Some(Err(Error::timeout(
+                            TimeoutPhase::StreamIdle,
+                            Some(this.idle),
+                        ))));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// How a typed stream recognizes its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct StreamOptions {
+    done_marker: bool,
+    terminal_events: Cow<'static, [&'static str]>,
+}
+
+impl Default for StreamOptions {
+    /// Ends at `data: [DONE]`, the chat completions convention.
+    fn default() -> Self {
+        Self { done_marker: true, terminal_events: Cow::Borrowed(&[]) }
+    }
+}
+
+impl StreamOptions {
+    /// Ends at `data: [DONE]` only.
+    pub fn done_marker() -> Self {
+        Self::default()
+    }
+
+    /// Ends after an event whose type (the SSE `event` field, or else the JSON
+    /// `type` field) is one of `names`; `[DONE]` also ends it.
+    pub fn terminal_events(names: &'static [&'static str]) -> Self {
+        Self { done_marker: true, terminal_events: Cow::Borrowed(names) }
+    }
+
+    fn is_terminal(&self, ev: &SseEvent) -> bool {
+        if self.terminal_events.is_empty() {
+            return false;
+        }
+        if let Some(name) = &ev.event {
+            if name != "message" {
+                return self.terminal_events.contains(&name.as_str());
+            }
+        }
+        // No event name: look at the JSON `type`, only when it may match.
+        if !self.terminal_events.iter().any(|t| ev.data.contains(t)) {
+            return false;
+        }
+        #[derive(Deserialize)]
+        struct Type<'a> {
+            #[serde(borrow, rename = "type")]
+            kind: Option<Cow<'a, str>>,
+        }
+        serde_json::from_str::<Type<'_>>(&ev.data)
+            .ok()
+            .and_then(|t| t.kind)
+            .is_some_and(|k| self.terminal_events.contains(&k.as_ref()))
+    }
+}
+
+/// A stream of JSON events decoded into `T`.
+///
+/// Ends cleanly at `[DONE]` or a terminal event; a body that ends before either
+/// is a [`StreamErrorKind::Truncated`] error. An `error` event, or an event
+/// whose JSON has a top-level `error`, becomes an API error. After any error
+/// the stream ends.
+pub struct JsonStream<T> {
+    events: EventStream,
+    options: StreamOptions,
+    done: bool,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for JsonStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonStream").field("events", &self.events).field("done", &self.done).finish()
+    }
+}
+
+impl<T: DeserializeOwned> JsonStream<T> {
+    /// Typed events over `events`.
+    pub fn new(events: EventStream, options: StreamOptions) -> Self {
+        Self { events, options, done: false, _t: PhantomData }
+    }
+
+    /// The response's metadata.
+    pub fn meta(&self) -> &ResponseMeta {
+        self.events.meta()
+    }
+
+    fn api_error(&self, details: ApiErrorDetails) -> Error {
+        let mut details = details;
+        if let Some(s) = &self.events.secret {
+            details.redact(s.expose_secret());
+        }
+        Error::api(None, self.events.meta.request_id().map(str::to_owned), details)
+    }
+
+    fn handle(&mut self, ev: SseEvent) -> Option<Result<T>> {
+        if self.options.done_marker && ev.data.trim_end() == "[DONE]" {
+            self.done = true;
+            return None;
+        }
+        if ev.event.as_deref() == Some("error") {
+            self.done = true;
+            return Some(Err(self.api_error(parse_error_body(None, ev.data.as_bytes()))));
+        }
+        if ev.data.contains("\"error\"") {
+            if let Some(details) = top_level_error(&ev.data) {
+                self.done = true;
+                return Some(Err(self.api_error(details)));
+            }
+        }
+        let terminal = self.options.is_terminal(&ev);
+        match serde_json::from_str::<T>(&ev.data) {
+            Ok(item) => {
+                if terminal {
+                    self.done = true;
+                }
+                Some(Ok(item))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(Error::decode(None, ev.data.as_bytes(), e)))
+            }
+        }
+    }
+}
+
+/// The `error` member of a JSON object, when present and not null.
+fn top_level_error(data: &str) -> Option<ApiErrorDetails> {
+    #[derive(Deserialize)]
+    struct Peek<'a> {
+        #[serde(borrow)]
+        error: Option<&'a serde_json::value::RawValue>,
+    }
+    let peek: Peek<'_> = serde_json::from_str(data).ok()?;
+    let raw = peek.error?;
+    if raw.get() == "null" {
+        return None;
+    }
+    Some(parse_error_body(None, data.as_bytes()))
+}
+
+impl<T: DeserializeOwned> Stream for JsonStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut this.events).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(ev))) => {
+                    if let Some(item) = this.handle(ev) {
+                        return Poll::Ready(Some(item));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Error::stream(StreamErrorKind::Truncated, None))));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The request machine: credentials, headers, timeouts, retries, capped bodies.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{Instrument, field::Empty};
+use url::Url;
+
+use crate::api_error::parse_error_body;
+use crate::config::Config;
+use crate::error::{Error, Result, TimeoutPhase};
+use crate::multipart::MultipartForm;
+use crate::options::RequestOptions;
+use crate::redact;
+use crate::response::{RawResponse, ResponseMeta, request_id};
+use crate::retry;
+
+/// Cap on an error body: enough for any JSON error, small enough to never matter.
+const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
+
+/// The user agent sent with every request.
+pub const USER_AGENT: &str = concat!("oai-rust/", env!("CARGO_PKG_VERSION"));
+
+/// The body of a request.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum RequestBody {
+    /// No body.
+    #[default]
+    Empty,
+    /// Serialized JSON.
+    Json(Bytes),
+    /// A multipart form, rebuilt for every attempt.
+    Multipart(MultipartForm),
+    /// Raw bytes with a content type.
+    Bytes {
+        /// `Content-Type`.
+        content_type: HeaderValue,
+        /// The bytes.
+        bytes: Bytes,
+    },
+}
+
+/// A request ready to send: method, path under the base URL, query, headers,
+/// body and per-call options. Cheap to clone (the body is shared).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: RequestBody,
+    pub(crate) options: RequestOptions,
+}
+
+impl Request {
+    /// A request for `path` (which must start with `/`) under the base URL.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: RequestBody::Empty,
+            options: RequestOptions::default(),
+        }
+    }
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The path under the base URL.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// Adds a query pair.
+    pub fn push_query(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.query.push((name.into(), value.into()));
+    }
+    /// Replaces every query pair named `name` by one pair.
+    pub fn set_query(&mut self, name: &str, value: impl Into<String>) {
+        self.query.retain(|(k, _)| k != name);
+        self.query.push((name.to_owned(), value.into()));
+    }
+    /// The query pairs.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+    /// Adds a header.
+    pub fn insert_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.insert(name, value);
+    }
+    /// Sets the body.
+    pub fn set_body(&mut self, body: RequestBody) {
+        self.body = body;
+    }
+    /// Sets the per-call options (merged over any set before).
+    pub fn set_options(&mut self, options: RequestOptions) {
+        self.options = std::mem::take(&mut self.options).merge(options);
+    }
+    /// The per-call options.
+    pub fn options(&self) -> &RequestOptions {
+        &self.options
+    }
+}
+
+struct Shared {
+    config: Config,
+    http: reqwest::Client,
+}
+
+/// The HTTP machine. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Transport {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").field("config", &self.shared.config).finish()
+    }
+}
+
+/// A successful response whose body has not been read yet (for streams).
+#[derive(Debug)]
+pub struct StreamingResponse {
+    /// The metadata.
+    pub meta: ResponseMeta,
+    pub(crate) response: reqwest::Response,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) secret: Option<SecretString>,
+}
+
+impl Transport {
+    /// A transport for `config`.
+    ///
+    /// # Errors
+    /// The HTTP client could not be built (TLS roots unavailable, say).
+    pub fn new(config: Config) -> Result<Self> {
+        let http = match &config.http_client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                .connect_timeout(config.timeouts.connect)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
+        };
+        Ok(Self { shared: Arc::new(Shared { config, http }) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The absolute URL of `request`.
+    ///
+    /// # Errors
+    /// The path is not a plain path under the base URL.
+    pub fn url(&self, request: &Request) -> Result<Url> {
+        let base = &self.shared.config.base_url;
+        let path = &request.path;
+        if !path.starts_with('/')
+            || path.starts_with("//")
+            || path.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'#' || b == b'?')
+        {
+            return Err(Error::invalid_input(format!(
+                "path {path:?} must start with one '/' and hold no spaces, '?', '#' or control characters"
+            )));
+        }
+        let mut url = Url::parse(&format!("{}{}", base.as_str().trim_end_matches('/'), path))
+            .map_err(|e| Error::invalid_input(format!("path {path:?} does not form a URL ({e})")))?;
+        if url.host() != base.host() || url.port() != base.port() || url.scheme() != base.scheme() {
+            return Err(Error::invalid_input(format!("path {path:?} leaves the base URL")));
+        }
+        let extra = &self.shared.config.default_query;
+        if !(extra.is_empty() && request.query.is_empty() && request.options.query.is_empty()) {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in extra.iter().chain(&request.query).chain(&request.options.query) {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends `request`, retrying per the policy, and reads the whole body under
+    /// the size cap.
+    ///
+    /// # Errors
+    /// Any [`Error`]: input, credentials, connect, timeout, API refusal, body too large.
+    pub async fn execute(&self, request: &Request) -> Result<RawResponse> {
+        let span = span(request);
+        async {
+            match self.run(request, true).await? {
+                Outcome::Read(raw) => Ok(raw),
+                Outcome::Open(_) => Err(Error::invalid_input("internal: body was not read")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends `request`, retrying until response headers arrive, and returns the
+    /// unread body for streaming. Retries stop once a stream has begun.
+    ///
+    /// # Errors
+    /// As [`Transport::execute`].
+    pub async fn execute_streaming(&self, request: &Request) -> Result<StreamingResponse> {
+        let span = span(request);
+        async {
+            match self.run(request, false).await? {
+                Outcome::Open(s) => Ok(s),
+                Outcome::Read(_) => Err(Error::invalid_input("internal: body was read")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run(&self, request: &Request, read_body: bool) -> Result<Outcome> {
+        let cfg = &self.shared.config;
+        request.options.check()?;
+        let url = self.url(request)?;
+        let body = prepare_body(&request.body, &request.options)?;
+        let max_retries = request.options.max_retries.unwrap_or(cfg.max_retries);
+        let timeout = request.options.timeout.unwrap_or(cfg.timeouts.request);
+        let idle_timeout = request.options.stream_idle_timeout.unwrap_or(cfg.timeouts.stream_idle);
+        let started = Instant::now();
+        let span = tracing::Span::current();
+        let mut retry: u32 = 0;
+        loop {
+            let attempt = retry + 1;
+            span.record("attempt", attempt);
+            let secret = cfg.credentials.resolve().await?;
+            let req = self.build(request, &url, &body, secret.as_ref()).await?;
+            tracing::debug!(attempt, "sending request");
+            if tracing::enabled!(tracing::Level::TRACE) {
+                tracing::trace!(headers = ?redact::Headers(req.headers()), "request headers");
+            }
+            let deadline = tokio::time::Instant::now() + timeout;
+            let sent = tokio::time::timeout_at(deadline, self.shared.http.execute(req)).await;
+            let response = match sent {
+                Err(_) => Err(Error::timeout(TimeoutPhase::Request, Some(timeout))),
+                Ok(Err(e)) => Err(map_send_error(e)),
+                Ok(Ok(r)) => Ok(r),
+            };
+            let response = match response {
+                Ok(r) => r,
+                Err(e) => {
+                    if e.is_transient() && retry < max_retries {
+                        let delay = retry::backoff(retry, fastrand::f64());
+                        tracing::info!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                        tokio::time::sleep(delay).await;
+                        retry += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            span.record("status", status.as_u16());
+            if let Some(id) = request_id(&headers) {
+                span.record("request_id", id.as_str());
+            }
+            if tracing::enabled!(tracing::Level::TRACE) {
+                tracing::trace!(headers = ?redact::Headers(&headers), "response headers");
+            }
+            let meta = ResponseMeta::new(status, headers, attempt, started.elapsed());
+
+            if status.is_redirection() {
+                let location =
+                    meta.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);
+                return Err(Error::redirect(status, location));
+            }
+
+            if status.is_success() {
+                if !read_body {
+                    span.record("duration_ms", started.elapsed().as_millis() as u64);
+                    return Ok(Outcome::Open(StreamingResponse { meta, response, idle_timeout, secret }));
+                }
+                match read_capped(response, cfg.max_response_bytes, deadline, timeout).await {
+                    Ok(body) => {
+                        span.record("duration_ms", started.elapsed().as_millis() as u64);
+                        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response read");
+                        return Ok(Outcome::Read(RawResponse { meta, body }));
+                    }
+                    Err(e) if e.is_transient() && retry < max_retries => {
+                        let delay = retry::backoff(retry, fastrand::f64());
+                        tracing::info!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                        tokio::time::sleep(delay).await;
+                        retry += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+
+            // An error status: read what the server says, under a small cap.
+            let body = read_capped(response, MAX_ERROR_BODY_BYTES, deadline, timeout)
+                .await
+                .unwrap_or_default();
+            let mut details = parse_error_body(Some(status.as_u16()), &body);
+            if let Some(s) = &secret {
+                details.redact(s.expose_secret());
+            }
+            if retry < max_retries && retry::should_retry(status, meta.headers(), details.code()) {
+                let delay =
+                    retry::retry_delay(Some(meta.headers()), retry, SystemTime::now(), fastrand::f64());
+                tracing::info!(attempt, status = status.as_u16(), delay_ms = delay.as_millis() as u64, "retrying");
+                tokio::time::sleep(delay).await;
+                retry += 1;
+                continue;
+            }
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            tracing::debug!(status = status.as_u16(), "API error");
+            return Err(Error::api(Some(status), meta.request_id().map(str::to_owned), details));
+        }
+    }
+
+    async fn build(
+        &self,
+        request: &Request,
+        url: &Url,
+        body: &PreparedBody,
+        secret: Option<&SecretString>,
+    ) -> Result<reqwest::Request> {
+        let cfg = &self.shared.config;
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(secret) = secret {
+            let (name, value) = crate::auth::auth_header(&cfg.auth_style, secret, &cfg.credential_name)
+                .map_err(|e| {
+                    if matches!(cfg.credentials, crate::auth::CredentialSource::Provider(_)) {
+                        Error::credentials("the provider returned a credential that cannot be sent in an HTTP header")
+                    } else {
+                        e
+                    }
+                })?;
+            headers.insert(name, value);
+        }
+        for (name, value) in cfg.default_headers.iter().chain(&request.headers).chain(&request.options.headers) {
+            headers.insert(name, value.clone());
+        }
+        let builder = self.shared.http.request(request.method.clone(), url.clone());
+        let builder = match body {
+            PreparedBody::Empty => builder.headers(headers),
+            PreparedBody::Bytes(content_type, bytes) => {
+                headers.insert(http::header::CONTENT_TYPE, content_type.clone());
+                builder.headers(headers).body(bytes.clone())
+            }
+            PreparedBody::Multipart(form) => builder.headers(headers).multipart(form.to_reqwest().await?),
+        };
+        let req = builder.build().map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
+        Ok(req)
+    }
+}
+
+enum Outcome {
+    Read(RawResponse),
+    Open(StreamingResponse),
+}
+
+enum PreparedBody {
+    Empty,
+    Bytes(HeaderValue, Bytes),
+    Multipart(MultipartForm),
+}
+
+fn prepare_body(body: &RequestBody, options: &RequestOptions) -> Result<PreparedBody> {
+    let json = HeaderValue::from_static("application/json");
+    Ok(match body {
+        RequestBody::Empty if options.body.is_empty() => PreparedBody::Empty,
+        RequestBody::Empty => PreparedBody::Bytes(json, Bytes::from(serde_json::to_vec(&options.body).map_err(|e| Error::invalid_input_from("extra body fields could not be serialized", e))?)),
+        RequestBody::Json(bytes) if options.body.is_empty() => PreparedBody::Bytes(json, bytes.clone()),
+        RequestBody::Json(bytes) => {
+            let mut value: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+                .map_err(|e| Error::invalid_input_from("extra body fields need a JSON object body", e))?;
+            value.extend(options.body.clone());
+            let bytes = serde_json::to_vec(&value)
+                .map_err(|e| Error::invalid_input_from("the body could not be serialized", e))?;
+            PreparedBody::Bytes(json, Bytes::from(bytes))
+        }
+        RequestBody::Bytes { .. } | RequestBody::Multipart(_) if !options.body.is_empty() => {
+            return Err(Error::invalid_input("extra body fields apply to JSON bodies only"));
+        }
+        RequestBody::Bytes { content_type, bytes } => PreparedBody::Bytes(content_type.clone(), bytes.clone()),
+        RequestBody::Multipart(form) => PreparedBody::Multipart(form.clone()),
+    })
+}
+
+fn span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "oai.request",
+        method = %request.method,
+        path = %request.path,
+        attempt = Empty,
+        status = Empty,
+        request_id = Empty,
+        duration_ms = Empty,
+    )
+}
+
+pub(crate) fn map_send_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        // reqwest reports its own connect timeout as a timeout.
+        if e.is_connect() {
+            return Error::timeout(TimeoutPhase::Connect, None).with_source(e);
+        }
+        return Error::timeout(TimeoutPhase::Request, None).with_source(e);
+    }
+    if e.is_connect() {
+        return Error::connect(e);
+    }
+    if e.is_builder() {
+        return Error::invalid_input_from("the request could not be built", e);
+    }
+    Error::request("the request could not be sent or its response could not be read", e)
+}
+
+/// Reads `response`'s body, refusing more than `cap` bytes.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: u64,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<Bytes> {
+    if response.content_length().is_some_and(|n| n > cap) {
+        return Err(Error::body_too_large(cap));
+    }
+    let mut buf = BytesMut::new();
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .map_err(|_| Error::timeout(TimeoutPhase::Request, Some(timeout)))?
+            .map_err(|e| Error::request("the connection broke while reading the response body", e))?;
+        match chunk {
+            None => return Ok(buf.freeze()),
+            Some(c) => {
+                if buf.len() as u64 + c.len() as u64 > cap {
+                    return Err(Error::body_too_large(cap));
+                }
+                if buf.is_empty() && c.len() as u64 == response.content_length().unwrap_or(0) {
+                    return Ok(c);
+                }
+                buf.extend_from_slice(&c);
+            }
+        }
+    }
+}
