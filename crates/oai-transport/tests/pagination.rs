@@ -1,0 +1,124 @@
+//! Cursor pagination: lazy, `after` = last id, or the `next_page` token.
+
+mod common;
+
+use common::*;
+use futures_util::StreamExt;
+use http::Method;
+use oai_transport::RequestBuilder;
+use serde::Deserialize;
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Item {
+    id: String,
+}
+
+async fn three_pages() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/things"))
+        .and(query_param_is_missing("after"))
+        .and(query_param("limit", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": [{"id": "a"}, {"id": "b"}], "first_id": "a", "last_id": "b", "has_more": true
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/things"))
+        .and(query_param("after", "b"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            // no last_id: the cursor comes from the last item
+            "object": "list", "data": [{"id": "c"}, {"id": "d"}], "has_more": true
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/things"))
+        .and(query_param("after", "d"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": [{"id": "e"}], "last_id": "e", "has_more": false
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn pages_are_fetched_only_when_asked() {
+    let server = three_pages().await;
+    let pages = RequestBuilder::new(transport(&server), Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap();
+    let mut items = pages.items();
+    let first = items.next().await.unwrap().unwrap();
+    assert_eq!(first.id, "a");
+    assert_eq!(hits(&server).await, 1, "one page fetched for the first item");
+    let _ = items.next().await.unwrap().unwrap();
+    assert_eq!(hits(&server).await, 1, "second item comes from the same page");
+    let third = items.next().await.unwrap().unwrap();
+    assert_eq!(third.id, "c");
+    assert_eq!(hits(&server).await, 2);
+    let rest: Vec<_> = items.map(|r| r.unwrap().id).collect().await;
+    assert_eq!(rest, ["d", "e"]);
+    assert_eq!(hits(&server).await, 3, "no request after has_more=false");
+}
+
+#[tokio::test]
+async fn collect_all_and_page_cursors() {
+    let server = three_pages().await;
+    let t = transport(&server);
+    let all = RequestBuilder::new(t.clone(), Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap().collect_all().await.unwrap();
+    assert_eq!(all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
+    let mut pages = RequestBuilder::new(t, Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap();
+    let p1 = pages.next().await.unwrap().unwrap();
+    assert!(p1.has_more);
+    assert_eq!(p1.next_cursor(), Some(oai_transport::Cursor::After("b".into())));
+}
+
+#[tokio::test]
+async fn next_page_token_style() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/usage"))
+        .and(query_param_is_missing("page"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "page", "data": [{"id": "1"}], "has_more": true, "next_page": "page_2"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/usage"))
+        .and(query_param("page", "page_2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "page", "data": [{"id": "2"}], "has_more": false, "next_page": null
+        })))
+        .mount(&server)
+        .await;
+    let all = RequestBuilder::new(transport(&server), Method::GET, "/usage").paginate::<Item>().unwrap().collect_all().await.unwrap();
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test]
+async fn repeated_cursor_stops_with_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/loop"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "same"}], "last_id": "same", "has_more": true
+        })))
+        .mount(&server)
+        .await;
+    let r = RequestBuilder::new(transport(&server), Method::GET, "/loop").paginate::<Item>().unwrap().collect_all().await;
+    assert!(r.is_err());
+    assert_eq!(hits(&server).await, 2);
+}
+
+#[tokio::test]
+async fn a_failing_page_ends_the_stream_with_its_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/things"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {"message": "gone"}})))
+        .mount(&server)
+        .await;
+    let mut items = RequestBuilder::new(transport(&server), Method::GET, "/things").paginate::<Item>().unwrap().items();
+    let e = items.next().await.unwrap().unwrap_err();
+    assert!(e.is_api());
+    assert!(items.next().await.is_none());
+}
