@@ -1,3 +1,159 @@
-//! A client for the OpenAI HTTP API.
+//! A client for the OpenAI HTTP API whose security promises are checked by tests.
+//!
+//! - **Keys that cannot leak.** The key is a [`SecretString`] from configuration to
+//!   the header, which is marked sensitive; `Debug`, `Display`, errors and logs
+//!   never contain it, even when a server echoes it back.
+//! - **Requests checked before they leave.** Paths, headers and bodies are
+//!   validated before any I/O; plain `http` is refused except to loopback.
+//! - **Parsers that survive hostile bytes.** Bodies are read under a size cap,
+//!   event streams under line and event caps, and a stream that stops before its
+//!   end marker is an error, never a silent success. The parsers are fuzzed.
+//! - **The official SDKs' behaviour.** Same environment variables, timeouts
+//!   (5 s connect, 600 s request), retries (2, on connection errors, timeouts,
+//!   408, 409, 429 and 5xx, honouring `retry-after-ms`/`retry-after`), errors
+//!   (status, request id, `type`/`code`/`param`/`message`).
+//!
+//! The typed API surface (one handle per resource) is generated from the
+//! OpenAPI document; until it lands, every endpoint is reachable through the
+//! raw request builder, with any serde types:
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use serde_json::{json, Value};
+//!
+//! # async fn demo() -> Result<(), oai::Error> {
+//! let client = oai::Client::from_env()?; // reads OPENAI_API_KEY
+//!
+//! // A plain call: the body is any `Serialize`, the answer any `Deserialize`.
+//! let answer: Value = client
+//!     .post("/chat/completions")
+//!     .json(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}))
+//!     .send()
+//!     .await?;
+//!
+//! // A stream: items arrive as the server sends them; an early end is an error.
+//! let mut stream = client
+//!     .post("/chat/completions")
+//!     .json(&json!({"model": "gpt-4o-mini", "stream": true,
+//!                   "messages": [{"role": "user", "content": "Count to 3"}]}))
+//!     .stream::<Value>()
+//!     .await?;
+//! while let Some(chunk) = stream.next().await {
+//!     print!("{}", chunk?["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+//! }
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+use std::fmt;
+
+use oai_transport::http::Method;
+
+pub use oai_builders as builders;
+pub use oai_transport::secrecy::{self, SecretString};
+pub use oai_transport::{
+    ApiErrorDetails, AuthStyle, Config, ConfigBuilder, CredentialFuture, CredentialProvider,
+    Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream, MultipartForm, Page,
+    PageStream, Part, RateLimit, RawResponse, RequestBuilder, RequestOptions, Response,
+    ResponseMeta, Result, SseEvent, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase,
+    Timeouts,
+};
+pub use oai_types as types;
+
+/// The lower layer, for advanced uses (a custom transport wrapper, the event
+/// stream decoder on its own).
+pub use oai_transport as transport;
+
+/// The client. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    transport: oai_transport::Transport,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("config", self.transport.config()).finish()
+    }
+}
+
+impl Client {
+    /// A client configured from the environment: `OPENAI_API_KEY` (required),
+    /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`.
+    ///
+    /// # Errors
+    /// A configuration error naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self> {
+        Self::new(Config::from_env()?)
+    }
+
+    /// A client for `config`.
+    ///
+    /// ```
+    /// let client = oai::Client::new(
+    ///     oai::Config::builder()
+    ///         .api_key("sk-example")
+    ///         .max_retries(5)
+    ///         .build()?,
+    /// )?;
+    /// # Ok::<(), oai::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The HTTP client could not be built.
+    pub fn new(config: Config) -> Result<Self> {
+        Ok(Self { transport: oai_transport::Transport::new(config)? })
+    }
+
+    /// A builder for the configuration (same as [`Config::builder`]).
+    pub fn builder() -> ConfigBuilder {
+        Config::builder()
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        self.transport.config()
+    }
+
+    /// The transport underneath.
+    pub fn transport(&self) -> &oai_transport::Transport {
+        &self.transport
+    }
+
+    /// A request with any method to `path` under the base URL (`/models`, say).
+    pub fn request(&self, method: Method, path: impl Into<String>) -> RequestBuilder {
+        RequestBuilder::new(self.transport.clone(), method, path)
+    }
+
+    /// A `GET` request.
+    pub fn get(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    /// A `POST` request.
+    pub fn post(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_cheap_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<Client>();
+    }
+
+    #[test]
+    fn debug_hides_key() {
+        let c = Client::new(Config::builder().api_key("sk-do-not-print").build().unwrap()).unwrap();
+        assert!(!format!("{c:?}").contains("sk-do-not-print"));
+    }
+}
