@@ -293,3 +293,48 @@ async fn raw_server_body_cut_short_is_retried_then_fails() {
     assert_eq!(e.kind(), oai_transport::ErrorKind::Request, "{e:?}");
     assert_eq!(server.hits(), 2, "a broken body read is retried");
 }
+
+#[tokio::test]
+async fn raw_server_retry_after_seconds_then_success() {
+    let ok = "{\"ok\":true}";
+    let server = RawServer::start(vec![
+        vec![write("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n")],
+        vec![write(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ok}", ok.len()))],
+    ])
+    .await;
+    let t = transport_with(builder(&server.base));
+    let started = std::time::Instant::now();
+    let r = RequestBuilder::new(t, Method::GET, "/x").send_with_meta::<Value>().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert_eq!(r.meta.attempts(), 2);
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn raw_server_malformed_chunk_encoding_is_an_error() {
+    let server = RawServer::start(vec![vec![
+        sse_head(),
+        chunk("data: {\"n\":1}\n\n"),
+        write("zz\r\nnot hex\r\n"),
+    ]])
+    .await;
+    let t = transport_with(builder(&server.base));
+    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let (items, err) = collect(s).await;
+    assert!(items.len() <= 1);
+    let e = err.expect("an error, not a silent end");
+    assert_eq!(e.kind(), oai_transport::ErrorKind::Request, "{e:?}");
+}
+
+#[tokio::test]
+async fn raw_server_invalid_json_error_body_on_500() {
+    let server = RawServer::start(vec![vec![write(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{\"error\":",
+    )]])
+    .await;
+    let t = transport_with(builder(&server.base).max_retries(0));
+    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    assert!(e.is_api());
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(e.body_excerpt(), Some("{\"error\":"));
+}

@@ -452,3 +452,43 @@ async fn bytes_body_and_get_delete() {
     RequestBuilder::new(t.clone(), Method::DELETE, "/files/f1").send::<Value>().await.unwrap();
     RequestBuilder::new(t, Method::POST, "/raw").bytes("application/octet-stream", vec![1u8, 2, 3]).send::<Value>().await.unwrap();
 }
+
+#[tokio::test]
+async fn user_supplied_http_client_is_used() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/x")).and(header("x-from-custom-client", "yes")).respond_with(ok_json()).expect(1).mount(&server).await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-from-custom-client", http::HeaderValue::from_static("yes"));
+    let custom = reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let t = transport_with(builder(&format!("{}/v1", server.uri())).http_client(custom));
+    RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap();
+}
+
+#[tokio::test]
+async fn connect_timeout_applies() {
+    // A loopback listener with a tiny backlog that never accepts: once its
+    // queue is full, the kernel drops further SYNs and connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(ms(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => held.push(s),
+            _ => break,
+        }
+    }
+    let t = transport_with(builder(&format!("http://{addr}/v1")).connect_timeout(ms(300)).max_retries(0));
+    let started = Instant::now();
+    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(e.timeout_phase(), Some(TimeoutPhase::Connect));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(held);
+    drop(listener);
+}
