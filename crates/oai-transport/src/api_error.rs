@@ -28,7 +28,10 @@ pub struct ApiErrorDetails {
 impl ApiErrorDetails {
     /// Details with only a message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: clip(message.into(), MAX_MESSAGE_BYTES), ..Self::default() }
+        Self {
+            message: clip(message.into(), MAX_MESSAGE_BYTES),
+            ..Self::default()
+        }
     }
 
     /// Sets `type`.
@@ -171,7 +174,9 @@ fn from_fields(
         }
     };
     ApiErrorDetails {
-        message: message.map(|m| clip(text_of(m), MAX_MESSAGE_BYTES)).unwrap_or_default(),
+        message: message
+            .map(|m| clip(text_of(m), MAX_MESSAGE_BYTES))
+            .unwrap_or_default(),
         error_type: field(error_type),
         code: field(code),
         param: field(param),
@@ -205,7 +210,14 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let cases: &[(&[u8], &str, Option<&str>, Option<&str>, Option<&str>)] = &[
+        type Case<'a> = (
+            &'a [u8],
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: &[Case<'_>] = &[
             (
                 br#"{"error":{"message":"You exceeded your quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
                 "You exceeded your quota",
@@ -241,7 +253,10 @@ mod tests {
 
     #[test]
     fn html_body_gives_clear_details() {
-        let d = parse_error_body(Some(502), b"<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+        let d = parse_error_body(
+            Some(502),
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>\n",
+        );
         assert!(d.message().contains("502"));
         assert!(d.raw_excerpt().is_some_and(|e| e.contains("Bad Gateway")));
         let empty = parse_error_body(Some(500), b"  ");

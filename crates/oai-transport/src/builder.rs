@@ -26,7 +26,11 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     /// A request for `path` under the base URL.
     pub fn new(transport: Transport, method: Method, path: impl Into<String>) -> Self {
-        Self { transport, request: Request::new(method, path), error: None }
+        Self {
+            transport,
+            request: Request::new(method, path),
+            error: None,
+        }
     }
 
     fn fail(&mut self, e: Error) {
@@ -50,7 +54,9 @@ impl RequestBuilder {
                 }
                 self.request.insert_header(n, v);
             }
-            _ => self.fail(Error::invalid_input(format!("header {name:?} has an invalid name or value"))),
+            _ => self.fail(Error::invalid_input(format!(
+                "header {name:?} has an invalid name or value"
+            ))),
         }
         self
     }
@@ -59,7 +65,10 @@ impl RequestBuilder {
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
         match serde_json::to_vec(body) {
             Ok(bytes) => self.request.set_body(RequestBody::Json(Bytes::from(bytes))),
-            Err(e) => self.fail(Error::invalid_input_from("the body could not be serialized as JSON", e)),
+            Err(e) => self.fail(Error::invalid_input_from(
+                "the body could not be serialized as JSON",
+                e,
+            )),
         }
         self
     }
@@ -73,8 +82,13 @@ impl RequestBuilder {
     /// Sends raw bytes with a content type.
     pub fn bytes(mut self, content_type: &str, bytes: impl Into<Bytes>) -> Self {
         match HeaderValue::try_from(content_type) {
-            Ok(ct) => self.request.set_body(RequestBody::Bytes { content_type: ct, bytes: bytes.into() }),
-            Err(_) => self.fail(Error::invalid_input(format!("content type {content_type:?} is invalid"))),
+            Ok(ct) => self.request.set_body(RequestBody::Bytes {
+                content_type: ct,
+                bytes: bytes.into(),
+            }),
+            Err(_) => self.fail(Error::invalid_input(format!(
+                "content type {content_type:?} is invalid"
+            ))),
         }
         self
     }
@@ -144,7 +158,10 @@ impl RequestBuilder {
     ///
     /// # Errors
     /// Any [`Error`] before the stream begins.
-    pub async fn stream_with<T: DeserializeOwned>(self, options: StreamOptions) -> Result<JsonStream<T>> {
+    pub async fn stream_with<T: DeserializeOwned>(
+        self,
+        options: StreamOptions,
+    ) -> Result<JsonStream<T>> {
         Ok(JsonStream::new(self.events().await?, options))
     }
 

@@ -121,7 +121,10 @@ impl fmt::Debug for Config {
             .field("base_url", &self.base_url.as_str())
             .field("credentials", &self.credentials)
             .field("auth_style", &self.auth_style)
-            .field("default_headers", &crate::redact::Headers(&self.default_headers))
+            .field(
+                "default_headers",
+                &crate::redact::Headers(&self.default_headers),
+            )
             .field("default_query", &self.default_query)
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
@@ -135,7 +138,10 @@ enum KeySetting {
     Unset,
     /// The environment was read and the variable was absent.
     EnvMissing,
-    Key { secret: SecretString, from: String },
+    Key {
+        secret: SecretString,
+        from: String,
+    },
     Provider(Arc<dyn CredentialProvider>),
     NoAuth,
 }
@@ -186,13 +192,16 @@ impl fmt::Debug for ConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigBuilder")
             .field("base_url", &self.base_url.as_ref().map(|b| &b.0))
-            .field("key", &match self.key {
-                KeySetting::Unset => "unset",
-                KeySetting::EnvMissing => "missing from the environment",
-                KeySetting::Key { .. } => "[REDACTED]",
-                KeySetting::Provider(_) => "provider",
-                KeySetting::NoAuth => "none",
-            })
+            .field(
+                "key",
+                &match self.key {
+                    KeySetting::Unset => "unset",
+                    KeySetting::EnvMissing => "missing from the environment",
+                    KeySetting::Key { .. } => "[REDACTED]",
+                    KeySetting::Provider(_) => "provider",
+                    KeySetting::NoAuth => "none",
+                },
+            )
             .finish_non_exhaustive()
     }
 }
@@ -206,26 +215,33 @@ impl ConfigBuilder {
     /// A builder holding what `lookup` says for each variable name: the same as
     /// [`ConfigBuilder::from_env`] with another source (tests, a config file).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let mut b = Self::default();
-        b.key = match lookup(ENV_API_KEY) {
-            Some(k) => KeySetting::Key { secret: SecretString::from(k), from: ENV_API_KEY.into() },
+        let key = match lookup(ENV_API_KEY) {
+            Some(k) => KeySetting::Key {
+                secret: SecretString::from(k),
+                from: ENV_API_KEY.into(),
+            },
             None => KeySetting::EnvMissing,
         };
-        if let Some(u) = lookup(ENV_BASE_URL).filter(|u| !u.trim().is_empty()) {
-            b.base_url = Some((u, ENV_BASE_URL.into()));
+        let setting = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (v, name.to_owned()))
+        };
+        Self {
+            key,
+            base_url: setting(ENV_BASE_URL),
+            organization: setting(ENV_ORG_ID),
+            project: setting(ENV_PROJECT_ID),
+            ..Self::default()
         }
-        if let Some(o) = lookup(ENV_ORG_ID).filter(|o| !o.is_empty()) {
-            b.organization = Some((o, ENV_ORG_ID.into()));
-        }
-        if let Some(p) = lookup(ENV_PROJECT_ID).filter(|p| !p.is_empty()) {
-            b.project = Some((p, ENV_PROJECT_ID.into()));
-        }
-        b
     }
 
     /// The API key, sent as `Authorization: Bearer <key>` (or per [`Self::auth_style`]).
     pub fn api_key(mut self, key: impl Into<SecretString>) -> Self {
-        self.key = KeySetting::Key { secret: key.into(), from: "the api_key setting".into() };
+        self.key = KeySetting::Key {
+            secret: key.into(),
+            from: "the api_key setting".into(),
+        };
         self
     }
 
@@ -370,9 +386,10 @@ impl ConfigBuilder {
                 check_key(secrecy::ExposeSecret::expose_secret(&secret), &from)?;
                 (CredentialSource::Static(secret), from)
             }
-            KeySetting::Provider(p) => {
-                (CredentialSource::Provider(p), "the credential from the provider".into())
-            }
+            KeySetting::Provider(p) => (
+                CredentialSource::Provider(p),
+                "the credential from the provider".into(),
+            ),
             KeySetting::NoAuth => (CredentialSource::None, String::new()),
         };
 
@@ -429,7 +446,11 @@ fn check_base_url(text: &str, from: &str, insecure_ok: bool) -> Result<Url> {
                  with danger_accept_insecure_http(true)"
             )));
         }
-        other => return Err(Error::config(format!("{from} has unsupported scheme {other:?}"))),
+        other => {
+            return Err(Error::config(format!(
+                "{from} has unsupported scheme {other:?}"
+            )));
+        }
     }
     if url.host().is_none() {
         return Err(Error::config(format!("{from} has no host")));
@@ -456,8 +477,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -497,11 +520,19 @@ mod tests {
         let table: &[(&[(&str, &str)], &str)] = &[
             (&[], "OPENAI_API_KEY"),
             (&[("OPENAI_API_KEY", "")], "OPENAI_API_KEY is empty"),
-            (&[("OPENAI_API_KEY", "sk-abc\n")], "OPENAI_API_KEY contains whitespace"),
-            (&[("OPENAI_API_KEY", "sk-\u{1}x")], "OPENAI_API_KEY contains a control"),
+            (
+                &[("OPENAI_API_KEY", "sk-abc\n")],
+                "OPENAI_API_KEY contains whitespace",
+            ),
+            (
+                &[("OPENAI_API_KEY", "sk-\u{1}x")],
+                "OPENAI_API_KEY contains a control",
+            ),
         ];
         for (pairs, want) in table {
-            let err = ConfigBuilder::from_env_with(env(pairs)).build().unwrap_err();
+            let err = ConfigBuilder::from_env_with(env(pairs))
+                .build()
+                .unwrap_err();
             assert!(err.is_config());
             assert!(err.to_string().contains(want), "{err}");
         }
@@ -540,15 +571,25 @@ mod tests {
 
     #[test]
     fn bad_default_header_reported_at_build() {
-        let err = Config::builder().api_key("sk").default_header("bad name", "v").build().unwrap_err();
+        let err = Config::builder()
+            .api_key("sk")
+            .default_header("bad name", "v")
+            .build()
+            .unwrap_err();
         assert!(err.is_config());
-        let err = Config::builder().api_key("sk").organization("org\n1").build().unwrap_err();
+        let err = Config::builder()
+            .api_key("sk")
+            .organization("org\n1")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("organization"));
     }
 
     #[test]
     fn debug_never_shows_key() {
-        let b = Config::builder().api_key("sk-very-secret").default_header("api-key", "sk-very-secret");
+        let b = Config::builder()
+            .api_key("sk-very-secret")
+            .default_header("api-key", "sk-very-secret");
         assert!(!format!("{b:?}").contains("sk-very-secret"));
         let c = b.build().unwrap();
         assert!(!format!("{c:?}").contains("sk-very-secret"));

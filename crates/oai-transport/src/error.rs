@@ -91,13 +91,27 @@ enum Kind {
     InvalidInput(String),
     Credentials(String),
     Connect,
-    Timeout { phase: TimeoutPhase, after: Option<Duration> },
+    Timeout {
+        phase: TimeoutPhase,
+        after: Option<Duration>,
+    },
     Request(&'static str),
     Api(Box<ApiFailure>),
-    Redirect { status: StatusCode, location: Option<String> },
-    BodyTooLarge { limit: u64 },
-    Decode { status: Option<StatusCode>, excerpt: String },
-    Stream { kind: StreamErrorKind, limit: Option<usize> },
+    Redirect {
+        status: StatusCode,
+        location: Option<String>,
+    },
+    BodyTooLarge {
+        limit: u64,
+    },
+    Decode {
+        status: Option<StatusCode>,
+        excerpt: String,
+    },
+    Stream {
+        kind: StreamErrorKind,
+        limit: Option<usize>,
+    },
 }
 
 struct ApiFailure {
@@ -111,7 +125,9 @@ pub const EXCERPT_CHARS: usize = 200;
 
 impl Error {
     fn new(kind: Kind) -> Self {
-        Self { inner: Box::new(Inner { kind, source: None }) }
+        Self {
+            inner: Box::new(Inner { kind, source: None }),
+        }
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -160,11 +176,18 @@ impl Error {
         request_id: Option<String>,
         details: ApiErrorDetails,
     ) -> Self {
-        Self::new(Kind::Api(Box::new(ApiFailure { status, request_id, details })))
+        Self::new(Kind::Api(Box::new(ApiFailure {
+            status,
+            request_id,
+            details,
+        })))
     }
 
     pub(crate) fn redirect(status: StatusCode, location: Option<String>) -> Self {
-        Self::new(Kind::Redirect { status, location: location.map(|l| excerpt(l.as_bytes())) })
+        Self::new(Kind::Redirect {
+            status,
+            location: location.map(|l| excerpt(l.as_bytes())),
+        })
     }
 
     pub(crate) fn body_too_large(limit: u64) -> Self {
@@ -177,7 +200,11 @@ impl Error {
         body: &[u8],
         source: impl Into<Box<dyn StdError + Send + Sync + 'static>>,
     ) -> Self {
-        Self::new(Kind::Decode { status, excerpt: excerpt(body) }).with_source(source)
+        Self::new(Kind::Decode {
+            status,
+            excerpt: excerpt(body),
+        })
+        .with_source(source)
     }
 
     /// A broken stream.
@@ -316,14 +343,12 @@ pub fn excerpt(body: &[u8]) -> String {
     let cut = &body[..body.len().min(EXCERPT_CHARS * 4)];
     let text = String::from_utf8_lossy(cut);
     let mut out = String::with_capacity(text.len().min(EXCERPT_CHARS * 4));
-    let mut chars = 0;
-    for c in text.chars() {
-        if chars == EXCERPT_CHARS {
+    for (n, c) in text.chars().enumerate() {
+        if n == EXCERPT_CHARS {
             out.push('…');
             return out;
         }
         out.push(if c.is_control() { ' ' } else { c });
-        chars += 1;
     }
     if cut.len() < body.len() {
         out.push('…');
@@ -397,10 +422,18 @@ impl fmt::Display for Error {
                     f.write_str("the event stream ended before its terminal event")
                 }
                 StreamErrorKind::LineTooLong => {
-                    write!(f, "an event stream line exceeds {} bytes", limit.unwrap_or(0))
+                    write!(
+                        f,
+                        "an event stream line exceeds {} bytes",
+                        limit.unwrap_or(0)
+                    )
                 }
                 StreamErrorKind::EventTooLarge => {
-                    write!(f, "an event stream event exceeds {} bytes", limit.unwrap_or(0))
+                    write!(
+                        f,
+                        "an event stream event exceeds {} bytes",
+                        limit.unwrap_or(0)
+                    )
                 }
             },
         }
@@ -409,7 +442,11 @@ impl fmt::Display for Error {
 
 fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     if s.chars().any(char::is_control) {
-        std::borrow::Cow::Owned(s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+        std::borrow::Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
+        )
     } else {
         std::borrow::Cow::Borrowed(s)
     }
@@ -429,7 +466,10 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -440,7 +480,10 @@ mod tests {
     #[test]
     fn error_is_one_pointer() {
         assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
-        assert_eq!(std::mem::size_of::<Result<()>>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub fn sse_decoder(data: &[u8]) {
     let cuts: Vec<usize> = head.iter().map(|&b| usize::from(b) * 7).collect();
     let small = head.first().is_some_and(|b| b & 1 == 1);
     let limits = if small {
-        SseLimits { max_line_bytes: 64, max_event_bytes: 128 }
+        SseLimits {
+            max_line_bytes: 64,
+            max_event_bytes: 128,
+        }
     } else {
         SseLimits::default()
     };
@@ -44,7 +47,11 @@ pub fn sse_decoder(data: &[u8]) {
     let split = decode_split(input, &cuts, limits);
     assert_eq!(whole, split, "split decoding differs");
     let bytewise: Vec<usize> = (0..input.len()).collect();
-    assert_eq!(whole, decode_split(input, &bytewise, limits), "bytewise decoding differs");
+    assert_eq!(
+        whole,
+        decode_split(input, &bytewise, limits),
+        "bytewise decoding differs"
+    );
     for ev in &whole.0 {
         assert!(ev.data.len() <= limits.max_event_bytes + 3 * limits.max_line_bytes);
     }

@@ -35,10 +35,19 @@ pub struct Part {
 impl Part {
     /// A text field.
     pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), source: Source::Text(value.into()), file_name: None, mime: None }
+        Self {
+            name: name.into(),
+            source: Source::Text(value.into()),
+            file_name: None,
+            mime: None,
+        }
     }
     /// A file given as bytes in memory.
-    pub fn bytes(name: impl Into<String>, bytes: impl Into<Bytes>, file_name: impl Into<String>) -> Self {
+    pub fn bytes(
+        name: impl Into<String>,
+        bytes: impl Into<Bytes>,
+        file_name: impl Into<String>,
+    ) -> Self {
         Self {
             name: name.into(),
             source: Source::Bytes(bytes.into()),
@@ -50,7 +59,12 @@ impl Part {
     pub fn file(name: impl Into<String>, path: impl AsRef<Path>) -> Self {
         let path = path.as_ref().to_path_buf();
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        Self { name: name.into(), source: Source::File(path), file_name, mime: None }
+        Self {
+            name: name.into(),
+            source: Source::File(path),
+            file_name,
+            mime: None,
+        }
     }
     /// Overrides the file name sent.
     pub fn file_name(mut self, name: impl Into<String>) -> Self {
@@ -95,7 +109,10 @@ impl MultipartForm {
                 Source::Text(t) => reqwest::multipart::Part::text(t.clone()),
                 Source::Bytes(b) => {
                     let len = b.len() as u64;
-                    reqwest::multipart::Part::stream_with_length(reqwest::Body::from(b.clone()), len)
+                    reqwest::multipart::Part::stream_with_length(
+                        reqwest::Body::from(b.clone()),
+                        len,
+                    )
                 }
                 Source::File(path) => {
                     let file = tokio::fs::File::open(path).await.map_err(|e| {
@@ -105,11 +122,17 @@ impl MultipartForm {
                         .metadata()
                         .await
                         .map_err(|e| {
-                            Error::invalid_input_from(format!("could not read {}", path.display()), e)
+                            Error::invalid_input_from(
+                                format!("could not read {}", path.display()),
+                                e,
+                            )
                         })?
                         .len();
                     let stream = tokio_util::io::ReaderStream::new(file);
-                    reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+                    reqwest::multipart::Part::stream_with_length(
+                        reqwest::Body::wrap_stream(stream),
+                        len,
+                    )
                 }
             };
             if let Some(f) = &p.file_name {
@@ -117,7 +140,10 @@ impl MultipartForm {
             }
             if let Some(m) = &p.mime {
                 part = part.mime_str(m).map_err(|e| {
-                    Error::invalid_input_from(format!("part {:?} has an invalid content type {m:?}", p.name), e)
+                    Error::invalid_input_from(
+                        format!("part {:?} has an invalid content type {m:?}", p.name),
+                        e,
+                    )
                 })?;
             }
             form = form.part(p.name.clone(), part);

@@ -38,7 +38,8 @@ impl RequestOptions {
                 self.headers.append(n, v);
             }
             _ => {
-                self.error.get_or_insert_with(|| format!("header {name:?} has an invalid name or value"));
+                self.error
+                    .get_or_insert_with(|| format!("header {name:?} has an invalid name or value"));
             }
         }
         self

@@ -53,7 +53,10 @@ impl<T> Page<T> {
         if let Some(token) = &self.next_page {
             return Some(Cursor::Page(token.clone()));
         }
-        self.last_id.clone().filter(|id| !id.is_empty()).map(Cursor::After)
+        self.last_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .map(Cursor::After)
     }
 }
 
@@ -94,10 +97,12 @@ pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>, serde_jso
     let last_id = match env.last_id {
         Some(id) => Some(id),
         None => env.data.last().and_then(|raw| {
-            serde_json::from_str::<IdOnly>(raw.get()).ok().and_then(|i| match i.id {
-                Some(serde_json::Value::String(s)) => Some(s),
-                _ => None,
-            })
+            serde_json::from_str::<IdOnly>(raw.get())
+                .ok()
+                .and_then(|i| match i.id {
+                    Some(serde_json::Value::String(s)) => Some(s),
+                    _ => None,
+                })
         }),
     };
     Ok(Page {

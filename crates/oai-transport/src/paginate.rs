@@ -16,7 +16,10 @@ use crate::transport::{Request, Transport};
 ///
 /// # Errors
 /// As [`Transport::execute`], or a decode error for a body that is not a page.
-pub async fn fetch_page<T: DeserializeOwned>(transport: &Transport, request: &Request) -> Result<Page<T>> {
+pub async fn fetch_page<T: DeserializeOwned>(
+    transport: &Transport,
+    request: &Request,
+) -> Result<Page<T>> {
     let raw = transport.execute(request).await?;
     parse_page(&raw.body).map_err(|e| Error::decode(Some(raw.meta.status()), &raw.body, e))
 }
@@ -42,7 +45,11 @@ struct State {
 impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     /// Pages of `request`, starting from the cursor already in its query, if any.
     pub fn new(transport: Transport, request: Request) -> Self {
-        let state = State { transport, request, next: Some(None) };
+        let state = State {
+            transport,
+            request,
+            next: Some(None),
+        };
         let inner = stream::unfold(state, |mut st| async move {
             let cursor = st.next.take()?;
             if let Some(c) = &cursor {
@@ -66,12 +73,18 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
                 Err(e) => Some((Err(e), st)),
             }
         });
-        Self { inner: inner.boxed() }
+        Self {
+            inner: inner.boxed(),
+        }
     }
 
     /// The items of every page, in order, fetching pages lazily.
     pub fn items(self) -> ItemStream<T> {
-        ItemStream { pages: self, buffer: VecDeque::new(), done: false }
+        ItemStream {
+            pages: self,
+            buffer: VecDeque::new(),
+            done: false,
+        }
     }
 
     /// Collects every item of every page.
@@ -104,7 +117,9 @@ pub struct ItemStream<T> {
 
 impl<T> std::fmt::Debug for ItemStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ItemStream").field("buffered", &self.buffer.len()).finish()
+        f.debug_struct("ItemStream")
+            .field("buffered", &self.buffer.len())
+            .finish()
     }
 }
 

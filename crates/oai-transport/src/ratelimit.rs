@@ -26,7 +26,12 @@ pub struct RateLimit {
 impl RateLimit {
     /// Reads the headers.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        };
         let number = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
         let duration = |name: &str| text(name).and_then(parse_duration);
         Self {
@@ -58,13 +63,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return None;
         }
         let value: f64 = rest[..num_len].parse().ok()?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -81,7 +90,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 fn finite_secs(secs: f64) -> Option<Duration> {
-    if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
+    if secs.is_finite() && (0.0..1e12).contains(&secs) {
         Duration::try_from_secs_f64(secs).ok()
     } else {
         None
@@ -115,8 +124,14 @@ mod tests {
     #[test]
     fn headers() {
         let mut h = HeaderMap::new();
-        h.insert("x-ratelimit-limit-requests", HeaderValue::from_static("5000"));
-        h.insert("x-ratelimit-remaining-tokens", HeaderValue::from_static("159000"));
+        h.insert(
+            "x-ratelimit-limit-requests",
+            HeaderValue::from_static("5000"),
+        );
+        h.insert(
+            "x-ratelimit-remaining-tokens",
+            HeaderValue::from_static("159000"),
+        );
         h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("6m0s"));
         h.insert("x-ratelimit-limit-tokens", HeaderValue::from_static("lots"));
         let r = RateLimit::from_headers(&h);

@@ -46,7 +46,10 @@ mod tests {
     fn redacts_by_name_and_flag() {
         let mut h = HeaderMap::new();
         for name in SENSITIVE_HEADERS {
-            h.insert(HeaderName::from_static(name), HeaderValue::from_static("s3cret-a"));
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static("s3cret-a"),
+            );
         }
         let mut marked = HeaderValue::from_static("s3cret-b");
         marked.set_sensitive(true);
@@ -55,6 +58,9 @@ mod tests {
         let text = format!("{:?}", Headers(&h));
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("req_1"));
-        assert_eq!(text.matches("[REDACTED]").count(), SENSITIVE_HEADERS.len() + 1);
+        assert_eq!(
+            text.matches("[REDACTED]").count(),
+            SENSITIVE_HEADERS.len() + 1
+        );
     }
 }

@@ -22,7 +22,12 @@ pub struct ResponseMeta {
 }
 
 impl ResponseMeta {
-    pub(crate) fn new(status: StatusCode, headers: HeaderMap, attempts: u32, elapsed: Duration) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        attempts: u32,
+        elapsed: Duration,
+    ) -> Self {
         let request_id = request_id(&headers);
         let rate_limit = RateLimit::from_headers(&headers);
         let processing_time = headers
@@ -31,7 +36,15 @@ impl ResponseMeta {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e12)
             .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
-        Self { status, headers, request_id, rate_limit, processing_time, attempts, elapsed }
+        Self {
+            status,
+            headers,
+            request_id,
+            rate_limit,
+            processing_time,
+            attempts,
+            elapsed,
+        }
     }
 
     /// The HTTP status.
@@ -105,6 +118,9 @@ impl RawResponse {
     /// A decode error with an excerpt of the body.
     pub fn into_response<T: DeserializeOwned>(self) -> Result<Response<T>> {
         let data = self.json()?;
-        Ok(Response { data, meta: self.meta })
+        Ok(Response {
+            data,
+            meta: self.meta,
+        })
     }
 }

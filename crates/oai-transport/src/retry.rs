@@ -51,11 +51,16 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap, error_code: Option<
 /// `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
 /// (seconds, may be fractional, or an HTTP date, measured from `now`).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if let Some(d) = honoured(ms / 1000.0) {
-            return Some(d);
-        }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && let Some(d) = honoured(ms / 1000.0)
+    {
+        return Some(d);
     }
     let value = header("retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {
@@ -79,7 +84,11 @@ fn honoured(secs: f64) -> Option<Duration> {
 pub fn backoff(retry: u32, jitter: f64) -> Duration {
     let exp = retry.min(16);
     let step = (INITIAL_DELAY.as_secs_f64() * f64::from(1u32 << exp)).min(MAX_DELAY.as_secs_f64());
-    let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     Duration::from_secs_f64(step * (1.0 - 0.25 * jitter))
 }
 
@@ -91,7 +100,9 @@ pub fn retry_delay(
     now: SystemTime,
     jitter: f64,
 ) -> Duration {
-    headers.and_then(|h| retry_after(h, now)).unwrap_or_else(|| backoff(retry, jitter))
+    headers
+        .and_then(|h| retry_after(h, now))
+        .unwrap_or_else(|| backoff(retry, jitter))
 }
 
 #[cfg(test)]
@@ -102,7 +113,10 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")));
+            h.insert(
+                *k,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")),
+            );
         }
         h
     }
@@ -140,7 +154,11 @@ mod tests {
         assert!(should_retry(StatusCode::BAD_REQUEST, &yes, None));
         assert!(!should_retry(StatusCode::SERVICE_UNAVAILABLE, &no, None));
         assert!(!should_retry(StatusCode::TOO_MANY_REQUESTS, &no, None));
-        assert!(should_retry(StatusCode::TOO_MANY_REQUESTS, &yes, Some("insufficient_quota")));
+        assert!(should_retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            &yes,
+            Some("insufficient_quota")
+        ));
         assert!(should_retry(StatusCode::SERVICE_UNAVAILABLE, &junk, None));
         assert!(!should_retry(StatusCode::BAD_REQUEST, &junk, None));
     }
@@ -148,10 +166,22 @@ mod tests {
     #[test]
     fn insufficient_quota_is_final() {
         let none = HeaderMap::new();
-        assert!(!should_retry(StatusCode::TOO_MANY_REQUESTS, &none, Some("insufficient_quota")));
-        assert!(should_retry(StatusCode::TOO_MANY_REQUESTS, &none, Some("rate_limit_exceeded")));
+        assert!(!should_retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            &none,
+            Some("insufficient_quota")
+        ));
+        assert!(should_retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            &none,
+            Some("rate_limit_exceeded")
+        ));
         // only a 429 carries that meaning
-        assert!(should_retry(StatusCode::INTERNAL_SERVER_ERROR, &none, Some("insufficient_quota")));
+        assert!(should_retry(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &none,
+            Some("insufficient_quota")
+        ));
     }
 
     #[test]
@@ -160,11 +190,21 @@ mod tests {
         let in_30s = httpdate::fmt_http_date(now + Duration::from_secs(30));
         let in_90s = httpdate::fmt_http_date(now + Duration::from_secs(90));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        let table: Vec<(Vec<(&'static str, &str)>, Option<Duration>)> = vec![
-            (vec![("retry-after-ms", "1500")], Some(Duration::from_millis(1500))),
-            (vec![("retry-after-ms", "2.5")], Some(Duration::from_micros(2500))),
+        type Row<'a> = (Vec<(&'static str, &'a str)>, Option<Duration>);
+        let table: Vec<Row<'_>> = vec![
+            (
+                vec![("retry-after-ms", "1500")],
+                Some(Duration::from_millis(1500)),
+            ),
+            (
+                vec![("retry-after-ms", "2.5")],
+                Some(Duration::from_micros(2500)),
+            ),
             (vec![("retry-after", "3")], Some(Duration::from_secs(3))),
-            (vec![("retry-after", "0.5")], Some(Duration::from_millis(500))),
+            (
+                vec![("retry-after", "0.5")],
+                Some(Duration::from_millis(500)),
+            ),
             (vec![("retry-after", "60")], Some(Duration::from_secs(60))),
             (vec![("retry-after", "61")], None),
             (vec![("retry-after", "0")], None),
@@ -172,14 +212,26 @@ mod tests {
             (vec![("retry-after", "NaN")], None),
             (vec![("retry-after", "inf")], None),
             (vec![("retry-after", "soon")], None),
-            (vec![("retry-after", in_30s.as_str())], Some(Duration::from_secs(30))),
+            (
+                vec![("retry-after", in_30s.as_str())],
+                Some(Duration::from_secs(30)),
+            ),
             (vec![("retry-after", in_90s.as_str())], None),
             (vec![("retry-after", past.as_str())], None),
             // ms first, then seconds
-            (vec![("retry-after-ms", "100"), ("retry-after", "5")], Some(Duration::from_millis(100))),
+            (
+                vec![("retry-after-ms", "100"), ("retry-after", "5")],
+                Some(Duration::from_millis(100)),
+            ),
             // unusable ms falls through to seconds
-            (vec![("retry-after-ms", "nope"), ("retry-after", "5")], Some(Duration::from_secs(5))),
-            (vec![("retry-after-ms", "99999"), ("retry-after", "5")], Some(Duration::from_secs(5))),
+            (
+                vec![("retry-after-ms", "nope"), ("retry-after", "5")],
+                Some(Duration::from_secs(5)),
+            ),
+            (
+                vec![("retry-after-ms", "99999"), ("retry-after", "5")],
+                Some(Duration::from_secs(5)),
+            ),
             (vec![], None),
         ];
         for (pairs, want) in table {

@@ -27,7 +27,10 @@ impl Default for SseLimits {
     /// 16 MiB for both: a Responses `response.completed` event carries the whole
     /// response, generated images included.
     fn default() -> Self {
-        Self { max_line_bytes: 16 << 20, max_event_bytes: 16 << 20 }
+        Self {
+            max_line_bytes: 16 << 20,
+            max_event_bytes: 16 << 20,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ pub struct SseDecoder {
 impl SseDecoder {
     /// A decoder with the given caps.
     pub fn new(limits: SseLimits) -> Self {
-        Self { limits, ..Self::default() }
+        Self {
+            limits,
+            ..Self::default()
+        }
     }
 
     /// Decodes `chunk`; complete events become available from
@@ -193,17 +199,13 @@ impl SseDecoder {
                 self.has_data = true;
             }
             b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
-                }
+            b"id" if !value.contains(&0) => {
+                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // Digits only: parsing fails only on overflow, which is ignored.
-                    if let Ok(ms) = std::str::from_utf8(value).unwrap_or("x").parse() {
-                        self.retry = Some(ms);
-                    }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // Digits only: parsing fails only on overflow, which is ignored.
+                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("x").parse() {
+                    self.retry = Some(ms);
                 }
             }
             _ => {}
@@ -219,7 +221,12 @@ impl SseDecoder {
         }
         self.has_data = false;
         let data = std::mem::take(&mut self.data);
-        self.ready.push_back(SseEvent { event, data, id: self.last_id.clone(), retry });
+        self.ready.push_back(SseEvent {
+            event,
+            data,
+            id: self.last_id.clone(),
+            retry,
+        });
     }
 
     /// The next decoded event, in stream order.
@@ -261,8 +268,16 @@ pub fn decode_split(
     cuts: &[usize],
     limits: SseLimits,
 ) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
-    let mut points: Vec<usize> =
-        cuts.iter().map(|c| if input.is_empty() { 0 } else { c % (input.len() + 1) }).collect();
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|c| {
+            if input.is_empty() {
+                0
+            } else {
+                c % (input.len() + 1)
+            }
+        })
+        .collect();
     points.push(0);
     points.push(input.len());
     points.sort_unstable();
@@ -279,10 +294,10 @@ pub fn decode_split(
     while let Some(ev) = dec.next_event() {
         events.push(ev);
     }
-    if error.is_none() {
-        if let Err(e) = dec.finish() {
-            error = e.stream_error_kind();
-        }
+    if error.is_none()
+        && let Err(e) = dec.finish()
+    {
+        error = e.stream_error_kind();
     }
     (events, error)
 }
@@ -326,7 +341,10 @@ mod tests {
 
     #[test]
     fn comments_unknown_fields_and_empty_events() {
-        assert_eq!(data(": keep-alive\n\nfoo: bar\ndata\n\n: x\ndata: z\n\n"), ["", "z"]);
+        assert_eq!(
+            data(": keep-alive\n\nfoo: bar\ndata\n\n: x\ndata: z\n\n"),
+            ["", "z"]
+        );
         // event without data is not dispatched, and its type does not leak
         let ev = events("event: ping\n\ndata: y\n\n");
         assert_eq!(ev.len(), 1);
@@ -336,14 +354,27 @@ mod tests {
 
     #[test]
     fn value_space_and_colon_rules() {
-        assert_eq!(data("data:no-space\n\ndata:  two\n\ndata: a:b\n\n"), ["no-space", " two", "a:b"]);
+        assert_eq!(
+            data("data:no-space\n\ndata:  two\n\ndata: a:b\n\n"),
+            ["no-space", " two", "a:b"]
+        );
     }
 
     #[test]
     fn id_and_retry_rules() {
-        let ev = events("id: 1\ndata: a\n\ndata: b\n\nid: bad\0id\nretry: 12x\ndata: c\n\nid\ndata: d\n\n");
+        let ev = events(
+            "id: 1\ndata: a\n\ndata: b\n\nid: bad\0id\nretry: 12x\ndata: c\n\nid\ndata: d\n\n",
+        );
         let ids: Vec<_> = ev.iter().map(|e| e.id.clone()).collect();
-        assert_eq!(ids, vec![Some("1".into()), Some("1".into()), Some("1".into()), Some(String::new())]);
+        assert_eq!(
+            ids,
+            vec![
+                Some("1".into()),
+                Some("1".into()),
+                Some("1".into()),
+                Some(String::new())
+            ]
+        );
         assert!(ev.iter().all(|e| e.retry.is_none()));
     }
 
@@ -381,7 +412,10 @@ mod tests {
 
     #[test]
     fn line_cap() {
-        let limits = SseLimits { max_line_bytes: 16, max_event_bytes: 1024 };
+        let limits = SseLimits {
+            max_line_bytes: 16,
+            max_event_bytes: 1024,
+        };
         let (ev, err) = decode_all(b"data: ok\n\ndata: 0123456789abcdef\n\n", limits);
         assert_eq!(ev.len(), 1);
         assert_eq!(err, Some(StreamErrorKind::LineTooLong));
@@ -400,7 +434,10 @@ mod tests {
 
     #[test]
     fn event_cap() {
-        let limits = SseLimits { max_line_bytes: 64, max_event_bytes: 10 };
+        let limits = SseLimits {
+            max_line_bytes: 64,
+            max_event_bytes: 10,
+        };
         let (_, err) = decode_all(b"data: 12345\ndata: 12345\n\n", limits);
         assert_eq!(err, Some(StreamErrorKind::EventTooLarge));
         let (ev, err) = decode_all(b"data: 12345\ndata: 1234\n\n", limits);

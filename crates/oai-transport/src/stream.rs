@@ -48,8 +48,19 @@ impl std::fmt::Debug for EventStream {
 impl EventStream {
     /// Events of `response`, decoded under `limits`.
     pub fn new(response: StreamingResponse, limits: SseLimits) -> Self {
-        let StreamingResponse { meta, response, idle_timeout, secret } = response;
-        Self::from_parts(Box::pin(response.bytes_stream()), meta, idle_timeout, limits, secret)
+        let StreamingResponse {
+            meta,
+            response,
+            idle_timeout,
+            secret,
+        } = response;
+        Self::from_parts(
+            Box::pin(response.bytes_stream()),
+            meta,
+            idle_timeout,
+            limits,
+            secret,
+        )
     }
 
     fn from_parts(
@@ -136,7 +147,10 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     /// Ends at `data: [DONE]`, the chat completions convention.
     fn default() -> Self {
-        Self { done_marker: true, terminal_events: Cow::Borrowed(&[]) }
+        Self {
+            done_marker: true,
+            terminal_events: Cow::Borrowed(&[]),
+        }
     }
 }
 
@@ -149,17 +163,20 @@ impl StreamOptions {
     /// Ends after an event whose type (the SSE `event` field, or else the JSON
     /// `type` field) is one of `names`; `[DONE]` also ends it.
     pub fn terminal_events(names: &'static [&'static str]) -> Self {
-        Self { done_marker: true, terminal_events: Cow::Borrowed(names) }
+        Self {
+            done_marker: true,
+            terminal_events: Cow::Borrowed(names),
+        }
     }
 
     fn is_terminal(&self, ev: &SseEvent) -> bool {
         if self.terminal_events.is_empty() {
             return false;
         }
-        if let Some(name) = &ev.event {
-            if name != "message" {
-                return self.terminal_events.contains(&name.as_str());
-            }
+        if let Some(name) = &ev.event
+            && name != "message"
+        {
+            return self.terminal_events.contains(&name.as_str());
         }
         // No event name: look at the JSON `type`, only when it may match.
         if !self.terminal_events.iter().any(|t| ev.data.contains(t)) {
@@ -192,14 +209,22 @@ pub struct JsonStream<T> {
 
 impl<T> std::fmt::Debug for JsonStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonStream").field("events", &self.events).field("done", &self.done).finish()
+        f.debug_struct("JsonStream")
+            .field("events", &self.events)
+            .field("done", &self.done)
+            .finish()
     }
 }
 
 impl<T: DeserializeOwned> JsonStream<T> {
     /// Typed events over `events`.
     pub fn new(events: EventStream, options: StreamOptions) -> Self {
-        Self { events, options, done: false, _t: PhantomData }
+        Self {
+            events,
+            options,
+            done: false,
+            _t: PhantomData,
+        }
     }
 
     /// The response's metadata.
@@ -212,7 +237,11 @@ impl<T: DeserializeOwned> JsonStream<T> {
         if let Some(s) = &self.events.secret {
             details.redact(s.expose_secret());
         }
-        Error::api(None, self.events.meta.request_id().map(str::to_owned), details)
+        Error::api(
+            None,
+            self.events.meta.request_id().map(str::to_owned),
+            details,
+        )
     }
 
     fn handle(&mut self, ev: SseEvent) -> Option<Result<T>> {
@@ -222,13 +251,15 @@ impl<T: DeserializeOwned> JsonStream<T> {
         }
         if ev.event.as_deref() == Some("error") {
             self.done = true;
-            return Some(Err(self.api_error(parse_error_body(None, ev.data.as_bytes()))));
+            return Some(Err(
+                self.api_error(parse_error_body(None, ev.data.as_bytes()))
+            ));
         }
-        if ev.data.contains("\"error\"") {
-            if let Some(details) = top_level_error(&ev.data) {
-                self.done = true;
-                return Some(Err(self.api_error(details)));
-            }
+        if ev.data.contains("\"error\"")
+            && let Some(details) = top_level_error(&ev.data)
+        {
+            self.done = true;
+            return Some(Err(self.api_error(details)));
         }
         let terminal = self.options.is_terminal(&ev);
         match serde_json::from_str::<T>(&ev.data) {

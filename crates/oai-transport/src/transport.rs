@@ -120,7 +120,9 @@ pub struct Transport {
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").field("config", &self.shared.config).finish()
+        f.debug_struct("Transport")
+            .field("config", &self.shared.config)
+            .finish()
     }
 }
 
@@ -149,7 +151,9 @@ impl Transport {
                 .build()
                 .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
         };
-        Ok(Self { shared: Arc::new(Shared { config, http }) })
+        Ok(Self {
+            shared: Arc::new(Shared { config, http }),
+        })
     }
 
     /// The configuration.
@@ -166,21 +170,31 @@ impl Transport {
         let path = &request.path;
         if !path.starts_with('/')
             || path.starts_with("//")
-            || path.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'#' || b == b'?')
+            || path
+                .bytes()
+                .any(|b| b.is_ascii_control() || b == b' ' || b == b'#' || b == b'?')
         {
             return Err(Error::invalid_input(format!(
                 "path {path:?} must start with one '/' and hold no spaces, '?', '#' or control characters"
             )));
         }
         let mut url = Url::parse(&format!("{}{}", base.as_str().trim_end_matches('/'), path))
-            .map_err(|e| Error::invalid_input(format!("path {path:?} does not form a URL ({e})")))?;
+            .map_err(|e| {
+                Error::invalid_input(format!("path {path:?} does not form a URL ({e})"))
+            })?;
         if url.host() != base.host() || url.port() != base.port() || url.scheme() != base.scheme() {
-            return Err(Error::invalid_input(format!("path {path:?} leaves the base URL")));
+            return Err(Error::invalid_input(format!(
+                "path {path:?} leaves the base URL"
+            )));
         }
         let extra = &self.shared.config.default_query;
         if !(extra.is_empty() && request.query.is_empty() && request.options.query.is_empty()) {
             let mut pairs = url.query_pairs_mut();
-            for (k, v) in extra.iter().chain(&request.query).chain(&request.options.query) {
+            for (k, v) in extra
+                .iter()
+                .chain(&request.query)
+                .chain(&request.options.query)
+            {
                 pairs.append_pair(k, v);
             }
         }
@@ -228,7 +242,10 @@ impl Transport {
         let body = prepare_body(&request.body, &request.options)?;
         let max_retries = request.options.max_retries.unwrap_or(cfg.max_retries);
         let timeout = request.options.timeout.unwrap_or(cfg.timeouts.request);
-        let idle_timeout = request.options.stream_idle_timeout.unwrap_or(cfg.timeouts.stream_idle);
+        let idle_timeout = request
+            .options
+            .stream_idle_timeout
+            .unwrap_or(cfg.timeouts.stream_idle);
         let started = Instant::now();
         let span = tracing::Span::current();
         let mut retry: u32 = 0;
@@ -273,20 +290,32 @@ impl Transport {
             let meta = ResponseMeta::new(status, headers, attempt, started.elapsed());
 
             if status.is_redirection() {
-                let location =
-                    meta.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);
+                let location = meta
+                    .headers()
+                    .get(http::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .map(str::to_owned);
                 return Err(Error::redirect(status, location));
             }
 
             if status.is_success() {
                 if !read_body {
                     span.record("duration_ms", started.elapsed().as_millis() as u64);
-                    return Ok(Outcome::Open(StreamingResponse { meta, response, idle_timeout, secret }));
+                    return Ok(Outcome::Open(StreamingResponse {
+                        meta,
+                        response,
+                        idle_timeout,
+                        secret,
+                    }));
                 }
                 match read_capped(response, cfg.max_response_bytes, deadline, timeout).await {
                     Ok(body) => {
                         span.record("duration_ms", started.elapsed().as_millis() as u64);
-                        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response read");
+                        tracing::debug!(
+                            status = status.as_u16(),
+                            bytes = body.len(),
+                            "response read"
+                        );
                         return Ok(Outcome::Read(RawResponse { meta, body }));
                     }
                     Err(e) if e.is_transient() && retry < max_retries => {
@@ -309,16 +338,29 @@ impl Transport {
                 details.redact(s.expose_secret());
             }
             if retry < max_retries && retry::should_retry(status, meta.headers(), details.code()) {
-                let delay =
-                    retry::retry_delay(Some(meta.headers()), retry, SystemTime::now(), fastrand::f64());
-                tracing::info!(attempt, status = status.as_u16(), delay_ms = delay.as_millis() as u64, "retrying");
+                let delay = retry::retry_delay(
+                    Some(meta.headers()),
+                    retry,
+                    SystemTime::now(),
+                    fastrand::f64(),
+                );
+                tracing::info!(
+                    attempt,
+                    status = status.as_u16(),
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying"
+                );
                 tokio::time::sleep(delay).await;
                 retry += 1;
                 continue;
             }
             span.record("duration_ms", started.elapsed().as_millis() as u64);
             tracing::debug!(status = status.as_u16(), "API error");
-            return Err(Error::api(Some(status), meta.request_id().map(str::to_owned), details));
+            return Err(Error::api(
+                Some(status),
+                meta.request_id().map(str::to_owned),
+                details,
+            ));
         }
     }
 
@@ -331,32 +373,56 @@ impl Transport {
     ) -> Result<reqwest::Request> {
         let cfg = &self.shared.config;
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(secret) = secret {
-            let (name, value) = crate::auth::auth_header(&cfg.auth_style, secret, &cfg.credential_name)
-                .map_err(|e| {
-                    if matches!(cfg.credentials, crate::auth::CredentialSource::Provider(_)) {
-                        Error::credentials("the provider returned a credential that cannot be sent in an HTTP header")
-                    } else {
-                        e
-                    }
-                })?;
+            let (name, value) = crate::auth::auth_header(
+                &cfg.auth_style,
+                secret,
+                &cfg.credential_name,
+            )
+            .map_err(|e| {
+                if matches!(cfg.credentials, crate::auth::CredentialSource::Provider(_)) {
+                    Error::credentials(
+                        "the provider returned a credential that cannot be sent in an HTTP header",
+                    )
+                } else {
+                    e
+                }
+            })?;
             headers.insert(name, value);
         }
-        for (name, value) in cfg.default_headers.iter().chain(&request.headers).chain(&request.options.headers) {
+        for (name, value) in cfg
+            .default_headers
+            .iter()
+            .chain(&request.headers)
+            .chain(&request.options.headers)
+        {
             headers.insert(name, value.clone());
         }
-        let builder = self.shared.http.request(request.method.clone(), url.clone());
+        let builder = self
+            .shared
+            .http
+            .request(request.method.clone(), url.clone());
         let builder = match body {
             PreparedBody::Empty => builder.headers(headers),
             PreparedBody::Bytes(content_type, bytes) => {
                 headers.insert(http::header::CONTENT_TYPE, content_type.clone());
                 builder.headers(headers).body(bytes.clone())
             }
-            PreparedBody::Multipart(form) => builder.headers(headers).multipart(form.to_reqwest().await?),
+            PreparedBody::Multipart(form) => {
+                builder.headers(headers).multipart(form.to_reqwest().await?)
+            }
         };
-        let req = builder.build().map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
+        let req = builder
+            .build()
+            .map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
         Ok(req)
     }
 }
@@ -376,20 +442,34 @@ fn prepare_body(body: &RequestBody, options: &RequestOptions) -> Result<Prepared
     let json = HeaderValue::from_static("application/json");
     Ok(match body {
         RequestBody::Empty if options.body.is_empty() => PreparedBody::Empty,
-        RequestBody::Empty => PreparedBody::Bytes(json, Bytes::from(serde_json::to_vec(&options.body).map_err(|e| Error::invalid_input_from("extra body fields could not be serialized", e))?)),
-        RequestBody::Json(bytes) if options.body.is_empty() => PreparedBody::Bytes(json, bytes.clone()),
+        RequestBody::Empty => PreparedBody::Bytes(
+            json,
+            Bytes::from(serde_json::to_vec(&options.body).map_err(|e| {
+                Error::invalid_input_from("extra body fields could not be serialized", e)
+            })?),
+        ),
+        RequestBody::Json(bytes) if options.body.is_empty() => {
+            PreparedBody::Bytes(json, bytes.clone())
+        }
         RequestBody::Json(bytes) => {
-            let mut value: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-                .map_err(|e| Error::invalid_input_from("extra body fields need a JSON object body", e))?;
+            let mut value: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(bytes).map_err(|e| {
+                    Error::invalid_input_from("extra body fields need a JSON object body", e)
+                })?;
             value.extend(options.body.clone());
             let bytes = serde_json::to_vec(&value)
                 .map_err(|e| Error::invalid_input_from("the body could not be serialized", e))?;
             PreparedBody::Bytes(json, Bytes::from(bytes))
         }
         RequestBody::Bytes { .. } | RequestBody::Multipart(_) if !options.body.is_empty() => {
-            return Err(Error::invalid_input("extra body fields apply to JSON bodies only"));
+            return Err(Error::invalid_input(
+                "extra body fields apply to JSON bodies only",
+            ));
         }
-        RequestBody::Bytes { content_type, bytes } => PreparedBody::Bytes(content_type.clone(), bytes.clone()),
+        RequestBody::Bytes {
+            content_type,
+            bytes,
+        } => PreparedBody::Bytes(content_type.clone(), bytes.clone()),
         RequestBody::Multipart(form) => PreparedBody::Multipart(form.clone()),
     })
 }
@@ -420,7 +500,10 @@ pub(crate) fn map_send_error(e: reqwest::Error) -> Error {
     if e.is_builder() {
         return Error::invalid_input_from("the request could not be built", e);
     }
-    Error::request("the request could not be sent or its response could not be read", e)
+    Error::request(
+        "the request could not be sent or its response could not be read",
+        e,
+    )
 }
 
 /// Reads `response`'s body, refusing more than `cap` bytes.
@@ -438,7 +521,9 @@ async fn read_capped(
         let chunk = tokio::time::timeout_at(deadline, response.chunk())
             .await
             .map_err(|_| Error::timeout(TimeoutPhase::Request, Some(timeout)))?
-            .map_err(|e| Error::request("the connection broke while reading the response body", e))?;
+            .map_err(|e| {
+                Error::request("the connection broke while reading the response body", e)
+            })?;
         match chunk {
             None => return Ok(buf.freeze()),
             Some(c) => {

@@ -1,13 +1,14 @@
 //! Cursor pagination: lazy, `after` = last id, or the `next_page` token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
-use common::*;
 use futures_util::StreamExt;
 use http::Method;
 use oai_transport::RequestBuilder;
 use serde::Deserialize;
 use serde_json::json;
+use support::*;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -48,13 +49,24 @@ async fn three_pages() -> MockServer {
 #[tokio::test]
 async fn pages_are_fetched_only_when_asked() {
     let server = three_pages().await;
-    let pages = RequestBuilder::new(transport(&server), Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap();
+    let pages = RequestBuilder::new(transport(&server), Method::GET, "/things")
+        .query("limit", 2)
+        .paginate::<Item>()
+        .unwrap();
     let mut items = pages.items();
     let first = items.next().await.unwrap().unwrap();
     assert_eq!(first.id, "a");
-    assert_eq!(hits(&server).await, 1, "one page fetched for the first item");
+    assert_eq!(
+        hits(&server).await,
+        1,
+        "one page fetched for the first item"
+    );
     let _ = items.next().await.unwrap().unwrap();
-    assert_eq!(hits(&server).await, 1, "second item comes from the same page");
+    assert_eq!(
+        hits(&server).await,
+        1,
+        "second item comes from the same page"
+    );
     let third = items.next().await.unwrap().unwrap();
     assert_eq!(third.id, "c");
     assert_eq!(hits(&server).await, 2);
@@ -67,12 +79,27 @@ async fn pages_are_fetched_only_when_asked() {
 async fn collect_all_and_page_cursors() {
     let server = three_pages().await;
     let t = transport(&server);
-    let all = RequestBuilder::new(t.clone(), Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap().collect_all().await.unwrap();
-    assert_eq!(all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
-    let mut pages = RequestBuilder::new(t, Method::GET, "/things").query("limit", 2).paginate::<Item>().unwrap();
+    let all = RequestBuilder::new(t.clone(), Method::GET, "/things")
+        .query("limit", 2)
+        .paginate::<Item>()
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
+    let mut pages = RequestBuilder::new(t, Method::GET, "/things")
+        .query("limit", 2)
+        .paginate::<Item>()
+        .unwrap();
     let p1 = pages.next().await.unwrap().unwrap();
     assert!(p1.has_more);
-    assert_eq!(p1.next_cursor(), Some(oai_transport::Cursor::After("b".into())));
+    assert_eq!(
+        p1.next_cursor(),
+        Some(oai_transport::Cursor::After("b".into()))
+    );
 }
 
 #[tokio::test]
@@ -92,7 +119,12 @@ async fn next_page_token_style() {
         })))
         .mount(&server)
         .await;
-    let all = RequestBuilder::new(transport(&server), Method::GET, "/usage").paginate::<Item>().unwrap().collect_all().await.unwrap();
+    let all = RequestBuilder::new(transport(&server), Method::GET, "/usage")
+        .paginate::<Item>()
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 2);
 }
 
@@ -105,7 +137,11 @@ async fn repeated_cursor_stops_with_an_error() {
         })))
         .mount(&server)
         .await;
-    let r = RequestBuilder::new(transport(&server), Method::GET, "/loop").paginate::<Item>().unwrap().collect_all().await;
+    let r = RequestBuilder::new(transport(&server), Method::GET, "/loop")
+        .paginate::<Item>()
+        .unwrap()
+        .collect_all()
+        .await;
     assert!(r.is_err());
     assert_eq!(hits(&server).await, 2);
 }
@@ -114,10 +150,15 @@ async fn repeated_cursor_stops_with_an_error() {
 async fn a_failing_page_ends_the_stream_with_its_error() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/things"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {"message": "gone"}})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"error": {"message": "gone"}})),
+        )
         .mount(&server)
         .await;
-    let mut items = RequestBuilder::new(transport(&server), Method::GET, "/things").paginate::<Item>().unwrap().items();
+    let mut items = RequestBuilder::new(transport(&server), Method::GET, "/things")
+        .paginate::<Item>()
+        .unwrap()
+        .items();
     let e = items.next().await.unwrap().unwrap_err();
     assert!(e.is_api());
     assert!(items.next().await.is_none());

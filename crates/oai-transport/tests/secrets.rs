@@ -1,13 +1,13 @@
 //! The key never shows in `Debug`, `Display` or errors, for random keys, even
 //! when a server echoes it back. (Log capture is in `trace_capture.rs`, a
 //! process of its own so no other test races the subscriber.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod hostile;
+mod support;
 
-use hostile::*;
 use oai_transport::{Config, ConfigBuilder, Transport};
 use proptest::prelude::*;
+use support::hostile::*;
 
 fn keys() -> impl Strategy<Value = String> {
     "sk-[A-Za-z0-9_-]{20,80}"

@@ -1,17 +1,19 @@
 //! Server-sent event streams: end markers, errors inside streams, truncation,
 //! stalls and disconnects, against wiremock and an independent raw server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod rawserver;
+mod support;
 
 use std::time::Duration;
 
-use common::*;
 use futures_util::StreamExt;
 use http::Method;
-use oai_transport::{RequestBuilder, RequestOptions, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase};
-use rawserver::*;
+use oai_transport::{
+    RequestBuilder, RequestOptions, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase,
+};
 use serde_json::{Value, json};
+use support::rawserver::*;
+use support::*;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -22,7 +24,9 @@ fn sse(body: &str) -> ResponseTemplate {
         .set_body_string(body.to_owned())
 }
 
-async fn collect<T>(mut s: impl futures_util::Stream<Item = oai_transport::Result<T>> + Unpin) -> (Vec<T>, Option<oai_transport::Error>) {
+async fn collect<T>(
+    mut s: impl futures_util::Stream<Item = oai_transport::Result<T>> + Unpin,
+) -> (Vec<T>, Option<oai_transport::Error>) {
     let mut items = Vec::new();
     while let Some(r) = s.next().await {
         match r {
@@ -42,9 +46,15 @@ data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\r\n\r\n\
 data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"total_tokens\":3}}\r\r\
 data: [DONE]\n\n";
 
-async fn stream_from(body: &str, opts: StreamOptions) -> (Vec<Value>, Option<oai_transport::Error>) {
+async fn stream_from(
+    body: &str,
+    opts: StreamOptions,
+) -> (Vec<Value>, Option<oai_transport::Error>) {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/s")).respond_with(sse(body)).mount(&server).await;
+    Mock::given(path("/v1/s"))
+        .respond_with(sse(body))
+        .mount(&server)
+        .await;
     let s = RequestBuilder::new(transport(&server), Method::POST, "/s")
         .json(&json!({"stream": true}))
         .stream_with::<Value>(opts)
@@ -67,12 +77,17 @@ async fn responses_stream_ends_at_terminal_event() {
     let body = "event: response.created\ndata: {\"type\":\"response.created\"}\n\n\
 event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n\
 event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{}}\n\n";
-    let terminal = StreamOptions::terminal_events(&["response.completed", "response.failed", "response.incomplete"]);
+    let terminal = StreamOptions::terminal_events(&[
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+    ]);
     let (items, err) = stream_from(body, terminal.clone()).await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(items.len(), 3);
     // without event lines, the JSON type decides
-    let bare = "data: {\"type\":\"response.created\"}\n\ndata: {\"type\":\"response.completed\"}\n\n";
+    let bare =
+        "data: {\"type\":\"response.created\"}\n\ndata: {\"type\":\"response.completed\"}\n\n";
     let (items, err) = stream_from(bare, terminal.clone()).await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(items.len(), 2);
@@ -92,7 +107,11 @@ async fn stream_without_done_is_truncated_not_a_silent_end() {
     assert!(e.is_stream() && e.is_truncated(), "{e}");
     assert_eq!(e.stream_error_kind(), Some(StreamErrorKind::Truncated));
     // [DONE] without its closing blank line is also a truncation (the event is incomplete)
-    let (_, err) = stream_from("data: {\"a\":1}\n\ndata: [DONE]\n", StreamOptions::default()).await;
+    let (_, err) = stream_from(
+        "data: {\"a\":1}\n\ndata: [DONE]\n",
+        StreamOptions::default(),
+    )
+    .await;
     assert!(err.is_some_and(|e| e.is_truncated()));
 }
 
@@ -134,13 +153,25 @@ async fn malformed_chunk_is_a_decode_error() {
 async fn oversized_line_is_a_stream_error() {
     let server = MockServer::start().await;
     let big = format!("data: {}\n\n", "x".repeat(5000));
-    Mock::given(path("/v1/s")).respond_with(sse(&big)).mount(&server).await;
+    Mock::given(path("/v1/s"))
+        .respond_with(sse(&big))
+        .mount(&server)
+        .await;
     let t = transport_with(
-        builder(&format!("{}/v1", server.uri())).sse_limits(SseLimits { max_line_bytes: 1024, max_event_bytes: 4096 }),
+        builder(&format!("{}/v1", server.uri())).sse_limits(SseLimits {
+            max_line_bytes: 1024,
+            max_event_bytes: 4096,
+        }),
     );
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     let (_, err) = collect(s).await;
-    assert_eq!(err.unwrap().stream_error_kind(), Some(StreamErrorKind::LineTooLong));
+    assert_eq!(
+        err.unwrap().stream_error_kind(),
+        Some(StreamErrorKind::LineTooLong)
+    );
 }
 
 #[tokio::test]
@@ -151,8 +182,14 @@ async fn error_status_before_stream_is_retried_then_streams() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v1/s")).respond_with(sse(CHAT)).mount(&server).await;
-    let s = RequestBuilder::new(transport(&server), Method::GET, "/s").stream::<Value>().await.unwrap();
+    Mock::given(path("/v1/s"))
+        .respond_with(sse(CHAT))
+        .mount(&server)
+        .await;
+    let s = RequestBuilder::new(transport(&server), Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     assert_eq!(s.meta().attempts(), 2);
     let (items, err) = collect(s).await;
     assert!(err.is_none());
@@ -176,7 +213,10 @@ async fn raw_server_chunks_split_anywhere() {
     ]])
     .await;
     let t = transport_with(builder(&server.base));
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     assert_eq!(s.meta().request_id(), Some("req_raw"));
     let (items, err) = collect(s).await;
     assert!(err.is_none(), "{err:?}");
@@ -195,7 +235,10 @@ async fn raw_server_stall_hits_idle_timeout() {
     .await;
     let t = transport_with(builder(&server.base).stream_idle_timeout(ms(300)));
     let started = std::time::Instant::now();
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     let (items, err) = collect(s).await;
     assert_eq!(items.len(), 1);
     let e = err.unwrap();
@@ -235,18 +278,32 @@ async fn raw_server_disconnect_mid_stream_is_an_error() {
     ]])
     .await;
     let t = transport_with(builder(&server.base));
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     let (items, err) = collect(s).await;
     assert_eq!(items.len(), 1);
     let e = err.expect("an error");
-    assert!(e.is_truncated() || e.kind() == oai_transport::ErrorKind::Request, "{e:?}");
+    assert!(
+        e.is_truncated() || e.kind() == oai_transport::ErrorKind::Request,
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
 async fn raw_server_clean_close_without_done_is_truncated() {
-    let server = RawServer::start(vec![vec![sse_head(), chunk("data: {\"n\":1}\n\n"), last_chunk()]]).await;
+    let server = RawServer::start(vec![vec![
+        sse_head(),
+        chunk("data: {\"n\":1}\n\n"),
+        last_chunk(),
+    ]])
+    .await;
     let t = transport_with(builder(&server.base));
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     let (items, err) = collect(s).await;
     assert_eq!(items.len(), 1);
     assert!(err.unwrap().is_truncated());
@@ -257,11 +314,17 @@ async fn raw_server_reset_before_response_is_retried() {
     let ok = "{\"ok\":true}";
     let server = RawServer::start(vec![
         vec![Step::Close],
-        vec![write(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ok}", ok.len()))],
+        vec![write(format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ok}",
+            ok.len()
+        ))],
     ])
     .await;
     let t = transport_with(builder(&server.base));
-    let v: Value = RequestBuilder::new(t, Method::GET, "/x").send().await.unwrap();
+    let v: Value = RequestBuilder::new(t, Method::GET, "/x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v, json!({"ok": true}));
     assert_eq!(server.hits(), 2);
 }
@@ -276,7 +339,10 @@ async fn raw_server_chunked_body_over_cap_without_length() {
     ]])
     .await;
     let t = transport_with(builder(&server.base).max_response_bytes(1000));
-    let e = RequestBuilder::new(t, Method::GET, "/x").send_raw().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send_raw()
+        .await
+        .unwrap_err();
     assert!(e.is_body_too_large(), "{e}");
 }
 
@@ -289,7 +355,10 @@ async fn raw_server_body_cut_short_is_retried_then_fails() {
     ]])
     .await;
     let t = transport_with(builder(&server.base).max_retries(1));
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), oai_transport::ErrorKind::Request, "{e:?}");
     assert_eq!(server.hits(), 2, "a broken body read is retried");
 }
@@ -298,14 +367,26 @@ async fn raw_server_body_cut_short_is_retried_then_fails() {
 async fn raw_server_retry_after_seconds_then_success() {
     let ok = "{\"ok\":true}";
     let server = RawServer::start(vec![
-        vec![write("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n")],
-        vec![write(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ok}", ok.len()))],
+        vec![write(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n",
+        )],
+        vec![write(format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ok}",
+            ok.len()
+        ))],
     ])
     .await;
     let t = transport_with(builder(&server.base));
     let started = std::time::Instant::now();
-    let r = RequestBuilder::new(t, Method::GET, "/x").send_with_meta::<Value>().await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    let r = RequestBuilder::new(t, Method::GET, "/x")
+        .send_with_meta::<Value>()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(r.meta.attempts(), 2);
     assert_eq!(server.hits(), 2);
 }
@@ -319,7 +400,10 @@ async fn raw_server_malformed_chunk_encoding_is_an_error() {
     ]])
     .await;
     let t = transport_with(builder(&server.base));
-    let s = RequestBuilder::new(t, Method::GET, "/s").stream::<Value>().await.unwrap();
+    let s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
     let (items, err) = collect(s).await;
     assert!(items.len() <= 1);
     let e = err.expect("an error, not a silent end");
@@ -333,7 +417,10 @@ async fn raw_server_invalid_json_error_body_on_500() {
     )]])
     .await;
     let t = transport_with(builder(&server.base).max_retries(0));
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_api());
     assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(e.body_excerpt(), Some("{\"error\":"));

@@ -1,20 +1,23 @@
 //! Every log line, at TRACE level, is free of the key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod hostile;
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
-use hostile::*;
+use support::hostile::*;
+use support::*;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -37,7 +40,10 @@ fn trace_logs_and_errors_never_contain_the_key() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let outputs = rt.block_on(async {
         let server = hostile_server(KEY).await;
         let t = transport(&server);
@@ -48,12 +54,20 @@ fn trace_logs_and_errors_never_contain_the_key() {
     assert!(logs.contains("oai.request"), "{logs}");
     assert!(logs.contains("sending request"));
     assert!(logs.contains("retrying"));
-    assert!(logs.contains("request headers"), "TRACE header lines are on");
-    assert!(logs.contains("authorization"), "the header name is logged, its value is not");
+    assert!(
+        logs.contains("request headers"),
+        "TRACE header lines are on"
+    );
+    assert!(
+        logs.contains("authorization"),
+        "the header name is logged, its value is not"
+    );
     assert!(!logs.contains(KEY), "key found in logs");
     for o in &outputs {
         assert!(!o.contains(KEY), "key found in output: {o}");
     }
-    assert!(outputs.iter().any(|o| o.contains("[REDACTED]")), "the echoed key was redacted");
+    assert!(
+        outputs.iter().any(|o| o.contains("[REDACTED]")),
+        "the echoed key was redacted"
+    );
 }
-

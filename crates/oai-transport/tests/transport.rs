@@ -1,18 +1,19 @@
 //! Requests, headers, retries, timeouts, errors and body caps, against wiremock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
 use http::Method;
 use oai_transport::secrecy::SecretString;
 use oai_transport::{
     AuthStyle, ErrorKind, MultipartForm, Part, RequestBuilder, RequestOptions, TimeoutPhase,
 };
 use serde_json::{Value, json};
+use support::*;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,21 +58,36 @@ async fn sends_auth_org_project_default_headers_and_user_agent() {
 #[tokio::test]
 async fn api_key_header_style_and_no_auth() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/a")).and(header("api-key", KEY)).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/a"))
+        .and(header("api-key", KEY))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let t = transport_with(
         builder(&format!("{}/v1", server.uri()))
             .auth_style(AuthStyle::Header(http::HeaderName::from_static("api-key"))),
     );
-    RequestBuilder::new(t, Method::GET, "/a").send::<Value>().await.unwrap();
+    RequestBuilder::new(t, Method::GET, "/a")
+        .send::<Value>()
+        .await
+        .unwrap();
     let reqs = server.received_requests().await.unwrap();
     assert!(reqs[0].headers.get("authorization").is_none());
 
     let server = MockServer::start().await;
-    Mock::given(path("/v1/a")).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/a"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let t = transport_with(
-        oai_transport::Config::builder().no_auth().base_url(format!("{}/v1", server.uri())),
+        oai_transport::Config::builder()
+            .no_auth()
+            .base_url(format!("{}/v1", server.uri())),
     );
-    RequestBuilder::new(t, Method::GET, "/a").send::<Value>().await.unwrap();
+    RequestBuilder::new(t, Method::GET, "/a")
+        .send::<Value>()
+        .await
+        .unwrap();
     let reqs = server.received_requests().await.unwrap();
     assert!(reqs[0].headers.get("authorization").is_none());
 }
@@ -84,7 +100,10 @@ async fn provider_is_asked_before_every_attempt() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v1/x")).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/x"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let provider = move || {
@@ -96,11 +115,23 @@ async fn provider_is_asked_before_every_attempt() {
             .credential_provider(provider)
             .base_url(format!("{}/v1", server.uri())),
     );
-    RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap();
+    RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let reqs = server.received_requests().await.unwrap();
-    let auth: Vec<_> =
-        reqs.iter().map(|r| r.headers.get("authorization").unwrap().to_str().unwrap().to_owned()).collect();
+    let auth: Vec<_> = reqs
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert_eq!(auth, ["Bearer tok-1", "Bearer tok-2"]);
 }
 
@@ -109,18 +140,32 @@ async fn provider_failure_and_bad_credential_are_credential_errors() {
     let server = MockServer::start().await;
     let failing = || async { Err(oai_transport::Error::credentials("vault unreachable")) };
     let t = transport_with(
-        oai_transport::Config::builder().credential_provider(failing).base_url(format!("{}/v1", server.uri())),
+        oai_transport::Config::builder()
+            .credential_provider(failing)
+            .base_url(format!("{}/v1", server.uri())),
     );
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_credentials(), "{e}");
     let bad = || async { Ok(SecretString::from("tok with space")) };
     let t = transport_with(
-        oai_transport::Config::builder().credential_provider(bad).base_url(format!("{}/v1", server.uri())),
+        oai_transport::Config::builder()
+            .credential_provider(bad)
+            .base_url(format!("{}/v1", server.uri())),
     );
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_credentials(), "{e}");
     assert!(!e.to_string().contains("tok with space"));
-    assert_eq!(hits(&server).await, 0, "nothing is sent without a usable credential");
+    assert_eq!(
+        hits(&server).await,
+        0,
+        "nothing is sent without a usable credential"
+    );
 }
 
 struct RetryCase {
@@ -134,7 +179,9 @@ struct RetryCase {
 fn err(status: u16) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .insert_header("retry-after-ms", "1")
-        .set_body_json(json!({"error": {"message": "nope", "type": "t", "code": null, "param": null}}))
+        .set_body_json(
+            json!({"error": {"message": "nope", "type": "t", "code": null, "param": null}}),
+        )
 }
 
 #[tokio::test]
@@ -143,17 +190,83 @@ async fn retry_table() {
         json!({"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}}),
     );
     let cases = vec![
-        RetryCase { name: "408", first: err(408), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "409", first: err(409), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "429", first: err(429), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "500", first: err(500), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "502", first: err(502), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "503", first: err(503), max_retries: None, want_hits: 2, want_ok: true },
-        RetryCase { name: "400", first: err(400), max_retries: None, want_hits: 1, want_ok: false },
-        RetryCase { name: "401", first: err(401), max_retries: None, want_hits: 1, want_ok: false },
-        RetryCase { name: "404", first: err(404), max_retries: None, want_hits: 1, want_ok: false },
-        RetryCase { name: "422", first: err(422), max_retries: None, want_hits: 1, want_ok: false },
-        RetryCase { name: "quota", first: quota, max_retries: None, want_hits: 1, want_ok: false },
+        RetryCase {
+            name: "408",
+            first: err(408),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "409",
+            first: err(409),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "429",
+            first: err(429),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "500",
+            first: err(500),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "502",
+            first: err(502),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "503",
+            first: err(503),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "400",
+            first: err(400),
+            max_retries: None,
+            want_hits: 1,
+            want_ok: false,
+        },
+        RetryCase {
+            name: "401",
+            first: err(401),
+            max_retries: None,
+            want_hits: 1,
+            want_ok: false,
+        },
+        RetryCase {
+            name: "404",
+            first: err(404),
+            max_retries: None,
+            want_hits: 1,
+            want_ok: false,
+        },
+        RetryCase {
+            name: "422",
+            first: err(422),
+            max_retries: None,
+            want_hits: 1,
+            want_ok: false,
+        },
+        RetryCase {
+            name: "quota",
+            first: quota,
+            max_retries: None,
+            want_hits: 1,
+            want_ok: false,
+        },
         RetryCase {
             name: "should-retry true on 400",
             first: err(400).insert_header("x-should-retry", "true"),
@@ -168,12 +281,25 @@ async fn retry_table() {
             want_hits: 1,
             want_ok: false,
         },
-        RetryCase { name: "per-call 0 retries", first: err(500), max_retries: Some(0), want_hits: 1, want_ok: false },
+        RetryCase {
+            name: "per-call 0 retries",
+            first: err(500),
+            max_retries: Some(0),
+            want_hits: 1,
+            want_ok: false,
+        },
     ];
     for case in cases {
         let server = MockServer::start().await;
-        Mock::given(path("/v1/r")).respond_with(case.first).up_to_n_times(1).mount(&server).await;
-        Mock::given(path("/v1/r")).respond_with(ok_json()).mount(&server).await;
+        Mock::given(path("/v1/r"))
+            .respond_with(case.first)
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/v1/r"))
+            .respond_with(ok_json())
+            .mount(&server)
+            .await;
         let mut rb = RequestBuilder::new(transport(&server), Method::POST, "/r").json(&json!({}));
         if let Some(n) = case.max_retries {
             rb = rb.options(RequestOptions::new().max_retries(n));
@@ -191,8 +317,14 @@ async fn retry_table() {
 #[tokio::test]
 async fn retries_stop_after_max_and_report_last_error() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/r")).respond_with(err(503).insert_header("x-request-id", "req_last")).mount(&server).await;
-    let e = RequestBuilder::new(transport(&server), Method::GET, "/r").send::<Value>().await.unwrap_err();
+    Mock::given(path("/v1/r"))
+        .respond_with(err(503).insert_header("x-request-id", "req_last"))
+        .mount(&server)
+        .await;
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/r")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert_eq!(hits(&server).await, 3, "first attempt + 2 retries");
     assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(e.request_id(), Some("req_last"));
@@ -206,9 +338,15 @@ async fn retry_after_is_honoured_and_out_of_range_values_fall_back_to_backoff() 
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v1/r")).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/r"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let start = Instant::now();
-    RequestBuilder::new(transport(&server), Method::GET, "/r").send::<Value>().await.unwrap();
+    RequestBuilder::new(transport(&server), Method::GET, "/r")
+        .send::<Value>()
+        .await
+        .unwrap();
     assert!(start.elapsed() >= ms(400), "waited {:?}", start.elapsed());
 
     // 120 s is out of (0, 60]: the first backoff step (0.375..=0.5 s) applies instead
@@ -218,11 +356,20 @@ async fn retry_after_is_honoured_and_out_of_range_values_fall_back_to_backoff() 
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v1/r")).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/r"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let start = Instant::now();
-    RequestBuilder::new(transport(&server), Method::GET, "/r").send::<Value>().await.unwrap();
+    RequestBuilder::new(transport(&server), Method::GET, "/r")
+        .send::<Value>()
+        .await
+        .unwrap();
     let waited = start.elapsed();
-    assert!(waited >= ms(375) && waited < Duration::from_secs(10), "waited {waited:?}");
+    assert!(
+        waited >= ms(375) && waited < Duration::from_secs(10),
+        "waited {waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -232,18 +379,34 @@ async fn connection_refused_is_a_retried_connect_error() {
     drop(listener);
     let t = transport_with(builder(&format!("http://{addr}/v1")).max_retries(1));
     let start = Instant::now();
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_connect(), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Connect);
-    assert!(start.elapsed() >= ms(375), "one backoff step before the retry");
+    assert!(
+        start.elapsed() >= ms(375),
+        "one backoff step before the retry"
+    );
 }
 
 #[tokio::test]
 async fn request_timeout_config_and_per_call_override() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/slow")).respond_with(ok_json().set_delay(ms(1500))).mount(&server).await;
-    let t = transport_with(builder(&format!("{}/v1", server.uri())).timeout(ms(200)).max_retries(1));
-    let e = RequestBuilder::new(t.clone(), Method::GET, "/slow").send::<Value>().await.unwrap_err();
+    Mock::given(path("/v1/slow"))
+        .respond_with(ok_json().set_delay(ms(1500)))
+        .mount(&server)
+        .await;
+    let t = transport_with(
+        builder(&format!("{}/v1", server.uri()))
+            .timeout(ms(200))
+            .max_retries(1),
+    );
+    let e = RequestBuilder::new(t.clone(), Method::GET, "/slow")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_timeout(), "{e}");
     assert_eq!(e.timeout_phase(), Some(TimeoutPhase::Request));
     assert_eq!(hits(&server).await, 2, "timeouts are retried");
@@ -270,7 +433,12 @@ async fn per_call_headers_query_and_body_fields() {
         .await;
     RequestBuilder::new(transport(&server), Method::POST, "/e")
         .json(&json!({"model": "m"}))
-        .options(RequestOptions::new().header("x-extra", "1").query("foo", "bar").body_field("new_param", json!([1, 2])))
+        .options(
+            RequestOptions::new()
+                .header("x-extra", "1")
+                .query("foo", "bar")
+                .body_field("new_param", json!([1, 2])),
+        )
         .send::<Value>()
         .await
         .unwrap();
@@ -280,11 +448,25 @@ async fn per_call_headers_query_and_body_fields() {
 async fn invalid_input_is_refused_before_io() {
     let server = MockServer::start().await;
     let t = transport(&server);
-    for p in ["no-slash", "//evil.example/x", "/a b", "/a?b=c", "/a#f", "/a\nb"] {
-        let e = RequestBuilder::new(t.clone(), Method::GET, p).send::<Value>().await.unwrap_err();
+    for p in [
+        "no-slash",
+        "//evil.example/x",
+        "/a b",
+        "/a?b=c",
+        "/a#f",
+        "/a\nb",
+    ] {
+        let e = RequestBuilder::new(t.clone(), Method::GET, p)
+            .send::<Value>()
+            .await
+            .unwrap_err();
         assert!(e.is_invalid_input(), "{p}: {e}");
     }
-    let e = RequestBuilder::new(t.clone(), Method::GET, "/x").header("bad header", "v").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t.clone(), Method::GET, "/x")
+        .header("bad header", "v")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_invalid_input());
     let e = RequestBuilder::new(t, Method::GET, "/x")
         .options(RequestOptions::new().header("x", "a\nb"))
@@ -307,7 +489,10 @@ async fn api_error_fields_and_request_id() {
         )
         .mount(&server)
         .await;
-    let e = RequestBuilder::new(transport(&server), Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_api());
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(e.request_id(), Some("req_abc"));
@@ -318,7 +503,10 @@ async fn api_error_fields_and_request_id() {
     assert_eq!(d.message(), "Invalid 'messages[2].content'");
     let line = e.to_string();
     assert!(!line.contains('\n'));
-    assert!(line.contains("400") && line.contains("req_abc") && line.contains("invalid_value"), "{line}");
+    assert!(
+        line.contains("400") && line.contains("req_abc") && line.contains("invalid_value"),
+        "{line}"
+    );
 }
 
 #[tokio::test]
@@ -333,10 +521,16 @@ async fn html_error_page_gives_a_clear_error() {
         .mount(&server)
         .await;
     let t = transport_with(builder(&format!("{}/v1", server.uri())).max_retries(0));
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_api());
     assert_eq!(e.status().map(|s| s.as_u16()), Some(502));
-    assert!(e.body_excerpt().is_some_and(|x| x.contains("502 Bad Gateway")));
+    assert!(
+        e.body_excerpt()
+            .is_some_and(|x| x.contains("502 Bad Gateway"))
+    );
     assert!(e.to_string().contains("not a JSON error"), "{e}");
     assert!(!e.to_string().contains('\n'));
 }
@@ -344,8 +538,14 @@ async fn html_error_page_gives_a_clear_error() {
 #[tokio::test]
 async fn undecodable_success_body_is_a_decode_error_with_excerpt() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/x")).respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 12")).mount(&server).await;
-    let e = RequestBuilder::new(transport(&server), Method::GET, "/x").send::<Value>().await.unwrap_err();
+    Mock::given(path("/v1/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 12"))
+        .mount(&server)
+        .await;
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_decode());
     assert_eq!(e.body_excerpt(), Some("{\"id\": 12"));
     assert!(std::error::Error::source(&e).is_some());
@@ -354,9 +554,15 @@ async fn undecodable_success_body_is_a_decode_error_with_excerpt() {
 #[tokio::test]
 async fn body_over_the_cap_is_an_error() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/big")).respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(10_000))).mount(&server).await;
+    Mock::given(path("/v1/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(10_000)))
+        .mount(&server)
+        .await;
     let t = transport_with(builder(&format!("{}/v1", server.uri())).max_response_bytes(1000));
-    let e = RequestBuilder::new(t, Method::GET, "/big").send_raw().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/big")
+        .send_raw()
+        .await
+        .unwrap_err();
     assert!(e.is_body_too_large(), "{e}");
     assert!(e.to_string().contains("1000"));
 }
@@ -364,13 +570,22 @@ async fn body_over_the_cap_is_an_error() {
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let elsewhere = MockServer::start().await;
-    Mock::given(path("/steal")).respond_with(ok_json()).mount(&elsewhere).await;
+    Mock::given(path("/steal"))
+        .respond_with(ok_json())
+        .mount(&elsewhere)
+        .await;
     let server = MockServer::start().await;
     Mock::given(path("/v1/x"))
-        .respond_with(ResponseTemplate::new(307).insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
         .mount(&server)
         .await;
-    let e = RequestBuilder::new(transport(&server), Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_redirect(), "{e}");
     assert_eq!(e.status().map(|s| s.as_u16()), Some(307));
     assert_eq!(hits(&elsewhere).await, 0);
@@ -392,7 +607,10 @@ async fn rate_limit_headers_and_processing_time() {
         )
         .mount(&server)
         .await;
-    let r = RequestBuilder::new(transport(&server), Method::GET, "/x").send_with_meta::<Value>().await.unwrap();
+    let r = RequestBuilder::new(transport(&server), Method::GET, "/x")
+        .send_with_meta::<Value>()
+        .await
+        .unwrap();
     let rl = r.meta.rate_limit();
     assert_eq!(rl.limit_requests, Some(10_000));
     assert_eq!(rl.remaining_requests, Some(9_999));
@@ -410,13 +628,24 @@ async fn multipart_file_is_streamed_and_replayed_on_retry() {
     let file = dir.join("train.jsonl");
     std::fs::write(&file, "{\"line\":1}\n{\"line\":2}\n").unwrap();
     let server = MockServer::start().await;
-    Mock::given(path("/v1/files")).respond_with(err(500)).up_to_n_times(1).mount(&server).await;
-    Mock::given(path("/v1/files")).respond_with(ok_json()).mount(&server).await;
+    Mock::given(path("/v1/files"))
+        .respond_with(err(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/files"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
     let form = MultipartForm::new()
         .text("purpose", "fine-tune")
         .part(Part::file("file", &file).mime("application/jsonl"))
         .part(Part::bytes("extra", b"abc".to_vec(), "extra.bin"));
-    RequestBuilder::new(transport(&server), Method::POST, "/files").multipart(form).send::<Value>().await.unwrap();
+    RequestBuilder::new(transport(&server), Method::POST, "/files")
+        .multipart(form)
+        .send::<Value>()
+        .await
+        .unwrap();
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
     for r in &reqs {
@@ -432,7 +661,11 @@ async fn multipart_file_is_streamed_and_replayed_on_retry() {
     assert_eq!(reqs[0].body.len(), reqs[1].body.len());
     // a missing file is an input error before anything is sent
     let missing = MultipartForm::new().part(Part::file("file", dir.join("nope.jsonl")));
-    let e = RequestBuilder::new(transport(&server), Method::POST, "/files").multipart(missing).send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(transport(&server), Method::POST, "/files")
+        .multipart(missing)
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_invalid_input(), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -440,7 +673,12 @@ async fn multipart_file_is_streamed_and_replayed_on_retry() {
 #[tokio::test]
 async fn bytes_body_and_get_delete() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE")).and(path("/v1/files/f1")).respond_with(ok_json()).expect(1).mount(&server).await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1/files/f1"))
+        .respond_with(ok_json())
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/raw"))
         .and(header("content-type", "application/octet-stream"))
@@ -449,23 +687,41 @@ async fn bytes_body_and_get_delete() {
         .mount(&server)
         .await;
     let t = transport(&server);
-    RequestBuilder::new(t.clone(), Method::DELETE, "/files/f1").send::<Value>().await.unwrap();
-    RequestBuilder::new(t, Method::POST, "/raw").bytes("application/octet-stream", vec![1u8, 2, 3]).send::<Value>().await.unwrap();
+    RequestBuilder::new(t.clone(), Method::DELETE, "/files/f1")
+        .send::<Value>()
+        .await
+        .unwrap();
+    RequestBuilder::new(t, Method::POST, "/raw")
+        .bytes("application/octet-stream", vec![1u8, 2, 3])
+        .send::<Value>()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn user_supplied_http_client_is_used() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/x")).and(header("x-from-custom-client", "yes")).respond_with(ok_json()).expect(1).mount(&server).await;
+    Mock::given(path("/v1/x"))
+        .and(header("x-from-custom-client", "yes"))
+        .respond_with(ok_json())
+        .expect(1)
+        .mount(&server)
+        .await;
     let mut headers = http::HeaderMap::new();
-    headers.insert("x-from-custom-client", http::HeaderValue::from_static("yes"));
+    headers.insert(
+        "x-from-custom-client",
+        http::HeaderValue::from_static("yes"),
+    );
     let custom = reqwest::Client::builder()
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let t = transport_with(builder(&format!("{}/v1", server.uri())).http_client(custom));
-    RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap();
+    RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -483,9 +739,16 @@ async fn connect_timeout_applies() {
             _ => break,
         }
     }
-    let t = transport_with(builder(&format!("http://{addr}/v1")).connect_timeout(ms(300)).max_retries(0));
+    let t = transport_with(
+        builder(&format!("http://{addr}/v1"))
+            .connect_timeout(ms(300))
+            .max_retries(0),
+    );
     let started = Instant::now();
-    let e = RequestBuilder::new(t, Method::GET, "/x").send::<Value>().await.unwrap_err();
+    let e = RequestBuilder::new(t, Method::GET, "/x")
+        .send::<Value>()
+        .await
+        .unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
     assert_eq!(e.timeout_phase(), Some(TimeoutPhase::Connect));
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -22,7 +22,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let base = local_stand_in().await?;
         println!("OPENAI_API_KEY is not set: using a local stand-in server at {base}.");
-        oai::Client::new(oai::Config::builder().api_key("sk-local-demo").base_url(base).build()?)?
+        oai::Client::new(
+            oai::Config::builder()
+                .api_key("sk-local-demo")
+                .base_url(base)
+                .build()?,
+        )?
     };
 
     let mut stream = client
@@ -57,7 +62,16 @@ async fn local_stand_in() -> std::io::Result<String> {
         while let Ok((mut sock, _)) = listener.accept().await {
             let mut buf = vec![0u8; 64 * 1024];
             let _ = sock.read(&mut buf).await;
-            let words = ["Hello", ", Rust", " developer", ": your", " stream", " arrived", " safely", "."];
+            let words = [
+                "Hello",
+                ", Rust",
+                " developer",
+                ": your",
+                " stream",
+                " arrived",
+                " safely",
+                ".",
+            ];
             let mut body = String::new();
             for w in words {
                 let chunk = json!({"object": "chat.completion.chunk", "model": "stand-in",

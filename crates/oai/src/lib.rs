@@ -54,10 +54,9 @@ pub use oai_builders as builders;
 pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
     ApiErrorDetails, AuthStyle, Config, ConfigBuilder, CredentialFuture, CredentialProvider,
-    Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream, MultipartForm, Page,
-    PageStream, Part, RateLimit, RawResponse, RequestBuilder, RequestOptions, Response,
-    ResponseMeta, Result, SseEvent, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase,
-    Timeouts,
+    Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream, MultipartForm, Page, PageStream,
+    Part, RateLimit, RawResponse, RequestBuilder, RequestOptions, Response, ResponseMeta, Result,
+    SseEvent, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
 
@@ -73,7 +72,9 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("config", self.transport.config()).finish()
+        f.debug_struct("Client")
+            .field("config", self.transport.config())
+            .finish()
     }
 }
 
@@ -102,7 +103,9 @@ impl Client {
     /// # Errors
     /// The HTTP client could not be built.
     pub fn new(config: Config) -> Result<Self> {
-        Ok(Self { transport: oai_transport::Transport::new(config)? })
+        Ok(Self {
+            transport: oai_transport::Transport::new(config)?,
+        })
     }
 
     /// A builder for the configuration (same as [`Config::builder`]).
@@ -153,7 +156,13 @@ mod tests {
 
     #[test]
     fn debug_hides_key() {
-        let c = Client::new(Config::builder().api_key("sk-do-not-print").build().unwrap()).unwrap();
+        let c = Client::new(
+            Config::builder()
+                .api_key("sk-do-not-print")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("sk-do-not-print"));
     }
 }

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A tiny HTTP/1.1 server independent of wiremock and hyper, for what wiremock
 //! cannot do: bodies that stall, stop mid-chunk, or close the connection.
 
@@ -23,7 +22,9 @@ pub fn write(s: impl AsRef<[u8]>) -> Step {
 
 /// Headers of a chunked `text/event-stream` response.
 pub fn sse_head() -> Step {
-    write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: req_raw\r\ntransfer-encoding: chunked\r\n\r\n")
+    write(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: req_raw\r\ntransfer-encoding: chunked\r\n\r\n",
+    )
 }
 
 /// One chunk of a chunked body.
@@ -49,7 +50,9 @@ impl RawServer {
         let count = connections.clone();
         tokio::spawn(async move {
             for _ in 0..64 {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let i = count.fetch_add(1, Ordering::SeqCst);
                 let script = scripts[i.min(scripts.len() - 1)].clone();
                 tokio::spawn(async move {
@@ -73,7 +76,10 @@ impl RawServer {
                 });
             }
         });
-        RawServer { base: format!("http://{addr}/v1"), connections }
+        RawServer {
+            base: format!("http://{addr}/v1"),
+            connections,
+        }
     }
 
     pub fn hits(&self) -> usize {
@@ -100,7 +106,10 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<()> {
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     let len = head
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
         .unwrap_or(0);
     while buf.len() < head_end + len {
         let n = sock.read(&mut tmp).await.ok()?;

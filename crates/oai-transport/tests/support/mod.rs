@@ -1,5 +1,8 @@
-#![allow(dead_code)]
 //! Helpers shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod hostile;
+pub mod rawserver;
 
 use std::time::Duration;
 
@@ -21,7 +24,11 @@ pub fn transport(server: &MockServer) -> Transport {
 }
 
 pub async fn hits(server: &MockServer) -> usize {
-    server.received_requests().await.map(|r| r.len()).unwrap_or(0)
+    server
+        .received_requests()
+        .await
+        .map(|r| r.len())
+        .unwrap_or(0)
 }
 
 pub fn ms(n: u64) -> Duration {

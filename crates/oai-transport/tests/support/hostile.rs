@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A server that echoes the key back, and a run of requests against it.
 
 use futures_util::StreamExt;
@@ -17,7 +16,10 @@ pub async fn hostile_server(key: &str) -> MockServer {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v1/retry")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": 1}))).mount(&server).await;
+    Mock::given(path("/v1/retry"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": 1})))
+        .mount(&server)
+        .await;
     Mock::given(path("/v1/echo"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "error": {"message": format!("Incorrect API key provided: {key}"), "type": "invalid_request_error",
@@ -26,7 +28,9 @@ pub async fn hostile_server(key: &str) -> MockServer {
         .mount(&server)
         .await;
     Mock::given(path("/v1/echo-html"))
-        .respond_with(ResponseTemplate::new(400).set_body_string(format!("<html>bad key {key}</html>")))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string(format!("<html>bad key {key}</html>")),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/v1/stream"))
@@ -42,16 +46,26 @@ pub async fn hostile_server(key: &str) -> MockServer {
 
 pub async fn exercise(t: &Transport) -> Vec<String> {
     let mut out = Vec::new();
-    let v: Value = RequestBuilder::new(t.clone(), Method::POST, "/retry").json(&json!({})).send().await.unwrap();
+    let v: Value = RequestBuilder::new(t.clone(), Method::POST, "/retry")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     out.push(format!("{v:?}"));
     for p in ["/echo", "/echo-html"] {
-        let e = RequestBuilder::new(t.clone(), Method::GET, p).send::<Value>().await.unwrap_err();
+        let e = RequestBuilder::new(t.clone(), Method::GET, p)
+            .send::<Value>()
+            .await
+            .unwrap_err();
         out.push(e.to_string());
         out.push(format!("{e:?}"));
         out.push(format!("{:?}", e.api_error()));
         out.push(format!("{:?}", e.body_excerpt()));
     }
-    let mut s = RequestBuilder::new(t.clone(), Method::GET, "/stream").stream::<Value>().await.unwrap();
+    let mut s = RequestBuilder::new(t.clone(), Method::GET, "/stream")
+        .stream::<Value>()
+        .await
+        .unwrap();
     out.push(format!("{s:?}"));
     while let Some(item) = s.next().await {
         match item {
@@ -66,4 +80,3 @@ pub async fn exercise(t: &Transport) -> Vec<String> {
     out.push(format!("{:?}", t.config()));
     out
 }
-
