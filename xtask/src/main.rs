@@ -1,1 +1,215 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's own build tasks, in plain Rust with no
+//! dependencies beyond `std`. Each command lives in a module of its own.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod audit;
+mod ci;
+mod deny;
+mod fuzz;
+mod tools;
+
+/// Every failure is reported as one line of text.
+type Result<T = (), E = String> = std::result::Result<T, E>;
+
+const HELP: &str = "\
+Usage: cargo xtask <command> [options]
+
+Commands:
+  ci                     run every gate CI runs, in order, and print a summary
+  audit                  cargo-audit, offline, on Cargo.lock and fuzz/Cargo.lock
+  deny                   cargo-deny, offline: advisories, bans, licences, sources
+  fuzz [TARGET] [--seconds N]
+                         run one fuzz target (default: all), N seconds each
+                         (default: $OAI_FUZZ_SECONDS, else 30)
+  tools                  install the pinned cargo-audit, cargo-deny, cargo-fuzz
+  codegen, bench         not implemented yet
+
+Environment:
+  OAI_ADVISORY_DB        the RustSec advisory database snapshot
+                         (default: ../shared/advisory-db beside the workspace root)
+  OAI_FUZZ_SECONDS       seconds per fuzz target for `fuzz` and `ci`";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result {
+    let Some((command, rest)) = args.split_first() else {
+        println!("{HELP}");
+        return Err("no command given".into());
+    };
+    if rest.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    match command.as_str() {
+        "ci" => no_args(command, rest).and_then(|()| ci::run()),
+        "audit" => no_args(command, rest).and_then(|()| audit::run()),
+        "deny" => no_args(command, rest).and_then(|()| deny::run()),
+        "fuzz" => fuzz::run(&fuzz::Args::parse(rest)?),
+        "tools" => no_args(command, rest).and_then(|()| tools::ensure_all()),
+        "codegen" | "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
+        "-h" | "--help" | "help" => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command `{other}`; see `cargo xtask --help`"
+        )),
+    }
+}
+
+fn no_args(command: &str, rest: &[String]) -> Result {
+    match rest.first() {
+        None => Ok(()),
+        Some(arg) => Err(format!("`{command}` takes no argument, got `{arg}`")),
+    }
+}
+
+/// The workspace root (this crate sits one level below it).
+fn project_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `<root>/target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => project_root().join(dir),
+        None => project_root().join("target"),
+    }
+}
+
+/// The project's two cargo workspaces: the main one and the standalone fuzz crate.
+const MANIFESTS: [&str; 2] = ["Cargo.toml", "fuzz/Cargo.toml"];
+
+/// Runs `check` on each workspace of [`MANIFESTS`] after `cargo fetch`, which
+/// brings its lockfile up to date and puts every source on disk, as the offline
+/// tools need. Every workspace is checked, even after a failure.
+fn check_workspaces(tool: &str, mut check: impl FnMut(&str) -> Result) -> Result {
+    let mut failed = Vec::new();
+    for manifest in MANIFESTS {
+        exec(&mut cargo([
+            "fetch",
+            "--quiet",
+            "--manifest-path",
+            manifest,
+        ]))?;
+        if let Err(e) = check(manifest) {
+            eprintln!("{e}");
+            failed.push(manifest);
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{tool} found problems in {}", failed.join(", ")))
+    }
+}
+
+/// The cargo that runs this xtask, working in the project root.
+fn cargo<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(args).current_dir(project_root());
+    cmd
+}
+
+/// Runs `cmd` with inherited stdio; a non-zero exit is an error.
+fn exec(cmd: &mut Command) -> Result {
+    let shown = show(cmd);
+    println!("$ {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+/// Runs `cmd` and returns its standard output; a non-zero exit is an error.
+fn capture(cmd: &mut Command) -> Result<String> {
+    let shown = show(cmd);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "`{shown}` failed ({}): {}",
+            out.status,
+            stderr.trim()
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|_| format!("`{shown}` printed non-UTF-8 output"))
+}
+
+fn show(cmd: &Command) -> String {
+    // `$CARGO` is a long toolchain path; its file name says enough.
+    let program = Path::new(cmd.get_program());
+    let mut s = program
+        .file_name()
+        .unwrap_or(program.as_os_str())
+        .to_string_lossy()
+        .into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_commands_fail() {
+        assert!(
+            dispatch(&args(&["frobnicate"]))
+                .unwrap_err()
+                .contains("unknown command")
+        );
+        assert!(
+            dispatch(&args(&["codegen"]))
+                .unwrap_err()
+                .contains("not implemented")
+        );
+        assert!(
+            dispatch(&args(&["bench", "--check"]))
+                .unwrap_err()
+                .contains("not implemented")
+        );
+        assert!(
+            dispatch(&args(&["audit", "extra"]))
+                .unwrap_err()
+                .contains("takes no argument")
+        );
+        assert!(dispatch(&args(&[])).is_err());
+    }
+
+    #[test]
+    fn help_succeeds() {
+        assert!(dispatch(&args(&["--help"])).is_ok());
+        assert!(dispatch(&args(&["ci", "--help"])).is_ok());
+    }
+}

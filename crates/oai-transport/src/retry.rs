@@ -73,7 +73,9 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 
 fn honoured(secs: f64) -> Option<Duration> {
     if secs.is_finite() && secs > 0.0 && secs <= MAX_RETRY_AFTER.as_secs_f64() {
-        Duration::try_from_secs_f64(secs).ok()
+        // A value under a nanosecond rounds to zero: that is no wait at all, and
+        // would let a server drive retries back to back (found by fuzzing).
+        Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero())
     } else {
         None
     }
@@ -211,6 +213,8 @@ mod tests {
             (vec![("retry-after", "-4")], None),
             (vec![("retry-after", "NaN")], None),
             (vec![("retry-after", "inf")], None),
+            (vec![("retry-after-ms", "1e-309")], None),
+            (vec![("retry-after", "0.0000000001")], None),
             (vec![("retry-after", "soon")], None),
             (
                 vec![("retry-after", in_30s.as_str())],

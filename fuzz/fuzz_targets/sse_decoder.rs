@@ -1,0 +1,5 @@
+//! Fuzz target `sse_decoder`: the property lives in `oai_transport::fuzzing::sse_decoder`
+//! so that `cargo test` replays the committed corpus through the same code.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oai_transport::fuzzing::sse_decoder(data));
