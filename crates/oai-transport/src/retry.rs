@@ -75,7 +75,9 @@ fn honoured(secs: f64) -> Option<Duration> {
     if secs.is_finite() && secs > 0.0 && secs <= MAX_RETRY_AFTER.as_secs_f64() {
         // A value under a nanosecond rounds to zero: that is no wait at all, and
         // would let a server drive retries back to back (found by fuzzing).
-        Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero())
+        Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
     } else {
         None
     }
