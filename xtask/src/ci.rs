@@ -17,9 +17,16 @@ struct Outcome {
 pub fn run() -> Result {
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
-    let steps: [(&'static str, &dyn Fn() -> Result); 9] = [
+    let steps: [(&'static str, &dyn Fn() -> Result); 11] = [
         ("tools", &tools::ensure_all),
         ("fmt", &fmt),
+        ("codegen --check", &|| {
+            crate::codegen::run(&crate::codegen::Args {
+                spec: crate::codegen::default_spec(),
+                check: true,
+            })
+        }),
+        ("area features", &area_features),
         ("clippy", &|| {
             exec(&mut cargo([
                 "clippy",
@@ -88,6 +95,37 @@ fn fmt() -> Result {
         "fuzz/Cargo.toml",
     ]));
     workspace.and(fuzz)
+}
+
+/// Every API area of `oai-types` builds on its own.
+fn area_features() -> Result {
+    let mut failed = Vec::new();
+    for area in crate::codegen::areas::AREAS {
+        let r = exec(&mut cargo([
+            "check",
+            "--quiet",
+            "--package",
+            "oai-types",
+            "--no-default-features",
+            "--features",
+            area,
+        ]));
+        if r.is_err() {
+            failed.push(*area);
+        }
+    }
+    if failed.is_empty() {
+        println!(
+            "{} area features each build alone",
+            crate::codegen::areas::AREAS.len()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "these features do not build alone: {}",
+            failed.join(", ")
+        ))
+    }
 }
 
 /// The layering rule: `oai-types` is data only.

@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 
 mod audit;
 mod ci;
+mod codegen;
 mod deny;
 mod fuzz;
 mod tools;
@@ -25,7 +26,11 @@ Commands:
                          run one fuzz target (default: all), N seconds each
                          (default: $OAI_FUZZ_SECONDS, else 30)
   tools                  install the pinned cargo-audit, cargo-deny, cargo-fuzz
-  codegen, bench         not implemented yet
+  codegen [--spec PATH] [--check]
+                         generate the typed API from the OpenAPI document
+                         (default: $OAI_OPENAPI_SPEC, else ../shared/openapi/openapi.yaml);
+                         --check fails when the committed output is stale
+  bench                  not implemented yet
 
 Environment:
   OAI_ADVISORY_DB        the RustSec advisory database snapshot
@@ -58,7 +63,8 @@ fn dispatch(args: &[String]) -> Result {
         "deny" => no_args(command, rest).and_then(|()| deny::run()),
         "fuzz" => fuzz::run(&fuzz::Args::parse(rest)?),
         "tools" => no_args(command, rest).and_then(|()| tools::ensure_all()),
-        "codegen" | "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
+        "codegen" => codegen::run(&codegen::Args::parse(rest)?),
+        "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
         "-h" | "--help" | "help" => {
             println!("{HELP}");
             Ok(())

@@ -6,3 +6,21 @@
 //! This crate never depends on an HTTP library or an async runtime.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[doc(hidden)]
+pub mod const_str;
+mod generated;
+mod support;
+
+pub use generated::*;
+
+/// Paths the macro expansions use; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::support::{
+        StringEnum, Tagged, deserialize_string_enum, read_value, string_enum_from_str,
+        string_enum_from_string, try_variant, unknown_tag,
+    };
+    pub use serde;
+    pub use serde_json;
+}

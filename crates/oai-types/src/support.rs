@@ -1,0 +1,741 @@
+//! The declarative macros the generated types are written with, and the plain
+//! generic helpers their expansions call.
+//!
+//! The generator invokes these macros about 1,500 times, so every expansion is
+//! kept small: the work that does not depend on the concrete type (visitors,
+//! tag lookup, error messages) lives here once, in ordinary generic functions
+//! reached through `$crate::__private`, and an expansion is little more than
+//! the enum, a few `match`es over its variants and one-line trait impls.
+//!
+//! All three macros make forward-compatible types: a value the API adds later
+//! deserializes into an `Unknown` variant that keeps it as received, and
+//! serializes back unchanged.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, Error as _, Unexpected, Visitor};
+use serde_json::Value;
+
+/// Declares a string enum: a unit variant per known wire value, plus
+/// `Unknown(String)` keeping any other value exactly as received.
+///
+/// # Syntax
+///
+/// ```text
+/// string_enum! {
+///     $(#[$attr])*                 // doc comments and attributes of the enum
+///     $vis enum $Name {
+///         $(
+///             $(#[$attr])*         // doc comments and attributes of the variant
+///             $Variant = "wire",   // a string literal
+///         )+                       // at least one; trailing comma optional
+///     }
+/// }
+/// ```
+///
+/// No variant may be named `Unknown`, and wire values must be distinct (a
+/// duplicate is an `unreachable_patterns` warning).
+///
+/// # What it generates
+///
+/// - the enum, `#[non_exhaustive]`, deriving `Debug, Clone, PartialEq, Eq,
+///   Hash, PartialOrd, Ord`, with the extra variant `Unknown(String)`;
+/// - `as_str(&self) -> &str` (the wire value), `is_known(&self) -> bool`, and
+///   `VALUES: &[&str]` (the known wire values, in declaration order);
+/// - `Display` (the wire value; width and fill are honoured), `AsRef<str>`,
+///   `FromStr` with `Err = Infallible`, `From<&str>`, `From<String>`;
+/// - `Serialize` as the wire string, and `Deserialize` from a borrowed or owned
+///   string: a known value always gives its variant, any other string gives
+///   `Unknown`, anything that is not a string is an error.
+///
+/// `Default` is not generated: write an `impl Default` beside the invocation
+/// (or forward `#[derive(Default)]` and mark a variant `#[default]`).
+///
+/// `Unknown("low".into())` is a different value from the variant whose wire
+/// value is `"low"`; parsing or deserializing `"low"` always gives the variant.
+///
+/// # Example
+///
+/// ```
+/// oai_types::string_enum! {
+///     /// Wire name `reasoning_effort`.
+///     pub enum ReasoningEffort {
+///         /// `"low"`
+///         Low = "low",
+///         /// `"high"`
+///         High = "high",
+///     }
+/// }
+///
+/// let effort: ReasoningEffort = serde_json::from_str(r#""high""#).unwrap();
+/// assert_eq!(effort, ReasoningEffort::High);
+/// assert_eq!(effort.as_str(), "high");
+///
+/// let newer: ReasoningEffort = serde_json::from_str(r#""extreme""#).unwrap();
+/// assert_eq!(newer, ReasoningEffort::Unknown("extreme".to_owned()));
+/// assert!(!newer.is_known());
+/// assert_eq!(serde_json::to_string(&newer).unwrap(), r#""extreme""#);
+/// assert_eq!(ReasoningEffort::VALUES, ["low", "high"]);
+/// ```
+#[macro_export]
+macro_rules! string_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        #[allow(deprecated)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version of the crate does not know, kept exactly as received.
+            Unknown(::std::string::String),
+        }
+
+        #[allow(deprecated)]
+        impl $name {
+            /// The known wire values, in declaration order.
+            pub const VALUES: &[&str] = &[$($wire),+];
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $wire, )+
+                    Self::Unknown(value) => value,
+                }
+            }
+
+            /// Whether this is one of the known values (not `Unknown`).
+            pub fn is_known(&self) -> bool {
+                !::core::matches!(self, Self::Unknown(_))
+            }
+        }
+
+        #[allow(deprecated)]
+        impl $crate::__private::StringEnum for $name {
+            const NAME: &'static str = ::core::stringify!($name);
+            fn known(value: &str) -> ::core::option::Option<Self> {
+                match value {
+                    $( $wire => ::core::option::Option::Some(Self::$variant), )+
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn unknown(value: ::std::string::String) -> Self {
+                Self::Unknown(value)
+            }
+        }
+
+        impl ::core::convert::From<&str> for $name {
+            fn from(value: &str) -> Self {
+                $crate::__private::string_enum_from_str(value)
+            }
+        }
+
+        impl ::core::convert::From<::std::string::String> for $name {
+            fn from(value: ::std::string::String) -> Self {
+                $crate::__private::string_enum_from_string(value)
+            }
+        }
+
+        impl ::core::str::FromStr for $name {
+            type Err = ::core::convert::Infallible;
+            fn from_str(value: &str) -> ::core::result::Result<Self, Self::Err> {
+                ::core::result::Result::Ok($crate::__private::string_enum_from_str(value))
+            }
+        }
+
+        impl ::core::convert::AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::__private::deserialize_string_enum(deserializer)
+            }
+        }
+    };
+}
+
+/// Declares a union whose variants are told apart by a string property (the
+/// tag, e.g. `"type"`), plus `Unknown(serde_json::Value)` keeping the raw JSON
+/// of a tag this version of the crate does not know.
+///
+/// # Syntax
+///
+/// ```text
+/// tagged_union! {
+///     $(#[$attr])*                        // doc comments and attributes of the enum
+///     $vis enum $Name tag "tag_field" {
+///         $(
+///             $(#[$attr])*                // doc comments and attributes of the variant
+///             $Variant($Type) = "wire"    // the tag value of this variant
+///                 $([from = false])?      // optional: no `From<$Type>` for this variant
+///             ,
+///         )+                              // at least one; trailing comma optional
+///     }
+/// }
+/// ```
+///
+/// The variant types are ordinary serde structs that contain the tag field
+/// themselves, so serializing a variant writes the tag. They must implement
+/// `Serialize`, `DeserializeOwned`, `Debug`, `Clone` and `PartialEq`, and must
+/// not contain `Box<serde_json::value::RawValue>` (the body is buffered as a
+/// `serde_json::Value`). No variant may be named `Unknown`; each wire value
+/// belongs to one variant (a duplicate is an `unreachable_patterns` warning).
+///
+/// `From<$Type>` is generated for every variant, so two variants of one union
+/// must not wrap the same type unless all but one of them are marked
+/// `[from = false]` (`[from = true]` is accepted and is the default).
+///
+/// # What it generates
+///
+/// - the enum, `#[non_exhaustive]`, deriving `Debug, Clone, PartialEq`, with
+///   the extra variant `Unknown(serde_json::Value)`;
+/// - `tag(&self) -> Option<&str>`: the wire tag of a known variant; for
+///   `Unknown`, the tag field of the kept JSON if it is a string;
+/// - `as_unknown(&self) -> Option<&serde_json::Value>`;
+/// - `From<$Type>` per variant (see above);
+/// - `Serialize`: the inner value, or the kept JSON for `Unknown`;
+/// - `Deserialize`, from any deserializer: the input is read into a
+///   `serde_json::Value`, which must be an object with a string tag field
+///   (otherwise an error naming the union and the tag field). A known tag
+///   deserializes its variant from that value (a mismatch is an error naming
+///   the union and the tag value); an unknown tag gives `Unknown` with the
+///   whole object.
+///
+/// # Example
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// pub struct Text { pub r#type: String, pub text: String }
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// pub struct Image { pub r#type: String, pub url: String }
+///
+/// oai_types::tagged_union! {
+///     /// Wire name `content_part`.
+///     pub enum Part tag "type" {
+///         /// `"text"`
+///         Text(Text) = "text",
+///         /// `"image"`
+///         Image(Image) = "image",
+///     }
+/// }
+///
+/// let part: Part = serde_json::from_str(r#"{"type":"text","text":"hi"}"#).unwrap();
+/// assert_eq!(part.tag(), Some("text"));
+/// assert!(matches!(part, Part::Text(Text { ref text, .. }) if text == "hi"));
+///
+/// let newer: Part = serde_json::from_str(r#"{"type":"audio","data":"..."}"#).unwrap();
+/// assert_eq!(newer.tag(), Some("audio"));
+/// assert!(newer.as_unknown().is_some());
+/// assert_eq!(
+///     serde_json::to_value(&newer).unwrap(),
+///     serde_json::json!({"type": "audio", "data": "..."}),
+/// );
+/// ```
+#[macro_export]
+macro_rules! tagged_union {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident tag $tag:literal {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident ( $ty:ty ) = $wire:literal $([from = $from:tt])?
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        #[allow(deprecated, clippy::large_enum_variant)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant($ty), )+
+            /// A variant this version of the crate does not know: the whole JSON
+            /// object, kept as received.
+            Unknown($crate::__private::serde_json::Value),
+        }
+
+        #[allow(deprecated)]
+        impl $name {
+            /// The wire tag: that of the variant, or for `Unknown` the tag field
+            /// of the kept JSON if it is a string.
+            pub fn tag(&self) -> ::core::option::Option<&str> {
+                match self {
+                    $( Self::$variant(_) => ::core::option::Option::Some($wire), )+
+                    Self::Unknown(value) => $crate::__private::unknown_tag(value, $tag),
+                }
+            }
+
+            /// The raw JSON kept by `Unknown`, if this is that variant.
+            pub fn as_unknown(&self) -> ::core::option::Option<&$crate::__private::serde_json::Value> {
+                match self {
+                    Self::Unknown(value) => ::core::option::Option::Some(value),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+
+        $(
+            // `[from = false]` makes this `cfg(all(false))`, removing the impl.
+            #[cfg(all($($from)?))]
+            #[allow(deprecated)]
+            impl ::core::convert::From<$ty> for $name {
+                fn from(inner: $ty) -> Self {
+                    Self::$variant(inner)
+                }
+            }
+        )+
+
+        #[allow(deprecated)]
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                match self {
+                    $( Self::$variant(inner) => $crate::__private::serde::Serialize::serialize(inner, serializer), )+
+                    Self::Unknown(value) => $crate::__private::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+
+        #[allow(deprecated)]
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                const CX: $crate::__private::Tagged =
+                    $crate::__private::Tagged { union: ::core::stringify!($name), field: $tag };
+                let value = CX.read(deserializer)?;
+                match CX.tag_of(&value) {
+                    $( $wire => CX.variant(value, $wire).map(Self::$variant), )+
+                    _ => ::core::result::Result::Ok(Self::Unknown(value)),
+                }
+            }
+        }
+    };
+}
+
+/// Declares a union without a discriminator: the variants are tried in
+/// declaration order, plus `Unknown(serde_json::Value)` keeping JSON that no
+/// variant accepts.
+///
+/// # Syntax
+///
+/// ```text
+/// untagged_union! {
+///     $(#[$attr])*                  // doc comments and attributes of the enum
+///     $vis enum $Name {
+///         $(
+///             $(#[$attr])*          // doc comments and attributes of the variant
+///             $Variant($Type)
+///                 $([from = false])?  // optional: no `From<$Type>` for this variant
+///             ,
+///         )+                        // at least one; trailing comma optional
+///     }
+/// }
+/// ```
+///
+/// The variant types must implement `Serialize`, `Deserialize`, `Debug`,
+/// `Clone` and `PartialEq`, and must not contain
+/// `Box<serde_json::value::RawValue>`. No variant may be named `Unknown`. The
+/// first variant that deserializes wins, so put the more specific types first
+/// (a struct whose fields are all optional accepts every object).
+///
+/// `From<$Type>` is generated for every variant, so two variants must not wrap
+/// the same type unless all but one are marked `[from = false]`.
+///
+/// # What it generates
+///
+/// - the enum, `#[non_exhaustive]`, deriving `Debug, Clone, PartialEq`, with
+///   the extra variant `Unknown(serde_json::Value)`;
+/// - `as_unknown(&self) -> Option<&serde_json::Value>`;
+/// - `From<$Type>` per variant (see above);
+/// - `Serialize`: the inner value, or the kept JSON for `Unknown`;
+/// - `Deserialize`, from any deserializer: the input is read into a
+///   `serde_json::Value`, each variant is tried on a borrow of it in order, and
+///   when none matches the result is `Unknown` with the value. It fails only
+///   when the input itself is not valid data.
+///
+/// # Example
+///
+/// ```
+/// oai_types::untagged_union! {
+///     /// Wire name `content`.
+///     pub enum Content {
+///         /// A plain string.
+///         Text(String),
+///         /// A list of strings.
+///         Lines(Vec<String>),
+///     }
+/// }
+///
+/// let text: Content = serde_json::from_str(r#""hi""#).unwrap();
+/// assert_eq!(text, Content::Text("hi".to_owned()));
+/// let lines: Content = serde_json::from_str(r#"["a","b"]"#).unwrap();
+/// assert_eq!(lines, Content::from(vec!["a".to_owned(), "b".to_owned()]));
+/// let other: Content = serde_json::from_str(r#"{"a":1}"#).unwrap();
+/// assert_eq!(other.as_unknown(), Some(&serde_json::json!({"a": 1})));
+/// ```
+#[macro_export]
+macro_rules! untagged_union {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident ( $ty:ty ) $([from = $from:tt])?
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        #[allow(deprecated, clippy::large_enum_variant)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant($ty), )+
+            /// JSON that no variant accepts, kept as received.
+            Unknown($crate::__private::serde_json::Value),
+        }
+
+        impl $name {
+            /// The raw JSON kept by `Unknown`, if this is that variant.
+            pub fn as_unknown(&self) -> ::core::option::Option<&$crate::__private::serde_json::Value> {
+                match self {
+                    Self::Unknown(value) => ::core::option::Option::Some(value),
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+
+        $(
+            // `[from = false]` makes this `cfg(all(false))`, removing the impl.
+            #[cfg(all($($from)?))]
+            #[allow(deprecated)]
+            impl ::core::convert::From<$ty> for $name {
+                fn from(inner: $ty) -> Self {
+                    Self::$variant(inner)
+                }
+            }
+        )+
+
+        #[allow(deprecated)]
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                match self {
+                    $( Self::$variant(inner) => $crate::__private::serde::Serialize::serialize(inner, serializer), )+
+                    Self::Unknown(value) => $crate::__private::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+
+        #[allow(deprecated)]
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let value = $crate::__private::read_value(deserializer)?;
+                $(
+                    if let ::core::option::Option::Some(inner) = $crate::__private::try_variant(&value) {
+                        return ::core::result::Result::Ok(Self::$variant(inner));
+                    }
+                )+
+                ::core::result::Result::Ok(Self::Unknown(value))
+            }
+        }
+    };
+}
+
+/// What the expansion of [`string_enum!`] implements so that the shared
+/// helpers below can build it.
+#[doc(hidden)]
+pub trait StringEnum: Sized {
+    /// The Rust name of the enum, for error messages.
+    const NAME: &'static str;
+    /// The variant of a known wire value.
+    fn known(value: &str) -> Option<Self>;
+    /// The `Unknown` variant.
+    fn unknown(value: String) -> Self;
+}
+
+/// The variant for `value`: a known one, or `Unknown` with a copy.
+#[doc(hidden)]
+pub fn string_enum_from_str<T: StringEnum>(value: &str) -> T {
+    T::known(value).unwrap_or_else(|| T::unknown(value.to_owned()))
+}
+
+/// The variant for `value`: a known one, or `Unknown` reusing the allocation.
+#[doc(hidden)]
+pub fn string_enum_from_string<T: StringEnum>(value: String) -> T {
+    match T::known(&value) {
+        Some(known) => known,
+        None => T::unknown(value),
+    }
+}
+
+/// `Deserialize` for a string enum: a borrowed or owned string, nothing else.
+#[doc(hidden)]
+pub fn deserialize_string_enum<'de, T: StringEnum, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    deserializer.deserialize_str(StringEnumVisitor(PhantomData))
+}
+
+struct StringEnumVisitor<T>(PhantomData<T>);
+
+impl<T: StringEnum> Visitor<'_> for StringEnumVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string ({})", T::NAME)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<T, E> {
+        Ok(string_enum_from_str(value))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<T, E> {
+        Ok(string_enum_from_string(value))
+    }
+}
+
+/// Reads any input into a `serde_json::Value`.
+#[doc(hidden)]
+pub fn read_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Value::deserialize(deserializer)
+}
+
+/// Deserializes one variant of an untagged union from a borrow of the value.
+#[doc(hidden)]
+pub fn try_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> {
+    T::deserialize(value).ok()
+}
+
+/// The tag field of the JSON kept by an unknown variant, if it is a string.
+#[doc(hidden)]
+pub fn unknown_tag<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
+    value.get(field).and_then(Value::as_str)
+}
+
+/// The names a tagged union's `Deserialize` works with.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Tagged {
+    /// The Rust name of the union.
+    pub union: &'static str,
+    /// The wire name of the tag field.
+    pub field: &'static str,
+}
+
+impl Tagged {
+    /// Reads the input into a `serde_json::Value` that is an object with a
+    /// string tag field; anything else is an error naming the union and field.
+    pub fn read<'de, D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match &value {
+            Value::Object(map) => match map.get(self.field) {
+                Some(Value::String(_)) => Ok(value),
+                Some(other) => Err(D::Error::custom(format_args!(
+                    "invalid `{}`: tag field `{}` must be a string, found {}",
+                    self.union,
+                    self.field,
+                    unexpected(other)
+                ))),
+                None => Err(D::Error::custom(format_args!(
+                    "invalid `{}`: missing tag field `{}`",
+                    self.union, self.field
+                ))),
+            },
+            other => Err(D::Error::custom(format_args!(
+                "invalid `{}`: expected an object with a string tag field `{}`, found {}",
+                self.union,
+                self.field,
+                unexpected(other)
+            ))),
+        }
+    }
+
+    /// The tag of a value accepted by [`Tagged::read`] (`""` for any other).
+    pub fn tag_of(self, value: &Value) -> &str {
+        unknown_tag(value, self.field).unwrap_or_default()
+    }
+
+    /// Deserializes the variant tagged `wire` from the (owned) value; a
+    /// mismatch names the union and the tag value before serde's message.
+    pub fn variant<T: DeserializeOwned, E: de::Error>(
+        self,
+        value: Value,
+        wire: &str,
+    ) -> Result<T, E> {
+        T::deserialize(value).map_err(|error| {
+            E::custom(format_args!(
+                "invalid `{}` with `{}` = {:?}: {}",
+                self.union, self.field, wire, error
+            ))
+        })
+    }
+}
+
+fn unexpected(value: &Value) -> Unexpected<'_> {
+    match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Unexpected::Unsigned(u)
+            } else if let Some(i) = n.as_i64() {
+                Unexpected::Signed(i)
+            } else {
+                Unexpected::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expansions inside this crate, so that clippy and rustc lint them as
+    //! local code (as they will be in `generated/`), including the edge cases
+    //! of one variant and deprecated items. (Not every generated method is
+    //! called here; in `generated/` they are public API.)
+    #![allow(dead_code)]
+
+    use serde::{Deserialize, Serialize};
+
+    crate::string_enum! {
+        /// One value.
+        pub enum Single {
+            /// `"only"`
+            Only = "only",
+        }
+    }
+
+    crate::string_enum! {
+        /// With a deprecated value.
+        #[derive(Default)]
+        pub(crate) enum Several {
+            /// `"a"`
+            #[default]
+            A = "a",
+            /// `"b"`
+            #[deprecated]
+            B = "b",
+        }
+    }
+
+    /// A tagged struct.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Body {
+        /// The tag.
+        pub kind: String,
+    }
+
+    /// A deprecated tagged struct.
+    #[deprecated]
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Old {
+        /// The tag.
+        pub kind: String,
+    }
+
+    crate::tagged_union! {
+        /// One variant.
+        pub enum OneTagged tag "kind" {
+            /// `"body"`
+            Body(Body) = "body",
+        }
+    }
+
+    crate::tagged_union! {
+        /// Two variants of one type, and a deprecated one.
+        pub enum Tagged tag "kind" {
+            /// `"body"`
+            Body(Body) = "body",
+            /// `"alias"`
+            Alias(Body) = "alias" [from = false],
+            /// `"old"`
+            #[deprecated]
+            #[allow(deprecated)]
+            Old(Old) = "old" [from = true],
+        }
+    }
+
+    crate::untagged_union! {
+        /// One variant.
+        pub enum OneUntagged {
+            /// A string.
+            Text(String),
+        }
+    }
+
+    crate::untagged_union! {
+        /// Two variants of one type.
+        pub enum Untagged {
+            /// A string.
+            Text(String),
+            /// Never chosen when deserializing.
+            Shadowed(String) [from = false],
+            /// A number.
+            #[deprecated]
+            Number(u64),
+        }
+    }
+
+    #[test]
+    fn local_expansions_work() {
+        assert_eq!(Single::from("only"), Single::Only);
+        assert_eq!(Several::default(), Several::A);
+        #[allow(deprecated)]
+        let b = Several::B;
+        assert_eq!(b.as_str(), "b");
+        let t: Tagged = serde_json::from_str(r#"{"kind":"alias"}"#).unwrap();
+        assert_eq!(t.tag(), Some("alias"));
+        assert_eq!(
+            Tagged::from(Body {
+                kind: "body".into()
+            })
+            .tag(),
+            Some("body")
+        );
+        let o: OneTagged = serde_json::from_str(r#"{"kind":"x"}"#).unwrap();
+        assert!(o.as_unknown().is_some());
+        let u: OneUntagged = serde_json::from_str("1").unwrap();
+        assert!(u.as_unknown().is_some());
+        let n: Untagged = serde_json::from_str("1").unwrap();
+        assert_eq!(n, Untagged::from(1_u64));
+        assert_eq!(Untagged::from("x".to_owned()), Untagged::Text("x".into()));
+    }
+}

@@ -1,0 +1,880 @@
+//! From schemas to Rust type definitions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::names::{common_affixes, pascal, snake, strip_words};
+use super::spec::{Node, ref_name};
+
+/// A Rust type used by a field or a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    Bool,
+    I64,
+    U64,
+    F64,
+    String,
+    /// Free-form JSON.
+    Value,
+    Vec(Box<Ty>),
+    Map(Box<Ty>),
+    /// A generated type.
+    Named(String),
+    /// A constant string, a unit type in `consts`.
+    Const(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub wire: String,
+    pub name: String,
+    pub ty: Ty,
+    /// `Option<_>`: optional or nullable on the wire.
+    pub option: bool,
+    /// Absent on the wire when `None` (optional fields).
+    pub skip_none: bool,
+    pub boxed: bool,
+    pub doc: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub ty: Ty,
+    pub wire: Option<String>,
+    pub boxed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Struct(Vec<Field>),
+    /// Known values `(variant, wire)`; unknown values are kept.
+    Enum(Vec<(String, String)>),
+    Tagged {
+        tag: String,
+        variants: Vec<Variant>,
+    },
+    Untagged(Vec<Variant>),
+    Alias(Ty),
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeDef {
+    pub name: String,
+    pub kind: Kind,
+    pub doc: Vec<String>,
+    /// The component this type is, or sits inside.
+    pub root: String,
+    pub areas: BTreeSet<String>,
+    pub deprecated: bool,
+}
+
+pub struct Model<'a> {
+    spec: &'a Node,
+    schemas: &'a Node,
+    pub types: BTreeMap<String, TypeDef>,
+    /// Wire value -> const type name.
+    pub consts: BTreeMap<String, String>,
+    /// Component wire name -> Rust name.
+    pub components: BTreeMap<String, String>,
+    fingerprints: HashMap<String, String>,
+    /// Names that had to be disambiguated with a number.
+    pub renamed: Vec<String>,
+    overrides: HashMap<&'static str, &'static str>,
+}
+
+/// Names for inline schemas whose derived name reads badly: `derived -> chosen`.
+const OVERRIDES: &[(&str, &str)] = &[];
+
+fn fingerprint(n: &Node) -> String {
+    fn strip(n: &Node) -> Node {
+        match n {
+            Node::Map(m) => Node::Map(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "title" | "example" | "examples" | "x-oaiMeta"
+                        )
+                    })
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Node::Seq(s) => Node::Seq(s.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    strip(n).to_json()
+}
+
+impl<'a> Model<'a> {
+    pub fn new(spec: &'a Node) -> Self {
+        let schemas = spec.at("components").at("schemas");
+        let mut components = BTreeMap::new();
+        let mut taken = BTreeSet::new();
+        for (wire, _) in schemas.map() {
+            let mut name = pascal(wire);
+            while !taken.insert(name.clone()) {
+                name.push('_');
+            }
+            components.insert(wire.clone(), name);
+        }
+        Self {
+            spec,
+            schemas,
+            types: BTreeMap::new(),
+            consts: BTreeMap::new(),
+            components,
+            fingerprints: HashMap::new(),
+            renamed: Vec::new(),
+            overrides: OVERRIDES.iter().copied().collect(),
+        }
+    }
+
+    pub fn spec(&self) -> &'a Node {
+        self.spec
+    }
+
+    /// Defines every component schema (and the inline schemas inside them).
+    pub fn build(&mut self) {
+        let schemas = self.schemas;
+        for (wire, schema) in schemas.map() {
+            let name = self.components[wire].clone();
+            let kind = self.kind_of(schema, &name, wire);
+            let mut doc = vec![format!("The `{wire}` schema.")];
+            doc.extend(facts(schema));
+            let deprecated = schema.at("deprecated").bool() == Some(true);
+            self.types.insert(
+                name.clone(),
+                TypeDef {
+                    name,
+                    kind,
+                    doc,
+                    root: wire.clone(),
+                    areas: BTreeSet::new(),
+                    deprecated,
+                },
+            );
+        }
+        self.box_cycles();
+    }
+
+    /// Whether a component schema itself admits `null`.
+    fn admits_null(&self, s: &Node) -> bool {
+        s.at("nullable").bool() == Some(true)
+            || s.at("type").seq().iter().any(|t| t.str() == Some("null"))
+            || s.at("anyOf")
+                .seq()
+                .iter()
+                .chain(s.at("oneOf").seq())
+                .any(is_null_schema)
+    }
+
+    fn resolve(&self, n: &'a Node) -> &'a Node {
+        let mut cur = n;
+        for _ in 0..16 {
+            match cur.at("$ref").str().and_then(ref_name) {
+                Some(r) => cur = self.schemas.at(r),
+                None => break,
+            }
+        }
+        cur
+    }
+
+    /// Defines an inline schema under a name derived from its place, reusing an
+    /// identical definition of the same name.
+    fn inline(&mut self, schema: &'a Node, wanted: &str, root: &str) -> String {
+        let wanted = self
+            .overrides
+            .get(wanted)
+            .map(|s| (*s).to_owned())
+            .unwrap_or_else(|| wanted.to_owned());
+        let fp = fingerprint(schema);
+        let mut name = wanted.clone();
+        let mut n = 2;
+        loop {
+            let clash_component = self.components.values().any(|c| *c == name);
+            match self.fingerprints.get(&name) {
+                Some(existing) if *existing == fp => return name,
+                None if !clash_component && !self.types.contains_key(&name) => break,
+                _ => {
+                    name = format!("{wanted}{n}");
+                    n += 1;
+                }
+            }
+        }
+        if name != wanted {
+            self.renamed.push(format!("{wanted} -> {name} (in {root})"));
+        }
+        self.fingerprints.insert(name.clone(), fp);
+        // Reserve the name before recursing (self-referencing inline schemas).
+        self.types.insert(
+            name.clone(),
+            TypeDef {
+                name: name.clone(),
+                kind: Kind::Alias(Ty::Value),
+                doc: vec![],
+                root: root.to_owned(),
+                areas: BTreeSet::new(),
+                deprecated: false,
+            },
+        );
+        let kind = self.kind_of(schema, &name, root);
+        let mut doc = vec![format!("Inline schema in `{root}`.")];
+        doc.extend(facts(schema));
+        let deprecated = schema.at("deprecated").bool() == Some(true);
+        self.types.insert(
+            name.clone(),
+            TypeDef {
+                name: name.clone(),
+                kind,
+                doc,
+                root: root.to_owned(),
+                areas: BTreeSet::new(),
+                deprecated,
+            },
+        );
+        name
+    }
+
+    fn const_ty(&mut self, value: &str) -> Ty {
+        if let Some(n) = self.consts.get(value) {
+            return Ty::Const(n.clone());
+        }
+        let mut name = pascal(value);
+        while self.consts.values().any(|v| *v == name) {
+            name.push('_');
+        }
+        self.consts.insert(value.to_owned(), name.clone());
+        Ty::Const(name)
+    }
+
+    /// The type of a schema used in place (a field, an item, a variant), and
+    /// whether it admits `null`.
+    pub fn ty_of(&mut self, s: &'a Node, ctx: &str, root: &str) -> (Ty, bool) {
+        if let Some(r) = s.at("$ref").str().and_then(ref_name) {
+            let nullable =
+                s.at("nullable").bool() == Some(true) || self.admits_null(self.schemas.at(r));
+            return match self.components.get(r) {
+                Some(n) => (Ty::Named(n.clone()), nullable),
+                None => (Ty::Value, nullable),
+            };
+        }
+        let mut nullable = s.at("nullable").bool() == Some(true);
+        // type: [X, "null"]
+        let types: Vec<&str> = match s.at("type") {
+            Node::Str(t) => vec![t.as_str()],
+            Node::Seq(ts) => ts.iter().filter_map(Node::str).collect(),
+            _ => vec![],
+        };
+        if types.contains(&"null") {
+            nullable = true;
+        }
+        let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
+
+        for key in ["anyOf", "oneOf"] {
+            let members = s.at(key).seq();
+            if members.is_empty() {
+                continue;
+            }
+            let non_null: Vec<&'a Node> = members.iter().filter(|m| !is_null_schema(m)).collect();
+            if non_null.len() < members.len() {
+                nullable = true;
+            }
+            if non_null.len() == 1 && !has_own_shape(s) {
+                let (t, n) = self.ty_of(non_null[0], ctx, root);
+                return (t, n || nullable);
+            }
+            if non_null.is_empty() {
+                return (Ty::Value, true);
+            }
+        }
+        if let [only] = s.at("allOf").seq()
+            && s.at("properties").map().is_empty()
+        {
+            let (t, n) = self.ty_of(only, ctx, root);
+            return (t, n || nullable);
+        }
+        if let Some(c) = const_value(s) {
+            return (self.const_ty(&c), nullable);
+        }
+        let composite = !s.at("anyOf").seq().is_empty()
+            || !s.at("oneOf").seq().is_empty()
+            || !s.at("allOf").seq().is_empty();
+        if composite {
+            return (Ty::Named(self.inline(s, ctx, root)), nullable);
+        }
+        let ty = match types.first().copied() {
+            Some("string") if !s.at("enum").seq().is_empty() => {
+                Ty::Named(self.inline(s, ctx, root))
+            }
+            Some("string") => Ty::String,
+            Some("integer") => {
+                if s.at("minimum").num().is_some_and(|m| m >= 0.0) {
+                    Ty::U64
+                } else {
+                    Ty::I64
+                }
+            }
+            Some("number") => Ty::F64,
+            Some("boolean") => Ty::Bool,
+            Some("array") => {
+                let items = s.at("items");
+                let (t, _) = self.ty_of(items, &format!("{ctx}Item"), root);
+                Ty::Vec(Box::new(t))
+            }
+            Some("object") | None if !s.at("properties").map().is_empty() => {
+                Ty::Named(self.inline(s, ctx, root))
+            }
+            Some("object") | None => match s.at("additionalProperties") {
+                Node::Map(_) => {
+                    let (t, _) =
+                        self.ty_of(s.at("additionalProperties"), &format!("{ctx}Value"), root);
+                    Ty::Map(Box::new(t))
+                }
+                _ if !s.at("enum").seq().is_empty() => Ty::Named(self.inline(s, ctx, root)),
+                _ => Ty::Value,
+            },
+            Some(_) => Ty::Value,
+        };
+        (ty, nullable)
+    }
+
+    fn kind_of(&mut self, s: &'a Node, name: &str, root: &str) -> Kind {
+        if s.at("$ref").str().is_some() {
+            let (t, _) = self.ty_of(s, name, root);
+            return Kind::Alias(t);
+        }
+        let members: Vec<&'a Node> = s
+            .at("oneOf")
+            .seq()
+            .iter()
+            .chain(s.at("anyOf").seq())
+            .filter(|m| !is_null_schema(m))
+            .collect();
+        if !members.is_empty() && s.at("properties").map().is_empty() {
+            if members.len() == 1 {
+                // `anyOf: [X, null]`: the type is X; users see the null as `Option`.
+                return self.kind_of(members[0], name, root);
+            }
+            return self.union_of(s, &members, name, root);
+        }
+        let parts = s.at("allOf").seq();
+        if !parts.is_empty() || !s.at("properties").map().is_empty() {
+            if parts.len() == 1 && s.at("properties").map().is_empty() {
+                let (t, _) = self.ty_of(&parts[0], name, root);
+                return Kind::Alias(t);
+            }
+            return Kind::Struct(self.fields_of(s, name, root));
+        }
+        let values: Vec<String> = s.at("enum").seq().iter().filter_map(enum_text).collect();
+        if !values.is_empty() {
+            return Kind::Enum(enum_variants(&values));
+        }
+        let (t, _) = self.ty_of(s, name, root);
+        Kind::Alias(t)
+    }
+
+    /// Properties of an object schema, `allOf` parts merged in order.
+    fn collect_props(
+        &self,
+        s: &'a Node,
+        props: &mut Vec<(String, &'a Node)>,
+        required: &mut BTreeSet<String>,
+    ) {
+        let s = self.resolve(s);
+        for part in s.at("allOf").seq() {
+            self.collect_props(part, props, required);
+        }
+        for (k, v) in s.at("properties").map() {
+            if let Some(slot) = props.iter_mut().find(|(pk, _)| pk == k) {
+                slot.1 = v;
+            } else {
+                props.push((k.clone(), v));
+            }
+        }
+        for r in s.at("required").seq().iter().filter_map(Node::str) {
+            required.insert(r.to_owned());
+        }
+    }
+
+    fn fields_of(&mut self, s: &'a Node, name: &str, root: &str) -> Vec<Field> {
+        let mut props = Vec::new();
+        let mut required = BTreeSet::new();
+        self.collect_props(s, &mut props, &mut required);
+        let mut fields = Vec::new();
+        let mut used = BTreeSet::new();
+        for (wire, schema) in props {
+            let ctx = format!("{name}{}", pascal(&wire));
+            let (ty, nullable) = self.ty_of(schema, &ctx, root);
+            let is_required = required.contains(&wire);
+            let mut fname = snake(&wire);
+            while !used.insert(fname.clone()) {
+                fname.push('_');
+            }
+            let mut doc = vec![format!(
+                "`{wire}`{}{}.",
+                if is_required {
+                    ", required"
+                } else {
+                    ", optional"
+                },
+                if nullable { ", nullable" } else { "" }
+            )];
+            doc.extend(facts(schema));
+            let constant = matches!(ty, Ty::Const(_));
+            fields.push(Field {
+                wire,
+                name: fname,
+                option: (!is_required || nullable) && !constant,
+                skip_none: !is_required,
+                ty,
+                boxed: false,
+                doc,
+            });
+        }
+        fields
+    }
+
+    fn union_of(&mut self, s: &'a Node, members: &[&'a Node], name: &str, root: &str) -> Kind {
+        // Only strings (plain, enums, constants): one open string enum.
+        if members.iter().all(|m| self.is_stringish(m)) {
+            let mut values = Vec::new();
+            for m in members {
+                collect_string_values(self.resolve(m), &mut values);
+            }
+            if values.is_empty() {
+                return Kind::Alias(Ty::String);
+            }
+            values.dedup();
+            return Kind::Enum(enum_variants(&values));
+        }
+        if let Some((tag, wires)) = self.discriminator(s, members) {
+            let mut variants = Vec::new();
+            let mut seen = BTreeSet::new();
+            for (m, wire) in members.iter().zip(wires) {
+                let mut vname = pascal(&wire);
+                while !seen.insert(vname.clone()) {
+                    vname.push('_');
+                }
+                let ty = match m.at("$ref").str().and_then(ref_name) {
+                    Some(r) => Ty::Named(self.components[r].clone()),
+                    None => Ty::Named(self.inline(m, &format!("{name}{vname}"), root)),
+                };
+                variants.push(Variant {
+                    name: vname,
+                    ty,
+                    wire: Some(wire),
+                    boxed: false,
+                });
+            }
+            return Kind::Tagged { tag, variants };
+        }
+        // Untagged: name variants after their references, else their JSON kind.
+        let refs: Vec<String> = members
+            .iter()
+            .filter_map(|m| m.at("$ref").str().and_then(ref_name))
+            .map(|r| self.components[r].clone())
+            .collect();
+        let ref_strs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        let (pre, suf) = common_affixes(&ref_strs);
+        let mut variants: Vec<Variant> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, m) in members.iter().enumerate() {
+            let (vname, ty) = match m.at("$ref").str().and_then(ref_name) {
+                Some(r) => {
+                    let full = self.components[r].clone();
+                    let short = if refs.len() > 1 {
+                        strip_words(&full, pre, suf)
+                    } else {
+                        full.clone()
+                    };
+                    (short, Ty::Named(full))
+                }
+                None => {
+                    let guess = variant_guess(m, i);
+                    let (ty, _) = self.ty_of(m, &format!("{name}{guess}"), root);
+                    let vname = match &ty {
+                        Ty::Named(n) if n.starts_with(name) && n.len() > name.len() => {
+                            n[name.len()..].to_owned()
+                        }
+                        _ => guess,
+                    };
+                    (vname, ty)
+                }
+            };
+            let mut vname = vname;
+            while !seen.insert(vname.clone()) {
+                vname.push('_');
+            }
+            variants.push(Variant {
+                name: vname,
+                ty,
+                wire: None,
+                boxed: false,
+            });
+        }
+        // Try the most specific shapes first: constants, scalars, then arrays,
+        // then objects with many required fields before loose ones.
+        let rank = |model: &Model<'a>, v: &Variant| -> (u8, i64) {
+            match &v.ty {
+                Ty::Const(_) => (0, 0),
+                Ty::Bool | Ty::I64 | Ty::U64 => (1, 0),
+                Ty::F64 => (2, 0),
+                Ty::String => (3, 0),
+                Ty::Vec(_) => (4, 0),
+                Ty::Named(n) => match model.types.get(n).map(|t| &t.kind) {
+                    Some(Kind::Enum(_)) => (3, 0),
+                    Some(Kind::Struct(fields)) => {
+                        (5, -(fields.iter().filter(|f| !f.option).count() as i64))
+                    }
+                    _ => (6, 0),
+                },
+                Ty::Map(_) => (7, 0),
+                Ty::Value => (8, 0),
+            }
+        };
+        let mut ranked: Vec<(u8, i64, usize, Variant)> = variants
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (a, b) = rank(self, &v);
+                (a, b, i, v)
+            })
+            .collect();
+        ranked.sort_by_key(|(a, b, i, _)| (*a, *b, *i));
+        Kind::Untagged(ranked.into_iter().map(|(_, _, _, v)| v).collect())
+    }
+
+    fn is_stringish(&self, m: &'a Node) -> bool {
+        let m = self.resolve(m);
+        if !m.at("anyOf").seq().is_empty() || !m.at("oneOf").seq().is_empty() {
+            let members: Vec<&Node> = m
+                .at("anyOf")
+                .seq()
+                .iter()
+                .chain(m.at("oneOf").seq())
+                .collect();
+            return members
+                .iter()
+                .all(|x| is_null_schema(x) || self.is_stringish(x));
+        }
+        m.at("type").str() == Some("string")
+            || (m.at("type").is_null()
+                && !m.at("enum").seq().is_empty()
+                && m.at("enum").seq().iter().all(|v| v.str().is_some()))
+            || m.at("const").str().is_some()
+    }
+
+    /// The tag property and each member's tag value, when every member is an
+    /// object with a constant value for one shared property.
+    fn discriminator(&self, s: &'a Node, members: &[&'a Node]) -> Option<(String, Vec<String>)> {
+        let explicit = s
+            .at("discriminator")
+            .at("propertyName")
+            .str()
+            .map(str::to_owned);
+        let mut candidates: Vec<String> = Vec::new();
+        if let Some(e) = explicit {
+            candidates.push(e);
+        }
+        for c in ["type", "object", "event", "role", "kind"] {
+            if !candidates.iter().any(|x| x == c) {
+                candidates.push(c.to_owned());
+            }
+        }
+        let mapping: Vec<(String, String)> = s
+            .at("discriminator")
+            .at("mapping")
+            .map()
+            .iter()
+            .filter_map(|(k, v)| {
+                v.str()
+                    .and_then(ref_name)
+                    .map(|r| (k.clone(), r.to_owned()))
+            })
+            .collect();
+        'cand: for tag in candidates {
+            let mut wires = Vec::new();
+            for m in members {
+                let mut props = Vec::new();
+                let mut req = BTreeSet::new();
+                self.collect_props(m, &mut props, &mut req);
+                let value = props
+                    .iter()
+                    .find(|(k, _)| *k == tag)
+                    .and_then(|(_, p)| const_value(self.resolve(p)))
+                    .or_else(|| {
+                        let r = m.at("$ref").str().and_then(ref_name)?;
+                        mapping.iter().find(|(_, t)| t == r).map(|(k, _)| k.clone())
+                    });
+                match value {
+                    Some(v) if !wires.contains(&v) => wires.push(v),
+                    _ => continue 'cand,
+                }
+            }
+            return Some((tag, wires));
+        }
+        None
+    }
+
+    /// Boxes the fields and variants that make a type contain itself.
+    fn box_cycles(&mut self) {
+        let names: Vec<String> = self.types.keys().cloned().collect();
+        let index: HashMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let direct = |t: &Ty| -> Option<String> {
+            match t {
+                Ty::Named(n) => Some(n.clone()),
+                _ => None,
+            }
+        };
+        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+        for (i, n) in names.iter().enumerate() {
+            let targets: Vec<String> = match &self.types[n].kind {
+                Kind::Struct(fs) => fs.iter().filter_map(|f| direct(&f.ty)).collect(),
+                Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
+                    variants.iter().filter_map(|v| direct(&v.ty)).collect()
+                }
+                Kind::Alias(t) => direct(t).into_iter().collect(),
+                Kind::Enum(_) => vec![],
+            };
+            edges[i] = targets
+                .iter()
+                .filter_map(|t| index.get(t.as_str()).copied())
+                .collect();
+        }
+        let scc = tarjan(&edges);
+        for (i, n) in names.iter().enumerate() {
+            let same = |t: &Ty| {
+                direct(t)
+                    .and_then(|x| index.get(x.as_str()).copied())
+                    .is_some_and(|j| scc[j] == scc[i])
+            };
+            let Some(def) = self.types.get_mut(n) else {
+                continue;
+            };
+            match &mut def.kind {
+                Kind::Struct(fs) => {
+                    for f in fs.iter_mut() {
+                        f.boxed = same(&f.ty);
+                    }
+                }
+                Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
+                    for v in variants.iter_mut() {
+                        v.boxed = same(&v.ty);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn tarjan(edges: &[Vec<usize>]) -> Vec<usize> {
+    struct St<'e> {
+        edges: &'e [Vec<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on: Vec<bool>,
+        stack: Vec<usize>,
+        comp: Vec<usize>,
+        next: usize,
+        ncomp: usize,
+    }
+    fn visit(st: &mut St<'_>, v: usize) {
+        st.index[v] = Some(st.next);
+        st.low[v] = st.next;
+        st.next += 1;
+        st.stack.push(v);
+        st.on[v] = true;
+        for k in 0..st.edges[v].len() {
+            let w = st.edges[v][k];
+            match st.index[w] {
+                None => {
+                    visit(st, w);
+                    st.low[v] = st.low[v].min(st.low[w]);
+                }
+                Some(iw) if st.on[w] => st.low[v] = st.low[v].min(iw),
+                _ => {}
+            }
+        }
+        if Some(st.low[v]) == st.index[v] {
+            while let Some(w) = st.stack.pop() {
+                st.on[w] = false;
+                st.comp[w] = st.ncomp;
+                if w == v {
+                    break;
+                }
+            }
+            st.ncomp += 1;
+        }
+    }
+    let n = edges.len();
+    let mut st = St {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        on: vec![false; n],
+        stack: vec![],
+        comp: vec![0; n],
+        next: 0,
+        ncomp: 0,
+    };
+    for v in 0..n {
+        if st.index[v].is_none() {
+            visit(&mut st, v);
+        }
+    }
+    // A type that refers to itself directly is its own component too: the
+    // comparison `scc[j] == scc[i]` then boxes the self edge.
+    st.comp
+}
+
+fn is_null_schema(n: &Node) -> bool {
+    n.at("type").str() == Some("null")
+}
+
+/// Whether a schema with `anyOf`/`oneOf` also defines properties of its own.
+fn has_own_shape(s: &Node) -> bool {
+    !s.at("properties").map().is_empty()
+}
+
+/// The one value of a constant schema (`const`, or a one-value string `enum`).
+fn const_value(s: &Node) -> Option<String> {
+    if let Some(c) = s.at("const").str() {
+        return Some(c.to_owned());
+    }
+    match s.at("enum").seq() {
+        [Node::Str(v)] if s.at("type").str().is_none_or(|t| t == "string") => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn enum_text(v: &Node) -> Option<String> {
+    match v {
+        Node::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn collect_string_values(s: &Node, out: &mut Vec<String>) {
+    for v in s.at("enum").seq() {
+        if let Some(t) = v.str()
+            && !out.iter().any(|o| o == t)
+        {
+            out.push(t.to_owned());
+        }
+    }
+    if let Some(c) = s.at("const").str()
+        && !out.iter().any(|o| o == c)
+    {
+        out.push(c.to_owned());
+    }
+    for m in s.at("anyOf").seq().iter().chain(s.at("oneOf").seq()) {
+        collect_string_values(m, out);
+    }
+}
+
+fn enum_variants(values: &[String]) -> Vec<(String, String)> {
+    let mut seen = BTreeSet::new();
+    values
+        .iter()
+        .map(|v| {
+            let mut name = pascal(v);
+            if name == "Unknown" {
+                name = "UnknownValue".into();
+            }
+            while !seen.insert(name.clone()) {
+                name.push('_');
+            }
+            (name, v.clone())
+        })
+        .collect()
+}
+
+fn variant_guess(m: &Node, i: usize) -> String {
+    if let Some(t) = m.at("title").str() {
+        return pascal(t);
+    }
+    match m.at("type").str() {
+        Some("string") => "Text".into(),
+        Some("array") => "Array".into(),
+        Some("integer") => "Integer".into(),
+        Some("number") => "Number".into(),
+        Some("boolean") => "Bool".into(),
+        Some("object") => {
+            // Name an object variant after its required properties.
+            let req: Vec<String> = m
+                .at("required")
+                .seq()
+                .iter()
+                .filter_map(Node::str)
+                .map(pascal)
+                .collect();
+            if req.is_empty() {
+                format!("Object{i}")
+            } else {
+                req.join("And")
+            }
+        }
+        _ => format!("Variant{i}"),
+    }
+}
+
+/// Facts for doc comments: constraints, default, deprecation. No prose.
+pub fn facts(s: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let num = |k: &str| s.at(k).num().map(fmt_num);
+    let mut c = Vec::new();
+    if let Some(v) = num("minimum") {
+        c.push(format!("minimum {v}"));
+    }
+    if let Some(v) = num("exclusiveMinimum") {
+        c.push(format!("greater than {v}"));
+    }
+    if let Some(v) = num("maximum") {
+        c.push(format!("maximum {v}"));
+    }
+    if let Some(v) = num("exclusiveMaximum") {
+        c.push(format!("less than {v}"));
+    }
+    if let Some(v) = num("minLength") {
+        c.push(format!("at least {v} characters"));
+    }
+    if let Some(v) = num("maxLength") {
+        c.push(format!("at most {v} characters"));
+    }
+    if let Some(v) = num("minItems") {
+        c.push(format!("at least {v} items"));
+    }
+    if let Some(v) = num("maxItems") {
+        c.push(format!("at most {v} items"));
+    }
+    if let Some(p) = s.at("pattern").str() {
+        c.push(format!("pattern `{}`", p.replace('`', "'")));
+    }
+    if !c.is_empty() {
+        out.push(format!("Constraints: {}.", c.join(", ")));
+    }
+    if let Some(d) = s.get("default") {
+        let text = d.to_json();
+        if text.len() <= 80 {
+            out.push(format!("Default: `{}`.", text.replace('`', "'")));
+        }
+    }
+    if s.at("deprecated").bool() == Some(true) {
+        out.push("Deprecated.".into());
+    }
+    out
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
