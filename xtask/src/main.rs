@@ -196,9 +196,9 @@ mod tests {
                 .contains("unknown command")
         );
         assert!(
-            dispatch(&args(&["codegen"]))
+            dispatch(&args(&["codegen", "--frobnicate"]))
                 .unwrap_err()
-                .contains("not implemented")
+                .contains("unknown codegen option")
         );
         assert!(
             dispatch(&args(&["bench", "--check"]))

@@ -7,15 +7,17 @@
 /// const_str!($Name = "wire");
 /// ```
 ///
-/// The struct is `Copy`, `Default` and zero-sized; it serializes as its string.
-/// Deserializing accepts any string, so a struct holding one never fails to
-/// decode: a union that picks its variant by this value has already checked it.
+/// The struct is `Copy`, `Default` and zero-sized; it serializes as its string
+/// and deserializes from exactly that string. Any other value is an error
+/// rather than silently becoming the constant, so an untagged union moves on
+/// to its next variant (and, at worst, keeps the value in `Unknown`).
 ///
 /// ```
 /// oai_types::const_str!(Function = "function");
 ///
 /// assert_eq!(serde_json::to_string(&Function).unwrap(), r#""function""#);
 /// let _: Function = serde_json::from_str(r#""function""#).unwrap();
+/// assert!(serde_json::from_str::<Function>(r#""custom""#).is_err());
 /// assert_eq!(Function::VALUE, "function");
 /// ```
 #[macro_export]
@@ -49,24 +51,31 @@ macro_rules! const_str {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
-                $crate::const_str::accept_any_string(deserializer).map(|()| $name)
+                $crate::const_str::expect_string(deserializer, $value).map(|()| $name)
             }
         }
     };
 }
 
-/// Reads and discards one string.
+/// Reads one string and checks that it is `expected`.
 #[doc(hidden)]
-pub fn accept_any_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
-    struct AnyString;
-    impl serde::de::Visitor<'_> for AnyString {
+pub fn expect_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    expected: &'static str,
+) -> Result<(), D::Error> {
+    struct Exact(&'static str);
+    impl serde::de::Visitor<'_> for Exact {
         type Value = ();
         fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.write_str("a string")
+            write!(f, "the string {:?}", self.0)
         }
-        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-            Ok(())
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+            if v == self.0 {
+                Ok(())
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
         }
     }
-    d.deserialize_str(AnyString)
+    d.deserialize_str(Exact(expected))
 }

@@ -4,6 +4,7 @@
 
 pub mod areas;
 mod emit;
+mod fixtures;
 mod model;
 mod names;
 pub mod spec;
@@ -98,11 +99,12 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in emit::files(&m) {
         types_files.push((name, rustfmt(&text)?));
     }
+    let tests_files = vec![("mod.rs".to_owned(), rustfmt(&fixtures::response_table(&m))?)];
     let root = project_root();
-    Ok(vec![(
-        root.join("crates/oai-types/src/generated"),
-        types_files,
-    )])
+    Ok(vec![
+        (root.join("crates/oai-types/src/generated"), types_files),
+        (root.join("crates/oai-types/tests/generated"), tests_files),
+    ])
 }
 
 /// Writes (or, in check mode, compares) `files` into `dir`, removing files no

@@ -288,10 +288,25 @@ impl<'a> Model<'a> {
                 return (Ty::Value, true);
             }
         }
-        if let [only] = s.at("allOf").seq()
+        // `allOf: [X]` or `allOf: [X, {nullable: true}]`: the type is X.
+        let substantive: Vec<&'a Node> = s
+            .at("allOf")
+            .seq()
+            .iter()
+            .filter(|p| !is_modifier(p))
+            .collect();
+        if !s.at("allOf").seq().is_empty()
+            && substantive.len() == 1
             && s.at("properties").map().is_empty()
         {
-            let (t, n) = self.ty_of(only, ctx, root);
+            if s.at("allOf")
+                .seq()
+                .iter()
+                .any(|p| p.at("nullable").bool() == Some(true))
+            {
+                nullable = true;
+            }
+            let (t, n) = self.ty_of(substantive[0], ctx, root);
             return (t, n || nullable);
         }
         if let Some(c) = const_value(s) {
@@ -360,8 +375,9 @@ impl<'a> Model<'a> {
         }
         let parts = s.at("allOf").seq();
         if !parts.is_empty() || !s.at("properties").map().is_empty() {
-            if parts.len() == 1 && s.at("properties").map().is_empty() {
-                let (t, _) = self.ty_of(&parts[0], name, root);
+            let substantive: Vec<&'a Node> = parts.iter().filter(|p| !is_modifier(p)).collect();
+            if substantive.len() == 1 && s.at("properties").map().is_empty() {
+                let (t, _) = self.ty_of(substantive[0], name, root);
                 return Kind::Alias(t);
             }
             return Kind::Struct(self.fields_of(s, name, root));
@@ -731,6 +747,22 @@ fn tarjan(edges: &[Vec<usize>]) -> Vec<usize> {
     // A type that refers to itself directly is its own component too: the
     // comparison `scc[j] == scc[i]` then boxes the self edge.
     st.comp
+}
+
+/// A schema that only annotates (`nullable`, `description`, ...) and adds no shape.
+fn is_modifier(n: &Node) -> bool {
+    n.map().iter().all(|(k, _)| {
+        matches!(
+            k.as_str(),
+            "nullable"
+                | "description"
+                | "title"
+                | "deprecated"
+                | "default"
+                | "example"
+                | "examples"
+        ) || k.starts_with("x-")
+    })
 }
 
 fn is_null_schema(n: &Node) -> bool {

@@ -658,12 +658,12 @@ pub struct CreateRunRequest {
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
-    /// `truncation_strategy`, optional.
+    /// `truncation_strategy`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncation_strategy: Option<CreateRunRequestTruncationStrategy>,
-    /// `tool_choice`, optional.
+    pub truncation_strategy: Option<TruncationObject>,
+    /// `tool_choice`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<CreateRunRequestToolChoice>,
+    pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
@@ -762,10 +762,6 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 }
 
-/// Inline schema in `CreateRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateRunRequestToolChoice {}
-
 crate::tagged_union! {
 /// Inline schema in `CreateRunRequest`.
 pub enum CreateRunRequestToolsItem tag "type" {
@@ -775,26 +771,6 @@ CodeInterpreter(AssistantToolsCode) = "code_interpreter",
 FileSearch(AssistantToolsFileSearch) = "file_search",
 /// `type` = `function`
 Function(AssistantToolsFunction) = "function",
-}
-}
-
-/// Inline schema in `CreateRunRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateRunRequestTruncationStrategy {
-    /// `type`, required.
-    pub r#type: CreateRunRequestTruncationStrategyType,
-    /// `last_messages`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_messages: Option<u64>,
-}
-
-crate::string_enum! {
-/// Inline schema in `CreateRunRequest`.
-pub enum CreateRunRequestTruncationStrategyType {
-/// `auto`
-Auto = "auto",
-/// `last_messages`
-LastMessages = "last_messages",
 }
 }
 
@@ -843,12 +819,12 @@ pub struct CreateThreadAndRunRequest {
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
-    /// `truncation_strategy`, optional.
+    /// `truncation_strategy`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncation_strategy: Option<CreateThreadAndRunRequestTruncationStrategy>,
-    /// `tool_choice`, optional.
+    pub truncation_strategy: Option<TruncationObject>,
+    /// `tool_choice`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<CreateThreadAndRunRequestToolChoice>,
+    pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
@@ -941,10 +917,6 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 
 /// Inline schema in `CreateThreadAndRunRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadAndRunRequestToolChoice {}
-
-/// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateThreadAndRunRequestToolResources {
     /// `code_interpreter`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -982,26 +954,6 @@ CodeInterpreter(AssistantToolsCode) = "code_interpreter",
 FileSearch(AssistantToolsFileSearch) = "file_search",
 /// `type` = `function`
 Function(AssistantToolsFunction) = "function",
-}
-}
-
-/// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateThreadAndRunRequestTruncationStrategy {
-    /// `type`, required.
-    pub r#type: CreateThreadAndRunRequestTruncationStrategyType,
-    /// `last_messages`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_messages: Option<u64>,
-}
-
-crate::string_enum! {
-/// Inline schema in `CreateThreadAndRunRequest`.
-pub enum CreateThreadAndRunRequestTruncationStrategyType {
-/// `auto`
-Auto = "auto",
-/// `last_messages`
-LastMessages = "last_messages",
 }
 }
 
@@ -2201,10 +2153,12 @@ pub struct RunObject {
     /// Constraints: minimum 256.
     #[serde(default)]
     pub max_completion_tokens: Option<u64>,
-    /// `truncation_strategy`, required.
-    pub truncation_strategy: RunObjectTruncationStrategy,
-    /// `tool_choice`, required.
-    pub tool_choice: RunObjectToolChoice,
+    /// `truncation_strategy`, required, nullable.
+    #[serde(default)]
+    pub truncation_strategy: Option<TruncationObject>,
+    /// `tool_choice`, required, nullable.
+    #[serde(default)]
+    pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, required.
     pub parallel_tool_calls: ParallelToolCalls,
     /// `response_format`, required, nullable.
@@ -2292,10 +2246,6 @@ Expired = "expired",
 }
 }
 
-/// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RunObjectToolChoice {}
-
 crate::tagged_union! {
 /// Inline schema in `RunObject`.
 pub enum RunObjectToolsItem tag "type" {
@@ -2305,26 +2255,6 @@ CodeInterpreter(AssistantToolsCode) = "code_interpreter",
 FileSearch(AssistantToolsFileSearch) = "file_search",
 /// `type` = `function`
 Function(AssistantToolsFunction) = "function",
-}
-}
-
-/// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunObjectTruncationStrategy {
-    /// `type`, required.
-    pub r#type: RunObjectTruncationStrategyType,
-    /// `last_messages`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_messages: Option<u64>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RunObject`.
-pub enum RunObjectTruncationStrategyType {
-/// `auto`
-Auto = "auto",
-/// `last_messages`
-LastMessages = "last_messages",
 }
 }
 

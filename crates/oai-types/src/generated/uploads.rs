@@ -71,72 +71,9 @@ pub struct Upload {
     /// `object`, optional.
     #[serde(default)]
     pub object: consts::Upload,
-    /// `file`, optional.
+    /// `file`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<UploadFile>,
-}
-
-/// Inline schema in `Upload`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UploadFile {
-    /// `id`, required.
-    pub id: String,
-    /// `bytes`, required.
-    pub bytes: i64,
-    /// `created_at`, required.
-    pub created_at: i64,
-    /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<i64>,
-    /// `filename`, required.
-    pub filename: String,
-    /// `object`, required.
-    #[serde(default)]
-    pub object: consts::File,
-    /// `purpose`, required.
-    pub purpose: UploadFilePurpose,
-    /// `status`, required.
-    /// Deprecated.
-    pub status: UploadFileStatus,
-    /// `status_details`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_details: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `Upload`.
-pub enum UploadFilePurpose {
-/// `assistants`
-Assistants = "assistants",
-/// `assistants_output`
-AssistantsOutput = "assistants_output",
-/// `batch`
-Batch = "batch",
-/// `batch_output`
-BatchOutput = "batch_output",
-/// `fine-tune`
-FineTune = "fine-tune",
-/// `fine-tune-results`
-FineTuneResults = "fine-tune-results",
-/// `vision`
-Vision = "vision",
-/// `user_data`
-UserData = "user_data",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `Upload`.
-/// Deprecated.
-pub enum UploadFileStatus {
-/// `uploaded`
-Uploaded = "uploaded",
-/// `processed`
-Processed = "processed",
-/// `error`
-Error = "error",
-}
+    pub file: Option<OpenAIFile>,
 }
 
 /// The `UploadPart` schema.

@@ -194,23 +194,12 @@ pub struct UpdateVectorStoreRequest {
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `expires_after`, optional.
+    /// `expires_after`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_after: Option<UpdateVectorStoreRequestExpiresAfter>,
+    pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-}
-
-/// Inline schema in `UpdateVectorStoreRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateVectorStoreRequestExpiresAfter {
-    /// `anchor`, required.
-    #[serde(default)]
-    pub anchor: consts::LastActiveAt,
-    /// `days`, required.
-    /// Constraints: minimum 1, maximum 365.
-    pub days: u64,
 }
 
 /// The `VectorStoreExpirationAfter` schema.
