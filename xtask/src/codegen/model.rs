@@ -134,11 +134,71 @@ impl<'a> Model<'a> {
         self.spec
     }
 
+    /// `Beta*` components identical to their plain twin (once their own
+    /// references to other `Beta*` twins are read as the plain ones): wire name
+    /// of the beta schema -> wire name of the plain one.
+    fn beta_twins(&self) -> BTreeMap<String, String> {
+        fn unbeta(n: &Node, schemas: &Node) -> Node {
+            match n {
+                Node::Map(m) => Node::Map(
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = match (k.as_str(), v.str().and_then(ref_name)) {
+                                ("$ref", Some(r)) => match r.strip_prefix("Beta") {
+                                    Some(plain) if schemas.get(plain).is_some() => {
+                                        Node::Str(format!("#/components/schemas/{plain}"))
+                                    }
+                                    _ => v.clone(),
+                                },
+                                _ => unbeta(v, schemas),
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                ),
+                Node::Seq(items) => Node::Seq(items.iter().map(|v| unbeta(v, schemas)).collect()),
+                other => other.clone(),
+            }
+        }
+        let mut twins = BTreeMap::new();
+        for (wire, schema) in self.schemas.map() {
+            let Some(plain) = wire.strip_prefix("Beta") else {
+                continue;
+            };
+            let Some(twin) = self.schemas.get(plain) else {
+                continue;
+            };
+            if fingerprint(&unbeta(schema, self.schemas))
+                == fingerprint(&unbeta(twin, self.schemas))
+            {
+                twins.insert(wire.clone(), plain.to_owned());
+            }
+        }
+        twins
+    }
+
     /// Defines every component schema (and the inline schemas inside them).
     pub fn build(&mut self) {
         let schemas = self.schemas;
+        let twins = self.beta_twins();
         for (wire, schema) in schemas.map() {
             let name = self.components[wire].clone();
+            if let Some(plain) = twins.get(wire) {
+                let target = self.components[plain].clone();
+                let doc = vec![format!("The `{wire}` schema, identical to `{plain}`.")];
+                self.types.insert(
+                    name.clone(),
+                    TypeDef {
+                        name,
+                        kind: Kind::Alias(Ty::Named(target)),
+                        doc,
+                        root: wire.clone(),
+                        areas: BTreeSet::new(),
+                        deprecated: false,
+                    },
+                );
+                continue;
+            }
             let kind = self.kind_of(schema, &name, wire);
             let mut doc = vec![format!("The `{wire}` schema.")];
             doc.extend(facts(schema));

@@ -23,46 +23,11 @@ DiarizedJson = "diarized_json",
 }
 }
 
-/// The `BetaInputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInputAudio {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::InputAudio,
-    /// `input_audio`, required.
-    pub input_audio: BetaInputAudioInputAudio,
-}
+/// The `BetaInputAudio` schema, identical to `InputAudio`.
+pub type BetaInputAudio = InputAudio;
 
-/// Inline schema in `BetaInputAudio`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInputAudioInputAudio {
-    /// `data`, required.
-    pub data: String,
-    /// `format`, required.
-    pub format: BetaInputAudioInputAudioFormat,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaInputAudio`.
-pub enum BetaInputAudioInputAudioFormat {
-/// `mp3`
-Mp3 = "mp3",
-/// `wav`
-Wav = "wav",
-}
-}
-
-/// The `BetaOutputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaOutputAudio {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::OutputAudio,
-    /// `data`, required.
-    pub data: String,
-    /// `transcript`, required.
-    pub transcript: String,
-}
+/// The `BetaOutputAudio` schema, identical to `OutputAudio`.
+pub type BetaOutputAudio = OutputAudio;
 
 /// The `CreateSpeechRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

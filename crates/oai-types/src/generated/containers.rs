@@ -4,27 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 
-/// The `ContainerFileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContainerFileCitationParam {
-    /// `type`, required.
-    /// Default: `"container_file_citation"`.
-    #[serde(default)]
-    pub r#type: consts::ContainerFileCitation,
-    /// `start_index`, required.
-    /// Constraints: minimum 0.
-    pub start_index: u64,
-    /// `end_index`, required.
-    /// Constraints: minimum 0.
-    pub end_index: u64,
-    /// `container_id`, required.
-    pub container_id: String,
-    /// `file_id`, required.
-    pub file_id: String,
-    /// `filename`, required.
-    pub filename: String,
-}
-
 /// The `ContainerFileListResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerFileListResource {

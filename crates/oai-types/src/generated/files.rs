@@ -65,22 +65,6 @@ pub struct DeleteFileResponse {
     pub deleted: bool,
 }
 
-/// The `FileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileCitationParam {
-    /// `type`, required.
-    /// Default: `"file_citation"`.
-    #[serde(default)]
-    pub r#type: consts::FileCitation,
-    /// `index`, required.
-    /// Constraints: minimum 0.
-    pub index: u64,
-    /// `file_id`, required.
-    pub file_id: String,
-    /// `filename`, required.
-    pub filename: String,
-}
-
 /// The `ListFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListFilesResponse {

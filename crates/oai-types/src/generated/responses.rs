@@ -136,108 +136,35 @@ pub struct BetaAgentTagParam {
     pub agent_name: String,
 }
 
-crate::string_enum! {
-/// The `BetaApplyPatchCallOutputStatus` schema.
-pub enum BetaApplyPatchCallOutputStatus {
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-}
-}
+/// The `BetaAnnotation` schema, identical to `Annotation`.
+pub type BetaAnnotation = Annotation;
 
-crate::string_enum! {
-/// The `BetaApplyPatchCallOutputStatusParam` schema.
-pub enum BetaApplyPatchCallOutputStatusParam {
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-}
-}
+/// The `BetaApplyPatchCallOutputStatus` schema, identical to `ApplyPatchCallOutputStatus`.
+pub type BetaApplyPatchCallOutputStatus = ApplyPatchCallOutputStatus;
 
-crate::string_enum! {
-/// The `BetaApplyPatchCallStatus` schema.
-pub enum BetaApplyPatchCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-}
-}
+/// The `BetaApplyPatchCallOutputStatusParam` schema, identical to `ApplyPatchCallOutputStatusParam`.
+pub type BetaApplyPatchCallOutputStatusParam = ApplyPatchCallOutputStatusParam;
 
-crate::string_enum! {
-/// The `BetaApplyPatchCallStatusParam` schema.
-pub enum BetaApplyPatchCallStatusParam {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-}
-}
+/// The `BetaApplyPatchCallStatus` schema, identical to `ApplyPatchCallStatus`.
+pub type BetaApplyPatchCallStatus = ApplyPatchCallStatus;
 
-/// The `BetaApplyPatchCreateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchCreateFileOperation {
-    /// `type`, required.
-    /// Default: `"create_file"`.
-    #[serde(default)]
-    pub r#type: consts::CreateFile,
-    /// `path`, required.
-    pub path: String,
-    /// `diff`, required.
-    pub diff: String,
-}
+/// The `BetaApplyPatchCallStatusParam` schema, identical to `ApplyPatchCallStatusParam`.
+pub type BetaApplyPatchCallStatusParam = ApplyPatchCallStatusParam;
 
-/// The `BetaApplyPatchCreateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchCreateFileOperationParam {
-    /// `type`, required.
-    /// Default: `"create_file"`.
-    #[serde(default)]
-    pub r#type: consts::CreateFile,
-    /// `path`, required.
-    /// Constraints: at least 1 characters.
-    pub path: String,
-    /// `diff`, required.
-    /// Constraints: at most 10485760 characters.
-    pub diff: String,
-}
+/// The `BetaApplyPatchCreateFileOperation` schema, identical to `ApplyPatchCreateFileOperation`.
+pub type BetaApplyPatchCreateFileOperation = ApplyPatchCreateFileOperation;
 
-/// The `BetaApplyPatchDeleteFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchDeleteFileOperation {
-    /// `type`, required.
-    /// Default: `"delete_file"`.
-    #[serde(default)]
-    pub r#type: consts::DeleteFile,
-    /// `path`, required.
-    pub path: String,
-}
+/// The `BetaApplyPatchCreateFileOperationParam` schema, identical to `ApplyPatchCreateFileOperationParam`.
+pub type BetaApplyPatchCreateFileOperationParam = ApplyPatchCreateFileOperationParam;
 
-/// The `BetaApplyPatchDeleteFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchDeleteFileOperationParam {
-    /// `type`, required.
-    /// Default: `"delete_file"`.
-    #[serde(default)]
-    pub r#type: consts::DeleteFile,
-    /// `path`, required.
-    /// Constraints: at least 1 characters.
-    pub path: String,
-}
+/// The `BetaApplyPatchDeleteFileOperation` schema, identical to `ApplyPatchDeleteFileOperation`.
+pub type BetaApplyPatchDeleteFileOperation = ApplyPatchDeleteFileOperation;
 
-crate::tagged_union! {
-/// The `BetaApplyPatchOperationParam` schema.
-pub enum BetaApplyPatchOperationParam tag "type" {
-/// `type` = `create_file`
-CreateFile(BetaApplyPatchCreateFileOperationParam) = "create_file",
-/// `type` = `delete_file`
-DeleteFile(BetaApplyPatchDeleteFileOperationParam) = "delete_file",
-/// `type` = `update_file`
-UpdateFile(BetaApplyPatchUpdateFileOperationParam) = "update_file",
-}
-}
+/// The `BetaApplyPatchDeleteFileOperationParam` schema, identical to `ApplyPatchDeleteFileOperationParam`.
+pub type BetaApplyPatchDeleteFileOperationParam = ApplyPatchDeleteFileOperationParam;
+
+/// The `BetaApplyPatchOperationParam` schema, identical to `ApplyPatchOperationParam`.
+pub type BetaApplyPatchOperationParam = ApplyPatchOperationParam;
 
 /// The `BetaApplyPatchToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -355,174 +282,38 @@ pub struct BetaApplyPatchToolCallOutputItemParam {
     pub output: Option<String>,
 }
 
-/// The `BetaApplyPatchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaApplyPatchToolParam {
-    /// `type`, required.
-    /// Default: `"apply_patch"`.
-    #[serde(default)]
-    pub r#type: consts::ApplyPatch,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaApplyPatchToolParam` schema, identical to `ApplyPatchToolParam`.
+pub type BetaApplyPatchToolParam = ApplyPatchToolParam;
 
-/// The `BetaApplyPatchUpdateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchUpdateFileOperation {
-    /// `type`, required.
-    /// Default: `"update_file"`.
-    #[serde(default)]
-    pub r#type: consts::UpdateFile,
-    /// `path`, required.
-    pub path: String,
-    /// `diff`, required.
-    pub diff: String,
-}
+/// The `BetaApplyPatchUpdateFileOperation` schema, identical to `ApplyPatchUpdateFileOperation`.
+pub type BetaApplyPatchUpdateFileOperation = ApplyPatchUpdateFileOperation;
 
-/// The `BetaApplyPatchUpdateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaApplyPatchUpdateFileOperationParam {
-    /// `type`, required.
-    /// Default: `"update_file"`.
-    #[serde(default)]
-    pub r#type: consts::UpdateFile,
-    /// `path`, required.
-    /// Constraints: at least 1 characters.
-    pub path: String,
-    /// `diff`, required.
-    /// Constraints: at most 10485760 characters.
-    pub diff: String,
-}
+/// The `BetaApplyPatchUpdateFileOperationParam` schema, identical to `ApplyPatchUpdateFileOperationParam`.
+pub type BetaApplyPatchUpdateFileOperationParam = ApplyPatchUpdateFileOperationParam;
 
-/// The `BetaApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaApproximateLocation {
-    /// `type`, required.
-    /// Default: `"approximate"`.
-    #[serde(default)]
-    pub r#type: consts::Approximate,
-    /// `country`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// `region`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// `city`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// `timezone`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-}
+/// The `BetaApproximateLocation` schema, identical to `ApproximateLocation`.
+pub type BetaApproximateLocation = ApproximateLocation;
 
-/// The `BetaAutoCodeInterpreterToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaAutoCodeInterpreterToolParam {
-    /// `type`, required.
-    /// Default: `"auto"`.
-    #[serde(default)]
-    pub r#type: consts::Auto,
-    /// `file_ids`, optional.
-    /// Constraints: at most 50 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-    /// `memory_limit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_limit: Option<BetaContainerMemoryLimit>,
-    /// `network_policy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_policy: Option<BetaAutoCodeInterpreterToolParamNetworkPolicy>,
-}
+/// The `BetaAutoCodeInterpreterToolParam` schema, identical to `AutoCodeInterpreterToolParam`.
+pub type BetaAutoCodeInterpreterToolParam = AutoCodeInterpreterToolParam;
 
-crate::tagged_union! {
-/// Inline schema in `BetaAutoCodeInterpreterToolParam`.
-pub enum BetaAutoCodeInterpreterToolParamNetworkPolicy tag "type" {
-/// `type` = `disabled`
-Disabled(BetaContainerNetworkPolicyDisabledParam) = "disabled",
-/// `type` = `allowlist`
-Allowlist(BetaContainerNetworkPolicyAllowlistParam) = "allowlist",
-}
-}
+/// The `BetaCallableToolAllowedCaller` schema, identical to `CallableToolAllowedCaller`.
+pub type BetaCallableToolAllowedCaller = CallableToolAllowedCaller;
 
-crate::string_enum! {
-/// The `BetaCallableToolAllowedCaller` schema.
-pub enum BetaCallableToolAllowedCaller {
-/// `direct`
-Direct = "direct",
-/// `programmatic`
-Programmatic = "programmatic",
-}
-}
+/// The `BetaClickButtonType` schema, identical to `ClickButtonType`.
+pub type BetaClickButtonType = ClickButtonType;
 
-crate::string_enum! {
-/// The `BetaClickButtonType` schema.
-pub enum BetaClickButtonType {
-/// `left`
-Left = "left",
-/// `right`
-Right = "right",
-/// `wheel`
-Wheel = "wheel",
-/// `back`
-Back = "back",
-/// `forward`
-Forward = "forward",
-}
-}
+/// The `BetaClickParam` schema, identical to `ClickParam`.
+pub type BetaClickParam = ClickParam;
 
-/// The `BetaClickParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaClickParam {
-    /// `type`, required.
-    /// Default: `"click"`.
-    #[serde(default)]
-    pub r#type: consts::Click,
-    /// `button`, required.
-    pub button: BetaClickButtonType,
-    /// `x`, required.
-    pub x: i64,
-    /// `y`, required.
-    pub y: i64,
-    /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-}
+/// The `BetaCodeInterpreterOutputImage` schema, identical to `CodeInterpreterOutputImage`.
+pub type BetaCodeInterpreterOutputImage = CodeInterpreterOutputImage;
 
-/// The `BetaCodeInterpreterOutputImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCodeInterpreterOutputImage {
-    /// `type`, required.
-    /// Default: `"image"`.
-    #[serde(default)]
-    pub r#type: consts::Image,
-    /// `url`, required.
-    pub url: String,
-}
+/// The `BetaCodeInterpreterOutputLogs` schema, identical to `CodeInterpreterOutputLogs`.
+pub type BetaCodeInterpreterOutputLogs = CodeInterpreterOutputLogs;
 
-/// The `BetaCodeInterpreterOutputLogs` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCodeInterpreterOutputLogs {
-    /// `type`, required.
-    /// Default: `"logs"`.
-    #[serde(default)]
-    pub r#type: consts::Logs,
-    /// `logs`, required.
-    pub logs: String,
-}
-
-/// The `BetaCodeInterpreterTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCodeInterpreterTool {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::CodeInterpreter,
-    /// `container`, required.
-    pub container: BetaCodeInterpreterToolContainer,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaCodeInterpreterTool` schema, identical to `CodeInterpreterTool`.
+pub type BetaCodeInterpreterTool = CodeInterpreterTool;
 
 /// The `BetaCodeInterpreterToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -574,71 +365,11 @@ Failed = "failed",
 }
 }
 
-crate::untagged_union! {
-/// Inline schema in `BetaCodeInterpreterTool`.
-pub enum BetaCodeInterpreterToolContainer {
-/// A `String`.
-Text(String),
-/// A `BetaAutoCodeInterpreterToolParam`.
-BetaAutoCodeInterpreterToolParam(BetaAutoCodeInterpreterToolParam),
-}
-}
+/// The `BetaCompactResource` schema, identical to `CompactResource`.
+pub type BetaCompactResource = CompactResource;
 
-/// The `BetaCompactResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCompactResource {
-    /// `id`, required.
-    pub id: String,
-    /// `object`, required.
-    /// Default: `"response.compaction"`.
-    #[serde(default)]
-    pub object: consts::ResponseCompaction,
-    /// `output`, required.
-    pub output: Vec<BetaItemField>,
-    /// `created_at`, required.
-    pub created_at: i64,
-    /// `usage`, required.
-    pub usage: BetaResponseUsage,
-}
-
-/// The `BetaCompactResponseMethodPublicBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaCompactResponseMethodPublicBody {
-    /// `model`, required, nullable.
-    #[serde(default)]
-    pub model: Option<BetaModelIdsCompaction>,
-    /// `input`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<BetaCompactResponseMethodPublicBodyInput>,
-    /// `previous_response_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_response_id: Option<String>,
-    /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<String>,
-    /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_key: Option<String>,
-    /// `prompt_cache_retention`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaPromptCacheRetentionEnum>,
-    /// `prompt_cache_options`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
-    /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<BetaServiceTierEnum>,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaCompactResponseMethodPublicBody`.
-pub enum BetaCompactResponseMethodPublicBodyInput {
-/// A `String`.
-Text(String),
-/// A `Vec<BetaInputItem>`.
-Array(Vec<BetaInputItem>),
-}
-}
+/// The `BetaCompactResponseMethodPublicBody` schema, identical to `CompactResponseMethodPublicBody`.
+pub type BetaCompactResponseMethodPublicBody = CompactResponseMethodPublicBody;
 
 /// The `BetaCompactionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -689,120 +420,17 @@ pub struct BetaCompactionTriggerItemParam {
     pub r#type: consts::CompactionTrigger,
 }
 
-/// The `BetaComparisonFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaComparisonFilter {
-    /// `type`, required.
-    /// Default: `"eq"`.
-    pub r#type: BetaComparisonFilterType,
-    /// `key`, required.
-    pub key: String,
-    /// `value`, required.
-    pub value: BetaComparisonFilterValue,
-}
+/// The `BetaComparisonFilter` schema, identical to `ComparisonFilter`.
+pub type BetaComparisonFilter = ComparisonFilter;
 
-crate::string_enum! {
-/// Inline schema in `BetaComparisonFilter`.
-/// Default: `"eq"`.
-pub enum BetaComparisonFilterType {
-/// `eq`
-Eq = "eq",
-/// `ne`
-Ne = "ne",
-/// `gt`
-Gt = "gt",
-/// `gte`
-Gte = "gte",
-/// `lt`
-Lt = "lt",
-/// `lte`
-Lte = "lte",
-/// `in`
-In = "in",
-/// `nin`
-Nin = "nin",
-}
-}
+/// The `BetaCompoundFilter` schema, identical to `CompoundFilter`.
+pub type BetaCompoundFilter = CompoundFilter;
 
-crate::untagged_union! {
-/// Inline schema in `BetaComparisonFilter`.
-pub enum BetaComparisonFilterValue {
-/// A `bool`.
-Bool(bool),
-/// A `f64`.
-Number(f64),
-/// A `String`.
-Text(String),
-/// A `Vec<BetaComparisonFilterValueArrayItem>`.
-Array(Vec<BetaComparisonFilterValueArrayItem>),
-}
-}
+/// The `BetaComputerAction` schema, identical to `ComputerAction`.
+pub type BetaComputerAction = ComputerAction;
 
-crate::untagged_union! {
-/// Inline schema in `BetaComparisonFilter`.
-pub enum BetaComparisonFilterValueArrayItem {
-/// A `f64`.
-Number(f64),
-/// A `String`.
-Text(String),
-}
-}
-
-/// The `BetaCompoundFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCompoundFilter {
-    /// `type`, required.
-    pub r#type: BetaCompoundFilterType,
-    /// `filters`, required.
-    pub filters: Vec<BetaCompoundFilterFiltersItem>,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaCompoundFilter`.
-pub enum BetaCompoundFilterFiltersItem {
-/// A `BetaComparisonFilter`.
-BetaComparisonFilter(BetaComparisonFilter),
-/// A `serde_json::Value`.
-Variant1(serde_json::Value),
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaCompoundFilter`.
-pub enum BetaCompoundFilterType {
-/// `and`
-And = "and",
-/// `or`
-Or = "or",
-}
-}
-
-crate::tagged_union! {
-/// The `BetaComputerAction` schema.
-pub enum BetaComputerAction tag "type" {
-/// `type` = `click`
-Click(BetaClickParam) = "click",
-/// `type` = `double_click`
-DoubleClick(BetaDoubleClickAction) = "double_click",
-/// `type` = `drag`
-Drag(BetaDragParam) = "drag",
-/// `type` = `keypress`
-Keypress(BetaKeyPressAction) = "keypress",
-/// `type` = `move`
-Move(BetaMoveParam) = "move",
-/// `type` = `screenshot`
-Screenshot(BetaScreenshotParam) = "screenshot",
-/// `type` = `scroll`
-Scroll(BetaScrollParam) = "scroll",
-/// `type` = `type`
-Type(BetaTypeParam) = "type",
-/// `type` = `wait`
-Wait(BetaWaitParam) = "wait",
-}
-}
-
-/// The `BetaComputerActionList` schema.
-pub type BetaComputerActionList = Vec<BetaComputerAction>;
+/// The `BetaComputerActionList` schema, identical to `ComputerActionList`.
+pub type BetaComputerActionList = ComputerActionList;
 
 /// The `BetaComputerCallOutputItemParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -830,90 +458,23 @@ pub struct BetaComputerCallOutputItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
 }
 
-crate::string_enum! {
-/// The `BetaComputerCallOutputStatus` schema.
-pub enum BetaComputerCallOutputStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `failed`
-Failed = "failed",
-}
-}
+/// The `BetaComputerCallOutputStatus` schema, identical to `ComputerCallOutputStatus`.
+pub type BetaComputerCallOutputStatus = ComputerCallOutputStatus;
 
-/// The `BetaComputerCallSafetyCheckParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaComputerCallSafetyCheckParam {
-    /// `id`, required.
-    pub id: String,
-    /// `code`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `message`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+/// The `BetaComputerCallSafetyCheckParam` schema, identical to `ComputerCallSafetyCheckParam`.
+pub type BetaComputerCallSafetyCheckParam = ComputerCallSafetyCheckParam;
 
-crate::string_enum! {
-/// The `BetaComputerEnvironment` schema.
-pub enum BetaComputerEnvironment {
-/// `windows`
-Windows = "windows",
-/// `mac`
-Mac = "mac",
-/// `linux`
-Linux = "linux",
-/// `ubuntu`
-Ubuntu = "ubuntu",
-/// `browser`
-Browser = "browser",
-}
-}
+/// The `BetaComputerEnvironment` schema, identical to `ComputerEnvironment`.
+pub type BetaComputerEnvironment = ComputerEnvironment;
 
-/// The `BetaComputerScreenshotContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaComputerScreenshotContent {
-    /// `type`, required.
-    /// Default: `"computer_screenshot"`.
-    #[serde(default)]
-    pub r#type: consts::ComputerScreenshot,
-    /// `image_url`, required, nullable.
-    #[serde(default)]
-    pub image_url: Option<String>,
-    /// `file_id`, required, nullable.
-    #[serde(default)]
-    pub file_id: Option<String>,
-    /// `detail`, required.
-    pub detail: BetaImageDetail,
-    /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_breakpoint: Option<BetaPromptCacheBreakpointConfig>,
-}
+/// The `BetaComputerScreenshotContent` schema, identical to `ComputerScreenshotContent`.
+pub type BetaComputerScreenshotContent = ComputerScreenshotContent;
 
-/// The `BetaComputerScreenshotImage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaComputerScreenshotImage {
-    /// `type`, required.
-    /// Default: `"computer_screenshot"`.
-    #[serde(default)]
-    pub r#type: consts::ComputerScreenshot,
-    /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-}
+/// The `BetaComputerScreenshotImage` schema, identical to `ComputerScreenshotImage`.
+pub type BetaComputerScreenshotImage = ComputerScreenshotImage;
 
-/// The `BetaComputerTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaComputerTool {
-    /// `type`, required.
-    /// Default: `"computer"`.
-    #[serde(default)]
-    pub r#type: consts::Computer,
-}
+/// The `BetaComputerTool` schema, identical to `ComputerTool`.
+pub type BetaComputerTool = ComputerTool;
 
 /// The `BetaComputerToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -966,31 +527,8 @@ pub struct BetaComputerToolCallOutput {
     pub status: Option<BetaComputerToolCallOutputStatus>,
 }
 
-/// The `BetaComputerToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaComputerToolCallOutputResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `type`, required.
-    /// Default: `"computer_call_output"`.
-    #[serde(default)]
-    pub r#type: consts::ComputerCallOutput,
-    /// `id`, required.
-    pub id: String,
-    /// `call_id`, required.
-    pub call_id: String,
-    /// `acknowledged_safety_checks`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
-    /// `output`, required.
-    pub output: BetaComputerScreenshotImage,
-    /// `status`, required.
-    pub status: BetaComputerCallOutputStatus,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
+/// The `BetaComputerToolCallOutputResource` schema, identical to `ComputerToolCallOutputResource`.
+pub type BetaComputerToolCallOutputResource = ComputerToolCallOutputResource;
 
 crate::string_enum! {
 /// Inline schema in `BetaComputerToolCallOutput`.
@@ -1016,241 +554,50 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaComputerUsePreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaComputerUsePreviewTool {
-    /// `type`, required.
-    /// Default: `"computer_use_preview"`.
-    #[serde(default)]
-    pub r#type: consts::ComputerUsePreview,
-    /// `environment`, required.
-    pub environment: BetaComputerEnvironment,
-    /// `display_width`, required.
-    pub display_width: i64,
-    /// `display_height`, required.
-    pub display_height: i64,
-}
+/// The `BetaComputerUsePreviewTool` schema, identical to `ComputerUsePreviewTool`.
+pub type BetaComputerUsePreviewTool = ComputerUsePreviewTool;
 
-/// The `BetaContainerAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaContainerAutoParam {
-    /// `type`, required.
-    /// Default: `"container_auto"`.
-    #[serde(default)]
-    pub r#type: consts::ContainerAuto,
-    /// `file_ids`, optional.
-    /// Constraints: at most 50 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-    /// `memory_limit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_limit: Option<BetaContainerMemoryLimit>,
-    /// `network_policy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_policy: Option<BetaContainerAutoParamNetworkPolicy>,
-    /// `skills`, optional.
-    /// Constraints: at most 200 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skills: Option<Vec<BetaContainerAutoParamSkillsItem>>,
-}
+/// The `BetaContainerAutoParam` schema, identical to `ContainerAutoParam`.
+pub type BetaContainerAutoParam = ContainerAutoParam;
 
-crate::tagged_union! {
-/// Inline schema in `BetaContainerAutoParam`.
-pub enum BetaContainerAutoParamNetworkPolicy tag "type" {
-/// `type` = `disabled`
-Disabled(BetaContainerNetworkPolicyDisabledParam) = "disabled",
-/// `type` = `allowlist`
-Allowlist(BetaContainerNetworkPolicyAllowlistParam) = "allowlist",
-}
-}
+/// The `BetaContainerFileCitationBody` schema, identical to `ContainerFileCitationBody`.
+pub type BetaContainerFileCitationBody = ContainerFileCitationBody;
 
-crate::tagged_union! {
-/// Inline schema in `BetaContainerAutoParam`.
-pub enum BetaContainerAutoParamSkillsItem tag "type" {
-/// `type` = `skill_reference`
-SkillReference(BetaSkillReferenceParam) = "skill_reference",
-/// `type` = `inline`
-Inline(BetaInlineSkillParam) = "inline",
-}
-}
+/// The `BetaContainerFileCitationParam` schema, identical to `ContainerFileCitationParam`.
+pub type BetaContainerFileCitationParam = ContainerFileCitationParam;
 
-/// The `BetaContainerFileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContainerFileCitationParam {
-    /// `type`, required.
-    /// Default: `"container_file_citation"`.
-    #[serde(default)]
-    pub r#type: consts::ContainerFileCitation,
-    /// `start_index`, required.
-    /// Constraints: minimum 0.
-    pub start_index: u64,
-    /// `end_index`, required.
-    /// Constraints: minimum 0.
-    pub end_index: u64,
-    /// `container_id`, required.
-    pub container_id: String,
-    /// `file_id`, required.
-    pub file_id: String,
-    /// `filename`, required.
-    pub filename: String,
-}
+/// The `BetaContainerMemoryLimit` schema, identical to `ContainerMemoryLimit`.
+pub type BetaContainerMemoryLimit = ContainerMemoryLimit;
 
-crate::string_enum! {
-/// The `BetaContainerMemoryLimit` schema.
-pub enum BetaContainerMemoryLimit {
-/// `1g`
-V1g = "1g",
-/// `4g`
-V4g = "4g",
-/// `16g`
-V16g = "16g",
-/// `64g`
-V64g = "64g",
-}
-}
+/// The `BetaContainerNetworkPolicyAllowlistParam` schema, identical to `ContainerNetworkPolicyAllowlistParam`.
+pub type BetaContainerNetworkPolicyAllowlistParam = ContainerNetworkPolicyAllowlistParam;
 
-/// The `BetaContainerNetworkPolicyAllowlistParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContainerNetworkPolicyAllowlistParam {
-    /// `type`, required.
-    /// Default: `"allowlist"`.
-    #[serde(default)]
-    pub r#type: consts::Allowlist,
-    /// `allowed_domains`, required.
-    /// Constraints: at least 1 items.
-    pub allowed_domains: Vec<String>,
-    /// `domain_secrets`, optional.
-    /// Constraints: at least 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain_secrets: Option<Vec<BetaContainerNetworkPolicyDomainSecretParam>>,
-}
+/// The `BetaContainerNetworkPolicyDisabledParam` schema, identical to `ContainerNetworkPolicyDisabledParam`.
+pub type BetaContainerNetworkPolicyDisabledParam = ContainerNetworkPolicyDisabledParam;
 
-/// The `BetaContainerNetworkPolicyDisabledParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaContainerNetworkPolicyDisabledParam {
-    /// `type`, required.
-    /// Default: `"disabled"`.
-    #[serde(default)]
-    pub r#type: consts::Disabled,
-}
+/// The `BetaContainerNetworkPolicyDomainSecretParam` schema, identical to `ContainerNetworkPolicyDomainSecretParam`.
+pub type BetaContainerNetworkPolicyDomainSecretParam = ContainerNetworkPolicyDomainSecretParam;
 
-/// The `BetaContainerNetworkPolicyDomainSecretParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContainerNetworkPolicyDomainSecretParam {
-    /// `domain`, required.
-    /// Constraints: at least 1 characters.
-    pub domain: String,
-    /// `name`, required.
-    /// Constraints: at least 1 characters.
-    pub name: String,
-    /// `value`, required.
-    /// Constraints: at least 1 characters, at most 10485760 characters.
-    pub value: String,
-}
+/// The `BetaContainerReferenceParam` schema, identical to `ContainerReferenceParam`.
+pub type BetaContainerReferenceParam = ContainerReferenceParam;
 
-/// The `BetaContainerReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContainerReferenceParam {
-    /// `type`, required.
-    /// Default: `"container_reference"`.
-    #[serde(default)]
-    pub r#type: consts::ContainerReference,
-    /// `container_id`, required.
-    pub container_id: String,
-}
+/// The `BetaContainerReferenceResource` schema, identical to `ContainerReferenceResource`.
+pub type BetaContainerReferenceResource = ContainerReferenceResource;
 
-/// The `BetaContainerReferenceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContainerReferenceResource {
-    /// `type`, required.
-    /// Default: `"container_reference"`.
-    #[serde(default)]
-    pub r#type: consts::ContainerReference,
-    /// `container_id`, required.
-    pub container_id: String,
-}
+/// The `BetaContextManagementParam` schema, identical to `ContextManagementParam`.
+pub type BetaContextManagementParam = ContextManagementParam;
 
-/// The `BetaContextManagementParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaContextManagementParam {
-    /// `type`, required.
-    pub r#type: String,
-    /// `compact_threshold`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compact_threshold: Option<u64>,
-}
+/// The `BetaConversationParam` schema, identical to `ConversationParam`.
+pub type BetaConversationParam = ConversationParam;
 
-crate::untagged_union! {
-/// The `BetaConversationParam` schema.
-/// Default: `null`.
-pub enum BetaConversationParam {
-/// A `String`.
-ConversationID(String),
-/// A `BetaConversationParam2`.
-BetaConversationParam2(BetaConversationParam2),
-}
-}
+/// The `BetaConversationParam-2` schema, identical to `ConversationParam-2`.
+pub type BetaConversationParam2 = ConversationParam2;
 
-/// The `BetaConversationParam-2` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaConversationParam2 {
-    /// `id`, required.
-    pub id: String,
-}
+/// The `BetaCoordParam` schema, identical to `CoordParam`.
+pub type BetaCoordParam = CoordParam;
 
-/// The `BetaCoordParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCoordParam {
-    /// `x`, required.
-    pub x: i64,
-    /// `y`, required.
-    pub y: i64,
-}
-
-/// The `BetaCreateModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaCreateModelResponseProperties {
-    /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<BetaMetadata>,
-    /// `top_logprobs`, optional.
-    /// Constraints: minimum 0, maximum 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_logprobs: Option<u64>,
-    /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// `user`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub safety_identifier: Option<String>,
-    /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_key: Option<String>,
-    /// `prompt_cache_retention`, optional, nullable.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaCreateModelResponsePropertiesPromptCacheRetention>,
-    /// `prompt_cache_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaCreateModelResponseProperties`.
-pub enum BetaCreateModelResponsePropertiesPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// The `BetaCreateModelResponseProperties` schema, identical to `CreateModelResponseProperties`.
+pub type BetaCreateModelResponseProperties = CreateModelResponseProperties;
 
 /// The `BetaCreateResponse` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1378,27 +725,11 @@ Disabled = "disabled",
 }
 }
 
-/// The `BetaCustomGrammarFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCustomGrammarFormatParam {
-    /// `type`, required.
-    /// Default: `"grammar"`.
-    #[serde(default)]
-    pub r#type: consts::Grammar,
-    /// `syntax`, required.
-    pub syntax: BetaGrammarSyntax1,
-    /// `definition`, required.
-    pub definition: String,
-}
+/// The `BetaCustomGrammarFormatParam` schema, identical to `CustomGrammarFormatParam`.
+pub type BetaCustomGrammarFormatParam = CustomGrammarFormatParam;
 
-/// The `BetaCustomTextFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaCustomTextFormatParam {
-    /// `type`, required.
-    /// Default: `"text"`.
-    #[serde(default)]
-    pub r#type: consts::Text,
-}
+/// The `BetaCustomTextFormatParam` schema, identical to `CustomTextFormatParam`.
+pub type BetaCustomTextFormatParam = CustomTextFormatParam;
 
 /// The `BetaCustomToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1457,207 +788,35 @@ OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
 }
 }
 
-/// The `BetaCustomToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCustomToolCallOutputResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::CustomToolCallOutput,
-    /// `id`, required.
-    pub id: String,
-    /// `call_id`, required.
-    pub call_id: String,
-    /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller: Option<BetaToolCallCallerParam>,
-    /// `output`, required.
-    pub output: BetaCustomToolCallOutputResourceOutput,
-    /// `status`, required.
-    pub status: BetaFunctionCallOutputStatusEnum,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
+/// The `BetaCustomToolCallOutputResource` schema, identical to `CustomToolCallOutputResource`.
+pub type BetaCustomToolCallOutputResource = CustomToolCallOutputResource;
 
-crate::untagged_union! {
-/// Inline schema in `BetaCustomToolCallOutputResource`.
-pub enum BetaCustomToolCallOutputResourceOutput {
-/// A `String`.
-StringOutput(String),
-/// A `Vec<BetaFunctionAndCustomToolCallOutput>`.
-OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
-}
-}
+/// The `BetaCustomToolCallResource` schema, identical to `CustomToolCallResource`.
+pub type BetaCustomToolCallResource = CustomToolCallResource;
 
-/// The `BetaCustomToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCustomToolCallResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::CustomToolCall,
-    /// `id`, required.
-    pub id: String,
-    /// `call_id`, required.
-    pub call_id: String,
-    /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller: Option<BetaToolCallCaller>,
-    /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `name`, required.
-    pub name: String,
-    /// `input`, required.
-    pub input: String,
-    /// `status`, required.
-    pub status: BetaFunctionCallStatus,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
+/// The `BetaCustomToolParam` schema, identical to `CustomToolParam`.
+pub type BetaCustomToolParam = CustomToolParam;
 
-/// The `BetaCustomToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaCustomToolParam {
-    /// `type`, required.
-    /// Default: `"custom"`.
-    #[serde(default)]
-    pub r#type: consts::Custom,
-    /// `name`, required.
-    pub name: String,
-    /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<BetaCustomToolParamFormat>,
-    /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub defer_loading: Option<bool>,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaDetailEnum` schema, identical to `DetailEnum`.
+pub type BetaDetailEnum = DetailEnum;
 
-crate::tagged_union! {
-/// Inline schema in `BetaCustomToolParam`.
-pub enum BetaCustomToolParamFormat tag "type" {
-/// `type` = `text`
-Text(BetaCustomTextFormatParam) = "text",
-/// `type` = `grammar`
-Grammar(BetaCustomGrammarFormatParam) = "grammar",
-}
-}
+/// The `BetaDirectToolCallCaller` schema, identical to `DirectToolCallCaller`.
+pub type BetaDirectToolCallCaller = DirectToolCallCaller;
 
-crate::string_enum! {
-/// The `BetaDetailEnum` schema.
-pub enum BetaDetailEnum {
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-/// `original`
-Original = "original",
-}
-}
+/// The `BetaDirectToolCallCallerParam` schema, identical to `DirectToolCallCallerParam`.
+pub type BetaDirectToolCallCallerParam = DirectToolCallCallerParam;
 
-/// The `BetaDirectToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaDirectToolCallCaller {
-    /// `type`, required.
-    /// Default: `"direct"`.
-    #[serde(default)]
-    pub r#type: consts::Direct,
-}
+/// The `BetaDoubleClickAction` schema, identical to `DoubleClickAction`.
+pub type BetaDoubleClickAction = DoubleClickAction;
 
-/// The `BetaDirectToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaDirectToolCallCallerParam {
-    /// `type`, required.
-    /// Default: `"direct"`.
-    #[serde(default)]
-    pub r#type: consts::Direct,
-}
+/// The `BetaDragParam` schema, identical to `DragParam`.
+pub type BetaDragParam = DragParam;
 
-/// The `BetaDoubleClickAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaDoubleClickAction {
-    /// `type`, required.
-    /// Default: `"double_click"`.
-    #[serde(default)]
-    pub r#type: consts::DoubleClick,
-    /// `x`, required.
-    pub x: i64,
-    /// `y`, required.
-    pub y: i64,
-    /// `keys`, required, nullable.
-    #[serde(default)]
-    pub keys: Option<Vec<String>>,
-}
+/// The `BetaEasyInputMessage` schema, identical to `EasyInputMessage`.
+pub type BetaEasyInputMessage = EasyInputMessage;
 
-/// The `BetaDragParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaDragParam {
-    /// `type`, required.
-    /// Default: `"drag"`.
-    #[serde(default)]
-    pub r#type: consts::Drag,
-    /// `path`, required.
-    pub path: Vec<BetaCoordParam>,
-    /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-}
-
-/// The `BetaEasyInputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaEasyInputMessage {
-    /// `role`, required.
-    pub role: BetaEasyInputMessageRole,
-    /// `content`, required.
-    pub content: BetaEasyInputMessageContent,
-    /// `phase`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<BetaMessagePhase>,
-    /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Message,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaEasyInputMessage`.
-pub enum BetaEasyInputMessageContent {
-/// A `String`.
-TextInput(String),
-/// A `BetaInputMessageContentList`.
-BetaInputMessageContentList(BetaInputMessageContentList),
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaEasyInputMessage`.
-pub enum BetaEasyInputMessageRole {
-/// `user`
-User = "user",
-/// `assistant`
-Assistant = "assistant",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
-
-/// The `BetaEmptyModelParam` schema.
-pub type BetaEmptyModelParam = serde_json::Value;
+/// The `BetaEmptyModelParam` schema, identical to `EmptyModelParam`.
+pub type BetaEmptyModelParam = EmptyModelParam;
 
 /// The `BetaEncryptedContent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1682,86 +841,29 @@ pub struct BetaEncryptedContentParam {
     pub encrypted_content: String,
 }
 
-/// The `BetaError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaError {
-    /// `code`, required, nullable.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// `message`, required.
-    pub message: String,
-    /// `param`, required, nullable.
-    #[serde(default)]
-    pub param: Option<String>,
-    /// `type`, required.
-    pub r#type: String,
-}
+/// The `BetaError` schema, identical to `Error`.
+pub type BetaError = Error;
 
-/// The `BetaErrorPayload` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaErrorPayload {
-    /// `type`, required.
-    pub r#type: String,
-    /// `code`, required, nullable.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// `message`, required.
-    pub message: String,
-    /// `param`, required, nullable.
-    #[serde(default)]
-    pub param: Option<String>,
-    /// `headers`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
-}
+/// The `BetaErrorPayload` schema, identical to `ErrorPayload`.
+pub type BetaErrorPayload = ErrorPayload;
 
-/// The `BetaFileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFileCitationParam {
-    /// `type`, required.
-    /// Default: `"file_citation"`.
-    #[serde(default)]
-    pub r#type: consts::FileCitation,
-    /// `index`, required.
-    /// Constraints: minimum 0.
-    pub index: u64,
-    /// `file_id`, required.
-    pub file_id: String,
-    /// `filename`, required.
-    pub filename: String,
-}
+/// The `BetaFileCitationBody` schema, identical to `FileCitationBody`.
+pub type BetaFileCitationBody = FileCitationBody;
 
-crate::string_enum! {
-/// The `BetaFileDetailEnum` schema.
-pub enum BetaFileDetailEnum {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
-}
+/// The `BetaFileCitationParam` schema, identical to `FileCitationParam`.
+pub type BetaFileCitationParam = FileCitationParam;
 
-/// The `BetaFileSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFileSearchTool {
-    /// `type`, required.
-    /// Default: `"file_search"`.
-    #[serde(default)]
-    pub r#type: consts::FileSearch,
-    /// `vector_store_ids`, required.
-    pub vector_store_ids: Vec<String>,
-    /// `max_num_results`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_num_results: Option<i64>,
-    /// `ranking_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ranking_options: Option<BetaRankingOptions>,
-    /// `filters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<BetaFilters>,
-}
+/// The `BetaFileDetailEnum` schema, identical to `FileDetailEnum`.
+pub type BetaFileDetailEnum = FileDetailEnum;
+
+/// The `BetaFileInputDetail` schema, identical to `FileInputDetail`.
+pub type BetaFileInputDetail = FileInputDetail;
+
+/// The `BetaFilePath` schema, identical to `FilePath`.
+pub type BetaFilePath = FilePath;
+
+/// The `BetaFileSearchTool` schema, identical to `FileSearchTool`.
+pub type BetaFileSearchTool = FileSearchTool;
 
 /// The `BetaFileSearchToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1819,39 +921,14 @@ Failed = "failed",
 }
 }
 
-crate::untagged_union! {
-/// The `BetaFilters` schema.
-pub enum BetaFilters {
-/// A `BetaComparisonFilter`.
-Comparison(BetaComparisonFilter),
-/// A `BetaCompoundFilter`.
-Compound(BetaCompoundFilter),
-}
-}
+/// The `BetaFilters` schema, identical to `Filters`.
+pub type BetaFilters = Filters;
 
-crate::tagged_union! {
-/// The `BetaFunctionAndCustomToolCallOutput` schema.
-pub enum BetaFunctionAndCustomToolCallOutput tag "type" {
-/// `type` = `input_text`
-InputText(BetaInputTextContent) = "input_text",
-/// `type` = `input_image`
-InputImage(BetaInputImageContent) = "input_image",
-/// `type` = `input_file`
-InputFile(BetaInputFileContent) = "input_file",
-}
-}
+/// The `BetaFunctionAndCustomToolCallOutput` schema, identical to `FunctionAndCustomToolCallOutput`.
+pub type BetaFunctionAndCustomToolCallOutput = FunctionAndCustomToolCallOutput;
 
-crate::string_enum! {
-/// The `BetaFunctionCallItemStatus` schema.
-pub enum BetaFunctionCallItemStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionCallItemStatus` schema, identical to `FunctionCallItemStatus`.
+pub type BetaFunctionCallItemStatus = FunctionCallItemStatus;
 
 /// The `BetaFunctionCallOutputItemParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1907,55 +984,17 @@ InputFile(BetaInputFileContentParam) = "input_file",
 }
 }
 
-crate::string_enum! {
-/// The `BetaFunctionCallOutputStatusEnum` schema.
-pub enum BetaFunctionCallOutputStatusEnum {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionCallOutputStatusEnum` schema, identical to `FunctionCallOutputStatusEnum`.
+pub type BetaFunctionCallOutputStatusEnum = FunctionCallOutputStatusEnum;
 
-crate::string_enum! {
-/// The `BetaFunctionCallStatus` schema.
-pub enum BetaFunctionCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionCallStatus` schema, identical to `FunctionCallStatus`.
+pub type BetaFunctionCallStatus = FunctionCallStatus;
 
-/// The `BetaFunctionShellAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellAction {
-    /// `commands`, required.
-    pub commands: Vec<String>,
-    /// `timeout_ms`, required, nullable.
-    #[serde(default)]
-    pub timeout_ms: Option<i64>,
-    /// `max_output_length`, required, nullable.
-    #[serde(default)]
-    pub max_output_length: Option<i64>,
-}
+/// The `BetaFunctionShellAction` schema, identical to `FunctionShellAction`.
+pub type BetaFunctionShellAction = FunctionShellAction;
 
-/// The `BetaFunctionShellActionParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellActionParam {
-    /// `commands`, required.
-    pub commands: Vec<String>,
-    /// `timeout_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<i64>,
-    /// `max_output_length`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_output_length: Option<i64>,
-}
+/// The `BetaFunctionShellActionParam` schema, identical to `FunctionShellActionParam`.
+pub type BetaFunctionShellActionParam = FunctionShellActionParam;
 
 /// The `BetaFunctionShellCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2035,17 +1074,8 @@ ContainerReference(BetaContainerReferenceParam) = "container_reference",
 }
 }
 
-crate::string_enum! {
-/// The `BetaFunctionShellCallItemStatus` schema.
-pub enum BetaFunctionShellCallItemStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionShellCallItemStatus` schema, identical to `FunctionShellCallItemStatus`.
+pub type BetaFunctionShellCallItemStatus = FunctionShellCallItemStatus;
 
 /// The `BetaFunctionShellCallOutput` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2076,64 +1106,17 @@ pub struct BetaFunctionShellCallOutput {
     pub created_by: Option<String>,
 }
 
-/// The `BetaFunctionShellCallOutputContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputContent {
-    /// `stdout`, required.
-    pub stdout: String,
-    /// `stderr`, required.
-    pub stderr: String,
-    /// `outcome`, required.
-    pub outcome: BetaFunctionShellCallOutputContentOutcome,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
+/// The `BetaFunctionShellCallOutputContent` schema, identical to `FunctionShellCallOutputContent`.
+pub type BetaFunctionShellCallOutputContent = FunctionShellCallOutputContent;
 
-crate::tagged_union! {
-/// Inline schema in `BetaFunctionShellCallOutputContent`.
-pub enum BetaFunctionShellCallOutputContentOutcome tag "type" {
-/// `type` = `timeout`
-Timeout(BetaFunctionShellCallOutputTimeoutOutcome) = "timeout",
-/// `type` = `exit`
-Exit(BetaFunctionShellCallOutputExitOutcome) = "exit",
-}
-}
+/// The `BetaFunctionShellCallOutputContentParam` schema, identical to `FunctionShellCallOutputContentParam`.
+pub type BetaFunctionShellCallOutputContentParam = FunctionShellCallOutputContentParam;
 
-/// The `BetaFunctionShellCallOutputContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputContentParam {
-    /// `stdout`, required.
-    /// Constraints: at most 10485760 characters.
-    pub stdout: String,
-    /// `stderr`, required.
-    /// Constraints: at most 10485760 characters.
-    pub stderr: String,
-    /// `outcome`, required.
-    pub outcome: BetaFunctionShellCallOutputOutcomeParam,
-}
+/// The `BetaFunctionShellCallOutputExitOutcome` schema, identical to `FunctionShellCallOutputExitOutcome`.
+pub type BetaFunctionShellCallOutputExitOutcome = FunctionShellCallOutputExitOutcome;
 
-/// The `BetaFunctionShellCallOutputExitOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputExitOutcome {
-    /// `type`, required.
-    /// Default: `"exit"`.
-    #[serde(default)]
-    pub r#type: consts::Exit,
-    /// `exit_code`, required.
-    pub exit_code: i64,
-}
-
-/// The `BetaFunctionShellCallOutputExitOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputExitOutcomeParam {
-    /// `type`, required.
-    /// Default: `"exit"`.
-    #[serde(default)]
-    pub r#type: consts::Exit,
-    /// `exit_code`, required.
-    pub exit_code: i64,
-}
+/// The `BetaFunctionShellCallOutputExitOutcomeParam` schema, identical to `FunctionShellCallOutputExitOutcomeParam`.
+pub type BetaFunctionShellCallOutputExitOutcomeParam = FunctionShellCallOutputExitOutcomeParam;
 
 /// The `BetaFunctionShellCallOutputItemParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2164,113 +1147,27 @@ pub struct BetaFunctionShellCallOutputItemParam {
     pub max_output_length: Option<i64>,
 }
 
-crate::tagged_union! {
-/// The `BetaFunctionShellCallOutputOutcomeParam` schema.
-pub enum BetaFunctionShellCallOutputOutcomeParam tag "type" {
-/// `type` = `timeout`
-Timeout(BetaFunctionShellCallOutputTimeoutOutcomeParam) = "timeout",
-/// `type` = `exit`
-Exit(BetaFunctionShellCallOutputExitOutcomeParam) = "exit",
-}
-}
+/// The `BetaFunctionShellCallOutputOutcomeParam` schema, identical to `FunctionShellCallOutputOutcomeParam`.
+pub type BetaFunctionShellCallOutputOutcomeParam = FunctionShellCallOutputOutcomeParam;
 
-crate::string_enum! {
-/// The `BetaFunctionShellCallOutputStatusEnum` schema.
-pub enum BetaFunctionShellCallOutputStatusEnum {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionShellCallOutputStatusEnum` schema, identical to `FunctionShellCallOutputStatusEnum`.
+pub type BetaFunctionShellCallOutputStatusEnum = FunctionShellCallOutputStatusEnum;
 
-/// The `BetaFunctionShellCallOutputTimeoutOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputTimeoutOutcome {
-    /// `type`, required.
-    /// Default: `"timeout"`.
-    #[serde(default)]
-    pub r#type: consts::Timeout,
-}
+/// The `BetaFunctionShellCallOutputTimeoutOutcome` schema, identical to `FunctionShellCallOutputTimeoutOutcome`.
+pub type BetaFunctionShellCallOutputTimeoutOutcome = FunctionShellCallOutputTimeoutOutcome;
 
-/// The `BetaFunctionShellCallOutputTimeoutOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaFunctionShellCallOutputTimeoutOutcomeParam {
-    /// `type`, required.
-    /// Default: `"timeout"`.
-    #[serde(default)]
-    pub r#type: consts::Timeout,
-}
+/// The `BetaFunctionShellCallOutputTimeoutOutcomeParam` schema, identical to `FunctionShellCallOutputTimeoutOutcomeParam`.
+pub type BetaFunctionShellCallOutputTimeoutOutcomeParam =
+    FunctionShellCallOutputTimeoutOutcomeParam;
 
-crate::string_enum! {
-/// The `BetaFunctionShellCallStatus` schema.
-pub enum BetaFunctionShellCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaFunctionShellCallStatus` schema, identical to `FunctionShellCallStatus`.
+pub type BetaFunctionShellCallStatus = FunctionShellCallStatus;
 
-/// The `BetaFunctionShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaFunctionShellToolParam {
-    /// `type`, required.
-    /// Default: `"shell"`.
-    #[serde(default)]
-    pub r#type: consts::Shell,
-    /// `environment`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environment: Option<BetaFunctionShellToolParamEnvironment>,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaFunctionShellToolParam` schema, identical to `FunctionShellToolParam`.
+pub type BetaFunctionShellToolParam = FunctionShellToolParam;
 
-crate::tagged_union! {
-/// Inline schema in `BetaFunctionShellToolParam`.
-pub enum BetaFunctionShellToolParamEnvironment tag "type" {
-/// `type` = `container_auto`
-ContainerAuto(BetaContainerAutoParam) = "container_auto",
-/// `type` = `local`
-Local(BetaLocalEnvironmentParam) = "local",
-/// `type` = `container_reference`
-ContainerReference(BetaContainerReferenceParam) = "container_reference",
-}
-}
-
-/// The `BetaFunctionTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionTool {
-    /// `type`, required.
-    /// Default: `"function"`.
-    #[serde(default)]
-    pub r#type: consts::Function,
-    /// `name`, required.
-    pub name: String,
-    /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `parameters`, required, nullable.
-    #[serde(default)]
-    pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-    /// `output_schema`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-    /// `strict`, required, nullable.
-    #[serde(default)]
-    pub strict: Option<bool>,
-    /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub defer_loading: Option<bool>,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaFunctionTool` schema, identical to `FunctionTool`.
+pub type BetaFunctionTool = FunctionTool;
 
 /// The `BetaFunctionToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2342,47 +1239,8 @@ OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
 }
 }
 
-/// The `BetaFunctionToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionToolCallOutputResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `id`, required.
-    pub id: String,
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::FunctionCallOutput,
-    /// `call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller: Option<BetaToolCallCallerParam>,
-    /// `output`, required.
-    pub output: BetaFunctionToolCallOutputResourceOutput,
-    /// `status`, required.
-    pub status: BetaFunctionCallOutputStatusEnum,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaFunctionToolCallOutputResource`.
-pub enum BetaFunctionToolCallOutputResourceOutput {
-/// A `String`.
-StringOutput(String),
-/// A `Vec<BetaFunctionAndCustomToolCallOutput>`.
-OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
-}
-}
+/// The `BetaFunctionToolCallOutputResource` schema, identical to `FunctionToolCallOutputResource`.
+pub type BetaFunctionToolCallOutputResource = FunctionToolCallOutputResource;
 
 crate::string_enum! {
 /// Inline schema in `BetaFunctionToolCallOutput`.
@@ -2396,35 +1254,8 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaFunctionToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionToolCallResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `id`, required.
-    pub id: String,
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::FunctionCall,
-    /// `call_id`, required.
-    pub call_id: String,
-    /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller: Option<BetaToolCallCaller>,
-    /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `name`, required.
-    pub name: String,
-    /// `arguments`, required.
-    pub arguments: String,
-    /// `status`, required.
-    pub status: BetaFunctionCallStatus,
-    /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
+/// The `BetaFunctionToolCallResource` schema, identical to `FunctionToolCallResource`.
+pub type BetaFunctionToolCallResource = FunctionToolCallResource;
 
 crate::string_enum! {
 /// Inline schema in `BetaFunctionToolCall`.
@@ -2438,142 +1269,26 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaFunctionToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaFunctionToolParam {
-    /// `name`, required.
-    /// Constraints: at least 1 characters, at most 128 characters, pattern `^[a-zA-Z0-9_-]+$`.
-    pub name: String,
-    /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `parameters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<BetaEmptyModelParam>,
-    /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strict: Option<bool>,
-    /// `type`, required.
-    /// Default: `"function"`.
-    #[serde(default)]
-    pub r#type: consts::Function,
-    /// `output_schema`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-    /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub defer_loading: Option<bool>,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-}
+/// The `BetaFunctionToolParam` schema, identical to `FunctionToolParam`.
+pub type BetaFunctionToolParam = FunctionToolParam;
 
-crate::string_enum! {
-/// The `BetaGrammarSyntax1` schema.
-pub enum BetaGrammarSyntax1 {
-/// `lark`
-Lark = "lark",
-/// `regex`
-Regex = "regex",
-}
-}
+/// The `BetaGrammarSyntax1` schema, identical to `GrammarSyntax1`.
+pub type BetaGrammarSyntax1 = GrammarSyntax1;
 
-/// The `BetaHTTPError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaHTTPError {
-    /// `type`, required.
-    /// Default: `"http_error"`.
-    #[serde(default)]
-    pub r#type: consts::HttpError,
-    /// `code`, required.
-    pub code: i64,
-    /// `message`, required.
-    pub message: String,
-}
+/// The `BetaHTTPError` schema, identical to `HTTPError`.
+pub type BetaHTTPError = HTTPError;
 
-/// The `BetaHybridSearchOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaHybridSearchOptions {
-    /// `embedding_weight`, required.
-    pub embedding_weight: f64,
-    /// `text_weight`, required.
-    pub text_weight: f64,
-}
+/// The `BetaHybridSearchOptions` schema, identical to `HybridSearchOptions`.
+pub type BetaHybridSearchOptions = HybridSearchOptions;
 
-crate::string_enum! {
-/// The `BetaImageGenActionEnum` schema.
-pub enum BetaImageGenActionEnum {
-/// `generate`
-Generate = "generate",
-/// `edit`
-Edit = "edit",
-/// `auto`
-Auto = "auto",
-}
-}
+/// The `BetaImageDetail` schema, identical to `ImageDetail`.
+pub type BetaImageDetail = ImageDetail;
 
-/// The `BetaImageGenTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaImageGenTool {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::ImageGeneration,
-    /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<BetaImageGenToolModel>,
-    /// `quality`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quality: Option<BetaImageGenToolQuality>,
-    /// `size`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<BetaImageGenToolSize>,
-    /// `output_format`, optional.
-    /// Default: `"png"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_format: Option<BetaImageGenToolOutputFormat>,
-    /// `output_compression`, optional.
-    /// Constraints: minimum 0, maximum 100.
-    /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_compression: Option<u64>,
-    /// `moderation`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<BetaImageGenToolModeration>,
-    /// `background`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<BetaImageGenToolBackground>,
-    /// `input_fidelity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_fidelity: Option<BetaInputFidelity>,
-    /// `input_image_mask`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_image_mask: Option<BetaImageGenToolInputImageMask>,
-    /// `partial_images`, optional.
-    /// Constraints: minimum 0, maximum 3.
-    /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partial_images: Option<u64>,
-    /// `action`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<BetaImageGenActionEnum>,
-}
+/// The `BetaImageGenActionEnum` schema, identical to `ImageGenActionEnum`.
+pub type BetaImageGenActionEnum = ImageGenActionEnum;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-/// Default: `"auto"`.
-pub enum BetaImageGenToolBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// The `BetaImageGenTool` schema, identical to `ImageGenTool`.
+pub type BetaImageGenTool = ImageGenTool;
 
 /// The `BetaImageGenToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2607,215 +1322,35 @@ Failed = "failed",
 }
 }
 
-/// Inline schema in `BetaImageGenTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaImageGenToolInputImageMask {
-    /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-}
+/// The `BetaIncludeEnum` schema, identical to `IncludeEnum`.
+pub type BetaIncludeEnum = IncludeEnum;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-pub enum BetaImageGenToolModel {
-/// `gpt-image-1`
-GptImage1 = "gpt-image-1",
-/// `gpt-image-1-mini`
-GptImage1Mini = "gpt-image-1-mini",
-/// `gpt-image-1.5`
-GptImage15 = "gpt-image-1.5",
-/// `gpt-image-2`
-GptImage2 = "gpt-image-2",
-/// `gpt-image-2-2026-04-21`
-GptImage220260421 = "gpt-image-2-2026-04-21",
-}
-}
+/// The `BetaInlineSkillParam` schema, identical to `InlineSkillParam`.
+pub type BetaInlineSkillParam = InlineSkillParam;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-/// Default: `"auto"`.
-pub enum BetaImageGenToolModeration {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-}
-}
+/// The `BetaInlineSkillSourceParam` schema, identical to `InlineSkillSourceParam`.
+pub type BetaInlineSkillSourceParam = InlineSkillSourceParam;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-/// Default: `"png"`.
-pub enum BetaImageGenToolOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
+/// The `BetaInputContent` schema, identical to `InputContent`.
+pub type BetaInputContent = InputContent;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-/// Default: `"auto"`.
-pub enum BetaImageGenToolQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// The `BetaInputFidelity` schema, identical to `InputFidelity`.
+pub type BetaInputFidelity = InputFidelity;
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenTool`.
-/// Default: `"auto"`.
-pub enum BetaImageGenToolSize {
-/// `1024x1024`
-V1024x1024 = "1024x1024",
-/// `1024x1536`
-V1024x1536 = "1024x1536",
-/// `1536x1024`
-V1536x1024 = "1536x1024",
-/// `auto`
-Auto = "auto",
-}
-}
+/// The `BetaInputFileContent` schema, identical to `InputFileContent`.
+pub type BetaInputFileContent = InputFileContent;
 
-crate::string_enum! {
-/// The `BetaIncludeEnum` schema.
-pub enum BetaIncludeEnum {
-/// `file_search_call.results`
-FileSearchCallResults = "file_search_call.results",
-/// `web_search_call.results`
-WebSearchCallResults = "web_search_call.results",
-/// `web_search_call.action.sources`
-WebSearchCallActionSources = "web_search_call.action.sources",
-/// `message.input_image.image_url`
-MessageInputImageImageUrl = "message.input_image.image_url",
-/// `computer_call_output.output.image_url`
-ComputerCallOutputOutputImageUrl = "computer_call_output.output.image_url",
-/// `code_interpreter_call.outputs`
-CodeInterpreterCallOutputs = "code_interpreter_call.outputs",
-/// `reasoning.encrypted_content`
-ReasoningEncryptedContent = "reasoning.encrypted_content",
-/// `message.output_text.logprobs`
-MessageOutputTextLogprobs = "message.output_text.logprobs",
-}
-}
+/// The `BetaInputFileContentParam` schema, identical to `InputFileContentParam`.
+pub type BetaInputFileContentParam = InputFileContentParam;
 
-/// The `BetaInlineSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInlineSkillParam {
-    /// `type`, required.
-    /// Default: `"inline"`.
-    #[serde(default)]
-    pub r#type: consts::Inline,
-    /// `name`, required.
-    pub name: String,
-    /// `description`, required.
-    pub description: String,
-    /// `source`, required.
-    pub source: BetaInlineSkillSourceParam,
-}
+/// The `BetaInputImageContent` schema, identical to `InputImageContent`.
+pub type BetaInputImageContent = InputImageContent;
 
-/// The `BetaInlineSkillSourceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInlineSkillSourceParam {
-    /// `type`, required.
-    /// Default: `"base64"`.
-    #[serde(default)]
-    pub r#type: consts::Base64,
-    /// `media_type`, required.
-    /// Default: `"application/zip"`.
-    #[serde(default)]
-    pub media_type: consts::ApplicationZip,
-    /// `data`, required.
-    /// Constraints: at least 1 characters, at most 70254592 characters.
-    pub data: String,
-}
+/// The `BetaInputImageContentParamAutoParam` schema, identical to `InputImageContentParamAutoParam`.
+pub type BetaInputImageContentParamAutoParam = InputImageContentParamAutoParam;
 
-crate::string_enum! {
-/// The `BetaInputFidelity` schema.
-pub enum BetaInputFidelity {
-/// `high`
-High = "high",
-/// `low`
-Low = "low",
-}
-}
-
-/// The `BetaInputFileContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaInputFileContentParam {
-    /// `type`, required.
-    /// Default: `"input_file"`.
-    #[serde(default)]
-    pub r#type: consts::InputFile,
-    /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// `filename`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-    /// `file_data`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_data: Option<String>,
-    /// `file_url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_url: Option<String>,
-    /// `detail`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<BetaFileDetailEnum>,
-    /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_breakpoint: Option<BetaPromptCacheBreakpointParam>,
-}
-
-/// The `BetaInputImageContentParamAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaInputImageContentParamAutoParam {
-    /// `type`, required.
-    /// Default: `"input_image"`.
-    #[serde(default)]
-    pub r#type: consts::InputImage,
-    /// `image_url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// `detail`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<BetaDetailEnum>,
-    /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_breakpoint: Option<BetaPromptCacheBreakpointParam>,
-}
-
-crate::untagged_union! {
-/// The `BetaInputItem` schema.
-pub enum BetaInputItem {
-/// A `BetaEasyInputMessage`.
-EasyInputMessage(BetaEasyInputMessage),
-/// A `BetaItem`.
-Item(BetaItem),
-/// A `BetaCompactionTriggerItemParam`.
-CompactionTriggerItemParam(BetaCompactionTriggerItemParam),
-/// A `BetaItemReferenceParam`.
-ItemReferenceParam(BetaItemReferenceParam),
-/// A `BetaProgramItemParam`.
-ProgramItemParam(BetaProgramItemParam),
-/// A `BetaProgramOutputItemParam`.
-ProgramOutputItemParam(BetaProgramOutputItemParam),
-}
-}
+/// The `BetaInputItem` schema, identical to `InputItem`.
+pub type BetaInputItem = InputItem;
 
 /// The `BetaInputMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2835,52 +1370,11 @@ pub struct BetaInputMessage {
     pub content: BetaInputMessageContentList,
 }
 
-/// The `BetaInputMessageContentList` schema.
-pub type BetaInputMessageContentList = Vec<BetaInputContent>;
+/// The `BetaInputMessageContentList` schema, identical to `InputMessageContentList`.
+pub type BetaInputMessageContentList = InputMessageContentList;
 
-/// The `BetaInputMessageResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInputMessageResource {
-    /// `agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<BetaAgentTag>,
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Message,
-    /// `role`, required.
-    pub role: BetaInputMessageResourceRole,
-    /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaInputMessageResourceStatus>,
-    /// `content`, required.
-    pub content: BetaInputMessageContentList,
-    /// `id`, required.
-    pub id: String,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaInputMessageResource`.
-pub enum BetaInputMessageResourceRole {
-/// `user`
-User = "user",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaInputMessageResource`.
-pub enum BetaInputMessageResourceStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaInputMessageResource` schema, identical to `InputMessageResource`.
+pub type BetaInputMessageResource = InputMessageResource;
 
 crate::string_enum! {
 /// Inline schema in `BetaInputMessage`.
@@ -2906,30 +1400,14 @@ Incomplete = "incomplete",
 }
 }
 
-crate::untagged_union! {
-/// The `BetaInputParam` schema.
-pub enum BetaInputParam {
-/// A `String`.
-TextInput(String),
-/// A `Vec<BetaInputItem>`.
-InputItemList(Vec<BetaInputItem>),
-}
-}
+/// The `BetaInputParam` schema, identical to `InputParam`.
+pub type BetaInputParam = InputParam;
 
-/// The `BetaInputTextContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaInputTextContentParam {
-    /// `type`, required.
-    /// Default: `"input_text"`.
-    #[serde(default)]
-    pub r#type: consts::InputText,
-    /// `text`, required.
-    /// Constraints: at most 10485760 characters.
-    pub text: String,
-    /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_breakpoint: Option<BetaPromptCacheBreakpointParam>,
-}
+/// The `BetaInputTextContent` schema, identical to `InputTextContent`.
+pub type BetaInputTextContent = InputTextContent;
+
+/// The `BetaInputTextContentParam` schema, identical to `InputTextContentParam`.
+pub type BetaInputTextContentParam = InputTextContentParam;
 
 crate::untagged_union! {
 /// The `BetaItem` schema.
@@ -3148,60 +1626,17 @@ CustomToolCallOutputResource(BetaCustomToolCallOutputResource),
 }
 }
 
-/// The `BetaKeyPressAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaKeyPressAction {
-    /// `type`, required.
-    /// Default: `"keypress"`.
-    #[serde(default)]
-    pub r#type: consts::Keypress,
-    /// `keys`, required.
-    pub keys: Vec<String>,
-}
+/// The `BetaKeyPressAction` schema, identical to `KeyPressAction`.
+pub type BetaKeyPressAction = KeyPressAction;
 
-/// The `BetaLocalEnvironmentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaLocalEnvironmentParam {
-    /// `type`, required.
-    /// Default: `"local"`.
-    #[serde(default)]
-    pub r#type: consts::Local,
-    /// `skills`, optional.
-    /// Constraints: at most 200 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skills: Option<Vec<BetaLocalSkillParam>>,
-}
+/// The `BetaLocalEnvironmentParam` schema, identical to `LocalEnvironmentParam`.
+pub type BetaLocalEnvironmentParam = LocalEnvironmentParam;
 
-/// The `BetaLocalEnvironmentResource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaLocalEnvironmentResource {
-    /// `type`, required.
-    /// Default: `"local"`.
-    #[serde(default)]
-    pub r#type: consts::Local,
-}
+/// The `BetaLocalEnvironmentResource` schema, identical to `LocalEnvironmentResource`.
+pub type BetaLocalEnvironmentResource = LocalEnvironmentResource;
 
-/// The `BetaLocalShellExecAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaLocalShellExecAction {
-    /// `type`, required.
-    /// Default: `"exec"`.
-    #[serde(default)]
-    pub r#type: consts::Exec,
-    /// `command`, required.
-    pub command: Vec<String>,
-    /// `timeout_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<i64>,
-    /// `working_directory`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub working_directory: Option<String>,
-    /// `env`, required.
-    pub env: std::collections::BTreeMap<String, String>,
-    /// `user`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-}
+/// The `BetaLocalShellExecAction` schema, identical to `LocalShellExecAction`.
+pub type BetaLocalShellExecAction = LocalShellExecAction;
 
 /// The `BetaLocalShellToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3264,25 +1699,14 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaLocalShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaLocalShellToolParam {
-    /// `type`, required.
-    /// Default: `"local_shell"`.
-    #[serde(default)]
-    pub r#type: consts::LocalShell,
-}
+/// The `BetaLocalShellToolParam` schema, identical to `LocalShellToolParam`.
+pub type BetaLocalShellToolParam = LocalShellToolParam;
 
-/// The `BetaLocalSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaLocalSkillParam {
-    /// `name`, required.
-    pub name: String,
-    /// `description`, required.
-    pub description: String,
-    /// `path`, required.
-    pub path: String,
-}
+/// The `BetaLocalSkillParam` schema, identical to `LocalSkillParam`.
+pub type BetaLocalSkillParam = LocalSkillParam;
+
+/// The `BetaLogProb` schema, identical to `LogProb`.
+pub type BetaLogProb = LogProb;
 
 /// The `BetaMCPApprovalRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3364,84 +1788,14 @@ pub struct BetaMCPListTools {
     pub error: Option<String>,
 }
 
-/// The `BetaMCPListToolsTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaMCPListToolsTool {
-    /// `name`, required.
-    pub name: String,
-    /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `input_schema`, required.
-    pub input_schema: serde_json::Value,
-    /// `annotations`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<serde_json::Value>,
-}
+/// The `BetaMCPListToolsTool` schema, identical to `MCPListToolsTool`.
+pub type BetaMCPListToolsTool = MCPListToolsTool;
 
-/// The `BetaMCPProtocolError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaMCPProtocolError {
-    /// `type`, required.
-    /// Default: `"mcp_protocol_error"`.
-    #[serde(default)]
-    pub r#type: consts::McpProtocolError,
-    /// `code`, required.
-    pub code: i64,
-    /// `message`, required.
-    pub message: String,
-}
+/// The `BetaMCPProtocolError` schema, identical to `MCPProtocolError`.
+pub type BetaMCPProtocolError = MCPProtocolError;
 
-/// The `BetaMCPTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaMCPTool {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Mcp,
-    /// `server_label`, required.
-    pub server_label: String,
-    /// `server_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_url: Option<String>,
-    /// `connector_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connector_id: Option<BetaMCPToolConnectorId>,
-    /// `tunnel_id`, optional.
-    /// Constraints: pattern `^tunnel_[a-z0-9]{32}$`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tunnel_id: Option<String>,
-    /// `authorization`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<String>,
-    /// `server_description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_description: Option<String>,
-    /// `headers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
-    /// `allowed_tools`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_tools: Option<BetaMCPToolAllowedTools>,
-    /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_callers: Option<Vec<BetaCallableToolAllowedCaller>>,
-    /// `require_approval`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require_approval: Option<BetaMCPToolRequireApproval>,
-    /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub defer_loading: Option<bool>,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaMCPTool`.
-pub enum BetaMCPToolAllowedTools {
-/// A `Vec<String>`.
-MCPAllowedTools(Vec<String>),
-/// A `BetaMCPToolFilter`.
-BetaMCPToolFilter(BetaMCPToolFilter),
-}
-}
+/// The `BetaMCPTool` schema, identical to `MCPTool`.
+pub type BetaMCPTool = MCPTool;
 
 /// The `BetaMCPToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3474,109 +1828,17 @@ pub struct BetaMCPToolCall {
     pub approval_request_id: Option<String>,
 }
 
-crate::tagged_union! {
-/// The `BetaMCPToolCallError` schema.
-pub enum BetaMCPToolCallError tag "type" {
-/// `type` = `mcp_protocol_error`
-McpProtocolError(BetaMCPProtocolError) = "mcp_protocol_error",
-/// `type` = `mcp_tool_execution_error`
-McpToolExecutionError(BetaMCPToolExecutionError) = "mcp_tool_execution_error",
-/// `type` = `http_error`
-HttpError(BetaHTTPError) = "http_error",
-}
-}
+/// The `BetaMCPToolCallError` schema, identical to `MCPToolCallError`.
+pub type BetaMCPToolCallError = MCPToolCallError;
 
-crate::string_enum! {
-/// The `BetaMCPToolCallStatus` schema.
-pub enum BetaMCPToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `calling`
-Calling = "calling",
-/// `failed`
-Failed = "failed",
-}
-}
+/// The `BetaMCPToolCallStatus` schema, identical to `MCPToolCallStatus`.
+pub type BetaMCPToolCallStatus = MCPToolCallStatus;
 
-crate::string_enum! {
-/// Inline schema in `BetaMCPTool`.
-pub enum BetaMCPToolConnectorId {
-/// `connector_dropbox`
-ConnectorDropbox = "connector_dropbox",
-/// `connector_gmail`
-ConnectorGmail = "connector_gmail",
-/// `connector_googlecalendar`
-ConnectorGooglecalendar = "connector_googlecalendar",
-/// `connector_googledrive`
-ConnectorGoogledrive = "connector_googledrive",
-/// `connector_microsoftteams`
-ConnectorMicrosoftteams = "connector_microsoftteams",
-/// `connector_outlookcalendar`
-ConnectorOutlookcalendar = "connector_outlookcalendar",
-/// `connector_outlookemail`
-ConnectorOutlookemail = "connector_outlookemail",
-/// `connector_sharepoint`
-ConnectorSharepoint = "connector_sharepoint",
-}
-}
+/// The `BetaMCPToolExecutionError` schema, identical to `MCPToolExecutionError`.
+pub type BetaMCPToolExecutionError = MCPToolExecutionError;
 
-/// The `BetaMCPToolExecutionError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaMCPToolExecutionError {
-    /// `type`, required.
-    /// Default: `"mcp_tool_execution_error"`.
-    #[serde(default)]
-    pub r#type: consts::McpToolExecutionError,
-    /// `content`, required.
-    pub content: serde_json::Value,
-}
-
-/// The `BetaMCPToolFilter` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaMCPToolFilter {
-    /// `tool_names`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_names: Option<Vec<String>>,
-    /// `read_only`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_only: Option<bool>,
-}
-
-crate::untagged_union! {
-/// Inline schema in `BetaMCPTool`.
-/// Default: `"always"`.
-pub enum BetaMCPToolRequireApproval {
-/// A `BetaMCPToolRequireApprovalMCPToolApprovalSetting`.
-MCPToolApprovalSetting(BetaMCPToolRequireApprovalMCPToolApprovalSetting),
-/// A `BetaMCPToolRequireApprovalMCPToolApprovalFilter`.
-MCPToolApprovalFilter(BetaMCPToolRequireApprovalMCPToolApprovalFilter),
-}
-}
-
-/// Inline schema in `BetaMCPTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaMCPToolRequireApprovalMCPToolApprovalFilter {
-    /// `always`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub always: Option<BetaMCPToolFilter>,
-    /// `never`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub never: Option<BetaMCPToolFilter>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaMCPTool`.
-pub enum BetaMCPToolRequireApprovalMCPToolApprovalSetting {
-/// `always`
-Always = "always",
-/// `never`
-Never = "never",
-}
-}
+/// The `BetaMCPToolFilter` schema, identical to `MCPToolFilter`.
+pub type BetaMCPToolFilter = MCPToolFilter;
 
 /// The `BetaMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3627,655 +1889,59 @@ EncryptedContent(BetaEncryptedContent) = "encrypted_content",
 }
 }
 
-crate::string_enum! {
-/// The `BetaMessagePhase` schema.
-pub enum BetaMessagePhase {
-/// `commentary`
-Commentary = "commentary",
-/// `final_answer`
-FinalAnswer = "final_answer",
-}
-}
+/// The `BetaMessagePhase` schema, identical to `MessagePhase`.
+pub type BetaMessagePhase = MessagePhase;
 
-crate::string_enum! {
-/// The `BetaMessagePhase-2` schema.
-pub enum BetaMessagePhase2 {
-/// `commentary`
-Commentary = "commentary",
-/// `final_answer`
-FinalAnswer = "final_answer",
-}
-}
+/// The `BetaMessagePhase-2` schema, identical to `MessagePhase-2`.
+pub type BetaMessagePhase2 = MessagePhase2;
 
-crate::string_enum! {
-/// The `BetaMessageRole` schema.
-pub enum BetaMessageRole {
-/// `unknown`
-UnknownValue = "unknown",
-/// `user`
-User = "user",
-/// `assistant`
-Assistant = "assistant",
-/// `system`
-System = "system",
-/// `critic`
-Critic = "critic",
-/// `discriminator`
-Discriminator = "discriminator",
-/// `developer`
-Developer = "developer",
-/// `tool`
-Tool = "tool",
-}
-}
+/// The `BetaMessageRole` schema, identical to `MessageRole`.
+pub type BetaMessageRole = MessageRole;
 
-crate::string_enum! {
-/// The `BetaMessageStatus` schema.
-pub enum BetaMessageStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaMessageStatus` schema, identical to `MessageStatus`.
+pub type BetaMessageStatus = MessageStatus;
 
-/// The `BetaMetadata` schema.
-pub type BetaMetadata = std::collections::BTreeMap<String, String>;
+/// The `BetaMetadata` schema, identical to `Metadata`.
+pub type BetaMetadata = Metadata;
 
-crate::string_enum! {
-/// The `BetaModelIdsCompaction` schema.
-pub enum BetaModelIdsCompaction {
-/// `o1-pro`
-O1Pro = "o1-pro",
-/// `o1-pro-2025-03-19`
-O1Pro20250319 = "o1-pro-2025-03-19",
-/// `o3-pro`
-O3Pro = "o3-pro",
-/// `o3-pro-2025-06-10`
-O3Pro20250610 = "o3-pro-2025-06-10",
-/// `o3-deep-research`
-O3DeepResearch = "o3-deep-research",
-/// `o3-deep-research-2025-06-26`
-O3DeepResearch20250626 = "o3-deep-research-2025-06-26",
-/// `o4-mini-deep-research`
-O4MiniDeepResearch = "o4-mini-deep-research",
-/// `o4-mini-deep-research-2025-06-26`
-O4MiniDeepResearch20250626 = "o4-mini-deep-research-2025-06-26",
-/// `computer-use-preview`
-ComputerUsePreview = "computer-use-preview",
-/// `computer-use-preview-2025-03-11`
-ComputerUsePreview20250311 = "computer-use-preview-2025-03-11",
-/// `gpt-5.5-pro`
-Gpt55Pro = "gpt-5.5-pro",
-/// `gpt-5.5-pro-2026-04-23`
-Gpt55Pro20260423 = "gpt-5.5-pro-2026-04-23",
-/// `gpt-5-codex`
-Gpt5Codex = "gpt-5-codex",
-/// `gpt-5-pro`
-Gpt5Pro = "gpt-5-pro",
-/// `gpt-5-pro-2025-10-06`
-Gpt5Pro20251006 = "gpt-5-pro-2025-10-06",
-/// `gpt-5.1-codex-max`
-Gpt51CodexMax = "gpt-5.1-codex-max",
-/// `gpt-daybreak-blue-latest`
-GptDaybreakBlueLatest = "gpt-daybreak-blue-latest",
-/// `gpt-daybreak-red-latest`
-GptDaybreakRedLatest = "gpt-daybreak-red-latest",
-/// `gpt-5.6-cyber`
-Gpt56Cyber = "gpt-5.6-cyber",
-}
-}
+/// The `BetaModelIdsCompaction` schema, identical to `ModelIdsCompaction`.
+pub type BetaModelIdsCompaction = ModelIdsCompaction;
 
-crate::string_enum! {
-/// The `BetaModelIdsResponses` schema.
-pub enum BetaModelIdsResponses {
-/// `gpt-5.6-sol`
-Gpt56Sol = "gpt-5.6-sol",
-/// `gpt-5.6-terra`
-Gpt56Terra = "gpt-5.6-terra",
-/// `gpt-5.6-luna`
-Gpt56Luna = "gpt-5.6-luna",
-/// `gpt-5.5`
-Gpt55 = "gpt-5.5",
-/// `gpt-5.5-2026-04-23`
-Gpt5520260423 = "gpt-5.5-2026-04-23",
-/// `gpt-5.4`
-Gpt54 = "gpt-5.4",
-/// `gpt-5.4-mini`
-Gpt54Mini = "gpt-5.4-mini",
-/// `gpt-5.4-nano`
-Gpt54Nano = "gpt-5.4-nano",
-/// `gpt-5.4-mini-2026-03-17`
-Gpt54Mini20260317 = "gpt-5.4-mini-2026-03-17",
-/// `gpt-5.4-nano-2026-03-17`
-Gpt54Nano20260317 = "gpt-5.4-nano-2026-03-17",
-/// `gpt-5.3-chat-latest`
-Gpt53ChatLatest = "gpt-5.3-chat-latest",
-/// `gpt-5.2`
-Gpt52 = "gpt-5.2",
-/// `gpt-5.2-2025-12-11`
-Gpt5220251211 = "gpt-5.2-2025-12-11",
-/// `gpt-5.2-chat-latest`
-Gpt52ChatLatest = "gpt-5.2-chat-latest",
-/// `gpt-5.2-pro`
-Gpt52Pro = "gpt-5.2-pro",
-/// `gpt-5.2-pro-2025-12-11`
-Gpt52Pro20251211 = "gpt-5.2-pro-2025-12-11",
-/// `gpt-5.1`
-Gpt51 = "gpt-5.1",
-/// `gpt-5.1-2025-11-13`
-Gpt5120251113 = "gpt-5.1-2025-11-13",
-/// `gpt-5.1-codex`
-Gpt51Codex = "gpt-5.1-codex",
-/// `gpt-5.1-mini`
-Gpt51Mini = "gpt-5.1-mini",
-/// `gpt-5.1-chat-latest`
-Gpt51ChatLatest = "gpt-5.1-chat-latest",
-/// `gpt-5`
-Gpt5 = "gpt-5",
-/// `gpt-5-mini`
-Gpt5Mini = "gpt-5-mini",
-/// `gpt-5-nano`
-Gpt5Nano = "gpt-5-nano",
-/// `gpt-5-2025-08-07`
-Gpt520250807 = "gpt-5-2025-08-07",
-/// `gpt-5-mini-2025-08-07`
-Gpt5Mini20250807 = "gpt-5-mini-2025-08-07",
-/// `gpt-5-nano-2025-08-07`
-Gpt5Nano20250807 = "gpt-5-nano-2025-08-07",
-/// `gpt-5-chat-latest`
-Gpt5ChatLatest = "gpt-5-chat-latest",
-/// `gpt-4.1`
-Gpt41 = "gpt-4.1",
-/// `gpt-4.1-mini`
-Gpt41Mini = "gpt-4.1-mini",
-/// `gpt-4.1-nano`
-Gpt41Nano = "gpt-4.1-nano",
-/// `gpt-4.1-2025-04-14`
-Gpt4120250414 = "gpt-4.1-2025-04-14",
-/// `gpt-4.1-mini-2025-04-14`
-Gpt41Mini20250414 = "gpt-4.1-mini-2025-04-14",
-/// `gpt-4.1-nano-2025-04-14`
-Gpt41Nano20250414 = "gpt-4.1-nano-2025-04-14",
-/// `o4-mini`
-O4Mini = "o4-mini",
-/// `o4-mini-2025-04-16`
-O4Mini20250416 = "o4-mini-2025-04-16",
-/// `o3`
-O3 = "o3",
-/// `o3-2025-04-16`
-O320250416 = "o3-2025-04-16",
-/// `o3-mini`
-O3Mini = "o3-mini",
-/// `o3-mini-2025-01-31`
-O3Mini20250131 = "o3-mini-2025-01-31",
-/// `o1`
-O1 = "o1",
-/// `o1-2024-12-17`
-O120241217 = "o1-2024-12-17",
-/// `o1-preview`
-O1Preview = "o1-preview",
-/// `o1-preview-2024-09-12`
-O1Preview20240912 = "o1-preview-2024-09-12",
-/// `o1-mini`
-O1Mini = "o1-mini",
-/// `o1-mini-2024-09-12`
-O1Mini20240912 = "o1-mini-2024-09-12",
-/// `gpt-4o`
-Gpt4o = "gpt-4o",
-/// `gpt-4o-2024-11-20`
-Gpt4o20241120 = "gpt-4o-2024-11-20",
-/// `gpt-4o-2024-08-06`
-Gpt4o20240806 = "gpt-4o-2024-08-06",
-/// `gpt-4o-2024-05-13`
-Gpt4o20240513 = "gpt-4o-2024-05-13",
-/// `gpt-4o-audio-preview`
-Gpt4oAudioPreview = "gpt-4o-audio-preview",
-/// `gpt-4o-audio-preview-2024-10-01`
-Gpt4oAudioPreview20241001 = "gpt-4o-audio-preview-2024-10-01",
-/// `gpt-4o-audio-preview-2024-12-17`
-Gpt4oAudioPreview20241217 = "gpt-4o-audio-preview-2024-12-17",
-/// `gpt-4o-audio-preview-2025-06-03`
-Gpt4oAudioPreview20250603 = "gpt-4o-audio-preview-2025-06-03",
-/// `gpt-4o-mini-audio-preview`
-Gpt4oMiniAudioPreview = "gpt-4o-mini-audio-preview",
-/// `gpt-4o-mini-audio-preview-2024-12-17`
-Gpt4oMiniAudioPreview20241217 = "gpt-4o-mini-audio-preview-2024-12-17",
-/// `gpt-4o-search-preview`
-Gpt4oSearchPreview = "gpt-4o-search-preview",
-/// `gpt-4o-mini-search-preview`
-Gpt4oMiniSearchPreview = "gpt-4o-mini-search-preview",
-/// `gpt-4o-search-preview-2025-03-11`
-Gpt4oSearchPreview20250311 = "gpt-4o-search-preview-2025-03-11",
-/// `gpt-4o-mini-search-preview-2025-03-11`
-Gpt4oMiniSearchPreview20250311 = "gpt-4o-mini-search-preview-2025-03-11",
-/// `chatgpt-4o-latest`
-Chatgpt4oLatest = "chatgpt-4o-latest",
-/// `codex-mini-latest`
-CodexMiniLatest = "codex-mini-latest",
-/// `gpt-4o-mini`
-Gpt4oMini = "gpt-4o-mini",
-/// `gpt-4o-mini-2024-07-18`
-Gpt4oMini20240718 = "gpt-4o-mini-2024-07-18",
-/// `gpt-4-turbo`
-Gpt4Turbo = "gpt-4-turbo",
-/// `gpt-4-turbo-2024-04-09`
-Gpt4Turbo20240409 = "gpt-4-turbo-2024-04-09",
-/// `gpt-4-0125-preview`
-Gpt40125Preview = "gpt-4-0125-preview",
-/// `gpt-4-turbo-preview`
-Gpt4TurboPreview = "gpt-4-turbo-preview",
-/// `gpt-4-1106-preview`
-Gpt41106Preview = "gpt-4-1106-preview",
-/// `gpt-4-vision-preview`
-Gpt4VisionPreview = "gpt-4-vision-preview",
-/// `gpt-4`
-Gpt4 = "gpt-4",
-/// `gpt-4-0314`
-Gpt40314 = "gpt-4-0314",
-/// `gpt-4-0613`
-Gpt40613 = "gpt-4-0613",
-/// `gpt-4-32k`
-Gpt432k = "gpt-4-32k",
-/// `gpt-4-32k-0314`
-Gpt432k0314 = "gpt-4-32k-0314",
-/// `gpt-4-32k-0613`
-Gpt432k0613 = "gpt-4-32k-0613",
-/// `gpt-3.5-turbo`
-Gpt35Turbo = "gpt-3.5-turbo",
-/// `gpt-3.5-turbo-16k`
-Gpt35Turbo16k = "gpt-3.5-turbo-16k",
-/// `gpt-3.5-turbo-0301`
-Gpt35Turbo0301 = "gpt-3.5-turbo-0301",
-/// `gpt-3.5-turbo-0613`
-Gpt35Turbo0613 = "gpt-3.5-turbo-0613",
-/// `gpt-3.5-turbo-1106`
-Gpt35Turbo1106 = "gpt-3.5-turbo-1106",
-/// `gpt-3.5-turbo-0125`
-Gpt35Turbo0125 = "gpt-3.5-turbo-0125",
-/// `gpt-3.5-turbo-16k-0613`
-Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
-/// `o1-pro`
-O1Pro = "o1-pro",
-/// `o1-pro-2025-03-19`
-O1Pro20250319 = "o1-pro-2025-03-19",
-/// `o3-pro`
-O3Pro = "o3-pro",
-/// `o3-pro-2025-06-10`
-O3Pro20250610 = "o3-pro-2025-06-10",
-/// `o3-deep-research`
-O3DeepResearch = "o3-deep-research",
-/// `o3-deep-research-2025-06-26`
-O3DeepResearch20250626 = "o3-deep-research-2025-06-26",
-/// `o4-mini-deep-research`
-O4MiniDeepResearch = "o4-mini-deep-research",
-/// `o4-mini-deep-research-2025-06-26`
-O4MiniDeepResearch20250626 = "o4-mini-deep-research-2025-06-26",
-/// `computer-use-preview`
-ComputerUsePreview = "computer-use-preview",
-/// `computer-use-preview-2025-03-11`
-ComputerUsePreview20250311 = "computer-use-preview-2025-03-11",
-/// `gpt-5.5-pro`
-Gpt55Pro = "gpt-5.5-pro",
-/// `gpt-5.5-pro-2026-04-23`
-Gpt55Pro20260423 = "gpt-5.5-pro-2026-04-23",
-/// `gpt-5-codex`
-Gpt5Codex = "gpt-5-codex",
-/// `gpt-5-pro`
-Gpt5Pro = "gpt-5-pro",
-/// `gpt-5-pro-2025-10-06`
-Gpt5Pro20251006 = "gpt-5-pro-2025-10-06",
-/// `gpt-5.1-codex-max`
-Gpt51CodexMax = "gpt-5.1-codex-max",
-/// `gpt-daybreak-blue-latest`
-GptDaybreakBlueLatest = "gpt-daybreak-blue-latest",
-/// `gpt-daybreak-red-latest`
-GptDaybreakRedLatest = "gpt-daybreak-red-latest",
-/// `gpt-5.6-cyber`
-Gpt56Cyber = "gpt-5.6-cyber",
-}
-}
+/// The `BetaModelIdsResponses` schema, identical to `ModelIdsResponses`.
+pub type BetaModelIdsResponses = ModelIdsResponses;
 
-crate::string_enum! {
-/// The `BetaModelIdsShared` schema.
-pub enum BetaModelIdsShared {
-/// `gpt-5.6-sol`
-Gpt56Sol = "gpt-5.6-sol",
-/// `gpt-5.6-terra`
-Gpt56Terra = "gpt-5.6-terra",
-/// `gpt-5.6-luna`
-Gpt56Luna = "gpt-5.6-luna",
-/// `gpt-5.5`
-Gpt55 = "gpt-5.5",
-/// `gpt-5.5-2026-04-23`
-Gpt5520260423 = "gpt-5.5-2026-04-23",
-/// `gpt-5.4`
-Gpt54 = "gpt-5.4",
-/// `gpt-5.4-mini`
-Gpt54Mini = "gpt-5.4-mini",
-/// `gpt-5.4-nano`
-Gpt54Nano = "gpt-5.4-nano",
-/// `gpt-5.4-mini-2026-03-17`
-Gpt54Mini20260317 = "gpt-5.4-mini-2026-03-17",
-/// `gpt-5.4-nano-2026-03-17`
-Gpt54Nano20260317 = "gpt-5.4-nano-2026-03-17",
-/// `gpt-5.3-chat-latest`
-Gpt53ChatLatest = "gpt-5.3-chat-latest",
-/// `gpt-5.2`
-Gpt52 = "gpt-5.2",
-/// `gpt-5.2-2025-12-11`
-Gpt5220251211 = "gpt-5.2-2025-12-11",
-/// `gpt-5.2-chat-latest`
-Gpt52ChatLatest = "gpt-5.2-chat-latest",
-/// `gpt-5.2-pro`
-Gpt52Pro = "gpt-5.2-pro",
-/// `gpt-5.2-pro-2025-12-11`
-Gpt52Pro20251211 = "gpt-5.2-pro-2025-12-11",
-/// `gpt-5.1`
-Gpt51 = "gpt-5.1",
-/// `gpt-5.1-2025-11-13`
-Gpt5120251113 = "gpt-5.1-2025-11-13",
-/// `gpt-5.1-codex`
-Gpt51Codex = "gpt-5.1-codex",
-/// `gpt-5.1-mini`
-Gpt51Mini = "gpt-5.1-mini",
-/// `gpt-5.1-chat-latest`
-Gpt51ChatLatest = "gpt-5.1-chat-latest",
-/// `gpt-5`
-Gpt5 = "gpt-5",
-/// `gpt-5-mini`
-Gpt5Mini = "gpt-5-mini",
-/// `gpt-5-nano`
-Gpt5Nano = "gpt-5-nano",
-/// `gpt-5-2025-08-07`
-Gpt520250807 = "gpt-5-2025-08-07",
-/// `gpt-5-mini-2025-08-07`
-Gpt5Mini20250807 = "gpt-5-mini-2025-08-07",
-/// `gpt-5-nano-2025-08-07`
-Gpt5Nano20250807 = "gpt-5-nano-2025-08-07",
-/// `gpt-5-chat-latest`
-Gpt5ChatLatest = "gpt-5-chat-latest",
-/// `gpt-4.1`
-Gpt41 = "gpt-4.1",
-/// `gpt-4.1-mini`
-Gpt41Mini = "gpt-4.1-mini",
-/// `gpt-4.1-nano`
-Gpt41Nano = "gpt-4.1-nano",
-/// `gpt-4.1-2025-04-14`
-Gpt4120250414 = "gpt-4.1-2025-04-14",
-/// `gpt-4.1-mini-2025-04-14`
-Gpt41Mini20250414 = "gpt-4.1-mini-2025-04-14",
-/// `gpt-4.1-nano-2025-04-14`
-Gpt41Nano20250414 = "gpt-4.1-nano-2025-04-14",
-/// `o4-mini`
-O4Mini = "o4-mini",
-/// `o4-mini-2025-04-16`
-O4Mini20250416 = "o4-mini-2025-04-16",
-/// `o3`
-O3 = "o3",
-/// `o3-2025-04-16`
-O320250416 = "o3-2025-04-16",
-/// `o3-mini`
-O3Mini = "o3-mini",
-/// `o3-mini-2025-01-31`
-O3Mini20250131 = "o3-mini-2025-01-31",
-/// `o1`
-O1 = "o1",
-/// `o1-2024-12-17`
-O120241217 = "o1-2024-12-17",
-/// `o1-preview`
-O1Preview = "o1-preview",
-/// `o1-preview-2024-09-12`
-O1Preview20240912 = "o1-preview-2024-09-12",
-/// `o1-mini`
-O1Mini = "o1-mini",
-/// `o1-mini-2024-09-12`
-O1Mini20240912 = "o1-mini-2024-09-12",
-/// `gpt-4o`
-Gpt4o = "gpt-4o",
-/// `gpt-4o-2024-11-20`
-Gpt4o20241120 = "gpt-4o-2024-11-20",
-/// `gpt-4o-2024-08-06`
-Gpt4o20240806 = "gpt-4o-2024-08-06",
-/// `gpt-4o-2024-05-13`
-Gpt4o20240513 = "gpt-4o-2024-05-13",
-/// `gpt-4o-audio-preview`
-Gpt4oAudioPreview = "gpt-4o-audio-preview",
-/// `gpt-4o-audio-preview-2024-10-01`
-Gpt4oAudioPreview20241001 = "gpt-4o-audio-preview-2024-10-01",
-/// `gpt-4o-audio-preview-2024-12-17`
-Gpt4oAudioPreview20241217 = "gpt-4o-audio-preview-2024-12-17",
-/// `gpt-4o-audio-preview-2025-06-03`
-Gpt4oAudioPreview20250603 = "gpt-4o-audio-preview-2025-06-03",
-/// `gpt-4o-mini-audio-preview`
-Gpt4oMiniAudioPreview = "gpt-4o-mini-audio-preview",
-/// `gpt-4o-mini-audio-preview-2024-12-17`
-Gpt4oMiniAudioPreview20241217 = "gpt-4o-mini-audio-preview-2024-12-17",
-/// `gpt-4o-search-preview`
-Gpt4oSearchPreview = "gpt-4o-search-preview",
-/// `gpt-4o-mini-search-preview`
-Gpt4oMiniSearchPreview = "gpt-4o-mini-search-preview",
-/// `gpt-4o-search-preview-2025-03-11`
-Gpt4oSearchPreview20250311 = "gpt-4o-search-preview-2025-03-11",
-/// `gpt-4o-mini-search-preview-2025-03-11`
-Gpt4oMiniSearchPreview20250311 = "gpt-4o-mini-search-preview-2025-03-11",
-/// `chatgpt-4o-latest`
-Chatgpt4oLatest = "chatgpt-4o-latest",
-/// `codex-mini-latest`
-CodexMiniLatest = "codex-mini-latest",
-/// `gpt-4o-mini`
-Gpt4oMini = "gpt-4o-mini",
-/// `gpt-4o-mini-2024-07-18`
-Gpt4oMini20240718 = "gpt-4o-mini-2024-07-18",
-/// `gpt-4-turbo`
-Gpt4Turbo = "gpt-4-turbo",
-/// `gpt-4-turbo-2024-04-09`
-Gpt4Turbo20240409 = "gpt-4-turbo-2024-04-09",
-/// `gpt-4-0125-preview`
-Gpt40125Preview = "gpt-4-0125-preview",
-/// `gpt-4-turbo-preview`
-Gpt4TurboPreview = "gpt-4-turbo-preview",
-/// `gpt-4-1106-preview`
-Gpt41106Preview = "gpt-4-1106-preview",
-/// `gpt-4-vision-preview`
-Gpt4VisionPreview = "gpt-4-vision-preview",
-/// `gpt-4`
-Gpt4 = "gpt-4",
-/// `gpt-4-0314`
-Gpt40314 = "gpt-4-0314",
-/// `gpt-4-0613`
-Gpt40613 = "gpt-4-0613",
-/// `gpt-4-32k`
-Gpt432k = "gpt-4-32k",
-/// `gpt-4-32k-0314`
-Gpt432k0314 = "gpt-4-32k-0314",
-/// `gpt-4-32k-0613`
-Gpt432k0613 = "gpt-4-32k-0613",
-/// `gpt-3.5-turbo`
-Gpt35Turbo = "gpt-3.5-turbo",
-/// `gpt-3.5-turbo-16k`
-Gpt35Turbo16k = "gpt-3.5-turbo-16k",
-/// `gpt-3.5-turbo-0301`
-Gpt35Turbo0301 = "gpt-3.5-turbo-0301",
-/// `gpt-3.5-turbo-0613`
-Gpt35Turbo0613 = "gpt-3.5-turbo-0613",
-/// `gpt-3.5-turbo-1106`
-Gpt35Turbo1106 = "gpt-3.5-turbo-1106",
-/// `gpt-3.5-turbo-0125`
-Gpt35Turbo0125 = "gpt-3.5-turbo-0125",
-/// `gpt-3.5-turbo-16k-0613`
-Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
-}
-}
+/// The `BetaModelIdsShared` schema, identical to `ModelIdsShared`.
+pub type BetaModelIdsShared = ModelIdsShared;
 
-/// The `BetaModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaModelResponseProperties {
-    /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<BetaMetadata>,
-    /// `top_logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_logprobs: Option<u64>,
-    /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// `user`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub safety_identifier: Option<String>,
-    /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_key: Option<String>,
-    /// `prompt_cache_retention`, optional, nullable.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaModelResponsePropertiesPromptCacheRetention>,
-}
+/// The `BetaModelResponseProperties` schema, identical to `ModelResponseProperties`.
+pub type BetaModelResponseProperties = ModelResponseProperties;
 
-crate::string_enum! {
-/// Inline schema in `BetaModelResponseProperties`.
-pub enum BetaModelResponsePropertiesPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// The `BetaModeration` schema, identical to `Moderation`.
+pub type BetaModeration = Moderation;
 
-/// The `BetaModeration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaModeration {
-    /// `input`, required.
-    pub input: BetaModerationInput,
-    /// `output`, required.
-    pub output: BetaModerationOutput,
-}
+/// The `BetaModerationConfigParam` schema, identical to `ModerationConfigParam`.
+pub type BetaModerationConfigParam = ModerationConfigParam;
 
-/// The `BetaModerationConfigParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaModerationConfigParam {
-    /// `mode`, required.
-    pub mode: BetaModerationMode,
-}
+/// The `BetaModerationErrorBody` schema, identical to `ModerationErrorBody`.
+pub type BetaModerationErrorBody = ModerationErrorBody;
 
-/// The `BetaModerationErrorBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaModerationErrorBody {
-    /// `type`, required.
-    /// Default: `"error"`.
-    #[serde(default)]
-    pub r#type: consts::Error,
-    /// `code`, required.
-    pub code: String,
-    /// `message`, required.
-    pub message: String,
-}
+/// The `BetaModerationInputType` schema, identical to `ModerationInputType`.
+pub type BetaModerationInputType = ModerationInputType;
 
-crate::tagged_union! {
-/// Inline schema in `BetaModeration`.
-pub enum BetaModerationInput tag "type" {
-/// `type` = `moderation_result`
-ModerationResult(BetaModerationResultBody) = "moderation_result",
-/// `type` = `error`
-Error(BetaModerationErrorBody) = "error",
-}
-}
+/// The `BetaModerationMode` schema, identical to `ModerationMode`.
+pub type BetaModerationMode = ModerationMode;
 
-crate::string_enum! {
-/// The `BetaModerationInputType` schema.
-pub enum BetaModerationInputType {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// The `BetaModerationParam` schema, identical to `ModerationParam`.
+pub type BetaModerationParam = ModerationParam;
 
-crate::string_enum! {
-/// The `BetaModerationMode` schema.
-pub enum BetaModerationMode {
-/// `score`
-Score = "score",
-/// `block`
-Block = "block",
-}
-}
+/// The `BetaModerationPolicyParam` schema, identical to `ModerationPolicyParam`.
+pub type BetaModerationPolicyParam = ModerationPolicyParam;
 
-crate::tagged_union! {
-/// Inline schema in `BetaModeration`.
-pub enum BetaModerationOutput tag "type" {
-/// `type` = `moderation_result`
-ModerationResult(BetaModerationResultBody) = "moderation_result",
-/// `type` = `error`
-Error(BetaModerationErrorBody) = "error",
-}
-}
+/// The `BetaModerationResultBody` schema, identical to `ModerationResultBody`.
+pub type BetaModerationResultBody = ModerationResultBody;
 
-/// The `BetaModerationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaModerationParam {
-    /// `model`, required.
-    pub model: String,
-    /// `policy`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<BetaModerationPolicyParam>,
-}
-
-/// The `BetaModerationPolicyParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaModerationPolicyParam {
-    /// `input`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<BetaModerationConfigParam>,
-    /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<BetaModerationConfigParam>,
-}
-
-/// The `BetaModerationResultBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaModerationResultBody {
-    /// `type`, required.
-    /// Default: `"moderation_result"`.
-    #[serde(default)]
-    pub r#type: consts::ModerationResult,
-    /// `model`, required.
-    pub model: String,
-    /// `flagged`, required.
-    pub flagged: bool,
-    /// `categories`, required.
-    pub categories: std::collections::BTreeMap<String, bool>,
-    /// `category_scores`, required.
-    pub category_scores: std::collections::BTreeMap<String, f64>,
-    /// `category_applied_input_types`, required.
-    pub category_applied_input_types:
-        std::collections::BTreeMap<String, Vec<BetaModerationInputType>>,
-}
-
-/// The `BetaMoveParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaMoveParam {
-    /// `type`, required.
-    /// Default: `"move"`.
-    #[serde(default)]
-    pub r#type: consts::Move,
-    /// `x`, required.
-    pub x: i64,
-    /// `y`, required.
-    pub y: i64,
-    /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-}
+/// The `BetaMoveParam` schema, identical to `MoveParam`.
+pub type BetaMoveParam = MoveParam;
 
 crate::string_enum! {
 /// The `BetaMultiAgentAction` schema.
@@ -4408,32 +2074,11 @@ pub struct BetaMultiAgentParam {
     pub max_concurrent_subagents: Option<u64>,
 }
 
-/// The `BetaNamespaceToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaNamespaceToolParam {
-    /// `type`, required.
-    /// Default: `"namespace"`.
-    #[serde(default)]
-    pub r#type: consts::Namespace,
-    /// `name`, required.
-    /// Constraints: at least 1 characters.
-    pub name: String,
-    /// `description`, required.
-    pub description: String,
-    /// `tools`, required.
-    /// Constraints: at least 1 items.
-    pub tools: Vec<BetaNamespaceToolParamToolsItem>,
-}
+/// The `BetaNamespaceToolParam` schema, identical to `NamespaceToolParam`.
+pub type BetaNamespaceToolParam = NamespaceToolParam;
 
-crate::tagged_union! {
-/// Inline schema in `BetaNamespaceToolParam`.
-pub enum BetaNamespaceToolParamToolsItem tag "type" {
-/// `type` = `function`
-Function(BetaFunctionToolParam) = "function",
-/// `type` = `custom`
-Custom(BetaCustomToolParam) = "custom",
-}
-}
+/// The `BetaOutputContent` schema, identical to `OutputContent`.
+pub type BetaOutputContent = OutputContent;
 
 crate::tagged_union! {
 /// The `BetaOutputItem` schema.
@@ -4526,15 +2171,8 @@ pub struct BetaOutputMessage {
     pub status: BetaOutputMessageStatus,
 }
 
-crate::tagged_union! {
-/// The `BetaOutputMessageContent` schema.
-pub enum BetaOutputMessageContent tag "type" {
-/// `type` = `output_text`
-OutputText(BetaOutputTextContent) = "output_text",
-/// `type` = `refusal`
-Refusal(BetaRefusalContent) = "refusal",
-}
-}
+/// The `BetaOutputMessageContent` schema, identical to `OutputMessageContent`.
+pub type BetaOutputMessageContent = OutputMessageContent;
 
 crate::string_enum! {
 /// Inline schema in `BetaOutputMessage`.
@@ -4547,6 +2185,9 @@ Completed = "completed",
 Incomplete = "incomplete",
 }
 }
+
+/// The `BetaOutputTextContent` schema, identical to `OutputTextContent`.
+pub type BetaOutputTextContent = OutputTextContent;
 
 /// The `BetaOutputTextContentParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4575,15 +2216,8 @@ ContainerFileCitation(BetaContainerFileCitationParam) = "container_file_citation
 }
 }
 
-crate::string_enum! {
-/// The `BetaPersonalityEnum` schema.
-pub enum BetaPersonalityEnum {
-/// `friendly`
-Friendly = "friendly",
-/// `pragmatic`
-Pragmatic = "pragmatic",
-}
-}
+/// The `BetaPersonalityEnum` schema, identical to `PersonalityEnum`.
+pub type BetaPersonalityEnum = PersonalityEnum;
 
 /// The `BetaProgram` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4670,216 +2304,56 @@ pub struct BetaProgramOutputItemParam {
     pub status: BetaProgramOutputItemStatus,
 }
 
-crate::string_enum! {
-/// The `BetaProgramOutputItemStatus` schema.
-pub enum BetaProgramOutputItemStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaProgramOutputItemStatus` schema, identical to `ProgramOutputItemStatus`.
+pub type BetaProgramOutputItemStatus = ProgramOutputItemStatus;
 
-crate::string_enum! {
-/// The `BetaProgramOutputStatus` schema.
-pub enum BetaProgramOutputStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaProgramOutputStatus` schema, identical to `ProgramOutputStatus`.
+pub type BetaProgramOutputStatus = ProgramOutputStatus;
 
-/// The `BetaProgramToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaProgramToolCallCaller {
-    /// `type`, required.
-    /// Default: `"program"`.
-    #[serde(default)]
-    pub r#type: consts::Program,
-    /// `caller_id`, required.
-    pub caller_id: String,
-}
+/// The `BetaProgramToolCallCaller` schema, identical to `ProgramToolCallCaller`.
+pub type BetaProgramToolCallCaller = ProgramToolCallCaller;
 
-/// The `BetaProgramToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaProgramToolCallCallerParam {
-    /// `type`, required.
-    /// Default: `"program"`.
-    #[serde(default)]
-    pub r#type: consts::Program,
-    /// `caller_id`, required.
-    /// Constraints: at least 1 characters, at most 64 characters.
-    pub caller_id: String,
-}
+/// The `BetaProgramToolCallCallerParam` schema, identical to `ProgramToolCallCallerParam`.
+pub type BetaProgramToolCallCallerParam = ProgramToolCallCallerParam;
 
-/// The `BetaProgrammaticToolCallingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaProgrammaticToolCallingParam {
-    /// `type`, required.
-    /// Default: `"programmatic_tool_calling"`.
-    #[serde(default)]
-    pub r#type: consts::ProgrammaticToolCalling,
-}
+/// The `BetaProgrammaticToolCallingParam` schema, identical to `ProgrammaticToolCallingParam`.
+pub type BetaProgrammaticToolCallingParam = ProgrammaticToolCallingParam;
 
-/// The `BetaPrompt` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaPrompt {
-    /// `id`, required.
-    pub id: String,
-    /// `version`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// `variables`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<BetaResponsePromptVariables>,
-}
+/// The `BetaPrompt` schema, identical to `Prompt`.
+pub type BetaPrompt = Prompt;
 
-/// The `BetaPromptCacheBreakpointParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaPromptCacheBreakpointParam {
-    /// `mode`, required.
-    /// Default: `"explicit"`.
-    #[serde(default)]
-    pub mode: consts::Explicit,
-}
+/// The `BetaPromptCacheBreakpointConfig` schema, identical to `PromptCacheBreakpointConfig`.
+pub type BetaPromptCacheBreakpointConfig = PromptCacheBreakpointConfig;
 
-crate::string_enum! {
-/// The `BetaPromptCacheModeEnum` schema.
-pub enum BetaPromptCacheModeEnum {
-/// `implicit`
-Implicit = "implicit",
-/// `explicit`
-Explicit = "explicit",
-}
-}
+/// The `BetaPromptCacheBreakpointParam` schema, identical to `PromptCacheBreakpointParam`.
+pub type BetaPromptCacheBreakpointParam = PromptCacheBreakpointParam;
 
-/// The `BetaPromptCacheOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaPromptCacheOptions {
-    /// `ttl`, required.
-    pub ttl: BetaPromptCacheTTLEnum,
-    /// `mode`, required.
-    pub mode: BetaPromptCacheModeEnum,
-}
+/// The `BetaPromptCacheModeEnum` schema, identical to `PromptCacheModeEnum`.
+pub type BetaPromptCacheModeEnum = PromptCacheModeEnum;
 
-/// The `BetaPromptCacheOptionsParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaPromptCacheOptionsParam {
-    /// `ttl`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<BetaPromptCacheTTLEnum>,
-    /// `mode`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<BetaPromptCacheModeEnum>,
-}
+/// The `BetaPromptCacheOptions` schema, identical to `PromptCacheOptions`.
+pub type BetaPromptCacheOptions = PromptCacheOptions;
 
-crate::string_enum! {
-/// The `BetaPromptCacheRetentionEnum` schema.
-pub enum BetaPromptCacheRetentionEnum {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// The `BetaPromptCacheOptionsParam` schema, identical to `PromptCacheOptionsParam`.
+pub type BetaPromptCacheOptionsParam = PromptCacheOptionsParam;
 
-crate::string_enum! {
-/// The `BetaPromptCacheTTLEnum` schema.
-pub enum BetaPromptCacheTTLEnum {
-/// `30m`
-V30m = "30m",
-}
-}
+/// The `BetaPromptCacheRetentionEnum` schema, identical to `PromptCacheRetentionEnum`.
+pub type BetaPromptCacheRetentionEnum = PromptCacheRetentionEnum;
 
-crate::string_enum! {
-/// The `BetaRankerVersionType` schema.
-pub enum BetaRankerVersionType {
-/// `auto`
-Auto = "auto",
-/// `default-2024-11-15`
-Default20241115 = "default-2024-11-15",
-}
-}
+/// The `BetaPromptCacheTTLEnum` schema, identical to `PromptCacheTTLEnum`.
+pub type BetaPromptCacheTTLEnum = PromptCacheTTLEnum;
 
-/// The `BetaRankingOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaRankingOptions {
-    /// `ranker`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ranker: Option<BetaRankerVersionType>,
-    /// `score_threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score_threshold: Option<f64>,
-    /// `hybrid_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hybrid_search: Option<BetaHybridSearchOptions>,
-}
+/// The `BetaRankerVersionType` schema, identical to `RankerVersionType`.
+pub type BetaRankerVersionType = RankerVersionType;
 
-/// The `BetaReasoning` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaReasoning {
-    /// `mode`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<BetaReasoningModeEnum>,
-    /// `effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effort: Option<BetaReasoningEffort>,
-    /// `summary`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<BetaReasoningSummary>,
-    /// `context`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<BetaReasoningContext>,
-    /// `generate_summary`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generate_summary: Option<BetaReasoningGenerateSummary>,
-}
+/// The `BetaRankingOptions` schema, identical to `RankingOptions`.
+pub type BetaRankingOptions = RankingOptions;
 
-crate::string_enum! {
-/// Inline schema in `BetaReasoning`.
-pub enum BetaReasoningContext {
-/// `auto`
-Auto = "auto",
-/// `current_turn`
-CurrentTurn = "current_turn",
-/// `all_turns`
-AllTurns = "all_turns",
-}
-}
+/// The `BetaReasoning` schema, identical to `Reasoning`.
+pub type BetaReasoning = Reasoning;
 
-crate::string_enum! {
-/// The `BetaReasoningEffort` schema.
-pub enum BetaReasoningEffort {
-/// `none`
-None = "none",
-/// `minimal`
-Minimal = "minimal",
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `xhigh`
-Xhigh = "xhigh",
-/// `max`
-Max = "max",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaReasoning`.
-/// Deprecated.
-pub enum BetaReasoningGenerateSummary {
-/// `auto`
-Auto = "auto",
-/// `concise`
-Concise = "concise",
-/// `detailed`
-Detailed = "detailed",
-}
-}
+/// The `BetaReasoningEffort` schema, identical to `ReasoningEffort`.
+pub type BetaReasoningEffort = ReasoningEffort;
 
 /// The `BetaReasoningItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4917,133 +2391,17 @@ Incomplete = "incomplete",
 }
 }
 
-crate::string_enum! {
-/// The `BetaReasoningModeEnum` schema.
-pub enum BetaReasoningModeEnum {
-/// `standard`
-Standard = "standard",
-/// `pro`
-Pro = "pro",
-}
-}
+/// The `BetaReasoningModeEnum` schema, identical to `ReasoningModeEnum`.
+pub type BetaReasoningModeEnum = ReasoningModeEnum;
 
-crate::string_enum! {
-/// Inline schema in `BetaReasoning`.
-pub enum BetaReasoningSummary {
-/// `auto`
-Auto = "auto",
-/// `concise`
-Concise = "concise",
-/// `detailed`
-Detailed = "detailed",
-}
-}
+/// The `BetaReasoningTextContent` schema, identical to `ReasoningTextContent`.
+pub type BetaReasoningTextContent = ReasoningTextContent;
 
-/// The `BetaResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponse {
-    /// `metadata`, required, nullable.
-    #[serde(default)]
-    pub metadata: Option<BetaMetadata>,
-    /// `top_logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_logprobs: Option<u64>,
-    /// `temperature`, required, nullable.
-    #[serde(default)]
-    pub temperature: Option<f64>,
-    /// `top_p`, required, nullable.
-    #[serde(default)]
-    pub top_p: Option<f64>,
-    /// `user`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub safety_identifier: Option<String>,
-    /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_key: Option<String>,
-    /// `prompt_cache_retention`, optional, nullable.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaResponsePromptCacheRetention>,
-    /// `previous_response_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_response_id: Option<String>,
-    /// `model`, required.
-    pub model: BetaModelIdsResponses,
-    /// `background`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<bool>,
-    /// `max_tool_calls`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tool_calls: Option<i64>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
-    /// `tools`, required.
-    pub tools: BetaToolsArray,
-    /// `tool_choice`, required.
-    pub tool_choice: BetaToolChoiceParam,
-    /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<BetaPrompt>,
-    /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<BetaServiceTierResponses>,
-    /// `truncation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaResponseTruncation>,
-    /// `id`, required.
-    pub id: String,
-    /// `object`, required.
-    #[serde(default)]
-    pub object: consts::Response,
-    /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaResponseStatus>,
-    /// `created_at`, required.
-    pub created_at: f64,
-    /// `completed_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<f64>,
-    /// `error`, required, nullable.
-    #[serde(default)]
-    pub error: Option<BetaResponseError>,
-    /// `incomplete_details`, required, nullable.
-    #[serde(default)]
-    pub incomplete_details: Option<BetaResponseIncompleteDetails>,
-    /// `output`, required.
-    pub output: Vec<BetaOutputItem>,
-    /// `reasoning`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<BetaReasoning>,
-    /// `instructions`, required, nullable.
-    #[serde(default)]
-    pub instructions: Option<BetaResponseInstructions>,
-    /// `output_text`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_text: Option<String>,
-    /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<BetaResponseUsage>,
-    /// `prompt_cache_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_options: Option<BetaPromptCacheOptions>,
-    /// `moderation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<BetaModeration>,
-    /// `parallel_tool_calls`, required.
-    /// Default: `true`.
-    pub parallel_tool_calls: bool,
-    /// `conversation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<BetaResponseConversation>,
-    /// `max_output_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_output_tokens: Option<i64>,
-}
+/// The `BetaRefusalContent` schema, identical to `RefusalContent`.
+pub type BetaRefusalContent = RefusalContent;
+
+/// The `BetaResponse` schema, identical to `Response`.
+pub type BetaResponse = Response;
 
 /// The `BetaResponseAudioDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5247,12 +2605,8 @@ pub struct BetaResponseContentPartDoneEvent {
     pub part: BetaOutputContent,
 }
 
-/// The `BetaResponseConversation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseConversation {
-    /// `id`, required.
-    pub id: String,
-}
+/// The `BetaResponseConversation` schema, identical to `ResponseConversation`.
+pub type BetaResponseConversation = ResponseConversation;
 
 /// The `BetaResponseCreatedEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5307,60 +2661,11 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
     pub input: String,
 }
 
-/// The `BetaResponseError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseError {
-    /// `code`, required.
-    pub code: BetaResponseErrorCode,
-    /// `message`, required.
-    pub message: String,
-}
+/// The `BetaResponseError` schema, identical to `ResponseError`.
+pub type BetaResponseError = ResponseError;
 
-crate::string_enum! {
-/// The `BetaResponseErrorCode` schema.
-pub enum BetaResponseErrorCode {
-/// `server_error`
-ServerError = "server_error",
-/// `rate_limit_exceeded`
-RateLimitExceeded = "rate_limit_exceeded",
-/// `invalid_prompt`
-InvalidPrompt = "invalid_prompt",
-/// `data_residency_mismatch`
-DataResidencyMismatch = "data_residency_mismatch",
-/// `bio_policy`
-BioPolicy = "bio_policy",
-/// `vector_store_timeout`
-VectorStoreTimeout = "vector_store_timeout",
-/// `invalid_image`
-InvalidImage = "invalid_image",
-/// `invalid_image_format`
-InvalidImageFormat = "invalid_image_format",
-/// `invalid_base64_image`
-InvalidBase64Image = "invalid_base64_image",
-/// `invalid_image_url`
-InvalidImageUrl = "invalid_image_url",
-/// `image_too_large`
-ImageTooLarge = "image_too_large",
-/// `image_too_small`
-ImageTooSmall = "image_too_small",
-/// `image_parse_error`
-ImageParseError = "image_parse_error",
-/// `image_content_policy_violation`
-ImageContentPolicyViolation = "image_content_policy_violation",
-/// `invalid_image_mode`
-InvalidImageMode = "invalid_image_mode",
-/// `image_file_too_large`
-ImageFileTooLarge = "image_file_too_large",
-/// `unsupported_image_media_type`
-UnsupportedImageMediaType = "unsupported_image_media_type",
-/// `empty_image_file`
-EmptyImageFile = "empty_image_file",
-/// `failed_to_download_image`
-FailedToDownloadImage = "failed_to_download_image",
-/// `image_file_not_found`
-ImageFileNotFound = "image_file_not_found",
-}
-}
+/// The `BetaResponseErrorCode` schema, identical to `ResponseErrorCode`.
+pub type BetaResponseErrorCode = ResponseErrorCode;
 
 /// The `BetaResponseErrorEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5449,24 +2754,14 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
     pub sequence_number: i64,
 }
 
-/// The `BetaResponseFormatJsonObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseFormatJsonObject {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::JsonObject,
-}
+/// The `BetaResponseFormatJsonObject` schema, identical to `ResponseFormatJsonObject`.
+pub type BetaResponseFormatJsonObject = ResponseFormatJsonObject;
 
-/// The `BetaResponseFormatJsonSchemaSchema` schema.
-pub type BetaResponseFormatJsonSchemaSchema = serde_json::Value;
+/// The `BetaResponseFormatJsonSchemaSchema` schema, identical to `ResponseFormatJsonSchemaSchema`.
+pub type BetaResponseFormatJsonSchemaSchema = ResponseFormatJsonSchemaSchema;
 
-/// The `BetaResponseFormatText` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseFormatText {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Text,
-}
+/// The `BetaResponseFormatText` schema, identical to `ResponseFormatText`.
+pub type BetaResponseFormatText = ResponseFormatText;
 
 /// The `BetaResponseFunctionCallArgumentsDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5607,24 +2902,6 @@ pub struct BetaResponseInProgressEvent {
     pub sequence_number: i64,
 }
 
-/// Inline schema in `BetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseIncompleteDetails {
-    /// `reason`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<BetaResponseIncompleteDetailsReason>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponseIncompleteDetailsReason {
-/// `max_output_tokens`
-MaxOutputTokens = "max_output_tokens",
-/// `content_filter`
-ContentFilter = "content_filter",
-}
-}
-
 /// The `BetaResponseIncompleteEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaResponseIncompleteEvent {
@@ -5706,54 +2983,11 @@ ResponseNotFound = "response_not_found",
 }
 }
 
-crate::untagged_union! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponseInstructions {
-/// A `String`.
-Text(String),
-/// A `Vec<BetaInputItem>`.
-InputItemList(Vec<BetaInputItem>),
-}
-}
+/// The `BetaResponseItemList` schema, identical to `ResponseItemList`.
+pub type BetaResponseItemList = ResponseItemList;
 
-/// The `BetaResponseItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseItemList {
-    /// `object`, required.
-    #[serde(default)]
-    pub object: consts::List,
-    /// `data`, required.
-    pub data: Vec<BetaItemResource>,
-    /// `has_more`, required.
-    pub has_more: bool,
-    /// `first_id`, required.
-    pub first_id: String,
-    /// `last_id`, required.
-    pub last_id: String,
-}
-
-/// The `BetaResponseLogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseLogProb {
-    /// `token`, required.
-    pub token: String,
-    /// `logprob`, required.
-    pub logprob: f64,
-    /// `top_logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_logprobs: Option<Vec<BetaResponseLogProbTopLogprobsItem>>,
-}
-
-/// Inline schema in `BetaResponseLogProb`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseLogProbTopLogprobsItem {
-    /// `token`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// `logprob`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logprob: Option<f64>,
-}
+/// The `BetaResponseLogProb` schema, identical to `ResponseLogProb`.
+pub type BetaResponseLogProb = ResponseLogProb;
 
 /// The `BetaResponseMCPCallArgumentsDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5953,62 +3187,11 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<BetaAnnotation>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponsePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// The `BetaResponsePromptVariables` schema, identical to `ResponsePromptVariables`.
+pub type BetaResponsePromptVariables = ResponsePromptVariables;
 
-/// The `BetaResponsePromptVariables` schema.
-pub type BetaResponsePromptVariables =
-    std::collections::BTreeMap<String, BetaResponsePromptVariablesValue>;
-
-crate::untagged_union! {
-/// Inline schema in `BetaResponsePromptVariables`.
-pub enum BetaResponsePromptVariablesValue {
-/// A `String`.
-Text(String),
-/// A `BetaInputTextContent`.
-Text_(BetaInputTextContent),
-/// A `BetaInputImageContent`.
-Image(BetaInputImageContent),
-/// A `BetaInputFileContent`.
-File(BetaInputFileContent),
-}
-}
-
-/// The `BetaResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseProperties {
-    /// `previous_response_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_response_id: Option<String>,
-    /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<BetaModelIdsResponses>,
-    /// `background`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<bool>,
-    /// `max_tool_calls`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tool_calls: Option<i64>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
-    /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<BetaToolsArray>,
-    /// `tool_choice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<BetaToolChoiceParam>,
-    /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<BetaPrompt>,
-}
+/// The `BetaResponseProperties` schema, identical to `ResponseProperties`.
+pub type BetaResponseProperties = ResponseProperties;
 
 /// The `BetaResponseQueuedEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6323,153 +3506,11 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     pub output: Vec<BetaFunctionShellCallOutputContent>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponseStatus {
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-/// `in_progress`
-InProgress = "in_progress",
-/// `cancelled`
-Cancelled = "cancelled",
-/// `queued`
-Queued = "queued",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// The `BetaResponseStreamEvent` schema, identical to `ResponseStreamEvent`.
+pub type BetaResponseStreamEvent = ResponseStreamEvent;
 
-crate::tagged_union! {
-/// The `BetaResponseStreamEvent` schema.
-pub enum BetaResponseStreamEvent tag "type" {
-/// `type` = `response.audio.delta`
-ResponseAudioDelta(BetaResponseAudioDeltaEvent) = "response.audio.delta",
-/// `type` = `response.audio.done`
-ResponseAudioDone(BetaResponseAudioDoneEvent) = "response.audio.done",
-/// `type` = `response.audio.transcript.delta`
-ResponseAudioTranscriptDelta(BetaResponseAudioTranscriptDeltaEvent) = "response.audio.transcript.delta",
-/// `type` = `response.audio.transcript.done`
-ResponseAudioTranscriptDone(BetaResponseAudioTranscriptDoneEvent) = "response.audio.transcript.done",
-/// `type` = `response.code_interpreter_call_code.delta`
-ResponseCodeInterpreterCallCodeDelta(BetaResponseCodeInterpreterCallCodeDeltaEvent) = "response.code_interpreter_call_code.delta",
-/// `type` = `response.code_interpreter_call_code.done`
-ResponseCodeInterpreterCallCodeDone(BetaResponseCodeInterpreterCallCodeDoneEvent) = "response.code_interpreter_call_code.done",
-/// `type` = `response.code_interpreter_call.completed`
-ResponseCodeInterpreterCallCompleted(BetaResponseCodeInterpreterCallCompletedEvent) = "response.code_interpreter_call.completed",
-/// `type` = `response.code_interpreter_call.in_progress`
-ResponseCodeInterpreterCallInProgress(BetaResponseCodeInterpreterCallInProgressEvent) = "response.code_interpreter_call.in_progress",
-/// `type` = `response.code_interpreter_call.interpreting`
-ResponseCodeInterpreterCallInterpreting(BetaResponseCodeInterpreterCallInterpretingEvent) = "response.code_interpreter_call.interpreting",
-/// `type` = `response.completed`
-ResponseCompleted(BetaResponseCompletedEvent) = "response.completed",
-/// `type` = `response.content_part.added`
-ResponseContentPartAdded(BetaResponseContentPartAddedEvent) = "response.content_part.added",
-/// `type` = `response.content_part.done`
-ResponseContentPartDone(BetaResponseContentPartDoneEvent) = "response.content_part.done",
-/// `type` = `response.created`
-ResponseCreated(BetaResponseCreatedEvent) = "response.created",
-/// `type` = `error`
-Error(BetaResponseErrorEvent) = "error",
-/// `type` = `response.file_search_call.completed`
-ResponseFileSearchCallCompleted(BetaResponseFileSearchCallCompletedEvent) = "response.file_search_call.completed",
-/// `type` = `response.file_search_call.in_progress`
-ResponseFileSearchCallInProgress(BetaResponseFileSearchCallInProgressEvent) = "response.file_search_call.in_progress",
-/// `type` = `response.file_search_call.searching`
-ResponseFileSearchCallSearching(BetaResponseFileSearchCallSearchingEvent) = "response.file_search_call.searching",
-/// `type` = `response.function_call_arguments.delta`
-ResponseFunctionCallArgumentsDelta(BetaResponseFunctionCallArgumentsDeltaEvent) = "response.function_call_arguments.delta",
-/// `type` = `response.function_call_arguments.done`
-ResponseFunctionCallArgumentsDone(BetaResponseFunctionCallArgumentsDoneEvent) = "response.function_call_arguments.done",
-/// `type` = `response.shell_call_command.added`
-ResponseShellCallCommandAdded(BetaResponseShellCallCommandAddedStreamingEvent) = "response.shell_call_command.added",
-/// `type` = `response.shell_call_command.delta`
-ResponseShellCallCommandDelta(BetaResponseShellCallCommandDeltaStreamingEvent) = "response.shell_call_command.delta",
-/// `type` = `response.shell_call_command.done`
-ResponseShellCallCommandDone(BetaResponseShellCallCommandDoneStreamingEvent) = "response.shell_call_command.done",
-/// `type` = `response.shell_call_output_content.delta`
-ResponseShellCallOutputContentDelta(BetaResponseShellCallOutputContentDeltaStreamingEvent) = "response.shell_call_output_content.delta",
-/// `type` = `response.shell_call_output_content.done`
-ResponseShellCallOutputContentDone(BetaResponseShellCallOutputContentDoneStreamingEvent) = "response.shell_call_output_content.done",
-/// `type` = `response.in_progress`
-ResponseInProgress(BetaResponseInProgressEvent) = "response.in_progress",
-/// `type` = `response.failed`
-ResponseFailed(BetaResponseFailedEvent) = "response.failed",
-/// `type` = `response.incomplete`
-ResponseIncomplete(BetaResponseIncompleteEvent) = "response.incomplete",
-/// `type` = `response.output_item.added`
-ResponseOutputItemAdded(BetaResponseOutputItemAddedEvent) = "response.output_item.added",
-/// `type` = `response.output_item.done`
-ResponseOutputItemDone(BetaResponseOutputItemDoneEvent) = "response.output_item.done",
-/// `type` = `response.reasoning_summary_part.added`
-ResponseReasoningSummaryPartAdded(BetaResponseReasoningSummaryPartAddedEvent) = "response.reasoning_summary_part.added",
-/// `type` = `response.reasoning_summary_part.done`
-ResponseReasoningSummaryPartDone(BetaResponseReasoningSummaryPartDoneEvent) = "response.reasoning_summary_part.done",
-/// `type` = `response.reasoning_summary_text.delta`
-ResponseReasoningSummaryTextDelta(BetaResponseReasoningSummaryTextDeltaEvent) = "response.reasoning_summary_text.delta",
-/// `type` = `response.reasoning_summary_text.done`
-ResponseReasoningSummaryTextDone(BetaResponseReasoningSummaryTextDoneEvent) = "response.reasoning_summary_text.done",
-/// `type` = `response.reasoning_text.delta`
-ResponseReasoningTextDelta(BetaResponseReasoningTextDeltaEvent) = "response.reasoning_text.delta",
-/// `type` = `response.reasoning_text.done`
-ResponseReasoningTextDone(BetaResponseReasoningTextDoneEvent) = "response.reasoning_text.done",
-/// `type` = `response.refusal.delta`
-ResponseRefusalDelta(BetaResponseRefusalDeltaEvent) = "response.refusal.delta",
-/// `type` = `response.refusal.done`
-ResponseRefusalDone(BetaResponseRefusalDoneEvent) = "response.refusal.done",
-/// `type` = `response.output_text.delta`
-ResponseOutputTextDelta(BetaResponseTextDeltaEvent) = "response.output_text.delta",
-/// `type` = `response.output_text.done`
-ResponseOutputTextDone(BetaResponseTextDoneEvent) = "response.output_text.done",
-/// `type` = `response.web_search_call.completed`
-ResponseWebSearchCallCompleted(BetaResponseWebSearchCallCompletedEvent) = "response.web_search_call.completed",
-/// `type` = `response.web_search_call.in_progress`
-ResponseWebSearchCallInProgress(BetaResponseWebSearchCallInProgressEvent) = "response.web_search_call.in_progress",
-/// `type` = `response.web_search_call.searching`
-ResponseWebSearchCallSearching(BetaResponseWebSearchCallSearchingEvent) = "response.web_search_call.searching",
-/// `type` = `response.image_generation_call.completed`
-ResponseImageGenerationCallCompleted(BetaResponseImageGenCallCompletedEvent) = "response.image_generation_call.completed",
-/// `type` = `response.image_generation_call.generating`
-ResponseImageGenerationCallGenerating(BetaResponseImageGenCallGeneratingEvent) = "response.image_generation_call.generating",
-/// `type` = `response.image_generation_call.in_progress`
-ResponseImageGenerationCallInProgress(BetaResponseImageGenCallInProgressEvent) = "response.image_generation_call.in_progress",
-/// `type` = `response.image_generation_call.partial_image`
-ResponseImageGenerationCallPartialImage(BetaResponseImageGenCallPartialImageEvent) = "response.image_generation_call.partial_image",
-/// `type` = `response.mcp_call_arguments.delta`
-ResponseMcpCallArgumentsDelta(BetaResponseMCPCallArgumentsDeltaEvent) = "response.mcp_call_arguments.delta",
-/// `type` = `response.mcp_call_arguments.done`
-ResponseMcpCallArgumentsDone(BetaResponseMCPCallArgumentsDoneEvent) = "response.mcp_call_arguments.done",
-/// `type` = `response.mcp_call.completed`
-ResponseMcpCallCompleted(BetaResponseMCPCallCompletedEvent) = "response.mcp_call.completed",
-/// `type` = `response.mcp_call.failed`
-ResponseMcpCallFailed(BetaResponseMCPCallFailedEvent) = "response.mcp_call.failed",
-/// `type` = `response.mcp_call.in_progress`
-ResponseMcpCallInProgress(BetaResponseMCPCallInProgressEvent) = "response.mcp_call.in_progress",
-/// `type` = `response.mcp_list_tools.completed`
-ResponseMcpListToolsCompleted(BetaResponseMCPListToolsCompletedEvent) = "response.mcp_list_tools.completed",
-/// `type` = `response.mcp_list_tools.failed`
-ResponseMcpListToolsFailed(BetaResponseMCPListToolsFailedEvent) = "response.mcp_list_tools.failed",
-/// `type` = `response.mcp_list_tools.in_progress`
-ResponseMcpListToolsInProgress(BetaResponseMCPListToolsInProgressEvent) = "response.mcp_list_tools.in_progress",
-/// `type` = `response.output_text.annotation.added`
-ResponseOutputTextAnnotationAdded(BetaResponseOutputTextAnnotationAddedEvent) = "response.output_text.annotation.added",
-/// `type` = `response.queued`
-ResponseQueued(BetaResponseQueuedEvent) = "response.queued",
-/// `type` = `response.custom_tool_call_input.delta`
-ResponseCustomToolCallInputDelta(BetaResponseCustomToolCallInputDeltaEvent) = "response.custom_tool_call_input.delta",
-/// `type` = `response.custom_tool_call_input.done`
-ResponseCustomToolCallInputDone(BetaResponseCustomToolCallInputDoneEvent) = "response.custom_tool_call_input.done",
-}
-}
-
-/// The `BetaResponseStreamOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseStreamOptions {
-    /// `include_obfuscation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_obfuscation: Option<bool>,
-}
+/// The `BetaResponseStreamOptions` schema, identical to `ResponseStreamOptions`.
+pub type BetaResponseStreamOptions = ResponseStreamOptions;
 
 /// The `BetaResponseTextDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6517,58 +3558,11 @@ pub struct BetaResponseTextDoneEvent {
     pub logprobs: Vec<BetaResponseLogProb>,
 }
 
-/// The `BetaResponseTextParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseTextParam {
-    /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<BetaTextResponseFormatConfiguration>,
-    /// `verbosity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verbosity: Option<BetaVerbosity>,
-}
+/// The `BetaResponseTextParam` schema, identical to `ResponseTextParam`.
+pub type BetaResponseTextParam = ResponseTextParam;
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-/// Default: `"disabled"`.
-pub enum BetaResponseTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
-
-/// The `BetaResponseUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseUsage {
-    /// `input_tokens`, required.
-    pub input_tokens: i64,
-    /// `input_tokens_details`, required.
-    pub input_tokens_details: BetaResponseUsageInputTokensDetails,
-    /// `output_tokens`, required.
-    pub output_tokens: i64,
-    /// `output_tokens_details`, required.
-    pub output_tokens_details: BetaResponseUsageOutputTokensDetails,
-    /// `total_tokens`, required.
-    pub total_tokens: i64,
-}
-
-/// Inline schema in `BetaResponseUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseUsageInputTokensDetails {
-    /// `cached_tokens`, required.
-    pub cached_tokens: i64,
-    /// `cache_write_tokens`, required.
-    pub cache_write_tokens: i64,
-}
-
-/// Inline schema in `BetaResponseUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseUsageOutputTokensDetails {
-    /// `reasoning_tokens`, required.
-    pub reasoning_tokens: i64,
-}
+/// The `BetaResponseUsage` schema, identical to `ResponseUsage`.
+pub type BetaResponseUsage = ResponseUsage;
 
 /// The `BetaResponseWebSearchCallCompletedEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6653,138 +3647,8 @@ ResponseInject(BetaResponseInjectEvent) = "response.inject",
 }
 }
 
-/// The `BetaResponsesClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponsesClientEventResponseCreate {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::ResponseCreate,
-    /// `stream_id`, optional.
-    /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_id: Option<String>,
-    /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<BetaMetadata>,
-    /// `top_logprobs`, optional.
-    /// Constraints: minimum 0, maximum 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_logprobs: Option<u64>,
-    /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// `user`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub safety_identifier: Option<String>,
-    /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_key: Option<String>,
-    /// `prompt_cache_retention`, optional, nullable.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaResponsesClientEventResponseCreatePromptCacheRetention>,
-    /// `prompt_cache_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
-    /// `previous_response_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_response_id: Option<String>,
-    /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<BetaModelIdsResponses>,
-    /// `background`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<bool>,
-    /// `max_tool_calls`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tool_calls: Option<i64>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
-    /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<BetaToolsArray>,
-    /// `tool_choice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<BetaToolChoiceParam>,
-    /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<BetaPrompt>,
-    /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<BetaServiceTierResponses>,
-    /// `truncation`, optional, nullable.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaResponsesClientEventResponseCreateTruncation>,
-    /// `reasoning`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<BetaReasoning>,
-    /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<BetaInputParam>,
-    /// `include`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include: Option<Vec<BetaIncludeEnum>>,
-    /// `parallel_tool_calls`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parallel_tool_calls: Option<bool>,
-    /// `store`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<bool>,
-    /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<String>,
-    /// `moderation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<BetaModerationParam>,
-    /// `stream`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream: Option<bool>,
-    /// `stream_options`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_options: Option<BetaResponseStreamOptions>,
-    /// `conversation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<BetaConversationParam>,
-    /// `context_management`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context_management: Option<Vec<BetaContextManagementParam>>,
-    /// `max_output_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_output_tokens: Option<u64>,
-    /// `multi_agent`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub multi_agent: Option<BetaMultiAgentParam>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaResponsesClientEventResponseCreate`.
-pub enum BetaResponsesClientEventResponseCreatePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaResponsesClientEventResponseCreate`.
-/// Default: `"disabled"`.
-pub enum BetaResponsesClientEventResponseCreateTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// The `BetaResponsesClientEventResponseCreate` schema, identical to `ResponsesClientEventResponseCreate`.
+pub type BetaResponsesClientEventResponseCreate = ResponsesClientEventResponseCreate;
 
 crate::tagged_union! {
 /// The `BetaResponsesServerEvent` schema.
@@ -8166,446 +5030,89 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     pub stream_id: Option<String>,
 }
 
-/// The `BetaResponsesWebSocketStreamEvent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponsesWebSocketStreamEvent {
-    /// `stream_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_id: Option<String>,
-}
+/// The `BetaResponsesWebSocketStreamEvent` schema, identical to `ResponsesWebSocketStreamEvent`.
+pub type BetaResponsesWebSocketStreamEvent = ResponsesWebSocketStreamEvent;
 
-/// The `BetaScreenshotParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaScreenshotParam {
-    /// `type`, required.
-    /// Default: `"screenshot"`.
-    #[serde(default)]
-    pub r#type: consts::Screenshot,
-}
+/// The `BetaScreenshotParam` schema, identical to `ScreenshotParam`.
+pub type BetaScreenshotParam = ScreenshotParam;
 
-/// The `BetaScrollParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaScrollParam {
-    /// `type`, required.
-    /// Default: `"scroll"`.
-    #[serde(default)]
-    pub r#type: consts::Scroll,
-    /// `x`, required.
-    pub x: i64,
-    /// `y`, required.
-    pub y: i64,
-    /// `scroll_x`, required.
-    pub scroll_x: i64,
-    /// `scroll_y`, required.
-    pub scroll_y: i64,
-    /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-}
+/// The `BetaScrollParam` schema, identical to `ScrollParam`.
+pub type BetaScrollParam = ScrollParam;
 
-crate::string_enum! {
-/// The `BetaSearchContentType` schema.
-pub enum BetaSearchContentType {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// The `BetaSearchContentType` schema, identical to `SearchContentType`.
+pub type BetaSearchContentType = SearchContentType;
 
-crate::string_enum! {
-/// The `BetaSearchContextSize` schema.
-pub enum BetaSearchContextSize {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
+/// The `BetaSearchContextSize` schema, identical to `SearchContextSize`.
+pub type BetaSearchContextSize = SearchContextSize;
 
-crate::string_enum! {
-/// The `BetaServiceTierEnum` schema.
-pub enum BetaServiceTierEnum {
-/// `auto`
-Auto = "auto",
-/// `default`
-Default = "default",
-/// `fast`
-Fast = "fast",
-/// `flex`
-Flex = "flex",
-/// `priority`
-Priority = "priority",
-}
-}
+/// The `BetaServiceTierEnum` schema, identical to `ServiceTierEnum`.
+pub type BetaServiceTierEnum = ServiceTierEnum;
 
-crate::string_enum! {
-/// The `BetaServiceTierResponses` schema.
-pub enum BetaServiceTierResponses {
-/// `auto`
-Auto = "auto",
-/// `default`
-Default = "default",
-/// `flex`
-Flex = "flex",
-/// `scale`
-Scale = "scale",
-/// `priority`
-Priority = "priority",
-/// `fast`
-Fast = "fast",
-/// `ultrafast`
-Ultrafast = "ultrafast",
-}
-}
+/// The `BetaServiceTierResponses` schema, identical to `ServiceTierResponses`.
+pub type BetaServiceTierResponses = ServiceTierResponses;
 
-/// The `BetaShellCallOutputDelta` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaShellCallOutputDelta {
-    /// `stdout`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdout: Option<String>,
-    /// `stderr`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stderr: Option<String>,
-}
+/// The `BetaShellCallOutputDelta` schema, identical to `ShellCallOutputDelta`.
+pub type BetaShellCallOutputDelta = ShellCallOutputDelta;
 
-/// The `BetaSkillReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaSkillReferenceParam {
-    /// `type`, required.
-    /// Default: `"skill_reference"`.
-    #[serde(default)]
-    pub r#type: consts::SkillReference,
-    /// `skill_id`, required.
-    /// Constraints: at least 1 characters, at most 64 characters.
-    pub skill_id: String,
-    /// `version`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-}
+/// The `BetaSkillReferenceParam` schema, identical to `SkillReferenceParam`.
+pub type BetaSkillReferenceParam = SkillReferenceParam;
 
-/// The `BetaSpecificApplyPatchParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaSpecificApplyPatchParam {
-    /// `type`, required.
-    /// Default: `"apply_patch"`.
-    #[serde(default)]
-    pub r#type: consts::ApplyPatch,
-}
+/// The `BetaSpecificApplyPatchParam` schema, identical to `SpecificApplyPatchParam`.
+pub type BetaSpecificApplyPatchParam = SpecificApplyPatchParam;
 
-/// The `BetaSpecificFunctionShellParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaSpecificFunctionShellParam {
-    /// `type`, required.
-    /// Default: `"shell"`.
-    #[serde(default)]
-    pub r#type: consts::Shell,
-}
+/// The `BetaSpecificFunctionShellParam` schema, identical to `SpecificFunctionShellParam`.
+pub type BetaSpecificFunctionShellParam = SpecificFunctionShellParam;
 
-/// The `BetaSpecificProgrammaticToolCallingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaSpecificProgrammaticToolCallingParam {
-    /// `type`, required.
-    /// Default: `"programmatic_tool_calling"`.
-    #[serde(default)]
-    pub r#type: consts::ProgrammaticToolCalling,
-}
+/// The `BetaSpecificProgrammaticToolCallingParam` schema, identical to `SpecificProgrammaticToolCallingParam`.
+pub type BetaSpecificProgrammaticToolCallingParam = SpecificProgrammaticToolCallingParam;
 
-/// The `BetaSummaryTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaSummaryTextContent {
-    /// `type`, required.
-    /// Default: `"summary_text"`.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// The `BetaSummaryTextContent` schema, identical to `SummaryTextContent`.
+pub type BetaSummaryTextContent = SummaryTextContent;
 
-/// The `BetaTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaTextContent {
-    /// `type`, required.
-    /// Default: `"text"`.
-    #[serde(default)]
-    pub r#type: consts::Text,
-    /// `text`, required.
-    pub text: String,
-}
+/// The `BetaTextContent` schema, identical to `TextContent`.
+pub type BetaTextContent = TextContent;
 
-crate::tagged_union! {
-/// The `BetaTextResponseFormatConfiguration` schema.
-pub enum BetaTextResponseFormatConfiguration tag "type" {
-/// `type` = `text`
-Text(BetaResponseFormatText) = "text",
-/// `type` = `json_schema`
-JsonSchema(BetaTextResponseFormatJsonSchema) = "json_schema",
-/// `type` = `json_object`
-JsonObject(BetaResponseFormatJsonObject) = "json_object",
-}
-}
+/// The `BetaTextResponseFormatConfiguration` schema, identical to `TextResponseFormatConfiguration`.
+pub type BetaTextResponseFormatConfiguration = TextResponseFormatConfiguration;
 
-/// The `BetaTextResponseFormatJsonSchema` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaTextResponseFormatJsonSchema {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::JsonSchema,
-    /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `name`, required.
-    pub name: String,
-    /// `schema`, required.
-    pub schema: BetaResponseFormatJsonSchemaSchema,
-    /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strict: Option<bool>,
-}
+/// The `BetaTextResponseFormatJsonSchema` schema, identical to `TextResponseFormatJsonSchema`.
+pub type BetaTextResponseFormatJsonSchema = TextResponseFormatJsonSchema;
 
-/// The `BetaTokenCountsBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaTokenCountsBody {
-    /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// `input`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<BetaTokenCountsBodyInput>,
-    /// `previous_response_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_response_id: Option<String>,
-    /// `tools`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<BetaTool>>,
-    /// `text`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
-    /// `reasoning`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<BetaReasoning>,
-    /// `truncation`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaTruncationEnum>,
-    /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<String>,
-    /// `personality`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub personality: Option<BetaPersonalityEnum>,
-    /// `conversation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<BetaConversationParam>,
-    /// `tool_choice`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<BetaToolChoiceParam>,
-    /// `parallel_tool_calls`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parallel_tool_calls: Option<bool>,
-}
+/// The `BetaTokenCountsBody` schema, identical to `TokenCountsBody`.
+pub type BetaTokenCountsBody = TokenCountsBody;
 
-crate::untagged_union! {
-/// Inline schema in `BetaTokenCountsBody`.
-pub enum BetaTokenCountsBodyInput {
-/// A `String`.
-Text(String),
-/// A `Vec<BetaInputItem>`.
-Array(Vec<BetaInputItem>),
-}
-}
+/// The `BetaTokenCountsResource` schema, identical to `TokenCountsResource`.
+pub type BetaTokenCountsResource = TokenCountsResource;
 
-/// The `BetaTokenCountsResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaTokenCountsResource {
-    /// `object`, required.
-    /// Default: `"response.input_tokens"`.
-    #[serde(default)]
-    pub object: consts::ResponseInputTokens,
-    /// `input_tokens`, required.
-    pub input_tokens: i64,
-}
+/// The `BetaTool` schema, identical to `Tool`.
+pub type BetaTool = Tool;
 
-crate::untagged_union! {
-/// The `BetaTool` schema.
-pub enum BetaTool {
-/// A `BetaFunctionTool`.
-FunctionTool(BetaFunctionTool),
-/// A `BetaFileSearchTool`.
-FileSearchTool(BetaFileSearchTool),
-/// A `BetaComputerTool`.
-ComputerTool(BetaComputerTool),
-/// A `BetaComputerUsePreviewTool`.
-ComputerUsePreviewTool(BetaComputerUsePreviewTool),
-/// A `BetaWebSearchTool`.
-WebSearchTool(BetaWebSearchTool),
-/// A `BetaMCPTool`.
-MCPTool(BetaMCPTool),
-/// A `BetaCodeInterpreterTool`.
-CodeInterpreterTool(BetaCodeInterpreterTool),
-/// A `BetaProgrammaticToolCallingParam`.
-ProgrammaticToolCallingParam(BetaProgrammaticToolCallingParam),
-/// A `BetaImageGenTool`.
-ImageGenTool(BetaImageGenTool),
-/// A `BetaLocalShellToolParam`.
-LocalShellToolParam(BetaLocalShellToolParam),
-/// A `BetaFunctionShellToolParam`.
-FunctionShellToolParam(BetaFunctionShellToolParam),
-/// A `BetaCustomToolParam`.
-CustomToolParam(BetaCustomToolParam),
-/// A `BetaNamespaceToolParam`.
-NamespaceToolParam(BetaNamespaceToolParam),
-/// A `BetaToolSearchToolParam`.
-ToolSearchToolParam(BetaToolSearchToolParam),
-/// A `BetaWebSearchPreviewTool`.
-WebSearchPreviewTool(BetaWebSearchPreviewTool),
-/// A `BetaApplyPatchToolParam`.
-ApplyPatchToolParam(BetaApplyPatchToolParam),
-}
-}
+/// The `BetaToolCallCaller` schema, identical to `ToolCallCaller`.
+pub type BetaToolCallCaller = ToolCallCaller;
 
-crate::tagged_union! {
-/// The `BetaToolCallCaller` schema.
-pub enum BetaToolCallCaller tag "type" {
-/// `type` = `direct`
-Direct(BetaDirectToolCallCaller) = "direct",
-/// `type` = `program`
-Program(BetaProgramToolCallCaller) = "program",
-}
-}
+/// The `BetaToolCallCallerParam` schema, identical to `ToolCallCallerParam`.
+pub type BetaToolCallCallerParam = ToolCallCallerParam;
 
-crate::tagged_union! {
-/// The `BetaToolCallCallerParam` schema.
-pub enum BetaToolCallCallerParam tag "type" {
-/// `type` = `direct`
-Direct(BetaDirectToolCallCallerParam) = "direct",
-/// `type` = `program`
-Program(BetaProgramToolCallCallerParam) = "program",
-}
-}
+/// The `BetaToolChoiceAllowed` schema, identical to `ToolChoiceAllowed`.
+pub type BetaToolChoiceAllowed = ToolChoiceAllowed;
 
-/// The `BetaToolChoiceAllowed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaToolChoiceAllowed {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::AllowedTools,
-    /// `mode`, required.
-    pub mode: BetaToolChoiceAllowedMode,
-    /// `tools`, required.
-    pub tools: Vec<serde_json::Value>,
-}
+/// The `BetaToolChoiceCustom` schema, identical to `ToolChoiceCustom`.
+pub type BetaToolChoiceCustom = ToolChoiceCustom;
 
-crate::string_enum! {
-/// Inline schema in `BetaToolChoiceAllowed`.
-pub enum BetaToolChoiceAllowedMode {
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
+/// The `BetaToolChoiceFunction` schema, identical to `ToolChoiceFunction`.
+pub type BetaToolChoiceFunction = ToolChoiceFunction;
 
-/// The `BetaToolChoiceCustom` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaToolChoiceCustom {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Custom,
-    /// `name`, required.
-    pub name: String,
-}
+/// The `BetaToolChoiceMCP` schema, identical to `ToolChoiceMCP`.
+pub type BetaToolChoiceMCP = ToolChoiceMCP;
 
-/// The `BetaToolChoiceFunction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaToolChoiceFunction {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Function,
-    /// `name`, required.
-    pub name: String,
-}
+/// The `BetaToolChoiceOptions` schema, identical to `ToolChoiceOptions`.
+pub type BetaToolChoiceOptions = ToolChoiceOptions;
 
-/// The `BetaToolChoiceMCP` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaToolChoiceMCP {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Mcp,
-    /// `server_label`, required.
-    pub server_label: String,
-    /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// The `BetaToolChoiceParam` schema, identical to `ToolChoiceParam`.
+pub type BetaToolChoiceParam = ToolChoiceParam;
 
-crate::string_enum! {
-/// The `BetaToolChoiceOptions` schema.
-pub enum BetaToolChoiceOptions {
-/// `none`
-None = "none",
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
-
-crate::untagged_union! {
-/// The `BetaToolChoiceParam` schema.
-pub enum BetaToolChoiceParam {
-/// A `BetaToolChoiceOptions`.
-ToolChoiceOptions(BetaToolChoiceOptions),
-/// A `BetaToolChoiceAllowed`.
-ToolChoiceAllowed(BetaToolChoiceAllowed),
-/// A `BetaToolChoiceTypes`.
-ToolChoiceTypes(BetaToolChoiceTypes),
-/// A `BetaToolChoiceFunction`.
-ToolChoiceFunction(BetaToolChoiceFunction),
-/// A `BetaToolChoiceMCP`.
-ToolChoiceMCP(BetaToolChoiceMCP),
-/// A `BetaToolChoiceCustom`.
-ToolChoiceCustom(BetaToolChoiceCustom),
-/// A `BetaSpecificProgrammaticToolCallingParam`.
-SpecificProgrammaticToolCallingParam(BetaSpecificProgrammaticToolCallingParam),
-/// A `BetaSpecificApplyPatchParam`.
-SpecificApplyPatchParam(BetaSpecificApplyPatchParam),
-/// A `BetaSpecificFunctionShellParam`.
-SpecificFunctionShellParam(BetaSpecificFunctionShellParam),
-}
-}
-
-/// The `BetaToolChoiceTypes` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaToolChoiceTypes {
-    /// `type`, required.
-    pub r#type: BetaToolChoiceTypesType,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaToolChoiceTypes`.
-pub enum BetaToolChoiceTypesType {
-/// `file_search`
-FileSearch = "file_search",
-/// `web_search_preview`
-WebSearchPreview = "web_search_preview",
-/// `computer`
-Computer = "computer",
-/// `computer_use_preview`
-ComputerUsePreview = "computer_use_preview",
-/// `computer_use`
-ComputerUse = "computer_use",
-/// `web_search_preview_2025_03_11`
-WebSearchPreview20250311 = "web_search_preview_2025_03_11",
-/// `image_generation`
-ImageGeneration = "image_generation",
-/// `code_interpreter`
-CodeInterpreter = "code_interpreter",
-}
-}
+/// The `BetaToolChoiceTypes` schema, identical to `ToolChoiceTypes`.
+pub type BetaToolChoiceTypes = ToolChoiceTypes;
 
 /// The `BetaToolSearchCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8659,15 +5166,8 @@ pub struct BetaToolSearchCallItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
 }
 
-crate::string_enum! {
-/// The `BetaToolSearchExecutionType` schema.
-pub enum BetaToolSearchExecutionType {
-/// `server`
-Server = "server",
-/// `client`
-Client = "client",
-}
-}
+/// The `BetaToolSearchExecutionType` schema, identical to `ToolSearchExecutionType`.
+pub type BetaToolSearchExecutionType = ToolSearchExecutionType;
 
 /// The `BetaToolSearchOutput` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8721,225 +5221,53 @@ pub struct BetaToolSearchOutputItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
 }
 
-/// The `BetaToolSearchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaToolSearchToolParam {
-    /// `type`, required.
-    /// Default: `"tool_search"`.
-    #[serde(default)]
-    pub r#type: consts::ToolSearch,
-    /// `execution`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution: Option<BetaToolSearchExecutionType>,
-    /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `parameters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<BetaEmptyModelParam>,
-}
+/// The `BetaToolSearchToolParam` schema, identical to `ToolSearchToolParam`.
+pub type BetaToolSearchToolParam = ToolSearchToolParam;
 
-/// The `BetaToolsArray` schema.
-pub type BetaToolsArray = Vec<BetaTool>;
+/// The `BetaToolsArray` schema, identical to `ToolsArray`.
+pub type BetaToolsArray = ToolsArray;
 
-crate::string_enum! {
-/// The `BetaTruncationEnum` schema.
-pub enum BetaTruncationEnum {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// The `BetaTopLogProb` schema, identical to `TopLogProb`.
+pub type BetaTopLogProb = TopLogProb;
 
-/// The `BetaTypeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaTypeParam {
-    /// `type`, required.
-    /// Default: `"type"`.
-    #[serde(default)]
-    pub r#type: consts::Type,
-    /// `text`, required.
-    pub text: String,
-}
+/// The `BetaTruncationEnum` schema, identical to `TruncationEnum`.
+pub type BetaTruncationEnum = TruncationEnum;
 
-/// The `BetaUrlCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaUrlCitationParam {
-    /// `type`, required.
-    /// Default: `"url_citation"`.
-    #[serde(default)]
-    pub r#type: consts::UrlCitation,
-    /// `start_index`, required.
-    /// Constraints: minimum 0.
-    pub start_index: u64,
-    /// `end_index`, required.
-    /// Constraints: minimum 0.
-    pub end_index: u64,
-    /// `url`, required.
-    pub url: String,
-    /// `title`, required.
-    pub title: String,
-}
+/// The `BetaTypeParam` schema, identical to `TypeParam`.
+pub type BetaTypeParam = TypeParam;
 
-/// The `BetaVectorStoreFileAttributes` schema.
-pub type BetaVectorStoreFileAttributes =
-    std::collections::BTreeMap<String, BetaVectorStoreFileAttributesValue>;
+/// The `BetaUrlCitationBody` schema, identical to `UrlCitationBody`.
+pub type BetaUrlCitationBody = UrlCitationBody;
 
-crate::untagged_union! {
-/// Inline schema in `BetaVectorStoreFileAttributes`.
-pub enum BetaVectorStoreFileAttributesValue {
-/// A `bool`.
-Bool(bool),
-/// A `f64`.
-Number(f64),
-/// A `String`.
-Text(String),
-}
-}
+/// The `BetaUrlCitationParam` schema, identical to `UrlCitationParam`.
+pub type BetaUrlCitationParam = UrlCitationParam;
 
-crate::string_enum! {
-/// The `BetaVerbosity` schema.
-pub enum BetaVerbosity {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
+/// The `BetaVectorStoreFileAttributes` schema, identical to `VectorStoreFileAttributes`.
+pub type BetaVectorStoreFileAttributes = VectorStoreFileAttributes;
 
-/// The `BetaWaitParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaWaitParam {
-    /// `type`, required.
-    /// Default: `"wait"`.
-    #[serde(default)]
-    pub r#type: consts::Wait,
-}
+/// The `BetaVerbosity` schema, identical to `Verbosity`.
+pub type BetaVerbosity = Verbosity;
 
-/// The `BetaWebSearchActionFind` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaWebSearchActionFind {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::FindInPage,
-    /// `url`, required.
-    pub url: String,
-    /// `pattern`, required.
-    pub pattern: String,
-}
+/// The `BetaWaitParam` schema, identical to `WaitParam`.
+pub type BetaWaitParam = WaitParam;
 
-/// The `BetaWebSearchActionOpenPage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaWebSearchActionOpenPage {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::OpenPage,
-    /// `url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
+/// The `BetaWebSearchActionFind` schema, identical to `WebSearchActionFind`.
+pub type BetaWebSearchActionFind = WebSearchActionFind;
 
-/// The `BetaWebSearchActionSearch` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaWebSearchActionSearch {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Search,
-    /// `query`, optional.
-    /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
-    /// `queries`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queries: Option<Vec<String>>,
-    /// `sources`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Vec<BetaWebSearchActionSearchSourcesItem>>,
-}
+/// The `BetaWebSearchActionOpenPage` schema, identical to `WebSearchActionOpenPage`.
+pub type BetaWebSearchActionOpenPage = WebSearchActionOpenPage;
 
-/// Inline schema in `BetaWebSearchActionSearch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaWebSearchActionSearchSourcesItem {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Url,
-    /// `url`, required.
-    pub url: String,
-}
+/// The `BetaWebSearchActionSearch` schema, identical to `WebSearchActionSearch`.
+pub type BetaWebSearchActionSearch = WebSearchActionSearch;
 
-/// The `BetaWebSearchApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaWebSearchApproximateLocation {
-    /// `type`, optional.
-    /// Default: `"approximate"`.
-    #[serde(default)]
-    pub r#type: consts::Approximate,
-    /// `country`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// `region`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// `city`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// `timezone`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-}
+/// The `BetaWebSearchApproximateLocation` schema, identical to `WebSearchApproximateLocation`.
+pub type BetaWebSearchApproximateLocation = WebSearchApproximateLocation;
 
-/// The `BetaWebSearchPreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaWebSearchPreviewTool {
-    /// `type`, required.
-    /// Default: `"web_search_preview"`.
-    pub r#type: BetaWebSearchPreviewToolType,
-    /// `user_location`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_location: Option<BetaApproximateLocation>,
-    /// `search_context_size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search_context_size: Option<BetaSearchContextSize>,
-    /// `search_content_types`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search_content_types: Option<Vec<BetaSearchContentType>>,
-}
+/// The `BetaWebSearchPreviewTool` schema, identical to `WebSearchPreviewTool`.
+pub type BetaWebSearchPreviewTool = WebSearchPreviewTool;
 
-crate::string_enum! {
-/// Inline schema in `BetaWebSearchPreviewTool`.
-/// Default: `"web_search_preview"`.
-pub enum BetaWebSearchPreviewToolType {
-/// `web_search_preview`
-WebSearchPreview = "web_search_preview",
-/// `web_search_preview_2025_03_11`
-WebSearchPreview20250311 = "web_search_preview_2025_03_11",
-}
-}
-
-/// The `BetaWebSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaWebSearchTool {
-    /// `type`, required.
-    /// Default: `"web_search"`.
-    pub r#type: BetaWebSearchToolType,
-    /// `external_web_access`, optional.
-    /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_web_access: Option<bool>,
-    /// `filters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<BetaWebSearchToolFilters>,
-    /// `user_location`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_location: Option<BetaWebSearchApproximateLocation>,
-    /// `search_context_size`, optional.
-    /// Default: `"medium"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search_context_size: Option<BetaWebSearchToolSearchContextSize>,
-}
+/// The `BetaWebSearchTool` schema, identical to `WebSearchTool`.
+pub type BetaWebSearchTool = WebSearchTool;
 
 /// The `BetaWebSearchToolCall` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8981,38 +5309,6 @@ Searching = "searching",
 Completed = "completed",
 /// `failed`
 Failed = "failed",
-}
-}
-
-/// Inline schema in `BetaWebSearchTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaWebSearchToolFilters {
-    /// `allowed_domains`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_domains: Option<Vec<String>>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaWebSearchTool`.
-/// Default: `"medium"`.
-pub enum BetaWebSearchToolSearchContextSize {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaWebSearchTool`.
-/// Default: `"web_search"`.
-pub enum BetaWebSearchToolType {
-/// `web_search`
-WebSearch = "web_search",
-/// `web_search_2025_08_26`
-WebSearch20250826 = "web_search_2025_08_26",
 }
 }
 

@@ -1230,6 +1230,28 @@ Inline(InlineSkillParam) = "inline",
 }
 }
 
+#[cfg(any(feature = "containers", feature = "responses"))]
+/// The `ContainerFileCitationParam` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerFileCitationParam {
+    /// `type`, required.
+    /// Default: `"container_file_citation"`.
+    #[serde(default)]
+    pub r#type: consts::ContainerFileCitation,
+    /// `start_index`, required.
+    /// Constraints: minimum 0.
+    pub start_index: u64,
+    /// `end_index`, required.
+    /// Constraints: minimum 0.
+    pub end_index: u64,
+    /// `container_id`, required.
+    pub container_id: String,
+    /// `file_id`, required.
+    pub file_id: String,
+    /// `filename`, required.
+    pub filename: String,
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
 /// The `ContainerMemoryLimit` schema.
@@ -1717,6 +1739,23 @@ System = "system",
 /// `developer`
 Developer = "developer",
 }
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+/// The `FileCitationParam` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileCitationParam {
+    /// `type`, required.
+    /// Default: `"file_citation"`.
+    #[serde(default)]
+    pub r#type: consts::FileCitation,
+    /// `index`, required.
+    /// Constraints: minimum 0.
+    pub index: u64,
+    /// `file_id`, required.
+    pub file_id: String,
+    /// `filename`, required.
+    pub filename: String,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2956,7 +2995,7 @@ pub struct InlineSkillSourceParam {
     pub data: String,
 }
 
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// The `InputAudio` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputAudio {
@@ -2967,7 +3006,7 @@ pub struct InputAudio {
     pub input_audio: InputAudioInputAudio,
 }
 
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// Inline schema in `InputAudio`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputAudioInputAudio {
@@ -2977,7 +3016,7 @@ pub struct InputAudioInputAudio {
     pub format: InputAudioInputAudioFormat,
 }
 
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 crate::string_enum! {
 /// Inline schema in `InputAudio`.
 pub enum InputAudioInputAudioFormat {
