@@ -4,4 +4,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod generated;
+pub mod validate;
+
 pub use oai_types as types;
+pub use validate::{Validate, ValidationError, Violation};

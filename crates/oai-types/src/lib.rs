@@ -10,9 +10,11 @@
 #[doc(hidden)]
 pub mod const_str;
 mod generated;
+mod input_file;
 mod support;
 
 pub use generated::*;
+pub use input_file::{FileSource, InputFile};
 
 /// Paths the macro expansions use; not part of the public API.
 #[doc(hidden)]

@@ -22,6 +22,7 @@ fn ty_text(t: &Ty) -> String {
         Ty::Map(i) => format!("std::collections::BTreeMap<String, {}>", ty_text(i)),
         Ty::Named(n) => n.clone(),
         Ty::Const(n) => format!("consts::{n}"),
+        Ty::File => "crate::InputFile".into(),
     }
 }
 
@@ -275,23 +276,35 @@ fn collect_refs(n: &super::spec::Node, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Every generated file of `oai-types`: `(file name, text)`.
-pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
-    let mut by_file: BTreeMap<String, String> = BTreeMap::new();
-    let prelude =
-        "#![allow(unused_imports)]\nuse serde::{Deserialize, Serialize};\n\nuse super::*;\n\n";
-    for t in model.types.values() {
-        let file = match t.areas.len() {
-            0 => "common".to_owned(),
-            1 => areas::module(
+/// The generated module a type's code goes to: its area's module, `common`
+/// (every area) or `shared` (some areas, named by the returned `cfg`).
+pub fn file_of(t: &TypeDef) -> (String, Option<String>) {
+    match t.areas.len() {
+        0 => ("common".to_owned(), None),
+        1 => (
+            areas::module(
                 t.areas
                     .iter()
                     .next()
                     .map(String::as_str)
                     .unwrap_or("common"),
             ),
-            _ => "shared".to_owned(),
-        };
+            None,
+        ),
+        _ => {
+            let cfgs: Vec<String> = t.areas.iter().map(|a| format!("feature = {a:?}")).collect();
+            ("shared".to_owned(), Some(format!("#[cfg(any({}))]", cfgs.join(", "))))
+        }
+    }
+}
+
+/// Every generated file of `oai-types`: `(file name, text)`.
+pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
+    let mut by_file: BTreeMap<String, String> = BTreeMap::new();
+    let prelude =
+        "#![allow(unused_imports)]\nuse serde::{Deserialize, Serialize};\n\nuse super::*;\n\n";
+    for t in model.types.values() {
+        let (file, _) = file_of(t);
         let text = by_file
             .entry(file.clone())
             .or_insert_with(|| format!("{HEADER}{prelude}"));

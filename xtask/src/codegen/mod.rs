@@ -7,6 +7,8 @@ mod emit;
 mod fixtures;
 mod model;
 mod names;
+pub mod ops;
+mod validate;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +88,20 @@ type Files = Vec<(String, String)>;
 
 pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     let spec = spec::load(spec_path)?;
+    let (spec, ops) = ops::prepare(&spec)?;
+    if std::env::var_os("OAI_CODEGEN_DUMP_OPS").is_some() {
+        for o in &ops {
+            eprintln!(
+                "{:<45} {:<7} {:<60} client.{}().{}{}",
+                o.id,
+                o.method,
+                o.path,
+                o.resource.join("().").replace("()", "()"),
+                o.name,
+                if o.paginated { "  [paged]" } else { "" }
+            );
+        }
+    }
     let mut m = model::Model::new(&spec);
     m.build();
     emit::assign_areas(&mut m);
@@ -100,10 +116,16 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
         types_files.push((name, rustfmt(&text)?));
     }
     let tests_files = vec![("mod.rs".to_owned(), rustfmt(&fixtures::response_table(&m))?)];
+    let checks = validate::generate(&m, &ops)?;
+    let mut builders_files = Vec::new();
+    for (name, text) in &checks.files {
+        builders_files.push((name.clone(), rustfmt(text)?));
+    }
     let root = project_root();
     Ok(vec![
         (root.join("crates/oai-types/src/generated"), types_files),
         (root.join("crates/oai-types/tests/generated"), tests_files),
+        (root.join("crates/oai-builders/src/generated"), builders_files),
     ])
 }
 

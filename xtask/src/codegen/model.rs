@@ -21,6 +21,8 @@ pub enum Ty {
     Named(String),
     /// A constant string, a unit type in `consts`.
     Const(String),
+    /// A file sent in a multipart body (`format: binary`).
+    File,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,55 @@ pub struct Field {
     pub skip_none: bool,
     pub boxed: bool,
     pub doc: Vec<String>,
+    /// Constraints of the value (its own, and of its items or map values).
+    pub checks: Checks,
+}
+
+/// The constraints of one value of the spec, as the validator enforces them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checks {
+    /// `(bound, exclusive)`.
+    pub min: Option<(f64, bool)>,
+    pub max: Option<(f64, bool)>,
+    pub min_len: Option<u64>,
+    pub max_len: Option<u64>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+    pub min_props: Option<u64>,
+    pub max_props: Option<u64>,
+    pub key_max_len: Option<u64>,
+    pub pattern: Option<String>,
+    /// Of each item of an array.
+    pub items: Option<Box<Checks>>,
+    /// Of each value of a map.
+    pub values: Option<Box<Checks>>,
+}
+
+impl Checks {
+    pub fn is_empty(&self) -> bool {
+        *self == Checks::default()
+    }
+
+    /// How many constraints, counted as the spec states them.
+    pub fn count(&self) -> usize {
+        let own = [
+            self.min.is_some(),
+            self.max.is_some(),
+            self.min_len.is_some(),
+            self.max_len.is_some(),
+            self.min_items.is_some(),
+            self.max_items.is_some(),
+            self.min_props.is_some(),
+            self.max_props.is_some(),
+            self.key_max_len.is_some(),
+            self.pattern.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        own + self.items.as_ref().map_or(0, |c| c.count())
+            + self.values.as_ref().map_or(0, |c| c.count())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +93,7 @@ pub struct Variant {
     pub ty: Ty,
     pub wire: Option<String>,
     pub boxed: bool,
+    pub checks: Checks,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +118,8 @@ pub struct TypeDef {
     pub root: String,
     pub areas: BTreeSet<String>,
     pub deprecated: bool,
+    /// For enums: values outside the listed ones are not accepted in requests.
+    pub closed: bool,
 }
 
 pub struct Model<'a> {
@@ -195,6 +249,7 @@ impl<'a> Model<'a> {
                         root: wire.clone(),
                         areas: BTreeSet::new(),
                         deprecated: false,
+                        closed: false,
                     },
                 );
                 continue;
@@ -212,6 +267,7 @@ impl<'a> Model<'a> {
                     root: wire.clone(),
                     areas: BTreeSet::new(),
                     deprecated,
+                    closed: self.is_closed_enum(schema),
                 },
             );
         }
@@ -276,6 +332,7 @@ impl<'a> Model<'a> {
                 root: root.to_owned(),
                 areas: BTreeSet::new(),
                 deprecated: false,
+                closed: false,
             },
         );
         let kind = self.kind_of(schema, &name, root);
@@ -291,6 +348,7 @@ impl<'a> Model<'a> {
                 root: root.to_owned(),
                 areas: BTreeSet::new(),
                 deprecated,
+                closed: self.is_closed_enum(schema),
             },
         );
         name
@@ -382,6 +440,7 @@ impl<'a> Model<'a> {
             Some("string") if !s.at("enum").seq().is_empty() => {
                 Ty::Named(self.inline(s, ctx, root))
             }
+            Some("string") if s.at("format").str() == Some("binary") => Ty::File,
             Some("string") => Ty::String,
             Some("integer") => {
                 if s.at("minimum").num().is_some_and(|m| m >= 0.0) {
@@ -503,6 +562,7 @@ impl<'a> Model<'a> {
                 name: fname,
                 option: (!is_required || nullable) && !constant,
                 skip_none: !is_required,
+                checks: self.checks_of(schema),
                 ty,
                 boxed: false,
                 doc,
@@ -541,6 +601,7 @@ impl<'a> Model<'a> {
                     ty,
                     wire: Some(wire),
                     boxed: false,
+                    checks: Checks::default(),
                 });
             }
             return Kind::Tagged { tag, variants };
@@ -587,6 +648,7 @@ impl<'a> Model<'a> {
                 ty,
                 wire: None,
                 boxed: false,
+                checks: self.checks_of(m),
             });
         }
         // Try the most specific shapes first: constants, scalars, then arrays,
@@ -607,6 +669,7 @@ impl<'a> Model<'a> {
                 },
                 Ty::Map(_) => (7, 0),
                 Ty::Value => (8, 0),
+                Ty::File => (3, 0),
             }
         };
         let mut ranked: Vec<(u8, i64, usize, Variant)> = variants
@@ -691,6 +754,147 @@ impl<'a> Model<'a> {
             return Some((tag, wires));
         }
         None
+    }
+
+    /// Whether an enum schema lists every value a request may use: a plain
+    /// `enum`, or a union of such (no free string beside them).
+    fn is_closed_enum(&self, s: &'a Node) -> bool {
+        let s = self.resolve(s);
+        let members: Vec<&Node> = s
+            .at("anyOf")
+            .seq()
+            .iter()
+            .chain(s.at("oneOf").seq())
+            .filter(|m| !is_null_schema(m))
+            .collect();
+        if !members.is_empty() {
+            return members.iter().all(|m| self.is_closed_enum(m));
+        }
+        !s.at("enum").seq().is_empty() || s.at("const").str().is_some()
+    }
+
+    /// The constraints on a value of schema `s`, following the wrappers that
+    /// do not make a type of their own (`$ref` to an alias, `allOf: [X]`,
+    /// `anyOf: [X, null]`).
+    pub fn checks_of(&self, s: &'a Node) -> Checks {
+        let mut c = Checks::default();
+        self.collect_checks(s, &mut c, 0);
+        c
+    }
+
+    fn collect_checks(&self, s: &'a Node, c: &mut Checks, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        let num = |k: &str| s.at(k).num();
+        let int = |k: &str| s.at(k).num().filter(|v| *v >= 0.0).map(|v| v as u64);
+        let excl_min = s.at("exclusiveMinimum");
+        let excl_max = s.at("exclusiveMaximum");
+        if let Some(v) = num("minimum") {
+            c.min.get_or_insert((v, excl_min.bool() == Some(true)));
+        }
+        if let Some(v) = excl_min.num() {
+            c.min.get_or_insert((v, true));
+        }
+        if let Some(v) = num("maximum") {
+            c.max.get_or_insert((v, excl_max.bool() == Some(true)));
+        }
+        if let Some(v) = excl_max.num() {
+            c.max.get_or_insert((v, true));
+        }
+        fn set(slot: &mut Option<u64>, v: Option<u64>) {
+            if slot.is_none() {
+                *slot = v;
+            }
+        }
+        set(&mut c.min_len, int("minLength"));
+        set(&mut c.max_len, int("maxLength"));
+        set(&mut c.min_items, int("minItems"));
+        set(&mut c.max_items, int("maxItems"));
+        set(&mut c.min_props, int("minProperties"));
+        set(&mut c.max_props, int("maxProperties"));
+        set(
+            &mut c.key_max_len,
+            s.at("propertyNames").at("maxLength").num().map(|v| v as u64),
+        );
+        if c.pattern.is_none() {
+            c.pattern = s.at("pattern").str().map(str::to_owned);
+        }
+        if s.get("items").is_some() && c.items.is_none() {
+            let inner = self.checks_of(s.at("items"));
+            if !inner.is_empty() {
+                c.items = Some(Box::new(inner));
+            }
+        }
+        if matches!(s.at("additionalProperties"), Node::Map(_)) && c.values.is_none() {
+            let inner = self.checks_of(s.at("additionalProperties"));
+            if !inner.is_empty() {
+                c.values = Some(Box::new(inner));
+            }
+        }
+        // Wrappers that do not make a type of their own.
+        if let Some(r) = s.at("$ref").str().and_then(ref_name) {
+            let target = self.schemas.at(r);
+            if self.is_plain_value(target) {
+                self.collect_checks(target, c, depth + 1);
+            }
+            return;
+        }
+        let substantive: Vec<&'a Node> = s
+            .at("allOf")
+            .seq()
+            .iter()
+            .filter(|p| !is_modifier(p))
+            .collect();
+        if substantive.len() == 1 && s.at("properties").map().is_empty() {
+            self.collect_checks(substantive[0], c, depth + 1);
+        }
+        for key in ["anyOf", "oneOf"] {
+            let non_null: Vec<&'a Node> = s
+                .at(key)
+                .seq()
+                .iter()
+                .filter(|m| !is_null_schema(m))
+                .collect();
+            if non_null.len() == 1 && !has_own_shape(s) {
+                self.collect_checks(non_null[0], c, depth + 1);
+            }
+        }
+    }
+
+    /// A component that becomes a plain Rust value (no type with its own
+    /// checks): a scalar, an array or a map, possibly through wrappers.
+    fn is_plain_value(&self, s: &'a Node) -> bool {
+        let s = self.resolve(s);
+        if !s.at("properties").map().is_empty() || !s.at("enum").seq().is_empty() {
+            return false;
+        }
+        let members: Vec<&Node> = s
+            .at("anyOf")
+            .seq()
+            .iter()
+            .chain(s.at("oneOf").seq())
+            .filter(|m| !is_null_schema(m))
+            .collect();
+        match members.len() {
+            0 => {}
+            1 => return self.is_plain_value(members[0]),
+            _ => return false,
+        }
+        let parts: Vec<&Node> = s.at("allOf").seq().iter().filter(|p| !is_modifier(p)).collect();
+        match parts.len() {
+            0 => {}
+            1 => return self.is_plain_value(parts[0]),
+            _ => return false,
+        }
+        let t = match s.at("type") {
+            Node::Str(t) => Some(t.as_str()),
+            Node::Seq(ts) => ts.iter().filter_map(Node::str).find(|t| *t != "null"),
+            _ => None,
+        };
+        matches!(t, Some("string" | "integer" | "number" | "boolean" | "array"))
+            || (matches!(t, Some("object") | None)
+                && matches!(s.at("additionalProperties"), Node::Map(_)))
     }
 
     /// Boxes the fields and variants that make a type contain itself.

@@ -102,6 +102,56 @@ pub struct AdminApiKeyOwner {
     pub role: Option<String>,
 }
 
+/// The `AdminApiKeysCreateRequest` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminApiKeysCreateRequest {
+    /// `name`, required.
+    pub name: String,
+    /// `expires_in_seconds`, optional.
+    /// Constraints: minimum 1, maximum 31536000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// The `AdminApiKeysDeleteResponse` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminApiKeysDeleteResponse {
+    /// `id`, required.
+    pub id: String,
+    /// `object`, required.
+    #[serde(default)]
+    pub object: consts::OrganizationAdminApiKeyDeleted,
+    /// `deleted`, required.
+    pub deleted: bool,
+}
+
+/// The `AdminApiKeysListParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AdminApiKeysListParams {
+    /// `after`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<AdminApiKeysListParamsOrder>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+crate::string_enum! {
+/// Inline schema in `AdminApiKeysListParams`.
+/// Default: `"asc"`.
+pub enum AdminApiKeysListParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `ApiKeyList` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyList {
@@ -2011,6 +2061,14 @@ pub struct ErrorResponse {
     pub error: Error,
 }
 
+/// The `GetCertificateParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetCertificateParams {
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<consts::Content>>,
+}
+
 /// The `Group` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -2329,6 +2387,80 @@ Pending = "pending",
 }
 }
 
+/// The `ListAuditLogsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAuditLogsParams {
+    /// `effective_at`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<ListAuditLogsParamsEffectiveAt>,
+    /// `project_ids[]`, optional.
+    #[serde(
+        rename = "project_ids[]",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub project_ids: Option<Vec<String>>,
+    /// `event_types[]`, optional.
+    #[serde(
+        rename = "event_types[]",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_types: Option<Vec<AuditLogEventType>>,
+    /// `actor_ids[]`, optional.
+    #[serde(
+        rename = "actor_ids[]",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub actor_ids: Option<Vec<String>>,
+    /// `actor_emails[]`, optional.
+    #[serde(
+        rename = "actor_emails[]",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub actor_emails: Option<Vec<String>>,
+    /// `resource_ids[]`, optional.
+    #[serde(
+        rename = "resource_ids[]",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_ids: Option<Vec<String>>,
+    /// `tenant_only`, optional.
+    /// Default: `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_only: Option<bool>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+/// Inline schema in `ListAuditLogsParams`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAuditLogsParamsEffectiveAt {
+    /// `gt`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<i64>,
+    /// `gte`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<i64>,
+    /// `lt`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<i64>,
+    /// `lte`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<i64>,
+}
+
 /// The `ListAuditLogsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListAuditLogsResponse {
@@ -2365,6 +2497,210 @@ pub struct ListCertificatesResponse {
     pub object: consts::List,
 }
 
+/// The `ListGroupRoleAssignmentsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListGroupRoleAssignmentsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListGroupRoleAssignmentsParams`.
+pub enum ListGroupRoleAssignmentsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListGroupUsersParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListGroupUsersParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `100`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListGroupUsersParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListGroupUsersParams`.
+/// Default: `"desc"`.
+pub enum ListGroupUsersParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListGroupsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListGroupsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `100`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListGroupsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListGroupsParams`.
+/// Default: `"asc"`.
+pub enum ListGroupsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListInvitesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListInvitesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The `ListOrganizationCertificatesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListOrganizationCertificatesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListOrganizationCertificatesParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListOrganizationCertificatesParams`.
+/// Default: `"desc"`.
+pub enum ListOrganizationCertificatesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListOrganizationSpendAlertsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListOrganizationSpendAlertsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListOrganizationSpendAlertsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListOrganizationSpendAlertsParams`.
+/// Default: `"asc"`.
+pub enum ListOrganizationSpendAlertsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectApiKeysParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectApiKeysParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `owner_project_access`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_project_access: Option<ListProjectApiKeysParamsOwnerProjectAccess>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectApiKeysParams`.
+pub enum ListProjectApiKeysParamsOwnerProjectAccess {
+/// `active`
+Active = "active",
+/// `inactive`
+Inactive = "inactive",
+/// `any`
+Any = "any",
+}
+}
+
+/// The `ListProjectCertificatesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectCertificatesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectCertificatesParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectCertificatesParams`.
+/// Default: `"desc"`.
+pub enum ListProjectCertificatesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `ListProjectCertificatesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListProjectCertificatesResponse {
@@ -2381,6 +2717,265 @@ pub struct ListProjectCertificatesResponse {
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
+}
+
+/// The `ListProjectGroupRoleAssignmentsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectGroupRoleAssignmentsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectGroupRoleAssignmentsParams`.
+pub enum ListProjectGroupRoleAssignmentsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectGroupsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectGroupsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectGroupsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectGroupsParams`.
+/// Default: `"asc"`.
+pub enum ListProjectGroupsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectRateLimitsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectRateLimitsParams {
+    /// `limit`, optional.
+    /// Default: `100`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+/// The `ListProjectRolesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectRolesParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `1000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectRolesParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectRolesParams`.
+/// Default: `"asc"`.
+pub enum ListProjectRolesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectServiceAccountsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectServiceAccountsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The `ListProjectSpendAlertsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectSpendAlertsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectSpendAlertsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectSpendAlertsParams`.
+/// Default: `"asc"`.
+pub enum ListProjectSpendAlertsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectUserRoleAssignmentsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectUserRoleAssignmentsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListProjectUserRoleAssignmentsParams`.
+pub enum ListProjectUserRoleAssignmentsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListProjectUsersParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectUsersParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The `ListProjectsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListProjectsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `include_archived`, optional.
+    /// Default: `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_archived: Option<bool>,
+}
+
+/// The `ListRolesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRolesParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `1000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListRolesParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListRolesParams`.
+/// Default: `"asc"`.
+pub enum ListRolesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListUserRoleAssignmentsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListUserRoleAssignmentsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListUserRoleAssignmentsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListUserRoleAssignmentsParams`.
+pub enum ListUserRoleAssignmentsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListUsersParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListUsersParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `emails`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<String>>,
 }
 
 /// The `ModifyCertificateRequest` schema.
@@ -3352,6 +3947,26 @@ pub struct PublicUpdateOrganizationRoleBody {
     pub role_name: Option<String>,
 }
 
+/// The `RetrieveProjectGroupParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RetrieveProjectGroupParams {
+    /// `group_type`, optional.
+    /// Default: `"group"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_type: Option<RetrieveProjectGroupParamsGroupType>,
+}
+
+crate::string_enum! {
+/// Inline schema in `RetrieveProjectGroupParams`.
+/// Default: `"group"`.
+pub enum RetrieveProjectGroupParamsGroupType {
+/// `group`
+Group = "group",
+/// `tenant_group`
+TenantGroup = "tenant_group",
+}
+}
+
 /// The `Role` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
@@ -3584,6 +4199,68 @@ pub struct UploadCertificateRequest {
     pub certificate: String,
 }
 
+/// The `UsageAudioSpeechesParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageAudioSpeechesParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageAudioSpeechesParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageAudioSpeechesParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageAudioSpeechesParams`.
+/// Default: `"1d"`.
+pub enum UsageAudioSpeechesParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageAudioSpeechesParams`.
+pub enum UsageAudioSpeechesParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+}
+}
+
 /// The `UsageAudioSpeechesResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageAudioSpeechesResult {
@@ -3606,6 +4283,68 @@ pub struct UsageAudioSpeechesResult {
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+/// The `UsageAudioTranscriptionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageAudioTranscriptionsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageAudioTranscriptionsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageAudioTranscriptionsParams`.
+/// Default: `"1d"`.
+pub enum UsageAudioTranscriptionsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageAudioTranscriptionsParams`.
+pub enum UsageAudioTranscriptionsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+}
 }
 
 /// The `UsageAudioTranscriptionsResult` schema.
@@ -3632,6 +4371,45 @@ pub struct UsageAudioTranscriptionsResult {
     pub model: Option<String>,
 }
 
+/// The `UsageCodeInterpreterSessionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageCodeInterpreterSessionsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageCodeInterpreterSessionsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<consts::ProjectId>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageCodeInterpreterSessionsParams`.
+/// Default: `"1d"`.
+pub enum UsageCodeInterpreterSessionsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
 /// The `UsageCodeInterpreterSessionsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageCodeInterpreterSessionsResult {
@@ -3643,6 +4421,75 @@ pub struct UsageCodeInterpreterSessionsResult {
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+}
+
+/// The `UsageCompletionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageCompletionsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageCompletionsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `batch`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<bool>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageCompletionsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageCompletionsParams`.
+/// Default: `"1d"`.
+pub enum UsageCompletionsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageCompletionsParams`.
+pub enum UsageCompletionsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+/// `batch`
+Batch = "batch",
+/// `service_tier`
+ServiceTier = "service_tier",
+}
 }
 
 /// The `UsageCompletionsResult` schema.
@@ -3713,6 +4560,110 @@ pub struct UsageCompletionsResult {
     pub service_tier: Option<String>,
 }
 
+/// The `UsageCostsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageCostsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default)]
+    pub bucket_width: consts::V1d,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageCostsParamsGroupByItem>>,
+    /// `limit`, optional.
+    /// Default: `7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageCostsParams`.
+pub enum UsageCostsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `line_item`
+LineItem = "line_item",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+}
+}
+
+/// The `UsageEmbeddingsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageEmbeddingsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageEmbeddingsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageEmbeddingsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageEmbeddingsParams`.
+/// Default: `"1d"`.
+pub enum UsageEmbeddingsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageEmbeddingsParams`.
+pub enum UsageEmbeddingsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+}
+}
+
 /// The `UsageEmbeddingsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageEmbeddingsResult {
@@ -3737,6 +4688,68 @@ pub struct UsageEmbeddingsResult {
     pub model: Option<String>,
 }
 
+/// The `UsageFileSearchCallsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageFileSearchCallsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageFileSearchCallsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `vector_store_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_store_ids: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageFileSearchCallsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageFileSearchCallsParams`.
+/// Default: `"1d"`.
+pub enum UsageFileSearchCallsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageFileSearchCallsParams`.
+pub enum UsageFileSearchCallsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `vector_store_id`
+VectorStoreId = "vector_store_id",
+}
+}
+
 /// The `UsageFileSearchCallsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageFileSearchCallsResult {
@@ -3757,6 +4770,106 @@ pub struct UsageFileSearchCallsResult {
     /// `vector_store_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector_store_id: Option<String>,
+}
+
+/// The `UsageImagesParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageImagesParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageImagesParamsBucketWidth>,
+    /// `sources`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<UsageImagesParamsSourcesItem>>,
+    /// `sizes`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizes: Option<Vec<UsageImagesParamsSizesItem>>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageImagesParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageImagesParams`.
+/// Default: `"1d"`.
+pub enum UsageImagesParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageImagesParams`.
+pub enum UsageImagesParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+/// `size`
+Size = "size",
+/// `source`
+Source = "source",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageImagesParams`.
+pub enum UsageImagesParamsSizesItem {
+/// `256x256`
+V256x256 = "256x256",
+/// `512x512`
+V512x512 = "512x512",
+/// `1024x1024`
+V1024x1024 = "1024x1024",
+/// `1792x1792`
+V1792x1792 = "1792x1792",
+/// `1024x1792`
+V1024x1792 = "1024x1792",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageImagesParams`.
+pub enum UsageImagesParamsSourcesItem {
+/// `image.generation`
+ImageGeneration = "image.generation",
+/// `image.edit`
+ImageEdit = "image.edit",
+/// `image.variation`
+ImageVariation = "image.variation",
+}
 }
 
 /// The `UsageImagesResult` schema.
@@ -3787,6 +4900,68 @@ pub struct UsageImagesResult {
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+/// The `UsageModerationsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageModerationsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageModerationsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageModerationsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageModerationsParams`.
+/// Default: `"1d"`.
+pub enum UsageModerationsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageModerationsParams`.
+pub enum UsageModerationsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+}
 }
 
 /// The `UsageModerationsResult` schema.
@@ -3870,6 +5045,45 @@ OrganizationCostsResult(CostsResult) = "organization.costs.result",
 }
 }
 
+/// The `UsageVectorStoresParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageVectorStoresParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageVectorStoresParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<consts::ProjectId>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageVectorStoresParams`.
+/// Default: `"1d"`.
+pub enum UsageVectorStoresParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
 /// The `UsageVectorStoresResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageVectorStoresResult {
@@ -3881,6 +5095,85 @@ pub struct UsageVectorStoresResult {
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+}
+
+/// The `UsageWebSearchCallsParams` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageWebSearchCallsParams {
+    /// `start_time`, required.
+    pub start_time: i64,
+    /// `end_time`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `bucket_width`, optional.
+    /// Default: `"1d"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<UsageWebSearchCallsParamsBucketWidth>,
+    /// `project_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_ids: Option<Vec<String>>,
+    /// `user_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    /// `api_key_ids`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_ids: Option<Vec<String>>,
+    /// `models`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// `context_levels`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_levels: Option<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
+    /// `group_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<UsageWebSearchCallsParamsGroupByItem>>,
+    /// `limit`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `page`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageWebSearchCallsParams`.
+/// Default: `"1d"`.
+pub enum UsageWebSearchCallsParamsBucketWidth {
+/// `1m`
+V1m = "1m",
+/// `1h`
+V1h = "1h",
+/// `1d`
+V1d = "1d",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageWebSearchCallsParams`.
+pub enum UsageWebSearchCallsParamsContextLevelsItem {
+/// `low`
+Low = "low",
+/// `medium`
+Medium = "medium",
+/// `high`
+High = "high",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `UsageWebSearchCallsParams`.
+pub enum UsageWebSearchCallsParamsGroupByItem {
+/// `project_id`
+ProjectId = "project_id",
+/// `user_id`
+UserId = "user_id",
+/// `api_key_id`
+ApiKeyId = "api_key_id",
+/// `model`
+Model = "model",
+/// `context_level`
+ContextLevel = "context_level",
+}
 }
 
 /// The `UsageWebSearchCallsResult` schema.

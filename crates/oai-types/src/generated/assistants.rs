@@ -610,6 +610,14 @@ Assistant = "assistant",
 }
 }
 
+/// The `CreateRunParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreateRunParams {
+    /// `include[]`, optional.
+    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+}
+
 /// The `CreateRunRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRunRequest {
@@ -1194,6 +1202,44 @@ pub struct FineTuneChatCompletionRequestAssistantMessageFunctionCall {
     pub name: String,
 }
 
+/// The `GetRunStepParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetRunStepParams {
+    /// `include[]`, optional.
+    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+}
+
+/// The `ListAssistantsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAssistantsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListAssistantsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListAssistantsParams`.
+/// Default: `"desc"`.
+pub enum ListAssistantsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `ListAssistantsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListAssistantsResponse {
@@ -1207,6 +1253,39 @@ pub struct ListAssistantsResponse {
     pub last_id: String,
     /// `has_more`, required.
     pub has_more: bool,
+}
+
+/// The `ListMessagesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListMessagesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListMessagesParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `run_id`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListMessagesParams`.
+/// Default: `"desc"`.
+pub enum ListMessagesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }
 
 /// The `ListMessagesResponse` schema.
@@ -1224,6 +1303,39 @@ pub struct ListMessagesResponse {
     pub has_more: bool,
 }
 
+/// The `ListRunStepsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRunStepsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListRunStepsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `include[]`, optional.
+    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListRunStepsParams`.
+/// Default: `"desc"`.
+pub enum ListRunStepsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `ListRunStepsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListRunStepsResponse {
@@ -1237,6 +1349,36 @@ pub struct ListRunStepsResponse {
     pub last_id: String,
     /// `has_more`, required.
     pub has_more: bool,
+}
+
+/// The `ListRunsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRunsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListRunsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListRunsParams`.
+/// Default: `"desc"`.
+pub enum ListRunsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }
 
 /// The `ListRunsResponse` schema.

@@ -116,7 +116,7 @@ SpeechAudioDone(SpeechAudioDoneEvent) = "speech.audio.done",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranscriptionRequest {
     /// `file`, required.
-    pub file: String,
+    pub file: crate::InputFile,
     /// `model`, required.
     pub model: CreateTranscriptionRequestModel,
     /// `language`, optional.
@@ -197,6 +197,18 @@ pub enum CreateTranscriptionRequestTimestampGranularitiesItem {
 Word = "word",
 /// `segment`
 Segment = "segment",
+}
+}
+
+crate::untagged_union! {
+/// The `CreateTranscriptionResponse` schema.
+pub enum CreateTranscriptionResponse {
+/// A `CreateTranscriptionResponseDiarizedJson`.
+Diarized(CreateTranscriptionResponseDiarizedJson),
+/// A `CreateTranscriptionResponseVerboseJson`.
+Verbose(CreateTranscriptionResponseVerboseJson),
+/// A `CreateTranscriptionResponseJson`.
+CreateTranscriptionResponseJson(CreateTranscriptionResponseJson),
 }
 }
 
@@ -303,7 +315,7 @@ pub struct CreateTranscriptionResponseVerboseJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranslationRequest {
     /// `file`, required.
-    pub file: String,
+    pub file: crate::InputFile,
     /// `model`, required.
     pub model: CreateTranslationRequestModel,
     /// `prompt`, optional.
@@ -344,6 +356,16 @@ Vtt = "vtt",
 }
 }
 
+crate::untagged_union! {
+/// The `CreateTranslationResponse` schema.
+pub enum CreateTranslationResponse {
+/// A `CreateTranslationResponseVerboseJson`.
+Verbose(CreateTranslationResponseVerboseJson),
+/// A `CreateTranslationResponseJson`.
+CreateTranslationResponseJson(CreateTranslationResponseJson),
+}
+}
+
 /// The `CreateTranslationResponseJson` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranslationResponseJson {
@@ -371,7 +393,7 @@ pub struct CreateVoiceConsentRequest {
     /// `name`, required.
     pub name: String,
     /// `recording`, required.
-    pub recording: String,
+    pub recording: crate::InputFile,
     /// `language`, required.
     pub language: String,
 }
@@ -382,9 +404,21 @@ pub struct CreateVoiceRequest {
     /// `name`, required.
     pub name: String,
     /// `audio_sample`, required.
-    pub audio_sample: String,
+    pub audio_sample: crate::InputFile,
     /// `consent`, required.
     pub consent: String,
+}
+
+/// The `ListVoiceConsentsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListVoiceConsentsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
 }
 
 /// The `OutputAudio` schema.

@@ -210,6 +210,18 @@ V1Videos = "/v1/videos",
 }
 }
 
+/// The `ListBatchesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListBatchesParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
 /// The `ListBatchesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListBatchesResponse {

@@ -1199,6 +1199,66 @@ pub struct CustomToolChatCompletionsCustomFormatText {
     pub r#type: consts::Text,
 }
 
+/// The `GetChatCompletionMessagesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetChatCompletionMessagesParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetChatCompletionMessagesParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `GetChatCompletionMessagesParams`.
+/// Default: `"asc"`.
+pub enum GetChatCompletionMessagesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListChatCompletionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListChatCompletionsParams {
+    /// `model`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `metadata`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListChatCompletionsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListChatCompletionsParams`.
+/// Default: `"asc"`.
+pub enum ListChatCompletionsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `PredictionContent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictionContent {
@@ -1248,6 +1308,14 @@ Priority = "priority",
 /// `fast`
 Fast = "fast",
 }
+}
+
+/// The `UpdateChatCompletionRequest` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UpdateChatCompletionRequest {
+    /// `metadata`, required, nullable.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
 }
 
 crate::string_enum! {

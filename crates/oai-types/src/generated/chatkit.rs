@@ -363,6 +363,46 @@ pub struct InferenceOptions {
     pub model: Option<String>,
 }
 
+/// The `ListThreadItemsMethodParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListThreadItemsMethodParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderEnum>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+/// The `ListThreadsMethodParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListThreadsMethodParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderEnum>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `user`, optional.
+    /// Constraints: at least 1 characters, at most 512 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
 /// The `LockedStatus` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LockedStatus {

@@ -201,5 +201,62 @@ pub struct CreateContainerFileBody {
     pub file_id: Option<String>,
     /// `file`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub file: Option<crate::InputFile>,
+}
+
+/// The `ListContainerFilesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListContainerFilesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListContainerFilesParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListContainerFilesParams`.
+/// Default: `"desc"`.
+pub enum ListContainerFilesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListContainersParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListContainersParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListContainersParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `name`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListContainersParams`.
+/// Default: `"desc"`.
+pub enum ListContainersParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }

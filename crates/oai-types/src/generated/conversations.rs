@@ -108,6 +108,22 @@ pub struct CreateConversationBody {
     pub items: Option<Vec<InputItem>>,
 }
 
+/// The `CreateConversationItemsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreateConversationItemsParams {
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<IncludeEnum>>,
+}
+
+/// The `CreateConversationItemsRequest` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateConversationItemsRequest {
+    /// `items`, required.
+    /// Constraints: at most 20 items.
+    pub items: Vec<InputItem>,
+}
+
 /// The `DeletedConversation` schema.
 pub type DeletedConversation = DeletedConversationResource;
 
@@ -122,6 +138,42 @@ pub struct DeletedConversationResource {
     pub deleted: bool,
     /// `id`, required.
     pub id: String,
+}
+
+/// The `GetConversationItemParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetConversationItemParams {
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<IncludeEnum>>,
+}
+
+/// The `ListConversationItemsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListConversationItemsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListConversationItemsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<IncludeEnum>>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListConversationItemsParams`.
+pub enum ListConversationItemsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }
 
 /// The `UpdateConversationBody` schema.

@@ -401,6 +401,31 @@ pub struct CreateEvalStoredCompletionsDataSourceConfig {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// The `DeleteEvalResponse` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteEvalResponse {
+    /// `object`, required.
+    pub object: String,
+    /// `deleted`, required.
+    pub deleted: bool,
+    /// `eval_id`, required.
+    pub eval_id: String,
+}
+
+/// The `DeleteEvalRunResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeleteEvalRunResponse {
+    /// `object`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// `deleted`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// `run_id`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+}
+
 /// The `Eval` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Eval {
@@ -948,4 +973,143 @@ Python(EvalGraderPython) = "python",
 /// `type` = `score_model`
 ScoreModel(EvalGraderScoreModel) = "score_model",
 }
+}
+
+/// The `GetEvalRunOutputItemsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetEvalRunOutputItemsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `status`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<GetEvalRunOutputItemsParamsStatus>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetEvalRunOutputItemsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `GetEvalRunOutputItemsParams`.
+/// Default: `"asc"`.
+pub enum GetEvalRunOutputItemsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `GetEvalRunOutputItemsParams`.
+pub enum GetEvalRunOutputItemsParamsStatus {
+/// `fail`
+Fail = "fail",
+/// `pass`
+Pass = "pass",
+}
+}
+
+/// The `GetEvalRunsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetEvalRunsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetEvalRunsParamsOrder>,
+    /// `status`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<GetEvalRunsParamsStatus>,
+}
+
+crate::string_enum! {
+/// Inline schema in `GetEvalRunsParams`.
+/// Default: `"asc"`.
+pub enum GetEvalRunsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `GetEvalRunsParams`.
+pub enum GetEvalRunsParamsStatus {
+/// `queued`
+Queued = "queued",
+/// `in_progress`
+InProgress = "in_progress",
+/// `completed`
+Completed = "completed",
+/// `canceled`
+Canceled = "canceled",
+/// `failed`
+Failed = "failed",
+}
+}
+
+/// The `ListEvalsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListEvalsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"asc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListEvalsParamsOrder>,
+    /// `order_by`, optional.
+    /// Default: `"created_at"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<ListEvalsParamsOrderBy>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListEvalsParams`.
+/// Default: `"asc"`.
+pub enum ListEvalsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `ListEvalsParams`.
+/// Default: `"created_at"`.
+pub enum ListEvalsParamsOrderBy {
+/// `created_at`
+CreatedAt = "created_at",
+/// `updated_at`
+UpdatedAt = "updated_at",
+}
+}
+
+/// The `UpdateEvalRequest` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UpdateEvalRequest {
+    /// `name`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `metadata`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
 }

@@ -27,7 +27,7 @@ pub struct CodeInterpreterFileOutputFilesItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateFileRequest {
     /// `file`, required.
-    pub file: String,
+    pub file: crate::InputFile,
     /// `purpose`, required.
     pub purpose: CreateFileRequestPurpose,
     /// `expires_after`, optional.
@@ -63,6 +63,36 @@ pub struct DeleteFileResponse {
     pub object: consts::File,
     /// `deleted`, required.
     pub deleted: bool,
+}
+
+/// The `ListFilesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListFilesParams {
+    /// `purpose`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// `limit`, optional.
+    /// Default: `10000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListFilesParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListFilesParams`.
+/// Default: `"desc"`.
+pub enum ListFilesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }
 
 /// The `ListFilesResponse` schema.

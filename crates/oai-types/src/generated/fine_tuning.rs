@@ -760,6 +760,60 @@ pub struct ListFineTuningCheckpointPermissionResponse {
     pub has_more: bool,
 }
 
+/// The `ListFineTuningCheckpointPermissionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListFineTuningCheckpointPermissionsParams {
+    /// `project_id`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `10`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"descending"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListFineTuningCheckpointPermissionsParamsOrder>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListFineTuningCheckpointPermissionsParams`.
+/// Default: `"descending"`.
+pub enum ListFineTuningCheckpointPermissionsParamsOrder {
+/// `ascending`
+Ascending = "ascending",
+/// `descending`
+Descending = "descending",
+}
+}
+
+/// The `ListFineTuningEventsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListFineTuningEventsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// The `ListFineTuningJobCheckpointsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListFineTuningJobCheckpointsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `10`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
 /// The `ListFineTuningJobCheckpointsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListFineTuningJobCheckpointsResponse {
@@ -788,6 +842,21 @@ pub struct ListFineTuningJobEventsResponse {
     pub object: consts::List,
     /// `has_more`, required.
     pub has_more: bool,
+}
+
+/// The `ListPaginatedFineTuningJobsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListPaginatedFineTuningJobsParams {
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `metadata`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The `ListPaginatedFineTuningJobsResponse` schema.

@@ -44,7 +44,7 @@ NotPresent = "not_present",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateContentProvenanceBody {
     /// `file`, required.
-    pub file: String,
+    pub file: crate::InputFile,
 }
 
 /// The `CreateImageEditRequest` schema.
@@ -56,7 +56,7 @@ pub struct CreateImageEditRequest {
     pub prompt: String,
     /// `mask`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mask: Option<String>,
+    pub mask: Option<crate::InputFile>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,10 +120,10 @@ Auto = "auto",
 crate::untagged_union! {
 /// Inline schema in `CreateImageEditRequest`.
 pub enum CreateImageEditRequestImage {
-/// A `String`.
-Text(String),
-/// A `Vec<String>`.
-Array(Vec<String>),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
+/// A `Vec<crate::InputFile>`.
+Array(Vec<crate::InputFile>),
 }
 }
 
@@ -391,7 +391,7 @@ Natural = "natural",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateImageVariationRequest {
     /// `image`, required.
-    pub image: String,
+    pub image: crate::InputFile,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1272,6 +1272,30 @@ Incomplete = "incomplete",
 /// The `BetaFunctionToolParam` schema, identical to `FunctionToolParam`.
 pub type BetaFunctionToolParam = FunctionToolParam;
 
+/// The `BetaGetResponseParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaGetResponseParams {
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<BetaIncludeEnum>>,
+    /// `stream`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// `starting_after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_after: Option<i64>,
+    /// `include_obfuscation`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_obfuscation: Option<bool>,
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+}
+
 /// The `BetaGrammarSyntax1` schema, identical to `GrammarSyntax1`.
 pub type BetaGrammarSyntax1 = GrammarSyntax1;
 
@@ -1628,6 +1652,41 @@ CustomToolCallOutputResource(BetaCustomToolCallOutputResource),
 
 /// The `BetaKeyPressAction` schema, identical to `KeyPressAction`.
 pub type BetaKeyPressAction = KeyPressAction;
+
+/// The `BetaListInputItemsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaListInputItemsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<BetaListInputItemsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<BetaIncludeEnum>>,
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaListInputItemsParams`.
+pub enum BetaListInputItemsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
 
 /// The `BetaLocalEnvironmentParam` schema, identical to `LocalEnvironmentParam`.
 pub type BetaLocalEnvironmentParam = LocalEnvironmentParam;
@@ -5312,6 +5371,18 @@ Failed = "failed",
 }
 }
 
+/// The `CancelResponseParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CancelResponseParams {
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+}
+
 /// The `CompactResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompactResource {
@@ -5366,6 +5437,18 @@ Text(String),
 /// A `Vec<InputItem>`.
 Array(Vec<InputItem>),
 }
+}
+
+/// The `CompactconversationParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CompactconversationParams {
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
 }
 
 /// The `ContextManagementParam` schema.
@@ -5498,6 +5581,18 @@ pub struct CreateResponse {
     pub max_output_tokens: Option<u64>,
 }
 
+/// The `CreateResponseParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreateResponseParams {
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+}
+
 crate::string_enum! {
 /// Inline schema in `CreateResponse`.
 pub enum CreateResponsePromptCacheRetention {
@@ -5578,6 +5673,18 @@ pub struct CustomToolCallResource {
     pub created_by: Option<String>,
 }
 
+/// The `DeleteResponseParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeleteResponseParams {
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+}
+
 /// The `ErrorPayload` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorPayload {
@@ -5594,6 +5701,35 @@ pub struct ErrorPayload {
     /// `headers`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The `GetResponseParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetResponseParams {
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<IncludeEnum>>,
+    /// `stream`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// `starting_after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_after: Option<i64>,
+    /// `include_obfuscation`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_obfuscation: Option<bool>,
+}
+
+/// The `GetinputtokencountsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetinputtokencountsParams {
+    /// `openai-beta`, optional.
+    #[serde(
+        rename = "openai-beta",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
 }
 
 /// The `InputMessageResource` schema.
@@ -5770,6 +5906,34 @@ MCPApprovalRequest(MCPApprovalRequest),
 MCPApprovalResponseResource(MCPApprovalResponseResource),
 /// A `MCPToolCall`.
 MCPToolCall(MCPToolCall),
+}
+}
+
+/// The `ListInputItemsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListInputItemsParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListInputItemsParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `include`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<IncludeEnum>>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListInputItemsParams`.
+pub enum ListInputItemsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
 }
 }
 

@@ -14,10 +14,10 @@ pub struct CreateSkillBody {
 crate::untagged_union! {
 /// Inline schema in `CreateSkillBody`.
 pub enum CreateSkillBodyFiles {
-/// A `String`.
-Text(String),
-/// A `Vec<String>`.
-Array(Vec<String>),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
+/// A `Vec<crate::InputFile>`.
+Array(Vec<crate::InputFile>),
 }
 }
 
@@ -34,10 +34,10 @@ pub struct CreateSkillVersionBody {
 crate::untagged_union! {
 /// Inline schema in `CreateSkillVersionBody`.
 pub enum CreateSkillVersionBodyFiles {
-/// A `String`.
-Text(String),
-/// A `Vec<String>`.
-Array(Vec<String>),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
+/// A `Vec<crate::InputFile>`.
+Array(Vec<crate::InputFile>),
 }
 }
 
@@ -67,6 +67,36 @@ pub struct DeletedSkillVersionResource {
     pub id: String,
     /// `version`, required.
     pub version: String,
+}
+
+/// The `ListSkillVersionsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListSkillVersionsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderEnum>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The `ListSkillsParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListSkillsParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderEnum>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// The `SetDefaultSkillVersionBody` schema.

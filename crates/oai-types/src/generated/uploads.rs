@@ -8,7 +8,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddUploadPartRequest {
     /// `data`, required.
-    pub data: String,
+    pub data: crate::InputFile,
 }
 
 /// The `CompleteUploadRequest` schema.

@@ -112,6 +112,100 @@ pub struct DeleteVectorStoreResponse {
     pub object: consts::VectorStoreDeleted,
 }
 
+/// The `ListFilesInVectorStoreBatchParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListFilesInVectorStoreBatchParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListFilesInVectorStoreBatchParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `filter`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ListFilesInVectorStoreBatchParamsFilter>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListFilesInVectorStoreBatchParams`.
+pub enum ListFilesInVectorStoreBatchParamsFilter {
+/// `in_progress`
+InProgress = "in_progress",
+/// `completed`
+Completed = "completed",
+/// `failed`
+Failed = "failed",
+/// `cancelled`
+Cancelled = "cancelled",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `ListFilesInVectorStoreBatchParams`.
+/// Default: `"desc"`.
+pub enum ListFilesInVectorStoreBatchParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
+/// The `ListVectorStoreFilesParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListVectorStoreFilesParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListVectorStoreFilesParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `filter`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ListVectorStoreFilesParamsFilter>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListVectorStoreFilesParams`.
+pub enum ListVectorStoreFilesParamsFilter {
+/// `in_progress`
+InProgress = "in_progress",
+/// `completed`
+Completed = "completed",
+/// `failed`
+Failed = "failed",
+/// `cancelled`
+Cancelled = "cancelled",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `ListVectorStoreFilesParams`.
+/// Default: `"desc"`.
+pub enum ListVectorStoreFilesParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 /// The `ListVectorStoreFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListVectorStoreFilesResponse {
@@ -125,6 +219,36 @@ pub struct ListVectorStoreFilesResponse {
     pub last_id: String,
     /// `has_more`, required.
     pub has_more: bool,
+}
+
+/// The `ListVectorStoresParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListVectorStoresParams {
+    /// `limit`, optional.
+    /// Default: `20`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `order`, optional.
+    /// Default: `"desc"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListVectorStoresParamsOrder>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `before`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+crate::string_enum! {
+/// Inline schema in `ListVectorStoresParams`.
+/// Default: `"desc"`.
+pub enum ListVectorStoresParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
 }
 
 /// The `ListVectorStoresResponse` schema.

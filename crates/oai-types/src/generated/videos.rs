@@ -8,7 +8,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVideoCharacterBody {
     /// `video`, required.
-    pub video: String,
+    pub video: crate::InputFile,
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 80 characters.
     pub name: String,
@@ -37,8 +37,8 @@ pub struct CreateVideoEditMultipartBody {
 crate::untagged_union! {
 /// Inline schema in `CreateVideoEditMultipartBody`.
 pub enum CreateVideoEditMultipartBodyVideo {
-/// A `String`.
-Text(String),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
 /// A `VideoReferenceInputParam`.
 VideoReferenceInputParam(VideoReferenceInputParam),
 }
@@ -71,8 +71,8 @@ pub struct CreateVideoExtendMultipartBody {
 crate::untagged_union! {
 /// Inline schema in `CreateVideoExtendMultipartBody`.
 pub enum CreateVideoExtendMultipartBodyVideo {
-/// A `String`.
-Text(String),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
 /// A `VideoReferenceInputParam`.
 VideoReferenceInputParam(VideoReferenceInputParam),
 }
@@ -121,8 +121,8 @@ pub struct CreateVideoMultipartBody {
 crate::untagged_union! {
 /// Inline schema in `CreateVideoMultipartBody`.
 pub enum CreateVideoMultipartBodyInputReference {
-/// A `String`.
-Text(String),
+/// A `crate::InputFile`.
+Text(crate::InputFile),
 /// A `ImageRefParam2`.
 ImageRefParam2(ImageRefParam2),
 }
@@ -168,6 +168,29 @@ pub struct ImageRefParam2 {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+}
+
+/// The `ListVideosParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListVideosParams {
+    /// `limit`, optional.
+    /// Constraints: minimum 0, maximum 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `order`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderEnum>,
+    /// `after`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The `RetrieveVideoContentParams` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RetrieveVideoContentParams {
+    /// `variant`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VideoContentVariant>,
 }
 
 /// The `VideoCharacterResource` schema.
