@@ -48,6 +48,14 @@
 
 use std::fmt;
 
+mod generated;
+mod support;
+
+/// The resource handles of the API (`client.chat().completions()`, ...).
+pub mod resources {
+    pub use crate::generated::*;
+}
+
 use oai_transport::http::Method;
 
 pub use oai_builders as builders;

@@ -4,6 +4,7 @@
 
 pub mod areas;
 mod emit;
+mod facade;
 mod fixtures;
 mod model;
 mod names;
@@ -121,8 +122,13 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in &checks.files {
         builders_files.push((name.clone(), rustfmt(text)?));
     }
+    let mut facade_files = Vec::new();
+    for (name, text) in facade::generate(&m, &ops)? {
+        facade_files.push((name, rustfmt(&text)?));
+    }
     let root = project_root();
     Ok(vec![
+        (root.join("crates/oai/src/generated"), facade_files),
         (root.join("crates/oai-types/src/generated"), types_files),
         (root.join("crates/oai-types/tests/generated"), tests_files),
         (root.join("crates/oai-builders/src/generated"), builders_files),

@@ -1,0 +1,452 @@
+//! The facade's resource handles and one method per operation, for `oai`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::emit::{HEADER, ty_text};
+use super::model::{Kind, Model, Ty};
+use super::names::pascal;
+use super::ops::{BodyKind, Location, Op};
+use super::validate::unalias;
+use crate::Result;
+
+/// A handle: its path from the client, the operations on it, its children.
+#[derive(Default)]
+struct Node {
+    ops: Vec<usize>,
+    children: BTreeMap<String, Node>,
+}
+
+impl Node {
+    fn areas(&self, ops: &[Op], out: &mut BTreeSet<&'static str>) {
+        for i in &self.ops {
+            out.insert(ops[*i].area);
+        }
+        for c in self.children.values() {
+            c.areas(ops, out);
+        }
+    }
+}
+
+fn cfg(areas: &BTreeSet<&'static str>) -> String {
+    let list: Vec<String> = areas.iter().map(|a| format!("feature = {a:?}")).collect();
+    if list.len() == 1 {
+        format!("#[cfg({})]", list[0])
+    } else {
+        format!("#[cfg(any({}))]", list.join(", "))
+    }
+}
+
+fn handle_name(path: &[String]) -> String {
+    path.iter().map(|s| pascal(s)).collect()
+}
+
+fn ty_of(model: &Model<'_>, wire: &str) -> Result<String> {
+    model
+        .components
+        .get(wire)
+        .map(|n| format!("oai_types::{n}"))
+        .ok_or_else(|| format!("no type for schema {wire}"))
+}
+
+/// `oai_types::`-qualified text of a type.
+fn qualified(t: &Ty) -> String {
+    match t {
+        Ty::Named(n) => format!("oai_types::{n}"),
+        Ty::Vec(i) => format!("Vec<{}>", qualified(i)),
+        Ty::Map(i) => format!("std::collections::BTreeMap<String, {}>", qualified(i)),
+        Ty::Const(n) => format!("oai_types::consts::{n}"),
+        Ty::File => "oai_types::InputFile".into(),
+        other => ty_text(other),
+    }
+}
+
+/// The item type of a paginated answer's `data`.
+fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
+    let name = model.components.get(wire)?;
+    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
+        return None;
+    };
+    let Some(Kind::Struct(fields)) = model.types.get(&n).map(|t| &t.kind) else {
+        return None;
+    };
+    let f = fields.iter().find(|f| f.wire == "data")?;
+    match unalias(model, &f.ty) {
+        Ty::Vec(i) => Some(qualified(&i)),
+        _ => None,
+    }
+}
+
+/// Whether the struct of schema `wire` has a field `field`.
+fn has_field(model: &Model<'_>, wire: &str, field: &str) -> bool {
+    let Some(name) = model.components.get(wire) else {
+        return false;
+    };
+    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
+        return false;
+    };
+    matches!(model.types.get(&n).map(|t| &t.kind), Some(Kind::Struct(fields)) if fields.iter().any(|f| f.wire == field))
+}
+
+/// Whether the type has a `stream: Option<bool>` field.
+fn stream_field(model: &Model<'_>, wire: &str) -> bool {
+    let Some(name) = model.components.get(wire) else {
+        return false;
+    };
+    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
+        return false;
+    };
+    match model.types.get(&n).map(|t| &t.kind) {
+        Some(Kind::Struct(fields)) => fields
+            .iter()
+            .any(|f| f.wire == "stream" && f.option && unalias(model, &f.ty) == Ty::Bool),
+        _ => false,
+    }
+}
+
+/// Statements adding the fields of multipart body `request` to `form`.
+fn form_code(model: &Model<'_>, wire: &str) -> Result<String> {
+    let name = model
+        .components
+        .get(wire)
+        .ok_or_else(|| format!("no type for {wire}"))?;
+    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
+        return Err(format!("multipart body {wire} is not a struct"));
+    };
+    let Some(Kind::Struct(fields)) = model.types.get(&n).map(|t| &t.kind) else {
+        return Err(format!("multipart body {wire} is not a struct"));
+    };
+    let mut s = String::new();
+    for f in fields {
+        let w = &f.wire;
+        let (bind, val) = if f.option {
+            (format!("if let Some(v) = &request.{} ", f.name), "v".to_owned())
+        } else {
+            (String::new(), format!("&request.{}", f.name))
+        };
+        let code = match unalias(model, &f.ty) {
+            Ty::File => format!("form = support::file(form, {w:?}, {val});"),
+            Ty::Vec(i) if *i == Ty::File => format!("form = support::files(form, {w:?}, {val});"),
+            Ty::Named(u) => match model.types.get(&u).map(|t| &t.kind) {
+                Some(Kind::Untagged(vs))
+                    if vs.iter().any(|v| {
+                        matches!(unalias(model, &v.ty), Ty::File)
+                            || unalias(model, &v.ty) == Ty::Vec(Box::new(Ty::File))
+                    }) =>
+                {
+                    let mut arms = String::new();
+                    for v in vs {
+                        let arm = match unalias(model, &v.ty) {
+                            Ty::File => format!("support::file(form, {w:?}, x)"),
+                            Ty::Vec(i) if *i == Ty::File => {
+                                format!("support::files(form, {w:?}, x)")
+                            }
+                            _ => format!("support::form(form, {w:?}, x)?"),
+                        };
+                        let _ = writeln!(arms, "oai_types::{u}::{}(x) => {arm},", v.name);
+                    }
+                    format!(
+                        "form = match {val} {{\n{arms}other => support::form(form, {w:?}, other)?,\n}};"
+                    )
+                }
+                _ => format!("form = support::form(form, {w:?}, {val})?;"),
+            },
+            _ => format!("form = support::form(form, {w:?}, {val})?;"),
+        };
+        if bind.is_empty() {
+            let _ = writeln!(s, "{code}");
+        } else {
+            let _ = writeln!(s, "{bind}{{ {code} }}");
+        }
+    }
+    Ok(s)
+}
+
+struct Method {
+    cfg: String,
+    text: String,
+}
+
+fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
+    let mut out = Vec::new();
+    let http = op.method.to_uppercase();
+    let cfg = format!("#[cfg(feature = {:?})]", op.area);
+    // Path.
+    let mut args = Vec::new();
+    let mut path_code = String::new();
+    let mut fmt_path = String::new();
+    let mut rest = op.path.as_str();
+    while let Some(start) = rest.find('{') {
+        fmt_path.push_str(&rest[..start]);
+        let end = rest[start..].find('}').map(|e| start + e).ok_or("bad path")?;
+        let wire = &rest[start + 1..end];
+        let p = op
+            .path_params()
+            .find(|p| p.wire == wire)
+            .ok_or_else(|| format!("{}: path parameter {wire} is not declared", op.id))?;
+        args.push(format!("{}: &str", p.field));
+        let _ = writeln!(
+            path_code,
+            "let {0} = support::segment({wire:?}, {0})?;",
+            p.field
+        );
+        fmt_path.push_str(&format!("{{{}}}", p.field));
+        rest = &rest[end + 1..];
+    }
+    fmt_path.push_str(rest);
+    let path_expr = if path_code.is_empty() {
+        format!("{fmt_path:?}")
+    } else {
+        format!("format!({fmt_path:?})")
+    };
+    // Parameters.
+    let mut params_code = String::new();
+    let params_ty = match &op.params_schema {
+        Some(w) => Some(ty_of(model, w)?),
+        None => None,
+    };
+    if let Some(t) = &params_ty {
+        args.push(format!("params: {t}"));
+        let _ = writeln!(params_code, "support::check(&params)?;");
+        for p in op.other_params() {
+            let func = match p.location {
+                Location::Header => "header",
+                _ => "query",
+            };
+            let _ = writeln!(
+                params_code,
+                "let rb = support::{func}(rb, {:?}, &params.{})?;",
+                p.wire,
+                rust_field(model, op, &p.wire)?
+            );
+        }
+    }
+    if op.beta {
+        let _ = writeln!(params_code, "let rb = rb.query(\"beta\", \"true\");");
+    }
+    let mut doc = vec![format!("`{http} {}` (operation `{}`).", op.path, op.id)];
+    if op.beta {
+        doc[0] = format!("`{http} {}?beta=true` (operation `{}`).", op.path, op.id);
+    }
+    let deprecated = if op.deprecated {
+        doc.push(String::new());
+        doc.push("Deprecated in the API description.".into());
+        "#[deprecated(note = \"deprecated in the OpenAI API description\")]\n"
+    } else {
+        ""
+    };
+    let bodies: Vec<Option<&super::ops::Body>> = if op.bodies.is_empty() {
+        vec![None]
+    } else {
+        op.bodies.iter().map(Some).collect()
+    };
+    let answer = &op.answer;
+    let (ret, send) = if let Some(j) = &answer.json {
+        (ty_of(model, j)?, "rb.send().await".to_owned())
+    } else if !answer.binary.is_empty() {
+        ("bytes::Bytes".to_owned(), "support::bytes(rb).await".to_owned())
+    } else {
+        ("()".to_owned(), "support::empty(rb).await".to_owned())
+    };
+    for body in &bodies {
+        let mut a = args.clone();
+        let mut body_code = String::new();
+        let suffix = body.map_or("", |b| b.suffix);
+        let mut stream_set = String::new();
+        let mut stream_format = false;
+        if let Some(b) = body {
+            stream_format = b
+                .schema
+                .as_deref()
+                .is_some_and(|w| has_field(model, w, "stream_format"));
+            match &b.kind {
+                BodyKind::Json => {
+                    let schema = b.schema.as_deref().ok_or("json body without schema")?;
+                    a.push(format!("request: {}", ty_of(model, schema)?));
+                    let _ = writeln!(body_code, "support::check(&request)?;\nlet rb = rb.json(&request);");
+                    if stream_field(model, schema) {
+                        stream_set = "request.stream = Some(true);\n".into();
+                    }
+                }
+                BodyKind::Multipart => {
+                    let schema = b.schema.as_deref().ok_or("multipart body without schema")?;
+                    a.push(format!("request: {}", ty_of(model, schema)?));
+                    let fields = form_code(model, schema)?;
+                    let _ = writeln!(
+                        body_code,
+                        "support::check(&request)?;\nlet mut form = oai_transport::MultipartForm::new();\n{fields}let rb = rb.multipart(form);"
+                    );
+                    if stream_field(model, schema) {
+                        stream_set = "request.stream = Some(true);\n".into();
+                    }
+                }
+                BodyKind::Raw(ct) => {
+                    a.push("body: impl Into<bytes::Bytes>".into());
+                    let _ = writeln!(body_code, "let rb = rb.bytes({ct:?}, body);");
+                }
+            }
+        }
+        let sig_args = a.join(", ");
+        let docs: String = doc.iter().map(|l| format!("/// {l}\n")).collect();
+        let errors = "///\n/// # Errors\n/// An invalid request (before any I/O), or any [`crate::Error`] of the call.\n";
+        let prelude = format!(
+            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\n{params_code}{body_code}"
+        );
+        out.push(Method {
+            cfg: cfg.clone(),
+            text: format!(
+                "{docs}{errors}{deprecated}pub async fn {}{suffix}(&self, {sig_args}) -> Result<{ret}> {{\n{prelude}{send}\n}}\n",
+                op.name
+            ),
+        });
+        // The streamed form.
+        if let Some(ev) = &answer.stream {
+            let ev_ty = ty_of(model, ev)?;
+            let options = if op.terminal_events.is_empty() {
+                "StreamOptions::default()".to_owned()
+            } else {
+                format!("StreamOptions::terminal_events(&{:?})", op.terminal_events)
+            };
+            let (set, mut_kw) = if !stream_set.is_empty() {
+                (stream_set.clone(), "mut ")
+            } else if op.method == "get" && params_ty.is_some() {
+                ("params.stream = Some(true);\n".to_owned(), "mut ")
+            } else {
+                (String::new(), "")
+            };
+            let sig_args = if mut_kw.is_empty() {
+                sig_args.clone()
+            } else if set.starts_with("params") {
+                sig_args.replace("params: ", "mut params: ")
+            } else {
+                sig_args.replace("request: ", "mut request: ")
+            };
+            let set = if stream_format {
+                // Streamed as events when `stream_format` is `sse`.
+                "let rb = rb.options(RequestOptions::new().body_field(\"stream_format\", serde_json::Value::String(\"sse\".into())));\n".to_owned()
+            } else if set.is_empty() {
+                // No typed `stream` field: ask through the body options.
+                "let rb = rb.options(RequestOptions::new().body_field(\"stream\", serde_json::Value::Bool(true)));\n".to_owned()
+            } else {
+                set
+            };
+            let (early, late) = if set.starts_with("let rb") {
+                (String::new(), set)
+            } else {
+                (set, String::new())
+            };
+            out.push(Method {
+                cfg: cfg.clone(),
+                text: format!(
+                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{prelude}{late}rb.stream_with({options}).await\n}}\n",
+                    op.name
+                ),
+            });
+        }
+        // The pages.
+        if op.paginated {
+            if let Some(item) = answer.json.as_deref().and_then(|j| item_type(model, j)) {
+                out.push(Method {
+                    cfg: cfg.clone(),
+                    text: format!(
+                        "{docs}///\n/// Every page, fetched lazily as the stream is read (`.items()` gives the items).\n{errors}{deprecated}pub fn {}{suffix}_pages(&self, {sig_args}) -> Result<PageStream<{item}>> {{\n{prelude}rb.paginate()\n}}\n",
+                        op.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The Rust field name of parameter `wire` in the parameter struct.
+fn rust_field(model: &Model<'_>, op: &Op, wire: &str) -> Result<String> {
+    let schema = op.params_schema.as_deref().ok_or("no parameter struct")?;
+    let name = model.components.get(schema).ok_or("no parameter type")?;
+    match model.types.get(name).map(|t| &t.kind) {
+        Some(Kind::Struct(fields)) => fields
+            .iter()
+            .find(|f| f.wire == wire)
+            .map(|f| f.name.clone())
+            .ok_or_else(|| format!("{}: no field for parameter {wire}", op.id)),
+        _ => Err(format!("{}: parameter type is not a struct", op.id)),
+    }
+}
+
+fn emit_node(
+    model: &Model<'_>,
+    ops: &[Op],
+    path: &[String],
+    node: &Node,
+    out: &mut String,
+) -> Result {
+    let name = handle_name(path);
+    let mut areas = BTreeSet::new();
+    node.areas(ops, &mut areas);
+    let c = cfg(&areas);
+    let shown = path.join("().");
+    let _ = writeln!(
+        out,
+        "{c}\n/// The `{shown}` resource: `client.{shown}()`.\n#[derive(Debug, Clone, Copy)]\npub struct {name}<'c> {{\n    client: &'c Client,\n}}\n"
+    );
+    let mut body = String::new();
+    for (child, n) in &node.children {
+        let mut cp = path.to_vec();
+        cp.push(child.clone());
+        let mut ca = BTreeSet::new();
+        n.areas(ops, &mut ca);
+        let _ = writeln!(
+            body,
+            "{}\n/// The `{child}` resource under this one.\npub fn {child}(&self) -> {}<'c> {{\n{} {{ client: self.client }}\n}}\n",
+            cfg(&ca),
+            handle_name(&cp),
+            handle_name(&cp)
+        );
+    }
+    for i in &node.ops {
+        for m in methods_of(model, &ops[*i])? {
+            let _ = writeln!(body, "{}\n{}", m.cfg, m.text);
+        }
+    }
+    let _ = writeln!(out, "{c}\nimpl<'c> {name}<'c> {{\n{body}}}\n");
+    for (child, n) in &node.children {
+        let mut cp = path.to_vec();
+        cp.push(child.clone());
+        emit_node(model, ops, &cp, n, out)?;
+    }
+    Ok(())
+}
+
+/// `(file name, text)` of `oai/src/generated/`.
+pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> {
+    let mut root = Node::default();
+    for (i, op) in ops.iter().enumerate() {
+        let mut n = &mut root;
+        for seg in &op.resource {
+            n = n.children.entry(seg.clone()).or_default();
+        }
+        n.ops.push(i);
+    }
+    let mut out = format!(
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestOptions, Result, StreamOptions}};\n\nuse crate::Client;\nuse crate::support;\n\n"
+    );
+    let mut accessors = String::new();
+    for (top, n) in &root.children {
+        let mut areas = BTreeSet::new();
+        n.areas(ops, &mut areas);
+        let name = handle_name(std::slice::from_ref(top));
+        let _ = writeln!(
+            accessors,
+            "{}\n/// The `{top}` resource.\npub fn {top}(&self) -> {name}<'_> {{\n{name} {{ client: self }}\n}}\n",
+            cfg(&areas)
+        );
+    }
+    let _ = writeln!(out, "impl Client {{\n{accessors}}}\n");
+    for (top, n) in &root.children {
+        emit_node(model, ops, std::slice::from_ref(top), n, &mut out)?;
+    }
+    if !root.ops.is_empty() {
+        return Err("an operation has no resource".into());
+    }
+    Ok(vec![("mod.rs".to_owned(), out)])
+}
