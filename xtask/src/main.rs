@@ -30,6 +30,8 @@ Commands:
                          generate the typed API from the OpenAPI document
                          (default: $OAI_OPENAPI_SPEC, else ../shared/openapi/openapi.yaml);
                          --check fails when the committed output is stale
+  coverage [--spec PATH]  operations and schemas the committed code covers,
+                         per API area; fails unless all are covered
   bench                  not implemented yet
 
 Environment:
@@ -64,6 +66,7 @@ fn dispatch(args: &[String]) -> Result {
         "fuzz" => fuzz::run(&fuzz::Args::parse(rest)?),
         "tools" => no_args(command, rest).and_then(|()| tools::ensure_all()),
         "codegen" => codegen::run(&codegen::Args::parse(rest)?),
+        "coverage" => codegen::coverage::run(&codegen::Args::parse(rest)?.spec),
         "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
         "-h" | "--help" | "help" => {
             println!("{HELP}");

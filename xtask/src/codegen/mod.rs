@@ -3,12 +3,15 @@
 //! With `--check`, writes nothing and fails when the committed files differ.
 
 pub mod areas;
+pub mod coverage;
 mod emit;
 mod facade;
 mod fixtures;
 mod model;
 mod names;
 pub mod ops;
+mod optests;
+mod samples;
 mod validate;
 pub mod spec;
 
@@ -126,9 +129,12 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in facade::generate(&m, &ops)? {
         facade_files.push((name, rustfmt(&text)?));
     }
+    let (op_tests, _) = optests::generate(&m, &ops)?;
+    let op_tests_files = vec![("mod.rs".to_owned(), rustfmt(&op_tests)?)];
     let root = project_root();
     Ok(vec![
         (root.join("crates/oai/src/generated"), facade_files),
+        (root.join("crates/oai/tests/generated"), op_tests_files),
         (root.join("crates/oai-types/src/generated"), types_files),
         (root.join("crates/oai-types/tests/generated"), tests_files),
         (root.join("crates/oai-builders/src/generated"), builders_files),
