@@ -17,7 +17,7 @@ struct Outcome {
 pub fn run() -> Result {
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
-    let steps: [(&'static str, &dyn Fn() -> Result); 11] = [
+    let steps: [(&'static str, &dyn Fn() -> Result); 12] = [
         ("tools", &tools::ensure_all),
         ("fmt", &fmt),
         ("codegen --check", &|| {
@@ -25,6 +25,9 @@ pub fn run() -> Result {
                 spec: crate::codegen::default_spec(),
                 check: true,
             })
+        }),
+        ("coverage", &|| {
+            crate::codegen::coverage::run(&crate::codegen::default_spec())
         }),
         ("area features", &area_features),
         ("clippy", &|| {
@@ -97,7 +100,9 @@ fn fmt() -> Result {
     workspace.and(fuzz)
 }
 
-/// Every API area of `oai-types` builds on its own.
+/// Every API area of `oai-types` and `oai-builders` builds on its own (the
+/// builders take the types with them), and so does the facade with one area
+/// and with none.
 fn area_features() -> Result {
     let mut failed = Vec::new();
     for area in crate::codegen::areas::AREAS {
@@ -105,13 +110,31 @@ fn area_features() -> Result {
             "check",
             "--quiet",
             "--package",
-            "oai-types",
+            "oai-builders",
             "--no-default-features",
             "--features",
             area,
         ]));
         if r.is_err() {
             failed.push(*area);
+        }
+    }
+    for features in ["", "chat"] {
+        let r = exec(&mut cargo([
+            "check",
+            "--quiet",
+            "--package",
+            "oai",
+            "--no-default-features",
+            "--features",
+            features,
+        ]));
+        if r.is_err() {
+            failed.push(if features.is_empty() {
+                "oai (none)"
+            } else {
+                "oai chat"
+            });
         }
     }
     if failed.is_empty() {

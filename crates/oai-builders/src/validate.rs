@@ -389,19 +389,31 @@ pub fn number(v: f64, min: Bound, max: Bound, at: &Path<'_>, out: &mut Violation
     }
     match min {
         Bound::Inclusive(m) if v < m => {
-            out.push(at, format!("must be at least {} (is {})", num_text(m), num_text(v)));
+            out.push(
+                at,
+                format!("must be at least {} (is {})", num_text(m), num_text(v)),
+            );
         }
         Bound::Exclusive(m) if v <= m => {
-            out.push(at, format!("must be greater than {} (is {})", num_text(m), num_text(v)));
+            out.push(
+                at,
+                format!("must be greater than {} (is {})", num_text(m), num_text(v)),
+            );
         }
         _ => {}
     }
     match max {
         Bound::Inclusive(m) if v > m => {
-            out.push(at, format!("must be at most {} (is {})", num_text(m), num_text(v)));
+            out.push(
+                at,
+                format!("must be at most {} (is {})", num_text(m), num_text(v)),
+            );
         }
         Bound::Exclusive(m) if v >= m => {
-            out.push(at, format!("must be less than {} (is {})", num_text(m), num_text(v)));
+            out.push(
+                at,
+                format!("must be less than {} (is {})", num_text(m), num_text(v)),
+            );
         }
         _ => {}
     }
@@ -601,10 +613,34 @@ mod tests {
         str_len("", Some(1), None, &root.field("a"), &mut out);
         str_len("héllo", None, Some(4), &root.field("b"), &mut out);
         str_len("héllo", None, Some(5), &root.field("ok"), &mut out);
-        number(2.5, Bound::Inclusive(0.0), Bound::Inclusive(2.0), &root.field("t"), &mut out);
-        number(0.0, Bound::Exclusive(0.0), Bound::None, &root.field("x"), &mut out);
-        number(f64::NAN, Bound::None, Bound::None, &root.field("n"), &mut out);
-        integer(i128::from(u64::MAX), Bound::None, Bound::Inclusive(10.0), &root.field("i"), &mut out);
+        number(
+            2.5,
+            Bound::Inclusive(0.0),
+            Bound::Inclusive(2.0),
+            &root.field("t"),
+            &mut out,
+        );
+        number(
+            0.0,
+            Bound::Exclusive(0.0),
+            Bound::None,
+            &root.field("x"),
+            &mut out,
+        );
+        number(
+            f64::NAN,
+            Bound::None,
+            Bound::None,
+            &root.field("n"),
+            &mut out,
+        );
+        integer(
+            i128::from(u64::MAX),
+            Bound::None,
+            Bound::Inclusive(10.0),
+            &root.field("i"),
+            &mut out,
+        );
         items(3, None, Some(2), &root.field("v"), &mut out);
         closed_enum(false, "x", &["a", "b"], &root.field("e"), &mut out);
         let err = out.into_result().unwrap_err();

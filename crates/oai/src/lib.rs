@@ -49,10 +49,13 @@
 use std::fmt;
 
 mod generated;
+// With only some areas enabled, some helpers have no caller.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
 
 /// The resource handles of the API (`client.chat().completions()`, ...).
 pub mod resources {
+    #[allow(unused_imports)]
     pub use crate::generated::*;
 }
 

@@ -54,7 +54,9 @@ pub fn run(spec_path: &Path) -> Result {
 
     let root = project_root();
     let facade = read_dir_text(&root.join("crates/oai/src/generated"))?;
-    let types = defined_types(&read_dir_text(&root.join("crates/oai-types/src/generated"))?);
+    let types = defined_types(&read_dir_text(
+        &root.join("crates/oai-types/src/generated"),
+    )?);
 
     // Operations per area.
     let mut op_rows: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -102,8 +104,15 @@ pub fn run(spec_path: &Path) -> Result {
         );
     }
     let (oc, ot) = op_rows.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let (sc, st) = schema_rows.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    println!("{:<18} {:>12} {:>12}", "total", format!("{oc}/{ot}"), format!("{sc}/{st}"));
+    let (sc, st) = schema_rows
+        .values()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    println!(
+        "{:<18} {:>12} {:>12}",
+        "total",
+        format!("{oc}/{ot}"),
+        format!("{sc}/{st}")
+    );
     println!(
         "validation: {} request types, {} Validate impls, {} constraints enforced, {} closed enums",
         checks.stats.roots, checks.stats.impls, checks.stats.constraints, checks.stats.closed_enums

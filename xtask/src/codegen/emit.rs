@@ -293,7 +293,10 @@ pub fn file_of(t: &TypeDef) -> (String, Option<String>) {
         ),
         _ => {
             let cfgs: Vec<String> = t.areas.iter().map(|a| format!("feature = {a:?}")).collect();
-            ("shared".to_owned(), Some(format!("#[cfg(any({}))]", cfgs.join(", "))))
+            (
+                "shared".to_owned(),
+                Some(format!("#[cfg(any({}))]", cfgs.join(", "))),
+            )
         }
     }
 }
@@ -330,7 +333,7 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
         "{HEADER}#![allow(missing_docs, clippy::all, clippy::pedantic, non_camel_case_types, deprecated)]\n\n"
     );
     m.push_str(
-        "pub mod consts;\nmod common;\npub use common::*;\nmod shared;\npub use shared::*;\n",
+        "pub mod consts;\nmod common;\npub use common::*;\nmod shared;\n#[allow(unused_imports)]\npub use shared::*;\n",
     );
     for area in areas::AREAS {
         let module = areas::module(area);

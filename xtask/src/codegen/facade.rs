@@ -120,7 +120,10 @@ fn form_code(model: &Model<'_>, wire: &str) -> Result<String> {
     for f in fields {
         let w = &f.wire;
         let (bind, val) = if f.option {
-            (format!("if let Some(v) = &request.{} ", f.name), "v".to_owned())
+            (
+                format!("if let Some(v) = &request.{} ", f.name),
+                "v".to_owned(),
+            )
         } else {
             (String::new(), format!("&request.{}", f.name))
         };
@@ -178,7 +181,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     let mut rest = op.path.as_str();
     while let Some(start) = rest.find('{') {
         fmt_path.push_str(&rest[..start]);
-        let end = rest[start..].find('}').map(|e| start + e).ok_or("bad path")?;
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e)
+            .ok_or("bad path")?;
         let wire = &rest[start + 1..end];
         let p = op
             .path_params()
@@ -244,7 +250,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     let (ret, send) = if let Some(j) = &answer.json {
         (ty_of(model, j)?, "rb.send().await".to_owned())
     } else if !answer.binary.is_empty() {
-        ("bytes::Bytes".to_owned(), "support::bytes(rb).await".to_owned())
+        (
+            "bytes::Bytes".to_owned(),
+            "support::bytes(rb).await".to_owned(),
+        )
     } else {
         ("()".to_owned(), "support::empty(rb).await".to_owned())
     };
@@ -263,7 +272,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                 BodyKind::Json => {
                     let schema = b.schema.as_deref().ok_or("json body without schema")?;
                     a.push(format!("request: {}", ty_of(model, schema)?));
-                    let _ = writeln!(body_code, "support::check(&request)?;\nlet rb = rb.json(&request);");
+                    let _ = writeln!(
+                        body_code,
+                        "support::check(&request)?;\nlet rb = rb.json(&request);"
+                    );
                     if stream_field(model, schema) {
                         stream_set = "request.stream = Some(true);\n".into();
                     }
@@ -344,8 +356,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             });
         }
         // The pages.
-        if op.paginated {
-            if let Some(item) = answer.json.as_deref().and_then(|j| item_type(model, j)) {
+        if op.paginated
+            && let Some(item) = answer.json.as_deref().and_then(|j| item_type(model, j))
+        {
+            {
                 out.push(Method {
                     cfg: cfg.clone(),
                     text: format!(

@@ -12,8 +12,8 @@ mod names;
 pub mod ops;
 mod optests;
 mod samples;
-mod validate;
 pub mod spec;
+mod validate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -100,7 +100,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
                 o.id,
                 o.method,
                 o.path,
-                o.resource.join("().").replace("()", "()"),
+                o.resource.join("()."),
                 o.name,
                 if o.paginated { "  [paged]" } else { "" }
             );
@@ -137,7 +137,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
         (root.join("crates/oai/tests/generated"), op_tests_files),
         (root.join("crates/oai-types/src/generated"), types_files),
         (root.join("crates/oai-types/tests/generated"), tests_files),
-        (root.join("crates/oai-builders/src/generated"), builders_files),
+        (
+            root.join("crates/oai-builders/src/generated"),
+            builders_files,
+        ),
     ])
 }
 

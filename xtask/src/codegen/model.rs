@@ -64,27 +64,6 @@ impl Checks {
     pub fn is_empty(&self) -> bool {
         *self == Checks::default()
     }
-
-    /// How many constraints, counted as the spec states them.
-    pub fn count(&self) -> usize {
-        let own = [
-            self.min.is_some(),
-            self.max.is_some(),
-            self.min_len.is_some(),
-            self.max_len.is_some(),
-            self.min_items.is_some(),
-            self.max_items.is_some(),
-            self.min_props.is_some(),
-            self.max_props.is_some(),
-            self.key_max_len.is_some(),
-            self.pattern.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        own + self.items.as_ref().map_or(0, |c| c.count())
-            + self.values.as_ref().map_or(0, |c| c.count())
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -815,7 +794,10 @@ impl<'a> Model<'a> {
         set(&mut c.max_props, int("maxProperties"));
         set(
             &mut c.key_max_len,
-            s.at("propertyNames").at("maxLength").num().map(|v| v as u64),
+            s.at("propertyNames")
+                .at("maxLength")
+                .num()
+                .map(|v| v as u64),
         );
         if c.pattern.is_none() {
             c.pattern = s.at("pattern").str().map(str::to_owned);
@@ -881,7 +863,12 @@ impl<'a> Model<'a> {
             1 => return self.is_plain_value(members[0]),
             _ => return false,
         }
-        let parts: Vec<&Node> = s.at("allOf").seq().iter().filter(|p| !is_modifier(p)).collect();
+        let parts: Vec<&Node> = s
+            .at("allOf")
+            .seq()
+            .iter()
+            .filter(|p| !is_modifier(p))
+            .collect();
         match parts.len() {
             0 => {}
             1 => return self.is_plain_value(parts[0]),
@@ -892,9 +879,11 @@ impl<'a> Model<'a> {
             Node::Seq(ts) => ts.iter().filter_map(Node::str).find(|t| *t != "null"),
             _ => None,
         };
-        matches!(t, Some("string" | "integer" | "number" | "boolean" | "array"))
-            || (matches!(t, Some("object") | None)
-                && matches!(s.at("additionalProperties"), Node::Map(_)))
+        matches!(
+            t,
+            Some("string" | "integer" | "number" | "boolean" | "array")
+        ) || (matches!(t, Some("object") | None)
+            && matches!(s.at("additionalProperties"), Node::Map(_)))
     }
 
     /// Boxes the fields and variants that make a type contain itself.

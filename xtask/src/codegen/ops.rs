@@ -36,9 +36,6 @@ pub struct Param {
     /// Field name in the parameter struct (or argument name for path params).
     pub field: String,
     pub location: Location,
-    pub required: bool,
-    /// Array or object values (encoded with brackets, like the official SDKs).
-    pub shape: Shape,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,13 +43,6 @@ pub enum Location {
     Path,
     Query,
     Header,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Scalar,
-    Array,
-    Object,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -105,7 +95,11 @@ impl Op {
 /// derived one.
 const NAME_OVERRIDES: &[(&str, &[&str], &str)] = &[
     ("runGrader", &["fine_tuning", "alpha", "graders"], "run"),
-    ("validateGrader", &["fine_tuning", "alpha", "graders"], "validate"),
+    (
+        "validateGrader",
+        &["fine_tuning", "alpha", "graders"],
+        "validate",
+    ),
     ("createThreadAndRun", &["threads"], "create_and_run"),
     ("addUploadPart", &["uploads", "parts"], "create"),
     (
@@ -124,8 +118,16 @@ const NAME_OVERRIDES: &[(&str, &[&str], &str)] = &[
     ("createImageVariation", &["images"], "create_variation"),
     ("CreateVideoEdit", &["videos"], "edit"),
     ("CreateVideoExtend", &["videos"], "extend"),
-    ("Getinputtokencounts", &["responses", "input_tokens"], "count"),
-    ("beta_Getinputtokencounts", &["beta", "responses", "input_tokens"], "count"),
+    (
+        "Getinputtokencounts",
+        &["responses", "input_tokens"],
+        "count",
+    ),
+    (
+        "beta_Getinputtokencounts",
+        &["beta", "responses", "input_tokens"],
+        "count",
+    ),
 ];
 
 /// Events after which a stream is complete, per operation (others end with
@@ -133,11 +135,19 @@ const NAME_OVERRIDES: &[(&str, &[&str], &str)] = &[
 const TERMINAL_EVENTS: &[(&str, &[&str])] = &[
     (
         "createResponse",
-        &["response.completed", "response.failed", "response.incomplete"],
+        &[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ],
     ),
     (
         "getResponse",
-        &["response.completed", "response.failed", "response.incomplete"],
+        &[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ],
     ),
     ("createSpeech", &["speech.audio.done"]),
     ("createTranscription", &["transcript.text.done"]),
@@ -219,7 +229,12 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
     };
 
     let mut ops = Vec::new();
-    let paths: Vec<String> = spec.at("paths").map().iter().map(|(k, _)| k.clone()).collect();
+    let paths: Vec<String> = spec
+        .at("paths")
+        .map()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
     for (raw_path, item) in spec.at("paths").map() {
         for (method, op) in item.map() {
             if !METHODS.contains(&method.as_str()) {
@@ -242,7 +257,12 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
             let mut params = Vec::new();
             let mut props = Vec::new();
             let mut required = Vec::new();
-            for p in item.at("parameters").seq().iter().chain(op.at("parameters").seq()) {
+            for p in item
+                .at("parameters")
+                .seq()
+                .iter()
+                .chain(op.at("parameters").seq())
+            {
                 let wire = p.at("name").str().unwrap_or_default().to_owned();
                 let location = match p.at("in").str() {
                     Some("path") => Location::Path,
@@ -253,15 +273,6 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                     }
                 };
                 let schema = p.at("schema");
-                let resolved = match schema.at("$ref").str().and_then(ref_name) {
-                    Some(r) => spec.at("components").at("schemas").at(r),
-                    None => schema,
-                };
-                let shape = match resolved.at("type").str() {
-                    Some("array") => Shape::Array,
-                    Some("object") => Shape::Object,
-                    _ => Shape::Scalar,
-                };
                 let req = p.at("required").bool() == Some(true) || location == Location::Path;
                 let field = snake(wire.trim_end_matches("[]"));
                 if location != Location::Path {
@@ -278,8 +289,6 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                     wire,
                     field,
                     location,
-                    required: req,
-                    shape,
                 });
             }
             let params_schema = if props.is_empty() {
@@ -292,7 +301,12 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                 if !required.is_empty() {
                     schema.push(("required".into(), Node::Seq(required)));
                 }
-                Some(add(format!("{stem}Params"), beta, Node::Map(schema), &mut synthetic)?)
+                Some(add(
+                    format!("{stem}Params"),
+                    beta,
+                    Node::Map(schema),
+                    &mut synthetic,
+                )?)
             };
 
             // Bodies.
@@ -362,7 +376,11 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                             });
                         }
                         "text/event-stream" => {
-                            answer.stream = schema.at("$ref").str().and_then(ref_name).map(str::to_owned);
+                            answer.stream = schema
+                                .at("$ref")
+                                .str()
+                                .and_then(ref_name)
+                                .map(str::to_owned);
                             if answer.stream.is_none() {
                                 return Err(format!("{id}: inline event-stream schema"));
                             }
@@ -523,9 +541,10 @@ fn name_ops(
             } else {
                 resource.extend(literals);
                 name = match op.method.as_str() {
-                    "get" if index
-                        .iter()
-                        .any(|(p, m, list)| *p == op.path && m == "get" && *list) =>
+                    "get"
+                        if index
+                            .iter()
+                            .any(|(p, m, list)| *p == op.path && m == "get" && *list) =>
                     {
                         "list"
                     }

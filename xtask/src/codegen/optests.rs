@@ -126,10 +126,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                             ".and(header_regex(\"content-type\", \"^multipart/form-data; boundary=\"))",
                         );
                         for (k, _) in sample.map() {
-                            let _ = write!(
-                                mock,
-                                ".and(body_string_contains(\"name=\\\"{k}\"))"
-                            );
+                            let _ = write!(mock, ".and(body_string_contains(\"name=\\\"{k}\"))");
                         }
                         args.push("request".into());
                     }

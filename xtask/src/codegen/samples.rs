@@ -68,7 +68,13 @@ impl<'a> Sampler<'a> {
             }
             // A part may require a property that a sibling part defines.
             for p in parts {
-                for r in self.resolve(p).at("required").seq().iter().filter_map(Node::str) {
+                for r in self
+                    .resolve(p)
+                    .at("required")
+                    .seq()
+                    .iter()
+                    .filter_map(Node::str)
+                {
                     if merged.iter().any(|(k, _)| k == r) {
                         continue;
                     }
@@ -135,7 +141,12 @@ impl<'a> Sampler<'a> {
     /// Required properties, and constant ones (the generated types always
     /// carry their constants, so a sample without them would not round-trip).
     fn object(&self, s: &'a Node, depth: usize) -> Node {
-        let required: Vec<&str> = s.at("required").seq().iter().filter_map(Node::str).collect();
+        let required: Vec<&str> = s
+            .at("required")
+            .seq()
+            .iter()
+            .filter_map(Node::str)
+            .collect();
         let mut out = Vec::new();
         for (k, v) in s.at("properties").map() {
             if required.contains(&k.as_str()) || self.is_const(v) {

@@ -25,8 +25,6 @@ pub struct Stats {
 pub struct Output {
     pub files: Vec<(String, String)>,
     pub stats: Stats,
-    /// Rust names of the request types (bodies and parameter sets).
-    pub roots: BTreeSet<String>,
 }
 
 /// Follows type aliases to the type they name.
@@ -54,10 +52,10 @@ pub fn request_roots(model: &Model<'_>, ops: &[Op]) -> BTreeSet<String> {
             .filter_map(|b| b.schema.as_ref())
             .chain(op.params_schema.as_ref());
         for w in wires {
-            if let Some(n) = model.components.get(w) {
-                if let Ty::Named(n) = unalias(model, &Ty::Named(n.clone())) {
-                    roots.insert(n);
-                }
+            if let Some(n) = model.components.get(w)
+                && let Ty::Named(n) = unalias(model, &Ty::Named(n.clone()))
+            {
+                roots.insert(n);
             }
         }
     }
@@ -147,7 +145,8 @@ impl Gen<'_, '_> {
         match &ty {
             Ty::String => {
                 if c.min_len.is_some() || c.max_len.is_some() {
-                    self.constraints += usize::from(c.min_len.is_some()) + usize::from(c.max_len.is_some());
+                    self.constraints +=
+                        usize::from(c.min_len.is_some()) + usize::from(c.max_len.is_some());
                     let _ = writeln!(
                         s,
                         "v::str_len({expr}, {}, {}, {at}, out);",
@@ -262,7 +261,9 @@ impl Gen<'_, '_> {
                 }
             }
             Kind::Enum(_) if t.closed => {
-                body.push_str("v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);\n");
+                body.push_str(
+                    "v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);\n",
+                );
             }
             Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
                 let mut arms = String::new();
@@ -279,10 +280,12 @@ impl Gen<'_, '_> {
             }
             _ => {}
         }
-        let params = if body.is_empty() { "_at: &Path<'_>, _out: &mut Violations" } else { "at: &Path<'_>, out: &mut Violations" };
-        format!(
-            "impl Validate for {name} {{\nfn check(&self, {params}) {{\n{body}}}\n}}\n\n"
-        )
+        let params = if body.is_empty() {
+            "_at: &Path<'_>, _out: &mut Violations"
+        } else {
+            "at: &Path<'_>, out: &mut Violations"
+        };
+        format!("impl Validate for {name} {{\nfn check(&self, {params}) {{\n{body}}}\n}}\n\n")
     }
 }
 
@@ -462,7 +465,9 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
             "/// `{src}`\npub const PATTERN_{i}: v::Pattern = v::Pattern {{ source: {src:?}, pieces: &[{pieces}] }};"
         );
     }
-    let mut m = format!("{HEADER}#![allow(missing_docs, deprecated)]\n\npub mod patterns;\nmod common;\nmod shared;\n");
+    let mut m = format!(
+        "{HEADER}#![allow(missing_docs, deprecated)]\n\npub mod patterns;\nmod common;\nmod shared;\n"
+    );
     for area in areas::AREAS {
         let module = areas::module(area);
         if by_file.contains_key(&module) {
@@ -481,9 +486,5 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         .collect();
     files.push(("patterns.rs".into(), patterns));
     files.push(("mod.rs".into(), m));
-    Ok(Output {
-        files,
-        stats,
-        roots,
-    })
+    Ok(Output { files, stats })
 }

@@ -11,6 +11,7 @@ mod common;
 pub mod consts;
 pub use common::*;
 mod shared;
+#[allow(unused_imports)]
 pub use shared::*;
 #[cfg(feature = "admin")]
 mod admin;
