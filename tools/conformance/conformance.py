@@ -95,13 +95,13 @@ COMPONENT_PREFIX = "#/components/schemas/"
 
 
 def spec_path_from_env(cli_value: str | None) -> Path:
-    if cli_value:
-        return Path(cli_value)
-    env = os.environ.get("OAI_OPENAPI_SPEC")
-    if env:
-        p = Path(env)
-        return p if p.is_absolute() else (REPO_ROOT / p)
-    return DEFAULT_SPEC
+    """--spec, else $OAI_OPENAPI_SPEC (as given, like xtask), else
+    ../shared/openapi/openapi.yaml beside the repository root."""
+    path = Path(cli_value or os.environ.get("OAI_OPENAPI_SPEC") or DEFAULT_SPEC)
+    if not path.is_file():
+        raise SystemExit(f"OpenAPI document not found: {path} "
+                         "(set OAI_OPENAPI_SPEC or pass --spec)")
+    return path.resolve()
 
 
 def load_yaml(path: Path):
@@ -177,6 +177,17 @@ def normalise_schema(s, pointer: str, component: str | None, quirks: Quirks):
         if key not in KNOWN_KEYWORDS and not key.startswith("x-") and key not in (
                 "$recursiveRef", "$recursiveAnchor"):
             quirks.add(f"unknown keyword `{key}` (ignored)", pointer)
+
+    if "type" not in s and "properties" in s and not any(
+            k in s for k in ("$ref", "allOf", "anyOf", "oneOf", "enum", "const")):
+        quirks.add("object schema without `type: object` (non-objects also validate; "
+                   "the generator adds the type)", pointer)
+
+    if isinstance(s.get("oneOf"), list):
+        branch_types = [b.get("type") for b in s["oneOf"] if isinstance(b, dict)]
+        if "integer" in branch_types and "number" in branch_types:
+            quirks.add("`oneOf` with both `integer` and `number` branches (every integer "
+                       "matches two branches, so integers are rejected)", pointer)
 
     if "$recursiveAnchor" in s:
         s.pop("$recursiveAnchor")
@@ -394,6 +405,9 @@ class Validator:
             self._cache[pointer] = v
         return v
 
+    def is_valid(self, pointer: str, instance) -> bool:
+        return self._validator(pointer).is_valid(instance)
+
     def errors(self, pointer: str, instance, limit: int = 10) -> list[str]:
         from jsonschema.exceptions import best_match, relevance
 
@@ -472,10 +486,12 @@ INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 
 class GenLimits:
-    def __init__(self, max_recursion: int, max_items: int, max_bytes: int) -> None:
+    def __init__(self, max_recursion: int, max_items: int, max_bytes: int,
+                 codec: str = "utf-8") -> None:
         self.max_recursion = max_recursion
         self.max_items = max_items
         self.max_bytes = max_bytes
+        self.codec = codec
 
 
 def generation_schema(spec: Spec, pointer: str, limits: GenLimits):
@@ -487,12 +503,12 @@ def generation_schema(spec: Spec, pointer: str, limits: GenLimits):
       properties and anyOf/oneOf branches disappear, arrays become empty);
     * arrays are capped at `max_items` (unless minItems demands more);
     * integers are bounded to the signed 64-bit range;
-    * objects that declare `properties`, are not combined with allOf and are not
-      a direct oneOf branch get `additionalProperties: false` (no random extra
-      keys; oneOf branches stay open so that exclusivity is judged as in the spec).
+    * objects that declare `properties` and are not combined with allOf get
+      `additionalProperties: false` (no random extra keys).
 
-    Every instance of the result is an instance of the original schema (apart from
-    oneOf exclusivity, which the self-check re-verifies against the original).
+    Every instance of the result is an instance of the original schema, except
+    that narrowing a oneOf branch can make overlapping branches look exclusive;
+    such draws are rejected against the original schema during generation.
     """
     nodes = [0]
 
@@ -526,8 +542,8 @@ def generation_schema(spec: Spec, pointer: str, limits: GenLimits):
             if k in SUB_ONE and isinstance(v, (dict, bool)):
                 out[k] = go(v, stack, False, negated ^ (k == "not"))
             elif k in SUB_LIST and isinstance(v, list):
-                # anyOf is transparent: its branches inherit the parent's status
-                branch_open = k in ("allOf", "oneOf") or (k == "anyOf" and keep_open)
+                # anyOf/oneOf are transparent: branches inherit the parent's status
+                branch_open = k == "allOf" or (k in ("anyOf", "oneOf") and keep_open)
                 out[k] = [go(x, stack, branch_open, negated) for x in v]
             elif k in SUB_MAP and isinstance(v, dict):
                 out[k] = {n: go(x, stack, False, negated) for n, x in v.items()}
@@ -535,6 +551,14 @@ def generation_schema(spec: Spec, pointer: str, limits: GenLimits):
                 out[k] = v
         if negated:
             return out  # never narrow inside `not`: that would widen the result
+        if "allOf" in out:
+            flat = _flatten_object_allof(out)
+            if flat is not None:
+                out, combined = flat, False
+        if "type" not in out and ("properties" in out or "required" in out):
+            # An untyped schema with `properties` also accepts strings, numbers,
+            # arrays...; generate objects, as the spec obviously means.
+            out["type"] = "object"
         types = out.get("type")
         types = [types] if isinstance(types, str) else (types or [])
         if "integer" in types:
@@ -550,6 +574,39 @@ def generation_schema(spec: Spec, pointer: str, limits: GenLimits):
 
     schema = go(spec.at(pointer), (), False, False)
     return schema, nodes[0]
+
+
+_SIMPLE_OBJECT_KEYS = {"type", "properties", "required"}
+
+
+def _flatten_object_allof(schema: dict):
+    """Merge `allOf` of plain object schemas (only type/properties/required, as
+    most of this spec's allOf are) into one object schema, so it can be closed
+    with additionalProperties: false. Returns None when not applicable."""
+    parts = [b for b in schema["allOf"]]
+    rest = {k: v for k, v in schema.items() if k != "allOf"}
+    if rest:
+        parts.append(rest)
+    if any(p is False for p in parts):
+        return None  # unsatisfiable branch: leave it to the generator
+    if not all(isinstance(p, dict) and set(p) <= _SIMPLE_OBJECT_KEYS
+               and p.get("type", "object") == "object" for p in parts):
+        return None
+    props: dict = {}
+    required: list = []
+    for p in parts:
+        for name, sub in p.get("properties", {}).items():
+            if name in props:
+                props[name] = {"allOf": [props[name], sub]}
+            else:
+                props[name] = sub
+        for name in p.get("required", []):
+            if name not in required:
+                required.append(name)
+    out = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
 
 
 def _op_seed(seed: int, op_id: str) -> int:
@@ -616,9 +673,10 @@ def generate_for_operation(spec: Spec, validator: Validator, op_id: str, pointer
         result["inlined_schema_nodes"] = nodes
         if schema is False:
             raise _GenFailure("schema unsatisfiable after bounding recursion")
-        strategy = from_schema(schema)
+        strategy = from_schema(schema, codec=limits.codec)
         found: list = []
         seen: set[str] = set()
+        rejected = result["rejected_draws"] = Counter()
 
         @settings(max_examples=max(50, per_op * 20), database=None, deadline=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck),
@@ -627,7 +685,15 @@ def generate_for_operation(spec: Spec, validator: Validator, op_id: str, pointer
         @given(strategy)
         def collect(value):
             text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-            assume(len(text.encode()) <= limits.max_bytes)
+            if len(text.encode()) > limits.max_bytes:
+                rejected["too_large"] += 1
+                assume(False)
+            # The generation schema is a narrowed copy of the spec's schema; in rare
+            # cases (oneOf exclusivity) narrowing admits values the original
+            # rejects. Drop those here, and count them.
+            if text not in seen and not validator.is_valid(pointer, value):
+                rejected["invalid_per_spec"] += 1
+                assume(False)
             if text not in seen:
                 seen.add(text)
                 found.append(value)
@@ -636,6 +702,9 @@ def generate_for_operation(spec: Spec, validator: Validator, op_id: str, pointer
 
         try:
             collect()
+            if len(found) < per_op:
+                result["note"] = (f"only {len(found)} distinct document(s) found: "
+                                  "the schema admits very few values")
         except _Enough:
             pass
         except HypothesisException as e:  # Unsatisfiable, etc.
@@ -764,7 +833,7 @@ def cmd_mock_responses(args) -> int:
             return 2
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    limits = GenLimits(args.max_recursion, args.max_items, args.max_bytes)
+    limits = GenLimits(args.max_recursion, args.max_items, args.max_bytes, args.codec)
 
     todo = []
     skipped = []
@@ -777,9 +846,12 @@ def cmd_mock_responses(args) -> int:
             continue
         pointer, _code = spec.response_schema_pointer(oper)
         if pointer is None:
-            types = sorted({c for r in oper.op.get("responses", {}).values()
-                            for c in (r or {}).get("content", {})})
-            skipped.append((op_id, f"no 2xx application/json response ({', '.join(types) or 'no content'})"))
+            ok_resps = {str(code): sorted((r or {}).get("content", {}))
+                        for code, r in oper.op.get("responses", {}).items()
+                        if str(code).startswith("2")}
+            desc = "; ".join(f"{code}: {', '.join(types) or 'no body'}"
+                             for code, types in sorted(ok_resps.items())) or "no 2xx response"
+            skipped.append((op_id, f"no 2xx application/json schema ({desc})"))
         else:
             todo.append((op_id, pointer))
 
@@ -808,7 +880,7 @@ def cmd_mock_responses(args) -> int:
         r = results[op_id]
         status = "ok" if r in complete else ("INVALID" if r["invalid"] else
                                               ("partial" if r["generated"] else "FAIL"))
-        extra = f"  {r['error']}" if r["error"] else ""
+        extra = f"  {r['error']}" if r["error"] else (f"  ({r['note']})" if r.get("note") else "")
         print(f"{status:8} {op_id:55} {r['generated']}/{args.per_op}  {r.get('seconds', 0):6.2f}s{extra}")
         for inv in r["invalid"]:
             print(f"           self-check failed for {inv['file']}: {'; '.join(inv['errors'])}")
@@ -879,6 +951,8 @@ def main(argv=None) -> int:
     m.add_argument("--max-items", type=int, default=3, help="array length cap (default 3)")
     m.add_argument("--max-bytes", type=int, default=64 * 1024,
                    help="max size of one generated document in bytes (default 65536)")
+    m.add_argument("--codec", default="utf-8",
+                   help="restrict generated strings to this codec, e.g. ascii (default utf-8)")
     m.add_argument("--only", nargs="*", help="restrict to these operationIds")
     m.add_argument("-v", "--verbose", action="store_true")
     m.set_defaults(func=cmd_mock_responses)
