@@ -61,16 +61,23 @@ fn qualified(t: &Ty) -> String {
     }
 }
 
-/// The item type of a paginated answer's `data`.
-fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
+/// The fields of the struct that component `wire` is (through aliases).
+fn struct_fields<'m>(model: &'m Model<'_>, wire: &str) -> Option<&'m [super::model::Field]> {
     let name = model.components.get(wire)?;
     let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
         return None;
     };
-    let Some(Kind::Struct(fields)) = model.types.get(&n).map(|t| &t.kind) else {
-        return None;
-    };
-    let f = fields.iter().find(|f| f.wire == "data")?;
+    match model.types.get(&n).map(|t| &t.kind) {
+        Some(Kind::Struct(fields)) => Some(fields),
+        _ => None,
+    }
+}
+
+/// The item type of a paginated answer's `data`.
+fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
+    let f = struct_fields(model, wire)?
+        .iter()
+        .find(|f| f.wire == "data")?;
     match unalias(model, &f.ty) {
         Ty::Vec(i) => Some(qualified(&i)),
         _ => None,
@@ -79,43 +86,21 @@ fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
 
 /// Whether the struct of schema `wire` has a field `field`.
 fn has_field(model: &Model<'_>, wire: &str, field: &str) -> bool {
-    let Some(name) = model.components.get(wire) else {
-        return false;
-    };
-    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
-        return false;
-    };
-    matches!(model.types.get(&n).map(|t| &t.kind), Some(Kind::Struct(fields)) if fields.iter().any(|f| f.wire == field))
+    struct_fields(model, wire).is_some_and(|fs| fs.iter().any(|f| f.wire == field))
 }
 
 /// Whether the type has a `stream: Option<bool>` field.
 fn stream_field(model: &Model<'_>, wire: &str) -> bool {
-    let Some(name) = model.components.get(wire) else {
-        return false;
-    };
-    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
-        return false;
-    };
-    match model.types.get(&n).map(|t| &t.kind) {
-        Some(Kind::Struct(fields)) => fields
-            .iter()
-            .any(|f| f.wire == "stream" && f.option && unalias(model, &f.ty) == Ty::Bool),
-        _ => false,
-    }
+    struct_fields(model, wire).is_some_and(|fs| {
+        fs.iter()
+            .any(|f| f.wire == "stream" && f.option && unalias(model, &f.ty) == Ty::Bool)
+    })
 }
 
 /// Statements adding the fields of multipart body `request` to `form`.
 fn form_code(model: &Model<'_>, wire: &str) -> Result<String> {
-    let name = model
-        .components
-        .get(wire)
-        .ok_or_else(|| format!("no type for {wire}"))?;
-    let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
-        return Err(format!("multipart body {wire} is not a struct"));
-    };
-    let Some(Kind::Struct(fields)) = model.types.get(&n).map(|t| &t.kind) else {
-        return Err(format!("multipart body {wire} is not a struct"));
-    };
+    let fields = struct_fields(model, wire)
+        .ok_or_else(|| format!("multipart body {wire} is not a struct"))?;
     let mut s = String::new();
     for f in fields {
         let w = &f.wire;
@@ -376,15 +361,12 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
 /// The Rust field name of parameter `wire` in the parameter struct.
 fn rust_field(model: &Model<'_>, op: &Op, wire: &str) -> Result<String> {
     let schema = op.params_schema.as_deref().ok_or("no parameter struct")?;
-    let name = model.components.get(schema).ok_or("no parameter type")?;
-    match model.types.get(name).map(|t| &t.kind) {
-        Some(Kind::Struct(fields)) => fields
-            .iter()
-            .find(|f| f.wire == wire)
-            .map(|f| f.name.clone())
-            .ok_or_else(|| format!("{}: no field for parameter {wire}", op.id)),
-        _ => Err(format!("{}: parameter type is not a struct", op.id)),
-    }
+    struct_fields(model, schema)
+        .ok_or_else(|| format!("{}: parameter type is not a struct", op.id))?
+        .iter()
+        .find(|f| f.wire == wire)
+        .map(|f| f.name.clone())
+        .ok_or_else(|| format!("{}: no field for parameter {wire}", op.id))
 }
 
 fn emit_node(
