@@ -11,10 +11,13 @@
 pub mod const_str;
 mod generated;
 mod input_file;
+mod shorthand;
 mod support;
 
 pub use generated::*;
 pub use input_file::{FileSource, InputFile};
+#[cfg(any(feature = "chat", feature = "responses"))]
+pub use shorthand::NotAnObject;
 
 /// Paths the macro expansions use; not part of the public API.
 #[doc(hidden)]

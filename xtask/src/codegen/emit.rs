@@ -109,6 +109,25 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
     }
 }
 
+/// Conversions beyond the ones the union macros write: a union with one
+/// string variant is built from a `&str` too.
+fn conversions(t: &TypeDef) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Kind::Untagged(variants) | Kind::Tagged { variants, .. } = &t.kind {
+        let strings: Vec<&Variant> = variants
+            .iter()
+            .filter(|v| v.ty == Ty::String && !v.boxed)
+            .collect();
+        if let [v] = strings.as_slice() {
+            out.push(format!(
+                "impl From<&str> for {} {{\nfn from(value: &str) -> Self {{\nSelf::{}(value.to_owned())\n}}\n}}\n\n",
+                t.name, v.name
+            ));
+        }
+    }
+    out
+}
+
 fn variant_ty(v: &Variant) -> String {
     if v.boxed {
         format!("Box<{}>", ty_text(&v.ty))
@@ -311,15 +330,17 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
         let text = by_file
             .entry(file.clone())
             .or_insert_with(|| format!("{HEADER}{prelude}"));
-        if file == "shared" {
-            let cfgs: Vec<String> = t.areas.iter().map(|a| format!("feature = {a:?}")).collect();
-            let mut def = String::new();
-            type_def(model, t, &mut def);
-            // Put the cfg on the item (or the macro call) that follows the docs.
-            let _ = writeln!(text, "#[cfg(any({}))]", cfgs.join(", "));
-            text.push_str(&def);
-        } else {
-            type_def(model, t, text);
+        let mut items = vec![String::new()];
+        type_def(model, t, &mut items[0]);
+        items.extend(conversions(t));
+        for item in &items {
+            if file == "shared" {
+                // Put the cfg on the item (or the macro call) that follows the docs.
+                let cfgs: Vec<String> =
+                    t.areas.iter().map(|a| format!("feature = {a:?}")).collect();
+                let _ = writeln!(text, "#[cfg(any({}))]", cfgs.join(", "));
+            }
+            text.push_str(item);
         }
     }
     // consts

@@ -3,6 +3,7 @@
 //! With `--check`, writes nothing and fails when the committed files differ.
 
 pub mod areas;
+mod builders;
 pub mod coverage;
 mod emit;
 mod facade;

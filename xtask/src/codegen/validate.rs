@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::areas;
+use super::builders;
 use super::emit::{HEADER, file_of};
 use super::model::{Checks, Kind, Model, Ty};
 use super::ops::Op;
@@ -20,6 +21,7 @@ pub struct Stats {
     pub impls: usize,
     pub constraints: usize,
     pub closed_enums: usize,
+    pub builders: usize,
 }
 
 pub struct Output {
@@ -433,23 +435,34 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         let Some(t) = model.types.get(name) else {
             continue;
         };
-        if !(roots.contains(name) || g.needs.contains(name)) || matches!(t.kind, Kind::Alias(_)) {
+        if matches!(t.kind, Kind::Alias(_)) {
             continue;
         }
-        if matches!(t.kind, Kind::Enum(_)) && t.closed {
-            stats.closed_enums += 1;
+        let validated = roots.contains(name) || g.needs.contains(name);
+        let mut code = String::new();
+        if validated {
+            if matches!(t.kind, Kind::Enum(_)) && t.closed {
+                stats.closed_enums += 1;
+            }
+            stats.impls += 1;
+            code = g.impl_for(name);
         }
-        stats.impls += 1;
-        let code = g.impl_for(name);
         let (file, cfg) = file_of(t);
+        let mut items = vec![code];
+        if let Some(b) = builders::builder(model, name, validated)? {
+            stats.builders += 1;
+            items.extend(b);
+        }
         let text = by_file
             .entry(file)
             .or_insert_with(|| format!("{HEADER}{prelude}"));
-        if let Some(cfg) = cfg {
-            text.push_str(&cfg);
-            text.push('\n');
+        for item in items.iter().filter(|i| !i.is_empty()) {
+            if let Some(cfg) = &cfg {
+                text.push_str(cfg);
+                text.push('\n');
+            }
+            text.push_str(item);
         }
-        text.push_str(&code);
     }
     stats.constraints = g.constraints;
 
@@ -466,12 +479,15 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         );
     }
     let mut m = format!(
-        "{HEADER}#![allow(missing_docs, deprecated)]\n\npub mod patterns;\nmod common;\nmod shared;\n"
+        "{HEADER}#![allow(deprecated)]\n\npub(crate) mod patterns;\nmod common;\npub use common::*;\nmod shared;\n#[allow(unused_imports)]\npub use shared::*;\n"
     );
     for area in areas::AREAS {
         let module = areas::module(area);
         if by_file.contains_key(&module) {
-            let _ = writeln!(m, "#[cfg(feature = {area:?})]\nmod {module};");
+            let _ = writeln!(
+                m,
+                "#[cfg(feature = {area:?})]\nmod {module};\n#[cfg(feature = {area:?})]\npub use {module}::*;"
+            );
         }
     }
     by_file

@@ -23,6 +23,59 @@ impl Validate for AdminApiKeysCreateRequest {
     }
 }
 
+/// Builds a [`AdminApiKeysCreateRequest`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AdminApiKeysCreateRequestBuilder(AdminApiKeysCreateRequest);
+
+impl AdminApiKeysCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(AdminApiKeysCreateRequest {
+            name: name.into(),
+            expires_in_seconds: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `expires_in_seconds`.
+    /// Constraints: minimum 1, maximum 31536000.
+    pub fn expires_in_seconds(mut self, value: u64) -> Self {
+        self.0.expires_in_seconds = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AdminApiKeysCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AdminApiKeysCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AdminApiKeysCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AdminApiKeysCreateRequest> for AdminApiKeysCreateRequestBuilder {
+    fn from(value: AdminApiKeysCreateRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for AdminApiKeysListParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -32,6 +85,73 @@ impl Validate for AdminApiKeysListParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`AdminApiKeysListParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AdminApiKeysListParamsBuilder(AdminApiKeysListParams);
+
+impl AdminApiKeysListParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AdminApiKeysListParams {
+            after: None,
+            order: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<AdminApiKeysListParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AdminApiKeysListParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AdminApiKeysListParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AdminApiKeysListParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AdminApiKeysListParams> for AdminApiKeysListParamsBuilder {
+    fn from(value: AdminApiKeysListParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AdminApiKeysListParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -59,12 +179,165 @@ impl Validate for CreateGroupBody {
     }
 }
 
+/// Builds a [`CreateGroupBody`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateGroupBodyBuilder(CreateGroupBody);
+
+impl CreateGroupBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(CreateGroupBody { name: name.into() })
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters, at most 255 characters.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateGroupBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateGroupBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateGroupBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateGroupBody> for CreateGroupBodyBuilder {
+    fn from(value: CreateGroupBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateGroupUserBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateGroupUserBody`] (required: `user_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateGroupUserBodyBuilder(CreateGroupUserBody);
+
+impl CreateGroupUserBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        Self(CreateGroupUserBody {
+            user_id: user_id.into(),
+        })
+    }
+
+    /// Sets `user_id`.
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.0.user_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateGroupUserBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateGroupUserBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateGroupUserBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateGroupUserBody> for CreateGroupUserBodyBuilder {
+    fn from(value: CreateGroupUserBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateProjectServiceAccountApiKeyBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`CreateProjectServiceAccountApiKeyBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateProjectServiceAccountApiKeyBodyBuilder(CreateProjectServiceAccountApiKeyBody);
+
+impl CreateProjectServiceAccountApiKeyBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateProjectServiceAccountApiKeyBody {
+            name: None,
+            scopes: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `scopes`.
+    pub fn scopes(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.scopes = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `scopes`.
+    pub fn scope(mut self, item: impl Into<String>) -> Self {
+        self.0.scopes.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateProjectServiceAccountApiKeyBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateProjectServiceAccountApiKeyBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateProjectServiceAccountApiKeyBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateProjectServiceAccountApiKeyBody> for CreateProjectServiceAccountApiKeyBodyBuilder {
+    fn from(value: CreateProjectServiceAccountApiKeyBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateProjectServiceAccountApiKeyBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for CreateSpendAlertBody {
@@ -85,12 +358,213 @@ impl Validate for CreateSpendAlertBody {
     }
 }
 
+/// Builds a [`CreateSpendAlertBody`] (required: `threshold_amount`, `notification_channel`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateSpendAlertBodyBuilder(CreateSpendAlertBody);
+
+impl CreateSpendAlertBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        threshold_amount: u64,
+        notification_channel: impl Into<SpendAlertNotificationChannel>,
+    ) -> Self {
+        Self(CreateSpendAlertBody {
+            threshold_amount: threshold_amount,
+            currency: Default::default(),
+            interval: Default::default(),
+            notification_channel: notification_channel.into(),
+        })
+    }
+
+    /// Sets `threshold_amount`.
+    /// Constraints: minimum 0.
+    pub fn threshold_amount(mut self, value: u64) -> Self {
+        self.0.threshold_amount = value;
+        self
+    }
+
+    /// Sets `notification_channel`.
+    pub fn notification_channel(mut self, value: impl Into<SpendAlertNotificationChannel>) -> Self {
+        self.0.notification_channel = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateSpendAlertBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateSpendAlertBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateSpendAlertBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateSpendAlertBody> for CreateSpendAlertBodyBuilder {
+    fn from(value: CreateSpendAlertBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for GetCertificateParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`GetCertificateParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetCertificateParamsBuilder(GetCertificateParams);
+
+impl GetCertificateParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetCertificateParams { include: None })
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<oai_types::consts::Content>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetCertificateParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetCertificateParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetCertificateParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetCertificateParams> for GetCertificateParamsBuilder {
+    fn from(value: GetCertificateParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetCertificateParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`HostedToolPermissionUpdate`] (required: `enabled`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HostedToolPermissionUpdateBuilder(HostedToolPermissionUpdate);
+
+impl HostedToolPermissionUpdateBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(enabled: bool) -> Self {
+        Self(HostedToolPermissionUpdate { enabled: enabled })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &HostedToolPermissionUpdate {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> HostedToolPermissionUpdate {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<HostedToolPermissionUpdate, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<HostedToolPermissionUpdate> for HostedToolPermissionUpdateBuilder {
+    fn from(value: HostedToolPermissionUpdate) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for InviteProjectGroupBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`InviteProjectGroupBody`] (required: `group_id`, `role`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InviteProjectGroupBodyBuilder(InviteProjectGroupBody);
+
+impl InviteProjectGroupBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(group_id: impl Into<String>, role: impl Into<String>) -> Self {
+        Self(InviteProjectGroupBody {
+            group_id: group_id.into(),
+            role: role.into(),
+        })
+    }
+
+    /// Sets `group_id`.
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.0.group_id = value.into();
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InviteProjectGroupBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InviteProjectGroupBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InviteProjectGroupBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InviteProjectGroupBody> for InviteProjectGroupBodyBuilder {
+    fn from(value: InviteProjectGroupBody) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for InviteRequest {
@@ -114,6 +588,74 @@ impl Validate for InviteRequest {
     }
 }
 
+/// Builds a [`InviteRequest`] (required: `email`, `role`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InviteRequestBuilder(InviteRequest);
+
+impl InviteRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(email: impl Into<String>, role: impl Into<InviteRequestRole>) -> Self {
+        Self(InviteRequest {
+            email: email.into(),
+            role: role.into(),
+            projects: None,
+        })
+    }
+
+    /// Sets `email`.
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.0.email = value.into();
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<InviteRequestRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `projects`.
+    pub fn projects(mut self, value: impl Into<Vec<InviteRequestProjectsItem>>) -> Self {
+        self.0.projects = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `projects`.
+    pub fn project(mut self, item: impl Into<InviteRequestProjectsItem>) -> Self {
+        self.0
+            .projects
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InviteRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InviteRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InviteRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InviteRequest> for InviteRequestBuilder {
+    fn from(value: InviteRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for InviteRequestProjectsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -123,6 +665,58 @@ impl Validate for InviteRequestProjectsItem {
             let at = at.field("role");
             Validate::check(&self.role, &at, out);
         }
+    }
+}
+
+/// Builds a [`InviteRequestProjectsItem`] (required: `id`, `role`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InviteRequestProjectsItemBuilder(InviteRequestProjectsItem);
+
+impl InviteRequestProjectsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, role: impl Into<InviteRequestProjectsItemRole>) -> Self {
+        Self(InviteRequestProjectsItem {
+            id: id.into(),
+            role: role.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<InviteRequestProjectsItemRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InviteRequestProjectsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InviteRequestProjectsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InviteRequestProjectsItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InviteRequestProjectsItem> for InviteRequestProjectsItemBuilder {
+    fn from(value: InviteRequestProjectsItem) -> Self {
+        Self(value)
     }
 }
 
@@ -155,6 +749,238 @@ impl Validate for ListAuditLogsParams {
     }
 }
 
+/// Builds a [`ListAuditLogsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListAuditLogsParamsBuilder(ListAuditLogsParams);
+
+impl ListAuditLogsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListAuditLogsParams {
+            effective_at: None,
+            project_ids: None,
+            event_types: None,
+            actor_ids: None,
+            actor_emails: None,
+            resource_ids: None,
+            tenant_only: None,
+            limit: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `effective_at`.
+    pub fn effective_at(mut self, value: impl Into<ListAuditLogsParamsEffectiveAt>) -> Self {
+        self.0.effective_at = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids[]`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids[]`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `event_types[]`.
+    pub fn event_types(mut self, value: impl Into<Vec<AuditLogEventType>>) -> Self {
+        self.0.event_types = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `event_types[]`.
+    pub fn event_type(mut self, item: impl Into<AuditLogEventType>) -> Self {
+        self.0
+            .event_types
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `actor_ids[]`.
+    pub fn actor_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.actor_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `actor_ids[]`.
+    pub fn actor_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .actor_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `actor_emails[]`.
+    pub fn actor_emails(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.actor_emails = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `actor_emails[]`.
+    pub fn actor_email(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .actor_emails
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `resource_ids[]`.
+    pub fn resource_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.resource_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `resource_ids[]`.
+    pub fn resource_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .resource_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `tenant_only`.
+    /// Default: `false`.
+    pub fn tenant_only(mut self, value: bool) -> Self {
+        self.0.tenant_only = Some(value);
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListAuditLogsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListAuditLogsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListAuditLogsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListAuditLogsParams> for ListAuditLogsParamsBuilder {
+    fn from(value: ListAuditLogsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListAuditLogsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`ListAuditLogsParamsEffectiveAt`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListAuditLogsParamsEffectiveAtBuilder(ListAuditLogsParamsEffectiveAt);
+
+impl ListAuditLogsParamsEffectiveAtBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListAuditLogsParamsEffectiveAt {
+            gt: None,
+            gte: None,
+            lt: None,
+            lte: None,
+        })
+    }
+
+    /// Sets `gt`.
+    pub fn gt(mut self, value: i64) -> Self {
+        self.0.gt = Some(value);
+        self
+    }
+
+    /// Sets `gte`.
+    pub fn gte(mut self, value: i64) -> Self {
+        self.0.gte = Some(value);
+        self
+    }
+
+    /// Sets `lt`.
+    pub fn lt(mut self, value: i64) -> Self {
+        self.0.lt = Some(value);
+        self
+    }
+
+    /// Sets `lte`.
+    pub fn lte(mut self, value: i64) -> Self {
+        self.0.lte = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListAuditLogsParamsEffectiveAt {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListAuditLogsParamsEffectiveAt {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListAuditLogsParamsEffectiveAt, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ListAuditLogsParamsEffectiveAt> for ListAuditLogsParamsEffectiveAtBuilder {
+    fn from(value: ListAuditLogsParamsEffectiveAt) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListAuditLogsParamsEffectiveAtBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListGroupRoleAssignmentsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -174,6 +1000,72 @@ impl Validate for ListGroupRoleAssignmentsParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListGroupRoleAssignmentsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListGroupRoleAssignmentsParamsBuilder(ListGroupRoleAssignmentsParams);
+
+impl ListGroupRoleAssignmentsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListGroupRoleAssignmentsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListGroupRoleAssignmentsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListGroupRoleAssignmentsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListGroupRoleAssignmentsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListGroupRoleAssignmentsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListGroupRoleAssignmentsParams> for ListGroupRoleAssignmentsParamsBuilder {
+    fn from(value: ListGroupRoleAssignmentsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListGroupRoleAssignmentsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -205,6 +1097,74 @@ impl Validate for ListGroupUsersParams {
     }
 }
 
+/// Builds a [`ListGroupUsersParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListGroupUsersParamsBuilder(ListGroupUsersParams);
+
+impl ListGroupUsersParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListGroupUsersParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `100`.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListGroupUsersParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListGroupUsersParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListGroupUsersParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListGroupUsersParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListGroupUsersParams> for ListGroupUsersParamsBuilder {
+    fn from(value: ListGroupUsersParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListGroupUsersParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListGroupUsersParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -233,6 +1193,74 @@ impl Validate for ListGroupsParams {
     }
 }
 
+/// Builds a [`ListGroupsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListGroupsParamsBuilder(ListGroupsParams);
+
+impl ListGroupsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListGroupsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `100`.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListGroupsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListGroupsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListGroupsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListGroupsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListGroupsParams> for ListGroupsParamsBuilder {
+    fn from(value: ListGroupsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListGroupsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListGroupsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -241,6 +1269,65 @@ impl Validate for ListGroupsParamsOrder {
 
 impl Validate for ListInvitesParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListInvitesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListInvitesParamsBuilder(ListInvitesParams);
+
+impl ListInvitesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListInvitesParams {
+            limit: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListInvitesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListInvitesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListInvitesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListInvitesParams> for ListInvitesParamsBuilder {
+    fn from(value: ListInvitesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListInvitesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ListOrganizationCertificatesParams {
@@ -252,6 +1339,73 @@ impl Validate for ListOrganizationCertificatesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListOrganizationCertificatesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListOrganizationCertificatesParamsBuilder(ListOrganizationCertificatesParams);
+
+impl ListOrganizationCertificatesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListOrganizationCertificatesParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListOrganizationCertificatesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListOrganizationCertificatesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListOrganizationCertificatesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListOrganizationCertificatesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListOrganizationCertificatesParams> for ListOrganizationCertificatesParamsBuilder {
+    fn from(value: ListOrganizationCertificatesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListOrganizationCertificatesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -283,6 +1437,80 @@ impl Validate for ListOrganizationSpendAlertsParams {
     }
 }
 
+/// Builds a [`ListOrganizationSpendAlertsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListOrganizationSpendAlertsParamsBuilder(ListOrganizationSpendAlertsParams);
+
+impl ListOrganizationSpendAlertsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListOrganizationSpendAlertsParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListOrganizationSpendAlertsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListOrganizationSpendAlertsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListOrganizationSpendAlertsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListOrganizationSpendAlertsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListOrganizationSpendAlertsParams> for ListOrganizationSpendAlertsParamsBuilder {
+    fn from(value: ListOrganizationSpendAlertsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListOrganizationSpendAlertsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListOrganizationSpendAlertsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -301,6 +1529,75 @@ impl Validate for ListProjectApiKeysParams {
     }
 }
 
+/// Builds a [`ListProjectApiKeysParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectApiKeysParamsBuilder(ListProjectApiKeysParams);
+
+impl ListProjectApiKeysParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectApiKeysParams {
+            limit: None,
+            after: None,
+            owner_project_access: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `owner_project_access`.
+    pub fn owner_project_access(
+        mut self,
+        value: impl Into<ListProjectApiKeysParamsOwnerProjectAccess>,
+    ) -> Self {
+        self.0.owner_project_access = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectApiKeysParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectApiKeysParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectApiKeysParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectApiKeysParams> for ListProjectApiKeysParamsBuilder {
+    fn from(value: ListProjectApiKeysParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectApiKeysParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectApiKeysParamsOwnerProjectAccess {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -316,6 +1613,73 @@ impl Validate for ListProjectCertificatesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListProjectCertificatesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectCertificatesParamsBuilder(ListProjectCertificatesParams);
+
+impl ListProjectCertificatesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectCertificatesParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListProjectCertificatesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectCertificatesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectCertificatesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectCertificatesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectCertificatesParams> for ListProjectCertificatesParamsBuilder {
+    fn from(value: ListProjectCertificatesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectCertificatesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -347,6 +1711,72 @@ impl Validate for ListProjectGroupRoleAssignmentsParams {
     }
 }
 
+/// Builds a [`ListProjectGroupRoleAssignmentsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectGroupRoleAssignmentsParamsBuilder(ListProjectGroupRoleAssignmentsParams);
+
+impl ListProjectGroupRoleAssignmentsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectGroupRoleAssignmentsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListProjectGroupRoleAssignmentsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectGroupRoleAssignmentsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectGroupRoleAssignmentsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectGroupRoleAssignmentsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectGroupRoleAssignmentsParams> for ListProjectGroupRoleAssignmentsParamsBuilder {
+    fn from(value: ListProjectGroupRoleAssignmentsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectGroupRoleAssignmentsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectGroupRoleAssignmentsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -375,6 +1805,74 @@ impl Validate for ListProjectGroupsParams {
     }
 }
 
+/// Builds a [`ListProjectGroupsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectGroupsParamsBuilder(ListProjectGroupsParams);
+
+impl ListProjectGroupsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectGroupsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    /// Default: `20`.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListProjectGroupsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectGroupsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectGroupsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectGroupsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectGroupsParams> for ListProjectGroupsParamsBuilder {
+    fn from(value: ListProjectGroupsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectGroupsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectGroupsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -383,6 +1881,72 @@ impl Validate for ListProjectGroupsParamsOrder {
 
 impl Validate for ListProjectRateLimitsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListProjectRateLimitsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectRateLimitsParamsBuilder(ListProjectRateLimitsParams);
+
+impl ListProjectRateLimitsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectRateLimitsParams {
+            limit: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `100`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectRateLimitsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectRateLimitsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectRateLimitsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectRateLimitsParams> for ListProjectRateLimitsParamsBuilder {
+    fn from(value: ListProjectRateLimitsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectRateLimitsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ListProjectRolesParams {
@@ -407,6 +1971,74 @@ impl Validate for ListProjectRolesParams {
     }
 }
 
+/// Builds a [`ListProjectRolesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectRolesParamsBuilder(ListProjectRolesParams);
+
+impl ListProjectRolesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectRolesParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `1000`.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListProjectRolesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectRolesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectRolesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectRolesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectRolesParams> for ListProjectRolesParamsBuilder {
+    fn from(value: ListProjectRolesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectRolesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectRolesParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -415,6 +2047,65 @@ impl Validate for ListProjectRolesParamsOrder {
 
 impl Validate for ListProjectServiceAccountsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListProjectServiceAccountsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectServiceAccountsParamsBuilder(ListProjectServiceAccountsParams);
+
+impl ListProjectServiceAccountsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectServiceAccountsParams {
+            limit: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectServiceAccountsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectServiceAccountsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectServiceAccountsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectServiceAccountsParams> for ListProjectServiceAccountsParamsBuilder {
+    fn from(value: ListProjectServiceAccountsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectServiceAccountsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ListProjectSpendAlertsParams {
@@ -436,6 +2127,80 @@ impl Validate for ListProjectSpendAlertsParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListProjectSpendAlertsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectSpendAlertsParamsBuilder(ListProjectSpendAlertsParams);
+
+impl ListProjectSpendAlertsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectSpendAlertsParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListProjectSpendAlertsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectSpendAlertsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectSpendAlertsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectSpendAlertsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectSpendAlertsParams> for ListProjectSpendAlertsParamsBuilder {
+    fn from(value: ListProjectSpendAlertsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectSpendAlertsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -467,6 +2232,72 @@ impl Validate for ListProjectUserRoleAssignmentsParams {
     }
 }
 
+/// Builds a [`ListProjectUserRoleAssignmentsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectUserRoleAssignmentsParamsBuilder(ListProjectUserRoleAssignmentsParams);
+
+impl ListProjectUserRoleAssignmentsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectUserRoleAssignmentsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListProjectUserRoleAssignmentsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectUserRoleAssignmentsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectUserRoleAssignmentsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectUserRoleAssignmentsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectUserRoleAssignmentsParams> for ListProjectUserRoleAssignmentsParamsBuilder {
+    fn from(value: ListProjectUserRoleAssignmentsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectUserRoleAssignmentsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectUserRoleAssignmentsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -477,8 +2308,134 @@ impl Validate for ListProjectUsersParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ListProjectUsersParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectUsersParamsBuilder(ListProjectUsersParams);
+
+impl ListProjectUsersParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectUsersParams {
+            limit: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectUsersParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectUsersParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectUsersParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectUsersParams> for ListProjectUsersParamsBuilder {
+    fn from(value: ListProjectUsersParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectUsersParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListProjectsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListProjectsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListProjectsParamsBuilder(ListProjectsParams);
+
+impl ListProjectsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListProjectsParams {
+            limit: None,
+            after: None,
+            include_archived: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `include_archived`.
+    /// Default: `false`.
+    pub fn include_archived(mut self, value: bool) -> Self {
+        self.0.include_archived = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListProjectsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListProjectsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListProjectsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListProjectsParams> for ListProjectsParamsBuilder {
+    fn from(value: ListProjectsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListProjectsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ListRolesParams {
@@ -500,6 +2457,74 @@ impl Validate for ListRolesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListRolesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListRolesParamsBuilder(ListRolesParams);
+
+impl ListRolesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListRolesParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    /// Default: `1000`.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListRolesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListRolesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListRolesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListRolesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListRolesParams> for ListRolesParamsBuilder {
+    fn from(value: ListRolesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListRolesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -531,6 +2556,72 @@ impl Validate for ListUserRoleAssignmentsParams {
     }
 }
 
+/// Builds a [`ListUserRoleAssignmentsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListUserRoleAssignmentsParamsBuilder(ListUserRoleAssignmentsParams);
+
+impl ListUserRoleAssignmentsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListUserRoleAssignmentsParams {
+            limit: None,
+            after: None,
+            order: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 1000.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListUserRoleAssignmentsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListUserRoleAssignmentsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListUserRoleAssignmentsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListUserRoleAssignmentsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListUserRoleAssignmentsParams> for ListUserRoleAssignmentsParamsBuilder {
+    fn from(value: ListUserRoleAssignmentsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListUserRoleAssignmentsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListUserRoleAssignmentsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -541,8 +2632,129 @@ impl Validate for ListUsersParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ListUsersParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListUsersParamsBuilder(ListUsersParams);
+
+impl ListUsersParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListUsersParams {
+            limit: None,
+            after: None,
+            emails: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `emails`.
+    pub fn emails(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.emails = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `emails`.
+    pub fn email(mut self, item: impl Into<String>) -> Self {
+        self.0.emails.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListUsersParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListUsersParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListUsersParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListUsersParams> for ListUsersParamsBuilder {
+    fn from(value: ListUsersParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListUsersParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyCertificateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ModifyCertificateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyCertificateRequestBuilder(ModifyCertificateRequest);
+
+impl ModifyCertificateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyCertificateRequest { name: None })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyCertificateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyCertificateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyCertificateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyCertificateRequest> for ModifyCertificateRequestBuilder {
+    fn from(value: ModifyCertificateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyCertificateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ProjectCreateRequest {
@@ -557,8 +2769,152 @@ impl Validate for ProjectCreateRequest {
     }
 }
 
+/// Builds a [`ProjectCreateRequest`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectCreateRequestBuilder(ProjectCreateRequest);
+
+impl ProjectCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ProjectCreateRequest {
+            name: name.into(),
+            residency: None,
+            external_key_id: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `residency`.
+    pub fn residency(mut self, value: impl Into<PublicProjectResidency>) -> Self {
+        self.0.residency = Some(value.into());
+        self
+    }
+
+    /// Sets `external_key_id`.
+    pub fn external_key_id(mut self, value: impl Into<String>) -> Self {
+        self.0.external_key_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectCreateRequest> for ProjectCreateRequestBuilder {
+    fn from(value: ProjectCreateRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ProjectHostedToolPermissionsUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ProjectHostedToolPermissionsUpdateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectHostedToolPermissionsUpdateRequestBuilder(
+    ProjectHostedToolPermissionsUpdateRequest,
+);
+
+impl ProjectHostedToolPermissionsUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ProjectHostedToolPermissionsUpdateRequest {
+            file_search: None,
+            web_search: None,
+            image_generation: None,
+            mcp: None,
+            code_interpreter: None,
+        })
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// Sets `web_search`.
+    pub fn web_search(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+        self.0.web_search = Some(value.into());
+        self
+    }
+
+    /// Sets `image_generation`.
+    pub fn image_generation(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+        self.0.image_generation = Some(value.into());
+        self
+    }
+
+    /// Sets `mcp`.
+    pub fn mcp(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+        self.0.mcp = Some(value.into());
+        self
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectHostedToolPermissionsUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectHostedToolPermissionsUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ProjectHostedToolPermissionsUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectHostedToolPermissionsUpdateRequest>
+    for ProjectHostedToolPermissionsUpdateRequestBuilder
+{
+    fn from(value: ProjectHostedToolPermissionsUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ProjectHostedToolPermissionsUpdateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ProjectModelPermissionsUpdateRequest {
@@ -573,6 +2929,67 @@ impl Validate for ProjectModelPermissionsUpdateRequest {
     }
 }
 
+/// Builds a [`ProjectModelPermissionsUpdateRequest`] (required: `mode`, `model_ids`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectModelPermissionsUpdateRequestBuilder(ProjectModelPermissionsUpdateRequest);
+
+impl ProjectModelPermissionsUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        mode: impl Into<ProjectModelPermissionsUpdateRequestMode>,
+        model_ids: impl Into<Vec<String>>,
+    ) -> Self {
+        Self(ProjectModelPermissionsUpdateRequest {
+            mode: mode.into(),
+            model_ids: model_ids.into(),
+        })
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<ProjectModelPermissionsUpdateRequestMode>) -> Self {
+        self.0.mode = value.into();
+        self
+    }
+
+    /// Sets `model_ids`.
+    pub fn model_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.model_ids = value.into();
+        self
+    }
+
+    /// Appends one item to `model_ids`.
+    pub fn model_id(mut self, item: impl Into<String>) -> Self {
+        self.0.model_ids.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectModelPermissionsUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectModelPermissionsUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectModelPermissionsUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectModelPermissionsUpdateRequest> for ProjectModelPermissionsUpdateRequestBuilder {
+    fn from(value: ProjectModelPermissionsUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ProjectModelPermissionsUpdateRequestMode {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -583,28 +3000,442 @@ impl Validate for ProjectRateLimitUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ProjectRateLimitUpdateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectRateLimitUpdateRequestBuilder(ProjectRateLimitUpdateRequest);
+
+impl ProjectRateLimitUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ProjectRateLimitUpdateRequest {
+            max_requests_per_1_minute: None,
+            max_tokens_per_1_minute: None,
+            max_images_per_1_minute: None,
+            max_audio_megabytes_per_1_minute: None,
+            max_requests_per_1_day: None,
+            batch_1_day_max_input_tokens: None,
+        })
+    }
+
+    /// Sets `max_requests_per_1_minute`.
+    pub fn max_requests_per_1_minute(mut self, value: i64) -> Self {
+        self.0.max_requests_per_1_minute = Some(value);
+        self
+    }
+
+    /// Sets `max_tokens_per_1_minute`.
+    pub fn max_tokens_per_1_minute(mut self, value: i64) -> Self {
+        self.0.max_tokens_per_1_minute = Some(value);
+        self
+    }
+
+    /// Sets `max_images_per_1_minute`.
+    pub fn max_images_per_1_minute(mut self, value: i64) -> Self {
+        self.0.max_images_per_1_minute = Some(value);
+        self
+    }
+
+    /// Sets `max_audio_megabytes_per_1_minute`.
+    pub fn max_audio_megabytes_per_1_minute(mut self, value: i64) -> Self {
+        self.0.max_audio_megabytes_per_1_minute = Some(value);
+        self
+    }
+
+    /// Sets `max_requests_per_1_day`.
+    pub fn max_requests_per_1_day(mut self, value: i64) -> Self {
+        self.0.max_requests_per_1_day = Some(value);
+        self
+    }
+
+    /// Sets `batch_1_day_max_input_tokens`.
+    pub fn batch_1_day_max_input_tokens(mut self, value: i64) -> Self {
+        self.0.batch_1_day_max_input_tokens = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectRateLimitUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectRateLimitUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectRateLimitUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectRateLimitUpdateRequest> for ProjectRateLimitUpdateRequestBuilder {
+    fn from(value: ProjectRateLimitUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ProjectRateLimitUpdateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ProjectServiceAccountCreateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ProjectServiceAccountCreateRequest`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectServiceAccountCreateRequestBuilder(ProjectServiceAccountCreateRequest);
+
+impl ProjectServiceAccountCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ProjectServiceAccountCreateRequest {
+            name: name.into(),
+            create_service_account_only: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `create_service_account_only`.
+    pub fn create_service_account_only(mut self, value: bool) -> Self {
+        self.0.create_service_account_only = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectServiceAccountCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectServiceAccountCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectServiceAccountCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectServiceAccountCreateRequest> for ProjectServiceAccountCreateRequestBuilder {
+    fn from(value: ProjectServiceAccountCreateRequest) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for ProjectUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ProjectUpdateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectUpdateRequestBuilder(ProjectUpdateRequest);
+
+impl ProjectUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ProjectUpdateRequest {
+            name: None,
+            external_key_id: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `external_key_id`.
+    pub fn external_key_id(mut self, value: impl Into<String>) -> Self {
+        self.0.external_key_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectUpdateRequest> for ProjectUpdateRequestBuilder {
+    fn from(value: ProjectUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ProjectUpdateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ProjectUserCreateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ProjectUserCreateRequest`] (required: `role`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectUserCreateRequestBuilder(ProjectUserCreateRequest);
+
+impl ProjectUserCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role: impl Into<String>) -> Self {
+        Self(ProjectUserCreateRequest {
+            user_id: None,
+            email: None,
+            role: role.into(),
+        })
+    }
+
+    /// Sets `user_id`.
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.0.user_id = Some(value.into());
+        self
+    }
+
+    /// Sets `email`.
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.0.email = Some(value.into());
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectUserCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectUserCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectUserCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectUserCreateRequest> for ProjectUserCreateRequestBuilder {
+    fn from(value: ProjectUserCreateRequest) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for ProjectUserUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ProjectUserUpdateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProjectUserUpdateRequestBuilder(ProjectUserUpdateRequest);
+
+impl ProjectUserUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ProjectUserUpdateRequest { role: None })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProjectUserUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProjectUserUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProjectUserUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ProjectUserUpdateRequest> for ProjectUserUpdateRequestBuilder {
+    fn from(value: ProjectUserUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ProjectUserUpdateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for PublicAssignOrganizationGroupRoleBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`PublicAssignOrganizationGroupRoleBody`] (required: `role_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PublicAssignOrganizationGroupRoleBodyBuilder(PublicAssignOrganizationGroupRoleBody);
+
+impl PublicAssignOrganizationGroupRoleBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role_id: impl Into<String>) -> Self {
+        Self(PublicAssignOrganizationGroupRoleBody {
+            role_id: role_id.into(),
+        })
+    }
+
+    /// Sets `role_id`.
+    pub fn role_id(mut self, value: impl Into<String>) -> Self {
+        self.0.role_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PublicAssignOrganizationGroupRoleBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PublicAssignOrganizationGroupRoleBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PublicAssignOrganizationGroupRoleBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<PublicAssignOrganizationGroupRoleBody> for PublicAssignOrganizationGroupRoleBodyBuilder {
+    fn from(value: PublicAssignOrganizationGroupRoleBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for PublicCreateOrganizationRoleBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`PublicCreateOrganizationRoleBody`] (required: `role_name`, `permissions`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PublicCreateOrganizationRoleBodyBuilder(PublicCreateOrganizationRoleBody);
+
+impl PublicCreateOrganizationRoleBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role_name: impl Into<String>, permissions: impl Into<Vec<String>>) -> Self {
+        Self(PublicCreateOrganizationRoleBody {
+            role_name: role_name.into(),
+            permissions: permissions.into(),
+            description: None,
+        })
+    }
+
+    /// Sets `role_name`.
+    pub fn role_name(mut self, value: impl Into<String>) -> Self {
+        self.0.role_name = value.into();
+        self
+    }
+
+    /// Sets `permissions`.
+    pub fn permissions(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.permissions = value.into();
+        self
+    }
+
+    /// Appends one item to `permissions`.
+    pub fn permission(mut self, item: impl Into<String>) -> Self {
+        self.0.permissions.push(item.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PublicCreateOrganizationRoleBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PublicCreateOrganizationRoleBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PublicCreateOrganizationRoleBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<PublicCreateOrganizationRoleBody> for PublicCreateOrganizationRoleBodyBuilder {
+    fn from(value: PublicCreateOrganizationRoleBody) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for PublicProjectResidency {
@@ -615,6 +3446,80 @@ impl Validate for PublicProjectResidency {
 
 impl Validate for PublicUpdateOrganizationRoleBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`PublicUpdateOrganizationRoleBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PublicUpdateOrganizationRoleBodyBuilder(PublicUpdateOrganizationRoleBody);
+
+impl PublicUpdateOrganizationRoleBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(PublicUpdateOrganizationRoleBody {
+            permissions: None,
+            description: None,
+            role_name: None,
+        })
+    }
+
+    /// Sets `permissions`.
+    pub fn permissions(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.permissions = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `permissions`.
+    pub fn permission(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .permissions
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `role_name`.
+    pub fn role_name(mut self, value: impl Into<String>) -> Self {
+        self.0.role_name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PublicUpdateOrganizationRoleBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PublicUpdateOrganizationRoleBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PublicUpdateOrganizationRoleBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<PublicUpdateOrganizationRoleBody> for PublicUpdateOrganizationRoleBodyBuilder {
+    fn from(value: PublicUpdateOrganizationRoleBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for PublicUpdateOrganizationRoleBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for RetrieveProjectGroupParams {
@@ -629,9 +3534,117 @@ impl Validate for RetrieveProjectGroupParams {
     }
 }
 
+/// Builds a [`RetrieveProjectGroupParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RetrieveProjectGroupParamsBuilder(RetrieveProjectGroupParams);
+
+impl RetrieveProjectGroupParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RetrieveProjectGroupParams { group_type: None })
+    }
+
+    /// Sets `group_type`.
+    /// Default: `"group"`.
+    pub fn group_type(mut self, value: impl Into<RetrieveProjectGroupParamsGroupType>) -> Self {
+        self.0.group_type = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RetrieveProjectGroupParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RetrieveProjectGroupParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RetrieveProjectGroupParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RetrieveProjectGroupParams> for RetrieveProjectGroupParamsBuilder {
+    fn from(value: RetrieveProjectGroupParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RetrieveProjectGroupParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RetrieveProjectGroupParamsGroupType {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`SpendAlertNotificationChannel`] (required: `recipients`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SpendAlertNotificationChannelBuilder(SpendAlertNotificationChannel);
+
+impl SpendAlertNotificationChannelBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(recipients: impl Into<Vec<String>>) -> Self {
+        Self(SpendAlertNotificationChannel {
+            r#type: Default::default(),
+            recipients: recipients.into(),
+            subject_prefix: None,
+        })
+    }
+
+    /// Sets `recipients`.
+    pub fn recipients(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.recipients = value.into();
+        self
+    }
+
+    /// Appends one item to `recipients`.
+    pub fn recipient(mut self, item: impl Into<String>) -> Self {
+        self.0.recipients.push(item.into());
+        self
+    }
+
+    /// Sets `subject_prefix`.
+    pub fn subject_prefix(mut self, value: impl Into<String>) -> Self {
+        self.0.subject_prefix = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SpendAlertNotificationChannel {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SpendAlertNotificationChannel {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SpendAlertNotificationChannel, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<SpendAlertNotificationChannel> for SpendAlertNotificationChannelBuilder {
+    fn from(value: SpendAlertNotificationChannel) -> Self {
+        Self(value)
     }
 }
 
@@ -647,6 +3660,58 @@ impl Validate for ToggleCertificatesRequest {
     }
 }
 
+/// Builds a [`ToggleCertificatesRequest`] (required: `certificate_ids`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToggleCertificatesRequestBuilder(ToggleCertificatesRequest);
+
+impl ToggleCertificatesRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(certificate_ids: impl Into<Vec<String>>) -> Self {
+        Self(ToggleCertificatesRequest {
+            certificate_ids: certificate_ids.into(),
+        })
+    }
+
+    /// Sets `certificate_ids`.
+    /// Constraints: at least 1 items, at most 10 items.
+    pub fn certificate_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.certificate_ids = value.into();
+        self
+    }
+
+    /// Appends one item to `certificate_ids`.
+    pub fn certificate_id(mut self, item: impl Into<String>) -> Self {
+        self.0.certificate_ids.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToggleCertificatesRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToggleCertificatesRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToggleCertificatesRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ToggleCertificatesRequest> for ToggleCertificatesRequestBuilder {
+    fn from(value: ToggleCertificatesRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UpdateGroupBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -659,6 +3724,50 @@ impl Validate for UpdateGroupBody {
     }
 }
 
+/// Builds a [`UpdateGroupBody`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateGroupBodyBuilder(UpdateGroupBody);
+
+impl UpdateGroupBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(UpdateGroupBody { name: name.into() })
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters, at most 255 characters.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateGroupBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateGroupBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateGroupBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateGroupBody> for UpdateGroupBodyBuilder {
+    fn from(value: UpdateGroupBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UpdateOrganizationDataRetentionBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -668,6 +3777,56 @@ impl Validate for UpdateOrganizationDataRetentionBody {
             let at = at.field("retention_type");
             Validate::check(&self.retention_type, &at, out);
         }
+    }
+}
+
+/// Builds a [`UpdateOrganizationDataRetentionBody`] (required: `retention_type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateOrganizationDataRetentionBodyBuilder(UpdateOrganizationDataRetentionBody);
+
+impl UpdateOrganizationDataRetentionBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        retention_type: impl Into<UpdateOrganizationDataRetentionBodyRetentionType>,
+    ) -> Self {
+        Self(UpdateOrganizationDataRetentionBody {
+            retention_type: retention_type.into(),
+        })
+    }
+
+    /// Sets `retention_type`.
+    pub fn retention_type(
+        mut self,
+        value: impl Into<UpdateOrganizationDataRetentionBodyRetentionType>,
+    ) -> Self {
+        self.0.retention_type = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateOrganizationDataRetentionBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateOrganizationDataRetentionBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateOrganizationDataRetentionBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateOrganizationDataRetentionBody> for UpdateOrganizationDataRetentionBodyBuilder {
+    fn from(value: UpdateOrganizationDataRetentionBody) -> Self {
+        Self(value)
     }
 }
 
@@ -695,6 +3854,54 @@ impl Validate for UpdateOrganizationSpendLimitBody {
     }
 }
 
+/// Builds a [`UpdateOrganizationSpendLimitBody`] (required: `threshold_amount`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateOrganizationSpendLimitBodyBuilder(UpdateOrganizationSpendLimitBody);
+
+impl UpdateOrganizationSpendLimitBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(threshold_amount: u64) -> Self {
+        Self(UpdateOrganizationSpendLimitBody {
+            threshold_amount: threshold_amount,
+            currency: Default::default(),
+            interval: Default::default(),
+        })
+    }
+
+    /// Sets `threshold_amount`.
+    /// Constraints: minimum 1.
+    pub fn threshold_amount(mut self, value: u64) -> Self {
+        self.0.threshold_amount = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateOrganizationSpendLimitBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateOrganizationSpendLimitBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateOrganizationSpendLimitBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateOrganizationSpendLimitBody> for UpdateOrganizationSpendLimitBodyBuilder {
+    fn from(value: UpdateOrganizationSpendLimitBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UpdateProjectDataRetentionBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -704,6 +3911,54 @@ impl Validate for UpdateProjectDataRetentionBody {
             let at = at.field("retention_type");
             Validate::check(&self.retention_type, &at, out);
         }
+    }
+}
+
+/// Builds a [`UpdateProjectDataRetentionBody`] (required: `retention_type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateProjectDataRetentionBodyBuilder(UpdateProjectDataRetentionBody);
+
+impl UpdateProjectDataRetentionBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(retention_type: impl Into<UpdateProjectDataRetentionBodyRetentionType>) -> Self {
+        Self(UpdateProjectDataRetentionBody {
+            retention_type: retention_type.into(),
+        })
+    }
+
+    /// Sets `retention_type`.
+    pub fn retention_type(
+        mut self,
+        value: impl Into<UpdateProjectDataRetentionBodyRetentionType>,
+    ) -> Self {
+        self.0.retention_type = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateProjectDataRetentionBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateProjectDataRetentionBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateProjectDataRetentionBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateProjectDataRetentionBody> for UpdateProjectDataRetentionBodyBuilder {
+    fn from(value: UpdateProjectDataRetentionBody) -> Self {
+        Self(value)
     }
 }
 
@@ -722,6 +3977,64 @@ impl Validate for UpdateProjectServiceAccountBody {
             let at = at.field("role");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`UpdateProjectServiceAccountBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateProjectServiceAccountBodyBuilder(UpdateProjectServiceAccountBody);
+
+impl UpdateProjectServiceAccountBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateProjectServiceAccountBody {
+            name: None,
+            role: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<UpdateProjectServiceAccountBodyRole>) -> Self {
+        self.0.role = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateProjectServiceAccountBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateProjectServiceAccountBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateProjectServiceAccountBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateProjectServiceAccountBody> for UpdateProjectServiceAccountBodyBuilder {
+    fn from(value: UpdateProjectServiceAccountBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateProjectServiceAccountBodyBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -749,8 +4062,108 @@ impl Validate for UpdateProjectSpendLimitBody {
     }
 }
 
+/// Builds a [`UpdateProjectSpendLimitBody`] (required: `threshold_amount`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateProjectSpendLimitBodyBuilder(UpdateProjectSpendLimitBody);
+
+impl UpdateProjectSpendLimitBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(threshold_amount: u64) -> Self {
+        Self(UpdateProjectSpendLimitBody {
+            threshold_amount: threshold_amount,
+            currency: Default::default(),
+            interval: Default::default(),
+        })
+    }
+
+    /// Sets `threshold_amount`.
+    /// Constraints: minimum 1.
+    pub fn threshold_amount(mut self, value: u64) -> Self {
+        self.0.threshold_amount = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateProjectSpendLimitBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateProjectSpendLimitBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateProjectSpendLimitBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateProjectSpendLimitBody> for UpdateProjectSpendLimitBodyBuilder {
+    fn from(value: UpdateProjectSpendLimitBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UploadCertificateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`UploadCertificateRequest`] (required: `certificate`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UploadCertificateRequestBuilder(UploadCertificateRequest);
+
+impl UploadCertificateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(certificate: impl Into<String>) -> Self {
+        Self(UploadCertificateRequest {
+            name: None,
+            certificate: certificate.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `certificate`.
+    pub fn certificate(mut self, value: impl Into<String>) -> Self {
+        self.0.certificate = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UploadCertificateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UploadCertificateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UploadCertificateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UploadCertificateRequest> for UploadCertificateRequestBuilder {
+    fn from(value: UploadCertificateRequest) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for UsageAudioSpeechesParams {
@@ -771,6 +4184,148 @@ impl Validate for UsageAudioSpeechesParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`UsageAudioSpeechesParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageAudioSpeechesParamsBuilder(UsageAudioSpeechesParams);
+
+impl UsageAudioSpeechesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageAudioSpeechesParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageAudioSpeechesParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageAudioSpeechesParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageAudioSpeechesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageAudioSpeechesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageAudioSpeechesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageAudioSpeechesParams> for UsageAudioSpeechesParamsBuilder {
+    fn from(value: UsageAudioSpeechesParams) -> Self {
+        Self(value)
     }
 }
 
@@ -807,6 +4362,154 @@ impl Validate for UsageAudioTranscriptionsParams {
     }
 }
 
+/// Builds a [`UsageAudioTranscriptionsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageAudioTranscriptionsParamsBuilder(UsageAudioTranscriptionsParams);
+
+impl UsageAudioTranscriptionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageAudioTranscriptionsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<UsageAudioTranscriptionsParamsBucketWidth>,
+    ) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
+    ) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageAudioTranscriptionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageAudioTranscriptionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageAudioTranscriptionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageAudioTranscriptionsParams> for UsageAudioTranscriptionsParamsBuilder {
+    fn from(value: UsageAudioTranscriptionsParams) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UsageAudioTranscriptionsParamsBucketWidth {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -828,6 +4531,106 @@ impl Validate for UsageCodeInterpreterSessionsParams {
             let at = at.field("bucket_width");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`UsageCodeInterpreterSessionsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageCodeInterpreterSessionsParamsBuilder(UsageCodeInterpreterSessionsParams);
+
+impl UsageCodeInterpreterSessionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageCodeInterpreterSessionsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<UsageCodeInterpreterSessionsParamsBucketWidth>,
+    ) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<oai_types::consts::ProjectId>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageCodeInterpreterSessionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageCodeInterpreterSessionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageCodeInterpreterSessionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageCodeInterpreterSessionsParams> for UsageCodeInterpreterSessionsParamsBuilder {
+    fn from(value: UsageCodeInterpreterSessionsParams) -> Self {
+        Self(value)
     }
 }
 
@@ -855,6 +4658,155 @@ impl Validate for UsageCompletionsParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`UsageCompletionsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageCompletionsParamsBuilder(UsageCompletionsParams);
+
+impl UsageCompletionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageCompletionsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            batch: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageCompletionsParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `batch`.
+    pub fn batch(mut self, value: bool) -> Self {
+        self.0.batch = Some(value);
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageCompletionsParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageCompletionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageCompletionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageCompletionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageCompletionsParams> for UsageCompletionsParamsBuilder {
+    fn from(value: UsageCompletionsParams) -> Self {
+        Self(value)
     }
 }
 
@@ -887,6 +4839,113 @@ impl Validate for UsageCostsParams {
     }
 }
 
+/// Builds a [`UsageCostsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageCostsParamsBuilder(UsageCostsParams);
+
+impl UsageCostsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageCostsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: Default::default(),
+            project_ids: None,
+            api_key_ids: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageCostsParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `7`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageCostsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageCostsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageCostsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageCostsParams> for UsageCostsParamsBuilder {
+    fn from(value: UsageCostsParams) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UsageCostsParamsGroupByItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -911,6 +4970,148 @@ impl Validate for UsageEmbeddingsParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`UsageEmbeddingsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageEmbeddingsParamsBuilder(UsageEmbeddingsParams);
+
+impl UsageEmbeddingsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageEmbeddingsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageEmbeddingsParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageEmbeddingsParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageEmbeddingsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageEmbeddingsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageEmbeddingsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageEmbeddingsParams> for UsageEmbeddingsParamsBuilder {
+    fn from(value: UsageEmbeddingsParams) -> Self {
+        Self(value)
     }
 }
 
@@ -944,6 +5145,154 @@ impl Validate for UsageFileSearchCallsParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`UsageFileSearchCallsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageFileSearchCallsParamsBuilder(UsageFileSearchCallsParams);
+
+impl UsageFileSearchCallsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageFileSearchCallsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            vector_store_ids: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageFileSearchCallsParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `vector_store_ids`.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<UsageFileSearchCallsParamsGroupByItem>>,
+    ) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageFileSearchCallsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageFileSearchCallsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageFileSearchCallsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageFileSearchCallsParams> for UsageFileSearchCallsParamsBuilder {
+    fn from(value: UsageFileSearchCallsParams) -> Self {
+        Self(value)
     }
 }
 
@@ -998,6 +5347,177 @@ impl Validate for UsageImagesParams {
     }
 }
 
+/// Builds a [`UsageImagesParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageImagesParamsBuilder(UsageImagesParams);
+
+impl UsageImagesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageImagesParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            sources: None,
+            sizes: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageImagesParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `sources`.
+    pub fn sources(mut self, value: impl Into<Vec<UsageImagesParamsSourcesItem>>) -> Self {
+        self.0.sources = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `sources`.
+    pub fn source(mut self, item: impl Into<UsageImagesParamsSourcesItem>) -> Self {
+        self.0
+            .sources
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `sizes`.
+    pub fn sizes(mut self, value: impl Into<Vec<UsageImagesParamsSizesItem>>) -> Self {
+        self.0.sizes = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `sizes`.
+    pub fn size(mut self, item: impl Into<UsageImagesParamsSizesItem>) -> Self {
+        self.0.sizes.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageImagesParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageImagesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageImagesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageImagesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageImagesParams> for UsageImagesParamsBuilder {
+    fn from(value: UsageImagesParams) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UsageImagesParamsBucketWidth {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1043,6 +5563,148 @@ impl Validate for UsageModerationsParams {
     }
 }
 
+/// Builds a [`UsageModerationsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageModerationsParamsBuilder(UsageModerationsParams);
+
+impl UsageModerationsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageModerationsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageModerationsParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageModerationsParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageModerationsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageModerationsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageModerationsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageModerationsParams> for UsageModerationsParamsBuilder {
+    fn from(value: UsageModerationsParams) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UsageModerationsParamsBucketWidth {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1064,6 +5726,103 @@ impl Validate for UsageVectorStoresParams {
             let at = at.field("bucket_width");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`UsageVectorStoresParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageVectorStoresParamsBuilder(UsageVectorStoresParams);
+
+impl UsageVectorStoresParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageVectorStoresParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageVectorStoresParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<oai_types::consts::ProjectId>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageVectorStoresParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageVectorStoresParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageVectorStoresParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageVectorStoresParams> for UsageVectorStoresParamsBuilder {
+    fn from(value: UsageVectorStoresParams) -> Self {
+        Self(value)
     }
 }
 
@@ -1103,6 +5862,170 @@ impl Validate for UsageWebSearchCallsParams {
     }
 }
 
+/// Builds a [`UsageWebSearchCallsParams`] (required: `start_time`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageWebSearchCallsParamsBuilder(UsageWebSearchCallsParams);
+
+impl UsageWebSearchCallsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(start_time: i64) -> Self {
+        Self(UsageWebSearchCallsParams {
+            start_time: start_time,
+            end_time: None,
+            bucket_width: None,
+            project_ids: None,
+            user_ids: None,
+            api_key_ids: None,
+            models: None,
+            context_levels: None,
+            group_by: None,
+            limit: None,
+            page: None,
+        })
+    }
+
+    /// Sets `start_time`.
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.0.start_time = value;
+        self
+    }
+
+    /// Sets `end_time`.
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.0.end_time = Some(value);
+        self
+    }
+
+    /// Sets `bucket_width`.
+    /// Default: `"1d"`.
+    pub fn bucket_width(mut self, value: impl Into<UsageWebSearchCallsParamsBucketWidth>) -> Self {
+        self.0.bucket_width = Some(value.into());
+        self
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .project_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `user_ids`.
+    pub fn user_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.user_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `user_ids`.
+    pub fn user_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .user_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `api_key_ids`.
+    pub fn api_key_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.api_key_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `api_key_ids`.
+    pub fn api_key_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .api_key_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `models`.
+    pub fn models(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.models = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `models`.
+    pub fn model(mut self, item: impl Into<String>) -> Self {
+        self.0.models.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `context_levels`.
+    pub fn context_levels(
+        mut self,
+        value: impl Into<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
+    ) -> Self {
+        self.0.context_levels = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `context_levels`.
+    pub fn context_level(
+        mut self,
+        item: impl Into<UsageWebSearchCallsParamsContextLevelsItem>,
+    ) -> Self {
+        self.0
+            .context_levels
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `group_by`.
+    pub fn group_by(mut self, value: impl Into<Vec<UsageWebSearchCallsParamsGroupByItem>>) -> Self {
+        self.0.group_by = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `page`.
+    pub fn page(mut self, value: impl Into<String>) -> Self {
+        self.0.page = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UsageWebSearchCallsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UsageWebSearchCallsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UsageWebSearchCallsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UsageWebSearchCallsParams> for UsageWebSearchCallsParamsBuilder {
+    fn from(value: UsageWebSearchCallsParams) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for UsageWebSearchCallsParamsBucketWidth {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1123,4 +6046,76 @@ impl Validate for UsageWebSearchCallsParamsGroupByItem {
 
 impl Validate for UserRoleUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`UserRoleUpdateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UserRoleUpdateRequestBuilder(UserRoleUpdateRequest);
+
+impl UserRoleUpdateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UserRoleUpdateRequest {
+            role: None,
+            role_id: None,
+            technical_level: None,
+            developer_persona: None,
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = Some(value.into());
+        self
+    }
+
+    /// Sets `role_id`.
+    pub fn role_id(mut self, value: impl Into<String>) -> Self {
+        self.0.role_id = Some(value.into());
+        self
+    }
+
+    /// Sets `technical_level`.
+    pub fn technical_level(mut self, value: impl Into<String>) -> Self {
+        self.0.technical_level = Some(value.into());
+        self
+    }
+
+    /// Sets `developer_persona`.
+    pub fn developer_persona(mut self, value: impl Into<String>) -> Self {
+        self.0.developer_persona = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UserRoleUpdateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UserRoleUpdateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UserRoleUpdateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UserRoleUpdateRequest> for UserRoleUpdateRequestBuilder {
+    fn from(value: UserRoleUpdateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UserRoleUpdateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -5,6 +5,50 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+/// Builds a [`AssistantToolsCode`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantToolsCodeBuilder(AssistantToolsCode);
+
+impl AssistantToolsCodeBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantToolsCode {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantToolsCode {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantToolsCode {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantToolsCode, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantToolsCode> for AssistantToolsCodeBuilder {
+    fn from(value: AssistantToolsCode) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantToolsCodeBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for AssistantToolsFileSearch {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -14,6 +58,58 @@ impl Validate for AssistantToolsFileSearch {
             let at = at.field("file_search");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`AssistantToolsFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantToolsFileSearchBuilder(AssistantToolsFileSearch);
+
+impl AssistantToolsFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantToolsFileSearch {
+            r#type: Default::default(),
+            file_search: None,
+        })
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(mut self, value: impl Into<AssistantToolsFileSearchFileSearch>) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantToolsFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantToolsFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantToolsFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantToolsFileSearch> for AssistantToolsFileSearchBuilder {
+    fn from(value: AssistantToolsFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantToolsFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -36,6 +132,154 @@ impl Validate for AssistantToolsFileSearchFileSearch {
             let at = at.field("ranking_options");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`AssistantToolsFileSearchFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantToolsFileSearchFileSearchBuilder(AssistantToolsFileSearchFileSearch);
+
+impl AssistantToolsFileSearchFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantToolsFileSearchFileSearch {
+            max_num_results: None,
+            ranking_options: None,
+        })
+    }
+
+    /// Sets `max_num_results`.
+    /// Constraints: minimum 1, maximum 50.
+    pub fn max_num_results(mut self, value: u64) -> Self {
+        self.0.max_num_results = Some(value);
+        self
+    }
+
+    /// Sets `ranking_options`.
+    pub fn ranking_options(mut self, value: impl Into<FileSearchRankingOptions>) -> Self {
+        self.0.ranking_options = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantToolsFileSearchFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantToolsFileSearchFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantToolsFileSearchFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantToolsFileSearchFileSearch> for AssistantToolsFileSearchFileSearchBuilder {
+    fn from(value: AssistantToolsFileSearchFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantToolsFileSearchFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`AssistantToolsFileSearchTypeOnly`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantToolsFileSearchTypeOnlyBuilder(AssistantToolsFileSearchTypeOnly);
+
+impl AssistantToolsFileSearchTypeOnlyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantToolsFileSearchTypeOnly {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantToolsFileSearchTypeOnly {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantToolsFileSearchTypeOnly {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantToolsFileSearchTypeOnly, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantToolsFileSearchTypeOnly> for AssistantToolsFileSearchTypeOnlyBuilder {
+    fn from(value: AssistantToolsFileSearchTypeOnly) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantToolsFileSearchTypeOnlyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`AssistantToolsFunction`] (required: `function`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantToolsFunctionBuilder(AssistantToolsFunction);
+
+impl AssistantToolsFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(function: impl Into<FunctionObject>) -> Self {
+        Self(AssistantToolsFunction {
+            r#type: Default::default(),
+            function: function.into(),
+        })
+    }
+
+    /// Sets `function`.
+    pub fn function(mut self, value: impl Into<FunctionObject>) -> Self {
+        self.0.function = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantToolsFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantToolsFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantToolsFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantToolsFunction> for AssistantToolsFunctionBuilder {
+    fn from(value: AssistantToolsFunction) -> Self {
+        Self(value)
     }
 }
 
@@ -68,6 +312,100 @@ impl Validate for AssistantsNamedToolChoice {
             let at = at.field("type");
             Validate::check(&self.r#type, &at, out);
         }
+    }
+}
+
+/// Builds a [`AssistantsNamedToolChoice`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantsNamedToolChoiceBuilder(AssistantsNamedToolChoice);
+
+impl AssistantsNamedToolChoiceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<AssistantsNamedToolChoiceType>) -> Self {
+        Self(AssistantsNamedToolChoice {
+            r#type: r#type.into(),
+            function: None,
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<AssistantsNamedToolChoiceType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `function`.
+    pub fn function(mut self, value: impl Into<AssistantsNamedToolChoiceFunction>) -> Self {
+        self.0.function = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantsNamedToolChoice {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantsNamedToolChoice {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantsNamedToolChoice, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantsNamedToolChoice> for AssistantsNamedToolChoiceBuilder {
+    fn from(value: AssistantsNamedToolChoice) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`AssistantsNamedToolChoiceFunction`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantsNamedToolChoiceFunctionBuilder(AssistantsNamedToolChoiceFunction);
+
+impl AssistantsNamedToolChoiceFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(AssistantsNamedToolChoiceFunction { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantsNamedToolChoiceFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantsNamedToolChoiceFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantsNamedToolChoiceFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantsNamedToolChoiceFunction> for AssistantsNamedToolChoiceFunctionBuilder {
+    fn from(value: AssistantsNamedToolChoiceFunction) -> Self {
+        Self(value)
     }
 }
 
@@ -135,6 +473,129 @@ impl Validate for CreateAssistantRequest {
     }
 }
 
+/// Builds a [`CreateAssistantRequest`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestBuilder(CreateAssistantRequest);
+
+impl CreateAssistantRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<CreateAssistantRequestModel>) -> Self {
+        Self(CreateAssistantRequest {
+            model: model.into(),
+            name: None,
+            description: None,
+            instructions: None,
+            reasoning_effort: None,
+            tools: None,
+            tool_resources: None,
+            metadata: None,
+            temperature: None,
+            top_p: None,
+            response_format: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateAssistantRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    /// Constraints: at most 128 items.
+    /// Default: `[]`.
+    pub fn tools(mut self, value: impl Into<Vec<CreateAssistantRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<CreateAssistantRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_resources`.
+    pub fn tool_resources(mut self, value: impl Into<CreateAssistantRequestToolResources>) -> Self {
+        self.0.tool_resources = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateAssistantRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateAssistantRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateAssistantRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequest> for CreateAssistantRequestBuilder {
+    fn from(value: CreateAssistantRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateAssistantRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -151,6 +612,70 @@ impl Validate for CreateAssistantRequestToolResources {
     }
 }
 
+/// Builds a [`CreateAssistantRequestToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesBuilder(CreateAssistantRequestToolResources);
+
+impl CreateAssistantRequestToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateAssistantRequestToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<CreateAssistantRequestToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(
+        mut self,
+        value: impl Into<CreateAssistantRequestToolResourcesFileSearch>,
+    ) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateAssistantRequestToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateAssistantRequestToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateAssistantRequestToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResources> for CreateAssistantRequestToolResourcesBuilder {
+    fn from(value: CreateAssistantRequestToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateAssistantRequestToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateAssistantRequestToolResourcesCodeInterpreter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -160,6 +685,72 @@ impl Validate for CreateAssistantRequestToolResourcesCodeInterpreter {
             let at = at.field("file_ids");
             v::items((x).len(), None, Some(20), &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateAssistantRequestToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesCodeInterpreterBuilder(
+    CreateAssistantRequestToolResourcesCodeInterpreter,
+);
+
+impl CreateAssistantRequestToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateAssistantRequestToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateAssistantRequestToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateAssistantRequestToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateAssistantRequestToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesCodeInterpreter>
+    for CreateAssistantRequestToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: CreateAssistantRequestToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateAssistantRequestToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -185,6 +776,96 @@ impl Validate for CreateAssistantRequestToolResourcesFileSearch {
     }
 }
 
+/// Builds a [`CreateAssistantRequestToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesFileSearchBuilder(
+    CreateAssistantRequestToolResourcesFileSearch,
+);
+
+impl CreateAssistantRequestToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateAssistantRequestToolResourcesFileSearch {
+            vector_store_ids: None,
+            vector_stores: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `vector_stores`.
+    /// Constraints: at most 1 items.
+    pub fn vector_stores(
+        mut self,
+        value: impl Into<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+    ) -> Self {
+        self.0.vector_stores = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_stores`.
+    pub fn vector_store(
+        mut self,
+        item: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>,
+    ) -> Self {
+        self.0
+            .vector_stores
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateAssistantRequestToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateAssistantRequestToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateAssistantRequestToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearch>
+    for CreateAssistantRequestToolResourcesFileSearchBuilder
+{
+    fn from(value: CreateAssistantRequestToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateAssistantRequestToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -201,6 +882,93 @@ impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem 
     }
 }
 
+/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder(
+    CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
+);
+
+impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(
+            CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+                file_ids: None,
+                chunking_strategy: None,
+                metadata: None,
+            },
+        )
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 100000000 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
+    ) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder
+{
+    fn from(value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -209,6 +977,69 @@ impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemC
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder(
+    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+);
+
+impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(
+            CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+                r#type: Default::default(),
+            },
+        )
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+        crate::ValidationError,
+    > {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
+{
+    fn from(
+        value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+    ) -> Self {
+        Self(value)
+    }
+}
+
+impl Default
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
+{
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -223,6 +1054,74 @@ impl Validate
             let at = at.field("static");
             Validate::check(&self.r#static, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic`] (required: `static`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder(
+    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+);
+
+impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        r#static: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
+    ) -> Self {
+        Self(
+            CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+                r#type: Default::default(),
+                r#static: r#static.into(),
+            },
+        )
+    }
+
+    /// Sets `static`.
+    pub fn r#static(
+        mut self,
+        value: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
+    ) -> Self {
+        self.0.r#static = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder
+{
+    fn from(
+        value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+    ) -> Self {
+        Self(value)
     }
 }
 
@@ -244,6 +1143,71 @@ impl Validate
             );
         }
     }
+}
+
+/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder(
+    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+);
+
+impl
+    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder
+{
+    /// Starts from the required fields; the others are unset.
+    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
+        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens })
+    }
+
+    /// Sets `max_chunk_size_tokens`.
+    /// Constraints: minimum 100, maximum 4096.
+    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
+        self.0.max_chunk_size_tokens = value;
+        self
+    }
+
+    /// Sets `chunk_overlap_tokens`.
+    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
+        self.0.chunk_overlap_tokens = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+    {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+    {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
+fn from(value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic) -> Self {
+Self(value)
+}
 }
 
 impl Validate for CreateAssistantRequestToolsItem {
@@ -270,6 +1234,153 @@ impl Validate for CreateMessageRequest {
             let at = at.field("content");
             Validate::check(&self.content, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateMessageRequest`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateMessageRequestBuilder(CreateMessageRequest);
+
+impl CreateMessageRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        role: impl Into<CreateMessageRequestRole>,
+        content: impl Into<CreateMessageRequestContent>,
+    ) -> Self {
+        Self(CreateMessageRequest {
+            role: role.into(),
+            content: content.into(),
+            attachments: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<CreateMessageRequestRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<CreateMessageRequestContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `attachments`.
+    pub fn attachments(
+        mut self,
+        value: impl Into<Vec<CreateMessageRequestAttachmentsItem>>,
+    ) -> Self {
+        self.0.attachments = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `attachments`.
+    pub fn attachment(mut self, item: impl Into<CreateMessageRequestAttachmentsItem>) -> Self {
+        self.0
+            .attachments
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateMessageRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateMessageRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateMessageRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateMessageRequest> for CreateMessageRequestBuilder {
+    fn from(value: CreateMessageRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateMessageRequestAttachmentsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateMessageRequestAttachmentsItemBuilder(CreateMessageRequestAttachmentsItem);
+
+impl CreateMessageRequestAttachmentsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateMessageRequestAttachmentsItem {
+            file_id: None,
+            tools: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
+    ) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<CreateMessageRequestAttachmentsItemToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateMessageRequestAttachmentsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateMessageRequestAttachmentsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateMessageRequestAttachmentsItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateMessageRequestAttachmentsItem> for CreateMessageRequestAttachmentsItemBuilder {
+    fn from(value: CreateMessageRequestAttachmentsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateMessageRequestAttachmentsItemBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -312,6 +1423,58 @@ impl Validate for CreateMessageRequestRole {
 
 impl Validate for CreateRunParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`CreateRunParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateRunParamsBuilder(CreateRunParams);
+
+impl CreateRunParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateRunParams { include: None })
+    }
+
+    /// Sets `include[]`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateRunParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateRunParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateRunParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateRunParams> for CreateRunParamsBuilder {
+    fn from(value: CreateRunParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateRunParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for CreateRunRequest {
@@ -390,6 +1553,185 @@ impl Validate for CreateRunRequest {
             let at = at.field("tool_choice");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateRunRequest`] (required: `assistant_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateRunRequestBuilder(CreateRunRequest);
+
+impl CreateRunRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(assistant_id: impl Into<String>) -> Self {
+        Self(CreateRunRequest {
+            assistant_id: assistant_id.into(),
+            model: None,
+            reasoning_effort: None,
+            instructions: None,
+            additional_instructions: None,
+            additional_messages: None,
+            tools: None,
+            metadata: None,
+            temperature: None,
+            top_p: None,
+            stream: None,
+            max_prompt_tokens: None,
+            max_completion_tokens: None,
+            truncation_strategy: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+            response_format: None,
+        })
+    }
+
+    /// Sets `assistant_id`.
+    pub fn assistant_id(mut self, value: impl Into<String>) -> Self {
+        self.0.assistant_id = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateRunRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `additional_instructions`.
+    pub fn additional_instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.additional_instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `additional_messages`.
+    pub fn additional_messages(mut self, value: impl Into<Vec<CreateMessageRequest>>) -> Self {
+        self.0.additional_messages = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `additional_messages`.
+    pub fn additional_message(mut self, item: impl Into<CreateMessageRequest>) -> Self {
+        self.0
+            .additional_messages
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `tools`.
+    /// Constraints: at most 20 items.
+    pub fn tools(mut self, value: impl Into<Vec<CreateRunRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<CreateRunRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Constraints: minimum 0, maximum 2.
+    /// Default: `1`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    /// Constraints: minimum 0, maximum 1.
+    /// Default: `1`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `max_prompt_tokens`.
+    /// Constraints: minimum 256.
+    pub fn max_prompt_tokens(mut self, value: u64) -> Self {
+        self.0.max_prompt_tokens = Some(value);
+        self
+    }
+
+    /// Sets `max_completion_tokens`.
+    /// Constraints: minimum 256.
+    pub fn max_completion_tokens(mut self, value: u64) -> Self {
+        self.0.max_completion_tokens = Some(value);
+        self
+    }
+
+    /// Sets `truncation_strategy`.
+    pub fn truncation_strategy(mut self, value: impl Into<TruncationObject>) -> Self {
+        self.0.truncation_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<AssistantsApiToolChoiceOption>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateRunRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateRunRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateRunRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateRunRequest> for CreateRunRequestBuilder {
+    fn from(value: CreateRunRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -478,6 +1820,172 @@ impl Validate for CreateThreadAndRunRequest {
     }
 }
 
+/// Builds a [`CreateThreadAndRunRequest`] (required: `assistant_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadAndRunRequestBuilder(CreateThreadAndRunRequest);
+
+impl CreateThreadAndRunRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(assistant_id: impl Into<String>) -> Self {
+        Self(CreateThreadAndRunRequest {
+            assistant_id: assistant_id.into(),
+            thread: None,
+            model: None,
+            instructions: None,
+            tools: None,
+            tool_resources: None,
+            metadata: None,
+            temperature: None,
+            top_p: None,
+            stream: None,
+            max_prompt_tokens: None,
+            max_completion_tokens: None,
+            truncation_strategy: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+            response_format: None,
+        })
+    }
+
+    /// Sets `assistant_id`.
+    pub fn assistant_id(mut self, value: impl Into<String>) -> Self {
+        self.0.assistant_id = value.into();
+        self
+    }
+
+    /// Sets `thread`.
+    pub fn thread(mut self, value: impl Into<CreateThreadRequest>) -> Self {
+        self.0.thread = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateThreadAndRunRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    /// Constraints: at most 20 items.
+    pub fn tools(mut self, value: impl Into<Vec<CreateThreadAndRunRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<CreateThreadAndRunRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_resources`.
+    pub fn tool_resources(
+        mut self,
+        value: impl Into<CreateThreadAndRunRequestToolResources>,
+    ) -> Self {
+        self.0.tool_resources = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Constraints: minimum 0, maximum 2.
+    /// Default: `1`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    /// Constraints: minimum 0, maximum 1.
+    /// Default: `1`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `max_prompt_tokens`.
+    /// Constraints: minimum 256.
+    pub fn max_prompt_tokens(mut self, value: u64) -> Self {
+        self.0.max_prompt_tokens = Some(value);
+        self
+    }
+
+    /// Sets `max_completion_tokens`.
+    /// Constraints: minimum 256.
+    pub fn max_completion_tokens(mut self, value: u64) -> Self {
+        self.0.max_completion_tokens = Some(value);
+        self
+    }
+
+    /// Sets `truncation_strategy`.
+    pub fn truncation_strategy(mut self, value: impl Into<TruncationObject>) -> Self {
+        self.0.truncation_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<AssistantsApiToolChoiceOption>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadAndRunRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadAndRunRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateThreadAndRunRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadAndRunRequest> for CreateThreadAndRunRequestBuilder {
+    fn from(value: CreateThreadAndRunRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateThreadAndRunRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -494,6 +2002,72 @@ impl Validate for CreateThreadAndRunRequestToolResources {
     }
 }
 
+/// Builds a [`CreateThreadAndRunRequestToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadAndRunRequestToolResourcesBuilder(CreateThreadAndRunRequestToolResources);
+
+impl CreateThreadAndRunRequestToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadAndRunRequestToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(
+        mut self,
+        value: impl Into<CreateThreadAndRunRequestToolResourcesFileSearch>,
+    ) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadAndRunRequestToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadAndRunRequestToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateThreadAndRunRequestToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadAndRunRequestToolResources>
+    for CreateThreadAndRunRequestToolResourcesBuilder
+{
+    fn from(value: CreateThreadAndRunRequestToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadAndRunRequestToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -506,6 +2080,72 @@ impl Validate for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
     }
 }
 
+/// Builds a [`CreateThreadAndRunRequestToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder(
+    CreateThreadAndRunRequestToolResourcesCodeInterpreter,
+);
+
+impl CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadAndRunRequestToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateThreadAndRunRequestToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadAndRunRequestToolResourcesCodeInterpreter>
+    for CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: CreateThreadAndRunRequestToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadAndRunRequestToolResourcesFileSearch {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -515,6 +2155,73 @@ impl Validate for CreateThreadAndRunRequestToolResourcesFileSearch {
             let at = at.field("vector_store_ids");
             v::items((x).len(), None, Some(1), &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateThreadAndRunRequestToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadAndRunRequestToolResourcesFileSearchBuilder(
+    CreateThreadAndRunRequestToolResourcesFileSearch,
+);
+
+impl CreateThreadAndRunRequestToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadAndRunRequestToolResourcesFileSearch {
+            vector_store_ids: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadAndRunRequestToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadAndRunRequestToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateThreadAndRunRequestToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadAndRunRequestToolResourcesFileSearch>
+    for CreateThreadAndRunRequestToolResourcesFileSearchBuilder
+{
+    fn from(value: CreateThreadAndRunRequestToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadAndRunRequestToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -550,6 +2257,80 @@ impl Validate for CreateThreadRequest {
     }
 }
 
+/// Builds a [`CreateThreadRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestBuilder(CreateThreadRequest);
+
+impl CreateThreadRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadRequest {
+            messages: None,
+            tool_resources: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `messages`.
+    pub fn messages(mut self, value: impl Into<Vec<CreateMessageRequest>>) -> Self {
+        self.0.messages = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `messages`.
+    pub fn message(mut self, item: impl Into<CreateMessageRequest>) -> Self {
+        self.0
+            .messages
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `tool_resources`.
+    pub fn tool_resources(mut self, value: impl Into<CreateThreadRequestToolResources>) -> Self {
+        self.0.tool_resources = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateThreadRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequest> for CreateThreadRequestBuilder {
+    fn from(value: CreateThreadRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -566,6 +2347,70 @@ impl Validate for CreateThreadRequestToolResources {
     }
 }
 
+/// Builds a [`CreateThreadRequestToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesBuilder(CreateThreadRequestToolResources);
+
+impl CreateThreadRequestToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadRequestToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<CreateThreadRequestToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(
+        mut self,
+        value: impl Into<CreateThreadRequestToolResourcesFileSearch>,
+    ) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadRequestToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadRequestToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateThreadRequestToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResources> for CreateThreadRequestToolResourcesBuilder {
+    fn from(value: CreateThreadRequestToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadRequestToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadRequestToolResourcesCodeInterpreter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -575,6 +2420,72 @@ impl Validate for CreateThreadRequestToolResourcesCodeInterpreter {
             let at = at.field("file_ids");
             v::items((x).len(), None, Some(20), &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateThreadRequestToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesCodeInterpreterBuilder(
+    CreateThreadRequestToolResourcesCodeInterpreter,
+);
+
+impl CreateThreadRequestToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadRequestToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadRequestToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateThreadRequestToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesCodeInterpreter>
+    for CreateThreadRequestToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: CreateThreadRequestToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadRequestToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -600,6 +2511,96 @@ impl Validate for CreateThreadRequestToolResourcesFileSearch {
     }
 }
 
+/// Builds a [`CreateThreadRequestToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesFileSearchBuilder(
+    CreateThreadRequestToolResourcesFileSearch,
+);
+
+impl CreateThreadRequestToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadRequestToolResourcesFileSearch {
+            vector_store_ids: None,
+            vector_stores: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `vector_stores`.
+    /// Constraints: at most 1 items.
+    pub fn vector_stores(
+        mut self,
+        value: impl Into<Vec<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>>,
+    ) -> Self {
+        self.0.vector_stores = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_stores`.
+    pub fn vector_store(
+        mut self,
+        item: impl Into<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>,
+    ) -> Self {
+        self.0
+            .vector_stores
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadRequestToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateThreadRequestToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesFileSearch>
+    for CreateThreadRequestToolResourcesFileSearchBuilder
+{
+    fn from(value: CreateThreadRequestToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadRequestToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -616,6 +2617,91 @@ impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     }
 }
 
+/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder(
+    CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
+);
+
+impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+            file_ids: None,
+            chunking_strategy: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 100000000 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
+    ) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateThreadRequestToolResourcesFileSearchVectorStoresItem, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>
+    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder
+{
+    fn from(value: CreateThreadRequestToolResourcesFileSearchVectorStoresItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -624,6 +2710,69 @@ impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChun
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder(
+    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+);
+
+impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(
+            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+                r#type: Default::default(),
+            },
+        )
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+        crate::ValidationError,
+    > {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto>
+    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
+{
+    fn from(
+        value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+    ) -> Self {
+        Self(value)
+    }
+}
+
+impl Default
+    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
+{
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -636,6 +2785,78 @@ impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChun
             let at = at.field("static");
             Validate::check(&self.r#static, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic`] (required: `static`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder(
+    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+);
+
+impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        r#static: impl Into<
+            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+        >,
+    ) -> Self {
+        Self(
+            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+                r#type: Default::default(),
+                r#static: r#static.into(),
+            },
+        )
+    }
+
+    /// Sets `static`.
+    pub fn r#static(
+        mut self,
+        value: impl Into<
+            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+        >,
+    ) -> Self {
+        self.0.r#static = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic>
+    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder
+{
+    fn from(
+        value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+    ) -> Self {
+        Self(value)
     }
 }
 
@@ -657,6 +2878,69 @@ impl Validate
             );
         }
     }
+}
+
+/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder(
+    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+);
+
+impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
+        Self(CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens })
+    }
+
+    /// Sets `max_chunk_size_tokens`.
+    /// Constraints: minimum 100, maximum 4096.
+    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
+        self.0.max_chunk_size_tokens = value;
+        self
+    }
+
+    /// Sets `chunk_overlap_tokens`.
+    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
+        self.0.chunk_overlap_tokens = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+    {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+    {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
+fn from(value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic) -> Self {
+Self(value)
+}
 }
 
 impl Validate for FileSearchRanker {
@@ -687,8 +2971,113 @@ impl Validate for FileSearchRankingOptions {
     }
 }
 
+/// Builds a [`FileSearchRankingOptions`] (required: `score_threshold`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileSearchRankingOptionsBuilder(FileSearchRankingOptions);
+
+impl FileSearchRankingOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(score_threshold: f64) -> Self {
+        Self(FileSearchRankingOptions {
+            ranker: None,
+            score_threshold: score_threshold,
+        })
+    }
+
+    /// Sets `ranker`.
+    pub fn ranker(mut self, value: impl Into<FileSearchRanker>) -> Self {
+        self.0.ranker = Some(value.into());
+        self
+    }
+
+    /// Sets `score_threshold`.
+    /// Constraints: minimum 0, maximum 1.
+    pub fn score_threshold(mut self, value: f64) -> Self {
+        self.0.score_threshold = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileSearchRankingOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileSearchRankingOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileSearchRankingOptions, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FileSearchRankingOptions> for FileSearchRankingOptionsBuilder {
+    fn from(value: FileSearchRankingOptions) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for GetRunStepParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`GetRunStepParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetRunStepParamsBuilder(GetRunStepParams);
+
+impl GetRunStepParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetRunStepParams { include: None })
+    }
+
+    /// Sets `include[]`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetRunStepParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetRunStepParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetRunStepParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetRunStepParams> for GetRunStepParamsBuilder {
+    fn from(value: GetRunStepParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetRunStepParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ListAssistantsParams {
@@ -700,6 +3089,80 @@ impl Validate for ListAssistantsParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListAssistantsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListAssistantsParamsBuilder(ListAssistantsParams);
+
+impl ListAssistantsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListAssistantsParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListAssistantsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListAssistantsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListAssistantsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListAssistantsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListAssistantsParams> for ListAssistantsParamsBuilder {
+    fn from(value: ListAssistantsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListAssistantsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -721,6 +3184,87 @@ impl Validate for ListMessagesParams {
     }
 }
 
+/// Builds a [`ListMessagesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListMessagesParamsBuilder(ListMessagesParams);
+
+impl ListMessagesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListMessagesParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+            run_id: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListMessagesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// Sets `run_id`.
+    pub fn run_id(mut self, value: impl Into<String>) -> Self {
+        self.0.run_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListMessagesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListMessagesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListMessagesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListMessagesParams> for ListMessagesParamsBuilder {
+    fn from(value: ListMessagesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListMessagesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListMessagesParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -736,6 +3280,90 @@ impl Validate for ListRunStepsParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListRunStepsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListRunStepsParamsBuilder(ListRunStepsParams);
+
+impl ListRunStepsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListRunStepsParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+            include: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListRunStepsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// Sets `include[]`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListRunStepsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListRunStepsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListRunStepsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListRunStepsParams> for ListRunStepsParamsBuilder {
+    fn from(value: ListRunStepsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListRunStepsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -757,6 +3385,80 @@ impl Validate for ListRunsParams {
     }
 }
 
+/// Builds a [`ListRunsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListRunsParamsBuilder(ListRunsParams);
+
+impl ListRunsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListRunsParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListRunsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListRunsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListRunsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListRunsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListRunsParams> for ListRunsParamsBuilder {
+    fn from(value: ListRunsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListRunsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListRunsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -775,6 +3477,52 @@ impl Validate for MessageContentImageFileObject {
     }
 }
 
+/// Builds a [`MessageContentImageFileObject`] (required: `image_file`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageContentImageFileObjectBuilder(MessageContentImageFileObject);
+
+impl MessageContentImageFileObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image_file: impl Into<MessageContentImageFileObjectImageFile>) -> Self {
+        Self(MessageContentImageFileObject {
+            r#type: Default::default(),
+            image_file: image_file.into(),
+        })
+    }
+
+    /// Sets `image_file`.
+    pub fn image_file(mut self, value: impl Into<MessageContentImageFileObjectImageFile>) -> Self {
+        self.0.image_file = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageContentImageFileObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageContentImageFileObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageContentImageFileObject, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<MessageContentImageFileObject> for MessageContentImageFileObjectBuilder {
+    fn from(value: MessageContentImageFileObject) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for MessageContentImageFileObjectImageFile {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -784,6 +3532,64 @@ impl Validate for MessageContentImageFileObjectImageFile {
             let at = at.field("detail");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`MessageContentImageFileObjectImageFile`] (required: `file_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageContentImageFileObjectImageFileBuilder(MessageContentImageFileObjectImageFile);
+
+impl MessageContentImageFileObjectImageFileBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file_id: impl Into<String>) -> Self {
+        Self(MessageContentImageFileObjectImageFile {
+            file_id: file_id.into(),
+            detail: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `detail`.
+    /// Default: `"auto"`.
+    pub fn detail(
+        mut self,
+        value: impl Into<MessageContentImageFileObjectImageFileDetail>,
+    ) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageContentImageFileObjectImageFile {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageContentImageFileObjectImageFile {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageContentImageFileObjectImageFile, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<MessageContentImageFileObjectImageFile>
+    for MessageContentImageFileObjectImageFileBuilder
+{
+    fn from(value: MessageContentImageFileObjectImageFile) -> Self {
+        Self(value)
     }
 }
 
@@ -805,6 +3611,52 @@ impl Validate for MessageContentImageUrlObject {
     }
 }
 
+/// Builds a [`MessageContentImageUrlObject`] (required: `image_url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageContentImageUrlObjectBuilder(MessageContentImageUrlObject);
+
+impl MessageContentImageUrlObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image_url: impl Into<MessageContentImageUrlObjectImageUrl>) -> Self {
+        Self(MessageContentImageUrlObject {
+            r#type: Default::default(),
+            image_url: image_url.into(),
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<MessageContentImageUrlObjectImageUrl>) -> Self {
+        self.0.image_url = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageContentImageUrlObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageContentImageUrlObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageContentImageUrlObject, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<MessageContentImageUrlObject> for MessageContentImageUrlObjectBuilder {
+    fn from(value: MessageContentImageUrlObject) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for MessageContentImageUrlObjectImageUrl {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -817,9 +3669,107 @@ impl Validate for MessageContentImageUrlObjectImageUrl {
     }
 }
 
+/// Builds a [`MessageContentImageUrlObjectImageUrl`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageContentImageUrlObjectImageUrlBuilder(MessageContentImageUrlObjectImageUrl);
+
+impl MessageContentImageUrlObjectImageUrlBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(MessageContentImageUrlObjectImageUrl {
+            url: url.into(),
+            detail: None,
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `detail`.
+    /// Default: `"auto"`.
+    pub fn detail(mut self, value: impl Into<MessageContentImageUrlObjectImageUrlDetail>) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageContentImageUrlObjectImageUrl {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageContentImageUrlObjectImageUrl {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageContentImageUrlObjectImageUrl, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<MessageContentImageUrlObjectImageUrl> for MessageContentImageUrlObjectImageUrlBuilder {
+    fn from(value: MessageContentImageUrlObjectImageUrl) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for MessageContentImageUrlObjectImageUrlDetail {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`MessageRequestContentTextObject`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageRequestContentTextObjectBuilder(MessageRequestContentTextObject);
+
+impl MessageRequestContentTextObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(MessageRequestContentTextObject {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageRequestContentTextObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageRequestContentTextObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageRequestContentTextObject, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<MessageRequestContentTextObject> for MessageRequestContentTextObjectBuilder {
+    fn from(value: MessageRequestContentTextObject) -> Self {
+        Self(value)
     }
 }
 
@@ -881,6 +3831,135 @@ impl Validate for ModifyAssistantRequest {
     }
 }
 
+/// Builds a [`ModifyAssistantRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyAssistantRequestBuilder(ModifyAssistantRequest);
+
+impl ModifyAssistantRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyAssistantRequest {
+            model: None,
+            reasoning_effort: None,
+            name: None,
+            description: None,
+            instructions: None,
+            tools: None,
+            tool_resources: None,
+            metadata: None,
+            temperature: None,
+            top_p: None,
+            response_format: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<ModifyAssistantRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    /// Constraints: at most 128 items.
+    /// Default: `[]`.
+    pub fn tools(mut self, value: impl Into<Vec<ModifyAssistantRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<ModifyAssistantRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_resources`.
+    pub fn tool_resources(mut self, value: impl Into<ModifyAssistantRequestToolResources>) -> Self {
+        self.0.tool_resources = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyAssistantRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyAssistantRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyAssistantRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyAssistantRequest> for ModifyAssistantRequestBuilder {
+    fn from(value: ModifyAssistantRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyAssistantRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyAssistantRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -897,6 +3976,70 @@ impl Validate for ModifyAssistantRequestToolResources {
     }
 }
 
+/// Builds a [`ModifyAssistantRequestToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyAssistantRequestToolResourcesBuilder(ModifyAssistantRequestToolResources);
+
+impl ModifyAssistantRequestToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyAssistantRequestToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<ModifyAssistantRequestToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(
+        mut self,
+        value: impl Into<ModifyAssistantRequestToolResourcesFileSearch>,
+    ) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyAssistantRequestToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyAssistantRequestToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyAssistantRequestToolResources> for ModifyAssistantRequestToolResourcesBuilder {
+    fn from(value: ModifyAssistantRequestToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyAssistantRequestToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyAssistantRequestToolResourcesCodeInterpreter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -909,6 +4052,72 @@ impl Validate for ModifyAssistantRequestToolResourcesCodeInterpreter {
     }
 }
 
+/// Builds a [`ModifyAssistantRequestToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyAssistantRequestToolResourcesCodeInterpreterBuilder(
+    ModifyAssistantRequestToolResourcesCodeInterpreter,
+);
+
+impl ModifyAssistantRequestToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyAssistantRequestToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyAssistantRequestToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ModifyAssistantRequestToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyAssistantRequestToolResourcesCodeInterpreter>
+    for ModifyAssistantRequestToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: ModifyAssistantRequestToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyAssistantRequestToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyAssistantRequestToolResourcesFileSearch {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -918,6 +4127,73 @@ impl Validate for ModifyAssistantRequestToolResourcesFileSearch {
             let at = at.field("vector_store_ids");
             v::items((x).len(), None, Some(1), &at, out);
         }
+    }
+}
+
+/// Builds a [`ModifyAssistantRequestToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyAssistantRequestToolResourcesFileSearchBuilder(
+    ModifyAssistantRequestToolResourcesFileSearch,
+);
+
+impl ModifyAssistantRequestToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyAssistantRequestToolResourcesFileSearch {
+            vector_store_ids: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyAssistantRequestToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ModifyAssistantRequestToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyAssistantRequestToolResourcesFileSearch>
+    for ModifyAssistantRequestToolResourcesFileSearchBuilder
+{
+    fn from(value: ModifyAssistantRequestToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyAssistantRequestToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -936,8 +4212,106 @@ impl Validate for ModifyMessageRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ModifyMessageRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyMessageRequestBuilder(ModifyMessageRequest);
+
+impl ModifyMessageRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyMessageRequest { metadata: None })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyMessageRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyMessageRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyMessageRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyMessageRequest> for ModifyMessageRequestBuilder {
+    fn from(value: ModifyMessageRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyMessageRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyRunRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ModifyRunRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyRunRequestBuilder(ModifyRunRequest);
+
+impl ModifyRunRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyRunRequest { metadata: None })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyRunRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyRunRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyRunRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyRunRequest> for ModifyRunRequestBuilder {
+    fn from(value: ModifyRunRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyRunRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for ModifyThreadRequest {
@@ -949,6 +4323,64 @@ impl Validate for ModifyThreadRequest {
             let at = at.field("tool_resources");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ModifyThreadRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyThreadRequestBuilder(ModifyThreadRequest);
+
+impl ModifyThreadRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyThreadRequest {
+            tool_resources: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `tool_resources`.
+    pub fn tool_resources(mut self, value: impl Into<ModifyThreadRequestToolResources>) -> Self {
+        self.0.tool_resources = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyThreadRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyThreadRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyThreadRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyThreadRequest> for ModifyThreadRequestBuilder {
+    fn from(value: ModifyThreadRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyThreadRequestBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -968,6 +4400,70 @@ impl Validate for ModifyThreadRequestToolResources {
     }
 }
 
+/// Builds a [`ModifyThreadRequestToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyThreadRequestToolResourcesBuilder(ModifyThreadRequestToolResources);
+
+impl ModifyThreadRequestToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyThreadRequestToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<ModifyThreadRequestToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(
+        mut self,
+        value: impl Into<ModifyThreadRequestToolResourcesFileSearch>,
+    ) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyThreadRequestToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyThreadRequestToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModifyThreadRequestToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyThreadRequestToolResources> for ModifyThreadRequestToolResourcesBuilder {
+    fn from(value: ModifyThreadRequestToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyThreadRequestToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ModifyThreadRequestToolResourcesCodeInterpreter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -977,6 +4473,72 @@ impl Validate for ModifyThreadRequestToolResourcesCodeInterpreter {
             let at = at.field("file_ids");
             v::items((x).len(), None, Some(20), &at, out);
         }
+    }
+}
+
+/// Builds a [`ModifyThreadRequestToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyThreadRequestToolResourcesCodeInterpreterBuilder(
+    ModifyThreadRequestToolResourcesCodeInterpreter,
+);
+
+impl ModifyThreadRequestToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyThreadRequestToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyThreadRequestToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyThreadRequestToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ModifyThreadRequestToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyThreadRequestToolResourcesCodeInterpreter>
+    for ModifyThreadRequestToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: ModifyThreadRequestToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyThreadRequestToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -992,8 +4554,202 @@ impl Validate for ModifyThreadRequestToolResourcesFileSearch {
     }
 }
 
+/// Builds a [`ModifyThreadRequestToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModifyThreadRequestToolResourcesFileSearchBuilder(
+    ModifyThreadRequestToolResourcesFileSearch,
+);
+
+impl ModifyThreadRequestToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModifyThreadRequestToolResourcesFileSearch {
+            vector_store_ids: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModifyThreadRequestToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModifyThreadRequestToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ModifyThreadRequestToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ModifyThreadRequestToolResourcesFileSearch>
+    for ModifyThreadRequestToolResourcesFileSearchBuilder
+{
+    fn from(value: ModifyThreadRequestToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ModifyThreadRequestToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for SubmitToolOutputsRunRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`SubmitToolOutputsRunRequest`] (required: `tool_outputs`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SubmitToolOutputsRunRequestBuilder(SubmitToolOutputsRunRequest);
+
+impl SubmitToolOutputsRunRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(tool_outputs: impl Into<Vec<SubmitToolOutputsRunRequestToolOutputsItem>>) -> Self {
+        Self(SubmitToolOutputsRunRequest {
+            tool_outputs: tool_outputs.into(),
+            stream: None,
+        })
+    }
+
+    /// Sets `tool_outputs`.
+    pub fn tool_outputs(
+        mut self,
+        value: impl Into<Vec<SubmitToolOutputsRunRequestToolOutputsItem>>,
+    ) -> Self {
+        self.0.tool_outputs = value.into();
+        self
+    }
+
+    /// Appends one item to `tool_outputs`.
+    pub fn tool_output(
+        mut self,
+        item: impl Into<SubmitToolOutputsRunRequestToolOutputsItem>,
+    ) -> Self {
+        self.0.tool_outputs.push(item.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SubmitToolOutputsRunRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SubmitToolOutputsRunRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SubmitToolOutputsRunRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<SubmitToolOutputsRunRequest> for SubmitToolOutputsRunRequestBuilder {
+    fn from(value: SubmitToolOutputsRunRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`SubmitToolOutputsRunRequestToolOutputsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SubmitToolOutputsRunRequestToolOutputsItemBuilder(
+    SubmitToolOutputsRunRequestToolOutputsItem,
+);
+
+impl SubmitToolOutputsRunRequestToolOutputsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(SubmitToolOutputsRunRequestToolOutputsItem {
+            tool_call_id: None,
+            output: None,
+        })
+    }
+
+    /// Sets `tool_call_id`.
+    pub fn tool_call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.tool_call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SubmitToolOutputsRunRequestToolOutputsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SubmitToolOutputsRunRequestToolOutputsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<SubmitToolOutputsRunRequestToolOutputsItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<SubmitToolOutputsRunRequestToolOutputsItem>
+    for SubmitToolOutputsRunRequestToolOutputsItemBuilder
+{
+    fn from(value: SubmitToolOutputsRunRequestToolOutputsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for SubmitToolOutputsRunRequestToolOutputsItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for TruncationObject {
@@ -1015,6 +4771,58 @@ impl Validate for TruncationObject {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`TruncationObject`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TruncationObjectBuilder(TruncationObject);
+
+impl TruncationObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<TruncationObjectType>) -> Self {
+        Self(TruncationObject {
+            r#type: r#type.into(),
+            last_messages: None,
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<TruncationObjectType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `last_messages`.
+    pub fn last_messages(mut self, value: u64) -> Self {
+        self.0.last_messages = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &TruncationObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> TruncationObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<TruncationObject, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<TruncationObject> for TruncationObjectBuilder {
+    fn from(value: TruncationObject) -> Self {
+        Self(value)
     }
 }
 

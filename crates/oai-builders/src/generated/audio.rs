@@ -45,6 +45,103 @@ impl Validate for CreateSpeechRequest {
     }
 }
 
+/// Builds a [`CreateSpeechRequest`] (required: `model`, `input`, `voice`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateSpeechRequestBuilder(CreateSpeechRequest);
+
+impl CreateSpeechRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        model: impl Into<CreateSpeechRequestModel>,
+        input: impl Into<String>,
+        voice: impl Into<VoiceIdsOrCustomVoice>,
+    ) -> Self {
+        Self(CreateSpeechRequest {
+            model: model.into(),
+            input: input.into(),
+            instructions: None,
+            voice: voice.into(),
+            response_format: None,
+            speed: None,
+            stream_format: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateSpeechRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    /// Constraints: at most 4096 characters.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `instructions`.
+    /// Constraints: at most 4096 characters.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `voice`.
+    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+        self.0.voice = value.into();
+        self
+    }
+
+    /// Sets `response_format`.
+    /// Default: `"mp3"`.
+    pub fn response_format(mut self, value: impl Into<CreateSpeechRequestResponseFormat>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `speed`.
+    /// Constraints: minimum 0.25, maximum 4.
+    /// Default: `1`.
+    pub fn speed(mut self, value: f64) -> Self {
+        self.0.speed = Some(value);
+        self
+    }
+
+    /// Sets `stream_format`.
+    /// Default: `"audio"`.
+    pub fn stream_format(mut self, value: impl Into<CreateSpeechRequestStreamFormat>) -> Self {
+        self.0.stream_format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateSpeechRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateSpeechRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateSpeechRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateSpeechRequest> for CreateSpeechRequestBuilder {
+    fn from(value: CreateSpeechRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateSpeechRequestResponseFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -99,6 +196,195 @@ impl Validate for CreateTranscriptionRequest {
     }
 }
 
+/// Builds a [`CreateTranscriptionRequest`] (required: `file`, `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateTranscriptionRequestBuilder(CreateTranscriptionRequest);
+
+impl CreateTranscriptionRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        file: impl Into<oai_types::InputFile>,
+        model: impl Into<CreateTranscriptionRequestModel>,
+    ) -> Self {
+        Self(CreateTranscriptionRequest {
+            file: file.into(),
+            model: model.into(),
+            language: None,
+            languages: None,
+            keywords: None,
+            prompt: None,
+            response_format: None,
+            temperature: None,
+            include: None,
+            timestamp_granularities: None,
+            stream: None,
+            chunking_strategy: None,
+            known_speaker_names: None,
+            known_speaker_references: None,
+        })
+    }
+
+    /// Sets `file`.
+    pub fn file(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.file = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateTranscriptionRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `language`.
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.0.language = Some(value.into());
+        self
+    }
+
+    /// Sets `languages`.
+    /// Constraints: at least 1 items.
+    pub fn languages(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.languages = Some(value.into());
+        self
+    }
+
+    /// Sets `keywords`.
+    pub fn keywords(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keywords = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keywords`.
+    pub fn keyword(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .keywords
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, value: impl Into<AudioResponseFormat>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Default: `0`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<TranscriptionInclude>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `timestamp_granularities`.
+    /// Default: `["segment"]`.
+    pub fn timestamp_granularities(
+        mut self,
+        value: impl Into<Vec<CreateTranscriptionRequestTimestampGranularitiesItem>>,
+    ) -> Self {
+        self.0.timestamp_granularities = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `timestamp_granularities`.
+    pub fn timestamp_granularity(
+        mut self,
+        item: impl Into<CreateTranscriptionRequestTimestampGranularitiesItem>,
+    ) -> Self {
+        self.0
+            .timestamp_granularities
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<CreateTranscriptionRequestChunkingStrategy>,
+    ) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `known_speaker_names`.
+    /// Constraints: at most 4 items.
+    pub fn known_speaker_names(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.known_speaker_names = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `known_speaker_names`.
+    pub fn known_speaker_name(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .known_speaker_names
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `known_speaker_references`.
+    /// Constraints: at most 4 items.
+    pub fn known_speaker_references(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.known_speaker_references = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `known_speaker_references`.
+    pub fn known_speaker_reference(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .known_speaker_references
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateTranscriptionRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateTranscriptionRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateTranscriptionRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateTranscriptionRequest> for CreateTranscriptionRequestBuilder {
+    fn from(value: CreateTranscriptionRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateTranscriptionRequestTimestampGranularitiesItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -117,6 +403,87 @@ impl Validate for CreateTranslationRequest {
     }
 }
 
+/// Builds a [`CreateTranslationRequest`] (required: `file`, `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateTranslationRequestBuilder(CreateTranslationRequest);
+
+impl CreateTranslationRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        file: impl Into<oai_types::InputFile>,
+        model: impl Into<CreateTranslationRequestModel>,
+    ) -> Self {
+        Self(CreateTranslationRequest {
+            file: file.into(),
+            model: model.into(),
+            prompt: None,
+            response_format: None,
+            temperature: None,
+        })
+    }
+
+    /// Sets `file`.
+    pub fn file(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.file = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateTranslationRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `response_format`.
+    /// Default: `"json"`.
+    pub fn response_format(
+        mut self,
+        value: impl Into<CreateTranslationRequestResponseFormat>,
+    ) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Default: `0`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateTranslationRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateTranslationRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateTranslationRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateTranslationRequest> for CreateTranslationRequestBuilder {
+    fn from(value: CreateTranslationRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateTranslationRequestResponseFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -127,12 +494,197 @@ impl Validate for CreateVoiceConsentRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateVoiceConsentRequest`] (required: `name`, `recording`, `language`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVoiceConsentRequestBuilder(CreateVoiceConsentRequest);
+
+impl CreateVoiceConsentRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        recording: impl Into<oai_types::InputFile>,
+        language: impl Into<String>,
+    ) -> Self {
+        Self(CreateVoiceConsentRequest {
+            name: name.into(),
+            recording: recording.into(),
+            language: language.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `recording`.
+    pub fn recording(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.recording = value.into();
+        self
+    }
+
+    /// Sets `language`.
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.0.language = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVoiceConsentRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVoiceConsentRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVoiceConsentRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVoiceConsentRequest> for CreateVoiceConsentRequestBuilder {
+    fn from(value: CreateVoiceConsentRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVoiceRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateVoiceRequest`] (required: `name`, `audio_sample`, `consent`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVoiceRequestBuilder(CreateVoiceRequest);
+
+impl CreateVoiceRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        audio_sample: impl Into<oai_types::InputFile>,
+        consent: impl Into<String>,
+    ) -> Self {
+        Self(CreateVoiceRequest {
+            name: name.into(),
+            audio_sample: audio_sample.into(),
+            consent: consent.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `audio_sample`.
+    pub fn audio_sample(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.audio_sample = value.into();
+        self
+    }
+
+    /// Sets `consent`.
+    pub fn consent(mut self, value: impl Into<String>) -> Self {
+        self.0.consent = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVoiceRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVoiceRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVoiceRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVoiceRequest> for CreateVoiceRequestBuilder {
+    fn from(value: CreateVoiceRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ListVoiceConsentsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListVoiceConsentsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListVoiceConsentsParamsBuilder(ListVoiceConsentsParams);
+
+impl ListVoiceConsentsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListVoiceConsentsParams {
+            after: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListVoiceConsentsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListVoiceConsentsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListVoiceConsentsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListVoiceConsentsParams> for ListVoiceConsentsParamsBuilder {
+    fn from(value: ListVoiceConsentsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListVoiceConsentsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for TranscriptionInclude {
@@ -143,4 +695,115 @@ impl Validate for TranscriptionInclude {
 
 impl Validate for UpdateVoiceConsentRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`UpdateVoiceConsentRequest`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateVoiceConsentRequestBuilder(UpdateVoiceConsentRequest);
+
+impl UpdateVoiceConsentRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(UpdateVoiceConsentRequest { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateVoiceConsentRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateVoiceConsentRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateVoiceConsentRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateVoiceConsentRequest> for UpdateVoiceConsentRequestBuilder {
+    fn from(value: UpdateVoiceConsentRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`VadConfig`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VadConfigBuilder(VadConfig);
+
+impl VadConfigBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(VadConfig {
+            r#type: Default::default(),
+            prefix_padding_ms: None,
+            silence_duration_ms: None,
+            threshold: None,
+        })
+    }
+
+    /// Sets `prefix_padding_ms`.
+    /// Default: `300`.
+    pub fn prefix_padding_ms(mut self, value: i64) -> Self {
+        self.0.prefix_padding_ms = Some(value);
+        self
+    }
+
+    /// Sets `silence_duration_ms`.
+    /// Default: `200`.
+    pub fn silence_duration_ms(mut self, value: i64) -> Self {
+        self.0.silence_duration_ms = Some(value);
+        self
+    }
+
+    /// Sets `threshold`.
+    /// Default: `0.5`.
+    pub fn threshold(mut self, value: f64) -> Self {
+        self.0.threshold = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VadConfig {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VadConfig {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VadConfig, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<VadConfig> for VadConfigBuilder {
+    fn from(value: VadConfig) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for VadConfigBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }

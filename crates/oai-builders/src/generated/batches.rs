@@ -23,6 +23,53 @@ impl Validate for BatchFileExpirationAfter {
     }
 }
 
+/// Builds a [`BatchFileExpirationAfter`] (required: `seconds`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BatchFileExpirationAfterBuilder(BatchFileExpirationAfter);
+
+impl BatchFileExpirationAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(seconds: u64) -> Self {
+        Self(BatchFileExpirationAfter {
+            anchor: Default::default(),
+            seconds: seconds,
+        })
+    }
+
+    /// Sets `seconds`.
+    /// Constraints: minimum 3600, maximum 2592000.
+    pub fn seconds(mut self, value: u64) -> Self {
+        self.0.seconds = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BatchFileExpirationAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BatchFileExpirationAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BatchFileExpirationAfter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BatchFileExpirationAfter> for BatchFileExpirationAfterBuilder {
+    fn from(value: BatchFileExpirationAfter) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateBatchRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -39,6 +86,76 @@ impl Validate for CreateBatchRequest {
     }
 }
 
+/// Builds a [`CreateBatchRequest`] (required: `input_file_id`, `endpoint`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateBatchRequestBuilder(CreateBatchRequest);
+
+impl CreateBatchRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        input_file_id: impl Into<String>,
+        endpoint: impl Into<CreateBatchRequestEndpoint>,
+    ) -> Self {
+        Self(CreateBatchRequest {
+            input_file_id: input_file_id.into(),
+            endpoint: endpoint.into(),
+            completion_window: Default::default(),
+            metadata: None,
+            output_expires_after: None,
+        })
+    }
+
+    /// Sets `input_file_id`.
+    pub fn input_file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.input_file_id = value.into();
+        self
+    }
+
+    /// Sets `endpoint`.
+    pub fn endpoint(mut self, value: impl Into<CreateBatchRequestEndpoint>) -> Self {
+        self.0.endpoint = value.into();
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `output_expires_after`.
+    pub fn output_expires_after(mut self, value: impl Into<BatchFileExpirationAfter>) -> Self {
+        self.0.output_expires_after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateBatchRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateBatchRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateBatchRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateBatchRequest> for CreateBatchRequestBuilder {
+    fn from(value: CreateBatchRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateBatchRequestEndpoint {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -47,4 +164,63 @@ impl Validate for CreateBatchRequestEndpoint {
 
 impl Validate for ListBatchesParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListBatchesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListBatchesParamsBuilder(ListBatchesParams);
+
+impl ListBatchesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListBatchesParams {
+            after: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListBatchesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListBatchesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListBatchesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListBatchesParams> for ListBatchesParamsBuilder {
+    fn from(value: ListBatchesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListBatchesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -17,6 +17,67 @@ impl Validate for ChatCompletionAllowedTools {
     }
 }
 
+/// Builds a [`ChatCompletionAllowedTools`] (required: `mode`, `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionAllowedToolsBuilder(ChatCompletionAllowedTools);
+
+impl ChatCompletionAllowedToolsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        mode: impl Into<ChatCompletionAllowedToolsMode>,
+        tools: impl Into<Vec<serde_json::Value>>,
+    ) -> Self {
+        Self(ChatCompletionAllowedTools {
+            mode: mode.into(),
+            tools: tools.into(),
+        })
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<ChatCompletionAllowedToolsMode>) -> Self {
+        self.0.mode = value.into();
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<serde_json::Value>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<serde_json::Value>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionAllowedTools {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionAllowedTools {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionAllowedTools, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionAllowedTools> for ChatCompletionAllowedToolsBuilder {
+    fn from(value: ChatCompletionAllowedTools) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionAllowedToolsChoice {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -29,9 +90,335 @@ impl Validate for ChatCompletionAllowedToolsChoice {
     }
 }
 
+/// Builds a [`ChatCompletionAllowedToolsChoice`] (required: `allowed_tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionAllowedToolsChoiceBuilder(ChatCompletionAllowedToolsChoice);
+
+impl ChatCompletionAllowedToolsChoiceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(allowed_tools: impl Into<ChatCompletionAllowedTools>) -> Self {
+        Self(ChatCompletionAllowedToolsChoice {
+            r#type: Default::default(),
+            allowed_tools: allowed_tools.into(),
+        })
+    }
+
+    /// Sets `allowed_tools`.
+    pub fn allowed_tools(mut self, value: impl Into<ChatCompletionAllowedTools>) -> Self {
+        self.0.allowed_tools = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionAllowedToolsChoice {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionAllowedToolsChoice {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionAllowedToolsChoice, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionAllowedToolsChoice> for ChatCompletionAllowedToolsChoiceBuilder {
+    fn from(value: ChatCompletionAllowedToolsChoice) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionAllowedToolsMode {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`ChatCompletionFunctionCallOption`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionFunctionCallOptionBuilder(ChatCompletionFunctionCallOption);
+
+impl ChatCompletionFunctionCallOptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionFunctionCallOption { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionFunctionCallOption {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionFunctionCallOption {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionFunctionCallOption, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionFunctionCallOption> for ChatCompletionFunctionCallOptionBuilder {
+    fn from(value: ChatCompletionFunctionCallOption) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionFunctions`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionFunctionsBuilder(ChatCompletionFunctions);
+
+impl ChatCompletionFunctionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionFunctions {
+            description: None,
+            name: name.into(),
+            parameters: None,
+        })
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<FunctionParameters>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionFunctions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionFunctions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionFunctions, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionFunctions> for ChatCompletionFunctionsBuilder {
+    fn from(value: ChatCompletionFunctions) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionNamedToolChoice`] (required: `function`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionNamedToolChoiceBuilder(ChatCompletionNamedToolChoice);
+
+impl ChatCompletionNamedToolChoiceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(function: impl Into<ChatCompletionNamedToolChoiceFunction>) -> Self {
+        Self(ChatCompletionNamedToolChoice {
+            r#type: Default::default(),
+            function: function.into(),
+        })
+    }
+
+    /// Sets `function`.
+    pub fn function(mut self, value: impl Into<ChatCompletionNamedToolChoiceFunction>) -> Self {
+        self.0.function = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoice {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionNamedToolChoice {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionNamedToolChoice, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionNamedToolChoice> for ChatCompletionNamedToolChoiceBuilder {
+    fn from(value: ChatCompletionNamedToolChoice) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionNamedToolChoiceCustom`] (required: `custom`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionNamedToolChoiceCustomBuilder(ChatCompletionNamedToolChoiceCustom);
+
+impl ChatCompletionNamedToolChoiceCustomBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(custom: impl Into<ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
+        Self(ChatCompletionNamedToolChoiceCustom {
+            r#type: Default::default(),
+            custom: custom.into(),
+        })
+    }
+
+    /// Sets `custom`.
+    pub fn custom(mut self, value: impl Into<ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
+        self.0.custom = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoiceCustom {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionNamedToolChoiceCustom {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionNamedToolChoiceCustom, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionNamedToolChoiceCustom> for ChatCompletionNamedToolChoiceCustomBuilder {
+    fn from(value: ChatCompletionNamedToolChoiceCustom) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionNamedToolChoiceCustomCustom`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionNamedToolChoiceCustomCustomBuilder(
+    ChatCompletionNamedToolChoiceCustomCustom,
+);
+
+impl ChatCompletionNamedToolChoiceCustomCustomBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionNamedToolChoiceCustomCustom { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoiceCustomCustom {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionNamedToolChoiceCustomCustom {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionNamedToolChoiceCustomCustom, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionNamedToolChoiceCustomCustom>
+    for ChatCompletionNamedToolChoiceCustomCustomBuilder
+{
+    fn from(value: ChatCompletionNamedToolChoiceCustomCustom) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionNamedToolChoiceFunction`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionNamedToolChoiceFunctionBuilder(ChatCompletionNamedToolChoiceFunction);
+
+impl ChatCompletionNamedToolChoiceFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionNamedToolChoiceFunction { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoiceFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionNamedToolChoiceFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionNamedToolChoiceFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionNamedToolChoiceFunction> for ChatCompletionNamedToolChoiceFunctionBuilder {
+    fn from(value: ChatCompletionNamedToolChoiceFunction) -> Self {
+        Self(value)
     }
 }
 
@@ -47,6 +434,62 @@ impl Validate for ChatCompletionRequestDeveloperMessage {
     }
 }
 
+/// Builds a [`ChatCompletionRequestDeveloperMessage`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestDeveloperMessageBuilder(ChatCompletionRequestDeveloperMessage);
+
+impl ChatCompletionRequestDeveloperMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<ChatCompletionRequestDeveloperMessageContent>) -> Self {
+        Self(ChatCompletionRequestDeveloperMessage {
+            content: content.into(),
+            role: Default::default(),
+            name: None,
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(
+        mut self,
+        value: impl Into<ChatCompletionRequestDeveloperMessageContent>,
+    ) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestDeveloperMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestDeveloperMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestDeveloperMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestDeveloperMessage> for ChatCompletionRequestDeveloperMessageBuilder {
+    fn from(value: ChatCompletionRequestDeveloperMessage) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionRequestDeveloperMessageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -55,6 +498,58 @@ impl Validate for ChatCompletionRequestDeveloperMessageContent {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`ChatCompletionRequestFunctionMessage`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestFunctionMessageBuilder(ChatCompletionRequestFunctionMessage);
+
+impl ChatCompletionRequestFunctionMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestFunctionMessage {
+            role: Default::default(),
+            content: None,
+            name: name.into(),
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.0.content = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestFunctionMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestFunctionMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestFunctionMessage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestFunctionMessage> for ChatCompletionRequestFunctionMessageBuilder {
+    fn from(value: ChatCompletionRequestFunctionMessage) -> Self {
+        Self(value)
     }
 }
 
@@ -93,6 +588,70 @@ impl Validate for ChatCompletionRequestMessageContentPartAudio {
     }
 }
 
+/// Builds a [`ChatCompletionRequestMessageContentPartAudio`] (required: `input_audio`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartAudioBuilder(
+    ChatCompletionRequestMessageContentPartAudio,
+);
+
+impl ChatCompletionRequestMessageContentPartAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        input_audio: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudio>,
+    ) -> Self {
+        Self(ChatCompletionRequestMessageContentPartAudio {
+            r#type: Default::default(),
+            input_audio: input_audio.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `input_audio`.
+    pub fn input_audio(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudio>,
+    ) -> Self {
+        self.0.input_audio = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartAudio>
+    for ChatCompletionRequestMessageContentPartAudioBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartAudio) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionRequestMessageContentPartAudioInputAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -105,9 +664,205 @@ impl Validate for ChatCompletionRequestMessageContentPartAudioInputAudio {
     }
 }
 
+/// Builds a [`ChatCompletionRequestMessageContentPartAudioInputAudio`] (required: `data`, `format`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartAudioInputAudioBuilder(
+    ChatCompletionRequestMessageContentPartAudioInputAudio,
+);
+
+impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        data: impl Into<String>,
+        format: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
+    ) -> Self {
+        Self(ChatCompletionRequestMessageContentPartAudioInputAudio {
+            data: data.into(),
+            format: format.into(),
+        })
+    }
+
+    /// Sets `data`.
+    pub fn data(mut self, value: impl Into<String>) -> Self {
+        self.0.data = value.into();
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
+    ) -> Self {
+        self.0.format = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartAudioInputAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartAudioInputAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartAudioInputAudio, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartAudioInputAudio>
+    for ChatCompletionRequestMessageContentPartAudioInputAudioBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartAudioInputAudio) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionRequestMessageContentPartAudioInputAudioFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`ChatCompletionRequestMessageContentPartFile`] (required: `file`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartFileBuilder(
+    ChatCompletionRequestMessageContentPartFile,
+);
+
+impl ChatCompletionRequestMessageContentPartFileBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file: impl Into<ChatCompletionRequestMessageContentPartFileFile>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartFile {
+            r#type: Default::default(),
+            file: file.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `file`.
+    pub fn file(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartFileFile>,
+    ) -> Self {
+        self.0.file = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartFile {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartFile {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartFile, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartFile>
+    for ChatCompletionRequestMessageContentPartFileBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartFile) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ChatCompletionRequestMessageContentPartFileFile`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartFileFileBuilder(
+    ChatCompletionRequestMessageContentPartFileFile,
+);
+
+impl ChatCompletionRequestMessageContentPartFileFileBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ChatCompletionRequestMessageContentPartFileFile {
+            filename: None,
+            file_data: None,
+            file_id: None,
+        })
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = Some(value.into());
+        self
+    }
+
+    /// Sets `file_data`.
+    pub fn file_data(mut self, value: impl Into<String>) -> Self {
+        self.0.file_data = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartFileFile {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartFileFile {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartFileFile, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartFileFile>
+    for ChatCompletionRequestMessageContentPartFileFileBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartFileFile) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ChatCompletionRequestMessageContentPartFileFileBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -123,6 +878,68 @@ impl Validate for ChatCompletionRequestMessageContentPartImage {
     }
 }
 
+/// Builds a [`ChatCompletionRequestMessageContentPartImage`] (required: `image_url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartImageBuilder(
+    ChatCompletionRequestMessageContentPartImage,
+);
+
+impl ChatCompletionRequestMessageContentPartImageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image_url: impl Into<ChatCompletionRequestMessageContentPartImageImageUrl>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartImage {
+            r#type: Default::default(),
+            image_url: image_url.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrl>,
+    ) -> Self {
+        self.0.image_url = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartImage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartImage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartImage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartImage>
+    for ChatCompletionRequestMessageContentPartImageBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartImage) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionRequestMessageContentPartImageImageUrl {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -132,6 +949,68 @@ impl Validate for ChatCompletionRequestMessageContentPartImageImageUrl {
             let at = at.field("detail");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ChatCompletionRequestMessageContentPartImageImageUrl`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartImageImageUrlBuilder(
+    ChatCompletionRequestMessageContentPartImageImageUrl,
+);
+
+impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartImageImageUrl {
+            url: url.into(),
+            detail: None,
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `detail`.
+    /// Default: `"auto"`.
+    pub fn detail(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+    ) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartImageImageUrl {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartImageImageUrl {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartImageImageUrl>
+    for ChatCompletionRequestMessageContentPartImageImageUrlBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartImageImageUrl) -> Self {
+        Self(value)
     }
 }
 
@@ -150,6 +1029,59 @@ impl Validate for ChatCompletionRequestSystemMessage {
             let at = at.field("content");
             Validate::check(&self.content, &at, out);
         }
+    }
+}
+
+/// Builds a [`ChatCompletionRequestSystemMessage`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestSystemMessageBuilder(ChatCompletionRequestSystemMessage);
+
+impl ChatCompletionRequestSystemMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<ChatCompletionRequestSystemMessageContent>) -> Self {
+        Self(ChatCompletionRequestSystemMessage {
+            content: content.into(),
+            role: Default::default(),
+            name: None,
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<ChatCompletionRequestSystemMessageContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestSystemMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestSystemMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestSystemMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestSystemMessage> for ChatCompletionRequestSystemMessageBuilder {
+    fn from(value: ChatCompletionRequestSystemMessage) -> Self {
+        Self(value)
     }
 }
 
@@ -176,6 +1108,62 @@ impl Validate for ChatCompletionRequestToolMessage {
     }
 }
 
+/// Builds a [`ChatCompletionRequestToolMessage`] (required: `content`, `tool_call_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestToolMessageBuilder(ChatCompletionRequestToolMessage);
+
+impl ChatCompletionRequestToolMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        content: impl Into<ChatCompletionRequestToolMessageContent>,
+        tool_call_id: impl Into<String>,
+    ) -> Self {
+        Self(ChatCompletionRequestToolMessage {
+            role: Default::default(),
+            content: content.into(),
+            tool_call_id: tool_call_id.into(),
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<ChatCompletionRequestToolMessageContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `tool_call_id`.
+    pub fn tool_call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.tool_call_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestToolMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestToolMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestToolMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestToolMessage> for ChatCompletionRequestToolMessageBuilder {
+    fn from(value: ChatCompletionRequestToolMessage) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ChatCompletionRequestToolMessageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -196,6 +1184,59 @@ impl Validate for ChatCompletionRequestUserMessage {
             let at = at.field("content");
             Validate::check(&self.content, &at, out);
         }
+    }
+}
+
+/// Builds a [`ChatCompletionRequestUserMessage`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestUserMessageBuilder(ChatCompletionRequestUserMessage);
+
+impl ChatCompletionRequestUserMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<ChatCompletionRequestUserMessageContent>) -> Self {
+        Self(ChatCompletionRequestUserMessage {
+            content: content.into(),
+            role: Default::default(),
+            name: None,
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<ChatCompletionRequestUserMessageContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestUserMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestUserMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestUserMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatCompletionRequestUserMessage> for ChatCompletionRequestUserMessageBuilder {
+    fn from(value: ChatCompletionRequestUserMessage) -> Self {
+        Self(value)
     }
 }
 
@@ -412,6 +1453,374 @@ impl Validate for CreateChatCompletionRequest {
     }
 }
 
+/// Builds a [`CreateChatCompletionRequest`] (required: `messages`, `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateChatCompletionRequestBuilder(CreateChatCompletionRequest);
+
+impl CreateChatCompletionRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        messages: impl Into<Vec<ChatCompletionRequestMessage>>,
+        model: impl Into<ModelIdsShared>,
+    ) -> Self {
+        Self(CreateChatCompletionRequest {
+            metadata: None,
+            top_logprobs: None,
+            temperature: None,
+            top_p: None,
+            user: None,
+            safety_identifier: None,
+            prompt_cache_key: None,
+            prompt_cache_retention: None,
+            prompt_cache_options: None,
+            messages: messages.into(),
+            model: model.into(),
+            service_tier: None,
+            modalities: None,
+            verbosity: None,
+            reasoning_effort: None,
+            max_completion_tokens: None,
+            frequency_penalty: None,
+            presence_penalty: None,
+            web_search_options: None,
+            response_format: None,
+            audio: None,
+            store: None,
+            moderation: None,
+            stream: None,
+            stop: None,
+            logit_bias: None,
+            logprobs: None,
+            max_tokens: None,
+            n: None,
+            prediction: None,
+            seed: None,
+            stream_options: None,
+            tools: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+            function_call: None,
+            functions: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `top_logprobs`.
+    /// Constraints: minimum 0, maximum 20.
+    pub fn top_logprobs(mut self, value: u64) -> Self {
+        self.0.top_logprobs = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// Sets `safety_identifier`.
+    pub fn safety_identifier(mut self, value: impl Into<String>) -> Self {
+        self.0.safety_identifier = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_key`.
+    pub fn prompt_cache_key(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt_cache_key = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_retention`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn prompt_cache_retention(
+        mut self,
+        value: impl Into<CreateChatCompletionRequestPromptCacheRetention>,
+    ) -> Self {
+        self.0.prompt_cache_retention = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_options`.
+    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+        self.0.prompt_cache_options = Some(value.into());
+        self
+    }
+
+    /// Sets `messages`.
+    /// Constraints: at least 1 items.
+    pub fn messages(mut self, value: impl Into<Vec<ChatCompletionRequestMessage>>) -> Self {
+        self.0.messages = value.into();
+        self
+    }
+
+    /// Appends one item to `messages`.
+    pub fn message(mut self, item: impl Into<ChatCompletionRequestMessage>) -> Self {
+        self.0.messages.push(item.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<ModelIdsShared>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `service_tier`.
+    pub fn service_tier(mut self, value: impl Into<ServiceTier>) -> Self {
+        self.0.service_tier = Some(value.into());
+        self
+    }
+
+    /// Sets `modalities`.
+    pub fn modalities(mut self, value: impl Into<ResponseModalities>) -> Self {
+        self.0.modalities = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `modalities`.
+    pub fn modality(mut self, item: impl Into<ResponseModalitiesItem>) -> Self {
+        self.0
+            .modalities
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `verbosity`.
+    pub fn verbosity(mut self, value: impl Into<Verbosity>) -> Self {
+        self.0.verbosity = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `max_completion_tokens`.
+    pub fn max_completion_tokens(mut self, value: i64) -> Self {
+        self.0.max_completion_tokens = Some(value);
+        self
+    }
+
+    /// Sets `frequency_penalty`.
+    /// Constraints: minimum -2, maximum 2.
+    /// Default: `0`.
+    pub fn frequency_penalty(mut self, value: f64) -> Self {
+        self.0.frequency_penalty = Some(value);
+        self
+    }
+
+    /// Sets `presence_penalty`.
+    /// Constraints: minimum -2, maximum 2.
+    /// Default: `0`.
+    pub fn presence_penalty(mut self, value: f64) -> Self {
+        self.0.presence_penalty = Some(value);
+        self
+    }
+
+    /// Sets `web_search_options`.
+    pub fn web_search_options(
+        mut self,
+        value: impl Into<CreateChatCompletionRequestWebSearchOptions>,
+    ) -> Self {
+        self.0.web_search_options = Some(value.into());
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(
+        mut self,
+        value: impl Into<CreateChatCompletionRequestResponseFormat>,
+    ) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `audio`.
+    pub fn audio(mut self, value: impl Into<CreateChatCompletionRequestAudio>) -> Self {
+        self.0.audio = Some(value.into());
+        self
+    }
+
+    /// Sets `store`.
+    /// Default: `false`.
+    pub fn store(mut self, value: bool) -> Self {
+        self.0.store = Some(value);
+        self
+    }
+
+    /// Sets `moderation`.
+    pub fn moderation(mut self, value: impl Into<ModerationParam>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    /// Default: `false`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `stop`.
+    pub fn stop(mut self, value: impl Into<StopConfiguration>) -> Self {
+        self.0.stop = Some(value.into());
+        self
+    }
+
+    /// Sets `logit_bias`.
+    /// Default: `null`.
+    pub fn logit_bias(mut self, value: impl Into<std::collections::BTreeMap<String, i64>>) -> Self {
+        self.0.logit_bias = Some(value.into());
+        self
+    }
+
+    /// Sets `logprobs`.
+    /// Default: `false`.
+    pub fn logprobs(mut self, value: bool) -> Self {
+        self.0.logprobs = Some(value);
+        self
+    }
+
+    /// Sets `max_tokens`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn max_tokens(mut self, value: i64) -> Self {
+        self.0.max_tokens = Some(value);
+        self
+    }
+
+    /// Sets `n`.
+    /// Constraints: minimum 1, maximum 128.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `prediction`.
+    pub fn prediction(mut self, value: impl Into<PredictionContent>) -> Self {
+        self.0.prediction = Some(value.into());
+        self
+    }
+
+    /// Sets `seed`.
+    /// Constraints: minimum -9223372036854776000, maximum 9223372036854776000.
+    /// Deprecated.
+    #[deprecated]
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `stream_options`.
+    pub fn stream_options(mut self, value: impl Into<ChatCompletionStreamOptions>) -> Self {
+        self.0.stream_options = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<CreateChatCompletionRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<CreateChatCompletionRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<ChatCompletionToolChoiceOption>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `function_call`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn function_call(
+        mut self,
+        value: impl Into<CreateChatCompletionRequestFunctionCall>,
+    ) -> Self {
+        self.0.function_call = Some(value.into());
+        self
+    }
+
+    /// Sets `functions`.
+    /// Constraints: at least 1 items, at most 128 items.
+    /// Deprecated.
+    #[deprecated]
+    pub fn functions(mut self, value: impl Into<Vec<ChatCompletionFunctions>>) -> Self {
+        self.0.functions = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `functions`.
+    pub fn function(mut self, item: impl Into<ChatCompletionFunctions>) -> Self {
+        self.0
+            .functions
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateChatCompletionRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateChatCompletionRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateChatCompletionRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateChatCompletionRequest> for CreateChatCompletionRequestBuilder {
+    fn from(value: CreateChatCompletionRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateChatCompletionRequestAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -421,6 +1830,61 @@ impl Validate for CreateChatCompletionRequestAudio {
             let at = at.field("format");
             Validate::check(&self.format, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateChatCompletionRequestAudio`] (required: `voice`, `format`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateChatCompletionRequestAudioBuilder(CreateChatCompletionRequestAudio);
+
+impl CreateChatCompletionRequestAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        voice: impl Into<VoiceIdsOrCustomVoice>,
+        format: impl Into<CreateChatCompletionRequestAudioFormat>,
+    ) -> Self {
+        Self(CreateChatCompletionRequestAudio {
+            voice: voice.into(),
+            format: format.into(),
+        })
+    }
+
+    /// Sets `voice`.
+    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+        self.0.voice = value.into();
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<CreateChatCompletionRequestAudioFormat>) -> Self {
+        self.0.format = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateChatCompletionRequestAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateChatCompletionRequestAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateChatCompletionRequestAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateChatCompletionRequestAudio> for CreateChatCompletionRequestAudioBuilder {
+    fn from(value: CreateChatCompletionRequestAudio) -> Self {
+        Self(value)
     }
 }
 
@@ -476,6 +1940,125 @@ impl Validate for CreateChatCompletionRequestWebSearchOptions {
     }
 }
 
+/// Builds a [`CreateChatCompletionRequestWebSearchOptions`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateChatCompletionRequestWebSearchOptionsBuilder(
+    CreateChatCompletionRequestWebSearchOptions,
+);
+
+impl CreateChatCompletionRequestWebSearchOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateChatCompletionRequestWebSearchOptions {
+            user_location: None,
+            search_context_size: None,
+        })
+    }
+
+    /// Sets `user_location`.
+    pub fn user_location(
+        mut self,
+        value: impl Into<CreateChatCompletionRequestWebSearchOptionsUserLocation>,
+    ) -> Self {
+        self.0.user_location = Some(value.into());
+        self
+    }
+
+    /// Sets `search_context_size`.
+    pub fn search_context_size(mut self, value: impl Into<WebSearchContextSize>) -> Self {
+        self.0.search_context_size = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateChatCompletionRequestWebSearchOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateChatCompletionRequestWebSearchOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateChatCompletionRequestWebSearchOptions, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateChatCompletionRequestWebSearchOptions>
+    for CreateChatCompletionRequestWebSearchOptionsBuilder
+{
+    fn from(value: CreateChatCompletionRequestWebSearchOptions) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateChatCompletionRequestWebSearchOptionsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`CreateChatCompletionRequestWebSearchOptionsUserLocation`] (required: `approximate`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder(
+    CreateChatCompletionRequestWebSearchOptionsUserLocation,
+);
+
+impl CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(approximate: impl Into<WebSearchLocation>) -> Self {
+        Self(CreateChatCompletionRequestWebSearchOptionsUserLocation {
+            r#type: Default::default(),
+            approximate: approximate.into(),
+        })
+    }
+
+    /// Sets `approximate`.
+    pub fn approximate(mut self, value: impl Into<WebSearchLocation>) -> Self {
+        self.0.approximate = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateChatCompletionRequestWebSearchOptionsUserLocation {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateChatCompletionRequestWebSearchOptionsUserLocation {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateChatCompletionRequestWebSearchOptionsUserLocation, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateChatCompletionRequestWebSearchOptionsUserLocation>
+    for CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder
+{
+    fn from(value: CreateChatCompletionRequestWebSearchOptionsUserLocation) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CustomToolChatCompletions {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -488,6 +2071,52 @@ impl Validate for CustomToolChatCompletions {
     }
 }
 
+/// Builds a [`CustomToolChatCompletions`] (required: `custom`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolChatCompletionsBuilder(CustomToolChatCompletions);
+
+impl CustomToolChatCompletionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(custom: impl Into<CustomToolChatCompletionsCustom>) -> Self {
+        Self(CustomToolChatCompletions {
+            r#type: Default::default(),
+            custom: custom.into(),
+        })
+    }
+
+    /// Sets `custom`.
+    pub fn custom(mut self, value: impl Into<CustomToolChatCompletionsCustom>) -> Self {
+        self.0.custom = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolChatCompletions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolChatCompletions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomToolChatCompletions, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CustomToolChatCompletions> for CustomToolChatCompletionsBuilder {
+    fn from(value: CustomToolChatCompletions) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CustomToolChatCompletionsCustom {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -497,6 +2126,65 @@ impl Validate for CustomToolChatCompletionsCustom {
             let at = at.field("format");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CustomToolChatCompletionsCustom`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolChatCompletionsCustomBuilder(CustomToolChatCompletionsCustom);
+
+impl CustomToolChatCompletionsCustomBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(CustomToolChatCompletionsCustom {
+            name: name.into(),
+            description: None,
+            format: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<CustomToolChatCompletionsCustomFormat>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolChatCompletionsCustom {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolChatCompletionsCustom {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomToolChatCompletionsCustom, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustom> for CustomToolChatCompletionsCustomBuilder {
+    fn from(value: CustomToolChatCompletionsCustom) -> Self {
+        Self(value)
     }
 }
 
@@ -523,6 +2211,61 @@ impl Validate for CustomToolChatCompletionsCustomFormatGrammar {
     }
 }
 
+/// Builds a [`CustomToolChatCompletionsCustomFormatGrammar`] (required: `grammar`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolChatCompletionsCustomFormatGrammarBuilder(
+    CustomToolChatCompletionsCustomFormatGrammar,
+);
+
+impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(grammar: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammar>) -> Self {
+        Self(CustomToolChatCompletionsCustomFormatGrammar {
+            r#type: Default::default(),
+            grammar: grammar.into(),
+        })
+    }
+
+    /// Sets `grammar`.
+    pub fn grammar(
+        mut self,
+        value: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammar>,
+    ) -> Self {
+        self.0.grammar = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolChatCompletionsCustomFormatGrammar {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolChatCompletionsCustomFormatGrammar {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CustomToolChatCompletionsCustomFormatGrammar, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustomFormatGrammar>
+    for CustomToolChatCompletionsCustomFormatGrammarBuilder
+{
+    fn from(value: CustomToolChatCompletionsCustomFormatGrammar) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CustomToolChatCompletionsCustomFormatGrammarGrammar {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -535,9 +2278,123 @@ impl Validate for CustomToolChatCompletionsCustomFormatGrammarGrammar {
     }
 }
 
+/// Builds a [`CustomToolChatCompletionsCustomFormatGrammarGrammar`] (required: `definition`, `syntax`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder(
+    CustomToolChatCompletionsCustomFormatGrammarGrammar,
+);
+
+impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        definition: impl Into<String>,
+        syntax: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
+    ) -> Self {
+        Self(CustomToolChatCompletionsCustomFormatGrammarGrammar {
+            definition: definition.into(),
+            syntax: syntax.into(),
+        })
+    }
+
+    /// Sets `definition`.
+    pub fn definition(mut self, value: impl Into<String>) -> Self {
+        self.0.definition = value.into();
+        self
+    }
+
+    /// Sets `syntax`.
+    pub fn syntax(
+        mut self,
+        value: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
+    ) -> Self {
+        self.0.syntax = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolChatCompletionsCustomFormatGrammarGrammar {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolChatCompletionsCustomFormatGrammarGrammar {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CustomToolChatCompletionsCustomFormatGrammarGrammar, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustomFormatGrammarGrammar>
+    for CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder
+{
+    fn from(value: CustomToolChatCompletionsCustomFormatGrammarGrammar) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`CustomToolChatCompletionsCustomFormatText`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolChatCompletionsCustomFormatTextBuilder(
+    CustomToolChatCompletionsCustomFormatText,
+);
+
+impl CustomToolChatCompletionsCustomFormatTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CustomToolChatCompletionsCustomFormatText {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolChatCompletionsCustomFormatText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolChatCompletionsCustomFormatText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CustomToolChatCompletionsCustomFormatText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustomFormatText>
+    for CustomToolChatCompletionsCustomFormatTextBuilder
+{
+    fn from(value: CustomToolChatCompletionsCustomFormatText) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CustomToolChatCompletionsCustomFormatTextBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -550,6 +2407,73 @@ impl Validate for GetChatCompletionMessagesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`GetChatCompletionMessagesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetChatCompletionMessagesParamsBuilder(GetChatCompletionMessagesParams);
+
+impl GetChatCompletionMessagesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetChatCompletionMessagesParams {
+            after: None,
+            limit: None,
+            order: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<GetChatCompletionMessagesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetChatCompletionMessagesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetChatCompletionMessagesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetChatCompletionMessagesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetChatCompletionMessagesParams> for GetChatCompletionMessagesParamsBuilder {
+    fn from(value: GetChatCompletionMessagesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetChatCompletionMessagesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -571,6 +2495,87 @@ impl Validate for ListChatCompletionsParams {
     }
 }
 
+/// Builds a [`ListChatCompletionsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListChatCompletionsParamsBuilder(ListChatCompletionsParams);
+
+impl ListChatCompletionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListChatCompletionsParams {
+            model: None,
+            metadata: None,
+            after: None,
+            limit: None,
+            order: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListChatCompletionsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListChatCompletionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListChatCompletionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListChatCompletionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListChatCompletionsParams> for ListChatCompletionsParamsBuilder {
+    fn from(value: ListChatCompletionsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListChatCompletionsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListChatCompletionsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -586,6 +2591,52 @@ impl Validate for PredictionContent {
             let at = at.field("content");
             Validate::check(&self.content, &at, out);
         }
+    }
+}
+
+/// Builds a [`PredictionContent`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PredictionContentBuilder(PredictionContent);
+
+impl PredictionContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<PredictionContentContent>) -> Self {
+        Self(PredictionContent {
+            r#type: Default::default(),
+            content: content.into(),
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<PredictionContentContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PredictionContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PredictionContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PredictionContent, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<PredictionContent> for PredictionContentBuilder {
+    fn from(value: PredictionContent) -> Self {
+        Self(value)
     }
 }
 
@@ -616,8 +2667,128 @@ impl Validate for UpdateChatCompletionRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`UpdateChatCompletionRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateChatCompletionRequestBuilder(UpdateChatCompletionRequest);
+
+impl UpdateChatCompletionRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateChatCompletionRequest { metadata: None })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateChatCompletionRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateChatCompletionRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateChatCompletionRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateChatCompletionRequest> for UpdateChatCompletionRequestBuilder {
+    fn from(value: UpdateChatCompletionRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateChatCompletionRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for WebSearchContextSize {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`WebSearchLocation`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchLocationBuilder(WebSearchLocation);
+
+impl WebSearchLocationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WebSearchLocation {
+            country: None,
+            region: None,
+            city: None,
+            timezone: None,
+        })
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.0.country = Some(value.into());
+        self
+    }
+
+    /// Sets `region`.
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.0.region = Some(value.into());
+        self
+    }
+
+    /// Sets `city`.
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.0.city = Some(value.into());
+        self
+    }
+
+    /// Sets `timezone`.
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.0.timezone = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchLocation {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchLocation {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchLocation, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<WebSearchLocation> for WebSearchLocationBuilder {
+    fn from(value: WebSearchLocation) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for WebSearchLocationBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }

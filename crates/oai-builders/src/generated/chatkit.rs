@@ -5,6 +5,54 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+/// Builds a [`AutomaticThreadTitlingParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AutomaticThreadTitlingParamBuilder(AutomaticThreadTitlingParam);
+
+impl AutomaticThreadTitlingParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AutomaticThreadTitlingParam { enabled: None })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AutomaticThreadTitlingParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AutomaticThreadTitlingParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AutomaticThreadTitlingParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AutomaticThreadTitlingParam> for AutomaticThreadTitlingParamBuilder {
+    fn from(value: AutomaticThreadTitlingParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AutomaticThreadTitlingParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ChatkitConfigurationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -18,6 +66,74 @@ impl Validate for ChatkitConfigurationParam {
             let at = at.field("history");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ChatkitConfigurationParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatkitConfigurationParamBuilder(ChatkitConfigurationParam);
+
+impl ChatkitConfigurationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ChatkitConfigurationParam {
+            automatic_thread_titling: None,
+            file_upload: None,
+            history: None,
+        })
+    }
+
+    /// Sets `automatic_thread_titling`.
+    pub fn automatic_thread_titling(
+        mut self,
+        value: impl Into<AutomaticThreadTitlingParam>,
+    ) -> Self {
+        self.0.automatic_thread_titling = Some(value.into());
+        self
+    }
+
+    /// Sets `file_upload`.
+    pub fn file_upload(mut self, value: impl Into<FileUploadParam>) -> Self {
+        self.0.file_upload = Some(value.into());
+        self
+    }
+
+    /// Sets `history`.
+    pub fn history(mut self, value: impl Into<HistoryParam>) -> Self {
+        self.0.history = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatkitConfigurationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatkitConfigurationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatkitConfigurationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ChatkitConfigurationParam> for ChatkitConfigurationParamBuilder {
+    fn from(value: ChatkitConfigurationParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ChatkitConfigurationParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -49,6 +165,80 @@ impl Validate for CreateChatSessionBody {
     }
 }
 
+/// Builds a [`CreateChatSessionBody`] (required: `workflow`, `user`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateChatSessionBodyBuilder(CreateChatSessionBody);
+
+impl CreateChatSessionBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(workflow: impl Into<WorkflowParam>, user: impl Into<String>) -> Self {
+        Self(CreateChatSessionBody {
+            workflow: workflow.into(),
+            user: user.into(),
+            expires_after: None,
+            rate_limits: None,
+            chatkit_configuration: None,
+        })
+    }
+
+    /// Sets `workflow`.
+    pub fn workflow(mut self, value: impl Into<WorkflowParam>) -> Self {
+        self.0.workflow = value.into();
+        self
+    }
+
+    /// Sets `user`.
+    /// Constraints: at least 1 characters.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = value.into();
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<ExpiresAfterParam>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `rate_limits`.
+    pub fn rate_limits(mut self, value: impl Into<RateLimitsParam>) -> Self {
+        self.0.rate_limits = Some(value.into());
+        self
+    }
+
+    /// Sets `chatkit_configuration`.
+    pub fn chatkit_configuration(mut self, value: impl Into<ChatkitConfigurationParam>) -> Self {
+        self.0.chatkit_configuration = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateChatSessionBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateChatSessionBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateChatSessionBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateChatSessionBody> for CreateChatSessionBodyBuilder {
+    fn from(value: CreateChatSessionBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ExpiresAfterParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -64,6 +254,53 @@ impl Validate for ExpiresAfterParam {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`ExpiresAfterParam`] (required: `seconds`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ExpiresAfterParamBuilder(ExpiresAfterParam);
+
+impl ExpiresAfterParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(seconds: u64) -> Self {
+        Self(ExpiresAfterParam {
+            anchor: Default::default(),
+            seconds: seconds,
+        })
+    }
+
+    /// Sets `seconds`.
+    /// Constraints: minimum 1, maximum 600.
+    pub fn seconds(mut self, value: u64) -> Self {
+        self.0.seconds = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ExpiresAfterParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ExpiresAfterParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ExpiresAfterParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ExpiresAfterParam> for ExpiresAfterParamBuilder {
+    fn from(value: ExpiresAfterParam) -> Self {
+        Self(value)
     }
 }
 
@@ -95,6 +332,73 @@ impl Validate for FileUploadParam {
     }
 }
 
+/// Builds a [`FileUploadParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileUploadParamBuilder(FileUploadParam);
+
+impl FileUploadParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FileUploadParam {
+            enabled: None,
+            max_file_size: None,
+            max_files: None,
+        })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = Some(value);
+        self
+    }
+
+    /// Sets `max_file_size`.
+    /// Constraints: minimum 1, maximum 512.
+    pub fn max_file_size(mut self, value: u64) -> Self {
+        self.0.max_file_size = Some(value);
+        self
+    }
+
+    /// Sets `max_files`.
+    /// Constraints: minimum 1.
+    pub fn max_files(mut self, value: u64) -> Self {
+        self.0.max_files = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileUploadParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileUploadParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileUploadParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FileUploadParam> for FileUploadParamBuilder {
+    fn from(value: FileUploadParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FileUploadParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for HistoryParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -110,6 +414,65 @@ impl Validate for HistoryParam {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`HistoryParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HistoryParamBuilder(HistoryParam);
+
+impl HistoryParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(HistoryParam {
+            enabled: None,
+            recent_threads: None,
+        })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = Some(value);
+        self
+    }
+
+    /// Sets `recent_threads`.
+    /// Constraints: minimum 1.
+    pub fn recent_threads(mut self, value: u64) -> Self {
+        self.0.recent_threads = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &HistoryParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> HistoryParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<HistoryParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<HistoryParam> for HistoryParamBuilder {
+    fn from(value: HistoryParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for HistoryParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -132,6 +495,79 @@ impl Validate for ListThreadItemsMethodParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListThreadItemsMethodParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListThreadItemsMethodParamsBuilder(ListThreadItemsMethodParams);
+
+impl ListThreadItemsMethodParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListThreadItemsMethodParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListThreadItemsMethodParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListThreadItemsMethodParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListThreadItemsMethodParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListThreadItemsMethodParams> for ListThreadItemsMethodParamsBuilder {
+    fn from(value: ListThreadItemsMethodParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListThreadItemsMethodParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -161,6 +597,87 @@ impl Validate for ListThreadsMethodParams {
     }
 }
 
+/// Builds a [`ListThreadsMethodParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListThreadsMethodParamsBuilder(ListThreadsMethodParams);
+
+impl ListThreadsMethodParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListThreadsMethodParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+            user: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// Sets `user`.
+    /// Constraints: at least 1 characters, at most 512 characters.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListThreadsMethodParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListThreadsMethodParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListThreadsMethodParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListThreadsMethodParams> for ListThreadsMethodParamsBuilder {
+    fn from(value: ListThreadsMethodParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListThreadsMethodParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RateLimitsParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -176,6 +693,58 @@ impl Validate for RateLimitsParam {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`RateLimitsParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RateLimitsParamBuilder(RateLimitsParam);
+
+impl RateLimitsParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RateLimitsParam {
+            max_requests_per_1_minute: None,
+        })
+    }
+
+    /// Sets `max_requests_per_1_minute`.
+    /// Constraints: minimum 1.
+    pub fn max_requests_per_1_minute(mut self, value: u64) -> Self {
+        self.0.max_requests_per_1_minute = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RateLimitsParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RateLimitsParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RateLimitsParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RateLimitsParam> for RateLimitsParamBuilder {
+    fn from(value: RateLimitsParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RateLimitsParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -197,6 +766,75 @@ impl Validate for WorkflowParam {
     }
 }
 
+/// Builds a [`WorkflowParam`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WorkflowParamBuilder(WorkflowParam);
+
+impl WorkflowParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(WorkflowParam {
+            id: id.into(),
+            version: None,
+            state_variables: None,
+            tracing: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `version`.
+    pub fn version(mut self, value: impl Into<String>) -> Self {
+        self.0.version = Some(value.into());
+        self
+    }
+
+    /// Sets `state_variables`.
+    pub fn state_variables(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, WorkflowParamStateVariablesValue>>,
+    ) -> Self {
+        self.0.state_variables = Some(value.into());
+        self
+    }
+
+    /// Sets `tracing`.
+    pub fn tracing(mut self, value: impl Into<WorkflowTracingParam>) -> Self {
+        self.0.tracing = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WorkflowParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WorkflowParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WorkflowParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<WorkflowParam> for WorkflowParamBuilder {
+    fn from(value: WorkflowParam) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for WorkflowParamStateVariablesValue {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -205,5 +843,53 @@ impl Validate for WorkflowParamStateVariablesValue {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`WorkflowTracingParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WorkflowTracingParamBuilder(WorkflowTracingParam);
+
+impl WorkflowTracingParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WorkflowTracingParam { enabled: None })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WorkflowTracingParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WorkflowTracingParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WorkflowTracingParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<WorkflowTracingParam> for WorkflowTracingParamBuilder {
+    fn from(value: WorkflowTracingParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for WorkflowTracingParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -5,9 +5,199 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+/// Builds a [`ContainerFileCitationBody`] (required: `container_id`, `file_id`, `start_index`, `end_index`, `filename`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerFileCitationBodyBuilder(ContainerFileCitationBody);
+
+impl ContainerFileCitationBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        container_id: impl Into<String>,
+        file_id: impl Into<String>,
+        start_index: i64,
+        end_index: i64,
+        filename: impl Into<String>,
+    ) -> Self {
+        Self(ContainerFileCitationBody {
+            r#type: Default::default(),
+            container_id: container_id.into(),
+            file_id: file_id.into(),
+            start_index: start_index,
+            end_index: end_index,
+            filename: filename.into(),
+        })
+    }
+
+    /// Sets `container_id`.
+    pub fn container_id(mut self, value: impl Into<String>) -> Self {
+        self.0.container_id = value.into();
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `start_index`.
+    pub fn start_index(mut self, value: i64) -> Self {
+        self.0.start_index = value;
+        self
+    }
+
+    /// Sets `end_index`.
+    pub fn end_index(mut self, value: i64) -> Self {
+        self.0.end_index = value;
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerFileCitationBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerFileCitationBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerFileCitationBody, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ContainerFileCitationBody> for ContainerFileCitationBodyBuilder {
+    fn from(value: ContainerFileCitationBody) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`FileCitationBody`] (required: `file_id`, `index`, `filename`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileCitationBodyBuilder(FileCitationBody);
+
+impl FileCitationBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file_id: impl Into<String>, index: i64, filename: impl Into<String>) -> Self {
+        Self(FileCitationBody {
+            r#type: Default::default(),
+            file_id: file_id.into(),
+            index: index,
+            filename: filename.into(),
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `index`.
+    pub fn index(mut self, value: i64) -> Self {
+        self.0.index = value;
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileCitationBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileCitationBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileCitationBody, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<FileCitationBody> for FileCitationBodyBuilder {
+    fn from(value: FileCitationBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for FileInputDetail {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`FilePath`] (required: `file_id`, `index`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FilePathBuilder(FilePath);
+
+impl FilePathBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file_id: impl Into<String>, index: i64) -> Self {
+        Self(FilePath {
+            r#type: Default::default(),
+            file_id: file_id.into(),
+            index: index,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `index`.
+    pub fn index(mut self, value: i64) -> Self {
+        self.0.index = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FilePath {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FilePath {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FilePath, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<FilePath> for FilePathBuilder {
+    fn from(value: FilePath) -> Self {
+        Self(value)
     }
 }
 
@@ -43,6 +233,96 @@ impl Validate for InputFileContent {
     }
 }
 
+/// Builds a [`InputFileContent`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputFileContentBuilder(InputFileContent);
+
+impl InputFileContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(InputFileContent {
+            r#type: Default::default(),
+            file_id: None,
+            filename: None,
+            file_data: None,
+            prompt_cache_breakpoint: None,
+            file_url: None,
+            detail: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = Some(value.into());
+        self
+    }
+
+    /// Sets `file_data`.
+    pub fn file_data(mut self, value: impl Into<String>) -> Self {
+        self.0.file_data = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<PromptCacheBreakpointConfig>,
+    ) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// Sets `file_url`.
+    pub fn file_url(mut self, value: impl Into<String>) -> Self {
+        self.0.file_url = Some(value.into());
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<FileInputDetail>) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputFileContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputFileContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputFileContent, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InputFileContent> for InputFileContentBuilder {
+    fn from(value: InputFileContent) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for InputFileContentBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for InputImageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -52,5 +332,556 @@ impl Validate for InputImageContent {
             let at = at.field("detail");
             Validate::check(&self.detail, &at, out);
         }
+    }
+}
+
+/// Builds a [`InputImageContent`] (required: `detail`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputImageContentBuilder(InputImageContent);
+
+impl InputImageContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(detail: impl Into<ImageDetail>) -> Self {
+        Self(InputImageContent {
+            r#type: Default::default(),
+            image_url: None,
+            file_id: None,
+            detail: detail.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<ImageDetail>) -> Self {
+        self.0.detail = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<PromptCacheBreakpointConfig>,
+    ) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputImageContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputImageContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputImageContent, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InputImageContent> for InputImageContentBuilder {
+    fn from(value: InputImageContent) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`InputTextContent`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputTextContentBuilder(InputTextContent);
+
+impl InputTextContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(InputTextContent {
+            r#type: Default::default(),
+            text: text.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<PromptCacheBreakpointConfig>,
+    ) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputTextContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputTextContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputTextContent, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<InputTextContent> for InputTextContentBuilder {
+    fn from(value: InputTextContent) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`LogProb`] (required: `token`, `logprob`, `bytes`, `top_logprobs`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LogProbBuilder(LogProb);
+
+impl LogProbBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        token: impl Into<String>,
+        logprob: f64,
+        bytes: impl Into<Vec<i64>>,
+        top_logprobs: impl Into<Vec<TopLogProb>>,
+    ) -> Self {
+        Self(LogProb {
+            token: token.into(),
+            logprob: logprob,
+            bytes: bytes.into(),
+            top_logprobs: top_logprobs.into(),
+        })
+    }
+
+    /// Sets `token`.
+    pub fn token(mut self, value: impl Into<String>) -> Self {
+        self.0.token = value.into();
+        self
+    }
+
+    /// Sets `logprob`.
+    pub fn logprob(mut self, value: f64) -> Self {
+        self.0.logprob = value;
+        self
+    }
+
+    /// Sets `bytes`.
+    pub fn bytes(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.0.bytes = value.into();
+        self
+    }
+
+    /// Appends one item to `bytes`.
+    pub fn byte(mut self, item: i64) -> Self {
+        self.0.bytes.push(item);
+        self
+    }
+
+    /// Sets `top_logprobs`.
+    pub fn top_logprobs(mut self, value: impl Into<Vec<TopLogProb>>) -> Self {
+        self.0.top_logprobs = value.into();
+        self
+    }
+
+    /// Appends one item to `top_logprobs`.
+    pub fn top_logprob(mut self, item: impl Into<TopLogProb>) -> Self {
+        self.0.top_logprobs.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LogProb {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LogProb {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LogProb, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<LogProb> for LogProbBuilder {
+    fn from(value: LogProb) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`OutputTextContent`] (required: `text`, `annotations`, `logprobs`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct OutputTextContentBuilder(OutputTextContent);
+
+impl OutputTextContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        text: impl Into<String>,
+        annotations: impl Into<Vec<Annotation>>,
+        logprobs: impl Into<Vec<LogProb>>,
+    ) -> Self {
+        Self(OutputTextContent {
+            r#type: Default::default(),
+            text: text.into(),
+            annotations: annotations.into(),
+            logprobs: logprobs.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// Sets `annotations`.
+    pub fn annotations(mut self, value: impl Into<Vec<Annotation>>) -> Self {
+        self.0.annotations = value.into();
+        self
+    }
+
+    /// Appends one item to `annotations`.
+    pub fn annotation(mut self, item: impl Into<Annotation>) -> Self {
+        self.0.annotations.push(item.into());
+        self
+    }
+
+    /// Sets `logprobs`.
+    pub fn logprobs(mut self, value: impl Into<Vec<LogProb>>) -> Self {
+        self.0.logprobs = value.into();
+        self
+    }
+
+    /// Appends one item to `logprobs`.
+    pub fn logprob(mut self, item: impl Into<LogProb>) -> Self {
+        self.0.logprobs.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &OutputTextContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> OutputTextContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<OutputTextContent, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<OutputTextContent> for OutputTextContentBuilder {
+    fn from(value: OutputTextContent) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`PromptCacheBreakpointConfig`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PromptCacheBreakpointConfigBuilder(PromptCacheBreakpointConfig);
+
+impl PromptCacheBreakpointConfigBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(PromptCacheBreakpointConfig {
+            mode: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PromptCacheBreakpointConfig {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PromptCacheBreakpointConfig {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PromptCacheBreakpointConfig, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<PromptCacheBreakpointConfig> for PromptCacheBreakpointConfigBuilder {
+    fn from(value: PromptCacheBreakpointConfig) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for PromptCacheBreakpointConfigBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`ReasoningTextContent`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ReasoningTextContentBuilder(ReasoningTextContent);
+
+impl ReasoningTextContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(ReasoningTextContent {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ReasoningTextContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ReasoningTextContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ReasoningTextContent, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ReasoningTextContent> for ReasoningTextContentBuilder {
+    fn from(value: ReasoningTextContent) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`RefusalContent`] (required: `refusal`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RefusalContentBuilder(RefusalContent);
+
+impl RefusalContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(refusal: impl Into<String>) -> Self {
+        Self(RefusalContent {
+            r#type: Default::default(),
+            refusal: refusal.into(),
+        })
+    }
+
+    /// Sets `refusal`.
+    pub fn refusal(mut self, value: impl Into<String>) -> Self {
+        self.0.refusal = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RefusalContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RefusalContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RefusalContent, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RefusalContent> for RefusalContentBuilder {
+    fn from(value: RefusalContent) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`TopLogProb`] (required: `token`, `logprob`, `bytes`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TopLogProbBuilder(TopLogProb);
+
+impl TopLogProbBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(token: impl Into<String>, logprob: f64, bytes: impl Into<Vec<i64>>) -> Self {
+        Self(TopLogProb {
+            token: token.into(),
+            logprob: logprob,
+            bytes: bytes.into(),
+        })
+    }
+
+    /// Sets `token`.
+    pub fn token(mut self, value: impl Into<String>) -> Self {
+        self.0.token = value.into();
+        self
+    }
+
+    /// Sets `logprob`.
+    pub fn logprob(mut self, value: f64) -> Self {
+        self.0.logprob = value;
+        self
+    }
+
+    /// Sets `bytes`.
+    pub fn bytes(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.0.bytes = value.into();
+        self
+    }
+
+    /// Appends one item to `bytes`.
+    pub fn byte(mut self, item: i64) -> Self {
+        self.0.bytes.push(item);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &TopLogProb {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> TopLogProb {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<TopLogProb, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<TopLogProb> for TopLogProbBuilder {
+    fn from(value: TopLogProb) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`UrlCitationBody`] (required: `url`, `start_index`, `end_index`, `title`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UrlCitationBodyBuilder(UrlCitationBody);
+
+impl UrlCitationBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        url: impl Into<String>,
+        start_index: i64,
+        end_index: i64,
+        title: impl Into<String>,
+    ) -> Self {
+        Self(UrlCitationBody {
+            r#type: Default::default(),
+            url: url.into(),
+            start_index: start_index,
+            end_index: end_index,
+            title: title.into(),
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `start_index`.
+    pub fn start_index(mut self, value: i64) -> Self {
+        self.0.start_index = value;
+        self
+    }
+
+    /// Sets `end_index`.
+    pub fn end_index(mut self, value: i64) -> Self {
+        self.0.end_index = value;
+        self
+    }
+
+    /// Sets `title`.
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.0.title = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UrlCitationBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UrlCitationBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UrlCitationBody, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<UrlCitationBody> for UrlCitationBodyBuilder {
+    fn from(value: UrlCitationBody) -> Self {
+        Self(value)
     }
 }

@@ -101,6 +101,191 @@ impl Validate for CreateCompletionRequest {
     }
 }
 
+/// Builds a [`CreateCompletionRequest`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateCompletionRequestBuilder(CreateCompletionRequest);
+
+impl CreateCompletionRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<CreateCompletionRequestModel>) -> Self {
+        Self(CreateCompletionRequest {
+            model: model.into(),
+            prompt: None,
+            best_of: None,
+            echo: None,
+            frequency_penalty: None,
+            logit_bias: None,
+            logprobs: None,
+            max_tokens: None,
+            n: None,
+            presence_penalty: None,
+            seed: None,
+            stop: None,
+            stream: None,
+            stream_options: None,
+            suffix: None,
+            temperature: None,
+            top_p: None,
+            user: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateCompletionRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Default: `"<|endoftext|>"`.
+    pub fn prompt(mut self, value: impl Into<CreateCompletionRequestPrompt>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `best_of`.
+    /// Constraints: minimum 0, maximum 20.
+    /// Default: `1`.
+    pub fn best_of(mut self, value: u64) -> Self {
+        self.0.best_of = Some(value);
+        self
+    }
+
+    /// Sets `echo`.
+    /// Default: `false`.
+    pub fn echo(mut self, value: bool) -> Self {
+        self.0.echo = Some(value);
+        self
+    }
+
+    /// Sets `frequency_penalty`.
+    /// Constraints: minimum -2, maximum 2.
+    /// Default: `0`.
+    pub fn frequency_penalty(mut self, value: f64) -> Self {
+        self.0.frequency_penalty = Some(value);
+        self
+    }
+
+    /// Sets `logit_bias`.
+    /// Default: `null`.
+    pub fn logit_bias(mut self, value: impl Into<std::collections::BTreeMap<String, i64>>) -> Self {
+        self.0.logit_bias = Some(value.into());
+        self
+    }
+
+    /// Sets `logprobs`.
+    /// Constraints: minimum 0, maximum 5.
+    /// Default: `null`.
+    pub fn logprobs(mut self, value: u64) -> Self {
+        self.0.logprobs = Some(value);
+        self
+    }
+
+    /// Sets `max_tokens`.
+    /// Constraints: minimum 0.
+    /// Default: `16`.
+    pub fn max_tokens(mut self, value: u64) -> Self {
+        self.0.max_tokens = Some(value);
+        self
+    }
+
+    /// Sets `n`.
+    /// Constraints: minimum 1, maximum 128.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `presence_penalty`.
+    /// Constraints: minimum -2, maximum 2.
+    /// Default: `0`.
+    pub fn presence_penalty(mut self, value: f64) -> Self {
+        self.0.presence_penalty = Some(value);
+        self
+    }
+
+    /// Sets `seed`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `stop`.
+    pub fn stop(mut self, value: impl Into<StopConfiguration>) -> Self {
+        self.0.stop = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    /// Default: `false`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `stream_options`.
+    pub fn stream_options(mut self, value: impl Into<ChatCompletionStreamOptions>) -> Self {
+        self.0.stream_options = Some(value.into());
+        self
+    }
+
+    /// Sets `suffix`.
+    /// Default: `null`.
+    pub fn suffix(mut self, value: impl Into<String>) -> Self {
+        self.0.suffix = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Constraints: minimum 0, maximum 2.
+    /// Default: `1`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    /// Constraints: minimum 0, maximum 1.
+    /// Default: `1`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateCompletionRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateCompletionRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateCompletionRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateCompletionRequest> for CreateCompletionRequestBuilder {
+    fn from(value: CreateCompletionRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateCompletionRequestPrompt {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {

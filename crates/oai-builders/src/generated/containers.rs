@@ -30,6 +30,146 @@ impl Validate for CreateContainerBody {
     }
 }
 
+/// Builds a [`CreateContainerBody`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateContainerBodyBuilder(CreateContainerBody);
+
+impl CreateContainerBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(CreateContainerBody {
+            name: name.into(),
+            file_ids: None,
+            expires_after: None,
+            skills: None,
+            memory_limit: None,
+            network_policy: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `file_ids`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<CreateContainerBodyExpiresAfter>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `skills`.
+    pub fn skills(mut self, value: impl Into<Vec<CreateContainerBodySkillsItem>>) -> Self {
+        self.0.skills = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `skills`.
+    pub fn skill(mut self, item: impl Into<CreateContainerBodySkillsItem>) -> Self {
+        self.0.skills.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `memory_limit`.
+    pub fn memory_limit(mut self, value: impl Into<CreateContainerBodyMemoryLimit>) -> Self {
+        self.0.memory_limit = Some(value.into());
+        self
+    }
+
+    /// Sets `network_policy`.
+    pub fn network_policy(mut self, value: impl Into<CreateContainerBodyNetworkPolicy>) -> Self {
+        self.0.network_policy = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateContainerBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateContainerBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateContainerBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateContainerBody> for CreateContainerBodyBuilder {
+    fn from(value: CreateContainerBody) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateContainerBodyExpiresAfter`] (required: `minutes`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateContainerBodyExpiresAfterBuilder(CreateContainerBodyExpiresAfter);
+
+impl CreateContainerBodyExpiresAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(minutes: i64) -> Self {
+        Self(CreateContainerBodyExpiresAfter {
+            anchor: Default::default(),
+            minutes: minutes,
+        })
+    }
+
+    /// Sets `minutes`.
+    pub fn minutes(mut self, value: i64) -> Self {
+        self.0.minutes = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateContainerBodyExpiresAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateContainerBodyExpiresAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateContainerBodyExpiresAfter, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateContainerBodyExpiresAfter> for CreateContainerBodyExpiresAfterBuilder {
+    fn from(value: CreateContainerBodyExpiresAfter) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateContainerBodyMemoryLimit {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -65,6 +205,64 @@ impl Validate for CreateContainerFileBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateContainerFileBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateContainerFileBodyBuilder(CreateContainerFileBody);
+
+impl CreateContainerFileBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateContainerFileBody {
+            file_id: None,
+            file: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `file`.
+    pub fn file(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.file = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateContainerFileBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateContainerFileBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateContainerFileBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateContainerFileBody> for CreateContainerFileBodyBuilder {
+    fn from(value: CreateContainerFileBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateContainerFileBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListContainerFilesParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -74,6 +272,73 @@ impl Validate for ListContainerFilesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListContainerFilesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListContainerFilesParamsBuilder(ListContainerFilesParams);
+
+impl ListContainerFilesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListContainerFilesParams {
+            limit: None,
+            order: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListContainerFilesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListContainerFilesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListContainerFilesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListContainerFilesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListContainerFilesParams> for ListContainerFilesParamsBuilder {
+    fn from(value: ListContainerFilesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListContainerFilesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -92,6 +357,80 @@ impl Validate for ListContainersParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListContainersParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListContainersParamsBuilder(ListContainersParams);
+
+impl ListContainersParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListContainersParams {
+            limit: None,
+            order: None,
+            after: None,
+            name: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListContainersParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListContainersParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListContainersParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListContainersParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListContainersParams> for ListContainersParamsBuilder {
+    fn from(value: ListContainersParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListContainersParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -23,6 +23,70 @@ impl Validate for CreateConversationBody {
     }
 }
 
+/// Builds a [`CreateConversationBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateConversationBodyBuilder(CreateConversationBody);
+
+impl CreateConversationBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateConversationBody {
+            metadata: None,
+            items: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `items`.
+    pub fn items(mut self, value: impl Into<Vec<InputItem>>) -> Self {
+        self.0.items = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `items`.
+    pub fn item(mut self, item: impl Into<InputItem>) -> Self {
+        self.0.items.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateConversationBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateConversationBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateConversationBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateConversationBody> for CreateConversationBodyBuilder {
+    fn from(value: CreateConversationBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateConversationBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateConversationItemsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -37,6 +101,55 @@ impl Validate for CreateConversationItemsParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`CreateConversationItemsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateConversationItemsParamsBuilder(CreateConversationItemsParams);
+
+impl CreateConversationItemsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateConversationItemsParams { include: None })
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateConversationItemsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateConversationItemsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateConversationItemsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateConversationItemsParams> for CreateConversationItemsParamsBuilder {
+    fn from(value: CreateConversationItemsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateConversationItemsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -58,6 +171,58 @@ impl Validate for CreateConversationItemsRequest {
     }
 }
 
+/// Builds a [`CreateConversationItemsRequest`] (required: `items`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateConversationItemsRequestBuilder(CreateConversationItemsRequest);
+
+impl CreateConversationItemsRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(items: impl Into<Vec<InputItem>>) -> Self {
+        Self(CreateConversationItemsRequest {
+            items: items.into(),
+        })
+    }
+
+    /// Sets `items`.
+    /// Constraints: at most 20 items.
+    pub fn items(mut self, value: impl Into<Vec<InputItem>>) -> Self {
+        self.0.items = value.into();
+        self
+    }
+
+    /// Appends one item to `items`.
+    pub fn item(mut self, item: impl Into<InputItem>) -> Self {
+        self.0.items.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateConversationItemsRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateConversationItemsRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateConversationItemsRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateConversationItemsRequest> for CreateConversationItemsRequestBuilder {
+    fn from(value: CreateConversationItemsRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for GetConversationItemParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -72,6 +237,55 @@ impl Validate for GetConversationItemParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`GetConversationItemParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetConversationItemParamsBuilder(GetConversationItemParams);
+
+impl GetConversationItemParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetConversationItemParams { include: None })
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetConversationItemParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetConversationItemParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetConversationItemParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetConversationItemParams> for GetConversationItemParamsBuilder {
+    fn from(value: GetConversationItemParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetConversationItemParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -96,6 +310,79 @@ impl Validate for ListConversationItemsParams {
     }
 }
 
+/// Builds a [`ListConversationItemsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListConversationItemsParamsBuilder(ListConversationItemsParams);
+
+impl ListConversationItemsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListConversationItemsParams {
+            limit: None,
+            order: None,
+            after: None,
+            include: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListConversationItemsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListConversationItemsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListConversationItemsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListConversationItemsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListConversationItemsParams> for ListConversationItemsParamsBuilder {
+    fn from(value: ListConversationItemsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListConversationItemsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListConversationItemsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -104,4 +391,53 @@ impl Validate for ListConversationItemsParamsOrder {
 
 impl Validate for UpdateConversationBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`UpdateConversationBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateConversationBodyBuilder(UpdateConversationBody);
+
+impl UpdateConversationBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateConversationBody { metadata: None })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateConversationBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateConversationBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateConversationBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateConversationBody> for UpdateConversationBodyBuilder {
+    fn from(value: UpdateConversationBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateConversationBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -31,6 +31,87 @@ impl Validate for CreateEmbeddingRequest {
     }
 }
 
+/// Builds a [`CreateEmbeddingRequest`] (required: `input`, `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEmbeddingRequestBuilder(CreateEmbeddingRequest);
+
+impl CreateEmbeddingRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        input: impl Into<CreateEmbeddingRequestInput>,
+        model: impl Into<CreateEmbeddingRequestModel>,
+    ) -> Self {
+        Self(CreateEmbeddingRequest {
+            input: input.into(),
+            model: model.into(),
+            encoding_format: None,
+            dimensions: None,
+            user: None,
+        })
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<CreateEmbeddingRequestInput>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateEmbeddingRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `encoding_format`.
+    /// Default: `"float"`.
+    pub fn encoding_format(
+        mut self,
+        value: impl Into<CreateEmbeddingRequestEncodingFormat>,
+    ) -> Self {
+        self.0.encoding_format = Some(value.into());
+        self
+    }
+
+    /// Sets `dimensions`.
+    /// Constraints: minimum 1.
+    pub fn dimensions(mut self, value: u64) -> Self {
+        self.0.dimensions = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEmbeddingRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEmbeddingRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEmbeddingRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEmbeddingRequest> for CreateEmbeddingRequestBuilder {
+    fn from(value: CreateEmbeddingRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEmbeddingRequestEncodingFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);

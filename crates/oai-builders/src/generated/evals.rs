@@ -21,6 +21,79 @@ impl Validate for CreateEvalCompletionsRunDataSource {
     }
 }
 
+/// Builds a [`CreateEvalCompletionsRunDataSource`] (required: `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalCompletionsRunDataSourceBuilder(CreateEvalCompletionsRunDataSource);
+
+impl CreateEvalCompletionsRunDataSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(source: impl Into<CreateEvalCompletionsRunDataSourceSource>) -> Self {
+        Self(CreateEvalCompletionsRunDataSource {
+            r#type: Default::default(),
+            input_messages: None,
+            sampling_params: None,
+            model: None,
+            source: source.into(),
+        })
+    }
+
+    /// Sets `input_messages`.
+    pub fn input_messages(
+        mut self,
+        value: impl Into<CreateEvalCompletionsRunDataSourceInputMessages>,
+    ) -> Self {
+        self.0.input_messages = Some(value.into());
+        self
+    }
+
+    /// Sets `sampling_params`.
+    pub fn sampling_params(
+        mut self,
+        value: impl Into<CreateEvalCompletionsRunDataSourceSamplingParams>,
+    ) -> Self {
+        self.0.sampling_params = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<CreateEvalCompletionsRunDataSourceSource>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalCompletionsRunDataSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalCompletionsRunDataSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalCompletionsRunDataSource, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSource> for CreateEvalCompletionsRunDataSourceBuilder {
+    fn from(value: CreateEvalCompletionsRunDataSource) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEvalCompletionsRunDataSourceInputMessages {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -29,6 +102,60 @@ impl Validate for CreateEvalCompletionsRunDataSourceInputMessages {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesItemReference`] (required: `item_reference`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder(
+    CreateEvalCompletionsRunDataSourceInputMessagesItemReference,
+);
+
+impl CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(item_reference: impl Into<String>) -> Self {
+        Self(
+            CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+                r#type: Default::default(),
+                item_reference: item_reference.into(),
+            },
+        )
+    }
+
+    /// Sets `item_reference`.
+    pub fn item_reference(mut self, value: impl Into<String>) -> Self {
+        self.0.item_reference = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesItemReference, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReference>
+    for CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder
+{
+    fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesItemReference) -> Self {
+        Self(value)
     }
 }
 
@@ -46,6 +173,64 @@ impl Validate for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesTemplate`] (required: `template`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder(
+    CreateEvalCompletionsRunDataSourceInputMessagesTemplate,
+);
+
+impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        template: impl Into<Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>>,
+    ) -> Self {
+        Self(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+            r#type: Default::default(),
+            template: template.into(),
+        })
+    }
+
+    /// Sets `template`.
+    pub fn template(
+        mut self,
+        value: impl Into<Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>>,
+    ) -> Self {
+        self.0.template = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesTemplate, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSourceInputMessagesTemplate>
+    for CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder
+{
+    fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesTemplate) -> Self {
+        Self(value)
     }
 }
 
@@ -75,6 +260,170 @@ impl Validate for CreateEvalCompletionsRunDataSourceSamplingParams {
     }
 }
 
+/// Builds a [`CreateEvalCompletionsRunDataSourceSamplingParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalCompletionsRunDataSourceSamplingParamsBuilder(
+    CreateEvalCompletionsRunDataSourceSamplingParams,
+);
+
+impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateEvalCompletionsRunDataSourceSamplingParams {
+            reasoning_effort: None,
+            temperature: None,
+            max_completion_tokens: None,
+            top_p: None,
+            seed: None,
+            response_format: None,
+            tools: None,
+        })
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Default: `1`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_completion_tokens`.
+    pub fn max_completion_tokens(mut self, value: i64) -> Self {
+        self.0.max_completion_tokens = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    /// Default: `1`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `seed`.
+    /// Default: `42`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(
+        mut self,
+        value: impl Into<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
+    ) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<ChatCompletionTool>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<ChatCompletionTool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalCompletionsRunDataSourceSamplingParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalCompletionsRunDataSourceSamplingParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalCompletionsRunDataSourceSamplingParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSourceSamplingParams>
+    for CreateEvalCompletionsRunDataSourceSamplingParamsBuilder
+{
+    fn from(value: CreateEvalCompletionsRunDataSourceSamplingParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`CreateEvalCustomDataSourceConfig`] (required: `item_schema`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalCustomDataSourceConfigBuilder(CreateEvalCustomDataSourceConfig);
+
+impl CreateEvalCustomDataSourceConfigBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(item_schema: impl Into<serde_json::Value>) -> Self {
+        Self(CreateEvalCustomDataSourceConfig {
+            r#type: Default::default(),
+            item_schema: item_schema.into(),
+            include_sample_schema: None,
+        })
+    }
+
+    /// Sets `item_schema`.
+    pub fn item_schema(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.item_schema = value.into();
+        self
+    }
+
+    /// Sets `include_sample_schema`.
+    /// Default: `false`.
+    pub fn include_sample_schema(mut self, value: bool) -> Self {
+        self.0.include_sample_schema = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalCustomDataSourceConfig {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalCustomDataSourceConfig {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalCustomDataSourceConfig, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalCustomDataSourceConfig> for CreateEvalCustomDataSourceConfigBuilder {
+    fn from(value: CreateEvalCustomDataSourceConfig) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEvalItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -83,6 +432,102 @@ impl Validate for CreateEvalItem {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateEvalItemSimpleInputMessage`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalItemSimpleInputMessageBuilder(CreateEvalItemSimpleInputMessage);
+
+impl CreateEvalItemSimpleInputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self(CreateEvalItemSimpleInputMessage {
+            role: role.into(),
+            content: content.into(),
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalItemSimpleInputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalItemSimpleInputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalItemSimpleInputMessage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalItemSimpleInputMessage> for CreateEvalItemSimpleInputMessageBuilder {
+    fn from(value: CreateEvalItemSimpleInputMessage) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateEvalJsonlRunDataSource`] (required: `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalJsonlRunDataSourceBuilder(CreateEvalJsonlRunDataSource);
+
+impl CreateEvalJsonlRunDataSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(source: impl Into<CreateEvalJsonlRunDataSourceSource>) -> Self {
+        Self(CreateEvalJsonlRunDataSource {
+            r#type: Default::default(),
+            source: source.into(),
+        })
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<CreateEvalJsonlRunDataSourceSource>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalJsonlRunDataSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalJsonlRunDataSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalJsonlRunDataSource, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalJsonlRunDataSource> for CreateEvalJsonlRunDataSourceBuilder {
+    fn from(value: CreateEvalJsonlRunDataSource) -> Self {
+        Self(value)
     }
 }
 
@@ -103,6 +548,149 @@ impl Validate for CreateEvalLabelModelGrader {
     }
 }
 
+/// Builds a [`CreateEvalLabelModelGrader`] (required: `name`, `model`, `input`, `labels`, `passing_labels`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalLabelModelGraderBuilder(CreateEvalLabelModelGrader);
+
+impl CreateEvalLabelModelGraderBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        model: impl Into<String>,
+        input: impl Into<Vec<CreateEvalItem>>,
+        labels: impl Into<Vec<String>>,
+        passing_labels: impl Into<Vec<String>>,
+    ) -> Self {
+        Self(CreateEvalLabelModelGrader {
+            r#type: Default::default(),
+            name: name.into(),
+            model: model.into(),
+            input: input.into(),
+            labels: labels.into(),
+            passing_labels: passing_labels.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<Vec<CreateEvalItem>>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `labels`.
+    pub fn labels(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.labels = value.into();
+        self
+    }
+
+    /// Appends one item to `labels`.
+    pub fn label(mut self, item: impl Into<String>) -> Self {
+        self.0.labels.push(item.into());
+        self
+    }
+
+    /// Sets `passing_labels`.
+    pub fn passing_labels(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.passing_labels = value.into();
+        self
+    }
+
+    /// Appends one item to `passing_labels`.
+    pub fn passing_label(mut self, item: impl Into<String>) -> Self {
+        self.0.passing_labels.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalLabelModelGrader {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalLabelModelGrader {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalLabelModelGrader, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalLabelModelGrader> for CreateEvalLabelModelGraderBuilder {
+    fn from(value: CreateEvalLabelModelGrader) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateEvalLogsDataSourceConfig`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalLogsDataSourceConfigBuilder(CreateEvalLogsDataSourceConfig);
+
+impl CreateEvalLogsDataSourceConfigBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateEvalLogsDataSourceConfig {
+            r#type: Default::default(),
+            metadata: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalLogsDataSourceConfig {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalLogsDataSourceConfig {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalLogsDataSourceConfig, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalLogsDataSourceConfig> for CreateEvalLogsDataSourceConfigBuilder {
+    fn from(value: CreateEvalLogsDataSourceConfig) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateEvalLogsDataSourceConfigBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateEvalRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -117,6 +705,81 @@ impl Validate for CreateEvalRequest {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`CreateEvalRequest`] (required: `data_source_config`, `testing_criteria`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalRequestBuilder(CreateEvalRequest);
+
+impl CreateEvalRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        data_source_config: impl Into<CreateEvalRequestDataSourceConfig>,
+        testing_criteria: impl Into<Vec<CreateEvalRequestTestingCriteriaItem>>,
+    ) -> Self {
+        Self(CreateEvalRequest {
+            name: None,
+            metadata: None,
+            data_source_config: data_source_config.into(),
+            testing_criteria: testing_criteria.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `data_source_config`.
+    pub fn data_source_config(
+        mut self,
+        value: impl Into<CreateEvalRequestDataSourceConfig>,
+    ) -> Self {
+        self.0.data_source_config = value.into();
+        self
+    }
+
+    /// Sets `testing_criteria`.
+    pub fn testing_criteria(
+        mut self,
+        value: impl Into<Vec<CreateEvalRequestTestingCriteriaItem>>,
+    ) -> Self {
+        self.0.testing_criteria = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalRequest> for CreateEvalRequestBuilder {
+    fn from(value: CreateEvalRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -160,6 +823,79 @@ impl Validate for CreateEvalResponsesRunDataSource {
     }
 }
 
+/// Builds a [`CreateEvalResponsesRunDataSource`] (required: `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceBuilder(CreateEvalResponsesRunDataSource);
+
+impl CreateEvalResponsesRunDataSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(source: impl Into<CreateEvalResponsesRunDataSourceSource>) -> Self {
+        Self(CreateEvalResponsesRunDataSource {
+            r#type: Default::default(),
+            input_messages: None,
+            sampling_params: None,
+            model: None,
+            source: source.into(),
+        })
+    }
+
+    /// Sets `input_messages`.
+    pub fn input_messages(
+        mut self,
+        value: impl Into<CreateEvalResponsesRunDataSourceInputMessages>,
+    ) -> Self {
+        self.0.input_messages = Some(value.into());
+        self
+    }
+
+    /// Sets `sampling_params`.
+    pub fn sampling_params(
+        mut self,
+        value: impl Into<CreateEvalResponsesRunDataSourceSamplingParams>,
+    ) -> Self {
+        self.0.sampling_params = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<CreateEvalResponsesRunDataSourceSource>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalResponsesRunDataSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalResponsesRunDataSource, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSource> for CreateEvalResponsesRunDataSourceBuilder {
+    fn from(value: CreateEvalResponsesRunDataSource) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEvalResponsesRunDataSourceInputMessages {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -168,6 +904,58 @@ impl Validate for CreateEvalResponsesRunDataSourceInputMessages {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesItemReference`] (required: `item_reference`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder(
+    CreateEvalResponsesRunDataSourceInputMessagesItemReference,
+);
+
+impl CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(item_reference: impl Into<String>) -> Self {
+        Self(CreateEvalResponsesRunDataSourceInputMessagesItemReference {
+            r#type: Default::default(),
+            item_reference: item_reference.into(),
+        })
+    }
+
+    /// Sets `item_reference`.
+    pub fn item_reference(mut self, value: impl Into<String>) -> Self {
+        self.0.item_reference = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSourceInputMessagesItemReference {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalResponsesRunDataSourceInputMessagesItemReference {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesItemReference, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceInputMessagesItemReference>
+    for CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder
+{
+    fn from(value: CreateEvalResponsesRunDataSourceInputMessagesItemReference) -> Self {
+        Self(value)
     }
 }
 
@@ -188,6 +976,63 @@ impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     }
 }
 
+/// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesTemplate`] (required: `template`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder(
+    CreateEvalResponsesRunDataSourceInputMessagesTemplate,
+);
+
+impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        template: impl Into<Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>>,
+    ) -> Self {
+        Self(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+            r#type: Default::default(),
+            template: template.into(),
+        })
+    }
+
+    /// Sets `template`.
+    pub fn template(
+        mut self,
+        value: impl Into<Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>>,
+    ) -> Self {
+        self.0.template = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesTemplate, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplate>
+    for CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder
+{
+    fn from(value: CreateEvalResponsesRunDataSourceInputMessagesTemplate) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -196,6 +1041,74 @@ impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateI
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder(
+    CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
+);
+
+impl CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self(
+            CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
+                role: role.into(),
+                content: content.into(),
+            },
+        )
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(
+        &self,
+    ) -> &CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(
+        self,
+    ) -> CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
+        crate::ValidationError,
+    > {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage>
+    for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder
+{
+    fn from(
+        value: CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
+    ) -> Self {
+        Self(value)
     }
 }
 
@@ -217,6 +1130,171 @@ impl Validate for CreateEvalResponsesRunDataSourceSamplingParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`CreateEvalResponsesRunDataSourceSamplingParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceSamplingParamsBuilder(
+    CreateEvalResponsesRunDataSourceSamplingParams,
+);
+
+impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateEvalResponsesRunDataSourceSamplingParams {
+            reasoning_effort: None,
+            temperature: None,
+            max_completion_tokens: None,
+            top_p: None,
+            seed: None,
+            tools: None,
+            text: None,
+        })
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    /// Default: `1`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_completion_tokens`.
+    pub fn max_completion_tokens(mut self, value: i64) -> Self {
+        self.0.max_completion_tokens = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    /// Default: `1`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `seed`.
+    /// Default: `42`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(
+        mut self,
+        value: impl Into<CreateEvalResponsesRunDataSourceSamplingParamsText>,
+    ) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSourceSamplingParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalResponsesRunDataSourceSamplingParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalResponsesRunDataSourceSamplingParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceSamplingParams>
+    for CreateEvalResponsesRunDataSourceSamplingParamsBuilder
+{
+    fn from(value: CreateEvalResponsesRunDataSourceSamplingParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`CreateEvalResponsesRunDataSourceSamplingParamsText`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder(
+    CreateEvalResponsesRunDataSourceSamplingParamsText,
+);
+
+impl CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateEvalResponsesRunDataSourceSamplingParamsText { format: None })
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<TextResponseFormatConfiguration>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSourceSamplingParamsText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalResponsesRunDataSourceSamplingParamsText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalResponsesRunDataSourceSamplingParamsText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceSamplingParamsText>
+    for CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder
+{
+    fn from(value: CreateEvalResponsesRunDataSourceSamplingParamsText) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -243,6 +1321,65 @@ impl Validate for CreateEvalRunRequest {
     }
 }
 
+/// Builds a [`CreateEvalRunRequest`] (required: `data_source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalRunRequestBuilder(CreateEvalRunRequest);
+
+impl CreateEvalRunRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(data_source: impl Into<CreateEvalRunRequestDataSource>) -> Self {
+        Self(CreateEvalRunRequest {
+            name: None,
+            metadata: None,
+            data_source: data_source.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `data_source`.
+    pub fn data_source(mut self, value: impl Into<CreateEvalRunRequestDataSource>) -> Self {
+        self.0.data_source = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalRunRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalRunRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateEvalRunRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalRunRequest> for CreateEvalRunRequestBuilder {
+    fn from(value: CreateEvalRunRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateEvalRunRequestDataSource {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -254,6 +1391,129 @@ impl Validate for CreateEvalRunRequestDataSource {
             }
             _ => {}
         }
+    }
+}
+
+/// Builds a [`CreateEvalStoredCompletionsDataSourceConfig`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateEvalStoredCompletionsDataSourceConfigBuilder(
+    CreateEvalStoredCompletionsDataSourceConfig,
+);
+
+impl CreateEvalStoredCompletionsDataSourceConfigBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateEvalStoredCompletionsDataSourceConfig {
+            r#type: Default::default(),
+            metadata: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateEvalStoredCompletionsDataSourceConfig {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateEvalStoredCompletionsDataSourceConfig {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateEvalStoredCompletionsDataSourceConfig, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateEvalStoredCompletionsDataSourceConfig>
+    for CreateEvalStoredCompletionsDataSourceConfigBuilder
+{
+    fn from(value: CreateEvalStoredCompletionsDataSourceConfig) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateEvalStoredCompletionsDataSourceConfigBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`EvalGraderPython`] (required: `name`, `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalGraderPythonBuilder(EvalGraderPython);
+
+impl EvalGraderPythonBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, source: impl Into<String>) -> Self {
+        Self(EvalGraderPython {
+            r#type: Default::default(),
+            name: name.into(),
+            source: source.into(),
+            image_tag: None,
+            pass_threshold: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// Sets `image_tag`.
+    pub fn image_tag(mut self, value: impl Into<String>) -> Self {
+        self.0.image_tag = Some(value.into());
+        self
+    }
+
+    /// Sets `pass_threshold`.
+    pub fn pass_threshold(mut self, value: f64) -> Self {
+        self.0.pass_threshold = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalGraderPython {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalGraderPython {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalGraderPython, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalGraderPython> for EvalGraderPythonBuilder {
+    fn from(value: EvalGraderPython) -> Self {
+        Self(value)
     }
 }
 
@@ -275,6 +1535,91 @@ impl Validate for EvalGraderScoreModel {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`EvalGraderScoreModel`] (required: `name`, `model`, `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalGraderScoreModelBuilder(EvalGraderScoreModel);
+
+impl EvalGraderScoreModelBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        model: impl Into<String>,
+        input: impl Into<Vec<EvalItem>>,
+    ) -> Self {
+        Self(EvalGraderScoreModel {
+            r#type: Default::default(),
+            name: name.into(),
+            model: model.into(),
+            sampling_params: None,
+            input: input.into(),
+            range: None,
+            pass_threshold: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `sampling_params`.
+    pub fn sampling_params(mut self, value: impl Into<EvalGraderScoreModelSamplingParams>) -> Self {
+        self.0.sampling_params = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `range`.
+    pub fn range(mut self, value: impl Into<Vec<f64>>) -> Self {
+        self.0.range = Some(value.into());
+        self
+    }
+
+    /// Sets `pass_threshold`.
+    pub fn pass_threshold(mut self, value: f64) -> Self {
+        self.0.pass_threshold = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalGraderScoreModel {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalGraderScoreModel {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalGraderScoreModel, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<EvalGraderScoreModel> for EvalGraderScoreModelBuilder {
+    fn from(value: EvalGraderScoreModel) -> Self {
+        Self(value)
     }
 }
 
@@ -300,6 +1645,85 @@ impl Validate for EvalGraderScoreModelSamplingParams {
     }
 }
 
+/// Builds a [`EvalGraderScoreModelSamplingParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalGraderScoreModelSamplingParamsBuilder(EvalGraderScoreModelSamplingParams);
+
+impl EvalGraderScoreModelSamplingParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(EvalGraderScoreModelSamplingParams {
+            seed: None,
+            top_p: None,
+            temperature: None,
+            max_completions_tokens: None,
+            reasoning_effort: None,
+        })
+    }
+
+    /// Sets `seed`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_completions_tokens`.
+    pub fn max_completions_tokens(mut self, value: u64) -> Self {
+        self.0.max_completions_tokens = Some(value);
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalGraderScoreModelSamplingParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalGraderScoreModelSamplingParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalGraderScoreModelSamplingParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<EvalGraderScoreModelSamplingParams> for EvalGraderScoreModelSamplingParamsBuilder {
+    fn from(value: EvalGraderScoreModelSamplingParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for EvalGraderScoreModelSamplingParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for EvalGraderTextSimilarity {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -312,9 +1736,233 @@ impl Validate for EvalGraderTextSimilarity {
     }
 }
 
+/// Builds a [`EvalGraderTextSimilarity`] (required: `name`, `input`, `reference`, `evaluation_metric`, `pass_threshold`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalGraderTextSimilarityBuilder(EvalGraderTextSimilarity);
+
+impl EvalGraderTextSimilarityBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        input: impl Into<String>,
+        reference: impl Into<String>,
+        evaluation_metric: impl Into<EvalGraderTextSimilarityEvaluationMetric>,
+        pass_threshold: f64,
+    ) -> Self {
+        Self(EvalGraderTextSimilarity {
+            r#type: Default::default(),
+            name: name.into(),
+            input: input.into(),
+            reference: reference.into(),
+            evaluation_metric: evaluation_metric.into(),
+            pass_threshold: pass_threshold,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `reference`.
+    pub fn reference(mut self, value: impl Into<String>) -> Self {
+        self.0.reference = value.into();
+        self
+    }
+
+    /// Sets `evaluation_metric`.
+    pub fn evaluation_metric(
+        mut self,
+        value: impl Into<EvalGraderTextSimilarityEvaluationMetric>,
+    ) -> Self {
+        self.0.evaluation_metric = value.into();
+        self
+    }
+
+    /// Sets `pass_threshold`.
+    pub fn pass_threshold(mut self, value: f64) -> Self {
+        self.0.pass_threshold = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalGraderTextSimilarity {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalGraderTextSimilarity {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalGraderTextSimilarity, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<EvalGraderTextSimilarity> for EvalGraderTextSimilarityBuilder {
+    fn from(value: EvalGraderTextSimilarity) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for EvalGraderTextSimilarityEvaluationMetric {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`EvalJsonlFileContentSource`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalJsonlFileContentSourceBuilder(EvalJsonlFileContentSource);
+
+impl EvalJsonlFileContentSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<Vec<EvalJsonlFileContentSourceContentItem>>) -> Self {
+        Self(EvalJsonlFileContentSource {
+            r#type: Default::default(),
+            content: content.into(),
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<EvalJsonlFileContentSourceContentItem>>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalJsonlFileContentSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalJsonlFileContentSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalJsonlFileContentSource, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalJsonlFileContentSource> for EvalJsonlFileContentSourceBuilder {
+    fn from(value: EvalJsonlFileContentSource) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`EvalJsonlFileContentSourceContentItem`] (required: `item`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalJsonlFileContentSourceContentItemBuilder(EvalJsonlFileContentSourceContentItem);
+
+impl EvalJsonlFileContentSourceContentItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(item: impl Into<serde_json::Value>) -> Self {
+        Self(EvalJsonlFileContentSourceContentItem {
+            item: item.into(),
+            sample: None,
+        })
+    }
+
+    /// Sets `item`.
+    pub fn item(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.item = value.into();
+        self
+    }
+
+    /// Sets `sample`.
+    pub fn sample(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.sample = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalJsonlFileContentSourceContentItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalJsonlFileContentSourceContentItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalJsonlFileContentSourceContentItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalJsonlFileContentSourceContentItem> for EvalJsonlFileContentSourceContentItemBuilder {
+    fn from(value: EvalJsonlFileContentSourceContentItem) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`EvalJsonlFileIdSource`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalJsonlFileIdSourceBuilder(EvalJsonlFileIdSource);
+
+impl EvalJsonlFileIdSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(EvalJsonlFileIdSource {
+            r#type: Default::default(),
+            id: id.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalJsonlFileIdSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalJsonlFileIdSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalJsonlFileIdSource, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalJsonlFileIdSource> for EvalJsonlFileIdSourceBuilder {
+    fn from(value: EvalJsonlFileIdSource) -> Self {
+        Self(value)
     }
 }
 
@@ -350,6 +1998,212 @@ impl Validate for EvalResponsesSource {
     }
 }
 
+/// Builds a [`EvalResponsesSource`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalResponsesSourceBuilder(EvalResponsesSource);
+
+impl EvalResponsesSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(EvalResponsesSource {
+            r#type: Default::default(),
+            metadata: None,
+            model: None,
+            instructions_search: None,
+            created_after: None,
+            created_before: None,
+            reasoning_effort: None,
+            temperature: None,
+            top_p: None,
+            users: None,
+            tools: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions_search`.
+    pub fn instructions_search(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions_search = Some(value.into());
+        self
+    }
+
+    /// Sets `created_after`.
+    pub fn created_after(mut self, value: u64) -> Self {
+        self.0.created_after = Some(value);
+        self
+    }
+
+    /// Sets `created_before`.
+    pub fn created_before(mut self, value: u64) -> Self {
+        self.0.created_before = Some(value);
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `users`.
+    pub fn users(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.users = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `users`.
+    pub fn user(mut self, item: impl Into<String>) -> Self {
+        self.0.users.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<String>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalResponsesSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalResponsesSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalResponsesSource, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<EvalResponsesSource> for EvalResponsesSourceBuilder {
+    fn from(value: EvalResponsesSource) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for EvalResponsesSourceBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`EvalStoredCompletionsSource`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalStoredCompletionsSourceBuilder(EvalStoredCompletionsSource);
+
+impl EvalStoredCompletionsSourceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(EvalStoredCompletionsSource {
+            r#type: Default::default(),
+            metadata: None,
+            model: None,
+            created_after: None,
+            created_before: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `created_after`.
+    pub fn created_after(mut self, value: i64) -> Self {
+        self.0.created_after = Some(value);
+        self
+    }
+
+    /// Sets `created_before`.
+    pub fn created_before(mut self, value: i64) -> Self {
+        self.0.created_before = Some(value);
+        self
+    }
+
+    /// Sets `limit`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalStoredCompletionsSource {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalStoredCompletionsSource {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalStoredCompletionsSource, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalStoredCompletionsSource> for EvalStoredCompletionsSourceBuilder {
+    fn from(value: EvalStoredCompletionsSource) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for EvalStoredCompletionsSourceBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for GetEvalRunOutputItemsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -363,6 +2217,80 @@ impl Validate for GetEvalRunOutputItemsParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`GetEvalRunOutputItemsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetEvalRunOutputItemsParamsBuilder(GetEvalRunOutputItemsParams);
+
+impl GetEvalRunOutputItemsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetEvalRunOutputItemsParams {
+            after: None,
+            limit: None,
+            status: None,
+            order: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<GetEvalRunOutputItemsParamsStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<GetEvalRunOutputItemsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetEvalRunOutputItemsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetEvalRunOutputItemsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetEvalRunOutputItemsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetEvalRunOutputItemsParams> for GetEvalRunOutputItemsParamsBuilder {
+    fn from(value: GetEvalRunOutputItemsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetEvalRunOutputItemsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -394,6 +2322,80 @@ impl Validate for GetEvalRunsParams {
     }
 }
 
+/// Builds a [`GetEvalRunsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetEvalRunsParamsBuilder(GetEvalRunsParams);
+
+impl GetEvalRunsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetEvalRunsParams {
+            after: None,
+            limit: None,
+            order: None,
+            status: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<GetEvalRunsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<GetEvalRunsParamsStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetEvalRunsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetEvalRunsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetEvalRunsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetEvalRunsParams> for GetEvalRunsParamsBuilder {
+    fn from(value: GetEvalRunsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetEvalRunsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for GetEvalRunsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -422,6 +2424,81 @@ impl Validate for ListEvalsParams {
     }
 }
 
+/// Builds a [`ListEvalsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListEvalsParamsBuilder(ListEvalsParams);
+
+impl ListEvalsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListEvalsParams {
+            after: None,
+            limit: None,
+            order: None,
+            order_by: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"asc"`.
+    pub fn order(mut self, value: impl Into<ListEvalsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `order_by`.
+    /// Default: `"created_at"`.
+    pub fn order_by(mut self, value: impl Into<ListEvalsParamsOrderBy>) -> Self {
+        self.0.order_by = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListEvalsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListEvalsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListEvalsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListEvalsParams> for ListEvalsParamsBuilder {
+    fn from(value: ListEvalsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListEvalsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListEvalsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -436,4 +2513,62 @@ impl Validate for ListEvalsParamsOrderBy {
 
 impl Validate for UpdateEvalRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`UpdateEvalRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateEvalRequestBuilder(UpdateEvalRequest);
+
+impl UpdateEvalRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateEvalRequest {
+            name: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateEvalRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateEvalRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateEvalRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateEvalRequest> for UpdateEvalRequestBuilder {
+    fn from(value: UpdateEvalRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateEvalRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -21,6 +21,68 @@ impl Validate for CreateFileRequest {
     }
 }
 
+/// Builds a [`CreateFileRequest`] (required: `file`, `purpose`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFileRequestBuilder(CreateFileRequest);
+
+impl CreateFileRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        file: impl Into<oai_types::InputFile>,
+        purpose: impl Into<CreateFileRequestPurpose>,
+    ) -> Self {
+        Self(CreateFileRequest {
+            file: file.into(),
+            purpose: purpose.into(),
+            expires_after: None,
+        })
+    }
+
+    /// Sets `file`.
+    pub fn file(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.file = value.into();
+        self
+    }
+
+    /// Sets `purpose`.
+    pub fn purpose(mut self, value: impl Into<CreateFileRequestPurpose>) -> Self {
+        self.0.purpose = value.into();
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<FileExpirationAfter>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFileRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFileRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateFileRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFileRequest> for CreateFileRequestBuilder {
+    fn from(value: CreateFileRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateFileRequestPurpose {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -36,6 +98,80 @@ impl Validate for ListFilesParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListFilesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListFilesParamsBuilder(ListFilesParams);
+
+impl ListFilesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListFilesParams {
+            purpose: None,
+            limit: None,
+            order: None,
+            after: None,
+        })
+    }
+
+    /// Sets `purpose`.
+    pub fn purpose(mut self, value: impl Into<String>) -> Self {
+        self.0.purpose = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `10000`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListFilesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListFilesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListFilesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListFilesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListFilesParams> for ListFilesParamsBuilder {
+    fn from(value: ListFilesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListFilesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -9,6 +9,63 @@ impl Validate for CreateFineTuningCheckpointPermissionRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateFineTuningCheckpointPermissionRequest`] (required: `project_ids`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFineTuningCheckpointPermissionRequestBuilder(
+    CreateFineTuningCheckpointPermissionRequest,
+);
+
+impl CreateFineTuningCheckpointPermissionRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(project_ids: impl Into<Vec<String>>) -> Self {
+        Self(CreateFineTuningCheckpointPermissionRequest {
+            project_ids: project_ids.into(),
+        })
+    }
+
+    /// Sets `project_ids`.
+    pub fn project_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.project_ids = value.into();
+        self
+    }
+
+    /// Appends one item to `project_ids`.
+    pub fn project_id(mut self, item: impl Into<String>) -> Self {
+        self.0.project_ids.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFineTuningCheckpointPermissionRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFineTuningCheckpointPermissionRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateFineTuningCheckpointPermissionRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFineTuningCheckpointPermissionRequest>
+    for CreateFineTuningCheckpointPermissionRequestBuilder
+{
+    fn from(value: CreateFineTuningCheckpointPermissionRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateFineTuningJobRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -39,6 +96,133 @@ impl Validate for CreateFineTuningJobRequest {
     }
 }
 
+/// Builds a [`CreateFineTuningJobRequest`] (required: `model`, `training_file`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFineTuningJobRequestBuilder(CreateFineTuningJobRequest);
+
+impl CreateFineTuningJobRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        model: impl Into<CreateFineTuningJobRequestModel>,
+        training_file: impl Into<String>,
+    ) -> Self {
+        Self(CreateFineTuningJobRequest {
+            model: model.into(),
+            training_file: training_file.into(),
+            hyperparameters: None,
+            suffix: None,
+            validation_file: None,
+            integrations: None,
+            seed: None,
+            method: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<CreateFineTuningJobRequestModel>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `training_file`.
+    pub fn training_file(mut self, value: impl Into<String>) -> Self {
+        self.0.training_file = value.into();
+        self
+    }
+
+    /// Sets `hyperparameters`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn hyperparameters(
+        mut self,
+        value: impl Into<CreateFineTuningJobRequestHyperparameters>,
+    ) -> Self {
+        self.0.hyperparameters = Some(value.into());
+        self
+    }
+
+    /// Sets `suffix`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    /// Default: `null`.
+    pub fn suffix(mut self, value: impl Into<String>) -> Self {
+        self.0.suffix = Some(value.into());
+        self
+    }
+
+    /// Sets `validation_file`.
+    pub fn validation_file(mut self, value: impl Into<String>) -> Self {
+        self.0.validation_file = Some(value.into());
+        self
+    }
+
+    /// Sets `integrations`.
+    pub fn integrations(
+        mut self,
+        value: impl Into<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
+    ) -> Self {
+        self.0.integrations = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `integrations`.
+    pub fn integration(
+        mut self,
+        item: impl Into<CreateFineTuningJobRequestIntegrationsItem>,
+    ) -> Self {
+        self.0
+            .integrations
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `seed`.
+    /// Constraints: minimum 0, maximum 2147483647.
+    pub fn seed(mut self, value: u64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `method`.
+    pub fn method(mut self, value: impl Into<FineTuneMethod>) -> Self {
+        self.0.method = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFineTuningJobRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFineTuningJobRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateFineTuningJobRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFineTuningJobRequest> for CreateFineTuningJobRequestBuilder {
+    fn from(value: CreateFineTuningJobRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateFineTuningJobRequestHyperparameters {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -56,6 +240,89 @@ impl Validate for CreateFineTuningJobRequestHyperparameters {
             let at = at.field("n_epochs");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateFineTuningJobRequestHyperparameters`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFineTuningJobRequestHyperparametersBuilder(
+    CreateFineTuningJobRequestHyperparameters,
+);
+
+impl CreateFineTuningJobRequestHyperparametersBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateFineTuningJobRequestHyperparameters {
+            batch_size: None,
+            learning_rate_multiplier: None,
+            n_epochs: None,
+        })
+    }
+
+    /// Sets `batch_size`.
+    /// Default: `"auto"`.
+    pub fn batch_size(
+        mut self,
+        value: impl Into<CreateFineTuningJobRequestHyperparametersBatchSize>,
+    ) -> Self {
+        self.0.batch_size = Some(value.into());
+        self
+    }
+
+    /// Sets `learning_rate_multiplier`.
+    /// Default: `"auto"`.
+    pub fn learning_rate_multiplier(
+        mut self,
+        value: impl Into<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
+    ) -> Self {
+        self.0.learning_rate_multiplier = Some(value.into());
+        self
+    }
+
+    /// Sets `n_epochs`.
+    /// Default: `"auto"`.
+    pub fn n_epochs(
+        mut self,
+        value: impl Into<CreateFineTuningJobRequestHyperparametersNEpochs>,
+    ) -> Self {
+        self.0.n_epochs = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFineTuningJobRequestHyperparameters {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFineTuningJobRequestHyperparameters {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateFineTuningJobRequestHyperparameters, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFineTuningJobRequestHyperparameters>
+    for CreateFineTuningJobRequestHyperparametersBuilder
+{
+    fn from(value: CreateFineTuningJobRequestHyperparameters) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateFineTuningJobRequestHyperparametersBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -104,6 +371,137 @@ impl Validate for CreateFineTuningJobRequestHyperparametersNEpochs {
     }
 }
 
+/// Builds a [`CreateFineTuningJobRequestIntegrationsItem`] (required: `wandb`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFineTuningJobRequestIntegrationsItemBuilder(
+    CreateFineTuningJobRequestIntegrationsItem,
+);
+
+impl CreateFineTuningJobRequestIntegrationsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(wandb: impl Into<CreateFineTuningJobRequestIntegrationsItemWandb>) -> Self {
+        Self(CreateFineTuningJobRequestIntegrationsItem {
+            r#type: Default::default(),
+            wandb: wandb.into(),
+        })
+    }
+
+    /// Sets `wandb`.
+    pub fn wandb(
+        mut self,
+        value: impl Into<CreateFineTuningJobRequestIntegrationsItemWandb>,
+    ) -> Self {
+        self.0.wandb = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFineTuningJobRequestIntegrationsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFineTuningJobRequestIntegrationsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateFineTuningJobRequestIntegrationsItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFineTuningJobRequestIntegrationsItem>
+    for CreateFineTuningJobRequestIntegrationsItemBuilder
+{
+    fn from(value: CreateFineTuningJobRequestIntegrationsItem) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateFineTuningJobRequestIntegrationsItemWandb`] (required: `project`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateFineTuningJobRequestIntegrationsItemWandbBuilder(
+    CreateFineTuningJobRequestIntegrationsItemWandb,
+);
+
+impl CreateFineTuningJobRequestIntegrationsItemWandbBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(project: impl Into<String>) -> Self {
+        Self(CreateFineTuningJobRequestIntegrationsItemWandb {
+            project: project.into(),
+            name: None,
+            entity: None,
+            tags: None,
+        })
+    }
+
+    /// Sets `project`.
+    pub fn project(mut self, value: impl Into<String>) -> Self {
+        self.0.project = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `entity`.
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.0.entity = Some(value.into());
+        self
+    }
+
+    /// Sets `tags`.
+    pub fn tags(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.tags = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tags`.
+    pub fn tag(mut self, item: impl Into<String>) -> Self {
+        self.0.tags.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateFineTuningJobRequestIntegrationsItemWandb {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateFineTuningJobRequestIntegrationsItemWandb {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateFineTuningJobRequestIntegrationsItemWandb, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateFineTuningJobRequestIntegrationsItemWandb>
+    for CreateFineTuningJobRequestIntegrationsItemWandbBuilder
+{
+    fn from(value: CreateFineTuningJobRequestIntegrationsItemWandb) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for FineTuneDPOHyperparameters {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -125,6 +523,85 @@ impl Validate for FineTuneDPOHyperparameters {
             let at = at.field("n_epochs");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`FineTuneDPOHyperparameters`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneDPOHyperparametersBuilder(FineTuneDPOHyperparameters);
+
+impl FineTuneDPOHyperparametersBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FineTuneDPOHyperparameters {
+            beta: None,
+            batch_size: None,
+            learning_rate_multiplier: None,
+            n_epochs: None,
+        })
+    }
+
+    /// Sets `beta`.
+    /// Default: `"auto"`.
+    pub fn beta(mut self, value: impl Into<FineTuneDPOHyperparametersBeta>) -> Self {
+        self.0.beta = Some(value.into());
+        self
+    }
+
+    /// Sets `batch_size`.
+    /// Default: `"auto"`.
+    pub fn batch_size(mut self, value: impl Into<FineTuneDPOHyperparametersBatchSize>) -> Self {
+        self.0.batch_size = Some(value.into());
+        self
+    }
+
+    /// Sets `learning_rate_multiplier`.
+    /// Default: `"auto"`.
+    pub fn learning_rate_multiplier(
+        mut self,
+        value: impl Into<FineTuneDPOHyperparametersLearningRateMultiplier>,
+    ) -> Self {
+        self.0.learning_rate_multiplier = Some(value.into());
+        self
+    }
+
+    /// Sets `n_epochs`.
+    /// Default: `"auto"`.
+    pub fn n_epochs(mut self, value: impl Into<FineTuneDPOHyperparametersNEpochs>) -> Self {
+        self.0.n_epochs = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneDPOHyperparameters {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneDPOHyperparameters {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneDPOHyperparameters, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneDPOHyperparameters> for FineTuneDPOHyperparametersBuilder {
+    fn from(value: FineTuneDPOHyperparameters) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FineTuneDPOHyperparametersBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -202,6 +679,57 @@ impl Validate for FineTuneDPOMethod {
     }
 }
 
+/// Builds a [`FineTuneDPOMethod`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneDPOMethodBuilder(FineTuneDPOMethod);
+
+impl FineTuneDPOMethodBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FineTuneDPOMethod {
+            hyperparameters: None,
+        })
+    }
+
+    /// Sets `hyperparameters`.
+    pub fn hyperparameters(mut self, value: impl Into<FineTuneDPOHyperparameters>) -> Self {
+        self.0.hyperparameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneDPOMethod {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneDPOMethod {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneDPOMethod, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneDPOMethod> for FineTuneDPOMethodBuilder {
+    fn from(value: FineTuneDPOMethod) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FineTuneDPOMethodBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for FineTuneMethod {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -223,6 +751,72 @@ impl Validate for FineTuneMethod {
             let at = at.field("reinforcement");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`FineTuneMethod`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneMethodBuilder(FineTuneMethod);
+
+impl FineTuneMethodBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<FineTuneMethodType>) -> Self {
+        Self(FineTuneMethod {
+            r#type: r#type.into(),
+            supervised: None,
+            dpo: None,
+            reinforcement: None,
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<FineTuneMethodType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `supervised`.
+    pub fn supervised(mut self, value: impl Into<FineTuneSupervisedMethod>) -> Self {
+        self.0.supervised = Some(value.into());
+        self
+    }
+
+    /// Sets `dpo`.
+    pub fn dpo(mut self, value: impl Into<FineTuneDPOMethod>) -> Self {
+        self.0.dpo = Some(value.into());
+        self
+    }
+
+    /// Sets `reinforcement`.
+    pub fn reinforcement(mut self, value: impl Into<FineTuneReinforcementMethod>) -> Self {
+        self.0.reinforcement = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneMethod {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneMethod {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneMethod, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneMethod> for FineTuneMethodBuilder {
+    fn from(value: FineTuneMethod) -> Self {
+        Self(value)
     }
 }
 
@@ -265,6 +859,127 @@ impl Validate for FineTuneReinforcementHyperparameters {
             let at = at.field("eval_samples");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`FineTuneReinforcementHyperparameters`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneReinforcementHyperparametersBuilder(FineTuneReinforcementHyperparameters);
+
+impl FineTuneReinforcementHyperparametersBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FineTuneReinforcementHyperparameters {
+            batch_size: None,
+            learning_rate_multiplier: None,
+            n_epochs: None,
+            reasoning_effort: None,
+            compute_multiplier: None,
+            eval_interval: None,
+            eval_samples: None,
+        })
+    }
+
+    /// Sets `batch_size`.
+    /// Default: `"auto"`.
+    pub fn batch_size(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersBatchSize>,
+    ) -> Self {
+        self.0.batch_size = Some(value.into());
+        self
+    }
+
+    /// Sets `learning_rate_multiplier`.
+    /// Default: `"auto"`.
+    pub fn learning_rate_multiplier(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersLearningRateMultiplier>,
+    ) -> Self {
+        self.0.learning_rate_multiplier = Some(value.into());
+        self
+    }
+
+    /// Sets `n_epochs`.
+    /// Default: `"auto"`.
+    pub fn n_epochs(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersNEpochs>,
+    ) -> Self {
+        self.0.n_epochs = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    /// Default: `"default"`.
+    pub fn reasoning_effort(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersReasoningEffort>,
+    ) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// Sets `compute_multiplier`.
+    /// Default: `"auto"`.
+    pub fn compute_multiplier(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersComputeMultiplier>,
+    ) -> Self {
+        self.0.compute_multiplier = Some(value.into());
+        self
+    }
+
+    /// Sets `eval_interval`.
+    /// Default: `"auto"`.
+    pub fn eval_interval(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersEvalInterval>,
+    ) -> Self {
+        self.0.eval_interval = Some(value.into());
+        self
+    }
+
+    /// Sets `eval_samples`.
+    /// Default: `"auto"`.
+    pub fn eval_samples(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparametersEvalSamples>,
+    ) -> Self {
+        self.0.eval_samples = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneReinforcementHyperparameters {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneReinforcementHyperparameters {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneReinforcementHyperparameters, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneReinforcementHyperparameters> for FineTuneReinforcementHyperparametersBuilder {
+    fn from(value: FineTuneReinforcementHyperparameters) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FineTuneReinforcementHyperparametersBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -386,6 +1101,61 @@ impl Validate for FineTuneReinforcementMethod {
     }
 }
 
+/// Builds a [`FineTuneReinforcementMethod`] (required: `grader`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneReinforcementMethodBuilder(FineTuneReinforcementMethod);
+
+impl FineTuneReinforcementMethodBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(grader: impl Into<FineTuneReinforcementMethodGrader>) -> Self {
+        Self(FineTuneReinforcementMethod {
+            grader: grader.into(),
+            hyperparameters: None,
+        })
+    }
+
+    /// Sets `grader`.
+    pub fn grader(mut self, value: impl Into<FineTuneReinforcementMethodGrader>) -> Self {
+        self.0.grader = value.into();
+        self
+    }
+
+    /// Sets `hyperparameters`.
+    pub fn hyperparameters(
+        mut self,
+        value: impl Into<FineTuneReinforcementHyperparameters>,
+    ) -> Self {
+        self.0.hyperparameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneReinforcementMethod {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneReinforcementMethod {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneReinforcementMethod, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneReinforcementMethod> for FineTuneReinforcementMethodBuilder {
+    fn from(value: FineTuneReinforcementMethod) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for FineTuneReinforcementMethodGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -423,6 +1193,80 @@ impl Validate for FineTuneSupervisedHyperparameters {
             let at = at.field("n_epochs");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`FineTuneSupervisedHyperparameters`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneSupervisedHyperparametersBuilder(FineTuneSupervisedHyperparameters);
+
+impl FineTuneSupervisedHyperparametersBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FineTuneSupervisedHyperparameters {
+            batch_size: None,
+            learning_rate_multiplier: None,
+            n_epochs: None,
+        })
+    }
+
+    /// Sets `batch_size`.
+    /// Default: `"auto"`.
+    pub fn batch_size(
+        mut self,
+        value: impl Into<FineTuneSupervisedHyperparametersBatchSize>,
+    ) -> Self {
+        self.0.batch_size = Some(value.into());
+        self
+    }
+
+    /// Sets `learning_rate_multiplier`.
+    /// Default: `"auto"`.
+    pub fn learning_rate_multiplier(
+        mut self,
+        value: impl Into<FineTuneSupervisedHyperparametersLearningRateMultiplier>,
+    ) -> Self {
+        self.0.learning_rate_multiplier = Some(value.into());
+        self
+    }
+
+    /// Sets `n_epochs`.
+    /// Default: `"auto"`.
+    pub fn n_epochs(mut self, value: impl Into<FineTuneSupervisedHyperparametersNEpochs>) -> Self {
+        self.0.n_epochs = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneSupervisedHyperparameters {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneSupervisedHyperparameters {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneSupervisedHyperparameters, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneSupervisedHyperparameters> for FineTuneSupervisedHyperparametersBuilder {
+    fn from(value: FineTuneSupervisedHyperparameters) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FineTuneSupervisedHyperparametersBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -483,6 +1327,57 @@ impl Validate for FineTuneSupervisedMethod {
     }
 }
 
+/// Builds a [`FineTuneSupervisedMethod`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FineTuneSupervisedMethodBuilder(FineTuneSupervisedMethod);
+
+impl FineTuneSupervisedMethodBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FineTuneSupervisedMethod {
+            hyperparameters: None,
+        })
+    }
+
+    /// Sets `hyperparameters`.
+    pub fn hyperparameters(mut self, value: impl Into<FineTuneSupervisedHyperparameters>) -> Self {
+        self.0.hyperparameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FineTuneSupervisedMethod {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FineTuneSupervisedMethod {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FineTuneSupervisedMethod, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<FineTuneSupervisedMethod> for FineTuneSupervisedMethodBuilder {
+    fn from(value: FineTuneSupervisedMethod) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for FineTuneSupervisedMethodBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for GraderMulti {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -492,6 +1387,70 @@ impl Validate for GraderMulti {
             let at = at.field("graders");
             Validate::check(&self.graders, &at, out);
         }
+    }
+}
+
+/// Builds a [`GraderMulti`] (required: `name`, `graders`, `calculate_output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderMultiBuilder(GraderMulti);
+
+impl GraderMultiBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        graders: impl Into<GraderMultiGraders>,
+        calculate_output: impl Into<String>,
+    ) -> Self {
+        Self(GraderMulti {
+            r#type: Default::default(),
+            name: name.into(),
+            graders: graders.into(),
+            calculate_output: calculate_output.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `graders`.
+    pub fn graders(mut self, value: impl Into<GraderMultiGraders>) -> Self {
+        self.0.graders = value.into();
+        self
+    }
+
+    /// Sets `calculate_output`.
+    pub fn calculate_output(mut self, value: impl Into<String>) -> Self {
+        self.0.calculate_output = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderMulti {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderMulti {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderMulti, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GraderMulti> for GraderMultiBuilder {
+    fn from(value: GraderMulti) -> Self {
+        Self(value)
     }
 }
 
@@ -527,6 +1486,89 @@ impl Validate for ListFineTuningCheckpointPermissionsParams {
     }
 }
 
+/// Builds a [`ListFineTuningCheckpointPermissionsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListFineTuningCheckpointPermissionsParamsBuilder(
+    ListFineTuningCheckpointPermissionsParams,
+);
+
+impl ListFineTuningCheckpointPermissionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListFineTuningCheckpointPermissionsParams {
+            project_id: None,
+            after: None,
+            limit: None,
+            order: None,
+        })
+    }
+
+    /// Sets `project_id`.
+    pub fn project_id(mut self, value: impl Into<String>) -> Self {
+        self.0.project_id = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `10`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"descending"`.
+    pub fn order(
+        mut self,
+        value: impl Into<ListFineTuningCheckpointPermissionsParamsOrder>,
+    ) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListFineTuningCheckpointPermissionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListFineTuningCheckpointPermissionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ListFineTuningCheckpointPermissionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListFineTuningCheckpointPermissionsParams>
+    for ListFineTuningCheckpointPermissionsParamsBuilder
+{
+    fn from(value: ListFineTuningCheckpointPermissionsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListFineTuningCheckpointPermissionsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListFineTuningCheckpointPermissionsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -537,12 +1579,199 @@ impl Validate for ListFineTuningEventsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ListFineTuningEventsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListFineTuningEventsParamsBuilder(ListFineTuningEventsParams);
+
+impl ListFineTuningEventsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListFineTuningEventsParams {
+            after: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListFineTuningEventsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListFineTuningEventsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListFineTuningEventsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListFineTuningEventsParams> for ListFineTuningEventsParamsBuilder {
+    fn from(value: ListFineTuningEventsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListFineTuningEventsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListFineTuningJobCheckpointsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`ListFineTuningJobCheckpointsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListFineTuningJobCheckpointsParamsBuilder(ListFineTuningJobCheckpointsParams);
+
+impl ListFineTuningJobCheckpointsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListFineTuningJobCheckpointsParams {
+            after: None,
+            limit: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `10`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListFineTuningJobCheckpointsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListFineTuningJobCheckpointsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListFineTuningJobCheckpointsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListFineTuningJobCheckpointsParams> for ListFineTuningJobCheckpointsParamsBuilder {
+    fn from(value: ListFineTuningJobCheckpointsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListFineTuningJobCheckpointsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListPaginatedFineTuningJobsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`ListPaginatedFineTuningJobsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListPaginatedFineTuningJobsParamsBuilder(ListPaginatedFineTuningJobsParams);
+
+impl ListPaginatedFineTuningJobsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListPaginatedFineTuningJobsParams {
+            after: None,
+            limit: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListPaginatedFineTuningJobsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListPaginatedFineTuningJobsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListPaginatedFineTuningJobsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListPaginatedFineTuningJobsParams> for ListPaginatedFineTuningJobsParamsBuilder {
+    fn from(value: ListPaginatedFineTuningJobsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListPaginatedFineTuningJobsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for RunGraderRequest {
@@ -554,6 +1783,65 @@ impl Validate for RunGraderRequest {
             let at = at.field("grader");
             Validate::check(&self.grader, &at, out);
         }
+    }
+}
+
+/// Builds a [`RunGraderRequest`] (required: `grader`, `model_sample`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RunGraderRequestBuilder(RunGraderRequest);
+
+impl RunGraderRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(grader: impl Into<RunGraderRequestGrader>, model_sample: impl Into<String>) -> Self {
+        Self(RunGraderRequest {
+            grader: grader.into(),
+            item: None,
+            model_sample: model_sample.into(),
+        })
+    }
+
+    /// Sets `grader`.
+    pub fn grader(mut self, value: impl Into<RunGraderRequestGrader>) -> Self {
+        self.0.grader = value.into();
+        self
+    }
+
+    /// Sets `item`.
+    pub fn item(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.item = Some(value.into());
+        self
+    }
+
+    /// Sets `model_sample`.
+    pub fn model_sample(mut self, value: impl Into<String>) -> Self {
+        self.0.model_sample = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RunGraderRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RunGraderRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RunGraderRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RunGraderRequest> for RunGraderRequestBuilder {
+    fn from(value: RunGraderRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -586,6 +1874,51 @@ impl Validate for ValidateGraderRequest {
             let at = at.field("grader");
             Validate::check(&self.grader, &at, out);
         }
+    }
+}
+
+/// Builds a [`ValidateGraderRequest`] (required: `grader`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ValidateGraderRequestBuilder(ValidateGraderRequest);
+
+impl ValidateGraderRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(grader: impl Into<ValidateGraderRequestGrader>) -> Self {
+        Self(ValidateGraderRequest {
+            grader: grader.into(),
+        })
+    }
+
+    /// Sets `grader`.
+    pub fn grader(mut self, value: impl Into<ValidateGraderRequestGrader>) -> Self {
+        self.0.grader = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ValidateGraderRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ValidateGraderRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ValidateGraderRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ValidateGraderRequest> for ValidateGraderRequestBuilder {
+    fn from(value: ValidateGraderRequest) -> Self {
+        Self(value)
     }
 }
 

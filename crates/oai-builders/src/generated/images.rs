@@ -9,6 +9,49 @@ impl Validate for CreateContentProvenanceBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CreateContentProvenanceBody`] (required: `file`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateContentProvenanceBodyBuilder(CreateContentProvenanceBody);
+
+impl CreateContentProvenanceBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file: impl Into<oai_types::InputFile>) -> Self {
+        Self(CreateContentProvenanceBody { file: file.into() })
+    }
+
+    /// Sets `file`.
+    pub fn file(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.file = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateContentProvenanceBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateContentProvenanceBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateContentProvenanceBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateContentProvenanceBody> for CreateContentProvenanceBodyBuilder {
+    fn from(value: CreateContentProvenanceBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateImageEditRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -58,6 +101,161 @@ impl Validate for CreateImageEditRequest {
             let at = at.field("quality");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateImageEditRequest`] (required: `image`, `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateImageEditRequestBuilder(CreateImageEditRequest);
+
+impl CreateImageEditRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image: impl Into<CreateImageEditRequestImage>, prompt: impl Into<String>) -> Self {
+        Self(CreateImageEditRequest {
+            image: image.into(),
+            prompt: prompt.into(),
+            mask: None,
+            background: None,
+            model: None,
+            n: None,
+            size: None,
+            response_format: None,
+            output_format: None,
+            output_compression: None,
+            user: None,
+            input_fidelity: None,
+            stream: None,
+            partial_images: None,
+            quality: None,
+        })
+    }
+
+    /// Sets `image`.
+    pub fn image(mut self, value: impl Into<CreateImageEditRequestImage>) -> Self {
+        self.0.image = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `mask`.
+    pub fn mask(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.mask = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    /// Default: `"auto"`.
+    pub fn background(mut self, value: impl Into<CreateImageEditRequestBackground>) -> Self {
+        self.0.background = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    /// Default: `"gpt-image-1.5"`.
+    pub fn model(mut self, value: impl Into<CreateImageEditRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `n`.
+    /// Constraints: minimum 1, maximum 10.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `size`.
+    /// Default: `"1024x1024"`.
+    pub fn size(mut self, value: impl Into<CreateImageEditRequestSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(
+        mut self,
+        value: impl Into<CreateImageEditRequestResponseFormat>,
+    ) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_format`.
+    /// Default: `"png"`.
+    pub fn output_format(mut self, value: impl Into<CreateImageEditRequestOutputFormat>) -> Self {
+        self.0.output_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_compression`.
+    /// Default: `100`.
+    pub fn output_compression(mut self, value: i64) -> Self {
+        self.0.output_compression = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// Sets `input_fidelity`.
+    pub fn input_fidelity(mut self, value: impl Into<InputFidelity>) -> Self {
+        self.0.input_fidelity = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    /// Default: `false`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `partial_images`.
+    pub fn partial_images(mut self, value: PartialImages) -> Self {
+        self.0.partial_images = Some(value);
+        self
+    }
+
+    /// Sets `quality`.
+    /// Default: `"auto"`.
+    pub fn quality(mut self, value: impl Into<CreateImageEditRequestQuality>) -> Self {
+        self.0.quality = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateImageEditRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateImageEditRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateImageEditRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateImageEditRequest> for CreateImageEditRequestBuilder {
+    fn from(value: CreateImageEditRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -148,6 +346,154 @@ impl Validate for CreateImageRequest {
     }
 }
 
+/// Builds a [`CreateImageRequest`] (required: `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateImageRequestBuilder(CreateImageRequest);
+
+impl CreateImageRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self(CreateImageRequest {
+            prompt: prompt.into(),
+            model: None,
+            n: None,
+            quality: None,
+            response_format: None,
+            output_format: None,
+            output_compression: None,
+            stream: None,
+            partial_images: None,
+            size: None,
+            moderation: None,
+            background: None,
+            style: None,
+            user: None,
+        })
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    /// Default: `"dall-e-2"`.
+    pub fn model(mut self, value: impl Into<CreateImageRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `n`.
+    /// Constraints: minimum 1, maximum 10.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `quality`.
+    /// Default: `"auto"`.
+    pub fn quality(mut self, value: impl Into<CreateImageRequestQuality>) -> Self {
+        self.0.quality = Some(value.into());
+        self
+    }
+
+    /// Sets `response_format`.
+    /// Default: `"url"`.
+    pub fn response_format(mut self, value: impl Into<CreateImageRequestResponseFormat>) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_format`.
+    /// Default: `"png"`.
+    pub fn output_format(mut self, value: impl Into<CreateImageRequestOutputFormat>) -> Self {
+        self.0.output_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_compression`.
+    /// Default: `100`.
+    pub fn output_compression(mut self, value: i64) -> Self {
+        self.0.output_compression = Some(value);
+        self
+    }
+
+    /// Sets `stream`.
+    /// Default: `false`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `partial_images`.
+    pub fn partial_images(mut self, value: PartialImages) -> Self {
+        self.0.partial_images = Some(value);
+        self
+    }
+
+    /// Sets `size`.
+    /// Default: `"auto"`.
+    pub fn size(mut self, value: impl Into<CreateImageRequestSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// Sets `moderation`.
+    /// Default: `"auto"`.
+    pub fn moderation(mut self, value: impl Into<CreateImageRequestModeration>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    /// Default: `"auto"`.
+    pub fn background(mut self, value: impl Into<CreateImageRequestBackground>) -> Self {
+        self.0.background = Some(value.into());
+        self
+    }
+
+    /// Sets `style`.
+    /// Default: `"vivid"`.
+    pub fn style(mut self, value: impl Into<CreateImageRequestStyle>) -> Self {
+        self.0.style = Some(value.into());
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateImageRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateImageRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateImageRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateImageRequest> for CreateImageRequestBuilder {
+    fn from(value: CreateImageRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateImageRequestBackground {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -207,6 +553,94 @@ impl Validate for CreateImageVariationRequest {
             let at = at.field("size");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateImageVariationRequest`] (required: `image`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateImageVariationRequestBuilder(CreateImageVariationRequest);
+
+impl CreateImageVariationRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image: impl Into<oai_types::InputFile>) -> Self {
+        Self(CreateImageVariationRequest {
+            image: image.into(),
+            model: None,
+            n: None,
+            response_format: None,
+            size: None,
+            user: None,
+        })
+    }
+
+    /// Sets `image`.
+    pub fn image(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.image = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    /// Default: `"dall-e-2"`.
+    pub fn model(mut self, value: impl Into<CreateImageVariationRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `n`.
+    /// Constraints: minimum 1, maximum 10.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `response_format`.
+    /// Default: `"url"`.
+    pub fn response_format(
+        mut self,
+        value: impl Into<CreateImageVariationRequestResponseFormat>,
+    ) -> Self {
+        self.0.response_format = Some(value.into());
+        self
+    }
+
+    /// Sets `size`.
+    /// Default: `"1024x1024"`.
+    pub fn size(mut self, value: impl Into<CreateImageVariationRequestSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateImageVariationRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateImageVariationRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateImageVariationRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateImageVariationRequest> for CreateImageVariationRequestBuilder {
+    fn from(value: CreateImageVariationRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -302,6 +736,165 @@ impl Validate for EditImageBodyJsonParam {
     }
 }
 
+/// Builds a [`EditImageBodyJsonParam`] (required: `images`, `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EditImageBodyJsonParamBuilder(EditImageBodyJsonParam);
+
+impl EditImageBodyJsonParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(images: impl Into<Vec<ImageRefParam>>, prompt: impl Into<String>) -> Self {
+        Self(EditImageBodyJsonParam {
+            model: None,
+            images: images.into(),
+            mask: None,
+            prompt: prompt.into(),
+            n: None,
+            quality: None,
+            input_fidelity: None,
+            size: None,
+            user: None,
+            output_format: None,
+            output_compression: None,
+            moderation: None,
+            background: None,
+            stream: None,
+            partial_images: None,
+        })
+    }
+
+    /// Sets `model`.
+    /// Default: `"gpt-image-1.5"`.
+    pub fn model(mut self, value: impl Into<EditImageBodyJsonParamModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `images`.
+    /// Constraints: at least 1 items, at most 16 items.
+    pub fn images(mut self, value: impl Into<Vec<ImageRefParam>>) -> Self {
+        self.0.images = value.into();
+        self
+    }
+
+    /// Appends one item to `images`.
+    pub fn image(mut self, item: impl Into<ImageRefParam>) -> Self {
+        self.0.images.push(item.into());
+        self
+    }
+
+    /// Sets `mask`.
+    pub fn mask(mut self, value: impl Into<ImageRefParam>) -> Self {
+        self.0.mask = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `n`.
+    /// Default: `1`.
+    pub fn n(mut self, value: u64) -> Self {
+        self.0.n = Some(value);
+        self
+    }
+
+    /// Sets `quality`.
+    /// Default: `"auto"`.
+    pub fn quality(mut self, value: impl Into<EditImageBodyJsonParamQuality>) -> Self {
+        self.0.quality = Some(value.into());
+        self
+    }
+
+    /// Sets `input_fidelity`.
+    pub fn input_fidelity(mut self, value: impl Into<EditImageBodyJsonParamInputFidelity>) -> Self {
+        self.0.input_fidelity = Some(value.into());
+        self
+    }
+
+    /// Sets `size`.
+    /// Default: `"auto"`.
+    pub fn size(mut self, value: impl Into<EditImageBodyJsonParamSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// Sets `output_format`.
+    /// Default: `"png"`.
+    pub fn output_format(mut self, value: impl Into<EditImageBodyJsonParamOutputFormat>) -> Self {
+        self.0.output_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_compression`.
+    pub fn output_compression(mut self, value: u64) -> Self {
+        self.0.output_compression = Some(value);
+        self
+    }
+
+    /// Sets `moderation`.
+    /// Default: `"auto"`.
+    pub fn moderation(mut self, value: impl Into<EditImageBodyJsonParamModeration>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    /// Default: `"auto"`.
+    pub fn background(mut self, value: impl Into<EditImageBodyJsonParamBackground>) -> Self {
+        self.0.background = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    /// Default: `false`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `partial_images`.
+    pub fn partial_images(mut self, value: PartialImages) -> Self {
+        self.0.partial_images = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EditImageBodyJsonParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EditImageBodyJsonParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EditImageBodyJsonParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<EditImageBodyJsonParam> for EditImageBodyJsonParamBuilder {
+    fn from(value: EditImageBodyJsonParam) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for EditImageBodyJsonParamBackground {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -347,5 +940,64 @@ impl Validate for ImageRefParam {
             let at = at.field("image_url");
             v::str_len(x, None, Some(20971520), &at, out);
         }
+    }
+}
+
+/// Builds a [`ImageRefParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ImageRefParamBuilder(ImageRefParam);
+
+impl ImageRefParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ImageRefParam {
+            image_url: None,
+            file_id: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    /// Constraints: at most 20971520 characters.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ImageRefParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ImageRefParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ImageRefParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ImageRefParam> for ImageRefParamBuilder {
+    fn from(value: ImageRefParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ImageRefParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }

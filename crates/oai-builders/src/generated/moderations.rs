@@ -8,3 +8,211 @@ use crate::validate::{self as v, Path, Validate, Violations};
 impl Validate for CreateModerationRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
+
+/// Builds a [`CreateModerationRequest`] (required: `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateModerationRequestBuilder(CreateModerationRequest);
+
+impl CreateModerationRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(input: impl Into<CreateModerationRequestInput>) -> Self {
+        Self(CreateModerationRequest {
+            input: input.into(),
+            model: None,
+        })
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<CreateModerationRequestInput>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    /// Default: `"omni-moderation-latest"`.
+    pub fn model(mut self, value: impl Into<CreateModerationRequestModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateModerationRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateModerationRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateModerationRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateModerationRequest> for CreateModerationRequestBuilder {
+    fn from(value: CreateModerationRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateModerationRequestInputArrayItemImageUrl`] (required: `image_url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateModerationRequestInputArrayItemImageUrlBuilder(
+    CreateModerationRequestInputArrayItemImageUrl,
+);
+
+impl CreateModerationRequestInputArrayItemImageUrlBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        image_url: impl Into<CreateModerationRequestInputArrayItemImageUrlImageUrl>,
+    ) -> Self {
+        Self(CreateModerationRequestInputArrayItemImageUrl {
+            r#type: Default::default(),
+            image_url: image_url.into(),
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(
+        mut self,
+        value: impl Into<CreateModerationRequestInputArrayItemImageUrlImageUrl>,
+    ) -> Self {
+        self.0.image_url = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateModerationRequestInputArrayItemImageUrl {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateModerationRequestInputArrayItemImageUrl {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateModerationRequestInputArrayItemImageUrl, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateModerationRequestInputArrayItemImageUrl>
+    for CreateModerationRequestInputArrayItemImageUrlBuilder
+{
+    fn from(value: CreateModerationRequestInputArrayItemImageUrl) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateModerationRequestInputArrayItemImageUrlImageUrl`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder(
+    CreateModerationRequestInputArrayItemImageUrlImageUrl,
+);
+
+impl CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(CreateModerationRequestInputArrayItemImageUrlImageUrl { url: url.into() })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateModerationRequestInputArrayItemImageUrlImageUrl {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateModerationRequestInputArrayItemImageUrlImageUrl {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateModerationRequestInputArrayItemImageUrlImageUrl, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateModerationRequestInputArrayItemImageUrlImageUrl>
+    for CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder
+{
+    fn from(value: CreateModerationRequestInputArrayItemImageUrlImageUrl) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`CreateModerationRequestInputArrayItemText`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateModerationRequestInputArrayItemTextBuilder(
+    CreateModerationRequestInputArrayItemText,
+);
+
+impl CreateModerationRequestInputArrayItemTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(CreateModerationRequestInputArrayItemText {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateModerationRequestInputArrayItemText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateModerationRequestInputArrayItemText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<CreateModerationRequestInputArrayItemText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<CreateModerationRequestInputArrayItemText>
+    for CreateModerationRequestInputArrayItemTextBuilder
+{
+    fn from(value: CreateModerationRequestInputArrayItemText) -> Self {
+        Self(value)
+    }
+}

@@ -21,6 +21,102 @@ impl Validate for AudioTranscription {
     }
 }
 
+/// Builds a [`AudioTranscription`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AudioTranscriptionBuilder(AudioTranscription);
+
+impl AudioTranscriptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AudioTranscription {
+            model: None,
+            language: None,
+            languages: None,
+            keywords: None,
+            prompt: None,
+            delay: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<AudioTranscriptionModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `language`.
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.0.language = Some(value.into());
+        self
+    }
+
+    /// Sets `languages`.
+    /// Constraints: at least 1 items.
+    pub fn languages(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.languages = Some(value.into());
+        self
+    }
+
+    /// Sets `keywords`.
+    pub fn keywords(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keywords = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keywords`.
+    pub fn keyword(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .keywords
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `delay`.
+    pub fn delay(mut self, value: impl Into<AudioTranscriptionDelay>) -> Self {
+        self.0.delay = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AudioTranscription {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AudioTranscription {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AudioTranscription, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AudioTranscription> for AudioTranscriptionBuilder {
+    fn from(value: AudioTranscription) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AudioTranscriptionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for AudioTranscriptionDelay {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -30,6 +126,145 @@ impl Validate for AudioTranscriptionDelay {
 impl Validate for NoiseReductionType {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`RealtimeAudioFormatsAudioPcm`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeAudioFormatsAudioPcmBuilder(RealtimeAudioFormatsAudioPcm);
+
+impl RealtimeAudioFormatsAudioPcmBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeAudioFormatsAudioPcm {
+            r#type: Default::default(),
+            rate: None,
+        })
+    }
+
+    /// Sets `rate`.
+    pub fn rate(mut self, value: i64) -> Self {
+        self.0.rate = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeAudioFormatsAudioPcm {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeAudioFormatsAudioPcm {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeAudioFormatsAudioPcm, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeAudioFormatsAudioPcm> for RealtimeAudioFormatsAudioPcmBuilder {
+    fn from(value: RealtimeAudioFormatsAudioPcm) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeAudioFormatsAudioPcmBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeAudioFormatsAudioPcma`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeAudioFormatsAudioPcmaBuilder(RealtimeAudioFormatsAudioPcma);
+
+impl RealtimeAudioFormatsAudioPcmaBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeAudioFormatsAudioPcma {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeAudioFormatsAudioPcma {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeAudioFormatsAudioPcma {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeAudioFormatsAudioPcma, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeAudioFormatsAudioPcma> for RealtimeAudioFormatsAudioPcmaBuilder {
+    fn from(value: RealtimeAudioFormatsAudioPcma) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeAudioFormatsAudioPcmaBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeAudioFormatsAudioPcmu`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeAudioFormatsAudioPcmuBuilder(RealtimeAudioFormatsAudioPcmu);
+
+impl RealtimeAudioFormatsAudioPcmuBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeAudioFormatsAudioPcmu {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeAudioFormatsAudioPcmu {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeAudioFormatsAudioPcmu {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeAudioFormatsAudioPcmu, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeAudioFormatsAudioPcmu> for RealtimeAudioFormatsAudioPcmuBuilder {
+    fn from(value: RealtimeAudioFormatsAudioPcmu) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeAudioFormatsAudioPcmuBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -45,12 +280,158 @@ impl Validate for RealtimeCallCreateRequest {
     }
 }
 
+/// Builds a [`RealtimeCallCreateRequest`] (required: `sdp`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeCallCreateRequestBuilder(RealtimeCallCreateRequest);
+
+impl RealtimeCallCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(sdp: impl Into<String>) -> Self {
+        Self(RealtimeCallCreateRequest {
+            sdp: sdp.into(),
+            session: None,
+        })
+    }
+
+    /// Sets `sdp`.
+    pub fn sdp(mut self, value: impl Into<String>) -> Self {
+        self.0.sdp = value.into();
+        self
+    }
+
+    /// Sets `session`.
+    pub fn session(mut self, value: impl Into<RealtimeSessionCreateRequestGA>) -> Self {
+        self.0.session = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeCallCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeCallCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeCallCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeCallCreateRequest> for RealtimeCallCreateRequestBuilder {
+    fn from(value: RealtimeCallCreateRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for RealtimeCallReferRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`RealtimeCallReferRequest`] (required: `target_uri`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeCallReferRequestBuilder(RealtimeCallReferRequest);
+
+impl RealtimeCallReferRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(target_uri: impl Into<String>) -> Self {
+        Self(RealtimeCallReferRequest {
+            target_uri: target_uri.into(),
+        })
+    }
+
+    /// Sets `target_uri`.
+    pub fn target_uri(mut self, value: impl Into<String>) -> Self {
+        self.0.target_uri = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeCallReferRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeCallReferRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeCallReferRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeCallReferRequest> for RealtimeCallReferRequestBuilder {
+    fn from(value: RealtimeCallReferRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for RealtimeCallRejectRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`RealtimeCallRejectRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeCallRejectRequestBuilder(RealtimeCallRejectRequest);
+
+impl RealtimeCallRejectRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeCallRejectRequest { status_code: None })
+    }
+
+    /// Sets `status_code`.
+    pub fn status_code(mut self, value: i64) -> Self {
+        self.0.status_code = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeCallRejectRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeCallRejectRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeCallRejectRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeCallRejectRequest> for RealtimeCallRejectRequestBuilder {
+    fn from(value: RealtimeCallRejectRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeCallRejectRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for RealtimeCreateClientSecretRequest {
@@ -66,6 +447,67 @@ impl Validate for RealtimeCreateClientSecretRequest {
             let at = at.field("session");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeCreateClientSecretRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeCreateClientSecretRequestBuilder(RealtimeCreateClientSecretRequest);
+
+impl RealtimeCreateClientSecretRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeCreateClientSecretRequest {
+            expires_after: None,
+            session: None,
+        })
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(
+        mut self,
+        value: impl Into<RealtimeCreateClientSecretRequestExpiresAfter>,
+    ) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `session`.
+    pub fn session(mut self, value: impl Into<RealtimeCreateClientSecretRequestSession>) -> Self {
+        self.0.session = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeCreateClientSecretRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeCreateClientSecretRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeCreateClientSecretRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeCreateClientSecretRequest> for RealtimeCreateClientSecretRequestBuilder {
+    fn from(value: RealtimeCreateClientSecretRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeCreateClientSecretRequestBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -87,6 +529,66 @@ impl Validate for RealtimeCreateClientSecretRequestExpiresAfter {
     }
 }
 
+/// Builds a [`RealtimeCreateClientSecretRequestExpiresAfter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeCreateClientSecretRequestExpiresAfterBuilder(
+    RealtimeCreateClientSecretRequestExpiresAfter,
+);
+
+impl RealtimeCreateClientSecretRequestExpiresAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeCreateClientSecretRequestExpiresAfter {
+            anchor: Default::default(),
+            seconds: None,
+        })
+    }
+
+    /// Sets `seconds`.
+    /// Constraints: minimum 10, maximum 7200.
+    /// Default: `600`.
+    pub fn seconds(mut self, value: u64) -> Self {
+        self.0.seconds = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeCreateClientSecretRequestExpiresAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeCreateClientSecretRequestExpiresAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeCreateClientSecretRequestExpiresAfter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeCreateClientSecretRequestExpiresAfter>
+    for RealtimeCreateClientSecretRequestExpiresAfterBuilder
+{
+    fn from(value: RealtimeCreateClientSecretRequestExpiresAfter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeCreateClientSecretRequestExpiresAfterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeCreateClientSecretRequestSession {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -101,6 +603,71 @@ impl Validate for RealtimeCreateClientSecretRequestSession {
     }
 }
 
+/// Builds a [`RealtimeFunctionTool`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeFunctionToolBuilder(RealtimeFunctionTool);
+
+impl RealtimeFunctionToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeFunctionTool {
+            r#type: Default::default(),
+            name: None,
+            description: None,
+            parameters: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeFunctionTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeFunctionTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeFunctionTool, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeFunctionTool> for RealtimeFunctionToolBuilder {
+    fn from(value: RealtimeFunctionTool) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeFunctionToolBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeReasoning {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -110,6 +677,55 @@ impl Validate for RealtimeReasoning {
             let at = at.field("effort");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeReasoning`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeReasoningBuilder(RealtimeReasoning);
+
+impl RealtimeReasoningBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeReasoning { effort: None })
+    }
+
+    /// Sets `effort`.
+    pub fn effort(mut self, value: impl Into<RealtimeReasoningEffort>) -> Self {
+        self.0.effort = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeReasoning {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeReasoning {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeReasoning, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeReasoning> for RealtimeReasoningBuilder {
+    fn from(value: RealtimeReasoning) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeReasoningBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -142,6 +758,231 @@ impl Validate for RealtimeSessionCreateRequest {
             let at = at.field("prompt");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequest`] (required: `client_secret`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestBuilder(RealtimeSessionCreateRequest);
+
+impl RealtimeSessionCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(client_secret: impl Into<RealtimeSessionCreateRequestClientSecret>) -> Self {
+        Self(RealtimeSessionCreateRequest {
+            client_secret: client_secret.into(),
+            modalities: None,
+            instructions: None,
+            voice: None,
+            input_audio_format: None,
+            output_audio_format: None,
+            input_audio_transcription: None,
+            speed: None,
+            tracing: None,
+            turn_detection: None,
+            tools: None,
+            tool_choice: None,
+            temperature: None,
+            max_response_output_tokens: None,
+            truncation: None,
+            prompt: None,
+        })
+    }
+
+    /// Sets `client_secret`.
+    pub fn client_secret(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestClientSecret>,
+    ) -> Self {
+        self.0.client_secret = value.into();
+        self
+    }
+
+    /// Sets `modalities`.
+    pub fn modalities(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.modalities = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `voice`.
+    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+        self.0.voice = Some(value.into());
+        self
+    }
+
+    /// Sets `input_audio_format`.
+    pub fn input_audio_format(mut self, value: impl Into<String>) -> Self {
+        self.0.input_audio_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_audio_format`.
+    pub fn output_audio_format(mut self, value: impl Into<String>) -> Self {
+        self.0.output_audio_format = Some(value.into());
+        self
+    }
+
+    /// Sets `input_audio_transcription`.
+    pub fn input_audio_transcription(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestInputAudioTranscription>,
+    ) -> Self {
+        self.0.input_audio_transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `speed`.
+    /// Constraints: minimum 0.25, maximum 1.5.
+    /// Default: `1`.
+    pub fn speed(mut self, value: f64) -> Self {
+        self.0.speed = Some(value);
+        self
+    }
+
+    /// Sets `tracing`.
+    pub fn tracing(mut self, value: impl Into<RealtimeSessionCreateRequestTracing>) -> Self {
+        self.0.tracing = Some(value.into());
+        self
+    }
+
+    /// Sets `turn_detection`.
+    pub fn turn_detection(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestTurnDetection>,
+    ) -> Self {
+        self.0.turn_detection = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<RealtimeSessionCreateRequestToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<RealtimeSessionCreateRequestToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<String>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_response_output_tokens`.
+    pub fn max_response_output_tokens(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestMaxResponseOutputTokens>,
+    ) -> Self {
+        self.0.max_response_output_tokens = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    pub fn truncation(mut self, value: impl Into<RealtimeTruncation>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequest> for RealtimeSessionCreateRequestBuilder {
+    fn from(value: RealtimeSessionCreateRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestClientSecret`] (required: `value`, `expires_at`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestClientSecretBuilder(
+    RealtimeSessionCreateRequestClientSecret,
+);
+
+impl RealtimeSessionCreateRequestClientSecretBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(value: impl Into<String>, expires_at: i64) -> Self {
+        Self(RealtimeSessionCreateRequestClientSecret {
+            value: value.into(),
+            expires_at: expires_at,
+        })
+    }
+
+    /// Sets `value`.
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.0.value = value.into();
+        self
+    }
+
+    /// Sets `expires_at`.
+    pub fn expires_at(mut self, value: i64) -> Self {
+        self.0.expires_at = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestClientSecret {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestClientSecret {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequestClientSecret, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestClientSecret>
+    for RealtimeSessionCreateRequestClientSecretBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestClientSecret) -> Self {
+        Self(value)
     }
 }
 
@@ -191,6 +1032,175 @@ impl Validate for RealtimeSessionCreateRequestGA {
     }
 }
 
+/// Builds a [`RealtimeSessionCreateRequestGA`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGABuilder(RealtimeSessionCreateRequestGA);
+
+impl RealtimeSessionCreateRequestGABuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGA {
+            r#type: Default::default(),
+            output_modalities: None,
+            model: None,
+            instructions: None,
+            audio: None,
+            include: None,
+            tracing: None,
+            tools: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+            reasoning: None,
+            max_output_tokens: None,
+            truncation: None,
+            prompt: None,
+        })
+    }
+
+    /// Sets `output_modalities`.
+    /// Default: `["audio"]`.
+    pub fn output_modalities(
+        mut self,
+        value: impl Into<Vec<RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
+    ) -> Self {
+        self.0.output_modalities = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `output_modalities`.
+    pub fn output_modality(
+        mut self,
+        item: impl Into<RealtimeSessionCreateRequestGAOutputModalitiesItem>,
+    ) -> Self {
+        self.0
+            .output_modalities
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<RealtimeSessionCreateRequestGAModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `audio`.
+    pub fn audio(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudio>) -> Self {
+        self.0.audio = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ItemInputAudioTranscriptionLogprobs>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `tracing`.
+    /// Default: `null`.
+    pub fn tracing(mut self, value: impl Into<RealtimeSessionCreateRequestGATracing>) -> Self {
+        self.0.tracing = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<RealtimeSessionCreateRequestGAToolsItem>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<RealtimeSessionCreateRequestGAToolsItem>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    /// Default: `"auto"`.
+    pub fn tool_choice(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestGAToolChoice>,
+    ) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: bool) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `reasoning`.
+    pub fn reasoning(mut self, value: impl Into<RealtimeReasoning>) -> Self {
+        self.0.reasoning = Some(value.into());
+        self
+    }
+
+    /// Sets `max_output_tokens`.
+    pub fn max_output_tokens(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestGAMaxOutputTokens>,
+    ) -> Self {
+        self.0.max_output_tokens = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    pub fn truncation(mut self, value: impl Into<RealtimeTruncation>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGA {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGA {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequestGA, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGA> for RealtimeSessionCreateRequestGABuilder {
+    fn from(value: RealtimeSessionCreateRequestGA) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGABuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeSessionCreateRequestGAAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -204,6 +1214,64 @@ impl Validate for RealtimeSessionCreateRequestGAAudio {
             let at = at.field("output");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestGAAudio`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGAAudioBuilder(RealtimeSessionCreateRequestGAAudio);
+
+impl RealtimeSessionCreateRequestGAAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGAAudio {
+            input: None,
+            output: None,
+        })
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudioInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudioOutput>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGAAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGAAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequestGAAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGAAudio> for RealtimeSessionCreateRequestGAAudioBuilder {
+    fn from(value: RealtimeSessionCreateRequestGAAudio) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGAAudioBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -227,6 +1295,86 @@ impl Validate for RealtimeSessionCreateRequestGAAudioInput {
     }
 }
 
+/// Builds a [`RealtimeSessionCreateRequestGAAudioInput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGAAudioInputBuilder(
+    RealtimeSessionCreateRequestGAAudioInput,
+);
+
+impl RealtimeSessionCreateRequestGAAudioInputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGAAudioInput {
+            format: None,
+            transcription: None,
+            noise_reduction: None,
+            turn_detection: None,
+        })
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// Sets `transcription`.
+    pub fn transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
+        self.0.transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `noise_reduction`.
+    /// Default: `null`.
+    pub fn noise_reduction(
+        mut self,
+        value: impl Into<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
+    ) -> Self {
+        self.0.noise_reduction = Some(value.into());
+        self
+    }
+
+    /// Sets `turn_detection`.
+    pub fn turn_detection(mut self, value: impl Into<RealtimeTurnDetection>) -> Self {
+        self.0.turn_detection = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGAAudioInput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGAAudioInput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequestGAAudioInput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGAAudioInput>
+    for RealtimeSessionCreateRequestGAAudioInputBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestGAAudioInput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGAAudioInputBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -236,6 +1384,62 @@ impl Validate for RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
             let at = at.field("type");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestGAAudioInputNoiseReduction`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder(
+    RealtimeSessionCreateRequestGAAudioInputNoiseReduction,
+);
+
+impl RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGAAudioInputNoiseReduction { r#type: None })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestGAAudioInputNoiseReduction, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>
+    for RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestGAAudioInputNoiseReduction) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -254,6 +1458,80 @@ impl Validate for RealtimeSessionCreateRequestGAAudioOutput {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestGAAudioOutput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGAAudioOutputBuilder(
+    RealtimeSessionCreateRequestGAAudioOutput,
+);
+
+impl RealtimeSessionCreateRequestGAAudioOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGAAudioOutput {
+            format: None,
+            voice: None,
+            speed: None,
+        })
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// Sets `voice`.
+    /// Default: `"alloy"`.
+    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+        self.0.voice = Some(value.into());
+        self
+    }
+
+    /// Sets `speed`.
+    /// Constraints: minimum 0.25, maximum 1.5.
+    /// Default: `1`.
+    pub fn speed(mut self, value: f64) -> Self {
+        self.0.speed = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGAAudioOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGAAudioOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestGAAudioOutput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGAAudioOutput>
+    for RealtimeSessionCreateRequestGAAudioOutputBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestGAAudioOutput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGAAudioOutputBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -285,6 +1563,344 @@ impl Validate for RealtimeSessionCreateRequestGAToolsItem {
     }
 }
 
+/// Builds a [`RealtimeSessionCreateRequestGATracingTracingConfiguration`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder(
+    RealtimeSessionCreateRequestGATracingTracingConfiguration,
+);
+
+impl RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestGATracingTracingConfiguration {
+            workflow_name: None,
+            group_id: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `workflow_name`.
+    pub fn workflow_name(mut self, value: impl Into<String>) -> Self {
+        self.0.workflow_name = Some(value.into());
+        self
+    }
+
+    /// Sets `group_id`.
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.0.group_id = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGATracingTracingConfiguration {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestGATracingTracingConfiguration {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestGATracingTracingConfiguration, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGATracingTracingConfiguration>
+    for RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestGATracingTracingConfiguration) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestInputAudioTranscription`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestInputAudioTranscriptionBuilder(
+    RealtimeSessionCreateRequestInputAudioTranscription,
+);
+
+impl RealtimeSessionCreateRequestInputAudioTranscriptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestInputAudioTranscription { model: None })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestInputAudioTranscription {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestInputAudioTranscription {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestInputAudioTranscription, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestInputAudioTranscription>
+    for RealtimeSessionCreateRequestInputAudioTranscriptionBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestInputAudioTranscription) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestInputAudioTranscriptionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestToolsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestToolsItemBuilder(RealtimeSessionCreateRequestToolsItem);
+
+impl RealtimeSessionCreateRequestToolsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestToolsItem {
+            r#type: Default::default(),
+            name: None,
+            description: None,
+            parameters: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestToolsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestToolsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionCreateRequestToolsItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestToolsItem> for RealtimeSessionCreateRequestToolsItemBuilder {
+    fn from(value: RealtimeSessionCreateRequestToolsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestToolsItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestTracingTracingConfiguration`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestTracingTracingConfigurationBuilder(
+    RealtimeSessionCreateRequestTracingTracingConfiguration,
+);
+
+impl RealtimeSessionCreateRequestTracingTracingConfigurationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestTracingTracingConfiguration {
+            workflow_name: None,
+            group_id: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `workflow_name`.
+    pub fn workflow_name(mut self, value: impl Into<String>) -> Self {
+        self.0.workflow_name = Some(value.into());
+        self
+    }
+
+    /// Sets `group_id`.
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.0.group_id = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestTracingTracingConfiguration {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestTracingTracingConfiguration {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestTracingTracingConfiguration, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestTracingTracingConfiguration>
+    for RealtimeSessionCreateRequestTracingTracingConfigurationBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestTracingTracingConfiguration) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestTracingTracingConfigurationBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeSessionCreateRequestTurnDetection`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionCreateRequestTurnDetectionBuilder(
+    RealtimeSessionCreateRequestTurnDetection,
+);
+
+impl RealtimeSessionCreateRequestTurnDetectionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionCreateRequestTurnDetection {
+            r#type: None,
+            threshold: None,
+            prefix_padding_ms: None,
+            silence_duration_ms: None,
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<String>) -> Self {
+        self.0.r#type = Some(value.into());
+        self
+    }
+
+    /// Sets `threshold`.
+    pub fn threshold(mut self, value: f64) -> Self {
+        self.0.threshold = Some(value);
+        self
+    }
+
+    /// Sets `prefix_padding_ms`.
+    pub fn prefix_padding_ms(mut self, value: i64) -> Self {
+        self.0.prefix_padding_ms = Some(value);
+        self
+    }
+
+    /// Sets `silence_duration_ms`.
+    pub fn silence_duration_ms(mut self, value: i64) -> Self {
+        self.0.silence_duration_ms = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestTurnDetection {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionCreateRequestTurnDetection {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionCreateRequestTurnDetection, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestTurnDetection>
+    for RealtimeSessionCreateRequestTurnDetectionBuilder
+{
+    fn from(value: RealtimeSessionCreateRequestTurnDetection) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionCreateRequestTurnDetectionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranscriptionSessionCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -305,6 +1921,105 @@ impl Validate for RealtimeTranscriptionSessionCreateRequest {
     }
 }
 
+/// Builds a [`RealtimeTranscriptionSessionCreateRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestBuilder(
+    RealtimeTranscriptionSessionCreateRequest,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequest {
+            turn_detection: None,
+            input_audio_noise_reduction: None,
+            input_audio_format: None,
+            input_audio_transcription: None,
+            include: None,
+        })
+    }
+
+    /// Sets `turn_detection`.
+    pub fn turn_detection(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
+    ) -> Self {
+        self.0.turn_detection = Some(value.into());
+        self
+    }
+
+    /// Sets `input_audio_noise_reduction`.
+    /// Default: `null`.
+    pub fn input_audio_noise_reduction(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+    ) -> Self {
+        self.0.input_audio_noise_reduction = Some(value.into());
+        self
+    }
+
+    /// Sets `input_audio_format`.
+    /// Default: `"pcm16"`.
+    pub fn input_audio_format(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
+    ) -> Self {
+        self.0.input_audio_format = Some(value.into());
+        self
+    }
+
+    /// Sets `input_audio_transcription`.
+    pub fn input_audio_transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
+        self.0.input_audio_transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ItemInputAudioTranscriptionLogprobs>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranscriptionSessionCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequest>
+    for RealtimeTranscriptionSessionCreateRequestBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranscriptionSessionCreateRequestGA {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -317,6 +2032,77 @@ impl Validate for RealtimeTranscriptionSessionCreateRequestGA {
     }
 }
 
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestGA`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestGABuilder(
+    RealtimeTranscriptionSessionCreateRequestGA,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestGABuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestGA {
+            r#type: Default::default(),
+            audio: None,
+            include: None,
+        })
+    }
+
+    /// Sets `audio`.
+    pub fn audio(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudio>,
+    ) -> Self {
+        self.0.audio = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ItemInputAudioTranscriptionLogprobs>>,
+    ) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGA {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGA {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranscriptionSessionCreateRequestGA, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestGA>
+    for RealtimeTranscriptionSessionCreateRequestGABuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestGA) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestGABuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -326,6 +2112,64 @@ impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudio {
             let at = at.field("input");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestGAAudio`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestGAAudioBuilder(
+    RealtimeTranscriptionSessionCreateRequestGAAudio,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestGAAudio { input: None })
+    }
+
+    /// Sets `input`.
+    pub fn input(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+    ) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGAAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGAAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranscriptionSessionCreateRequestGAAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestGAAudio>
+    for RealtimeTranscriptionSessionCreateRequestGAAudioBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestGAAudio) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -349,6 +2193,88 @@ impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudioInput {
     }
 }
 
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestGAAudioInput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder(
+    RealtimeTranscriptionSessionCreateRequestGAAudioInput,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestGAAudioInput {
+            format: None,
+            transcription: None,
+            noise_reduction: None,
+            turn_detection: None,
+        })
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// Sets `transcription`.
+    pub fn transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
+        self.0.transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `noise_reduction`.
+    /// Default: `null`.
+    pub fn noise_reduction(
+        mut self,
+        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction>,
+    ) -> Self {
+        self.0.noise_reduction = Some(value.into());
+        self
+    }
+
+    /// Sets `turn_detection`.
+    pub fn turn_detection(mut self, value: impl Into<RealtimeTurnDetection>) -> Self {
+        self.0.turn_detection = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGAAudioInput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGAAudioInput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranscriptionSessionCreateRequestGAAudioInput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestGAAudioInput>
+    for RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestGAAudioInput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -358,6 +2284,64 @@ impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseRedu
             let at = at.field("type");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder(
+    RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction { r#type: None })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction>
+    for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -379,6 +2363,136 @@ impl Validate for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduct
     }
 }
 
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder(
+    RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction { r#type: None })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>
+    for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeTranscriptionSessionCreateRequestTurnDetection`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder(
+    RealtimeTranscriptionSessionCreateRequestTurnDetection,
+);
+
+impl RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranscriptionSessionCreateRequestTurnDetection {
+            r#type: Default::default(),
+            threshold: None,
+            prefix_padding_ms: None,
+            silence_duration_ms: None,
+        })
+    }
+
+    /// Sets `threshold`.
+    pub fn threshold(mut self, value: f64) -> Self {
+        self.0.threshold = Some(value);
+        self
+    }
+
+    /// Sets `prefix_padding_ms`.
+    pub fn prefix_padding_ms(mut self, value: i64) -> Self {
+        self.0.prefix_padding_ms = Some(value);
+        self
+    }
+
+    /// Sets `silence_duration_ms`.
+    pub fn silence_duration_ms(mut self, value: i64) -> Self {
+        self.0.silence_duration_ms = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestTurnDetection {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestTurnDetection {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranscriptionSessionCreateRequestTurnDetection, crate::ValidationError>
+    {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestTurnDetection>
+    for RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder
+{
+    fn from(value: RealtimeTranscriptionSessionCreateRequestTurnDetection) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranslationClientSecretCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -392,6 +2506,67 @@ impl Validate for RealtimeTranslationClientSecretCreateRequest {
             let at = at.field("session");
             Validate::check(&self.session, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeTranslationClientSecretCreateRequest`] (required: `session`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationClientSecretCreateRequestBuilder(
+    RealtimeTranslationClientSecretCreateRequest,
+);
+
+impl RealtimeTranslationClientSecretCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(session: impl Into<RealtimeTranslationSessionCreateRequest>) -> Self {
+        Self(RealtimeTranslationClientSecretCreateRequest {
+            expires_after: None,
+            session: session.into(),
+        })
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(
+        mut self,
+        value: impl Into<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
+    ) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `session`.
+    pub fn session(mut self, value: impl Into<RealtimeTranslationSessionCreateRequest>) -> Self {
+        self.0.session = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationClientSecretCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationClientSecretCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationClientSecretCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationClientSecretCreateRequest>
+    for RealtimeTranslationClientSecretCreateRequestBuilder
+{
+    fn from(value: RealtimeTranslationClientSecretCreateRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -413,6 +2588,67 @@ impl Validate for RealtimeTranslationClientSecretCreateRequestExpiresAfter {
     }
 }
 
+/// Builds a [`RealtimeTranslationClientSecretCreateRequestExpiresAfter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder(
+    RealtimeTranslationClientSecretCreateRequestExpiresAfter,
+);
+
+impl RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+            anchor: Default::default(),
+            seconds: None,
+        })
+    }
+
+    /// Sets `seconds`.
+    /// Constraints: minimum 10, maximum 7200.
+    /// Default: `600`.
+    pub fn seconds(mut self, value: u64) -> Self {
+        self.0.seconds = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationClientSecretCreateRequestExpiresAfter, crate::ValidationError>
+    {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationClientSecretCreateRequestExpiresAfter>
+    for RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder
+{
+    fn from(value: RealtimeTranslationClientSecretCreateRequestExpiresAfter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranslationSessionCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -422,6 +2658,60 @@ impl Validate for RealtimeTranslationSessionCreateRequest {
             let at = at.field("audio");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionCreateRequest`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestBuilder(RealtimeTranslationSessionCreateRequest);
+
+impl RealtimeTranslationSessionCreateRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self(RealtimeTranslationSessionCreateRequest {
+            model: model.into(),
+            audio: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `audio`.
+    pub fn audio(mut self, value: impl Into<RealtimeTranslationSessionCreateRequestAudio>) -> Self {
+        self.0.audio = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTranslationSessionCreateRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequest>
+    for RealtimeTranslationSessionCreateRequestBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -437,6 +2727,76 @@ impl Validate for RealtimeTranslationSessionCreateRequestAudio {
     }
 }
 
+/// Builds a [`RealtimeTranslationSessionCreateRequestAudio`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestAudioBuilder(
+    RealtimeTranslationSessionCreateRequestAudio,
+);
+
+impl RealtimeTranslationSessionCreateRequestAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationSessionCreateRequestAudio {
+            input: None,
+            output: None,
+        })
+    }
+
+    /// Sets `input`.
+    pub fn input(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInput>,
+    ) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionCreateRequestAudioOutput>,
+    ) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationSessionCreateRequestAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestAudio>
+    for RealtimeTranslationSessionCreateRequestAudioBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequestAudio) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionCreateRequestAudioBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranslationSessionCreateRequestAudioInput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -449,6 +2809,76 @@ impl Validate for RealtimeTranslationSessionCreateRequestAudioInput {
     }
 }
 
+/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestAudioInputBuilder(
+    RealtimeTranslationSessionCreateRequestAudioInput,
+);
+
+impl RealtimeTranslationSessionCreateRequestAudioInputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationSessionCreateRequestAudioInput {
+            transcription: None,
+            noise_reduction: None,
+        })
+    }
+
+    /// Sets `transcription`.
+    pub fn transcription(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInputTranscription>,
+    ) -> Self {
+        self.0.transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `noise_reduction`.
+    pub fn noise_reduction(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction>,
+    ) -> Self {
+        self.0.noise_reduction = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationSessionCreateRequestAudioInput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestAudioInput>
+    for RealtimeTranslationSessionCreateRequestAudioInputBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequestAudioInput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionCreateRequestAudioInputBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -458,6 +2888,171 @@ impl Validate for RealtimeTranslationSessionCreateRequestAudioInputNoiseReductio
             let at = at.field("type");
             Validate::check(&self.r#type, &at, out);
         }
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder(
+    RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
+);
+
+impl RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<NoiseReductionType>) -> Self {
+        Self(
+            RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
+                r#type: r#type.into(),
+            },
+        )
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
+        crate::ValidationError,
+    > {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction>
+    for RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInputTranscription`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder(
+    RealtimeTranslationSessionCreateRequestAudioInputTranscription,
+);
+
+impl RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self(
+            RealtimeTranslationSessionCreateRequestAudioInputTranscription {
+                model: model.into(),
+            },
+        )
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInputTranscription {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInputTranscription {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<
+        RealtimeTranslationSessionCreateRequestAudioInputTranscription,
+        crate::ValidationError,
+    > {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestAudioInputTranscription>
+    for RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequestAudioInputTranscription) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionCreateRequestAudioOutput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionCreateRequestAudioOutputBuilder(
+    RealtimeTranslationSessionCreateRequestAudioOutput,
+);
+
+impl RealtimeTranslationSessionCreateRequestAudioOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationSessionCreateRequestAudioOutput { language: None })
+    }
+
+    /// Sets `language`.
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.0.language = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationSessionCreateRequestAudioOutput, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestAudioOutput>
+    for RealtimeTranslationSessionCreateRequestAudioOutputBuilder
+{
+    fn from(value: RealtimeTranslationSessionCreateRequestAudioOutput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionCreateRequestAudioOutputBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -497,6 +3092,69 @@ impl Validate for RealtimeTruncationRetentionRatioTruncation {
     }
 }
 
+/// Builds a [`RealtimeTruncationRetentionRatioTruncation`] (required: `retention_ratio`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTruncationRetentionRatioTruncationBuilder(
+    RealtimeTruncationRetentionRatioTruncation,
+);
+
+impl RealtimeTruncationRetentionRatioTruncationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(retention_ratio: f64) -> Self {
+        Self(RealtimeTruncationRetentionRatioTruncation {
+            r#type: Default::default(),
+            retention_ratio: retention_ratio,
+            token_limits: None,
+        })
+    }
+
+    /// Sets `retention_ratio`.
+    /// Constraints: minimum 0, maximum 1.
+    pub fn retention_ratio(mut self, value: f64) -> Self {
+        self.0.retention_ratio = value;
+        self
+    }
+
+    /// Sets `token_limits`.
+    pub fn token_limits(
+        mut self,
+        value: impl Into<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
+    ) -> Self {
+        self.0.token_limits = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTruncationRetentionRatioTruncation {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTruncationRetentionRatioTruncation {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTruncationRetentionRatioTruncation, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTruncationRetentionRatioTruncation>
+    for RealtimeTruncationRetentionRatioTruncationBuilder
+{
+    fn from(value: RealtimeTruncationRetentionRatioTruncation) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for RealtimeTruncationRetentionRatioTruncationTokenLimits {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -512,6 +3170,64 @@ impl Validate for RealtimeTruncationRetentionRatioTruncationTokenLimits {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`RealtimeTruncationRetentionRatioTruncationTokenLimits`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder(
+    RealtimeTruncationRetentionRatioTruncationTokenLimits,
+);
+
+impl RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTruncationRetentionRatioTruncationTokenLimits {
+            post_instructions: None,
+        })
+    }
+
+    /// Sets `post_instructions`.
+    /// Constraints: minimum 0.
+    pub fn post_instructions(mut self, value: u64) -> Self {
+        self.0.post_instructions = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTruncationRetentionRatioTruncationTokenLimits {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTruncationRetentionRatioTruncationTokenLimits {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTruncationRetentionRatioTruncationTokenLimits, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTruncationRetentionRatioTruncationTokenLimits>
+    for RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder
+{
+    fn from(value: RealtimeTruncationRetentionRatioTruncationTokenLimits) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -547,6 +3263,78 @@ impl Validate for RealtimeTurnDetectionSemanticVad {
     }
 }
 
+/// Builds a [`RealtimeTurnDetectionSemanticVad`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTurnDetectionSemanticVadBuilder(RealtimeTurnDetectionSemanticVad);
+
+impl RealtimeTurnDetectionSemanticVadBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTurnDetectionSemanticVad {
+            r#type: Default::default(),
+            eagerness: None,
+            create_response: None,
+            interrupt_response: None,
+        })
+    }
+
+    /// Sets `eagerness`.
+    /// Default: `"auto"`.
+    pub fn eagerness(
+        mut self,
+        value: impl Into<RealtimeTurnDetectionSemanticVadEagerness>,
+    ) -> Self {
+        self.0.eagerness = Some(value.into());
+        self
+    }
+
+    /// Sets `create_response`.
+    /// Default: `true`.
+    pub fn create_response(mut self, value: bool) -> Self {
+        self.0.create_response = Some(value);
+        self
+    }
+
+    /// Sets `interrupt_response`.
+    /// Default: `true`.
+    pub fn interrupt_response(mut self, value: bool) -> Self {
+        self.0.interrupt_response = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTurnDetectionSemanticVad {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTurnDetectionSemanticVad {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTurnDetectionSemanticVad, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTurnDetectionSemanticVad> for RealtimeTurnDetectionSemanticVadBuilder {
+    fn from(value: RealtimeTurnDetectionSemanticVad) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTurnDetectionSemanticVadBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeTurnDetectionSemanticVadEagerness {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -568,5 +3356,94 @@ impl Validate for RealtimeTurnDetectionServerVad {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`RealtimeTurnDetectionServerVad`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTurnDetectionServerVadBuilder(RealtimeTurnDetectionServerVad);
+
+impl RealtimeTurnDetectionServerVadBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTurnDetectionServerVad {
+            r#type: Default::default(),
+            threshold: None,
+            prefix_padding_ms: None,
+            silence_duration_ms: None,
+            create_response: None,
+            interrupt_response: None,
+            idle_timeout_ms: None,
+        })
+    }
+
+    /// Sets `threshold`.
+    pub fn threshold(mut self, value: f64) -> Self {
+        self.0.threshold = Some(value);
+        self
+    }
+
+    /// Sets `prefix_padding_ms`.
+    pub fn prefix_padding_ms(mut self, value: i64) -> Self {
+        self.0.prefix_padding_ms = Some(value);
+        self
+    }
+
+    /// Sets `silence_duration_ms`.
+    pub fn silence_duration_ms(mut self, value: i64) -> Self {
+        self.0.silence_duration_ms = Some(value);
+        self
+    }
+
+    /// Sets `create_response`.
+    /// Default: `true`.
+    pub fn create_response(mut self, value: bool) -> Self {
+        self.0.create_response = Some(value);
+        self
+    }
+
+    /// Sets `interrupt_response`.
+    /// Default: `true`.
+    pub fn interrupt_response(mut self, value: bool) -> Self {
+        self.0.interrupt_response = Some(value);
+        self
+    }
+
+    /// Sets `idle_timeout_ms`.
+    pub fn idle_timeout_ms(mut self, value: u64) -> Self {
+        self.0.idle_timeout_ms = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTurnDetectionServerVad {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTurnDetectionServerVad {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTurnDetectionServerVad, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTurnDetectionServerVad> for RealtimeTurnDetectionServerVadBuilder {
+    fn from(value: RealtimeTurnDetectionServerVad) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTurnDetectionServerVadBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -129,6 +129,290 @@ impl Validate for BetaCreateResponse {
     }
 }
 
+/// Builds a [`BetaCreateResponse`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCreateResponseBuilder(BetaCreateResponse);
+
+impl BetaCreateResponseBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaCreateResponse {
+            metadata: None,
+            top_logprobs: None,
+            temperature: None,
+            top_p: None,
+            user: None,
+            safety_identifier: None,
+            prompt_cache_key: None,
+            prompt_cache_retention: None,
+            prompt_cache_options: None,
+            previous_response_id: None,
+            model: None,
+            background: None,
+            max_tool_calls: None,
+            text: None,
+            tools: None,
+            tool_choice: None,
+            prompt: None,
+            service_tier: None,
+            truncation: None,
+            reasoning: None,
+            input: None,
+            include: None,
+            parallel_tool_calls: None,
+            store: None,
+            instructions: None,
+            moderation: None,
+            stream: None,
+            stream_options: None,
+            conversation: None,
+            context_management: None,
+            max_output_tokens: None,
+            multi_agent: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<BetaMetadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `top_logprobs`.
+    /// Constraints: minimum 0, maximum 20.
+    pub fn top_logprobs(mut self, value: u64) -> Self {
+        self.0.top_logprobs = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// Sets `safety_identifier`.
+    pub fn safety_identifier(mut self, value: impl Into<String>) -> Self {
+        self.0.safety_identifier = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_key`.
+    pub fn prompt_cache_key(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt_cache_key = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_retention`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn prompt_cache_retention(
+        mut self,
+        value: impl Into<BetaCreateResponsePromptCacheRetention>,
+    ) -> Self {
+        self.0.prompt_cache_retention = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_options`.
+    pub fn prompt_cache_options(mut self, value: impl Into<BetaPromptCacheOptionsParam>) -> Self {
+        self.0.prompt_cache_options = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<BetaModelIdsResponses>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    pub fn background(mut self, value: bool) -> Self {
+        self.0.background = Some(value);
+        self
+    }
+
+    /// Sets `max_tool_calls`.
+    pub fn max_tool_calls(mut self, value: i64) -> Self {
+        self.0.max_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<BetaResponseTextParam>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<BetaToolsArray>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<BetaToolChoiceParam>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<BetaPrompt>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `service_tier`.
+    pub fn service_tier(mut self, value: impl Into<BetaServiceTierResponses>) -> Self {
+        self.0.service_tier = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn truncation(mut self, value: impl Into<BetaCreateResponseTruncation>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning`.
+    pub fn reasoning(mut self, value: impl Into<BetaReasoning>) -> Self {
+        self.0.reasoning = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<BetaInputParam>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: bool) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `store`.
+    pub fn store(mut self, value: bool) -> Self {
+        self.0.store = Some(value);
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `moderation`.
+    pub fn moderation(mut self, value: impl Into<BetaModerationParam>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `stream_options`.
+    pub fn stream_options(mut self, value: impl Into<BetaResponseStreamOptions>) -> Self {
+        self.0.stream_options = Some(value.into());
+        self
+    }
+
+    /// Sets `conversation`.
+    pub fn conversation(mut self, value: impl Into<BetaConversationParam>) -> Self {
+        self.0.conversation = Some(value.into());
+        self
+    }
+
+    /// Sets `context_management`.
+    pub fn context_management(mut self, value: impl Into<Vec<BetaContextManagementParam>>) -> Self {
+        self.0.context_management = Some(value.into());
+        self
+    }
+
+    /// Sets `max_output_tokens`.
+    pub fn max_output_tokens(mut self, value: u64) -> Self {
+        self.0.max_output_tokens = Some(value);
+        self
+    }
+
+    /// Sets `multi_agent`.
+    pub fn multi_agent(mut self, value: impl Into<BetaMultiAgentParam>) -> Self {
+        self.0.multi_agent = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCreateResponse {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCreateResponse {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCreateResponse, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCreateResponse> for BetaCreateResponseBuilder {
+    fn from(value: BetaCreateResponse) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaCreateResponseBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for BetaCreateResponsePromptCacheRetention {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -158,6 +442,88 @@ impl Validate for BetaGetResponseParams {
     }
 }
 
+/// Builds a [`BetaGetResponseParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaGetResponseParamsBuilder(BetaGetResponseParams);
+
+impl BetaGetResponseParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaGetResponseParams {
+            include: None,
+            stream: None,
+            starting_after: None,
+            include_obfuscation: None,
+            openai_beta: None,
+        })
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `starting_after`.
+    pub fn starting_after(mut self, value: i64) -> Self {
+        self.0.starting_after = Some(value);
+        self
+    }
+
+    /// Sets `include_obfuscation`.
+    pub fn include_obfuscation(mut self, value: bool) -> Self {
+        self.0.include_obfuscation = Some(value);
+        self
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaGetResponseParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaGetResponseParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaGetResponseParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaGetResponseParams> for BetaGetResponseParamsBuilder {
+    fn from(value: BetaGetResponseParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaGetResponseParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for BetaListInputItemsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -176,6 +542,89 @@ impl Validate for BetaListInputItemsParams {
                 }
             }
         }
+    }
+}
+
+/// Builds a [`BetaListInputItemsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaListInputItemsParamsBuilder(BetaListInputItemsParams);
+
+impl BetaListInputItemsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaListInputItemsParams {
+            limit: None,
+            order: None,
+            after: None,
+            include: None,
+            openai_beta: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<BetaListInputItemsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaListInputItemsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaListInputItemsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaListInputItemsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaListInputItemsParams> for BetaListInputItemsParamsBuilder {
+    fn from(value: BetaListInputItemsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaListInputItemsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -203,8 +652,113 @@ impl Validate for BetaMultiAgentParam {
     }
 }
 
+/// Builds a [`BetaMultiAgentParam`] (required: `enabled`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMultiAgentParamBuilder(BetaMultiAgentParam);
+
+impl BetaMultiAgentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(enabled: bool) -> Self {
+        Self(BetaMultiAgentParam {
+            enabled: enabled,
+            max_concurrent_subagents: None,
+        })
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.0.enabled = value;
+        self
+    }
+
+    /// Sets `max_concurrent_subagents`.
+    /// Constraints: minimum 1.
+    pub fn max_concurrent_subagents(mut self, value: u64) -> Self {
+        self.0.max_concurrent_subagents = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMultiAgentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMultiAgentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMultiAgentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMultiAgentParam> for BetaMultiAgentParamBuilder {
+    fn from(value: BetaMultiAgentParam) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CancelResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`CancelResponseParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CancelResponseParamsBuilder(CancelResponseParams);
+
+impl CancelResponseParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CancelResponseParams { openai_beta: None })
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CancelResponseParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CancelResponseParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CancelResponseParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CancelResponseParams> for CancelResponseParamsBuilder {
+    fn from(value: CancelResponseParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CancelResponseParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for CompactResponseMethodPublicBody {
@@ -235,6 +789,106 @@ impl Validate for CompactResponseMethodPublicBody {
     }
 }
 
+/// Builds a [`CompactResponseMethodPublicBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompactResponseMethodPublicBodyBuilder(CompactResponseMethodPublicBody);
+
+impl CompactResponseMethodPublicBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CompactResponseMethodPublicBody {
+            model: None,
+            input: None,
+            previous_response_id: None,
+            instructions: None,
+            prompt_cache_key: None,
+            prompt_cache_retention: None,
+            prompt_cache_options: None,
+            service_tier: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<ModelIdsCompaction>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<CompactResponseMethodPublicBodyInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_key`.
+    pub fn prompt_cache_key(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt_cache_key = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_retention`.
+    pub fn prompt_cache_retention(mut self, value: impl Into<PromptCacheRetentionEnum>) -> Self {
+        self.0.prompt_cache_retention = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_options`.
+    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+        self.0.prompt_cache_options = Some(value.into());
+        self
+    }
+
+    /// Sets `service_tier`.
+    pub fn service_tier(mut self, value: impl Into<ServiceTierEnum>) -> Self {
+        self.0.service_tier = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompactResponseMethodPublicBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompactResponseMethodPublicBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompactResponseMethodPublicBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CompactResponseMethodPublicBody> for CompactResponseMethodPublicBodyBuilder {
+    fn from(value: CompactResponseMethodPublicBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CompactResponseMethodPublicBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CompactResponseMethodPublicBodyInput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -258,6 +912,58 @@ impl Validate for CompactconversationParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`CompactconversationParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompactconversationParamsBuilder(CompactconversationParams);
+
+impl CompactconversationParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CompactconversationParams { openai_beta: None })
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompactconversationParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompactconversationParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompactconversationParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CompactconversationParams> for CompactconversationParamsBuilder {
+    fn from(value: CompactconversationParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CompactconversationParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ContextManagementParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -273,6 +979,100 @@ impl Validate for ContextManagementParam {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`ContextManagementParam`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContextManagementParamBuilder(ContextManagementParam);
+
+impl ContextManagementParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<String>) -> Self {
+        Self(ContextManagementParam {
+            r#type: r#type.into(),
+            compact_threshold: None,
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<String>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `compact_threshold`.
+    pub fn compact_threshold(mut self, value: u64) -> Self {
+        self.0.compact_threshold = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContextManagementParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContextManagementParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContextManagementParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ContextManagementParam> for ContextManagementParamBuilder {
+    fn from(value: ContextManagementParam) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`ConversationParam2`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ConversationParam2Builder(ConversationParam2);
+
+impl ConversationParam2Builder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(ConversationParam2 { id: id.into() })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ConversationParam2 {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ConversationParam2 {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ConversationParam2, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ConversationParam2> for ConversationParam2Builder {
+    fn from(value: ConversationParam2) -> Self {
+        Self(value)
     }
 }
 
@@ -396,8 +1196,337 @@ impl Validate for CreateResponse {
     }
 }
 
+/// Builds a [`CreateResponse`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateResponseBuilder(CreateResponse);
+
+impl CreateResponseBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateResponse {
+            metadata: None,
+            top_logprobs: None,
+            temperature: None,
+            top_p: None,
+            user: None,
+            safety_identifier: None,
+            prompt_cache_key: None,
+            prompt_cache_retention: None,
+            prompt_cache_options: None,
+            previous_response_id: None,
+            model: None,
+            background: None,
+            max_tool_calls: None,
+            text: None,
+            tools: None,
+            tool_choice: None,
+            prompt: None,
+            service_tier: None,
+            truncation: None,
+            reasoning: None,
+            input: None,
+            include: None,
+            parallel_tool_calls: None,
+            store: None,
+            instructions: None,
+            moderation: None,
+            stream: None,
+            stream_options: None,
+            conversation: None,
+            context_management: None,
+            max_output_tokens: None,
+        })
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// Sets `top_logprobs`.
+    /// Constraints: minimum 0, maximum 20.
+    pub fn top_logprobs(mut self, value: u64) -> Self {
+        self.0.top_logprobs = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `user`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// Sets `safety_identifier`.
+    pub fn safety_identifier(mut self, value: impl Into<String>) -> Self {
+        self.0.safety_identifier = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_key`.
+    pub fn prompt_cache_key(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt_cache_key = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_retention`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn prompt_cache_retention(
+        mut self,
+        value: impl Into<CreateResponsePromptCacheRetention>,
+    ) -> Self {
+        self.0.prompt_cache_retention = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_options`.
+    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+        self.0.prompt_cache_options = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<ModelIdsResponses>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    pub fn background(mut self, value: bool) -> Self {
+        self.0.background = Some(value);
+        self
+    }
+
+    /// Sets `max_tool_calls`.
+    pub fn max_tool_calls(mut self, value: i64) -> Self {
+        self.0.max_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<ResponseTextParam>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<ToolsArray>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<ToolChoiceParam>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+        self.0.prompt = Some(value.into());
+        self
+    }
+
+    /// Sets `service_tier`.
+    pub fn service_tier(mut self, value: impl Into<ServiceTierResponses>) -> Self {
+        self.0.service_tier = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn truncation(mut self, value: impl Into<CreateResponseTruncation>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning`.
+    pub fn reasoning(mut self, value: impl Into<Reasoning>) -> Self {
+        self.0.reasoning = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<InputParam>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: bool) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// Sets `store`.
+    pub fn store(mut self, value: bool) -> Self {
+        self.0.store = Some(value);
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `moderation`.
+    pub fn moderation(mut self, value: impl Into<ModerationParam>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `stream_options`.
+    pub fn stream_options(mut self, value: impl Into<ResponseStreamOptions>) -> Self {
+        self.0.stream_options = Some(value.into());
+        self
+    }
+
+    /// Sets `conversation`.
+    pub fn conversation(mut self, value: impl Into<ConversationParam>) -> Self {
+        self.0.conversation = Some(value.into());
+        self
+    }
+
+    /// Sets `context_management`.
+    pub fn context_management(mut self, value: impl Into<Vec<ContextManagementParam>>) -> Self {
+        self.0.context_management = Some(value.into());
+        self
+    }
+
+    /// Sets `max_output_tokens`.
+    pub fn max_output_tokens(mut self, value: u64) -> Self {
+        self.0.max_output_tokens = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateResponse {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateResponse {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateResponse, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateResponse> for CreateResponseBuilder {
+    fn from(value: CreateResponse) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateResponseBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`CreateResponseParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateResponseParamsBuilder(CreateResponseParams);
+
+impl CreateResponseParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateResponseParams { openai_beta: None })
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateResponseParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateResponseParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateResponseParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateResponseParams> for CreateResponseParamsBuilder {
+    fn from(value: CreateResponseParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateResponseParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for CreateResponsePromptCacheRetention {
@@ -414,6 +1543,58 @@ impl Validate for CreateResponseTruncation {
 
 impl Validate for DeleteResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`DeleteResponseParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct DeleteResponseParamsBuilder(DeleteResponseParams);
+
+impl DeleteResponseParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(DeleteResponseParams { openai_beta: None })
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &DeleteResponseParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> DeleteResponseParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<DeleteResponseParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<DeleteResponseParams> for DeleteResponseParamsBuilder {
+    fn from(value: DeleteResponseParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for DeleteResponseParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for GetResponseParams {
@@ -433,8 +1614,132 @@ impl Validate for GetResponseParams {
     }
 }
 
+/// Builds a [`GetResponseParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetResponseParamsBuilder(GetResponseParams);
+
+impl GetResponseParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetResponseParams {
+            include: None,
+            stream: None,
+            starting_after: None,
+            include_obfuscation: None,
+        })
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// Sets `stream`.
+    pub fn stream(mut self, value: bool) -> Self {
+        self.0.stream = Some(value);
+        self
+    }
+
+    /// Sets `starting_after`.
+    pub fn starting_after(mut self, value: i64) -> Self {
+        self.0.starting_after = Some(value);
+        self
+    }
+
+    /// Sets `include_obfuscation`.
+    pub fn include_obfuscation(mut self, value: bool) -> Self {
+        self.0.include_obfuscation = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetResponseParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetResponseParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetResponseParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetResponseParams> for GetResponseParamsBuilder {
+    fn from(value: GetResponseParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetResponseParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for GetinputtokencountsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`GetinputtokencountsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GetinputtokencountsParamsBuilder(GetinputtokencountsParams);
+
+impl GetinputtokencountsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GetinputtokencountsParams { openai_beta: None })
+    }
+
+    /// Sets `openai-beta`.
+    pub fn openai_beta(
+        mut self,
+        value: impl Into<Vec<oai_types::consts::ResponsesMultiAgentV1>>,
+    ) -> Self {
+        self.0.openai_beta = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GetinputtokencountsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GetinputtokencountsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GetinputtokencountsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<GetinputtokencountsParams> for GetinputtokencountsParamsBuilder {
+    fn from(value: GetinputtokencountsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for GetinputtokencountsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Validate for InputParam {
@@ -474,6 +1779,79 @@ impl Validate for ListInputItemsParams {
     }
 }
 
+/// Builds a [`ListInputItemsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListInputItemsParamsBuilder(ListInputItemsParams);
+
+impl ListInputItemsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListInputItemsParams {
+            limit: None,
+            order: None,
+            after: None,
+            include: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<ListInputItemsParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `include`.
+    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+        self.0.include = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListInputItemsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListInputItemsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListInputItemsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListInputItemsParams> for ListInputItemsParamsBuilder {
+    fn from(value: ListInputItemsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListInputItemsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListInputItemsParamsOrder {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -510,6 +1888,85 @@ impl Validate for Reasoning {
     }
 }
 
+/// Builds a [`Reasoning`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ReasoningBuilder(Reasoning);
+
+impl ReasoningBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(Reasoning {
+            mode: None,
+            effort: None,
+            summary: None,
+            context: None,
+            generate_summary: None,
+        })
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<ReasoningModeEnum>) -> Self {
+        self.0.mode = Some(value.into());
+        self
+    }
+
+    /// Sets `effort`.
+    pub fn effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.effort = Some(value.into());
+        self
+    }
+
+    /// Sets `summary`.
+    pub fn summary(mut self, value: impl Into<ReasoningSummary>) -> Self {
+        self.0.summary = Some(value.into());
+        self
+    }
+
+    /// Sets `context`.
+    pub fn context(mut self, value: impl Into<ReasoningContext>) -> Self {
+        self.0.context = Some(value.into());
+        self
+    }
+
+    /// Sets `generate_summary`.
+    pub fn generate_summary(mut self, value: impl Into<ReasoningGenerateSummary>) -> Self {
+        self.0.generate_summary = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &Reasoning {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> Reasoning {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<Reasoning, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<Reasoning> for ReasoningBuilder {
+    fn from(value: Reasoning) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ReasoningBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ReasoningContext {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -528,6 +1985,56 @@ impl Validate for ReasoningSummary {
     }
 }
 
+/// Builds a [`ResponseStreamOptions`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseStreamOptionsBuilder(ResponseStreamOptions);
+
+impl ResponseStreamOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ResponseStreamOptions {
+            include_obfuscation: None,
+        })
+    }
+
+    /// Sets `include_obfuscation`.
+    pub fn include_obfuscation(mut self, value: bool) -> Self {
+        self.0.include_obfuscation = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseStreamOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseStreamOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseStreamOptions, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ResponseStreamOptions> for ResponseStreamOptionsBuilder {
+    fn from(value: ResponseStreamOptions) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ResponseStreamOptionsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ResponseTextParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -540,6 +2047,64 @@ impl Validate for ResponseTextParam {
     }
 }
 
+/// Builds a [`ResponseTextParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseTextParamBuilder(ResponseTextParam);
+
+impl ResponseTextParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ResponseTextParam {
+            format: None,
+            verbosity: None,
+        })
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<TextResponseFormatConfiguration>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// Sets `verbosity`.
+    pub fn verbosity(mut self, value: impl Into<Verbosity>) -> Self {
+        self.0.verbosity = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseTextParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseTextParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseTextParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ResponseTextParam> for ResponseTextParamBuilder {
+    fn from(value: ResponseTextParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ResponseTextParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ServiceTierEnum {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -549,6 +2114,138 @@ impl Validate for ServiceTierEnum {
 impl Validate for ServiceTierResponses {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`SpecificApplyPatchParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SpecificApplyPatchParamBuilder(SpecificApplyPatchParam);
+
+impl SpecificApplyPatchParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(SpecificApplyPatchParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SpecificApplyPatchParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SpecificApplyPatchParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SpecificApplyPatchParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<SpecificApplyPatchParam> for SpecificApplyPatchParamBuilder {
+    fn from(value: SpecificApplyPatchParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for SpecificApplyPatchParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`SpecificFunctionShellParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SpecificFunctionShellParamBuilder(SpecificFunctionShellParam);
+
+impl SpecificFunctionShellParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(SpecificFunctionShellParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SpecificFunctionShellParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SpecificFunctionShellParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SpecificFunctionShellParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<SpecificFunctionShellParam> for SpecificFunctionShellParamBuilder {
+    fn from(value: SpecificFunctionShellParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for SpecificFunctionShellParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`SpecificProgrammaticToolCallingParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SpecificProgrammaticToolCallingParamBuilder(SpecificProgrammaticToolCallingParam);
+
+impl SpecificProgrammaticToolCallingParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(SpecificProgrammaticToolCallingParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SpecificProgrammaticToolCallingParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SpecificProgrammaticToolCallingParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SpecificProgrammaticToolCallingParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<SpecificProgrammaticToolCallingParam> for SpecificProgrammaticToolCallingParamBuilder {
+    fn from(value: SpecificProgrammaticToolCallingParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for SpecificProgrammaticToolCallingParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -589,6 +2286,142 @@ impl Validate for TokenCountsBody {
     }
 }
 
+/// Builds a [`TokenCountsBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TokenCountsBodyBuilder(TokenCountsBody);
+
+impl TokenCountsBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(TokenCountsBody {
+            model: None,
+            input: None,
+            previous_response_id: None,
+            tools: None,
+            text: None,
+            reasoning: None,
+            truncation: None,
+            instructions: None,
+            personality: None,
+            conversation: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<TokenCountsBodyInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<ResponseTextParam>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning`.
+    pub fn reasoning(mut self, value: impl Into<Reasoning>) -> Self {
+        self.0.reasoning = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn truncation(mut self, value: impl Into<TruncationEnum>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `personality`.
+    pub fn personality(mut self, value: impl Into<PersonalityEnum>) -> Self {
+        self.0.personality = Some(value.into());
+        self
+    }
+
+    /// Sets `conversation`.
+    pub fn conversation(mut self, value: impl Into<ConversationParam>) -> Self {
+        self.0.conversation = Some(value.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<ToolChoiceParam>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: bool) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &TokenCountsBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> TokenCountsBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<TokenCountsBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<TokenCountsBody> for TokenCountsBodyBuilder {
+    fn from(value: TokenCountsBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for TokenCountsBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for TokenCountsBodyInput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -620,9 +2453,116 @@ impl Validate for ToolChoiceAllowed {
     }
 }
 
+/// Builds a [`ToolChoiceAllowed`] (required: `mode`, `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolChoiceAllowedBuilder(ToolChoiceAllowed);
+
+impl ToolChoiceAllowedBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        mode: impl Into<ToolChoiceAllowedMode>,
+        tools: impl Into<Vec<serde_json::Value>>,
+    ) -> Self {
+        Self(ToolChoiceAllowed {
+            r#type: Default::default(),
+            mode: mode.into(),
+            tools: tools.into(),
+        })
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<ToolChoiceAllowedMode>) -> Self {
+        self.0.mode = value.into();
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<serde_json::Value>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<serde_json::Value>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolChoiceAllowed {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolChoiceAllowed {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolChoiceAllowed, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ToolChoiceAllowed> for ToolChoiceAllowedBuilder {
+    fn from(value: ToolChoiceAllowed) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ToolChoiceAllowedMode {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`ToolChoiceCustom`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolChoiceCustomBuilder(ToolChoiceCustom);
+
+impl ToolChoiceCustomBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ToolChoiceCustom {
+            r#type: Default::default(),
+            name: name.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolChoiceCustom {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolChoiceCustom {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolChoiceCustom, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<ToolChoiceCustom> for ToolChoiceCustomBuilder {
+    fn from(value: ToolChoiceCustom) -> Self {
+        Self(value)
     }
 }
 
@@ -652,6 +2592,51 @@ impl Validate for ToolChoiceTypes {
             let at = at.field("type");
             Validate::check(&self.r#type, &at, out);
         }
+    }
+}
+
+/// Builds a [`ToolChoiceTypes`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolChoiceTypesBuilder(ToolChoiceTypes);
+
+impl ToolChoiceTypesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<ToolChoiceTypesType>) -> Self {
+        Self(ToolChoiceTypes {
+            r#type: r#type.into(),
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<ToolChoiceTypesType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolChoiceTypes {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolChoiceTypes {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolChoiceTypes, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ToolChoiceTypes> for ToolChoiceTypesBuilder {
+    fn from(value: ToolChoiceTypes) -> Self {
+        Self(value)
     }
 }
 

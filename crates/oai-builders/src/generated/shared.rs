@@ -24,6 +24,69 @@ impl Validate for AdditionalToolsItemParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`AdditionalToolsItemParam`] (required: `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AdditionalToolsItemParamBuilder(AdditionalToolsItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl AdditionalToolsItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(tools: impl Into<Vec<Tool>>) -> Self {
+        Self(AdditionalToolsItemParam {
+            id: None,
+            r#type: Default::default(),
+            role: Default::default(),
+            tools: tools.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AdditionalToolsItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AdditionalToolsItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AdditionalToolsItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<AdditionalToolsItemParam> for AdditionalToolsItemParamBuilder {
+    fn from(value: AdditionalToolsItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchCallOutputStatusParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -55,6 +118,64 @@ impl Validate for ApplyPatchCreateFileOperationParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ApplyPatchCreateFileOperationParam`] (required: `path`, `diff`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchCreateFileOperationParamBuilder(ApplyPatchCreateFileOperationParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ApplyPatchCreateFileOperationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(path: impl Into<String>, diff: impl Into<String>) -> Self {
+        Self(ApplyPatchCreateFileOperationParam {
+            r#type: Default::default(),
+            path: path.into(),
+            diff: diff.into(),
+        })
+    }
+
+    /// Sets `path`.
+    /// Constraints: at least 1 characters.
+    pub fn path(mut self, value: impl Into<String>) -> Self {
+        self.0.path = value.into();
+        self
+    }
+
+    /// Sets `diff`.
+    /// Constraints: at most 10485760 characters.
+    pub fn diff(mut self, value: impl Into<String>) -> Self {
+        self.0.diff = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchCreateFileOperationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchCreateFileOperationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchCreateFileOperationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchCreateFileOperationParam> for ApplyPatchCreateFileOperationParamBuilder {
+    fn from(value: ApplyPatchCreateFileOperationParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchDeleteFileOperationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -64,6 +185,56 @@ impl Validate for ApplyPatchDeleteFileOperationParam {
             let at = at.field("path");
             v::str_len(&self.path, Some(1), None, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ApplyPatchDeleteFileOperationParam`] (required: `path`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchDeleteFileOperationParamBuilder(ApplyPatchDeleteFileOperationParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ApplyPatchDeleteFileOperationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self(ApplyPatchDeleteFileOperationParam {
+            r#type: Default::default(),
+            path: path.into(),
+        })
+    }
+
+    /// Sets `path`.
+    /// Constraints: at least 1 characters.
+    pub fn path(mut self, value: impl Into<String>) -> Self {
+        self.0.path = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchDeleteFileOperationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchDeleteFileOperationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchDeleteFileOperationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchDeleteFileOperationParam> for ApplyPatchDeleteFileOperationParamBuilder {
+    fn from(value: ApplyPatchDeleteFileOperationParam) -> Self {
+        Self(value)
     }
 }
 
@@ -111,6 +282,88 @@ impl Validate for ApplyPatchToolCallItemParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ApplyPatchToolCallItemParam`] (required: `call_id`, `status`, `operation`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchToolCallItemParamBuilder(ApplyPatchToolCallItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ApplyPatchToolCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        status: impl Into<ApplyPatchCallStatusParam>,
+        operation: impl Into<ApplyPatchOperationParam>,
+    ) -> Self {
+        Self(ApplyPatchToolCallItemParam {
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            status: status.into(),
+            operation: operation.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ApplyPatchCallStatusParam>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `operation`.
+    pub fn operation(mut self, value: impl Into<ApplyPatchOperationParam>) -> Self {
+        self.0.operation = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchToolCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchToolCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchToolCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchToolCallItemParam> for ApplyPatchToolCallItemParamBuilder {
+    fn from(value: ApplyPatchToolCallItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchToolCallOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -135,6 +388,87 @@ impl Validate for ApplyPatchToolCallOutputItemParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ApplyPatchToolCallOutputItemParam`] (required: `call_id`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchToolCallOutputItemParamBuilder(ApplyPatchToolCallOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ApplyPatchToolCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        status: impl Into<ApplyPatchCallOutputStatusParam>,
+    ) -> Self {
+        Self(ApplyPatchToolCallOutputItemParam {
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            status: status.into(),
+            output: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ApplyPatchCallOutputStatusParam>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchToolCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchToolCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchToolCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchToolCallOutputItemParam> for ApplyPatchToolCallOutputItemParamBuilder {
+    fn from(value: ApplyPatchToolCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ApplyPatchToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -154,6 +488,71 @@ impl Validate for ApplyPatchToolParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ApplyPatchToolParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchToolParamBuilder(ApplyPatchToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ApplyPatchToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ApplyPatchToolParam {
+            r#type: Default::default(),
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ApplyPatchToolParam> for ApplyPatchToolParamBuilder {
+    fn from(value: ApplyPatchToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ApplyPatchToolParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchUpdateFileOperationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -168,6 +567,140 @@ impl Validate for ApplyPatchUpdateFileOperationParam {
             let at = at.field("diff");
             v::str_len(&self.diff, None, Some(10485760), &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ApplyPatchUpdateFileOperationParam`] (required: `path`, `diff`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApplyPatchUpdateFileOperationParamBuilder(ApplyPatchUpdateFileOperationParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ApplyPatchUpdateFileOperationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(path: impl Into<String>, diff: impl Into<String>) -> Self {
+        Self(ApplyPatchUpdateFileOperationParam {
+            r#type: Default::default(),
+            path: path.into(),
+            diff: diff.into(),
+        })
+    }
+
+    /// Sets `path`.
+    /// Constraints: at least 1 characters.
+    pub fn path(mut self, value: impl Into<String>) -> Self {
+        self.0.path = value.into();
+        self
+    }
+
+    /// Sets `diff`.
+    /// Constraints: at most 10485760 characters.
+    pub fn diff(mut self, value: impl Into<String>) -> Self {
+        self.0.diff = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApplyPatchUpdateFileOperationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApplyPatchUpdateFileOperationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApplyPatchUpdateFileOperationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchUpdateFileOperationParam> for ApplyPatchUpdateFileOperationParamBuilder {
+    fn from(value: ApplyPatchUpdateFileOperationParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ApproximateLocation`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ApproximateLocationBuilder(ApproximateLocation);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ApproximateLocationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ApproximateLocation {
+            r#type: Default::default(),
+            country: None,
+            region: None,
+            city: None,
+            timezone: None,
+        })
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.0.country = Some(value.into());
+        self
+    }
+
+    /// Sets `region`.
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.0.region = Some(value.into());
+        self
+    }
+
+    /// Sets `city`.
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.0.city = Some(value.into());
+        self
+    }
+
+    /// Sets `timezone`.
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.0.timezone = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ApproximateLocation {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ApproximateLocation {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ApproximateLocation, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ApproximateLocation> for ApproximateLocationBuilder {
+    fn from(value: ApproximateLocation) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ApproximateLocationBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -189,6 +722,89 @@ impl Validate for AutoCodeInterpreterToolParam {
             let at = at.field("network_policy");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`AutoCodeInterpreterToolParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AutoCodeInterpreterToolParamBuilder(AutoCodeInterpreterToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl AutoCodeInterpreterToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AutoCodeInterpreterToolParam {
+            r#type: Default::default(),
+            file_ids: None,
+            memory_limit: None,
+            network_policy: None,
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 50 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `memory_limit`.
+    pub fn memory_limit(mut self, value: impl Into<ContainerMemoryLimit>) -> Self {
+        self.0.memory_limit = Some(value.into());
+        self
+    }
+
+    /// Sets `network_policy`.
+    pub fn network_policy(
+        mut self,
+        value: impl Into<AutoCodeInterpreterToolParamNetworkPolicy>,
+    ) -> Self {
+        self.0.network_policy = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AutoCodeInterpreterToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AutoCodeInterpreterToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AutoCodeInterpreterToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<AutoCodeInterpreterToolParam> for AutoCodeInterpreterToolParamBuilder {
+    fn from(value: AutoCodeInterpreterToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for AutoCodeInterpreterToolParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -217,6 +833,236 @@ impl Validate for CallableToolAllowedCaller {
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionMessageCustomToolCall`] (required: `id`, `custom`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionMessageCustomToolCallBuilder(ChatCompletionMessageCustomToolCall);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionMessageCustomToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        custom: impl Into<ChatCompletionMessageCustomToolCallCustom>,
+    ) -> Self {
+        Self(ChatCompletionMessageCustomToolCall {
+            id: id.into(),
+            r#type: Default::default(),
+            custom: custom.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `custom`.
+    pub fn custom(mut self, value: impl Into<ChatCompletionMessageCustomToolCallCustom>) -> Self {
+        self.0.custom = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionMessageCustomToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionMessageCustomToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionMessageCustomToolCall, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageCustomToolCall> for ChatCompletionMessageCustomToolCallBuilder {
+    fn from(value: ChatCompletionMessageCustomToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionMessageCustomToolCallCustom`] (required: `name`, `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionMessageCustomToolCallCustomBuilder(
+    ChatCompletionMessageCustomToolCallCustom,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionMessageCustomToolCallCustomBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, input: impl Into<String>) -> Self {
+        Self(ChatCompletionMessageCustomToolCallCustom {
+            name: name.into(),
+            input: input.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionMessageCustomToolCallCustom {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionMessageCustomToolCallCustom {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionMessageCustomToolCallCustom, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageCustomToolCallCustom>
+    for ChatCompletionMessageCustomToolCallCustomBuilder
+{
+    fn from(value: ChatCompletionMessageCustomToolCallCustom) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionMessageToolCall`] (required: `id`, `function`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionMessageToolCallBuilder(ChatCompletionMessageToolCall);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionMessageToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        function: impl Into<ChatCompletionMessageToolCallFunction>,
+    ) -> Self {
+        Self(ChatCompletionMessageToolCall {
+            id: id.into(),
+            r#type: Default::default(),
+            function: function.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `function`.
+    pub fn function(mut self, value: impl Into<ChatCompletionMessageToolCallFunction>) -> Self {
+        self.0.function = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionMessageToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionMessageToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionMessageToolCall, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageToolCall> for ChatCompletionMessageToolCallBuilder {
+    fn from(value: ChatCompletionMessageToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionMessageToolCallFunction`] (required: `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionMessageToolCallFunctionBuilder(ChatCompletionMessageToolCallFunction);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionMessageToolCallFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        Self(ChatCompletionMessageToolCallFunction {
+            name: name.into(),
+            arguments: arguments.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionMessageToolCallFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionMessageToolCallFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionMessageToolCallFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageToolCallFunction> for ChatCompletionMessageToolCallFunctionBuilder {
+    fn from(value: ChatCompletionMessageToolCallFunction) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 impl Validate for ChatCompletionRequestAssistantMessage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -230,6 +1076,163 @@ impl Validate for ChatCompletionRequestAssistantMessage {
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestAssistantMessage`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestAssistantMessageBuilder(ChatCompletionRequestAssistantMessage);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestAssistantMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ChatCompletionRequestAssistantMessage {
+            content: None,
+            refusal: None,
+            role: Default::default(),
+            name: None,
+            audio: None,
+            tool_calls: None,
+            function_call: None,
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(
+        mut self,
+        value: impl Into<ChatCompletionRequestAssistantMessageContent>,
+    ) -> Self {
+        self.0.content = Some(value.into());
+        self
+    }
+
+    /// Sets `refusal`.
+    pub fn refusal(mut self, value: impl Into<String>) -> Self {
+        self.0.refusal = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `audio`.
+    pub fn audio(mut self, value: impl Into<ChatCompletionRequestAssistantMessageAudio>) -> Self {
+        self.0.audio = Some(value.into());
+        self
+    }
+
+    /// Sets `tool_calls`.
+    pub fn tool_calls(mut self, value: impl Into<ChatCompletionMessageToolCalls>) -> Self {
+        self.0.tool_calls = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tool_calls`.
+    pub fn tool_call(mut self, item: impl Into<ChatCompletionMessageToolCallsItem>) -> Self {
+        self.0
+            .tool_calls
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `function_call`.
+    pub fn function_call(
+        mut self,
+        value: impl Into<ChatCompletionRequestAssistantMessageFunctionCall>,
+    ) -> Self {
+        self.0.function_call = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestAssistantMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestAssistantMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionRequestAssistantMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestAssistantMessage> for ChatCompletionRequestAssistantMessageBuilder {
+    fn from(value: ChatCompletionRequestAssistantMessage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Default for ChatCompletionRequestAssistantMessageBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestAssistantMessageAudio`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestAssistantMessageAudioBuilder(
+    ChatCompletionRequestAssistantMessageAudio,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestAssistantMessageAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestAssistantMessageAudio { id: id.into() })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestAssistantMessageAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestAssistantMessageAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestAssistantMessageAudio, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestAssistantMessageAudio>
+    for ChatCompletionRequestAssistantMessageAudioBuilder
+{
+    fn from(value: ChatCompletionRequestAssistantMessageAudio) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 impl Validate for ChatCompletionRequestAssistantMessageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -238,6 +1241,290 @@ impl Validate for ChatCompletionRequestAssistantMessageContent {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestAssistantMessageFunctionCall`] (required: `arguments`, `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestAssistantMessageFunctionCallBuilder(
+    ChatCompletionRequestAssistantMessageFunctionCall,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestAssistantMessageFunctionCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(arguments: impl Into<String>, name: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestAssistantMessageFunctionCall {
+            arguments: arguments.into(),
+            name: name.into(),
+        })
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestAssistantMessageFunctionCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestAssistantMessageFunctionCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestAssistantMessageFunctionCall, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestAssistantMessageFunctionCall>
+    for ChatCompletionRequestAssistantMessageFunctionCallBuilder
+{
+    fn from(value: ChatCompletionRequestAssistantMessageFunctionCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestMessageContentPartRefusal`] (required: `refusal`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartRefusalBuilder(
+    ChatCompletionRequestMessageContentPartRefusal,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestMessageContentPartRefusalBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(refusal: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartRefusal {
+            r#type: Default::default(),
+            refusal: refusal.into(),
+        })
+    }
+
+    /// Sets `refusal`.
+    pub fn refusal(mut self, value: impl Into<String>) -> Self {
+        self.0.refusal = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartRefusal {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartRefusal {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartRefusal, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartRefusal>
+    for ChatCompletionRequestMessageContentPartRefusalBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartRefusal) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestMessageContentPartText`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartTextBuilder(
+    ChatCompletionRequestMessageContentPartText,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestMessageContentPartTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartText {
+            r#type: Default::default(),
+            text: text.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartText>
+    for ChatCompletionRequestMessageContentPartTextBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartText) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+/// Builds a [`ChatCompletionStreamOptions`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionStreamOptionsBuilder(ChatCompletionStreamOptions);
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl ChatCompletionStreamOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ChatCompletionStreamOptions {
+            include_usage: None,
+            include_obfuscation: None,
+        })
+    }
+
+    /// Sets `include_usage`.
+    pub fn include_usage(mut self, value: bool) -> Self {
+        self.0.include_usage = Some(value);
+        self
+    }
+
+    /// Sets `include_obfuscation`.
+    pub fn include_obfuscation(mut self, value: bool) -> Self {
+        self.0.include_obfuscation = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionStreamOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionStreamOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionStreamOptions, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl From<ChatCompletionStreamOptions> for ChatCompletionStreamOptionsBuilder {
+    fn from(value: ChatCompletionStreamOptions) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl Default for ChatCompletionStreamOptionsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+/// Builds a [`ChatCompletionTool`] (required: `function`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionToolBuilder(ChatCompletionTool);
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+impl ChatCompletionToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(function: impl Into<FunctionObject>) -> Self {
+        Self(ChatCompletionTool {
+            r#type: Default::default(),
+            function: function.into(),
+        })
+    }
+
+    /// Sets `function`.
+    pub fn function(mut self, value: impl Into<FunctionObject>) -> Self {
+        self.0.function = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionTool, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+impl From<ChatCompletionTool> for ChatCompletionToolBuilder {
+    fn from(value: ChatCompletionTool) -> Self {
+        Self(value)
     }
 }
 
@@ -258,6 +1545,178 @@ impl Validate for ClickParam {
             let at = at.field("button");
             Validate::check(&self.button, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ClickParam`] (required: `button`, `x`, `y`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ClickParamBuilder(ClickParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ClickParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(button: impl Into<ClickButtonType>, x: i64, y: i64) -> Self {
+        Self(ClickParam {
+            r#type: Default::default(),
+            button: button.into(),
+            x: x,
+            y: y,
+            keys: None,
+        })
+    }
+
+    /// Sets `button`.
+    pub fn button(mut self, value: impl Into<ClickButtonType>) -> Self {
+        self.0.button = value.into();
+        self
+    }
+
+    /// Sets `x`.
+    pub fn x(mut self, value: i64) -> Self {
+        self.0.x = value;
+        self
+    }
+
+    /// Sets `y`.
+    pub fn y(mut self, value: i64) -> Self {
+        self.0.y = value;
+        self
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ClickParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ClickParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ClickParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ClickParam> for ClickParamBuilder {
+    fn from(value: ClickParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CodeInterpreterOutputImage`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CodeInterpreterOutputImageBuilder(CodeInterpreterOutputImage);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CodeInterpreterOutputImageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(CodeInterpreterOutputImage {
+            r#type: Default::default(),
+            url: url.into(),
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CodeInterpreterOutputImage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CodeInterpreterOutputImage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CodeInterpreterOutputImage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterOutputImage> for CodeInterpreterOutputImageBuilder {
+    fn from(value: CodeInterpreterOutputImage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CodeInterpreterOutputLogs`] (required: `logs`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CodeInterpreterOutputLogsBuilder(CodeInterpreterOutputLogs);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CodeInterpreterOutputLogsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(logs: impl Into<String>) -> Self {
+        Self(CodeInterpreterOutputLogs {
+            r#type: Default::default(),
+            logs: logs.into(),
+        })
+    }
+
+    /// Sets `logs`.
+    pub fn logs(mut self, value: impl Into<String>) -> Self {
+        self.0.logs = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CodeInterpreterOutputLogs {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CodeInterpreterOutputLogs {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CodeInterpreterOutputLogs, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterOutputLogs> for CodeInterpreterOutputLogsBuilder {
+    fn from(value: CodeInterpreterOutputLogs) -> Self {
+        Self(value)
     }
 }
 
@@ -284,6 +1743,71 @@ impl Validate for CodeInterpreterTool {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`CodeInterpreterTool`] (required: `container`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CodeInterpreterToolBuilder(CodeInterpreterTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl CodeInterpreterToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(container: impl Into<CodeInterpreterToolContainer>) -> Self {
+        Self(CodeInterpreterTool {
+            r#type: Default::default(),
+            container: container.into(),
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `container`.
+    pub fn container(mut self, value: impl Into<CodeInterpreterToolContainer>) -> Self {
+        self.0.container = value.into();
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CodeInterpreterTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CodeInterpreterTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CodeInterpreterTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CodeInterpreterTool> for CodeInterpreterToolBuilder {
+    fn from(value: CodeInterpreterTool) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for CodeInterpreterToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -294,6 +1818,96 @@ impl Validate for CodeInterpreterToolCall {
             let at = at.field("status");
             Validate::check(&self.status, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CodeInterpreterToolCall`] (required: `id`, `status`, `container_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CodeInterpreterToolCallBuilder(CodeInterpreterToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CodeInterpreterToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<CodeInterpreterToolCallStatus>,
+        container_id: impl Into<String>,
+    ) -> Self {
+        Self(CodeInterpreterToolCall {
+            r#type: Default::default(),
+            id: id.into(),
+            status: status.into(),
+            container_id: container_id.into(),
+            code: None,
+            outputs: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<CodeInterpreterToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `container_id`.
+    pub fn container_id(mut self, value: impl Into<String>) -> Self {
+        self.0.container_id = value.into();
+        self
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.0.code = Some(value.into());
+        self
+    }
+
+    /// Sets `outputs`.
+    pub fn outputs(mut self, value: impl Into<Vec<CodeInterpreterToolCallOutputsItem>>) -> Self {
+        self.0.outputs = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `outputs`.
+    pub fn output(mut self, item: impl Into<CodeInterpreterToolCallOutputsItem>) -> Self {
+        self.0
+            .outputs
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CodeInterpreterToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CodeInterpreterToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CodeInterpreterToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterToolCall> for CodeInterpreterToolCallBuilder {
+    fn from(value: CodeInterpreterToolCall) -> Self {
+        Self(value)
     }
 }
 
@@ -329,6 +1943,111 @@ impl Validate for CompactionSummaryItemParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CompactionSummaryItemParam`] (required: `encrypted_content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompactionSummaryItemParamBuilder(CompactionSummaryItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CompactionSummaryItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(encrypted_content: impl Into<String>) -> Self {
+        Self(CompactionSummaryItemParam {
+            id: None,
+            r#type: Default::default(),
+            encrypted_content: encrypted_content.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `encrypted_content`.
+    /// Constraints: at most 20971520 characters.
+    pub fn encrypted_content(mut self, value: impl Into<String>) -> Self {
+        self.0.encrypted_content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompactionSummaryItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompactionSummaryItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompactionSummaryItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CompactionSummaryItemParam> for CompactionSummaryItemParamBuilder {
+    fn from(value: CompactionSummaryItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CompactionTriggerItemParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompactionTriggerItemParamBuilder(CompactionTriggerItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CompactionTriggerItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CompactionTriggerItemParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompactionTriggerItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompactionTriggerItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompactionTriggerItemParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CompactionTriggerItemParam> for CompactionTriggerItemParamBuilder {
+    fn from(value: CompactionTriggerItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for CompactionTriggerItemParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(any(
     feature = "conversations",
     feature = "evals",
@@ -344,6 +2063,88 @@ impl Validate for ComparisonFilter {
             let at = at.field("type");
             Validate::check(&self.r#type, &at, out);
         }
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+/// Builds a [`ComparisonFilter`] (required: `type`, `key`, `value`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComparisonFilterBuilder(ComparisonFilter);
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl ComparisonFilterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        r#type: impl Into<ComparisonFilterType>,
+        key: impl Into<String>,
+        value: impl Into<ComparisonFilterValue>,
+    ) -> Self {
+        Self(ComparisonFilter {
+            r#type: r#type.into(),
+            key: key.into(),
+            value: value.into(),
+        })
+    }
+
+    /// Sets `type`.
+    /// Default: `"eq"`.
+    pub fn r#type(mut self, value: impl Into<ComparisonFilterType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `key`.
+    pub fn key(mut self, value: impl Into<String>) -> Self {
+        self.0.key = value.into();
+        self
+    }
+
+    /// Sets `value`.
+    pub fn value(mut self, value: impl Into<ComparisonFilterValue>) -> Self {
+        self.0.value = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComparisonFilter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComparisonFilter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComparisonFilter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl From<ComparisonFilter> for ComparisonFilterBuilder {
+    fn from(value: ComparisonFilter) -> Self {
+        Self(value)
     }
 }
 
@@ -383,6 +2184,85 @@ impl Validate for CompoundFilter {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+/// Builds a [`CompoundFilter`] (required: `type`, `filters`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompoundFilterBuilder(CompoundFilter);
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl CompoundFilterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        r#type: impl Into<CompoundFilterType>,
+        filters: impl Into<Vec<CompoundFilterFiltersItem>>,
+    ) -> Self {
+        Self(CompoundFilter {
+            r#type: r#type.into(),
+            filters: filters.into(),
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<CompoundFilterType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `filters`.
+    pub fn filters(mut self, value: impl Into<Vec<CompoundFilterFiltersItem>>) -> Self {
+        self.0.filters = value.into();
+        self
+    }
+
+    /// Appends one item to `filters`.
+    pub fn filter(mut self, item: impl Into<CompoundFilterFiltersItem>) -> Self {
+        self.0.filters.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompoundFilter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompoundFilter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompoundFilter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl From<CompoundFilter> for CompoundFilterBuilder {
+    fn from(value: CompoundFilter) -> Self {
+        Self(value)
     }
 }
 
@@ -444,10 +2324,274 @@ impl Validate for ComputerCallOutputItemParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ComputerCallOutputItemParam`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerCallOutputItemParamBuilder(ComputerCallOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ComputerCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(call_id: impl Into<String>, output: impl Into<ComputerScreenshotImage>) -> Self {
+        Self(ComputerCallOutputItemParam {
+            id: None,
+            call_id: call_id.into(),
+            r#type: Default::default(),
+            output: output.into(),
+            acknowledged_safety_checks: None,
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<ComputerScreenshotImage>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `acknowledged_safety_checks`.
+    pub fn acknowledged_safety_checks(
+        mut self,
+        value: impl Into<Vec<ComputerCallSafetyCheckParam>>,
+    ) -> Self {
+        self.0.acknowledged_safety_checks = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `acknowledged_safety_checks`.
+    pub fn acknowledged_safety_check(
+        mut self,
+        item: impl Into<ComputerCallSafetyCheckParam>,
+    ) -> Self {
+        self.0
+            .acknowledged_safety_checks
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerCallOutputItemParam> for ComputerCallOutputItemParamBuilder {
+    fn from(value: ComputerCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ComputerCallSafetyCheckParam`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerCallSafetyCheckParamBuilder(ComputerCallSafetyCheckParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ComputerCallSafetyCheckParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(ComputerCallSafetyCheckParam {
+            id: id.into(),
+            code: None,
+            message: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.0.code = Some(value.into());
+        self
+    }
+
+    /// Sets `message`.
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.0.message = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerCallSafetyCheckParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerCallSafetyCheckParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerCallSafetyCheckParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerCallSafetyCheckParam> for ComputerCallSafetyCheckParamBuilder {
+    fn from(value: ComputerCallSafetyCheckParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ComputerEnvironment {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ComputerScreenshotImage`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerScreenshotImageBuilder(ComputerScreenshotImage);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ComputerScreenshotImageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ComputerScreenshotImage {
+            r#type: Default::default(),
+            image_url: None,
+            file_id: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerScreenshotImage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerScreenshotImage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerScreenshotImage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerScreenshotImage> for ComputerScreenshotImageBuilder {
+    fn from(value: ComputerScreenshotImage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for ComputerScreenshotImageBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ComputerTool`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerToolBuilder(ComputerTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ComputerToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ComputerTool {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerTool, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ComputerTool> for ComputerToolBuilder {
+    fn from(value: ComputerTool) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ComputerToolBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -478,6 +2622,104 @@ impl Validate for ComputerToolCall {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ComputerToolCall`] (required: `id`, `call_id`, `pending_safety_checks`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerToolCallBuilder(ComputerToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ComputerToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        pending_safety_checks: impl Into<Vec<ComputerCallSafetyCheckParam>>,
+        status: impl Into<ComputerToolCallStatus>,
+    ) -> Self {
+        Self(ComputerToolCall {
+            r#type: Default::default(),
+            id: id.into(),
+            call_id: call_id.into(),
+            action: None,
+            actions: None,
+            pending_safety_checks: pending_safety_checks.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<ComputerAction>) -> Self {
+        self.0.action = Some(value.into());
+        self
+    }
+
+    /// Sets `actions`.
+    pub fn actions(mut self, value: impl Into<ComputerActionList>) -> Self {
+        self.0.actions = Some(value.into());
+        self
+    }
+
+    /// Sets `pending_safety_checks`.
+    pub fn pending_safety_checks(
+        mut self,
+        value: impl Into<Vec<ComputerCallSafetyCheckParam>>,
+    ) -> Self {
+        self.0.pending_safety_checks = value.into();
+        self
+    }
+
+    /// Appends one item to `pending_safety_checks`.
+    pub fn pending_safety_check(mut self, item: impl Into<ComputerCallSafetyCheckParam>) -> Self {
+        self.0.pending_safety_checks.push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ComputerToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerToolCall> for ComputerToolCallBuilder {
+    fn from(value: ComputerToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ComputerToolCallStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -494,6 +2736,73 @@ impl Validate for ComputerUsePreviewTool {
             let at = at.field("environment");
             Validate::check(&self.environment, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ComputerUsePreviewTool`] (required: `environment`, `display_width`, `display_height`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ComputerUsePreviewToolBuilder(ComputerUsePreviewTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ComputerUsePreviewToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        environment: impl Into<ComputerEnvironment>,
+        display_width: i64,
+        display_height: i64,
+    ) -> Self {
+        Self(ComputerUsePreviewTool {
+            r#type: Default::default(),
+            environment: environment.into(),
+            display_width: display_width,
+            display_height: display_height,
+        })
+    }
+
+    /// Sets `environment`.
+    pub fn environment(mut self, value: impl Into<ComputerEnvironment>) -> Self {
+        self.0.environment = value.into();
+        self
+    }
+
+    /// Sets `display_width`.
+    pub fn display_width(mut self, value: i64) -> Self {
+        self.0.display_width = value;
+        self
+    }
+
+    /// Sets `display_height`.
+    pub fn display_height(mut self, value: i64) -> Self {
+        self.0.display_height = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ComputerUsePreviewTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ComputerUsePreviewTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ComputerUsePreviewTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ComputerUsePreviewTool> for ComputerUsePreviewToolBuilder {
+    fn from(value: ComputerUsePreviewTool) -> Self {
+        Self(value)
     }
 }
 
@@ -525,6 +2834,100 @@ impl Validate for ContainerAutoParam {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ContainerAutoParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerAutoParamBuilder(ContainerAutoParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ContainerAutoParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ContainerAutoParam {
+            r#type: Default::default(),
+            file_ids: None,
+            memory_limit: None,
+            network_policy: None,
+            skills: None,
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 50 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `memory_limit`.
+    pub fn memory_limit(mut self, value: impl Into<ContainerMemoryLimit>) -> Self {
+        self.0.memory_limit = Some(value.into());
+        self
+    }
+
+    /// Sets `network_policy`.
+    pub fn network_policy(mut self, value: impl Into<ContainerAutoParamNetworkPolicy>) -> Self {
+        self.0.network_policy = Some(value.into());
+        self
+    }
+
+    /// Sets `skills`.
+    /// Constraints: at most 200 items.
+    pub fn skills(mut self, value: impl Into<Vec<ContainerAutoParamSkillsItem>>) -> Self {
+        self.0.skills = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `skills`.
+    pub fn skill(mut self, item: impl Into<ContainerAutoParamSkillsItem>) -> Self {
+        self.0.skills.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerAutoParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerAutoParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerAutoParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ContainerAutoParam> for ContainerAutoParamBuilder {
+    fn from(value: ContainerAutoParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ContainerAutoParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -596,6 +2999,168 @@ impl Validate for ContainerNetworkPolicyAllowlistParam {
     feature = "evals",
     feature = "responses"
 ))]
+/// Builds a [`ContainerNetworkPolicyAllowlistParam`] (required: `allowed_domains`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerNetworkPolicyAllowlistParamBuilder(ContainerNetworkPolicyAllowlistParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl ContainerNetworkPolicyAllowlistParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(allowed_domains: impl Into<Vec<String>>) -> Self {
+        Self(ContainerNetworkPolicyAllowlistParam {
+            r#type: Default::default(),
+            allowed_domains: allowed_domains.into(),
+            domain_secrets: None,
+        })
+    }
+
+    /// Sets `allowed_domains`.
+    /// Constraints: at least 1 items.
+    pub fn allowed_domains(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.allowed_domains = value.into();
+        self
+    }
+
+    /// Appends one item to `allowed_domains`.
+    pub fn allowed_domain(mut self, item: impl Into<String>) -> Self {
+        self.0.allowed_domains.push(item.into());
+        self
+    }
+
+    /// Sets `domain_secrets`.
+    /// Constraints: at least 1 items.
+    pub fn domain_secrets(
+        mut self,
+        value: impl Into<Vec<ContainerNetworkPolicyDomainSecretParam>>,
+    ) -> Self {
+        self.0.domain_secrets = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `domain_secrets`.
+    pub fn domain_secret(
+        mut self,
+        item: impl Into<ContainerNetworkPolicyDomainSecretParam>,
+    ) -> Self {
+        self.0
+            .domain_secrets
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerNetworkPolicyAllowlistParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerNetworkPolicyAllowlistParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerNetworkPolicyAllowlistParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ContainerNetworkPolicyAllowlistParam> for ContainerNetworkPolicyAllowlistParamBuilder {
+    fn from(value: ContainerNetworkPolicyAllowlistParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`ContainerNetworkPolicyDisabledParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerNetworkPolicyDisabledParamBuilder(ContainerNetworkPolicyDisabledParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl ContainerNetworkPolicyDisabledParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ContainerNetworkPolicyDisabledParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerNetworkPolicyDisabledParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerNetworkPolicyDisabledParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerNetworkPolicyDisabledParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ContainerNetworkPolicyDisabledParam> for ContainerNetworkPolicyDisabledParamBuilder {
+    fn from(value: ContainerNetworkPolicyDisabledParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Default for ContainerNetworkPolicyDisabledParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 impl Validate for ContainerNetworkPolicyDomainSecretParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -616,6 +3181,191 @@ impl Validate for ContainerNetworkPolicyDomainSecretParam {
     }
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`ContainerNetworkPolicyDomainSecretParam`] (required: `domain`, `name`, `value`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerNetworkPolicyDomainSecretParamBuilder(ContainerNetworkPolicyDomainSecretParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl ContainerNetworkPolicyDomainSecretParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        domain: impl Into<String>,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self(ContainerNetworkPolicyDomainSecretParam {
+            domain: domain.into(),
+            name: name.into(),
+            value: value.into(),
+        })
+    }
+
+    /// Sets `domain`.
+    /// Constraints: at least 1 characters.
+    pub fn domain(mut self, value: impl Into<String>) -> Self {
+        self.0.domain = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `value`.
+    /// Constraints: at least 1 characters, at most 10485760 characters.
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.0.value = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerNetworkPolicyDomainSecretParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerNetworkPolicyDomainSecretParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerNetworkPolicyDomainSecretParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ContainerNetworkPolicyDomainSecretParam>
+    for ContainerNetworkPolicyDomainSecretParamBuilder
+{
+    fn from(value: ContainerNetworkPolicyDomainSecretParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ContainerReferenceParam`] (required: `container_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerReferenceParamBuilder(ContainerReferenceParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ContainerReferenceParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(container_id: impl Into<String>) -> Self {
+        Self(ContainerReferenceParam {
+            r#type: Default::default(),
+            container_id: container_id.into(),
+        })
+    }
+
+    /// Sets `container_id`.
+    pub fn container_id(mut self, value: impl Into<String>) -> Self {
+        self.0.container_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerReferenceParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerReferenceParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerReferenceParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ContainerReferenceParam> for ContainerReferenceParamBuilder {
+    fn from(value: ContainerReferenceParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CoordParam`] (required: `x`, `y`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CoordParamBuilder(CoordParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CoordParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(x: i64, y: i64) -> Self {
+        Self(CoordParam { x: x, y: y })
+    }
+
+    /// Sets `x`.
+    pub fn x(mut self, value: i64) -> Self {
+        self.0.x = value;
+        self
+    }
+
+    /// Sets `y`.
+    pub fn y(mut self, value: i64) -> Self {
+        self.0.y = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CoordParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CoordParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CoordParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CoordParam> for CoordParamBuilder {
+    fn from(value: CoordParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for CustomGrammarFormatParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -626,6 +3376,197 @@ impl Validate for CustomGrammarFormatParam {
             let at = at.field("syntax");
             Validate::check(&self.syntax, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`CustomGrammarFormatParam`] (required: `syntax`, `definition`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomGrammarFormatParamBuilder(CustomGrammarFormatParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl CustomGrammarFormatParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(syntax: impl Into<GrammarSyntax1>, definition: impl Into<String>) -> Self {
+        Self(CustomGrammarFormatParam {
+            r#type: Default::default(),
+            syntax: syntax.into(),
+            definition: definition.into(),
+        })
+    }
+
+    /// Sets `syntax`.
+    pub fn syntax(mut self, value: impl Into<GrammarSyntax1>) -> Self {
+        self.0.syntax = value.into();
+        self
+    }
+
+    /// Sets `definition`.
+    pub fn definition(mut self, value: impl Into<String>) -> Self {
+        self.0.definition = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomGrammarFormatParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomGrammarFormatParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomGrammarFormatParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomGrammarFormatParam> for CustomGrammarFormatParamBuilder {
+    fn from(value: CustomGrammarFormatParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`CustomTextFormatParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomTextFormatParamBuilder(CustomTextFormatParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl CustomTextFormatParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CustomTextFormatParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomTextFormatParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomTextFormatParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomTextFormatParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomTextFormatParam> for CustomTextFormatParamBuilder {
+    fn from(value: CustomTextFormatParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for CustomTextFormatParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CustomToolCall`] (required: `call_id`, `name`, `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolCallBuilder(CustomToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CustomToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Self {
+        Self(CustomToolCall {
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            namespace: None,
+            name: name.into(),
+            input: input.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCaller>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomToolCall, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CustomToolCall> for CustomToolCallBuilder {
+    fn from(value: CustomToolCall) -> Self {
+        Self(value)
     }
 }
 
@@ -643,6 +3584,76 @@ impl Validate for CustomToolCallOutput {
             let at = at.field("output");
             Validate::check(&self.output, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`CustomToolCallOutput`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolCallOutputBuilder(CustomToolCallOutput);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl CustomToolCallOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(call_id: impl Into<String>, output: impl Into<CustomToolCallOutputOutput>) -> Self {
+        Self(CustomToolCallOutput {
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            output: output.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<CustomToolCallOutputOutput>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolCallOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolCallOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomToolCallOutput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CustomToolCallOutput> for CustomToolCallOutputBuilder {
+    fn from(value: CustomToolCallOutput) -> Self {
+        Self(value)
     }
 }
 
@@ -687,6 +3698,92 @@ impl Validate for CustomToolParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`CustomToolParam`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomToolParamBuilder(CustomToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl CustomToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(CustomToolParam {
+            r#type: Default::default(),
+            name: name.into(),
+            description: None,
+            format: None,
+            defer_loading: None,
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<CustomToolParamFormat>) -> Self {
+        self.0.format = Some(value.into());
+        self
+    }
+
+    /// Sets `defer_loading`.
+    pub fn defer_loading(mut self, value: bool) -> Self {
+        self.0.defer_loading = Some(value);
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CustomToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CustomToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CustomToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomToolParam> for CustomToolParamBuilder {
+    fn from(value: CustomToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for CustomToolParamFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -702,6 +3799,231 @@ impl Validate for CustomToolParamFormat {
 impl Validate for DetailEnum {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`DirectToolCallCaller`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct DirectToolCallCallerBuilder(DirectToolCallCaller);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl DirectToolCallCallerBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(DirectToolCallCaller {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &DirectToolCallCaller {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> DirectToolCallCaller {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<DirectToolCallCaller, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DirectToolCallCaller> for DirectToolCallCallerBuilder {
+    fn from(value: DirectToolCallCaller) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for DirectToolCallCallerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`DirectToolCallCallerParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct DirectToolCallCallerParamBuilder(DirectToolCallCallerParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl DirectToolCallCallerParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(DirectToolCallCallerParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &DirectToolCallCallerParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> DirectToolCallCallerParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<DirectToolCallCallerParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DirectToolCallCallerParam> for DirectToolCallCallerParamBuilder {
+    fn from(value: DirectToolCallCallerParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for DirectToolCallCallerParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`DoubleClickAction`] (required: `x`, `y`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct DoubleClickActionBuilder(DoubleClickAction);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl DoubleClickActionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(x: i64, y: i64) -> Self {
+        Self(DoubleClickAction {
+            r#type: Default::default(),
+            x: x,
+            y: y,
+            keys: None,
+        })
+    }
+
+    /// Sets `x`.
+    pub fn x(mut self, value: i64) -> Self {
+        self.0.x = value;
+        self
+    }
+
+    /// Sets `y`.
+    pub fn y(mut self, value: i64) -> Self {
+        self.0.y = value;
+        self
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &DoubleClickAction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> DoubleClickAction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<DoubleClickAction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DoubleClickAction> for DoubleClickActionBuilder {
+    fn from(value: DoubleClickAction) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`DragParam`] (required: `path`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct DragParamBuilder(DragParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl DragParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(path: impl Into<Vec<CoordParam>>) -> Self {
+        Self(DragParam {
+            r#type: Default::default(),
+            path: path.into(),
+            keys: None,
+        })
+    }
+
+    /// Sets `path`.
+    pub fn path(mut self, value: impl Into<Vec<CoordParam>>) -> Self {
+        self.0.path = value.into();
+        self
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &DragParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> DragParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<DragParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DragParam> for DragParamBuilder {
+    fn from(value: DragParam) -> Self {
+        Self(value)
     }
 }
 
@@ -723,6 +4045,72 @@ impl Validate for EasyInputMessage {
             let at = at.field("phase");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`EasyInputMessage`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EasyInputMessageBuilder(EasyInputMessage);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl EasyInputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        role: impl Into<EasyInputMessageRole>,
+        content: impl Into<EasyInputMessageContent>,
+    ) -> Self {
+        Self(EasyInputMessage {
+            role: role.into(),
+            content: content.into(),
+            phase: None,
+            r#type: Default::default(),
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<EasyInputMessageRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<EasyInputMessageContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `phase`.
+    pub fn phase(mut self, value: impl Into<MessagePhase>) -> Self {
+        self.0.phase = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EasyInputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EasyInputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EasyInputMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<EasyInputMessage> for EasyInputMessageBuilder {
+    fn from(value: EasyInputMessage) -> Self {
+        Self(value)
     }
 }
 
@@ -768,6 +4156,62 @@ impl Validate for EvalItem {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`EvalItem`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalItemBuilder(EvalItem);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl EvalItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(role: impl Into<EvalItemRole>, content: impl Into<EvalItemContent>) -> Self {
+        Self(EvalItem {
+            role: role.into(),
+            content: content.into(),
+            r#type: Default::default(),
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<EvalItemRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<EvalItemContent>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItem> for EvalItemBuilder {
+    fn from(value: EvalItem) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Validate for EvalItemContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -796,6 +4240,109 @@ impl Validate for EvalItemContentItem {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`EvalItemContentOutputText`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalItemContentOutputTextBuilder(EvalItemContentOutputText);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl EvalItemContentOutputTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(EvalItemContentOutputText {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalItemContentOutputText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalItemContentOutputText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalItemContentOutputText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItemContentOutputText> for EvalItemContentOutputTextBuilder {
+    fn from(value: EvalItemContentOutputText) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`EvalItemInputImage`] (required: `image_url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalItemInputImageBuilder(EvalItemInputImage);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl EvalItemInputImageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(image_url: impl Into<String>) -> Self {
+        Self(EvalItemInputImage {
+            r#type: Default::default(),
+            image_url: image_url.into(),
+            detail: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = value.into();
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<String>) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalItemInputImage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalItemInputImage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalItemInputImage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItemInputImage> for EvalItemInputImageBuilder {
+    fn from(value: EvalItemInputImage) -> Self {
+        Self(value)
     }
 }
 
@@ -832,6 +4379,56 @@ impl Validate for FileExpirationAfter {
     }
 }
 
+#[cfg(any(feature = "files", feature = "uploads"))]
+/// Builds a [`FileExpirationAfter`] (required: `seconds`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileExpirationAfterBuilder(FileExpirationAfter);
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+impl FileExpirationAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(seconds: u64) -> Self {
+        Self(FileExpirationAfter {
+            anchor: Default::default(),
+            seconds: seconds,
+        })
+    }
+
+    /// Sets `seconds`.
+    /// Constraints: minimum 3600, maximum 2592000.
+    pub fn seconds(mut self, value: u64) -> Self {
+        self.0.seconds = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileExpirationAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileExpirationAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileExpirationAfter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+impl From<FileExpirationAfter> for FileExpirationAfterBuilder {
+    fn from(value: FileExpirationAfter) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for FileSearchTool {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -846,6 +4443,82 @@ impl Validate for FileSearchTool {
             let at = at.field("filters");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`FileSearchTool`] (required: `vector_store_ids`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileSearchToolBuilder(FileSearchTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl FileSearchToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(vector_store_ids: impl Into<Vec<String>>) -> Self {
+        Self(FileSearchTool {
+            r#type: Default::default(),
+            vector_store_ids: vector_store_ids.into(),
+            max_num_results: None,
+            ranking_options: None,
+            filters: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = value.into();
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0.vector_store_ids.push(item.into());
+        self
+    }
+
+    /// Sets `max_num_results`.
+    pub fn max_num_results(mut self, value: i64) -> Self {
+        self.0.max_num_results = Some(value);
+        self
+    }
+
+    /// Sets `ranking_options`.
+    pub fn ranking_options(mut self, value: impl Into<RankingOptions>) -> Self {
+        self.0.ranking_options = Some(value.into());
+        self
+    }
+
+    /// Sets `filters`.
+    pub fn filters(mut self, value: impl Into<Filters>) -> Self {
+        self.0.filters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileSearchTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileSearchTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileSearchTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FileSearchTool> for FileSearchToolBuilder {
+    fn from(value: FileSearchTool) -> Self {
+        Self(value)
     }
 }
 
@@ -872,6 +4545,95 @@ impl Validate for FileSearchToolCall {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FileSearchToolCall`] (required: `id`, `status`, `queries`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileSearchToolCallBuilder(FileSearchToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FileSearchToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<FileSearchToolCallStatus>,
+        queries: impl Into<Vec<String>>,
+    ) -> Self {
+        Self(FileSearchToolCall {
+            id: id.into(),
+            r#type: Default::default(),
+            status: status.into(),
+            queries: queries.into(),
+            results: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FileSearchToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `queries`.
+    pub fn queries(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.queries = value.into();
+        self
+    }
+
+    /// Appends one item to `queries`.
+    pub fn query(mut self, item: impl Into<String>) -> Self {
+        self.0.queries.push(item.into());
+        self
+    }
+
+    /// Sets `results`.
+    pub fn results(mut self, value: impl Into<Vec<FileSearchToolCallResultsItem>>) -> Self {
+        self.0.results = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `results`.
+    pub fn result(mut self, item: impl Into<FileSearchToolCallResultsItem>) -> Self {
+        self.0
+            .results
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileSearchToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileSearchToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileSearchToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FileSearchToolCall> for FileSearchToolCallBuilder {
+    fn from(value: FileSearchToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FileSearchToolCallResultsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -890,6 +4652,89 @@ impl Validate for FileSearchToolCallResultsItem {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FileSearchToolCallResultsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileSearchToolCallResultsItemBuilder(FileSearchToolCallResultsItem);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FileSearchToolCallResultsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FileSearchToolCallResultsItem {
+            file_id: None,
+            text: None,
+            filename: None,
+            attributes: None,
+            score: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = Some(value.into());
+        self
+    }
+
+    /// Sets `attributes`.
+    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+        self.0.attributes = Some(value.into());
+        self
+    }
+
+    /// Sets `score`.
+    pub fn score(mut self, value: f64) -> Self {
+        self.0.score = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileSearchToolCallResultsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileSearchToolCallResultsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileSearchToolCallResultsItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FileSearchToolCallResultsItem> for FileSearchToolCallResultsItemBuilder {
+    fn from(value: FileSearchToolCallResultsItem) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for FileSearchToolCallResultsItemBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -972,6 +4817,97 @@ impl Validate for FunctionCallOutputItemParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionCallOutputItemParam`] (required: `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionCallOutputItemParamBuilder(FunctionCallOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(output: impl Into<FunctionCallOutputItemParamOutput>) -> Self {
+        Self(FunctionCallOutputItemParam {
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            output: output.into(),
+            name: None,
+            namespace: None,
+            caller: None,
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<FunctionCallOutputItemParamOutput>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionCallOutputItemParam> for FunctionCallOutputItemParamBuilder {
+    fn from(value: FunctionCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionCallOutputItemParamOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1009,6 +4945,141 @@ impl Validate for FunctionCallOutputItemParamOutputArrayItem {
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+/// Builds a [`FunctionObject`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionObjectBuilder(FunctionObject);
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl FunctionObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(FunctionObject {
+            description: None,
+            name: name.into(),
+            parameters: None,
+            strict: None,
+        })
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<FunctionParameters>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, value: bool) -> Self {
+        self.0.strict = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionObject, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<FunctionObject> for FunctionObjectBuilder {
+    fn from(value: FunctionObject) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellActionParam`] (required: `commands`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellActionParamBuilder(FunctionShellActionParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellActionParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(commands: impl Into<Vec<String>>) -> Self {
+        Self(FunctionShellActionParam {
+            commands: commands.into(),
+            timeout_ms: None,
+            max_output_length: None,
+        })
+    }
+
+    /// Sets `commands`.
+    pub fn commands(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.commands = value.into();
+        self
+    }
+
+    /// Appends one item to `commands`.
+    pub fn command(mut self, item: impl Into<String>) -> Self {
+        self.0.commands.push(item.into());
+        self
+    }
+
+    /// Sets `timeout_ms`.
+    pub fn timeout_ms(mut self, value: i64) -> Self {
+        self.0.timeout_ms = Some(value);
+        self
+    }
+
+    /// Sets `max_output_length`.
+    pub fn max_output_length(mut self, value: i64) -> Self {
+        self.0.max_output_length = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellActionParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellActionParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellActionParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellActionParam> for FunctionShellActionParamBuilder {
+    fn from(value: FunctionShellActionParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionShellCallItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1031,6 +5102,91 @@ impl Validate for FunctionShellCallItemParam {
             let at = at.field("environment");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellCallItemParam`] (required: `call_id`, `action`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellCallItemParamBuilder(FunctionShellCallItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(call_id: impl Into<String>, action: impl Into<FunctionShellActionParam>) -> Self {
+        Self(FunctionShellCallItemParam {
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            r#type: Default::default(),
+            action: action.into(),
+            status: None,
+            environment: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<FunctionShellActionParam>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionShellCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `environment`.
+    pub fn environment(mut self, value: impl Into<FunctionShellCallItemParamEnvironment>) -> Self {
+        self.0.environment = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallItemParam> for FunctionShellCallItemParamBuilder {
+    fn from(value: FunctionShellCallItemParam) -> Self {
+        Self(value)
     }
 }
 
@@ -1071,6 +5227,124 @@ impl Validate for FunctionShellCallOutputContentParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellCallOutputContentParam`] (required: `stdout`, `stderr`, `outcome`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellCallOutputContentParamBuilder(FunctionShellCallOutputContentParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellCallOutputContentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        stdout: impl Into<String>,
+        stderr: impl Into<String>,
+        outcome: impl Into<FunctionShellCallOutputOutcomeParam>,
+    ) -> Self {
+        Self(FunctionShellCallOutputContentParam {
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            outcome: outcome.into(),
+        })
+    }
+
+    /// Sets `stdout`.
+    /// Constraints: at most 10485760 characters.
+    pub fn stdout(mut self, value: impl Into<String>) -> Self {
+        self.0.stdout = value.into();
+        self
+    }
+
+    /// Sets `stderr`.
+    /// Constraints: at most 10485760 characters.
+    pub fn stderr(mut self, value: impl Into<String>) -> Self {
+        self.0.stderr = value.into();
+        self
+    }
+
+    /// Sets `outcome`.
+    pub fn outcome(mut self, value: impl Into<FunctionShellCallOutputOutcomeParam>) -> Self {
+        self.0.outcome = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellCallOutputContentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellCallOutputContentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellCallOutputContentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputContentParam> for FunctionShellCallOutputContentParamBuilder {
+    fn from(value: FunctionShellCallOutputContentParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellCallOutputExitOutcomeParam`] (required: `exit_code`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellCallOutputExitOutcomeParamBuilder(FunctionShellCallOutputExitOutcomeParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellCallOutputExitOutcomeParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(exit_code: i64) -> Self {
+        Self(FunctionShellCallOutputExitOutcomeParam {
+            r#type: Default::default(),
+            exit_code: exit_code,
+        })
+    }
+
+    /// Sets `exit_code`.
+    pub fn exit_code(mut self, value: i64) -> Self {
+        self.0.exit_code = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellCallOutputExitOutcomeParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellCallOutputExitOutcomeParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellCallOutputExitOutcomeParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputExitOutcomeParam>
+    for FunctionShellCallOutputExitOutcomeParamBuilder
+{
+    fn from(value: FunctionShellCallOutputExitOutcomeParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionShellCallOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1100,6 +5374,148 @@ impl Validate for FunctionShellCallOutputItemParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellCallOutputItemParam`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellCallOutputItemParamBuilder(FunctionShellCallOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<Vec<FunctionShellCallOutputContentParam>>,
+    ) -> Self {
+        Self(FunctionShellCallOutputItemParam {
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            r#type: Default::default(),
+            output: output.into(),
+            status: None,
+            max_output_length: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<Vec<FunctionShellCallOutputContentParam>>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionShellCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `max_output_length`.
+    pub fn max_output_length(mut self, value: i64) -> Self {
+        self.0.max_output_length = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputItemParam> for FunctionShellCallOutputItemParamBuilder {
+    fn from(value: FunctionShellCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionShellCallOutputTimeoutOutcomeParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellCallOutputTimeoutOutcomeParamBuilder(
+    FunctionShellCallOutputTimeoutOutcomeParam,
+);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionShellCallOutputTimeoutOutcomeParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FunctionShellCallOutputTimeoutOutcomeParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellCallOutputTimeoutOutcomeParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellCallOutputTimeoutOutcomeParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<FunctionShellCallOutputTimeoutOutcomeParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputTimeoutOutcomeParam>
+    for FunctionShellCallOutputTimeoutOutcomeParamBuilder
+{
+    fn from(value: FunctionShellCallOutputTimeoutOutcomeParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for FunctionShellCallOutputTimeoutOutcomeParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for FunctionShellToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1120,6 +5536,78 @@ impl Validate for FunctionShellToolParam {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`FunctionShellToolParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionShellToolParamBuilder(FunctionShellToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl FunctionShellToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(FunctionShellToolParam {
+            r#type: Default::default(),
+            environment: None,
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `environment`.
+    pub fn environment(mut self, value: impl Into<FunctionShellToolParamEnvironment>) -> Self {
+        self.0.environment = Some(value.into());
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionShellToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionShellToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionShellToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionShellToolParam> for FunctionShellToolParamBuilder {
+    fn from(value: FunctionShellToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for FunctionShellToolParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -1156,6 +5644,112 @@ impl Validate for FunctionTool {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`FunctionTool`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionToolBuilder(FunctionTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl FunctionToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(FunctionTool {
+            r#type: Default::default(),
+            name: name.into(),
+            description: None,
+            parameters: None,
+            output_schema: None,
+            strict: None,
+            defer_loading: None,
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, serde_json::Value>>,
+    ) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// Sets `output_schema`.
+    pub fn output_schema(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, serde_json::Value>>,
+    ) -> Self {
+        self.0.output_schema = Some(value.into());
+        self
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, value: bool) -> Self {
+        self.0.strict = Some(value);
+        self
+    }
+
+    /// Sets `defer_loading`.
+    pub fn defer_loading(mut self, value: bool) -> Self {
+        self.0.defer_loading = Some(value);
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionTool> for FunctionToolBuilder {
+    fn from(value: FunctionTool) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1166,6 +5760,101 @@ impl Validate for FunctionToolCall {
             let at = at.field("status");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`FunctionToolCall`] (required: `call_id`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionToolCallBuilder(FunctionToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl FunctionToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(FunctionToolCall {
+            id: None,
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            caller: None,
+            namespace: None,
+            name: name.into(),
+            arguments: arguments.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<ToolCallCaller>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionToolCallStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionToolCall> for FunctionToolCallBuilder {
+    fn from(value: FunctionToolCall) -> Self {
+        Self(value)
     }
 }
 
@@ -1200,6 +5889,110 @@ impl Validate for FunctionToolParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`FunctionToolParam`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FunctionToolParamBuilder(FunctionToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl FunctionToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(FunctionToolParam {
+            name: name.into(),
+            description: None,
+            parameters: None,
+            strict: None,
+            r#type: Default::default(),
+            output_schema: None,
+            defer_loading: None,
+            allowed_callers: None,
+        })
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters, at most 128 characters, pattern `^[a-zA-Z0-9_-]+$`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<EmptyModelParam>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, value: bool) -> Self {
+        self.0.strict = Some(value);
+        self
+    }
+
+    /// Sets `output_schema`.
+    pub fn output_schema(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, serde_json::Value>>,
+    ) -> Self {
+        self.0.output_schema = Some(value.into());
+        self
+    }
+
+    /// Sets `defer_loading`.
+    pub fn defer_loading(mut self, value: bool) -> Self {
+        self.0.defer_loading = Some(value);
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FunctionToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FunctionToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FunctionToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionToolParam> for FunctionToolParamBuilder {
+    fn from(value: FunctionToolParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Validate for GraderLabelModel {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1215,6 +6008,163 @@ impl Validate for GraderLabelModel {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderLabelModel`] (required: `name`, `model`, `input`, `labels`, `passing_labels`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderLabelModelBuilder(GraderLabelModel);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderLabelModelBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        model: impl Into<String>,
+        input: impl Into<Vec<EvalItem>>,
+        labels: impl Into<Vec<String>>,
+        passing_labels: impl Into<Vec<String>>,
+    ) -> Self {
+        Self(GraderLabelModel {
+            r#type: Default::default(),
+            name: name.into(),
+            model: model.into(),
+            input: input.into(),
+            labels: labels.into(),
+            passing_labels: passing_labels.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `labels`.
+    pub fn labels(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.labels = value.into();
+        self
+    }
+
+    /// Appends one item to `labels`.
+    pub fn label(mut self, item: impl Into<String>) -> Self {
+        self.0.labels.push(item.into());
+        self
+    }
+
+    /// Sets `passing_labels`.
+    pub fn passing_labels(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.passing_labels = value.into();
+        self
+    }
+
+    /// Appends one item to `passing_labels`.
+    pub fn passing_label(mut self, item: impl Into<String>) -> Self {
+        self.0.passing_labels.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderLabelModel {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderLabelModel {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderLabelModel, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderLabelModel> for GraderLabelModelBuilder {
+    fn from(value: GraderLabelModel) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderPython`] (required: `name`, `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderPythonBuilder(GraderPython);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderPythonBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, source: impl Into<String>) -> Self {
+        Self(GraderPython {
+            r#type: Default::default(),
+            name: name.into(),
+            source: source.into(),
+            image_tag: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// Sets `image_tag`.
+    pub fn image_tag(mut self, value: impl Into<String>) -> Self {
+        self.0.image_tag = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderPython {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderPython {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderPython, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderPython> for GraderPythonBuilder {
+    fn from(value: GraderPython) -> Self {
+        Self(value)
     }
 }
 
@@ -1237,6 +6187,87 @@ impl Validate for GraderScoreModel {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderScoreModel`] (required: `name`, `model`, `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderScoreModelBuilder(GraderScoreModel);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderScoreModelBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        model: impl Into<String>,
+        input: impl Into<Vec<EvalItem>>,
+    ) -> Self {
+        Self(GraderScoreModel {
+            r#type: Default::default(),
+            name: name.into(),
+            model: model.into(),
+            sampling_params: None,
+            input: input.into(),
+            range: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `sampling_params`.
+    pub fn sampling_params(mut self, value: impl Into<GraderScoreModelSamplingParams>) -> Self {
+        self.0.sampling_params = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `range`.
+    pub fn range(mut self, value: impl Into<Vec<f64>>) -> Self {
+        self.0.range = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderScoreModel {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderScoreModel {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderScoreModel, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderScoreModel> for GraderScoreModelBuilder {
+    fn from(value: GraderScoreModel) -> Self {
+        Self(value)
     }
 }
 
@@ -1264,6 +6295,89 @@ impl Validate for GraderScoreModelSamplingParams {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderScoreModelSamplingParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderScoreModelSamplingParamsBuilder(GraderScoreModelSamplingParams);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderScoreModelSamplingParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(GraderScoreModelSamplingParams {
+            seed: None,
+            top_p: None,
+            temperature: None,
+            max_completions_tokens: None,
+            reasoning_effort: None,
+        })
+    }
+
+    /// Sets `seed`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_completions_tokens`.
+    pub fn max_completions_tokens(mut self, value: u64) -> Self {
+        self.0.max_completions_tokens = Some(value);
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderScoreModelSamplingParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderScoreModelSamplingParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderScoreModelSamplingParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderScoreModelSamplingParams> for GraderScoreModelSamplingParamsBuilder {
+    fn from(value: GraderScoreModelSamplingParams) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Default for GraderScoreModelSamplingParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Validate for GraderStringCheck {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1273,6 +6387,81 @@ impl Validate for GraderStringCheck {
             let at = at.field("operation");
             Validate::check(&self.operation, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderStringCheck`] (required: `name`, `input`, `reference`, `operation`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderStringCheckBuilder(GraderStringCheck);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderStringCheckBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        input: impl Into<String>,
+        reference: impl Into<String>,
+        operation: impl Into<GraderStringCheckOperation>,
+    ) -> Self {
+        Self(GraderStringCheck {
+            r#type: Default::default(),
+            name: name.into(),
+            input: input.into(),
+            reference: reference.into(),
+            operation: operation.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `reference`.
+    pub fn reference(mut self, value: impl Into<String>) -> Self {
+        self.0.reference = value.into();
+        self
+    }
+
+    /// Sets `operation`.
+    pub fn operation(mut self, value: impl Into<GraderStringCheckOperation>) -> Self {
+        self.0.operation = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderStringCheck {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderStringCheck {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderStringCheck, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderStringCheck> for GraderStringCheckBuilder {
+    fn from(value: GraderStringCheck) -> Self {
+        Self(value)
     }
 }
 
@@ -1297,6 +6486,84 @@ impl Validate for GraderTextSimilarity {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`GraderTextSimilarity`] (required: `name`, `input`, `reference`, `evaluation_metric`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GraderTextSimilarityBuilder(GraderTextSimilarity);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl GraderTextSimilarityBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        input: impl Into<String>,
+        reference: impl Into<String>,
+        evaluation_metric: impl Into<GraderTextSimilarityEvaluationMetric>,
+    ) -> Self {
+        Self(GraderTextSimilarity {
+            r#type: Default::default(),
+            name: name.into(),
+            input: input.into(),
+            reference: reference.into(),
+            evaluation_metric: evaluation_metric.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// Sets `reference`.
+    pub fn reference(mut self, value: impl Into<String>) -> Self {
+        self.0.reference = value.into();
+        self
+    }
+
+    /// Sets `evaluation_metric`.
+    pub fn evaluation_metric(
+        mut self,
+        value: impl Into<GraderTextSimilarityEvaluationMetric>,
+    ) -> Self {
+        self.0.evaluation_metric = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &GraderTextSimilarity {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> GraderTextSimilarity {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<GraderTextSimilarity, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderTextSimilarity> for GraderTextSimilarityBuilder {
+    fn from(value: GraderTextSimilarity) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Validate for GraderTextSimilarityEvaluationMetric {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1307,6 +6574,115 @@ impl Validate for GraderTextSimilarityEvaluationMetric {
 impl Validate for GrammarSyntax1 {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`HTTPError`] (required: `code`, `message`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HTTPErrorBuilder(HTTPError);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl HTTPErrorBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self(HTTPError {
+            r#type: Default::default(),
+            code: code,
+            message: message.into(),
+        })
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, value: i64) -> Self {
+        self.0.code = value;
+        self
+    }
+
+    /// Sets `message`.
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.0.message = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &HTTPError {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> HTTPError {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<HTTPError, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<HTTPError> for HTTPErrorBuilder {
+    fn from(value: HTTPError) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`HybridSearchOptions`] (required: `embedding_weight`, `text_weight`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HybridSearchOptionsBuilder(HybridSearchOptions);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl HybridSearchOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(embedding_weight: f64, text_weight: f64) -> Self {
+        Self(HybridSearchOptions {
+            embedding_weight: embedding_weight,
+            text_weight: text_weight,
+        })
+    }
+
+    /// Sets `embedding_weight`.
+    pub fn embedding_weight(mut self, value: f64) -> Self {
+        self.0.embedding_weight = value;
+        self
+    }
+
+    /// Sets `text_weight`.
+    pub fn text_weight(mut self, value: f64) -> Self {
+        self.0.text_weight = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &HybridSearchOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> HybridSearchOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<HybridSearchOptions, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<HybridSearchOptions> for HybridSearchOptionsBuilder {
+    fn from(value: HybridSearchOptions) -> Self {
+        Self(value)
     }
 }
 
@@ -1371,6 +6747,141 @@ impl Validate for ImageGenTool {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ImageGenTool`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ImageGenToolBuilder(ImageGenTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ImageGenToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ImageGenTool {
+            r#type: Default::default(),
+            model: None,
+            quality: None,
+            size: None,
+            output_format: None,
+            output_compression: None,
+            moderation: None,
+            background: None,
+            input_fidelity: None,
+            input_image_mask: None,
+            partial_images: None,
+            action: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<ImageGenToolModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `quality`.
+    /// Default: `"auto"`.
+    pub fn quality(mut self, value: impl Into<ImageGenToolQuality>) -> Self {
+        self.0.quality = Some(value.into());
+        self
+    }
+
+    /// Sets `size`.
+    /// Default: `"auto"`.
+    pub fn size(mut self, value: impl Into<ImageGenToolSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// Sets `output_format`.
+    /// Default: `"png"`.
+    pub fn output_format(mut self, value: impl Into<ImageGenToolOutputFormat>) -> Self {
+        self.0.output_format = Some(value.into());
+        self
+    }
+
+    /// Sets `output_compression`.
+    /// Constraints: minimum 0, maximum 100.
+    /// Default: `100`.
+    pub fn output_compression(mut self, value: u64) -> Self {
+        self.0.output_compression = Some(value);
+        self
+    }
+
+    /// Sets `moderation`.
+    /// Default: `"auto"`.
+    pub fn moderation(mut self, value: impl Into<ImageGenToolModeration>) -> Self {
+        self.0.moderation = Some(value.into());
+        self
+    }
+
+    /// Sets `background`.
+    /// Default: `"auto"`.
+    pub fn background(mut self, value: impl Into<ImageGenToolBackground>) -> Self {
+        self.0.background = Some(value.into());
+        self
+    }
+
+    /// Sets `input_fidelity`.
+    pub fn input_fidelity(mut self, value: impl Into<InputFidelity>) -> Self {
+        self.0.input_fidelity = Some(value.into());
+        self
+    }
+
+    /// Sets `input_image_mask`.
+    pub fn input_image_mask(mut self, value: impl Into<ImageGenToolInputImageMask>) -> Self {
+        self.0.input_image_mask = Some(value.into());
+        self
+    }
+
+    /// Sets `partial_images`.
+    /// Constraints: minimum 0, maximum 3.
+    /// Default: `0`.
+    pub fn partial_images(mut self, value: u64) -> Self {
+        self.0.partial_images = Some(value);
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<ImageGenActionEnum>) -> Self {
+        self.0.action = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ImageGenTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ImageGenTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ImageGenTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ImageGenTool> for ImageGenToolBuilder {
+    fn from(value: ImageGenTool) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ImageGenToolBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ImageGenToolBackground {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1391,9 +6902,133 @@ impl Validate for ImageGenToolCall {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ImageGenToolCall`] (required: `id`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ImageGenToolCallBuilder(ImageGenToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ImageGenToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, status: impl Into<ImageGenToolCallStatus>) -> Self {
+        Self(ImageGenToolCall {
+            r#type: Default::default(),
+            id: id.into(),
+            status: status.into(),
+            result: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ImageGenToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `result`.
+    pub fn result(mut self, value: impl Into<String>) -> Self {
+        self.0.result = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ImageGenToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ImageGenToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ImageGenToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ImageGenToolCall> for ImageGenToolCallBuilder {
+    fn from(value: ImageGenToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ImageGenToolCallStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ImageGenToolInputImageMask`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ImageGenToolInputImageMaskBuilder(ImageGenToolInputImageMask);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ImageGenToolInputImageMaskBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ImageGenToolInputImageMask {
+            image_url: None,
+            file_id: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ImageGenToolInputImageMask {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ImageGenToolInputImageMask {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ImageGenToolInputImageMask, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ImageGenToolInputImageMask> for ImageGenToolInputImageMaskBuilder {
+    fn from(value: ImageGenToolInputImageMask) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ImageGenToolInputImageMaskBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -1449,6 +7084,88 @@ impl Validate for InlineSkillParam {
     feature = "evals",
     feature = "responses"
 ))]
+/// Builds a [`InlineSkillParam`] (required: `name`, `description`, `source`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InlineSkillParamBuilder(InlineSkillParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl InlineSkillParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        source: impl Into<InlineSkillSourceParam>,
+    ) -> Self {
+        Self(InlineSkillParam {
+            r#type: Default::default(),
+            name: name.into(),
+            description: description.into(),
+            source: source.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = value.into();
+        self
+    }
+
+    /// Sets `source`.
+    pub fn source(mut self, value: impl Into<InlineSkillSourceParam>) -> Self {
+        self.0.source = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InlineSkillParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InlineSkillParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InlineSkillParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<InlineSkillParam> for InlineSkillParamBuilder {
+    fn from(value: InlineSkillParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 impl Validate for InlineSkillSourceParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1458,6 +7175,72 @@ impl Validate for InlineSkillSourceParam {
             let at = at.field("data");
             v::str_len(&self.data, Some(1), Some(70254592), &at, out);
         }
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`InlineSkillSourceParam`] (required: `data`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InlineSkillSourceParamBuilder(InlineSkillSourceParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl InlineSkillSourceParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(data: impl Into<String>) -> Self {
+        Self(InlineSkillSourceParam {
+            r#type: Default::default(),
+            media_type: Default::default(),
+            data: data.into(),
+        })
+    }
+
+    /// Sets `data`.
+    /// Constraints: at least 1 characters, at most 70254592 characters.
+    pub fn data(mut self, value: impl Into<String>) -> Self {
+        self.0.data = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InlineSkillSourceParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InlineSkillSourceParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InlineSkillSourceParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<InlineSkillSourceParam> for InlineSkillSourceParamBuilder {
+    fn from(value: InlineSkillSourceParam) -> Self {
+        Self(value)
     }
 }
 
@@ -1475,6 +7258,55 @@ impl Validate for InputAudio {
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`InputAudio`] (required: `input_audio`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputAudioBuilder(InputAudio);
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl InputAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(input_audio: impl Into<InputAudioInputAudio>) -> Self {
+        Self(InputAudio {
+            r#type: Default::default(),
+            input_audio: input_audio.into(),
+        })
+    }
+
+    /// Sets `input_audio`.
+    pub fn input_audio(mut self, value: impl Into<InputAudioInputAudio>) -> Self {
+        self.0.input_audio = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl From<InputAudio> for InputAudioBuilder {
+    fn from(value: InputAudio) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 impl Validate for InputAudioInputAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1484,6 +7316,61 @@ impl Validate for InputAudioInputAudio {
             let at = at.field("format");
             Validate::check(&self.format, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`InputAudioInputAudio`] (required: `data`, `format`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputAudioInputAudioBuilder(InputAudioInputAudio);
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl InputAudioInputAudioBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(data: impl Into<String>, format: impl Into<InputAudioInputAudioFormat>) -> Self {
+        Self(InputAudioInputAudio {
+            data: data.into(),
+            format: format.into(),
+        })
+    }
+
+    /// Sets `data`.
+    pub fn data(mut self, value: impl Into<String>) -> Self {
+        self.0.data = value.into();
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<InputAudioInputAudioFormat>) -> Self {
+        self.0.format = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputAudioInputAudio {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputAudioInputAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputAudioInputAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl From<InputAudioInputAudio> for InputAudioInputAudioBuilder {
+    fn from(value: InputAudioInputAudio) -> Self {
+        Self(value)
     }
 }
 
@@ -1524,6 +7411,97 @@ impl Validate for InputFileContentParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`InputFileContentParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputFileContentParamBuilder(InputFileContentParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl InputFileContentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(InputFileContentParam {
+            r#type: Default::default(),
+            file_id: None,
+            filename: None,
+            file_data: None,
+            file_url: None,
+            detail: None,
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = Some(value.into());
+        self
+    }
+
+    /// Sets `file_data`.
+    pub fn file_data(mut self, value: impl Into<String>) -> Self {
+        self.0.file_data = Some(value.into());
+        self
+    }
+
+    /// Sets `file_url`.
+    pub fn file_url(mut self, value: impl Into<String>) -> Self {
+        self.0.file_url = Some(value.into());
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<FileDetailEnum>) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputFileContentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputFileContentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputFileContentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputFileContentParam> for InputFileContentParamBuilder {
+    fn from(value: InputFileContentParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for InputFileContentParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for InputImageContentParamAutoParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1537,6 +7515,83 @@ impl Validate for InputImageContentParamAutoParam {
             let at = at.field("detail");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`InputImageContentParamAutoParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputImageContentParamAutoParamBuilder(InputImageContentParamAutoParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl InputImageContentParamAutoParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(InputImageContentParamAutoParam {
+            r#type: Default::default(),
+            image_url: None,
+            file_id: None,
+            detail: None,
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<DetailEnum>) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputImageContentParamAutoParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputImageContentParamAutoParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputImageContentParamAutoParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputImageContentParamAutoParam> for InputImageContentParamAutoParamBuilder {
+    fn from(value: InputImageContentParamAutoParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for InputImageContentParamAutoParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -1588,6 +7643,72 @@ impl Validate for InputMessage {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`InputMessage`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputMessageBuilder(InputMessage);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl InputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        role: impl Into<InputMessageRole>,
+        content: impl Into<InputMessageContentList>,
+    ) -> Self {
+        Self(InputMessage {
+            r#type: Default::default(),
+            role: role.into(),
+            status: None,
+            content: content.into(),
+        })
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<InputMessageRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<InputMessageStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<InputMessageContentList>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputMessage> for InputMessageBuilder {
+    fn from(value: InputMessage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for InputMessageRole {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1611,6 +7732,63 @@ impl Validate for InputTextContentParam {
             let at = at.field("text");
             v::str_len(&self.text, None, Some(10485760), &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`InputTextContentParam`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InputTextContentParamBuilder(InputTextContentParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl InputTextContentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(InputTextContentParam {
+            r#type: Default::default(),
+            text: text.into(),
+            prompt_cache_breakpoint: None,
+        })
+    }
+
+    /// Sets `text`.
+    /// Constraints: at most 10485760 characters.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// Sets `prompt_cache_breakpoint`.
+    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+        self.0.prompt_cache_breakpoint = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InputTextContentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InputTextContentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InputTextContentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputTextContentParam> for InputTextContentParamBuilder {
+    fn from(value: InputTextContentParam) -> Self {
+        Self(value)
     }
 }
 
@@ -1692,6 +7870,108 @@ impl Validate for Item {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ItemReferenceParam`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ItemReferenceParamBuilder(ItemReferenceParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ItemReferenceParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(ItemReferenceParam {
+            r#type: Default::default(),
+            id: id.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ItemReferenceParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ItemReferenceParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ItemReferenceParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ItemReferenceParam> for ItemReferenceParamBuilder {
+    fn from(value: ItemReferenceParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`KeyPressAction`] (required: `keys`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct KeyPressActionBuilder(KeyPressAction);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl KeyPressActionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(keys: impl Into<Vec<String>>) -> Self {
+        Self(KeyPressAction {
+            r#type: Default::default(),
+            keys: keys.into(),
+        })
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = value.into();
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &KeyPressAction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> KeyPressAction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<KeyPressAction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<KeyPressAction> for KeyPressActionBuilder {
+    fn from(value: KeyPressAction) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for LocalEnvironmentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1702,6 +7982,148 @@ impl Validate for LocalEnvironmentParam {
             let at = at.field("skills");
             v::items((x).len(), None, Some(200), &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`LocalEnvironmentParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalEnvironmentParamBuilder(LocalEnvironmentParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl LocalEnvironmentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(LocalEnvironmentParam {
+            r#type: Default::default(),
+            skills: None,
+        })
+    }
+
+    /// Sets `skills`.
+    /// Constraints: at most 200 items.
+    pub fn skills(mut self, value: impl Into<Vec<LocalSkillParam>>) -> Self {
+        self.0.skills = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `skills`.
+    pub fn skill(mut self, item: impl Into<LocalSkillParam>) -> Self {
+        self.0.skills.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalEnvironmentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalEnvironmentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalEnvironmentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalEnvironmentParam> for LocalEnvironmentParamBuilder {
+    fn from(value: LocalEnvironmentParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for LocalEnvironmentParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`LocalShellExecAction`] (required: `command`, `env`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalShellExecActionBuilder(LocalShellExecAction);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl LocalShellExecActionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        command: impl Into<Vec<String>>,
+        env: impl Into<std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        Self(LocalShellExecAction {
+            r#type: Default::default(),
+            command: command.into(),
+            timeout_ms: None,
+            working_directory: None,
+            env: env.into(),
+            user: None,
+        })
+    }
+
+    /// Sets `command`.
+    pub fn command(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.command = value.into();
+        self
+    }
+
+    /// Sets `timeout_ms`.
+    pub fn timeout_ms(mut self, value: i64) -> Self {
+        self.0.timeout_ms = Some(value);
+        self
+    }
+
+    /// Sets `working_directory`.
+    pub fn working_directory(mut self, value: impl Into<String>) -> Self {
+        self.0.working_directory = Some(value.into());
+        self
+    }
+
+    /// Sets `env`.
+    pub fn env(mut self, value: impl Into<std::collections::BTreeMap<String, String>>) -> Self {
+        self.0.env = value.into();
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<String>) -> Self {
+        self.0.user = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalShellExecAction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalShellExecAction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalShellExecAction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellExecAction> for LocalShellExecActionBuilder {
+    fn from(value: LocalShellExecAction) -> Self {
+        Self(value)
     }
 }
 
@@ -1719,6 +8141,81 @@ impl Validate for LocalShellToolCall {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`LocalShellToolCall`] (required: `id`, `call_id`, `action`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalShellToolCallBuilder(LocalShellToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl LocalShellToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        action: impl Into<LocalShellExecAction>,
+        status: impl Into<LocalShellToolCallStatus>,
+    ) -> Self {
+        Self(LocalShellToolCall {
+            r#type: Default::default(),
+            id: id.into(),
+            call_id: call_id.into(),
+            action: action.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<LocalShellExecAction>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<LocalShellToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalShellToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalShellToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalShellToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellToolCall> for LocalShellToolCallBuilder {
+    fn from(value: LocalShellToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for LocalShellToolCallOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1728,6 +8225,69 @@ impl Validate for LocalShellToolCallOutput {
             let at = at.field("status");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`LocalShellToolCallOutput`] (required: `id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalShellToolCallOutputBuilder(LocalShellToolCallOutput);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl LocalShellToolCallOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, output: impl Into<String>) -> Self {
+        Self(LocalShellToolCallOutput {
+            r#type: Default::default(),
+            id: id.into(),
+            output: output.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<LocalShellToolCallOutputStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalShellToolCallOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalShellToolCallOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalShellToolCallOutput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellToolCallOutput> for LocalShellToolCallOutputBuilder {
+    fn from(value: LocalShellToolCallOutput) -> Self {
+        Self(value)
     }
 }
 
@@ -1742,6 +8302,464 @@ impl Validate for LocalShellToolCallOutputStatus {
 impl Validate for LocalShellToolCallStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`LocalShellToolParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalShellToolParamBuilder(LocalShellToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl LocalShellToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(LocalShellToolParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalShellToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalShellToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalShellToolParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalShellToolParam> for LocalShellToolParamBuilder {
+    fn from(value: LocalShellToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for LocalShellToolParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`LocalSkillParam`] (required: `name`, `description`, `path`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalSkillParamBuilder(LocalSkillParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl LocalSkillParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
+        Self(LocalSkillParam {
+            name: name.into(),
+            description: description.into(),
+            path: path.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = value.into();
+        self
+    }
+
+    /// Sets `path`.
+    pub fn path(mut self, value: impl Into<String>) -> Self {
+        self.0.path = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &LocalSkillParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> LocalSkillParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<LocalSkillParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalSkillParam> for LocalSkillParamBuilder {
+    fn from(value: LocalSkillParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPApprovalRequest`] (required: `id`, `server_label`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPApprovalRequestBuilder(MCPApprovalRequest);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPApprovalRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(MCPApprovalRequest {
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPApprovalRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPApprovalRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPApprovalRequest, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPApprovalRequest> for MCPApprovalRequestBuilder {
+    fn from(value: MCPApprovalRequest) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPApprovalResponse`] (required: `approval_request_id`, `approve`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPApprovalResponseBuilder(MCPApprovalResponse);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPApprovalResponseBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(approval_request_id: impl Into<String>, approve: bool) -> Self {
+        Self(MCPApprovalResponse {
+            r#type: Default::default(),
+            id: None,
+            approval_request_id: approval_request_id.into(),
+            approve: approve,
+            reason: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `approval_request_id`.
+    pub fn approval_request_id(mut self, value: impl Into<String>) -> Self {
+        self.0.approval_request_id = value.into();
+        self
+    }
+
+    /// Sets `approve`.
+    pub fn approve(mut self, value: bool) -> Self {
+        self.0.approve = value;
+        self
+    }
+
+    /// Sets `reason`.
+    pub fn reason(mut self, value: impl Into<String>) -> Self {
+        self.0.reason = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPApprovalResponse {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPApprovalResponse {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPApprovalResponse, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPApprovalResponse> for MCPApprovalResponseBuilder {
+    fn from(value: MCPApprovalResponse) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPListTools`] (required: `id`, `server_label`, `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPListToolsBuilder(MCPListTools);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPListToolsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        tools: impl Into<Vec<MCPListToolsTool>>,
+    ) -> Self {
+        Self(MCPListTools {
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            tools: tools.into(),
+            error: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<MCPListToolsTool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<MCPListToolsTool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// Sets `error`.
+    pub fn error(mut self, value: impl Into<String>) -> Self {
+        self.0.error = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPListTools {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPListTools {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPListTools, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPListTools> for MCPListToolsBuilder {
+    fn from(value: MCPListTools) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+/// Builds a [`MCPListToolsTool`] (required: `name`, `input_schema`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPListToolsToolBuilder(MCPListToolsTool);
+
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+impl MCPListToolsToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, input_schema: impl Into<serde_json::Value>) -> Self {
+        Self(MCPListToolsTool {
+            name: name.into(),
+            description: None,
+            input_schema: input_schema.into(),
+            annotations: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `input_schema`.
+    pub fn input_schema(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.input_schema = value.into();
+        self
+    }
+
+    /// Sets `annotations`.
+    pub fn annotations(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.annotations = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPListToolsTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPListToolsTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPListToolsTool, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+impl From<MCPListToolsTool> for MCPListToolsToolBuilder {
+    fn from(value: MCPListToolsTool) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPProtocolError`] (required: `code`, `message`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPProtocolErrorBuilder(MCPProtocolError);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPProtocolErrorBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self(MCPProtocolError {
+            r#type: Default::default(),
+            code: code,
+            message: message.into(),
+        })
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, value: i64) -> Self {
+        self.0.code = value;
+        self
+    }
+
+    /// Sets `message`.
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.0.message = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPProtocolError {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPProtocolError {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPProtocolError, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPProtocolError> for MCPProtocolErrorBuilder {
+    fn from(value: MCPProtocolError) -> Self {
+        Self(value)
     }
 }
 
@@ -1781,6 +8799,150 @@ impl Validate for MCPTool {
     }
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+/// Builds a [`MCPTool`] (required: `server_label`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPToolBuilder(MCPTool);
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl MCPToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(server_label: impl Into<String>) -> Self {
+        Self(MCPTool {
+            r#type: Default::default(),
+            server_label: server_label.into(),
+            server_url: None,
+            connector_id: None,
+            tunnel_id: None,
+            authorization: None,
+            server_description: None,
+            headers: None,
+            allowed_tools: None,
+            allowed_callers: None,
+            require_approval: None,
+            defer_loading: None,
+        })
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `server_url`.
+    pub fn server_url(mut self, value: impl Into<String>) -> Self {
+        self.0.server_url = Some(value.into());
+        self
+    }
+
+    /// Sets `connector_id`.
+    pub fn connector_id(mut self, value: impl Into<MCPToolConnectorId>) -> Self {
+        self.0.connector_id = Some(value.into());
+        self
+    }
+
+    /// Sets `tunnel_id`.
+    /// Constraints: pattern `^tunnel_[a-z0-9]{32}$`.
+    pub fn tunnel_id(mut self, value: impl Into<String>) -> Self {
+        self.0.tunnel_id = Some(value.into());
+        self
+    }
+
+    /// Sets `authorization`.
+    pub fn authorization(mut self, value: impl Into<String>) -> Self {
+        self.0.authorization = Some(value.into());
+        self
+    }
+
+    /// Sets `server_description`.
+    pub fn server_description(mut self, value: impl Into<String>) -> Self {
+        self.0.server_description = Some(value.into());
+        self
+    }
+
+    /// Sets `headers`.
+    pub fn headers(mut self, value: impl Into<std::collections::BTreeMap<String, String>>) -> Self {
+        self.0.headers = Some(value.into());
+        self
+    }
+
+    /// Sets `allowed_tools`.
+    pub fn allowed_tools(mut self, value: impl Into<MCPToolAllowedTools>) -> Self {
+        self.0.allowed_tools = Some(value.into());
+        self
+    }
+
+    /// Sets `allowed_callers`.
+    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+        self.0.allowed_callers = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_callers`.
+    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+        self.0
+            .allowed_callers
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `require_approval`.
+    pub fn require_approval(mut self, value: impl Into<MCPToolRequireApproval>) -> Self {
+        self.0.require_approval = Some(value.into());
+        self
+    }
+
+    /// Sets `defer_loading`.
+    pub fn defer_loading(mut self, value: bool) -> Self {
+        self.0.defer_loading = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl From<MCPTool> for MCPToolBuilder {
+    fn from(value: MCPTool) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for MCPToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1791,6 +8953,109 @@ impl Validate for MCPToolCall {
             let at = at.field("status");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPToolCall`] (required: `id`, `server_label`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPToolCallBuilder(MCPToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(MCPToolCall {
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            output: None,
+            error: None,
+            status: None,
+            approval_request_id: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// Sets `error`.
+    pub fn error(mut self, value: impl Into<MCPToolCallError>) -> Self {
+        self.0.error = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<MCPToolCallStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `approval_request_id`.
+    pub fn approval_request_id(mut self, value: impl Into<String>) -> Self {
+        self.0.approval_request_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPToolCall> for MCPToolCallBuilder {
+    fn from(value: MCPToolCall) -> Self {
+        Self(value)
     }
 }
 
@@ -1813,6 +9078,144 @@ impl Validate for MCPToolConnectorId {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MCPToolExecutionError`] (required: `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPToolExecutionErrorBuilder(MCPToolExecutionError);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MCPToolExecutionErrorBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(content: impl Into<serde_json::Value>) -> Self {
+        Self(MCPToolExecutionError {
+            r#type: Default::default(),
+            content: content.into(),
+        })
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPToolExecutionError {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPToolExecutionError {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPToolExecutionError, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPToolExecutionError> for MCPToolExecutionErrorBuilder {
+    fn from(value: MCPToolExecutionError) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+/// Builds a [`MCPToolFilter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPToolFilterBuilder(MCPToolFilter);
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl MCPToolFilterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(MCPToolFilter {
+            tool_names: None,
+            read_only: None,
+        })
+    }
+
+    /// Sets `tool_names`.
+    pub fn tool_names(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.tool_names = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tool_names`.
+    pub fn tool_name(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .tool_names
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `read_only`.
+    pub fn read_only(mut self, value: bool) -> Self {
+        self.0.read_only = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPToolFilter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPToolFilter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MCPToolFilter, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl From<MCPToolFilter> for MCPToolFilterBuilder {
+    fn from(value: MCPToolFilter) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl Default for MCPToolFilterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(any(
     feature = "conversations",
     feature = "evals",
@@ -1827,6 +9230,93 @@ impl Validate for MCPToolRequireApproval {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+/// Builds a [`MCPToolRequireApprovalMCPToolApprovalFilter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MCPToolRequireApprovalMCPToolApprovalFilterBuilder(
+    MCPToolRequireApprovalMCPToolApprovalFilter,
+);
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(MCPToolRequireApprovalMCPToolApprovalFilter {
+            always: None,
+            never: None,
+        })
+    }
+
+    /// Sets `always`.
+    pub fn always(mut self, value: impl Into<MCPToolFilter>) -> Self {
+        self.0.always = Some(value.into());
+        self
+    }
+
+    /// Sets `never`.
+    pub fn never(mut self, value: impl Into<MCPToolFilter>) -> Self {
+        self.0.never = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MCPToolRequireApprovalMCPToolApprovalFilter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MCPToolRequireApprovalMCPToolApprovalFilter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<MCPToolRequireApprovalMCPToolApprovalFilter, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl From<MCPToolRequireApprovalMCPToolApprovalFilter>
+    for MCPToolRequireApprovalMCPToolApprovalFilterBuilder
+{
+    fn from(value: MCPToolRequireApprovalMCPToolApprovalFilter) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl Default for MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -1863,6 +9353,52 @@ impl Validate for ModerationConfigParam {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
+/// Builds a [`ModerationConfigParam`] (required: `mode`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModerationConfigParamBuilder(ModerationConfigParam);
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl ModerationConfigParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(mode: impl Into<ModerationMode>) -> Self {
+        Self(ModerationConfigParam { mode: mode.into() })
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<ModerationMode>) -> Self {
+        self.0.mode = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModerationConfigParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModerationConfigParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModerationConfigParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationConfigParam> for ModerationConfigParamBuilder {
+    fn from(value: ModerationConfigParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
 impl Validate for ModerationMode {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1883,6 +9419,61 @@ impl Validate for ModerationParam {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
+/// Builds a [`ModerationParam`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModerationParamBuilder(ModerationParam);
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl ModerationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self(ModerationParam {
+            model: model.into(),
+            policy: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// Sets `policy`.
+    pub fn policy(mut self, value: impl Into<ModerationPolicyParam>) -> Self {
+        self.0.policy = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModerationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModerationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModerationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationParam> for ModerationParamBuilder {
+    fn from(value: ModerationParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
 impl Validate for ModerationPolicyParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1896,6 +9487,136 @@ impl Validate for ModerationPolicyParam {
             let at = at.field("output");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+/// Builds a [`ModerationPolicyParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ModerationPolicyParamBuilder(ModerationPolicyParam);
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl ModerationPolicyParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ModerationPolicyParam {
+            input: None,
+            output: None,
+        })
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<ModerationConfigParam>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<ModerationConfigParam>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ModerationPolicyParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ModerationPolicyParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ModerationPolicyParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationPolicyParam> for ModerationPolicyParamBuilder {
+    fn from(value: ModerationPolicyParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Default for ModerationPolicyParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`MoveParam`] (required: `x`, `y`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MoveParamBuilder(MoveParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl MoveParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(x: i64, y: i64) -> Self {
+        Self(MoveParam {
+            r#type: Default::default(),
+            x: x,
+            y: y,
+            keys: None,
+        })
+    }
+
+    /// Sets `x`.
+    pub fn x(mut self, value: i64) -> Self {
+        self.0.x = value;
+        self
+    }
+
+    /// Sets `y`.
+    pub fn y(mut self, value: i64) -> Self {
+        self.0.y = value;
+        self
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MoveParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MoveParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MoveParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MoveParam> for MoveParamBuilder {
+    fn from(value: MoveParam) -> Self {
+        Self(value)
     }
 }
 
@@ -1919,6 +9640,81 @@ impl Validate for NamespaceToolParam {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`NamespaceToolParam`] (required: `name`, `description`, `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct NamespaceToolParamBuilder(NamespaceToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl NamespaceToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        tools: impl Into<Vec<NamespaceToolParamToolsItem>>,
+    ) -> Self {
+        Self(NamespaceToolParam {
+            r#type: Default::default(),
+            name: name.into(),
+            description: description.into(),
+            tools: tools.into(),
+        })
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = value.into();
+        self
+    }
+
+    /// Sets `tools`.
+    /// Constraints: at least 1 items.
+    pub fn tools(mut self, value: impl Into<Vec<NamespaceToolParamToolsItem>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<NamespaceToolParamToolsItem>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &NamespaceToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> NamespaceToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<NamespaceToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<NamespaceToolParam> for NamespaceToolParamBuilder {
+    fn from(value: NamespaceToolParam) -> Self {
+        Self(value)
     }
 }
 
@@ -1962,6 +9758,81 @@ impl Validate for OutputMessage {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`OutputMessage`] (required: `id`, `content`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct OutputMessageBuilder(OutputMessage);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl OutputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        content: impl Into<Vec<OutputMessageContent>>,
+        status: impl Into<OutputMessageStatus>,
+    ) -> Self {
+        Self(OutputMessage {
+            id: id.into(),
+            r#type: Default::default(),
+            role: Default::default(),
+            content: content.into(),
+            phase: None,
+            status: status.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<OutputMessageContent>>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `phase`.
+    pub fn phase(mut self, value: impl Into<MessagePhase>) -> Self {
+        self.0.phase = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<OutputMessageStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &OutputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> OutputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<OutputMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<OutputMessage> for OutputMessageBuilder {
+    fn from(value: OutputMessage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for OutputMessageStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -1990,6 +9861,84 @@ impl Validate for ProgramItemParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ProgramItemParam`] (required: `id`, `call_id`, `code`, `fingerprint`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProgramItemParamBuilder(ProgramItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ProgramItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        code: impl Into<String>,
+        fingerprint: impl Into<String>,
+    ) -> Self {
+        Self(ProgramItemParam {
+            id: id.into(),
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            code: code.into(),
+            fingerprint: fingerprint.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `code`.
+    /// Constraints: at most 10485760 characters.
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.0.code = value.into();
+        self
+    }
+
+    /// Sets `fingerprint`.
+    /// Constraints: at most 10485760 characters.
+    pub fn fingerprint(mut self, value: impl Into<String>) -> Self {
+        self.0.fingerprint = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProgramItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProgramItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProgramItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramItemParam> for ProgramItemParamBuilder {
+    fn from(value: ProgramItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ProgramOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2011,9 +9960,134 @@ impl Validate for ProgramOutputItemParam {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ProgramOutputItemParam`] (required: `id`, `call_id`, `result`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProgramOutputItemParamBuilder(ProgramOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ProgramOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        result: impl Into<String>,
+        status: impl Into<ProgramOutputItemStatus>,
+    ) -> Self {
+        Self(ProgramOutputItemParam {
+            id: id.into(),
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            result: result.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `result`.
+    /// Constraints: at most 10485760 characters.
+    pub fn result(mut self, value: impl Into<String>) -> Self {
+        self.0.result = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ProgramOutputItemStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProgramOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProgramOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProgramOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramOutputItemParam> for ProgramOutputItemParamBuilder {
+    fn from(value: ProgramOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ProgramOutputItemStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ProgramToolCallCaller`] (required: `caller_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProgramToolCallCallerBuilder(ProgramToolCallCaller);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ProgramToolCallCallerBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(caller_id: impl Into<String>) -> Self {
+        Self(ProgramToolCallCaller {
+            r#type: Default::default(),
+            caller_id: caller_id.into(),
+        })
+    }
+
+    /// Sets `caller_id`.
+    pub fn caller_id(mut self, value: impl Into<String>) -> Self {
+        self.0.caller_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProgramToolCallCaller {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProgramToolCallCaller {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProgramToolCallCaller, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramToolCallCaller> for ProgramToolCallCallerBuilder {
+    fn from(value: ProgramToolCallCaller) -> Self {
+        Self(value)
     }
 }
 
@@ -2027,6 +10101,104 @@ impl Validate for ProgramToolCallCallerParam {
             let at = at.field("caller_id");
             v::str_len(&self.caller_id, Some(1), Some(64), &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ProgramToolCallCallerParam`] (required: `caller_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProgramToolCallCallerParamBuilder(ProgramToolCallCallerParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ProgramToolCallCallerParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(caller_id: impl Into<String>) -> Self {
+        Self(ProgramToolCallCallerParam {
+            r#type: Default::default(),
+            caller_id: caller_id.into(),
+        })
+    }
+
+    /// Sets `caller_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn caller_id(mut self, value: impl Into<String>) -> Self {
+        self.0.caller_id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProgramToolCallCallerParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProgramToolCallCallerParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProgramToolCallCallerParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramToolCallCallerParam> for ProgramToolCallCallerParamBuilder {
+    fn from(value: ProgramToolCallCallerParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ProgrammaticToolCallingParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProgrammaticToolCallingParamBuilder(ProgrammaticToolCallingParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ProgrammaticToolCallingParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ProgrammaticToolCallingParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ProgrammaticToolCallingParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ProgrammaticToolCallingParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ProgrammaticToolCallingParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ProgrammaticToolCallingParam> for ProgrammaticToolCallingParamBuilder {
+    fn from(value: ProgrammaticToolCallingParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ProgrammaticToolCallingParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2045,6 +10217,136 @@ impl Validate for Prompt {
                 }
             }
         }
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+/// Builds a [`Prompt`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PromptBuilder(Prompt);
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl PromptBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(Prompt {
+            id: id.into(),
+            version: None,
+            variables: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `version`.
+    pub fn version(mut self, value: impl Into<String>) -> Self {
+        self.0.version = Some(value.into());
+        self
+    }
+
+    /// Sets `variables`.
+    pub fn variables(mut self, value: impl Into<ResponsePromptVariables>) -> Self {
+        self.0.variables = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &Prompt {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> Prompt {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<Prompt, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<Prompt> for PromptBuilder {
+    fn from(value: Prompt) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+/// Builds a [`PromptCacheBreakpointParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PromptCacheBreakpointParamBuilder(PromptCacheBreakpointParam);
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+impl PromptCacheBreakpointParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(PromptCacheBreakpointParam {
+            mode: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PromptCacheBreakpointParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PromptCacheBreakpointParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PromptCacheBreakpointParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+impl From<PromptCacheBreakpointParam> for PromptCacheBreakpointParamBuilder {
+    fn from(value: PromptCacheBreakpointParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+impl Default for PromptCacheBreakpointParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2069,6 +10371,68 @@ impl Validate for PromptCacheOptionsParam {
             let at = at.field("mode");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+/// Builds a [`PromptCacheOptionsParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PromptCacheOptionsParamBuilder(PromptCacheOptionsParam);
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl PromptCacheOptionsParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(PromptCacheOptionsParam {
+            ttl: None,
+            mode: None,
+        })
+    }
+
+    /// Sets `ttl`.
+    pub fn ttl(mut self, value: impl Into<PromptCacheTTLEnum>) -> Self {
+        self.0.ttl = Some(value.into());
+        self
+    }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: impl Into<PromptCacheModeEnum>) -> Self {
+        self.0.mode = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &PromptCacheOptionsParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> PromptCacheOptionsParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<PromptCacheOptionsParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<PromptCacheOptionsParam> for PromptCacheOptionsParamBuilder {
+    fn from(value: PromptCacheOptionsParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Default for PromptCacheOptionsParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2099,6 +10463,75 @@ impl Validate for RankingOptions {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`RankingOptions`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RankingOptionsBuilder(RankingOptions);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl RankingOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RankingOptions {
+            ranker: None,
+            score_threshold: None,
+            hybrid_search: None,
+        })
+    }
+
+    /// Sets `ranker`.
+    pub fn ranker(mut self, value: impl Into<RankerVersionType>) -> Self {
+        self.0.ranker = Some(value.into());
+        self
+    }
+
+    /// Sets `score_threshold`.
+    pub fn score_threshold(mut self, value: f64) -> Self {
+        self.0.score_threshold = Some(value);
+        self
+    }
+
+    /// Sets `hybrid_search`.
+    pub fn hybrid_search(mut self, value: impl Into<HybridSearchOptions>) -> Self {
+        self.0.hybrid_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RankingOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RankingOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RankingOptions, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<RankingOptions> for RankingOptionsBuilder {
+    fn from(value: RankingOptions) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for RankingOptionsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(any(
     feature = "assistants",
     feature = "chat",
@@ -2126,9 +10559,338 @@ impl Validate for ReasoningItem {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ReasoningItem`] (required: `id`, `summary`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ReasoningItemBuilder(ReasoningItem);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ReasoningItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, summary: impl Into<Vec<SummaryTextContent>>) -> Self {
+        Self(ReasoningItem {
+            r#type: Default::default(),
+            id: id.into(),
+            encrypted_content: None,
+            summary: summary.into(),
+            content: None,
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `encrypted_content`.
+    pub fn encrypted_content(mut self, value: impl Into<String>) -> Self {
+        self.0.encrypted_content = Some(value.into());
+        self
+    }
+
+    /// Sets `summary`.
+    pub fn summary(mut self, value: impl Into<Vec<SummaryTextContent>>) -> Self {
+        self.0.summary = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<ReasoningTextContent>>) -> Self {
+        self.0.content = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<ReasoningItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ReasoningItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ReasoningItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ReasoningItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ReasoningItem> for ReasoningItemBuilder {
+    fn from(value: ReasoningItem) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ReasoningItemStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`ResponseFormatJsonObject`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseFormatJsonObjectBuilder(ResponseFormatJsonObject);
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl ResponseFormatJsonObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ResponseFormatJsonObject {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseFormatJsonObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseFormatJsonObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseFormatJsonObject, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ResponseFormatJsonObject> for ResponseFormatJsonObjectBuilder {
+    fn from(value: ResponseFormatJsonObject) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Default for ResponseFormatJsonObjectBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+/// Builds a [`ResponseFormatJsonSchema`] (required: `json_schema`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseFormatJsonSchemaBuilder(ResponseFormatJsonSchema);
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl ResponseFormatJsonSchemaBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(json_schema: impl Into<ResponseFormatJsonSchemaJsonSchema>) -> Self {
+        Self(ResponseFormatJsonSchema {
+            r#type: Default::default(),
+            json_schema: json_schema.into(),
+        })
+    }
+
+    /// Sets `json_schema`.
+    pub fn json_schema(mut self, value: impl Into<ResponseFormatJsonSchemaJsonSchema>) -> Self {
+        self.0.json_schema = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseFormatJsonSchema {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseFormatJsonSchema {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseFormatJsonSchema, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<ResponseFormatJsonSchema> for ResponseFormatJsonSchemaBuilder {
+    fn from(value: ResponseFormatJsonSchema) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+/// Builds a [`ResponseFormatJsonSchemaJsonSchema`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseFormatJsonSchemaJsonSchemaBuilder(ResponseFormatJsonSchemaJsonSchema);
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl ResponseFormatJsonSchemaJsonSchemaBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ResponseFormatJsonSchemaJsonSchema {
+            description: None,
+            name: name.into(),
+            schema: None,
+            strict: None,
+        })
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `schema`.
+    pub fn schema(mut self, value: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+        self.0.schema = Some(value.into());
+        self
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, value: bool) -> Self {
+        self.0.strict = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseFormatJsonSchemaJsonSchema {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseFormatJsonSchemaJsonSchema {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseFormatJsonSchemaJsonSchema, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<ResponseFormatJsonSchemaJsonSchema> for ResponseFormatJsonSchemaJsonSchemaBuilder {
+    fn from(value: ResponseFormatJsonSchemaJsonSchema) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`ResponseFormatText`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ResponseFormatTextBuilder(ResponseFormatText);
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl ResponseFormatTextBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ResponseFormatText {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ResponseFormatText {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ResponseFormatText {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ResponseFormatText, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ResponseFormatText> for ResponseFormatTextBuilder {
+    fn from(value: ResponseFormatText) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Default for ResponseFormatTextBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2144,6 +10906,136 @@ impl Validate for ResponsePromptVariablesValue {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ScreenshotParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ScreenshotParamBuilder(ScreenshotParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ScreenshotParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ScreenshotParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ScreenshotParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ScreenshotParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ScreenshotParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ScreenshotParam> for ScreenshotParamBuilder {
+    fn from(value: ScreenshotParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for ScreenshotParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ScrollParam`] (required: `x`, `y`, `scroll_x`, `scroll_y`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ScrollParamBuilder(ScrollParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ScrollParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(x: i64, y: i64, scroll_x: i64, scroll_y: i64) -> Self {
+        Self(ScrollParam {
+            r#type: Default::default(),
+            x: x,
+            y: y,
+            scroll_x: scroll_x,
+            scroll_y: scroll_y,
+            keys: None,
+        })
+    }
+
+    /// Sets `x`.
+    pub fn x(mut self, value: i64) -> Self {
+        self.0.x = value;
+        self
+    }
+
+    /// Sets `y`.
+    pub fn y(mut self, value: i64) -> Self {
+        self.0.y = value;
+        self
+    }
+
+    /// Sets `scroll_x`.
+    pub fn scroll_x(mut self, value: i64) -> Self {
+        self.0.scroll_x = value;
+        self
+    }
+
+    /// Sets `scroll_y`.
+    pub fn scroll_y(mut self, value: i64) -> Self {
+        self.0.scroll_y = value;
+        self
+    }
+
+    /// Sets `keys`.
+    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.keys = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `keys`.
+    pub fn key(mut self, item: impl Into<String>) -> Self {
+        self.0.keys.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ScrollParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ScrollParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ScrollParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ScrollParam> for ScrollParamBuilder {
+    fn from(value: ScrollParam) -> Self {
+        Self(value)
     }
 }
 
@@ -2179,6 +11071,78 @@ impl Validate for SkillReferenceParam {
     }
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+/// Builds a [`SkillReferenceParam`] (required: `skill_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SkillReferenceParamBuilder(SkillReferenceParam);
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl SkillReferenceParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(skill_id: impl Into<String>) -> Self {
+        Self(SkillReferenceParam {
+            r#type: Default::default(),
+            skill_id: skill_id.into(),
+            version: None,
+        })
+    }
+
+    /// Sets `skill_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn skill_id(mut self, value: impl Into<String>) -> Self {
+        self.0.skill_id = value.into();
+        self
+    }
+
+    /// Sets `version`.
+    pub fn version(mut self, value: impl Into<String>) -> Self {
+        self.0.version = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SkillReferenceParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SkillReferenceParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SkillReferenceParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<SkillReferenceParam> for SkillReferenceParamBuilder {
+    fn from(value: SkillReferenceParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Validate for StopConfiguration {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -2188,6 +11152,123 @@ impl Validate for StopConfiguration {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`SummaryTextContent`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SummaryTextContentBuilder(SummaryTextContent);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl SummaryTextContentBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(SummaryTextContent {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SummaryTextContent {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SummaryTextContent {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SummaryTextContent, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<SummaryTextContent> for SummaryTextContentBuilder {
+    fn from(value: SummaryTextContent) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+/// Builds a [`TextResponseFormatJsonSchema`] (required: `name`, `schema`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TextResponseFormatJsonSchemaBuilder(TextResponseFormatJsonSchema);
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+impl TextResponseFormatJsonSchemaBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>, schema: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+        Self(TextResponseFormatJsonSchema {
+            r#type: Default::default(),
+            description: None,
+            name: name.into(),
+            schema: schema.into(),
+            strict: None,
+        })
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `schema`.
+    pub fn schema(mut self, value: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+        self.0.schema = value.into();
+        self
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, value: bool) -> Self {
+        self.0.strict = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &TextResponseFormatJsonSchema {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> TextResponseFormatJsonSchema {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<TextResponseFormatJsonSchema, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+impl From<TextResponseFormatJsonSchema> for TextResponseFormatJsonSchemaBuilder {
+    fn from(value: TextResponseFormatJsonSchema) -> Self {
+        Self(value)
     }
 }
 
@@ -2252,6 +11333,109 @@ impl Validate for ToolCallCallerParam {
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
+/// Builds a [`ToolChoiceFunction`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolChoiceFunctionBuilder(ToolChoiceFunction);
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl ToolChoiceFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ToolChoiceFunction {
+            r#type: Default::default(),
+            name: name.into(),
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolChoiceFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolChoiceFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolChoiceFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<ToolChoiceFunction> for ToolChoiceFunctionBuilder {
+    fn from(value: ToolChoiceFunction) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+/// Builds a [`ToolChoiceMCP`] (required: `server_label`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolChoiceMCPBuilder(ToolChoiceMCP);
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl ToolChoiceMCPBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(server_label: impl Into<String>) -> Self {
+        Self(ToolChoiceMCP {
+            r#type: Default::default(),
+            server_label: server_label.into(),
+            name: None,
+        })
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolChoiceMCP {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolChoiceMCP {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolChoiceMCP, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<ToolChoiceMCP> for ToolChoiceMCPBuilder {
+    fn from(value: ToolChoiceMCP) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
 impl Validate for ToolChoiceOptions {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -2276,6 +11460,83 @@ impl Validate for ToolSearchCallItemParam {
             let at = at.field("status");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ToolSearchCallItemParam`] (required: `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolSearchCallItemParamBuilder(ToolSearchCallItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ToolSearchCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(arguments: impl Into<EmptyModelParam>) -> Self {
+        Self(ToolSearchCallItemParam {
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            execution: None,
+            arguments: arguments.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `execution`.
+    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+        self.0.execution = Some(value.into());
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<EmptyModelParam>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolSearchCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolSearchCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolSearchCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ToolSearchCallItemParam> for ToolSearchCallItemParamBuilder {
+    fn from(value: ToolSearchCallItemParam) -> Self {
+        Self(value)
     }
 }
 
@@ -2316,6 +11577,89 @@ impl Validate for ToolSearchOutputItemParam {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`ToolSearchOutputItemParam`] (required: `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolSearchOutputItemParamBuilder(ToolSearchOutputItemParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl ToolSearchOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(tools: impl Into<Vec<Tool>>) -> Self {
+        Self(ToolSearchOutputItemParam {
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            execution: None,
+            tools: tools.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `execution`.
+    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+        self.0.execution = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolSearchOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolSearchOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolSearchOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ToolSearchOutputItemParam> for ToolSearchOutputItemParamBuilder {
+    fn from(value: ToolSearchOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ToolSearchToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -2326,6 +11670,124 @@ impl Validate for ToolSearchToolParam {
             let at = at.field("execution");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`ToolSearchToolParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ToolSearchToolParamBuilder(ToolSearchToolParam);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl ToolSearchToolParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ToolSearchToolParam {
+            r#type: Default::default(),
+            execution: None,
+            description: None,
+            parameters: None,
+        })
+    }
+
+    /// Sets `execution`.
+    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+        self.0.execution = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<EmptyModelParam>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ToolSearchToolParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ToolSearchToolParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ToolSearchToolParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ToolSearchToolParam> for ToolSearchToolParamBuilder {
+    fn from(value: ToolSearchToolParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for ToolSearchToolParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`TypeParam`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TypeParamBuilder(TypeParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl TypeParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(TypeParam {
+            r#type: Default::default(),
+            text: text.into(),
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &TypeParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> TypeParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<TypeParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<TypeParam> for TypeParamBuilder {
+    fn from(value: TypeParam) -> Self {
+        Self(value)
     }
 }
 
@@ -2349,6 +11811,413 @@ impl Validate for VectorStoreFileAttributesValue {
 impl Validate for Verbosity {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+/// Builds a [`VoiceIdsOrCustomVoiceId`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VoiceIdsOrCustomVoiceIdBuilder(VoiceIdsOrCustomVoiceId);
+
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+impl VoiceIdsOrCustomVoiceIdBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(VoiceIdsOrCustomVoiceId { id: id.into() })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VoiceIdsOrCustomVoiceId {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VoiceIdsOrCustomVoiceId {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VoiceIdsOrCustomVoiceId, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+impl From<VoiceIdsOrCustomVoiceId> for VoiceIdsOrCustomVoiceIdBuilder {
+    fn from(value: VoiceIdsOrCustomVoiceId) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WaitParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WaitParamBuilder(WaitParam);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WaitParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WaitParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WaitParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WaitParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WaitParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WaitParam> for WaitParamBuilder {
+    fn from(value: WaitParam) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for WaitParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WebSearchActionFind`] (required: `url`, `pattern`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchActionFindBuilder(WebSearchActionFind);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WebSearchActionFindBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>, pattern: impl Into<String>) -> Self {
+        Self(WebSearchActionFind {
+            r#type: Default::default(),
+            url: url.into(),
+            pattern: pattern.into(),
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `pattern`.
+    pub fn pattern(mut self, value: impl Into<String>) -> Self {
+        self.0.pattern = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchActionFind {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchActionFind {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchActionFind, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionFind> for WebSearchActionFindBuilder {
+    fn from(value: WebSearchActionFind) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WebSearchActionOpenPage`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchActionOpenPageBuilder(WebSearchActionOpenPage);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WebSearchActionOpenPageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WebSearchActionOpenPage {
+            r#type: Default::default(),
+            url: None,
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchActionOpenPage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchActionOpenPage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchActionOpenPage, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionOpenPage> for WebSearchActionOpenPageBuilder {
+    fn from(value: WebSearchActionOpenPage) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for WebSearchActionOpenPageBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WebSearchActionSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchActionSearchBuilder(WebSearchActionSearch);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WebSearchActionSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WebSearchActionSearch {
+            r#type: Default::default(),
+            query: None,
+            queries: None,
+            sources: None,
+        })
+    }
+
+    /// Sets `query`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn query(mut self, value: impl Into<String>) -> Self {
+        self.0.query = Some(value.into());
+        self
+    }
+
+    /// Sets `queries`.
+    pub fn queries(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.queries = Some(value.into());
+        self
+    }
+
+    /// Sets `sources`.
+    pub fn sources(mut self, value: impl Into<Vec<WebSearchActionSearchSourcesItem>>) -> Self {
+        self.0.sources = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `sources`.
+    pub fn source(mut self, item: impl Into<WebSearchActionSearchSourcesItem>) -> Self {
+        self.0
+            .sources
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchActionSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchActionSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchActionSearch, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionSearch> for WebSearchActionSearchBuilder {
+    fn from(value: WebSearchActionSearch) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Default for WebSearchActionSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WebSearchActionSearchSourcesItem`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchActionSearchSourcesItemBuilder(WebSearchActionSearchSourcesItem);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WebSearchActionSearchSourcesItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(WebSearchActionSearchSourcesItem {
+            r#type: Default::default(),
+            url: url.into(),
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchActionSearchSourcesItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchActionSearchSourcesItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchActionSearchSourcesItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionSearchSourcesItem> for WebSearchActionSearchSourcesItemBuilder {
+    fn from(value: WebSearchActionSearchSourcesItem) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`WebSearchApproximateLocation`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchApproximateLocationBuilder(WebSearchApproximateLocation);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl WebSearchApproximateLocationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WebSearchApproximateLocation {
+            r#type: Default::default(),
+            country: None,
+            region: None,
+            city: None,
+            timezone: None,
+        })
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.0.country = Some(value.into());
+        self
+    }
+
+    /// Sets `region`.
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.0.region = Some(value.into());
+        self
+    }
+
+    /// Sets `city`.
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.0.city = Some(value.into());
+        self
+    }
+
+    /// Sets `timezone`.
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.0.timezone = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchApproximateLocation {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchApproximateLocation {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchApproximateLocation, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchApproximateLocation> for WebSearchApproximateLocationBuilder {
+    fn from(value: WebSearchApproximateLocation) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for WebSearchApproximateLocationBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -2379,6 +12248,85 @@ impl Validate for WebSearchPreviewTool {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`WebSearchPreviewTool`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchPreviewToolBuilder(WebSearchPreviewTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl WebSearchPreviewToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<WebSearchPreviewToolType>) -> Self {
+        Self(WebSearchPreviewTool {
+            r#type: r#type.into(),
+            user_location: None,
+            search_context_size: None,
+            search_content_types: None,
+        })
+    }
+
+    /// Sets `type`.
+    /// Default: `"web_search_preview"`.
+    pub fn r#type(mut self, value: impl Into<WebSearchPreviewToolType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `user_location`.
+    pub fn user_location(mut self, value: impl Into<ApproximateLocation>) -> Self {
+        self.0.user_location = Some(value.into());
+        self
+    }
+
+    /// Sets `search_context_size`.
+    pub fn search_context_size(mut self, value: impl Into<SearchContextSize>) -> Self {
+        self.0.search_context_size = Some(value.into());
+        self
+    }
+
+    /// Sets `search_content_types`.
+    pub fn search_content_types(mut self, value: impl Into<Vec<SearchContentType>>) -> Self {
+        self.0.search_content_types = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `search_content_types`.
+    pub fn search_content_type(mut self, item: impl Into<SearchContentType>) -> Self {
+        self.0
+            .search_content_types
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchPreviewTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchPreviewTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchPreviewTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchPreviewTool> for WebSearchPreviewToolBuilder {
+    fn from(value: WebSearchPreviewTool) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for WebSearchPreviewToolType {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -2402,6 +12350,85 @@ impl Validate for WebSearchTool {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`WebSearchTool`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchToolBuilder(WebSearchTool);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl WebSearchToolBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<WebSearchToolType>) -> Self {
+        Self(WebSearchTool {
+            r#type: r#type.into(),
+            external_web_access: None,
+            filters: None,
+            user_location: None,
+            search_context_size: None,
+        })
+    }
+
+    /// Sets `type`.
+    /// Default: `"web_search"`.
+    pub fn r#type(mut self, value: impl Into<WebSearchToolType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// Sets `external_web_access`.
+    /// Default: `true`.
+    pub fn external_web_access(mut self, value: bool) -> Self {
+        self.0.external_web_access = Some(value);
+        self
+    }
+
+    /// Sets `filters`.
+    pub fn filters(mut self, value: impl Into<WebSearchToolFilters>) -> Self {
+        self.0.filters = Some(value.into());
+        self
+    }
+
+    /// Sets `user_location`.
+    pub fn user_location(mut self, value: impl Into<WebSearchApproximateLocation>) -> Self {
+        self.0.user_location = Some(value.into());
+        self
+    }
+
+    /// Sets `search_context_size`.
+    /// Default: `"medium"`.
+    pub fn search_context_size(mut self, value: impl Into<WebSearchToolSearchContextSize>) -> Self {
+        self.0.search_context_size = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchTool {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchTool {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchTool, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchTool> for WebSearchToolBuilder {
+    fn from(value: WebSearchTool) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for WebSearchToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -2416,9 +12443,139 @@ impl Validate for WebSearchToolCall {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+/// Builds a [`WebSearchToolCall`] (required: `id`, `status`, `action`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchToolCallBuilder(WebSearchToolCall);
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl WebSearchToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<WebSearchToolCallStatus>,
+        action: impl Into<WebSearchToolCallAction>,
+    ) -> Self {
+        Self(WebSearchToolCall {
+            id: id.into(),
+            r#type: Default::default(),
+            status: status.into(),
+            action: action.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<WebSearchToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<WebSearchToolCallAction>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchToolCall> for WebSearchToolCallBuilder {
+    fn from(value: WebSearchToolCall) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for WebSearchToolCallStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Builds a [`WebSearchToolFilters`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebSearchToolFiltersBuilder(WebSearchToolFilters);
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl WebSearchToolFiltersBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(WebSearchToolFilters {
+            allowed_domains: None,
+        })
+    }
+
+    /// Sets `allowed_domains`.
+    pub fn allowed_domains(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.allowed_domains = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `allowed_domains`.
+    pub fn allowed_domain(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .allowed_domains
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &WebSearchToolFilters {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> WebSearchToolFilters {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<WebSearchToolFilters, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchToolFilters> for WebSearchToolFiltersBuilder {
+    fn from(value: WebSearchToolFilters) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Default for WebSearchToolFiltersBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

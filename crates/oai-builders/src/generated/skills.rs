@@ -17,6 +17,51 @@ impl Validate for CreateSkillBody {
     }
 }
 
+/// Builds a [`CreateSkillBody`] (required: `files`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateSkillBodyBuilder(CreateSkillBody);
+
+impl CreateSkillBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(files: impl Into<CreateSkillBodyFiles>) -> Self {
+        Self(CreateSkillBody {
+            files: files.into(),
+        })
+    }
+
+    /// Sets `files`.
+    pub fn files(mut self, value: impl Into<CreateSkillBodyFiles>) -> Self {
+        self.0.files = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateSkillBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateSkillBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateSkillBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateSkillBody> for CreateSkillBodyBuilder {
+    fn from(value: CreateSkillBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateSkillBodyFiles {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -37,6 +82,58 @@ impl Validate for CreateSkillVersionBody {
             let at = at.field("files");
             Validate::check(&self.files, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateSkillVersionBody`] (required: `files`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateSkillVersionBodyBuilder(CreateSkillVersionBody);
+
+impl CreateSkillVersionBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(files: impl Into<CreateSkillVersionBodyFiles>) -> Self {
+        Self(CreateSkillVersionBody {
+            files: files.into(),
+            default: None,
+        })
+    }
+
+    /// Sets `files`.
+    pub fn files(mut self, value: impl Into<CreateSkillVersionBodyFiles>) -> Self {
+        self.0.files = value.into();
+        self
+    }
+
+    /// Sets `default`.
+    pub fn default(mut self, value: bool) -> Self {
+        self.0.default = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateSkillVersionBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateSkillVersionBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateSkillVersionBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateSkillVersionBody> for CreateSkillVersionBodyBuilder {
+    fn from(value: CreateSkillVersionBody) -> Self {
+        Self(value)
     }
 }
 
@@ -73,6 +170,72 @@ impl Validate for ListSkillVersionsParams {
     }
 }
 
+/// Builds a [`ListSkillVersionsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListSkillVersionsParamsBuilder(ListSkillVersionsParams);
+
+impl ListSkillVersionsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListSkillVersionsParams {
+            limit: None,
+            order: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListSkillVersionsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListSkillVersionsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListSkillVersionsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListSkillVersionsParams> for ListSkillVersionsParamsBuilder {
+    fn from(value: ListSkillVersionsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListSkillVersionsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListSkillsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -95,6 +258,117 @@ impl Validate for ListSkillsParams {
     }
 }
 
+/// Builds a [`ListSkillsParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListSkillsParamsBuilder(ListSkillsParams);
+
+impl ListSkillsParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListSkillsParams {
+            limit: None,
+            order: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListSkillsParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListSkillsParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListSkillsParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListSkillsParams> for ListSkillsParamsBuilder {
+    fn from(value: ListSkillsParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListSkillsParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for SetDefaultSkillVersionBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`SetDefaultSkillVersionBody`] (required: `default_version`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SetDefaultSkillVersionBodyBuilder(SetDefaultSkillVersionBody);
+
+impl SetDefaultSkillVersionBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(default_version: impl Into<String>) -> Self {
+        Self(SetDefaultSkillVersionBody {
+            default_version: default_version.into(),
+        })
+    }
+
+    /// Sets `default_version`.
+    pub fn default_version(mut self, value: impl Into<String>) -> Self {
+        self.0.default_version = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &SetDefaultSkillVersionBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> SetDefaultSkillVersionBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<SetDefaultSkillVersionBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<SetDefaultSkillVersionBody> for SetDefaultSkillVersionBodyBuilder {
+    fn from(value: SetDefaultSkillVersionBody) -> Self {
+        Self(value)
+    }
 }

@@ -9,8 +9,109 @@ impl Validate for AddUploadPartRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
+/// Builds a [`AddUploadPartRequest`] (required: `data`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AddUploadPartRequestBuilder(AddUploadPartRequest);
+
+impl AddUploadPartRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(data: impl Into<oai_types::InputFile>) -> Self {
+        Self(AddUploadPartRequest { data: data.into() })
+    }
+
+    /// Sets `data`.
+    pub fn data(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.data = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AddUploadPartRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AddUploadPartRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AddUploadPartRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AddUploadPartRequest> for AddUploadPartRequestBuilder {
+    fn from(value: AddUploadPartRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CompleteUploadRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
+}
+
+/// Builds a [`CompleteUploadRequest`] (required: `part_ids`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CompleteUploadRequestBuilder(CompleteUploadRequest);
+
+impl CompleteUploadRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(part_ids: impl Into<Vec<String>>) -> Self {
+        Self(CompleteUploadRequest {
+            part_ids: part_ids.into(),
+            md5: None,
+        })
+    }
+
+    /// Sets `part_ids`.
+    pub fn part_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.part_ids = value.into();
+        self
+    }
+
+    /// Appends one item to `part_ids`.
+    pub fn part_id(mut self, item: impl Into<String>) -> Self {
+        self.0.part_ids.push(item.into());
+        self
+    }
+
+    /// Sets `md5`.
+    pub fn md5(mut self, value: impl Into<String>) -> Self {
+        self.0.md5 = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CompleteUploadRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CompleteUploadRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CompleteUploadRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CompleteUploadRequest> for CompleteUploadRequestBuilder {
+    fn from(value: CompleteUploadRequest) -> Self {
+        Self(value)
+    }
 }
 
 impl Validate for CreateUploadRequest {
@@ -26,6 +127,84 @@ impl Validate for CreateUploadRequest {
             let at = at.field("expires_after");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateUploadRequest`] (required: `filename`, `purpose`, `bytes`, `mime_type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateUploadRequestBuilder(CreateUploadRequest);
+
+impl CreateUploadRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        filename: impl Into<String>,
+        purpose: impl Into<CreateUploadRequestPurpose>,
+        bytes: i64,
+        mime_type: impl Into<String>,
+    ) -> Self {
+        Self(CreateUploadRequest {
+            filename: filename.into(),
+            purpose: purpose.into(),
+            bytes: bytes,
+            mime_type: mime_type.into(),
+            expires_after: None,
+        })
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = value.into();
+        self
+    }
+
+    /// Sets `purpose`.
+    pub fn purpose(mut self, value: impl Into<CreateUploadRequestPurpose>) -> Self {
+        self.0.purpose = value.into();
+        self
+    }
+
+    /// Sets `bytes`.
+    pub fn bytes(mut self, value: i64) -> Self {
+        self.0.bytes = value;
+        self
+    }
+
+    /// Sets `mime_type`.
+    pub fn mime_type(mut self, value: impl Into<String>) -> Self {
+        self.0.mime_type = value.into();
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<FileExpirationAfter>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateUploadRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateUploadRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateUploadRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateUploadRequest> for CreateUploadRequestBuilder {
+    fn from(value: CreateUploadRequest) -> Self {
+        Self(value)
     }
 }
 

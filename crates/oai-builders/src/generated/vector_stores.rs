@@ -5,6 +5,50 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+/// Builds a [`AutoChunkingStrategyRequestParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AutoChunkingStrategyRequestParamBuilder(AutoChunkingStrategyRequestParam);
+
+impl AutoChunkingStrategyRequestParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AutoChunkingStrategyRequestParam {
+            r#type: Default::default(),
+        })
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AutoChunkingStrategyRequestParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AutoChunkingStrategyRequestParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AutoChunkingStrategyRequestParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<AutoChunkingStrategyRequestParam> for AutoChunkingStrategyRequestParamBuilder {
+    fn from(value: AutoChunkingStrategyRequestParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AutoChunkingStrategyRequestParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ChunkingStrategyRequestParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -55,6 +99,95 @@ impl Validate for CreateVectorStoreFileBatchRequest {
     }
 }
 
+/// Builds a [`CreateVectorStoreFileBatchRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVectorStoreFileBatchRequestBuilder(CreateVectorStoreFileBatchRequest);
+
+impl CreateVectorStoreFileBatchRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateVectorStoreFileBatchRequest {
+            file_ids: None,
+            files: None,
+            chunking_strategy: None,
+            attributes: None,
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at least 1 items, at most 2000 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `files`.
+    /// Constraints: at least 1 items, at most 2000 items.
+    pub fn files(mut self, value: impl Into<Vec<CreateVectorStoreFileRequest>>) -> Self {
+        self.0.files = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `files`.
+    pub fn file(mut self, item: impl Into<CreateVectorStoreFileRequest>) -> Self {
+        self.0.files.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(mut self, value: impl Into<ChunkingStrategyRequestParam>) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `attributes`.
+    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+        self.0.attributes = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVectorStoreFileBatchRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVectorStoreFileBatchRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVectorStoreFileBatchRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVectorStoreFileBatchRequest> for CreateVectorStoreFileBatchRequestBuilder {
+    fn from(value: CreateVectorStoreFileBatchRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateVectorStoreFileBatchRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for CreateVectorStoreFileRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -80,6 +213,65 @@ impl Validate for CreateVectorStoreFileRequest {
     }
 }
 
+/// Builds a [`CreateVectorStoreFileRequest`] (required: `file_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVectorStoreFileRequestBuilder(CreateVectorStoreFileRequest);
+
+impl CreateVectorStoreFileRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(file_id: impl Into<String>) -> Self {
+        Self(CreateVectorStoreFileRequest {
+            file_id: file_id.into(),
+            chunking_strategy: None,
+            attributes: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(mut self, value: impl Into<ChunkingStrategyRequestParam>) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `attributes`.
+    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+        self.0.attributes = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVectorStoreFileRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVectorStoreFileRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVectorStoreFileRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVectorStoreFileRequest> for CreateVectorStoreFileRequestBuilder {
+    fn from(value: CreateVectorStoreFileRequest) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVectorStoreRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -97,6 +289,105 @@ impl Validate for CreateVectorStoreRequest {
             let at = at.field("chunking_strategy");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateVectorStoreRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVectorStoreRequestBuilder(CreateVectorStoreRequest);
+
+impl CreateVectorStoreRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(CreateVectorStoreRequest {
+            file_ids: None,
+            name: None,
+            description: None,
+            expires_after: None,
+            chunking_strategy: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 500 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<VectorStoreExpirationAfter>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<CreateVectorStoreRequestChunkingStrategy>,
+    ) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVectorStoreRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVectorStoreRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVectorStoreRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVectorStoreRequest> for CreateVectorStoreRequestBuilder {
+    fn from(value: CreateVectorStoreRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for CreateVectorStoreRequestBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -124,6 +415,87 @@ impl Validate for ListFilesInVectorStoreBatchParams {
             let at = at.field("filter");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListFilesInVectorStoreBatchParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListFilesInVectorStoreBatchParamsBuilder(ListFilesInVectorStoreBatchParams);
+
+impl ListFilesInVectorStoreBatchParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListFilesInVectorStoreBatchParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+            filter: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListFilesInVectorStoreBatchParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// Sets `filter`.
+    pub fn filter(mut self, value: impl Into<ListFilesInVectorStoreBatchParamsFilter>) -> Self {
+        self.0.filter = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListFilesInVectorStoreBatchParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListFilesInVectorStoreBatchParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListFilesInVectorStoreBatchParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListFilesInVectorStoreBatchParams> for ListFilesInVectorStoreBatchParamsBuilder {
+    fn from(value: ListFilesInVectorStoreBatchParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListFilesInVectorStoreBatchParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -155,6 +527,87 @@ impl Validate for ListVectorStoreFilesParams {
     }
 }
 
+/// Builds a [`ListVectorStoreFilesParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListVectorStoreFilesParamsBuilder(ListVectorStoreFilesParams);
+
+impl ListVectorStoreFilesParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListVectorStoreFilesParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+            filter: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListVectorStoreFilesParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// Sets `filter`.
+    pub fn filter(mut self, value: impl Into<ListVectorStoreFilesParamsFilter>) -> Self {
+        self.0.filter = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListVectorStoreFilesParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListVectorStoreFilesParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListVectorStoreFilesParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListVectorStoreFilesParams> for ListVectorStoreFilesParamsBuilder {
+    fn from(value: ListVectorStoreFilesParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListVectorStoreFilesParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for ListVectorStoreFilesParamsFilter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -176,6 +629,80 @@ impl Validate for ListVectorStoresParams {
             let at = at.field("order");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`ListVectorStoresParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListVectorStoresParamsBuilder(ListVectorStoresParams);
+
+impl ListVectorStoresParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListVectorStoresParams {
+            limit: None,
+            order: None,
+            after: None,
+            before: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Default: `20`.
+    pub fn limit(mut self, value: i64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    /// Default: `"desc"`.
+    pub fn order(mut self, value: impl Into<ListVectorStoresParamsOrder>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// Sets `before`.
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.0.before = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListVectorStoresParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListVectorStoresParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListVectorStoresParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListVectorStoresParams> for ListVectorStoresParamsBuilder {
+    fn from(value: ListVectorStoresParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListVectorStoresParamsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -203,6 +730,59 @@ impl Validate for StaticChunkingStrategy {
     }
 }
 
+/// Builds a [`StaticChunkingStrategy`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct StaticChunkingStrategyBuilder(StaticChunkingStrategy);
+
+impl StaticChunkingStrategyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
+        Self(StaticChunkingStrategy {
+            max_chunk_size_tokens: max_chunk_size_tokens,
+            chunk_overlap_tokens: chunk_overlap_tokens,
+        })
+    }
+
+    /// Sets `max_chunk_size_tokens`.
+    /// Constraints: minimum 100, maximum 4096.
+    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
+        self.0.max_chunk_size_tokens = value;
+        self
+    }
+
+    /// Sets `chunk_overlap_tokens`.
+    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
+        self.0.chunk_overlap_tokens = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &StaticChunkingStrategy {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> StaticChunkingStrategy {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<StaticChunkingStrategy, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<StaticChunkingStrategy> for StaticChunkingStrategyBuilder {
+    fn from(value: StaticChunkingStrategy) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for StaticChunkingStrategyRequestParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -212,6 +792,52 @@ impl Validate for StaticChunkingStrategyRequestParam {
             let at = at.field("static");
             Validate::check(&self.r#static, &at, out);
         }
+    }
+}
+
+/// Builds a [`StaticChunkingStrategyRequestParam`] (required: `static`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct StaticChunkingStrategyRequestParamBuilder(StaticChunkingStrategyRequestParam);
+
+impl StaticChunkingStrategyRequestParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#static: impl Into<StaticChunkingStrategy>) -> Self {
+        Self(StaticChunkingStrategyRequestParam {
+            r#type: Default::default(),
+            r#static: r#static.into(),
+        })
+    }
+
+    /// Sets `static`.
+    pub fn r#static(mut self, value: impl Into<StaticChunkingStrategy>) -> Self {
+        self.0.r#static = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &StaticChunkingStrategyRequestParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> StaticChunkingStrategyRequestParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<StaticChunkingStrategyRequestParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<StaticChunkingStrategyRequestParam> for StaticChunkingStrategyRequestParamBuilder {
+    fn from(value: StaticChunkingStrategyRequestParam) -> Self {
+        Self(value)
     }
 }
 
@@ -236,6 +862,57 @@ impl Validate for UpdateVectorStoreFileAttributesRequest {
     }
 }
 
+/// Builds a [`UpdateVectorStoreFileAttributesRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateVectorStoreFileAttributesRequestBuilder(UpdateVectorStoreFileAttributesRequest);
+
+impl UpdateVectorStoreFileAttributesRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateVectorStoreFileAttributesRequest { attributes: None })
+    }
+
+    /// Sets `attributes`.
+    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+        self.0.attributes = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateVectorStoreFileAttributesRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateVectorStoreFileAttributesRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateVectorStoreFileAttributesRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateVectorStoreFileAttributesRequest>
+    for UpdateVectorStoreFileAttributesRequestBuilder
+{
+    fn from(value: UpdateVectorStoreFileAttributesRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateVectorStoreFileAttributesRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for UpdateVectorStoreRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -245,6 +922,71 @@ impl Validate for UpdateVectorStoreRequest {
             let at = at.field("expires_after");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`UpdateVectorStoreRequest`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UpdateVectorStoreRequestBuilder(UpdateVectorStoreRequest);
+
+impl UpdateVectorStoreRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(UpdateVectorStoreRequest {
+            name: None,
+            expires_after: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `expires_after`.
+    pub fn expires_after(mut self, value: impl Into<VectorStoreExpirationAfter>) -> Self {
+        self.0.expires_after = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UpdateVectorStoreRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UpdateVectorStoreRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UpdateVectorStoreRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UpdateVectorStoreRequest> for UpdateVectorStoreRequestBuilder {
+    fn from(value: UpdateVectorStoreRequest) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for UpdateVectorStoreRequestBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -263,6 +1005,53 @@ impl Validate for VectorStoreExpirationAfter {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`VectorStoreExpirationAfter`] (required: `days`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VectorStoreExpirationAfterBuilder(VectorStoreExpirationAfter);
+
+impl VectorStoreExpirationAfterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(days: u64) -> Self {
+        Self(VectorStoreExpirationAfter {
+            anchor: Default::default(),
+            days: days,
+        })
+    }
+
+    /// Sets `days`.
+    /// Constraints: minimum 1, maximum 365.
+    pub fn days(mut self, value: u64) -> Self {
+        self.0.days = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VectorStoreExpirationAfter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VectorStoreExpirationAfter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VectorStoreExpirationAfter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<VectorStoreExpirationAfter> for VectorStoreExpirationAfterBuilder {
+    fn from(value: VectorStoreExpirationAfter) -> Self {
+        Self(value)
     }
 }
 
@@ -293,6 +1082,85 @@ impl Validate for VectorStoreSearchRequest {
             let at = at.field("ranking_options");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`VectorStoreSearchRequest`] (required: `query`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VectorStoreSearchRequestBuilder(VectorStoreSearchRequest);
+
+impl VectorStoreSearchRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(query: impl Into<VectorStoreSearchRequestQuery>) -> Self {
+        Self(VectorStoreSearchRequest {
+            query: query.into(),
+            rewrite_query: None,
+            max_num_results: None,
+            filters: None,
+            ranking_options: None,
+        })
+    }
+
+    /// Sets `query`.
+    pub fn query(mut self, value: impl Into<VectorStoreSearchRequestQuery>) -> Self {
+        self.0.query = value.into();
+        self
+    }
+
+    /// Sets `rewrite_query`.
+    /// Default: `false`.
+    pub fn rewrite_query(mut self, value: bool) -> Self {
+        self.0.rewrite_query = Some(value);
+        self
+    }
+
+    /// Sets `max_num_results`.
+    /// Constraints: minimum 1, maximum 50.
+    /// Default: `10`.
+    pub fn max_num_results(mut self, value: u64) -> Self {
+        self.0.max_num_results = Some(value);
+        self
+    }
+
+    /// Sets `filters`.
+    pub fn filters(mut self, value: impl Into<VectorStoreSearchRequestFilters>) -> Self {
+        self.0.filters = Some(value.into());
+        self
+    }
+
+    /// Sets `ranking_options`.
+    pub fn ranking_options(
+        mut self,
+        value: impl Into<VectorStoreSearchRequestRankingOptions>,
+    ) -> Self {
+        self.0.ranking_options = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VectorStoreSearchRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VectorStoreSearchRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VectorStoreSearchRequest, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<VectorStoreSearchRequest> for VectorStoreSearchRequestBuilder {
+    fn from(value: VectorStoreSearchRequest) -> Self {
+        Self(value)
     }
 }
 
@@ -344,6 +1212,72 @@ impl Validate for VectorStoreSearchRequestRankingOptions {
                 out,
             );
         }
+    }
+}
+
+/// Builds a [`VectorStoreSearchRequestRankingOptions`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VectorStoreSearchRequestRankingOptionsBuilder(VectorStoreSearchRequestRankingOptions);
+
+impl VectorStoreSearchRequestRankingOptionsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(VectorStoreSearchRequestRankingOptions {
+            ranker: None,
+            score_threshold: None,
+        })
+    }
+
+    /// Sets `ranker`.
+    /// Default: `"auto"`.
+    pub fn ranker(
+        mut self,
+        value: impl Into<VectorStoreSearchRequestRankingOptionsRanker>,
+    ) -> Self {
+        self.0.ranker = Some(value.into());
+        self
+    }
+
+    /// Sets `score_threshold`.
+    /// Constraints: minimum 0, maximum 1.
+    /// Default: `0`.
+    pub fn score_threshold(mut self, value: f64) -> Self {
+        self.0.score_threshold = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VectorStoreSearchRequestRankingOptions {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VectorStoreSearchRequestRankingOptions {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VectorStoreSearchRequestRankingOptions, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<VectorStoreSearchRequestRankingOptions>
+    for VectorStoreSearchRequestRankingOptionsBuilder
+{
+    fn from(value: VectorStoreSearchRequestRankingOptions) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for VectorStoreSearchRequestRankingOptionsBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

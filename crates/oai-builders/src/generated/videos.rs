@@ -17,6 +17,59 @@ impl Validate for CreateVideoCharacterBody {
     }
 }
 
+/// Builds a [`CreateVideoCharacterBody`] (required: `video`, `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoCharacterBodyBuilder(CreateVideoCharacterBody);
+
+impl CreateVideoCharacterBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(video: impl Into<oai_types::InputFile>, name: impl Into<String>) -> Self {
+        Self(CreateVideoCharacterBody {
+            video: video.into(),
+            name: name.into(),
+        })
+    }
+
+    /// Sets `video`.
+    pub fn video(mut self, value: impl Into<oai_types::InputFile>) -> Self {
+        self.0.video = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    /// Constraints: at least 1 characters, at most 80 characters.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoCharacterBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoCharacterBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoCharacterBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoCharacterBody> for CreateVideoCharacterBodyBuilder {
+    fn from(value: CreateVideoCharacterBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVideoEditJsonBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -29,6 +82,59 @@ impl Validate for CreateVideoEditJsonBody {
     }
 }
 
+/// Builds a [`CreateVideoEditJsonBody`] (required: `video`, `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoEditJsonBodyBuilder(CreateVideoEditJsonBody);
+
+impl CreateVideoEditJsonBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(video: impl Into<VideoReferenceInputParam>, prompt: impl Into<String>) -> Self {
+        Self(CreateVideoEditJsonBody {
+            video: video.into(),
+            prompt: prompt.into(),
+        })
+    }
+
+    /// Sets `video`.
+    pub fn video(mut self, value: impl Into<VideoReferenceInputParam>) -> Self {
+        self.0.video = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoEditJsonBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoEditJsonBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoEditJsonBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoEditJsonBody> for CreateVideoEditJsonBodyBuilder {
+    fn from(value: CreateVideoEditJsonBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVideoEditMultipartBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -38,6 +144,62 @@ impl Validate for CreateVideoEditMultipartBody {
             let at = at.field("prompt");
             v::str_len(&self.prompt, Some(1), Some(32000), &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateVideoEditMultipartBody`] (required: `video`, `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoEditMultipartBodyBuilder(CreateVideoEditMultipartBody);
+
+impl CreateVideoEditMultipartBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        video: impl Into<CreateVideoEditMultipartBodyVideo>,
+        prompt: impl Into<String>,
+    ) -> Self {
+        Self(CreateVideoEditMultipartBody {
+            video: video.into(),
+            prompt: prompt.into(),
+        })
+    }
+
+    /// Sets `video`.
+    pub fn video(mut self, value: impl Into<CreateVideoEditMultipartBodyVideo>) -> Self {
+        self.0.video = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoEditMultipartBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoEditMultipartBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoEditMultipartBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoEditMultipartBody> for CreateVideoEditMultipartBodyBuilder {
+    fn from(value: CreateVideoEditMultipartBody) -> Self {
+        Self(value)
     }
 }
 
@@ -57,6 +219,70 @@ impl Validate for CreateVideoExtendJsonBody {
     }
 }
 
+/// Builds a [`CreateVideoExtendJsonBody`] (required: `video`, `prompt`, `seconds`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoExtendJsonBodyBuilder(CreateVideoExtendJsonBody);
+
+impl CreateVideoExtendJsonBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        video: impl Into<VideoReferenceInputParam>,
+        prompt: impl Into<String>,
+        seconds: impl Into<VideoSeconds>,
+    ) -> Self {
+        Self(CreateVideoExtendJsonBody {
+            video: video.into(),
+            prompt: prompt.into(),
+            seconds: seconds.into(),
+        })
+    }
+
+    /// Sets `video`.
+    pub fn video(mut self, value: impl Into<VideoReferenceInputParam>) -> Self {
+        self.0.video = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `seconds`.
+    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+        self.0.seconds = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoExtendJsonBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoExtendJsonBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoExtendJsonBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoExtendJsonBody> for CreateVideoExtendJsonBodyBuilder {
+    fn from(value: CreateVideoExtendJsonBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVideoExtendMultipartBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -70,6 +296,70 @@ impl Validate for CreateVideoExtendMultipartBody {
             let at = at.field("seconds");
             Validate::check(&self.seconds, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateVideoExtendMultipartBody`] (required: `video`, `prompt`, `seconds`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoExtendMultipartBodyBuilder(CreateVideoExtendMultipartBody);
+
+impl CreateVideoExtendMultipartBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        video: impl Into<CreateVideoExtendMultipartBodyVideo>,
+        prompt: impl Into<String>,
+        seconds: impl Into<VideoSeconds>,
+    ) -> Self {
+        Self(CreateVideoExtendMultipartBody {
+            video: video.into(),
+            prompt: prompt.into(),
+            seconds: seconds.into(),
+        })
+    }
+
+    /// Sets `video`.
+    pub fn video(mut self, value: impl Into<CreateVideoExtendMultipartBodyVideo>) -> Self {
+        self.0.video = value.into();
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `seconds`.
+    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+        self.0.seconds = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoExtendMultipartBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoExtendMultipartBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoExtendMultipartBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoExtendMultipartBody> for CreateVideoExtendMultipartBodyBuilder {
+    fn from(value: CreateVideoExtendMultipartBody) -> Self {
+        Self(value)
     }
 }
 
@@ -97,6 +387,80 @@ impl Validate for CreateVideoJsonBody {
     }
 }
 
+/// Builds a [`CreateVideoJsonBody`] (required: `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoJsonBodyBuilder(CreateVideoJsonBody);
+
+impl CreateVideoJsonBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self(CreateVideoJsonBody {
+            model: None,
+            prompt: prompt.into(),
+            input_reference: None,
+            seconds: None,
+            size: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<VideoModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `input_reference`.
+    pub fn input_reference(mut self, value: impl Into<ImageRefParam2>) -> Self {
+        self.0.input_reference = Some(value.into());
+        self
+    }
+
+    /// Sets `seconds`.
+    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+        self.0.seconds = Some(value.into());
+        self
+    }
+
+    /// Sets `size`.
+    pub fn size(mut self, value: impl Into<VideoSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoJsonBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoJsonBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoJsonBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoJsonBody> for CreateVideoJsonBodyBuilder {
+    fn from(value: CreateVideoJsonBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for CreateVideoMultipartBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -118,6 +482,83 @@ impl Validate for CreateVideoMultipartBody {
             let at = at.field("size");
             Validate::check(x, &at, out);
         }
+    }
+}
+
+/// Builds a [`CreateVideoMultipartBody`] (required: `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoMultipartBodyBuilder(CreateVideoMultipartBody);
+
+impl CreateVideoMultipartBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self(CreateVideoMultipartBody {
+            model: None,
+            prompt: prompt.into(),
+            input_reference: None,
+            seconds: None,
+            size: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<VideoModel>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// Sets `input_reference`.
+    pub fn input_reference(
+        mut self,
+        value: impl Into<CreateVideoMultipartBodyInputReference>,
+    ) -> Self {
+        self.0.input_reference = Some(value.into());
+        self
+    }
+
+    /// Sets `seconds`.
+    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+        self.0.seconds = Some(value.into());
+        self
+    }
+
+    /// Sets `size`.
+    pub fn size(mut self, value: impl Into<VideoSize>) -> Self {
+        self.0.size = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoMultipartBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoMultipartBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoMultipartBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoMultipartBody> for CreateVideoMultipartBodyBuilder {
+    fn from(value: CreateVideoMultipartBody) -> Self {
+        Self(value)
     }
 }
 
@@ -144,6 +585,52 @@ impl Validate for CreateVideoRemixBody {
     }
 }
 
+/// Builds a [`CreateVideoRemixBody`] (required: `prompt`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CreateVideoRemixBodyBuilder(CreateVideoRemixBody);
+
+impl CreateVideoRemixBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self(CreateVideoRemixBody {
+            prompt: prompt.into(),
+        })
+    }
+
+    /// Sets `prompt`.
+    /// Constraints: at least 1 characters, at most 32000 characters.
+    pub fn prompt(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &CreateVideoRemixBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> CreateVideoRemixBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<CreateVideoRemixBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<CreateVideoRemixBody> for CreateVideoRemixBodyBuilder {
+    fn from(value: CreateVideoRemixBody) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for ImageRefParam2 {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -153,6 +640,65 @@ impl Validate for ImageRefParam2 {
             let at = at.field("image_url");
             v::str_len(x, None, Some(20971520), &at, out);
         }
+    }
+}
+
+/// Builds a [`ImageRefParam2`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ImageRefParam2Builder(ImageRefParam2);
+
+impl ImageRefParam2Builder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ImageRefParam2 {
+            image_url: None,
+            file_id: None,
+        })
+    }
+
+    /// Sets `image_url`.
+    /// Constraints: at most 20971520 characters.
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.0.image_url = Some(value.into());
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ImageRefParam2 {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ImageRefParam2 {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ImageRefParam2, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ImageRefParam2> for ImageRefParam2Builder {
+    fn from(value: ImageRefParam2) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ImageRefParam2Builder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -178,6 +724,72 @@ impl Validate for ListVideosParams {
     }
 }
 
+/// Builds a [`ListVideosParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ListVideosParamsBuilder(ListVideosParams);
+
+impl ListVideosParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(ListVideosParams {
+            limit: None,
+            order: None,
+            after: None,
+        })
+    }
+
+    /// Sets `limit`.
+    /// Constraints: minimum 0, maximum 100.
+    pub fn limit(mut self, value: u64) -> Self {
+        self.0.limit = Some(value);
+        self
+    }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+        self.0.order = Some(value.into());
+        self
+    }
+
+    /// Sets `after`.
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.0.after = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ListVideosParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ListVideosParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ListVideosParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<ListVideosParams> for ListVideosParamsBuilder {
+    fn from(value: ListVideosParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for ListVideosParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RetrieveVideoContentParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -190,9 +802,100 @@ impl Validate for RetrieveVideoContentParams {
     }
 }
 
+/// Builds a [`RetrieveVideoContentParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RetrieveVideoContentParamsBuilder(RetrieveVideoContentParams);
+
+impl RetrieveVideoContentParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RetrieveVideoContentParams { variant: None })
+    }
+
+    /// Sets `variant`.
+    pub fn variant(mut self, value: impl Into<VideoContentVariant>) -> Self {
+        self.0.variant = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RetrieveVideoContentParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RetrieveVideoContentParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RetrieveVideoContentParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RetrieveVideoContentParams> for RetrieveVideoContentParamsBuilder {
+    fn from(value: RetrieveVideoContentParams) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RetrieveVideoContentParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for VideoContentVariant {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`VideoReferenceInputParam`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VideoReferenceInputParamBuilder(VideoReferenceInputParam);
+
+impl VideoReferenceInputParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(VideoReferenceInputParam { id: id.into() })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &VideoReferenceInputParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> VideoReferenceInputParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<VideoReferenceInputParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<VideoReferenceInputParam> for VideoReferenceInputParamBuilder {
+    fn from(value: VideoReferenceInputParam) -> Self {
+        Self(value)
     }
 }
 

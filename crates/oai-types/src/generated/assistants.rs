@@ -588,6 +588,12 @@ ArrayOfContentParts(Vec<CreateMessageRequestContentArrayOfContentPartsItem>),
 }
 }
 
+impl From<&str> for CreateMessageRequestContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
+}
+
 crate::tagged_union! {
 /// Inline schema in `CreateMessageRequest`.
 pub enum CreateMessageRequestContentArrayOfContentPartsItem tag "type" {
@@ -1190,6 +1196,12 @@ TextContent(String),
 /// A `Vec<ChatCompletionRequestAssistantMessageContentPart>`.
 ArrayOfContentParts(Vec<ChatCompletionRequestAssistantMessageContentPart>),
 }
+}
+
+impl From<&str> for FineTuneChatCompletionRequestAssistantMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
 }
 
 /// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`.

@@ -338,6 +338,12 @@ ArrayOfContentParts(Vec<ChatCompletionRequestMessageContentPartText>),
 }
 }
 
+impl From<&str> for ChatCompletionRequestDeveloperMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
+}
+
 /// The `ChatCompletionRequestFunctionMessage` schema.
 /// Deprecated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -489,6 +495,12 @@ ArrayOfContentParts(Vec<ChatCompletionRequestSystemMessageContentPart>),
 }
 }
 
+impl From<&str> for ChatCompletionRequestSystemMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
+}
+
 /// The `ChatCompletionRequestSystemMessageContentPart` schema.
 pub type ChatCompletionRequestSystemMessageContentPart =
     ChatCompletionRequestMessageContentPartText;
@@ -515,6 +527,12 @@ ArrayOfContentParts(Vec<ChatCompletionRequestToolMessageContentPart>),
 }
 }
 
+impl From<&str> for ChatCompletionRequestToolMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
+}
+
 /// The `ChatCompletionRequestToolMessageContentPart` schema.
 pub type ChatCompletionRequestToolMessageContentPart = ChatCompletionRequestMessageContentPartText;
 
@@ -539,6 +557,12 @@ TextContent(String),
 /// A `Vec<ChatCompletionRequestUserMessageContentPart>`.
 ArrayOfContentParts(Vec<ChatCompletionRequestUserMessageContentPart>),
 }
+}
+
+impl From<&str> for ChatCompletionRequestUserMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
 }
 
 crate::tagged_union! {
@@ -1277,6 +1301,12 @@ TextContent(String),
 /// A `Vec<ChatCompletionRequestMessageContentPartText>`.
 ArrayOfContentParts(Vec<ChatCompletionRequestMessageContentPartText>),
 }
+}
+
+impl From<&str> for PredictionContentContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
 }
 
 /// The `ResponseModalities` schema.

@@ -199,6 +199,12 @@ Text(String),
 }
 }
 
+impl From<&str> for ChatkitWorkflowStateVariablesValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 /// The `ChatkitWorkflowTracing` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatkitWorkflowTracing {
@@ -743,6 +749,12 @@ Number(f64),
 /// A `String`.
 Text(String),
 }
+}
+
+impl From<&str> for WorkflowParamStateVariablesValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 /// The `WorkflowTracingParam` schema.

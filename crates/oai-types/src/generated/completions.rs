@@ -110,6 +110,12 @@ Array__(Vec<Vec<i64>>),
 }
 }
 
+impl From<&str> for CreateCompletionRequestPrompt {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 /// The `CreateCompletionResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCompletionResponse {

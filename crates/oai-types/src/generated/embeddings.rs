@@ -49,6 +49,12 @@ Array__(Vec<Vec<i64>>),
 }
 }
 
+impl From<&str> for CreateEmbeddingRequestInput {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_owned())
+    }
+}
+
 crate::string_enum! {
 /// Inline schema in `CreateEmbeddingRequest`.
 pub enum CreateEmbeddingRequestModel {

@@ -27,6 +27,12 @@ Array_(Vec<CreateModerationRequestInputArrayItem>),
 }
 }
 
+impl From<&str> for CreateModerationRequestInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 crate::tagged_union! {
 /// Inline schema in `CreateModerationRequest`.
 pub enum CreateModerationRequestInputArrayItem tag "type" {

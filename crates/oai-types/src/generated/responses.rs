@@ -788,6 +788,12 @@ OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
 }
 }
 
+impl From<&str> for BetaCustomToolCallOutputOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
+
 /// The `BetaCustomToolCallOutputResource` schema, identical to `CustomToolCallOutputResource`.
 pub type BetaCustomToolCallOutputResource = CustomToolCallOutputResource;
 
@@ -970,6 +976,12 @@ Text(String),
 /// A `Vec<BetaFunctionCallOutputItemParamOutputArrayItem>`.
 Array(Vec<BetaFunctionCallOutputItemParamOutputArrayItem>),
 }
+}
+
+impl From<&str> for BetaFunctionCallOutputItemParamOutput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 crate::tagged_union! {
@@ -1237,6 +1249,12 @@ StringOutput(String),
 /// A `Vec<BetaFunctionAndCustomToolCallOutput>`.
 OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
 }
+}
+
+impl From<&str> for BetaFunctionToolCallOutputOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
 }
 
 /// The `BetaFunctionToolCallOutputResource` schema, identical to `FunctionToolCallOutputResource`.
@@ -5439,6 +5457,12 @@ Array(Vec<InputItem>),
 }
 }
 
+impl From<&str> for CompactResponseMethodPublicBodyInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 /// The `CompactconversationParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CompactconversationParams {
@@ -5470,6 +5494,12 @@ ConversationID(String),
 /// A `ConversationParam2`.
 ConversationParam2(ConversationParam2),
 }
+}
+
+impl From<&str> for ConversationParam {
+    fn from(value: &str) -> Self {
+        Self::ConversationID(value.to_owned())
+    }
 }
 
 /// The `ConversationParam-2` schema.
@@ -5646,6 +5676,12 @@ OutputContentList(Vec<FunctionAndCustomToolCallOutput>),
 }
 }
 
+impl From<&str> for CustomToolCallOutputResourceOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
+
 /// The `CustomToolCallResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomToolCallResource {
@@ -5781,6 +5817,12 @@ TextInput(String),
 /// A `Vec<InputItem>`.
 InputItemList(Vec<InputItem>),
 }
+}
+
+impl From<&str> for InputParam {
+    fn from(value: &str) -> Self {
+        Self::TextInput(value.to_owned())
+    }
 }
 
 crate::tagged_union! {
@@ -7015,6 +7057,12 @@ Text(String),
 /// A `Vec<InputItem>`.
 InputItemList(Vec<InputItem>),
 }
+}
+
+impl From<&str> for ResponseInstructions {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 /// The `ResponseItemList` schema.
@@ -9303,6 +9351,12 @@ Text(String),
 /// A `Vec<InputItem>`.
 Array(Vec<InputItem>),
 }
+}
+
+impl From<&str> for TokenCountsBodyInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 /// The `TokenCountsResource` schema.

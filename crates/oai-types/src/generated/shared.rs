@@ -480,6 +480,13 @@ ArrayOfContentParts(Vec<ChatCompletionRequestAssistantMessageContentPart>),
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<&str> for ChatCompletionRequestAssistantMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextContent(value.to_owned())
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 crate::tagged_union! {
 /// The `ChatCompletionRequestAssistantMessageContentPart` schema.
 pub enum ChatCompletionRequestAssistantMessageContentPart tag "type" {
@@ -684,6 +691,13 @@ AutoCodeInterpreterToolParam(AutoCodeInterpreterToolParam),
 }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<&str> for CodeInterpreterToolContainer {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -800,6 +814,18 @@ Array(Vec<ComparisonFilterValueArrayItem>),
     feature = "responses",
     feature = "vector-stores"
 ))]
+impl From<&str> for ComparisonFilterValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
 crate::untagged_union! {
 /// Inline schema in `ComparisonFilter`.
 pub enum ComparisonFilterValueArrayItem {
@@ -808,6 +834,18 @@ Number(f64),
 /// A `String`.
 Text(String),
 }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl From<&str> for ComparisonFilterValueArrayItem {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -1483,6 +1521,13 @@ OutputContentList(Vec<FunctionAndCustomToolCallOutput>),
 }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<&str> for CustomToolCallOutputOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomToolParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1610,6 +1655,13 @@ TextInput(String),
 /// A `InputMessageContentList`.
 InputMessageContentList(InputMessageContentList),
 }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<&str> for EasyInputMessageContent {
+    fn from(value: &str) -> Self {
+        Self::TextInput(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1936,6 +1988,13 @@ Text(String),
 /// A `Vec<FunctionCallOutputItemParamOutputArrayItem>`.
 Array(Vec<FunctionCallOutputItemParamOutputArrayItem>),
 }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<&str> for FunctionCallOutputItemParamOutput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2417,6 +2476,13 @@ OutputContentList(Vec<FunctionAndCustomToolCallOutput>),
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<&str> for FunctionToolCallOutputOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallOutputResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionToolCallOutputResource {
@@ -2455,6 +2521,13 @@ StringOutput(String),
 /// A `Vec<FunctionAndCustomToolCallOutput>`.
 OutputContentList(Vec<FunctionAndCustomToolCallOutput>),
 }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<&str> for FunctionToolCallOutputResourceOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4664,6 +4737,13 @@ File(InputFileContent),
 }
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<&str> for ResponsePromptVariablesValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ScreenshotParam` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4750,6 +4830,13 @@ Text(String),
 /// A `Vec<String>`.
 Array(Vec<String>),
 }
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl From<&str> for StopConfiguration {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5118,6 +5205,17 @@ Number(f64),
 /// A `String`.
 Text(String),
 }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl From<&str> for VectorStoreFileAttributesValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]

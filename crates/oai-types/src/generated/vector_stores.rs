@@ -583,6 +583,12 @@ Array(Vec<String>),
 }
 }
 
+impl From<&str> for VectorStoreSearchRequestQuery {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
 /// Inline schema in `VectorStoreSearchRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct VectorStoreSearchRequestRankingOptions {
