@@ -16,7 +16,11 @@ pub(crate) fn segment(name: &str, value: &str) -> Result<String> {
         )));
     }
     if value == "." || value == ".." {
-        return Ok(value.replace('.', "%2E"));
+        // URL parsers read `%2E%2E` as `..` and drop a segment, so these can
+        // never be sent safely, encoded or not; no resource id is a dot.
+        return Err(Error::invalid_input(format!(
+            "path parameter `{name}` must not be `.` or `..`"
+        )));
     }
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -172,8 +176,9 @@ mod tests {
     fn segments_cannot_change_the_endpoint() {
         assert_eq!(segment("id", "file-abc_1.2").unwrap(), "file-abc_1.2");
         assert_eq!(segment("id", "a/b?c#d").unwrap(), "a%2Fb%3Fc%23d");
-        assert_eq!(segment("id", "..").unwrap(), "%2E%2E");
-        assert_eq!(segment("id", ".").unwrap(), "%2E");
+        assert!(segment("id", "..").unwrap_err().is_invalid_input());
+        assert!(segment("id", ".").unwrap_err().is_invalid_input());
+        assert_eq!(segment("id", "...").unwrap(), "...");
         assert_eq!(segment("id", "a b%").unwrap(), "a%20b%25");
         assert_eq!(segment("id", "ft:gpt-4o:org").unwrap(), "ft:gpt-4o:org");
         assert!(segment("id", "").unwrap_err().is_invalid_input());

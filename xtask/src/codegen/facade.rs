@@ -74,7 +74,7 @@ fn struct_fields<'m>(model: &'m Model<'_>, wire: &str) -> Option<&'m [super::mod
 }
 
 /// The item type of a paginated answer's `data`.
-fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
+pub(super) fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
     let f = struct_fields(model, wire)?
         .iter()
         .find(|f| f.wire == "data")?;
@@ -85,12 +85,12 @@ fn item_type(model: &Model<'_>, wire: &str) -> Option<String> {
 }
 
 /// Whether the struct of schema `wire` has a field `field`.
-fn has_field(model: &Model<'_>, wire: &str, field: &str) -> bool {
+pub(super) fn has_field(model: &Model<'_>, wire: &str, field: &str) -> bool {
     struct_fields(model, wire).is_some_and(|fs| fs.iter().any(|f| f.wire == field))
 }
 
 /// Whether the type has a `stream: Option<bool>` field.
-fn stream_field(model: &Model<'_>, wire: &str) -> bool {
+pub(super) fn stream_field(model: &Model<'_>, wire: &str) -> bool {
     struct_fields(model, wire).is_some_and(|fs| {
         fs.iter()
             .any(|f| f.wire == "stream" && f.option && unalias(model, &f.ty) == Ty::Bool)

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::emit::HEADER;
+use super::facade;
 use super::model::Model;
 use super::names::snake;
 use super::ops::{BodyKind, Location, Op};
@@ -33,7 +34,7 @@ fn type_of(model: &Model<'_>, wire: &str) -> Result<String> {
 pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
     let sampler = Sampler::new(model.spec());
     let mut out = format!(
-        "{HEADER}//! One test per operation: the call on the wire and the decoded answer.\n#![allow(deprecated, unused_imports, clippy::all)]\n\nuse serde_json::Value;\nuse wiremock::matchers::{{body_json, body_string, body_string_contains, header, header_regex, method, path, query_param}};\nuse wiremock::{{Mock, MockServer, ResponseTemplate}};\n\nuse super::support;\n\n"
+        "{HEADER}//! One test per operation: the call on the wire and the decoded answer.\n#![allow(deprecated, unused_imports, clippy::all)]\n\nuse serde_json::Value;\nuse futures_util::StreamExt;\nuse wiremock::matchers::{{body_json, body_partial_json, body_string, body_string_contains, header, header_regex, method, path, query_param, query_param_is_missing}};\nuse wiremock::{{Mock, MockServer, ResponseTemplate}};\n\nuse super::support;\n\n"
     );
     let mut names = BTreeSet::new();
     let mut count = 0;
@@ -95,6 +96,12 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                 }
             }
             // Body.
+            let mut body_match = String::new();
+            let mut stream_match = if op.method == "get" {
+                ".and(query_param(\"stream\", \"true\"))".to_owned()
+            } else {
+                String::new()
+            };
             if let Some(b) = body {
                 match &b.kind {
                     BodyKind::Json => {
@@ -110,7 +117,13 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                             "let request: {} = serde_json::from_value(request_json.clone()).unwrap();",
                             type_of(model, schema)?
                         );
-                        mock.push_str(".and(header(\"content-type\", \"application/json\")).and(body_json(&request_json))");
+                        mock.push_str(".and(header(\"content-type\", \"application/json\"))");
+                        body_match = ".and(body_json(&request_json))".into();
+                        stream_match = if facade::has_field(model, schema, "stream_format") {
+                            ".and(body_partial_json(serde_json::json!({\"stream_format\": \"sse\"})))".into()
+                        } else {
+                            ".and(body_partial_json(serde_json::json!({\"stream\": true})))".into()
+                        };
                         args.push("request".into());
                     }
                     BodyKind::Multipart => {
@@ -128,17 +141,55 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                         for (k, _) in sample.map() {
                             let _ = write!(mock, ".and(body_string_contains(\"name=\\\"{k}\"))");
                         }
+                        stream_match = ".and(body_string_contains(\"name=\\\"stream\\\"\"))".into();
                         args.push("request".into());
                     }
                     BodyKind::Raw(ct) => {
-                        let _ = write!(
-                            mock,
-                            ".and(header(\"content-type\", {ct:?})).and(body_string(\"v=0\"))"
-                        );
+                        let _ = write!(mock, ".and(header(\"content-type\", {ct:?}))");
+                        body_match = ".and(body_string(\"v=0\"))".into();
                         args.push("\"v=0\"".into());
                     }
                 }
             }
+            let setup = t.clone();
+            let call_of = |method: &str| {
+                format!(
+                    "support::client(&server).{}().{method}({})",
+                    op.resource.join("()."),
+                    args.join(", ")
+                )
+            };
+            let cfg = format!("#[cfg(feature = {:?})]\n", op.area);
+            if let Some(ev) = &op.answer.stream {
+                out.push_str(&cfg);
+                out.push_str(&stream_test(
+                    &sampler,
+                    model,
+                    op,
+                    ev,
+                    &name,
+                    &setup,
+                    &format!("{mock}{stream_match}"),
+                    &call_of(&format!("{}{suffix}_stream", op.name)),
+                )?);
+                count += 1;
+            }
+            if op.paginated
+                && let Some(j) = &op.answer.json
+                && facade::item_type(model, j).is_some()
+            {
+                out.push_str(&cfg);
+                out.push_str(&pages_test(
+                    &sampler,
+                    j,
+                    &name,
+                    &setup,
+                    &mock,
+                    &call_of(&format!("{}{suffix}_pages", op.name)),
+                ));
+                count += 1;
+            }
+            mock.push_str(&body_match);
             // Answer.
             let status = if op.answer.json.is_some() || !op.answer.binary.is_empty() {
                 200
@@ -171,18 +222,129 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                 );
                 check = "let () = got;";
             }
-            let call = format!(
-                "support::client(&server).{}().{}{suffix}({})",
-                op.resource.join("()."),
-                op.name,
-                args.join(", ")
-            );
+            let call = call_of(&format!("{}{suffix}", op.name));
             let _ = writeln!(t, "let got = {call}.await.unwrap();\n{check}\n}}\n");
-            let cfg = format!("#[cfg(feature = {:?})]\n", op.area);
             out.push_str(&cfg);
             out.push_str(&t);
             count += 1;
         }
     }
     Ok((out, count))
+}
+
+/// The sample of the member of the event union `union` whose `type` is `name`.
+fn event_sample(sampler: &Sampler<'_>, spec: &Node, union: &str, name: &str) -> Option<Node> {
+    let schema = spec.at("components").at("schemas").at(union);
+    let members = schema
+        .at("oneOf")
+        .seq()
+        .iter()
+        .chain(schema.at("anyOf").seq());
+    for m in members {
+        let Some(wire) = m.at("$ref").str().and_then(super::spec::ref_name) else {
+            continue;
+        };
+        let ty = spec
+            .at("components")
+            .at("schemas")
+            .at(wire)
+            .at("properties")
+            .at("type");
+        let values: Vec<&str> = ty
+            .at("enum")
+            .seq()
+            .iter()
+            .filter_map(Node::str)
+            .chain(ty.at("const").str())
+            .collect();
+        if values == [name] {
+            return Some(sampler.component(wire));
+        }
+    }
+    None
+}
+
+/// A test of the streamed form: two events on the wire, decoded in order, and
+/// the stream ends where the operation's stream ends (`[DONE]`, or its terminal
+/// event, after which nothing more is read).
+#[allow(clippy::too_many_arguments)]
+fn stream_test(
+    sampler: &Sampler<'_>,
+    model: &Model<'_>,
+    op: &Op,
+    events: &str,
+    name: &str,
+    setup: &str,
+    mock: &str,
+    call: &str,
+) -> Result<String> {
+    let first = sampler.component(events);
+    let (last, tail) = match op.terminal_events.first() {
+        Some(terminal) => (
+            event_sample(sampler, model.spec(), events, terminal)
+                .ok_or_else(|| format!("{}: no event schema for {terminal}", op.id))?,
+            // Bytes after the terminal event are never read.
+            "data: {{\\\"unterminated",
+        ),
+        None => (first.clone(), "data: [DONE]\\n\\n"),
+    };
+    let mut t = setup.replacen(
+        &format!("async fn {name}()"),
+        &format!("async fn {name}_stream()"),
+        1,
+    );
+    let _ = writeln!(
+        t,
+        "let first: Value = serde_json::from_str({}).unwrap();\nlet last: Value = serde_json::from_str({}).unwrap();",
+        raw(&first.to_json()),
+        raw(&last.to_json())
+    );
+    let _ = writeln!(
+        t,
+        "let body = format!(\"data: {{first}}\\n\\ndata: {{last}}\\n\\n{tail}\");"
+    );
+    let _ = writeln!(
+        t,
+        "{mock}.respond_with(ResponseTemplate::new(200).insert_header(\"content-type\", \"text/event-stream\").set_body_string(body)).expect(1).mount(&server).await;"
+    );
+    let _ = writeln!(
+        t,
+        "let mut stream = {call}.await.unwrap();\nlet mut got = Vec::new();\nwhile let Some(event) = stream.next().await {{\ngot.push(event.unwrap());\n}}\nassert_eq!(got.len(), 2);\nsupport::same_json(&got[0], &first);\nsupport::same_json(&got[1], &last);\n}}\n"
+    );
+    Ok(t)
+}
+
+/// A test of the pages: two pages joined by the `after` cursor.
+fn pages_test(
+    sampler: &Sampler<'_>,
+    list: &str,
+    name: &str,
+    setup: &str,
+    mock: &str,
+    call: &str,
+) -> String {
+    let sample = sampler.component(list);
+    let mut t = setup.replacen(
+        &format!("async fn {name}()"),
+        &format!("async fn {name}_pages()"),
+        1,
+    );
+    let _ = writeln!(
+        t,
+        "let last: Value = serde_json::from_str({}).unwrap();\nlet mut first = last.clone();\nfirst[\"has_more\"] = Value::Bool(true);\nfirst[\"last_id\"] = Value::from(\"cursor-1\");\nif let Some(m) = first.as_object_mut() {{ m.remove(\"next_page\"); }}\nlet mut last = last;\nlast[\"has_more\"] = Value::Bool(false);",
+        raw(&sample.to_json())
+    );
+    let _ = writeln!(
+        t,
+        "{mock}.and(query_param(\"after\", \"cursor-1\")).respond_with(ResponseTemplate::new(200).set_body_json(&last)).expect(1).mount(&server).await;"
+    );
+    let _ = writeln!(
+        t,
+        "{mock}.and(query_param_is_missing(\"after\")).respond_with(ResponseTemplate::new(200).set_body_json(&first)).expect(1).mount(&server).await;"
+    );
+    let _ = writeln!(
+        t,
+        "let items = {call}.unwrap().collect_all().await.unwrap();\nlet mut sent = first[\"data\"].as_array().unwrap().clone();\nsent.extend(last[\"data\"].as_array().unwrap().iter().cloned());\nassert_eq!(items.len(), sent.len());\nfor (item, json) in items.iter().zip(&sent) {{\nsupport::same_json(item, json);\n}}\n}}\n"
+    );
+    t
 }

@@ -2,13 +2,58 @@
 //! One test per operation: the call on the wire and the decoded answer.
 #![allow(deprecated, unused_imports, clippy::all)]
 
+use futures_util::StreamExt;
 use serde_json::Value;
 use wiremock::matchers::{
-    body_json, body_string, body_string_contains, header, header_regex, method, path, query_param,
+    body_json, body_partial_json, body_string, body_string_contains, header, header_regex, method,
+    path, query_param, query_param_is_missing,
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::support;
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
+async fn list_assistants_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListAssistantsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"assistant","created_at":1,"name":"x","description":"x","model":"x","instructions":"x","tools":[{"type":"code_interpreter"}],"metadata":{}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/assistants"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/assistants"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .assistants()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
 
 #[cfg(feature = "assistants")]
 #[tokio::test]
@@ -119,6 +164,47 @@ async fn delete_assistant() {
 
 #[cfg(feature = "audio")]
 #[tokio::test]
+async fn create_speech_stream() {
+    let server = MockServer::start().await;
+    let request_json: Value =
+        serde_json::from_str(r#"{"model":"x","input":"x","voice":"x"}"#).unwrap();
+    let request: oai_types::CreateSpeechRequest =
+        serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value =
+        serde_json::from_str(r#"{"type":"speech.audio.delta","audio":"x"}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"speech.audio.done","usage":{"input_tokens":1,"output_tokens":1,"total_tokens":1}}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/speech"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(
+            serde_json::json!({"stream_format": "sse"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .audio()
+        .speech()
+        .create_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
+}
+
+#[cfg(feature = "audio")]
+#[tokio::test]
 async fn create_speech() {
     let server = MockServer::start().await;
     let request_json: Value =
@@ -140,6 +226,48 @@ async fn create_speech() {
         .await
         .unwrap();
     assert_eq!(&got[..], b"\x00binary");
+}
+
+#[cfg(feature = "audio")]
+#[tokio::test]
+async fn create_transcription_stream() {
+    let server = MockServer::start().await;
+    let request: oai_types::CreateTranscriptionRequest =
+        serde_json::from_str(r#"{"file":"sample.bin","model":"x"}"#).unwrap();
+    let first: Value = serde_json::from_str(r#"{"type":"transcript.text.segment","id":"x","start":1.0,"end":1.0,"text":"x","speaker":"x"}"#).unwrap();
+    let last: Value =
+        serde_json::from_str(r#"{"type":"transcript.text.done","text":"x"}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .and(header_regex(
+            "content-type",
+            "^multipart/form-data; boundary=",
+        ))
+        .and(body_string_contains("name=\"file"))
+        .and(body_string_contains("name=\"model"))
+        .and(body_string_contains("name=\"stream\""))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .audio()
+        .transcriptions()
+        .create_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
 }
 
 #[cfg(feature = "audio")]
@@ -228,6 +356,50 @@ async fn create_voice_consent() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "audio")]
+#[tokio::test]
+async fn list_voice_consents_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListVoiceConsentsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"audio.voice_consent","id":"x","name":"x","language":"x","created_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/audio/voice_consents"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/audio/voice_consents"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .audio()
+        .voice_consents()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "audio")]
@@ -384,6 +556,49 @@ async fn create_batch() {
 
 #[cfg(feature = "batches")]
 #[tokio::test]
+async fn list_batches_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListBatchesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"id":"x","object":"batch","endpoint":"x","input_file_id":"x","completion_window":"x","status":"validating","created_at":1}],"has_more":false,"object":"list"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/batches"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/batches"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .batches()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "batches")]
+#[tokio::test]
 async fn list_batches() {
     let server = MockServer::start().await;
     let params: oai_types::ListBatchesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -442,6 +657,50 @@ async fn cancel_batch() {
 
 #[cfg(feature = "chat")]
 #[tokio::test]
+async fn list_chat_completions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListChatCompletionsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","choices":[{"finish_reason":"stop","index":1,"message":{"content":"x","refusal":"x","role":"assistant"},"logprobs":{"content":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}],"refusal":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}]}}],"created":1,"model":"x","object":"chat.completion"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/chat/completions"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/chat/completions"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .chat()
+        .completions()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "chat")]
+#[tokio::test]
 async fn list_chat_completions() {
     let server = MockServer::start().await;
     let params: oai_types::ListChatCompletionsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -459,6 +718,45 @@ async fn list_chat_completions() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "chat")]
+#[tokio::test]
+async fn create_chat_completion_stream() {
+    let server = MockServer::start().await;
+    let request_json: Value =
+        serde_json::from_str(r#"{"messages":[{"content":"x","role":"developer"}],"model":"x"}"#)
+            .unwrap();
+    let request: oai_types::CreateChatCompletionRequest =
+        serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value = serde_json::from_str(r#"{"id":"x","choices":[{"delta":{},"finish_reason":"stop","index":1}],"created":1,"model":"x","object":"chat.completion.chunk"}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"id":"x","choices":[{"delta":{},"finish_reason":"stop","index":1}],"created":1,"model":"x","object":"chat.completion.chunk"}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: [DONE]\n\n");
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(serde_json::json!({"stream": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .chat()
+        .completions()
+        .create_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
 }
 
 #[cfg(feature = "chat")]
@@ -557,6 +855,51 @@ async fn delete_chat_completion() {
 
 #[cfg(feature = "chat")]
 #[tokio::test]
+async fn get_chat_completion_messages_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::GetChatCompletionMessagesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"content":"x","refusal":"x","role":"assistant","id":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/chat/completions/completion_id-1/messages"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/chat/completions/completion_id-1/messages"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .chat()
+        .completions()
+        .messages()
+        .list_pages("completion_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "chat")]
+#[tokio::test]
 async fn get_chat_completion_messages() {
     let server = MockServer::start().await;
     let params: oai_types::GetChatCompletionMessagesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -599,6 +942,49 @@ async fn create_completion() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "containers")]
+#[tokio::test]
+async fn list_containers_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListContainersParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"x","name":"x","created_at":1,"status":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/containers"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/containers"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .containers()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "containers")]
@@ -738,6 +1124,50 @@ async fn create_container_file_multipart() {
 
 #[cfg(feature = "containers")]
 #[tokio::test]
+async fn list_container_files_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListContainerFilesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"x","container_id":"x","created_at":1,"bytes":1,"path":"x","source":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/containers/container_id-1/files"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/containers/container_id-1/files"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .containers()
+        .files()
+        .list_pages("container_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "containers")]
+#[tokio::test]
 async fn list_container_files() {
     let server = MockServer::start().await;
     let params: oai_types::ListContainerFilesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -847,6 +1277,50 @@ async fn create_conversation_items() {
 
 #[cfg(feature = "conversations")]
 #[tokio::test]
+async fn list_conversation_items_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListConversationItemsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"type":"message","id":"x","status":"in_progress","role":"unknown","content":[{"type":"input_text","text":"x"}]}],"has_more":false,"first_id":"x","last_id":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/conversations/conversation_id-1/items"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/conversations/conversation_id-1/items"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .conversations()
+        .items()
+        .list_pages("conversation_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "conversations")]
+#[tokio::test]
 async fn list_conversation_items() {
     let server = MockServer::start().await;
     let params: oai_types::ListConversationItemsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -931,6 +1405,49 @@ async fn create_embedding() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "evals")]
+#[tokio::test]
+async fn list_evals_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListEvalsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"eval","id":"x","name":"x","data_source_config":{"type":"custom","schema":{}},"testing_criteria":[{"type":"label_model","name":"x","model":"x","input":[{"role":"user","content":"x","type":"message"}],"labels":["x"],"passing_labels":["x"]}],"created_at":1,"metadata":{}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/evals"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/evals"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .evals()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "evals")]
@@ -1034,6 +1551,50 @@ async fn delete_eval() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "evals")]
+#[tokio::test]
+async fn get_eval_runs_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::GetEvalRunsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"eval.run","id":"x","eval_id":"x","status":"x","model":"x","name":"x","created_at":1,"report_url":"x","result_counts":{"total":1,"errored":1,"failed":1,"passed":1},"per_model_usage":[{"model_name":"x","invocation_count":1,"prompt_tokens":1,"completion_tokens":1,"total_tokens":1,"cached_tokens":1}],"per_testing_criteria_results":[{"testing_criteria":"x","passed":1,"failed":1}],"data_source":{"type":"jsonl","source":{"type":"file_content","content":[{"item":{}}]}},"metadata":{},"error":{"code":"x","message":"x"}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/evals/eval_id-1/runs"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/evals/eval_id-1/runs"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .evals()
+        .runs()
+        .list_pages("eval_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "evals")]
@@ -1144,6 +1705,51 @@ async fn delete_eval_run() {
 
 #[cfg(feature = "evals")]
 #[tokio::test]
+async fn get_eval_run_output_items_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::GetEvalRunOutputItemsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"eval.run.output_item","id":"x","run_id":"x","eval_id":"x","created_at":1,"status":"x","datasource_item_id":1,"datasource_item":{},"results":[{"name":"x","score":1.0,"passed":false}],"sample":{"input":[{"role":"x","content":"x"}],"output":[{}],"finish_reason":"x","model":"x","usage":{"total_tokens":1,"completion_tokens":1,"prompt_tokens":1,"cached_tokens":1},"error":{"code":"x","message":"x"},"temperature":1.0,"max_completion_tokens":1,"top_p":1.0,"seed":1}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/evals/eval_id-1/runs/run_id-1/output_items"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/evals/eval_id-1/runs/run_id-1/output_items"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .evals()
+        .runs()
+        .output_items()
+        .list_pages("eval_id-1", "run_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "evals")]
+#[tokio::test]
 async fn get_eval_run_output_items() {
     let server = MockServer::start().await;
     let params: oai_types::GetEvalRunOutputItemsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -1185,6 +1791,49 @@ async fn get_eval_run_output_item() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "files")]
+#[tokio::test]
+async fn list_files_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListFilesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","bytes":1,"created_at":1,"filename":"x","object":"file","purpose":"assistants","status":"uploaded"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/files"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/files"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .files()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "files")]
@@ -1341,6 +1990,56 @@ async fn validate_grader() {
 
 #[cfg(feature = "fine-tuning")]
 #[tokio::test]
+async fn list_fine_tuning_checkpoint_permissions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListFineTuningCheckpointPermissionsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"id":"x","created_at":1,"project_id":"x","object":"checkpoint.permission"}],"object":"list","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/fine_tuning/checkpoints/fine_tuned_model_checkpoint-1/permissions",
+        ))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/fine_tuning/checkpoints/fine_tuned_model_checkpoint-1/permissions",
+        ))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .fine_tuning()
+        .checkpoints()
+        .permissions()
+        .list_pages("fine_tuned_model_checkpoint-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "fine-tuning")]
+#[tokio::test]
 async fn list_fine_tuning_checkpoint_permissions() {
     let server = MockServer::start().await;
     let params: oai_types::ListFineTuningCheckpointPermissionsParams =
@@ -1444,6 +2143,51 @@ async fn create_fine_tuning_job() {
 
 #[cfg(feature = "fine-tuning")]
 #[tokio::test]
+async fn list_paginated_fine_tuning_jobs_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListPaginatedFineTuningJobsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"id":"x","created_at":1,"error":{"code":"x","message":"x","param":"x"},"fine_tuned_model":"x","finished_at":1,"hyperparameters":{},"model":"x","object":"fine_tuning.job","organization_id":"x","result_files":["x"],"status":"validating_files","trained_tokens":1,"training_file":"x","validation_file":"x","seed":1}],"has_more":false,"object":"list"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/fine_tuning/jobs"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/fine_tuning/jobs"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .fine_tuning()
+        .jobs()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "fine-tuning")]
+#[tokio::test]
 async fn list_paginated_fine_tuning_jobs() {
     let server = MockServer::start().await;
     let params: oai_types::ListPaginatedFineTuningJobsParams =
@@ -1506,6 +2250,56 @@ async fn cancel_fine_tuning_job() {
 
 #[cfg(feature = "fine-tuning")]
 #[tokio::test]
+async fn list_fine_tuning_job_checkpoints_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListFineTuningJobCheckpointsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"id":"x","created_at":1,"fine_tuned_model_checkpoint":"x","step_number":1,"metrics":{},"fine_tuning_job_id":"x","object":"fine_tuning.job.checkpoint"}],"object":"list","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/fine_tuning/jobs/fine_tuning_job_id-1/checkpoints",
+        ))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/fine_tuning/jobs/fine_tuning_job_id-1/checkpoints",
+        ))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .fine_tuning()
+        .jobs()
+        .checkpoints()
+        .list_pages("fine_tuning_job_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "fine-tuning")]
+#[tokio::test]
 async fn list_fine_tuning_job_checkpoints() {
     let server = MockServer::start().await;
     let params: oai_types::ListFineTuningJobCheckpointsParams =
@@ -1527,6 +2321,51 @@ async fn list_fine_tuning_job_checkpoints() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "fine-tuning")]
+#[tokio::test]
+async fn list_fine_tuning_events_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListFineTuningEventsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"object":"fine_tuning.job.event","id":"x","created_at":1,"level":"info","message":"x"}],"object":"list","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/fine_tuning/jobs/fine_tuning_job_id-1/events"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/fine_tuning/jobs/fine_tuning_job_id-1/events"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .fine_tuning()
+        .jobs()
+        .events()
+        .list_pages("fine_tuning_job_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -1593,6 +2432,46 @@ async fn resume_fine_tuning_job() {
 
 #[cfg(feature = "images")]
 #[tokio::test]
+async fn create_image_edit_stream() {
+    let server = MockServer::start().await;
+    let request: oai_types::CreateImageEditRequest =
+        serde_json::from_str(r#"{"image":"sample.bin","prompt":"x"}"#).unwrap();
+    let first: Value = serde_json::from_str(r#"{"type":"image_edit.partial_image","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","partial_image_index":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"image_edit.completed","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","usage":{"total_tokens":1,"input_tokens":1,"output_tokens":1,"input_tokens_details":{"text_tokens":1,"image_tokens":1}}}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/images/edits"))
+        .and(header_regex(
+            "content-type",
+            "^multipart/form-data; boundary=",
+        ))
+        .and(body_string_contains("name=\"image"))
+        .and(body_string_contains("name=\"prompt"))
+        .and(body_string_contains("name=\"stream\""))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .images()
+        .edit_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
+}
+
+#[cfg(feature = "images")]
+#[tokio::test]
 async fn create_image_edit() {
     let server = MockServer::start().await;
     let request: oai_types::CreateImageEditRequest =
@@ -1620,6 +2499,42 @@ async fn create_image_edit() {
 
 #[cfg(feature = "images")]
 #[tokio::test]
+async fn create_image_edit_json_stream() {
+    let server = MockServer::start().await;
+    let request_json: Value = serde_json::from_str(r#"{"images":[{}],"prompt":"x"}"#).unwrap();
+    let request: oai_types::EditImageBodyJsonParam =
+        serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value = serde_json::from_str(r#"{"type":"image_edit.partial_image","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","partial_image_index":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"image_edit.completed","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","usage":{"total_tokens":1,"input_tokens":1,"output_tokens":1,"input_tokens_details":{"text_tokens":1,"image_tokens":1}}}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/images/edits"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(serde_json::json!({"stream": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .images()
+        .edit_json_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
+}
+
+#[cfg(feature = "images")]
+#[tokio::test]
 async fn create_image_edit_json() {
     let server = MockServer::start().await;
     let request_json: Value = serde_json::from_str(r#"{"images":[{}],"prompt":"x"}"#).unwrap();
@@ -1640,6 +2555,42 @@ async fn create_image_edit_json() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "images")]
+#[tokio::test]
+async fn create_image_stream() {
+    let server = MockServer::start().await;
+    let request_json: Value = serde_json::from_str(r#"{"prompt":"x"}"#).unwrap();
+    let request: oai_types::CreateImageRequest =
+        serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value = serde_json::from_str(r#"{"type":"image_generation.partial_image","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","partial_image_index":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"image_generation.completed","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","usage":{"total_tokens":1,"input_tokens":1,"output_tokens":1,"input_tokens_details":{"text_tokens":1,"image_tokens":1}}}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(serde_json::json!({"stream": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .images()
+        .generate_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
 }
 
 #[cfg(feature = "images")]
@@ -1775,6 +2726,50 @@ async fn create_moderation() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn admin_api_keys_list_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::AdminApiKeysListParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"organization.admin_api_key","id":"x","redacted_value":"x","created_at":1,"expires_at":1,"owner":{}}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/admin_api_keys"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/admin_api_keys"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .admin_api_keys()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn admin_api_keys_list() {
     let server = MockServer::start().await;
     let params: oai_types::AdminApiKeysListParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -1864,6 +2859,50 @@ async fn admin_api_keys_delete() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_audit_logs_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListAuditLogsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","type":"api_key.created","effective_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/audit_logs"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/audit_logs"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .audit_logs()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_audit_logs() {
     let server = MockServer::start().await;
     let params: oai_types::ListAuditLogsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -1881,6 +2920,51 @@ async fn list_audit_logs() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_organization_certificates_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListOrganizationCertificatesParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"object":"organization.certificate","id":"x","name":"x","created_at":1,"certificate_details":{},"active":false}],"first_id":"x","last_id":"x","has_more":false,"object":"list"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/certificates"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/certificates"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .certificates()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -2058,6 +3142,55 @@ async fn delete_certificate() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_costs_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageCostsParams =
+        serde_json::from_str(r#"{"start_time":1,"bucket_width":"1d"}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("bucket_width", "1d"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/costs"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("bucket_width", "1d"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .costs()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_costs() {
     let server = MockServer::start().await;
     let params: oai_types::UsageCostsParams =
@@ -2130,6 +3263,50 @@ async fn update_organization_data_retention() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_groups_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListGroupsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","created_at":1,"is_scim_managed":false,"group_type":"group"}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .groups()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -2252,6 +3429,51 @@ async fn delete_group() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_group_role_assignments_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListGroupRoleAssignmentsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","permissions":["x"],"resource_type":"x","predefined_role":false,"description":"x","created_at":1,"updated_at":1,"created_by":"x","created_by_user_obj":{},"metadata":{},"assignment_sources":[{"principal_id":"x","principal_type":"x"}]}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups/group_id-1/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups/group_id-1/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .groups()
+        .roles()
+        .list_pages("group_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_group_role_assignments() {
     let server = MockServer::start().await;
     let params: oai_types::ListGroupRoleAssignmentsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -2338,6 +3560,51 @@ async fn unassign_group_role() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_group_users_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListGroupUsersParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","email":"x"}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups/group_id-1/users"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/groups/group_id-1/users"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .groups()
+        .users()
+        .list_pages("group_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -2434,6 +3701,50 @@ async fn remove_group_user() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_invites_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListInvitesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"organization.invite","id":"x","email":"x","role":"owner","status":"accepted","created_at":1,"projects":[{"id":"x","role":"member"}]}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/invites"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/invites"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .invites()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_invites() {
     let server = MockServer::start().await;
     let params: oai_types::ListInvitesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -2518,6 +3829,50 @@ async fn delete_invite() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_projects_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"organization.project","created_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -2619,6 +3974,51 @@ async fn modify_project() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_project_api_keys_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectApiKeysParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"organization.project.api_key","redacted_value":"x","name":"x","created_at":1,"last_used_at":1,"id":"x","owner_project_access":"active","owner":{}}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/api_keys"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/api_keys"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .api_keys()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_project_api_keys() {
     let server = MockServer::start().await;
     let params: oai_types::ListProjectApiKeysParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -2708,6 +4108,51 @@ async fn archive_project() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_certificates_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectCertificatesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"data":[{"object":"organization.project.certificate","id":"x","name":"x","created_at":1,"certificate_details":{},"active":false}],"first_id":"x","last_id":"x","has_more":false,"object":"list"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/certificates"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/certificates"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .certificates()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -2844,6 +4289,51 @@ async fn update_project_data_retention() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_groups_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectGroupsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"project.group","project_id":"x","group_id":"x","group_name":"x","group_type":"group","created_at":1}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/groups"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/groups"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .groups()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3078,6 +4568,51 @@ async fn delete_project_model_permissions() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_project_rate_limits_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectRateLimitsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"project.rate_limit","id":"x","model":"x","max_requests_per_1_minute":1,"max_tokens_per_1_minute":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/rate_limits"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/rate_limits"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .rate_limits()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_project_rate_limits() {
     let server = MockServer::start().await;
     let params: oai_types::ListProjectRateLimitsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -3124,6 +4659,56 @@ async fn update_project_rate_limits() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_service_accounts_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectServiceAccountsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"organization.project.service_account","id":"x","name":"x","role":"owner","created_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/organization/projects/project_id-1/service_accounts",
+        ))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/organization/projects/project_id-1/service_accounts",
+        ))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .service_accounts()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3258,6 +4843,51 @@ async fn delete_project_service_account() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_project_spend_alerts_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectSpendAlertsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"project.spend_alert","threshold_amount":1,"currency":"USD","interval":"month","notification_channel":{"type":"email","recipients":["x"]}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/spend_alerts"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/spend_alerts"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .spend_alerts()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_project_spend_alerts() {
     let server = MockServer::start().await;
     let params: oai_types::ListProjectSpendAlertsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -3379,6 +5009,51 @@ async fn delete_project_spend_alert() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_users_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectUsersParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"object":"organization.project.user","id":"x","role":"x","added_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/users"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/projects/project_id-1/users"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .users()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3517,6 +5192,50 @@ async fn delete_project_user() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_roles_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListRolesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"role","id":"x","name":"x","description":"x","permissions":["x"],"resource_type":"x","predefined_role":false}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .roles()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_roles() {
     let server = MockServer::start().await;
     let params: oai_types::ListRolesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -3626,6 +5345,51 @@ async fn delete_role() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_organization_spend_alerts_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListOrganizationSpendAlertsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"organization.spend_alert","threshold_amount":1,"currency":"USD","interval":"month","notification_channel":{"type":"email","recipients":["x"]}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/spend_alerts"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/spend_alerts"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .spend_alerts()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3745,6 +5509,54 @@ async fn delete_organization_spend_alert() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_audio_speeches_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageAudioSpeechesParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/audio_speeches"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/audio_speeches"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .audio_speeches()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_audio_speeches() {
     let server = MockServer::start().await;
     let params: oai_types::UsageAudioSpeechesParams =
@@ -3765,6 +5577,54 @@ async fn usage_audio_speeches() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn usage_audio_transcriptions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageAudioTranscriptionsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/audio_transcriptions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/audio_transcriptions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .audio_transcriptions()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3793,6 +5653,54 @@ async fn usage_audio_transcriptions() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_code_interpreter_sessions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageCodeInterpreterSessionsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/code_interpreter_sessions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/code_interpreter_sessions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .code_interpreter_sessions()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_code_interpreter_sessions() {
     let server = MockServer::start().await;
     let params: oai_types::UsageCodeInterpreterSessionsParams =
@@ -3813,6 +5721,54 @@ async fn usage_code_interpreter_sessions() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn usage_completions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageCompletionsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/completions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/completions"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .completions()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3841,6 +5797,54 @@ async fn usage_completions() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_embeddings_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageEmbeddingsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/embeddings"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/embeddings"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .embeddings()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_embeddings() {
     let server = MockServer::start().await;
     let params: oai_types::UsageEmbeddingsParams =
@@ -3861,6 +5865,54 @@ async fn usage_embeddings() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn usage_file_search_calls_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageFileSearchCallsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/file_search_calls"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/file_search_calls"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .file_search_calls()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3889,6 +5941,53 @@ async fn usage_file_search_calls() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_images_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageImagesParams = serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/images"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/images"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .images()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_images() {
     let server = MockServer::start().await;
     let params: oai_types::UsageImagesParams = serde_json::from_str(r#"{"start_time":1}"#).unwrap();
@@ -3908,6 +6007,54 @@ async fn usage_images() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn usage_moderations_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageModerationsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/moderations"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/moderations"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .moderations()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -3936,6 +6083,54 @@ async fn usage_moderations() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_vector_stores_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageVectorStoresParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/vector_stores"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/vector_stores"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .vector_stores()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_vector_stores() {
     let server = MockServer::start().await;
     let params: oai_types::UsageVectorStoresParams =
@@ -3960,6 +6155,54 @@ async fn usage_vector_stores() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn usage_web_search_calls_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::UsageWebSearchCallsParams =
+        serde_json::from_str(r#"{"start_time":1}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":1,"results":[{"object":"organization.usage.completions.result","input_tokens":1,"output_tokens":1,"num_model_requests":1}]}],"has_more":false,"next_page":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/web_search_calls"))
+        .and(query_param("start_time", "1"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/usage/web_search_calls"))
+        .and(query_param("start_time", "1"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .usage()
+        .web_search_calls()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn usage_web_search_calls() {
     let server = MockServer::start().await;
     let params: oai_types::UsageWebSearchCallsParams =
@@ -3980,6 +6223,50 @@ async fn usage_web_search_calls() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_users_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListUsersParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"organization.user","id":"x","added_at":1}],"has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/users"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/users"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .users()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -4074,6 +6361,51 @@ async fn delete_user() {
 
 #[cfg(feature = "admin")]
 #[tokio::test]
+async fn list_user_role_assignments_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListUserRoleAssignmentsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","permissions":["x"],"resource_type":"x","predefined_role":false,"description":"x","created_at":1,"updated_at":1,"created_by":"x","created_by_user_obj":{},"metadata":{},"assignment_sources":[{"principal_id":"x","principal_type":"x"}]}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/users/user_id-1/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organization/users/user_id-1/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .users()
+        .roles()
+        .list_pages("user_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
 async fn list_user_role_assignments() {
     let server = MockServer::start().await;
     let params: oai_types::ListUserRoleAssignmentsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -4160,6 +6492,53 @@ async fn unassign_user_role() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_group_role_assignments_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectGroupRoleAssignmentsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","permissions":["x"],"resource_type":"x","predefined_role":false,"description":"x","created_at":1,"updated_at":1,"created_by":"x","created_by_user_obj":{},"metadata":{},"assignment_sources":[{"principal_id":"x","principal_type":"x"}]}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/groups/group_id-1/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/groups/group_id-1/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .groups()
+        .roles()
+        .list_pages("project_id-1", "group_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -4259,6 +6638,51 @@ async fn unassign_project_group_role() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_roles_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectRolesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"role","id":"x","name":"x","description":"x","permissions":["x"],"resource_type":"x","predefined_role":false}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .roles()
+        .list_pages("project_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -4377,6 +6801,53 @@ async fn delete_project_role() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn list_project_user_role_assignments_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListProjectUserRoleAssignmentsParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","name":"x","permissions":["x"],"resource_type":"x","predefined_role":false,"description":"x","created_at":1,"updated_at":1,"created_by":"x","created_by_user_obj":{},"metadata":{},"assignment_sources":[{"principal_id":"x","principal_type":"x"}]}],"has_more":false,"next":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/users/user_id-1/roles"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/projects/project_id-1/users/user_id-1/roles"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .admin()
+        .projects()
+        .users()
+        .roles()
+        .list_pages("project_id-1", "user_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "admin")]
@@ -4721,6 +7192,43 @@ async fn create_realtime_translation_client_secret() {
 
 #[cfg(feature = "responses")]
 #[tokio::test]
+async fn create_response_stream() {
+    let server = MockServer::start().await;
+    let request_json: Value = serde_json::from_str(r#"{}"#).unwrap();
+    let request: oai_types::CreateResponse = serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value =
+        serde_json::from_str(r#"{"type":"response.audio.delta","sequence_number":1,"delta":"x"}"#)
+            .unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"response.completed","response":{"id":"x","object":"response","created_at":1.0,"error":{"code":"server_error","message":"x"},"incomplete_details":{},"output":[{"id":"x","type":"message","role":"assistant","content":[{"type":"output_text","text":"x","annotations":[{"type":"file_citation","file_id":"x","index":1,"filename":"x"}],"logprobs":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}]}],"status":"in_progress"}],"instructions":"x","parallel_tool_calls":false,"model":"x","tools":[{"type":"function","name":"x","parameters":{},"strict":false}],"metadata":{},"tool_choice":"none","temperature":1.0,"top_p":1.0},"sequence_number":1}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/responses"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(serde_json::json!({"stream": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .responses()
+        .create_stream(request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
 async fn create_response() {
     let server = MockServer::start().await;
     let request_json: Value = serde_json::from_str(r#"{}"#).unwrap();
@@ -4797,6 +7305,50 @@ async fn cancel_response() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
+async fn list_input_items_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListInputItemsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}],"id":"x"}],"has_more":false,"first_id":"x","last_id":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1/input_items"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1/input_items"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .responses()
+        .input_items()
+        .list_pages("response_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "responses")]
@@ -4942,6 +7494,50 @@ async fn delete_thread() {
 
 #[cfg(feature = "assistants")]
 #[tokio::test]
+async fn list_messages_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListMessagesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"thread.message","created_at":1,"thread_id":"x","status":"in_progress","incomplete_details":{"reason":"content_filter"},"completed_at":1,"incomplete_at":1,"role":"user","content":[{"type":"image_file","image_file":{"file_id":"x"}}],"assistant_id":"x","run_id":"x","attachments":[{}],"metadata":{}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/messages"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/messages"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .threads()
+        .messages()
+        .list_pages("thread_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
 async fn list_messages() {
     let server = MockServer::start().await;
     let params: oai_types::ListMessagesParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -5055,6 +7651,50 @@ async fn delete_message() {
 
 #[cfg(feature = "assistants")]
 #[tokio::test]
+async fn list_runs_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListRunsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"thread.run","created_at":1,"thread_id":"x","assistant_id":"x","status":"queued","required_action":{"type":"submit_tool_outputs","submit_tool_outputs":{"tool_calls":[{"id":"x","type":"function","function":{"name":"x","arguments":"x"}}]}},"last_error":{"code":"server_error","message":"x"},"expires_at":1,"started_at":1,"cancelled_at":1,"failed_at":1,"completed_at":1,"incomplete_details":{},"model":"x","instructions":"x","tools":[{"type":"code_interpreter"}],"metadata":{},"usage":{"completion_tokens":1,"prompt_tokens":1,"total_tokens":1},"max_prompt_tokens":256,"max_completion_tokens":256,"truncation_strategy":{"type":"auto"},"tool_choice":"none","parallel_tool_calls":false,"response_format":"auto"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/runs"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/runs"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .threads()
+        .runs()
+        .list_pages("thread_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
 async fn list_runs() {
     let server = MockServer::start().await;
     let params: oai_types::ListRunsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -5163,6 +7803,51 @@ async fn cancel_run() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
+async fn list_run_steps_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListRunStepsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"thread.run.step","created_at":1,"assistant_id":"x","thread_id":"x","run_id":"x","type":"message_creation","status":"in_progress","step_details":{"type":"message_creation","message_creation":{"message_id":"x"}},"last_error":{"code":"server_error","message":"x"},"expired_at":1,"cancelled_at":1,"failed_at":1,"completed_at":1,"metadata":{},"usage":{"completion_tokens":1,"prompt_tokens":1,"total_tokens":1}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/runs/run_id-1/steps"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/threads/thread_id-1/runs/run_id-1/steps"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .threads()
+        .runs()
+        .steps()
+        .list_pages("thread_id-1", "run_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "assistants")]
@@ -5335,6 +8020,49 @@ async fn add_upload_part() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "vector-stores")]
+#[tokio::test]
+async fn list_vector_stores_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListVectorStoresParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"vector_store","created_at":1,"name":"x","usage_bytes":1,"file_counts":{"in_progress":1,"completed":1,"failed":1,"cancelled":1,"total":1},"status":"expired","last_active_at":1,"metadata":{}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .vector_stores()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "vector-stores")]
@@ -5516,6 +8244,56 @@ async fn cancel_vector_store_file_batch() {
 
 #[cfg(feature = "vector-stores")]
 #[tokio::test]
+async fn list_files_in_vector_store_batch_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListFilesInVectorStoreBatchParams =
+        serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"vector_store.file","usage_bytes":1,"created_at":1,"vector_store_id":"x","status":"in_progress","last_error":{"code":"server_error","message":"x"}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/vector_stores/vector_store_id-1/file_batches/batch_id-1/files",
+        ))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/vector_stores/vector_store_id-1/file_batches/batch_id-1/files",
+        ))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .vector_stores()
+        .file_batches()
+        .files()
+        .list_pages("vector_store_id-1", "batch_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "vector-stores")]
+#[tokio::test]
 async fn list_files_in_vector_store_batch() {
     let server = MockServer::start().await;
     let params: oai_types::ListFilesInVectorStoreBatchParams =
@@ -5537,6 +8315,50 @@ async fn list_files_in_vector_store_batch() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "vector-stores")]
+#[tokio::test]
+async fn list_vector_store_files_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListVectorStoreFilesParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"x","data":[{"id":"x","object":"vector_store.file","usage_bytes":1,"created_at":1,"vector_store_id":"x","status":"in_progress","last_error":{"code":"server_error","message":"x"}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores/vector_store_id-1/files"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores/vector_store_id-1/files"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .vector_stores()
+        .files()
+        .list_pages("vector_store_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "vector-stores")]
@@ -6040,6 +8862,49 @@ async fn create_video_json() {
 
 #[cfg(feature = "videos")]
 #[tokio::test]
+async fn list_videos_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListVideosParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"video","model":"x","status":"queued","progress":1,"created_at":1,"completed_at":1,"expires_at":1,"prompt":"x","size":"720x1280","seconds":"x","remixed_from_video_id":"x","error":{"code":"x","message":"x"}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/videos"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/videos"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .videos()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "videos")]
+#[tokio::test]
 async fn list_videos() {
     let server = MockServer::start().await;
     let params: oai_types::ListVideosParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -6418,6 +9283,49 @@ async fn create_skill_json() {
 
 #[cfg(feature = "skills")]
 #[tokio::test]
+async fn list_skills_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListSkillsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"skill","name":"x","description":"x","created_at":1,"default_version":"x","latest_version":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/skills"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/skills"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .skills()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "skills")]
+#[tokio::test]
 async fn list_skills() {
     let server = MockServer::start().await;
     let params: oai_types::ListSkillsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -6571,6 +9479,50 @@ async fn create_skill_version_json() {
 
 #[cfg(feature = "skills")]
 #[tokio::test]
+async fn list_skill_versions_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListSkillVersionsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"object":"skill.version","id":"x","skill_id":"x","version":"x","created_at":1,"name":"x","description":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/skills/skill_id-1/versions"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/skills/skill_id-1/versions"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .skills()
+        .versions()
+        .list_pages("skill_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "skills")]
+#[tokio::test]
 async fn list_skill_versions() {
     let server = MockServer::start().await;
     let params: oai_types::ListSkillVersionsParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -6700,6 +9652,51 @@ async fn create_chat_session_method() {
 
 #[cfg(feature = "chatkit")]
 #[tokio::test]
+async fn list_thread_items_method_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListThreadItemsMethodParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"chatkit.thread_item","created_at":1,"thread_id":"x","type":"chatkit.user_message","content":[{"type":"input_text","text":"x"}],"attachments":[{"type":"image","id":"x","name":"x","mime_type":"x","preview_url":"x"}],"inference_options":{"tool_choice":{"id":"x"},"model":"x"}}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/chatkit/threads/thread_id-1/items"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/chatkit/threads/thread_id-1/items"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .chatkit()
+        .threads()
+        .items()
+        .list_pages("thread_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "chatkit")]
+#[tokio::test]
 async fn list_thread_items_method() {
     let server = MockServer::start().await;
     let params: oai_types::ListThreadItemsMethodParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -6764,6 +9761,50 @@ async fn delete_thread_method() {
 
 #[cfg(feature = "chatkit")]
 #[tokio::test]
+async fn list_threads_method_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::ListThreadsMethodParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"id":"x","object":"chatkit.thread","created_at":1,"title":"x","status":{"type":"active"},"user":"x"}],"first_id":"x","last_id":"x","has_more":false}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/chatkit/threads"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/chatkit/threads"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .chatkit()
+        .threads()
+        .list_pages(params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
+}
+
+#[cfg(feature = "chatkit")]
+#[tokio::test]
 async fn list_threads_method() {
     let server = MockServer::start().await;
     let params: oai_types::ListThreadsMethodParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -6781,6 +9822,47 @@ async fn list_threads_method() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
+async fn beta_create_response_stream() {
+    let server = MockServer::start().await;
+    let params: oai_types::CreateResponseParams = serde_json::from_str(r#"{}"#).unwrap();
+    let request_json: Value = serde_json::from_str(r#"{}"#).unwrap();
+    let request: oai_types::BetaCreateResponse =
+        serde_json::from_value(request_json.clone()).unwrap();
+    let first: Value =
+        serde_json::from_str(r#"{"type":"response.audio.delta","sequence_number":1,"delta":"x"}"#)
+            .unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"response.completed","response":{"id":"x","object":"response","created_at":1.0,"error":{"code":"server_error","message":"x"},"incomplete_details":{},"output":[{"id":"x","type":"message","role":"assistant","content":[{"type":"output_text","text":"x","annotations":[{"type":"file_citation","file_id":"x","index":1,"filename":"x"}],"logprobs":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}]}],"status":"in_progress"}],"instructions":"x","parallel_tool_calls":false,"model":"x","tools":[{"type":"function","name":"x","parameters":{},"strict":false}],"metadata":{},"tool_choice":"none","temperature":1.0,"top_p":1.0},"sequence_number":1}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("POST"))
+        .and(path("/v1/responses"))
+        .and(query_param("beta", "true"))
+        .and(header("content-type", "application/json"))
+        .and(body_partial_json(serde_json::json!({"stream": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .beta()
+        .responses()
+        .create_stream(params, request)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
 }
 
 #[cfg(feature = "responses")]
@@ -6900,6 +9982,53 @@ async fn beta_compactconversation() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
+async fn beta_list_input_items_pages() {
+    let server = MockServer::start().await;
+    let params: oai_types::BetaListInputItemsParams = serde_json::from_str(r#"{}"#).unwrap();
+    let last: Value = serde_json::from_str(r#"{"object":"list","data":[{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}],"id":"x"}],"has_more":false,"first_id":"x","last_id":"x"}"#).unwrap();
+    let mut first = last.clone();
+    first["has_more"] = Value::Bool(true);
+    first["last_id"] = Value::from("cursor-1");
+    if let Some(m) = first.as_object_mut() {
+        m.remove("next_page");
+    }
+    let mut last = last;
+    last["has_more"] = Value::Bool(false);
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1/input_items"))
+        .and(query_param("beta", "true"))
+        .and(query_param("after", "cursor-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&last))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1/input_items"))
+        .and(query_param("beta", "true"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = support::client(&server)
+        .beta()
+        .responses()
+        .input_items()
+        .list_pages("response_id-1", params)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    let mut sent = first["data"].as_array().unwrap().clone();
+    sent.extend(last["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(items.len(), sent.len());
+    for (item, json) in items.iter().zip(&sent) {
+        support::same_json(item, json);
+    }
 }
 
 #[cfg(feature = "responses")]
