@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 mod audit;
 mod ci;
 mod codegen;
+mod conformance;
 mod deny;
 mod fuzz;
 mod tools;
@@ -32,6 +33,11 @@ Commands:
                          --check fails when the committed output is stale
   coverage [--spec PATH]  operations and schemas the committed code covers,
                          per API area; fails unless all are covered
+  conformance [--spec PATH]
+                         requests our builders make, judged by an independent
+                         validator of the spec, and responses an independent
+                         spec-driven generator draws, decoded by our types
+                         (tools/conformance: Python, pinned, from PyPI)
   bench                  not implemented yet
 
 Environment:
@@ -67,6 +73,7 @@ fn dispatch(args: &[String]) -> Result {
         "tools" => no_args(command, rest).and_then(|()| tools::ensure_all()),
         "codegen" => codegen::run(&codegen::Args::parse(rest)?),
         "coverage" => codegen::coverage::run(&codegen::Args::parse(rest)?.spec),
+        "conformance" => conformance::run(&codegen::Args::parse(rest)?.spec),
         "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
         "-h" | "--help" | "help" => {
             println!("{HELP}");

@@ -450,6 +450,28 @@ pub fn integer(v: i128, min: Bound, max: Bound, at: &Path<'_>, out: &mut Violati
     }
 }
 
+/// Sets of fields of which one must be present (`exclusive`: exactly one):
+/// `present[i]` says whether every field of set `names[i]` is there.
+pub fn alternatives(
+    present: &[bool],
+    names: &[&str],
+    exclusive: bool,
+    at: &Path<'_>,
+    out: &mut Violations,
+) {
+    let count = present.iter().filter(|p| **p).count();
+    let list = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if count == 0 {
+        out.push(at, format!("needs one of {list}"));
+    } else if exclusive && count > 1 {
+        out.push(at, format!("takes only one of {list}"));
+    }
+}
+
 /// A value of a closed set: `known` is false for a value outside it.
 pub fn closed_enum(
     known: bool,

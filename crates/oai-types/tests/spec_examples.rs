@@ -4,7 +4,10 @@
 //! `../shared/openapi/openapi.yaml` beside the workspace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod generated;
+
+use common::round_trip;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -370,38 +373,6 @@ const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[
         "example has fields the schema does not define",
     ),
 ];
-
-pub fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(
-    value: Value,
-) -> Result<(), String> {
-    let typed: T =
-        serde_json::from_value(value.clone()).map_err(|e| format!("deserialize: {e}"))?;
-    let back = serde_json::to_value(&typed).map_err(|e| format!("serialize: {e}"))?;
-    let (a, b) = (normalize(back), normalize(value));
-    if a == b {
-        Ok(())
-    } else {
-        Err(format!("round trip differs:\n  got  {a}\n  want {b}"))
-    }
-}
-
-fn normalize(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, normalize(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(normalize).collect()),
-        // 1.0 and 1 are the same number on the wire
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Value::from(f as i64),
-            _ => Value::Number(n),
-        },
-        other => other,
-    }
-}
 
 fn spec_path() -> PathBuf {
     match std::env::var_os("OAI_OPENAPI_SPEC") {

@@ -50,7 +50,7 @@ fn ty_of(model: &Model<'_>, wire: &str) -> Result<String> {
 }
 
 /// `oai_types::`-qualified text of a type.
-fn qualified(t: &Ty) -> String {
+pub(super) fn qualified(t: &Ty) -> String {
     match t {
         Ty::Named(n) => format!("oai_types::{n}"),
         Ty::Vec(i) => format!("Vec<{}>", qualified(i)),
@@ -62,7 +62,10 @@ fn qualified(t: &Ty) -> String {
 }
 
 /// The fields of the struct that component `wire` is (through aliases).
-fn struct_fields<'m>(model: &'m Model<'_>, wire: &str) -> Option<&'m [super::model::Field]> {
+pub(super) fn struct_fields<'m>(
+    model: &'m Model<'_>,
+    wire: &str,
+) -> Option<&'m [super::model::Field]> {
     let name = model.components.get(wire)?;
     let Ty::Named(n) = unalias(model, &Ty::Named(name.clone())) else {
         return None;

@@ -5,35 +5,17 @@ use std::fmt::Write;
 
 use super::emit::HEADER;
 use super::model::Model;
-use super::spec::ref_name;
+use super::ops::Op;
 
 /// `tests/generated/mod.rs` of `oai-types`.
-pub fn response_table(model: &Model<'_>) -> String {
+pub fn response_table(model: &Model<'_>, ops: &[Op]) -> String {
     let mut arms = Vec::new();
-    for (_, item) in model.spec().at("paths").map() {
-        for (method, op) in item.map() {
-            if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
-                continue;
-            }
-            let Some(id) = op.at("operationId").str() else {
-                continue;
-            };
-            let schema = op
-                .at("responses")
-                .map()
-                .iter()
-                .filter(|(code, _)| code.starts_with('2'))
-                .find_map(|(_, r)| {
-                    r.at("content")
-                        .get("application/json")
-                        .map(|c| c.at("schema"))
-                });
-            let Some(r) = schema.and_then(|s| s.at("$ref").str()).and_then(ref_name) else {
-                continue;
-            };
-            if let Some(ty) = model.components.get(r) {
-                arms.push((id.to_owned(), ty.clone()));
-            }
+    for op in ops {
+        let Some(wire) = &op.answer.json else {
+            continue;
+        };
+        if let Some(ty) = model.components.get(wire) {
+            arms.push((op.id.clone(), ty.clone()));
         }
     }
     arms.sort();

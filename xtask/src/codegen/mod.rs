@@ -15,6 +15,7 @@ mod optests;
 mod samples;
 pub mod spec;
 mod validate;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -120,7 +121,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in emit::files(&m) {
         types_files.push((name, rustfmt(&text)?));
     }
-    let tests_files = vec![("mod.rs".to_owned(), rustfmt(&fixtures::response_table(&m))?)];
+    let tests_files = vec![(
+        "mod.rs".to_owned(),
+        rustfmt(&fixtures::response_table(&m, &ops))?,
+    )];
     let checks = validate::generate(&m, &ops)?;
     let mut builders_files = Vec::new();
     for (name, text) in &checks.files {
@@ -132,6 +136,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     }
     let (op_tests, _) = optests::generate(&m, &ops)?;
     let op_tests_files = vec![("mod.rs".to_owned(), rustfmt(&op_tests)?)];
+    let wire_files = vec![("wire.rs".to_owned(), rustfmt(&wire::generate(&m, &ops)?)?)];
     let root = project_root();
     Ok(vec![
         (root.join("crates/oai/src/generated"), facade_files),
@@ -142,6 +147,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
             root.join("crates/oai-builders/src/generated"),
             builders_files,
         ),
+        (root.join("crates/oai-builders/tests/generated"), wire_files),
     ])
 }
 

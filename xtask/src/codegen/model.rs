@@ -99,6 +99,9 @@ pub struct TypeDef {
     pub deprecated: bool,
     /// For enums: values outside the listed ones are not accepted in requests.
     pub closed: bool,
+    /// For structs: sets of fields of which one must be present (the spec's
+    /// `anyOf`/`oneOf` of `required` lists), and whether only one may be.
+    pub alternatives: Option<(bool, Vec<Vec<String>>)>,
 }
 
 pub struct Model<'a> {
@@ -229,6 +232,7 @@ impl<'a> Model<'a> {
                         areas: BTreeSet::new(),
                         deprecated: false,
                         closed: false,
+                        alternatives: None,
                     },
                 );
                 continue;
@@ -247,6 +251,7 @@ impl<'a> Model<'a> {
                     areas: BTreeSet::new(),
                     deprecated,
                     closed: self.is_closed_enum(schema),
+                    alternatives: required_alternatives(schema),
                 },
             );
         }
@@ -312,6 +317,7 @@ impl<'a> Model<'a> {
                 areas: BTreeSet::new(),
                 deprecated: false,
                 closed: false,
+                alternatives: None,
             },
         );
         let kind = self.kind_of(schema, &name, root);
@@ -328,6 +334,7 @@ impl<'a> Model<'a> {
                 areas: BTreeSet::new(),
                 deprecated,
                 closed: self.is_closed_enum(schema),
+                alternatives: required_alternatives(schema),
             },
         );
         name
@@ -1110,6 +1117,40 @@ fn variant_guess(m: &Node, i: usize) -> String {
 }
 
 /// Facts for doc comments: constraints, default, deprecation. No prose.
+/// The spec's `anyOf`/`oneOf` whose members only list `required` fields, on
+/// an object with properties: `(exclusive, field sets)`.
+fn required_alternatives(s: &Node) -> Option<(bool, Vec<Vec<String>>)> {
+    if s.at("properties").map().is_empty() {
+        return None;
+    }
+    for (key, exclusive) in [("anyOf", false), ("oneOf", true)] {
+        let members = s.at(key).seq();
+        if members.is_empty() {
+            continue;
+        }
+        let only_required = members.iter().all(|m| {
+            !m.at("required").seq().is_empty()
+                && m.map()
+                    .iter()
+                    .all(|(k, _)| matches!(k.as_str(), "required" | "title" | "description"))
+        });
+        if only_required {
+            let sets = members
+                .iter()
+                .map(|m| {
+                    m.at("required")
+                        .seq()
+                        .iter()
+                        .filter_map(|r| r.str().map(str::to_owned))
+                        .collect()
+                })
+                .collect();
+            return Some((exclusive, sets));
+        }
+    }
+    None
+}
+
 pub fn facts(s: &Node) -> Vec<String> {
     let mut out = Vec::new();
     let num = |k: &str| s.at(k).num().map(fmt_num);

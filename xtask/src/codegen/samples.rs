@@ -141,12 +141,23 @@ impl<'a> Sampler<'a> {
     /// Required properties, and constant ones (the generated types always
     /// carry their constants, so a sample without them would not round-trip).
     fn object(&self, s: &'a Node, depth: usize) -> Node {
-        let required: Vec<&str> = s
+        let mut required: Vec<&str> = s
             .at("required")
             .seq()
             .iter()
             .filter_map(Node::str)
             .collect();
+        // `anyOf`/`oneOf` of `required` lists beside the properties: the first
+        // alternative's fields.
+        for key in ["anyOf", "oneOf"] {
+            if let Some(first) = s.at(key).seq().first()
+                && !first.at("required").seq().is_empty()
+                && first.at("properties").map().is_empty()
+            {
+                required.extend(first.at("required").seq().iter().filter_map(Node::str));
+                break;
+            }
+        }
         let mut out = Vec::new();
         for (k, v) in s.at("properties").map() {
             if required.contains(&k.as_str()) || self.is_const(v) {

@@ -109,7 +109,9 @@ impl Gen<'_, '_> {
             return false;
         };
         match &t.kind {
-            Kind::Struct(fs) => fs.iter().any(|f| self.ty_needs(&f.ty, &f.checks)),
+            Kind::Struct(fs) => {
+                t.alternatives.is_some() || fs.iter().any(|f| self.ty_needs(&f.ty, &f.checks))
+            }
             Kind::Enum(_) => t.closed,
             Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
                 variants.iter().any(|v| self.ty_needs(&v.ty, &v.checks))
@@ -257,6 +259,31 @@ impl Gen<'_, '_> {
                             self.value(&format!("&self.{}", f.name), &f.ty, &f.checks, "&at", 0);
                         let _ = writeln!(body, "{{ let at = at.field({wire:?});\n{code}}}");
                     }
+                }
+                if let Some((exclusive, sets)) = &t.alternatives {
+                    self.constraints += 1;
+                    let mut present = Vec::new();
+                    let mut names = Vec::new();
+                    for set in sets {
+                        let mut all = Vec::new();
+                        for wire in set {
+                            match fields.iter().find(|f| f.wire == *wire) {
+                                Some(f) if f.option => {
+                                    all.push(format!("self.{}.is_some()", f.name))
+                                }
+                                Some(_) => all.push("true".to_owned()),
+                                None => all.push("false".to_owned()),
+                            }
+                        }
+                        present.push(all.join(" && "));
+                        names.push(format!("{:?}", set.join(" + ")));
+                    }
+                    let _ = writeln!(
+                        body,
+                        "v::alternatives(&[{}], &[{}], {exclusive}, at, out);",
+                        present.join(", "),
+                        names.join(", ")
+                    );
                 }
                 if !body.is_empty() {
                     body = format!("if !v::enter(at, out) {{ return; }}\n{body}");

@@ -773,6 +773,16 @@ impl Validate for CreateAssistantRequestToolResourcesFileSearch {
                 }
             }
         }
+        v::alternatives(
+            &[
+                self.vector_store_ids.is_some(),
+                self.vector_stores.is_some(),
+            ],
+            &["vector_store_ids", "vector_stores"],
+            true,
+            at,
+            out,
+        );
     }
 }
 
@@ -2508,6 +2518,16 @@ impl Validate for CreateThreadRequestToolResourcesFileSearch {
                 }
             }
         }
+        v::alternatives(
+            &[
+                self.vector_store_ids.is_some(),
+                self.vector_stores.is_some(),
+            ],
+            &["vector_store_ids", "vector_stores"],
+            true,
+            at,
+            out,
+        );
     }
 }
 

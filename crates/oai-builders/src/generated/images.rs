@@ -940,6 +940,13 @@ impl Validate for ImageRefParam {
             let at = at.field("image_url");
             v::str_len(x, None, Some(20971520), &at, out);
         }
+        v::alternatives(
+            &[self.image_url.is_some(), self.file_id.is_some()],
+            &["image_url", "file_id"],
+            false,
+            at,
+            out,
+        );
     }
 }
 

@@ -96,6 +96,13 @@ impl Validate for CreateVectorStoreFileBatchRequest {
                 }
             }
         }
+        v::alternatives(
+            &[self.file_ids.is_some(), self.files.is_some()],
+            &["file_ids", "files"],
+            false,
+            at,
+            out,
+        );
     }
 }
 

@@ -66,6 +66,9 @@ pub fn check_response(operation_id: &str, value: serde_json::Value) -> Option<Re
         "add-project-group" => super::round_trip::<oai_types::ProjectGroup>(value),
         "addUploadPart" => super::round_trip::<oai_types::UploadPart>(value),
         "admin-api-keys-create" => super::round_trip::<oai_types::AdminApiKeyCreateResponse>(value),
+        "admin-api-keys-delete" => {
+            super::round_trip::<oai_types::AdminApiKeysDeleteResponse>(value)
+        }
         "admin-api-keys-get" => super::round_trip::<oai_types::AdminApiKey>(value),
         "admin-api-keys-list" => super::round_trip::<oai_types::ApiKeyList>(value),
         "archive-project" => super::round_trip::<oai_types::Project>(value),
@@ -140,6 +143,8 @@ pub fn check_response(operation_id: &str, value: serde_json::Value) -> Option<Re
         "createRun" => super::round_trip::<oai_types::RunObject>(value),
         "createThread" => super::round_trip::<oai_types::ThreadObject>(value),
         "createThreadAndRun" => super::round_trip::<oai_types::RunObject>(value),
+        "createTranscription" => super::round_trip::<oai_types::CreateTranscriptionResponse>(value),
+        "createTranslation" => super::round_trip::<oai_types::CreateTranslationResponse>(value),
         "createUpload" => super::round_trip::<oai_types::Upload>(value),
         "createVectorStore" => super::round_trip::<oai_types::VectorStoreObject>(value),
         "createVectorStoreFile" => super::round_trip::<oai_types::VectorStoreFileObject>(value),
@@ -181,6 +186,8 @@ pub fn check_response(operation_id: &str, value: serde_json::Value) -> Option<Re
         "deleteChatCompletion" => super::round_trip::<oai_types::ChatCompletionDeleted>(value),
         "deleteConversation" => super::round_trip::<oai_types::DeletedConversationResource>(value),
         "deleteConversationItem" => super::round_trip::<oai_types::ConversationResource>(value),
+        "deleteEval" => super::round_trip::<oai_types::DeleteEvalResponse>(value),
+        "deleteEvalRun" => super::round_trip::<oai_types::DeleteEvalRunResponse>(value),
         "deleteFile" => super::round_trip::<oai_types::DeleteFileResponse>(value),
         "deleteFineTuningCheckpointPermission" => {
             super::round_trip::<oai_types::DeleteFineTuningCheckpointPermissionResponse>(value)

@@ -2501,7 +2501,8 @@ async fn create_image_edit() {
 #[tokio::test]
 async fn create_image_edit_json_stream() {
     let server = MockServer::start().await;
-    let request_json: Value = serde_json::from_str(r#"{"images":[{}],"prompt":"x"}"#).unwrap();
+    let request_json: Value =
+        serde_json::from_str(r#"{"images":[{"image_url":"x"}],"prompt":"x"}"#).unwrap();
     let request: oai_types::EditImageBodyJsonParam =
         serde_json::from_value(request_json.clone()).unwrap();
     let first: Value = serde_json::from_str(r#"{"type":"image_edit.partial_image","b64_json":"x","created_at":1,"size":"1024x1024","quality":"low","background":"transparent","output_format":"png","partial_image_index":1}"#).unwrap();
@@ -2537,7 +2538,8 @@ async fn create_image_edit_json_stream() {
 #[tokio::test]
 async fn create_image_edit_json() {
     let server = MockServer::start().await;
-    let request_json: Value = serde_json::from_str(r#"{"images":[{}],"prompt":"x"}"#).unwrap();
+    let request_json: Value =
+        serde_json::from_str(r#"{"images":[{"image_url":"x"}],"prompt":"x"}"#).unwrap();
     let request: oai_types::EditImageBodyJsonParam =
         serde_json::from_value(request_json.clone()).unwrap();
     let answer: Value = serde_json::from_str(r#"{"created":1}"#).unwrap();
@@ -8177,7 +8179,7 @@ async fn delete_vector_store() {
 #[tokio::test]
 async fn create_vector_store_file_batch() {
     let server = MockServer::start().await;
-    let request_json: Value = serde_json::from_str(r#"{}"#).unwrap();
+    let request_json: Value = serde_json::from_str(r#"{"file_ids":["x"]}"#).unwrap();
     let request: oai_types::CreateVectorStoreFileBatchRequest =
         serde_json::from_value(request_json.clone()).unwrap();
     let answer: Value = serde_json::from_str(r#"{"id":"x","object":"vector_store.files_batch","created_at":1,"vector_store_id":"x","status":"in_progress","file_counts":{"in_progress":1,"completed":1,"failed":1,"cancelled":1,"total":1}}"#).unwrap();
