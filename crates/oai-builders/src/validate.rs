@@ -295,11 +295,12 @@ impl<T: Validate, S> Validate for HashMap<String, T, S> {
     }
 }
 
-fn plural(n: u64, what: &str) -> String {
+/// `n` of a thing, as `(singular, plural)`.
+fn plural(n: u64, (one, many): (&str, &str)) -> String {
     if n == 1 {
-        format!("1 {what}")
+        format!("1 {one}")
     } else {
-        format!("{n} {what}s")
+        format!("{n} {many}")
     }
 }
 
@@ -307,7 +308,7 @@ fn count_check(
     n: usize,
     min: Option<u64>,
     max: Option<u64>,
-    what: &str,
+    what: (&str, &str),
     at: &Path<'_>,
     out: &mut Violations,
 ) {
@@ -342,13 +343,20 @@ pub fn str_len(s: &str, min: Option<u64>, max: Option<u64>, at: &Path<'_>, out: 
     let may_be_short = min.is_some_and(|m| bytes < m.saturating_mul(4));
     let may_be_long = max.is_some_and(|m| bytes > m);
     if may_be_short || may_be_long {
-        count_check(s.chars().count(), min, max, "character", at, out);
+        count_check(
+            s.chars().count(),
+            min,
+            max,
+            ("character", "characters"),
+            at,
+            out,
+        );
     }
 }
 
 /// An array's length within bounds.
 pub fn items(len: usize, min: Option<u64>, max: Option<u64>, at: &Path<'_>, out: &mut Violations) {
-    count_check(len, min, max, "item", at, out);
+    count_check(len, min, max, ("item", "items"), at, out);
 }
 
 /// A map's number of entries within bounds.
@@ -359,7 +367,7 @@ pub fn entries(
     at: &Path<'_>,
     out: &mut Violations,
 ) {
-    count_check(len, min, max, "entry", at, out);
+    count_check(len, min, max, ("entry", "entries"), at, out);
 }
 
 /// A bound of a number.
@@ -664,6 +672,8 @@ mod tests {
             &mut out,
         );
         items(3, None, Some(2), &root.field("v"), &mut out);
+        entries(3, Some(4), Some(8), &root.field("m"), &mut out);
+        entries(2, None, Some(1), &root.field("m1"), &mut out);
         closed_enum(false, "x", &["a", "b"], &root.field("e"), &mut out);
         let err = out.into_result().unwrap_err();
         let lines: Vec<String> = err.violations().iter().map(ToString::to_string).collect();
@@ -677,6 +687,8 @@ mod tests {
                 "n: must be a finite number (is NaN)",
                 "i: must be at most 10 (is 18446744073709551615)",
                 "v: must have at most 2 items (has 3)",
+                "m: must have at least 4 entries (has 3)",
+                "m1: must have at most 1 entry (has 2)",
                 "e: \"x\" is not one of: a, b",
             ]
         );

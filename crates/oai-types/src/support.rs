@@ -193,6 +193,8 @@ macro_rules! string_enum {
 ///         $(
 ///             $(#[$attr])*                // doc comments and attributes of the variant
 ///             $Variant($Type) = "wire"    // the tag value of this variant
+///                 $(| "other")*           // optional: more tag values of this variant
+///                 $([tag = field])?       // with those: the field of `$Type` holding the tag
 ///                 $([from = false])?      // optional: no `From<$Type>` for this variant
 ///             ,
 ///         )+                              // at least one; trailing comma optional
@@ -206,6 +208,11 @@ macro_rules! string_enum {
 /// not contain `Box<serde_json::value::RawValue>` (the body is buffered as a
 /// `serde_json::Value`). No variant may be named `Unknown`; each wire value
 /// belongs to one variant (a duplicate is an `unreachable_patterns` warning).
+///
+/// A variant may have several tag values (`"a" | "b"`, as when the spec gives
+/// its tag property an `enum` of several values). Its type then names the field
+/// that holds the tag, `[tag = field]`, a string enum (anything with
+/// `as_str(&self) -> &str`), which `tag()` reads.
 ///
 /// `From<$Type>` is generated for every variant, so two variants of one union
 /// must not wrap the same type unless all but one of them are marked
@@ -267,7 +274,8 @@ macro_rules! tagged_union {
         $vis:vis enum $name:ident tag $tag:literal {
             $(
                 $(#[$vmeta:meta])*
-                $variant:ident ( $ty:ty ) = $wire:literal $([from = $from:tt])?
+                $variant:ident ( $ty:ty ) = $wire:literal $(| $alt:literal)*
+                    $([tag = $field:ident])? $([from = $from:tt])?
             ),+ $(,)?
         }
     ) => {
@@ -288,7 +296,9 @@ macro_rules! tagged_union {
             /// of the kept JSON if it is a string.
             pub fn tag(&self) -> ::core::option::Option<&str> {
                 match self {
-                    $( Self::$variant(_) => ::core::option::Option::Some($wire), )+
+                    $( Self::$variant(_inner) => ::core::option::Option::Some(
+                        $crate::__variant_tag!(_inner, $wire $(, $field)?)
+                    ), )+
                     Self::Unknown(value) => $crate::__private::unknown_tag(value, $tag),
                 }
             }
@@ -335,12 +345,35 @@ macro_rules! tagged_union {
                     $crate::__private::Tagged { union: ::core::stringify!($name), field: $tag };
                 let value = CX.read(deserializer)?;
                 match CX.tag_of(&value) {
-                    $( $wire => CX.variant(value, $wire).map(Self::$variant), )+
+                    $( $wire $(| $alt)* => $crate::__variant_tag!(
+                        @read CX, value, Self::$variant, $wire $(, $field)?
+                    ), )+
                     _ => ::core::result::Result::Ok(Self::Unknown(value)),
                 }
             }
         }
     };
+}
+
+/// The pieces of [`tagged_union!`] that differ for a variant with several tag
+/// values: its `tag()` (read from the field holding it) and the tag named by
+/// its deserialization errors.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __variant_tag {
+    ($inner:ident, $wire:literal) => {
+        $wire
+    };
+    ($inner:ident, $wire:literal, $field:ident) => {
+        $inner.$field.as_str()
+    };
+    (@read $cx:ident, $value:ident, $variant:path, $wire:literal) => {
+        $cx.variant($value, $wire).map($variant)
+    };
+    (@read $cx:ident, $value:ident, $variant:path, $wire:literal, $field:ident) => {{
+        let wire = ::std::string::ToString::to_string($cx.tag_of(&$value));
+        $cx.variant($value, &wire).map($variant)
+    }};
 }
 
 /// Declares a union without a discriminator: the variants are tried in
@@ -693,6 +726,35 @@ mod tests {
         }
     }
 
+    crate::string_enum! {
+        /// The tag values of `Versioned`.
+        pub enum VersionedKind {
+            /// `"v"`
+            V = "v",
+            /// `"v_2"`
+            V2 = "v_2",
+        }
+    }
+
+    /// A struct two tag values select.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Versioned {
+        /// The tag.
+        pub kind: VersionedKind,
+        /// A required field.
+        pub n: u32,
+    }
+
+    crate::tagged_union! {
+        /// A variant with several tag values.
+        pub enum Multi tag "kind" {
+            /// `"body"`
+            Body(Body) = "body",
+            /// `"v"` or `"v_2"`
+            Versioned(Versioned) = "v" | "v_2" [tag = kind] [from = true],
+        }
+    }
+
     crate::untagged_union! {
         /// One variant.
         pub enum OneUntagged {
@@ -737,5 +799,23 @@ mod tests {
         let n: Untagged = serde_json::from_str("1").unwrap();
         assert_eq!(n, Untagged::from(1_u64));
         assert_eq!(Untagged::from("x".to_owned()), Untagged::Text("x".into()));
+    }
+
+    #[test]
+    fn several_tag_values_select_one_variant() {
+        for tag in ["v", "v_2"] {
+            let m: Multi =
+                serde_json::from_value(serde_json::json!({"kind": tag, "n": 1})).unwrap();
+            assert!(matches!(m, Multi::Versioned(Versioned { n: 1, .. })));
+            assert_eq!(m.tag(), Some(tag));
+        }
+        let b: Multi = serde_json::from_str(r#"{"kind":"body"}"#).unwrap();
+        assert_eq!(b.tag(), Some("body"));
+        let newer: Multi = serde_json::from_str(r#"{"kind":"v_3","n":1}"#).unwrap();
+        assert_eq!(newer.tag(), Some("v_3"));
+        assert!(newer.as_unknown().is_some());
+        // The error names the tag that was read, not the variant's first one.
+        let err = serde_json::from_str::<Multi>(r#"{"kind":"v_2"}"#).unwrap_err();
+        assert!(err.to_string().contains(r#"`kind` = "v_2""#), "{err}");
     }
 }

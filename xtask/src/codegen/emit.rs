@@ -87,8 +87,25 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             let _ = writeln!(out, "pub enum {} tag {tag:?} {{", t.name);
             for v in variants {
                 let wire = v.wire.as_deref().unwrap_or_default();
-                let _ = writeln!(out, "/// `{tag}` = `{wire}`");
-                let _ = writeln!(out, "{}({}) = {wire:?},", v.name, variant_ty(v));
+                if v.more_wires.is_empty() {
+                    let _ = writeln!(out, "/// `{tag}` = `{wire}`");
+                    let _ = writeln!(out, "{}({}) = {wire:?},", v.name, variant_ty(v));
+                    continue;
+                }
+                let all: Vec<&str> = std::iter::once(wire)
+                    .chain(v.more_wires.iter().map(String::as_str))
+                    .collect();
+                let shown: Vec<String> = all.iter().map(|w| format!("`{w}`")).collect();
+                let _ = writeln!(out, "/// `{tag}` = {}", shown.join(" or "));
+                let alts: Vec<String> = all.iter().map(|w| format!("{w:?}")).collect();
+                let _ = writeln!(
+                    out,
+                    "{}({}) = {} [tag = {}],",
+                    v.name,
+                    variant_ty(v),
+                    alts.join(" | "),
+                    tag_field(model, &v.ty, tag)
+                );
             }
             out.push_str("}\n}\n\n");
         }
@@ -126,6 +143,23 @@ fn conversions(t: &TypeDef) -> Vec<String> {
         }
     }
     out
+}
+
+/// The Rust name of the field holding the tag in a variant's struct (the
+/// model only gives a variant several tag values when that field is a
+/// required string enum).
+fn tag_field(model: &Model<'_>, ty: &Ty, tag: &str) -> String {
+    let fields = match super::validate::unalias(model, ty) {
+        Ty::Named(n) => match model.types.get(&n).map(|t| &t.kind) {
+            Some(Kind::Struct(fields)) => fields.as_slice(),
+            _ => &[],
+        },
+        _ => &[],
+    };
+    match fields.iter().find(|f| f.wire == tag) {
+        Some(f) => f.name.clone(),
+        None => panic!("tagged variant {ty:?} has no field `{tag}`"),
+    }
 }
 
 fn variant_ty(v: &Variant) -> String {

@@ -12,6 +12,7 @@ mod model;
 mod names;
 pub mod ops;
 mod optests;
+mod reqtable;
 mod samples;
 pub mod spec;
 mod validate;
@@ -134,6 +135,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in facade::generate(&m, &ops)? {
         facade_files.push((name, rustfmt(&text)?));
     }
+    let request_table = vec![(
+        "mod.rs".to_owned(),
+        rustfmt(&reqtable::request_table(&m, &ops))?,
+    )];
     let (op_tests, _) = optests::generate(&m, &ops)?;
     let op_tests_files = vec![("mod.rs".to_owned(), rustfmt(&op_tests)?)];
     let wire_files = vec![("wire.rs".to_owned(), rustfmt(&wire::generate(&m, &ops)?)?)];
@@ -147,7 +152,10 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
             root.join("crates/oai-builders/src/generated"),
             builders_files,
         ),
-        (root.join("crates/oai-builders/tests/generated"), wire_files),
+        (
+            root.join("crates/oai-builders/tests/generated"),
+            request_table.into_iter().chain(wire_files).collect(),
+        ),
     ])
 }
 

@@ -70,7 +70,10 @@ impl Checks {
 pub struct Variant {
     pub name: String,
     pub ty: Ty,
+    /// The tag value of a tagged union's variant (its first, when it has several).
     pub wire: Option<String>,
+    /// Its other tag values (the spec's tag property is an `enum` of several).
+    pub more_wires: Vec<String>,
     pub boxed: bool,
     pub checks: Checks,
 }
@@ -573,7 +576,8 @@ impl<'a> Model<'a> {
         if let Some((tag, wires)) = self.discriminator(s, members) {
             let mut variants = Vec::new();
             let mut seen = BTreeSet::new();
-            for (m, wire) in members.iter().zip(wires) {
+            for (m, mut wires) in members.iter().zip(wires) {
+                let wire = wires.remove(0);
                 let mut vname = pascal(&wire);
                 while !seen.insert(vname.clone()) {
                     vname.push('_');
@@ -586,6 +590,7 @@ impl<'a> Model<'a> {
                     name: vname,
                     ty,
                     wire: Some(wire),
+                    more_wires: wires,
                     boxed: false,
                     checks: Checks::default(),
                 });
@@ -633,6 +638,7 @@ impl<'a> Model<'a> {
                 name: vname,
                 ty,
                 wire: None,
+                more_wires: Vec::new(),
                 boxed: false,
                 checks: self.checks_of(m),
             });
@@ -690,17 +696,23 @@ impl<'a> Model<'a> {
             || m.at("const").str().is_some()
     }
 
-    /// The tag property and each member's tag value, when every member is an
-    /// object with a constant value for one shared property.
-    fn discriminator(&self, s: &'a Node, members: &[&'a Node]) -> Option<(String, Vec<String>)> {
+    /// The tag property and each member's tag values, when every member is an
+    /// object with a constant value for one shared property. For the spec's
+    /// explicit discriminator, a member may instead give its (required) tag
+    /// property an `enum` of several strings; no value may name two members.
+    fn discriminator(
+        &self,
+        s: &'a Node,
+        members: &[&'a Node],
+    ) -> Option<(String, Vec<Vec<String>>)> {
         let explicit = s
             .at("discriminator")
             .at("propertyName")
             .str()
             .map(str::to_owned);
         let mut candidates: Vec<String> = Vec::new();
-        if let Some(e) = explicit {
-            candidates.push(e);
+        if let Some(e) = &explicit {
+            candidates.push(e.clone());
         }
         for c in ["type", "object", "event", "role", "kind"] {
             if !candidates.iter().any(|x| x == c) {
@@ -719,21 +731,37 @@ impl<'a> Model<'a> {
             })
             .collect();
         'cand: for tag in candidates {
-            let mut wires = Vec::new();
+            let mut wires: Vec<Vec<String>> = Vec::new();
             for m in members {
                 let mut props = Vec::new();
                 let mut req = BTreeSet::new();
                 self.collect_props(m, &mut props, &mut req);
-                let value = props
-                    .iter()
-                    .find(|(k, _)| *k == tag)
-                    .and_then(|(_, p)| const_value(self.resolve(p)))
+                let prop = props.iter().find(|(k, _)| *k == tag).map(|(_, p)| *p);
+                let values = prop
+                    .and_then(|p| const_value(self.resolve(p)))
                     .or_else(|| {
                         let r = m.at("$ref").str().and_then(ref_name)?;
                         mapping.iter().find(|(_, t)| t == r).map(|(k, _)| k.clone())
+                    })
+                    .map(|v| vec![v])
+                    .or_else(|| {
+                        let p = prop.filter(|_| explicit.as_ref() == Some(&tag))?;
+                        if !req.contains(&tag) {
+                            return None;
+                        }
+                        let values: Vec<String> = self
+                            .resolve(p)
+                            .at("enum")
+                            .seq()
+                            .iter()
+                            .map(|v| v.str().map(str::to_owned))
+                            .collect::<Option<_>>()?;
+                        (values.len() > 1).then_some(values)
                     });
-                match value {
-                    Some(v) if !wires.contains(&v) => wires.push(v),
+                match values {
+                    Some(vs) if !vs.iter().any(|v| wires.iter().flatten().any(|w| w == v)) => {
+                        wires.push(vs);
+                    }
                     _ => continue 'cand,
                 }
             }

@@ -11276,43 +11276,43 @@ impl From<TextResponseFormatJsonSchema> for TextResponseFormatJsonSchemaBuilder 
 impl Validate for Tool {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::MCPTool(x) => {
+            Self::Function(x) => {
                 Validate::check(x, at, out);
             }
-            Self::CodeInterpreterTool(x) => {
+            Self::FileSearch(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ImageGenTool(x) => {
+            Self::ComputerUsePreview(x) => {
                 Validate::check(x, at, out);
             }
-            Self::FunctionTool(x) => {
+            Self::WebSearch(x) => {
                 Validate::check(x, at, out);
             }
-            Self::FileSearchTool(x) => {
+            Self::Mcp(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ComputerUsePreviewTool(x) => {
+            Self::CodeInterpreter(x) => {
                 Validate::check(x, at, out);
             }
-            Self::WebSearchTool(x) => {
+            Self::ImageGeneration(x) => {
                 Validate::check(x, at, out);
             }
-            Self::FunctionShellToolParam(x) => {
+            Self::Shell(x) => {
                 Validate::check(x, at, out);
             }
-            Self::CustomToolParam(x) => {
+            Self::Custom(x) => {
                 Validate::check(x, at, out);
             }
-            Self::NamespaceToolParam(x) => {
+            Self::Namespace(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ToolSearchToolParam(x) => {
+            Self::ToolSearch(x) => {
                 Validate::check(x, at, out);
             }
-            Self::WebSearchPreviewTool(x) => {
+            Self::WebSearchPreview(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ApplyPatchToolParam(x) => {
+            Self::ApplyPatch(x) => {
                 Validate::check(x, at, out);
             }
             _ => {}

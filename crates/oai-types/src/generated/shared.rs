@@ -4896,41 +4896,41 @@ pub struct TextResponseFormatJsonSchema {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-crate::untagged_union! {
+crate::tagged_union! {
 /// The `Tool` schema.
-pub enum Tool {
-/// A `MCPTool`.
-MCPTool(MCPTool),
-/// A `CodeInterpreterTool`.
-CodeInterpreterTool(CodeInterpreterTool),
-/// A `ImageGenTool`.
-ImageGenTool(ImageGenTool),
-/// A `FunctionTool`.
-FunctionTool(FunctionTool),
-/// A `FileSearchTool`.
-FileSearchTool(FileSearchTool),
-/// A `ComputerTool`.
-ComputerTool(ComputerTool),
-/// A `ComputerUsePreviewTool`.
-ComputerUsePreviewTool(ComputerUsePreviewTool),
-/// A `WebSearchTool`.
-WebSearchTool(WebSearchTool),
-/// A `ProgrammaticToolCallingParam`.
-ProgrammaticToolCallingParam(ProgrammaticToolCallingParam),
-/// A `LocalShellToolParam`.
-LocalShellToolParam(LocalShellToolParam),
-/// A `FunctionShellToolParam`.
-FunctionShellToolParam(FunctionShellToolParam),
-/// A `CustomToolParam`.
-CustomToolParam(CustomToolParam),
-/// A `NamespaceToolParam`.
-NamespaceToolParam(NamespaceToolParam),
-/// A `ToolSearchToolParam`.
-ToolSearchToolParam(ToolSearchToolParam),
-/// A `WebSearchPreviewTool`.
-WebSearchPreviewTool(WebSearchPreviewTool),
-/// A `ApplyPatchToolParam`.
-ApplyPatchToolParam(ApplyPatchToolParam),
+pub enum Tool tag "type" {
+/// `type` = `function`
+Function(FunctionTool) = "function",
+/// `type` = `file_search`
+FileSearch(FileSearchTool) = "file_search",
+/// `type` = `computer`
+Computer(ComputerTool) = "computer",
+/// `type` = `computer_use_preview`
+ComputerUsePreview(ComputerUsePreviewTool) = "computer_use_preview",
+/// `type` = `web_search` or `web_search_2025_08_26`
+WebSearch(WebSearchTool) = "web_search" | "web_search_2025_08_26" [tag = r#type],
+/// `type` = `mcp`
+Mcp(MCPTool) = "mcp",
+/// `type` = `code_interpreter`
+CodeInterpreter(CodeInterpreterTool) = "code_interpreter",
+/// `type` = `programmatic_tool_calling`
+ProgrammaticToolCalling(ProgrammaticToolCallingParam) = "programmatic_tool_calling",
+/// `type` = `image_generation`
+ImageGeneration(ImageGenTool) = "image_generation",
+/// `type` = `local_shell`
+LocalShell(LocalShellToolParam) = "local_shell",
+/// `type` = `shell`
+Shell(FunctionShellToolParam) = "shell",
+/// `type` = `custom`
+Custom(CustomToolParam) = "custom",
+/// `type` = `namespace`
+Namespace(NamespaceToolParam) = "namespace",
+/// `type` = `tool_search`
+ToolSearch(ToolSearchToolParam) = "tool_search",
+/// `type` = `web_search_preview` or `web_search_preview_2025_03_11`
+WebSearchPreview(WebSearchPreviewTool) = "web_search_preview" | "web_search_preview_2025_03_11" [tag = r#type],
+/// `type` = `apply_patch`
+ApplyPatch(ApplyPatchToolParam) = "apply_patch",
 }
 }
 
