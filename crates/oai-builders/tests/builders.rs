@@ -93,7 +93,7 @@ fn responses_request_takes_a_string_or_messages_as_input() {
     let json = serde_json::to_value(&messages).unwrap();
     assert_eq!(
         json["input"][0],
-        json!({"role": "developer", "content": "Answer in French.", "type": "message"})
+        json!({"role": "developer", "content": "Answer in French."})
     );
     assert_eq!(json["tools"][0]["name"], "lookup");
     assert!(FunctionTool::new("lookup", json!("not a schema")).is_err());

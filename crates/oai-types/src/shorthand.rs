@@ -125,7 +125,7 @@ impl EasyInputMessage {
             role,
             content: EasyInputMessageContent::TextInput(text),
             phase: None,
-            r#type: consts::Message,
+            r#type: None,
         }
     }
 

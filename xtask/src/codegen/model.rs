@@ -213,6 +213,46 @@ impl<'a> Model<'a> {
                 twins.insert(wire.clone(), plain.to_owned());
             }
         }
+        // The comparison renamed every `Beta*` reference to its plain name,
+        // which holds only if the referenced pair are twins too: drop the
+        // schemas that reach a `Beta*` schema which differs from its plain one,
+        // until none is left.
+        fn beta_refs<'n>(n: &'n Node, out: &mut Vec<&'n str>) {
+            match n {
+                Node::Map(m) => {
+                    for (k, v) in m {
+                        match (k.as_str(), v.str().and_then(ref_name)) {
+                            ("$ref", Some(r)) if r.starts_with("Beta") => out.push(r),
+                            _ => beta_refs(v, out),
+                        }
+                    }
+                }
+                Node::Seq(items) => items.iter().for_each(|v| beta_refs(v, out)),
+                _ => {}
+            }
+        }
+        loop {
+            let broken: Vec<String> = twins
+                .keys()
+                .filter(|wire| {
+                    let mut refs = Vec::new();
+                    beta_refs(self.schemas.at(wire), &mut refs);
+                    refs.iter().any(|r| {
+                        let has_plain = r
+                            .strip_prefix("Beta")
+                            .is_some_and(|p| self.schemas.get(p).is_some());
+                        has_plain && !twins.contains_key(*r)
+                    })
+                })
+                .cloned()
+                .collect();
+            if broken.is_empty() {
+                break;
+            }
+            for b in broken {
+                twins.remove(&b);
+            }
+        }
         twins
     }
 
@@ -259,6 +299,62 @@ impl<'a> Model<'a> {
             );
         }
         self.box_cycles();
+        self.optional_constants();
+    }
+
+    /// An optional constant stays absent when it was absent (nothing added on
+    /// the way back), so it is an `Option`, except where it is the tag of a
+    /// tagged union: a union's variant must always write its tag.
+    fn optional_constants(&mut self) {
+        let mut tags: BTreeSet<(String, String)> = BTreeSet::new();
+        for t in self.types.values() {
+            if let Kind::Tagged { tag, variants } = &t.kind {
+                for v in variants {
+                    if let Ty::Named(n) = &v.ty {
+                        tags.insert((n.clone(), tag.clone()));
+                    }
+                }
+            }
+        }
+        // Through aliases: a variant may name an alias of the struct.
+        let aliases: Vec<(String, String)> = self
+            .types
+            .values()
+            .filter_map(|t| match &t.kind {
+                Kind::Alias(Ty::Named(target)) => Some((t.name.clone(), target.clone())),
+                _ => None,
+            })
+            .collect();
+        for _ in 0..8 {
+            let more: Vec<(String, String)> = tags
+                .iter()
+                .filter_map(|(n, tag)| {
+                    aliases
+                        .iter()
+                        .find(|(a, _)| a == n)
+                        .map(|(_, target)| (target.clone(), tag.clone()))
+                })
+                .filter(|k| !tags.contains(k))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            tags.extend(more);
+        }
+        for t in self.types.values_mut() {
+            let Kind::Struct(fields) = &mut t.kind else {
+                continue;
+            };
+            for f in fields.iter_mut() {
+                let optional = f.skip_none;
+                if matches!(f.ty, Ty::Const(_))
+                    && optional
+                    && !tags.contains(&(t.name.clone(), f.wire.clone()))
+                {
+                    f.option = true;
+                }
+            }
+        }
     }
 
     /// Whether a component schema itself admits `null`.

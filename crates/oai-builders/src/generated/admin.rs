@@ -4850,7 +4850,7 @@ impl UsageCostsParamsBuilder {
         Self(UsageCostsParams {
             start_time: start_time,
             end_time: None,
-            bucket_width: Default::default(),
+            bucket_width: None,
             project_ids: None,
             api_key_ids: None,
             group_by: None,

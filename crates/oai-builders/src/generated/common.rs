@@ -885,3 +885,105 @@ impl From<UrlCitationBody> for UrlCitationBodyBuilder {
         Self(value)
     }
 }
+
+impl Validate for UrlCitationParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("start_index");
+            v::integer(
+                i128::from(*&self.start_index),
+                v::Bound::Inclusive(0.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+        {
+            let at = at.field("end_index");
+            v::integer(
+                i128::from(*&self.end_index),
+                v::Bound::Inclusive(0.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+    }
+}
+
+/// Builds a [`UrlCitationParam`] (required: `start_index`, `end_index`, `url`, `title`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UrlCitationParamBuilder(UrlCitationParam);
+
+impl UrlCitationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        start_index: u64,
+        end_index: u64,
+        url: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self(UrlCitationParam {
+            r#type: Default::default(),
+            start_index: start_index,
+            end_index: end_index,
+            url: url.into(),
+            title: title.into(),
+        })
+    }
+
+    /// Sets `start_index`.
+    /// Constraints: minimum 0.
+    pub fn start_index(mut self, value: u64) -> Self {
+        self.0.start_index = value;
+        self
+    }
+
+    /// Sets `end_index`.
+    /// Constraints: minimum 0.
+    pub fn end_index(mut self, value: u64) -> Self {
+        self.0.end_index = value;
+        self
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `title`.
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.0.title = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &UrlCitationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> UrlCitationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<UrlCitationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<UrlCitationParam> for UrlCitationParamBuilder {
+    fn from(value: UrlCitationParam) -> Self {
+        Self(value)
+    }
+}

@@ -540,7 +540,7 @@ impl RealtimeCreateClientSecretRequestExpiresAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeCreateClientSecretRequestExpiresAfter {
-            anchor: Default::default(),
+            anchor: None,
             seconds: None,
         })
     }
@@ -1697,7 +1697,7 @@ impl RealtimeSessionCreateRequestToolsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestToolsItem {
-            r#type: Default::default(),
+            r#type: None,
             name: None,
             description: None,
             parameters: None,
@@ -2432,7 +2432,7 @@ impl RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranscriptionSessionCreateRequestTurnDetection {
-            r#type: Default::default(),
+            r#type: None,
             threshold: None,
             prefix_padding_ms: None,
             silence_duration_ms: None,
@@ -2599,7 +2599,7 @@ impl RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranslationClientSecretCreateRequestExpiresAfter {
-            anchor: Default::default(),
+            anchor: None,
             seconds: None,
         })
     }

@@ -5,6 +5,1147 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+impl Validate for BetaAdditionalToolsItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("tools");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.tools).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaAdditionalToolsItemParam`] (required: `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaAdditionalToolsItemParamBuilder(BetaAdditionalToolsItemParam);
+
+impl BetaAdditionalToolsItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(tools: impl Into<Vec<BetaTool>>) -> Self {
+        Self(BetaAdditionalToolsItemParam {
+            agent: None,
+            id: None,
+            r#type: Default::default(),
+            role: Default::default(),
+            tools: tools.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaAdditionalToolsItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaAdditionalToolsItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaAdditionalToolsItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaAdditionalToolsItemParam> for BetaAdditionalToolsItemParamBuilder {
+    fn from(value: BetaAdditionalToolsItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaAgentMessageItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("content");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.content).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaAgentMessageItemParam`] (required: `author`, `recipient`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaAgentMessageItemParamBuilder(BetaAgentMessageItemParam);
+
+impl BetaAgentMessageItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        author: impl Into<String>,
+        recipient: impl Into<String>,
+        content: impl Into<Vec<BetaAgentMessageItemParamContentItem>>,
+    ) -> Self {
+        Self(BetaAgentMessageItemParam {
+            agent: None,
+            id: None,
+            r#type: Default::default(),
+            author: author.into(),
+            recipient: recipient.into(),
+            content: content.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `author`.
+    pub fn author(mut self, value: impl Into<String>) -> Self {
+        self.0.author = value.into();
+        self
+    }
+
+    /// Sets `recipient`.
+    pub fn recipient(mut self, value: impl Into<String>) -> Self {
+        self.0.recipient = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<BetaAgentMessageItemParamContentItem>>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaAgentMessageItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaAgentMessageItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaAgentMessageItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaAgentMessageItemParam> for BetaAgentMessageItemParamBuilder {
+    fn from(value: BetaAgentMessageItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaAgentMessageItemParamContentItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::InputText(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::InputImage(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::EncryptedContent(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Builds a [`BetaAgentTag`] (required: `agent_name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaAgentTagBuilder(BetaAgentTag);
+
+impl BetaAgentTagBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(agent_name: impl Into<String>) -> Self {
+        Self(BetaAgentTag {
+            agent_name: agent_name.into(),
+        })
+    }
+
+    /// Sets `agent_name`.
+    pub fn agent_name(mut self, value: impl Into<String>) -> Self {
+        self.0.agent_name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaAgentTag {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaAgentTag {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaAgentTag, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaAgentTag> for BetaAgentTagBuilder {
+    fn from(value: BetaAgentTag) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`BetaAgentTagParam`] (required: `agent_name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaAgentTagParamBuilder(BetaAgentTagParam);
+
+impl BetaAgentTagParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(agent_name: impl Into<String>) -> Self {
+        Self(BetaAgentTagParam {
+            agent_name: agent_name.into(),
+        })
+    }
+
+    /// Sets `agent_name`.
+    pub fn agent_name(mut self, value: impl Into<String>) -> Self {
+        self.0.agent_name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaAgentTagParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaAgentTagParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaAgentTagParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaAgentTagParam> for BetaAgentTagParamBuilder {
+    fn from(value: BetaAgentTagParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaApplyPatchToolCallItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+        {
+            let at = at.field("operation");
+            Validate::check(&self.operation, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaApplyPatchToolCallItemParam`] (required: `call_id`, `status`, `operation`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaApplyPatchToolCallItemParamBuilder(BetaApplyPatchToolCallItemParam);
+
+impl BetaApplyPatchToolCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        status: impl Into<BetaApplyPatchCallStatusParam>,
+        operation: impl Into<BetaApplyPatchOperationParam>,
+    ) -> Self {
+        Self(BetaApplyPatchToolCallItemParam {
+            agent: None,
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            status: status.into(),
+            operation: operation.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaApplyPatchCallStatusParam>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `operation`.
+    pub fn operation(mut self, value: impl Into<BetaApplyPatchOperationParam>) -> Self {
+        self.0.operation = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaApplyPatchToolCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaApplyPatchToolCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaApplyPatchToolCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaApplyPatchToolCallItemParam> for BetaApplyPatchToolCallItemParamBuilder {
+    fn from(value: BetaApplyPatchToolCallItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaApplyPatchToolCallOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+        if let Some(x) = &self.output {
+            let at = at.field("output");
+            v::str_len(x, None, Some(10485760), &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaApplyPatchToolCallOutputItemParam`] (required: `call_id`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaApplyPatchToolCallOutputItemParamBuilder(BetaApplyPatchToolCallOutputItemParam);
+
+impl BetaApplyPatchToolCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        status: impl Into<BetaApplyPatchCallOutputStatusParam>,
+    ) -> Self {
+        Self(BetaApplyPatchToolCallOutputItemParam {
+            agent: None,
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            status: status.into(),
+            output: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaApplyPatchCallOutputStatusParam>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaApplyPatchToolCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaApplyPatchToolCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaApplyPatchToolCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaApplyPatchToolCallOutputItemParam> for BetaApplyPatchToolCallOutputItemParamBuilder {
+    fn from(value: BetaApplyPatchToolCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaCodeInterpreterToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaCodeInterpreterToolCall`] (required: `id`, `status`, `container_id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCodeInterpreterToolCallBuilder(BetaCodeInterpreterToolCall);
+
+impl BetaCodeInterpreterToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<BetaCodeInterpreterToolCallStatus>,
+        container_id: impl Into<String>,
+    ) -> Self {
+        Self(BetaCodeInterpreterToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            status: status.into(),
+            container_id: container_id.into(),
+            code: None,
+            outputs: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaCodeInterpreterToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `container_id`.
+    pub fn container_id(mut self, value: impl Into<String>) -> Self {
+        self.0.container_id = value.into();
+        self
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.0.code = Some(value.into());
+        self
+    }
+
+    /// Sets `outputs`.
+    pub fn outputs(
+        mut self,
+        value: impl Into<Vec<BetaCodeInterpreterToolCallOutputsItem>>,
+    ) -> Self {
+        self.0.outputs = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `outputs`.
+    pub fn output(mut self, item: impl Into<BetaCodeInterpreterToolCallOutputsItem>) -> Self {
+        self.0
+            .outputs
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCodeInterpreterToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCodeInterpreterToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCodeInterpreterToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCodeInterpreterToolCall> for BetaCodeInterpreterToolCallBuilder {
+    fn from(value: BetaCodeInterpreterToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaCodeInterpreterToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaCompactResponseMethodPublicBody {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.input {
+            let at = at.field("input");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.prompt_cache_key {
+            let at = at.field("prompt_cache_key");
+            v::str_len(x, None, Some(64), &at, out);
+        }
+        if let Some(x) = &self.prompt_cache_retention {
+            let at = at.field("prompt_cache_retention");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.prompt_cache_options {
+            let at = at.field("prompt_cache_options");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.service_tier {
+            let at = at.field("service_tier");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaCompactResponseMethodPublicBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCompactResponseMethodPublicBodyBuilder(BetaCompactResponseMethodPublicBody);
+
+impl BetaCompactResponseMethodPublicBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaCompactResponseMethodPublicBody {
+            model: None,
+            input: None,
+            previous_response_id: None,
+            instructions: None,
+            prompt_cache_key: None,
+            prompt_cache_retention: None,
+            prompt_cache_options: None,
+            service_tier: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<BetaModelIdsCompaction>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<BetaCompactResponseMethodPublicBodyInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_key`.
+    pub fn prompt_cache_key(mut self, value: impl Into<String>) -> Self {
+        self.0.prompt_cache_key = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_retention`.
+    pub fn prompt_cache_retention(
+        mut self,
+        value: impl Into<BetaPromptCacheRetentionEnum>,
+    ) -> Self {
+        self.0.prompt_cache_retention = Some(value.into());
+        self
+    }
+
+    /// Sets `prompt_cache_options`.
+    pub fn prompt_cache_options(mut self, value: impl Into<BetaPromptCacheOptionsParam>) -> Self {
+        self.0.prompt_cache_options = Some(value.into());
+        self
+    }
+
+    /// Sets `service_tier`.
+    pub fn service_tier(mut self, value: impl Into<BetaServiceTierEnum>) -> Self {
+        self.0.service_tier = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCompactResponseMethodPublicBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCompactResponseMethodPublicBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCompactResponseMethodPublicBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCompactResponseMethodPublicBody> for BetaCompactResponseMethodPublicBodyBuilder {
+    fn from(value: BetaCompactResponseMethodPublicBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaCompactResponseMethodPublicBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for BetaCompactResponseMethodPublicBodyInput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Text(x) => {
+                v::str_len(x, None, Some(10485760), at, out);
+            }
+            Self::Array(x) => {
+                if v::enter(at, out) {
+                    for (i, x0) in (x).iter().enumerate() {
+                        let at0 = at.index(i);
+                        Validate::check(x0, &at0, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaCompactionSummaryItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("encrypted_content");
+            v::str_len(&self.encrypted_content, None, Some(20971520), &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaCompactionSummaryItemParam`] (required: `encrypted_content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCompactionSummaryItemParamBuilder(BetaCompactionSummaryItemParam);
+
+impl BetaCompactionSummaryItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(encrypted_content: impl Into<String>) -> Self {
+        Self(BetaCompactionSummaryItemParam {
+            agent: None,
+            id: None,
+            r#type: Default::default(),
+            encrypted_content: encrypted_content.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `encrypted_content`.
+    /// Constraints: at most 20971520 characters.
+    pub fn encrypted_content(mut self, value: impl Into<String>) -> Self {
+        self.0.encrypted_content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCompactionSummaryItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCompactionSummaryItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCompactionSummaryItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCompactionSummaryItemParam> for BetaCompactionSummaryItemParamBuilder {
+    fn from(value: BetaCompactionSummaryItemParam) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`BetaCompactionTriggerItemParam`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCompactionTriggerItemParamBuilder(BetaCompactionTriggerItemParam);
+
+impl BetaCompactionTriggerItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaCompactionTriggerItemParam {
+            agent: None,
+            r#type: Default::default(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCompactionTriggerItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCompactionTriggerItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCompactionTriggerItemParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCompactionTriggerItemParam> for BetaCompactionTriggerItemParamBuilder {
+    fn from(value: BetaCompactionTriggerItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaCompactionTriggerItemParamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for BetaComputerCallOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaComputerCallOutputItemParam`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaComputerCallOutputItemParamBuilder(BetaComputerCallOutputItemParam);
+
+impl BetaComputerCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(call_id: impl Into<String>, output: impl Into<BetaComputerScreenshotImage>) -> Self {
+        Self(BetaComputerCallOutputItemParam {
+            agent: None,
+            id: None,
+            call_id: call_id.into(),
+            r#type: Default::default(),
+            output: output.into(),
+            acknowledged_safety_checks: None,
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<BetaComputerScreenshotImage>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `acknowledged_safety_checks`.
+    pub fn acknowledged_safety_checks(
+        mut self,
+        value: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
+    ) -> Self {
+        self.0.acknowledged_safety_checks = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `acknowledged_safety_checks`.
+    pub fn acknowledged_safety_check(
+        mut self,
+        item: impl Into<BetaComputerCallSafetyCheckParam>,
+    ) -> Self {
+        self.0
+            .acknowledged_safety_checks
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaComputerCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaComputerCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaComputerCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaComputerCallOutputItemParam> for BetaComputerCallOutputItemParamBuilder {
+    fn from(value: BetaComputerCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaComputerToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.action {
+            let at = at.field("action");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.actions {
+            let at = at.field("actions");
+            if v::enter(&at, out) {
+                for (i, x0) in (x).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaComputerToolCall`] (required: `id`, `call_id`, `pending_safety_checks`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaComputerToolCallBuilder(BetaComputerToolCall);
+
+impl BetaComputerToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        pending_safety_checks: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
+        status: impl Into<BetaComputerToolCallStatus>,
+    ) -> Self {
+        Self(BetaComputerToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            call_id: call_id.into(),
+            action: None,
+            actions: None,
+            pending_safety_checks: pending_safety_checks.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaComputerAction>) -> Self {
+        self.0.action = Some(value.into());
+        self
+    }
+
+    /// Sets `actions`.
+    pub fn actions(mut self, value: impl Into<BetaComputerActionList>) -> Self {
+        self.0.actions = Some(value.into());
+        self
+    }
+
+    /// Sets `pending_safety_checks`.
+    pub fn pending_safety_checks(
+        mut self,
+        value: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
+    ) -> Self {
+        self.0.pending_safety_checks = value.into();
+        self
+    }
+
+    /// Appends one item to `pending_safety_checks`.
+    pub fn pending_safety_check(
+        mut self,
+        item: impl Into<BetaComputerCallSafetyCheckParam>,
+    ) -> Self {
+        self.0.pending_safety_checks.push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaComputerToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaComputerToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaComputerToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaComputerToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaComputerToolCall> for BetaComputerToolCallBuilder {
+    fn from(value: BetaComputerToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaComputerToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for BetaCreateResponse {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -425,6 +1566,1020 @@ impl Validate for BetaCreateResponseTruncation {
     }
 }
 
+/// Builds a [`BetaCustomToolCall`] (required: `call_id`, `name`, `input`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCustomToolCallBuilder(BetaCustomToolCall);
+
+impl BetaCustomToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Self {
+        Self(BetaCustomToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            namespace: None,
+            name: name.into(),
+            input: input.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCaller>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<String>) -> Self {
+        self.0.input = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCustomToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCustomToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCustomToolCall, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCustomToolCall> for BetaCustomToolCallBuilder {
+    fn from(value: BetaCustomToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaCustomToolCallOutput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("output");
+            Validate::check(&self.output, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaCustomToolCallOutput`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaCustomToolCallOutputBuilder(BetaCustomToolCallOutput);
+
+impl BetaCustomToolCallOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<BetaCustomToolCallOutputOutput>,
+    ) -> Self {
+        Self(BetaCustomToolCallOutput {
+            agent: None,
+            r#type: Default::default(),
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            output: output.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<BetaCustomToolCallOutputOutput>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaCustomToolCallOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaCustomToolCallOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaCustomToolCallOutput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaCustomToolCallOutput> for BetaCustomToolCallOutputBuilder {
+    fn from(value: BetaCustomToolCallOutput) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaCustomToolCallOutputOutput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::OutputContentList(x) => {
+                if v::enter(at, out) {
+                    for (i, x0) in (x).iter().enumerate() {
+                        let at0 = at.index(i);
+                        Validate::check(x0, &at0, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaEncryptedContentParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("encrypted_content");
+            v::str_len(&self.encrypted_content, None, Some(10485760), &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaEncryptedContentParam`] (required: `encrypted_content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaEncryptedContentParamBuilder(BetaEncryptedContentParam);
+
+impl BetaEncryptedContentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(encrypted_content: impl Into<String>) -> Self {
+        Self(BetaEncryptedContentParam {
+            r#type: Default::default(),
+            encrypted_content: encrypted_content.into(),
+        })
+    }
+
+    /// Sets `encrypted_content`.
+    /// Constraints: at most 10485760 characters.
+    pub fn encrypted_content(mut self, value: impl Into<String>) -> Self {
+        self.0.encrypted_content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaEncryptedContentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaEncryptedContentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaEncryptedContentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaEncryptedContentParam> for BetaEncryptedContentParamBuilder {
+    fn from(value: BetaEncryptedContentParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFileSearchToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+        if let Some(x) = &self.results {
+            let at = at.field("results");
+            if v::enter(&at, out) {
+                for (i, x0) in (x).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaFileSearchToolCall`] (required: `id`, `status`, `queries`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFileSearchToolCallBuilder(BetaFileSearchToolCall);
+
+impl BetaFileSearchToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<BetaFileSearchToolCallStatus>,
+        queries: impl Into<Vec<String>>,
+    ) -> Self {
+        Self(BetaFileSearchToolCall {
+            agent: None,
+            id: id.into(),
+            r#type: Default::default(),
+            status: status.into(),
+            queries: queries.into(),
+            results: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFileSearchToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `queries`.
+    pub fn queries(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.queries = value.into();
+        self
+    }
+
+    /// Appends one item to `queries`.
+    pub fn query(mut self, item: impl Into<String>) -> Self {
+        self.0.queries.push(item.into());
+        self
+    }
+
+    /// Sets `results`.
+    pub fn results(mut self, value: impl Into<Vec<BetaFileSearchToolCallResultsItem>>) -> Self {
+        self.0.results = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `results`.
+    pub fn result(mut self, item: impl Into<BetaFileSearchToolCallResultsItem>) -> Self {
+        self.0
+            .results
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFileSearchToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFileSearchToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFileSearchToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFileSearchToolCall> for BetaFileSearchToolCallBuilder {
+    fn from(value: BetaFileSearchToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFileSearchToolCallResultsItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.attributes {
+            let at = at.field("attributes");
+            v::entries((x).len(), None, Some(16), &at, out);
+            for k in (x).keys() {
+                v::str_len(k, None, Some(64), &&at.key(k), out);
+            }
+            if v::enter(&at, out) {
+                for (k, x0) in (x).iter() {
+                    let at0 = &at.key(k);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaFileSearchToolCallResultsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFileSearchToolCallResultsItemBuilder(BetaFileSearchToolCallResultsItem);
+
+impl BetaFileSearchToolCallResultsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaFileSearchToolCallResultsItem {
+            file_id: None,
+            text: None,
+            filename: None,
+            attributes: None,
+            score: None,
+        })
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = Some(value.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = Some(value.into());
+        self
+    }
+
+    /// Sets `attributes`.
+    pub fn attributes(mut self, value: impl Into<BetaVectorStoreFileAttributes>) -> Self {
+        self.0.attributes = Some(value.into());
+        self
+    }
+
+    /// Sets `score`.
+    pub fn score(mut self, value: f64) -> Self {
+        self.0.score = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFileSearchToolCallResultsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFileSearchToolCallResultsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFileSearchToolCallResultsItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFileSearchToolCallResultsItem> for BetaFileSearchToolCallResultsItemBuilder {
+    fn from(value: BetaFileSearchToolCallResultsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaFileSearchToolCallResultsItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for BetaFileSearchToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaFunctionCallOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.call_id {
+            let at = at.field("call_id");
+            v::str_len(x, Some(1), Some(64), &at, out);
+        }
+        {
+            let at = at.field("output");
+            Validate::check(&self.output, &at, out);
+        }
+        if let Some(x) = &self.name {
+            let at = at.field("name");
+            v::str_len(x, Some(1), Some(128), &at, out);
+        }
+        if let Some(x) = &self.namespace {
+            let at = at.field("namespace");
+            v::str_len(x, Some(1), Some(64), &at, out);
+            v::pattern(x, &PATTERN_0, &at, out);
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaFunctionCallOutputItemParam`] (required: `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFunctionCallOutputItemParamBuilder(BetaFunctionCallOutputItemParam);
+
+impl BetaFunctionCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(output: impl Into<BetaFunctionCallOutputItemParamOutput>) -> Self {
+        Self(BetaFunctionCallOutputItemParam {
+            agent: None,
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            output: output.into(),
+            name: None,
+            namespace: None,
+            caller: None,
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<BetaFunctionCallOutputItemParamOutput>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFunctionCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFunctionCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFunctionCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFunctionCallOutputItemParam> for BetaFunctionCallOutputItemParamBuilder {
+    fn from(value: BetaFunctionCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFunctionCallOutputItemParamOutput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Text(x) => {
+                v::str_len(x, None, Some(10485760), at, out);
+            }
+            Self::Array(x) => {
+                if v::enter(at, out) {
+                    for (i, x0) in (x).iter().enumerate() {
+                        let at0 = at.index(i);
+                        Validate::check(x0, &at0, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaFunctionCallOutputItemParamOutputArrayItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::InputText(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::InputImage(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::InputFile(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaFunctionShellCallItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.environment {
+            let at = at.field("environment");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaFunctionShellCallItemParam`] (required: `call_id`, `action`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFunctionShellCallItemParamBuilder(BetaFunctionShellCallItemParam);
+
+impl BetaFunctionShellCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        action: impl Into<BetaFunctionShellActionParam>,
+    ) -> Self {
+        Self(BetaFunctionShellCallItemParam {
+            agent: None,
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            r#type: Default::default(),
+            action: action.into(),
+            status: None,
+            environment: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaFunctionShellActionParam>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionShellCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `environment`.
+    pub fn environment(
+        mut self,
+        value: impl Into<BetaFunctionShellCallItemParamEnvironment>,
+    ) -> Self {
+        self.0.environment = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFunctionShellCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFunctionShellCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFunctionShellCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFunctionShellCallItemParam> for BetaFunctionShellCallItemParamBuilder {
+    fn from(value: BetaFunctionShellCallItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFunctionShellCallItemParamEnvironment {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Local(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaFunctionShellCallOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.caller {
+            let at = at.field("caller");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("output");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.output).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaFunctionShellCallOutputItemParam`] (required: `call_id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFunctionShellCallOutputItemParamBuilder(BetaFunctionShellCallOutputItemParam);
+
+impl BetaFunctionShellCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<Vec<BetaFunctionShellCallOutputContentParam>>,
+    ) -> Self {
+        Self(BetaFunctionShellCallOutputItemParam {
+            agent: None,
+            id: None,
+            call_id: call_id.into(),
+            caller: None,
+            r#type: Default::default(),
+            output: output.into(),
+            status: None,
+            max_output_length: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(
+        mut self,
+        value: impl Into<Vec<BetaFunctionShellCallOutputContentParam>>,
+    ) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionShellCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `max_output_length`.
+    pub fn max_output_length(mut self, value: i64) -> Self {
+        self.0.max_output_length = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFunctionShellCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFunctionShellCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFunctionShellCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFunctionShellCallOutputItemParam> for BetaFunctionShellCallOutputItemParamBuilder {
+    fn from(value: BetaFunctionShellCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFunctionToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaFunctionToolCall`] (required: `call_id`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaFunctionToolCallBuilder(BetaFunctionToolCall);
+
+impl BetaFunctionToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(BetaFunctionToolCall {
+            agent: None,
+            id: None,
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            caller: None,
+            namespace: None,
+            name: name.into(),
+            arguments: arguments.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `caller`.
+    pub fn caller(mut self, value: impl Into<BetaToolCallCaller>) -> Self {
+        self.0.caller = Some(value.into());
+        self
+    }
+
+    /// Sets `namespace`.
+    pub fn namespace(mut self, value: impl Into<String>) -> Self {
+        self.0.namespace = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionToolCallStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaFunctionToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaFunctionToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaFunctionToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaFunctionToolCall> for BetaFunctionToolCallBuilder {
+    fn from(value: BetaFunctionToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaFunctionToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for BetaGetResponseParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -521,6 +2676,372 @@ impl From<BetaGetResponseParams> for BetaGetResponseParamsBuilder {
 impl Default for BetaGetResponseParamsBuilder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Validate for BetaImageGenToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaImageGenToolCall`] (required: `id`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaImageGenToolCallBuilder(BetaImageGenToolCall);
+
+impl BetaImageGenToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, status: impl Into<BetaImageGenToolCallStatus>) -> Self {
+        Self(BetaImageGenToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            status: status.into(),
+            result: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaImageGenToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `result`.
+    pub fn result(mut self, value: impl Into<String>) -> Self {
+        self.0.result = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaImageGenToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaImageGenToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaImageGenToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaImageGenToolCall> for BetaImageGenToolCallBuilder {
+    fn from(value: BetaImageGenToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaImageGenToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaInputItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::EasyInputMessage(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::Item(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ProgramItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ProgramOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaInputMessage {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("role");
+            Validate::check(&self.role, &at, out);
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("content");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.content).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaInputMessage`] (required: `role`, `content`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaInputMessageBuilder(BetaInputMessage);
+
+impl BetaInputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        role: impl Into<BetaInputMessageRole>,
+        content: impl Into<BetaInputMessageContentList>,
+    ) -> Self {
+        Self(BetaInputMessage {
+            agent: None,
+            r#type: None,
+            role: role.into(),
+            status: None,
+            content: content.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<BetaInputMessageRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaInputMessageStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<BetaInputMessageContentList>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaInputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaInputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaInputMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaInputMessage> for BetaInputMessageBuilder {
+    fn from(value: BetaInputMessage) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaInputMessageRole {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaInputMessageStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaInputParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::InputItemList(x) => {
+                if v::enter(at, out) {
+                    for (i, x0) in (x).iter().enumerate() {
+                        let at0 = at.index(i);
+                        Validate::check(x0, &at0, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::InputMessage(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::OutputMessage(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::FileSearchToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ComputerToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ComputerCallOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::WebSearchToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::FunctionToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::FunctionCallOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::AgentMessageItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::MultiAgentCallItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::MultiAgentCallOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ToolSearchCallItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ToolSearchOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::AdditionalToolsItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ReasoningItem(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::CompactionSummaryItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ImageGenToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::CodeInterpreterToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::LocalShellToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::LocalShellToolCallOutput(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::FunctionShellCallItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::FunctionShellCallOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ApplyPatchToolCallItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ApplyPatchToolCallOutputItemParam(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::MCPToolCall(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::CustomToolCallOutput(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Builds a [`BetaItemReferenceParam`] (required: `id`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaItemReferenceParamBuilder(BetaItemReferenceParam);
+
+impl BetaItemReferenceParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(BetaItemReferenceParam {
+            agent: None,
+            r#type: None,
+            id: id.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaItemReferenceParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaItemReferenceParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaItemReferenceParam, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaItemReferenceParam> for BetaItemReferenceParamBuilder {
+    fn from(value: BetaItemReferenceParam) -> Self {
+        Self(value)
     }
 }
 
@@ -634,6 +3155,746 @@ impl Validate for BetaListInputItemsParamsOrder {
     }
 }
 
+impl Validate for BetaLocalShellToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaLocalShellToolCall`] (required: `id`, `call_id`, `action`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaLocalShellToolCallBuilder(BetaLocalShellToolCall);
+
+impl BetaLocalShellToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        action: impl Into<BetaLocalShellExecAction>,
+        status: impl Into<BetaLocalShellToolCallStatus>,
+    ) -> Self {
+        Self(BetaLocalShellToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            call_id: call_id.into(),
+            action: action.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaLocalShellExecAction>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaLocalShellToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaLocalShellToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaLocalShellToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaLocalShellToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaLocalShellToolCall> for BetaLocalShellToolCallBuilder {
+    fn from(value: BetaLocalShellToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaLocalShellToolCallOutput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaLocalShellToolCallOutput`] (required: `id`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaLocalShellToolCallOutputBuilder(BetaLocalShellToolCallOutput);
+
+impl BetaLocalShellToolCallOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, output: impl Into<String>) -> Self {
+        Self(BetaLocalShellToolCallOutput {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            output: output.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaLocalShellToolCallOutputStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaLocalShellToolCallOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaLocalShellToolCallOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaLocalShellToolCallOutput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaLocalShellToolCallOutput> for BetaLocalShellToolCallOutputBuilder {
+    fn from(value: BetaLocalShellToolCallOutput) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaLocalShellToolCallOutputStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaLocalShellToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+/// Builds a [`BetaMCPApprovalRequest`] (required: `id`, `server_label`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMCPApprovalRequestBuilder(BetaMCPApprovalRequest);
+
+impl BetaMCPApprovalRequestBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(BetaMCPApprovalRequest {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMCPApprovalRequest {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMCPApprovalRequest {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMCPApprovalRequest, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMCPApprovalRequest> for BetaMCPApprovalRequestBuilder {
+    fn from(value: BetaMCPApprovalRequest) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`BetaMCPApprovalResponse`] (required: `approval_request_id`, `approve`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMCPApprovalResponseBuilder(BetaMCPApprovalResponse);
+
+impl BetaMCPApprovalResponseBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(approval_request_id: impl Into<String>, approve: bool) -> Self {
+        Self(BetaMCPApprovalResponse {
+            agent: None,
+            r#type: Default::default(),
+            id: None,
+            approval_request_id: approval_request_id.into(),
+            approve: approve,
+            reason: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `approval_request_id`.
+    pub fn approval_request_id(mut self, value: impl Into<String>) -> Self {
+        self.0.approval_request_id = value.into();
+        self
+    }
+
+    /// Sets `approve`.
+    pub fn approve(mut self, value: bool) -> Self {
+        self.0.approve = value;
+        self
+    }
+
+    /// Sets `reason`.
+    pub fn reason(mut self, value: impl Into<String>) -> Self {
+        self.0.reason = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMCPApprovalResponse {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMCPApprovalResponse {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMCPApprovalResponse, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMCPApprovalResponse> for BetaMCPApprovalResponseBuilder {
+    fn from(value: BetaMCPApprovalResponse) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`BetaMCPListTools`] (required: `id`, `server_label`, `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMCPListToolsBuilder(BetaMCPListTools);
+
+impl BetaMCPListToolsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        tools: impl Into<Vec<BetaMCPListToolsTool>>,
+    ) -> Self {
+        Self(BetaMCPListTools {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            tools: tools.into(),
+            error: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<BetaMCPListToolsTool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<BetaMCPListToolsTool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// Sets `error`.
+    pub fn error(mut self, value: impl Into<String>) -> Self {
+        self.0.error = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMCPListTools {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMCPListTools {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMCPListTools, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMCPListTools> for BetaMCPListToolsBuilder {
+    fn from(value: BetaMCPListTools) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaMCPToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaMCPToolCall`] (required: `id`, `server_label`, `name`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMCPToolCallBuilder(BetaMCPToolCall);
+
+impl BetaMCPToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(BetaMCPToolCall {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            server_label: server_label.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            output: None,
+            error: None,
+            status: None,
+            approval_request_id: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `server_label`.
+    pub fn server_label(mut self, value: impl Into<String>) -> Self {
+        self.0.server_label = value.into();
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<String>) -> Self {
+        self.0.output = Some(value.into());
+        self
+    }
+
+    /// Sets `error`.
+    pub fn error(mut self, value: impl Into<BetaMCPToolCallError>) -> Self {
+        self.0.error = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaMCPToolCallStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// Sets `approval_request_id`.
+    pub fn approval_request_id(mut self, value: impl Into<String>) -> Self {
+        self.0.approval_request_id = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMCPToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMCPToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMCPToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMCPToolCall> for BetaMCPToolCallBuilder {
+    fn from(value: BetaMCPToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaMultiAgentAction1 {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaMultiAgentCallItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        {
+            let at = at.field("action");
+            Validate::check(&self.action, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaMultiAgentCallItemParam`] (required: `call_id`, `action`, `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMultiAgentCallItemParamBuilder(BetaMultiAgentCallItemParam);
+
+impl BetaMultiAgentCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        action: impl Into<BetaMultiAgentAction1>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self(BetaMultiAgentCallItemParam {
+            agent: None,
+            id: None,
+            call_id: call_id.into(),
+            r#type: Default::default(),
+            action: action.into(),
+            arguments: arguments.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaMultiAgentAction1>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<String>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMultiAgentCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMultiAgentCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMultiAgentCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMultiAgentCallItemParam> for BetaMultiAgentCallItemParamBuilder {
+    fn from(value: BetaMultiAgentCallItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaMultiAgentCallOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        {
+            let at = at.field("action");
+            Validate::check(&self.action, &at, out);
+        }
+        {
+            let at = at.field("output");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.output).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaMultiAgentCallOutputItemParam`] (required: `call_id`, `action`, `output`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaMultiAgentCallOutputItemParamBuilder(BetaMultiAgentCallOutputItemParam);
+
+impl BetaMultiAgentCallOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        action: impl Into<BetaMultiAgentAction1>,
+        output: impl Into<Vec<BetaOutputTextContentParam>>,
+    ) -> Self {
+        Self(BetaMultiAgentCallOutputItemParam {
+            agent: None,
+            id: None,
+            call_id: call_id.into(),
+            r#type: Default::default(),
+            action: action.into(),
+            output: output.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaMultiAgentAction1>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<Vec<BetaOutputTextContentParam>>) -> Self {
+        self.0.output = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaMultiAgentCallOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaMultiAgentCallOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaMultiAgentCallOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaMultiAgentCallOutputItemParam> for BetaMultiAgentCallOutputItemParamBuilder {
+    fn from(value: BetaMultiAgentCallOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
 impl Validate for BetaMultiAgentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -702,6 +3963,1014 @@ impl BetaMultiAgentParamBuilder {
 impl From<BetaMultiAgentParam> for BetaMultiAgentParamBuilder {
     fn from(value: BetaMultiAgentParam) -> Self {
         Self(value)
+    }
+}
+
+impl Validate for BetaOutputMessage {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.phase {
+            let at = at.field("phase");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaOutputMessage`] (required: `id`, `content`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaOutputMessageBuilder(BetaOutputMessage);
+
+impl BetaOutputMessageBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        content: impl Into<Vec<BetaOutputMessageContent>>,
+        status: impl Into<BetaOutputMessageStatus>,
+    ) -> Self {
+        Self(BetaOutputMessage {
+            agent: None,
+            id: id.into(),
+            r#type: Default::default(),
+            role: Default::default(),
+            content: content.into(),
+            phase: None,
+            status: status.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<BetaOutputMessageContent>>) -> Self {
+        self.0.content = value.into();
+        self
+    }
+
+    /// Sets `phase`.
+    pub fn phase(mut self, value: impl Into<BetaMessagePhase>) -> Self {
+        self.0.phase = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaOutputMessageStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaOutputMessage {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaOutputMessage {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaOutputMessage, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaOutputMessage> for BetaOutputMessageBuilder {
+    fn from(value: BetaOutputMessage) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaOutputMessageStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaOutputTextContentParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("text");
+            v::str_len(&self.text, None, Some(10485760), &at, out);
+        }
+        if let Some(x) = &self.annotations {
+            let at = at.field("annotations");
+            if v::enter(&at, out) {
+                for (i, x0) in (x).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a [`BetaOutputTextContentParam`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaOutputTextContentParamBuilder(BetaOutputTextContentParam);
+
+impl BetaOutputTextContentParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(BetaOutputTextContentParam {
+            r#type: Default::default(),
+            text: text.into(),
+            annotations: None,
+        })
+    }
+
+    /// Sets `text`.
+    /// Constraints: at most 10485760 characters.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// Sets `annotations`.
+    pub fn annotations(
+        mut self,
+        value: impl Into<Vec<BetaOutputTextContentParamAnnotationsItem>>,
+    ) -> Self {
+        self.0.annotations = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `annotations`.
+    pub fn annotation(
+        mut self,
+        item: impl Into<BetaOutputTextContentParamAnnotationsItem>,
+    ) -> Self {
+        self.0
+            .annotations
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaOutputTextContentParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaOutputTextContentParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaOutputTextContentParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaOutputTextContentParam> for BetaOutputTextContentParamBuilder {
+    fn from(value: BetaOutputTextContentParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaOutputTextContentParamAnnotationsItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::FileCitation(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::UrlCitation(x) => {
+                Validate::check(x, at, out);
+            }
+            Self::ContainerFileCitation(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaProgramItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        {
+            let at = at.field("code");
+            v::str_len(&self.code, None, Some(10485760), &at, out);
+        }
+        {
+            let at = at.field("fingerprint");
+            v::str_len(&self.fingerprint, None, Some(10485760), &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaProgramItemParam`] (required: `id`, `call_id`, `code`, `fingerprint`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaProgramItemParamBuilder(BetaProgramItemParam);
+
+impl BetaProgramItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        code: impl Into<String>,
+        fingerprint: impl Into<String>,
+    ) -> Self {
+        Self(BetaProgramItemParam {
+            agent: None,
+            id: id.into(),
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            code: code.into(),
+            fingerprint: fingerprint.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `code`.
+    /// Constraints: at most 10485760 characters.
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.0.code = value.into();
+        self
+    }
+
+    /// Sets `fingerprint`.
+    /// Constraints: at most 10485760 characters.
+    pub fn fingerprint(mut self, value: impl Into<String>) -> Self {
+        self.0.fingerprint = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaProgramItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaProgramItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaProgramItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaProgramItemParam> for BetaProgramItemParamBuilder {
+    fn from(value: BetaProgramItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaProgramOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("call_id");
+            v::str_len(&self.call_id, Some(1), Some(64), &at, out);
+        }
+        {
+            let at = at.field("result");
+            v::str_len(&self.result, None, Some(10485760), &at, out);
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaProgramOutputItemParam`] (required: `id`, `call_id`, `result`, `status`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaProgramOutputItemParamBuilder(BetaProgramOutputItemParam);
+
+impl BetaProgramOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        result: impl Into<String>,
+        status: impl Into<BetaProgramOutputItemStatus>,
+    ) -> Self {
+        Self(BetaProgramOutputItemParam {
+            agent: None,
+            id: id.into(),
+            r#type: Default::default(),
+            call_id: call_id.into(),
+            result: result.into(),
+            status: status.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `call_id`.
+    /// Constraints: at least 1 characters, at most 64 characters.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = value.into();
+        self
+    }
+
+    /// Sets `result`.
+    /// Constraints: at most 10485760 characters.
+    pub fn result(mut self, value: impl Into<String>) -> Self {
+        self.0.result = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaProgramOutputItemStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaProgramOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaProgramOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaProgramOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaProgramOutputItemParam> for BetaProgramOutputItemParamBuilder {
+    fn from(value: BetaProgramOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaReasoningItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaReasoningItem`] (required: `id`, `summary`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaReasoningItemBuilder(BetaReasoningItem);
+
+impl BetaReasoningItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, summary: impl Into<Vec<BetaSummaryTextContent>>) -> Self {
+        Self(BetaReasoningItem {
+            agent: None,
+            r#type: Default::default(),
+            id: id.into(),
+            encrypted_content: None,
+            summary: summary.into(),
+            content: None,
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `encrypted_content`.
+    pub fn encrypted_content(mut self, value: impl Into<String>) -> Self {
+        self.0.encrypted_content = Some(value.into());
+        self
+    }
+
+    /// Sets `summary`.
+    pub fn summary(mut self, value: impl Into<Vec<BetaSummaryTextContent>>) -> Self {
+        self.0.summary = value.into();
+        self
+    }
+
+    /// Sets `content`.
+    pub fn content(mut self, value: impl Into<Vec<BetaReasoningTextContent>>) -> Self {
+        self.0.content = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaReasoningItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaReasoningItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaReasoningItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaReasoningItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaReasoningItem> for BetaReasoningItemBuilder {
+    fn from(value: BetaReasoningItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaReasoningItemStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for BetaTokenCountsBody {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.input {
+            let at = at.field("input");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.tools {
+            let at = at.field("tools");
+            if v::enter(&at, out) {
+                for (i, x0) in (x).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+        if let Some(x) = &self.text {
+            let at = at.field("text");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.reasoning {
+            let at = at.field("reasoning");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.truncation {
+            let at = at.field("truncation");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.tool_choice {
+            let at = at.field("tool_choice");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaTokenCountsBody`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaTokenCountsBodyBuilder(BetaTokenCountsBody);
+
+impl BetaTokenCountsBodyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(BetaTokenCountsBody {
+            model: None,
+            input: None,
+            previous_response_id: None,
+            tools: None,
+            text: None,
+            reasoning: None,
+            truncation: None,
+            instructions: None,
+            personality: None,
+            conversation: None,
+            tool_choice: None,
+            parallel_tool_calls: None,
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = Some(value.into());
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<BetaTokenCountsBodyInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `previous_response_id`.
+    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
+        self.0.previous_response_id = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+        self.0.tools = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+        self.0.tools.get_or_insert_with(Vec::new).push(item.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<BetaResponseTextParam>) -> Self {
+        self.0.text = Some(value.into());
+        self
+    }
+
+    /// Sets `reasoning`.
+    pub fn reasoning(mut self, value: impl Into<BetaReasoning>) -> Self {
+        self.0.reasoning = Some(value.into());
+        self
+    }
+
+    /// Sets `truncation`.
+    /// Deprecated.
+    #[deprecated]
+    pub fn truncation(mut self, value: impl Into<BetaTruncationEnum>) -> Self {
+        self.0.truncation = Some(value.into());
+        self
+    }
+
+    /// Sets `instructions`.
+    pub fn instructions(mut self, value: impl Into<String>) -> Self {
+        self.0.instructions = Some(value.into());
+        self
+    }
+
+    /// Sets `personality`.
+    pub fn personality(mut self, value: impl Into<BetaPersonalityEnum>) -> Self {
+        self.0.personality = Some(value.into());
+        self
+    }
+
+    /// Sets `conversation`.
+    pub fn conversation(mut self, value: impl Into<BetaConversationParam>) -> Self {
+        self.0.conversation = Some(value.into());
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, value: impl Into<BetaToolChoiceParam>) -> Self {
+        self.0.tool_choice = Some(value.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`.
+    pub fn parallel_tool_calls(mut self, value: bool) -> Self {
+        self.0.parallel_tool_calls = Some(value);
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaTokenCountsBody {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaTokenCountsBody {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaTokenCountsBody, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaTokenCountsBody> for BetaTokenCountsBodyBuilder {
+    fn from(value: BetaTokenCountsBody) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for BetaTokenCountsBodyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for BetaTokenCountsBodyInput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Text(x) => {
+                v::str_len(x, None, Some(10485760), at, out);
+            }
+            Self::Array(x) => {
+                if v::enter(at, out) {
+                    for (i, x0) in (x).iter().enumerate() {
+                        let at0 = at.index(i);
+                        Validate::check(x0, &at0, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for BetaToolSearchCallItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.call_id {
+            let at = at.field("call_id");
+            v::str_len(x, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.execution {
+            let at = at.field("execution");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaToolSearchCallItemParam`] (required: `arguments`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaToolSearchCallItemParamBuilder(BetaToolSearchCallItemParam);
+
+impl BetaToolSearchCallItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(arguments: impl Into<BetaEmptyModelParam>) -> Self {
+        Self(BetaToolSearchCallItemParam {
+            agent: None,
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            execution: None,
+            arguments: arguments.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `execution`.
+    pub fn execution(mut self, value: impl Into<BetaToolSearchExecutionType>) -> Self {
+        self.0.execution = Some(value.into());
+        self
+    }
+
+    /// Sets `arguments`.
+    pub fn arguments(mut self, value: impl Into<BetaEmptyModelParam>) -> Self {
+        self.0.arguments = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaToolSearchCallItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaToolSearchCallItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaToolSearchCallItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaToolSearchCallItemParam> for BetaToolSearchCallItemParamBuilder {
+    fn from(value: BetaToolSearchCallItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaToolSearchOutputItemParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.call_id {
+            let at = at.field("call_id");
+            v::str_len(x, Some(1), Some(64), &at, out);
+        }
+        if let Some(x) = &self.execution {
+            let at = at.field("execution");
+            Validate::check(x, &at, out);
+        }
+        {
+            let at = at.field("tools");
+            if v::enter(&at, out) {
+                for (i, x0) in (&self.tools).iter().enumerate() {
+                    let at0 = &at.index(i);
+                    Validate::check(x0, &at0, out);
+                }
+            }
+        }
+        if let Some(x) = &self.status {
+            let at = at.field("status");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaToolSearchOutputItemParam`] (required: `tools`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaToolSearchOutputItemParamBuilder(BetaToolSearchOutputItemParam);
+
+impl BetaToolSearchOutputItemParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(tools: impl Into<Vec<BetaTool>>) -> Self {
+        Self(BetaToolSearchOutputItemParam {
+            agent: None,
+            id: None,
+            call_id: None,
+            r#type: Default::default(),
+            execution: None,
+            tools: tools.into(),
+            status: None,
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = Some(value.into());
+        self
+    }
+
+    /// Sets `call_id`.
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.0.call_id = Some(value.into());
+        self
+    }
+
+    /// Sets `execution`.
+    pub fn execution(mut self, value: impl Into<BetaToolSearchExecutionType>) -> Self {
+        self.0.execution = Some(value.into());
+        self
+    }
+
+    /// Sets `tools`.
+    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+        self.0.tools = value.into();
+        self
+    }
+
+    /// Appends one item to `tools`.
+    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+        self.0.tools.push(item.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+        self.0.status = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaToolSearchOutputItemParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaToolSearchOutputItemParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaToolSearchOutputItemParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaToolSearchOutputItemParam> for BetaToolSearchOutputItemParamBuilder {
+    fn from(value: BetaToolSearchOutputItemParam) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaWebSearchToolCall {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("status");
+            Validate::check(&self.status, &at, out);
+        }
+    }
+}
+
+/// Builds a [`BetaWebSearchToolCall`] (required: `id`, `status`, `action`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct BetaWebSearchToolCallBuilder(BetaWebSearchToolCall);
+
+impl BetaWebSearchToolCallBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<BetaWebSearchToolCallStatus>,
+        action: impl Into<BetaWebSearchToolCallAction>,
+    ) -> Self {
+        Self(BetaWebSearchToolCall {
+            agent: None,
+            id: id.into(),
+            r#type: Default::default(),
+            status: status.into(),
+            action: action.into(),
+        })
+    }
+
+    /// Sets `agent`.
+    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+        self.0.agent = Some(value.into());
+        self
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<BetaWebSearchToolCallStatus>) -> Self {
+        self.0.status = value.into();
+        self
+    }
+
+    /// Sets `action`.
+    pub fn action(mut self, value: impl Into<BetaWebSearchToolCallAction>) -> Self {
+        self.0.action = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &BetaWebSearchToolCall {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> BetaWebSearchToolCall {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<BetaWebSearchToolCall, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<BetaWebSearchToolCall> for BetaWebSearchToolCallBuilder {
+    fn from(value: BetaWebSearchToolCall) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for BetaWebSearchToolCallStatus {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -2958,6 +2958,120 @@ impl Validate for ContainerAutoParamSkillsItem {
     }
 }
 
+#[cfg(any(feature = "containers", feature = "responses"))]
+impl Validate for ContainerFileCitationParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("start_index");
+            v::integer(
+                i128::from(*&self.start_index),
+                v::Bound::Inclusive(0.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+        {
+            let at = at.field("end_index");
+            v::integer(
+                i128::from(*&self.end_index),
+                v::Bound::Inclusive(0.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+    }
+}
+
+#[cfg(any(feature = "containers", feature = "responses"))]
+/// Builds a [`ContainerFileCitationParam`] (required: `start_index`, `end_index`, `container_id`, `file_id`, `filename`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ContainerFileCitationParamBuilder(ContainerFileCitationParam);
+
+#[cfg(any(feature = "containers", feature = "responses"))]
+impl ContainerFileCitationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(
+        start_index: u64,
+        end_index: u64,
+        container_id: impl Into<String>,
+        file_id: impl Into<String>,
+        filename: impl Into<String>,
+    ) -> Self {
+        Self(ContainerFileCitationParam {
+            r#type: Default::default(),
+            start_index: start_index,
+            end_index: end_index,
+            container_id: container_id.into(),
+            file_id: file_id.into(),
+            filename: filename.into(),
+        })
+    }
+
+    /// Sets `start_index`.
+    /// Constraints: minimum 0.
+    pub fn start_index(mut self, value: u64) -> Self {
+        self.0.start_index = value;
+        self
+    }
+
+    /// Sets `end_index`.
+    /// Constraints: minimum 0.
+    pub fn end_index(mut self, value: u64) -> Self {
+        self.0.end_index = value;
+        self
+    }
+
+    /// Sets `container_id`.
+    pub fn container_id(mut self, value: impl Into<String>) -> Self {
+        self.0.container_id = value.into();
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ContainerFileCitationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ContainerFileCitationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ContainerFileCitationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "containers", feature = "responses"))]
+impl From<ContainerFileCitationParam> for ContainerFileCitationParamBuilder {
+    fn from(value: ContainerFileCitationParam) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ContainerMemoryLimit {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -4065,7 +4179,7 @@ impl EasyInputMessageBuilder {
             role: role.into(),
             content: content.into(),
             phase: None,
-            r#type: Default::default(),
+            r#type: None,
         })
     }
 
@@ -4168,7 +4282,7 @@ impl EvalItemBuilder {
         Self(EvalItem {
             role: role.into(),
             content: content.into(),
-            r#type: Default::default(),
+            r#type: None,
         })
     }
 
@@ -4350,6 +4464,89 @@ impl From<EvalItemInputImage> for EvalItemInputImageBuilder {
 impl Validate for EvalItemRole {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+impl Validate for FileCitationParam {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("index");
+            v::integer(
+                i128::from(*&self.index),
+                v::Bound::Inclusive(0.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+    }
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+/// Builds a [`FileCitationParam`] (required: `index`, `file_id`, `filename`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct FileCitationParamBuilder(FileCitationParam);
+
+#[cfg(any(feature = "files", feature = "responses"))]
+impl FileCitationParamBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(index: u64, file_id: impl Into<String>, filename: impl Into<String>) -> Self {
+        Self(FileCitationParam {
+            r#type: Default::default(),
+            index: index,
+            file_id: file_id.into(),
+            filename: filename.into(),
+        })
+    }
+
+    /// Sets `index`.
+    /// Constraints: minimum 0.
+    pub fn index(mut self, value: u64) -> Self {
+        self.0.index = value;
+        self
+    }
+
+    /// Sets `file_id`.
+    pub fn file_id(mut self, value: impl Into<String>) -> Self {
+        self.0.file_id = value.into();
+        self
+    }
+
+    /// Sets `filename`.
+    pub fn filename(mut self, value: impl Into<String>) -> Self {
+        self.0.filename = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &FileCitationParam {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> FileCitationParam {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<FileCitationParam, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+impl From<FileCitationParam> for FileCitationParamBuilder {
+    fn from(value: FileCitationParam) -> Self {
+        Self(value)
     }
 }
 
@@ -7656,7 +7853,7 @@ impl InputMessageBuilder {
         content: impl Into<InputMessageContentList>,
     ) -> Self {
         Self(InputMessage {
-            r#type: Default::default(),
+            r#type: None,
             role: role.into(),
             status: None,
             content: content.into(),
@@ -7881,7 +8078,7 @@ impl ItemReferenceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self(ItemReferenceParam {
-            r#type: Default::default(),
+            r#type: None,
             id: id.into(),
         })
     }
@@ -12156,7 +12353,7 @@ impl WebSearchApproximateLocationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchApproximateLocation {
-            r#type: Default::default(),
+            r#type: None,
             country: None,
             region: None,
             city: None,

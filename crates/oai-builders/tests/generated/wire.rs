@@ -1229,8 +1229,8 @@ pub fn requests() -> Vec<(&'static str, Value)> {
     }
     #[cfg(feature = "responses")]
     {
-        let built = oai_builders::CompactResponseMethodPublicBodyBuilder::new()
-            .model(serde_json::from_str::<oai_types::ModelIdsCompaction>(r#""x""#).unwrap())
+        let built = oai_builders::BetaCompactResponseMethodPublicBodyBuilder::new()
+            .model(serde_json::from_str::<oai_types::BetaModelIdsCompaction>(r#""x""#).unwrap())
             .build()
             .unwrap();
         let mut json = serde_json::to_value(&built).unwrap();
@@ -1238,7 +1238,9 @@ pub fn requests() -> Vec<(&'static str, Value)> {
     }
     #[cfg(feature = "responses")]
     {
-        let built = oai_builders::TokenCountsBodyBuilder::new().build().unwrap();
+        let built = oai_builders::BetaTokenCountsBodyBuilder::new()
+            .build()
+            .unwrap();
         let mut json = serde_json::to_value(&built).unwrap();
         out.push(("beta_Getinputtokencounts", json));
     }

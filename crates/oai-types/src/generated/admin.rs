@@ -4570,8 +4570,8 @@ pub struct UsageCostsParams {
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default)]
-    pub bucket_width: consts::V1d,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_width: Option<consts::V1d>,
     /// `project_ids`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,

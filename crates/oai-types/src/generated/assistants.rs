@@ -2738,8 +2738,8 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Text>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,

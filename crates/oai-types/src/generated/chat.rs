@@ -197,8 +197,8 @@ pub struct ChatCompletionMessageToolCallChunk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Function,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Function>,
     /// `function`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<ChatCompletionMessageToolCallChunkFunction>,

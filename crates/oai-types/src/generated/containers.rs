@@ -86,8 +86,8 @@ pub struct ContainerResource {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContainerResourceExpiresAfter {
     /// `anchor`, optional.
-    #[serde(default)]
-    pub anchor: consts::LastActiveAt,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<consts::LastActiveAt>,
     /// `minutes`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes: Option<i64>,

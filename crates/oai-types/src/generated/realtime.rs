@@ -333,8 +333,8 @@ pub struct RealtimeBetaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeResponse,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeBetaResponseStatus>,
@@ -471,8 +471,8 @@ MCP(ToolChoiceMCP),
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RealtimeBetaResponseCreateParamsToolsItem {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Function,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Function>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1678,8 +1678,8 @@ pub struct RealtimeConversationItemFunctionCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCall,
@@ -1702,8 +1702,8 @@ pub struct RealtimeConversationItemFunctionCallOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
@@ -1747,8 +1747,8 @@ pub struct RealtimeConversationItemMessageAssistant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Message,
@@ -1808,8 +1808,8 @@ pub struct RealtimeConversationItemMessageSystem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Message,
@@ -1827,8 +1827,8 @@ pub struct RealtimeConversationItemMessageSystem {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RealtimeConversationItemMessageSystemContentItem {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::InputText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::InputText>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -1853,8 +1853,8 @@ pub struct RealtimeConversationItemMessageUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Message,
@@ -1939,8 +1939,8 @@ pub struct RealtimeConversationItemWithReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemWithReferenceType>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeItem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeItem>,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemWithReferenceStatus>,
@@ -2050,8 +2050,8 @@ pub struct RealtimeCreateClientSecretRequest {
 pub struct RealtimeCreateClientSecretRequestExpiresAfter {
     /// `anchor`, optional.
     /// Default: `"created_at"`.
-    #[serde(default)]
-    pub anchor: consts::CreatedAt,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<consts::CreatedAt>,
     /// `seconds`, optional.
     /// Constraints: minimum 10, maximum 7200.
     /// Default: `600`.
@@ -2258,8 +2258,8 @@ pub struct RealtimeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeResponse,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeResponseStatus>,
@@ -3572,8 +3572,8 @@ pub struct RealtimeSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::RealtimeSession,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::RealtimeSession>,
     /// `modalities`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
@@ -3939,8 +3939,8 @@ Integer(i64),
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RealtimeSessionCreateRequestToolsItem {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Function,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Function>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -4582,8 +4582,8 @@ pub struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::ServerVad,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::ServerVad>,
     /// `threshold`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
@@ -4779,8 +4779,8 @@ pub struct RealtimeTranslationClientSecretCreateRequest {
 pub struct RealtimeTranslationClientSecretCreateRequestExpiresAfter {
     /// `anchor`, optional.
     /// Default: `"created_at"`.
-    #[serde(default)]
-    pub anchor: consts::CreatedAt,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<consts::CreatedAt>,
     /// `seconds`, optional.
     /// Constraints: minimum 10, maximum 7200.
     /// Default: `600`.
@@ -4875,8 +4875,8 @@ pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<i64>,
     /// `format`, optional.
-    #[serde(default)]
-    pub format: consts::Pcm16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<consts::Pcm16>,
     /// `elapsed_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,

@@ -365,11 +365,67 @@ Failed = "failed",
 }
 }
 
-/// The `BetaCompactResource` schema, identical to `CompactResource`.
-pub type BetaCompactResource = CompactResource;
+/// The `BetaCompactResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaCompactResource {
+    /// `id`, required.
+    pub id: String,
+    /// `object`, required.
+    /// Default: `"response.compaction"`.
+    #[serde(default)]
+    pub object: consts::ResponseCompaction,
+    /// `output`, required.
+    pub output: Vec<BetaItemField>,
+    /// `created_at`, required.
+    pub created_at: i64,
+    /// `usage`, required.
+    pub usage: BetaResponseUsage,
+}
 
-/// The `BetaCompactResponseMethodPublicBody` schema, identical to `CompactResponseMethodPublicBody`.
-pub type BetaCompactResponseMethodPublicBody = CompactResponseMethodPublicBody;
+/// The `BetaCompactResponseMethodPublicBody` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaCompactResponseMethodPublicBody {
+    /// `model`, required, nullable.
+    #[serde(default)]
+    pub model: Option<BetaModelIdsCompaction>,
+    /// `input`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<BetaCompactResponseMethodPublicBodyInput>,
+    /// `previous_response_id`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    /// `instructions`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// `prompt_cache_key`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// `prompt_cache_retention`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<BetaPromptCacheRetentionEnum>,
+    /// `prompt_cache_options`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
+    /// `service_tier`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<BetaServiceTierEnum>,
+}
+
+crate::untagged_union! {
+/// Inline schema in `BetaCompactResponseMethodPublicBody`.
+pub enum BetaCompactResponseMethodPublicBodyInput {
+/// A `String`.
+Text(String),
+/// A `Vec<BetaInputItem>`.
+Array(Vec<BetaInputItem>),
+}
+}
+
+impl From<&str> for BetaCompactResponseMethodPublicBodyInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
 
 /// The `BetaCompactionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -527,8 +583,31 @@ pub struct BetaComputerToolCallOutput {
     pub status: Option<BetaComputerToolCallOutputStatus>,
 }
 
-/// The `BetaComputerToolCallOutputResource` schema, identical to `ComputerToolCallOutputResource`.
-pub type BetaComputerToolCallOutputResource = ComputerToolCallOutputResource;
+/// The `BetaComputerToolCallOutputResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaComputerToolCallOutputResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `type`, required.
+    /// Default: `"computer_call_output"`.
+    #[serde(default)]
+    pub r#type: consts::ComputerCallOutput,
+    /// `id`, required.
+    pub id: String,
+    /// `call_id`, required.
+    pub call_id: String,
+    /// `acknowledged_safety_checks`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
+    /// `output`, required.
+    pub output: BetaComputerScreenshotImage,
+    /// `status`, required.
+    pub status: BetaComputerCallOutputStatus,
+    /// `created_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
 
 crate::string_enum! {
 /// Inline schema in `BetaComputerToolCallOutput`.
@@ -794,11 +873,76 @@ impl From<&str> for BetaCustomToolCallOutputOutput {
     }
 }
 
-/// The `BetaCustomToolCallOutputResource` schema, identical to `CustomToolCallOutputResource`.
-pub type BetaCustomToolCallOutputResource = CustomToolCallOutputResource;
+/// The `BetaCustomToolCallOutputResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaCustomToolCallOutputResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::CustomToolCallOutput,
+    /// `id`, required.
+    pub id: String,
+    /// `call_id`, required.
+    pub call_id: String,
+    /// `caller`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<BetaToolCallCallerParam>,
+    /// `output`, required.
+    pub output: BetaCustomToolCallOutputResourceOutput,
+    /// `status`, required.
+    pub status: BetaFunctionCallOutputStatusEnum,
+    /// `created_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
 
-/// The `BetaCustomToolCallResource` schema, identical to `CustomToolCallResource`.
-pub type BetaCustomToolCallResource = CustomToolCallResource;
+crate::untagged_union! {
+/// Inline schema in `BetaCustomToolCallOutputResource`.
+pub enum BetaCustomToolCallOutputResourceOutput {
+/// A `String`.
+StringOutput(String),
+/// A `Vec<BetaFunctionAndCustomToolCallOutput>`.
+OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
+}
+}
+
+impl From<&str> for BetaCustomToolCallOutputResourceOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
+
+/// The `BetaCustomToolCallResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaCustomToolCallResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::CustomToolCall,
+    /// `id`, required.
+    pub id: String,
+    /// `call_id`, required.
+    pub call_id: String,
+    /// `caller`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<BetaToolCallCaller>,
+    /// `namespace`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `name`, required.
+    pub name: String,
+    /// `input`, required.
+    pub input: String,
+    /// `status`, required.
+    pub status: BetaFunctionCallStatus,
+    /// `created_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
 
 /// The `BetaCustomToolParam` schema, identical to `CustomToolParam`.
 pub type BetaCustomToolParam = CustomToolParam;
@@ -1257,8 +1401,53 @@ impl From<&str> for BetaFunctionToolCallOutputOutput {
     }
 }
 
-/// The `BetaFunctionToolCallOutputResource` schema, identical to `FunctionToolCallOutputResource`.
-pub type BetaFunctionToolCallOutputResource = FunctionToolCallOutputResource;
+/// The `BetaFunctionToolCallOutputResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaFunctionToolCallOutputResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `id`, required.
+    pub id: String,
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::FunctionCallOutput,
+    /// `call_id`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// `name`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `namespace`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `caller`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<BetaToolCallCallerParam>,
+    /// `output`, required.
+    pub output: BetaFunctionToolCallOutputResourceOutput,
+    /// `status`, required.
+    pub status: BetaFunctionCallOutputStatusEnum,
+    /// `created_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+crate::untagged_union! {
+/// Inline schema in `BetaFunctionToolCallOutputResource`.
+pub enum BetaFunctionToolCallOutputResourceOutput {
+/// A `String`.
+StringOutput(String),
+/// A `Vec<BetaFunctionAndCustomToolCallOutput>`.
+OutputContentList(Vec<BetaFunctionAndCustomToolCallOutput>),
+}
+}
+
+impl From<&str> for BetaFunctionToolCallOutputResourceOutput {
+    fn from(value: &str) -> Self {
+        Self::StringOutput(value.to_owned())
+    }
+}
 
 crate::string_enum! {
 /// Inline schema in `BetaFunctionToolCallOutput`.
@@ -1272,8 +1461,35 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaFunctionToolCallResource` schema, identical to `FunctionToolCallResource`.
-pub type BetaFunctionToolCallResource = FunctionToolCallResource;
+/// The `BetaFunctionToolCallResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaFunctionToolCallResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `id`, required.
+    pub id: String,
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::FunctionCall,
+    /// `call_id`, required.
+    pub call_id: String,
+    /// `caller`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<BetaToolCallCaller>,
+    /// `namespace`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `name`, required.
+    pub name: String,
+    /// `arguments`, required.
+    pub arguments: String,
+    /// `status`, required.
+    pub status: BetaFunctionCallStatus,
+    /// `created_by`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
 
 crate::string_enum! {
 /// Inline schema in `BetaFunctionToolCall`.
@@ -1391,8 +1607,23 @@ pub type BetaInputImageContent = InputImageContent;
 /// The `BetaInputImageContentParamAutoParam` schema, identical to `InputImageContentParamAutoParam`.
 pub type BetaInputImageContentParamAutoParam = InputImageContentParamAutoParam;
 
-/// The `BetaInputItem` schema, identical to `InputItem`.
-pub type BetaInputItem = InputItem;
+crate::untagged_union! {
+/// The `BetaInputItem` schema.
+pub enum BetaInputItem {
+/// A `BetaEasyInputMessage`.
+EasyInputMessage(BetaEasyInputMessage),
+/// A `BetaItem`.
+Item(BetaItem),
+/// A `BetaCompactionTriggerItemParam`.
+CompactionTriggerItemParam(BetaCompactionTriggerItemParam),
+/// A `BetaItemReferenceParam`.
+ItemReferenceParam(BetaItemReferenceParam),
+/// A `BetaProgramItemParam`.
+ProgramItemParam(BetaProgramItemParam),
+/// A `BetaProgramOutputItemParam`.
+ProgramOutputItemParam(BetaProgramOutputItemParam),
+}
+}
 
 /// The `BetaInputMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1401,8 +1632,8 @@ pub struct BetaInputMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Message>,
     /// `role`, required.
     pub role: BetaInputMessageRole,
     /// `status`, optional.
@@ -1415,8 +1646,49 @@ pub struct BetaInputMessage {
 /// The `BetaInputMessageContentList` schema, identical to `InputMessageContentList`.
 pub type BetaInputMessageContentList = InputMessageContentList;
 
-/// The `BetaInputMessageResource` schema, identical to `InputMessageResource`.
-pub type BetaInputMessageResource = InputMessageResource;
+/// The `BetaInputMessageResource` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaInputMessageResource {
+    /// `agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BetaAgentTag>,
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::Message,
+    /// `role`, required.
+    pub role: BetaInputMessageResourceRole,
+    /// `status`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<BetaInputMessageResourceStatus>,
+    /// `content`, required.
+    pub content: BetaInputMessageContentList,
+    /// `id`, required.
+    pub id: String,
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaInputMessageResource`.
+pub enum BetaInputMessageResourceRole {
+/// `user`
+User = "user",
+/// `system`
+System = "system",
+/// `developer`
+Developer = "developer",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaInputMessageResource`.
+pub enum BetaInputMessageResourceStatus {
+/// `in_progress`
+InProgress = "in_progress",
+/// `completed`
+Completed = "completed",
+/// `incomplete`
+Incomplete = "incomplete",
+}
+}
 
 crate::string_enum! {
 /// Inline schema in `BetaInputMessage`.
@@ -1442,8 +1714,21 @@ Incomplete = "incomplete",
 }
 }
 
-/// The `BetaInputParam` schema, identical to `InputParam`.
-pub type BetaInputParam = InputParam;
+crate::untagged_union! {
+/// The `BetaInputParam` schema.
+pub enum BetaInputParam {
+/// A `String`.
+TextInput(String),
+/// A `Vec<BetaInputItem>`.
+InputItemList(Vec<BetaInputItem>),
+}
+}
+
+impl From<&str> for BetaInputParam {
+    fn from(value: &str) -> Self {
+        Self::TextInput(value.to_owned())
+    }
+}
 
 /// The `BetaInputTextContent` schema, identical to `InputTextContent`.
 pub type BetaInputTextContent = InputTextContent;
@@ -1592,8 +1877,8 @@ pub struct BetaItemReferenceParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `type`, optional, nullable.
-    #[serde(default)]
-    pub r#type: consts::ItemReference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
     pub id: String,
 }
@@ -2477,8 +2762,111 @@ pub type BetaReasoningTextContent = ReasoningTextContent;
 /// The `BetaRefusalContent` schema, identical to `RefusalContent`.
 pub type BetaRefusalContent = RefusalContent;
 
-/// The `BetaResponse` schema, identical to `Response`.
-pub type BetaResponse = Response;
+/// The `BetaResponse` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaResponse {
+    /// `metadata`, required, nullable.
+    #[serde(default)]
+    pub metadata: Option<BetaMetadata>,
+    /// `top_logprobs`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u64>,
+    /// `temperature`, required, nullable.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// `top_p`, required, nullable.
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    /// `user`, optional.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `safety_identifier`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// `prompt_cache_key`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// `prompt_cache_retention`, optional, nullable.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<BetaResponsePromptCacheRetention>,
+    /// `previous_response_id`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    /// `model`, required.
+    pub model: BetaModelIdsResponses,
+    /// `background`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
+    /// `max_tool_calls`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tool_calls: Option<i64>,
+    /// `text`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<BetaResponseTextParam>,
+    /// `tools`, required.
+    pub tools: BetaToolsArray,
+    /// `tool_choice`, required.
+    pub tool_choice: BetaToolChoiceParam,
+    /// `prompt`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<BetaPrompt>,
+    /// `service_tier`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<BetaServiceTierResponses>,
+    /// `truncation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<BetaResponseTruncation>,
+    /// `id`, required.
+    pub id: String,
+    /// `object`, required.
+    #[serde(default)]
+    pub object: consts::Response,
+    /// `status`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<BetaResponseStatus>,
+    /// `created_at`, required.
+    pub created_at: f64,
+    /// `completed_at`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<f64>,
+    /// `error`, required, nullable.
+    #[serde(default)]
+    pub error: Option<BetaResponseError>,
+    /// `incomplete_details`, required, nullable.
+    #[serde(default)]
+    pub incomplete_details: Option<BetaResponseIncompleteDetails>,
+    /// `output`, required.
+    pub output: Vec<BetaOutputItem>,
+    /// `reasoning`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<BetaReasoning>,
+    /// `instructions`, required, nullable.
+    #[serde(default)]
+    pub instructions: Option<BetaResponseInstructions>,
+    /// `output_text`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_text: Option<String>,
+    /// `usage`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<BetaResponseUsage>,
+    /// `prompt_cache_options`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_options: Option<BetaPromptCacheOptions>,
+    /// `moderation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<BetaModeration>,
+    /// `parallel_tool_calls`, required.
+    /// Default: `true`.
+    pub parallel_tool_calls: bool,
+    /// `conversation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<BetaResponseConversation>,
+    /// `max_output_tokens`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<i64>,
+}
 
 /// The `BetaResponseAudioDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2979,6 +3367,24 @@ pub struct BetaResponseInProgressEvent {
     pub sequence_number: i64,
 }
 
+/// Inline schema in `BetaResponse`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaResponseIncompleteDetails {
+    /// `reason`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<BetaResponseIncompleteDetailsReason>,
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaResponse`.
+pub enum BetaResponseIncompleteDetailsReason {
+/// `max_output_tokens`
+MaxOutputTokens = "max_output_tokens",
+/// `content_filter`
+ContentFilter = "content_filter",
+}
+}
+
 /// The `BetaResponseIncompleteEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaResponseIncompleteEvent {
@@ -3060,8 +3466,37 @@ ResponseNotFound = "response_not_found",
 }
 }
 
-/// The `BetaResponseItemList` schema, identical to `ResponseItemList`.
-pub type BetaResponseItemList = ResponseItemList;
+crate::untagged_union! {
+/// Inline schema in `BetaResponse`.
+pub enum BetaResponseInstructions {
+/// A `String`.
+Text(String),
+/// A `Vec<BetaInputItem>`.
+InputItemList(Vec<BetaInputItem>),
+}
+}
+
+impl From<&str> for BetaResponseInstructions {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+/// The `BetaResponseItemList` schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetaResponseItemList {
+    /// `object`, required.
+    #[serde(default)]
+    pub object: consts::List,
+    /// `data`, required.
+    pub data: Vec<BetaItemResource>,
+    /// `has_more`, required.
+    pub has_more: bool,
+    /// `first_id`, required.
+    pub first_id: String,
+    /// `last_id`, required.
+    pub last_id: String,
+}
 
 /// The `BetaResponseLogProb` schema, identical to `ResponseLogProb`.
 pub type BetaResponseLogProb = ResponseLogProb;
@@ -3264,6 +3699,16 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<BetaAnnotation>,
 }
 
+crate::string_enum! {
+/// Inline schema in `BetaResponse`.
+pub enum BetaResponsePromptCacheRetention {
+/// `in_memory`
+InMemory = "in_memory",
+/// `24h`
+V24h = "24h",
+}
+}
+
 /// The `BetaResponsePromptVariables` schema, identical to `ResponsePromptVariables`.
 pub type BetaResponsePromptVariables = ResponsePromptVariables;
 
@@ -3332,8 +3777,8 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(default)]
-    pub status: consts::Incomplete,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
@@ -3583,8 +4028,145 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     pub output: Vec<BetaFunctionShellCallOutputContent>,
 }
 
-/// The `BetaResponseStreamEvent` schema, identical to `ResponseStreamEvent`.
-pub type BetaResponseStreamEvent = ResponseStreamEvent;
+crate::string_enum! {
+/// Inline schema in `BetaResponse`.
+pub enum BetaResponseStatus {
+/// `completed`
+Completed = "completed",
+/// `failed`
+Failed = "failed",
+/// `in_progress`
+InProgress = "in_progress",
+/// `cancelled`
+Cancelled = "cancelled",
+/// `queued`
+Queued = "queued",
+/// `incomplete`
+Incomplete = "incomplete",
+}
+}
+
+crate::tagged_union! {
+/// The `BetaResponseStreamEvent` schema.
+pub enum BetaResponseStreamEvent tag "type" {
+/// `type` = `response.audio.delta`
+ResponseAudioDelta(BetaResponseAudioDeltaEvent) = "response.audio.delta",
+/// `type` = `response.audio.done`
+ResponseAudioDone(BetaResponseAudioDoneEvent) = "response.audio.done",
+/// `type` = `response.audio.transcript.delta`
+ResponseAudioTranscriptDelta(BetaResponseAudioTranscriptDeltaEvent) = "response.audio.transcript.delta",
+/// `type` = `response.audio.transcript.done`
+ResponseAudioTranscriptDone(BetaResponseAudioTranscriptDoneEvent) = "response.audio.transcript.done",
+/// `type` = `response.code_interpreter_call_code.delta`
+ResponseCodeInterpreterCallCodeDelta(BetaResponseCodeInterpreterCallCodeDeltaEvent) = "response.code_interpreter_call_code.delta",
+/// `type` = `response.code_interpreter_call_code.done`
+ResponseCodeInterpreterCallCodeDone(BetaResponseCodeInterpreterCallCodeDoneEvent) = "response.code_interpreter_call_code.done",
+/// `type` = `response.code_interpreter_call.completed`
+ResponseCodeInterpreterCallCompleted(BetaResponseCodeInterpreterCallCompletedEvent) = "response.code_interpreter_call.completed",
+/// `type` = `response.code_interpreter_call.in_progress`
+ResponseCodeInterpreterCallInProgress(BetaResponseCodeInterpreterCallInProgressEvent) = "response.code_interpreter_call.in_progress",
+/// `type` = `response.code_interpreter_call.interpreting`
+ResponseCodeInterpreterCallInterpreting(BetaResponseCodeInterpreterCallInterpretingEvent) = "response.code_interpreter_call.interpreting",
+/// `type` = `response.completed`
+ResponseCompleted(BetaResponseCompletedEvent) = "response.completed",
+/// `type` = `response.content_part.added`
+ResponseContentPartAdded(BetaResponseContentPartAddedEvent) = "response.content_part.added",
+/// `type` = `response.content_part.done`
+ResponseContentPartDone(BetaResponseContentPartDoneEvent) = "response.content_part.done",
+/// `type` = `response.created`
+ResponseCreated(BetaResponseCreatedEvent) = "response.created",
+/// `type` = `error`
+Error(BetaResponseErrorEvent) = "error",
+/// `type` = `response.file_search_call.completed`
+ResponseFileSearchCallCompleted(BetaResponseFileSearchCallCompletedEvent) = "response.file_search_call.completed",
+/// `type` = `response.file_search_call.in_progress`
+ResponseFileSearchCallInProgress(BetaResponseFileSearchCallInProgressEvent) = "response.file_search_call.in_progress",
+/// `type` = `response.file_search_call.searching`
+ResponseFileSearchCallSearching(BetaResponseFileSearchCallSearchingEvent) = "response.file_search_call.searching",
+/// `type` = `response.function_call_arguments.delta`
+ResponseFunctionCallArgumentsDelta(BetaResponseFunctionCallArgumentsDeltaEvent) = "response.function_call_arguments.delta",
+/// `type` = `response.function_call_arguments.done`
+ResponseFunctionCallArgumentsDone(BetaResponseFunctionCallArgumentsDoneEvent) = "response.function_call_arguments.done",
+/// `type` = `response.shell_call_command.added`
+ResponseShellCallCommandAdded(BetaResponseShellCallCommandAddedStreamingEvent) = "response.shell_call_command.added",
+/// `type` = `response.shell_call_command.delta`
+ResponseShellCallCommandDelta(BetaResponseShellCallCommandDeltaStreamingEvent) = "response.shell_call_command.delta",
+/// `type` = `response.shell_call_command.done`
+ResponseShellCallCommandDone(BetaResponseShellCallCommandDoneStreamingEvent) = "response.shell_call_command.done",
+/// `type` = `response.shell_call_output_content.delta`
+ResponseShellCallOutputContentDelta(BetaResponseShellCallOutputContentDeltaStreamingEvent) = "response.shell_call_output_content.delta",
+/// `type` = `response.shell_call_output_content.done`
+ResponseShellCallOutputContentDone(BetaResponseShellCallOutputContentDoneStreamingEvent) = "response.shell_call_output_content.done",
+/// `type` = `response.in_progress`
+ResponseInProgress(BetaResponseInProgressEvent) = "response.in_progress",
+/// `type` = `response.failed`
+ResponseFailed(BetaResponseFailedEvent) = "response.failed",
+/// `type` = `response.incomplete`
+ResponseIncomplete(BetaResponseIncompleteEvent) = "response.incomplete",
+/// `type` = `response.output_item.added`
+ResponseOutputItemAdded(BetaResponseOutputItemAddedEvent) = "response.output_item.added",
+/// `type` = `response.output_item.done`
+ResponseOutputItemDone(BetaResponseOutputItemDoneEvent) = "response.output_item.done",
+/// `type` = `response.reasoning_summary_part.added`
+ResponseReasoningSummaryPartAdded(BetaResponseReasoningSummaryPartAddedEvent) = "response.reasoning_summary_part.added",
+/// `type` = `response.reasoning_summary_part.done`
+ResponseReasoningSummaryPartDone(BetaResponseReasoningSummaryPartDoneEvent) = "response.reasoning_summary_part.done",
+/// `type` = `response.reasoning_summary_text.delta`
+ResponseReasoningSummaryTextDelta(BetaResponseReasoningSummaryTextDeltaEvent) = "response.reasoning_summary_text.delta",
+/// `type` = `response.reasoning_summary_text.done`
+ResponseReasoningSummaryTextDone(BetaResponseReasoningSummaryTextDoneEvent) = "response.reasoning_summary_text.done",
+/// `type` = `response.reasoning_text.delta`
+ResponseReasoningTextDelta(BetaResponseReasoningTextDeltaEvent) = "response.reasoning_text.delta",
+/// `type` = `response.reasoning_text.done`
+ResponseReasoningTextDone(BetaResponseReasoningTextDoneEvent) = "response.reasoning_text.done",
+/// `type` = `response.refusal.delta`
+ResponseRefusalDelta(BetaResponseRefusalDeltaEvent) = "response.refusal.delta",
+/// `type` = `response.refusal.done`
+ResponseRefusalDone(BetaResponseRefusalDoneEvent) = "response.refusal.done",
+/// `type` = `response.output_text.delta`
+ResponseOutputTextDelta(BetaResponseTextDeltaEvent) = "response.output_text.delta",
+/// `type` = `response.output_text.done`
+ResponseOutputTextDone(BetaResponseTextDoneEvent) = "response.output_text.done",
+/// `type` = `response.web_search_call.completed`
+ResponseWebSearchCallCompleted(BetaResponseWebSearchCallCompletedEvent) = "response.web_search_call.completed",
+/// `type` = `response.web_search_call.in_progress`
+ResponseWebSearchCallInProgress(BetaResponseWebSearchCallInProgressEvent) = "response.web_search_call.in_progress",
+/// `type` = `response.web_search_call.searching`
+ResponseWebSearchCallSearching(BetaResponseWebSearchCallSearchingEvent) = "response.web_search_call.searching",
+/// `type` = `response.image_generation_call.completed`
+ResponseImageGenerationCallCompleted(BetaResponseImageGenCallCompletedEvent) = "response.image_generation_call.completed",
+/// `type` = `response.image_generation_call.generating`
+ResponseImageGenerationCallGenerating(BetaResponseImageGenCallGeneratingEvent) = "response.image_generation_call.generating",
+/// `type` = `response.image_generation_call.in_progress`
+ResponseImageGenerationCallInProgress(BetaResponseImageGenCallInProgressEvent) = "response.image_generation_call.in_progress",
+/// `type` = `response.image_generation_call.partial_image`
+ResponseImageGenerationCallPartialImage(BetaResponseImageGenCallPartialImageEvent) = "response.image_generation_call.partial_image",
+/// `type` = `response.mcp_call_arguments.delta`
+ResponseMcpCallArgumentsDelta(BetaResponseMCPCallArgumentsDeltaEvent) = "response.mcp_call_arguments.delta",
+/// `type` = `response.mcp_call_arguments.done`
+ResponseMcpCallArgumentsDone(BetaResponseMCPCallArgumentsDoneEvent) = "response.mcp_call_arguments.done",
+/// `type` = `response.mcp_call.completed`
+ResponseMcpCallCompleted(BetaResponseMCPCallCompletedEvent) = "response.mcp_call.completed",
+/// `type` = `response.mcp_call.failed`
+ResponseMcpCallFailed(BetaResponseMCPCallFailedEvent) = "response.mcp_call.failed",
+/// `type` = `response.mcp_call.in_progress`
+ResponseMcpCallInProgress(BetaResponseMCPCallInProgressEvent) = "response.mcp_call.in_progress",
+/// `type` = `response.mcp_list_tools.completed`
+ResponseMcpListToolsCompleted(BetaResponseMCPListToolsCompletedEvent) = "response.mcp_list_tools.completed",
+/// `type` = `response.mcp_list_tools.failed`
+ResponseMcpListToolsFailed(BetaResponseMCPListToolsFailedEvent) = "response.mcp_list_tools.failed",
+/// `type` = `response.mcp_list_tools.in_progress`
+ResponseMcpListToolsInProgress(BetaResponseMCPListToolsInProgressEvent) = "response.mcp_list_tools.in_progress",
+/// `type` = `response.output_text.annotation.added`
+ResponseOutputTextAnnotationAdded(BetaResponseOutputTextAnnotationAddedEvent) = "response.output_text.annotation.added",
+/// `type` = `response.queued`
+ResponseQueued(BetaResponseQueuedEvent) = "response.queued",
+/// `type` = `response.custom_tool_call_input.delta`
+ResponseCustomToolCallInputDelta(BetaResponseCustomToolCallInputDeltaEvent) = "response.custom_tool_call_input.delta",
+/// `type` = `response.custom_tool_call_input.done`
+ResponseCustomToolCallInputDone(BetaResponseCustomToolCallInputDoneEvent) = "response.custom_tool_call_input.done",
+}
+}
 
 /// The `BetaResponseStreamOptions` schema, identical to `ResponseStreamOptions`.
 pub type BetaResponseStreamOptions = ResponseStreamOptions;
@@ -3637,6 +4219,17 @@ pub struct BetaResponseTextDoneEvent {
 
 /// The `BetaResponseTextParam` schema, identical to `ResponseTextParam`.
 pub type BetaResponseTextParam = ResponseTextParam;
+
+crate::string_enum! {
+/// Inline schema in `BetaResponse`.
+/// Default: `"disabled"`.
+pub enum BetaResponseTruncation {
+/// `auto`
+Auto = "auto",
+/// `disabled`
+Disabled = "disabled",
+}
+}
 
 /// The `BetaResponseUsage` schema, identical to `ResponseUsage`.
 pub type BetaResponseUsage = ResponseUsage;
@@ -3724,8 +4317,138 @@ ResponseInject(BetaResponseInjectEvent) = "response.inject",
 }
 }
 
-/// The `BetaResponsesClientEventResponseCreate` schema, identical to `ResponsesClientEventResponseCreate`.
-pub type BetaResponsesClientEventResponseCreate = ResponsesClientEventResponseCreate;
+/// The `BetaResponsesClientEventResponseCreate` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaResponsesClientEventResponseCreate {
+    /// `type`, required.
+    #[serde(default)]
+    pub r#type: consts::ResponseCreate,
+    /// `stream_id`, optional.
+    /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
+    /// `metadata`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BetaMetadata>,
+    /// `top_logprobs`, optional.
+    /// Constraints: minimum 0, maximum 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u64>,
+    /// `temperature`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// `top_p`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// `user`, optional.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `safety_identifier`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// `prompt_cache_key`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// `prompt_cache_retention`, optional, nullable.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<BetaResponsesClientEventResponseCreatePromptCacheRetention>,
+    /// `prompt_cache_options`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
+    /// `previous_response_id`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    /// `model`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<BetaModelIdsResponses>,
+    /// `background`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
+    /// `max_tool_calls`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tool_calls: Option<i64>,
+    /// `text`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<BetaResponseTextParam>,
+    /// `tools`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<BetaToolsArray>,
+    /// `tool_choice`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<BetaToolChoiceParam>,
+    /// `prompt`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<BetaPrompt>,
+    /// `service_tier`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<BetaServiceTierResponses>,
+    /// `truncation`, optional, nullable.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<BetaResponsesClientEventResponseCreateTruncation>,
+    /// `reasoning`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<BetaReasoning>,
+    /// `input`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<BetaInputParam>,
+    /// `include`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<BetaIncludeEnum>>,
+    /// `parallel_tool_calls`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// `store`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    /// `instructions`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// `moderation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<BetaModerationParam>,
+    /// `stream`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// `stream_options`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<BetaResponseStreamOptions>,
+    /// `conversation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<BetaConversationParam>,
+    /// `context_management`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<Vec<BetaContextManagementParam>>,
+    /// `max_output_tokens`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    /// `multi_agent`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_agent: Option<BetaMultiAgentParam>,
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaResponsesClientEventResponseCreate`.
+pub enum BetaResponsesClientEventResponseCreatePromptCacheRetention {
+/// `in_memory`
+InMemory = "in_memory",
+/// `24h`
+V24h = "24h",
+}
+}
+
+crate::string_enum! {
+/// Inline schema in `BetaResponsesClientEventResponseCreate`.
+/// Default: `"disabled"`.
+pub enum BetaResponsesClientEventResponseCreateTruncation {
+/// `auto`
+Auto = "auto",
+/// `disabled`
+Disabled = "disabled",
+}
+}
 
 crate::tagged_union! {
 /// The `BetaResponsesServerEvent` schema.
@@ -4760,8 +5483,8 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(default)]
-    pub status: consts::Incomplete,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
@@ -5107,8 +5830,13 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     pub stream_id: Option<String>,
 }
 
-/// The `BetaResponsesWebSocketStreamEvent` schema, identical to `ResponsesWebSocketStreamEvent`.
-pub type BetaResponsesWebSocketStreamEvent = ResponsesWebSocketStreamEvent;
+/// The `BetaResponsesWebSocketStreamEvent` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaResponsesWebSocketStreamEvent {
+    /// `stream_id`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
+}
 
 /// The `BetaScreenshotParam` schema, identical to `ScreenshotParam`.
 pub type BetaScreenshotParam = ScreenshotParam;
@@ -5155,8 +5883,63 @@ pub type BetaTextResponseFormatConfiguration = TextResponseFormatConfiguration;
 /// The `BetaTextResponseFormatJsonSchema` schema, identical to `TextResponseFormatJsonSchema`.
 pub type BetaTextResponseFormatJsonSchema = TextResponseFormatJsonSchema;
 
-/// The `BetaTokenCountsBody` schema, identical to `TokenCountsBody`.
-pub type BetaTokenCountsBody = TokenCountsBody;
+/// The `BetaTokenCountsBody` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BetaTokenCountsBody {
+    /// `model`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `input`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<BetaTokenCountsBodyInput>,
+    /// `previous_response_id`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    /// `tools`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<BetaTool>>,
+    /// `text`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<BetaResponseTextParam>,
+    /// `reasoning`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<BetaReasoning>,
+    /// `truncation`, optional.
+    /// Deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<BetaTruncationEnum>,
+    /// `instructions`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// `personality`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<BetaPersonalityEnum>,
+    /// `conversation`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<BetaConversationParam>,
+    /// `tool_choice`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<BetaToolChoiceParam>,
+    /// `parallel_tool_calls`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+}
+
+crate::untagged_union! {
+/// Inline schema in `BetaTokenCountsBody`.
+pub enum BetaTokenCountsBodyInput {
+/// A `String`.
+Text(String),
+/// A `Vec<BetaInputItem>`.
+Array(Vec<BetaInputItem>),
+}
+}
+
+impl From<&str> for BetaTokenCountsBodyInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
 
 /// The `BetaTokenCountsResource` schema, identical to `TokenCountsResource`.
 pub type BetaTokenCountsResource = TokenCountsResource;
@@ -7361,8 +8144,8 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(default)]
-    pub status: consts::Incomplete,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.
@@ -8914,8 +9697,8 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     /// `summary_index`, required.
     pub summary_index: i64,
     /// `status`, optional.
-    #[serde(default)]
-    pub status: consts::Incomplete,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
     pub sequence_number: i64,
     /// `part`, required.

@@ -1642,8 +1642,8 @@ pub struct EasyInputMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Message>,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1713,8 +1713,8 @@ pub struct EvalItem {
     /// `content`, required.
     pub content: EvalItemContent,
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Message>,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -3190,8 +3190,8 @@ ProgramOutputItemParam(ProgramOutputItemParam),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputMessage {
     /// `type`, optional.
-    #[serde(default)]
-    pub r#type: consts::Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Message>,
     /// `role`, required.
     pub role: InputMessageRole,
     /// `status`, optional.
@@ -3313,8 +3313,8 @@ MCPToolCall(MCPToolCall),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemReferenceParam {
     /// `type`, optional, nullable.
-    #[serde(default)]
-    pub r#type: consts::ItemReference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
     pub id: String,
 }
@@ -5348,8 +5348,8 @@ pub struct WebSearchActionSearchSourcesItem {
 pub struct WebSearchApproximateLocation {
     /// `type`, optional.
     /// Default: `"approximate"`.
-    #[serde(default)]
-    pub r#type: consts::Approximate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<consts::Approximate>,
     /// `country`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,

@@ -69,8 +69,8 @@ pub struct Upload {
     /// `expires_at`, required.
     pub expires_at: i64,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Upload,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Upload>,
     /// `file`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<OpenAIFile>,

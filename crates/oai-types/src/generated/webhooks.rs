@@ -14,8 +14,8 @@ pub struct WebhookBatchCancelled {
     /// `data`, required.
     pub data: WebhookBatchCancelledData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchCancelled,
@@ -38,8 +38,8 @@ pub struct WebhookBatchCompleted {
     /// `data`, required.
     pub data: WebhookBatchCompletedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchCompleted,
@@ -62,8 +62,8 @@ pub struct WebhookBatchExpired {
     /// `data`, required.
     pub data: WebhookBatchExpiredData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchExpired,
@@ -86,8 +86,8 @@ pub struct WebhookBatchFailed {
     /// `data`, required.
     pub data: WebhookBatchFailedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchFailed,
@@ -110,8 +110,8 @@ pub struct WebhookEvalRunCanceled {
     /// `data`, required.
     pub data: WebhookEvalRunCanceledData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunCanceled,
@@ -134,8 +134,8 @@ pub struct WebhookEvalRunFailed {
     /// `data`, required.
     pub data: WebhookEvalRunFailedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunFailed,
@@ -158,8 +158,8 @@ pub struct WebhookEvalRunSucceeded {
     /// `data`, required.
     pub data: WebhookEvalRunSucceededData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunSucceeded,
@@ -182,8 +182,8 @@ pub struct WebhookFineTuningJobCancelled {
     /// `data`, required.
     pub data: WebhookFineTuningJobCancelledData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobCancelled,
@@ -206,8 +206,8 @@ pub struct WebhookFineTuningJobFailed {
     /// `data`, required.
     pub data: WebhookFineTuningJobFailedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobFailed,
@@ -230,8 +230,8 @@ pub struct WebhookFineTuningJobSucceeded {
     /// `data`, required.
     pub data: WebhookFineTuningJobSucceededData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobSucceeded,
@@ -254,8 +254,8 @@ pub struct WebhookLiveCallIncoming {
     /// `data`, required.
     pub data: WebhookLiveCallIncomingData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::LiveCallIncoming,
@@ -289,8 +289,8 @@ pub struct WebhookRealtimeCallIncoming {
     /// `data`, required.
     pub data: WebhookRealtimeCallIncomingData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::RealtimeCallIncoming,
@@ -324,8 +324,8 @@ pub struct WebhookResponseCancelled {
     /// `data`, required.
     pub data: WebhookResponseCancelledData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCancelled,
@@ -348,8 +348,8 @@ pub struct WebhookResponseCompleted {
     /// `data`, required.
     pub data: WebhookResponseCompletedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
@@ -372,8 +372,8 @@ pub struct WebhookResponseFailed {
     /// `data`, required.
     pub data: WebhookResponseFailedData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
@@ -396,8 +396,8 @@ pub struct WebhookResponseIncomplete {
     /// `data`, required.
     pub data: WebhookResponseIncompleteData,
     /// `object`, optional.
-    #[serde(default)]
-    pub object: consts::Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<consts::Event>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,

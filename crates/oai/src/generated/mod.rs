@@ -4785,7 +4785,7 @@ impl<'c> BetaResponsesInputItems<'c> {
         &self,
         response_id: &str,
         params: oai_types::BetaListInputItemsParams,
-    ) -> Result<PageStream<oai_types::ItemResource>> {
+    ) -> Result<PageStream<oai_types::BetaItemResource>> {
         let response_id = support::segment("response_id", response_id)?;
         let rb = self
             .client
