@@ -17,7 +17,7 @@ struct Outcome {
 pub fn run() -> Result {
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
-    let steps: [(&'static str, &dyn Fn() -> Result); 12] = [
+    let steps: [(&'static str, &dyn Fn() -> Result); 13] = [
         ("tools", &tools::ensure_all),
         ("fmt", &fmt),
         ("codegen --check", &|| {
@@ -49,6 +49,9 @@ pub fn run() -> Result {
                 cargo(["doc", "--workspace", "--no-deps", "--all-features"])
                     .env("RUSTDOCFLAGS", "-D warnings"),
             )
+        }),
+        ("conformance", &|| {
+            crate::conformance::run(&crate::codegen::default_spec())
         }),
         ("oai-types deps", &types_has_no_io),
         ("deny", &crate::deny::run),
