@@ -1,15 +1,17 @@
 //! Lazy cursor pagination over the network.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::{Error, Result};
 use crate::page::{Cursor, Page, parse_page};
+use crate::response::RawResponse;
 use crate::transport::{Request, Transport};
 
 /// Fetches one page of `request`.
@@ -27,7 +29,10 @@ pub async fn fetch_page<T: DeserializeOwned>(
 /// The pages of a list, fetched one at a time, each only when the consumer asks
 /// for it. Ends after the page whose `has_more` is false.
 pub struct PageStream<T> {
-    inner: BoxStream<'static, Result<Page<T>>>,
+    /// The raw pages: fetched, cursor followed, not yet decoded. Not generic,
+    /// so the fetching machinery is compiled once for every item type.
+    inner: BoxStream<'static, Result<RawResponse>>,
+    _items: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for PageStream<T> {
@@ -42,39 +47,51 @@ struct State {
     next: Option<Option<Cursor>>,
 }
 
+/// The bodies of the pages of `request`, following the cursor of each.
+fn raw_pages(transport: Transport, request: Request) -> BoxStream<'static, Result<RawResponse>> {
+    let state = State {
+        transport,
+        request,
+        next: Some(None),
+    };
+    stream::unfold(state, |mut st| async move {
+        let cursor = st.next.take()?;
+        if let Some(c) = &cursor {
+            let (name, value) = c.query_pair();
+            st.request.set_query(name, value);
+        }
+        let raw = match st.transport.execute(&st.request).await {
+            Ok(raw) => raw,
+            Err(e) => return Some((Err(e), st)),
+        };
+        // The envelope alone, for the cursor; the items are decoded later.
+        let next = match parse_page::<IgnoredAny>(&raw.body) {
+            Ok(page) => page.next_cursor(),
+            Err(e) => {
+                let e = Error::decode(Some(raw.meta.status()), &raw.body, e);
+                return Some((Err(e), st));
+            }
+        };
+        if next.is_some() && next == cursor {
+            let e = Error::decode(
+                None,
+                b"",
+                std::io::Error::other("the server sent the same page cursor twice"),
+            );
+            return Some((Err(e), st));
+        }
+        st.next = next.map(Some);
+        Some((Ok(raw), st))
+    })
+    .boxed()
+}
+
 impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     /// Pages of `request`, starting from the cursor already in its query, if any.
     pub fn new(transport: Transport, request: Request) -> Self {
-        let state = State {
-            transport,
-            request,
-            next: Some(None),
-        };
-        let inner = stream::unfold(state, |mut st| async move {
-            let cursor = st.next.take()?;
-            if let Some(c) = &cursor {
-                let (name, value) = c.query_pair();
-                st.request.set_query(name, value);
-            }
-            match fetch_page::<T>(&st.transport, &st.request).await {
-                Ok(page) => {
-                    let next = page.next_cursor();
-                    if next.is_some() && next == cursor {
-                        let e = Error::decode(
-                            None,
-                            b"",
-                            std::io::Error::other("the server sent the same page cursor twice"),
-                        );
-                        return Some((Err(e), st));
-                    }
-                    st.next = next.map(Some);
-                    Some((Ok(page), st))
-                }
-                Err(e) => Some((Err(e), st)),
-            }
-        });
         Self {
-            inner: inner.boxed(),
+            inner: raw_pages(transport, request),
+            _items: PhantomData,
         }
     }
 
@@ -101,10 +118,17 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     }
 }
 
-impl<T> Stream for PageStream<T> {
+impl<T: DeserializeOwned> Stream for PageStream<T> {
     type Item = Result<Page<T>>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.poll_next_unpin(cx)
+        self.inner.poll_next_unpin(cx).map(|page| {
+            page.map(|raw| {
+                raw.and_then(|raw| {
+                    parse_page(&raw.body)
+                        .map_err(|e| Error::decode(Some(raw.meta.status()), &raw.body, e))
+                })
+            })
+        })
     }
 }
 
@@ -125,7 +149,7 @@ impl<T> std::fmt::Debug for ItemStream<T> {
 
 impl<T> Unpin for ItemStream<T> {}
 
-impl<T> Stream for ItemStream<T> {
+impl<T: DeserializeOwned> Stream for ItemStream<T> {
     type Item = Result<T>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {

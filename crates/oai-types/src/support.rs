@@ -630,7 +630,9 @@ impl Tagged {
         value: Value,
         wire: &str,
     ) -> Result<T, E> {
-        T::deserialize(value).map_err(|error| {
+        // Through `&Value`, the deserializer untagged unions use too: each
+        // type is compiled for one `Value` deserializer, not two.
+        T::deserialize(&value).map_err(|error| {
             E::custom(format_args!(
                 "invalid `{}` with `{}` = {:?}: {}",
                 self.union, self.field, wire, error

@@ -13,34 +13,47 @@
 //!   408, 409, 429 and 5xx, honouring `retry-after-ms`/`retry-after`), errors
 //!   (status, request id, `type`/`code`/`param`/`message`).
 //!
-//! The typed API surface (one handle per resource) is generated from the
-//! OpenAPI document; until it lands, every endpoint is reachable through the
-//! raw request builder, with any serde types:
+//! The typed API is generated from the OpenAPI document: one handle per
+//! resource, one method per operation, a builder per request type whose `new`
+//! takes the required fields and whose `build()` checks the spec's constraints
+//! (and the method checks again before any I/O):
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
+//! use oai::builders::CreateChatCompletionRequestBuilder as Chat;
+//! use oai::types::ChatCompletionRequestMessage as Message;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = oai::Client::from_env()?; // reads OPENAI_API_KEY
+//! let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").temperature(0.2).build()?;
+//!
+//! // A plain call.
+//! let answer = client.chat().completions().create(request.clone()).await?;
+//! println!("{:?}", answer.choices[0].message.content);
+//!
+//! // A stream: typed chunks as the server sends them; an early end is an error.
+//! let mut stream = client.chat().completions().create_stream(request).await?;
+//! while let Some(chunk) = stream.next().await {
+//!     for choice in chunk?.choices {
+//!         print!("{}", choice.delta.content.unwrap_or_default());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Every endpoint is also reachable through the raw request builder, with any
+//! serde types:
+//!
+//! ```no_run
 //! use serde_json::{json, Value};
 //!
 //! # async fn demo() -> Result<(), oai::Error> {
-//! let client = oai::Client::from_env()?; // reads OPENAI_API_KEY
-//!
-//! // A plain call: the body is any `Serialize`, the answer any `Deserialize`.
+//! let client = oai::Client::from_env()?;
 //! let answer: Value = client
 //!     .post("/chat/completions")
 //!     .json(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}))
 //!     .send()
 //!     .await?;
-//!
-//! // A stream: items arrive as the server sends them; an early end is an error.
-//! let mut stream = client
-//!     .post("/chat/completions")
-//!     .json(&json!({"model": "gpt-4o-mini", "stream": true,
-//!                   "messages": [{"role": "user", "content": "Count to 3"}]}))
-//!     .stream::<Value>()
-//!     .await?;
-//! while let Some(chunk) = stream.next().await {
-//!     print!("{}", chunk?["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
-//! }
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
