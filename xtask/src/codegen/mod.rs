@@ -91,7 +91,6 @@ pub fn run(args: &Args) -> Result {
 type Files = Vec<(String, Vec<u8>)>;
 
 /// Every generated file, source formatted: `(directory, files)`.
-
 pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     let spec = spec::load(spec_path)?;
     let (spec, ops) = ops::prepare(&spec)?;
