@@ -151,10 +151,20 @@ fn fuzz_one(target: &str, seconds: u64) -> Result {
     }
     msg.push_str(&format!(
         "\nReproduce with `cargo fuzz run -s none {target} <file>`. Once fixed, copy the file to \
-         {}/ and commit it: `cargo test -p oai-transport --test fuzz_corpus` replays it.",
-        regressions.display()
+         {}/ and commit it: `cargo test -p {} --test fuzz_corpus` replays it.",
+        regressions.display(),
+        replaying_crate(target)
     ));
     Err(msg)
+}
+
+/// The crate whose `fuzz_corpus` test replays `target`'s inputs: the one that
+/// holds its property.
+fn replaying_crate(target: &str) -> &'static str {
+    match target {
+        "responses" => "oai-types",
+        _ => "oai-transport",
+    }
 }
 
 /// Files in `dir` modified at or after `since`.

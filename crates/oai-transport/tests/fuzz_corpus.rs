@@ -1,13 +1,19 @@
 //! Replays every committed fuzz input, the seed corpora in `fuzz/corpus/<target>/`
 //! and the crash regressions in `fuzz/regressions/<target>/`, through the same
 //! property checks the fuzz targets run, so plain `cargo test` keeps fixed bugs
-//! fixed.
+//! fixed. The `responses` target checks `oai-types` and is replayed by that
+//! crate's own `fuzz_corpus` test.
 
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use oai_transport::fuzzing::{TARGETS, run};
+
+/// Fuzz targets whose property lives in another crate, with the test that
+/// replays their corpus.
+const REPLAYED_ELSEWHERE: &[(&str, &str)] =
+    &[("responses", "crates/oai-types/tests/fuzz_corpus.rs")];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
@@ -42,12 +48,26 @@ fn every_target_is_a_cargo_fuzz_target() {
         .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut targets: Vec<&str> = TARGETS.to_vec();
+    let mut targets: Vec<&str> = TARGETS
+        .iter()
+        .chain(REPLAYED_ELSEWHERE.iter().map(|(t, _)| t))
+        .copied()
+        .collect();
     targets.sort_unstable();
     assert_eq!(
         files, targets,
-        "fuzz/fuzz_targets/ and fuzzing::TARGETS differ"
+        "fuzz/fuzz_targets/ differs from fuzzing::TARGETS and REPLAYED_ELSEWHERE"
     );
+    for (target, test) in REPLAYED_ELSEWHERE {
+        let path = fuzz_dir().join("..").join(test);
+        let source = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{target}: cannot read {}: {e}", path.display()));
+        assert!(
+            source.contains(&format!("\"{target}\"")),
+            "{} does not replay `{target}`",
+            path.display()
+        );
+    }
     assert!(!run("no_such_target", b""));
 }
 

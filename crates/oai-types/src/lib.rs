@@ -9,6 +9,8 @@
 
 #[doc(hidden)]
 pub mod const_str;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod generated;
 mod input_file;
 mod shorthand;

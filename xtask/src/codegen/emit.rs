@@ -390,6 +390,8 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
     m.push_str(
         "pub mod consts;\nmod common;\npub use common::*;\nmod shared;\n#[allow(unused_imports)]\npub use shared::*;\n",
     );
+    // The `responses` fuzz target's table (written by `fuzztable.rs`).
+    m.push_str("#[cfg(feature = \"fuzzing\")]\npub(crate) mod fuzz_table;\n");
     for area in areas::AREAS {
         let module = areas::module(area);
         if by_file.contains_key(&module) {

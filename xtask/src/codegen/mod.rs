@@ -8,6 +8,7 @@ pub mod coverage;
 mod emit;
 mod facade;
 mod fixtures;
+mod fuzztable;
 mod model;
 mod names;
 pub mod ops;
@@ -89,10 +90,10 @@ pub fn run(args: &Args) -> Result {
     }
 }
 
-/// Every generated file, formatted: `(directory, [(file name, text)])`.
-/// Generated files of one directory: `(file name, text)`.
-type Files = Vec<(String, String)>;
+/// Generated files of one directory: `(file name, contents)`.
+type Files = Vec<(String, Vec<u8>)>;
 
+/// Every generated file, source formatted: `(directory, files)`.
 pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     let spec = spec::load(spec_path)?;
     let (spec, ops) = ops::prepare(&spec)?;
@@ -122,6 +123,15 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in emit::files(&m) {
         types_files.push((name, rustfmt(&text)?));
     }
+    let (fuzz_table, fuzz_types) = fuzztable::table(&m, &ops)?;
+    types_files.push(("fuzz_table.rs".to_owned(), rustfmt(&fuzz_table)?));
+    let seeds = fuzztable::seeds(&m, &ops)?;
+    if std::env::var_os("OAI_CODEGEN_DUMP_OPS").is_some() {
+        eprintln!(
+            "fuzz table: {fuzz_types} response types, {} seeds",
+            seeds.len()
+        );
+    }
     let tests_files = vec![(
         "mod.rs".to_owned(),
         rustfmt(&fixtures::response_table(&m, &ops))?,
@@ -143,7 +153,7 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     let op_tests_files = vec![("mod.rs".to_owned(), rustfmt(&op_tests)?)];
     let wire_files = vec![("wire.rs".to_owned(), rustfmt(&wire::generate(&m, &ops)?)?)];
     let root = project_root();
-    Ok(vec![
+    let sources = [
         (root.join("crates/oai/src/generated"), facade_files),
         (root.join("crates/oai/tests/generated"), op_tests_files),
         (root.join("crates/oai-types/src/generated"), types_files),
@@ -156,12 +166,24 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
             root.join("crates/oai-builders/tests/generated"),
             request_table.into_iter().chain(wire_files).collect(),
         ),
-    ])
+    ];
+    let mut out: Vec<(PathBuf, Files)> = sources
+        .into_iter()
+        .map(|(dir, files)| {
+            let files = files
+                .into_iter()
+                .map(|(n, t)| (n, t.into_bytes()))
+                .collect();
+            (dir, files)
+        })
+        .collect();
+    out.push((root.join("fuzz/corpus/responses"), seeds));
+    Ok(out)
 }
 
 /// Writes (or, in check mode, compares) `files` into `dir`, removing files no
 /// longer generated. Returns the paths that differed.
-fn sync_dir(dir: &Path, files: &[(String, String)], check: bool) -> Result<Vec<String>> {
+fn sync_dir(dir: &Path, files: &[(String, Vec<u8>)], check: bool) -> Result<Vec<String>> {
     let mut changed = Vec::new();
     if !check {
         std::fs::create_dir_all(dir)
@@ -169,8 +191,8 @@ fn sync_dir(dir: &Path, files: &[(String, String)], check: bool) -> Result<Vec<S
     }
     for (name, text) in files {
         let path = dir.join(name);
-        let old = std::fs::read_to_string(&path).ok();
-        if old.as_deref() != Some(text.as_str()) {
+        let old = std::fs::read(&path).ok();
+        if old.as_deref() != Some(text.as_slice()) {
             changed.push(path.display().to_string());
             if !check {
                 std::fs::write(&path, text)

@@ -15,6 +15,8 @@ mod shared;
 pub use shared::*;
 #[cfg(feature = "admin")]
 mod admin;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzz_table;
 #[cfg(feature = "admin")]
 pub use admin::*;
 #[cfg(feature = "assistants")]
