@@ -108,7 +108,11 @@ impl RawResponse {
     /// # Errors
     /// A decode error with an excerpt of the body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body)
+        // Read from `&str`, as event streams and pages are: every type's
+        // deserializer is compiled for one input kind, not two. JSON is UTF-8.
+        let text = std::str::from_utf8(&self.body)
+            .map_err(|e| Error::decode(Some(self.meta.status()), &self.body, e))?;
+        serde_json::from_str(text)
             .map_err(|e| Error::decode(Some(self.meta.status()), &self.body, e))
     }
 

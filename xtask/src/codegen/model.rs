@@ -116,6 +116,8 @@ pub struct Model<'a> {
     /// Component wire name -> Rust name.
     pub components: BTreeMap<String, String>,
     fingerprints: HashMap<String, String>,
+    /// Fingerprint -> the first inline enum or struct defined with it.
+    by_fingerprint: HashMap<String, String>,
     /// Names that had to be disambiguated with a number.
     pub renamed: Vec<String>,
     overrides: HashMap<&'static str, &'static str>,
@@ -164,6 +166,7 @@ impl<'a> Model<'a> {
             consts: BTreeMap::new(),
             components,
             fingerprints: HashMap::new(),
+            by_fingerprint: HashMap::new(),
             renamed: Vec::new(),
             overrides: OVERRIDES.iter().copied().collect(),
         }
@@ -404,7 +407,29 @@ impl<'a> Model<'a> {
         if name != wanted {
             self.renamed.push(format!("{wanted} -> {name} (in {root})"));
         }
-        self.fingerprints.insert(name.clone(), fp);
+        self.fingerprints.insert(name.clone(), fp.clone());
+        // The same inline schema met again under another name (the `asc` /
+        // `desc` order of every list, say): the name stays, as an alias of
+        // the first definition, so the code is compiled once.
+        if let Some(first) = self.by_fingerprint.get(&fp).cloned() {
+            let doc = vec![format!(
+                "Inline schema in `{root}`, identical to [`{first}`]."
+            )];
+            self.types.insert(
+                name.clone(),
+                TypeDef {
+                    name: name.clone(),
+                    kind: Kind::Alias(Ty::Named(first)),
+                    doc,
+                    root: root.to_owned(),
+                    areas: BTreeSet::new(),
+                    deprecated: false,
+                    closed: false,
+                    alternatives: None,
+                },
+            );
+            return name;
+        }
         // Reserve the name before recursing (self-referencing inline schemas).
         self.types.insert(
             name.clone(),
@@ -436,6 +461,14 @@ impl<'a> Model<'a> {
                 alternatives: required_alternatives(schema),
             },
         );
+        if matches!(
+            self.types.get(&name).map(|t| &t.kind),
+            Some(Kind::Enum(_) | Kind::Struct(_))
+        ) {
+            self.by_fingerprint
+                .entry(fp)
+                .or_insert_with(|| name.clone());
+        }
         name
     }
 

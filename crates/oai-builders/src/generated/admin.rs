@@ -155,12 +155,6 @@ impl Default for AdminApiKeysListParamsBuilder {
     }
 }
 
-impl Validate for AdminApiKeysListParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for AuditLogEventType {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -567,6 +561,76 @@ impl From<InviteProjectGroupBody> for InviteProjectGroupBodyBuilder {
     }
 }
 
+impl Validate for InviteProjectsItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("role");
+            Validate::check(&self.role, &at, out);
+        }
+    }
+}
+
+/// Builds a [`InviteProjectsItem`] (required: `id`, `role`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InviteProjectsItemBuilder(InviteProjectsItem);
+
+impl InviteProjectsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(id: impl Into<String>, role: impl Into<InviteProjectsItemRole>) -> Self {
+        Self(InviteProjectsItem {
+            id: id.into(),
+            role: role.into(),
+        })
+    }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.0.id = value.into();
+        self
+    }
+
+    /// Sets `role`.
+    pub fn role(mut self, value: impl Into<InviteProjectsItemRole>) -> Self {
+        self.0.role = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &InviteProjectsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> InviteProjectsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<InviteProjectsItem, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<InviteProjectsItem> for InviteProjectsItemBuilder {
+    fn from(value: InviteProjectsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Validate for InviteProjectsItemRole {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for InviteRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -653,76 +717,6 @@ impl InviteRequestBuilder {
 impl From<InviteRequest> for InviteRequestBuilder {
     fn from(value: InviteRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for InviteRequestProjectsItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-    }
-}
-
-/// Builds a [`InviteRequestProjectsItem`] (required: `id`, `role`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct InviteRequestProjectsItemBuilder(InviteRequestProjectsItem);
-
-impl InviteRequestProjectsItemBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, role: impl Into<InviteRequestProjectsItemRole>) -> Self {
-        Self(InviteRequestProjectsItem {
-            id: id.into(),
-            role: role.into(),
-        })
-    }
-
-    /// Sets `id`.
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.0.id = value.into();
-        self
-    }
-
-    /// Sets `role`.
-    pub fn role(mut self, value: impl Into<InviteRequestProjectsItemRole>) -> Self {
-        self.0.role = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &InviteRequestProjectsItem {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> InviteRequestProjectsItem {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<InviteRequestProjectsItem, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<InviteRequestProjectsItem> for InviteRequestProjectsItemBuilder {
-    fn from(value: InviteRequestProjectsItem) -> Self {
-        Self(value)
-    }
-}
-
-impl Validate for InviteRequestProjectsItemRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1069,12 +1063,6 @@ impl Default for ListGroupRoleAssignmentsParamsBuilder {
     }
 }
 
-impl Validate for ListGroupRoleAssignmentsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListGroupUsersParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1261,12 +1249,6 @@ impl Default for ListGroupsParamsBuilder {
     }
 }
 
-impl Validate for ListGroupsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListInvitesParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -1409,12 +1391,6 @@ impl Default for ListOrganizationCertificatesParamsBuilder {
     }
 }
 
-impl Validate for ListOrganizationCertificatesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListOrganizationSpendAlertsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1508,12 +1484,6 @@ impl From<ListOrganizationSpendAlertsParams> for ListOrganizationSpendAlertsPara
 impl Default for ListOrganizationSpendAlertsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListOrganizationSpendAlertsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1683,12 +1653,6 @@ impl Default for ListProjectCertificatesParamsBuilder {
     }
 }
 
-impl Validate for ListProjectCertificatesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListProjectGroupRoleAssignmentsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1774,12 +1738,6 @@ impl From<ListProjectGroupRoleAssignmentsParams> for ListProjectGroupRoleAssignm
 impl Default for ListProjectGroupRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListProjectGroupRoleAssignmentsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1870,12 +1828,6 @@ impl From<ListProjectGroupsParams> for ListProjectGroupsParamsBuilder {
 impl Default for ListProjectGroupsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListProjectGroupsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2039,12 +1991,6 @@ impl Default for ListProjectRolesParamsBuilder {
     }
 }
 
-impl Validate for ListProjectRolesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListProjectServiceAccountsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -2204,12 +2150,6 @@ impl Default for ListProjectSpendAlertsParamsBuilder {
     }
 }
 
-impl Validate for ListProjectSpendAlertsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListProjectUserRoleAssignmentsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2295,12 +2235,6 @@ impl From<ListProjectUserRoleAssignmentsParams> for ListProjectUserRoleAssignmen
 impl Default for ListProjectUserRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListProjectUserRoleAssignmentsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2528,12 +2462,6 @@ impl Default for ListRolesParamsBuilder {
     }
 }
 
-impl Validate for ListRolesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListUserRoleAssignmentsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2619,12 +2547,6 @@ impl From<ListUserRoleAssignmentsParams> for ListUserRoleAssignmentsParamsBuilde
 impl Default for ListUserRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListUserRoleAssignmentsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2757,6 +2679,12 @@ impl Default for ModifyCertificateRequestBuilder {
     }
 }
 
+impl Validate for OrganizationDataRetentionType {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for ProjectCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2825,6 +2753,12 @@ impl ProjectCreateRequestBuilder {
 impl From<ProjectCreateRequest> for ProjectCreateRequestBuilder {
     fn from(value: ProjectCreateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl Validate for ProjectDataRetentionType {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2917,6 +2851,12 @@ impl Default for ProjectHostedToolPermissionsUpdateRequestBuilder {
     }
 }
 
+impl Validate for ProjectModelPermissionsMode {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for ProjectModelPermissionsUpdateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2987,12 +2927,6 @@ impl ProjectModelPermissionsUpdateRequestBuilder {
 impl From<ProjectModelPermissionsUpdateRequest> for ProjectModelPermissionsUpdateRequestBuilder {
     fn from(value: ProjectModelPermissionsUpdateRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ProjectModelPermissionsUpdateRequestMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3830,12 +3764,6 @@ impl From<UpdateOrganizationDataRetentionBody> for UpdateOrganizationDataRetenti
     }
 }
 
-impl Validate for UpdateOrganizationDataRetentionBodyRetentionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UpdateOrganizationSpendLimitBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3962,12 +3890,6 @@ impl From<UpdateProjectDataRetentionBody> for UpdateProjectDataRetentionBodyBuil
     }
 }
 
-impl Validate for UpdateProjectDataRetentionBodyRetentionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UpdateProjectServiceAccountBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4035,12 +3957,6 @@ impl From<UpdateProjectServiceAccountBody> for UpdateProjectServiceAccountBodyBu
 impl Default for UpdateProjectServiceAccountBodyBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for UpdateProjectServiceAccountBodyRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4510,18 +4426,6 @@ impl From<UsageAudioTranscriptionsParams> for UsageAudioTranscriptionsParamsBuil
     }
 }
 
-impl Validate for UsageAudioTranscriptionsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageAudioTranscriptionsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageCodeInterpreterSessionsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4631,12 +4535,6 @@ impl UsageCodeInterpreterSessionsParamsBuilder {
 impl From<UsageCodeInterpreterSessionsParams> for UsageCodeInterpreterSessionsParamsBuilder {
     fn from(value: UsageCodeInterpreterSessionsParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageCodeInterpreterSessionsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4807,12 +4705,6 @@ impl UsageCompletionsParamsBuilder {
 impl From<UsageCompletionsParams> for UsageCompletionsParamsBuilder {
     fn from(value: UsageCompletionsParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageCompletionsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -5115,18 +5007,6 @@ impl From<UsageEmbeddingsParams> for UsageEmbeddingsParamsBuilder {
     }
 }
 
-impl Validate for UsageEmbeddingsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageEmbeddingsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageFileSearchCallsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -5293,12 +5173,6 @@ impl UsageFileSearchCallsParamsBuilder {
 impl From<UsageFileSearchCallsParams> for UsageFileSearchCallsParamsBuilder {
     fn from(value: UsageFileSearchCallsParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageFileSearchCallsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -5518,12 +5392,6 @@ impl From<UsageImagesParams> for UsageImagesParamsBuilder {
     }
 }
 
-impl Validate for UsageImagesParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageImagesParamsGroupByItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -5705,18 +5573,6 @@ impl From<UsageModerationsParams> for UsageModerationsParamsBuilder {
     }
 }
 
-impl Validate for UsageModerationsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageModerationsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageVectorStoresParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -5823,12 +5679,6 @@ impl UsageVectorStoresParamsBuilder {
 impl From<UsageVectorStoresParams> for UsageVectorStoresParamsBuilder {
     fn from(value: UsageVectorStoresParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageVectorStoresParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -6023,18 +5873,6 @@ impl UsageWebSearchCallsParamsBuilder {
 impl From<UsageWebSearchCallsParams> for UsageWebSearchCallsParamsBuilder {
     fn from(value: UsageWebSearchCallsParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageWebSearchCallsParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageWebSearchCallsParamsContextLevelsItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

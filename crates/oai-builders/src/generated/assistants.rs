@@ -5,6 +5,236 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+impl Validate for AssistantObjectToolResources {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.code_interpreter {
+            let at = at.field("code_interpreter");
+            Validate::check(x, &at, out);
+        }
+        if let Some(x) = &self.file_search {
+            let at = at.field("file_search");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`AssistantObjectToolResources`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantObjectToolResourcesBuilder(AssistantObjectToolResources);
+
+impl AssistantObjectToolResourcesBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantObjectToolResources {
+            code_interpreter: None,
+            file_search: None,
+        })
+    }
+
+    /// Sets `code_interpreter`.
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<AssistantObjectToolResourcesCodeInterpreter>,
+    ) -> Self {
+        self.0.code_interpreter = Some(value.into());
+        self
+    }
+
+    /// Sets `file_search`.
+    pub fn file_search(mut self, value: impl Into<AssistantObjectToolResourcesFileSearch>) -> Self {
+        self.0.file_search = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantObjectToolResources {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantObjectToolResources {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantObjectToolResources, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantObjectToolResources> for AssistantObjectToolResourcesBuilder {
+    fn from(value: AssistantObjectToolResources) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantObjectToolResourcesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for AssistantObjectToolResourcesCodeInterpreter {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.file_ids {
+            let at = at.field("file_ids");
+            v::items((x).len(), None, Some(20), &at, out);
+        }
+    }
+}
+
+/// Builds a [`AssistantObjectToolResourcesCodeInterpreter`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantObjectToolResourcesCodeInterpreterBuilder(
+    AssistantObjectToolResourcesCodeInterpreter,
+);
+
+impl AssistantObjectToolResourcesCodeInterpreterBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantObjectToolResourcesCodeInterpreter { file_ids: None })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 20 items.
+    /// Default: `[]`.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantObjectToolResourcesCodeInterpreter {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantObjectToolResourcesCodeInterpreter {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<AssistantObjectToolResourcesCodeInterpreter, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantObjectToolResourcesCodeInterpreter>
+    for AssistantObjectToolResourcesCodeInterpreterBuilder
+{
+    fn from(value: AssistantObjectToolResourcesCodeInterpreter) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantObjectToolResourcesCodeInterpreterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for AssistantObjectToolResourcesFileSearch {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.vector_store_ids {
+            let at = at.field("vector_store_ids");
+            v::items((x).len(), None, Some(1), &at, out);
+        }
+    }
+}
+
+/// Builds a [`AssistantObjectToolResourcesFileSearch`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantObjectToolResourcesFileSearchBuilder(AssistantObjectToolResourcesFileSearch);
+
+impl AssistantObjectToolResourcesFileSearchBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantObjectToolResourcesFileSearch {
+            vector_store_ids: None,
+        })
+    }
+
+    /// Sets `vector_store_ids`.
+    /// Constraints: at most 1 items.
+    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.vector_store_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `vector_store_ids`.
+    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .vector_store_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantObjectToolResourcesFileSearch {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantObjectToolResourcesFileSearch {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantObjectToolResourcesFileSearch, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantObjectToolResourcesFileSearch>
+    for AssistantObjectToolResourcesFileSearchBuilder
+{
+    fn from(value: AssistantObjectToolResourcesFileSearch) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for AssistantObjectToolResourcesFileSearchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Builds a [`AssistantToolsCode`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -297,12 +527,6 @@ impl Validate for AssistantsApiToolChoiceOption {
     }
 }
 
-impl Validate for AssistantsApiToolChoiceOptionText {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for AssistantsNamedToolChoice {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -363,48 +587,6 @@ impl AssistantsNamedToolChoiceBuilder {
 
 impl From<AssistantsNamedToolChoice> for AssistantsNamedToolChoiceBuilder {
     fn from(value: AssistantsNamedToolChoice) -> Self {
-        Self(value)
-    }
-}
-
-/// Builds a [`AssistantsNamedToolChoiceFunction`] (required: `name`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct AssistantsNamedToolChoiceFunctionBuilder(AssistantsNamedToolChoiceFunction);
-
-impl AssistantsNamedToolChoiceFunctionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(AssistantsNamedToolChoiceFunction { name: name.into() })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &AssistantsNamedToolChoiceFunction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> AssistantsNamedToolChoiceFunction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<AssistantsNamedToolChoiceFunction, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<AssistantsNamedToolChoiceFunction> for AssistantsNamedToolChoiceFunctionBuilder {
-    fn from(value: AssistantsNamedToolChoiceFunction) -> Self {
         Self(value)
     }
 }
@@ -671,84 +853,6 @@ impl From<CreateAssistantRequestToolResources> for CreateAssistantRequestToolRes
 }
 
 impl Default for CreateAssistantRequestToolResourcesBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateAssistantRequestToolResourcesCodeInterpreter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(20), &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateAssistantRequestToolResourcesCodeInterpreter`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateAssistantRequestToolResourcesCodeInterpreterBuilder(
-    CreateAssistantRequestToolResourcesCodeInterpreter,
-);
-
-impl CreateAssistantRequestToolResourcesCodeInterpreterBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateAssistantRequestToolResourcesCodeInterpreter { file_ids: None })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateAssistantRequestToolResourcesCodeInterpreter {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateAssistantRequestToolResourcesCodeInterpreter {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateAssistantRequestToolResourcesCodeInterpreter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesCodeInterpreter>
-    for CreateAssistantRequestToolResourcesCodeInterpreterBuilder
-{
-    fn from(value: CreateAssistantRequestToolResourcesCodeInterpreter) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateAssistantRequestToolResourcesCodeInterpreterBuilder {
     fn default() -> Self {
         Self::new()
     }
@@ -2078,163 +2182,6 @@ impl Default for CreateThreadAndRunRequestToolResourcesBuilder {
     }
 }
 
-impl Validate for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(20), &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadAndRunRequestToolResourcesCodeInterpreter`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder(
-    CreateThreadAndRunRequestToolResourcesCodeInterpreter,
-);
-
-impl CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadAndRunRequestToolResourcesCodeInterpreter { file_ids: None })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadAndRunRequestToolResourcesCodeInterpreter {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadAndRunRequestToolResourcesCodeInterpreter {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateThreadAndRunRequestToolResourcesCodeInterpreter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadAndRunRequestToolResourcesCodeInterpreter>
-    for CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder
-{
-    fn from(value: CreateThreadAndRunRequestToolResourcesCodeInterpreter) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadAndRunRequestToolResourcesCodeInterpreterBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadAndRunRequestToolResourcesFileSearch {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.vector_store_ids {
-            let at = at.field("vector_store_ids");
-            v::items((x).len(), None, Some(1), &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadAndRunRequestToolResourcesFileSearch`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadAndRunRequestToolResourcesFileSearchBuilder(
-    CreateThreadAndRunRequestToolResourcesFileSearch,
-);
-
-impl CreateThreadAndRunRequestToolResourcesFileSearchBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadAndRunRequestToolResourcesFileSearch {
-            vector_store_ids: None,
-        })
-    }
-
-    /// Sets `vector_store_ids`.
-    /// Constraints: at most 1 items.
-    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.vector_store_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `vector_store_ids`.
-    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .vector_store_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadAndRunRequestToolResourcesFileSearch {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadAndRunRequestToolResourcesFileSearch {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateThreadAndRunRequestToolResourcesFileSearch, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadAndRunRequestToolResourcesFileSearch>
-    for CreateThreadAndRunRequestToolResourcesFileSearchBuilder
-{
-    fn from(value: CreateThreadAndRunRequestToolResourcesFileSearch) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadAndRunRequestToolResourcesFileSearchBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Validate for CreateThreadAndRunRequestToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2339,628 +2286,6 @@ impl Default for CreateThreadRequestBuilder {
     fn default() -> Self {
         Self::new()
     }
-}
-
-impl Validate for CreateThreadRequestToolResources {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.code_interpreter {
-            let at = at.field("code_interpreter");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.file_search {
-            let at = at.field("file_search");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResources`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesBuilder(CreateThreadRequestToolResources);
-
-impl CreateThreadRequestToolResourcesBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadRequestToolResources {
-            code_interpreter: None,
-            file_search: None,
-        })
-    }
-
-    /// Sets `code_interpreter`.
-    pub fn code_interpreter(
-        mut self,
-        value: impl Into<CreateThreadRequestToolResourcesCodeInterpreter>,
-    ) -> Self {
-        self.0.code_interpreter = Some(value.into());
-        self
-    }
-
-    /// Sets `file_search`.
-    pub fn file_search(
-        mut self,
-        value: impl Into<CreateThreadRequestToolResourcesFileSearch>,
-    ) -> Self {
-        self.0.file_search = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadRequestToolResources {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadRequestToolResources {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<CreateThreadRequestToolResources, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResources> for CreateThreadRequestToolResourcesBuilder {
-    fn from(value: CreateThreadRequestToolResources) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadRequestToolResourcesBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadRequestToolResourcesCodeInterpreter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(20), &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesCodeInterpreter`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesCodeInterpreterBuilder(
-    CreateThreadRequestToolResourcesCodeInterpreter,
-);
-
-impl CreateThreadRequestToolResourcesCodeInterpreterBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadRequestToolResourcesCodeInterpreter { file_ids: None })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesCodeInterpreter {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadRequestToolResourcesCodeInterpreter {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateThreadRequestToolResourcesCodeInterpreter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesCodeInterpreter>
-    for CreateThreadRequestToolResourcesCodeInterpreterBuilder
-{
-    fn from(value: CreateThreadRequestToolResourcesCodeInterpreter) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadRequestToolResourcesCodeInterpreterBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadRequestToolResourcesFileSearch {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.vector_store_ids {
-            let at = at.field("vector_store_ids");
-            v::items((x).len(), None, Some(1), &at, out);
-        }
-        if let Some(x) = &self.vector_stores {
-            let at = at.field("vector_stores");
-            v::items((x).len(), None, Some(1), &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        v::alternatives(
-            &[
-                self.vector_store_ids.is_some(),
-                self.vector_stores.is_some(),
-            ],
-            &["vector_store_ids", "vector_stores"],
-            true,
-            at,
-            out,
-        );
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesFileSearch`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesFileSearchBuilder(
-    CreateThreadRequestToolResourcesFileSearch,
-);
-
-impl CreateThreadRequestToolResourcesFileSearchBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadRequestToolResourcesFileSearch {
-            vector_store_ids: None,
-            vector_stores: None,
-        })
-    }
-
-    /// Sets `vector_store_ids`.
-    /// Constraints: at most 1 items.
-    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.vector_store_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `vector_store_ids`.
-    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .vector_store_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// Sets `vector_stores`.
-    /// Constraints: at most 1 items.
-    pub fn vector_stores(
-        mut self,
-        value: impl Into<Vec<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>>,
-    ) -> Self {
-        self.0.vector_stores = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `vector_stores`.
-    pub fn vector_store(
-        mut self,
-        item: impl Into<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>,
-    ) -> Self {
-        self.0
-            .vector_stores
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesFileSearch {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadRequestToolResourcesFileSearch {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateThreadRequestToolResourcesFileSearch, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesFileSearch>
-    for CreateThreadRequestToolResourcesFileSearchBuilder
-{
-    fn from(value: CreateThreadRequestToolResourcesFileSearch) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadRequestToolResourcesFileSearchBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(100000000), &at, out);
-        }
-        if let Some(x) = &self.chunking_strategy {
-            let at = at.field("chunking_strategy");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItem`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder(
-    CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
-);
-
-impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-            file_ids: None,
-            chunking_strategy: None,
-            metadata: None,
-        })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 100000000 items.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// Sets `chunking_strategy`.
-    pub fn chunking_strategy(
-        mut self,
-        value: impl Into<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
-    ) -> Self {
-        self.0.chunking_strategy = Some(value.into());
-        self
-    }
-
-    /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
-        self.0.metadata = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateThreadRequestToolResourcesFileSearchVectorStoresItem, crate::ValidationError>
-    {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>
-    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder
-{
-    fn from(value: CreateThreadRequestToolResourcesFileSearchVectorStoresItem) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for CreateThreadRequestToolResourcesFileSearchVectorStoresItemBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Static(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder(
-    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-);
-
-impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(
-            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-                r#type: Default::default(),
-            },
-        )
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-        crate::ValidationError,
-    > {
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto>
-    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
-{
-    fn from(
-        value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-    ) -> Self {
-        Self(value)
-    }
-}
-
-impl Default
-    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
-{
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("static");
-            Validate::check(&self.r#static, &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic`] (required: `static`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder(
-    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-);
-
-impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(
-        r#static: impl Into<
-            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-        >,
-    ) -> Self {
-        Self(
-            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-                r#type: Default::default(),
-                r#static: r#static.into(),
-            },
-        )
-    }
-
-    /// Sets `static`.
-    pub fn r#static(
-        mut self,
-        value: impl Into<
-            CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-        >,
-    ) -> Self {
-        self.0.r#static = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic>
-    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder
-{
-    fn from(
-        value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-    ) -> Self {
-        Self(value)
-    }
-}
-
-impl Validate
-    for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-{
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("max_chunk_size_tokens");
-            v::integer(
-                i128::from(*&self.max_chunk_size_tokens),
-                v::Bound::Inclusive(100.0),
-                v::Bound::Inclusive(4096.0),
-                &at,
-                out,
-            );
-        }
-    }
-}
-
-/// Builds a [`CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder(
-    CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-);
-
-impl CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
-        Self(CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens })
-    }
-
-    /// Sets `max_chunk_size_tokens`.
-    /// Constraints: minimum 100, maximum 4096.
-    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
-        self.0.max_chunk_size_tokens = value;
-        self
-    }
-
-    /// Sets `chunk_overlap_tokens`.
-    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
-        self.0.chunk_overlap_tokens = value;
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-    {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-    {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> for CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
-fn from(value: CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic) -> Self {
-Self(value)
-}
 }
 
 impl Validate for FileSearchRanker {
@@ -3186,12 +2511,6 @@ impl Default for ListAssistantsParamsBuilder {
     }
 }
 
-impl Validate for ListAssistantsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListMessagesParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3282,12 +2601,6 @@ impl From<ListMessagesParams> for ListMessagesParamsBuilder {
 impl Default for ListMessagesParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListMessagesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3387,12 +2700,6 @@ impl Default for ListRunStepsParamsBuilder {
     }
 }
 
-impl Validate for ListRunStepsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListRunsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3476,12 +2783,6 @@ impl From<ListRunsParams> for ListRunsParamsBuilder {
 impl Default for ListRunsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListRunsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3613,12 +2914,6 @@ impl From<MessageContentImageFileObjectImageFile>
     }
 }
 
-impl Validate for MessageContentImageFileObjectImageFileDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for MessageContentImageUrlObject {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3674,77 +2969,6 @@ impl MessageContentImageUrlObjectBuilder {
 impl From<MessageContentImageUrlObject> for MessageContentImageUrlObjectBuilder {
     fn from(value: MessageContentImageUrlObject) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for MessageContentImageUrlObjectImageUrl {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`MessageContentImageUrlObjectImageUrl`] (required: `url`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct MessageContentImageUrlObjectImageUrlBuilder(MessageContentImageUrlObjectImageUrl);
-
-impl MessageContentImageUrlObjectImageUrlBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(MessageContentImageUrlObjectImageUrl {
-            url: url.into(),
-            detail: None,
-        })
-    }
-
-    /// Sets `url`.
-    pub fn url(mut self, value: impl Into<String>) -> Self {
-        self.0.url = value.into();
-        self
-    }
-
-    /// Sets `detail`.
-    /// Default: `"auto"`.
-    pub fn detail(mut self, value: impl Into<MessageContentImageUrlObjectImageUrlDetail>) -> Self {
-        self.0.detail = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &MessageContentImageUrlObjectImageUrl {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> MessageContentImageUrlObjectImageUrl {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<MessageContentImageUrlObjectImageUrl, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<MessageContentImageUrlObjectImageUrl> for MessageContentImageUrlObjectImageUrlBuilder {
-    fn from(value: MessageContentImageUrlObjectImageUrl) -> Self {
-        Self(value)
-    }
-}
-
-impl Validate for MessageContentImageUrlObjectImageUrlDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3980,243 +3204,6 @@ impl Default for ModifyAssistantRequestBuilder {
     }
 }
 
-impl Validate for ModifyAssistantRequestToolResources {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.code_interpreter {
-            let at = at.field("code_interpreter");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.file_search {
-            let at = at.field("file_search");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyAssistantRequestToolResources`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyAssistantRequestToolResourcesBuilder(ModifyAssistantRequestToolResources);
-
-impl ModifyAssistantRequestToolResourcesBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyAssistantRequestToolResources {
-            code_interpreter: None,
-            file_search: None,
-        })
-    }
-
-    /// Sets `code_interpreter`.
-    pub fn code_interpreter(
-        mut self,
-        value: impl Into<ModifyAssistantRequestToolResourcesCodeInterpreter>,
-    ) -> Self {
-        self.0.code_interpreter = Some(value.into());
-        self
-    }
-
-    /// Sets `file_search`.
-    pub fn file_search(
-        mut self,
-        value: impl Into<ModifyAssistantRequestToolResourcesFileSearch>,
-    ) -> Self {
-        self.0.file_search = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResources {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyAssistantRequestToolResources {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<ModifyAssistantRequestToolResources, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyAssistantRequestToolResources> for ModifyAssistantRequestToolResourcesBuilder {
-    fn from(value: ModifyAssistantRequestToolResources) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyAssistantRequestToolResourcesBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for ModifyAssistantRequestToolResourcesCodeInterpreter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(20), &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyAssistantRequestToolResourcesCodeInterpreter`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyAssistantRequestToolResourcesCodeInterpreterBuilder(
-    ModifyAssistantRequestToolResourcesCodeInterpreter,
-);
-
-impl ModifyAssistantRequestToolResourcesCodeInterpreterBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyAssistantRequestToolResourcesCodeInterpreter { file_ids: None })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResourcesCodeInterpreter {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyAssistantRequestToolResourcesCodeInterpreter {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ModifyAssistantRequestToolResourcesCodeInterpreter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyAssistantRequestToolResourcesCodeInterpreter>
-    for ModifyAssistantRequestToolResourcesCodeInterpreterBuilder
-{
-    fn from(value: ModifyAssistantRequestToolResourcesCodeInterpreter) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyAssistantRequestToolResourcesCodeInterpreterBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for ModifyAssistantRequestToolResourcesFileSearch {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.vector_store_ids {
-            let at = at.field("vector_store_ids");
-            v::items((x).len(), None, Some(1), &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyAssistantRequestToolResourcesFileSearch`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyAssistantRequestToolResourcesFileSearchBuilder(
-    ModifyAssistantRequestToolResourcesFileSearch,
-);
-
-impl ModifyAssistantRequestToolResourcesFileSearchBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyAssistantRequestToolResourcesFileSearch {
-            vector_store_ids: None,
-        })
-    }
-
-    /// Sets `vector_store_ids`.
-    /// Constraints: at most 1 items.
-    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.vector_store_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `vector_store_ids`.
-    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .vector_store_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyAssistantRequestToolResourcesFileSearch {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyAssistantRequestToolResourcesFileSearch {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ModifyAssistantRequestToolResourcesFileSearch, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyAssistantRequestToolResourcesFileSearch>
-    for ModifyAssistantRequestToolResourcesFileSearchBuilder
-{
-    fn from(value: ModifyAssistantRequestToolResourcesFileSearch) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyAssistantRequestToolResourcesFileSearchBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Validate for ModifyAssistantRequestToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -4399,243 +3386,6 @@ impl From<ModifyThreadRequest> for ModifyThreadRequestBuilder {
 }
 
 impl Default for ModifyThreadRequestBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for ModifyThreadRequestToolResources {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.code_interpreter {
-            let at = at.field("code_interpreter");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.file_search {
-            let at = at.field("file_search");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyThreadRequestToolResources`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyThreadRequestToolResourcesBuilder(ModifyThreadRequestToolResources);
-
-impl ModifyThreadRequestToolResourcesBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyThreadRequestToolResources {
-            code_interpreter: None,
-            file_search: None,
-        })
-    }
-
-    /// Sets `code_interpreter`.
-    pub fn code_interpreter(
-        mut self,
-        value: impl Into<ModifyThreadRequestToolResourcesCodeInterpreter>,
-    ) -> Self {
-        self.0.code_interpreter = Some(value.into());
-        self
-    }
-
-    /// Sets `file_search`.
-    pub fn file_search(
-        mut self,
-        value: impl Into<ModifyThreadRequestToolResourcesFileSearch>,
-    ) -> Self {
-        self.0.file_search = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyThreadRequestToolResources {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyThreadRequestToolResources {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<ModifyThreadRequestToolResources, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyThreadRequestToolResources> for ModifyThreadRequestToolResourcesBuilder {
-    fn from(value: ModifyThreadRequestToolResources) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyThreadRequestToolResourcesBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for ModifyThreadRequestToolResourcesCodeInterpreter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(20), &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyThreadRequestToolResourcesCodeInterpreter`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyThreadRequestToolResourcesCodeInterpreterBuilder(
-    ModifyThreadRequestToolResourcesCodeInterpreter,
-);
-
-impl ModifyThreadRequestToolResourcesCodeInterpreterBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyThreadRequestToolResourcesCodeInterpreter { file_ids: None })
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyThreadRequestToolResourcesCodeInterpreter {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyThreadRequestToolResourcesCodeInterpreter {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ModifyThreadRequestToolResourcesCodeInterpreter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyThreadRequestToolResourcesCodeInterpreter>
-    for ModifyThreadRequestToolResourcesCodeInterpreterBuilder
-{
-    fn from(value: ModifyThreadRequestToolResourcesCodeInterpreter) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyThreadRequestToolResourcesCodeInterpreterBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for ModifyThreadRequestToolResourcesFileSearch {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.vector_store_ids {
-            let at = at.field("vector_store_ids");
-            v::items((x).len(), None, Some(1), &at, out);
-        }
-    }
-}
-
-/// Builds a [`ModifyThreadRequestToolResourcesFileSearch`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ModifyThreadRequestToolResourcesFileSearchBuilder(
-    ModifyThreadRequestToolResourcesFileSearch,
-);
-
-impl ModifyThreadRequestToolResourcesFileSearchBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(ModifyThreadRequestToolResourcesFileSearch {
-            vector_store_ids: None,
-        })
-    }
-
-    /// Sets `vector_store_ids`.
-    /// Constraints: at most 1 items.
-    pub fn vector_store_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.vector_store_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `vector_store_ids`.
-    pub fn vector_store_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .vector_store_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ModifyThreadRequestToolResourcesFileSearch {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ModifyThreadRequestToolResourcesFileSearch {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ModifyThreadRequestToolResourcesFileSearch, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ModifyThreadRequestToolResourcesFileSearch>
-    for ModifyThreadRequestToolResourcesFileSearchBuilder
-{
-    fn from(value: ModifyThreadRequestToolResourcesFileSearch) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for ModifyThreadRequestToolResourcesFileSearchBuilder {
     fn default() -> Self {
         Self::new()
     }

@@ -136,12 +136,6 @@ impl From<ChatCompletionAllowedToolsChoice> for ChatCompletionAllowedToolsChoice
     }
 }
 
-impl Validate for ChatCompletionAllowedToolsMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 /// Builds a [`ChatCompletionFunctionCallOption`] (required: `name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -328,96 +322,6 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
 
 impl From<ChatCompletionNamedToolChoiceCustom> for ChatCompletionNamedToolChoiceCustomBuilder {
     fn from(value: ChatCompletionNamedToolChoiceCustom) -> Self {
-        Self(value)
-    }
-}
-
-/// Builds a [`ChatCompletionNamedToolChoiceCustomCustom`] (required: `name`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ChatCompletionNamedToolChoiceCustomCustomBuilder(
-    ChatCompletionNamedToolChoiceCustomCustom,
-);
-
-impl ChatCompletionNamedToolChoiceCustomCustomBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(ChatCompletionNamedToolChoiceCustomCustom { name: name.into() })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoiceCustomCustom {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ChatCompletionNamedToolChoiceCustomCustom {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ChatCompletionNamedToolChoiceCustomCustom, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<ChatCompletionNamedToolChoiceCustomCustom>
-    for ChatCompletionNamedToolChoiceCustomCustomBuilder
-{
-    fn from(value: ChatCompletionNamedToolChoiceCustomCustom) -> Self {
-        Self(value)
-    }
-}
-
-/// Builds a [`ChatCompletionNamedToolChoiceFunction`] (required: `name`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ChatCompletionNamedToolChoiceFunctionBuilder(ChatCompletionNamedToolChoiceFunction);
-
-impl ChatCompletionNamedToolChoiceFunctionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(ChatCompletionNamedToolChoiceFunction { name: name.into() })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ChatCompletionNamedToolChoiceFunction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ChatCompletionNamedToolChoiceFunction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<ChatCompletionNamedToolChoiceFunction, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<ChatCompletionNamedToolChoiceFunction> for ChatCompletionNamedToolChoiceFunctionBuilder {
-    fn from(value: ChatCompletionNamedToolChoiceFunction) -> Self {
         Self(value)
     }
 }
@@ -940,86 +844,6 @@ impl From<ChatCompletionRequestMessageContentPartImage>
     }
 }
 
-impl Validate for ChatCompletionRequestMessageContentPartImageImageUrl {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`ChatCompletionRequestMessageContentPartImageImageUrl`] (required: `url`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ChatCompletionRequestMessageContentPartImageImageUrlBuilder(
-    ChatCompletionRequestMessageContentPartImageImageUrl,
-);
-
-impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(ChatCompletionRequestMessageContentPartImageImageUrl {
-            url: url.into(),
-            detail: None,
-        })
-    }
-
-    /// Sets `url`.
-    pub fn url(mut self, value: impl Into<String>) -> Self {
-        self.0.url = value.into();
-        self
-    }
-
-    /// Sets `detail`.
-    /// Default: `"auto"`.
-    pub fn detail(
-        mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
-    ) -> Self {
-        self.0.detail = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartImageImageUrl {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartImageImageUrl {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<ChatCompletionRequestMessageContentPartImageImageUrl>
-    for ChatCompletionRequestMessageContentPartImageImageUrlBuilder
-{
-    fn from(value: ChatCompletionRequestMessageContentPartImageImageUrl) -> Self {
-        Self(value)
-    }
-}
-
-impl Validate for ChatCompletionRequestMessageContentPartImageImageUrlDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ChatCompletionRequestSystemMessage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1274,20 +1098,14 @@ impl Validate for ChatCompletionRequestUserMessageContentPart {
 impl Validate for ChatCompletionToolChoiceOption {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::ToolChoiceMode(x) => {
+            Self::AllowedToolsChoice(x) => {
                 Validate::check(x, at, out);
             }
-            Self::AllowedToolsChoice(x) => {
+            Self::ToolChoiceMode(x) => {
                 Validate::check(x, at, out);
             }
             _ => {}
         }
-    }
-}
-
-impl Validate for ChatCompletionToolChoiceOptionToolChoiceMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1911,12 +1729,6 @@ impl Validate for CreateChatCompletionRequestFunctionCallText {
     }
 }
 
-impl Validate for CreateChatCompletionRequestPromptCacheRetention {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateChatCompletionRequestToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2477,12 +2289,6 @@ impl Default for GetChatCompletionMessagesParamsBuilder {
     }
 }
 
-impl Validate for GetChatCompletionMessagesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListChatCompletionsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2576,12 +2382,6 @@ impl Default for ListChatCompletionsParamsBuilder {
     }
 }
 
-impl Validate for ListChatCompletionsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for PredictionContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2648,12 +2448,6 @@ impl Validate for PredictionContentContent {
             }
             _ => {}
         }
-    }
-}
-
-impl Validate for ResponseModalitiesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

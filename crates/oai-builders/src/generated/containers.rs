@@ -5,6 +5,12 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+impl Validate for ContainerResourceMemoryLimit {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 impl Validate for CreateContainerBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -167,12 +173,6 @@ impl CreateContainerBodyExpiresAfterBuilder {
 impl From<CreateContainerBodyExpiresAfter> for CreateContainerBodyExpiresAfterBuilder {
     fn from(value: CreateContainerBodyExpiresAfter) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateContainerBodyMemoryLimit {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -342,12 +342,6 @@ impl Default for ListContainerFilesParamsBuilder {
     }
 }
 
-impl Validate for ListContainerFilesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListContainersParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -431,11 +425,5 @@ impl From<ListContainersParams> for ListContainersParamsBuilder {
 impl Default for ListContainersParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListContainersParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

@@ -383,12 +383,6 @@ impl Default for ListConversationItemsParamsBuilder {
     }
 }
 
-impl Validate for ListConversationItemsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UpdateConversationBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }

@@ -907,58 +907,6 @@ impl Validate for CreateEvalResponsesRunDataSourceInputMessages {
     }
 }
 
-/// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesItemReference`] (required: `item_reference`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder(
-    CreateEvalResponsesRunDataSourceInputMessagesItemReference,
-);
-
-impl CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(item_reference: impl Into<String>) -> Self {
-        Self(CreateEvalResponsesRunDataSourceInputMessagesItemReference {
-            r#type: Default::default(),
-            item_reference: item_reference.into(),
-        })
-    }
-
-    /// Sets `item_reference`.
-    pub fn item_reference(mut self, value: impl Into<String>) -> Self {
-        self.0.item_reference = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateEvalResponsesRunDataSourceInputMessagesItemReference {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateEvalResponsesRunDataSourceInputMessagesItemReference {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesItemReference, crate::ValidationError>
-    {
-        Ok(self.0)
-    }
-}
-
-impl From<CreateEvalResponsesRunDataSourceInputMessagesItemReference>
-    for CreateEvalResponsesRunDataSourceInputMessagesItemReferenceBuilder
-{
-    fn from(value: CreateEvalResponsesRunDataSourceInputMessagesItemReference) -> Self {
-        Self(value)
-    }
-}
-
 impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1041,74 +989,6 @@ impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateI
             }
             _ => {}
         }
-    }
-}
-
-/// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`] (required: `role`, `content`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder(
-    CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
-);
-
-impl CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self(
-            CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
-                role: role.into(),
-                content: content.into(),
-            },
-        )
-    }
-
-    /// Sets `role`.
-    pub fn role(mut self, value: impl Into<String>) -> Self {
-        self.0.role = value.into();
-        self
-    }
-
-    /// Sets `content`.
-    pub fn content(mut self, value: impl Into<String>) -> Self {
-        self.0.content = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
-        crate::ValidationError,
-    > {
-        Ok(self.0)
-    }
-}
-
-impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage>
-    for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessageBuilder
-{
-    fn from(
-        value: CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
-    ) -> Self {
-        Self(value)
     }
 }
 
@@ -1623,107 +1503,6 @@ impl From<EvalGraderScoreModel> for EvalGraderScoreModelBuilder {
     }
 }
 
-impl Validate for EvalGraderScoreModelSamplingParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.max_completions_tokens {
-            let at = at.field("max_completions_tokens");
-            v::integer(
-                i128::from(*x),
-                v::Bound::Inclusive(1.0),
-                v::Bound::None,
-                &at,
-                out,
-            );
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`EvalGraderScoreModelSamplingParams`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct EvalGraderScoreModelSamplingParamsBuilder(EvalGraderScoreModelSamplingParams);
-
-impl EvalGraderScoreModelSamplingParamsBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(EvalGraderScoreModelSamplingParams {
-            seed: None,
-            top_p: None,
-            temperature: None,
-            max_completions_tokens: None,
-            reasoning_effort: None,
-        })
-    }
-
-    /// Sets `seed`.
-    pub fn seed(mut self, value: i64) -> Self {
-        self.0.seed = Some(value);
-        self
-    }
-
-    /// Sets `top_p`.
-    pub fn top_p(mut self, value: f64) -> Self {
-        self.0.top_p = Some(value);
-        self
-    }
-
-    /// Sets `temperature`.
-    pub fn temperature(mut self, value: f64) -> Self {
-        self.0.temperature = Some(value);
-        self
-    }
-
-    /// Sets `max_completions_tokens`.
-    pub fn max_completions_tokens(mut self, value: u64) -> Self {
-        self.0.max_completions_tokens = Some(value);
-        self
-    }
-
-    /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
-        self.0.reasoning_effort = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &EvalGraderScoreModelSamplingParams {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> EvalGraderScoreModelSamplingParams {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<EvalGraderScoreModelSamplingParams, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<EvalGraderScoreModelSamplingParams> for EvalGraderScoreModelSamplingParamsBuilder {
-    fn from(value: EvalGraderScoreModelSamplingParams) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for EvalGraderScoreModelSamplingParamsBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Validate for EvalGraderTextSimilarity {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1816,12 +1595,6 @@ impl EvalGraderTextSimilarityBuilder {
 impl From<EvalGraderTextSimilarity> for EvalGraderTextSimilarityBuilder {
     fn from(value: EvalGraderTextSimilarity) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for EvalGraderTextSimilarityEvaluationMetric {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2294,12 +2067,6 @@ impl Default for GetEvalRunOutputItemsParamsBuilder {
     }
 }
 
-impl Validate for GetEvalRunOutputItemsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for GetEvalRunOutputItemsParamsStatus {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -2393,12 +2160,6 @@ impl From<GetEvalRunsParams> for GetEvalRunsParamsBuilder {
 impl Default for GetEvalRunsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for GetEvalRunsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2496,12 +2257,6 @@ impl From<ListEvalsParams> for ListEvalsParamsBuilder {
 impl Default for ListEvalsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListEvalsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

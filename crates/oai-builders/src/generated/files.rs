@@ -174,9 +174,3 @@ impl Default for ListFilesParamsBuilder {
         Self::new()
     }
 }
-
-impl Validate for ListFilesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}

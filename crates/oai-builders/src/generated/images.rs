@@ -494,19 +494,7 @@ impl From<CreateImageRequest> for CreateImageRequestBuilder {
     }
 }
 
-impl Validate for CreateImageRequestBackground {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateImageRequestModeration {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageRequestOutputFormat {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
@@ -641,12 +629,6 @@ impl CreateImageVariationRequestBuilder {
 impl From<CreateImageVariationRequest> for CreateImageVariationRequestBuilder {
     fn from(value: CreateImageVariationRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateImageVariationRequestResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -268,6 +268,77 @@ impl Default for RealtimeAudioFormatsAudioPcmuBuilder {
     }
 }
 
+/// Builds a [`RealtimeBetaResponseCreateParamsToolsItem`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeBetaResponseCreateParamsToolsItemBuilder(
+    RealtimeBetaResponseCreateParamsToolsItem,
+);
+
+impl RealtimeBetaResponseCreateParamsToolsItemBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeBetaResponseCreateParamsToolsItem {
+            r#type: None,
+            name: None,
+            description: None,
+            parameters: None,
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.0.description = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.parameters = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeBetaResponseCreateParamsToolsItem {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeBetaResponseCreateParamsToolsItem {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeBetaResponseCreateParamsToolsItem, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeBetaResponseCreateParamsToolsItem>
+    for RealtimeBetaResponseCreateParamsToolsItemBuilder
+{
+    fn from(value: RealtimeBetaResponseCreateParamsToolsItem) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeBetaResponseCreateParamsToolsItemBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Validate for RealtimeCallCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1375,74 +1446,6 @@ impl Default for RealtimeSessionCreateRequestGAAudioInputBuilder {
     }
 }
 
-impl Validate for RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.r#type {
-            let at = at.field("type");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeSessionCreateRequestGAAudioInputNoiseReduction`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder(
-    RealtimeSessionCreateRequestGAAudioInputNoiseReduction,
-);
-
-impl RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeSessionCreateRequestGAAudioInputNoiseReduction { r#type: None })
-    }
-
-    /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
-        self.0.r#type = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeSessionCreateRequestGAAudioInputNoiseReduction, crate::ValidationError>
-    {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>
-    for RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder
-{
-    fn from(value: RealtimeSessionCreateRequestGAAudioInputNoiseReduction) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeSessionCreateRequestGAAudioInputNoiseReductionBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Validate for RealtimeSessionCreateRequestGAAudioOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1535,12 +1538,6 @@ impl Default for RealtimeSessionCreateRequestGAAudioOutputBuilder {
     }
 }
 
-impl Validate for RealtimeSessionCreateRequestGAOutputModalitiesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for RealtimeSessionCreateRequestGAToolChoice {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1560,77 +1557,6 @@ impl Validate for RealtimeSessionCreateRequestGAToolsItem {
             }
             _ => {}
         }
-    }
-}
-
-/// Builds a [`RealtimeSessionCreateRequestGATracingTracingConfiguration`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder(
-    RealtimeSessionCreateRequestGATracingTracingConfiguration,
-);
-
-impl RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeSessionCreateRequestGATracingTracingConfiguration {
-            workflow_name: None,
-            group_id: None,
-            metadata: None,
-        })
-    }
-
-    /// Sets `workflow_name`.
-    pub fn workflow_name(mut self, value: impl Into<String>) -> Self {
-        self.0.workflow_name = Some(value.into());
-        self
-    }
-
-    /// Sets `group_id`.
-    pub fn group_id(mut self, value: impl Into<String>) -> Self {
-        self.0.group_id = Some(value.into());
-        self
-    }
-
-    /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
-        self.0.metadata = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestGATracingTracingConfiguration {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeSessionCreateRequestGATracingTracingConfiguration {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeSessionCreateRequestGATracingTracingConfiguration, crate::ValidationError>
-    {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeSessionCreateRequestGATracingTracingConfiguration>
-    for RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder
-{
-    fn from(value: RealtimeSessionCreateRequestGATracingTracingConfiguration) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeSessionCreateRequestGATracingTracingConfigurationBuilder {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -1683,142 +1609,6 @@ impl From<RealtimeSessionCreateRequestInputAudioTranscription>
 }
 
 impl Default for RealtimeSessionCreateRequestInputAudioTranscriptionBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Builds a [`RealtimeSessionCreateRequestToolsItem`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeSessionCreateRequestToolsItemBuilder(RealtimeSessionCreateRequestToolsItem);
-
-impl RealtimeSessionCreateRequestToolsItemBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeSessionCreateRequestToolsItem {
-            r#type: None,
-            name: None,
-            description: None,
-            parameters: None,
-        })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = Some(value.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.0.description = Some(value.into());
-        self
-    }
-
-    /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<serde_json::Value>) -> Self {
-        self.0.parameters = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestToolsItem {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeSessionCreateRequestToolsItem {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<RealtimeSessionCreateRequestToolsItem, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeSessionCreateRequestToolsItem> for RealtimeSessionCreateRequestToolsItemBuilder {
-    fn from(value: RealtimeSessionCreateRequestToolsItem) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeSessionCreateRequestToolsItemBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Builds a [`RealtimeSessionCreateRequestTracingTracingConfiguration`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeSessionCreateRequestTracingTracingConfigurationBuilder(
-    RealtimeSessionCreateRequestTracingTracingConfiguration,
-);
-
-impl RealtimeSessionCreateRequestTracingTracingConfigurationBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeSessionCreateRequestTracingTracingConfiguration {
-            workflow_name: None,
-            group_id: None,
-            metadata: None,
-        })
-    }
-
-    /// Sets `workflow_name`.
-    pub fn workflow_name(mut self, value: impl Into<String>) -> Self {
-        self.0.workflow_name = Some(value.into());
-        self
-    }
-
-    /// Sets `group_id`.
-    pub fn group_id(mut self, value: impl Into<String>) -> Self {
-        self.0.group_id = Some(value.into());
-        self
-    }
-
-    /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
-        self.0.metadata = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeSessionCreateRequestTracingTracingConfiguration {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeSessionCreateRequestTracingTracingConfiguration {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeSessionCreateRequestTracingTracingConfiguration, crate::ValidationError>
-    {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeSessionCreateRequestTracingTracingConfiguration>
-    for RealtimeSessionCreateRequestTracingTracingConfigurationBuilder
-{
-    fn from(value: RealtimeSessionCreateRequestTracingTracingConfiguration) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeSessionCreateRequestTracingTracingConfigurationBuilder {
     fn default() -> Self {
         Self::new()
     }
@@ -1896,6 +1686,145 @@ impl From<RealtimeSessionCreateRequestTurnDetection>
 }
 
 impl Default for RealtimeSessionCreateRequestTurnDetectionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for RealtimeSessionInputAudioFormat {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+impl Validate for RealtimeSessionInputAudioNoiseReduction {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.r#type {
+            let at = at.field("type");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`RealtimeSessionInputAudioNoiseReduction`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionInputAudioNoiseReductionBuilder(RealtimeSessionInputAudioNoiseReduction);
+
+impl RealtimeSessionInputAudioNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionInputAudioNoiseReduction { r#type: None })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionInputAudioNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionInputAudioNoiseReduction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeSessionInputAudioNoiseReduction, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionInputAudioNoiseReduction>
+    for RealtimeSessionInputAudioNoiseReductionBuilder
+{
+    fn from(value: RealtimeSessionInputAudioNoiseReduction) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionInputAudioNoiseReductionBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`RealtimeSessionTracingTracingConfiguration`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeSessionTracingTracingConfigurationBuilder(
+    RealtimeSessionTracingTracingConfiguration,
+);
+
+impl RealtimeSessionTracingTracingConfigurationBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeSessionTracingTracingConfiguration {
+            workflow_name: None,
+            group_id: None,
+            metadata: None,
+        })
+    }
+
+    /// Sets `workflow_name`.
+    pub fn workflow_name(mut self, value: impl Into<String>) -> Self {
+        self.0.workflow_name = Some(value.into());
+        self
+    }
+
+    /// Sets `group_id`.
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.0.group_id = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeSessionTracingTracingConfiguration {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeSessionTracingTracingConfiguration {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeSessionTracingTracingConfiguration, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeSessionTracingTracingConfiguration>
+    for RealtimeSessionTracingTracingConfigurationBuilder
+{
+    fn from(value: RealtimeSessionTracingTracingConfiguration) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeSessionTracingTracingConfigurationBuilder {
     fn default() -> Self {
         Self::new()
     }
@@ -2173,254 +2102,6 @@ impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
     }
 }
 
-impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudioInput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.transcription {
-            let at = at.field("transcription");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.noise_reduction {
-            let at = at.field("noise_reduction");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.turn_detection {
-            let at = at.field("turn_detection");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranscriptionSessionCreateRequestGAAudioInput`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder(
-    RealtimeTranscriptionSessionCreateRequestGAAudioInput,
-);
-
-impl RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranscriptionSessionCreateRequestGAAudioInput {
-            format: None,
-            transcription: None,
-            noise_reduction: None,
-            turn_detection: None,
-        })
-    }
-
-    /// Sets `format`.
-    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
-        self.0.format = Some(value.into());
-        self
-    }
-
-    /// Sets `transcription`.
-    pub fn transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
-        self.0.transcription = Some(value.into());
-        self
-    }
-
-    /// Sets `noise_reduction`.
-    /// Default: `null`.
-    pub fn noise_reduction(
-        mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction>,
-    ) -> Self {
-        self.0.noise_reduction = Some(value.into());
-        self
-    }
-
-    /// Sets `turn_detection`.
-    pub fn turn_detection(mut self, value: impl Into<RealtimeTurnDetection>) -> Self {
-        self.0.turn_detection = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGAAudioInput {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGAAudioInput {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeTranscriptionSessionCreateRequestGAAudioInput, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranscriptionSessionCreateRequestGAAudioInput>
-    for RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder
-{
-    fn from(value: RealtimeTranscriptionSessionCreateRequestGAAudioInput) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioInputBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.r#type {
-            let at = at.field("type");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder(
-    RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
-);
-
-impl RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction { r#type: None })
-    }
-
-    /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
-        self.0.r#type = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction>
-    for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder
-{
-    fn from(value: RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for RealtimeTranscriptionSessionCreateRequestInputAudioFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.r#type {
-            let at = at.field("type");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder(
-    RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
-);
-
-impl RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction { r#type: None })
-    }
-
-    /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
-        self.0.r#type = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>
-    for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder
-{
-    fn from(value: RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Builds a [`RealtimeTranscriptionSessionCreateRequestTurnDetection`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2570,55 +2251,192 @@ impl From<RealtimeTranslationClientSecretCreateRequest>
     }
 }
 
-impl Validate for RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+impl Validate for RealtimeTranslationSessionAudio {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
         }
-        if let Some(x) = &self.seconds {
-            let at = at.field("seconds");
-            v::integer(
-                i128::from(*x),
-                v::Bound::Inclusive(10.0),
-                v::Bound::Inclusive(7200.0),
-                &at,
-                out,
-            );
+        if let Some(x) = &self.input {
+            let at = at.field("input");
+            Validate::check(x, &at, out);
         }
     }
 }
 
-/// Builds a [`RealtimeTranslationClientSecretCreateRequestExpiresAfter`] (no required fields).
+/// Builds a [`RealtimeTranslationSessionAudio`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder(
-    RealtimeTranslationClientSecretCreateRequestExpiresAfter,
-);
+pub struct RealtimeTranslationSessionAudioBuilder(RealtimeTranslationSessionAudio);
 
-impl RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
+impl RealtimeTranslationSessionAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeTranslationClientSecretCreateRequestExpiresAfter {
-            anchor: None,
-            seconds: None,
+        Self(RealtimeTranslationSessionAudio {
+            input: None,
+            output: None,
         })
     }
 
-    /// Sets `seconds`.
-    /// Constraints: minimum 10, maximum 7200.
-    /// Default: `600`.
-    pub fn seconds(mut self, value: u64) -> Self {
-        self.0.seconds = Some(value);
+    /// Sets `input`.
+    pub fn input(mut self, value: impl Into<RealtimeTranslationSessionAudioInput>) -> Self {
+        self.0.input = Some(value.into());
+        self
+    }
+
+    /// Sets `output`.
+    pub fn output(mut self, value: impl Into<RealtimeTranslationSessionAudioOutput>) -> Self {
+        self.0.output = Some(value.into());
         self
     }
 
     /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionAudio {
         &self.0
     }
 
     /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationClientSecretCreateRequestExpiresAfter {
+    pub fn into_inner(self) -> RealtimeTranslationSessionAudio {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTranslationSessionAudio, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudio> for RealtimeTranslationSessionAudioBuilder {
+    fn from(value: RealtimeTranslationSessionAudio) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionAudioBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for RealtimeTranslationSessionAudioInput {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.noise_reduction {
+            let at = at.field("noise_reduction");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionAudioInput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionAudioInputBuilder(RealtimeTranslationSessionAudioInput);
+
+impl RealtimeTranslationSessionAudioInputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationSessionAudioInput {
+            transcription: None,
+            noise_reduction: None,
+        })
+    }
+
+    /// Sets `transcription`.
+    pub fn transcription(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionAudioInputTranscription>,
+    ) -> Self {
+        self.0.transcription = Some(value.into());
+        self
+    }
+
+    /// Sets `noise_reduction`.
+    pub fn noise_reduction(
+        mut self,
+        value: impl Into<RealtimeTranslationSessionAudioInputNoiseReduction>,
+    ) -> Self {
+        self.0.noise_reduction = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionAudioInput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionAudioInput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTranslationSessionAudioInput, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudioInput> for RealtimeTranslationSessionAudioInputBuilder {
+    fn from(value: RealtimeTranslationSessionAudioInput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionAudioInputBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for RealtimeTranslationSessionAudioInputNoiseReduction {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("type");
+            Validate::check(&self.r#type, &at, out);
+        }
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionAudioInputNoiseReduction`] (required: `type`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionAudioInputNoiseReductionBuilder(
+    RealtimeTranslationSessionAudioInputNoiseReduction,
+);
+
+impl RealtimeTranslationSessionAudioInputNoiseReductionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#type: impl Into<NoiseReductionType>) -> Self {
+        Self(RealtimeTranslationSessionAudioInputNoiseReduction {
+            r#type: r#type.into(),
+        })
+    }
+
+    /// Sets `type`.
+    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+        self.0.r#type = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionAudioInputNoiseReduction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionAudioInputNoiseReduction {
         self.0
     }
 
@@ -2628,22 +2446,113 @@ impl RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
     /// Every violated constraint, each with its field path.
     pub fn build(
         self,
-    ) -> Result<RealtimeTranslationClientSecretCreateRequestExpiresAfter, crate::ValidationError>
-    {
+    ) -> Result<RealtimeTranslationSessionAudioInputNoiseReduction, crate::ValidationError> {
         crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
 
-impl From<RealtimeTranslationClientSecretCreateRequestExpiresAfter>
-    for RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder
+impl From<RealtimeTranslationSessionAudioInputNoiseReduction>
+    for RealtimeTranslationSessionAudioInputNoiseReductionBuilder
 {
-    fn from(value: RealtimeTranslationClientSecretCreateRequestExpiresAfter) -> Self {
+    fn from(value: RealtimeTranslationSessionAudioInputNoiseReduction) -> Self {
         Self(value)
     }
 }
 
-impl Default for RealtimeTranslationClientSecretCreateRequestExpiresAfterBuilder {
+/// Builds a [`RealtimeTranslationSessionAudioInputTranscription`] (required: `model`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionAudioInputTranscriptionBuilder(
+    RealtimeTranslationSessionAudioInputTranscription,
+);
+
+impl RealtimeTranslationSessionAudioInputTranscriptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self(RealtimeTranslationSessionAudioInputTranscription {
+            model: model.into(),
+        })
+    }
+
+    /// Sets `model`.
+    pub fn model(mut self, value: impl Into<String>) -> Self {
+        self.0.model = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionAudioInputTranscription {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionAudioInputTranscription {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<RealtimeTranslationSessionAudioInputTranscription, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudioInputTranscription>
+    for RealtimeTranslationSessionAudioInputTranscriptionBuilder
+{
+    fn from(value: RealtimeTranslationSessionAudioInputTranscription) -> Self {
+        Self(value)
+    }
+}
+
+/// Builds a [`RealtimeTranslationSessionAudioOutput`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RealtimeTranslationSessionAudioOutputBuilder(RealtimeTranslationSessionAudioOutput);
+
+impl RealtimeTranslationSessionAudioOutputBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(RealtimeTranslationSessionAudioOutput { language: None })
+    }
+
+    /// Sets `language`.
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.0.language = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &RealtimeTranslationSessionAudioOutput {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> RealtimeTranslationSessionAudioOutput {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<RealtimeTranslationSessionAudioOutput, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudioOutput> for RealtimeTranslationSessionAudioOutputBuilder {
+    fn from(value: RealtimeTranslationSessionAudioOutput) -> Self {
+        Self(value)
+    }
+}
+
+impl Default for RealtimeTranslationSessionAudioOutputBuilder {
     fn default() -> Self {
         Self::new()
     }
@@ -2712,347 +2621,6 @@ impl From<RealtimeTranslationSessionCreateRequest>
 {
     fn from(value: RealtimeTranslationSessionCreateRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for RealtimeTranslationSessionCreateRequestAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.input {
-            let at = at.field("input");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranslationSessionCreateRequestAudio`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationSessionCreateRequestAudioBuilder(
-    RealtimeTranslationSessionCreateRequestAudio,
-);
-
-impl RealtimeTranslationSessionCreateRequestAudioBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranslationSessionCreateRequestAudio {
-            input: None,
-            output: None,
-        })
-    }
-
-    /// Sets `input`.
-    pub fn input(
-        mut self,
-        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInput>,
-    ) -> Self {
-        self.0.input = Some(value.into());
-        self
-    }
-
-    /// Sets `output`.
-    pub fn output(
-        mut self,
-        value: impl Into<RealtimeTranslationSessionCreateRequestAudioOutput>,
-    ) -> Self {
-        self.0.output = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudio {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudio {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeTranslationSessionCreateRequestAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranslationSessionCreateRequestAudio>
-    for RealtimeTranslationSessionCreateRequestAudioBuilder
-{
-    fn from(value: RealtimeTranslationSessionCreateRequestAudio) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranslationSessionCreateRequestAudioBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for RealtimeTranslationSessionCreateRequestAudioInput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.noise_reduction {
-            let at = at.field("noise_reduction");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInput`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationSessionCreateRequestAudioInputBuilder(
-    RealtimeTranslationSessionCreateRequestAudioInput,
-);
-
-impl RealtimeTranslationSessionCreateRequestAudioInputBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranslationSessionCreateRequestAudioInput {
-            transcription: None,
-            noise_reduction: None,
-        })
-    }
-
-    /// Sets `transcription`.
-    pub fn transcription(
-        mut self,
-        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInputTranscription>,
-    ) -> Self {
-        self.0.transcription = Some(value.into());
-        self
-    }
-
-    /// Sets `noise_reduction`.
-    pub fn noise_reduction(
-        mut self,
-        value: impl Into<RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction>,
-    ) -> Self {
-        self.0.noise_reduction = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInput {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInput {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeTranslationSessionCreateRequestAudioInput, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranslationSessionCreateRequestAudioInput>
-    for RealtimeTranslationSessionCreateRequestAudioInputBuilder
-{
-    fn from(value: RealtimeTranslationSessionCreateRequestAudioInput) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranslationSessionCreateRequestAudioInputBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-    }
-}
-
-/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction`] (required: `type`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder(
-    RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
-);
-
-impl RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<NoiseReductionType>) -> Self {
-        Self(
-            RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
-                r#type: r#type.into(),
-            },
-        )
-    }
-
-    /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
-        self.0.r#type = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction>
-    for RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionBuilder
-{
-    fn from(value: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction) -> Self {
-        Self(value)
-    }
-}
-
-/// Builds a [`RealtimeTranslationSessionCreateRequestAudioInputTranscription`] (required: `model`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder(
-    RealtimeTranslationSessionCreateRequestAudioInputTranscription,
-);
-
-impl RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(model: impl Into<String>) -> Self {
-        Self(
-            RealtimeTranslationSessionCreateRequestAudioInputTranscription {
-                model: model.into(),
-            },
-        )
-    }
-
-    /// Sets `model`.
-    pub fn model(mut self, value: impl Into<String>) -> Self {
-        self.0.model = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioInputTranscription {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioInputTranscription {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        RealtimeTranslationSessionCreateRequestAudioInputTranscription,
-        crate::ValidationError,
-    > {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranslationSessionCreateRequestAudioInputTranscription>
-    for RealtimeTranslationSessionCreateRequestAudioInputTranscriptionBuilder
-{
-    fn from(value: RealtimeTranslationSessionCreateRequestAudioInputTranscription) -> Self {
-        Self(value)
-    }
-}
-
-/// Builds a [`RealtimeTranslationSessionCreateRequestAudioOutput`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeTranslationSessionCreateRequestAudioOutputBuilder(
-    RealtimeTranslationSessionCreateRequestAudioOutput,
-);
-
-impl RealtimeTranslationSessionCreateRequestAudioOutputBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeTranslationSessionCreateRequestAudioOutput { language: None })
-    }
-
-    /// Sets `language`.
-    pub fn language(mut self, value: impl Into<String>) -> Self {
-        self.0.language = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeTranslationSessionCreateRequestAudioOutput {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeTranslationSessionCreateRequestAudioOutput {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeTranslationSessionCreateRequestAudioOutput, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeTranslationSessionCreateRequestAudioOutput>
-    for RealtimeTranslationSessionCreateRequestAudioOutputBuilder
-{
-    fn from(value: RealtimeTranslationSessionCreateRequestAudioOutput) -> Self {
-        Self(value)
-    }
-}
-
-impl Default for RealtimeTranslationSessionCreateRequestAudioOutputBuilder {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -617,12 +617,6 @@ impl From<BetaCodeInterpreterToolCall> for BetaCodeInterpreterToolCallBuilder {
     }
 }
 
-impl Validate for BetaCodeInterpreterToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaCompactResponseMethodPublicBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1140,12 +1134,6 @@ impl From<BetaComputerToolCall> for BetaComputerToolCallBuilder {
     }
 }
 
-impl Validate for BetaComputerToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaCreateResponse {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1551,18 +1539,6 @@ impl From<BetaCreateResponse> for BetaCreateResponseBuilder {
 impl Default for BetaCreateResponseBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for BetaCreateResponsePromptCacheRetention {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for BetaCreateResponseTruncation {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2036,12 +2012,6 @@ impl From<BetaFileSearchToolCallResultsItem> for BetaFileSearchToolCallResultsIt
 impl Default for BetaFileSearchToolCallResultsItemBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for BetaFileSearchToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2574,12 +2544,6 @@ impl From<BetaFunctionToolCall> for BetaFunctionToolCallBuilder {
     }
 }
 
-impl Validate for BetaFunctionToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaGetResponseParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2758,12 +2722,6 @@ impl From<BetaImageGenToolCall> for BetaImageGenToolCallBuilder {
     }
 }
 
-impl Validate for BetaImageGenToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaInputItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2876,18 +2834,6 @@ impl BetaInputMessageBuilder {
 impl From<BetaInputMessage> for BetaInputMessageBuilder {
     fn from(value: BetaInputMessage) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaInputMessageRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for BetaInputMessageStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3149,12 +3095,6 @@ impl Default for BetaListInputItemsParamsBuilder {
     }
 }
 
-impl Validate for BetaListInputItemsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaLocalShellToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3322,18 +3262,6 @@ impl BetaLocalShellToolCallOutputBuilder {
 impl From<BetaLocalShellToolCallOutput> for BetaLocalShellToolCallOutputBuilder {
     fn from(value: BetaLocalShellToolCallOutput) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaLocalShellToolCallOutputStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for BetaLocalShellToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4061,12 +3989,6 @@ impl From<BetaOutputMessage> for BetaOutputMessageBuilder {
     }
 }
 
-impl Validate for BetaOutputMessageStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for BetaOutputTextContentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4467,12 +4389,6 @@ impl BetaReasoningItemBuilder {
 impl From<BetaReasoningItem> for BetaReasoningItemBuilder {
     fn from(value: BetaReasoningItem) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaReasoningItemStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4965,12 +4881,6 @@ impl BetaWebSearchToolCallBuilder {
 impl From<BetaWebSearchToolCall> for BetaWebSearchToolCallBuilder {
     fn from(value: BetaWebSearchToolCall) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaWebSearchToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -5798,12 +5708,6 @@ impl Default for CreateResponseParamsBuilder {
     }
 }
 
-impl Validate for CreateResponsePromptCacheRetention {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateResponseTruncation {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
@@ -6118,12 +6022,6 @@ impl From<ListInputItemsParams> for ListInputItemsParamsBuilder {
 impl Default for ListInputItemsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListInputItemsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -6781,12 +6679,6 @@ impl ToolChoiceAllowedBuilder {
 impl From<ToolChoiceAllowed> for ToolChoiceAllowedBuilder {
     fn from(value: ToolChoiceAllowed) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ToolChoiceAllowedMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -86,6 +86,13 @@ impl From<AdditionalToolsItemParam> for AdditionalToolsItemParamBuilder {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "chat", feature = "evals"))]
+impl Validate for AdminApiKeysListParamsOrder {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchCallOutputStatusParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -704,6 +711,58 @@ impl Default for ApproximateLocationBuilder {
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Validate for AssistantsApiToolChoiceOptionText {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`AssistantsNamedToolChoiceFunction`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantsNamedToolChoiceFunctionBuilder(AssistantsNamedToolChoiceFunction);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl AssistantsNamedToolChoiceFunctionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(AssistantsNamedToolChoiceFunction { name: name.into() })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantsNamedToolChoiceFunction {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantsNamedToolChoiceFunction {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantsNamedToolChoiceFunction, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<AssistantsNamedToolChoiceFunction> for AssistantsNamedToolChoiceFunctionBuilder {
+    fn from(value: AssistantsNamedToolChoiceFunction) -> Self {
+        Self(value)
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for AutoCodeInterpreterToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -820,6 +879,13 @@ impl Validate for AutoCodeInterpreterToolParamNetworkPolicy {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "conversations", feature = "responses"))]
+impl Validate for BetaListInputItemsParamsOrder {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 #[cfg(any(
     feature = "conversations",
     feature = "evals",
@@ -827,6 +893,13 @@ impl Validate for AutoCodeInterpreterToolParamNetworkPolicy {
     feature = "responses"
 ))]
 impl Validate for CallableToolAllowedCaller {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Validate for ChatCompletionAllowedToolsMode {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
@@ -1062,6 +1135,13 @@ impl From<ChatCompletionMessageToolCallFunction> for ChatCompletionMessageToolCa
     }
 }
 
+#[cfg(any(feature = "chat", feature = "realtime"))]
+impl Validate for ChatCompletionModalitiesItem {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Validate for ChatCompletionRequestAssistantMessage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -1181,7 +1261,7 @@ impl Default for ChatCompletionRequestAssistantMessageBuilder {
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 /// Builds a [`ChatCompletionRequestAssistantMessageAudio`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1189,7 +1269,7 @@ pub struct ChatCompletionRequestAssistantMessageAudioBuilder(
     ChatCompletionRequestAssistantMessageAudio,
 );
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 impl ChatCompletionRequestAssistantMessageAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
@@ -1223,7 +1303,7 @@ impl ChatCompletionRequestAssistantMessageAudioBuilder {
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 impl From<ChatCompletionRequestAssistantMessageAudio>
     for ChatCompletionRequestAssistantMessageAudioBuilder
 {
@@ -1301,6 +1381,91 @@ impl From<ChatCompletionRequestAssistantMessageFunctionCall>
 {
     fn from(value: ChatCompletionRequestAssistantMessageFunctionCall) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Validate for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.detail {
+            let at = at.field("detail");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionRequestMessageContentPartImageImageUrl`] (required: `url`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionRequestMessageContentPartImageImageUrlBuilder(
+    ChatCompletionRequestMessageContentPartImageImageUrl,
+);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(ChatCompletionRequestMessageContentPartImageImageUrl {
+            url: url.into(),
+            detail: None,
+        })
+    }
+
+    /// Sets `url`.
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.0.url = value.into();
+        self
+    }
+
+    /// Sets `detail`.
+    /// Default: `"auto"`.
+    pub fn detail(
+        mut self,
+        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+    ) -> Self {
+        self.0.detail = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionRequestMessageContentPartImageImageUrl {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionRequestMessageContentPartImageImageUrl {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartImageImageUrl>
+    for ChatCompletionRequestMessageContentPartImageImageUrlBuilder
+{
+    fn from(value: ChatCompletionRequestMessageContentPartImageImageUrl) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Validate for ChatCompletionRequestMessageContentPartImageImageUrlDetail {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3480,6 +3645,13 @@ impl From<CoordParam> for CoordParamBuilder {
     }
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Validate for CreateChatCompletionRequestPromptCacheRetention {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for CustomGrammarFormatParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -4245,8 +4417,126 @@ impl Validate for EasyInputMessageContent {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "fine-tuning",
+    feature = "responses"
+))]
 impl Validate for EasyInputMessageRole {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Validate for EvalGraderScoreModelSamplingParams {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.max_completions_tokens {
+            let at = at.field("max_completions_tokens");
+            v::integer(
+                i128::from(*x),
+                v::Bound::Inclusive(1.0),
+                v::Bound::None,
+                &at,
+                out,
+            );
+        }
+        if let Some(x) = &self.reasoning_effort {
+            let at = at.field("reasoning_effort");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Builds a [`EvalGraderScoreModelSamplingParams`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalGraderScoreModelSamplingParamsBuilder(EvalGraderScoreModelSamplingParams);
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl EvalGraderScoreModelSamplingParamsBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(EvalGraderScoreModelSamplingParams {
+            seed: None,
+            top_p: None,
+            temperature: None,
+            max_completions_tokens: None,
+            reasoning_effort: None,
+        })
+    }
+
+    /// Sets `seed`.
+    pub fn seed(mut self, value: i64) -> Self {
+        self.0.seed = Some(value);
+        self
+    }
+
+    /// Sets `top_p`.
+    pub fn top_p(mut self, value: f64) -> Self {
+        self.0.top_p = Some(value);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, value: f64) -> Self {
+        self.0.temperature = Some(value);
+        self
+    }
+
+    /// Sets `max_completions_tokens`.
+    pub fn max_completions_tokens(mut self, value: u64) -> Self {
+        self.0.max_completions_tokens = Some(value);
+        self
+    }
+
+    /// Sets `reasoning_effort`.
+    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+        self.0.reasoning_effort = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalGraderScoreModelSamplingParams {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalGraderScoreModelSamplingParams {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalGraderScoreModelSamplingParams, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalGraderScoreModelSamplingParams> for EvalGraderScoreModelSamplingParamsBuilder {
+    fn from(value: EvalGraderScoreModelSamplingParams) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Default for EvalGraderScoreModelSamplingParamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Validate for EvalGraderTextSimilarityEvaluationMetric {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
@@ -4457,13 +4747,6 @@ impl EvalItemInputImageBuilder {
 impl From<EvalItemInputImage> for EvalItemInputImageBuilder {
     fn from(value: EvalItemInputImage) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for EvalItemRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -6055,13 +6338,6 @@ impl From<FunctionToolCall> for FunctionToolCallBuilder {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FunctionToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for FunctionToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -6469,112 +6745,6 @@ impl From<GraderScoreModel> for GraderScoreModelBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderScoreModelSamplingParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.max_completions_tokens {
-            let at = at.field("max_completions_tokens");
-            v::integer(
-                i128::from(*x),
-                v::Bound::Inclusive(1.0),
-                v::Bound::None,
-                &at,
-                out,
-            );
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-/// Builds a [`GraderScoreModelSamplingParams`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct GraderScoreModelSamplingParamsBuilder(GraderScoreModelSamplingParams);
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl GraderScoreModelSamplingParamsBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(GraderScoreModelSamplingParams {
-            seed: None,
-            top_p: None,
-            temperature: None,
-            max_completions_tokens: None,
-            reasoning_effort: None,
-        })
-    }
-
-    /// Sets `seed`.
-    pub fn seed(mut self, value: i64) -> Self {
-        self.0.seed = Some(value);
-        self
-    }
-
-    /// Sets `top_p`.
-    pub fn top_p(mut self, value: f64) -> Self {
-        self.0.top_p = Some(value);
-        self
-    }
-
-    /// Sets `temperature`.
-    pub fn temperature(mut self, value: f64) -> Self {
-        self.0.temperature = Some(value);
-        self
-    }
-
-    /// Sets `max_completions_tokens`.
-    pub fn max_completions_tokens(mut self, value: u64) -> Self {
-        self.0.max_completions_tokens = Some(value);
-        self
-    }
-
-    /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
-        self.0.reasoning_effort = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &GraderScoreModelSamplingParams {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> GraderScoreModelSamplingParams {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<GraderScoreModelSamplingParams, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl From<GraderScoreModelSamplingParams> for GraderScoreModelSamplingParamsBuilder {
-    fn from(value: GraderScoreModelSamplingParams) -> Self {
-        Self(value)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Default for GraderScoreModelSamplingParamsBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Validate for GraderStringCheck {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -6757,13 +6927,6 @@ impl GraderTextSimilarityBuilder {
 impl From<GraderTextSimilarity> for GraderTextSimilarityBuilder {
     fn from(value: GraderTextSimilarity) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderTextSimilarityEvaluationMetric {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -7245,6 +7408,13 @@ impl Validate for ImageGenToolOutputFormat {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ImageGenToolQuality {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
+    }
+}
+
+#[cfg(any(feature = "admin", feature = "images"))]
+impl Validate for ImagesResponseQuality {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
@@ -7913,13 +8083,6 @@ impl Validate for InputMessageRole {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for InputMessageStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for InputTextContentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -8166,6 +8329,19 @@ impl KeyPressActionBuilder {
 impl From<KeyPressAction> for KeyPressActionBuilder {
     fn from(value: KeyPressAction) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "containers",
+    feature = "files",
+    feature = "vector-stores"
+))]
+impl Validate for ListAssistantsParamsOrder {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -8485,20 +8661,6 @@ impl LocalShellToolCallOutputBuilder {
 impl From<LocalShellToolCallOutput> for LocalShellToolCallOutputBuilder {
     fn from(value: LocalShellToolCallOutput) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for LocalShellToolCallOutputStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for LocalShellToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -10030,13 +10192,6 @@ impl From<OutputMessage> for OutputMessageBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for OutputMessageStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ProgramItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -10829,13 +10984,6 @@ impl ReasoningItemBuilder {
 impl From<ReasoningItem> for ReasoningItemBuilder {
     fn from(value: ReasoningItem) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ReasoningItemStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -512,12 +512,6 @@ impl Validate for ListFilesInVectorStoreBatchParamsFilter {
     }
 }
 
-impl Validate for ListFilesInVectorStoreBatchParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListVectorStoreFilesParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -615,18 +609,6 @@ impl Default for ListVectorStoreFilesParamsBuilder {
     }
 }
 
-impl Validate for ListVectorStoreFilesParamsFilter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for ListVectorStoreFilesParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListVectorStoresParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -710,12 +692,6 @@ impl From<ListVectorStoresParams> for ListVectorStoresParamsBuilder {
 impl Default for ListVectorStoresParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListVectorStoresParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -56,28 +56,8 @@ pub struct AdminApiKeyCreateResponse {
     pub value: String,
 }
 
-/// Inline schema in `AdminApiKeyCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AdminApiKeyCreateResponseOwner {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `created_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<i64>,
-    /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
+/// Inline schema in `AdminApiKeyCreateResponse`, identical to [`AdminApiKeyOwner`].
+pub type AdminApiKeyCreateResponseOwner = AdminApiKeyOwner;
 
 /// Inline schema in `AdminApiKey`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -139,17 +119,6 @@ pub struct AdminApiKeysListParams {
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-}
-
-crate::string_enum! {
-/// Inline schema in `AdminApiKeysListParams`.
-/// Default: `"asc"`.
-pub enum AdminApiKeysListParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
 }
 
 /// The `ApiKeyList` schema.
@@ -739,24 +708,11 @@ pub struct AuditLogApiKeyUpdated {
     pub changes_requested: Option<AuditLogApiKeyUpdatedChangesRequested>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogApiKeyUpdatedChangesRequested {
-    /// `scopes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyCreatedData`].
+pub type AuditLogApiKeyUpdatedChangesRequested = AuditLogApiKeyCreatedData;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCertificateCreated {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
+pub type AuditLogCertificateCreated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -772,16 +728,8 @@ pub struct AuditLogCertificateDeleted {
     pub certificate: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCertificateUpdated {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
+pub type AuditLogCertificateUpdated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -791,35 +739,11 @@ pub struct AuditLogCertificatesActivated {
     pub certificates: Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCertificatesActivatedCertificatesItem {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
+pub type AuditLogCertificatesActivatedCertificatesItem = AuditLogProject;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCertificatesDeactivated {
-    /// `certificates`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificates: Option<Vec<AuditLogCertificatesDeactivatedCertificatesItem>>,
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCertificatesDeactivatedCertificatesItem {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogCertificatesActivated`].
+pub type AuditLogCertificatesDeactivated = AuditLogCertificatesActivated;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -843,13 +767,8 @@ pub struct AuditLogCheckpointPermissionCreatedData {
     pub fine_tuned_model_checkpoint: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogCheckpointPermissionDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogCheckpointPermissionDeleted = AuditLogApiKeyDeleted;
 
 crate::string_enum! {
 /// The `AuditLogEventType` schema.
@@ -1158,13 +1077,8 @@ pub struct AuditLogExternalKeyRegistered {
     pub data: Option<serde_json::Value>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogExternalKeyRemoved {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogExternalKeyRemoved = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1185,13 +1099,8 @@ pub struct AuditLogGroupCreatedData {
     pub group_name: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogGroupDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogGroupDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1204,29 +1113,14 @@ pub struct AuditLogGroupUpdated {
     pub changes_requested: Option<AuditLogGroupUpdatedChangesRequested>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogGroupUpdatedChangesRequested {
-    /// `group_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogGroupCreatedData`].
+pub type AuditLogGroupUpdatedChangesRequested = AuditLogGroupCreatedData;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogInviteAccepted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogInviteAccepted = AuditLogApiKeyDeleted;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogInviteDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogInviteDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1258,35 +1152,11 @@ pub struct AuditLogIpAllowlistConfigActivated {
     pub configs: Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogIpAllowlistConfigActivatedConfigsItem {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
+pub type AuditLogIpAllowlistConfigActivatedConfigsItem = AuditLogProject;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogIpAllowlistConfigDeactivated {
-    /// `configs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configs: Option<Vec<AuditLogIpAllowlistConfigDeactivatedConfigsItem>>,
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogIpAllowlistConfigDeactivatedConfigsItem {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogIpAllowlistConfigActivated`].
+pub type AuditLogIpAllowlistConfigDeactivated = AuditLogIpAllowlistConfigActivated;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1302,19 +1172,8 @@ pub struct AuditLogIpAllowlistCreated {
     pub allowed_ips: Option<Vec<String>>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogIpAllowlistDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `allowed_ips`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_ips: Option<Vec<String>>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogIpAllowlistCreated`].
+pub type AuditLogIpAllowlistDeleted = AuditLogIpAllowlistCreated;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1338,16 +1197,8 @@ pub struct AuditLogLoginFailed {
     pub error_message: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogLogoutFailed {
-    /// `error_code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    /// `error_message`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogLoginFailed`].
+pub type AuditLogLogoutFailed = AuditLogLoginFailed;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1397,13 +1248,8 @@ pub struct AuditLogProject {
     pub name: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogProjectArchived {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogProjectArchived = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1427,13 +1273,8 @@ pub struct AuditLogProjectCreatedData {
     pub title: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogProjectDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogProjectDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1454,13 +1295,8 @@ pub struct AuditLogProjectUpdatedChangesRequested {
     pub title: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogRateLimitDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogRateLimitDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1516,25 +1352,8 @@ pub struct AuditLogRoleAssignmentCreated {
     pub resource_type: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogRoleAssignmentDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `principal_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal_id: Option<String>,
-    /// `principal_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal_type: Option<String>,
-    /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<String>,
-    /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_type: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogRoleAssignmentCreated`].
+pub type AuditLogRoleAssignmentDeleted = AuditLogRoleAssignmentCreated;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1607,64 +1426,11 @@ pub struct AuditLogRoleCreated {
     pub resource_id: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogRoleDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogRoleDeleted = AuditLogApiKeyDeleted;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogRoleUnboundFromResource {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `role_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<String>,
-    /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<String>,
-    /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_type: Option<String>,
-    /// `permissions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
-    /// `workspace_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspace_id: Option<String>,
-    /// `connector_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connector_id: Option<String>,
-    /// `connector_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connector_name: Option<String>,
-    /// `enabled`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// `source`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<AuditLogRoleUnboundFromResourceSource>,
-}
-
-crate::string_enum! {
-/// Inline schema in `AuditLog`.
-pub enum AuditLogRoleUnboundFromResourceSource {
-/// `role_toggle`
-RoleToggle = "role_toggle",
-/// `role_connector_update`
-RoleConnectorUpdate = "role_connector_update",
-/// `role_delete`
-RoleDelete = "role_delete",
-/// `workspace_permissions`
-WorkspacePermissions = "workspace_permissions",
-/// `connector_publish`
-ConnectorPublish = "connector_publish",
-}
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogRoleBoundToResource`].
+pub type AuditLogRoleUnboundFromResource = AuditLogRoleBoundToResource;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1703,21 +1469,11 @@ pub struct AuditLogRoleUpdatedChangesRequested {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogScimDisabled {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogScimDisabled = AuditLogApiKeyDeleted;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogScimEnabled {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogScimEnabled = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1738,13 +1494,8 @@ pub struct AuditLogServiceAccountCreatedData {
     pub role: Option<String>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogServiceAccountDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogServiceAccountDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1757,81 +1508,23 @@ pub struct AuditLogServiceAccountUpdated {
     pub changes_requested: Option<AuditLogServiceAccountUpdatedChangesRequested>,
 }
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogServiceAccountUpdatedChangesRequested {
-    /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountCreatedData`].
+pub type AuditLogServiceAccountUpdatedChangesRequested = AuditLogServiceAccountCreatedData;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogUserAdded {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<AuditLogUserAddedData>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountCreated`].
+pub type AuditLogUserAdded = AuditLogServiceAccountCreated;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogUserAddedData {
-    /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
+pub type AuditLogUserDeleted = AuditLogApiKeyDeleted;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogUserDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountUpdated`].
+pub type AuditLogUserUpdated = AuditLogServiceAccountUpdated;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogUserUpdated {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changes_requested: Option<AuditLogUserUpdatedChangesRequested>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogExternalKeyRegistered`].
+pub type AuditLogWorkloadIdentityProviderCreated = AuditLogExternalKeyRegistered;
 
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogUserUpdatedChangesRequested {
-    /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogWorkloadIdentityProviderCreated {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AuditLogWorkloadIdentityProviderDeleted {
-    /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+/// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
+pub type AuditLogWorkloadIdentityProviderDeleted = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2336,24 +2029,8 @@ pub struct InviteRequest {
     pub projects: Option<Vec<InviteRequestProjectsItem>>,
 }
 
-/// Inline schema in `InviteRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InviteRequestProjectsItem {
-    /// `id`, required.
-    pub id: String,
-    /// `role`, required.
-    pub role: InviteRequestProjectsItemRole,
-}
-
-crate::string_enum! {
-/// Inline schema in `InviteRequest`.
-pub enum InviteRequestProjectsItemRole {
-/// `member`
-Member = "member",
-/// `owner`
-Owner = "owner",
-}
-}
+/// Inline schema in `InviteRequest`, identical to [`InviteProjectsItem`].
+pub type InviteRequestProjectsItem = InviteProjectsItem;
 
 crate::string_enum! {
 /// Inline schema in `InviteRequest`.
@@ -2512,15 +2189,8 @@ pub struct ListGroupRoleAssignmentsParams {
     pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListGroupRoleAssignmentsParams`.
-pub enum ListGroupRoleAssignmentsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListGroupUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2567,16 +2237,8 @@ pub struct ListGroupsParams {
     pub order: Option<ListGroupsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListGroupsParams`.
-/// Default: `"asc"`.
-pub enum ListGroupsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListInvitesParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2606,16 +2268,8 @@ pub struct ListOrganizationCertificatesParams {
     pub order: Option<ListOrganizationCertificatesParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListOrganizationCertificatesParams`.
-/// Default: `"desc"`.
-pub enum ListOrganizationCertificatesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListOrganizationCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListOrganizationCertificatesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListOrganizationSpendAlertsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2636,16 +2290,8 @@ pub struct ListOrganizationSpendAlertsParams {
     pub before: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListOrganizationSpendAlertsParams`.
-/// Default: `"asc"`.
-pub enum ListOrganizationSpendAlertsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListOrganizationSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListOrganizationSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectApiKeysParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2690,16 +2336,8 @@ pub struct ListProjectCertificatesParams {
     pub order: Option<ListProjectCertificatesParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectCertificatesParams`.
-/// Default: `"desc"`.
-pub enum ListProjectCertificatesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListProjectCertificatesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListProjectCertificatesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2734,15 +2372,8 @@ pub struct ListProjectGroupRoleAssignmentsParams {
     pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectGroupRoleAssignmentsParams`.
-pub enum ListProjectGroupRoleAssignmentsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListProjectGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListProjectGroupsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2761,16 +2392,8 @@ pub struct ListProjectGroupsParams {
     pub order: Option<ListProjectGroupsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectGroupsParams`.
-/// Default: `"asc"`.
-pub enum ListProjectGroupsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListProjectGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectRateLimitsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2804,16 +2427,8 @@ pub struct ListProjectRolesParams {
     pub order: Option<ListProjectRolesParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectRolesParams`.
-/// Default: `"asc"`.
-pub enum ListProjectRolesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListProjectRolesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectServiceAccountsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2846,16 +2461,8 @@ pub struct ListProjectSpendAlertsParams {
     pub before: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectSpendAlertsParams`.
-/// Default: `"asc"`.
-pub enum ListProjectSpendAlertsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListProjectSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectUserRoleAssignmentsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2872,15 +2479,8 @@ pub struct ListProjectUserRoleAssignmentsParams {
     pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListProjectUserRoleAssignmentsParams`.
-pub enum ListProjectUserRoleAssignmentsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListProjectUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListProjectUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListProjectUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2927,16 +2527,8 @@ pub struct ListRolesParams {
     pub order: Option<ListRolesParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListRolesParams`.
-/// Default: `"asc"`.
-pub enum ListRolesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListRolesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListUserRoleAssignmentsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2953,15 +2545,8 @@ pub struct ListUserRoleAssignmentsParams {
     pub order: Option<ListUserRoleAssignmentsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListUserRoleAssignmentsParams`.
-pub enum ListUserRoleAssignmentsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -3089,16 +2674,9 @@ pub struct OrganizationProjectCertificateActivationResponse {
     pub data: Vec<OrganizationProjectCertificate>,
 }
 
-/// Inline schema in `OrganizationProjectCertificate`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct OrganizationProjectCertificateCertificateDetails {
-    /// `valid_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_at: Option<i64>,
-    /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<i64>,
-}
+/// Inline schema in `OrganizationProjectCertificate`, identical to [`OrganizationCertificateCertificateDetails`].
+pub type OrganizationProjectCertificateCertificateDetails =
+    OrganizationCertificateCertificateDetails;
 
 /// The `OrganizationProjectCertificateDeactivationResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3305,15 +2883,8 @@ pub struct ProjectApiKeyOwnerServiceAccount {
     pub role: String,
 }
 
-crate::string_enum! {
-/// Inline schema in `ProjectApiKey`.
-pub enum ProjectApiKeyOwnerType {
-/// `user`
-User = "user",
-/// `service_account`
-ServiceAccount = "service_account",
-}
-}
+/// Inline schema in `ProjectApiKey`, identical to [`AuditLogActorApiKeyType`].
+pub type ProjectApiKeyOwnerType = AuditLogActorApiKeyType;
 
 /// The `ProjectApiKeyOwnerUser` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3399,15 +2970,8 @@ pub struct ProjectGroupDeletedResource {
     pub deleted: bool,
 }
 
-crate::string_enum! {
-/// Inline schema in `ProjectGroup`.
-pub enum ProjectGroupGroupType {
-/// `group`
-Group = "group",
-/// `tenant_group`
-TenantGroup = "tenant_group",
-}
-}
+/// Inline schema in `ProjectGroup`, identical to [`GroupResponseGroupType`].
+pub type ProjectGroupGroupType = GroupResponseGroupType;
 
 /// The `ProjectGroupListResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3518,15 +3082,8 @@ pub struct ProjectModelPermissionsUpdateRequest {
     pub model_ids: Vec<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ProjectModelPermissionsUpdateRequest`.
-pub enum ProjectModelPermissionsUpdateRequestMode {
-/// `allow_list`
-AllowList = "allow_list",
-/// `deny_list`
-DenyList = "deny_list",
-}
-}
+/// Inline schema in `ProjectModelPermissionsUpdateRequest`, identical to [`ProjectModelPermissionsMode`].
+pub type ProjectModelPermissionsUpdateRequestMode = ProjectModelPermissionsMode;
 
 /// The `ProjectRateLimit` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4101,19 +3658,8 @@ pub struct UpdateOrganizationDataRetentionBody {
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
 }
 
-crate::string_enum! {
-/// Inline schema in `UpdateOrganizationDataRetentionBody`.
-pub enum UpdateOrganizationDataRetentionBodyRetentionType {
-/// `zero_data_retention`
-ZeroDataRetention = "zero_data_retention",
-/// `modified_abuse_monitoring`
-ModifiedAbuseMonitoring = "modified_abuse_monitoring",
-/// `enhanced_zero_data_retention`
-EnhancedZeroDataRetention = "enhanced_zero_data_retention",
-/// `enhanced_modified_abuse_monitoring`
-EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
-}
-}
+/// Inline schema in `UpdateOrganizationDataRetentionBody`, identical to [`OrganizationDataRetentionType`].
+pub type UpdateOrganizationDataRetentionBodyRetentionType = OrganizationDataRetentionType;
 
 /// The `UpdateOrganizationSpendLimitBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4136,23 +3682,8 @@ pub struct UpdateProjectDataRetentionBody {
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
 }
 
-crate::string_enum! {
-/// Inline schema in `UpdateProjectDataRetentionBody`.
-pub enum UpdateProjectDataRetentionBodyRetentionType {
-/// `organization_default`
-OrganizationDefault = "organization_default",
-/// `none`
-None = "none",
-/// `zero_data_retention`
-ZeroDataRetention = "zero_data_retention",
-/// `modified_abuse_monitoring`
-ModifiedAbuseMonitoring = "modified_abuse_monitoring",
-/// `enhanced_zero_data_retention`
-EnhancedZeroDataRetention = "enhanced_zero_data_retention",
-/// `enhanced_modified_abuse_monitoring`
-EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
-}
-}
+/// Inline schema in `UpdateProjectDataRetentionBody`, identical to [`ProjectDataRetentionType`].
+pub type UpdateProjectDataRetentionBodyRetentionType = ProjectDataRetentionType;
 
 /// The `UpdateProjectServiceAccountBody` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4165,15 +3696,8 @@ pub struct UpdateProjectServiceAccountBody {
     pub role: Option<UpdateProjectServiceAccountBodyRole>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UpdateProjectServiceAccountBody`.
-pub enum UpdateProjectServiceAccountBodyRole {
-/// `member`
-Member = "member",
-/// `owner`
-Owner = "owner",
-}
-}
+/// Inline schema in `UpdateProjectServiceAccountBody`, identical to [`InviteProjectsItemRole`].
+pub type UpdateProjectServiceAccountBodyRole = InviteProjectsItemRole;
 
 /// The `UpdateProjectSpendLimitBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4320,32 +3844,11 @@ pub struct UsageAudioTranscriptionsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageAudioTranscriptionsParams`.
-/// Default: `"1d"`.
-pub enum UsageAudioTranscriptionsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageAudioTranscriptionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageAudioTranscriptionsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
-crate::string_enum! {
-/// Inline schema in `UsageAudioTranscriptionsParams`.
-pub enum UsageAudioTranscriptionsParamsGroupByItem {
-/// `project_id`
-ProjectId = "project_id",
-/// `user_id`
-UserId = "user_id",
-/// `api_key_id`
-ApiKeyId = "api_key_id",
-/// `model`
-Model = "model",
-}
-}
+/// Inline schema in `UsageAudioTranscriptionsParams`, identical to [`UsageAudioSpeechesParamsGroupByItem`].
+pub type UsageAudioTranscriptionsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageAudioTranscriptionsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4397,18 +3900,8 @@ pub struct UsageCodeInterpreterSessionsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageCodeInterpreterSessionsParams`.
-/// Default: `"1d"`.
-pub enum UsageCodeInterpreterSessionsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageCodeInterpreterSessionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageCodeInterpreterSessionsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageCodeInterpreterSessionsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4461,18 +3954,8 @@ pub struct UsageCompletionsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageCompletionsParams`.
-/// Default: `"1d"`.
-pub enum UsageCompletionsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageCompletionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageCompletionsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 crate::string_enum! {
 /// Inline schema in `UsageCompletionsParams`.
@@ -4637,32 +4120,11 @@ pub struct UsageEmbeddingsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageEmbeddingsParams`.
-/// Default: `"1d"`.
-pub enum UsageEmbeddingsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageEmbeddingsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageEmbeddingsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
-crate::string_enum! {
-/// Inline schema in `UsageEmbeddingsParams`.
-pub enum UsageEmbeddingsParamsGroupByItem {
-/// `project_id`
-ProjectId = "project_id",
-/// `user_id`
-UserId = "user_id",
-/// `api_key_id`
-ApiKeyId = "api_key_id",
-/// `model`
-Model = "model",
-}
-}
+/// Inline schema in `UsageEmbeddingsParams`, identical to [`UsageAudioSpeechesParamsGroupByItem`].
+pub type UsageEmbeddingsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageEmbeddingsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4723,18 +4185,8 @@ pub struct UsageFileSearchCallsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageFileSearchCallsParams`.
-/// Default: `"1d"`.
-pub enum UsageFileSearchCallsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageFileSearchCallsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageFileSearchCallsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 crate::string_enum! {
 /// Inline schema in `UsageFileSearchCallsParams`.
@@ -4813,18 +4265,8 @@ pub struct UsageImagesParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageImagesParams`.
-/// Default: `"1d"`.
-pub enum UsageImagesParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageImagesParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageImagesParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 crate::string_enum! {
 /// Inline schema in `UsageImagesParams`.
@@ -4937,32 +4379,11 @@ pub struct UsageModerationsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageModerationsParams`.
-/// Default: `"1d"`.
-pub enum UsageModerationsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageModerationsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageModerationsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
-crate::string_enum! {
-/// Inline schema in `UsageModerationsParams`.
-pub enum UsageModerationsParamsGroupByItem {
-/// `project_id`
-ProjectId = "project_id",
-/// `user_id`
-UserId = "user_id",
-/// `api_key_id`
-ApiKeyId = "api_key_id",
-/// `model`
-Model = "model",
-}
-}
+/// Inline schema in `UsageModerationsParams`, identical to [`UsageAudioSpeechesParamsGroupByItem`].
+pub type UsageModerationsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageModerationsResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5071,18 +4492,8 @@ pub struct UsageVectorStoresParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageVectorStoresParams`.
-/// Default: `"1d"`.
-pub enum UsageVectorStoresParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageVectorStoresParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageVectorStoresParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageVectorStoresResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5135,30 +4546,11 @@ pub struct UsageWebSearchCallsParams {
     pub page: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `UsageWebSearchCallsParams`.
-/// Default: `"1d"`.
-pub enum UsageWebSearchCallsParamsBucketWidth {
-/// `1m`
-V1m = "1m",
-/// `1h`
-V1h = "1h",
-/// `1d`
-V1d = "1d",
-}
-}
+/// Inline schema in `UsageWebSearchCallsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
+pub type UsageWebSearchCallsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
-crate::string_enum! {
-/// Inline schema in `UsageWebSearchCallsParams`.
-pub enum UsageWebSearchCallsParamsContextLevelsItem {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `UsageWebSearchCallsParams`, identical to [`ImagesResponseQuality`].
+pub type UsageWebSearchCallsParamsContextLevelsItem = ImagesResponseQuality;
 
 crate::string_enum! {
 /// Inline schema in `UsageWebSearchCallsParams`.

@@ -270,18 +270,6 @@ AssistantsNamedToolChoice(AssistantsNamedToolChoice),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `AssistantsApiToolChoiceOption`.
-pub enum AssistantsApiToolChoiceOptionText {
-/// `none`
-None = "none",
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
-
 /// The `AssistantsNamedToolChoice` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantsNamedToolChoice {
@@ -290,13 +278,6 @@ pub struct AssistantsNamedToolChoice {
     /// `function`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<AssistantsNamedToolChoiceFunction>,
-}
-
-/// Inline schema in `AssistantsNamedToolChoice`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssistantsNamedToolChoiceFunction {
-    /// `name`, required.
-    pub name: String,
 }
 
 crate::string_enum! {
@@ -451,15 +432,9 @@ pub struct CreateAssistantRequestToolResources {
     pub file_search: Option<CreateAssistantRequestToolResourcesFileSearch>,
 }
 
-/// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateAssistantRequestToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
+/// Inline schema in `CreateAssistantRequest`, identical to [`AssistantObjectToolResourcesCodeInterpreter`].
+pub type CreateAssistantRequestToolResourcesCodeInterpreter =
+    AssistantObjectToolResourcesCodeInterpreter;
 
 /// Inline schema in `CreateAssistantRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -940,24 +915,12 @@ pub struct CreateThreadAndRunRequestToolResources {
     pub file_search: Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
 }
 
-/// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadAndRunRequestToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
+/// Inline schema in `CreateThreadAndRunRequest`, identical to [`AssistantObjectToolResourcesCodeInterpreter`].
+pub type CreateThreadAndRunRequestToolResourcesCodeInterpreter =
+    AssistantObjectToolResourcesCodeInterpreter;
 
-/// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadAndRunRequestToolResourcesFileSearch {
-    /// `vector_store_ids`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_store_ids: Option<Vec<String>>,
-}
+/// Inline schema in `CreateThreadAndRunRequest`, identical to [`AssistantObjectToolResourcesFileSearch`].
+pub type CreateThreadAndRunRequestToolResourcesFileSearch = AssistantObjectToolResourcesFileSearch;
 
 crate::tagged_union! {
 /// Inline schema in `CreateThreadAndRunRequest`.
@@ -985,94 +948,8 @@ pub struct CreateThreadRequest {
     pub metadata: Option<Metadata>,
 }
 
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResources {
-    /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_interpreter: Option<CreateThreadRequestToolResourcesCodeInterpreter>,
-    /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_search: Option<CreateThreadRequestToolResourcesFileSearch>,
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesFileSearch {
-    /// `vector_store_ids`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_store_ids: Option<Vec<String>>,
-    /// `vector_stores`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_stores: Option<Vec<CreateThreadRequestToolResourcesFileSearchVectorStoresItem>>,
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-    /// `file_ids`, optional.
-    /// Constraints: at most 100000000 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-    /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunking_strategy:
-        Option<CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
-    /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-}
-
-crate::tagged_union! {
-/// Inline schema in `CreateThreadRequest`.
-pub enum CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy tag "type" {
-/// `type` = `auto`
-Auto(CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto) = "auto",
-/// `type` = `static`
-Static(CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic) = "static",
-}
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Auto,
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::Static,
-    /// `static`, required.
-    pub r#static:
-        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-}
-
-/// Inline schema in `CreateThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic {
-    /// `max_chunk_size_tokens`, required.
-    /// Constraints: minimum 100, maximum 4096.
-    pub max_chunk_size_tokens: u64,
-    /// `chunk_overlap_tokens`, required.
-    pub chunk_overlap_tokens: i64,
-}
+/// Inline schema in `CreateThreadRequest`, identical to [`CreateAssistantRequestToolResources`].
+pub type CreateThreadRequestToolResources = CreateAssistantRequestToolResources;
 
 /// The `DeleteAssistantResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1181,12 +1058,9 @@ pub struct FineTuneChatCompletionRequestAssistantMessage {
     pub function_call: Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
 }
 
-/// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FineTuneChatCompletionRequestAssistantMessageAudio {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type FineTuneChatCompletionRequestAssistantMessageAudio =
+    ChatCompletionRequestAssistantMessageAudio;
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`.
@@ -1204,15 +1078,9 @@ impl From<&str> for FineTuneChatCompletionRequestAssistantMessageContent {
     }
 }
 
-/// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`.
-/// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FineTuneChatCompletionRequestAssistantMessageFunctionCall {
-    /// `arguments`, required.
-    pub arguments: String,
-    /// `name`, required.
-    pub name: String,
-}
+/// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`, identical to [`ChatCompletionRequestAssistantMessageFunctionCall`].
+pub type FineTuneChatCompletionRequestAssistantMessageFunctionCall =
+    ChatCompletionRequestAssistantMessageFunctionCall;
 
 /// The `GetRunStepParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1239,17 +1107,6 @@ pub struct ListAssistantsParams {
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `ListAssistantsParams`.
-/// Default: `"desc"`.
-pub enum ListAssistantsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
 }
 
 /// The `ListAssistantsResponse` schema.
@@ -1289,16 +1146,8 @@ pub struct ListMessagesParams {
     pub run_id: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListMessagesParams`.
-/// Default: `"desc"`.
-pub enum ListMessagesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListMessagesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListMessagesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListMessagesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1337,16 +1186,8 @@ pub struct ListRunStepsParams {
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListRunStepsParams`.
-/// Default: `"desc"`.
-pub enum ListRunStepsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListRunStepsParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListRunStepsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunStepsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1382,16 +1223,8 @@ pub struct ListRunsParams {
     pub before: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListRunsParams`.
-/// Default: `"desc"`.
-pub enum ListRunsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListRunsParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListRunsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1429,18 +1262,9 @@ pub struct MessageContentImageFileObjectImageFile {
     pub detail: Option<MessageContentImageFileObjectImageFileDetail>,
 }
 
-crate::string_enum! {
-/// Inline schema in `MessageContentImageFileObject`.
-/// Default: `"auto"`.
-pub enum MessageContentImageFileObjectImageFileDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `MessageContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
+pub type MessageContentImageFileObjectImageFileDetail =
+    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageContentImageUrlObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1452,29 +1276,9 @@ pub struct MessageContentImageUrlObject {
     pub image_url: MessageContentImageUrlObjectImageUrl,
 }
 
-/// Inline schema in `MessageContentImageUrlObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageContentImageUrlObjectImageUrl {
-    /// `url`, required.
-    pub url: String,
-    /// `detail`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<MessageContentImageUrlObjectImageUrlDetail>,
-}
-
-crate::string_enum! {
-/// Inline schema in `MessageContentImageUrlObject`.
-/// Default: `"auto"`.
-pub enum MessageContentImageUrlObjectImageUrlDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `MessageContentImageUrlObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrl`].
+pub type MessageContentImageUrlObjectImageUrl =
+    ChatCompletionRequestMessageContentPartImageImageUrl;
 
 /// The `MessageContentRefusalObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1529,12 +1333,9 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     pub end_index: u64,
 }
 
-/// Inline schema in `MessageContentTextAnnotationsFilePathObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageContentTextAnnotationsFilePathObjectFilePath {
-    /// `file_id`, required.
-    pub file_id: String,
-}
+/// Inline schema in `MessageContentTextAnnotationsFilePathObject`, identical to [`MessageContentTextAnnotationsFileCitationObjectFileCitation`].
+pub type MessageContentTextAnnotationsFilePathObjectFilePath =
+    MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `MessageContentTextObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1590,18 +1391,9 @@ pub struct MessageDeltaContentImageFileObjectImageFile {
     pub detail: Option<MessageDeltaContentImageFileObjectImageFileDetail>,
 }
 
-crate::string_enum! {
-/// Inline schema in `MessageDeltaContentImageFileObject`.
-/// Default: `"auto"`.
-pub enum MessageDeltaContentImageFileObjectImageFileDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `MessageDeltaContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
+pub type MessageDeltaContentImageFileObjectImageFileDetail =
+    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentImageUrlObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1628,18 +1420,9 @@ pub struct MessageDeltaContentImageUrlObjectImageUrl {
     pub detail: Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
 }
 
-crate::string_enum! {
-/// Inline schema in `MessageDeltaContentImageUrlObject`.
-/// Default: `"auto"`.
-pub enum MessageDeltaContentImageUrlObjectImageUrlDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `MessageDeltaContentImageUrlObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
+pub type MessageDeltaContentImageUrlObjectImageUrlDetail =
+    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentRefusalObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1792,15 +1575,8 @@ ImageUrl(MessageDeltaContentImageUrlObject) = "image_url",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `MessageDeltaObject`.
-pub enum MessageDeltaObjectDeltaRole {
-/// `user`
-User = "user",
-/// `assistant`
-Assistant = "assistant",
-}
-}
+/// Inline schema in `MessageDeltaObject`, identical to [`CreateMessageRequestRole`].
+pub type MessageDeltaObjectDeltaRole = CreateMessageRequestRole;
 
 /// The `MessageObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1843,26 +1619,8 @@ pub struct MessageObject {
     pub metadata: Option<Metadata>,
 }
 
-/// Inline schema in `MessageObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct MessageObjectAttachmentsItem {
-    /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<MessageObjectAttachmentsItemToolsItem>>,
-}
-
-crate::tagged_union! {
-/// Inline schema in `MessageObject`.
-pub enum MessageObjectAttachmentsItemToolsItem tag "type" {
-/// `type` = `code_interpreter`
-CodeInterpreter(AssistantToolsCode) = "code_interpreter",
-/// `type` = `file_search`
-FileSearch(AssistantToolsFileSearchTypeOnly) = "file_search",
-}
-}
+/// Inline schema in `MessageObject`, identical to [`CreateMessageRequestAttachmentsItem`].
+pub type MessageObjectAttachmentsItem = CreateMessageRequestAttachmentsItem;
 
 crate::tagged_union! {
 /// Inline schema in `MessageObject`.
@@ -1901,15 +1659,8 @@ RunFailed = "run_failed",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `MessageObject`.
-pub enum MessageObjectRole {
-/// `user`
-User = "user",
-/// `assistant`
-Assistant = "assistant",
-}
-}
+/// Inline schema in `MessageObject`, identical to [`CreateMessageRequestRole`].
+pub type MessageObjectRole = CreateMessageRequestRole;
 
 crate::string_enum! {
 /// Inline schema in `MessageObject`.
@@ -2129,35 +1880,8 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 }
 
-/// Inline schema in `ModifyAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyAssistantRequestToolResources {
-    /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_interpreter: Option<ModifyAssistantRequestToolResourcesCodeInterpreter>,
-    /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_search: Option<ModifyAssistantRequestToolResourcesFileSearch>,
-}
-
-/// Inline schema in `ModifyAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyAssistantRequestToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
-
-/// Inline schema in `ModifyAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyAssistantRequestToolResourcesFileSearch {
-    /// `vector_store_ids`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_store_ids: Option<Vec<String>>,
-}
+/// Inline schema in `ModifyAssistantRequest`, identical to [`AssistantObjectToolResources`].
+pub type ModifyAssistantRequestToolResources = AssistantObjectToolResources;
 
 crate::tagged_union! {
 /// Inline schema in `ModifyAssistantRequest`.
@@ -2198,35 +1922,8 @@ pub struct ModifyThreadRequest {
     pub metadata: Option<Metadata>,
 }
 
-/// Inline schema in `ModifyThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyThreadRequestToolResources {
-    /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_interpreter: Option<ModifyThreadRequestToolResourcesCodeInterpreter>,
-    /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_search: Option<ModifyThreadRequestToolResourcesFileSearch>,
-}
-
-/// Inline schema in `ModifyThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyThreadRequestToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
-
-/// Inline schema in `ModifyThreadRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModifyThreadRequestToolResourcesFileSearch {
-    /// `vector_store_ids`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_store_ids: Option<Vec<String>>,
-}
+/// Inline schema in `ModifyThreadRequest`, identical to [`AssistantObjectToolResources`].
+pub type ModifyThreadRequestToolResources = AssistantObjectToolResources;
 
 /// The `RunCompletionUsage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2522,13 +2219,9 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     pub image: Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
 }
 
-/// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
-    /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-}
+/// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject`, identical to [`MessageDeltaContentTextAnnotationsFilePathObjectFilePath`].
+pub type RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage =
+    MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2669,12 +2362,9 @@ pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
 }
 
-/// Inline schema in `RunStepDetailsToolCallsCodeOutputImageObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunStepDetailsToolCallsCodeOutputImageObjectImage {
-    /// `file_id`, required.
-    pub file_id: String,
-}
+/// Inline schema in `RunStepDetailsToolCallsCodeOutputImageObject`, identical to [`MessageContentTextAnnotationsFileCitationObjectFileCitation`].
+pub type RunStepDetailsToolCallsCodeOutputImageObjectImage =
+    MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `RunStepDetailsToolCallsCodeOutputLogsObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3119,14 +2809,8 @@ pub struct RunToolCallObject {
     pub function: RunToolCallObjectFunction,
 }
 
-/// Inline schema in `RunToolCallObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunToolCallObjectFunction {
-    /// `name`, required.
-    pub name: String,
-    /// `arguments`, required.
-    pub arguments: String,
-}
+/// Inline schema in `RunToolCallObject`, identical to [`ChatCompletionMessageToolCallFunction`].
+pub type RunToolCallObjectFunction = ChatCompletionMessageToolCallFunction;
 
 /// The `SubmitToolOutputsRunRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3167,35 +2851,8 @@ pub struct ThreadObject {
     pub metadata: Option<Metadata>,
 }
 
-/// Inline schema in `ThreadObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ThreadObjectToolResources {
-    /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_interpreter: Option<ThreadObjectToolResourcesCodeInterpreter>,
-    /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_search: Option<ThreadObjectToolResourcesFileSearch>,
-}
-
-/// Inline schema in `ThreadObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ThreadObjectToolResourcesCodeInterpreter {
-    /// `file_ids`, optional.
-    /// Constraints: at most 20 items.
-    /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-}
-
-/// Inline schema in `ThreadObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ThreadObjectToolResourcesFileSearch {
-    /// `vector_store_ids`, optional.
-    /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vector_store_ids: Option<Vec<String>>,
-}
+/// Inline schema in `ThreadObject`, identical to [`AssistantObjectToolResources`].
+pub type ThreadObjectToolResources = AssistantObjectToolResources;
 
 /// The `ThreadStreamEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

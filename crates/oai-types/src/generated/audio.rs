@@ -513,19 +513,8 @@ pub struct TranscriptTextDoneEvent {
     pub usage: Option<TranscriptTextUsageTokens>,
 }
 
-/// Inline schema in `TranscriptTextDoneEvent`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TranscriptTextDoneEventLogprobsItem {
-    /// `token`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// `logprob`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logprob: Option<f64>,
-    /// `bytes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<Vec<i64>>,
-}
+/// Inline schema in `TranscriptTextDoneEvent`, identical to [`TranscriptTextDeltaEventLogprobsItem`].
+pub type TranscriptTextDoneEventLogprobsItem = TranscriptTextDeltaEventLogprobsItem;
 
 /// The `TranscriptTextSegmentEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

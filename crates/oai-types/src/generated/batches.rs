@@ -163,13 +163,6 @@ pub struct BatchUsageInputTokensDetails {
     pub cached_tokens: i64,
 }
 
-/// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchUsageOutputTokensDetails {
-    /// `reasoning_tokens`, required.
-    pub reasoning_tokens: i64,
-}
-
 /// The `CreateBatchRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateBatchRequest {

@@ -23,16 +23,6 @@ pub struct ChatCompletionAllowedToolsChoice {
     pub allowed_tools: ChatCompletionAllowedTools,
 }
 
-crate::string_enum! {
-/// Inline schema in `ChatCompletionAllowedTools`.
-pub enum ChatCompletionAllowedToolsMode {
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
-
 /// The `ChatCompletionDeleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionDeleted {
@@ -218,16 +208,6 @@ pub struct ChatCompletionMessageToolCallChunkFunction {
 /// The `ChatCompletionModalities` schema.
 pub type ChatCompletionModalities = Vec<ChatCompletionModalitiesItem>;
 
-crate::string_enum! {
-/// Inline schema in `ChatCompletionModalities`.
-pub enum ChatCompletionModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
-
 /// The `ChatCompletionModeration` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionModeration {
@@ -301,19 +281,11 @@ pub struct ChatCompletionNamedToolChoiceCustom {
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
 }
 
-/// Inline schema in `ChatCompletionNamedToolChoiceCustom`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionNamedToolChoiceCustomCustom {
-    /// `name`, required.
-    pub name: String,
-}
+/// Inline schema in `ChatCompletionNamedToolChoiceCustom`, identical to [`AssistantsNamedToolChoiceFunction`].
+pub type ChatCompletionNamedToolChoiceCustomCustom = AssistantsNamedToolChoiceFunction;
 
-/// Inline schema in `ChatCompletionNamedToolChoice`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionNamedToolChoiceFunction {
-    /// `name`, required.
-    pub name: String,
-}
+/// Inline schema in `ChatCompletionNamedToolChoice`, identical to [`AssistantsNamedToolChoiceFunction`].
+pub type ChatCompletionNamedToolChoiceFunction = AssistantsNamedToolChoiceFunction;
 
 /// The `ChatCompletionRequestDeveloperMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -446,30 +418,6 @@ pub struct ChatCompletionRequestMessageContentPartImage {
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
-}
-
-/// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
-    /// `url`, required.
-    pub url: String,
-    /// `detail`, optional.
-    /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
-}
-
-crate::string_enum! {
-/// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
-/// Default: `"auto"`.
-pub enum ChatCompletionRequestMessageContentPartImageImageUrlDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
 }
 
 /// The `ChatCompletionRequestSystemMessage` schema.
@@ -606,51 +554,15 @@ pub struct ChatCompletionResponseMessage {
     pub audio: Option<ChatCompletionResponseMessageAudio>,
 }
 
-/// Inline schema in `ChatCompletionResponseMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionResponseMessageAnnotationsItem {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::UrlCitation,
-    /// `url_citation`, required.
-    pub url_citation: ChatCompletionResponseMessageAnnotationsItemUrlCitation,
-}
+/// Inline schema in `ChatCompletionResponseMessage`, identical to [`ChatCompletionMessageListDataItemAnnotationsItem`].
+pub type ChatCompletionResponseMessageAnnotationsItem =
+    ChatCompletionMessageListDataItemAnnotationsItem;
 
-/// Inline schema in `ChatCompletionResponseMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionResponseMessageAnnotationsItemUrlCitation {
-    /// `end_index`, required.
-    pub end_index: i64,
-    /// `start_index`, required.
-    pub start_index: i64,
-    /// `url`, required.
-    pub url: String,
-    /// `title`, required.
-    pub title: String,
-}
+/// Inline schema in `ChatCompletionResponseMessage`, identical to [`ChatCompletionMessageListDataItemAudio`].
+pub type ChatCompletionResponseMessageAudio = ChatCompletionMessageListDataItemAudio;
 
-/// Inline schema in `ChatCompletionResponseMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionResponseMessageAudio {
-    /// `id`, required.
-    pub id: String,
-    /// `expires_at`, required.
-    pub expires_at: i64,
-    /// `data`, required.
-    pub data: String,
-    /// `transcript`, required.
-    pub transcript: String,
-}
-
-/// Inline schema in `ChatCompletionResponseMessage`.
-/// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionResponseMessageFunctionCall {
-    /// `arguments`, required.
-    pub arguments: String,
-    /// `name`, required.
-    pub name: String,
-}
+/// Inline schema in `ChatCompletionResponseMessage`, identical to [`ChatCompletionMessageListDataItemFunctionCall`].
+pub type ChatCompletionResponseMessageFunctionCall = ChatCompletionMessageListDataItemFunctionCall;
 
 crate::string_enum! {
 /// The `ChatCompletionRole` schema.
@@ -748,28 +660,19 @@ pub struct ChatCompletionTokenLogprobTopLogprobsItem {
 crate::untagged_union! {
 /// The `ChatCompletionToolChoiceOption` schema.
 pub enum ChatCompletionToolChoiceOption {
-/// A `ChatCompletionToolChoiceOptionToolChoiceMode`.
-ToolChoiceMode(ChatCompletionToolChoiceOptionToolChoiceMode),
 /// A `ChatCompletionAllowedToolsChoice`.
 AllowedToolsChoice(ChatCompletionAllowedToolsChoice),
 /// A `ChatCompletionNamedToolChoice`.
 NamedToolChoice(ChatCompletionNamedToolChoice),
 /// A `ChatCompletionNamedToolChoiceCustom`.
 NamedToolChoiceCustom(ChatCompletionNamedToolChoiceCustom),
+/// A `ChatCompletionToolChoiceOptionToolChoiceMode`.
+ToolChoiceMode(ChatCompletionToolChoiceOptionToolChoiceMode),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `ChatCompletionToolChoiceOption`.
-pub enum ChatCompletionToolChoiceOptionToolChoiceMode {
-/// `none`
-None = "none",
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
+/// Inline schema in `ChatCompletionToolChoiceOption`, identical to [`AssistantsApiToolChoiceOptionText`].
+pub type ChatCompletionToolChoiceOptionToolChoiceMode = AssistantsApiToolChoiceOptionText;
 
 /// The `CreateChatCompletionRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -950,16 +853,6 @@ pub enum CreateChatCompletionRequestFunctionCallText {
 None = "none",
 /// `auto`
 Auto = "auto",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `CreateChatCompletionRequest`.
-pub enum CreateChatCompletionRequestPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
 }
 }
 
@@ -1239,16 +1132,8 @@ pub struct GetChatCompletionMessagesParams {
     pub order: Option<GetChatCompletionMessagesParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `GetChatCompletionMessagesParams`.
-/// Default: `"asc"`.
-pub enum GetChatCompletionMessagesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `GetChatCompletionMessagesParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type GetChatCompletionMessagesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListChatCompletionsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1272,16 +1157,8 @@ pub struct ListChatCompletionsParams {
     pub order: Option<ListChatCompletionsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListChatCompletionsParams`.
-/// Default: `"asc"`.
-pub enum ListChatCompletionsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListChatCompletionsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListChatCompletionsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `PredictionContent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1312,15 +1189,8 @@ impl From<&str> for PredictionContentContent {
 /// The `ResponseModalities` schema.
 pub type ResponseModalities = Vec<ResponseModalitiesItem>;
 
-crate::string_enum! {
-/// Inline schema in `ResponseModalities`.
-pub enum ResponseModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `ResponseModalities`, identical to [`ChatCompletionModalitiesItem`].
+pub type ResponseModalitiesItem = ChatCompletionModalitiesItem;
 
 crate::string_enum! {
 /// The `ServiceTier` schema.

@@ -159,19 +159,8 @@ pub struct CreateContainerBodyExpiresAfter {
     pub minutes: i64,
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateContainerBody`.
-pub enum CreateContainerBodyMemoryLimit {
-/// `1g`
-V1g = "1g",
-/// `4g`
-V4g = "4g",
-/// `16g`
-V16g = "16g",
-/// `64g`
-V64g = "64g",
-}
-}
+/// Inline schema in `CreateContainerBody`, identical to [`ContainerResourceMemoryLimit`].
+pub type CreateContainerBodyMemoryLimit = ContainerResourceMemoryLimit;
 
 crate::tagged_union! {
 /// Inline schema in `CreateContainerBody`.
@@ -220,16 +209,8 @@ pub struct ListContainerFilesParams {
     pub after: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListContainerFilesParams`.
-/// Default: `"desc"`.
-pub enum ListContainerFilesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListContainerFilesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListContainerFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListContainersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -250,13 +231,5 @@ pub struct ListContainersParams {
     pub name: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListContainersParams`.
-/// Default: `"desc"`.
-pub enum ListContainersParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListContainersParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListContainersParamsOrder = ListAssistantsParamsOrder;

@@ -166,15 +166,8 @@ pub struct ListConversationItemsParams {
     pub include: Option<Vec<IncludeEnum>>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListConversationItemsParams`.
-pub enum ListConversationItemsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListConversationItemsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListConversationItemsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `UpdateConversationBody` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -275,15 +275,9 @@ ItemReference(CreateEvalResponsesRunDataSourceInputMessagesItemReference) = "ite
 }
 }
 
-/// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateEvalResponsesRunDataSourceInputMessagesItemReference {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::ItemReference,
-    /// `item_reference`, required.
-    pub item_reference: String,
-}
+/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`CreateEvalCompletionsRunDataSourceInputMessagesItemReference`].
+pub type CreateEvalResponsesRunDataSourceInputMessagesItemReference =
+    CreateEvalCompletionsRunDataSourceInputMessagesItemReference;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,14 +299,9 @@ EvalItem(EvalItem),
 }
 }
 
-/// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage {
-    /// `role`, required.
-    pub role: String,
-    /// `content`, required.
-    pub content: String,
-}
+/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`CreateEvalItemSimpleInputMessage`].
+pub type CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage =
+    CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -524,26 +513,6 @@ pub struct EvalGraderScoreModel {
     pub pass_threshold: Option<f64>,
 }
 
-/// Inline schema in `EvalGraderScoreModel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct EvalGraderScoreModelSamplingParams {
-    /// `seed`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<i64>,
-    /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// `max_completions_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_completions_tokens: Option<u64>,
-    /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning_effort: Option<ReasoningEffort>,
-}
-
 /// The `EvalGraderStringCheck` schema.
 pub type EvalGraderStringCheck = GraderStringCheck;
 
@@ -564,34 +533,6 @@ pub struct EvalGraderTextSimilarity {
     pub evaluation_metric: EvalGraderTextSimilarityEvaluationMetric,
     /// `pass_threshold`, required.
     pub pass_threshold: f64,
-}
-
-crate::string_enum! {
-/// Inline schema in `EvalGraderTextSimilarity`.
-pub enum EvalGraderTextSimilarityEvaluationMetric {
-/// `cosine`
-Cosine = "cosine",
-/// `fuzzy_match`
-FuzzyMatch = "fuzzy_match",
-/// `bleu`
-Bleu = "bleu",
-/// `gleu`
-Gleu = "gleu",
-/// `meteor`
-Meteor = "meteor",
-/// `rouge_1`
-Rouge1 = "rouge_1",
-/// `rouge_2`
-Rouge2 = "rouge_2",
-/// `rouge_3`
-Rouge3 = "rouge_3",
-/// `rouge_4`
-Rouge4 = "rouge_4",
-/// `rouge_5`
-Rouge5 = "rouge_5",
-/// `rouge_l`
-RougeL = "rouge_l",
-}
 }
 
 /// The `EvalJsonlFileContentSource` schema.
@@ -846,14 +787,8 @@ pub struct EvalRunOutputItemSample {
     pub seed: i64,
 }
 
-/// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalRunOutputItemSampleInputItem {
-    /// `role`, required.
-    pub role: String,
-    /// `content`, required.
-    pub content: String,
-}
+/// Inline schema in `EvalRunOutputItem`, identical to [`CreateEvalItemSimpleInputMessage`].
+pub type EvalRunOutputItemSampleInputItem = CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `EvalRunOutputItem`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -994,16 +929,8 @@ pub struct GetEvalRunOutputItemsParams {
     pub order: Option<GetEvalRunOutputItemsParamsOrder>,
 }
 
-crate::string_enum! {
-/// Inline schema in `GetEvalRunOutputItemsParams`.
-/// Default: `"asc"`.
-pub enum GetEvalRunOutputItemsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `GetEvalRunOutputItemsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type GetEvalRunOutputItemsParamsOrder = AdminApiKeysListParamsOrder;
 
 crate::string_enum! {
 /// Inline schema in `GetEvalRunOutputItemsParams`.
@@ -1034,16 +961,8 @@ pub struct GetEvalRunsParams {
     pub status: Option<GetEvalRunsParamsStatus>,
 }
 
-crate::string_enum! {
-/// Inline schema in `GetEvalRunsParams`.
-/// Default: `"asc"`.
-pub enum GetEvalRunsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `GetEvalRunsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type GetEvalRunsParamsOrder = AdminApiKeysListParamsOrder;
 
 crate::string_enum! {
 /// Inline schema in `GetEvalRunsParams`.
@@ -1081,16 +1000,8 @@ pub struct ListEvalsParams {
     pub order_by: Option<ListEvalsParamsOrderBy>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListEvalsParams`.
-/// Default: `"asc"`.
-pub enum ListEvalsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListEvalsParams`, identical to [`AdminApiKeysListParamsOrder`].
+pub type ListEvalsParamsOrder = AdminApiKeysListParamsOrder;
 
 crate::string_enum! {
 /// Inline schema in `ListEvalsParams`.

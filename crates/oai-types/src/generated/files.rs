@@ -84,16 +84,8 @@ pub struct ListFilesParams {
     pub after: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListFilesParams`.
-/// Default: `"desc"`.
-pub enum ListFilesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListFilesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

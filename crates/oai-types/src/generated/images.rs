@@ -265,18 +265,8 @@ pub struct CreateImageRequest {
     pub user: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateImageRequest`.
-/// Default: `"auto"`.
-pub enum CreateImageRequestBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `CreateImageRequest`, identical to [`CreateImageEditRequestBackground`].
+pub type CreateImageRequestBackground = CreateImageEditRequestBackground;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
@@ -310,18 +300,8 @@ Auto = "auto",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateImageRequest`.
-/// Default: `"png"`.
-pub enum CreateImageRequestOutputFormat {
-/// `png`
-Png = "png",
-/// `jpeg`
-Jpeg = "jpeg",
-/// `webp`
-Webp = "webp",
-}
-}
+/// Inline schema in `CreateImageRequest`, identical to [`CreateImageEditRequestOutputFormat`].
+pub type CreateImageRequestOutputFormat = CreateImageEditRequestOutputFormat;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
@@ -423,16 +403,8 @@ DallE2 = "dall-e-2",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateImageVariationRequest`.
-/// Default: `"url"`.
-pub enum CreateImageVariationRequestResponseFormat {
-/// `url`
-Url = "url",
-/// `b64_json`
-B64Json = "b64_json",
-}
-}
+/// Inline schema in `CreateImageVariationRequest`, identical to [`CreateImageRequestResponseFormat`].
+pub type CreateImageVariationRequestResponseFormat = CreateImageRequestResponseFormat;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageVariationRequest`.
@@ -632,17 +604,8 @@ pub struct ImageEditCompletedEvent {
     pub usage: ImagesUsage,
 }
 
-crate::string_enum! {
-/// Inline schema in `ImageEditCompletedEvent`.
-pub enum ImageEditCompletedEventBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageEditCompletedEvent`, identical to [`EditImageBodyJsonParamBackground`].
+pub type ImageEditCompletedEventBackground = EditImageBodyJsonParamBackground;
 
 crate::string_enum! {
 /// Inline schema in `ImageEditCompletedEvent`.
@@ -656,19 +619,8 @@ Jpeg = "jpeg",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `ImageEditCompletedEvent`.
-pub enum ImageEditCompletedEventQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageEditCompletedEvent`, identical to [`EditImageBodyJsonParamQuality`].
+pub type ImageEditCompletedEventQuality = EditImageBodyJsonParamQuality;
 
 crate::string_enum! {
 /// Inline schema in `ImageEditCompletedEvent`.
@@ -706,57 +658,17 @@ pub struct ImageEditPartialImageEvent {
     pub partial_image_index: i64,
 }
 
-crate::string_enum! {
-/// Inline schema in `ImageEditPartialImageEvent`.
-pub enum ImageEditPartialImageEventBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageEditPartialImageEvent`, identical to [`EditImageBodyJsonParamBackground`].
+pub type ImageEditPartialImageEventBackground = EditImageBodyJsonParamBackground;
 
-crate::string_enum! {
-/// Inline schema in `ImageEditPartialImageEvent`.
-pub enum ImageEditPartialImageEventOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
+/// Inline schema in `ImageEditPartialImageEvent`, identical to [`ImageEditCompletedEventOutputFormat`].
+pub type ImageEditPartialImageEventOutputFormat = ImageEditCompletedEventOutputFormat;
 
-crate::string_enum! {
-/// Inline schema in `ImageEditPartialImageEvent`.
-pub enum ImageEditPartialImageEventQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageEditPartialImageEvent`, identical to [`EditImageBodyJsonParamQuality`].
+pub type ImageEditPartialImageEventQuality = EditImageBodyJsonParamQuality;
 
-crate::string_enum! {
-/// Inline schema in `ImageEditPartialImageEvent`.
-pub enum ImageEditPartialImageEventSize {
-/// `1024x1024`
-V1024x1024 = "1024x1024",
-/// `1024x1536`
-V1024x1536 = "1024x1536",
-/// `1536x1024`
-V1536x1024 = "1536x1024",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageEditPartialImageEvent`, identical to [`ImageEditCompletedEventSize`].
+pub type ImageEditPartialImageEventSize = ImageEditCompletedEventSize;
 
 crate::tagged_union! {
 /// The `ImageEditStreamEvent` schema.
@@ -790,57 +702,17 @@ pub struct ImageGenCompletedEvent {
     pub usage: ImagesUsage,
 }
 
-crate::string_enum! {
-/// Inline schema in `ImageGenCompletedEvent`.
-pub enum ImageGenCompletedEventBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenCompletedEvent`, identical to [`EditImageBodyJsonParamBackground`].
+pub type ImageGenCompletedEventBackground = EditImageBodyJsonParamBackground;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenCompletedEvent`.
-pub enum ImageGenCompletedEventOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
+/// Inline schema in `ImageGenCompletedEvent`, identical to [`ImageEditCompletedEventOutputFormat`].
+pub type ImageGenCompletedEventOutputFormat = ImageEditCompletedEventOutputFormat;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenCompletedEvent`.
-pub enum ImageGenCompletedEventQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenCompletedEvent`, identical to [`EditImageBodyJsonParamQuality`].
+pub type ImageGenCompletedEventQuality = EditImageBodyJsonParamQuality;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenCompletedEvent`.
-pub enum ImageGenCompletedEventSize {
-/// `1024x1024`
-V1024x1024 = "1024x1024",
-/// `1024x1536`
-V1024x1536 = "1024x1536",
-/// `1536x1024`
-V1536x1024 = "1536x1024",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenCompletedEvent`, identical to [`ImageEditCompletedEventSize`].
+pub type ImageGenCompletedEventSize = ImageEditCompletedEventSize;
 
 /// The `ImageGenInputUsageDetails` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -882,57 +754,17 @@ pub struct ImageGenPartialImageEvent {
     pub partial_image_index: i64,
 }
 
-crate::string_enum! {
-/// Inline schema in `ImageGenPartialImageEvent`.
-pub enum ImageGenPartialImageEventBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenPartialImageEvent`, identical to [`EditImageBodyJsonParamBackground`].
+pub type ImageGenPartialImageEventBackground = EditImageBodyJsonParamBackground;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenPartialImageEvent`.
-pub enum ImageGenPartialImageEventOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
+/// Inline schema in `ImageGenPartialImageEvent`, identical to [`ImageEditCompletedEventOutputFormat`].
+pub type ImageGenPartialImageEventOutputFormat = ImageEditCompletedEventOutputFormat;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenPartialImageEvent`.
-pub enum ImageGenPartialImageEventQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenPartialImageEvent`, identical to [`EditImageBodyJsonParamQuality`].
+pub type ImageGenPartialImageEventQuality = EditImageBodyJsonParamQuality;
 
-crate::string_enum! {
-/// Inline schema in `ImageGenPartialImageEvent`.
-pub enum ImageGenPartialImageEventSize {
-/// `1024x1024`
-V1024x1024 = "1024x1024",
-/// `1024x1536`
-V1024x1536 = "1024x1536",
-/// `1536x1024`
-V1536x1024 = "1536x1024",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenPartialImageEvent`, identical to [`ImageEditCompletedEventSize`].
+pub type ImageGenPartialImageEventSize = ImageEditCompletedEventSize;
 
 crate::tagged_union! {
 /// The `ImageGenStreamEvent` schema.
@@ -1007,29 +839,8 @@ Opaque = "opaque",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `ImagesResponse`.
-pub enum ImagesResponseOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `ImagesResponse`.
-pub enum ImagesResponseQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
+/// Inline schema in `ImagesResponse`, identical to [`ImageEditCompletedEventOutputFormat`].
+pub type ImagesResponseOutputFormat = ImageEditCompletedEventOutputFormat;
 
 crate::string_enum! {
 /// Inline schema in `ImagesResponse`.

@@ -191,25 +191,13 @@ pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>,
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
+pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem =
+    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
+pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem =
+    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
 crate::string_enum! {
 /// Inline schema in `CreateModerationResponse`.
@@ -221,35 +209,17 @@ Image = "image",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
+pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem =
+    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
+pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem =
+    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
+/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
+pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem =
+    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
 /// Inline schema in `CreateModerationResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

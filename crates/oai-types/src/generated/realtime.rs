@@ -84,27 +84,8 @@ pub struct AudioTranscriptionResponse {
     pub prompt: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `AudioTranscriptionResponse`.
-pub enum AudioTranscriptionResponseModel {
-/// `whisper-1`
-Whisper1 = "whisper-1",
-/// `gpt-transcribe`
-GptTranscribe = "gpt-transcribe",
-/// `gpt-live-transcribe`
-GptLiveTranscribe = "gpt-live-transcribe",
-/// `gpt-4o-mini-transcribe`
-Gpt4oMiniTranscribe = "gpt-4o-mini-transcribe",
-/// `gpt-4o-mini-transcribe-2025-12-15`
-Gpt4oMiniTranscribe20251215 = "gpt-4o-mini-transcribe-2025-12-15",
-/// `gpt-4o-transcribe`
-Gpt4oTranscribe = "gpt-4o-transcribe",
-/// `gpt-4o-transcribe-diarize`
-Gpt4oTranscribeDiarize = "gpt-4o-transcribe-diarize",
-/// `gpt-realtime-whisper`
-GptRealtimeWhisper = "gpt-realtime-whisper",
-}
-}
+/// Inline schema in `AudioTranscriptionResponse`, identical to [`AudioTranscriptionModel`].
+pub type AudioTranscriptionResponseModel = AudioTranscriptionModel;
 
 /// The `LogProbProperties` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -432,27 +413,11 @@ Integer(i64),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeBetaResponseCreateParams`.
-pub enum RealtimeBetaResponseCreateParamsModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeBetaResponseCreateParams`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeBetaResponseCreateParamsModalitiesItem = ChatCompletionModalitiesItem;
 
-crate::string_enum! {
-/// Inline schema in `RealtimeBetaResponseCreateParams`.
-pub enum RealtimeBetaResponseCreateParamsOutputAudioFormat {
-/// `pcm16`
-Pcm16 = "pcm16",
-/// `g711_ulaw`
-G711Ulaw = "g711_ulaw",
-/// `g711_alaw`
-G711Alaw = "g711_alaw",
-}
-}
+/// Inline schema in `RealtimeBetaResponseCreateParams`, identical to [`RealtimeBetaResponseOutputAudioFormat`].
+pub type RealtimeBetaResponseCreateParamsOutputAudioFormat = RealtimeBetaResponseOutputAudioFormat;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeBetaResponseCreateParams`.
@@ -494,15 +459,8 @@ Integer(i64),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeBetaResponse`.
-pub enum RealtimeBetaResponseModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeBetaResponse`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeBetaResponseModalitiesItem = ChatCompletionModalitiesItem;
 
 crate::string_enum! {
 /// Inline schema in `RealtimeBetaResponse`.
@@ -635,17 +593,6 @@ pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     /// `image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-}
-
-/// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeBetaResponseUsageOutputTokenDetails {
-    /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
@@ -1121,32 +1068,9 @@ pub struct RealtimeBetaServerEventResponseContentPartDone {
     pub part: RealtimeBetaServerEventResponseContentPartDonePart,
 }
 
-/// Inline schema in `RealtimeBetaServerEventResponseContentPartDone`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeBetaServerEventResponseContentPartDonePart {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<RealtimeBetaServerEventResponseContentPartDonePartType>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio: Option<String>,
-    /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcript: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeBetaServerEventResponseContentPartDone`.
-pub enum RealtimeBetaServerEventResponseContentPartDonePartType {
-/// `audio`
-Audio = "audio",
-/// `text`
-Text = "text",
-}
-}
+/// Inline schema in `RealtimeBetaServerEventResponseContentPartDone`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
+pub type RealtimeBetaServerEventResponseContentPartDonePart =
+    RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeBetaServerEventResponseCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1716,17 +1640,9 @@ pub struct RealtimeConversationItemFunctionCallOutput {
     pub output: String,
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemFunctionCallOutput`.
-pub enum RealtimeConversationItemFunctionCallOutputStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeConversationItemFunctionCallOutput`, identical to [`RealtimeConversationItemFunctionCallStatus`].
+pub type RealtimeConversationItemFunctionCallOutputStatus =
+    RealtimeConversationItemFunctionCallStatus;
 
 crate::string_enum! {
 /// Inline schema in `RealtimeConversationItemFunctionCall`.
@@ -1789,17 +1705,9 @@ OutputAudio = "output_audio",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemMessageAssistant`.
-pub enum RealtimeConversationItemMessageAssistantStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeConversationItemMessageAssistant`, identical to [`RealtimeConversationItemFunctionCallStatus`].
+pub type RealtimeConversationItemMessageAssistantStatus =
+    RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageSystem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1834,17 +1742,8 @@ pub struct RealtimeConversationItemMessageSystemContentItem {
     pub text: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemMessageSystem`.
-pub enum RealtimeConversationItemMessageSystemStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeConversationItemMessageSystem`, identical to [`RealtimeConversationItemFunctionCallStatus`].
+pub type RealtimeConversationItemMessageSystemStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageUser` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1917,17 +1816,8 @@ InputImage = "input_image",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemMessageUser`.
-pub enum RealtimeConversationItemMessageUserStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeConversationItemMessageUser`, identical to [`RealtimeConversationItemFunctionCallStatus`].
+pub type RealtimeConversationItemMessageUserStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemWithReference` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2010,17 +1900,8 @@ System = "system",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemWithReference`.
-pub enum RealtimeConversationItemWithReferenceStatus {
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeConversationItemWithReference`, identical to [`RealtimeConversationItemFunctionCallStatus`].
+pub type RealtimeConversationItemWithReferenceStatus = RealtimeConversationItemFunctionCallStatus;
 
 crate::string_enum! {
 /// Inline schema in `RealtimeConversationItemWithReference`.
@@ -2371,15 +2252,8 @@ pub struct RealtimeResponseCreateParamsAudioOutput {
     pub voice: Option<VoiceIdsOrCustomVoice>,
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeResponseCreateParams`.
-pub enum RealtimeResponseCreateParamsConversation {
-/// `auto`
-Auto = "auto",
-/// `none`
-None = "none",
-}
-}
+/// Inline schema in `RealtimeResponseCreateParams`, identical to [`RealtimeBetaResponseCreateParamsConversation`].
+pub type RealtimeResponseCreateParamsConversation = RealtimeBetaResponseCreateParamsConversation;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeResponseCreateParams`.
@@ -2391,15 +2265,8 @@ Integer(i64),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeResponseCreateParams`.
-pub enum RealtimeResponseCreateParamsOutputModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeResponseCreateParams`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeResponseCreateParamsOutputModalitiesItem = ChatCompletionModalitiesItem;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeResponseCreateParams`.
@@ -2434,149 +2301,17 @@ Integer(i64),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeResponse`.
-pub enum RealtimeResponseOutputModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeResponse`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeResponseOutputModalitiesItem = ChatCompletionModalitiesItem;
 
-crate::string_enum! {
-/// Inline schema in `RealtimeResponse`.
-pub enum RealtimeResponseStatus {
-/// `completed`
-Completed = "completed",
-/// `cancelled`
-Cancelled = "cancelled",
-/// `failed`
-Failed = "failed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `in_progress`
-InProgress = "in_progress",
-}
-}
+/// Inline schema in `RealtimeResponse`, identical to [`RealtimeBetaResponseStatus`].
+pub type RealtimeResponseStatus = RealtimeBetaResponseStatus;
 
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseStatusDetails {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<RealtimeResponseStatusDetailsType>,
-    /// `reason`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<RealtimeResponseStatusDetailsReason>,
-    /// `error`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<RealtimeResponseStatusDetailsError>,
-}
+/// Inline schema in `RealtimeResponse`, identical to [`RealtimeBetaResponseStatusDetails`].
+pub type RealtimeResponseStatusDetails = RealtimeBetaResponseStatusDetails;
 
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseStatusDetailsError {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeResponse`.
-pub enum RealtimeResponseStatusDetailsReason {
-/// `turn_detected`
-TurnDetected = "turn_detected",
-/// `client_cancelled`
-ClientCancelled = "client_cancelled",
-/// `max_output_tokens`
-MaxOutputTokens = "max_output_tokens",
-/// `content_filter`
-ContentFilter = "content_filter",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeResponse`.
-pub enum RealtimeResponseStatusDetailsType {
-/// `completed`
-Completed = "completed",
-/// `cancelled`
-Cancelled = "cancelled",
-/// `failed`
-Failed = "failed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
-
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseUsage {
-    /// `total_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_tokens: Option<i64>,
-    /// `input_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_tokens: Option<i64>,
-    /// `output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_tokens: Option<i64>,
-    /// `input_token_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_token_details: Option<RealtimeResponseUsageInputTokenDetails>,
-    /// `output_token_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_token_details: Option<RealtimeResponseUsageOutputTokenDetails>,
-}
-
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseUsageInputTokenDetails {
-    /// `cached_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cached_tokens: Option<i64>,
-    /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
-    /// `image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-    /// `cached_tokens_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cached_tokens_details: Option<RealtimeResponseUsageInputTokenDetailsCachedTokensDetails>,
-}
-
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
-    /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
-    /// `image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-}
-
-/// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeResponseUsageOutputTokenDetails {
-    /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-}
+/// Inline schema in `RealtimeResponse`, identical to [`RealtimeBetaResponseUsage`].
+pub type RealtimeResponseUsage = RealtimeBetaResponseUsage;
 
 crate::tagged_union! {
 /// The `RealtimeServerEvent` schema.
@@ -2827,22 +2562,9 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     pub error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
 }
 
-/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionFailed`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `message`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// `param`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub param: Option<String>,
-}
+/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionFailed`, identical to [`RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError`].
+pub type RealtimeServerEventConversationItemInputAudioTranscriptionFailedError =
+    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionSegment` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2908,23 +2630,8 @@ pub struct RealtimeServerEventError {
     pub error: RealtimeServerEventErrorError,
 }
 
-/// Inline schema in `RealtimeServerEventError`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeServerEventErrorError {
-    /// `type`, required.
-    pub r#type: String,
-    /// `code`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `message`, required.
-    pub message: String,
-    /// `param`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub param: Option<String>,
-    /// `event_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-}
+/// Inline schema in `RealtimeServerEventError`, identical to [`RealtimeBetaServerEventErrorError`].
+pub type RealtimeServerEventErrorError = RealtimeBetaServerEventErrorError;
 
 /// The `RealtimeServerEventInputAudioBufferCleared` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3091,32 +2798,9 @@ pub struct RealtimeServerEventRateLimitsUpdated {
     pub rate_limits: Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
 }
 
-/// Inline schema in `RealtimeServerEventRateLimitsUpdated`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<RealtimeServerEventRateLimitsUpdatedRateLimitsItemName>,
-    /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
-    /// `remaining`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remaining: Option<i64>,
-    /// `reset_seconds`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reset_seconds: Option<f64>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeServerEventRateLimitsUpdated`.
-pub enum RealtimeServerEventRateLimitsUpdatedRateLimitsItemName {
-/// `requests`
-Requests = "requests",
-/// `tokens`
-Tokens = "tokens",
-}
-}
+/// Inline schema in `RealtimeServerEventRateLimitsUpdated`, identical to [`RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem`].
+pub type RealtimeServerEventRateLimitsUpdatedRateLimitsItem =
+    RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem;
 
 /// The `RealtimeServerEventResponseAudioDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3216,32 +2900,9 @@ pub struct RealtimeServerEventResponseContentPartAdded {
     pub part: RealtimeServerEventResponseContentPartAddedPart,
 }
 
-/// Inline schema in `RealtimeServerEventResponseContentPartAdded`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeServerEventResponseContentPartAddedPart {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<RealtimeServerEventResponseContentPartAddedPartType>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio: Option<String>,
-    /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcript: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeServerEventResponseContentPartAdded`.
-pub enum RealtimeServerEventResponseContentPartAddedPartType {
-/// `audio`
-Audio = "audio",
-/// `text`
-Text = "text",
-}
-}
+/// Inline schema in `RealtimeServerEventResponseContentPartAdded`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
+pub type RealtimeServerEventResponseContentPartAddedPart =
+    RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseContentPartDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3263,32 +2924,9 @@ pub struct RealtimeServerEventResponseContentPartDone {
     pub part: RealtimeServerEventResponseContentPartDonePart,
 }
 
-/// Inline schema in `RealtimeServerEventResponseContentPartDone`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeServerEventResponseContentPartDonePart {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<RealtimeServerEventResponseContentPartDonePartType>,
-    /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio: Option<String>,
-    /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcript: Option<String>,
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeServerEventResponseContentPartDone`.
-pub enum RealtimeServerEventResponseContentPartDonePartType {
-/// `audio`
-Audio = "audio",
-/// `text`
-Text = "text",
-}
-}
+/// Inline schema in `RealtimeServerEventResponseContentPartDone`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
+pub type RealtimeServerEventResponseContentPartDonePart =
+    RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3779,14 +3417,9 @@ pub struct RealtimeSessionCreateRequestGAAudioInput {
     pub turn_detection: Option<RealtimeTurnDetection>,
 }
 
-/// Inline schema in `RealtimeSessionCreateRequestGA`.
-/// Default: `null`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateRequestGAAudioInputNoiseReduction {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-}
+/// Inline schema in `RealtimeSessionCreateRequestGA`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type RealtimeSessionCreateRequestGAAudioInputNoiseReduction =
+    RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -3859,15 +3492,8 @@ GptAudioMini20251215 = "gpt-audio-mini-2025-12-15",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeSessionCreateRequestGA`.
-pub enum RealtimeSessionCreateRequestGAOutputModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeSessionCreateRequestGA`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeSessionCreateRequestGAOutputModalitiesItem = ChatCompletionModalitiesItem;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
@@ -3903,19 +3529,9 @@ TracingConfiguration(RealtimeSessionCreateRequestGATracingTracingConfiguration),
 }
 }
 
-/// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateRequestGATracingTracingConfiguration {
-    /// `workflow_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_name: Option<String>,
-    /// `group_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-}
+/// Inline schema in `RealtimeSessionCreateRequestGA`, identical to [`RealtimeSessionTracingTracingConfiguration`].
+pub type RealtimeSessionCreateRequestGATracingTracingConfiguration =
+    RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -3935,22 +3551,8 @@ Integer(i64),
 }
 }
 
-/// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateRequestToolsItem {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<consts::Function>,
-    /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `parameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<serde_json::Value>,
-}
+/// Inline schema in `RealtimeSessionCreateRequest`, identical to [`RealtimeBetaResponseCreateParamsToolsItem`].
+pub type RealtimeSessionCreateRequestToolsItem = RealtimeBetaResponseCreateParamsToolsItem;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateRequest`.
@@ -3962,19 +3564,9 @@ TracingConfiguration(RealtimeSessionCreateRequestTracingTracingConfiguration),
 }
 }
 
-/// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateRequestTracingTracingConfiguration {
-    /// `workflow_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_name: Option<String>,
-    /// `group_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-}
+/// Inline schema in `RealtimeSessionCreateRequest`, identical to [`RealtimeSessionTracingTracingConfiguration`].
+pub type RealtimeSessionCreateRequestTracingTracingConfiguration =
+    RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4073,22 +3665,9 @@ pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
     pub r#type: Option<NoiseReductionType>,
 }
 
-/// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateResponseAudioInputTurnDetection {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_padding_ms: Option<i64>,
-    /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub silence_duration_ms: Option<i64>,
-}
+/// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
+pub type RealtimeSessionCreateResponseAudioInputTurnDetection =
+    RealtimeSessionCreateRequestTurnDetection;
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4187,14 +3766,9 @@ pub struct RealtimeSessionCreateResponseGAAudioInput {
     pub turn_detection: Option<RealtimeTurnDetection>,
 }
 
-/// Inline schema in `RealtimeSessionCreateResponseGA`.
-/// Default: `null`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateResponseGAAudioInputNoiseReduction {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-}
+/// Inline schema in `RealtimeSessionCreateResponseGA`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type RealtimeSessionCreateResponseGAAudioInputNoiseReduction =
+    RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4223,59 +3797,11 @@ Integer(i64),
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeSessionCreateResponseGA`.
-pub enum RealtimeSessionCreateResponseGAModel {
-/// `gpt-realtime`
-GptRealtime = "gpt-realtime",
-/// `gpt-realtime-1.5`
-GptRealtime15 = "gpt-realtime-1.5",
-/// `gpt-realtime-2`
-GptRealtime2 = "gpt-realtime-2",
-/// `gpt-realtime-2.1`
-GptRealtime21 = "gpt-realtime-2.1",
-/// `gpt-realtime-2.1-mini`
-GptRealtime21Mini = "gpt-realtime-2.1-mini",
-/// `gpt-realtime-2025-08-28`
-GptRealtime20250828 = "gpt-realtime-2025-08-28",
-/// `gpt-4o-realtime-preview`
-Gpt4oRealtimePreview = "gpt-4o-realtime-preview",
-/// `gpt-4o-realtime-preview-2024-10-01`
-Gpt4oRealtimePreview20241001 = "gpt-4o-realtime-preview-2024-10-01",
-/// `gpt-4o-realtime-preview-2024-12-17`
-Gpt4oRealtimePreview20241217 = "gpt-4o-realtime-preview-2024-12-17",
-/// `gpt-4o-realtime-preview-2025-06-03`
-Gpt4oRealtimePreview20250603 = "gpt-4o-realtime-preview-2025-06-03",
-/// `gpt-4o-mini-realtime-preview`
-Gpt4oMiniRealtimePreview = "gpt-4o-mini-realtime-preview",
-/// `gpt-4o-mini-realtime-preview-2024-12-17`
-Gpt4oMiniRealtimePreview20241217 = "gpt-4o-mini-realtime-preview-2024-12-17",
-/// `gpt-realtime-mini`
-GptRealtimeMini = "gpt-realtime-mini",
-/// `gpt-realtime-mini-2025-10-06`
-GptRealtimeMini20251006 = "gpt-realtime-mini-2025-10-06",
-/// `gpt-realtime-mini-2025-12-15`
-GptRealtimeMini20251215 = "gpt-realtime-mini-2025-12-15",
-/// `gpt-audio-1.5`
-GptAudio15 = "gpt-audio-1.5",
-/// `gpt-audio-mini`
-GptAudioMini = "gpt-audio-mini",
-/// `gpt-audio-mini-2025-10-06`
-GptAudioMini20251006 = "gpt-audio-mini-2025-10-06",
-/// `gpt-audio-mini-2025-12-15`
-GptAudioMini20251215 = "gpt-audio-mini-2025-12-15",
-}
-}
+/// Inline schema in `RealtimeSessionCreateResponseGA`, identical to [`RealtimeSessionCreateRequestGAModel`].
+pub type RealtimeSessionCreateResponseGAModel = RealtimeSessionCreateRequestGAModel;
 
-crate::string_enum! {
-/// Inline schema in `RealtimeSessionCreateResponseGA`.
-pub enum RealtimeSessionCreateResponseGAOutputModalitiesItem {
-/// `text`
-Text = "text",
-/// `audio`
-Audio = "audio",
-}
-}
+/// Inline schema in `RealtimeSessionCreateResponseGA`, identical to [`ChatCompletionModalitiesItem`].
+pub type RealtimeSessionCreateResponseGAOutputModalitiesItem = ChatCompletionModalitiesItem;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
@@ -4311,19 +3837,9 @@ TracingConfiguration(RealtimeSessionCreateResponseGATracingTracingConfiguration)
 }
 }
 
-/// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateResponseGATracingTracingConfiguration {
-    /// `workflow_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_name: Option<String>,
-    /// `group_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-}
+/// Inline schema in `RealtimeSessionCreateResponseGA`, identical to [`RealtimeSessionTracingTracingConfiguration`].
+pub type RealtimeSessionCreateResponseGATracingTracingConfiguration =
+    RealtimeSessionTracingTracingConfiguration;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateResponse`.
@@ -4345,36 +3861,12 @@ TracingConfiguration(RealtimeSessionCreateResponseTracingTracingConfiguration),
 }
 }
 
-/// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateResponseTracingTracingConfiguration {
-    /// `workflow_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_name: Option<String>,
-    /// `group_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-}
+/// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionTracingTracingConfiguration`].
+pub type RealtimeSessionCreateResponseTracingTracingConfiguration =
+    RealtimeSessionTracingTracingConfiguration;
 
-/// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionCreateResponseTurnDetection {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_padding_ms: Option<i64>,
-    /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub silence_duration_ms: Option<i64>,
-}
+/// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
+pub type RealtimeSessionCreateResponseTurnDetection = RealtimeSessionCreateRequestTurnDetection;
 
 crate::string_enum! {
 /// Inline schema in `RealtimeSession`.
@@ -4446,18 +3938,8 @@ GptAudioMini20251215 = "gpt-audio-mini-2025-12-15",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeSession`.
-/// Default: `"pcm16"`.
-pub enum RealtimeSessionOutputAudioFormat {
-/// `pcm16`
-Pcm16 = "pcm16",
-/// `g711_ulaw`
-G711Ulaw = "g711_ulaw",
-/// `g711_alaw`
-G711Alaw = "g711_alaw",
-}
-}
+/// Inline schema in `RealtimeSession`, identical to [`RealtimeSessionInputAudioFormat`].
+pub type RealtimeSessionOutputAudioFormat = RealtimeSessionInputAudioFormat;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSession`.
@@ -4528,55 +4010,17 @@ pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     pub input: Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
 }
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInput {
-    /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<RealtimeAudioFormats>,
-    /// `transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcription: Option<AudioTranscription>,
-    /// `noise_reduction`, optional.
-    /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_reduction:
-        Option<RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction>,
-    /// `turn_detection`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub turn_detection: Option<RealtimeTurnDetection>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`, identical to [`RealtimeSessionCreateRequestGAAudioInput`].
+pub type RealtimeTranscriptionSessionCreateRequestGAAudioInput =
+    RealtimeSessionCreateRequestGAAudioInput;
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`.
-/// Default: `null`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeSessionInputAudioFormat`].
+pub type RealtimeTranscriptionSessionCreateRequestInputAudioFormat =
+    RealtimeSessionInputAudioFormat;
 
-crate::string_enum! {
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
-/// Default: `"pcm16"`.
-pub enum RealtimeTranscriptionSessionCreateRequestInputAudioFormat {
-/// `pcm16`
-Pcm16 = "pcm16",
-/// `g711_ulaw`
-G711Ulaw = "g711_ulaw",
-/// `g711_alaw`
-G711Alaw = "g711_alaw",
-}
-}
-
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
-/// Default: `null`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction =
+    RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4614,14 +4058,9 @@ pub struct RealtimeTranscriptionSessionCreateResponse {
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
 }
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateResponseClientSecret {
-    /// `value`, required.
-    pub value: String,
-    /// `expires_at`, required.
-    pub expires_at: i64,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestClientSecret`].
+pub type RealtimeTranscriptionSessionCreateResponseClientSecret =
+    RealtimeSessionCreateRequestClientSecret;
 
 /// The `RealtimeTranscriptionSessionCreateResponseGA` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4670,47 +4109,17 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
 }
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateResponseAudioInputNoiseReduction`].
+pub type RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction =
+    RealtimeSessionCreateResponseAudioInputNoiseReduction;
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_padding_ms: Option<i64>,
-    /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub silence_duration_ms: Option<i64>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
+pub type RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection =
+    RealtimeSessionCreateRequestTurnDetection;
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranscriptionSessionCreateResponseTurnDetection {
-    /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_padding_ms: Option<i64>,
-    /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub silence_duration_ms: Option<i64>,
-}
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
+pub type RealtimeTranscriptionSessionCreateResponseTurnDetection =
+    RealtimeSessionCreateRequestTurnDetection;
 
 crate::tagged_union! {
 /// The `RealtimeTranslationClientEvent` schema.
@@ -4774,19 +4183,9 @@ pub struct RealtimeTranslationClientSecretCreateRequest {
     pub session: RealtimeTranslationSessionCreateRequest,
 }
 
-/// Inline schema in `RealtimeTranslationClientSecretCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationClientSecretCreateRequestExpiresAfter {
-    /// `anchor`, optional.
-    /// Default: `"created_at"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anchor: Option<consts::CreatedAt>,
-    /// `seconds`, optional.
-    /// Constraints: minimum 10, maximum 7200.
-    /// Default: `600`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<u64>,
-}
+/// Inline schema in `RealtimeTranslationClientSecretCreateRequest`, identical to [`RealtimeCreateClientSecretRequestExpiresAfter`].
+pub type RealtimeTranslationClientSecretCreateRequestExpiresAfter =
+    RealtimeCreateClientSecretRequestExpiresAfter;
 
 /// The `RealtimeTranslationClientSecretCreateResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4979,49 +4378,8 @@ pub struct RealtimeTranslationSessionCreateRequest {
     pub audio: Option<RealtimeTranslationSessionCreateRequestAudio>,
 }
 
-/// Inline schema in `RealtimeTranslationSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionCreateRequestAudio {
-    /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeTranslationSessionCreateRequestAudioInput>,
-    /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<RealtimeTranslationSessionCreateRequestAudioOutput>,
-}
-
-/// Inline schema in `RealtimeTranslationSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionCreateRequestAudioInput {
-    /// `transcription`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcription: Option<RealtimeTranslationSessionCreateRequestAudioInputTranscription>,
-    /// `noise_reduction`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_reduction: Option<RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction>,
-}
-
-/// Inline schema in `RealtimeTranslationSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
-    /// `type`, required.
-    pub r#type: NoiseReductionType,
-}
-
-/// Inline schema in `RealtimeTranslationSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionCreateRequestAudioInputTranscription {
-    /// `model`, required.
-    pub model: String,
-}
-
-/// Inline schema in `RealtimeTranslationSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionCreateRequestAudioOutput {
-    /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-}
+/// Inline schema in `RealtimeTranslationSessionCreateRequest`, identical to [`RealtimeTranslationSessionAudio`].
+pub type RealtimeTranslationSessionCreateRequestAudio = RealtimeTranslationSessionAudio;
 
 /// The `RealtimeTranslationSessionUpdateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -5031,49 +4389,8 @@ pub struct RealtimeTranslationSessionUpdateRequest {
     pub audio: Option<RealtimeTranslationSessionUpdateRequestAudio>,
 }
 
-/// Inline schema in `RealtimeTranslationSessionUpdateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionUpdateRequestAudio {
-    /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeTranslationSessionUpdateRequestAudioInput>,
-    /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<RealtimeTranslationSessionUpdateRequestAudioOutput>,
-}
-
-/// Inline schema in `RealtimeTranslationSessionUpdateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionUpdateRequestAudioInput {
-    /// `transcription`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcription: Option<RealtimeTranslationSessionUpdateRequestAudioInputTranscription>,
-    /// `noise_reduction`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_reduction: Option<RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction>,
-}
-
-/// Inline schema in `RealtimeTranslationSessionUpdateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
-    /// `type`, required.
-    pub r#type: NoiseReductionType,
-}
-
-/// Inline schema in `RealtimeTranslationSessionUpdateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
-    /// `model`, required.
-    pub model: String,
-}
-
-/// Inline schema in `RealtimeTranslationSessionUpdateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeTranslationSessionUpdateRequestAudioOutput {
-    /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-}
+/// Inline schema in `RealtimeTranslationSessionUpdateRequest`, identical to [`RealtimeTranslationSessionAudio`].
+pub type RealtimeTranslationSessionUpdateRequestAudio = RealtimeTranslationSessionAudio;
 
 crate::untagged_union! {
 /// The `RealtimeTruncation` schema.

@@ -349,21 +349,8 @@ Image(BetaCodeInterpreterOutputImage) = "image",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaCodeInterpreterToolCall`.
-pub enum BetaCodeInterpreterToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `interpreting`
-Interpreting = "interpreting",
-/// `failed`
-Failed = "failed",
-}
-}
+/// Inline schema in `BetaCodeInterpreterToolCall`, identical to [`CodeInterpreterToolCallStatus`].
+pub type BetaCodeInterpreterToolCallStatus = CodeInterpreterToolCallStatus;
 
 /// The `BetaCompactResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -609,29 +596,11 @@ pub struct BetaComputerToolCallOutputResource {
     pub created_by: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaComputerToolCallOutput`.
-pub enum BetaComputerToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaComputerToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type BetaComputerToolCallOutputStatus = ComputerToolCallStatus;
 
-crate::string_enum! {
-/// Inline schema in `BetaComputerToolCall`.
-pub enum BetaComputerToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaComputerToolCall`, identical to [`ComputerToolCallStatus`].
+pub type BetaComputerToolCallStatus = ComputerToolCallStatus;
 
 /// The `BetaComputerUsePreviewTool` schema, identical to `ComputerUsePreviewTool`.
 pub type BetaComputerUsePreviewTool = ComputerUsePreviewTool;
@@ -783,26 +752,11 @@ pub struct BetaCreateResponse {
     pub multi_agent: Option<BetaMultiAgentParam>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaCreateResponse`.
-pub enum BetaCreateResponsePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `BetaCreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type BetaCreateResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
 
-crate::string_enum! {
-/// Inline schema in `BetaCreateResponse`.
-/// Default: `"disabled"`.
-pub enum BetaCreateResponseTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// Inline schema in `BetaCreateResponse`, identical to [`CreateResponseTruncation`].
+pub type BetaCreateResponseTruncation = CreateResponseTruncation;
 
 /// The `BetaCustomGrammarFormatParam` schema, identical to `CustomGrammarFormatParam`.
 pub type BetaCustomGrammarFormatParam = CustomGrammarFormatParam;
@@ -1055,21 +1009,8 @@ pub struct BetaFileSearchToolCallResultsItem {
     pub score: Option<f64>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaFileSearchToolCall`.
-pub enum BetaFileSearchToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `searching`
-Searching = "searching",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-/// `failed`
-Failed = "failed",
-}
-}
+/// Inline schema in `BetaFileSearchToolCall`, identical to [`FileSearchToolCallStatus`].
+pub type BetaFileSearchToolCallStatus = FileSearchToolCallStatus;
 
 /// The `BetaFilters` schema, identical to `Filters`.
 pub type BetaFilters = Filters;
@@ -1449,17 +1390,8 @@ impl From<&str> for BetaFunctionToolCallOutputResourceOutput {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaFunctionToolCallOutput`.
-pub enum BetaFunctionToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaFunctionToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type BetaFunctionToolCallOutputStatus = ComputerToolCallStatus;
 
 /// The `BetaFunctionToolCallResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1491,17 +1423,8 @@ pub struct BetaFunctionToolCallResource {
     pub created_by: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaFunctionToolCall`.
-pub enum BetaFunctionToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaFunctionToolCall`, identical to [`ComputerToolCallStatus`].
+pub type BetaFunctionToolCallStatus = ComputerToolCallStatus;
 
 /// The `BetaFunctionToolParam` schema, identical to `FunctionToolParam`.
 pub type BetaFunctionToolParam = FunctionToolParam;
@@ -1566,19 +1489,8 @@ pub struct BetaImageGenToolCall {
     pub result: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaImageGenToolCall`.
-pub enum BetaImageGenToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `generating`
-Generating = "generating",
-/// `failed`
-Failed = "failed",
-}
-}
+/// Inline schema in `BetaImageGenToolCall`, identical to [`ImageGenToolCallStatus`].
+pub type BetaImageGenToolCallStatus = ImageGenToolCallStatus;
 
 /// The `BetaIncludeEnum` schema, identical to `IncludeEnum`.
 pub type BetaIncludeEnum = IncludeEnum;
@@ -1666,53 +1578,17 @@ pub struct BetaInputMessageResource {
     pub id: String,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaInputMessageResource`.
-pub enum BetaInputMessageResourceRole {
-/// `user`
-User = "user",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
+/// Inline schema in `BetaInputMessageResource`, identical to [`InputMessageRole`].
+pub type BetaInputMessageResourceRole = InputMessageRole;
 
-crate::string_enum! {
-/// Inline schema in `BetaInputMessageResource`.
-pub enum BetaInputMessageResourceStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaInputMessageResource`, identical to [`ComputerToolCallStatus`].
+pub type BetaInputMessageResourceStatus = ComputerToolCallStatus;
 
-crate::string_enum! {
-/// Inline schema in `BetaInputMessage`.
-pub enum BetaInputMessageRole {
-/// `user`
-User = "user",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
+/// Inline schema in `BetaInputMessage`, identical to [`InputMessageRole`].
+pub type BetaInputMessageRole = InputMessageRole;
 
-crate::string_enum! {
-/// Inline schema in `BetaInputMessage`.
-pub enum BetaInputMessageStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaInputMessage`, identical to [`ComputerToolCallStatus`].
+pub type BetaInputMessageStatus = ComputerToolCallStatus;
 
 crate::untagged_union! {
 /// The `BetaInputParam` schema.
@@ -1981,16 +1857,6 @@ pub struct BetaListInputItemsParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaListInputItemsParams`.
-pub enum BetaListInputItemsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
-
 /// The `BetaLocalEnvironmentParam` schema, identical to `LocalEnvironmentParam`.
 pub type BetaLocalEnvironmentParam = LocalEnvironmentParam;
 
@@ -2037,29 +1903,11 @@ pub struct BetaLocalShellToolCallOutput {
     pub status: Option<BetaLocalShellToolCallOutputStatus>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaLocalShellToolCallOutput`.
-pub enum BetaLocalShellToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaLocalShellToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type BetaLocalShellToolCallOutputStatus = ComputerToolCallStatus;
 
-crate::string_enum! {
-/// Inline schema in `BetaLocalShellToolCall`.
-pub enum BetaLocalShellToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaLocalShellToolCall`, identical to [`ComputerToolCallStatus`].
+pub type BetaLocalShellToolCallStatus = ComputerToolCallStatus;
 
 /// The `BetaLocalShellToolParam` schema, identical to `LocalShellToolParam`.
 pub type BetaLocalShellToolParam = LocalShellToolParam;
@@ -2536,17 +2384,8 @@ pub struct BetaOutputMessage {
 /// The `BetaOutputMessageContent` schema, identical to `OutputMessageContent`.
 pub type BetaOutputMessageContent = OutputMessageContent;
 
-crate::string_enum! {
-/// Inline schema in `BetaOutputMessage`.
-pub enum BetaOutputMessageStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaOutputMessage`, identical to [`ComputerToolCallStatus`].
+pub type BetaOutputMessageStatus = ComputerToolCallStatus;
 
 /// The `BetaOutputTextContent` schema, identical to `OutputTextContent`.
 pub type BetaOutputTextContent = OutputTextContent;
@@ -2741,17 +2580,8 @@ pub struct BetaReasoningItem {
     pub status: Option<BetaReasoningItemStatus>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaReasoningItem`.
-pub enum BetaReasoningItemStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaReasoningItem`, identical to [`ComputerToolCallStatus`].
+pub type BetaReasoningItemStatus = ComputerToolCallStatus;
 
 /// The `BetaReasoningModeEnum` schema, identical to `ReasoningModeEnum`.
 pub type BetaReasoningModeEnum = ReasoningModeEnum;
@@ -3367,23 +3197,8 @@ pub struct BetaResponseInProgressEvent {
     pub sequence_number: i64,
 }
 
-/// Inline schema in `BetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BetaResponseIncompleteDetails {
-    /// `reason`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<BetaResponseIncompleteDetailsReason>,
-}
-
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponseIncompleteDetailsReason {
-/// `max_output_tokens`
-MaxOutputTokens = "max_output_tokens",
-/// `content_filter`
-ContentFilter = "content_filter",
-}
-}
+/// Inline schema in `BetaResponse`, identical to [`ResponseIncompleteDetails`].
+pub type BetaResponseIncompleteDetails = ResponseIncompleteDetails;
 
 /// The `BetaResponseIncompleteEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3699,15 +3514,8 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<BetaAnnotation>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponsePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `BetaResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type BetaResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
 
 /// The `BetaResponsePromptVariables` schema, identical to `ResponsePromptVariables`.
 pub type BetaResponsePromptVariables = ResponsePromptVariables;
@@ -3751,15 +3559,9 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
     pub part: BetaResponseReasoningSummaryPartAddedEventPart,
 }
 
-/// Inline schema in `BetaResponseReasoningSummaryPartAddedEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseReasoningSummaryPartAddedEventPart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `BetaResponseReasoningSummaryPartAddedEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type BetaResponseReasoningSummaryPartAddedEventPart =
+    ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `BetaResponseReasoningSummaryPartDoneEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3785,15 +3587,8 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
     pub part: BetaResponseReasoningSummaryPartDoneEventPart,
 }
 
-/// Inline schema in `BetaResponseReasoningSummaryPartDoneEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponseReasoningSummaryPartDoneEventPart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `BetaResponseReasoningSummaryPartDoneEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type BetaResponseReasoningSummaryPartDoneEventPart = ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `BetaResponseReasoningSummaryTextDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4028,23 +3823,8 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     pub output: Vec<BetaFunctionShellCallOutputContent>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-pub enum BetaResponseStatus {
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-/// `in_progress`
-InProgress = "in_progress",
-/// `cancelled`
-Cancelled = "cancelled",
-/// `queued`
-Queued = "queued",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `BetaResponse`, identical to [`ResponseStatus`].
+pub type BetaResponseStatus = ResponseStatus;
 
 crate::tagged_union! {
 /// The `BetaResponseStreamEvent` schema.
@@ -4220,16 +4000,8 @@ pub struct BetaResponseTextDoneEvent {
 /// The `BetaResponseTextParam` schema, identical to `ResponseTextParam`.
 pub type BetaResponseTextParam = ResponseTextParam;
 
-crate::string_enum! {
-/// Inline schema in `BetaResponse`.
-/// Default: `"disabled"`.
-pub enum BetaResponseTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// Inline schema in `BetaResponse`, identical to [`CreateResponseTruncation`].
+pub type BetaResponseTruncation = CreateResponseTruncation;
 
 /// The `BetaResponseUsage` schema, identical to `ResponseUsage`.
 pub type BetaResponseUsage = ResponseUsage;
@@ -4429,26 +4201,12 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub multi_agent: Option<BetaMultiAgentParam>,
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaResponsesClientEventResponseCreate`.
-pub enum BetaResponsesClientEventResponseCreatePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `BetaResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type BetaResponsesClientEventResponseCreatePromptCacheRetention =
+    CreateChatCompletionRequestPromptCacheRetention;
 
-crate::string_enum! {
-/// Inline schema in `BetaResponsesClientEventResponseCreate`.
-/// Default: `"disabled"`.
-pub enum BetaResponsesClientEventResponseCreateTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// Inline schema in `BetaResponsesClientEventResponseCreate`, identical to [`CreateResponseTruncation`].
+pub type BetaResponsesClientEventResponseCreateTruncation = CreateResponseTruncation;
 
 crate::tagged_union! {
 /// The `BetaResponsesServerEvent` schema.
@@ -5457,15 +5215,9 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
     pub stream_id: Option<String>,
 }
 
-/// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponsesServerEventResponseReasoningSummaryPartAddedPart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `BetaResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type BetaResponsesServerEventResponseReasoningSummaryPartAddedPart =
+    ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `BetaResponsesServerEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5494,15 +5246,9 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     pub stream_id: Option<String>,
 }
 
-/// Inline schema in `BetaResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BetaResponsesServerEventResponseReasoningSummaryPartDonePart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `BetaResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type BetaResponsesServerEventResponseReasoningSummaryPartDonePart =
+    ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `BetaResponsesServerEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6158,19 +5904,8 @@ FindInPage(BetaWebSearchActionFind) = "find_in_page",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `BetaWebSearchToolCall`.
-pub enum BetaWebSearchToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `searching`
-Searching = "searching",
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-}
-}
+/// Inline schema in `BetaWebSearchToolCall`, identical to [`WebSearchToolCallStatus`].
+pub type BetaWebSearchToolCallStatus = WebSearchToolCallStatus;
 
 /// The `CancelResponseParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -6406,15 +6141,8 @@ pub struct CreateResponseParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateResponse`.
-pub enum CreateResponsePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `CreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type CreateResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
 
 crate::string_enum! {
 /// Inline schema in `CreateResponse`.
@@ -6568,29 +6296,11 @@ pub struct InputMessageResource {
     pub id: String,
 }
 
-crate::string_enum! {
-/// Inline schema in `InputMessageResource`.
-pub enum InputMessageResourceRole {
-/// `user`
-User = "user",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
+/// Inline schema in `InputMessageResource`, identical to [`InputMessageRole`].
+pub type InputMessageResourceRole = InputMessageRole;
 
-crate::string_enum! {
-/// Inline schema in `InputMessageResource`.
-pub enum InputMessageResourceStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `InputMessageResource`, identical to [`ComputerToolCallStatus`].
+pub type InputMessageResourceStatus = ComputerToolCallStatus;
 
 crate::untagged_union! {
 /// The `InputParam` schema.
@@ -6752,15 +6462,8 @@ pub struct ListInputItemsParams {
     pub include: Option<Vec<IncludeEnum>>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListInputItemsParams`.
-pub enum ListInputItemsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListInputItemsParams`, identical to [`BetaListInputItemsParamsOrder`].
+pub type ListInputItemsParamsOrder = BetaListInputItemsParamsOrder;
 
 crate::string_enum! {
 /// The `ModelIdsCompaction` schema.
@@ -8052,15 +7755,8 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<Annotation>,
 }
 
-crate::string_enum! {
-/// Inline schema in `Response`.
-pub enum ResponsePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `Response`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type ResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
 
 /// The `ResponseProperties` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -8152,15 +7848,8 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     pub part: ResponseReasoningSummaryPartDoneEventPart,
 }
 
-/// Inline schema in `ResponseReasoningSummaryPartDoneEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResponseReasoningSummaryPartDoneEventPart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `ResponseReasoningSummaryPartDoneEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type ResponseReasoningSummaryPartDoneEventPart = ResponseReasoningSummaryPartAddedEventPart;
 
 /// The `ResponseReasoningSummaryTextDeltaEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8561,16 +8250,8 @@ pub struct ResponseTextParam {
     pub verbosity: Option<Verbosity>,
 }
 
-crate::string_enum! {
-/// Inline schema in `Response`.
-/// Default: `"disabled"`.
-pub enum ResponseTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// Inline schema in `Response`, identical to [`CreateResponseTruncation`].
+pub type ResponseTruncation = CreateResponseTruncation;
 
 /// The `ResponseUsage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8596,12 +8277,8 @@ pub struct ResponseUsageInputTokensDetails {
     pub cache_write_tokens: i64,
 }
 
-/// Inline schema in `ResponseUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResponseUsageOutputTokensDetails {
-    /// `reasoning_tokens`, required.
-    pub reasoning_tokens: i64,
-}
+/// Inline schema in `ResponseUsage`, identical to [`BatchUsageOutputTokensDetails`].
+pub type ResponseUsageOutputTokensDetails = BatchUsageOutputTokensDetails;
 
 /// The `ResponseWebSearchCallCompletedEvent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8776,26 +8453,12 @@ pub struct ResponsesClientEventResponseCreate {
     pub max_output_tokens: Option<u64>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ResponsesClientEventResponseCreate`.
-pub enum ResponsesClientEventResponseCreatePromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `ResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type ResponsesClientEventResponseCreatePromptCacheRetention =
+    CreateChatCompletionRequestPromptCacheRetention;
 
-crate::string_enum! {
-/// Inline schema in `ResponsesClientEventResponseCreate`.
-/// Default: `"disabled"`.
-pub enum ResponsesClientEventResponseCreateTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
+/// Inline schema in `ResponsesClientEventResponseCreate`, identical to [`CreateResponseTruncation`].
+pub type ResponsesClientEventResponseCreateTruncation = CreateResponseTruncation;
 
 crate::tagged_union! {
 /// The `ResponsesServerEvent` schema.
@@ -9674,15 +9337,9 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
     pub stream_id: Option<String>,
 }
 
-/// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResponsesServerEventResponseReasoningSummaryPartAddedPart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `ResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type ResponsesServerEventResponseReasoningSummaryPartAddedPart =
+    ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `ResponsesServerEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -9708,15 +9365,9 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     pub stream_id: Option<String>,
 }
 
-/// Inline schema in `ResponsesServerEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResponsesServerEventResponseReasoningSummaryPartDonePart {
-    /// `type`, required.
-    #[serde(default)]
-    pub r#type: consts::SummaryText,
-    /// `text`, required.
-    pub text: String,
-}
+/// Inline schema in `ResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
+pub type ResponsesServerEventResponseReasoningSummaryPartDonePart =
+    ResponseReasoningSummaryPartAddedEventPart;
 
 /// Inline schema in `ResponsesServerEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10165,15 +9816,8 @@ pub struct ToolChoiceAllowed {
     pub tools: Vec<serde_json::Value>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ToolChoiceAllowed`.
-pub enum ToolChoiceAllowedMode {
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
+/// Inline schema in `ToolChoiceAllowed`, identical to [`ChatCompletionAllowedToolsMode`].
+pub type ToolChoiceAllowedMode = ChatCompletionAllowedToolsMode;
 
 /// The `ToolChoiceCustom` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -39,6 +39,18 @@ pub struct AdditionalToolsItemParam {
     pub tools: Vec<Tool>,
 }
 
+#[cfg(any(feature = "admin", feature = "chat", feature = "evals"))]
+crate::string_enum! {
+/// Inline schema in `AdminApiKeysListParams`.
+/// Default: `"asc"`.
+pub enum AdminApiKeysListParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 crate::string_enum! {
 /// The `ApplyPatchCallOutputStatus` schema.
@@ -325,6 +337,27 @@ pub struct ApproximateLocation {
     pub timezone: Option<String>,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
+crate::string_enum! {
+/// Inline schema in `AssistantsApiToolChoiceOption`.
+pub enum AssistantsApiToolChoiceOptionText {
+/// `none`
+None = "none",
+/// `auto`
+Auto = "auto",
+/// `required`
+Required = "required",
+}
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Inline schema in `AssistantsNamedToolChoice`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssistantsNamedToolChoiceFunction {
+    /// `name`, required.
+    pub name: String,
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `AutoCodeInterpreterToolParam` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -356,6 +389,25 @@ Allowlist(ContainerNetworkPolicyAllowlistParam) = "allowlist",
 }
 }
 
+#[cfg(any(feature = "batches", feature = "responses"))]
+/// Inline schema in `Batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchUsageOutputTokensDetails {
+    /// `reasoning_tokens`, required.
+    pub reasoning_tokens: i64,
+}
+
+#[cfg(any(feature = "admin", feature = "conversations", feature = "responses"))]
+crate::string_enum! {
+/// Inline schema in `BetaListInputItemsParams`.
+pub enum BetaListInputItemsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 #[cfg(any(
     feature = "conversations",
     feature = "evals",
@@ -369,6 +421,17 @@ pub enum CallableToolAllowedCaller {
 Direct = "direct",
 /// `programmatic`
 Programmatic = "programmatic",
+}
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+crate::string_enum! {
+/// Inline schema in `ChatCompletionAllowedTools`.
+pub enum ChatCompletionAllowedToolsMode {
+/// `auto`
+Auto = "auto",
+/// `required`
+Required = "required",
 }
 }
 
@@ -433,6 +496,17 @@ Custom(ChatCompletionMessageCustomToolCall) = "custom",
 }
 }
 
+#[cfg(any(feature = "chat", feature = "realtime"))]
+crate::string_enum! {
+/// Inline schema in `ChatCompletionModalities`.
+pub enum ChatCompletionModalitiesItem {
+/// `text`
+Text = "text",
+/// `audio`
+Audio = "audio",
+}
+}
+
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestAssistantMessage` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -460,7 +534,7 @@ pub struct ChatCompletionRequestAssistantMessage {
     pub function_call: Option<ChatCompletionRequestAssistantMessageFunctionCall>,
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 /// Inline schema in `ChatCompletionRequestAssistantMessage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
@@ -506,6 +580,32 @@ pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     pub arguments: String,
     /// `name`, required.
     pub name: String,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
+    /// `url`, required.
+    pub url: String,
+    /// `detail`, optional.
+    /// Default: `"auto"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+crate::string_enum! {
+/// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
+/// Default: `"auto"`.
+pub enum ChatCompletionRequestMessageContentPartImageImageUrlDetail {
+/// `auto`
+Auto = "auto",
+/// `low`
+Low = "low",
+/// `high`
+High = "high",
+}
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1181,17 +1281,8 @@ pub struct ComputerToolCallOutputResource {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ComputerToolCallOutput`.
-pub enum ComputerToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `ComputerToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type ComputerToolCallOutputStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 crate::string_enum! {
@@ -1397,6 +1488,17 @@ pub struct CoordParam {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
+crate::string_enum! {
+/// Inline schema in `CreateChatCompletionRequest`.
+pub enum CreateChatCompletionRequestPromptCacheRetention {
+/// `in_memory`
+InMemory = "in_memory",
+/// `24h`
+V24h = "24h",
+}
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
 /// The `CreateModelResponseProperties` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateModelResponseProperties {
@@ -1433,15 +1535,9 @@ pub struct CreateModelResponseProperties {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `CreateModelResponseProperties`.
-pub enum CreateModelResponsePropertiesPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `CreateModelResponseProperties`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type CreateModelResponsePropertiesPromptCacheRetention =
+    CreateChatCompletionRequestPromptCacheRetention;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomGrammarFormatParam` schema.
@@ -1664,7 +1760,12 @@ impl From<&str> for EasyInputMessageContent {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "fine-tuning",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// Inline schema in `EasyInputMessage`.
 pub enum EasyInputMessageRole {
@@ -1702,6 +1803,56 @@ pub struct Error {
     pub param: Option<String>,
     /// `type`, required.
     pub r#type: String,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+/// Inline schema in `EvalGraderScoreModel`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EvalGraderScoreModelSamplingParams {
+    /// `seed`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// `top_p`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// `temperature`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// `max_completions_tokens`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completions_tokens: Option<u64>,
+    /// `reasoning_effort`, optional, nullable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+crate::string_enum! {
+/// Inline schema in `EvalGraderTextSimilarity`.
+pub enum EvalGraderTextSimilarityEvaluationMetric {
+/// `cosine`
+Cosine = "cosine",
+/// `fuzzy_match`
+FuzzyMatch = "fuzzy_match",
+/// `bleu`
+Bleu = "bleu",
+/// `gleu`
+Gleu = "gleu",
+/// `meteor`
+Meteor = "meteor",
+/// `rouge_1`
+Rouge1 = "rouge_1",
+/// `rouge_2`
+Rouge2 = "rouge_2",
+/// `rouge_3`
+Rouge3 = "rouge_3",
+/// `rouge_4`
+Rouge4 = "rouge_4",
+/// `rouge_5`
+Rouge5 = "rouge_5",
+/// `rouge_l`
+RougeL = "rouge_l",
+}
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1779,19 +1930,8 @@ pub struct EvalItemInputImage {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-crate::string_enum! {
-/// Inline schema in `EvalItem`.
-pub enum EvalItemRole {
-/// `user`
-User = "user",
-/// `assistant`
-Assistant = "assistant",
-/// `system`
-System = "system",
-/// `developer`
-Developer = "developer",
-}
-}
+/// Inline schema in `EvalItem`, identical to [`EasyInputMessageRole`].
+pub type EvalItemRole = EasyInputMessageRole;
 
 #[cfg(any(feature = "files", feature = "responses"))]
 /// The `FileCitationParam` schema.
@@ -2531,17 +2671,8 @@ impl From<&str> for FunctionToolCallOutputResourceOutput {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `FunctionToolCallOutput`.
-pub enum FunctionToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `FunctionToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type FunctionToolCallOutputStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallResource` schema.
@@ -2572,17 +2703,8 @@ pub struct FunctionToolCallResource {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `FunctionToolCall`.
-pub enum FunctionToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `FunctionToolCall`, identical to [`ComputerToolCallStatus`].
+pub type FunctionToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionToolParam` schema.
@@ -2672,25 +2794,8 @@ pub struct GraderScoreModel {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-/// Inline schema in `GraderScoreModel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct GraderScoreModelSamplingParams {
-    /// `seed`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<i64>,
-    /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// `max_completions_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_completions_tokens: Option<u64>,
-    /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning_effort: Option<ReasoningEffort>,
-}
+/// Inline schema in `GraderScoreModel`, identical to [`EvalGraderScoreModelSamplingParams`].
+pub type GraderScoreModelSamplingParams = EvalGraderScoreModelSamplingParams;
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderStringCheck` schema.
@@ -2743,33 +2848,8 @@ pub struct GraderTextSimilarity {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-crate::string_enum! {
-/// Inline schema in `GraderTextSimilarity`.
-pub enum GraderTextSimilarityEvaluationMetric {
-/// `cosine`
-Cosine = "cosine",
-/// `fuzzy_match`
-FuzzyMatch = "fuzzy_match",
-/// `bleu`
-Bleu = "bleu",
-/// `gleu`
-Gleu = "gleu",
-/// `meteor`
-Meteor = "meteor",
-/// `rouge_1`
-Rouge1 = "rouge_1",
-/// `rouge_2`
-Rouge2 = "rouge_2",
-/// `rouge_3`
-Rouge3 = "rouge_3",
-/// `rouge_4`
-Rouge4 = "rouge_4",
-/// `rouge_5`
-Rouge5 = "rouge_5",
-/// `rouge_l`
-RougeL = "rouge_l",
-}
-}
+/// Inline schema in `GraderTextSimilarity`, identical to [`EvalGraderTextSimilarityEvaluationMetric`].
+pub type GraderTextSimilarityEvaluationMetric = EvalGraderTextSimilarityEvaluationMetric;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
@@ -3002,6 +3082,19 @@ Auto = "auto",
 }
 }
 
+#[cfg(any(feature = "admin", feature = "images"))]
+crate::string_enum! {
+/// Inline schema in `ImagesResponse`.
+pub enum ImagesResponseQuality {
+/// `low`
+Low = "low",
+/// `medium`
+Medium = "medium",
+/// `high`
+High = "high",
+}
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 crate::string_enum! {
 /// The `IncludeEnum` schema.
@@ -3219,17 +3312,8 @@ Developer = "developer",
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `InputMessage`.
-pub enum InputMessageStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `InputMessage`, identical to [`ComputerToolCallStatus`].
+pub type InputMessageStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputTextContentParam` schema.
@@ -3331,6 +3415,24 @@ pub struct KeyPressAction {
     pub keys: Vec<String>,
 }
 
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "containers",
+    feature = "files",
+    feature = "vector-stores"
+))]
+crate::string_enum! {
+/// Inline schema in `ListAssistantsParams`.
+/// Default: `"desc"`.
+pub enum ListAssistantsParamsOrder {
+/// `asc`
+Asc = "asc",
+/// `desc`
+Desc = "desc",
+}
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalEnvironmentParam` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -3412,30 +3514,12 @@ pub struct LocalShellToolCallOutput {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `LocalShellToolCallOutput`.
-pub enum LocalShellToolCallOutputStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `LocalShellToolCallOutput`, identical to [`ComputerToolCallStatus`].
+pub type LocalShellToolCallOutputStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `LocalShellToolCall`.
-pub enum LocalShellToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `LocalShellToolCall`, identical to [`ComputerToolCallStatus`].
+pub type LocalShellToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalShellToolParam` schema.
@@ -4114,15 +4198,9 @@ pub struct ModelResponseProperties {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ModelResponseProperties`.
-pub enum ModelResponsePropertiesPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
+/// Inline schema in `ModelResponseProperties`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
+pub type ModelResponsePropertiesPromptCacheRetention =
+    CreateChatCompletionRequestPromptCacheRetention;
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationConfigParam` schema.
@@ -4353,17 +4431,8 @@ Refusal(RefusalContent) = "refusal",
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `OutputMessage`.
-pub enum OutputMessageStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `OutputMessage`, identical to [`ComputerToolCallStatus`].
+pub type OutputMessageStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ParallelToolCalls` schema.
@@ -4591,6 +4660,18 @@ pub struct RankingOptions {
     pub hybrid_search: Option<HybridSearchOptions>,
 }
 
+#[cfg(any(feature = "audio", feature = "realtime"))]
+/// Inline schema in `RealtimeBetaResponse`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RealtimeBetaResponseUsageOutputTokenDetails {
+    /// `text_tokens`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<i64>,
+    /// `audio_tokens`, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<i64>,
+}
+
 #[cfg(any(
     feature = "assistants",
     feature = "chat",
@@ -4641,17 +4722,8 @@ pub struct ReasoningItem {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ReasoningItem`.
-pub enum ReasoningItemStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
-}
+/// Inline schema in `ReasoningItem`, identical to [`ComputerToolCallStatus`].
+pub type ReasoningItemStatus = ComputerToolCallStatus;
 
 #[cfg(any(
     feature = "assistants",
@@ -5150,16 +5222,8 @@ pub struct TranscriptTextUsageTokens {
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
-/// Inline schema in `TranscriptTextUsageTokens`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TranscriptTextUsageTokensInputTokenDetails {
-    /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-}
+/// Inline schema in `TranscriptTextUsageTokens`, identical to [`RealtimeBetaResponseUsageOutputTokenDetails`].
+pub type TranscriptTextUsageTokensInputTokenDetails = RealtimeBetaResponseUsageOutputTokenDetails;
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptionLanguage` schema.

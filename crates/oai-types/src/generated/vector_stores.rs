@@ -148,16 +148,8 @@ Cancelled = "cancelled",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `ListFilesInVectorStoreBatchParams`.
-/// Default: `"desc"`.
-pub enum ListFilesInVectorStoreBatchParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListFilesInVectorStoreBatchParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListFilesInVectorStoreBatchParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoreFilesParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -181,30 +173,11 @@ pub struct ListVectorStoreFilesParams {
     pub filter: Option<ListVectorStoreFilesParamsFilter>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListVectorStoreFilesParams`.
-pub enum ListVectorStoreFilesParamsFilter {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `failed`
-Failed = "failed",
-/// `cancelled`
-Cancelled = "cancelled",
-}
-}
+/// Inline schema in `ListVectorStoreFilesParams`, identical to [`ListFilesInVectorStoreBatchParamsFilter`].
+pub type ListVectorStoreFilesParamsFilter = ListFilesInVectorStoreBatchParamsFilter;
 
-crate::string_enum! {
-/// Inline schema in `ListVectorStoreFilesParams`.
-/// Default: `"desc"`.
-pub enum ListVectorStoreFilesParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListVectorStoreFilesParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListVectorStoreFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoreFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,16 +213,8 @@ pub struct ListVectorStoresParams {
     pub before: Option<String>,
 }
 
-crate::string_enum! {
-/// Inline schema in `ListVectorStoresParams`.
-/// Default: `"desc"`.
-pub enum ListVectorStoresParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
+/// Inline schema in `ListVectorStoresParams`, identical to [`ListAssistantsParamsOrder`].
+pub type ListVectorStoresParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoresResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -468,19 +433,8 @@ InvalidFile = "invalid_file",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `VectorStoreFileObject`.
-pub enum VectorStoreFileObjectStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `cancelled`
-Cancelled = "cancelled",
-/// `failed`
-Failed = "failed",
-}
-}
+/// Inline schema in `VectorStoreFileObject`, identical to [`VectorStoreFileBatchObjectStatus`].
+pub type VectorStoreFileObjectStatus = VectorStoreFileBatchObjectStatus;
 
 /// The `VectorStoreObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

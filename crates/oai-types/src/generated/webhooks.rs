@@ -21,12 +21,8 @@ pub struct WebhookBatchCancelled {
     pub r#type: consts::BatchCancelled,
 }
 
-/// Inline schema in `WebhookBatchCancelled`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookBatchCancelledData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookBatchCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookBatchCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,12 +41,8 @@ pub struct WebhookBatchCompleted {
     pub r#type: consts::BatchCompleted,
 }
 
-/// Inline schema in `WebhookBatchCompleted`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookBatchCompletedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookBatchCompleted`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookBatchCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchExpired` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,12 +61,8 @@ pub struct WebhookBatchExpired {
     pub r#type: consts::BatchExpired,
 }
 
-/// Inline schema in `WebhookBatchExpired`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookBatchExpiredData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookBatchExpired`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookBatchExpiredData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,12 +81,8 @@ pub struct WebhookBatchFailed {
     pub r#type: consts::BatchFailed,
 }
 
-/// Inline schema in `WebhookBatchFailed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookBatchFailedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookBatchFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookBatchFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunCanceled` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,12 +101,8 @@ pub struct WebhookEvalRunCanceled {
     pub r#type: consts::EvalRunCanceled,
 }
 
-/// Inline schema in `WebhookEvalRunCanceled`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookEvalRunCanceledData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookEvalRunCanceled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookEvalRunCanceledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,12 +121,8 @@ pub struct WebhookEvalRunFailed {
     pub r#type: consts::EvalRunFailed,
 }
 
-/// Inline schema in `WebhookEvalRunFailed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookEvalRunFailedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookEvalRunFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookEvalRunFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunSucceeded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,12 +141,8 @@ pub struct WebhookEvalRunSucceeded {
     pub r#type: consts::EvalRunSucceeded,
 }
 
-/// Inline schema in `WebhookEvalRunSucceeded`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookEvalRunSucceededData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookEvalRunSucceeded`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookEvalRunSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobCancelled` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,12 +161,8 @@ pub struct WebhookFineTuningJobCancelled {
     pub r#type: consts::FineTuningJobCancelled,
 }
 
-/// Inline schema in `WebhookFineTuningJobCancelled`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookFineTuningJobCancelledData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookFineTuningJobCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookFineTuningJobCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,12 +181,8 @@ pub struct WebhookFineTuningJobFailed {
     pub r#type: consts::FineTuningJobFailed,
 }
 
-/// Inline schema in `WebhookFineTuningJobFailed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookFineTuningJobFailedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookFineTuningJobFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookFineTuningJobFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobSucceeded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,12 +201,8 @@ pub struct WebhookFineTuningJobSucceeded {
     pub r#type: consts::FineTuningJobSucceeded,
 }
 
-/// Inline schema in `WebhookFineTuningJobSucceeded`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookFineTuningJobSucceededData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookFineTuningJobSucceeded`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookFineTuningJobSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookLiveCallIncoming` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,14 +265,8 @@ pub struct WebhookRealtimeCallIncomingData {
     pub sip_headers: Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
 }
 
-/// Inline schema in `WebhookRealtimeCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookRealtimeCallIncomingDataSipHeadersItem {
-    /// `name`, required.
-    pub name: String,
-    /// `value`, required.
-    pub value: String,
-}
+/// Inline schema in `WebhookRealtimeCallIncoming`, identical to [`WebhookLiveCallIncomingDataSipHeadersItem`].
+pub type WebhookRealtimeCallIncomingDataSipHeadersItem = WebhookLiveCallIncomingDataSipHeadersItem;
 
 /// The `WebhookResponseCancelled` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -331,12 +285,8 @@ pub struct WebhookResponseCancelled {
     pub r#type: consts::ResponseCancelled,
 }
 
-/// Inline schema in `WebhookResponseCancelled`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookResponseCancelledData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookResponseCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookResponseCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -355,12 +305,8 @@ pub struct WebhookResponseCompleted {
     pub r#type: consts::ResponseCompleted,
 }
 
-/// Inline schema in `WebhookResponseCompleted`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookResponseCompletedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookResponseCompleted`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookResponseCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,12 +325,8 @@ pub struct WebhookResponseFailed {
     pub r#type: consts::ResponseFailed,
 }
 
-/// Inline schema in `WebhookResponseFailed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookResponseFailedData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookResponseFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookResponseFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseIncomplete` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -403,9 +345,5 @@ pub struct WebhookResponseIncomplete {
     pub r#type: consts::ResponseIncomplete,
 }
 
-/// Inline schema in `WebhookResponseIncomplete`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookResponseIncompleteData {
-    /// `id`, required.
-    pub id: String,
-}
+/// Inline schema in `WebhookResponseIncomplete`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
+pub type WebhookResponseIncompleteData = ChatCompletionRequestAssistantMessageAudio;
