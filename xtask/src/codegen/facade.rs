@@ -222,6 +222,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     if op.beta {
         doc[0] = format!("`{http} {}?beta=true` (operation `{}`).", op.path, op.id);
     }
+    if let Some(url) = &op.reference {
+        doc.push(String::new());
+        doc.push(format!("[API reference]({url})."));
+    }
     let deprecated = if op.deprecated {
         doc.push(String::new());
         doc.push("Deprecated in the API description.".into());

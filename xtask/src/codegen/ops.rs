@@ -79,6 +79,8 @@ pub struct Op {
     pub paginated: bool,
     /// Terminal events of the stream (empty: `[DONE]`).
     pub terminal_events: Vec<&'static str>,
+    /// The API reference page (`x-oaiMeta` group and path), when the spec names one.
+    pub reference: Option<String>,
 }
 
 impl Op {
@@ -416,6 +418,28 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                 name: String::new(),
                 paginated,
                 terminal_events,
+                // The reference's page is the `x-oaiMeta` path, else the
+                // operation id, under the group.
+                reference: op
+                    .at("x-oaiMeta")
+                    .at("group")
+                    .str()
+                    .filter(|g| !g.is_empty())
+                    .map(|group| {
+                        // Some `path`s run on into prose: the first word is the page.
+                        let page = op
+                            .at("x-oaiMeta")
+                            .at("path")
+                            .str()
+                            .and_then(|p| p.split_whitespace().next())
+                            .filter(|p| {
+                                p.bytes().all(|b| {
+                                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/')
+                                })
+                            })
+                            .unwrap_or(op.at("operationId").str().unwrap_or_default());
+                        format!("https://platform.openai.com/docs/api-reference/{group}/{page}")
+                    }),
             });
         }
     }

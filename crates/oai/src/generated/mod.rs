@@ -286,6 +286,8 @@ impl<'c> AdminAdminApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/admin_api_keys` (operation `admin-api-keys-list`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-list).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -304,6 +306,8 @@ impl<'c> AdminAdminApiKeys<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/admin_api_keys` (operation `admin-api-keys-list`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-list).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -326,6 +330,8 @@ impl<'c> AdminAdminApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/admin_api_keys` (operation `admin-api-keys-create`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-create).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -343,6 +349,8 @@ impl<'c> AdminAdminApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/admin_api_keys/{key_id}` (operation `admin-api-keys-get`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, key_id: &str) -> Result<oai_types::AdminApiKey> {
@@ -356,6 +364,8 @@ impl<'c> AdminAdminApiKeys<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/admin_api_keys/{key_id}` (operation `admin-api-keys-delete`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-delete).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -381,6 +391,8 @@ impl<'c> AdminAuditLogs<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/audit_logs` (operation `list-audit-logs`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audit-logs/list-audit-logs).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -404,6 +416,8 @@ impl<'c> AdminAuditLogs<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/audit_logs` (operation `list-audit-logs`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audit-logs/list-audit-logs).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -441,6 +455,8 @@ impl<'c> AdminCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/certificates` (operation `listOrganizationCertificates`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listOrganizationCertificates).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -459,6 +475,8 @@ impl<'c> AdminCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/certificates` (operation `listOrganizationCertificates`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listOrganizationCertificates).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -481,6 +499,8 @@ impl<'c> AdminCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/certificates` (operation `uploadCertificate`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/uploadCertificate).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -497,6 +517,8 @@ impl<'c> AdminCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/certificates/activate` (operation `activateOrganizationCertificates`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/activateOrganizationCertificates).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -515,6 +537,8 @@ impl<'c> AdminCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/certificates/deactivate` (operation `deactivateOrganizationCertificates`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/deactivateOrganizationCertificates).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn deactivate(
@@ -531,6 +555,8 @@ impl<'c> AdminCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/certificates/{certificate_id}` (operation `getCertificate`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/getCertificate).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -552,6 +578,8 @@ impl<'c> AdminCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/certificates/{certificate_id}` (operation `modifyCertificate`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/modifyCertificate).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn update(
@@ -571,6 +599,8 @@ impl<'c> AdminCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/certificates/{certificate_id}` (operation `deleteCertificate`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/deleteCertificate).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -599,6 +629,8 @@ impl<'c> AdminCosts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/costs` (operation `usage-costs`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-costs/usage-costs).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -620,6 +652,8 @@ impl<'c> AdminCosts<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/costs` (operation `usage-costs`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-costs/usage-costs).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -655,6 +689,8 @@ impl<'c> AdminDataRetention<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/data_retention` (operation `retrieve-organization-data-retention`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-organization-data-retention).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self) -> Result<oai_types::OrganizationDataRetention> {
@@ -666,6 +702,8 @@ impl<'c> AdminDataRetention<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/data_retention` (operation `update-organization-data-retention`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-organization-data-retention).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -710,6 +748,8 @@ impl<'c> AdminGroups<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups` (operation `list-groups`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-groups).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -726,6 +766,8 @@ impl<'c> AdminGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/groups` (operation `list-groups`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-groups).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -746,6 +788,8 @@ impl<'c> AdminGroups<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/groups` (operation `create-group`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-group).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -761,6 +805,8 @@ impl<'c> AdminGroups<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}` (operation `retrieve-group`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, group_id: &str) -> Result<oai_types::GroupResponse> {
@@ -773,6 +819,8 @@ impl<'c> AdminGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/groups/{group_id}` (operation `update-group`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-group).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -792,6 +840,8 @@ impl<'c> AdminGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/groups/{group_id}` (operation `delete-group`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-group).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -816,6 +866,8 @@ impl<'c> AdminGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/roles` (operation `list-group-role-assignments`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-role-assignments).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -837,6 +889,8 @@ impl<'c> AdminGroupsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/roles` (operation `list-group-role-assignments`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-role-assignments).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -862,6 +916,8 @@ impl<'c> AdminGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/groups/{group_id}/roles` (operation `assign-group-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-group-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -882,6 +938,8 @@ impl<'c> AdminGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/roles/{role_id}` (operation `retrieve-group-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -900,6 +958,8 @@ impl<'c> AdminGroupsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/groups/{group_id}/roles/{role_id}` (operation `unassign-group-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-group-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -930,6 +990,8 @@ impl<'c> AdminGroupsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/users` (operation `list-group-users`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-users).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -951,6 +1013,8 @@ impl<'c> AdminGroupsUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/users` (operation `list-group-users`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-users).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -976,6 +1040,8 @@ impl<'c> AdminGroupsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/groups/{group_id}/users` (operation `add-group-user`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/add-group-user).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -996,6 +1062,8 @@ impl<'c> AdminGroupsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/groups/{group_id}/users/{user_id}` (operation `retrieve-group-user`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group-user).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -1014,6 +1082,8 @@ impl<'c> AdminGroupsUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/groups/{group_id}/users/{user_id}` (operation `remove-group-user`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/remove-group-user).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1044,6 +1114,8 @@ impl<'c> AdminInvites<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/invites` (operation `list-invites`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-invites).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1059,6 +1131,8 @@ impl<'c> AdminInvites<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/invites` (operation `list-invites`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-invites).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1078,6 +1152,8 @@ impl<'c> AdminInvites<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/invites` (operation `inviteUser`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/inviteUser).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(&self, request: oai_types::InviteRequest) -> Result<oai_types::Invite> {
@@ -1089,6 +1165,8 @@ impl<'c> AdminInvites<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/invites/{invite_id}` (operation `retrieve-invite`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-invite).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1102,6 +1180,8 @@ impl<'c> AdminInvites<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/invites/{invite_id}` (operation `delete-invite`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-invite).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1222,6 +1302,8 @@ impl<'c> AdminProjects<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects` (operation `list-projects`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-projects).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1238,6 +1320,8 @@ impl<'c> AdminProjects<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects` (operation `list-projects`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-projects).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1258,6 +1342,8 @@ impl<'c> AdminProjects<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects` (operation `create-project`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -1273,6 +1359,8 @@ impl<'c> AdminProjects<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}` (operation `retrieve-project`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::Project> {
@@ -1285,6 +1373,8 @@ impl<'c> AdminProjects<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}` (operation `modify-project`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-project).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1304,6 +1394,8 @@ impl<'c> AdminProjects<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/archive` (operation `archive-project`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/archive-project).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1329,6 +1421,8 @@ impl<'c> AdminProjectsApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/api_keys` (operation `list-project-api-keys`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-api-keys).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1350,6 +1444,8 @@ impl<'c> AdminProjectsApiKeys<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/api_keys` (operation `list-project-api-keys`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-api-keys).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1375,6 +1471,8 @@ impl<'c> AdminProjectsApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/api_keys/{api_key_id}` (operation `retrieve-project-api-key`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-api-key).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -1393,6 +1491,8 @@ impl<'c> AdminProjectsApiKeys<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/api_keys/{api_key_id}` (operation `delete-project-api-key`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-api-key).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1423,6 +1523,8 @@ impl<'c> AdminProjectsCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/certificates` (operation `listProjectCertificates`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listProjectCertificates).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1444,6 +1546,8 @@ impl<'c> AdminProjectsCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/certificates` (operation `listProjectCertificates`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listProjectCertificates).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1469,6 +1573,8 @@ impl<'c> AdminProjectsCertificates<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/certificates/activate` (operation `activateProjectCertificates`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/activateProjectCertificates).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn activate(
@@ -1488,6 +1594,8 @@ impl<'c> AdminProjectsCertificates<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/certificates/deactivate` (operation `deactivateProjectCertificates`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/deactivateProjectCertificates).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1519,6 +1627,8 @@ impl<'c> AdminProjectsDataRetention<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/data_retention` (operation `retrieve-project-data-retention`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-data-retention).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectDataRetention> {
@@ -1532,6 +1642,8 @@ impl<'c> AdminProjectsDataRetention<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/data_retention` (operation `update-project-data-retention`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-data-retention).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1571,6 +1683,8 @@ impl<'c> AdminProjectsGroups<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/groups` (operation `list-project-groups`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-groups).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1592,6 +1706,8 @@ impl<'c> AdminProjectsGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/groups` (operation `list-project-groups`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-groups).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1617,6 +1733,8 @@ impl<'c> AdminProjectsGroups<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/groups` (operation `add-project-group`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/add-project-group).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -1636,6 +1754,8 @@ impl<'c> AdminProjectsGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/groups/{group_id}` (operation `retrieve-project-group`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-group).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1658,6 +1778,8 @@ impl<'c> AdminProjectsGroups<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/groups/{group_id}` (operation `remove-project-group`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/remove-project-group).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1688,6 +1810,8 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/groups/{group_id}/roles` (operation `list-project-group-role-assignments`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-group-role-assignments).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1711,6 +1835,8 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/groups/{group_id}/roles` (operation `list-project-group-role-assignments`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-group-role-assignments).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1738,6 +1864,8 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /projects/{project_id}/groups/{group_id}/roles` (operation `assign-project-group-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-project-group-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -1760,6 +1888,8 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/groups/{group_id}/roles/{role_id}` (operation `retrieve-project-group-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-group-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -1780,6 +1910,8 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /projects/{project_id}/groups/{group_id}/roles/{role_id}` (operation `unassign-project-group-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-project-group-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1812,6 +1944,8 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/hosted_tool_permissions` (operation `retrieve-project-hosted-tool-permissions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-hosted-tool-permissions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -1828,6 +1962,8 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/hosted_tool_permissions` (operation `update-project-hosted-tool-permissions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-hosted-tool-permissions).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1859,6 +1995,8 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/model_permissions` (operation `retrieve-project-model-permissions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-model-permissions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectModelPermissions> {
@@ -1872,6 +2010,8 @@ impl<'c> AdminProjectsModelPermissions<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/model_permissions` (operation `update-project-model-permissions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-model-permissions).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1892,6 +2032,8 @@ impl<'c> AdminProjectsModelPermissions<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/model_permissions` (operation `delete-project-model-permissions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-model-permissions).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1920,6 +2062,8 @@ impl<'c> AdminProjectsRateLimits<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/rate_limits` (operation `list-project-rate-limits`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-rate-limits).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -1941,6 +2085,8 @@ impl<'c> AdminProjectsRateLimits<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/rate_limits` (operation `list-project-rate-limits`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-rate-limits).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -1965,6 +2111,8 @@ impl<'c> AdminProjectsRateLimits<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/rate_limits/{rate_limit_id}` (operation `update-project-rate-limits`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-rate-limits).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -1998,6 +2146,8 @@ impl<'c> AdminProjectsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/roles` (operation `list-project-roles`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-roles).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2018,6 +2168,8 @@ impl<'c> AdminProjectsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/roles` (operation `list-project-roles`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-roles).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2042,6 +2194,8 @@ impl<'c> AdminProjectsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /projects/{project_id}/roles` (operation `create-project-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2061,6 +2215,8 @@ impl<'c> AdminProjectsRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/roles/{role_id}` (operation `retrieve-project-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, project_id: &str, role_id: &str) -> Result<oai_types::Role> {
@@ -2075,6 +2231,8 @@ impl<'c> AdminProjectsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /projects/{project_id}/roles/{role_id}` (operation `update-project-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2097,6 +2255,8 @@ impl<'c> AdminProjectsRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /projects/{project_id}/roles/{role_id}` (operation `delete-project-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2135,6 +2295,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/service_accounts` (operation `list-project-service-accounts`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-service-accounts).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2155,6 +2317,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/service_accounts` (operation `list-project-service-accounts`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-service-accounts).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2179,6 +2343,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/service_accounts` (operation `create-project-service-account`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-service-account).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2199,6 +2365,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/service_accounts/{service_account_id}` (operation `retrieve-project-service-account`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-service-account).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -2217,6 +2385,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/service_accounts/{service_account_id}` (operation `update-project-service-account`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-service-account).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2239,6 +2409,8 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/service_accounts/{service_account_id}` (operation `delete-project-service-account`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-service-account).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2268,6 +2440,8 @@ pub struct AdminProjectsServiceAccountsApiKeys<'c> {
 impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys` (operation `CreateanAPIkeyforaserviceaccount`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/CreateanAPIkeyforaserviceaccount).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2303,6 +2477,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/spend_alerts` (operation `list-project-spend-alerts`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-spend-alerts).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2325,6 +2501,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/spend_alerts` (operation `list-project-spend-alerts`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-spend-alerts).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2351,6 +2529,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/spend_alerts` (operation `create-project-spend-alert`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-spend-alert).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2371,6 +2551,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/spend_alerts/{alert_id}` (operation `retrieve-project-spend-alert`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-spend-alert).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -2389,6 +2571,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/spend_alerts/{alert_id}` (operation `update-project-spend-alert`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-spend-alert).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2411,6 +2595,8 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/spend_alerts/{alert_id}` (operation `delete-project-spend-alert`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-spend-alert).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2441,6 +2627,8 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/spend_limit` (operation `Getprojectspendlimit`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Getprojectspendlimit).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectSpendLimitResource> {
@@ -2454,6 +2642,8 @@ impl<'c> AdminProjectsSpendLimit<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/spend_limit` (operation `Deleteprojectspendlimit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Deleteprojectspendlimit).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2471,6 +2661,8 @@ impl<'c> AdminProjectsSpendLimit<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/spend_limit` (operation `Updateprojectspendlimit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Updateprojectspendlimit).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2510,6 +2702,8 @@ impl<'c> AdminProjectsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/users` (operation `list-project-users`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-users).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2530,6 +2724,8 @@ impl<'c> AdminProjectsUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/users` (operation `list-project-users`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-users).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2554,6 +2750,8 @@ impl<'c> AdminProjectsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/users` (operation `create-project-user`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-user).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2574,6 +2772,8 @@ impl<'c> AdminProjectsUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/projects/{project_id}/users/{user_id}` (operation `retrieve-project-user`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-user).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -2592,6 +2792,8 @@ impl<'c> AdminProjectsUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/projects/{project_id}/users/{user_id}` (operation `modify-project-user`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-project-user).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2614,6 +2816,8 @@ impl<'c> AdminProjectsUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/projects/{project_id}/users/{user_id}` (operation `delete-project-user`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-user).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2644,6 +2848,8 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/users/{user_id}/roles` (operation `list-project-user-role-assignments`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-user-role-assignments).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2667,6 +2873,8 @@ impl<'c> AdminProjectsUsersRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/users/{user_id}/roles` (operation `list-project-user-role-assignments`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-user-role-assignments).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2694,6 +2902,8 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /projects/{project_id}/users/{user_id}/roles` (operation `assign-project-user-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-project-user-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2716,6 +2926,8 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /projects/{project_id}/users/{user_id}/roles/{role_id}` (operation `retrieve-project-user-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-user-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -2736,6 +2948,8 @@ impl<'c> AdminProjectsUsersRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /projects/{project_id}/users/{user_id}/roles/{role_id}` (operation `unassign-project-user-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-project-user-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2768,6 +2982,8 @@ impl<'c> AdminRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/roles` (operation `list-roles`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-roles).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2784,6 +3000,8 @@ impl<'c> AdminRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/roles` (operation `list-roles`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-roles).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2804,6 +3022,8 @@ impl<'c> AdminRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/roles` (operation `create-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2819,6 +3039,8 @@ impl<'c> AdminRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/roles/{role_id}` (operation `retrieve-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, role_id: &str) -> Result<oai_types::Role> {
@@ -2831,6 +3053,8 @@ impl<'c> AdminRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/roles/{role_id}` (operation `update-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2850,6 +3074,8 @@ impl<'c> AdminRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/roles/{role_id}` (operation `delete-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2874,6 +3100,8 @@ impl<'c> AdminSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/spend_alerts` (operation `list-organization-spend-alerts`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-organization-spend-alerts).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -2893,6 +3121,8 @@ impl<'c> AdminSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/spend_alerts` (operation `list-organization-spend-alerts`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-organization-spend-alerts).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -2916,6 +3146,8 @@ impl<'c> AdminSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/spend_alerts` (operation `create-organization-spend-alert`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-organization-spend-alert).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -2933,6 +3165,8 @@ impl<'c> AdminSpendAlerts<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/spend_alerts/{alert_id}` (operation `retrieve-organization-spend-alert`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-organization-spend-alert).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, alert_id: &str) -> Result<oai_types::OrganizationSpendAlert> {
@@ -2946,6 +3180,8 @@ impl<'c> AdminSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/spend_alerts/{alert_id}` (operation `update-organization-spend-alert`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-organization-spend-alert).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2966,6 +3202,8 @@ impl<'c> AdminSpendAlerts<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/spend_alerts/{alert_id}` (operation `delete-organization-spend-alert`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-organization-spend-alert).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -2994,6 +3232,8 @@ impl<'c> AdminSpendLimit<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/spend_limit` (operation `Getorganizationspendlimit`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Getorganizationspendlimit).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self) -> Result<oai_types::OrganizationSpendLimitResource> {
@@ -3005,6 +3245,8 @@ impl<'c> AdminSpendLimit<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/spend_limit` (operation `Updateorganizationspendlimit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Updateorganizationspendlimit).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -3022,6 +3264,8 @@ impl<'c> AdminSpendLimit<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/spend_limit` (operation `Deleteorganizationspendlimit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/Deleteorganizationspendlimit).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -3135,6 +3379,8 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/audio_speeches` (operation `usage-audio-speeches`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-speeches/usage-audio-speeches).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3160,6 +3406,8 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/audio_speeches` (operation `usage-audio-speeches`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-speeches/usage-audio-speeches).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3199,6 +3447,8 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/audio_transcriptions` (operation `usage-audio-transcriptions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-transcriptions/usage-audio-transcriptions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3224,6 +3474,8 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/audio_transcriptions` (operation `usage-audio-transcriptions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-transcriptions/usage-audio-transcriptions).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3263,6 +3515,8 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/code_interpreter_sessions` (operation `usage-code-interpreter-sessions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-code-interpreter-sessions/usage-code-interpreter-sessions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3285,6 +3539,8 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/code_interpreter_sessions` (operation `usage-code-interpreter-sessions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-code-interpreter-sessions/usage-code-interpreter-sessions).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3321,6 +3577,8 @@ impl<'c> AdminUsageCompletions<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/completions` (operation `usage-completions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-completions/usage-completions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3347,6 +3605,8 @@ impl<'c> AdminUsageCompletions<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/completions` (operation `usage-completions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-completions/usage-completions).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3387,6 +3647,8 @@ impl<'c> AdminUsageEmbeddings<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/embeddings` (operation `usage-embeddings`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-embeddings/usage-embeddings).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3412,6 +3674,8 @@ impl<'c> AdminUsageEmbeddings<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/embeddings` (operation `usage-embeddings`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-embeddings/usage-embeddings).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3451,6 +3715,8 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/file_search_calls` (operation `usage-file-search-calls`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-file-search-calls/usage-file-search-calls).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3476,6 +3742,8 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/file_search_calls` (operation `usage-file-search-calls`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-file-search-calls/usage-file-search-calls).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3515,6 +3783,8 @@ impl<'c> AdminUsageImages<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/images` (operation `usage-images`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-images/usage-images).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3542,6 +3812,8 @@ impl<'c> AdminUsageImages<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/images` (operation `usage-images`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-images/usage-images).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3583,6 +3855,8 @@ impl<'c> AdminUsageModerations<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/moderations` (operation `usage-moderations`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-moderations/usage-moderations).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3608,6 +3882,8 @@ impl<'c> AdminUsageModerations<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/moderations` (operation `usage-moderations`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-moderations/usage-moderations).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3647,6 +3923,8 @@ impl<'c> AdminUsageVectorStores<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/vector_stores` (operation `usage-vector-stores`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-vector-stores/usage-vector-stores).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3669,6 +3947,8 @@ impl<'c> AdminUsageVectorStores<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/vector_stores` (operation `usage-vector-stores`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-vector-stores/usage-vector-stores).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3705,6 +3985,8 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/web_search_calls` (operation `usage-web-search-calls`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-web-search-calls/usage-web-search-calls).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3731,6 +4013,8 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/usage/web_search_calls` (operation `usage-web-search-calls`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/usage-web-search-calls/usage-web-search-calls).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3779,6 +4063,8 @@ impl<'c> AdminUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/users` (operation `list-users`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-users).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3795,6 +4081,8 @@ impl<'c> AdminUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/users` (operation `list-users`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-users).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3815,6 +4103,8 @@ impl<'c> AdminUsers<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/users/{user_id}` (operation `retrieve-user`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-user).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, user_id: &str) -> Result<oai_types::User> {
@@ -3827,6 +4117,8 @@ impl<'c> AdminUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `POST /organization/users/{user_id}` (operation `modify-user`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-user).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -3846,6 +4138,8 @@ impl<'c> AdminUsers<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/users/{user_id}` (operation `delete-user`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-user).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -3870,6 +4164,8 @@ impl<'c> AdminUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/users/{user_id}/roles` (operation `list-user-role-assignments`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-user-role-assignments).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -3890,6 +4186,8 @@ impl<'c> AdminUsersRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `GET /organization/users/{user_id}/roles` (operation `list-user-role-assignments`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-user-role-assignments).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -3914,6 +4212,8 @@ impl<'c> AdminUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `POST /organization/users/{user_id}/roles` (operation `assign-user-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-user-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -3933,6 +4233,8 @@ impl<'c> AdminUsersRoles<'c> {
     #[cfg(feature = "admin")]
     /// `GET /organization/users/{user_id}/roles/{role_id}` (operation `retrieve-user-role`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-user-role).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -3951,6 +4253,8 @@ impl<'c> AdminUsersRoles<'c> {
 
     #[cfg(feature = "admin")]
     /// `DELETE /organization/users/{user_id}/roles/{role_id}` (operation `unassign-user-role`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-user-role).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -3981,6 +4285,8 @@ impl<'c> Assistants<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /assistants` (operation `listAssistants`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/listAssistants).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -4001,6 +4307,8 @@ impl<'c> Assistants<'c> {
 
     #[cfg(feature = "assistants")]
     /// `GET /assistants` (operation `listAssistants`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/listAssistants).
     ///
     /// Deprecated in the API description.
     ///
@@ -4025,6 +4333,8 @@ impl<'c> Assistants<'c> {
     #[cfg(feature = "assistants")]
     /// `POST /assistants` (operation `createAssistant`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/createAssistant).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -4043,6 +4353,8 @@ impl<'c> Assistants<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /assistants/{assistant_id}` (operation `getAssistant`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/getAssistant).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -4058,6 +4370,8 @@ impl<'c> Assistants<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /assistants/{assistant_id}` (operation `modifyAssistant`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/modifyAssistant).
     ///
     /// Deprecated in the API description.
     ///
@@ -4080,6 +4394,8 @@ impl<'c> Assistants<'c> {
 
     #[cfg(feature = "assistants")]
     /// `DELETE /assistants/{assistant_id}` (operation `deleteAssistant`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/deleteAssistant).
     ///
     /// Deprecated in the API description.
     ///
@@ -4157,6 +4473,8 @@ impl<'c> AudioSpeech<'c> {
     #[cfg(feature = "audio")]
     /// `POST /audio/speech` (operation `createSpeech`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createSpeech).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(&self, request: oai_types::CreateSpeechRequest) -> Result<bytes::Bytes> {
@@ -4168,6 +4486,8 @@ impl<'c> AudioSpeech<'c> {
 
     #[cfg(feature = "audio")]
     /// `POST /audio/speech` (operation `createSpeech`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createSpeech).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -4200,6 +4520,8 @@ pub struct AudioTranscriptions<'c> {
 impl<'c> AudioTranscriptions<'c> {
     #[cfg(feature = "audio")]
     /// `POST /audio/transcriptions` (operation `createTranscription`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranscription).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4254,6 +4576,8 @@ impl<'c> AudioTranscriptions<'c> {
 
     #[cfg(feature = "audio")]
     /// `POST /audio/transcriptions` (operation `createTranscription`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranscription).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -4323,6 +4647,8 @@ impl<'c> AudioTranslations<'c> {
     #[cfg(feature = "audio")]
     /// `POST /audio/translations` (operation `createTranslation`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranslation).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -4360,6 +4686,8 @@ impl<'c> AudioVoiceConsents<'c> {
     #[cfg(feature = "audio")]
     /// `POST /audio/voice_consents` (operation `createVoiceConsent`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createVoiceConsent).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -4379,6 +4707,8 @@ impl<'c> AudioVoiceConsents<'c> {
     #[cfg(feature = "audio")]
     /// `GET /audio/voice_consents` (operation `listVoiceConsents`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/listVoiceConsents).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -4394,6 +4724,8 @@ impl<'c> AudioVoiceConsents<'c> {
 
     #[cfg(feature = "audio")]
     /// `GET /audio/voice_consents` (operation `listVoiceConsents`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/listVoiceConsents).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -4413,6 +4745,8 @@ impl<'c> AudioVoiceConsents<'c> {
     #[cfg(feature = "audio")]
     /// `GET /audio/voice_consents/{consent_id}` (operation `getVoiceConsent`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/getVoiceConsent).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, consent_id: &str) -> Result<oai_types::VoiceConsentResource> {
@@ -4425,6 +4759,8 @@ impl<'c> AudioVoiceConsents<'c> {
 
     #[cfg(feature = "audio")]
     /// `POST /audio/voice_consents/{consent_id}` (operation `updateVoiceConsent`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/updateVoiceConsent).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4444,6 +4780,8 @@ impl<'c> AudioVoiceConsents<'c> {
 
     #[cfg(feature = "audio")]
     /// `DELETE /audio/voice_consents/{consent_id}` (operation `deleteVoiceConsent`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/deleteVoiceConsent).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4468,6 +4806,8 @@ pub struct AudioVoices<'c> {
 impl<'c> AudioVoices<'c> {
     #[cfg(feature = "audio")]
     /// `POST /audio/voices` (operation `createVoice`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createVoice).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4498,6 +4838,8 @@ impl<'c> Batches<'c> {
     #[cfg(feature = "batches")]
     /// `POST /batches` (operation `createBatch`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/batch/createBatch).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(&self, request: oai_types::CreateBatchRequest) -> Result<oai_types::Batch> {
@@ -4509,6 +4851,8 @@ impl<'c> Batches<'c> {
 
     #[cfg(feature = "batches")]
     /// `GET /batches` (operation `listBatches`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/batch/listBatches).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4525,6 +4869,8 @@ impl<'c> Batches<'c> {
 
     #[cfg(feature = "batches")]
     /// `GET /batches` (operation `listBatches`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/batch/listBatches).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -4544,6 +4890,8 @@ impl<'c> Batches<'c> {
     #[cfg(feature = "batches")]
     /// `GET /batches/{batch_id}` (operation `retrieveBatch`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/batch/retrieveBatch).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, batch_id: &str) -> Result<oai_types::Batch> {
@@ -4556,6 +4904,8 @@ impl<'c> Batches<'c> {
 
     #[cfg(feature = "batches")]
     /// `POST /batches/{batch_id}/cancel` (operation `cancelBatch`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/batch/cancelBatch).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4614,6 +4964,8 @@ impl<'c> BetaResponses<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses?beta=true` (operation `beta_createResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -4632,6 +4984,8 @@ impl<'c> BetaResponses<'c> {
 
     #[cfg(feature = "responses")]
     /// `POST /responses?beta=true` (operation `beta_createResponse`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -4660,6 +5014,8 @@ impl<'c> BetaResponses<'c> {
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}?beta=true` (operation `beta_getResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_getResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -4684,6 +5040,8 @@ impl<'c> BetaResponses<'c> {
     #[cfg(feature = "responses")]
     /// `DELETE /responses/{response_id}?beta=true` (operation `beta_deleteResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_deleteResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(
@@ -4704,6 +5062,8 @@ impl<'c> BetaResponses<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses/{response_id}/cancel?beta=true` (operation `beta_cancelResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_cancelResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(
@@ -4723,6 +5083,8 @@ impl<'c> BetaResponses<'c> {
 
     #[cfg(feature = "responses")]
     /// `POST /responses/compact?beta=true` (operation `beta_Compactconversation`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_Compactconversation).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4753,6 +5115,8 @@ impl<'c> BetaResponsesInputItems<'c> {
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}/input_items?beta=true` (operation `beta_listInputItems`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_listInputItems).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -4776,6 +5140,8 @@ impl<'c> BetaResponsesInputItems<'c> {
 
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}/input_items?beta=true` (operation `beta_listInputItems`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_listInputItems).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -4812,6 +5178,8 @@ pub struct BetaResponsesInputTokens<'c> {
 impl<'c> BetaResponsesInputTokens<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses/input_tokens?beta=true` (operation `beta_Getinputtokencounts`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_Getinputtokencounts).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4868,6 +5236,8 @@ impl<'c> ChatCompletions<'c> {
     #[cfg(feature = "chat")]
     /// `GET /chat/completions` (operation `listChatCompletions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/list).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -4886,6 +5256,8 @@ impl<'c> ChatCompletions<'c> {
 
     #[cfg(feature = "chat")]
     /// `GET /chat/completions` (operation `listChatCompletions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/list).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -4908,6 +5280,8 @@ impl<'c> ChatCompletions<'c> {
     #[cfg(feature = "chat")]
     /// `POST /chat/completions` (operation `createChatCompletion`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -4922,6 +5296,8 @@ impl<'c> ChatCompletions<'c> {
 
     #[cfg(feature = "chat")]
     /// `POST /chat/completions` (operation `createChatCompletion`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -4941,6 +5317,8 @@ impl<'c> ChatCompletions<'c> {
     #[cfg(feature = "chat")]
     /// `GET /chat/completions/{completion_id}` (operation `getChatCompletion`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletion).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -4956,6 +5334,8 @@ impl<'c> ChatCompletions<'c> {
 
     #[cfg(feature = "chat")]
     /// `POST /chat/completions/{completion_id}` (operation `updateChatCompletion`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/updateChatCompletion).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4975,6 +5355,8 @@ impl<'c> ChatCompletions<'c> {
 
     #[cfg(feature = "chat")]
     /// `DELETE /chat/completions/{completion_id}` (operation `deleteChatCompletion`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/deleteChatCompletion).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -4999,6 +5381,8 @@ impl<'c> ChatCompletionsMessages<'c> {
     #[cfg(feature = "chat")]
     /// `GET /chat/completions/{completion_id}/messages` (operation `getChatCompletionMessages`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletionMessages).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5020,6 +5404,8 @@ impl<'c> ChatCompletionsMessages<'c> {
 
     #[cfg(feature = "chat")]
     /// `GET /chat/completions/{completion_id}/messages` (operation `getChatCompletionMessages`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletionMessages).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5081,6 +5467,8 @@ impl<'c> ChatkitSessions<'c> {
     #[cfg(feature = "chatkit")]
     /// `POST /chatkit/sessions/{session_id}/cancel` (operation `CancelChatSessionMethod`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/cancel-session).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(&self, session_id: &str) -> Result<oai_types::ChatSessionResource> {
@@ -5094,6 +5482,8 @@ impl<'c> ChatkitSessions<'c> {
 
     #[cfg(feature = "chatkit")]
     /// `POST /chatkit/sessions` (operation `CreateChatSessionMethod`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/sessions/create).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5128,6 +5518,8 @@ impl<'c> ChatkitThreads<'c> {
     #[cfg(feature = "chatkit")]
     /// `GET /chatkit/threads/{thread_id}` (operation `GetThreadMethod`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/retrieve).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, thread_id: &str) -> Result<oai_types::ThreadResource> {
@@ -5141,6 +5533,8 @@ impl<'c> ChatkitThreads<'c> {
     #[cfg(feature = "chatkit")]
     /// `DELETE /chatkit/threads/{thread_id}` (operation `DeleteThreadMethod`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/delete).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(&self, thread_id: &str) -> Result<oai_types::DeletedThreadResource> {
@@ -5153,6 +5547,8 @@ impl<'c> ChatkitThreads<'c> {
 
     #[cfg(feature = "chatkit")]
     /// `GET /chatkit/threads` (operation `ListThreadsMethod`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/list-threads).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5172,6 +5568,8 @@ impl<'c> ChatkitThreads<'c> {
 
     #[cfg(feature = "chatkit")]
     /// `GET /chatkit/threads` (operation `ListThreadsMethod`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/list-threads).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5204,6 +5602,8 @@ impl<'c> ChatkitThreadsItems<'c> {
     #[cfg(feature = "chatkit")]
     /// `GET /chatkit/threads/{thread_id}/items` (operation `ListThreadItemsMethod`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/list-items).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5225,6 +5625,8 @@ impl<'c> ChatkitThreadsItems<'c> {
 
     #[cfg(feature = "chatkit")]
     /// `GET /chatkit/threads/{thread_id}/items` (operation `ListThreadItemsMethod`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/list-items).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5260,6 +5662,8 @@ impl<'c> Completions<'c> {
     #[cfg(feature = "completions")]
     /// `POST /completions` (operation `createCompletion`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/completions/createCompletion).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5293,6 +5697,8 @@ impl<'c> Containers<'c> {
     #[cfg(feature = "containers")]
     /// `GET /containers` (operation `ListContainers`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5310,6 +5716,8 @@ impl<'c> Containers<'c> {
 
     #[cfg(feature = "containers")]
     /// `GET /containers` (operation `ListContainers`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5331,6 +5739,8 @@ impl<'c> Containers<'c> {
     #[cfg(feature = "containers")]
     /// `POST /containers` (operation `CreateContainer`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5346,6 +5756,8 @@ impl<'c> Containers<'c> {
     #[cfg(feature = "containers")]
     /// `GET /containers/{container_id}` (operation `RetrieveContainer`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, container_id: &str) -> Result<oai_types::ContainerResource> {
@@ -5358,6 +5770,8 @@ impl<'c> Containers<'c> {
 
     #[cfg(feature = "containers")]
     /// `DELETE /containers/{container_id}` (operation `DeleteContainer`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/delete).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5382,6 +5796,8 @@ impl<'c> ContainersFiles<'c> {
     #[cfg(feature = "containers")]
     /// `POST /containers/{container_id}/files` (operation `CreateContainerFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5400,6 +5816,8 @@ impl<'c> ContainersFiles<'c> {
 
     #[cfg(feature = "containers")]
     /// `POST /containers/{container_id}/files` (operation `CreateContainerFile`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5427,6 +5845,8 @@ impl<'c> ContainersFiles<'c> {
     #[cfg(feature = "containers")]
     /// `GET /containers/{container_id}/files` (operation `ListContainerFiles`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5447,6 +5867,8 @@ impl<'c> ContainersFiles<'c> {
 
     #[cfg(feature = "containers")]
     /// `GET /containers/{container_id}/files` (operation `ListContainerFiles`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5471,6 +5893,8 @@ impl<'c> ContainersFiles<'c> {
     #[cfg(feature = "containers")]
     /// `GET /containers/{container_id}/files/{file_id}` (operation `RetrieveContainerFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -5490,6 +5914,8 @@ impl<'c> ContainersFiles<'c> {
     #[cfg(feature = "containers")]
     /// `DELETE /containers/{container_id}/files/{file_id}` (operation `DeleteContainerFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/delete).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(&self, container_id: &str, file_id: &str) -> Result<()> {
@@ -5504,6 +5930,8 @@ impl<'c> ContainersFiles<'c> {
 
     #[cfg(feature = "containers")]
     /// `GET /containers/{container_id}/files/{file_id}/content` (operation `RetrieveContainerFileContent`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5529,6 +5957,8 @@ pub struct ContentProvenanceChecks<'c> {
 impl<'c> ContentProvenanceChecks<'c> {
     #[cfg(feature = "images")]
     /// `POST /content_provenance_checks` (operation `Createcontentprovenancecheck`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/content_provenance_checks/Createcontentprovenancecheck).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5567,6 +5997,8 @@ impl<'c> Conversations<'c> {
     #[cfg(feature = "conversations")]
     /// `POST /conversations` (operation `createConversation`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/create).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5582,6 +6014,8 @@ impl<'c> Conversations<'c> {
     #[cfg(feature = "conversations")]
     /// `GET /conversations/{conversation_id}` (operation `getConversation`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/retrieve).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, conversation_id: &str) -> Result<oai_types::ConversationResource> {
@@ -5594,6 +6028,8 @@ impl<'c> Conversations<'c> {
 
     #[cfg(feature = "conversations")]
     /// `DELETE /conversations/{conversation_id}` (operation `deleteConversation`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/delete).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5610,6 +6046,8 @@ impl<'c> Conversations<'c> {
 
     #[cfg(feature = "conversations")]
     /// `POST /conversations/{conversation_id}` (operation `updateConversation`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/update).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5640,6 +6078,8 @@ impl<'c> ConversationsItems<'c> {
     #[cfg(feature = "conversations")]
     /// `POST /conversations/{conversation_id}/items` (operation `createConversationItems`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/create-item).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5663,6 +6103,8 @@ impl<'c> ConversationsItems<'c> {
     #[cfg(feature = "conversations")]
     /// `GET /conversations/{conversation_id}/items` (operation `listConversationItems`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/list-items).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5685,6 +6127,8 @@ impl<'c> ConversationsItems<'c> {
 
     #[cfg(feature = "conversations")]
     /// `GET /conversations/{conversation_id}/items` (operation `listConversationItems`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/list-items).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5711,6 +6155,8 @@ impl<'c> ConversationsItems<'c> {
     #[cfg(feature = "conversations")]
     /// `GET /conversations/{conversation_id}/items/{item_id}` (operation `getConversationItem`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/get-item).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -5732,6 +6178,8 @@ impl<'c> ConversationsItems<'c> {
 
     #[cfg(feature = "conversations")]
     /// `DELETE /conversations/{conversation_id}/items/{item_id}` (operation `deleteConversationItem`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/delete-item).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5761,6 +6209,8 @@ pub struct Embeddings<'c> {
 impl<'c> Embeddings<'c> {
     #[cfg(feature = "embeddings")]
     /// `POST /embeddings` (operation `createEmbedding`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/embeddings/createEmbedding).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5795,6 +6245,8 @@ impl<'c> Evals<'c> {
     #[cfg(feature = "evals")]
     /// `GET /evals` (operation `listEvals`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/list).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(&self, params: oai_types::ListEvalsParams) -> Result<oai_types::EvalList> {
@@ -5809,6 +6261,8 @@ impl<'c> Evals<'c> {
 
     #[cfg(feature = "evals")]
     /// `GET /evals` (operation `listEvals`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/list).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5830,6 +6284,8 @@ impl<'c> Evals<'c> {
     #[cfg(feature = "evals")]
     /// `POST /evals` (operation `createEval`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/post).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(&self, request: oai_types::CreateEvalRequest) -> Result<oai_types::Eval> {
@@ -5841,6 +6297,8 @@ impl<'c> Evals<'c> {
 
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}` (operation `getEval`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5854,6 +6312,8 @@ impl<'c> Evals<'c> {
 
     #[cfg(feature = "evals")]
     /// `POST /evals/{eval_id}` (operation `updateEval`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/update).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5873,6 +6333,8 @@ impl<'c> Evals<'c> {
 
     #[cfg(feature = "evals")]
     /// `DELETE /evals/{eval_id}` (operation `deleteEval`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/deleteEval).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -5905,6 +6367,8 @@ impl<'c> EvalsRuns<'c> {
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs` (operation `getEvalRuns`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get-runs).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -5926,6 +6390,8 @@ impl<'c> EvalsRuns<'c> {
 
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs` (operation `getEvalRuns`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get-runs).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -5951,6 +6417,8 @@ impl<'c> EvalsRuns<'c> {
     #[cfg(feature = "evals")]
     /// `POST /evals/{eval_id}/runs` (operation `createEvalRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/createEvalRun).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -5970,6 +6438,8 @@ impl<'c> EvalsRuns<'c> {
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs/{run_id}` (operation `getEvalRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, eval_id: &str, run_id: &str) -> Result<oai_types::EvalRun> {
@@ -5984,6 +6454,8 @@ impl<'c> EvalsRuns<'c> {
     #[cfg(feature = "evals")]
     /// `POST /evals/{eval_id}/runs/{run_id}` (operation `cancelEvalRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/post).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(&self, eval_id: &str, run_id: &str) -> Result<oai_types::EvalRun> {
@@ -5997,6 +6469,8 @@ impl<'c> EvalsRuns<'c> {
 
     #[cfg(feature = "evals")]
     /// `DELETE /evals/{eval_id}/runs/{run_id}` (operation `deleteEvalRun`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/delete).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6026,6 +6500,8 @@ impl<'c> EvalsRunsOutputItems<'c> {
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs/{run_id}/output_items` (operation `getEvalRunOutputItems`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -6050,6 +6526,8 @@ impl<'c> EvalsRunsOutputItems<'c> {
 
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs/{run_id}/output_items` (operation `getEvalRunOutputItems`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6077,6 +6555,8 @@ impl<'c> EvalsRunsOutputItems<'c> {
 
     #[cfg(feature = "evals")]
     /// `GET /evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}` (operation `getEvalRunOutputItem`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6109,6 +6589,8 @@ impl<'c> Files<'c> {
     #[cfg(feature = "files")]
     /// `GET /files` (operation `listFiles`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/listFiles).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -6126,6 +6608,8 @@ impl<'c> Files<'c> {
 
     #[cfg(feature = "files")]
     /// `GET /files` (operation `listFiles`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/listFiles).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6146,6 +6630,8 @@ impl<'c> Files<'c> {
 
     #[cfg(feature = "files")]
     /// `POST /files` (operation `createFile`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/createFile).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6168,6 +6654,8 @@ impl<'c> Files<'c> {
     #[cfg(feature = "files")]
     /// `DELETE /files/{file_id}` (operation `deleteFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/deleteFile).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(&self, file_id: &str) -> Result<oai_types::DeleteFileResponse> {
@@ -6181,6 +6669,8 @@ impl<'c> Files<'c> {
     #[cfg(feature = "files")]
     /// `GET /files/{file_id}` (operation `retrieveFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/retrieveFile).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, file_id: &str) -> Result<oai_types::OpenAIFile> {
@@ -6193,6 +6683,8 @@ impl<'c> Files<'c> {
 
     #[cfg(feature = "files")]
     /// `GET /files/{file_id}/content` (operation `downloadFile`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/files/downloadFile).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6269,6 +6761,8 @@ impl<'c> FineTuningAlphaGraders<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/alpha/graders/run` (operation `runGrader`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/graders/runGrader).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn run(
@@ -6285,6 +6779,8 @@ impl<'c> FineTuningAlphaGraders<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/alpha/graders/validate` (operation `validateGrader`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/graders/validateGrader).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6331,6 +6827,8 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions` (operation `listFineTuningCheckpointPermissions`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningCheckpointPermissions).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -6354,6 +6852,8 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions` (operation `listFineTuningCheckpointPermissions`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningCheckpointPermissions).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6381,6 +6881,8 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions` (operation `createFineTuningCheckpointPermission`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/createFineTuningCheckpointPermission).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -6401,6 +6903,8 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `DELETE /fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}` (operation `deleteFineTuningCheckpointPermission`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/deleteFineTuningCheckpointPermission).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6450,6 +6954,8 @@ impl<'c> FineTuningJobs<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/jobs` (operation `createFineTuningJob`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/createFineTuningJob).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -6464,6 +6970,8 @@ impl<'c> FineTuningJobs<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs` (operation `listPaginatedFineTuningJobs`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listPaginatedFineTuningJobs).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6481,6 +6989,8 @@ impl<'c> FineTuningJobs<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs` (operation `listPaginatedFineTuningJobs`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listPaginatedFineTuningJobs).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6501,6 +7011,8 @@ impl<'c> FineTuningJobs<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs/{fine_tuning_job_id}` (operation `retrieveFineTuningJob`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/retrieveFineTuningJob).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
@@ -6514,6 +7026,8 @@ impl<'c> FineTuningJobs<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/jobs/{fine_tuning_job_id}/cancel` (operation `cancelFineTuningJob`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/cancelFineTuningJob).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6529,6 +7043,8 @@ impl<'c> FineTuningJobs<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/jobs/{fine_tuning_job_id}/pause` (operation `pauseFineTuningJob`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/pauseFineTuningJob).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn pause(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
@@ -6542,6 +7058,8 @@ impl<'c> FineTuningJobs<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `POST /fine_tuning/jobs/{fine_tuning_job_id}/resume` (operation `resumeFineTuningJob`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/resumeFineTuningJob).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6567,6 +7085,8 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/checkpoints` (operation `listFineTuningJobCheckpoints`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningJobCheckpoints).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -6587,6 +7107,8 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/checkpoints` (operation `listFineTuningJobCheckpoints`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningJobCheckpoints).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6621,6 +7143,8 @@ impl<'c> FineTuningJobsEvents<'c> {
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/events` (operation `listFineTuningEvents`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningEvents).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -6641,6 +7165,8 @@ impl<'c> FineTuningJobsEvents<'c> {
 
     #[cfg(feature = "fine-tuning")]
     /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/events` (operation `listFineTuningEvents`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningEvents).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -6674,6 +7200,8 @@ pub struct Images<'c> {
 impl<'c> Images<'c> {
     #[cfg(feature = "images")]
     /// `POST /images/edits` (operation `createImageEdit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6735,6 +7263,8 @@ impl<'c> Images<'c> {
 
     #[cfg(feature = "images")]
     /// `POST /images/edits` (operation `createImageEdit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -6801,6 +7331,8 @@ impl<'c> Images<'c> {
     #[cfg(feature = "images")]
     /// `POST /images/edits` (operation `createImageEdit`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn edit_json(
@@ -6815,6 +7347,8 @@ impl<'c> Images<'c> {
 
     #[cfg(feature = "images")]
     /// `POST /images/edits` (operation `createImageEdit`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -6835,6 +7369,8 @@ impl<'c> Images<'c> {
     #[cfg(feature = "images")]
     /// `POST /images/generations` (operation `createImage`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImage).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn generate(
@@ -6849,6 +7385,8 @@ impl<'c> Images<'c> {
 
     #[cfg(feature = "images")]
     /// `POST /images/generations` (operation `createImage`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImage).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -6870,6 +7408,8 @@ impl<'c> Images<'c> {
 
     #[cfg(feature = "images")]
     /// `POST /images/variations` (operation `createImageVariation`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageVariation).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6913,6 +7453,8 @@ impl<'c> Models<'c> {
     #[cfg(feature = "models")]
     /// `GET /models` (operation `listModels`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/models/listModels).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(&self) -> Result<oai_types::ListModelsResponse> {
@@ -6922,6 +7464,8 @@ impl<'c> Models<'c> {
 
     #[cfg(feature = "models")]
     /// `GET /models/{model}` (operation `retrieveModel`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/models/retrieveModel).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6933,6 +7477,8 @@ impl<'c> Models<'c> {
 
     #[cfg(feature = "models")]
     /// `DELETE /models/{model}` (operation `deleteModel`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/models/deleteModel).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6956,6 +7502,8 @@ pub struct Moderations<'c> {
 impl<'c> Moderations<'c> {
     #[cfg(feature = "moderations")]
     /// `POST /moderations` (operation `createModeration`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/moderations/createModeration).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7032,6 +7580,8 @@ impl<'c> RealtimeCalls<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls` (operation `create-realtime-call`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-call).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7052,6 +7602,8 @@ impl<'c> RealtimeCalls<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls` (operation `create-realtime-call`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-call).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Result<bytes::Bytes> {
@@ -7062,6 +7614,8 @@ impl<'c> RealtimeCalls<'c> {
 
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls/{call_id}/accept` (operation `accept-realtime-call`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/accept-realtime-call).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7082,6 +7636,8 @@ impl<'c> RealtimeCalls<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls/{call_id}/hangup` (operation `hangup-realtime-call`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/hangup-realtime-call).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn hangup(&self, call_id: &str) -> Result<()> {
@@ -7094,6 +7650,8 @@ impl<'c> RealtimeCalls<'c> {
 
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls/{call_id}/refer` (operation `refer-realtime-call`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/refer-realtime-call).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7113,6 +7671,8 @@ impl<'c> RealtimeCalls<'c> {
 
     #[cfg(feature = "realtime")]
     /// `POST /realtime/calls/{call_id}/reject` (operation `reject-realtime-call`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/reject-realtime-call).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7143,6 +7703,8 @@ impl<'c> RealtimeClientSecrets<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/client_secrets` (operation `create-realtime-client-secret`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-client-secret).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7170,6 +7732,8 @@ impl<'c> RealtimeSessions<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/sessions` (operation `create-realtime-session`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-session).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7194,6 +7758,8 @@ pub struct RealtimeTranscriptionSessions<'c> {
 impl<'c> RealtimeTranscriptionSessions<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/transcription_sessions` (operation `create-realtime-transcription-session`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-transcription-session).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7240,6 +7806,8 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
     #[cfg(feature = "realtime")]
     /// `POST /realtime/translations/client_secrets` (operation `create-realtime-translation-client-secret`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-translation-client-secret).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7283,6 +7851,8 @@ impl<'c> Responses<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses` (operation `createResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(&self, request: oai_types::CreateResponse) -> Result<oai_types::Response> {
@@ -7294,6 +7864,8 @@ impl<'c> Responses<'c> {
 
     #[cfg(feature = "responses")]
     /// `POST /responses` (operation `createResponse`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
     ///
@@ -7318,6 +7890,8 @@ impl<'c> Responses<'c> {
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}` (operation `getResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/getResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -7340,6 +7914,8 @@ impl<'c> Responses<'c> {
     #[cfg(feature = "responses")]
     /// `DELETE /responses/{response_id}` (operation `deleteResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/deleteResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(&self, response_id: &str) -> Result<()> {
@@ -7353,6 +7929,8 @@ impl<'c> Responses<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses/{response_id}/cancel` (operation `cancelResponse`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/cancelResponse).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(&self, response_id: &str) -> Result<oai_types::Response> {
@@ -7365,6 +7943,8 @@ impl<'c> Responses<'c> {
 
     #[cfg(feature = "responses")]
     /// `POST /responses/compact` (operation `Compactconversation`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/Compactconversation).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7391,6 +7971,8 @@ impl<'c> ResponsesInputItems<'c> {
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}/input_items` (operation `listInputItems`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/listInputItems).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -7412,6 +7994,8 @@ impl<'c> ResponsesInputItems<'c> {
 
     #[cfg(feature = "responses")]
     /// `GET /responses/{response_id}/input_items` (operation `listInputItems`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/listInputItems).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -7446,6 +8030,8 @@ pub struct ResponsesInputTokens<'c> {
 impl<'c> ResponsesInputTokens<'c> {
     #[cfg(feature = "responses")]
     /// `POST /responses/input_tokens` (operation `Getinputtokencounts`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/responses/Getinputtokencounts).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7790,6 +8376,8 @@ impl<'c> Threads<'c> {
     #[cfg(feature = "assistants")]
     /// `POST /threads` (operation `createThread`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/createThread).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7804,6 +8392,8 @@ impl<'c> Threads<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /threads/runs` (operation `createThreadAndRun`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/createThreadAndRun).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7820,6 +8410,8 @@ impl<'c> Threads<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}` (operation `getThread`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/getThread).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, thread_id: &str) -> Result<oai_types::ThreadObject> {
@@ -7832,6 +8424,8 @@ impl<'c> Threads<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}` (operation `modifyThread`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyThread).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7851,6 +8445,8 @@ impl<'c> Threads<'c> {
 
     #[cfg(feature = "assistants")]
     /// `DELETE /threads/{thread_id}` (operation `deleteThread`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/deleteThread).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7875,6 +8471,8 @@ impl<'c> ThreadsMessages<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/messages` (operation `listMessages`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listMessages).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -7897,6 +8495,8 @@ impl<'c> ThreadsMessages<'c> {
 
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/messages` (operation `listMessages`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listMessages).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -7923,6 +8523,8 @@ impl<'c> ThreadsMessages<'c> {
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/messages` (operation `createMessage`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/createMessage).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -7942,6 +8544,8 @@ impl<'c> ThreadsMessages<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/messages/{message_id}` (operation `getMessage`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/getMessage).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -7960,6 +8564,8 @@ impl<'c> ThreadsMessages<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/messages/{message_id}` (operation `modifyMessage`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyMessage).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7982,6 +8588,8 @@ impl<'c> ThreadsMessages<'c> {
 
     #[cfg(feature = "assistants")]
     /// `DELETE /threads/{thread_id}/messages/{message_id}` (operation `deleteMessage`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/deleteMessage).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8020,6 +8628,8 @@ impl<'c> ThreadsRuns<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs` (operation `listRuns`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRuns).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -8041,6 +8651,8 @@ impl<'c> ThreadsRuns<'c> {
 
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs` (operation `listRuns`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRuns).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -8066,6 +8678,8 @@ impl<'c> ThreadsRuns<'c> {
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/runs` (operation `createRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/createRun).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -8088,6 +8702,8 @@ impl<'c> ThreadsRuns<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs/{run_id}` (operation `getRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/getRun).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, thread_id: &str, run_id: &str) -> Result<oai_types::RunObject> {
@@ -8101,6 +8717,8 @@ impl<'c> ThreadsRuns<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/runs/{run_id}` (operation `modifyRun`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyRun).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8123,6 +8741,8 @@ impl<'c> ThreadsRuns<'c> {
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/runs/{run_id}/cancel` (operation `cancelRun`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/cancelRun).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(&self, thread_id: &str, run_id: &str) -> Result<oai_types::RunObject> {
@@ -8137,6 +8757,8 @@ impl<'c> ThreadsRuns<'c> {
 
     #[cfg(feature = "assistants")]
     /// `POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs` (operation `submitToolOuputsToRun`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/submitToolOuputsToRun).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8170,6 +8792,8 @@ impl<'c> ThreadsRunsSteps<'c> {
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs/{run_id}/steps` (operation `listRunSteps`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRunSteps).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -8195,6 +8819,8 @@ impl<'c> ThreadsRunsSteps<'c> {
 
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs/{run_id}/steps` (operation `listRunSteps`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRunSteps).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -8223,6 +8849,8 @@ impl<'c> ThreadsRunsSteps<'c> {
 
     #[cfg(feature = "assistants")]
     /// `GET /threads/{thread_id}/runs/{run_id}/steps/{step_id}` (operation `getRunStep`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/threads/getRunStep).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8266,6 +8894,8 @@ impl<'c> Uploads<'c> {
     #[cfg(feature = "uploads")]
     /// `POST /uploads` (operation `createUpload`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/uploads/createUpload).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -8281,6 +8911,8 @@ impl<'c> Uploads<'c> {
     #[cfg(feature = "uploads")]
     /// `POST /uploads/{upload_id}/cancel` (operation `cancelUpload`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/uploads/cancelUpload).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn cancel(&self, upload_id: &str) -> Result<oai_types::Upload> {
@@ -8293,6 +8925,8 @@ impl<'c> Uploads<'c> {
 
     #[cfg(feature = "uploads")]
     /// `POST /uploads/{upload_id}/complete` (operation `completeUpload`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/uploads/completeUpload).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8322,6 +8956,8 @@ pub struct UploadsParts<'c> {
 impl<'c> UploadsParts<'c> {
     #[cfg(feature = "uploads")]
     /// `POST /uploads/{upload_id}/parts` (operation `addUploadPart`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/uploads/addUploadPart).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8370,6 +9006,8 @@ impl<'c> VectorStores<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores` (operation `listVectorStores`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStores).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -8387,6 +9025,8 @@ impl<'c> VectorStores<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores` (operation `listVectorStores`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStores).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -8408,6 +9048,8 @@ impl<'c> VectorStores<'c> {
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores` (operation `createVectorStore`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStore).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -8423,6 +9065,8 @@ impl<'c> VectorStores<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}` (operation `getVectorStore`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStore).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(&self, vector_store_id: &str) -> Result<oai_types::VectorStoreObject> {
@@ -8435,6 +9079,8 @@ impl<'c> VectorStores<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}` (operation `modifyVectorStore`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/modifyVectorStore).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8455,6 +9101,8 @@ impl<'c> VectorStores<'c> {
     #[cfg(feature = "vector-stores")]
     /// `DELETE /vector_stores/{vector_store_id}` (operation `deleteVectorStore`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/deleteVectorStore).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(
@@ -8470,6 +9118,8 @@ impl<'c> VectorStores<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}/search` (operation `searchVectorStore`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/searchVectorStore).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8509,6 +9159,8 @@ impl<'c> VectorStoresFileBatches<'c> {
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}/file_batches` (operation `createVectorStoreFileBatch`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStoreFileBatch).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -8529,6 +9181,8 @@ impl<'c> VectorStoresFileBatches<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/file_batches/{batch_id}` (operation `getVectorStoreFileBatch`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStoreFileBatch).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -8547,6 +9201,8 @@ impl<'c> VectorStoresFileBatches<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel` (operation `cancelVectorStoreFileBatch`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/cancelVectorStoreFileBatch).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8577,6 +9233,8 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/file_batches/{batch_id}/files` (operation `listFilesInVectorStoreBatch`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listFilesInVectorStoreBatch).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -8602,6 +9260,8 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/file_batches/{batch_id}/files` (operation `listFilesInVectorStoreBatch`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listFilesInVectorStoreBatch).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -8641,6 +9301,8 @@ impl<'c> VectorStoresFiles<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/files` (operation `listVectorStoreFiles`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStoreFiles).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn list(
@@ -8664,6 +9326,8 @@ impl<'c> VectorStoresFiles<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/files` (operation `listVectorStoreFiles`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStoreFiles).
     ///
     /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
     ///
@@ -8691,6 +9355,8 @@ impl<'c> VectorStoresFiles<'c> {
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}/files` (operation `createVectorStoreFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStoreFile).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn create(
@@ -8711,6 +9377,8 @@ impl<'c> VectorStoresFiles<'c> {
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/files/{file_id}` (operation `getVectorStoreFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStoreFile).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn retrieve(
@@ -8730,6 +9398,8 @@ impl<'c> VectorStoresFiles<'c> {
     #[cfg(feature = "vector-stores")]
     /// `DELETE /vector_stores/{vector_store_id}/files/{file_id}` (operation `deleteVectorStoreFile`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/deleteVectorStoreFile).
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn delete(
@@ -8748,6 +9418,8 @@ impl<'c> VectorStoresFiles<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `POST /vector_stores/{vector_store_id}/files/{file_id}` (operation `updateVectorStoreFileAttributes`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/updateVectorStoreFileAttributes).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8770,6 +9442,8 @@ impl<'c> VectorStoresFiles<'c> {
 
     #[cfg(feature = "vector-stores")]
     /// `GET /vector_stores/{vector_store_id}/files/{file_id}/content` (operation `retrieveVectorStoreFileContent`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/retrieveVectorStoreFileContent).
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -8807,6 +9481,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `POST /videos` (operation `createVideo`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/create).
     ///
     /// Deprecated in the API description.
     ///
@@ -8848,6 +9524,8 @@ impl<'c> Videos<'c> {
     #[cfg(feature = "videos")]
     /// `POST /videos` (operation `createVideo`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/create).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -8865,6 +9543,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `GET /videos` (operation `ListVideos`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/list).
     ///
     /// Deprecated in the API description.
     ///
@@ -8885,6 +9565,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `GET /videos` (operation `ListVideos`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/list).
     ///
     /// Deprecated in the API description.
     ///
@@ -9003,6 +9685,8 @@ impl<'c> Videos<'c> {
     #[cfg(feature = "videos")]
     /// `GET /videos/{video_id}` (operation `GetVideo`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/retrieve).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -9019,6 +9703,8 @@ impl<'c> Videos<'c> {
     #[cfg(feature = "videos")]
     /// `DELETE /videos/{video_id}` (operation `DeleteVideo`).
     ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/delete).
+    ///
     /// Deprecated in the API description.
     ///
     /// # Errors
@@ -9034,6 +9720,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `GET /videos/{video_id}/content` (operation `RetrieveVideoContent`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/content).
     ///
     /// Deprecated in the API description.
     ///
@@ -9056,6 +9744,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `POST /videos/{video_id}/remix` (operation `CreateVideoRemix`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/remix).
     ///
     /// Deprecated in the API description.
     ///
@@ -9080,6 +9770,8 @@ impl<'c> Videos<'c> {
 
     #[cfg(feature = "videos")]
     /// `POST /videos/{video_id}/remix` (operation `CreateVideoRemix`).
+    ///
+    /// [API reference](https://platform.openai.com/docs/api-reference/videos/remix).
     ///
     /// Deprecated in the API description.
     ///
