@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::emit::ty_text;
+use super::facade::qualified;
 use super::model::{Field, Kind, Model, Ty};
 use super::validate::unalias;
 use crate::Result;
@@ -25,9 +25,7 @@ pub fn builder_name(name: &str) -> String {
 /// booleans are taken as they are (so integer literals infer), the rest
 /// through `Into`.
 fn param(model: &Model<'_>, ty: &Ty) -> (String, &'static str) {
-    let text = ty_text(ty)
-        .replace("consts::", "oai_types::consts::")
-        .replace("crate::InputFile", "oai_types::InputFile");
+    let text = qualified(ty);
     match unalias(model, ty) {
         Ty::Bool | Ty::I64 | Ty::U64 | Ty::F64 => (text, ""),
         _ => (format!("impl Into<{text}>"), ".into()"),

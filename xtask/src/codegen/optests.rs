@@ -14,7 +14,8 @@ use super::samples::Sampler;
 use super::spec::Node;
 use crate::Result;
 
-fn raw(text: &str) -> String {
+/// `text` as a raw string literal.
+pub(super) fn raw(text: &str) -> String {
     let mut hashes = String::from("#");
     while text.contains(&format!("\"{hashes}")) {
         hashes.push('#');

@@ -10,17 +10,10 @@ use super::emit::HEADER;
 use super::facade::{qualified, struct_fields};
 use super::model::{Kind, Model, Ty};
 use super::ops::{BodyKind, Op};
+use super::optests::raw;
 use super::samples::Sampler;
 use super::validate::unalias;
 use crate::Result;
-
-fn raw(text: &str) -> String {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}")
-}
 
 /// Whether values of `t` may be files (a file, a list of them, or a union
 /// with a file variant), which the validator leaves to the multipart layer.

@@ -111,7 +111,7 @@ impl AdminApiKeysListParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<AdminApiKeysListParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::AdminApiKeysListParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -361,7 +361,7 @@ impl CreateSpendAlertBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         threshold_amount: u64,
-        notification_channel: impl Into<SpendAlertNotificationChannel>,
+        notification_channel: impl Into<oai_types::SpendAlertNotificationChannel>,
     ) -> Self {
         Self(CreateSpendAlertBody {
             threshold_amount: threshold_amount,
@@ -379,7 +379,10 @@ impl CreateSpendAlertBodyBuilder {
     }
 
     /// Sets `notification_channel`.
-    pub fn notification_channel(mut self, value: impl Into<SpendAlertNotificationChannel>) -> Self {
+    pub fn notification_channel(
+        mut self,
+        value: impl Into<oai_types::SpendAlertNotificationChannel>,
+    ) -> Self {
         self.0.notification_channel = value.into();
         self
     }
@@ -580,7 +583,7 @@ pub struct InviteProjectsItemBuilder(InviteProjectsItem);
 
 impl InviteProjectsItemBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, role: impl Into<InviteProjectsItemRole>) -> Self {
+    pub fn new(id: impl Into<String>, role: impl Into<oai_types::InviteProjectsItemRole>) -> Self {
         Self(InviteProjectsItem {
             id: id.into(),
             role: role.into(),
@@ -594,7 +597,7 @@ impl InviteProjectsItemBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<InviteProjectsItemRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::InviteProjectsItemRole>) -> Self {
         self.0.role = value.into();
         self
     }
@@ -659,7 +662,7 @@ pub struct InviteRequestBuilder(InviteRequest);
 
 impl InviteRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(email: impl Into<String>, role: impl Into<InviteRequestRole>) -> Self {
+    pub fn new(email: impl Into<String>, role: impl Into<oai_types::InviteRequestRole>) -> Self {
         Self(InviteRequest {
             email: email.into(),
             role: role.into(),
@@ -674,19 +677,19 @@ impl InviteRequestBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<InviteRequestRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::InviteRequestRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `projects`.
-    pub fn projects(mut self, value: impl Into<Vec<InviteRequestProjectsItem>>) -> Self {
+    pub fn projects(mut self, value: impl Into<Vec<oai_types::InviteRequestProjectsItem>>) -> Self {
         self.0.projects = Some(value.into());
         self
     }
 
     /// Appends one item to `projects`.
-    pub fn project(mut self, item: impl Into<InviteRequestProjectsItem>) -> Self {
+    pub fn project(mut self, item: impl Into<oai_types::InviteRequestProjectsItem>) -> Self {
         self.0
             .projects
             .get_or_insert_with(Vec::new)
@@ -766,7 +769,10 @@ impl ListAuditLogsParamsBuilder {
     }
 
     /// Sets `effective_at`.
-    pub fn effective_at(mut self, value: impl Into<ListAuditLogsParamsEffectiveAt>) -> Self {
+    pub fn effective_at(
+        mut self,
+        value: impl Into<oai_types::ListAuditLogsParamsEffectiveAt>,
+    ) -> Self {
         self.0.effective_at = Some(value.into());
         self
     }
@@ -787,13 +793,13 @@ impl ListAuditLogsParamsBuilder {
     }
 
     /// Sets `event_types[]`.
-    pub fn event_types(mut self, value: impl Into<Vec<AuditLogEventType>>) -> Self {
+    pub fn event_types(mut self, value: impl Into<Vec<oai_types::AuditLogEventType>>) -> Self {
         self.0.event_types = Some(value.into());
         self
     }
 
     /// Appends one item to `event_types[]`.
-    pub fn event_type(mut self, item: impl Into<AuditLogEventType>) -> Self {
+    pub fn event_type(mut self, item: impl Into<oai_types::AuditLogEventType>) -> Self {
         self.0
             .event_types
             .get_or_insert_with(Vec::new)
@@ -1026,7 +1032,10 @@ impl ListGroupRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListGroupRoleAssignmentsParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListGroupRoleAssignmentsParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1116,7 +1125,7 @@ impl ListGroupUsersParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListGroupUsersParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListGroupUsersParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1212,7 +1221,7 @@ impl ListGroupsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListGroupsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListGroupsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1354,7 +1363,10 @@ impl ListOrganizationCertificatesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListOrganizationCertificatesParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListOrganizationCertificatesParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1438,7 +1450,10 @@ impl ListOrganizationSpendAlertsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListOrganizationSpendAlertsParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListOrganizationSpendAlertsParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1530,7 +1545,7 @@ impl ListProjectApiKeysParamsBuilder {
     /// Sets `owner_project_access`.
     pub fn owner_project_access(
         mut self,
-        value: impl Into<ListProjectApiKeysParamsOwnerProjectAccess>,
+        value: impl Into<oai_types::ListProjectApiKeysParamsOwnerProjectAccess>,
     ) -> Self {
         self.0.owner_project_access = Some(value.into());
         self
@@ -1616,7 +1631,10 @@ impl ListProjectCertificatesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListProjectCertificatesParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListProjectCertificatesParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1704,7 +1722,10 @@ impl ListProjectGroupRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListProjectGroupRoleAssignmentsParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListProjectGroupRoleAssignmentsParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1794,7 +1815,7 @@ impl ListProjectGroupsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListProjectGroupsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListProjectGroupsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1954,7 +1975,7 @@ impl ListProjectRolesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListProjectRolesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListProjectRolesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2101,7 +2122,7 @@ impl ListProjectSpendAlertsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListProjectSpendAlertsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListProjectSpendAlertsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2201,7 +2222,10 @@ impl ListProjectUserRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListProjectUserRoleAssignmentsParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListProjectUserRoleAssignmentsParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2425,7 +2449,7 @@ impl ListRolesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListRolesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListRolesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2513,7 +2537,10 @@ impl ListUserRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListUserRoleAssignmentsParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListUserRoleAssignmentsParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2719,7 +2746,7 @@ impl ProjectCreateRequestBuilder {
     }
 
     /// Sets `residency`.
-    pub fn residency(mut self, value: impl Into<PublicProjectResidency>) -> Self {
+    pub fn residency(mut self, value: impl Into<oai_types::PublicProjectResidency>) -> Self {
         self.0.residency = Some(value.into());
         self
     }
@@ -2786,31 +2813,37 @@ impl ProjectHostedToolPermissionsUpdateRequestBuilder {
     }
 
     /// Sets `file_search`.
-    pub fn file_search(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+    pub fn file_search(mut self, value: impl Into<oai_types::HostedToolPermissionUpdate>) -> Self {
         self.0.file_search = Some(value.into());
         self
     }
 
     /// Sets `web_search`.
-    pub fn web_search(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+    pub fn web_search(mut self, value: impl Into<oai_types::HostedToolPermissionUpdate>) -> Self {
         self.0.web_search = Some(value.into());
         self
     }
 
     /// Sets `image_generation`.
-    pub fn image_generation(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+    pub fn image_generation(
+        mut self,
+        value: impl Into<oai_types::HostedToolPermissionUpdate>,
+    ) -> Self {
         self.0.image_generation = Some(value.into());
         self
     }
 
     /// Sets `mcp`.
-    pub fn mcp(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+    pub fn mcp(mut self, value: impl Into<oai_types::HostedToolPermissionUpdate>) -> Self {
         self.0.mcp = Some(value.into());
         self
     }
 
     /// Sets `code_interpreter`.
-    pub fn code_interpreter(mut self, value: impl Into<HostedToolPermissionUpdate>) -> Self {
+    pub fn code_interpreter(
+        mut self,
+        value: impl Into<oai_types::HostedToolPermissionUpdate>,
+    ) -> Self {
         self.0.code_interpreter = Some(value.into());
         self
     }
@@ -2877,7 +2910,7 @@ pub struct ProjectModelPermissionsUpdateRequestBuilder(ProjectModelPermissionsUp
 impl ProjectModelPermissionsUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        mode: impl Into<ProjectModelPermissionsUpdateRequestMode>,
+        mode: impl Into<oai_types::ProjectModelPermissionsUpdateRequestMode>,
         model_ids: impl Into<Vec<String>>,
     ) -> Self {
         Self(ProjectModelPermissionsUpdateRequest {
@@ -2887,7 +2920,10 @@ impl ProjectModelPermissionsUpdateRequestBuilder {
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<ProjectModelPermissionsUpdateRequestMode>) -> Self {
+    pub fn mode(
+        mut self,
+        value: impl Into<oai_types::ProjectModelPermissionsUpdateRequestMode>,
+    ) -> Self {
         self.0.mode = value.into();
         self
     }
@@ -3481,7 +3517,10 @@ impl RetrieveProjectGroupParamsBuilder {
 
     /// Sets `group_type`.
     /// Default: `"group"`.
-    pub fn group_type(mut self, value: impl Into<RetrieveProjectGroupParamsGroupType>) -> Self {
+    pub fn group_type(
+        mut self,
+        value: impl Into<oai_types::RetrieveProjectGroupParamsGroupType>,
+    ) -> Self {
         self.0.group_type = Some(value.into());
         self
     }
@@ -3722,7 +3761,7 @@ pub struct UpdateOrganizationDataRetentionBodyBuilder(UpdateOrganizationDataRete
 impl UpdateOrganizationDataRetentionBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        retention_type: impl Into<UpdateOrganizationDataRetentionBodyRetentionType>,
+        retention_type: impl Into<oai_types::UpdateOrganizationDataRetentionBodyRetentionType>,
     ) -> Self {
         Self(UpdateOrganizationDataRetentionBody {
             retention_type: retention_type.into(),
@@ -3732,7 +3771,7 @@ impl UpdateOrganizationDataRetentionBodyBuilder {
     /// Sets `retention_type`.
     pub fn retention_type(
         mut self,
-        value: impl Into<UpdateOrganizationDataRetentionBodyRetentionType>,
+        value: impl Into<oai_types::UpdateOrganizationDataRetentionBodyRetentionType>,
     ) -> Self {
         self.0.retention_type = value.into();
         self
@@ -3849,7 +3888,9 @@ pub struct UpdateProjectDataRetentionBodyBuilder(UpdateProjectDataRetentionBody)
 
 impl UpdateProjectDataRetentionBodyBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(retention_type: impl Into<UpdateProjectDataRetentionBodyRetentionType>) -> Self {
+    pub fn new(
+        retention_type: impl Into<oai_types::UpdateProjectDataRetentionBodyRetentionType>,
+    ) -> Self {
         Self(UpdateProjectDataRetentionBody {
             retention_type: retention_type.into(),
         })
@@ -3858,7 +3899,7 @@ impl UpdateProjectDataRetentionBodyBuilder {
     /// Sets `retention_type`.
     pub fn retention_type(
         mut self,
-        value: impl Into<UpdateProjectDataRetentionBodyRetentionType>,
+        value: impl Into<oai_types::UpdateProjectDataRetentionBodyRetentionType>,
     ) -> Self {
         self.0.retention_type = value.into();
         self
@@ -3923,7 +3964,10 @@ impl UpdateProjectServiceAccountBodyBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<UpdateProjectServiceAccountBodyRole>) -> Self {
+    pub fn role(
+        mut self,
+        value: impl Into<oai_types::UpdateProjectServiceAccountBodyRole>,
+    ) -> Self {
         self.0.role = Some(value.into());
         self
     }
@@ -4139,7 +4183,10 @@ impl UsageAudioSpeechesParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageAudioSpeechesParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageAudioSpeechesParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -4202,7 +4249,10 @@ impl UsageAudioSpeechesParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageAudioSpeechesParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageAudioSpeechesParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -4316,7 +4366,7 @@ impl UsageAudioTranscriptionsParamsBuilder {
     /// Default: `"1d"`.
     pub fn bucket_width(
         mut self,
-        value: impl Into<UsageAudioTranscriptionsParamsBucketWidth>,
+        value: impl Into<oai_types::UsageAudioTranscriptionsParamsBucketWidth>,
     ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
@@ -4382,7 +4432,7 @@ impl UsageAudioTranscriptionsParamsBuilder {
     /// Sets `group_by`.
     pub fn group_by(
         mut self,
-        value: impl Into<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
+        value: impl Into<Vec<oai_types::UsageAudioTranscriptionsParamsGroupByItem>>,
     ) -> Self {
         self.0.group_by = Some(value.into());
         self
@@ -4473,7 +4523,7 @@ impl UsageCodeInterpreterSessionsParamsBuilder {
     /// Default: `"1d"`.
     pub fn bucket_width(
         mut self,
-        value: impl Into<UsageCodeInterpreterSessionsParamsBucketWidth>,
+        value: impl Into<oai_types::UsageCodeInterpreterSessionsParamsBucketWidth>,
     ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
@@ -4596,7 +4646,10 @@ impl UsageCompletionsParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageCompletionsParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageCompletionsParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -4665,7 +4718,10 @@ impl UsageCompletionsParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageCompletionsParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageCompletionsParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -4794,7 +4850,10 @@ impl UsageCostsParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageCostsParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageCostsParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -4901,7 +4960,10 @@ impl UsageEmbeddingsParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageEmbeddingsParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageEmbeddingsParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -4964,7 +5026,10 @@ impl UsageEmbeddingsParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageEmbeddingsParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageEmbeddingsParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -5064,7 +5129,10 @@ impl UsageFileSearchCallsParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageFileSearchCallsParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageFileSearchCallsParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -5132,7 +5200,7 @@ impl UsageFileSearchCallsParamsBuilder {
     /// Sets `group_by`.
     pub fn group_by(
         mut self,
-        value: impl Into<Vec<UsageFileSearchCallsParamsGroupByItem>>,
+        value: impl Into<Vec<oai_types::UsageFileSearchCallsParamsGroupByItem>>,
     ) -> Self {
         self.0.group_by = Some(value.into());
         self
@@ -5259,19 +5327,25 @@ impl UsageImagesParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageImagesParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageImagesParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
 
     /// Sets `sources`.
-    pub fn sources(mut self, value: impl Into<Vec<UsageImagesParamsSourcesItem>>) -> Self {
+    pub fn sources(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageImagesParamsSourcesItem>>,
+    ) -> Self {
         self.0.sources = Some(value.into());
         self
     }
 
     /// Appends one item to `sources`.
-    pub fn source(mut self, item: impl Into<UsageImagesParamsSourcesItem>) -> Self {
+    pub fn source(mut self, item: impl Into<oai_types::UsageImagesParamsSourcesItem>) -> Self {
         self.0
             .sources
             .get_or_insert_with(Vec::new)
@@ -5280,13 +5354,13 @@ impl UsageImagesParamsBuilder {
     }
 
     /// Sets `sizes`.
-    pub fn sizes(mut self, value: impl Into<Vec<UsageImagesParamsSizesItem>>) -> Self {
+    pub fn sizes(mut self, value: impl Into<Vec<oai_types::UsageImagesParamsSizesItem>>) -> Self {
         self.0.sizes = Some(value.into());
         self
     }
 
     /// Appends one item to `sizes`.
-    pub fn size(mut self, item: impl Into<UsageImagesParamsSizesItem>) -> Self {
+    pub fn size(mut self, item: impl Into<oai_types::UsageImagesParamsSizesItem>) -> Self {
         self.0.sizes.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -5349,7 +5423,10 @@ impl UsageImagesParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageImagesParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageImagesParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -5467,7 +5544,10 @@ impl UsageModerationsParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageModerationsParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageModerationsParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -5530,7 +5610,10 @@ impl UsageModerationsParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageModerationsParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageModerationsParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }
@@ -5618,7 +5701,10 @@ impl UsageVectorStoresParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageVectorStoresParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageVectorStoresParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -5749,7 +5835,10 @@ impl UsageWebSearchCallsParamsBuilder {
 
     /// Sets `bucket_width`.
     /// Default: `"1d"`.
-    pub fn bucket_width(mut self, value: impl Into<UsageWebSearchCallsParamsBucketWidth>) -> Self {
+    pub fn bucket_width(
+        mut self,
+        value: impl Into<oai_types::UsageWebSearchCallsParamsBucketWidth>,
+    ) -> Self {
         self.0.bucket_width = Some(value.into());
         self
     }
@@ -5814,7 +5903,7 @@ impl UsageWebSearchCallsParamsBuilder {
     /// Sets `context_levels`.
     pub fn context_levels(
         mut self,
-        value: impl Into<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
+        value: impl Into<Vec<oai_types::UsageWebSearchCallsParamsContextLevelsItem>>,
     ) -> Self {
         self.0.context_levels = Some(value.into());
         self
@@ -5823,7 +5912,7 @@ impl UsageWebSearchCallsParamsBuilder {
     /// Appends one item to `context_levels`.
     pub fn context_level(
         mut self,
-        item: impl Into<UsageWebSearchCallsParamsContextLevelsItem>,
+        item: impl Into<oai_types::UsageWebSearchCallsParamsContextLevelsItem>,
     ) -> Self {
         self.0
             .context_levels
@@ -5833,7 +5922,10 @@ impl UsageWebSearchCallsParamsBuilder {
     }
 
     /// Sets `group_by`.
-    pub fn group_by(mut self, value: impl Into<Vec<UsageWebSearchCallsParamsGroupByItem>>) -> Self {
+    pub fn group_by(
+        mut self,
+        value: impl Into<Vec<oai_types::UsageWebSearchCallsParamsGroupByItem>>,
+    ) -> Self {
         self.0.group_by = Some(value.into());
         self
     }

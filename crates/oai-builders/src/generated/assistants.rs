@@ -38,14 +38,17 @@ impl AssistantObjectToolResourcesBuilder {
     /// Sets `code_interpreter`.
     pub fn code_interpreter(
         mut self,
-        value: impl Into<AssistantObjectToolResourcesCodeInterpreter>,
+        value: impl Into<oai_types::AssistantObjectToolResourcesCodeInterpreter>,
     ) -> Self {
         self.0.code_interpreter = Some(value.into());
         self
     }
 
     /// Sets `file_search`.
-    pub fn file_search(mut self, value: impl Into<AssistantObjectToolResourcesFileSearch>) -> Self {
+    pub fn file_search(
+        mut self,
+        value: impl Into<oai_types::AssistantObjectToolResourcesFileSearch>,
+    ) -> Self {
         self.0.file_search = Some(value.into());
         self
     }
@@ -306,7 +309,10 @@ impl AssistantToolsFileSearchBuilder {
     }
 
     /// Sets `file_search`.
-    pub fn file_search(mut self, value: impl Into<AssistantToolsFileSearchFileSearch>) -> Self {
+    pub fn file_search(
+        mut self,
+        value: impl Into<oai_types::AssistantToolsFileSearchFileSearch>,
+    ) -> Self {
         self.0.file_search = Some(value.into());
         self
     }
@@ -387,7 +393,10 @@ impl AssistantToolsFileSearchFileSearchBuilder {
     }
 
     /// Sets `ranking_options`.
-    pub fn ranking_options(mut self, value: impl Into<FileSearchRankingOptions>) -> Self {
+    pub fn ranking_options(
+        mut self,
+        value: impl Into<oai_types::FileSearchRankingOptions>,
+    ) -> Self {
         self.0.ranking_options = Some(value.into());
         self
     }
@@ -475,7 +484,7 @@ pub struct AssistantToolsFunctionBuilder(AssistantToolsFunction);
 
 impl AssistantToolsFunctionBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(function: impl Into<FunctionObject>) -> Self {
+    pub fn new(function: impl Into<oai_types::FunctionObject>) -> Self {
         Self(AssistantToolsFunction {
             r#type: Default::default(),
             function: function.into(),
@@ -483,7 +492,7 @@ impl AssistantToolsFunctionBuilder {
     }
 
     /// Sets `function`.
-    pub fn function(mut self, value: impl Into<FunctionObject>) -> Self {
+    pub fn function(mut self, value: impl Into<oai_types::FunctionObject>) -> Self {
         self.0.function = value.into();
         self
     }
@@ -546,7 +555,7 @@ pub struct AssistantsNamedToolChoiceBuilder(AssistantsNamedToolChoice);
 
 impl AssistantsNamedToolChoiceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<AssistantsNamedToolChoiceType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::AssistantsNamedToolChoiceType>) -> Self {
         Self(AssistantsNamedToolChoice {
             r#type: r#type.into(),
             function: None,
@@ -554,13 +563,16 @@ impl AssistantsNamedToolChoiceBuilder {
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<AssistantsNamedToolChoiceType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::AssistantsNamedToolChoiceType>) -> Self {
         self.0.r#type = value.into();
         self
     }
 
     /// Sets `function`.
-    pub fn function(mut self, value: impl Into<AssistantsNamedToolChoiceFunction>) -> Self {
+    pub fn function(
+        mut self,
+        value: impl Into<oai_types::AssistantsNamedToolChoiceFunction>,
+    ) -> Self {
         self.0.function = Some(value.into());
         self
     }
@@ -662,7 +674,7 @@ pub struct CreateAssistantRequestBuilder(CreateAssistantRequest);
 
 impl CreateAssistantRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(model: impl Into<CreateAssistantRequestModel>) -> Self {
+    pub fn new(model: impl Into<oai_types::CreateAssistantRequestModel>) -> Self {
         Self(CreateAssistantRequest {
             model: model.into(),
             name: None,
@@ -679,7 +691,7 @@ impl CreateAssistantRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateAssistantRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateAssistantRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -703,7 +715,7 @@ impl CreateAssistantRequestBuilder {
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -711,25 +723,31 @@ impl CreateAssistantRequestBuilder {
     /// Sets `tools`.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    pub fn tools(mut self, value: impl Into<Vec<CreateAssistantRequestToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::CreateAssistantRequestToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<CreateAssistantRequestToolsItem>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::CreateAssistantRequestToolsItem>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `tool_resources`.
-    pub fn tool_resources(mut self, value: impl Into<CreateAssistantRequestToolResources>) -> Self {
+    pub fn tool_resources(
+        mut self,
+        value: impl Into<oai_types::CreateAssistantRequestToolResources>,
+    ) -> Self {
         self.0.tool_resources = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -747,7 +765,10 @@ impl CreateAssistantRequestBuilder {
     }
 
     /// Sets `response_format`.
-    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiResponseFormatOption>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -811,7 +832,7 @@ impl CreateAssistantRequestToolResourcesBuilder {
     /// Sets `code_interpreter`.
     pub fn code_interpreter(
         mut self,
-        value: impl Into<CreateAssistantRequestToolResourcesCodeInterpreter>,
+        value: impl Into<oai_types::CreateAssistantRequestToolResourcesCodeInterpreter>,
     ) -> Self {
         self.0.code_interpreter = Some(value.into());
         self
@@ -820,7 +841,7 @@ impl CreateAssistantRequestToolResourcesBuilder {
     /// Sets `file_search`.
     pub fn file_search(
         mut self,
-        value: impl Into<CreateAssistantRequestToolResourcesFileSearch>,
+        value: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearch>,
     ) -> Self {
         self.0.file_search = Some(value.into());
         self
@@ -926,7 +947,7 @@ impl CreateAssistantRequestToolResourcesFileSearchBuilder {
     /// Constraints: at most 1 items.
     pub fn vector_stores(
         mut self,
-        value: impl Into<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+        value: impl Into<Vec<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
     ) -> Self {
         self.0.vector_stores = Some(value.into());
         self
@@ -935,7 +956,7 @@ impl CreateAssistantRequestToolResourcesFileSearchBuilder {
     /// Appends one item to `vector_stores`.
     pub fn vector_store(
         mut self,
-        item: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>,
+        item: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>,
     ) -> Self {
         self.0
             .vector_stores
@@ -1034,14 +1055,14 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
     /// Sets `chunking_strategy`.
     pub fn chunking_strategy(
         mut self,
-        value: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
+        value: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
     ) -> Self {
         self.0.chunking_strategy = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1181,7 +1202,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
 impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        r#static: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
+        r#static: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
     ) -> Self {
         Self(
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
@@ -1194,7 +1215,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrate
     /// Sets `static`.
     pub fn r#static(
         mut self,
-        value: impl Into<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
+        value: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
     ) -> Self {
         self.0.r#static = value.into();
         self
@@ -1359,8 +1380,8 @@ pub struct CreateMessageRequestBuilder(CreateMessageRequest);
 impl CreateMessageRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        role: impl Into<CreateMessageRequestRole>,
-        content: impl Into<CreateMessageRequestContent>,
+        role: impl Into<oai_types::CreateMessageRequestRole>,
+        content: impl Into<oai_types::CreateMessageRequestContent>,
     ) -> Self {
         Self(CreateMessageRequest {
             role: role.into(),
@@ -1371,13 +1392,13 @@ impl CreateMessageRequestBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<CreateMessageRequestRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::CreateMessageRequestRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<CreateMessageRequestContent>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::CreateMessageRequestContent>) -> Self {
         self.0.content = value.into();
         self
     }
@@ -1385,14 +1406,17 @@ impl CreateMessageRequestBuilder {
     /// Sets `attachments`.
     pub fn attachments(
         mut self,
-        value: impl Into<Vec<CreateMessageRequestAttachmentsItem>>,
+        value: impl Into<Vec<oai_types::CreateMessageRequestAttachmentsItem>>,
     ) -> Self {
         self.0.attachments = Some(value.into());
         self
     }
 
     /// Appends one item to `attachments`.
-    pub fn attachment(mut self, item: impl Into<CreateMessageRequestAttachmentsItem>) -> Self {
+    pub fn attachment(
+        mut self,
+        item: impl Into<oai_types::CreateMessageRequestAttachmentsItem>,
+    ) -> Self {
         self.0
             .attachments
             .get_or_insert_with(Vec::new)
@@ -1401,7 +1425,7 @@ impl CreateMessageRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1455,14 +1479,17 @@ impl CreateMessageRequestAttachmentsItemBuilder {
     /// Sets `tools`.
     pub fn tools(
         mut self,
-        value: impl Into<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
+        value: impl Into<Vec<oai_types::CreateMessageRequestAttachmentsItemToolsItem>>,
     ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<CreateMessageRequestAttachmentsItemToolsItem>) -> Self {
+    pub fn tool(
+        mut self,
+        item: impl Into<oai_types::CreateMessageRequestAttachmentsItemToolsItem>,
+    ) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -1706,13 +1733,13 @@ impl CreateRunRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateRunRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateRunRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -1730,13 +1757,16 @@ impl CreateRunRequestBuilder {
     }
 
     /// Sets `additional_messages`.
-    pub fn additional_messages(mut self, value: impl Into<Vec<CreateMessageRequest>>) -> Self {
+    pub fn additional_messages(
+        mut self,
+        value: impl Into<Vec<oai_types::CreateMessageRequest>>,
+    ) -> Self {
         self.0.additional_messages = Some(value.into());
         self
     }
 
     /// Appends one item to `additional_messages`.
-    pub fn additional_message(mut self, item: impl Into<CreateMessageRequest>) -> Self {
+    pub fn additional_message(mut self, item: impl Into<oai_types::CreateMessageRequest>) -> Self {
         self.0
             .additional_messages
             .get_or_insert_with(Vec::new)
@@ -1746,19 +1776,19 @@ impl CreateRunRequestBuilder {
 
     /// Sets `tools`.
     /// Constraints: at most 20 items.
-    pub fn tools(mut self, value: impl Into<Vec<CreateRunRequestToolsItem>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::CreateRunRequestToolsItem>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<CreateRunRequestToolsItem>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::CreateRunRequestToolsItem>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1800,25 +1830,31 @@ impl CreateRunRequestBuilder {
     }
 
     /// Sets `truncation_strategy`.
-    pub fn truncation_strategy(mut self, value: impl Into<TruncationObject>) -> Self {
+    pub fn truncation_strategy(mut self, value: impl Into<oai_types::TruncationObject>) -> Self {
         self.0.truncation_strategy = Some(value.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<AssistantsApiToolChoiceOption>) -> Self {
+    pub fn tool_choice(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiToolChoiceOption>,
+    ) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
 
     /// Sets `parallel_tool_calls`.
-    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+    pub fn parallel_tool_calls(mut self, value: oai_types::ParallelToolCalls) -> Self {
         self.0.parallel_tool_calls = Some(value);
         self
     }
 
     /// Sets `response_format`.
-    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiResponseFormatOption>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -1969,13 +2005,13 @@ impl CreateThreadAndRunRequestBuilder {
     }
 
     /// Sets `thread`.
-    pub fn thread(mut self, value: impl Into<CreateThreadRequest>) -> Self {
+    pub fn thread(mut self, value: impl Into<oai_types::CreateThreadRequest>) -> Self {
         self.0.thread = Some(value.into());
         self
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateThreadAndRunRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateThreadAndRunRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -1988,13 +2024,16 @@ impl CreateThreadAndRunRequestBuilder {
 
     /// Sets `tools`.
     /// Constraints: at most 20 items.
-    pub fn tools(mut self, value: impl Into<Vec<CreateThreadAndRunRequestToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::CreateThreadAndRunRequestToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<CreateThreadAndRunRequestToolsItem>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::CreateThreadAndRunRequestToolsItem>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -2002,14 +2041,14 @@ impl CreateThreadAndRunRequestBuilder {
     /// Sets `tool_resources`.
     pub fn tool_resources(
         mut self,
-        value: impl Into<CreateThreadAndRunRequestToolResources>,
+        value: impl Into<oai_types::CreateThreadAndRunRequestToolResources>,
     ) -> Self {
         self.0.tool_resources = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -2051,25 +2090,31 @@ impl CreateThreadAndRunRequestBuilder {
     }
 
     /// Sets `truncation_strategy`.
-    pub fn truncation_strategy(mut self, value: impl Into<TruncationObject>) -> Self {
+    pub fn truncation_strategy(mut self, value: impl Into<oai_types::TruncationObject>) -> Self {
         self.0.truncation_strategy = Some(value.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<AssistantsApiToolChoiceOption>) -> Self {
+    pub fn tool_choice(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiToolChoiceOption>,
+    ) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
 
     /// Sets `parallel_tool_calls`.
-    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+    pub fn parallel_tool_calls(mut self, value: oai_types::ParallelToolCalls) -> Self {
         self.0.parallel_tool_calls = Some(value);
         self
     }
 
     /// Sets `response_format`.
-    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiResponseFormatOption>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -2133,7 +2178,7 @@ impl CreateThreadAndRunRequestToolResourcesBuilder {
     /// Sets `code_interpreter`.
     pub fn code_interpreter(
         mut self,
-        value: impl Into<CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
+        value: impl Into<oai_types::CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
     ) -> Self {
         self.0.code_interpreter = Some(value.into());
         self
@@ -2142,7 +2187,7 @@ impl CreateThreadAndRunRequestToolResourcesBuilder {
     /// Sets `file_search`.
     pub fn file_search(
         mut self,
-        value: impl Into<CreateThreadAndRunRequestToolResourcesFileSearch>,
+        value: impl Into<oai_types::CreateThreadAndRunRequestToolResourcesFileSearch>,
     ) -> Self {
         self.0.file_search = Some(value.into());
         self
@@ -2230,13 +2275,13 @@ impl CreateThreadRequestBuilder {
     }
 
     /// Sets `messages`.
-    pub fn messages(mut self, value: impl Into<Vec<CreateMessageRequest>>) -> Self {
+    pub fn messages(mut self, value: impl Into<Vec<oai_types::CreateMessageRequest>>) -> Self {
         self.0.messages = Some(value.into());
         self
     }
 
     /// Appends one item to `messages`.
-    pub fn message(mut self, item: impl Into<CreateMessageRequest>) -> Self {
+    pub fn message(mut self, item: impl Into<oai_types::CreateMessageRequest>) -> Self {
         self.0
             .messages
             .get_or_insert_with(Vec::new)
@@ -2245,13 +2290,16 @@ impl CreateThreadRequestBuilder {
     }
 
     /// Sets `tool_resources`.
-    pub fn tool_resources(mut self, value: impl Into<CreateThreadRequestToolResources>) -> Self {
+    pub fn tool_resources(
+        mut self,
+        value: impl Into<oai_types::CreateThreadRequestToolResources>,
+    ) -> Self {
         self.0.tool_resources = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -2331,7 +2379,7 @@ impl FileSearchRankingOptionsBuilder {
     }
 
     /// Sets `ranker`.
-    pub fn ranker(mut self, value: impl Into<FileSearchRanker>) -> Self {
+    pub fn ranker(mut self, value: impl Into<oai_types::FileSearchRanker>) -> Self {
         self.0.ranker = Some(value.into());
         self
     }
@@ -2462,7 +2510,7 @@ impl ListAssistantsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListAssistantsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListAssistantsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2549,7 +2597,7 @@ impl ListMessagesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListMessagesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListMessagesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2642,7 +2690,7 @@ impl ListRunStepsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListRunStepsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListRunStepsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2737,7 +2785,7 @@ impl ListRunsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListRunsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListRunsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2805,7 +2853,7 @@ pub struct MessageContentImageFileObjectBuilder(MessageContentImageFileObject);
 
 impl MessageContentImageFileObjectBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(image_file: impl Into<MessageContentImageFileObjectImageFile>) -> Self {
+    pub fn new(image_file: impl Into<oai_types::MessageContentImageFileObjectImageFile>) -> Self {
         Self(MessageContentImageFileObject {
             r#type: Default::default(),
             image_file: image_file.into(),
@@ -2813,7 +2861,10 @@ impl MessageContentImageFileObjectBuilder {
     }
 
     /// Sets `image_file`.
-    pub fn image_file(mut self, value: impl Into<MessageContentImageFileObjectImageFile>) -> Self {
+    pub fn image_file(
+        mut self,
+        value: impl Into<oai_types::MessageContentImageFileObjectImageFile>,
+    ) -> Self {
         self.0.image_file = value.into();
         self
     }
@@ -2880,7 +2931,7 @@ impl MessageContentImageFileObjectImageFileBuilder {
     /// Default: `"auto"`.
     pub fn detail(
         mut self,
-        value: impl Into<MessageContentImageFileObjectImageFileDetail>,
+        value: impl Into<oai_types::MessageContentImageFileObjectImageFileDetail>,
     ) -> Self {
         self.0.detail = Some(value.into());
         self
@@ -2933,7 +2984,7 @@ pub struct MessageContentImageUrlObjectBuilder(MessageContentImageUrlObject);
 
 impl MessageContentImageUrlObjectBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(image_url: impl Into<MessageContentImageUrlObjectImageUrl>) -> Self {
+    pub fn new(image_url: impl Into<oai_types::MessageContentImageUrlObjectImageUrl>) -> Self {
         Self(MessageContentImageUrlObject {
             r#type: Default::default(),
             image_url: image_url.into(),
@@ -2941,7 +2992,10 @@ impl MessageContentImageUrlObjectBuilder {
     }
 
     /// Sets `image_url`.
-    pub fn image_url(mut self, value: impl Into<MessageContentImageUrlObjectImageUrl>) -> Self {
+    pub fn image_url(
+        mut self,
+        value: impl Into<oai_types::MessageContentImageUrlObjectImageUrl>,
+    ) -> Self {
         self.0.image_url = value.into();
         self
     }
@@ -3099,13 +3153,13 @@ impl ModifyAssistantRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<ModifyAssistantRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::ModifyAssistantRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -3131,25 +3185,31 @@ impl ModifyAssistantRequestBuilder {
     /// Sets `tools`.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    pub fn tools(mut self, value: impl Into<Vec<ModifyAssistantRequestToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::ModifyAssistantRequestToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<ModifyAssistantRequestToolsItem>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::ModifyAssistantRequestToolsItem>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `tool_resources`.
-    pub fn tool_resources(mut self, value: impl Into<ModifyAssistantRequestToolResources>) -> Self {
+    pub fn tool_resources(
+        mut self,
+        value: impl Into<oai_types::ModifyAssistantRequestToolResources>,
+    ) -> Self {
         self.0.tool_resources = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -3167,7 +3227,10 @@ impl ModifyAssistantRequestBuilder {
     }
 
     /// Sets `response_format`.
-    pub fn response_format(mut self, value: impl Into<AssistantsApiResponseFormatOption>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::AssistantsApiResponseFormatOption>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -3231,7 +3294,7 @@ impl ModifyMessageRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -3284,7 +3347,7 @@ impl ModifyRunRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -3348,13 +3411,16 @@ impl ModifyThreadRequestBuilder {
     }
 
     /// Sets `tool_resources`.
-    pub fn tool_resources(mut self, value: impl Into<ModifyThreadRequestToolResources>) -> Self {
+    pub fn tool_resources(
+        mut self,
+        value: impl Into<oai_types::ModifyThreadRequestToolResources>,
+    ) -> Self {
         self.0.tool_resources = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -3402,7 +3468,9 @@ pub struct SubmitToolOutputsRunRequestBuilder(SubmitToolOutputsRunRequest);
 
 impl SubmitToolOutputsRunRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(tool_outputs: impl Into<Vec<SubmitToolOutputsRunRequestToolOutputsItem>>) -> Self {
+    pub fn new(
+        tool_outputs: impl Into<Vec<oai_types::SubmitToolOutputsRunRequestToolOutputsItem>>,
+    ) -> Self {
         Self(SubmitToolOutputsRunRequest {
             tool_outputs: tool_outputs.into(),
             stream: None,
@@ -3412,7 +3480,7 @@ impl SubmitToolOutputsRunRequestBuilder {
     /// Sets `tool_outputs`.
     pub fn tool_outputs(
         mut self,
-        value: impl Into<Vec<SubmitToolOutputsRunRequestToolOutputsItem>>,
+        value: impl Into<Vec<oai_types::SubmitToolOutputsRunRequestToolOutputsItem>>,
     ) -> Self {
         self.0.tool_outputs = value.into();
         self
@@ -3421,7 +3489,7 @@ impl SubmitToolOutputsRunRequestBuilder {
     /// Appends one item to `tool_outputs`.
     pub fn tool_output(
         mut self,
-        item: impl Into<SubmitToolOutputsRunRequestToolOutputsItem>,
+        item: impl Into<oai_types::SubmitToolOutputsRunRequestToolOutputsItem>,
     ) -> Self {
         self.0.tool_outputs.push(item.into());
         self
@@ -3551,7 +3619,7 @@ pub struct TruncationObjectBuilder(TruncationObject);
 
 impl TruncationObjectBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<TruncationObjectType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::TruncationObjectType>) -> Self {
         Self(TruncationObject {
             r#type: r#type.into(),
             last_messages: None,
@@ -3559,7 +3627,7 @@ impl TruncationObjectBuilder {
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<TruncationObjectType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::TruncationObjectType>) -> Self {
         self.0.r#type = value.into();
         self
     }

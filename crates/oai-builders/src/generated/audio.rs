@@ -53,9 +53,9 @@ pub struct CreateSpeechRequestBuilder(CreateSpeechRequest);
 impl CreateSpeechRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        model: impl Into<CreateSpeechRequestModel>,
+        model: impl Into<oai_types::CreateSpeechRequestModel>,
         input: impl Into<String>,
-        voice: impl Into<VoiceIdsOrCustomVoice>,
+        voice: impl Into<oai_types::VoiceIdsOrCustomVoice>,
     ) -> Self {
         Self(CreateSpeechRequest {
             model: model.into(),
@@ -69,7 +69,7 @@ impl CreateSpeechRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateSpeechRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateSpeechRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -89,14 +89,17 @@ impl CreateSpeechRequestBuilder {
     }
 
     /// Sets `voice`.
-    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+    pub fn voice(mut self, value: impl Into<oai_types::VoiceIdsOrCustomVoice>) -> Self {
         self.0.voice = value.into();
         self
     }
 
     /// Sets `response_format`.
     /// Default: `"mp3"`.
-    pub fn response_format(mut self, value: impl Into<CreateSpeechRequestResponseFormat>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::CreateSpeechRequestResponseFormat>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -111,7 +114,10 @@ impl CreateSpeechRequestBuilder {
 
     /// Sets `stream_format`.
     /// Default: `"audio"`.
-    pub fn stream_format(mut self, value: impl Into<CreateSpeechRequestStreamFormat>) -> Self {
+    pub fn stream_format(
+        mut self,
+        value: impl Into<oai_types::CreateSpeechRequestStreamFormat>,
+    ) -> Self {
         self.0.stream_format = Some(value.into());
         self
     }
@@ -205,7 +211,7 @@ impl CreateTranscriptionRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         file: impl Into<oai_types::InputFile>,
-        model: impl Into<CreateTranscriptionRequestModel>,
+        model: impl Into<oai_types::CreateTranscriptionRequestModel>,
     ) -> Self {
         Self(CreateTranscriptionRequest {
             file: file.into(),
@@ -232,7 +238,7 @@ impl CreateTranscriptionRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateTranscriptionRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateTranscriptionRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -272,7 +278,7 @@ impl CreateTranscriptionRequestBuilder {
     }
 
     /// Sets `response_format`.
-    pub fn response_format(mut self, value: impl Into<AudioResponseFormat>) -> Self {
+    pub fn response_format(mut self, value: impl Into<oai_types::AudioResponseFormat>) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
@@ -285,7 +291,7 @@ impl CreateTranscriptionRequestBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<TranscriptionInclude>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::TranscriptionInclude>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -294,7 +300,7 @@ impl CreateTranscriptionRequestBuilder {
     /// Default: `["segment"]`.
     pub fn timestamp_granularities(
         mut self,
-        value: impl Into<Vec<CreateTranscriptionRequestTimestampGranularitiesItem>>,
+        value: impl Into<Vec<oai_types::CreateTranscriptionRequestTimestampGranularitiesItem>>,
     ) -> Self {
         self.0.timestamp_granularities = Some(value.into());
         self
@@ -303,7 +309,7 @@ impl CreateTranscriptionRequestBuilder {
     /// Appends one item to `timestamp_granularities`.
     pub fn timestamp_granularity(
         mut self,
-        item: impl Into<CreateTranscriptionRequestTimestampGranularitiesItem>,
+        item: impl Into<oai_types::CreateTranscriptionRequestTimestampGranularitiesItem>,
     ) -> Self {
         self.0
             .timestamp_granularities
@@ -321,7 +327,7 @@ impl CreateTranscriptionRequestBuilder {
     /// Sets `chunking_strategy`.
     pub fn chunking_strategy(
         mut self,
-        value: impl Into<CreateTranscriptionRequestChunkingStrategy>,
+        value: impl Into<oai_types::CreateTranscriptionRequestChunkingStrategy>,
     ) -> Self {
         self.0.chunking_strategy = Some(value.into());
         self
@@ -412,7 +418,7 @@ impl CreateTranslationRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         file: impl Into<oai_types::InputFile>,
-        model: impl Into<CreateTranslationRequestModel>,
+        model: impl Into<oai_types::CreateTranslationRequestModel>,
     ) -> Self {
         Self(CreateTranslationRequest {
             file: file.into(),
@@ -430,7 +436,7 @@ impl CreateTranslationRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateTranslationRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateTranslationRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -445,7 +451,7 @@ impl CreateTranslationRequestBuilder {
     /// Default: `"json"`.
     pub fn response_format(
         mut self,
-        value: impl Into<CreateTranslationRequestResponseFormat>,
+        value: impl Into<oai_types::CreateTranslationRequestResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self

@@ -95,7 +95,7 @@ impl CreateBatchRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         input_file_id: impl Into<String>,
-        endpoint: impl Into<CreateBatchRequestEndpoint>,
+        endpoint: impl Into<oai_types::CreateBatchRequestEndpoint>,
     ) -> Self {
         Self(CreateBatchRequest {
             input_file_id: input_file_id.into(),
@@ -113,19 +113,22 @@ impl CreateBatchRequestBuilder {
     }
 
     /// Sets `endpoint`.
-    pub fn endpoint(mut self, value: impl Into<CreateBatchRequestEndpoint>) -> Self {
+    pub fn endpoint(mut self, value: impl Into<oai_types::CreateBatchRequestEndpoint>) -> Self {
         self.0.endpoint = value.into();
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
 
     /// Sets `output_expires_after`.
-    pub fn output_expires_after(mut self, value: impl Into<BatchFileExpirationAfter>) -> Self {
+    pub fn output_expires_after(
+        mut self,
+        value: impl Into<oai_types::BatchFileExpirationAfter>,
+    ) -> Self {
         self.0.output_expires_after = Some(value.into());
         self
     }

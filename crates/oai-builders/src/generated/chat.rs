@@ -25,7 +25,7 @@ pub struct ChatCompletionAllowedToolsBuilder(ChatCompletionAllowedTools);
 impl ChatCompletionAllowedToolsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        mode: impl Into<ChatCompletionAllowedToolsMode>,
+        mode: impl Into<oai_types::ChatCompletionAllowedToolsMode>,
         tools: impl Into<Vec<serde_json::Value>>,
     ) -> Self {
         Self(ChatCompletionAllowedTools {
@@ -35,7 +35,7 @@ impl ChatCompletionAllowedToolsBuilder {
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<ChatCompletionAllowedToolsMode>) -> Self {
+    pub fn mode(mut self, value: impl Into<oai_types::ChatCompletionAllowedToolsMode>) -> Self {
         self.0.mode = value.into();
         self
     }
@@ -97,7 +97,7 @@ pub struct ChatCompletionAllowedToolsChoiceBuilder(ChatCompletionAllowedToolsCho
 
 impl ChatCompletionAllowedToolsChoiceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(allowed_tools: impl Into<ChatCompletionAllowedTools>) -> Self {
+    pub fn new(allowed_tools: impl Into<oai_types::ChatCompletionAllowedTools>) -> Self {
         Self(ChatCompletionAllowedToolsChoice {
             r#type: Default::default(),
             allowed_tools: allowed_tools.into(),
@@ -105,7 +105,10 @@ impl ChatCompletionAllowedToolsChoiceBuilder {
     }
 
     /// Sets `allowed_tools`.
-    pub fn allowed_tools(mut self, value: impl Into<ChatCompletionAllowedTools>) -> Self {
+    pub fn allowed_tools(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionAllowedTools>,
+    ) -> Self {
         self.0.allowed_tools = value.into();
         self
     }
@@ -206,7 +209,7 @@ impl ChatCompletionFunctionsBuilder {
     }
 
     /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<FunctionParameters>) -> Self {
+    pub fn parameters(mut self, value: impl Into<oai_types::FunctionParameters>) -> Self {
         self.0.parameters = Some(value.into());
         self
     }
@@ -243,7 +246,7 @@ pub struct ChatCompletionNamedToolChoiceBuilder(ChatCompletionNamedToolChoice);
 
 impl ChatCompletionNamedToolChoiceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(function: impl Into<ChatCompletionNamedToolChoiceFunction>) -> Self {
+    pub fn new(function: impl Into<oai_types::ChatCompletionNamedToolChoiceFunction>) -> Self {
         Self(ChatCompletionNamedToolChoice {
             r#type: Default::default(),
             function: function.into(),
@@ -251,7 +254,10 @@ impl ChatCompletionNamedToolChoiceBuilder {
     }
 
     /// Sets `function`.
-    pub fn function(mut self, value: impl Into<ChatCompletionNamedToolChoiceFunction>) -> Self {
+    pub fn function(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionNamedToolChoiceFunction>,
+    ) -> Self {
         self.0.function = value.into();
         self
     }
@@ -288,7 +294,7 @@ pub struct ChatCompletionNamedToolChoiceCustomBuilder(ChatCompletionNamedToolCho
 
 impl ChatCompletionNamedToolChoiceCustomBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(custom: impl Into<ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
+    pub fn new(custom: impl Into<oai_types::ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
         Self(ChatCompletionNamedToolChoiceCustom {
             r#type: Default::default(),
             custom: custom.into(),
@@ -296,7 +302,10 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
     }
 
     /// Sets `custom`.
-    pub fn custom(mut self, value: impl Into<ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
+    pub fn custom(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionNamedToolChoiceCustomCustom>,
+    ) -> Self {
         self.0.custom = value.into();
         self
     }
@@ -345,7 +354,9 @@ pub struct ChatCompletionRequestDeveloperMessageBuilder(ChatCompletionRequestDev
 
 impl ChatCompletionRequestDeveloperMessageBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(content: impl Into<ChatCompletionRequestDeveloperMessageContent>) -> Self {
+    pub fn new(
+        content: impl Into<oai_types::ChatCompletionRequestDeveloperMessageContent>,
+    ) -> Self {
         Self(ChatCompletionRequestDeveloperMessage {
             content: content.into(),
             role: Default::default(),
@@ -356,7 +367,7 @@ impl ChatCompletionRequestDeveloperMessageBuilder {
     /// Sets `content`.
     pub fn content(
         mut self,
-        value: impl Into<ChatCompletionRequestDeveloperMessageContent>,
+        value: impl Into<oai_types::ChatCompletionRequestDeveloperMessageContent>,
     ) -> Self {
         self.0.content = value.into();
         self
@@ -502,7 +513,7 @@ pub struct ChatCompletionRequestMessageContentPartAudioBuilder(
 impl ChatCompletionRequestMessageContentPartAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        input_audio: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudio>,
+        input_audio: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudio>,
     ) -> Self {
         Self(ChatCompletionRequestMessageContentPartAudio {
             r#type: Default::default(),
@@ -514,14 +525,17 @@ impl ChatCompletionRequestMessageContentPartAudioBuilder {
     /// Sets `input_audio`.
     pub fn input_audio(
         mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudio>,
+        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudio>,
     ) -> Self {
         self.0.input_audio = value.into();
         self
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -579,7 +593,7 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         data: impl Into<String>,
-        format: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
+        format: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
     ) -> Self {
         Self(ChatCompletionRequestMessageContentPartAudioInputAudio {
             data: data.into(),
@@ -596,7 +610,7 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
     /// Sets `format`.
     pub fn format(
         mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
+        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
     ) -> Self {
         self.0.format = value.into();
         self
@@ -648,7 +662,9 @@ pub struct ChatCompletionRequestMessageContentPartFileBuilder(
 
 impl ChatCompletionRequestMessageContentPartFileBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(file: impl Into<ChatCompletionRequestMessageContentPartFileFile>) -> Self {
+    pub fn new(
+        file: impl Into<oai_types::ChatCompletionRequestMessageContentPartFileFile>,
+    ) -> Self {
         Self(ChatCompletionRequestMessageContentPartFile {
             r#type: Default::default(),
             file: file.into(),
@@ -659,14 +675,17 @@ impl ChatCompletionRequestMessageContentPartFileBuilder {
     /// Sets `file`.
     pub fn file(
         mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartFileFile>,
+        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartFileFile>,
     ) -> Self {
         self.0.file = value.into();
         self
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -791,7 +810,9 @@ pub struct ChatCompletionRequestMessageContentPartImageBuilder(
 
 impl ChatCompletionRequestMessageContentPartImageBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(image_url: impl Into<ChatCompletionRequestMessageContentPartImageImageUrl>) -> Self {
+    pub fn new(
+        image_url: impl Into<oai_types::ChatCompletionRequestMessageContentPartImageImageUrl>,
+    ) -> Self {
         Self(ChatCompletionRequestMessageContentPartImage {
             r#type: Default::default(),
             image_url: image_url.into(),
@@ -802,14 +823,17 @@ impl ChatCompletionRequestMessageContentPartImageBuilder {
     /// Sets `image_url`.
     pub fn image_url(
         mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrl>,
+        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartImageImageUrl>,
     ) -> Self {
         self.0.image_url = value.into();
         self
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -863,7 +887,7 @@ pub struct ChatCompletionRequestSystemMessageBuilder(ChatCompletionRequestSystem
 
 impl ChatCompletionRequestSystemMessageBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(content: impl Into<ChatCompletionRequestSystemMessageContent>) -> Self {
+    pub fn new(content: impl Into<oai_types::ChatCompletionRequestSystemMessageContent>) -> Self {
         Self(ChatCompletionRequestSystemMessage {
             content: content.into(),
             role: Default::default(),
@@ -872,7 +896,10 @@ impl ChatCompletionRequestSystemMessageBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<ChatCompletionRequestSystemMessageContent>) -> Self {
+    pub fn content(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionRequestSystemMessageContent>,
+    ) -> Self {
         self.0.content = value.into();
         self
     }
@@ -940,7 +967,7 @@ pub struct ChatCompletionRequestToolMessageBuilder(ChatCompletionRequestToolMess
 impl ChatCompletionRequestToolMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        content: impl Into<ChatCompletionRequestToolMessageContent>,
+        content: impl Into<oai_types::ChatCompletionRequestToolMessageContent>,
         tool_call_id: impl Into<String>,
     ) -> Self {
         Self(ChatCompletionRequestToolMessage {
@@ -951,7 +978,10 @@ impl ChatCompletionRequestToolMessageBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<ChatCompletionRequestToolMessageContent>) -> Self {
+    pub fn content(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionRequestToolMessageContent>,
+    ) -> Self {
         self.0.content = value.into();
         self
     }
@@ -1018,7 +1048,7 @@ pub struct ChatCompletionRequestUserMessageBuilder(ChatCompletionRequestUserMess
 
 impl ChatCompletionRequestUserMessageBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(content: impl Into<ChatCompletionRequestUserMessageContent>) -> Self {
+    pub fn new(content: impl Into<oai_types::ChatCompletionRequestUserMessageContent>) -> Self {
         Self(ChatCompletionRequestUserMessage {
             content: content.into(),
             role: Default::default(),
@@ -1027,7 +1057,10 @@ impl ChatCompletionRequestUserMessageBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<ChatCompletionRequestUserMessageContent>) -> Self {
+    pub fn content(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionRequestUserMessageContent>,
+    ) -> Self {
         self.0.content = value.into();
         self
     }
@@ -1279,8 +1312,8 @@ pub struct CreateChatCompletionRequestBuilder(CreateChatCompletionRequest);
 impl CreateChatCompletionRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        messages: impl Into<Vec<ChatCompletionRequestMessage>>,
-        model: impl Into<ModelIdsShared>,
+        messages: impl Into<Vec<oai_types::ChatCompletionRequestMessage>>,
+        model: impl Into<oai_types::ModelIdsShared>,
     ) -> Self {
         Self(CreateChatCompletionRequest {
             metadata: None,
@@ -1324,7 +1357,7 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1373,51 +1406,57 @@ impl CreateChatCompletionRequestBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<CreateChatCompletionRequestPromptCacheRetention>,
+        value: impl Into<oai_types::CreateChatCompletionRequestPromptCacheRetention>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_options`.
-    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+    pub fn prompt_cache_options(
+        mut self,
+        value: impl Into<oai_types::PromptCacheOptionsParam>,
+    ) -> Self {
         self.0.prompt_cache_options = Some(value.into());
         self
     }
 
     /// Sets `messages`.
     /// Constraints: at least 1 items.
-    pub fn messages(mut self, value: impl Into<Vec<ChatCompletionRequestMessage>>) -> Self {
+    pub fn messages(
+        mut self,
+        value: impl Into<Vec<oai_types::ChatCompletionRequestMessage>>,
+    ) -> Self {
         self.0.messages = value.into();
         self
     }
 
     /// Appends one item to `messages`.
-    pub fn message(mut self, item: impl Into<ChatCompletionRequestMessage>) -> Self {
+    pub fn message(mut self, item: impl Into<oai_types::ChatCompletionRequestMessage>) -> Self {
         self.0.messages.push(item.into());
         self
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<ModelIdsShared>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::ModelIdsShared>) -> Self {
         self.0.model = value.into();
         self
     }
 
     /// Sets `service_tier`.
-    pub fn service_tier(mut self, value: impl Into<ServiceTier>) -> Self {
+    pub fn service_tier(mut self, value: impl Into<oai_types::ServiceTier>) -> Self {
         self.0.service_tier = Some(value.into());
         self
     }
 
     /// Sets `modalities`.
-    pub fn modalities(mut self, value: impl Into<ResponseModalities>) -> Self {
+    pub fn modalities(mut self, value: impl Into<oai_types::ResponseModalities>) -> Self {
         self.0.modalities = Some(value.into());
         self
     }
 
     /// Appends one item to `modalities`.
-    pub fn modality(mut self, item: impl Into<ResponseModalitiesItem>) -> Self {
+    pub fn modality(mut self, item: impl Into<oai_types::ResponseModalitiesItem>) -> Self {
         self.0
             .modalities
             .get_or_insert_with(Vec::new)
@@ -1426,13 +1465,13 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `verbosity`.
-    pub fn verbosity(mut self, value: impl Into<Verbosity>) -> Self {
+    pub fn verbosity(mut self, value: impl Into<oai_types::Verbosity>) -> Self {
         self.0.verbosity = Some(value.into());
         self
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -1462,7 +1501,7 @@ impl CreateChatCompletionRequestBuilder {
     /// Sets `web_search_options`.
     pub fn web_search_options(
         mut self,
-        value: impl Into<CreateChatCompletionRequestWebSearchOptions>,
+        value: impl Into<oai_types::CreateChatCompletionRequestWebSearchOptions>,
     ) -> Self {
         self.0.web_search_options = Some(value.into());
         self
@@ -1471,14 +1510,14 @@ impl CreateChatCompletionRequestBuilder {
     /// Sets `response_format`.
     pub fn response_format(
         mut self,
-        value: impl Into<CreateChatCompletionRequestResponseFormat>,
+        value: impl Into<oai_types::CreateChatCompletionRequestResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
 
     /// Sets `audio`.
-    pub fn audio(mut self, value: impl Into<CreateChatCompletionRequestAudio>) -> Self {
+    pub fn audio(mut self, value: impl Into<oai_types::CreateChatCompletionRequestAudio>) -> Self {
         self.0.audio = Some(value.into());
         self
     }
@@ -1491,7 +1530,7 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `moderation`.
-    pub fn moderation(mut self, value: impl Into<ModerationParam>) -> Self {
+    pub fn moderation(mut self, value: impl Into<oai_types::ModerationParam>) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
@@ -1504,7 +1543,7 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `stop`.
-    pub fn stop(mut self, value: impl Into<StopConfiguration>) -> Self {
+    pub fn stop(mut self, value: impl Into<oai_types::StopConfiguration>) -> Self {
         self.0.stop = Some(value.into());
         self
     }
@@ -1540,7 +1579,7 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `prediction`.
-    pub fn prediction(mut self, value: impl Into<PredictionContent>) -> Self {
+    pub fn prediction(mut self, value: impl Into<oai_types::PredictionContent>) -> Self {
         self.0.prediction = Some(value.into());
         self
     }
@@ -1555,31 +1594,43 @@ impl CreateChatCompletionRequestBuilder {
     }
 
     /// Sets `stream_options`.
-    pub fn stream_options(mut self, value: impl Into<ChatCompletionStreamOptions>) -> Self {
+    pub fn stream_options(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionStreamOptions>,
+    ) -> Self {
         self.0.stream_options = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<CreateChatCompletionRequestToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::CreateChatCompletionRequestToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<CreateChatCompletionRequestToolsItem>) -> Self {
+    pub fn tool(
+        mut self,
+        item: impl Into<oai_types::CreateChatCompletionRequestToolsItem>,
+    ) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<ChatCompletionToolChoiceOption>) -> Self {
+    pub fn tool_choice(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionToolChoiceOption>,
+    ) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
 
     /// Sets `parallel_tool_calls`.
-    pub fn parallel_tool_calls(mut self, value: ParallelToolCalls) -> Self {
+    pub fn parallel_tool_calls(mut self, value: oai_types::ParallelToolCalls) -> Self {
         self.0.parallel_tool_calls = Some(value);
         self
     }
@@ -1589,7 +1640,7 @@ impl CreateChatCompletionRequestBuilder {
     #[deprecated]
     pub fn function_call(
         mut self,
-        value: impl Into<CreateChatCompletionRequestFunctionCall>,
+        value: impl Into<oai_types::CreateChatCompletionRequestFunctionCall>,
     ) -> Self {
         self.0.function_call = Some(value.into());
         self
@@ -1599,13 +1650,13 @@ impl CreateChatCompletionRequestBuilder {
     /// Constraints: at least 1 items, at most 128 items.
     /// Deprecated.
     #[deprecated]
-    pub fn functions(mut self, value: impl Into<Vec<ChatCompletionFunctions>>) -> Self {
+    pub fn functions(mut self, value: impl Into<Vec<oai_types::ChatCompletionFunctions>>) -> Self {
         self.0.functions = Some(value.into());
         self
     }
 
     /// Appends one item to `functions`.
-    pub fn function(mut self, item: impl Into<ChatCompletionFunctions>) -> Self {
+    pub fn function(mut self, item: impl Into<oai_types::ChatCompletionFunctions>) -> Self {
         self.0
             .functions
             .get_or_insert_with(Vec::new)
@@ -1659,8 +1710,8 @@ pub struct CreateChatCompletionRequestAudioBuilder(CreateChatCompletionRequestAu
 impl CreateChatCompletionRequestAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        voice: impl Into<VoiceIdsOrCustomVoice>,
-        format: impl Into<CreateChatCompletionRequestAudioFormat>,
+        voice: impl Into<oai_types::VoiceIdsOrCustomVoice>,
+        format: impl Into<oai_types::CreateChatCompletionRequestAudioFormat>,
     ) -> Self {
         Self(CreateChatCompletionRequestAudio {
             voice: voice.into(),
@@ -1669,13 +1720,16 @@ impl CreateChatCompletionRequestAudioBuilder {
     }
 
     /// Sets `voice`.
-    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+    pub fn voice(mut self, value: impl Into<oai_types::VoiceIdsOrCustomVoice>) -> Self {
         self.0.voice = value.into();
         self
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<CreateChatCompletionRequestAudioFormat>) -> Self {
+    pub fn format(
+        mut self,
+        value: impl Into<oai_types::CreateChatCompletionRequestAudioFormat>,
+    ) -> Self {
         self.0.format = value.into();
         self
     }
@@ -1771,14 +1825,17 @@ impl CreateChatCompletionRequestWebSearchOptionsBuilder {
     /// Sets `user_location`.
     pub fn user_location(
         mut self,
-        value: impl Into<CreateChatCompletionRequestWebSearchOptionsUserLocation>,
+        value: impl Into<oai_types::CreateChatCompletionRequestWebSearchOptionsUserLocation>,
     ) -> Self {
         self.0.user_location = Some(value.into());
         self
     }
 
     /// Sets `search_context_size`.
-    pub fn search_context_size(mut self, value: impl Into<WebSearchContextSize>) -> Self {
+    pub fn search_context_size(
+        mut self,
+        value: impl Into<oai_types::WebSearchContextSize>,
+    ) -> Self {
         self.0.search_context_size = Some(value.into());
         self
     }
@@ -1828,7 +1885,7 @@ pub struct CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder(
 
 impl CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(approximate: impl Into<WebSearchLocation>) -> Self {
+    pub fn new(approximate: impl Into<oai_types::WebSearchLocation>) -> Self {
         Self(CreateChatCompletionRequestWebSearchOptionsUserLocation {
             r#type: Default::default(),
             approximate: approximate.into(),
@@ -1836,7 +1893,7 @@ impl CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder {
     }
 
     /// Sets `approximate`.
-    pub fn approximate(mut self, value: impl Into<WebSearchLocation>) -> Self {
+    pub fn approximate(mut self, value: impl Into<oai_types::WebSearchLocation>) -> Self {
         self.0.approximate = value.into();
         self
     }
@@ -1890,7 +1947,7 @@ pub struct CustomToolChatCompletionsBuilder(CustomToolChatCompletions);
 
 impl CustomToolChatCompletionsBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(custom: impl Into<CustomToolChatCompletionsCustom>) -> Self {
+    pub fn new(custom: impl Into<oai_types::CustomToolChatCompletionsCustom>) -> Self {
         Self(CustomToolChatCompletions {
             r#type: Default::default(),
             custom: custom.into(),
@@ -1898,7 +1955,7 @@ impl CustomToolChatCompletionsBuilder {
     }
 
     /// Sets `custom`.
-    pub fn custom(mut self, value: impl Into<CustomToolChatCompletionsCustom>) -> Self {
+    pub fn custom(mut self, value: impl Into<oai_types::CustomToolChatCompletionsCustom>) -> Self {
         self.0.custom = value.into();
         self
     }
@@ -1969,7 +2026,10 @@ impl CustomToolChatCompletionsCustomBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<CustomToolChatCompletionsCustomFormat>) -> Self {
+    pub fn format(
+        mut self,
+        value: impl Into<oai_types::CustomToolChatCompletionsCustomFormat>,
+    ) -> Self {
         self.0.format = Some(value.into());
         self
     }
@@ -2032,7 +2092,9 @@ pub struct CustomToolChatCompletionsCustomFormatGrammarBuilder(
 
 impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(grammar: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammar>) -> Self {
+    pub fn new(
+        grammar: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammar>,
+    ) -> Self {
         Self(CustomToolChatCompletionsCustomFormatGrammar {
             r#type: Default::default(),
             grammar: grammar.into(),
@@ -2042,7 +2104,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
     /// Sets `grammar`.
     pub fn grammar(
         mut self,
-        value: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammar>,
+        value: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammar>,
     ) -> Self {
         self.0.grammar = value.into();
         self
@@ -2101,7 +2163,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         definition: impl Into<String>,
-        syntax: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
+        syntax: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
     ) -> Self {
         Self(CustomToolChatCompletionsCustomFormatGrammarGrammar {
             definition: definition.into(),
@@ -2118,7 +2180,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
     /// Sets `syntax`.
     pub fn syntax(
         mut self,
-        value: impl Into<CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
+        value: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
     ) -> Self {
         self.0.syntax = value.into();
         self
@@ -2252,7 +2314,10 @@ impl GetChatCompletionMessagesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<GetChatCompletionMessagesParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::GetChatCompletionMessagesParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2325,7 +2390,7 @@ impl ListChatCompletionsParamsBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -2345,7 +2410,7 @@ impl ListChatCompletionsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListChatCompletionsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListChatCompletionsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2401,7 +2466,7 @@ pub struct PredictionContentBuilder(PredictionContent);
 
 impl PredictionContentBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(content: impl Into<PredictionContentContent>) -> Self {
+    pub fn new(content: impl Into<oai_types::PredictionContentContent>) -> Self {
         Self(PredictionContent {
             r#type: Default::default(),
             content: content.into(),
@@ -2409,7 +2474,7 @@ impl PredictionContentBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<PredictionContentContent>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::PredictionContentContent>) -> Self {
         self.0.content = value.into();
         self
     }
@@ -2473,7 +2538,7 @@ impl UpdateChatCompletionRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }

@@ -87,20 +87,20 @@ impl ChatkitConfigurationParamBuilder {
     /// Sets `automatic_thread_titling`.
     pub fn automatic_thread_titling(
         mut self,
-        value: impl Into<AutomaticThreadTitlingParam>,
+        value: impl Into<oai_types::AutomaticThreadTitlingParam>,
     ) -> Self {
         self.0.automatic_thread_titling = Some(value.into());
         self
     }
 
     /// Sets `file_upload`.
-    pub fn file_upload(mut self, value: impl Into<FileUploadParam>) -> Self {
+    pub fn file_upload(mut self, value: impl Into<oai_types::FileUploadParam>) -> Self {
         self.0.file_upload = Some(value.into());
         self
     }
 
     /// Sets `history`.
-    pub fn history(mut self, value: impl Into<HistoryParam>) -> Self {
+    pub fn history(mut self, value: impl Into<oai_types::HistoryParam>) -> Self {
         self.0.history = Some(value.into());
         self
     }
@@ -172,7 +172,7 @@ pub struct CreateChatSessionBodyBuilder(CreateChatSessionBody);
 
 impl CreateChatSessionBodyBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(workflow: impl Into<WorkflowParam>, user: impl Into<String>) -> Self {
+    pub fn new(workflow: impl Into<oai_types::WorkflowParam>, user: impl Into<String>) -> Self {
         Self(CreateChatSessionBody {
             workflow: workflow.into(),
             user: user.into(),
@@ -183,7 +183,7 @@ impl CreateChatSessionBodyBuilder {
     }
 
     /// Sets `workflow`.
-    pub fn workflow(mut self, value: impl Into<WorkflowParam>) -> Self {
+    pub fn workflow(mut self, value: impl Into<oai_types::WorkflowParam>) -> Self {
         self.0.workflow = value.into();
         self
     }
@@ -196,19 +196,22 @@ impl CreateChatSessionBodyBuilder {
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<ExpiresAfterParam>) -> Self {
+    pub fn expires_after(mut self, value: impl Into<oai_types::ExpiresAfterParam>) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
 
     /// Sets `rate_limits`.
-    pub fn rate_limits(mut self, value: impl Into<RateLimitsParam>) -> Self {
+    pub fn rate_limits(mut self, value: impl Into<oai_types::RateLimitsParam>) -> Self {
         self.0.rate_limits = Some(value.into());
         self
     }
 
     /// Sets `chatkit_configuration`.
-    pub fn chatkit_configuration(mut self, value: impl Into<ChatkitConfigurationParam>) -> Self {
+    pub fn chatkit_configuration(
+        mut self,
+        value: impl Into<oai_types::ChatkitConfigurationParam>,
+    ) -> Self {
         self.0.chatkit_configuration = Some(value.into());
         self
     }
@@ -522,7 +525,7 @@ impl ListThreadItemsMethodParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -622,7 +625,7 @@ impl ListThreadsMethodParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -797,14 +800,16 @@ impl WorkflowParamBuilder {
     /// Sets `state_variables`.
     pub fn state_variables(
         mut self,
-        value: impl Into<std::collections::BTreeMap<String, WorkflowParamStateVariablesValue>>,
+        value: impl Into<
+            std::collections::BTreeMap<String, oai_types::WorkflowParamStateVariablesValue>,
+        >,
     ) -> Self {
         self.0.state_variables = Some(value.into());
         self
     }
 
     /// Sets `tracing`.
-    pub fn tracing(mut self, value: impl Into<WorkflowTracingParam>) -> Self {
+    pub fn tracing(mut self, value: impl Into<oai_types::WorkflowTracingParam>) -> Self {
         self.0.tracing = Some(value.into());
         self
     }

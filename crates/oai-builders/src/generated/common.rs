@@ -273,7 +273,7 @@ impl InputFileContentBuilder {
     /// Sets `prompt_cache_breakpoint`.
     pub fn prompt_cache_breakpoint(
         mut self,
-        value: impl Into<PromptCacheBreakpointConfig>,
+        value: impl Into<oai_types::PromptCacheBreakpointConfig>,
     ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
@@ -286,7 +286,7 @@ impl InputFileContentBuilder {
     }
 
     /// Sets `detail`.
-    pub fn detail(mut self, value: impl Into<FileInputDetail>) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::FileInputDetail>) -> Self {
         self.0.detail = Some(value.into());
         self
     }
@@ -342,7 +342,7 @@ pub struct InputImageContentBuilder(InputImageContent);
 
 impl InputImageContentBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(detail: impl Into<ImageDetail>) -> Self {
+    pub fn new(detail: impl Into<oai_types::ImageDetail>) -> Self {
         Self(InputImageContent {
             r#type: Default::default(),
             image_url: None,
@@ -365,7 +365,7 @@ impl InputImageContentBuilder {
     }
 
     /// Sets `detail`.
-    pub fn detail(mut self, value: impl Into<ImageDetail>) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::ImageDetail>) -> Self {
         self.0.detail = value.into();
         self
     }
@@ -373,7 +373,7 @@ impl InputImageContentBuilder {
     /// Sets `prompt_cache_breakpoint`.
     pub fn prompt_cache_breakpoint(
         mut self,
-        value: impl Into<PromptCacheBreakpointConfig>,
+        value: impl Into<oai_types::PromptCacheBreakpointConfig>,
     ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
@@ -429,7 +429,7 @@ impl InputTextContentBuilder {
     /// Sets `prompt_cache_breakpoint`.
     pub fn prompt_cache_breakpoint(
         mut self,
-        value: impl Into<PromptCacheBreakpointConfig>,
+        value: impl Into<oai_types::PromptCacheBreakpointConfig>,
     ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
@@ -471,7 +471,7 @@ impl LogProbBuilder {
         token: impl Into<String>,
         logprob: f64,
         bytes: impl Into<Vec<i64>>,
-        top_logprobs: impl Into<Vec<TopLogProb>>,
+        top_logprobs: impl Into<Vec<oai_types::TopLogProb>>,
     ) -> Self {
         Self(LogProb {
             token: token.into(),
@@ -506,13 +506,13 @@ impl LogProbBuilder {
     }
 
     /// Sets `top_logprobs`.
-    pub fn top_logprobs(mut self, value: impl Into<Vec<TopLogProb>>) -> Self {
+    pub fn top_logprobs(mut self, value: impl Into<Vec<oai_types::TopLogProb>>) -> Self {
         self.0.top_logprobs = value.into();
         self
     }
 
     /// Appends one item to `top_logprobs`.
-    pub fn top_logprob(mut self, item: impl Into<TopLogProb>) -> Self {
+    pub fn top_logprob(mut self, item: impl Into<oai_types::TopLogProb>) -> Self {
         self.0.top_logprobs.push(item.into());
         self
     }
@@ -551,8 +551,8 @@ impl OutputTextContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         text: impl Into<String>,
-        annotations: impl Into<Vec<Annotation>>,
-        logprobs: impl Into<Vec<LogProb>>,
+        annotations: impl Into<Vec<oai_types::Annotation>>,
+        logprobs: impl Into<Vec<oai_types::LogProb>>,
     ) -> Self {
         Self(OutputTextContent {
             r#type: Default::default(),
@@ -569,25 +569,25 @@ impl OutputTextContentBuilder {
     }
 
     /// Sets `annotations`.
-    pub fn annotations(mut self, value: impl Into<Vec<Annotation>>) -> Self {
+    pub fn annotations(mut self, value: impl Into<Vec<oai_types::Annotation>>) -> Self {
         self.0.annotations = value.into();
         self
     }
 
     /// Appends one item to `annotations`.
-    pub fn annotation(mut self, item: impl Into<Annotation>) -> Self {
+    pub fn annotation(mut self, item: impl Into<oai_types::Annotation>) -> Self {
         self.0.annotations.push(item.into());
         self
     }
 
     /// Sets `logprobs`.
-    pub fn logprobs(mut self, value: impl Into<Vec<LogProb>>) -> Self {
+    pub fn logprobs(mut self, value: impl Into<Vec<oai_types::LogProb>>) -> Self {
         self.0.logprobs = value.into();
         self
     }
 
     /// Appends one item to `logprobs`.
-    pub fn logprob(mut self, item: impl Into<LogProb>) -> Self {
+    pub fn logprob(mut self, item: impl Into<oai_types::LogProb>) -> Self {
         self.0.logprobs.push(item.into());
         self
     }

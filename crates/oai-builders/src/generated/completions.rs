@@ -108,7 +108,7 @@ pub struct CreateCompletionRequestBuilder(CreateCompletionRequest);
 
 impl CreateCompletionRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(model: impl Into<CreateCompletionRequestModel>) -> Self {
+    pub fn new(model: impl Into<oai_types::CreateCompletionRequestModel>) -> Self {
         Self(CreateCompletionRequest {
             model: model.into(),
             prompt: None,
@@ -132,14 +132,14 @@ impl CreateCompletionRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateCompletionRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateCompletionRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
 
     /// Sets `prompt`.
     /// Default: `"<|endoftext|>"`.
-    pub fn prompt(mut self, value: impl Into<CreateCompletionRequestPrompt>) -> Self {
+    pub fn prompt(mut self, value: impl Into<oai_types::CreateCompletionRequestPrompt>) -> Self {
         self.0.prompt = Some(value.into());
         self
     }
@@ -213,7 +213,7 @@ impl CreateCompletionRequestBuilder {
     }
 
     /// Sets `stop`.
-    pub fn stop(mut self, value: impl Into<StopConfiguration>) -> Self {
+    pub fn stop(mut self, value: impl Into<oai_types::StopConfiguration>) -> Self {
         self.0.stop = Some(value.into());
         self
     }
@@ -226,7 +226,10 @@ impl CreateCompletionRequestBuilder {
     }
 
     /// Sets `stream_options`.
-    pub fn stream_options(mut self, value: impl Into<ChatCompletionStreamOptions>) -> Self {
+    pub fn stream_options(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionStreamOptions>,
+    ) -> Self {
         self.0.stream_options = Some(value.into());
         self
     }

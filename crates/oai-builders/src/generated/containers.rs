@@ -76,31 +76,43 @@ impl CreateContainerBodyBuilder {
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<CreateContainerBodyExpiresAfter>) -> Self {
+    pub fn expires_after(
+        mut self,
+        value: impl Into<oai_types::CreateContainerBodyExpiresAfter>,
+    ) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
 
     /// Sets `skills`.
-    pub fn skills(mut self, value: impl Into<Vec<CreateContainerBodySkillsItem>>) -> Self {
+    pub fn skills(
+        mut self,
+        value: impl Into<Vec<oai_types::CreateContainerBodySkillsItem>>,
+    ) -> Self {
         self.0.skills = Some(value.into());
         self
     }
 
     /// Appends one item to `skills`.
-    pub fn skill(mut self, item: impl Into<CreateContainerBodySkillsItem>) -> Self {
+    pub fn skill(mut self, item: impl Into<oai_types::CreateContainerBodySkillsItem>) -> Self {
         self.0.skills.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `memory_limit`.
-    pub fn memory_limit(mut self, value: impl Into<CreateContainerBodyMemoryLimit>) -> Self {
+    pub fn memory_limit(
+        mut self,
+        value: impl Into<oai_types::CreateContainerBodyMemoryLimit>,
+    ) -> Self {
         self.0.memory_limit = Some(value.into());
         self
     }
 
     /// Sets `network_policy`.
-    pub fn network_policy(mut self, value: impl Into<CreateContainerBodyNetworkPolicy>) -> Self {
+    pub fn network_policy(
+        mut self,
+        value: impl Into<oai_types::CreateContainerBodyNetworkPolicy>,
+    ) -> Self {
         self.0.network_policy = Some(value.into());
         self
     }
@@ -299,7 +311,7 @@ impl ListContainerFilesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListContainerFilesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListContainerFilesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -379,7 +391,7 @@ impl ListContainersParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListContainersParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListContainersParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -38,19 +38,19 @@ impl CreateConversationBodyBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
 
     /// Sets `items`.
-    pub fn items(mut self, value: impl Into<Vec<InputItem>>) -> Self {
+    pub fn items(mut self, value: impl Into<Vec<oai_types::InputItem>>) -> Self {
         self.0.items = Some(value.into());
         self
     }
 
     /// Appends one item to `items`.
-    pub fn item(mut self, item: impl Into<InputItem>) -> Self {
+    pub fn item(mut self, item: impl Into<oai_types::InputItem>) -> Self {
         self.0.items.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -116,7 +116,7 @@ impl CreateConversationItemsParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -178,7 +178,7 @@ pub struct CreateConversationItemsRequestBuilder(CreateConversationItemsRequest)
 
 impl CreateConversationItemsRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(items: impl Into<Vec<InputItem>>) -> Self {
+    pub fn new(items: impl Into<Vec<oai_types::InputItem>>) -> Self {
         Self(CreateConversationItemsRequest {
             items: items.into(),
         })
@@ -186,13 +186,13 @@ impl CreateConversationItemsRequestBuilder {
 
     /// Sets `items`.
     /// Constraints: at most 20 items.
-    pub fn items(mut self, value: impl Into<Vec<InputItem>>) -> Self {
+    pub fn items(mut self, value: impl Into<Vec<oai_types::InputItem>>) -> Self {
         self.0.items = value.into();
         self
     }
 
     /// Appends one item to `items`.
-    pub fn item(mut self, item: impl Into<InputItem>) -> Self {
+    pub fn item(mut self, item: impl Into<oai_types::InputItem>) -> Self {
         self.0.items.push(item.into());
         self
     }
@@ -252,7 +252,7 @@ impl GetConversationItemParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -334,7 +334,7 @@ impl ListConversationItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListConversationItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListConversationItemsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -346,7 +346,7 @@ impl ListConversationItemsParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -399,7 +399,7 @@ impl UpdateConversationBodyBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }

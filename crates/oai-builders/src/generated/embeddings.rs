@@ -39,8 +39,8 @@ pub struct CreateEmbeddingRequestBuilder(CreateEmbeddingRequest);
 impl CreateEmbeddingRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        input: impl Into<CreateEmbeddingRequestInput>,
-        model: impl Into<CreateEmbeddingRequestModel>,
+        input: impl Into<oai_types::CreateEmbeddingRequestInput>,
+        model: impl Into<oai_types::CreateEmbeddingRequestModel>,
     ) -> Self {
         Self(CreateEmbeddingRequest {
             input: input.into(),
@@ -52,13 +52,13 @@ impl CreateEmbeddingRequestBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<CreateEmbeddingRequestInput>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::CreateEmbeddingRequestInput>) -> Self {
         self.0.input = value.into();
         self
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateEmbeddingRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateEmbeddingRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -67,7 +67,7 @@ impl CreateEmbeddingRequestBuilder {
     /// Default: `"float"`.
     pub fn encoding_format(
         mut self,
-        value: impl Into<CreateEmbeddingRequestEncodingFormat>,
+        value: impl Into<oai_types::CreateEmbeddingRequestEncodingFormat>,
     ) -> Self {
         self.0.encoding_format = Some(value.into());
         self

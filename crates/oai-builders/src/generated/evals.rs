@@ -28,7 +28,7 @@ pub struct CreateEvalCompletionsRunDataSourceBuilder(CreateEvalCompletionsRunDat
 
 impl CreateEvalCompletionsRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(source: impl Into<CreateEvalCompletionsRunDataSourceSource>) -> Self {
+    pub fn new(source: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSource>) -> Self {
         Self(CreateEvalCompletionsRunDataSource {
             r#type: Default::default(),
             input_messages: None,
@@ -41,7 +41,7 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
     /// Sets `input_messages`.
     pub fn input_messages(
         mut self,
-        value: impl Into<CreateEvalCompletionsRunDataSourceInputMessages>,
+        value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceInputMessages>,
     ) -> Self {
         self.0.input_messages = Some(value.into());
         self
@@ -50,7 +50,7 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
     /// Sets `sampling_params`.
     pub fn sampling_params(
         mut self,
-        value: impl Into<CreateEvalCompletionsRunDataSourceSamplingParams>,
+        value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSamplingParams>,
     ) -> Self {
         self.0.sampling_params = Some(value.into());
         self
@@ -63,7 +63,10 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
     }
 
     /// Sets `source`.
-    pub fn source(mut self, value: impl Into<CreateEvalCompletionsRunDataSourceSource>) -> Self {
+    pub fn source(
+        mut self,
+        value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSource>,
+    ) -> Self {
         self.0.source = value.into();
         self
     }
@@ -186,7 +189,9 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder(
 impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        template: impl Into<Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>>,
+        template: impl Into<
+            Vec<oai_types::CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
+        >,
     ) -> Self {
         Self(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
             r#type: Default::default(),
@@ -197,7 +202,9 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
     /// Sets `template`.
     pub fn template(
         mut self,
-        value: impl Into<Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>>,
+        value: impl Into<
+            Vec<oai_types::CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
+        >,
     ) -> Self {
         self.0.template = value.into();
         self
@@ -282,7 +289,7 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -317,20 +324,20 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     /// Sets `response_format`.
     pub fn response_format(
         mut self,
-        value: impl Into<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
+        value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<ChatCompletionTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::ChatCompletionTool>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<ChatCompletionTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::ChatCompletionTool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -493,7 +500,7 @@ pub struct CreateEvalJsonlRunDataSourceBuilder(CreateEvalJsonlRunDataSource);
 
 impl CreateEvalJsonlRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(source: impl Into<CreateEvalJsonlRunDataSourceSource>) -> Self {
+    pub fn new(source: impl Into<oai_types::CreateEvalJsonlRunDataSourceSource>) -> Self {
         Self(CreateEvalJsonlRunDataSource {
             r#type: Default::default(),
             source: source.into(),
@@ -501,7 +508,10 @@ impl CreateEvalJsonlRunDataSourceBuilder {
     }
 
     /// Sets `source`.
-    pub fn source(mut self, value: impl Into<CreateEvalJsonlRunDataSourceSource>) -> Self {
+    pub fn source(
+        mut self,
+        value: impl Into<oai_types::CreateEvalJsonlRunDataSourceSource>,
+    ) -> Self {
         self.0.source = value.into();
         self
     }
@@ -558,7 +568,7 @@ impl CreateEvalLabelModelGraderBuilder {
     pub fn new(
         name: impl Into<String>,
         model: impl Into<String>,
-        input: impl Into<Vec<CreateEvalItem>>,
+        input: impl Into<Vec<oai_types::CreateEvalItem>>,
         labels: impl Into<Vec<String>>,
         passing_labels: impl Into<Vec<String>>,
     ) -> Self {
@@ -585,7 +595,7 @@ impl CreateEvalLabelModelGraderBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<Vec<CreateEvalItem>>) -> Self {
+    pub fn input(mut self, value: impl Into<Vec<oai_types::CreateEvalItem>>) -> Self {
         self.0.input = value.into();
         self
     }
@@ -716,8 +726,8 @@ pub struct CreateEvalRequestBuilder(CreateEvalRequest);
 impl CreateEvalRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        data_source_config: impl Into<CreateEvalRequestDataSourceConfig>,
-        testing_criteria: impl Into<Vec<CreateEvalRequestTestingCriteriaItem>>,
+        data_source_config: impl Into<oai_types::CreateEvalRequestDataSourceConfig>,
+        testing_criteria: impl Into<Vec<oai_types::CreateEvalRequestTestingCriteriaItem>>,
     ) -> Self {
         Self(CreateEvalRequest {
             name: None,
@@ -734,7 +744,7 @@ impl CreateEvalRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -742,7 +752,7 @@ impl CreateEvalRequestBuilder {
     /// Sets `data_source_config`.
     pub fn data_source_config(
         mut self,
-        value: impl Into<CreateEvalRequestDataSourceConfig>,
+        value: impl Into<oai_types::CreateEvalRequestDataSourceConfig>,
     ) -> Self {
         self.0.data_source_config = value.into();
         self
@@ -751,7 +761,7 @@ impl CreateEvalRequestBuilder {
     /// Sets `testing_criteria`.
     pub fn testing_criteria(
         mut self,
-        value: impl Into<Vec<CreateEvalRequestTestingCriteriaItem>>,
+        value: impl Into<Vec<oai_types::CreateEvalRequestTestingCriteriaItem>>,
     ) -> Self {
         self.0.testing_criteria = value.into();
         self
@@ -830,7 +840,7 @@ pub struct CreateEvalResponsesRunDataSourceBuilder(CreateEvalResponsesRunDataSou
 
 impl CreateEvalResponsesRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(source: impl Into<CreateEvalResponsesRunDataSourceSource>) -> Self {
+    pub fn new(source: impl Into<oai_types::CreateEvalResponsesRunDataSourceSource>) -> Self {
         Self(CreateEvalResponsesRunDataSource {
             r#type: Default::default(),
             input_messages: None,
@@ -843,7 +853,7 @@ impl CreateEvalResponsesRunDataSourceBuilder {
     /// Sets `input_messages`.
     pub fn input_messages(
         mut self,
-        value: impl Into<CreateEvalResponsesRunDataSourceInputMessages>,
+        value: impl Into<oai_types::CreateEvalResponsesRunDataSourceInputMessages>,
     ) -> Self {
         self.0.input_messages = Some(value.into());
         self
@@ -852,7 +862,7 @@ impl CreateEvalResponsesRunDataSourceBuilder {
     /// Sets `sampling_params`.
     pub fn sampling_params(
         mut self,
-        value: impl Into<CreateEvalResponsesRunDataSourceSamplingParams>,
+        value: impl Into<oai_types::CreateEvalResponsesRunDataSourceSamplingParams>,
     ) -> Self {
         self.0.sampling_params = Some(value.into());
         self
@@ -865,7 +875,10 @@ impl CreateEvalResponsesRunDataSourceBuilder {
     }
 
     /// Sets `source`.
-    pub fn source(mut self, value: impl Into<CreateEvalResponsesRunDataSourceSource>) -> Self {
+    pub fn source(
+        mut self,
+        value: impl Into<oai_types::CreateEvalResponsesRunDataSourceSource>,
+    ) -> Self {
         self.0.source = value.into();
         self
     }
@@ -934,7 +947,9 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder(
 impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        template: impl Into<Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>>,
+        template: impl Into<
+            Vec<oai_types::CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
+        >,
     ) -> Self {
         Self(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
             r#type: Default::default(),
@@ -945,7 +960,9 @@ impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
     /// Sets `template`.
     pub fn template(
         mut self,
-        value: impl Into<Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>>,
+        value: impl Into<
+            Vec<oai_types::CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
+        >,
     ) -> Self {
         self.0.template = value.into();
         self
@@ -1035,7 +1052,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -1068,13 +1085,13 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::Tool>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -1082,7 +1099,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
     /// Sets `text`.
     pub fn text(
         mut self,
-        value: impl Into<CreateEvalResponsesRunDataSourceSamplingParamsText>,
+        value: impl Into<oai_types::CreateEvalResponsesRunDataSourceSamplingParamsText>,
     ) -> Self {
         self.0.text = Some(value.into());
         self
@@ -1138,7 +1155,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<TextResponseFormatConfiguration>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::TextResponseFormatConfiguration>) -> Self {
         self.0.format = Some(value.into());
         self
     }
@@ -1208,7 +1225,7 @@ pub struct CreateEvalRunRequestBuilder(CreateEvalRunRequest);
 
 impl CreateEvalRunRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(data_source: impl Into<CreateEvalRunRequestDataSource>) -> Self {
+    pub fn new(data_source: impl Into<oai_types::CreateEvalRunRequestDataSource>) -> Self {
         Self(CreateEvalRunRequest {
             name: None,
             metadata: None,
@@ -1223,13 +1240,16 @@ impl CreateEvalRunRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
 
     /// Sets `data_source`.
-    pub fn data_source(mut self, value: impl Into<CreateEvalRunRequestDataSource>) -> Self {
+    pub fn data_source(
+        mut self,
+        value: impl Into<oai_types::CreateEvalRunRequestDataSource>,
+    ) -> Self {
         self.0.data_source = value.into();
         self
     }
@@ -1428,7 +1448,7 @@ impl EvalGraderScoreModelBuilder {
     pub fn new(
         name: impl Into<String>,
         model: impl Into<String>,
-        input: impl Into<Vec<EvalItem>>,
+        input: impl Into<Vec<oai_types::EvalItem>>,
     ) -> Self {
         Self(EvalGraderScoreModel {
             r#type: Default::default(),
@@ -1454,13 +1474,16 @@ impl EvalGraderScoreModelBuilder {
     }
 
     /// Sets `sampling_params`.
-    pub fn sampling_params(mut self, value: impl Into<EvalGraderScoreModelSamplingParams>) -> Self {
+    pub fn sampling_params(
+        mut self,
+        value: impl Into<oai_types::EvalGraderScoreModelSamplingParams>,
+    ) -> Self {
         self.0.sampling_params = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+    pub fn input(mut self, value: impl Into<Vec<oai_types::EvalItem>>) -> Self {
         self.0.input = value.into();
         self
     }
@@ -1526,7 +1549,7 @@ impl EvalGraderTextSimilarityBuilder {
         name: impl Into<String>,
         input: impl Into<String>,
         reference: impl Into<String>,
-        evaluation_metric: impl Into<EvalGraderTextSimilarityEvaluationMetric>,
+        evaluation_metric: impl Into<oai_types::EvalGraderTextSimilarityEvaluationMetric>,
         pass_threshold: f64,
     ) -> Self {
         Self(EvalGraderTextSimilarity {
@@ -1560,7 +1583,7 @@ impl EvalGraderTextSimilarityBuilder {
     /// Sets `evaluation_metric`.
     pub fn evaluation_metric(
         mut self,
-        value: impl Into<EvalGraderTextSimilarityEvaluationMetric>,
+        value: impl Into<oai_types::EvalGraderTextSimilarityEvaluationMetric>,
     ) -> Self {
         self.0.evaluation_metric = value.into();
         self
@@ -1605,7 +1628,7 @@ pub struct EvalJsonlFileContentSourceBuilder(EvalJsonlFileContentSource);
 
 impl EvalJsonlFileContentSourceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(content: impl Into<Vec<EvalJsonlFileContentSourceContentItem>>) -> Self {
+    pub fn new(content: impl Into<Vec<oai_types::EvalJsonlFileContentSourceContentItem>>) -> Self {
         Self(EvalJsonlFileContentSource {
             r#type: Default::default(),
             content: content.into(),
@@ -1613,7 +1636,10 @@ impl EvalJsonlFileContentSourceBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<EvalJsonlFileContentSourceContentItem>>) -> Self {
+    pub fn content(
+        mut self,
+        value: impl Into<Vec<oai_types::EvalJsonlFileContentSourceContentItem>>,
+    ) -> Self {
         self.0.content = value.into();
         self
     }
@@ -1825,7 +1851,7 @@ impl EvalResponsesSourceBuilder {
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -1917,7 +1943,7 @@ impl EvalStoredCompletionsSourceBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -2023,14 +2049,17 @@ impl GetEvalRunOutputItemsParamsBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<GetEvalRunOutputItemsParamsStatus>) -> Self {
+    pub fn status(
+        mut self,
+        value: impl Into<oai_types::GetEvalRunOutputItemsParamsStatus>,
+    ) -> Self {
         self.0.status = Some(value.into());
         self
     }
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<GetEvalRunOutputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::GetEvalRunOutputItemsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2120,13 +2149,13 @@ impl GetEvalRunsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<GetEvalRunsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::GetEvalRunsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<GetEvalRunsParamsStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::GetEvalRunsParamsStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2216,14 +2245,14 @@ impl ListEvalsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<ListEvalsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListEvalsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
 
     /// Sets `order_by`.
     /// Default: `"created_at"`.
-    pub fn order_by(mut self, value: impl Into<ListEvalsParamsOrderBy>) -> Self {
+    pub fn order_by(mut self, value: impl Into<oai_types::ListEvalsParamsOrderBy>) -> Self {
         self.0.order_by = Some(value.into());
         self
     }
@@ -2291,7 +2320,7 @@ impl UpdateEvalRequestBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }

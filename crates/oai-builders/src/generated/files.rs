@@ -30,7 +30,7 @@ impl CreateFileRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         file: impl Into<oai_types::InputFile>,
-        purpose: impl Into<CreateFileRequestPurpose>,
+        purpose: impl Into<oai_types::CreateFileRequestPurpose>,
     ) -> Self {
         Self(CreateFileRequest {
             file: file.into(),
@@ -46,13 +46,13 @@ impl CreateFileRequestBuilder {
     }
 
     /// Sets `purpose`.
-    pub fn purpose(mut self, value: impl Into<CreateFileRequestPurpose>) -> Self {
+    pub fn purpose(mut self, value: impl Into<oai_types::CreateFileRequestPurpose>) -> Self {
         self.0.purpose = value.into();
         self
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<FileExpirationAfter>) -> Self {
+    pub fn expires_after(mut self, value: impl Into<oai_types::FileExpirationAfter>) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
@@ -132,7 +132,7 @@ impl ListFilesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListFilesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListFilesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -104,7 +104,7 @@ pub struct CreateFineTuningJobRequestBuilder(CreateFineTuningJobRequest);
 impl CreateFineTuningJobRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        model: impl Into<CreateFineTuningJobRequestModel>,
+        model: impl Into<oai_types::CreateFineTuningJobRequestModel>,
         training_file: impl Into<String>,
     ) -> Self {
         Self(CreateFineTuningJobRequest {
@@ -121,7 +121,7 @@ impl CreateFineTuningJobRequestBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<CreateFineTuningJobRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateFineTuningJobRequestModel>) -> Self {
         self.0.model = value.into();
         self
     }
@@ -137,7 +137,7 @@ impl CreateFineTuningJobRequestBuilder {
     #[deprecated]
     pub fn hyperparameters(
         mut self,
-        value: impl Into<CreateFineTuningJobRequestHyperparameters>,
+        value: impl Into<oai_types::CreateFineTuningJobRequestHyperparameters>,
     ) -> Self {
         self.0.hyperparameters = Some(value.into());
         self
@@ -160,7 +160,7 @@ impl CreateFineTuningJobRequestBuilder {
     /// Sets `integrations`.
     pub fn integrations(
         mut self,
-        value: impl Into<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
+        value: impl Into<Vec<oai_types::CreateFineTuningJobRequestIntegrationsItem>>,
     ) -> Self {
         self.0.integrations = Some(value.into());
         self
@@ -169,7 +169,7 @@ impl CreateFineTuningJobRequestBuilder {
     /// Appends one item to `integrations`.
     pub fn integration(
         mut self,
-        item: impl Into<CreateFineTuningJobRequestIntegrationsItem>,
+        item: impl Into<oai_types::CreateFineTuningJobRequestIntegrationsItem>,
     ) -> Self {
         self.0
             .integrations
@@ -186,13 +186,13 @@ impl CreateFineTuningJobRequestBuilder {
     }
 
     /// Sets `method`.
-    pub fn method(mut self, value: impl Into<FineTuneMethod>) -> Self {
+    pub fn method(mut self, value: impl Into<oai_types::FineTuneMethod>) -> Self {
         self.0.method = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -264,7 +264,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn batch_size(
         mut self,
-        value: impl Into<CreateFineTuningJobRequestHyperparametersBatchSize>,
+        value: impl Into<oai_types::CreateFineTuningJobRequestHyperparametersBatchSize>,
     ) -> Self {
         self.0.batch_size = Some(value.into());
         self
@@ -274,7 +274,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn learning_rate_multiplier(
         mut self,
-        value: impl Into<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
+        value: impl Into<oai_types::CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
     ) -> Self {
         self.0.learning_rate_multiplier = Some(value.into());
         self
@@ -284,7 +284,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn n_epochs(
         mut self,
-        value: impl Into<CreateFineTuningJobRequestHyperparametersNEpochs>,
+        value: impl Into<oai_types::CreateFineTuningJobRequestHyperparametersNEpochs>,
     ) -> Self {
         self.0.n_epochs = Some(value.into());
         self
@@ -380,7 +380,9 @@ pub struct CreateFineTuningJobRequestIntegrationsItemBuilder(
 
 impl CreateFineTuningJobRequestIntegrationsItemBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(wandb: impl Into<CreateFineTuningJobRequestIntegrationsItemWandb>) -> Self {
+    pub fn new(
+        wandb: impl Into<oai_types::CreateFineTuningJobRequestIntegrationsItemWandb>,
+    ) -> Self {
         Self(CreateFineTuningJobRequestIntegrationsItem {
             r#type: Default::default(),
             wandb: wandb.into(),
@@ -390,7 +392,7 @@ impl CreateFineTuningJobRequestIntegrationsItemBuilder {
     /// Sets `wandb`.
     pub fn wandb(
         mut self,
-        value: impl Into<CreateFineTuningJobRequestIntegrationsItemWandb>,
+        value: impl Into<oai_types::CreateFineTuningJobRequestIntegrationsItemWandb>,
     ) -> Self {
         self.0.wandb = value.into();
         self
@@ -544,14 +546,17 @@ impl FineTuneDPOHyperparametersBuilder {
 
     /// Sets `beta`.
     /// Default: `"auto"`.
-    pub fn beta(mut self, value: impl Into<FineTuneDPOHyperparametersBeta>) -> Self {
+    pub fn beta(mut self, value: impl Into<oai_types::FineTuneDPOHyperparametersBeta>) -> Self {
         self.0.beta = Some(value.into());
         self
     }
 
     /// Sets `batch_size`.
     /// Default: `"auto"`.
-    pub fn batch_size(mut self, value: impl Into<FineTuneDPOHyperparametersBatchSize>) -> Self {
+    pub fn batch_size(
+        mut self,
+        value: impl Into<oai_types::FineTuneDPOHyperparametersBatchSize>,
+    ) -> Self {
         self.0.batch_size = Some(value.into());
         self
     }
@@ -560,7 +565,7 @@ impl FineTuneDPOHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn learning_rate_multiplier(
         mut self,
-        value: impl Into<FineTuneDPOHyperparametersLearningRateMultiplier>,
+        value: impl Into<oai_types::FineTuneDPOHyperparametersLearningRateMultiplier>,
     ) -> Self {
         self.0.learning_rate_multiplier = Some(value.into());
         self
@@ -568,7 +573,10 @@ impl FineTuneDPOHyperparametersBuilder {
 
     /// Sets `n_epochs`.
     /// Default: `"auto"`.
-    pub fn n_epochs(mut self, value: impl Into<FineTuneDPOHyperparametersNEpochs>) -> Self {
+    pub fn n_epochs(
+        mut self,
+        value: impl Into<oai_types::FineTuneDPOHyperparametersNEpochs>,
+    ) -> Self {
         self.0.n_epochs = Some(value.into());
         self
     }
@@ -693,7 +701,10 @@ impl FineTuneDPOMethodBuilder {
     }
 
     /// Sets `hyperparameters`.
-    pub fn hyperparameters(mut self, value: impl Into<FineTuneDPOHyperparameters>) -> Self {
+    pub fn hyperparameters(
+        mut self,
+        value: impl Into<oai_types::FineTuneDPOHyperparameters>,
+    ) -> Self {
         self.0.hyperparameters = Some(value.into());
         self
     }
@@ -761,7 +772,7 @@ pub struct FineTuneMethodBuilder(FineTuneMethod);
 
 impl FineTuneMethodBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<FineTuneMethodType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::FineTuneMethodType>) -> Self {
         Self(FineTuneMethod {
             r#type: r#type.into(),
             supervised: None,
@@ -771,25 +782,28 @@ impl FineTuneMethodBuilder {
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<FineTuneMethodType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::FineTuneMethodType>) -> Self {
         self.0.r#type = value.into();
         self
     }
 
     /// Sets `supervised`.
-    pub fn supervised(mut self, value: impl Into<FineTuneSupervisedMethod>) -> Self {
+    pub fn supervised(mut self, value: impl Into<oai_types::FineTuneSupervisedMethod>) -> Self {
         self.0.supervised = Some(value.into());
         self
     }
 
     /// Sets `dpo`.
-    pub fn dpo(mut self, value: impl Into<FineTuneDPOMethod>) -> Self {
+    pub fn dpo(mut self, value: impl Into<oai_types::FineTuneDPOMethod>) -> Self {
         self.0.dpo = Some(value.into());
         self
     }
 
     /// Sets `reinforcement`.
-    pub fn reinforcement(mut self, value: impl Into<FineTuneReinforcementMethod>) -> Self {
+    pub fn reinforcement(
+        mut self,
+        value: impl Into<oai_types::FineTuneReinforcementMethod>,
+    ) -> Self {
         self.0.reinforcement = Some(value.into());
         self
     }
@@ -885,7 +899,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn batch_size(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersBatchSize>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersBatchSize>,
     ) -> Self {
         self.0.batch_size = Some(value.into());
         self
@@ -895,7 +909,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn learning_rate_multiplier(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersLearningRateMultiplier>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersLearningRateMultiplier>,
     ) -> Self {
         self.0.learning_rate_multiplier = Some(value.into());
         self
@@ -905,7 +919,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn n_epochs(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersNEpochs>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersNEpochs>,
     ) -> Self {
         self.0.n_epochs = Some(value.into());
         self
@@ -915,7 +929,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"default"`.
     pub fn reasoning_effort(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersReasoningEffort>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersReasoningEffort>,
     ) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
@@ -925,7 +939,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn compute_multiplier(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersComputeMultiplier>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersComputeMultiplier>,
     ) -> Self {
         self.0.compute_multiplier = Some(value.into());
         self
@@ -935,7 +949,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn eval_interval(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersEvalInterval>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersEvalInterval>,
     ) -> Self {
         self.0.eval_interval = Some(value.into());
         self
@@ -945,7 +959,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn eval_samples(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparametersEvalSamples>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparametersEvalSamples>,
     ) -> Self {
         self.0.eval_samples = Some(value.into());
         self
@@ -1108,7 +1122,7 @@ pub struct FineTuneReinforcementMethodBuilder(FineTuneReinforcementMethod);
 
 impl FineTuneReinforcementMethodBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(grader: impl Into<FineTuneReinforcementMethodGrader>) -> Self {
+    pub fn new(grader: impl Into<oai_types::FineTuneReinforcementMethodGrader>) -> Self {
         Self(FineTuneReinforcementMethod {
             grader: grader.into(),
             hyperparameters: None,
@@ -1116,7 +1130,10 @@ impl FineTuneReinforcementMethodBuilder {
     }
 
     /// Sets `grader`.
-    pub fn grader(mut self, value: impl Into<FineTuneReinforcementMethodGrader>) -> Self {
+    pub fn grader(
+        mut self,
+        value: impl Into<oai_types::FineTuneReinforcementMethodGrader>,
+    ) -> Self {
         self.0.grader = value.into();
         self
     }
@@ -1124,7 +1141,7 @@ impl FineTuneReinforcementMethodBuilder {
     /// Sets `hyperparameters`.
     pub fn hyperparameters(
         mut self,
-        value: impl Into<FineTuneReinforcementHyperparameters>,
+        value: impl Into<oai_types::FineTuneReinforcementHyperparameters>,
     ) -> Self {
         self.0.hyperparameters = Some(value.into());
         self
@@ -1215,7 +1232,7 @@ impl FineTuneSupervisedHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn batch_size(
         mut self,
-        value: impl Into<FineTuneSupervisedHyperparametersBatchSize>,
+        value: impl Into<oai_types::FineTuneSupervisedHyperparametersBatchSize>,
     ) -> Self {
         self.0.batch_size = Some(value.into());
         self
@@ -1225,7 +1242,7 @@ impl FineTuneSupervisedHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn learning_rate_multiplier(
         mut self,
-        value: impl Into<FineTuneSupervisedHyperparametersLearningRateMultiplier>,
+        value: impl Into<oai_types::FineTuneSupervisedHyperparametersLearningRateMultiplier>,
     ) -> Self {
         self.0.learning_rate_multiplier = Some(value.into());
         self
@@ -1233,7 +1250,10 @@ impl FineTuneSupervisedHyperparametersBuilder {
 
     /// Sets `n_epochs`.
     /// Default: `"auto"`.
-    pub fn n_epochs(mut self, value: impl Into<FineTuneSupervisedHyperparametersNEpochs>) -> Self {
+    pub fn n_epochs(
+        mut self,
+        value: impl Into<oai_types::FineTuneSupervisedHyperparametersNEpochs>,
+    ) -> Self {
         self.0.n_epochs = Some(value.into());
         self
     }
@@ -1341,7 +1361,10 @@ impl FineTuneSupervisedMethodBuilder {
     }
 
     /// Sets `hyperparameters`.
-    pub fn hyperparameters(mut self, value: impl Into<FineTuneSupervisedHyperparameters>) -> Self {
+    pub fn hyperparameters(
+        mut self,
+        value: impl Into<oai_types::FineTuneSupervisedHyperparameters>,
+    ) -> Self {
         self.0.hyperparameters = Some(value.into());
         self
     }
@@ -1399,7 +1422,7 @@ impl GraderMultiBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         name: impl Into<String>,
-        graders: impl Into<GraderMultiGraders>,
+        graders: impl Into<oai_types::GraderMultiGraders>,
         calculate_output: impl Into<String>,
     ) -> Self {
         Self(GraderMulti {
@@ -1417,7 +1440,7 @@ impl GraderMultiBuilder {
     }
 
     /// Sets `graders`.
-    pub fn graders(mut self, value: impl Into<GraderMultiGraders>) -> Self {
+    pub fn graders(mut self, value: impl Into<oai_types::GraderMultiGraders>) -> Self {
         self.0.graders = value.into();
         self
     }
@@ -1527,7 +1550,7 @@ impl ListFineTuningCheckpointPermissionsParamsBuilder {
     /// Default: `"descending"`.
     pub fn order(
         mut self,
-        value: impl Into<ListFineTuningCheckpointPermissionsParamsOrder>,
+        value: impl Into<oai_types::ListFineTuningCheckpointPermissionsParamsOrder>,
     ) -> Self {
         self.0.order = Some(value.into());
         self
@@ -1793,7 +1816,10 @@ pub struct RunGraderRequestBuilder(RunGraderRequest);
 
 impl RunGraderRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(grader: impl Into<RunGraderRequestGrader>, model_sample: impl Into<String>) -> Self {
+    pub fn new(
+        grader: impl Into<oai_types::RunGraderRequestGrader>,
+        model_sample: impl Into<String>,
+    ) -> Self {
         Self(RunGraderRequest {
             grader: grader.into(),
             item: None,
@@ -1802,7 +1828,7 @@ impl RunGraderRequestBuilder {
     }
 
     /// Sets `grader`.
-    pub fn grader(mut self, value: impl Into<RunGraderRequestGrader>) -> Self {
+    pub fn grader(mut self, value: impl Into<oai_types::RunGraderRequestGrader>) -> Self {
         self.0.grader = value.into();
         self
     }
@@ -1884,14 +1910,14 @@ pub struct ValidateGraderRequestBuilder(ValidateGraderRequest);
 
 impl ValidateGraderRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(grader: impl Into<ValidateGraderRequestGrader>) -> Self {
+    pub fn new(grader: impl Into<oai_types::ValidateGraderRequestGrader>) -> Self {
         Self(ValidateGraderRequest {
             grader: grader.into(),
         })
     }
 
     /// Sets `grader`.
-    pub fn grader(mut self, value: impl Into<ValidateGraderRequestGrader>) -> Self {
+    pub fn grader(mut self, value: impl Into<oai_types::ValidateGraderRequestGrader>) -> Self {
         self.0.grader = value.into();
         self
     }

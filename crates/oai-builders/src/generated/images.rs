@@ -111,7 +111,10 @@ pub struct CreateImageEditRequestBuilder(CreateImageEditRequest);
 
 impl CreateImageEditRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(image: impl Into<CreateImageEditRequestImage>, prompt: impl Into<String>) -> Self {
+    pub fn new(
+        image: impl Into<oai_types::CreateImageEditRequestImage>,
+        prompt: impl Into<String>,
+    ) -> Self {
         Self(CreateImageEditRequest {
             image: image.into(),
             prompt: prompt.into(),
@@ -132,7 +135,7 @@ impl CreateImageEditRequestBuilder {
     }
 
     /// Sets `image`.
-    pub fn image(mut self, value: impl Into<CreateImageEditRequestImage>) -> Self {
+    pub fn image(mut self, value: impl Into<oai_types::CreateImageEditRequestImage>) -> Self {
         self.0.image = value.into();
         self
     }
@@ -151,14 +154,17 @@ impl CreateImageEditRequestBuilder {
 
     /// Sets `background`.
     /// Default: `"auto"`.
-    pub fn background(mut self, value: impl Into<CreateImageEditRequestBackground>) -> Self {
+    pub fn background(
+        mut self,
+        value: impl Into<oai_types::CreateImageEditRequestBackground>,
+    ) -> Self {
         self.0.background = Some(value.into());
         self
     }
 
     /// Sets `model`.
     /// Default: `"gpt-image-1.5"`.
-    pub fn model(mut self, value: impl Into<CreateImageEditRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateImageEditRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -173,7 +179,7 @@ impl CreateImageEditRequestBuilder {
 
     /// Sets `size`.
     /// Default: `"1024x1024"`.
-    pub fn size(mut self, value: impl Into<CreateImageEditRequestSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::CreateImageEditRequestSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
@@ -181,7 +187,7 @@ impl CreateImageEditRequestBuilder {
     /// Sets `response_format`.
     pub fn response_format(
         mut self,
-        value: impl Into<CreateImageEditRequestResponseFormat>,
+        value: impl Into<oai_types::CreateImageEditRequestResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self
@@ -189,7 +195,10 @@ impl CreateImageEditRequestBuilder {
 
     /// Sets `output_format`.
     /// Default: `"png"`.
-    pub fn output_format(mut self, value: impl Into<CreateImageEditRequestOutputFormat>) -> Self {
+    pub fn output_format(
+        mut self,
+        value: impl Into<oai_types::CreateImageEditRequestOutputFormat>,
+    ) -> Self {
         self.0.output_format = Some(value.into());
         self
     }
@@ -208,7 +217,7 @@ impl CreateImageEditRequestBuilder {
     }
 
     /// Sets `input_fidelity`.
-    pub fn input_fidelity(mut self, value: impl Into<InputFidelity>) -> Self {
+    pub fn input_fidelity(mut self, value: impl Into<oai_types::InputFidelity>) -> Self {
         self.0.input_fidelity = Some(value.into());
         self
     }
@@ -221,14 +230,14 @@ impl CreateImageEditRequestBuilder {
     }
 
     /// Sets `partial_images`.
-    pub fn partial_images(mut self, value: PartialImages) -> Self {
+    pub fn partial_images(mut self, value: oai_types::PartialImages) -> Self {
         self.0.partial_images = Some(value);
         self
     }
 
     /// Sets `quality`.
     /// Default: `"auto"`.
-    pub fn quality(mut self, value: impl Into<CreateImageEditRequestQuality>) -> Self {
+    pub fn quality(mut self, value: impl Into<oai_types::CreateImageEditRequestQuality>) -> Self {
         self.0.quality = Some(value.into());
         self
     }
@@ -380,7 +389,7 @@ impl CreateImageRequestBuilder {
 
     /// Sets `model`.
     /// Default: `"dall-e-2"`.
-    pub fn model(mut self, value: impl Into<CreateImageRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateImageRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -395,21 +404,27 @@ impl CreateImageRequestBuilder {
 
     /// Sets `quality`.
     /// Default: `"auto"`.
-    pub fn quality(mut self, value: impl Into<CreateImageRequestQuality>) -> Self {
+    pub fn quality(mut self, value: impl Into<oai_types::CreateImageRequestQuality>) -> Self {
         self.0.quality = Some(value.into());
         self
     }
 
     /// Sets `response_format`.
     /// Default: `"url"`.
-    pub fn response_format(mut self, value: impl Into<CreateImageRequestResponseFormat>) -> Self {
+    pub fn response_format(
+        mut self,
+        value: impl Into<oai_types::CreateImageRequestResponseFormat>,
+    ) -> Self {
         self.0.response_format = Some(value.into());
         self
     }
 
     /// Sets `output_format`.
     /// Default: `"png"`.
-    pub fn output_format(mut self, value: impl Into<CreateImageRequestOutputFormat>) -> Self {
+    pub fn output_format(
+        mut self,
+        value: impl Into<oai_types::CreateImageRequestOutputFormat>,
+    ) -> Self {
         self.0.output_format = Some(value.into());
         self
     }
@@ -429,35 +444,35 @@ impl CreateImageRequestBuilder {
     }
 
     /// Sets `partial_images`.
-    pub fn partial_images(mut self, value: PartialImages) -> Self {
+    pub fn partial_images(mut self, value: oai_types::PartialImages) -> Self {
         self.0.partial_images = Some(value);
         self
     }
 
     /// Sets `size`.
     /// Default: `"auto"`.
-    pub fn size(mut self, value: impl Into<CreateImageRequestSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::CreateImageRequestSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
 
     /// Sets `moderation`.
     /// Default: `"auto"`.
-    pub fn moderation(mut self, value: impl Into<CreateImageRequestModeration>) -> Self {
+    pub fn moderation(mut self, value: impl Into<oai_types::CreateImageRequestModeration>) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
 
     /// Sets `background`.
     /// Default: `"auto"`.
-    pub fn background(mut self, value: impl Into<CreateImageRequestBackground>) -> Self {
+    pub fn background(mut self, value: impl Into<oai_types::CreateImageRequestBackground>) -> Self {
         self.0.background = Some(value.into());
         self
     }
 
     /// Sets `style`.
     /// Default: `"vivid"`.
-    pub fn style(mut self, value: impl Into<CreateImageRequestStyle>) -> Self {
+    pub fn style(mut self, value: impl Into<oai_types::CreateImageRequestStyle>) -> Self {
         self.0.style = Some(value.into());
         self
     }
@@ -570,7 +585,7 @@ impl CreateImageVariationRequestBuilder {
 
     /// Sets `model`.
     /// Default: `"dall-e-2"`.
-    pub fn model(mut self, value: impl Into<CreateImageVariationRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateImageVariationRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -587,7 +602,7 @@ impl CreateImageVariationRequestBuilder {
     /// Default: `"url"`.
     pub fn response_format(
         mut self,
-        value: impl Into<CreateImageVariationRequestResponseFormat>,
+        value: impl Into<oai_types::CreateImageVariationRequestResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self
@@ -595,7 +610,7 @@ impl CreateImageVariationRequestBuilder {
 
     /// Sets `size`.
     /// Default: `"1024x1024"`.
-    pub fn size(mut self, value: impl Into<CreateImageVariationRequestSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::CreateImageVariationRequestSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
@@ -725,7 +740,10 @@ pub struct EditImageBodyJsonParamBuilder(EditImageBodyJsonParam);
 
 impl EditImageBodyJsonParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(images: impl Into<Vec<ImageRefParam>>, prompt: impl Into<String>) -> Self {
+    pub fn new(
+        images: impl Into<Vec<oai_types::ImageRefParam>>,
+        prompt: impl Into<String>,
+    ) -> Self {
         Self(EditImageBodyJsonParam {
             model: None,
             images: images.into(),
@@ -747,26 +765,26 @@ impl EditImageBodyJsonParamBuilder {
 
     /// Sets `model`.
     /// Default: `"gpt-image-1.5"`.
-    pub fn model(mut self, value: impl Into<EditImageBodyJsonParamModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::EditImageBodyJsonParamModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `images`.
     /// Constraints: at least 1 items, at most 16 items.
-    pub fn images(mut self, value: impl Into<Vec<ImageRefParam>>) -> Self {
+    pub fn images(mut self, value: impl Into<Vec<oai_types::ImageRefParam>>) -> Self {
         self.0.images = value.into();
         self
     }
 
     /// Appends one item to `images`.
-    pub fn image(mut self, item: impl Into<ImageRefParam>) -> Self {
+    pub fn image(mut self, item: impl Into<oai_types::ImageRefParam>) -> Self {
         self.0.images.push(item.into());
         self
     }
 
     /// Sets `mask`.
-    pub fn mask(mut self, value: impl Into<ImageRefParam>) -> Self {
+    pub fn mask(mut self, value: impl Into<oai_types::ImageRefParam>) -> Self {
         self.0.mask = Some(value.into());
         self
     }
@@ -787,20 +805,23 @@ impl EditImageBodyJsonParamBuilder {
 
     /// Sets `quality`.
     /// Default: `"auto"`.
-    pub fn quality(mut self, value: impl Into<EditImageBodyJsonParamQuality>) -> Self {
+    pub fn quality(mut self, value: impl Into<oai_types::EditImageBodyJsonParamQuality>) -> Self {
         self.0.quality = Some(value.into());
         self
     }
 
     /// Sets `input_fidelity`.
-    pub fn input_fidelity(mut self, value: impl Into<EditImageBodyJsonParamInputFidelity>) -> Self {
+    pub fn input_fidelity(
+        mut self,
+        value: impl Into<oai_types::EditImageBodyJsonParamInputFidelity>,
+    ) -> Self {
         self.0.input_fidelity = Some(value.into());
         self
     }
 
     /// Sets `size`.
     /// Default: `"auto"`.
-    pub fn size(mut self, value: impl Into<EditImageBodyJsonParamSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::EditImageBodyJsonParamSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
@@ -813,7 +834,10 @@ impl EditImageBodyJsonParamBuilder {
 
     /// Sets `output_format`.
     /// Default: `"png"`.
-    pub fn output_format(mut self, value: impl Into<EditImageBodyJsonParamOutputFormat>) -> Self {
+    pub fn output_format(
+        mut self,
+        value: impl Into<oai_types::EditImageBodyJsonParamOutputFormat>,
+    ) -> Self {
         self.0.output_format = Some(value.into());
         self
     }
@@ -826,14 +850,20 @@ impl EditImageBodyJsonParamBuilder {
 
     /// Sets `moderation`.
     /// Default: `"auto"`.
-    pub fn moderation(mut self, value: impl Into<EditImageBodyJsonParamModeration>) -> Self {
+    pub fn moderation(
+        mut self,
+        value: impl Into<oai_types::EditImageBodyJsonParamModeration>,
+    ) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
 
     /// Sets `background`.
     /// Default: `"auto"`.
-    pub fn background(mut self, value: impl Into<EditImageBodyJsonParamBackground>) -> Self {
+    pub fn background(
+        mut self,
+        value: impl Into<oai_types::EditImageBodyJsonParamBackground>,
+    ) -> Self {
         self.0.background = Some(value.into());
         self
     }
@@ -846,7 +876,7 @@ impl EditImageBodyJsonParamBuilder {
     }
 
     /// Sets `partial_images`.
-    pub fn partial_images(mut self, value: PartialImages) -> Self {
+    pub fn partial_images(mut self, value: oai_types::PartialImages) -> Self {
         self.0.partial_images = Some(value);
         self
     }

@@ -16,7 +16,7 @@ pub struct CreateModerationRequestBuilder(CreateModerationRequest);
 
 impl CreateModerationRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(input: impl Into<CreateModerationRequestInput>) -> Self {
+    pub fn new(input: impl Into<oai_types::CreateModerationRequestInput>) -> Self {
         Self(CreateModerationRequest {
             input: input.into(),
             model: None,
@@ -24,14 +24,14 @@ impl CreateModerationRequestBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<CreateModerationRequestInput>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::CreateModerationRequestInput>) -> Self {
         self.0.input = value.into();
         self
     }
 
     /// Sets `model`.
     /// Default: `"omni-moderation-latest"`.
-    pub fn model(mut self, value: impl Into<CreateModerationRequestModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::CreateModerationRequestModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -72,7 +72,7 @@ pub struct CreateModerationRequestInputArrayItemImageUrlBuilder(
 impl CreateModerationRequestInputArrayItemImageUrlBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        image_url: impl Into<CreateModerationRequestInputArrayItemImageUrlImageUrl>,
+        image_url: impl Into<oai_types::CreateModerationRequestInputArrayItemImageUrlImageUrl>,
     ) -> Self {
         Self(CreateModerationRequestInputArrayItemImageUrl {
             r#type: Default::default(),
@@ -83,7 +83,7 @@ impl CreateModerationRequestInputArrayItemImageUrlBuilder {
     /// Sets `image_url`.
     pub fn image_url(
         mut self,
-        value: impl Into<CreateModerationRequestInputArrayItemImageUrlImageUrl>,
+        value: impl Into<oai_types::CreateModerationRequestInputArrayItemImageUrlImageUrl>,
     ) -> Self {
         self.0.image_url = value.into();
         self

@@ -40,7 +40,7 @@ impl AudioTranscriptionBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<AudioTranscriptionModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::AudioTranscriptionModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -80,7 +80,7 @@ impl AudioTranscriptionBuilder {
     }
 
     /// Sets `delay`.
-    pub fn delay(mut self, value: impl Into<AudioTranscriptionDelay>) -> Self {
+    pub fn delay(mut self, value: impl Into<oai_types::AudioTranscriptionDelay>) -> Self {
         self.0.delay = Some(value.into());
         self
     }
@@ -372,7 +372,7 @@ impl RealtimeCallCreateRequestBuilder {
     }
 
     /// Sets `session`.
-    pub fn session(mut self, value: impl Into<RealtimeSessionCreateRequestGA>) -> Self {
+    pub fn session(mut self, value: impl Into<oai_types::RealtimeSessionCreateRequestGA>) -> Self {
         self.0.session = Some(value.into());
         self
     }
@@ -538,14 +538,17 @@ impl RealtimeCreateClientSecretRequestBuilder {
     /// Sets `expires_after`.
     pub fn expires_after(
         mut self,
-        value: impl Into<RealtimeCreateClientSecretRequestExpiresAfter>,
+        value: impl Into<oai_types::RealtimeCreateClientSecretRequestExpiresAfter>,
     ) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
 
     /// Sets `session`.
-    pub fn session(mut self, value: impl Into<RealtimeCreateClientSecretRequestSession>) -> Self {
+    pub fn session(
+        mut self,
+        value: impl Into<oai_types::RealtimeCreateClientSecretRequestSession>,
+    ) -> Self {
         self.0.session = Some(value.into());
         self
     }
@@ -763,7 +766,7 @@ impl RealtimeReasoningBuilder {
     }
 
     /// Sets `effort`.
-    pub fn effort(mut self, value: impl Into<RealtimeReasoningEffort>) -> Self {
+    pub fn effort(mut self, value: impl Into<oai_types::RealtimeReasoningEffort>) -> Self {
         self.0.effort = Some(value.into());
         self
     }
@@ -839,7 +842,9 @@ pub struct RealtimeSessionCreateRequestBuilder(RealtimeSessionCreateRequest);
 
 impl RealtimeSessionCreateRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(client_secret: impl Into<RealtimeSessionCreateRequestClientSecret>) -> Self {
+    pub fn new(
+        client_secret: impl Into<oai_types::RealtimeSessionCreateRequestClientSecret>,
+    ) -> Self {
         Self(RealtimeSessionCreateRequest {
             client_secret: client_secret.into(),
             modalities: None,
@@ -863,7 +868,7 @@ impl RealtimeSessionCreateRequestBuilder {
     /// Sets `client_secret`.
     pub fn client_secret(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestClientSecret>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestClientSecret>,
     ) -> Self {
         self.0.client_secret = value.into();
         self
@@ -882,7 +887,7 @@ impl RealtimeSessionCreateRequestBuilder {
     }
 
     /// Sets `voice`.
-    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+    pub fn voice(mut self, value: impl Into<oai_types::VoiceIdsOrCustomVoice>) -> Self {
         self.0.voice = Some(value.into());
         self
     }
@@ -902,7 +907,7 @@ impl RealtimeSessionCreateRequestBuilder {
     /// Sets `input_audio_transcription`.
     pub fn input_audio_transcription(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestInputAudioTranscription>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestInputAudioTranscription>,
     ) -> Self {
         self.0.input_audio_transcription = Some(value.into());
         self
@@ -917,7 +922,10 @@ impl RealtimeSessionCreateRequestBuilder {
     }
 
     /// Sets `tracing`.
-    pub fn tracing(mut self, value: impl Into<RealtimeSessionCreateRequestTracing>) -> Self {
+    pub fn tracing(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestTracing>,
+    ) -> Self {
         self.0.tracing = Some(value.into());
         self
     }
@@ -925,20 +933,26 @@ impl RealtimeSessionCreateRequestBuilder {
     /// Sets `turn_detection`.
     pub fn turn_detection(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestTurnDetection>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestTurnDetection>,
     ) -> Self {
         self.0.turn_detection = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<RealtimeSessionCreateRequestToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::RealtimeSessionCreateRequestToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<RealtimeSessionCreateRequestToolsItem>) -> Self {
+    pub fn tool(
+        mut self,
+        item: impl Into<oai_types::RealtimeSessionCreateRequestToolsItem>,
+    ) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -958,20 +972,20 @@ impl RealtimeSessionCreateRequestBuilder {
     /// Sets `max_response_output_tokens`.
     pub fn max_response_output_tokens(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestMaxResponseOutputTokens>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestMaxResponseOutputTokens>,
     ) -> Self {
         self.0.max_response_output_tokens = Some(value.into());
         self
     }
 
     /// Sets `truncation`.
-    pub fn truncation(mut self, value: impl Into<RealtimeTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::RealtimeTruncation>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
 
     /// Sets `prompt`.
-    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+    pub fn prompt(mut self, value: impl Into<oai_types::Prompt>) -> Self {
         self.0.prompt = Some(value.into());
         self
     }
@@ -1133,7 +1147,7 @@ impl RealtimeSessionCreateRequestGABuilder {
     /// Default: `["audio"]`.
     pub fn output_modalities(
         mut self,
-        value: impl Into<Vec<RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
+        value: impl Into<Vec<oai_types::RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
     ) -> Self {
         self.0.output_modalities = Some(value.into());
         self
@@ -1142,7 +1156,7 @@ impl RealtimeSessionCreateRequestGABuilder {
     /// Appends one item to `output_modalities`.
     pub fn output_modality(
         mut self,
-        item: impl Into<RealtimeSessionCreateRequestGAOutputModalitiesItem>,
+        item: impl Into<oai_types::RealtimeSessionCreateRequestGAOutputModalitiesItem>,
     ) -> Self {
         self.0
             .output_modalities
@@ -1152,7 +1166,10 @@ impl RealtimeSessionCreateRequestGABuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<RealtimeSessionCreateRequestGAModel>) -> Self {
+    pub fn model(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAModel>,
+    ) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -1164,7 +1181,10 @@ impl RealtimeSessionCreateRequestGABuilder {
     }
 
     /// Sets `audio`.
-    pub fn audio(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudio>) -> Self {
+    pub fn audio(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudio>,
+    ) -> Self {
         self.0.audio = Some(value.into());
         self
     }
@@ -1180,19 +1200,28 @@ impl RealtimeSessionCreateRequestGABuilder {
 
     /// Sets `tracing`.
     /// Default: `null`.
-    pub fn tracing(mut self, value: impl Into<RealtimeSessionCreateRequestGATracing>) -> Self {
+    pub fn tracing(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGATracing>,
+    ) -> Self {
         self.0.tracing = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<RealtimeSessionCreateRequestGAToolsItem>>) -> Self {
+    pub fn tools(
+        mut self,
+        value: impl Into<Vec<oai_types::RealtimeSessionCreateRequestGAToolsItem>>,
+    ) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<RealtimeSessionCreateRequestGAToolsItem>) -> Self {
+    pub fn tool(
+        mut self,
+        item: impl Into<oai_types::RealtimeSessionCreateRequestGAToolsItem>,
+    ) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -1201,7 +1230,7 @@ impl RealtimeSessionCreateRequestGABuilder {
     /// Default: `"auto"`.
     pub fn tool_choice(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestGAToolChoice>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAToolChoice>,
     ) -> Self {
         self.0.tool_choice = Some(value.into());
         self
@@ -1214,7 +1243,7 @@ impl RealtimeSessionCreateRequestGABuilder {
     }
 
     /// Sets `reasoning`.
-    pub fn reasoning(mut self, value: impl Into<RealtimeReasoning>) -> Self {
+    pub fn reasoning(mut self, value: impl Into<oai_types::RealtimeReasoning>) -> Self {
         self.0.reasoning = Some(value.into());
         self
     }
@@ -1222,20 +1251,20 @@ impl RealtimeSessionCreateRequestGABuilder {
     /// Sets `max_output_tokens`.
     pub fn max_output_tokens(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestGAMaxOutputTokens>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAMaxOutputTokens>,
     ) -> Self {
         self.0.max_output_tokens = Some(value.into());
         self
     }
 
     /// Sets `truncation`.
-    pub fn truncation(mut self, value: impl Into<RealtimeTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::RealtimeTruncation>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
 
     /// Sets `prompt`.
-    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+    pub fn prompt(mut self, value: impl Into<oai_types::Prompt>) -> Self {
         self.0.prompt = Some(value.into());
         self
     }
@@ -1303,13 +1332,19 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudioInput>) -> Self {
+    pub fn input(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudioInput>,
+    ) -> Self {
         self.0.input = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<RealtimeSessionCreateRequestGAAudioOutput>) -> Self {
+    pub fn output(
+        mut self,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudioOutput>,
+    ) -> Self {
         self.0.output = Some(value.into());
         self
     }
@@ -1385,13 +1420,13 @@ impl RealtimeSessionCreateRequestGAAudioInputBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::RealtimeAudioFormats>) -> Self {
         self.0.format = Some(value.into());
         self
     }
 
     /// Sets `transcription`.
-    pub fn transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
+    pub fn transcription(mut self, value: impl Into<oai_types::AudioTranscription>) -> Self {
         self.0.transcription = Some(value.into());
         self
     }
@@ -1400,14 +1435,14 @@ impl RealtimeSessionCreateRequestGAAudioInputBuilder {
     /// Default: `null`.
     pub fn noise_reduction(
         mut self,
-        value: impl Into<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
+        value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
     ) -> Self {
         self.0.noise_reduction = Some(value.into());
         self
     }
 
     /// Sets `turn_detection`.
-    pub fn turn_detection(mut self, value: impl Into<RealtimeTurnDetection>) -> Self {
+    pub fn turn_detection(mut self, value: impl Into<oai_types::RealtimeTurnDetection>) -> Self {
         self.0.turn_detection = Some(value.into());
         self
     }
@@ -1482,14 +1517,14 @@ impl RealtimeSessionCreateRequestGAAudioOutputBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<RealtimeAudioFormats>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::RealtimeAudioFormats>) -> Self {
         self.0.format = Some(value.into());
         self
     }
 
     /// Sets `voice`.
     /// Default: `"alloy"`.
-    pub fn voice(mut self, value: impl Into<VoiceIdsOrCustomVoice>) -> Self {
+    pub fn voice(mut self, value: impl Into<oai_types::VoiceIdsOrCustomVoice>) -> Self {
         self.0.voice = Some(value.into());
         self
     }
@@ -1721,7 +1756,7 @@ impl RealtimeSessionInputAudioNoiseReductionBuilder {
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::NoiseReductionType>) -> Self {
         self.0.r#type = Some(value.into());
         self
     }
@@ -1872,7 +1907,7 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
     /// Sets `turn_detection`.
     pub fn turn_detection(
         mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
+        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestTurnDetection>,
     ) -> Self {
         self.0.turn_detection = Some(value.into());
         self
@@ -1882,7 +1917,7 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
     /// Default: `null`.
     pub fn input_audio_noise_reduction(
         mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
     ) -> Self {
         self.0.input_audio_noise_reduction = Some(value.into());
         self
@@ -1892,14 +1927,17 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
     /// Default: `"pcm16"`.
     pub fn input_audio_format(
         mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
+        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
     ) -> Self {
         self.0.input_audio_format = Some(value.into());
         self
     }
 
     /// Sets `input_audio_transcription`.
-    pub fn input_audio_transcription(mut self, value: impl Into<AudioTranscription>) -> Self {
+    pub fn input_audio_transcription(
+        mut self,
+        value: impl Into<oai_types::AudioTranscription>,
+    ) -> Self {
         self.0.input_audio_transcription = Some(value.into());
         self
     }
@@ -1981,7 +2019,7 @@ impl RealtimeTranscriptionSessionCreateRequestGABuilder {
     /// Sets `audio`.
     pub fn audio(
         mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudio>,
+        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestGAAudio>,
     ) -> Self {
         self.0.audio = Some(value.into());
         self
@@ -2060,7 +2098,7 @@ impl RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
     /// Sets `input`.
     pub fn input(
         mut self,
-        value: impl Into<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
     ) -> Self {
         self.0.input = Some(value.into());
         self
@@ -2199,7 +2237,7 @@ pub struct RealtimeTranslationClientSecretCreateRequestBuilder(
 
 impl RealtimeTranslationClientSecretCreateRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(session: impl Into<RealtimeTranslationSessionCreateRequest>) -> Self {
+    pub fn new(session: impl Into<oai_types::RealtimeTranslationSessionCreateRequest>) -> Self {
         Self(RealtimeTranslationClientSecretCreateRequest {
             expires_after: None,
             session: session.into(),
@@ -2209,14 +2247,17 @@ impl RealtimeTranslationClientSecretCreateRequestBuilder {
     /// Sets `expires_after`.
     pub fn expires_after(
         mut self,
-        value: impl Into<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
+        value: impl Into<oai_types::RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
     ) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
 
     /// Sets `session`.
-    pub fn session(mut self, value: impl Into<RealtimeTranslationSessionCreateRequest>) -> Self {
+    pub fn session(
+        mut self,
+        value: impl Into<oai_types::RealtimeTranslationSessionCreateRequest>,
+    ) -> Self {
         self.0.session = value.into();
         self
     }
@@ -2278,13 +2319,19 @@ impl RealtimeTranslationSessionAudioBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<RealtimeTranslationSessionAudioInput>) -> Self {
+    pub fn input(
+        mut self,
+        value: impl Into<oai_types::RealtimeTranslationSessionAudioInput>,
+    ) -> Self {
         self.0.input = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<RealtimeTranslationSessionAudioOutput>) -> Self {
+    pub fn output(
+        mut self,
+        value: impl Into<oai_types::RealtimeTranslationSessionAudioOutput>,
+    ) -> Self {
         self.0.output = Some(value.into());
         self
     }
@@ -2350,7 +2397,7 @@ impl RealtimeTranslationSessionAudioInputBuilder {
     /// Sets `transcription`.
     pub fn transcription(
         mut self,
-        value: impl Into<RealtimeTranslationSessionAudioInputTranscription>,
+        value: impl Into<oai_types::RealtimeTranslationSessionAudioInputTranscription>,
     ) -> Self {
         self.0.transcription = Some(value.into());
         self
@@ -2359,7 +2406,7 @@ impl RealtimeTranslationSessionAudioInputBuilder {
     /// Sets `noise_reduction`.
     pub fn noise_reduction(
         mut self,
-        value: impl Into<RealtimeTranslationSessionAudioInputNoiseReduction>,
+        value: impl Into<oai_types::RealtimeTranslationSessionAudioInputNoiseReduction>,
     ) -> Self {
         self.0.noise_reduction = Some(value.into());
         self
@@ -2418,14 +2465,14 @@ pub struct RealtimeTranslationSessionAudioInputNoiseReductionBuilder(
 
 impl RealtimeTranslationSessionAudioInputNoiseReductionBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<NoiseReductionType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::NoiseReductionType>) -> Self {
         Self(RealtimeTranslationSessionAudioInputNoiseReduction {
             r#type: r#type.into(),
         })
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<NoiseReductionType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::NoiseReductionType>) -> Self {
         self.0.r#type = value.into();
         self
     }
@@ -2591,7 +2638,10 @@ impl RealtimeTranslationSessionCreateRequestBuilder {
     }
 
     /// Sets `audio`.
-    pub fn audio(mut self, value: impl Into<RealtimeTranslationSessionCreateRequestAudio>) -> Self {
+    pub fn audio(
+        mut self,
+        value: impl Into<oai_types::RealtimeTranslationSessionCreateRequestAudio>,
+    ) -> Self {
         self.0.audio = Some(value.into());
         self
     }
@@ -2687,7 +2737,7 @@ impl RealtimeTruncationRetentionRatioTruncationBuilder {
     /// Sets `token_limits`.
     pub fn token_limits(
         mut self,
-        value: impl Into<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
+        value: impl Into<oai_types::RealtimeTruncationRetentionRatioTruncationTokenLimits>,
     ) -> Self {
         self.0.token_limits = Some(value.into());
         self
@@ -2851,7 +2901,7 @@ impl RealtimeTurnDetectionSemanticVadBuilder {
     /// Default: `"auto"`.
     pub fn eagerness(
         mut self,
-        value: impl Into<RealtimeTurnDetectionSemanticVadEagerness>,
+        value: impl Into<oai_types::RealtimeTurnDetectionSemanticVadEagerness>,
     ) -> Self {
         self.0.eagerness = Some(value.into());
         self

@@ -29,7 +29,7 @@ pub struct BetaAdditionalToolsItemParamBuilder(BetaAdditionalToolsItemParam);
 
 impl BetaAdditionalToolsItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(tools: impl Into<Vec<BetaTool>>) -> Self {
+    pub fn new(tools: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         Self(BetaAdditionalToolsItemParam {
             agent: None,
             id: None,
@@ -40,7 +40,7 @@ impl BetaAdditionalToolsItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -52,13 +52,13 @@ impl BetaAdditionalToolsItemParamBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::BetaTool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
@@ -116,7 +116,7 @@ impl BetaAgentMessageItemParamBuilder {
     pub fn new(
         author: impl Into<String>,
         recipient: impl Into<String>,
-        content: impl Into<Vec<BetaAgentMessageItemParamContentItem>>,
+        content: impl Into<Vec<oai_types::BetaAgentMessageItemParamContentItem>>,
     ) -> Self {
         Self(BetaAgentMessageItemParam {
             agent: None,
@@ -129,7 +129,7 @@ impl BetaAgentMessageItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -153,7 +153,10 @@ impl BetaAgentMessageItemParamBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<BetaAgentMessageItemParamContentItem>>) -> Self {
+    pub fn content(
+        mut self,
+        value: impl Into<Vec<oai_types::BetaAgentMessageItemParamContentItem>>,
+    ) -> Self {
         self.0.content = value.into();
         self
     }
@@ -322,8 +325,8 @@ impl BetaApplyPatchToolCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        status: impl Into<BetaApplyPatchCallStatusParam>,
-        operation: impl Into<BetaApplyPatchOperationParam>,
+        status: impl Into<oai_types::BetaApplyPatchCallStatusParam>,
+        operation: impl Into<oai_types::BetaApplyPatchOperationParam>,
     ) -> Self {
         Self(BetaApplyPatchToolCallItemParam {
             agent: None,
@@ -337,7 +340,7 @@ impl BetaApplyPatchToolCallItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -356,19 +359,19 @@ impl BetaApplyPatchToolCallItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaApplyPatchCallStatusParam>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaApplyPatchCallStatusParam>) -> Self {
         self.0.status = value.into();
         self
     }
 
     /// Sets `operation`.
-    pub fn operation(mut self, value: impl Into<BetaApplyPatchOperationParam>) -> Self {
+    pub fn operation(mut self, value: impl Into<oai_types::BetaApplyPatchOperationParam>) -> Self {
         self.0.operation = value.into();
         self
     }
@@ -432,7 +435,7 @@ impl BetaApplyPatchToolCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        status: impl Into<BetaApplyPatchCallOutputStatusParam>,
+        status: impl Into<oai_types::BetaApplyPatchCallOutputStatusParam>,
     ) -> Self {
         Self(BetaApplyPatchToolCallOutputItemParam {
             agent: None,
@@ -446,7 +449,7 @@ impl BetaApplyPatchToolCallOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -465,13 +468,16 @@ impl BetaApplyPatchToolCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaApplyPatchCallOutputStatusParam>) -> Self {
+    pub fn status(
+        mut self,
+        value: impl Into<oai_types::BetaApplyPatchCallOutputStatusParam>,
+    ) -> Self {
         self.0.status = value.into();
         self
     }
@@ -529,7 +535,7 @@ impl BetaCodeInterpreterToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<BetaCodeInterpreterToolCallStatus>,
+        status: impl Into<oai_types::BetaCodeInterpreterToolCallStatus>,
         container_id: impl Into<String>,
     ) -> Self {
         Self(BetaCodeInterpreterToolCall {
@@ -544,7 +550,7 @@ impl BetaCodeInterpreterToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -556,7 +562,10 @@ impl BetaCodeInterpreterToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaCodeInterpreterToolCallStatus>) -> Self {
+    pub fn status(
+        mut self,
+        value: impl Into<oai_types::BetaCodeInterpreterToolCallStatus>,
+    ) -> Self {
         self.0.status = value.into();
         self
     }
@@ -576,14 +585,17 @@ impl BetaCodeInterpreterToolCallBuilder {
     /// Sets `outputs`.
     pub fn outputs(
         mut self,
-        value: impl Into<Vec<BetaCodeInterpreterToolCallOutputsItem>>,
+        value: impl Into<Vec<oai_types::BetaCodeInterpreterToolCallOutputsItem>>,
     ) -> Self {
         self.0.outputs = Some(value.into());
         self
     }
 
     /// Appends one item to `outputs`.
-    pub fn output(mut self, item: impl Into<BetaCodeInterpreterToolCallOutputsItem>) -> Self {
+    pub fn output(
+        mut self,
+        item: impl Into<oai_types::BetaCodeInterpreterToolCallOutputsItem>,
+    ) -> Self {
         self.0
             .outputs
             .get_or_insert_with(Vec::new)
@@ -666,13 +678,16 @@ impl BetaCompactResponseMethodPublicBodyBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<BetaModelIdsCompaction>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::BetaModelIdsCompaction>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<BetaCompactResponseMethodPublicBodyInput>) -> Self {
+    pub fn input(
+        mut self,
+        value: impl Into<oai_types::BetaCompactResponseMethodPublicBodyInput>,
+    ) -> Self {
         self.0.input = Some(value.into());
         self
     }
@@ -698,20 +713,23 @@ impl BetaCompactResponseMethodPublicBodyBuilder {
     /// Sets `prompt_cache_retention`.
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<BetaPromptCacheRetentionEnum>,
+        value: impl Into<oai_types::BetaPromptCacheRetentionEnum>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_options`.
-    pub fn prompt_cache_options(mut self, value: impl Into<BetaPromptCacheOptionsParam>) -> Self {
+    pub fn prompt_cache_options(
+        mut self,
+        value: impl Into<oai_types::BetaPromptCacheOptionsParam>,
+    ) -> Self {
         self.0.prompt_cache_options = Some(value.into());
         self
     }
 
     /// Sets `service_tier`.
-    pub fn service_tier(mut self, value: impl Into<BetaServiceTierEnum>) -> Self {
+    pub fn service_tier(mut self, value: impl Into<oai_types::BetaServiceTierEnum>) -> Self {
         self.0.service_tier = Some(value.into());
         self
     }
@@ -796,7 +814,7 @@ impl BetaCompactionSummaryItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -855,7 +873,7 @@ impl BetaCompactionTriggerItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -914,7 +932,10 @@ pub struct BetaComputerCallOutputItemParamBuilder(BetaComputerCallOutputItemPara
 
 impl BetaComputerCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(call_id: impl Into<String>, output: impl Into<BetaComputerScreenshotImage>) -> Self {
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<oai_types::BetaComputerScreenshotImage>,
+    ) -> Self {
         Self(BetaComputerCallOutputItemParam {
             agent: None,
             id: None,
@@ -927,7 +948,7 @@ impl BetaComputerCallOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -946,7 +967,7 @@ impl BetaComputerCallOutputItemParamBuilder {
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<BetaComputerScreenshotImage>) -> Self {
+    pub fn output(mut self, value: impl Into<oai_types::BetaComputerScreenshotImage>) -> Self {
         self.0.output = value.into();
         self
     }
@@ -954,7 +975,7 @@ impl BetaComputerCallOutputItemParamBuilder {
     /// Sets `acknowledged_safety_checks`.
     pub fn acknowledged_safety_checks(
         mut self,
-        value: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
+        value: impl Into<Vec<oai_types::BetaComputerCallSafetyCheckParam>>,
     ) -> Self {
         self.0.acknowledged_safety_checks = Some(value.into());
         self
@@ -963,7 +984,7 @@ impl BetaComputerCallOutputItemParamBuilder {
     /// Appends one item to `acknowledged_safety_checks`.
     pub fn acknowledged_safety_check(
         mut self,
-        item: impl Into<BetaComputerCallSafetyCheckParam>,
+        item: impl Into<oai_types::BetaComputerCallSafetyCheckParam>,
     ) -> Self {
         self.0
             .acknowledged_safety_checks
@@ -973,7 +994,7 @@ impl BetaComputerCallOutputItemParamBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -1039,8 +1060,8 @@ impl BetaComputerToolCallBuilder {
     pub fn new(
         id: impl Into<String>,
         call_id: impl Into<String>,
-        pending_safety_checks: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
-        status: impl Into<BetaComputerToolCallStatus>,
+        pending_safety_checks: impl Into<Vec<oai_types::BetaComputerCallSafetyCheckParam>>,
+        status: impl Into<oai_types::BetaComputerToolCallStatus>,
     ) -> Self {
         Self(BetaComputerToolCall {
             agent: None,
@@ -1055,7 +1076,7 @@ impl BetaComputerToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -1073,13 +1094,13 @@ impl BetaComputerToolCallBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaComputerAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaComputerAction>) -> Self {
         self.0.action = Some(value.into());
         self
     }
 
     /// Sets `actions`.
-    pub fn actions(mut self, value: impl Into<BetaComputerActionList>) -> Self {
+    pub fn actions(mut self, value: impl Into<oai_types::BetaComputerActionList>) -> Self {
         self.0.actions = Some(value.into());
         self
     }
@@ -1087,7 +1108,7 @@ impl BetaComputerToolCallBuilder {
     /// Sets `pending_safety_checks`.
     pub fn pending_safety_checks(
         mut self,
-        value: impl Into<Vec<BetaComputerCallSafetyCheckParam>>,
+        value: impl Into<Vec<oai_types::BetaComputerCallSafetyCheckParam>>,
     ) -> Self {
         self.0.pending_safety_checks = value.into();
         self
@@ -1096,14 +1117,14 @@ impl BetaComputerToolCallBuilder {
     /// Appends one item to `pending_safety_checks`.
     pub fn pending_safety_check(
         mut self,
-        item: impl Into<BetaComputerCallSafetyCheckParam>,
+        item: impl Into<oai_types::BetaComputerCallSafetyCheckParam>,
     ) -> Self {
         self.0.pending_safety_checks.push(item.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaComputerToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaComputerToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -1303,7 +1324,7 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<BetaMetadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::BetaMetadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1352,14 +1373,17 @@ impl BetaCreateResponseBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<BetaCreateResponsePromptCacheRetention>,
+        value: impl Into<oai_types::BetaCreateResponsePromptCacheRetention>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_options`.
-    pub fn prompt_cache_options(mut self, value: impl Into<BetaPromptCacheOptionsParam>) -> Self {
+    pub fn prompt_cache_options(
+        mut self,
+        value: impl Into<oai_types::BetaPromptCacheOptionsParam>,
+    ) -> Self {
         self.0.prompt_cache_options = Some(value.into());
         self
     }
@@ -1371,7 +1395,7 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<BetaModelIdsResponses>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::BetaModelIdsResponses>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -1389,37 +1413,37 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `text`.
-    pub fn text(mut self, value: impl Into<BetaResponseTextParam>) -> Self {
+    pub fn text(mut self, value: impl Into<oai_types::BetaResponseTextParam>) -> Self {
         self.0.text = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<BetaToolsArray>) -> Self {
+    pub fn tools(mut self, value: impl Into<oai_types::BetaToolsArray>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<BetaToolChoiceParam>) -> Self {
+    pub fn tool_choice(mut self, value: impl Into<oai_types::BetaToolChoiceParam>) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
 
     /// Sets `prompt`.
-    pub fn prompt(mut self, value: impl Into<BetaPrompt>) -> Self {
+    pub fn prompt(mut self, value: impl Into<oai_types::BetaPrompt>) -> Self {
         self.0.prompt = Some(value.into());
         self
     }
 
     /// Sets `service_tier`.
-    pub fn service_tier(mut self, value: impl Into<BetaServiceTierResponses>) -> Self {
+    pub fn service_tier(mut self, value: impl Into<oai_types::BetaServiceTierResponses>) -> Self {
         self.0.service_tier = Some(value.into());
         self
     }
@@ -1427,25 +1451,25 @@ impl BetaCreateResponseBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<BetaCreateResponseTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::BetaCreateResponseTruncation>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
 
     /// Sets `reasoning`.
-    pub fn reasoning(mut self, value: impl Into<BetaReasoning>) -> Self {
+    pub fn reasoning(mut self, value: impl Into<oai_types::BetaReasoning>) -> Self {
         self.0.reasoning = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<BetaInputParam>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::BetaInputParam>) -> Self {
         self.0.input = Some(value.into());
         self
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::BetaIncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -1469,7 +1493,7 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `moderation`.
-    pub fn moderation(mut self, value: impl Into<BetaModerationParam>) -> Self {
+    pub fn moderation(mut self, value: impl Into<oai_types::BetaModerationParam>) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
@@ -1481,19 +1505,25 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `stream_options`.
-    pub fn stream_options(mut self, value: impl Into<BetaResponseStreamOptions>) -> Self {
+    pub fn stream_options(
+        mut self,
+        value: impl Into<oai_types::BetaResponseStreamOptions>,
+    ) -> Self {
         self.0.stream_options = Some(value.into());
         self
     }
 
     /// Sets `conversation`.
-    pub fn conversation(mut self, value: impl Into<BetaConversationParam>) -> Self {
+    pub fn conversation(mut self, value: impl Into<oai_types::BetaConversationParam>) -> Self {
         self.0.conversation = Some(value.into());
         self
     }
 
     /// Sets `context_management`.
-    pub fn context_management(mut self, value: impl Into<Vec<BetaContextManagementParam>>) -> Self {
+    pub fn context_management(
+        mut self,
+        value: impl Into<Vec<oai_types::BetaContextManagementParam>>,
+    ) -> Self {
         self.0.context_management = Some(value.into());
         self
     }
@@ -1505,7 +1535,7 @@ impl BetaCreateResponseBuilder {
     }
 
     /// Sets `multi_agent`.
-    pub fn multi_agent(mut self, value: impl Into<BetaMultiAgentParam>) -> Self {
+    pub fn multi_agent(mut self, value: impl Into<oai_types::BetaMultiAgentParam>) -> Self {
         self.0.multi_agent = Some(value.into());
         self
     }
@@ -1567,7 +1597,7 @@ impl BetaCustomToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -1585,7 +1615,7 @@ impl BetaCustomToolCallBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCaller>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCaller>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
@@ -1658,7 +1688,7 @@ impl BetaCustomToolCallOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        output: impl Into<BetaCustomToolCallOutputOutput>,
+        output: impl Into<oai_types::BetaCustomToolCallOutputOutput>,
     ) -> Self {
         Self(BetaCustomToolCallOutput {
             agent: None,
@@ -1671,7 +1701,7 @@ impl BetaCustomToolCallOutputBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -1689,13 +1719,13 @@ impl BetaCustomToolCallOutputBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<BetaCustomToolCallOutputOutput>) -> Self {
+    pub fn output(mut self, value: impl Into<oai_types::BetaCustomToolCallOutputOutput>) -> Self {
         self.0.output = value.into();
         self
     }
@@ -1831,7 +1861,7 @@ impl BetaFileSearchToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<BetaFileSearchToolCallStatus>,
+        status: impl Into<oai_types::BetaFileSearchToolCallStatus>,
         queries: impl Into<Vec<String>>,
     ) -> Self {
         Self(BetaFileSearchToolCall {
@@ -1845,7 +1875,7 @@ impl BetaFileSearchToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -1857,7 +1887,7 @@ impl BetaFileSearchToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFileSearchToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFileSearchToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -1875,13 +1905,16 @@ impl BetaFileSearchToolCallBuilder {
     }
 
     /// Sets `results`.
-    pub fn results(mut self, value: impl Into<Vec<BetaFileSearchToolCallResultsItem>>) -> Self {
+    pub fn results(
+        mut self,
+        value: impl Into<Vec<oai_types::BetaFileSearchToolCallResultsItem>>,
+    ) -> Self {
         self.0.results = Some(value.into());
         self
     }
 
     /// Appends one item to `results`.
-    pub fn result(mut self, item: impl Into<BetaFileSearchToolCallResultsItem>) -> Self {
+    pub fn result(mut self, item: impl Into<oai_types::BetaFileSearchToolCallResultsItem>) -> Self {
         self.0
             .results
             .get_or_insert_with(Vec::new)
@@ -1972,7 +2005,10 @@ impl BetaFileSearchToolCallResultsItemBuilder {
     }
 
     /// Sets `attributes`.
-    pub fn attributes(mut self, value: impl Into<BetaVectorStoreFileAttributes>) -> Self {
+    pub fn attributes(
+        mut self,
+        value: impl Into<oai_types::BetaVectorStoreFileAttributes>,
+    ) -> Self {
         self.0.attributes = Some(value.into());
         self
     }
@@ -2055,7 +2091,7 @@ pub struct BetaFunctionCallOutputItemParamBuilder(BetaFunctionCallOutputItemPara
 
 impl BetaFunctionCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(output: impl Into<BetaFunctionCallOutputItemParamOutput>) -> Self {
+    pub fn new(output: impl Into<oai_types::BetaFunctionCallOutputItemParamOutput>) -> Self {
         Self(BetaFunctionCallOutputItemParam {
             agent: None,
             id: None,
@@ -2070,7 +2106,7 @@ impl BetaFunctionCallOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -2088,7 +2124,10 @@ impl BetaFunctionCallOutputItemParamBuilder {
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<BetaFunctionCallOutputItemParamOutput>) -> Self {
+    pub fn output(
+        mut self,
+        value: impl Into<oai_types::BetaFunctionCallOutputItemParamOutput>,
+    ) -> Self {
         self.0.output = value.into();
         self
     }
@@ -2106,13 +2145,13 @@ impl BetaFunctionCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2212,7 +2251,7 @@ impl BetaFunctionShellCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        action: impl Into<BetaFunctionShellActionParam>,
+        action: impl Into<oai_types::BetaFunctionShellActionParam>,
     ) -> Self {
         Self(BetaFunctionShellCallItemParam {
             agent: None,
@@ -2227,7 +2266,7 @@ impl BetaFunctionShellCallItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -2246,19 +2285,19 @@ impl BetaFunctionShellCallItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaFunctionShellActionParam>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaFunctionShellActionParam>) -> Self {
         self.0.action = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionShellCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionShellCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2266,7 +2305,7 @@ impl BetaFunctionShellCallItemParamBuilder {
     /// Sets `environment`.
     pub fn environment(
         mut self,
-        value: impl Into<BetaFunctionShellCallItemParamEnvironment>,
+        value: impl Into<oai_types::BetaFunctionShellCallItemParamEnvironment>,
     ) -> Self {
         self.0.environment = Some(value.into());
         self
@@ -2347,7 +2386,7 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        output: impl Into<Vec<BetaFunctionShellCallOutputContentParam>>,
+        output: impl Into<Vec<oai_types::BetaFunctionShellCallOutputContentParam>>,
     ) -> Self {
         Self(BetaFunctionShellCallOutputItemParam {
             agent: None,
@@ -2362,7 +2401,7 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -2381,7 +2420,7 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
@@ -2389,14 +2428,14 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
     /// Sets `output`.
     pub fn output(
         mut self,
-        value: impl Into<Vec<BetaFunctionShellCallOutputContentParam>>,
+        value: impl Into<Vec<oai_types::BetaFunctionShellCallOutputContentParam>>,
     ) -> Self {
         self.0.output = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionShellCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionShellCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2471,7 +2510,7 @@ impl BetaFunctionToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -2489,7 +2528,7 @@ impl BetaFunctionToolCallBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<BetaToolCallCaller>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::BetaToolCallCaller>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
@@ -2513,7 +2552,7 @@ impl BetaFunctionToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionToolCallStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2579,7 +2618,7 @@ impl BetaGetResponseParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::BetaIncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -2662,7 +2701,10 @@ pub struct BetaImageGenToolCallBuilder(BetaImageGenToolCall);
 
 impl BetaImageGenToolCallBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, status: impl Into<BetaImageGenToolCallStatus>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<oai_types::BetaImageGenToolCallStatus>,
+    ) -> Self {
         Self(BetaImageGenToolCall {
             agent: None,
             r#type: Default::default(),
@@ -2673,7 +2715,7 @@ impl BetaImageGenToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -2685,7 +2727,7 @@ impl BetaImageGenToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaImageGenToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaImageGenToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -2775,8 +2817,8 @@ pub struct BetaInputMessageBuilder(BetaInputMessage);
 impl BetaInputMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        role: impl Into<BetaInputMessageRole>,
-        content: impl Into<BetaInputMessageContentList>,
+        role: impl Into<oai_types::BetaInputMessageRole>,
+        content: impl Into<oai_types::BetaInputMessageContentList>,
     ) -> Self {
         Self(BetaInputMessage {
             agent: None,
@@ -2788,25 +2830,25 @@ impl BetaInputMessageBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<BetaInputMessageRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::BetaInputMessageRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaInputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaInputMessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<BetaInputMessageContentList>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::BetaInputMessageContentList>) -> Self {
         self.0.content = value.into();
         self
     }
@@ -2955,7 +2997,7 @@ impl BetaItemReferenceParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3037,7 +3079,7 @@ impl BetaListInputItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<BetaListInputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::BetaListInputItemsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -3049,7 +3091,7 @@ impl BetaListInputItemsParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<BetaIncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::BetaIncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -3117,8 +3159,8 @@ impl BetaLocalShellToolCallBuilder {
     pub fn new(
         id: impl Into<String>,
         call_id: impl Into<String>,
-        action: impl Into<BetaLocalShellExecAction>,
-        status: impl Into<BetaLocalShellToolCallStatus>,
+        action: impl Into<oai_types::BetaLocalShellExecAction>,
+        status: impl Into<oai_types::BetaLocalShellToolCallStatus>,
     ) -> Self {
         Self(BetaLocalShellToolCall {
             agent: None,
@@ -3131,7 +3173,7 @@ impl BetaLocalShellToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3149,13 +3191,13 @@ impl BetaLocalShellToolCallBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaLocalShellExecAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaLocalShellExecAction>) -> Self {
         self.0.action = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaLocalShellToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaLocalShellToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -3216,7 +3258,7 @@ impl BetaLocalShellToolCallOutputBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3234,7 +3276,10 @@ impl BetaLocalShellToolCallOutputBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaLocalShellToolCallOutputStatus>) -> Self {
+    pub fn status(
+        mut self,
+        value: impl Into<oai_types::BetaLocalShellToolCallOutputStatus>,
+    ) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -3289,7 +3334,7 @@ impl BetaMCPApprovalRequestBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3362,7 +3407,7 @@ impl BetaMCPApprovalResponseBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3426,7 +3471,7 @@ impl BetaMCPListToolsBuilder {
     pub fn new(
         id: impl Into<String>,
         server_label: impl Into<String>,
-        tools: impl Into<Vec<BetaMCPListToolsTool>>,
+        tools: impl Into<Vec<oai_types::BetaMCPListToolsTool>>,
     ) -> Self {
         Self(BetaMCPListTools {
             agent: None,
@@ -3439,7 +3484,7 @@ impl BetaMCPListToolsBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3457,13 +3502,13 @@ impl BetaMCPListToolsBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<BetaMCPListToolsTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::BetaMCPListToolsTool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<BetaMCPListToolsTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::BetaMCPListToolsTool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
@@ -3539,7 +3584,7 @@ impl BetaMCPToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3575,13 +3620,13 @@ impl BetaMCPToolCallBuilder {
     }
 
     /// Sets `error`.
-    pub fn error(mut self, value: impl Into<BetaMCPToolCallError>) -> Self {
+    pub fn error(mut self, value: impl Into<oai_types::BetaMCPToolCallError>) -> Self {
         self.0.error = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaMCPToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaMCPToolCallStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -3649,7 +3694,7 @@ impl BetaMultiAgentCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        action: impl Into<BetaMultiAgentAction1>,
+        action: impl Into<oai_types::BetaMultiAgentAction1>,
         arguments: impl Into<String>,
     ) -> Self {
         Self(BetaMultiAgentCallItemParam {
@@ -3663,7 +3708,7 @@ impl BetaMultiAgentCallItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3682,7 +3727,7 @@ impl BetaMultiAgentCallItemParamBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaMultiAgentAction1>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaMultiAgentAction1>) -> Self {
         self.0.action = value.into();
         self
     }
@@ -3753,8 +3798,8 @@ impl BetaMultiAgentCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        action: impl Into<BetaMultiAgentAction1>,
-        output: impl Into<Vec<BetaOutputTextContentParam>>,
+        action: impl Into<oai_types::BetaMultiAgentAction1>,
+        output: impl Into<Vec<oai_types::BetaOutputTextContentParam>>,
     ) -> Self {
         Self(BetaMultiAgentCallOutputItemParam {
             agent: None,
@@ -3767,7 +3812,7 @@ impl BetaMultiAgentCallOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3786,13 +3831,13 @@ impl BetaMultiAgentCallOutputItemParamBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaMultiAgentAction1>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaMultiAgentAction1>) -> Self {
         self.0.action = value.into();
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<Vec<BetaOutputTextContentParam>>) -> Self {
+    pub fn output(mut self, value: impl Into<Vec<oai_types::BetaOutputTextContentParam>>) -> Self {
         self.0.output = value.into();
         self
     }
@@ -3919,8 +3964,8 @@ impl BetaOutputMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        content: impl Into<Vec<BetaOutputMessageContent>>,
-        status: impl Into<BetaOutputMessageStatus>,
+        content: impl Into<Vec<oai_types::BetaOutputMessageContent>>,
+        status: impl Into<oai_types::BetaOutputMessageStatus>,
     ) -> Self {
         Self(BetaOutputMessage {
             agent: None,
@@ -3934,7 +3979,7 @@ impl BetaOutputMessageBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -3946,19 +3991,19 @@ impl BetaOutputMessageBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<BetaOutputMessageContent>>) -> Self {
+    pub fn content(mut self, value: impl Into<Vec<oai_types::BetaOutputMessageContent>>) -> Self {
         self.0.content = value.into();
         self
     }
 
     /// Sets `phase`.
-    pub fn phase(mut self, value: impl Into<BetaMessagePhase>) -> Self {
+    pub fn phase(mut self, value: impl Into<oai_types::BetaMessagePhase>) -> Self {
         self.0.phase = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaOutputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaOutputMessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -4035,7 +4080,7 @@ impl BetaOutputTextContentParamBuilder {
     /// Sets `annotations`.
     pub fn annotations(
         mut self,
-        value: impl Into<Vec<BetaOutputTextContentParamAnnotationsItem>>,
+        value: impl Into<Vec<oai_types::BetaOutputTextContentParamAnnotationsItem>>,
     ) -> Self {
         self.0.annotations = Some(value.into());
         self
@@ -4044,7 +4089,7 @@ impl BetaOutputTextContentParamBuilder {
     /// Appends one item to `annotations`.
     pub fn annotation(
         mut self,
-        item: impl Into<BetaOutputTextContentParamAnnotationsItem>,
+        item: impl Into<oai_types::BetaOutputTextContentParamAnnotationsItem>,
     ) -> Self {
         self.0
             .annotations
@@ -4140,7 +4185,7 @@ impl BetaProgramItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4229,7 +4274,7 @@ impl BetaProgramOutputItemParamBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         result: impl Into<String>,
-        status: impl Into<BetaProgramOutputItemStatus>,
+        status: impl Into<oai_types::BetaProgramOutputItemStatus>,
     ) -> Self {
         Self(BetaProgramOutputItemParam {
             agent: None,
@@ -4242,7 +4287,7 @@ impl BetaProgramOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4268,7 +4313,7 @@ impl BetaProgramOutputItemParamBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaProgramOutputItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaProgramOutputItemStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -4318,7 +4363,10 @@ pub struct BetaReasoningItemBuilder(BetaReasoningItem);
 
 impl BetaReasoningItemBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, summary: impl Into<Vec<BetaSummaryTextContent>>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        summary: impl Into<Vec<oai_types::BetaSummaryTextContent>>,
+    ) -> Self {
         Self(BetaReasoningItem {
             agent: None,
             r#type: Default::default(),
@@ -4331,7 +4379,7 @@ impl BetaReasoningItemBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4349,19 +4397,19 @@ impl BetaReasoningItemBuilder {
     }
 
     /// Sets `summary`.
-    pub fn summary(mut self, value: impl Into<Vec<BetaSummaryTextContent>>) -> Self {
+    pub fn summary(mut self, value: impl Into<Vec<oai_types::BetaSummaryTextContent>>) -> Self {
         self.0.summary = value.into();
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<BetaReasoningTextContent>>) -> Self {
+    pub fn content(mut self, value: impl Into<Vec<oai_types::BetaReasoningTextContent>>) -> Self {
         self.0.content = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaReasoningItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaReasoningItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -4460,7 +4508,7 @@ impl BetaTokenCountsBodyBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<BetaTokenCountsBodyInput>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::BetaTokenCountsBodyInput>) -> Self {
         self.0.input = Some(value.into());
         self
     }
@@ -4472,25 +4520,25 @@ impl BetaTokenCountsBodyBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::BetaTool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `text`.
-    pub fn text(mut self, value: impl Into<BetaResponseTextParam>) -> Self {
+    pub fn text(mut self, value: impl Into<oai_types::BetaResponseTextParam>) -> Self {
         self.0.text = Some(value.into());
         self
     }
 
     /// Sets `reasoning`.
-    pub fn reasoning(mut self, value: impl Into<BetaReasoning>) -> Self {
+    pub fn reasoning(mut self, value: impl Into<oai_types::BetaReasoning>) -> Self {
         self.0.reasoning = Some(value.into());
         self
     }
@@ -4498,7 +4546,7 @@ impl BetaTokenCountsBodyBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<BetaTruncationEnum>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::BetaTruncationEnum>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
@@ -4510,19 +4558,19 @@ impl BetaTokenCountsBodyBuilder {
     }
 
     /// Sets `personality`.
-    pub fn personality(mut self, value: impl Into<BetaPersonalityEnum>) -> Self {
+    pub fn personality(mut self, value: impl Into<oai_types::BetaPersonalityEnum>) -> Self {
         self.0.personality = Some(value.into());
         self
     }
 
     /// Sets `conversation`.
-    pub fn conversation(mut self, value: impl Into<BetaConversationParam>) -> Self {
+    pub fn conversation(mut self, value: impl Into<oai_types::BetaConversationParam>) -> Self {
         self.0.conversation = Some(value.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<BetaToolChoiceParam>) -> Self {
+    pub fn tool_choice(mut self, value: impl Into<oai_types::BetaToolChoiceParam>) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
@@ -4611,7 +4659,7 @@ pub struct BetaToolSearchCallItemParamBuilder(BetaToolSearchCallItemParam);
 
 impl BetaToolSearchCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(arguments: impl Into<BetaEmptyModelParam>) -> Self {
+    pub fn new(arguments: impl Into<oai_types::BetaEmptyModelParam>) -> Self {
         Self(BetaToolSearchCallItemParam {
             agent: None,
             id: None,
@@ -4624,7 +4672,7 @@ impl BetaToolSearchCallItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4642,19 +4690,19 @@ impl BetaToolSearchCallItemParamBuilder {
     }
 
     /// Sets `execution`.
-    pub fn execution(mut self, value: impl Into<BetaToolSearchExecutionType>) -> Self {
+    pub fn execution(mut self, value: impl Into<oai_types::BetaToolSearchExecutionType>) -> Self {
         self.0.execution = Some(value.into());
         self
     }
 
     /// Sets `arguments`.
-    pub fn arguments(mut self, value: impl Into<BetaEmptyModelParam>) -> Self {
+    pub fn arguments(mut self, value: impl Into<oai_types::BetaEmptyModelParam>) -> Self {
         self.0.arguments = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -4721,7 +4769,7 @@ pub struct BetaToolSearchOutputItemParamBuilder(BetaToolSearchOutputItemParam);
 
 impl BetaToolSearchOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(tools: impl Into<Vec<BetaTool>>) -> Self {
+    pub fn new(tools: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         Self(BetaToolSearchOutputItemParam {
             agent: None,
             id: None,
@@ -4734,7 +4782,7 @@ impl BetaToolSearchOutputItemParamBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTagParam>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTagParam>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4752,25 +4800,25 @@ impl BetaToolSearchOutputItemParamBuilder {
     }
 
     /// Sets `execution`.
-    pub fn execution(mut self, value: impl Into<BetaToolSearchExecutionType>) -> Self {
+    pub fn execution(mut self, value: impl Into<oai_types::BetaToolSearchExecutionType>) -> Self {
         self.0.execution = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<BetaTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<BetaTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::BetaTool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaFunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -4822,8 +4870,8 @@ impl BetaWebSearchToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<BetaWebSearchToolCallStatus>,
-        action: impl Into<BetaWebSearchToolCallAction>,
+        status: impl Into<oai_types::BetaWebSearchToolCallStatus>,
+        action: impl Into<oai_types::BetaWebSearchToolCallAction>,
     ) -> Self {
         Self(BetaWebSearchToolCall {
             agent: None,
@@ -4835,7 +4883,7 @@ impl BetaWebSearchToolCallBuilder {
     }
 
     /// Sets `agent`.
-    pub fn agent(mut self, value: impl Into<BetaAgentTag>) -> Self {
+    pub fn agent(mut self, value: impl Into<oai_types::BetaAgentTag>) -> Self {
         self.0.agent = Some(value.into());
         self
     }
@@ -4847,13 +4895,13 @@ impl BetaWebSearchToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<BetaWebSearchToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::BetaWebSearchToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<BetaWebSearchToolCallAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::BetaWebSearchToolCallAction>) -> Self {
         self.0.action = value.into();
         self
     }
@@ -4989,13 +5037,16 @@ impl CompactResponseMethodPublicBodyBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<ModelIdsCompaction>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::ModelIdsCompaction>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<CompactResponseMethodPublicBodyInput>) -> Self {
+    pub fn input(
+        mut self,
+        value: impl Into<oai_types::CompactResponseMethodPublicBodyInput>,
+    ) -> Self {
         self.0.input = Some(value.into());
         self
     }
@@ -5019,19 +5070,25 @@ impl CompactResponseMethodPublicBodyBuilder {
     }
 
     /// Sets `prompt_cache_retention`.
-    pub fn prompt_cache_retention(mut self, value: impl Into<PromptCacheRetentionEnum>) -> Self {
+    pub fn prompt_cache_retention(
+        mut self,
+        value: impl Into<oai_types::PromptCacheRetentionEnum>,
+    ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_options`.
-    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+    pub fn prompt_cache_options(
+        mut self,
+        value: impl Into<oai_types::PromptCacheOptionsParam>,
+    ) -> Self {
         self.0.prompt_cache_options = Some(value.into());
         self
     }
 
     /// Sets `service_tier`.
-    pub fn service_tier(mut self, value: impl Into<ServiceTierEnum>) -> Self {
+    pub fn service_tier(mut self, value: impl Into<oai_types::ServiceTierEnum>) -> Self {
         self.0.service_tier = Some(value.into());
         self
     }
@@ -5419,7 +5476,7 @@ impl CreateResponseBuilder {
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -5468,14 +5525,17 @@ impl CreateResponseBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<CreateResponsePromptCacheRetention>,
+        value: impl Into<oai_types::CreateResponsePromptCacheRetention>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_options`.
-    pub fn prompt_cache_options(mut self, value: impl Into<PromptCacheOptionsParam>) -> Self {
+    pub fn prompt_cache_options(
+        mut self,
+        value: impl Into<oai_types::PromptCacheOptionsParam>,
+    ) -> Self {
         self.0.prompt_cache_options = Some(value.into());
         self
     }
@@ -5487,7 +5547,7 @@ impl CreateResponseBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<ModelIdsResponses>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::ModelIdsResponses>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -5505,37 +5565,37 @@ impl CreateResponseBuilder {
     }
 
     /// Sets `text`.
-    pub fn text(mut self, value: impl Into<ResponseTextParam>) -> Self {
+    pub fn text(mut self, value: impl Into<oai_types::ResponseTextParam>) -> Self {
         self.0.text = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<ToolsArray>) -> Self {
+    pub fn tools(mut self, value: impl Into<oai_types::ToolsArray>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<ToolChoiceParam>) -> Self {
+    pub fn tool_choice(mut self, value: impl Into<oai_types::ToolChoiceParam>) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
 
     /// Sets `prompt`.
-    pub fn prompt(mut self, value: impl Into<Prompt>) -> Self {
+    pub fn prompt(mut self, value: impl Into<oai_types::Prompt>) -> Self {
         self.0.prompt = Some(value.into());
         self
     }
 
     /// Sets `service_tier`.
-    pub fn service_tier(mut self, value: impl Into<ServiceTierResponses>) -> Self {
+    pub fn service_tier(mut self, value: impl Into<oai_types::ServiceTierResponses>) -> Self {
         self.0.service_tier = Some(value.into());
         self
     }
@@ -5543,25 +5603,25 @@ impl CreateResponseBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<CreateResponseTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::CreateResponseTruncation>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
 
     /// Sets `reasoning`.
-    pub fn reasoning(mut self, value: impl Into<Reasoning>) -> Self {
+    pub fn reasoning(mut self, value: impl Into<oai_types::Reasoning>) -> Self {
         self.0.reasoning = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<InputParam>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::InputParam>) -> Self {
         self.0.input = Some(value.into());
         self
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -5585,7 +5645,7 @@ impl CreateResponseBuilder {
     }
 
     /// Sets `moderation`.
-    pub fn moderation(mut self, value: impl Into<ModerationParam>) -> Self {
+    pub fn moderation(mut self, value: impl Into<oai_types::ModerationParam>) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
@@ -5597,19 +5657,22 @@ impl CreateResponseBuilder {
     }
 
     /// Sets `stream_options`.
-    pub fn stream_options(mut self, value: impl Into<ResponseStreamOptions>) -> Self {
+    pub fn stream_options(mut self, value: impl Into<oai_types::ResponseStreamOptions>) -> Self {
         self.0.stream_options = Some(value.into());
         self
     }
 
     /// Sets `conversation`.
-    pub fn conversation(mut self, value: impl Into<ConversationParam>) -> Self {
+    pub fn conversation(mut self, value: impl Into<oai_types::ConversationParam>) -> Self {
         self.0.conversation = Some(value.into());
         self
     }
 
     /// Sets `context_management`.
-    pub fn context_management(mut self, value: impl Into<Vec<ContextManagementParam>>) -> Self {
+    pub fn context_management(
+        mut self,
+        value: impl Into<Vec<oai_types::ContextManagementParam>>,
+    ) -> Self {
         self.0.context_management = Some(value.into());
         self
     }
@@ -5804,7 +5867,7 @@ impl GetResponseParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -5976,7 +6039,7 @@ impl ListInputItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<ListInputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListInputItemsParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -5988,7 +6051,7 @@ impl ListInputItemsParamsBuilder {
     }
 
     /// Sets `include`.
-    pub fn include(mut self, value: impl Into<Vec<IncludeEnum>>) -> Self {
+    pub fn include(mut self, value: impl Into<Vec<oai_types::IncludeEnum>>) -> Self {
         self.0.include = Some(value.into());
         self
     }
@@ -6073,31 +6136,34 @@ impl ReasoningBuilder {
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<ReasoningModeEnum>) -> Self {
+    pub fn mode(mut self, value: impl Into<oai_types::ReasoningModeEnum>) -> Self {
         self.0.mode = Some(value.into());
         self
     }
 
     /// Sets `effort`.
-    pub fn effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.effort = Some(value.into());
         self
     }
 
     /// Sets `summary`.
-    pub fn summary(mut self, value: impl Into<ReasoningSummary>) -> Self {
+    pub fn summary(mut self, value: impl Into<oai_types::ReasoningSummary>) -> Self {
         self.0.summary = Some(value.into());
         self
     }
 
     /// Sets `context`.
-    pub fn context(mut self, value: impl Into<ReasoningContext>) -> Self {
+    pub fn context(mut self, value: impl Into<oai_types::ReasoningContext>) -> Self {
         self.0.context = Some(value.into());
         self
     }
 
     /// Sets `generate_summary`.
-    pub fn generate_summary(mut self, value: impl Into<ReasoningGenerateSummary>) -> Self {
+    pub fn generate_summary(
+        mut self,
+        value: impl Into<oai_types::ReasoningGenerateSummary>,
+    ) -> Self {
         self.0.generate_summary = Some(value.into());
         self
     }
@@ -6229,13 +6295,13 @@ impl ResponseTextParamBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<TextResponseFormatConfiguration>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::TextResponseFormatConfiguration>) -> Self {
         self.0.format = Some(value.into());
         self
     }
 
     /// Sets `verbosity`.
-    pub fn verbosity(mut self, value: impl Into<Verbosity>) -> Self {
+    pub fn verbosity(mut self, value: impl Into<oai_types::Verbosity>) -> Self {
         self.0.verbosity = Some(value.into());
         self
     }
@@ -6484,7 +6550,7 @@ impl TokenCountsBodyBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<TokenCountsBodyInput>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::TokenCountsBodyInput>) -> Self {
         self.0.input = Some(value.into());
         self
     }
@@ -6496,25 +6562,25 @@ impl TokenCountsBodyBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::Tool>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `text`.
-    pub fn text(mut self, value: impl Into<ResponseTextParam>) -> Self {
+    pub fn text(mut self, value: impl Into<oai_types::ResponseTextParam>) -> Self {
         self.0.text = Some(value.into());
         self
     }
 
     /// Sets `reasoning`.
-    pub fn reasoning(mut self, value: impl Into<Reasoning>) -> Self {
+    pub fn reasoning(mut self, value: impl Into<oai_types::Reasoning>) -> Self {
         self.0.reasoning = Some(value.into());
         self
     }
@@ -6522,7 +6588,7 @@ impl TokenCountsBodyBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<TruncationEnum>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::TruncationEnum>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
@@ -6534,19 +6600,19 @@ impl TokenCountsBodyBuilder {
     }
 
     /// Sets `personality`.
-    pub fn personality(mut self, value: impl Into<PersonalityEnum>) -> Self {
+    pub fn personality(mut self, value: impl Into<oai_types::PersonalityEnum>) -> Self {
         self.0.personality = Some(value.into());
         self
     }
 
     /// Sets `conversation`.
-    pub fn conversation(mut self, value: impl Into<ConversationParam>) -> Self {
+    pub fn conversation(mut self, value: impl Into<oai_types::ConversationParam>) -> Self {
         self.0.conversation = Some(value.into());
         self
     }
 
     /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, value: impl Into<ToolChoiceParam>) -> Self {
+    pub fn tool_choice(mut self, value: impl Into<oai_types::ToolChoiceParam>) -> Self {
         self.0.tool_choice = Some(value.into());
         self
     }
@@ -6628,7 +6694,7 @@ pub struct ToolChoiceAllowedBuilder(ToolChoiceAllowed);
 impl ToolChoiceAllowedBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        mode: impl Into<ToolChoiceAllowedMode>,
+        mode: impl Into<oai_types::ToolChoiceAllowedMode>,
         tools: impl Into<Vec<serde_json::Value>>,
     ) -> Self {
         Self(ToolChoiceAllowed {
@@ -6639,7 +6705,7 @@ impl ToolChoiceAllowedBuilder {
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<ToolChoiceAllowedMode>) -> Self {
+    pub fn mode(mut self, value: impl Into<oai_types::ToolChoiceAllowedMode>) -> Self {
         self.0.mode = value.into();
         self
     }
@@ -6763,14 +6829,14 @@ pub struct ToolChoiceTypesBuilder(ToolChoiceTypes);
 
 impl ToolChoiceTypesBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<ToolChoiceTypesType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::ToolChoiceTypesType>) -> Self {
         Self(ToolChoiceTypes {
             r#type: r#type.into(),
         })
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<ToolChoiceTypesType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::ToolChoiceTypesType>) -> Self {
         self.0.r#type = value.into();
         self
     }

@@ -32,7 +32,7 @@ pub struct AdditionalToolsItemParamBuilder(AdditionalToolsItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl AdditionalToolsItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(tools: impl Into<Vec<Tool>>) -> Self {
+    pub fn new(tools: impl Into<Vec<oai_types::Tool>>) -> Self {
         Self(AdditionalToolsItemParam {
             id: None,
             r#type: Default::default(),
@@ -48,13 +48,13 @@ impl AdditionalToolsItemParamBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::Tool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
@@ -299,8 +299,8 @@ impl ApplyPatchToolCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        status: impl Into<ApplyPatchCallStatusParam>,
-        operation: impl Into<ApplyPatchOperationParam>,
+        status: impl Into<oai_types::ApplyPatchCallStatusParam>,
+        operation: impl Into<oai_types::ApplyPatchOperationParam>,
     ) -> Self {
         Self(ApplyPatchToolCallItemParam {
             r#type: Default::default(),
@@ -326,19 +326,19 @@ impl ApplyPatchToolCallItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ApplyPatchCallStatusParam>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ApplyPatchCallStatusParam>) -> Self {
         self.0.status = value.into();
         self
     }
 
     /// Sets `operation`.
-    pub fn operation(mut self, value: impl Into<ApplyPatchOperationParam>) -> Self {
+    pub fn operation(mut self, value: impl Into<oai_types::ApplyPatchOperationParam>) -> Self {
         self.0.operation = value.into();
         self
     }
@@ -406,7 +406,7 @@ impl ApplyPatchToolCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        status: impl Into<ApplyPatchCallOutputStatusParam>,
+        status: impl Into<oai_types::ApplyPatchCallOutputStatusParam>,
     ) -> Self {
         Self(ApplyPatchToolCallOutputItemParam {
             r#type: Default::default(),
@@ -432,13 +432,13 @@ impl ApplyPatchToolCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ApplyPatchCallOutputStatusParam>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ApplyPatchCallOutputStatusParam>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -512,13 +512,16 @@ impl ApplyPatchToolParamBuilder {
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -819,7 +822,7 @@ impl AutoCodeInterpreterToolParamBuilder {
     }
 
     /// Sets `memory_limit`.
-    pub fn memory_limit(mut self, value: impl Into<ContainerMemoryLimit>) -> Self {
+    pub fn memory_limit(mut self, value: impl Into<oai_types::ContainerMemoryLimit>) -> Self {
         self.0.memory_limit = Some(value.into());
         self
     }
@@ -827,7 +830,7 @@ impl AutoCodeInterpreterToolParamBuilder {
     /// Sets `network_policy`.
     pub fn network_policy(
         mut self,
-        value: impl Into<AutoCodeInterpreterToolParamNetworkPolicy>,
+        value: impl Into<oai_types::AutoCodeInterpreterToolParamNetworkPolicy>,
     ) -> Self {
         self.0.network_policy = Some(value.into());
         self
@@ -916,7 +919,7 @@ impl ChatCompletionMessageCustomToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        custom: impl Into<ChatCompletionMessageCustomToolCallCustom>,
+        custom: impl Into<oai_types::ChatCompletionMessageCustomToolCallCustom>,
     ) -> Self {
         Self(ChatCompletionMessageCustomToolCall {
             id: id.into(),
@@ -932,7 +935,10 @@ impl ChatCompletionMessageCustomToolCallBuilder {
     }
 
     /// Sets `custom`.
-    pub fn custom(mut self, value: impl Into<ChatCompletionMessageCustomToolCallCustom>) -> Self {
+    pub fn custom(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionMessageCustomToolCallCustom>,
+    ) -> Self {
         self.0.custom = value.into();
         self
     }
@@ -1034,7 +1040,7 @@ impl ChatCompletionMessageToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        function: impl Into<ChatCompletionMessageToolCallFunction>,
+        function: impl Into<oai_types::ChatCompletionMessageToolCallFunction>,
     ) -> Self {
         Self(ChatCompletionMessageToolCall {
             id: id.into(),
@@ -1050,7 +1056,10 @@ impl ChatCompletionMessageToolCallBuilder {
     }
 
     /// Sets `function`.
-    pub fn function(mut self, value: impl Into<ChatCompletionMessageToolCallFunction>) -> Self {
+    pub fn function(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionMessageToolCallFunction>,
+    ) -> Self {
         self.0.function = value.into();
         self
     }
@@ -1179,7 +1188,7 @@ impl ChatCompletionRequestAssistantMessageBuilder {
     /// Sets `content`.
     pub fn content(
         mut self,
-        value: impl Into<ChatCompletionRequestAssistantMessageContent>,
+        value: impl Into<oai_types::ChatCompletionRequestAssistantMessageContent>,
     ) -> Self {
         self.0.content = Some(value.into());
         self
@@ -1198,19 +1207,28 @@ impl ChatCompletionRequestAssistantMessageBuilder {
     }
 
     /// Sets `audio`.
-    pub fn audio(mut self, value: impl Into<ChatCompletionRequestAssistantMessageAudio>) -> Self {
+    pub fn audio(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionRequestAssistantMessageAudio>,
+    ) -> Self {
         self.0.audio = Some(value.into());
         self
     }
 
     /// Sets `tool_calls`.
-    pub fn tool_calls(mut self, value: impl Into<ChatCompletionMessageToolCalls>) -> Self {
+    pub fn tool_calls(
+        mut self,
+        value: impl Into<oai_types::ChatCompletionMessageToolCalls>,
+    ) -> Self {
         self.0.tool_calls = Some(value.into());
         self
     }
 
     /// Appends one item to `tool_calls`.
-    pub fn tool_call(mut self, item: impl Into<ChatCompletionMessageToolCallsItem>) -> Self {
+    pub fn tool_call(
+        mut self,
+        item: impl Into<oai_types::ChatCompletionMessageToolCallsItem>,
+    ) -> Self {
         self.0
             .tool_calls
             .get_or_insert_with(Vec::new)
@@ -1221,7 +1239,7 @@ impl ChatCompletionRequestAssistantMessageBuilder {
     /// Sets `function_call`.
     pub fn function_call(
         mut self,
-        value: impl Into<ChatCompletionRequestAssistantMessageFunctionCall>,
+        value: impl Into<oai_types::ChatCompletionRequestAssistantMessageFunctionCall>,
     ) -> Self {
         self.0.function_call = Some(value.into());
         self
@@ -1425,7 +1443,7 @@ impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
     /// Default: `"auto"`.
     pub fn detail(
         mut self,
-        value: impl Into<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
     ) -> Self {
         self.0.detail = Some(value.into());
         self
@@ -1549,7 +1567,10 @@ impl ChatCompletionRequestMessageContentPartTextBuilder {
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -1654,7 +1675,7 @@ pub struct ChatCompletionToolBuilder(ChatCompletionTool);
 #[cfg(any(feature = "chat", feature = "evals"))]
 impl ChatCompletionToolBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(function: impl Into<FunctionObject>) -> Self {
+    pub fn new(function: impl Into<oai_types::FunctionObject>) -> Self {
         Self(ChatCompletionTool {
             r#type: Default::default(),
             function: function.into(),
@@ -1662,7 +1683,7 @@ impl ChatCompletionToolBuilder {
     }
 
     /// Sets `function`.
-    pub fn function(mut self, value: impl Into<FunctionObject>) -> Self {
+    pub fn function(mut self, value: impl Into<oai_types::FunctionObject>) -> Self {
         self.0.function = value.into();
         self
     }
@@ -1722,7 +1743,7 @@ pub struct ClickParamBuilder(ClickParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ClickParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(button: impl Into<ClickButtonType>, x: i64, y: i64) -> Self {
+    pub fn new(button: impl Into<oai_types::ClickButtonType>, x: i64, y: i64) -> Self {
         Self(ClickParam {
             r#type: Default::default(),
             button: button.into(),
@@ -1733,7 +1754,7 @@ impl ClickParamBuilder {
     }
 
     /// Sets `button`.
-    pub fn button(mut self, value: impl Into<ClickButtonType>) -> Self {
+    pub fn button(mut self, value: impl Into<oai_types::ClickButtonType>) -> Self {
         self.0.button = value.into();
         self
     }
@@ -1917,7 +1938,7 @@ pub struct CodeInterpreterToolBuilder(CodeInterpreterTool);
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl CodeInterpreterToolBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(container: impl Into<CodeInterpreterToolContainer>) -> Self {
+    pub fn new(container: impl Into<oai_types::CodeInterpreterToolContainer>) -> Self {
         Self(CodeInterpreterTool {
             r#type: Default::default(),
             container: container.into(),
@@ -1926,19 +1947,22 @@ impl CodeInterpreterToolBuilder {
     }
 
     /// Sets `container`.
-    pub fn container(mut self, value: impl Into<CodeInterpreterToolContainer>) -> Self {
+    pub fn container(mut self, value: impl Into<oai_types::CodeInterpreterToolContainer>) -> Self {
         self.0.container = value.into();
         self
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -1997,7 +2021,7 @@ impl CodeInterpreterToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<CodeInterpreterToolCallStatus>,
+        status: impl Into<oai_types::CodeInterpreterToolCallStatus>,
         container_id: impl Into<String>,
     ) -> Self {
         Self(CodeInterpreterToolCall {
@@ -2017,7 +2041,7 @@ impl CodeInterpreterToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<CodeInterpreterToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::CodeInterpreterToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -2035,13 +2059,19 @@ impl CodeInterpreterToolCallBuilder {
     }
 
     /// Sets `outputs`.
-    pub fn outputs(mut self, value: impl Into<Vec<CodeInterpreterToolCallOutputsItem>>) -> Self {
+    pub fn outputs(
+        mut self,
+        value: impl Into<Vec<oai_types::CodeInterpreterToolCallOutputsItem>>,
+    ) -> Self {
         self.0.outputs = Some(value.into());
         self
     }
 
     /// Appends one item to `outputs`.
-    pub fn output(mut self, item: impl Into<CodeInterpreterToolCallOutputsItem>) -> Self {
+    pub fn output(
+        mut self,
+        item: impl Into<oai_types::CodeInterpreterToolCallOutputsItem>,
+    ) -> Self {
         self.0
             .outputs
             .get_or_insert_with(Vec::new)
@@ -2251,9 +2281,9 @@ pub struct ComparisonFilterBuilder(ComparisonFilter);
 impl ComparisonFilterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        r#type: impl Into<ComparisonFilterType>,
+        r#type: impl Into<oai_types::ComparisonFilterType>,
         key: impl Into<String>,
-        value: impl Into<ComparisonFilterValue>,
+        value: impl Into<oai_types::ComparisonFilterValue>,
     ) -> Self {
         Self(ComparisonFilter {
             r#type: r#type.into(),
@@ -2264,7 +2294,7 @@ impl ComparisonFilterBuilder {
 
     /// Sets `type`.
     /// Default: `"eq"`.
-    pub fn r#type(mut self, value: impl Into<ComparisonFilterType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::ComparisonFilterType>) -> Self {
         self.0.r#type = value.into();
         self
     }
@@ -2276,7 +2306,7 @@ impl ComparisonFilterBuilder {
     }
 
     /// Sets `value`.
-    pub fn value(mut self, value: impl Into<ComparisonFilterValue>) -> Self {
+    pub fn value(mut self, value: impl Into<oai_types::ComparisonFilterValue>) -> Self {
         self.0.value = value.into();
         self
     }
@@ -2372,8 +2402,8 @@ pub struct CompoundFilterBuilder(CompoundFilter);
 impl CompoundFilterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        r#type: impl Into<CompoundFilterType>,
-        filters: impl Into<Vec<CompoundFilterFiltersItem>>,
+        r#type: impl Into<oai_types::CompoundFilterType>,
+        filters: impl Into<Vec<oai_types::CompoundFilterFiltersItem>>,
     ) -> Self {
         Self(CompoundFilter {
             r#type: r#type.into(),
@@ -2382,19 +2412,19 @@ impl CompoundFilterBuilder {
     }
 
     /// Sets `type`.
-    pub fn r#type(mut self, value: impl Into<CompoundFilterType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::CompoundFilterType>) -> Self {
         self.0.r#type = value.into();
         self
     }
 
     /// Sets `filters`.
-    pub fn filters(mut self, value: impl Into<Vec<CompoundFilterFiltersItem>>) -> Self {
+    pub fn filters(mut self, value: impl Into<Vec<oai_types::CompoundFilterFiltersItem>>) -> Self {
         self.0.filters = value.into();
         self
     }
 
     /// Appends one item to `filters`.
-    pub fn filter(mut self, item: impl Into<CompoundFilterFiltersItem>) -> Self {
+    pub fn filter(mut self, item: impl Into<oai_types::CompoundFilterFiltersItem>) -> Self {
         self.0.filters.push(item.into());
         self
     }
@@ -2498,7 +2528,10 @@ pub struct ComputerCallOutputItemParamBuilder(ComputerCallOutputItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ComputerCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(call_id: impl Into<String>, output: impl Into<ComputerScreenshotImage>) -> Self {
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<oai_types::ComputerScreenshotImage>,
+    ) -> Self {
         Self(ComputerCallOutputItemParam {
             id: None,
             call_id: call_id.into(),
@@ -2523,7 +2556,7 @@ impl ComputerCallOutputItemParamBuilder {
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<ComputerScreenshotImage>) -> Self {
+    pub fn output(mut self, value: impl Into<oai_types::ComputerScreenshotImage>) -> Self {
         self.0.output = value.into();
         self
     }
@@ -2531,7 +2564,7 @@ impl ComputerCallOutputItemParamBuilder {
     /// Sets `acknowledged_safety_checks`.
     pub fn acknowledged_safety_checks(
         mut self,
-        value: impl Into<Vec<ComputerCallSafetyCheckParam>>,
+        value: impl Into<Vec<oai_types::ComputerCallSafetyCheckParam>>,
     ) -> Self {
         self.0.acknowledged_safety_checks = Some(value.into());
         self
@@ -2540,7 +2573,7 @@ impl ComputerCallOutputItemParamBuilder {
     /// Appends one item to `acknowledged_safety_checks`.
     pub fn acknowledged_safety_check(
         mut self,
-        item: impl Into<ComputerCallSafetyCheckParam>,
+        item: impl Into<oai_types::ComputerCallSafetyCheckParam>,
     ) -> Self {
         self.0
             .acknowledged_safety_checks
@@ -2550,7 +2583,7 @@ impl ComputerCallOutputItemParamBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2798,8 +2831,8 @@ impl ComputerToolCallBuilder {
     pub fn new(
         id: impl Into<String>,
         call_id: impl Into<String>,
-        pending_safety_checks: impl Into<Vec<ComputerCallSafetyCheckParam>>,
-        status: impl Into<ComputerToolCallStatus>,
+        pending_safety_checks: impl Into<Vec<oai_types::ComputerCallSafetyCheckParam>>,
+        status: impl Into<oai_types::ComputerToolCallStatus>,
     ) -> Self {
         Self(ComputerToolCall {
             r#type: Default::default(),
@@ -2825,13 +2858,13 @@ impl ComputerToolCallBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<ComputerAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::ComputerAction>) -> Self {
         self.0.action = Some(value.into());
         self
     }
 
     /// Sets `actions`.
-    pub fn actions(mut self, value: impl Into<ComputerActionList>) -> Self {
+    pub fn actions(mut self, value: impl Into<oai_types::ComputerActionList>) -> Self {
         self.0.actions = Some(value.into());
         self
     }
@@ -2839,20 +2872,23 @@ impl ComputerToolCallBuilder {
     /// Sets `pending_safety_checks`.
     pub fn pending_safety_checks(
         mut self,
-        value: impl Into<Vec<ComputerCallSafetyCheckParam>>,
+        value: impl Into<Vec<oai_types::ComputerCallSafetyCheckParam>>,
     ) -> Self {
         self.0.pending_safety_checks = value.into();
         self
     }
 
     /// Appends one item to `pending_safety_checks`.
-    pub fn pending_safety_check(mut self, item: impl Into<ComputerCallSafetyCheckParam>) -> Self {
+    pub fn pending_safety_check(
+        mut self,
+        item: impl Into<oai_types::ComputerCallSafetyCheckParam>,
+    ) -> Self {
         self.0.pending_safety_checks.push(item.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ComputerToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ComputerToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -2914,7 +2950,7 @@ pub struct ComputerUsePreviewToolBuilder(ComputerUsePreviewTool);
 impl ComputerUsePreviewToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        environment: impl Into<ComputerEnvironment>,
+        environment: impl Into<oai_types::ComputerEnvironment>,
         display_width: i64,
         display_height: i64,
     ) -> Self {
@@ -2927,7 +2963,7 @@ impl ComputerUsePreviewToolBuilder {
     }
 
     /// Sets `environment`.
-    pub fn environment(mut self, value: impl Into<ComputerEnvironment>) -> Self {
+    pub fn environment(mut self, value: impl Into<oai_types::ComputerEnvironment>) -> Self {
         self.0.environment = value.into();
         self
     }
@@ -3038,26 +3074,32 @@ impl ContainerAutoParamBuilder {
     }
 
     /// Sets `memory_limit`.
-    pub fn memory_limit(mut self, value: impl Into<ContainerMemoryLimit>) -> Self {
+    pub fn memory_limit(mut self, value: impl Into<oai_types::ContainerMemoryLimit>) -> Self {
         self.0.memory_limit = Some(value.into());
         self
     }
 
     /// Sets `network_policy`.
-    pub fn network_policy(mut self, value: impl Into<ContainerAutoParamNetworkPolicy>) -> Self {
+    pub fn network_policy(
+        mut self,
+        value: impl Into<oai_types::ContainerAutoParamNetworkPolicy>,
+    ) -> Self {
         self.0.network_policy = Some(value.into());
         self
     }
 
     /// Sets `skills`.
     /// Constraints: at most 200 items.
-    pub fn skills(mut self, value: impl Into<Vec<ContainerAutoParamSkillsItem>>) -> Self {
+    pub fn skills(
+        mut self,
+        value: impl Into<Vec<oai_types::ContainerAutoParamSkillsItem>>,
+    ) -> Self {
         self.0.skills = Some(value.into());
         self
     }
 
     /// Appends one item to `skills`.
-    pub fn skill(mut self, item: impl Into<ContainerAutoParamSkillsItem>) -> Self {
+    pub fn skill(mut self, item: impl Into<oai_types::ContainerAutoParamSkillsItem>) -> Self {
         self.0.skills.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -3316,7 +3358,7 @@ impl ContainerNetworkPolicyAllowlistParamBuilder {
     /// Constraints: at least 1 items.
     pub fn domain_secrets(
         mut self,
-        value: impl Into<Vec<ContainerNetworkPolicyDomainSecretParam>>,
+        value: impl Into<Vec<oai_types::ContainerNetworkPolicyDomainSecretParam>>,
     ) -> Self {
         self.0.domain_secrets = Some(value.into());
         self
@@ -3325,7 +3367,7 @@ impl ContainerNetworkPolicyAllowlistParamBuilder {
     /// Appends one item to `domain_secrets`.
     pub fn domain_secret(
         mut self,
-        item: impl Into<ContainerNetworkPolicyDomainSecretParam>,
+        item: impl Into<oai_types::ContainerNetworkPolicyDomainSecretParam>,
     ) -> Self {
         self.0
             .domain_secrets
@@ -3674,7 +3716,10 @@ pub struct CustomGrammarFormatParamBuilder(CustomGrammarFormatParam);
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl CustomGrammarFormatParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(syntax: impl Into<GrammarSyntax1>, definition: impl Into<String>) -> Self {
+    pub fn new(
+        syntax: impl Into<oai_types::GrammarSyntax1>,
+        definition: impl Into<String>,
+    ) -> Self {
         Self(CustomGrammarFormatParam {
             r#type: Default::default(),
             syntax: syntax.into(),
@@ -3683,7 +3728,7 @@ impl CustomGrammarFormatParamBuilder {
     }
 
     /// Sets `syntax`.
-    pub fn syntax(mut self, value: impl Into<GrammarSyntax1>) -> Self {
+    pub fn syntax(mut self, value: impl Into<oai_types::GrammarSyntax1>) -> Self {
         self.0.syntax = value.into();
         self
     }
@@ -3807,7 +3852,7 @@ impl CustomToolCallBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCaller>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCaller>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
@@ -3882,7 +3927,10 @@ pub struct CustomToolCallOutputBuilder(CustomToolCallOutput);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl CustomToolCallOutputBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(call_id: impl Into<String>, output: impl Into<CustomToolCallOutputOutput>) -> Self {
+    pub fn new(
+        call_id: impl Into<String>,
+        output: impl Into<oai_types::CustomToolCallOutputOutput>,
+    ) -> Self {
         Self(CustomToolCallOutput {
             r#type: Default::default(),
             id: None,
@@ -3905,13 +3953,13 @@ impl CustomToolCallOutputBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<CustomToolCallOutputOutput>) -> Self {
+    pub fn output(mut self, value: impl Into<oai_types::CustomToolCallOutputOutput>) -> Self {
         self.0.output = value.into();
         self
     }
@@ -4016,7 +4064,7 @@ impl CustomToolParamBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<CustomToolParamFormat>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::CustomToolParamFormat>) -> Self {
         self.0.format = Some(value.into());
         self
     }
@@ -4028,13 +4076,16 @@ impl CustomToolParamBuilder {
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -4261,7 +4312,7 @@ pub struct DragParamBuilder(DragParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl DragParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(path: impl Into<Vec<CoordParam>>) -> Self {
+    pub fn new(path: impl Into<Vec<oai_types::CoordParam>>) -> Self {
         Self(DragParam {
             r#type: Default::default(),
             path: path.into(),
@@ -4270,7 +4321,7 @@ impl DragParamBuilder {
     }
 
     /// Sets `path`.
-    pub fn path(mut self, value: impl Into<Vec<CoordParam>>) -> Self {
+    pub fn path(mut self, value: impl Into<Vec<oai_types::CoordParam>>) -> Self {
         self.0.path = value.into();
         self
     }
@@ -4344,8 +4395,8 @@ pub struct EasyInputMessageBuilder(EasyInputMessage);
 impl EasyInputMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        role: impl Into<EasyInputMessageRole>,
-        content: impl Into<EasyInputMessageContent>,
+        role: impl Into<oai_types::EasyInputMessageRole>,
+        content: impl Into<oai_types::EasyInputMessageContent>,
     ) -> Self {
         Self(EasyInputMessage {
             role: role.into(),
@@ -4356,19 +4407,19 @@ impl EasyInputMessageBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<EasyInputMessageRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::EasyInputMessageRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<EasyInputMessageContent>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::EasyInputMessageContent>) -> Self {
         self.0.content = value.into();
         self
     }
 
     /// Sets `phase`.
-    pub fn phase(mut self, value: impl Into<MessagePhase>) -> Self {
+    pub fn phase(mut self, value: impl Into<oai_types::MessagePhase>) -> Self {
         self.0.phase = Some(value.into());
         self
     }
@@ -4496,7 +4547,7 @@ impl EvalGraderScoreModelSamplingParamsBuilder {
     }
 
     /// Sets `reasoning_effort`.
-    pub fn reasoning_effort(mut self, value: impl Into<ReasoningEffort>) -> Self {
+    pub fn reasoning_effort(mut self, value: impl Into<oai_types::ReasoningEffort>) -> Self {
         self.0.reasoning_effort = Some(value.into());
         self
     }
@@ -4568,7 +4619,10 @@ pub struct EvalItemBuilder(EvalItem);
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl EvalItemBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(role: impl Into<EvalItemRole>, content: impl Into<EvalItemContent>) -> Self {
+    pub fn new(
+        role: impl Into<oai_types::EvalItemRole>,
+        content: impl Into<oai_types::EvalItemContent>,
+    ) -> Self {
         Self(EvalItem {
             role: role.into(),
             content: content.into(),
@@ -4577,13 +4631,13 @@ impl EvalItemBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<EvalItemRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::EvalItemRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<EvalItemContent>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::EvalItemContent>) -> Self {
         self.0.content = value.into();
         self
     }
@@ -4964,13 +5018,13 @@ impl FileSearchToolBuilder {
     }
 
     /// Sets `ranking_options`.
-    pub fn ranking_options(mut self, value: impl Into<RankingOptions>) -> Self {
+    pub fn ranking_options(mut self, value: impl Into<oai_types::RankingOptions>) -> Self {
         self.0.ranking_options = Some(value.into());
         self
     }
 
     /// Sets `filters`.
-    pub fn filters(mut self, value: impl Into<Filters>) -> Self {
+    pub fn filters(mut self, value: impl Into<oai_types::Filters>) -> Self {
         self.0.filters = Some(value.into());
         self
     }
@@ -5035,7 +5089,7 @@ impl FileSearchToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<FileSearchToolCallStatus>,
+        status: impl Into<oai_types::FileSearchToolCallStatus>,
         queries: impl Into<Vec<String>>,
     ) -> Self {
         Self(FileSearchToolCall {
@@ -5054,7 +5108,7 @@ impl FileSearchToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FileSearchToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FileSearchToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -5072,13 +5126,16 @@ impl FileSearchToolCallBuilder {
     }
 
     /// Sets `results`.
-    pub fn results(mut self, value: impl Into<Vec<FileSearchToolCallResultsItem>>) -> Self {
+    pub fn results(
+        mut self,
+        value: impl Into<Vec<oai_types::FileSearchToolCallResultsItem>>,
+    ) -> Self {
         self.0.results = Some(value.into());
         self
     }
 
     /// Appends one item to `results`.
-    pub fn result(mut self, item: impl Into<FileSearchToolCallResultsItem>) -> Self {
+    pub fn result(mut self, item: impl Into<oai_types::FileSearchToolCallResultsItem>) -> Self {
         self.0
             .results
             .get_or_insert_with(Vec::new)
@@ -5173,7 +5230,7 @@ impl FileSearchToolCallResultsItemBuilder {
     }
 
     /// Sets `attributes`.
-    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+    pub fn attributes(mut self, value: impl Into<oai_types::VectorStoreFileAttributes>) -> Self {
         self.0.attributes = Some(value.into());
         self
     }
@@ -5305,7 +5362,7 @@ pub struct FunctionCallOutputItemParamBuilder(FunctionCallOutputItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl FunctionCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(output: impl Into<FunctionCallOutputItemParamOutput>) -> Self {
+    pub fn new(output: impl Into<oai_types::FunctionCallOutputItemParamOutput>) -> Self {
         Self(FunctionCallOutputItemParam {
             id: None,
             call_id: None,
@@ -5331,7 +5388,10 @@ impl FunctionCallOutputItemParamBuilder {
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<FunctionCallOutputItemParamOutput>) -> Self {
+    pub fn output(
+        mut self,
+        value: impl Into<oai_types::FunctionCallOutputItemParamOutput>,
+    ) -> Self {
         self.0.output = value.into();
         self
     }
@@ -5349,13 +5409,13 @@ impl FunctionCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -5456,7 +5516,7 @@ impl FunctionObjectBuilder {
     }
 
     /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<FunctionParameters>) -> Self {
+    pub fn parameters(mut self, value: impl Into<oai_types::FunctionParameters>) -> Self {
         self.0.parameters = Some(value.into());
         self
     }
@@ -5594,7 +5654,10 @@ pub struct FunctionShellCallItemParamBuilder(FunctionShellCallItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl FunctionShellCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(call_id: impl Into<String>, action: impl Into<FunctionShellActionParam>) -> Self {
+    pub fn new(
+        call_id: impl Into<String>,
+        action: impl Into<oai_types::FunctionShellActionParam>,
+    ) -> Self {
         Self(FunctionShellCallItemParam {
             id: None,
             call_id: call_id.into(),
@@ -5620,25 +5683,28 @@ impl FunctionShellCallItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<FunctionShellActionParam>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::FunctionShellActionParam>) -> Self {
         self.0.action = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionShellCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionShellCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
 
     /// Sets `environment`.
-    pub fn environment(mut self, value: impl Into<FunctionShellCallItemParamEnvironment>) -> Self {
+    pub fn environment(
+        mut self,
+        value: impl Into<oai_types::FunctionShellCallItemParamEnvironment>,
+    ) -> Self {
         self.0.environment = Some(value.into());
         self
     }
@@ -5718,7 +5784,7 @@ impl FunctionShellCallOutputContentParamBuilder {
     pub fn new(
         stdout: impl Into<String>,
         stderr: impl Into<String>,
-        outcome: impl Into<FunctionShellCallOutputOutcomeParam>,
+        outcome: impl Into<oai_types::FunctionShellCallOutputOutcomeParam>,
     ) -> Self {
         Self(FunctionShellCallOutputContentParam {
             stdout: stdout.into(),
@@ -5742,7 +5808,10 @@ impl FunctionShellCallOutputContentParamBuilder {
     }
 
     /// Sets `outcome`.
-    pub fn outcome(mut self, value: impl Into<FunctionShellCallOutputOutcomeParam>) -> Self {
+    pub fn outcome(
+        mut self,
+        value: impl Into<oai_types::FunctionShellCallOutputOutcomeParam>,
+    ) -> Self {
         self.0.outcome = value.into();
         self
     }
@@ -5865,7 +5934,7 @@ impl FunctionShellCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         call_id: impl Into<String>,
-        output: impl Into<Vec<FunctionShellCallOutputContentParam>>,
+        output: impl Into<Vec<oai_types::FunctionShellCallOutputContentParam>>,
     ) -> Self {
         Self(FunctionShellCallOutputItemParam {
             id: None,
@@ -5892,19 +5961,22 @@ impl FunctionShellCallOutputItemParamBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCallerParam>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCallerParam>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<Vec<FunctionShellCallOutputContentParam>>) -> Self {
+    pub fn output(
+        mut self,
+        value: impl Into<Vec<oai_types::FunctionShellCallOutputContentParam>>,
+    ) -> Self {
         self.0.output = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionShellCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionShellCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -6037,19 +6109,25 @@ impl FunctionShellToolParamBuilder {
     }
 
     /// Sets `environment`.
-    pub fn environment(mut self, value: impl Into<FunctionShellToolParamEnvironment>) -> Self {
+    pub fn environment(
+        mut self,
+        value: impl Into<oai_types::FunctionShellToolParamEnvironment>,
+    ) -> Self {
         self.0.environment = Some(value.into());
         self
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -6189,13 +6267,16 @@ impl FunctionToolBuilder {
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -6282,7 +6363,7 @@ impl FunctionToolCallBuilder {
     }
 
     /// Sets `caller`.
-    pub fn caller(mut self, value: impl Into<ToolCallCaller>) -> Self {
+    pub fn caller(mut self, value: impl Into<oai_types::ToolCallCaller>) -> Self {
         self.0.caller = Some(value.into());
         self
     }
@@ -6306,7 +6387,7 @@ impl FunctionToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionToolCallStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -6398,7 +6479,7 @@ impl FunctionToolParamBuilder {
     }
 
     /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<EmptyModelParam>) -> Self {
+    pub fn parameters(mut self, value: impl Into<oai_types::EmptyModelParam>) -> Self {
         self.0.parameters = Some(value.into());
         self
     }
@@ -6425,13 +6506,16 @@ impl FunctionToolParamBuilder {
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -6496,7 +6580,7 @@ impl GraderLabelModelBuilder {
     pub fn new(
         name: impl Into<String>,
         model: impl Into<String>,
-        input: impl Into<Vec<EvalItem>>,
+        input: impl Into<Vec<oai_types::EvalItem>>,
         labels: impl Into<Vec<String>>,
         passing_labels: impl Into<Vec<String>>,
     ) -> Self {
@@ -6523,7 +6607,7 @@ impl GraderLabelModelBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+    pub fn input(mut self, value: impl Into<Vec<oai_types::EvalItem>>) -> Self {
         self.0.input = value.into();
         self
     }
@@ -6675,7 +6759,7 @@ impl GraderScoreModelBuilder {
     pub fn new(
         name: impl Into<String>,
         model: impl Into<String>,
-        input: impl Into<Vec<EvalItem>>,
+        input: impl Into<Vec<oai_types::EvalItem>>,
     ) -> Self {
         Self(GraderScoreModel {
             r#type: Default::default(),
@@ -6700,13 +6784,16 @@ impl GraderScoreModelBuilder {
     }
 
     /// Sets `sampling_params`.
-    pub fn sampling_params(mut self, value: impl Into<GraderScoreModelSamplingParams>) -> Self {
+    pub fn sampling_params(
+        mut self,
+        value: impl Into<oai_types::GraderScoreModelSamplingParams>,
+    ) -> Self {
         self.0.sampling_params = Some(value.into());
         self
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<Vec<EvalItem>>) -> Self {
+    pub fn input(mut self, value: impl Into<Vec<oai_types::EvalItem>>) -> Self {
         self.0.input = value.into();
         self
     }
@@ -6770,7 +6857,7 @@ impl GraderStringCheckBuilder {
         name: impl Into<String>,
         input: impl Into<String>,
         reference: impl Into<String>,
-        operation: impl Into<GraderStringCheckOperation>,
+        operation: impl Into<oai_types::GraderStringCheckOperation>,
     ) -> Self {
         Self(GraderStringCheck {
             r#type: Default::default(),
@@ -6800,7 +6887,7 @@ impl GraderStringCheckBuilder {
     }
 
     /// Sets `operation`.
-    pub fn operation(mut self, value: impl Into<GraderStringCheckOperation>) -> Self {
+    pub fn operation(mut self, value: impl Into<oai_types::GraderStringCheckOperation>) -> Self {
         self.0.operation = value.into();
         self
     }
@@ -6865,7 +6952,7 @@ impl GraderTextSimilarityBuilder {
         name: impl Into<String>,
         input: impl Into<String>,
         reference: impl Into<String>,
-        evaluation_metric: impl Into<GraderTextSimilarityEvaluationMetric>,
+        evaluation_metric: impl Into<oai_types::GraderTextSimilarityEvaluationMetric>,
     ) -> Self {
         Self(GraderTextSimilarity {
             r#type: Default::default(),
@@ -6897,7 +6984,7 @@ impl GraderTextSimilarityBuilder {
     /// Sets `evaluation_metric`.
     pub fn evaluation_metric(
         mut self,
-        value: impl Into<GraderTextSimilarityEvaluationMetric>,
+        value: impl Into<oai_types::GraderTextSimilarityEvaluationMetric>,
     ) -> Self {
         self.0.evaluation_metric = value.into();
         self
@@ -7133,28 +7220,28 @@ impl ImageGenToolBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<ImageGenToolModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::ImageGenToolModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
 
     /// Sets `quality`.
     /// Default: `"auto"`.
-    pub fn quality(mut self, value: impl Into<ImageGenToolQuality>) -> Self {
+    pub fn quality(mut self, value: impl Into<oai_types::ImageGenToolQuality>) -> Self {
         self.0.quality = Some(value.into());
         self
     }
 
     /// Sets `size`.
     /// Default: `"auto"`.
-    pub fn size(mut self, value: impl Into<ImageGenToolSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::ImageGenToolSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
 
     /// Sets `output_format`.
     /// Default: `"png"`.
-    pub fn output_format(mut self, value: impl Into<ImageGenToolOutputFormat>) -> Self {
+    pub fn output_format(mut self, value: impl Into<oai_types::ImageGenToolOutputFormat>) -> Self {
         self.0.output_format = Some(value.into());
         self
     }
@@ -7169,26 +7256,29 @@ impl ImageGenToolBuilder {
 
     /// Sets `moderation`.
     /// Default: `"auto"`.
-    pub fn moderation(mut self, value: impl Into<ImageGenToolModeration>) -> Self {
+    pub fn moderation(mut self, value: impl Into<oai_types::ImageGenToolModeration>) -> Self {
         self.0.moderation = Some(value.into());
         self
     }
 
     /// Sets `background`.
     /// Default: `"auto"`.
-    pub fn background(mut self, value: impl Into<ImageGenToolBackground>) -> Self {
+    pub fn background(mut self, value: impl Into<oai_types::ImageGenToolBackground>) -> Self {
         self.0.background = Some(value.into());
         self
     }
 
     /// Sets `input_fidelity`.
-    pub fn input_fidelity(mut self, value: impl Into<InputFidelity>) -> Self {
+    pub fn input_fidelity(mut self, value: impl Into<oai_types::InputFidelity>) -> Self {
         self.0.input_fidelity = Some(value.into());
         self
     }
 
     /// Sets `input_image_mask`.
-    pub fn input_image_mask(mut self, value: impl Into<ImageGenToolInputImageMask>) -> Self {
+    pub fn input_image_mask(
+        mut self,
+        value: impl Into<oai_types::ImageGenToolInputImageMask>,
+    ) -> Self {
         self.0.input_image_mask = Some(value.into());
         self
     }
@@ -7202,7 +7292,7 @@ impl ImageGenToolBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<ImageGenActionEnum>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::ImageGenActionEnum>) -> Self {
         self.0.action = Some(value.into());
         self
     }
@@ -7270,7 +7360,10 @@ pub struct ImageGenToolCallBuilder(ImageGenToolCall);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ImageGenToolCallBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, status: impl Into<ImageGenToolCallStatus>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        status: impl Into<oai_types::ImageGenToolCallStatus>,
+    ) -> Self {
         Self(ImageGenToolCall {
             r#type: Default::default(),
             id: id.into(),
@@ -7286,7 +7379,7 @@ impl ImageGenToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ImageGenToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ImageGenToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -7467,7 +7560,7 @@ impl InlineSkillParamBuilder {
     pub fn new(
         name: impl Into<String>,
         description: impl Into<String>,
-        source: impl Into<InlineSkillSourceParam>,
+        source: impl Into<oai_types::InlineSkillSourceParam>,
     ) -> Self {
         Self(InlineSkillParam {
             r#type: Default::default(),
@@ -7490,7 +7583,7 @@ impl InlineSkillParamBuilder {
     }
 
     /// Sets `source`.
-    pub fn source(mut self, value: impl Into<InlineSkillSourceParam>) -> Self {
+    pub fn source(mut self, value: impl Into<oai_types::InlineSkillSourceParam>) -> Self {
         self.0.source = value.into();
         self
     }
@@ -7633,7 +7726,7 @@ pub struct InputAudioBuilder(InputAudio);
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 impl InputAudioBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(input_audio: impl Into<InputAudioInputAudio>) -> Self {
+    pub fn new(input_audio: impl Into<oai_types::InputAudioInputAudio>) -> Self {
         Self(InputAudio {
             r#type: Default::default(),
             input_audio: input_audio.into(),
@@ -7641,7 +7734,7 @@ impl InputAudioBuilder {
     }
 
     /// Sets `input_audio`.
-    pub fn input_audio(mut self, value: impl Into<InputAudioInputAudio>) -> Self {
+    pub fn input_audio(mut self, value: impl Into<oai_types::InputAudioInputAudio>) -> Self {
         self.0.input_audio = value.into();
         self
     }
@@ -7695,7 +7788,10 @@ pub struct InputAudioInputAudioBuilder(InputAudioInputAudio);
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 impl InputAudioInputAudioBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(data: impl Into<String>, format: impl Into<InputAudioInputAudioFormat>) -> Self {
+    pub fn new(
+        data: impl Into<String>,
+        format: impl Into<oai_types::InputAudioInputAudioFormat>,
+    ) -> Self {
         Self(InputAudioInputAudio {
             data: data.into(),
             format: format.into(),
@@ -7709,7 +7805,7 @@ impl InputAudioInputAudioBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(mut self, value: impl Into<InputAudioInputAudioFormat>) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::InputAudioInputAudioFormat>) -> Self {
         self.0.format = value.into();
         self
     }
@@ -7823,13 +7919,16 @@ impl InputFileContentParamBuilder {
     }
 
     /// Sets `detail`.
-    pub fn detail(mut self, value: impl Into<FileDetailEnum>) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::FileDetailEnum>) -> Self {
         self.0.detail = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -7917,13 +8016,16 @@ impl InputImageContentParamAutoParamBuilder {
     }
 
     /// Sets `detail`.
-    pub fn detail(mut self, value: impl Into<DetailEnum>) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::DetailEnum>) -> Self {
         self.0.detail = Some(value.into());
         self
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -8019,8 +8121,8 @@ pub struct InputMessageBuilder(InputMessage);
 impl InputMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        role: impl Into<InputMessageRole>,
-        content: impl Into<InputMessageContentList>,
+        role: impl Into<oai_types::InputMessageRole>,
+        content: impl Into<oai_types::InputMessageContentList>,
     ) -> Self {
         Self(InputMessage {
             r#type: None,
@@ -8031,19 +8133,19 @@ impl InputMessageBuilder {
     }
 
     /// Sets `role`.
-    pub fn role(mut self, value: impl Into<InputMessageRole>) -> Self {
+    pub fn role(mut self, value: impl Into<oai_types::InputMessageRole>) -> Self {
         self.0.role = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<InputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::InputMessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<InputMessageContentList>) -> Self {
+    pub fn content(mut self, value: impl Into<oai_types::InputMessageContentList>) -> Self {
         self.0.content = value.into();
         self
     }
@@ -8120,7 +8222,10 @@ impl InputTextContentParamBuilder {
     }
 
     /// Sets `prompt_cache_breakpoint`.
-    pub fn prompt_cache_breakpoint(mut self, value: impl Into<PromptCacheBreakpointParam>) -> Self {
+    pub fn prompt_cache_breakpoint(
+        mut self,
+        value: impl Into<oai_types::PromptCacheBreakpointParam>,
+    ) -> Self {
         self.0.prompt_cache_breakpoint = Some(value.into());
         self
     }
@@ -8376,13 +8481,13 @@ impl LocalEnvironmentParamBuilder {
 
     /// Sets `skills`.
     /// Constraints: at most 200 items.
-    pub fn skills(mut self, value: impl Into<Vec<LocalSkillParam>>) -> Self {
+    pub fn skills(mut self, value: impl Into<Vec<oai_types::LocalSkillParam>>) -> Self {
         self.0.skills = Some(value.into());
         self
     }
 
     /// Appends one item to `skills`.
-    pub fn skill(mut self, item: impl Into<LocalSkillParam>) -> Self {
+    pub fn skill(mut self, item: impl Into<oai_types::LocalSkillParam>) -> Self {
         self.0.skills.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -8525,8 +8630,8 @@ impl LocalShellToolCallBuilder {
     pub fn new(
         id: impl Into<String>,
         call_id: impl Into<String>,
-        action: impl Into<LocalShellExecAction>,
-        status: impl Into<LocalShellToolCallStatus>,
+        action: impl Into<oai_types::LocalShellExecAction>,
+        status: impl Into<oai_types::LocalShellToolCallStatus>,
     ) -> Self {
         Self(LocalShellToolCall {
             r#type: Default::default(),
@@ -8550,13 +8655,13 @@ impl LocalShellToolCallBuilder {
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<LocalShellExecAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::LocalShellExecAction>) -> Self {
         self.0.action = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<LocalShellToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::LocalShellToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -8632,7 +8737,7 @@ impl LocalShellToolCallOutputBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<LocalShellToolCallOutputStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::LocalShellToolCallOutputStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -8932,7 +9037,7 @@ impl MCPListToolsBuilder {
     pub fn new(
         id: impl Into<String>,
         server_label: impl Into<String>,
-        tools: impl Into<Vec<MCPListToolsTool>>,
+        tools: impl Into<Vec<oai_types::MCPListToolsTool>>,
     ) -> Self {
         Self(MCPListTools {
             r#type: Default::default(),
@@ -8956,13 +9061,13 @@ impl MCPListToolsBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<MCPListToolsTool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::MCPListToolsTool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<MCPListToolsTool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::MCPListToolsTool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
@@ -9207,7 +9312,7 @@ impl MCPToolBuilder {
     }
 
     /// Sets `connector_id`.
-    pub fn connector_id(mut self, value: impl Into<MCPToolConnectorId>) -> Self {
+    pub fn connector_id(mut self, value: impl Into<oai_types::MCPToolConnectorId>) -> Self {
         self.0.connector_id = Some(value.into());
         self
     }
@@ -9238,19 +9343,22 @@ impl MCPToolBuilder {
     }
 
     /// Sets `allowed_tools`.
-    pub fn allowed_tools(mut self, value: impl Into<MCPToolAllowedTools>) -> Self {
+    pub fn allowed_tools(mut self, value: impl Into<oai_types::MCPToolAllowedTools>) -> Self {
         self.0.allowed_tools = Some(value.into());
         self
     }
 
     /// Sets `allowed_callers`.
-    pub fn allowed_callers(mut self, value: impl Into<Vec<CallableToolAllowedCaller>>) -> Self {
+    pub fn allowed_callers(
+        mut self,
+        value: impl Into<Vec<oai_types::CallableToolAllowedCaller>>,
+    ) -> Self {
         self.0.allowed_callers = Some(value.into());
         self
     }
 
     /// Appends one item to `allowed_callers`.
-    pub fn allowed_caller(mut self, item: impl Into<CallableToolAllowedCaller>) -> Self {
+    pub fn allowed_caller(mut self, item: impl Into<oai_types::CallableToolAllowedCaller>) -> Self {
         self.0
             .allowed_callers
             .get_or_insert_with(Vec::new)
@@ -9259,7 +9367,7 @@ impl MCPToolBuilder {
     }
 
     /// Sets `require_approval`.
-    pub fn require_approval(mut self, value: impl Into<MCPToolRequireApproval>) -> Self {
+    pub fn require_approval(mut self, value: impl Into<oai_types::MCPToolRequireApproval>) -> Self {
         self.0.require_approval = Some(value.into());
         self
     }
@@ -9374,13 +9482,13 @@ impl MCPToolCallBuilder {
     }
 
     /// Sets `error`.
-    pub fn error(mut self, value: impl Into<MCPToolCallError>) -> Self {
+    pub fn error(mut self, value: impl Into<oai_types::MCPToolCallError>) -> Self {
         self.0.error = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<MCPToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MCPToolCallStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -9621,13 +9729,13 @@ impl MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
     }
 
     /// Sets `always`.
-    pub fn always(mut self, value: impl Into<MCPToolFilter>) -> Self {
+    pub fn always(mut self, value: impl Into<oai_types::MCPToolFilter>) -> Self {
         self.0.always = Some(value.into());
         self
     }
 
     /// Sets `never`.
-    pub fn never(mut self, value: impl Into<MCPToolFilter>) -> Self {
+    pub fn never(mut self, value: impl Into<oai_types::MCPToolFilter>) -> Self {
         self.0.never = Some(value.into());
         self
     }
@@ -9720,12 +9828,12 @@ pub struct ModerationConfigParamBuilder(ModerationConfigParam);
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl ModerationConfigParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(mode: impl Into<ModerationMode>) -> Self {
+    pub fn new(mode: impl Into<oai_types::ModerationMode>) -> Self {
         Self(ModerationConfigParam { mode: mode.into() })
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<ModerationMode>) -> Self {
+    pub fn mode(mut self, value: impl Into<oai_types::ModerationMode>) -> Self {
         self.0.mode = value.into();
         self
     }
@@ -9800,7 +9908,7 @@ impl ModerationParamBuilder {
     }
 
     /// Sets `policy`.
-    pub fn policy(mut self, value: impl Into<ModerationPolicyParam>) -> Self {
+    pub fn policy(mut self, value: impl Into<oai_types::ModerationPolicyParam>) -> Self {
         self.0.policy = Some(value.into());
         self
     }
@@ -9866,13 +9974,13 @@ impl ModerationPolicyParamBuilder {
     }
 
     /// Sets `input`.
-    pub fn input(mut self, value: impl Into<ModerationConfigParam>) -> Self {
+    pub fn input(mut self, value: impl Into<oai_types::ModerationConfigParam>) -> Self {
         self.0.input = Some(value.into());
         self
     }
 
     /// Sets `output`.
-    pub fn output(mut self, value: impl Into<ModerationConfigParam>) -> Self {
+    pub fn output(mut self, value: impl Into<oai_types::ModerationConfigParam>) -> Self {
         self.0.output = Some(value.into());
         self
     }
@@ -10014,7 +10122,7 @@ impl NamespaceToolParamBuilder {
     pub fn new(
         name: impl Into<String>,
         description: impl Into<String>,
-        tools: impl Into<Vec<NamespaceToolParamToolsItem>>,
+        tools: impl Into<Vec<oai_types::NamespaceToolParamToolsItem>>,
     ) -> Self {
         Self(NamespaceToolParam {
             r#type: Default::default(),
@@ -10039,13 +10147,13 @@ impl NamespaceToolParamBuilder {
 
     /// Sets `tools`.
     /// Constraints: at least 1 items.
-    pub fn tools(mut self, value: impl Into<Vec<NamespaceToolParamToolsItem>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::NamespaceToolParamToolsItem>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<NamespaceToolParamToolsItem>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::NamespaceToolParamToolsItem>) -> Self {
         self.0.tools.push(item.into());
         self
     }
@@ -10127,8 +10235,8 @@ impl OutputMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        content: impl Into<Vec<OutputMessageContent>>,
-        status: impl Into<OutputMessageStatus>,
+        content: impl Into<Vec<oai_types::OutputMessageContent>>,
+        status: impl Into<oai_types::OutputMessageStatus>,
     ) -> Self {
         Self(OutputMessage {
             id: id.into(),
@@ -10147,19 +10255,19 @@ impl OutputMessageBuilder {
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<OutputMessageContent>>) -> Self {
+    pub fn content(mut self, value: impl Into<Vec<oai_types::OutputMessageContent>>) -> Self {
         self.0.content = value.into();
         self
     }
 
     /// Sets `phase`.
-    pub fn phase(mut self, value: impl Into<MessagePhase>) -> Self {
+    pub fn phase(mut self, value: impl Into<oai_types::MessagePhase>) -> Self {
         self.0.phase = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<OutputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::OutputMessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -10324,7 +10432,7 @@ impl ProgramOutputItemParamBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         result: impl Into<String>,
-        status: impl Into<ProgramOutputItemStatus>,
+        status: impl Into<oai_types::ProgramOutputItemStatus>,
     ) -> Self {
         Self(ProgramOutputItemParam {
             id: id.into(),
@@ -10356,7 +10464,7 @@ impl ProgramOutputItemParamBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ProgramOutputItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ProgramOutputItemStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -10602,7 +10710,7 @@ impl PromptBuilder {
     }
 
     /// Sets `variables`.
-    pub fn variables(mut self, value: impl Into<ResponsePromptVariables>) -> Self {
+    pub fn variables(mut self, value: impl Into<oai_types::ResponsePromptVariables>) -> Self {
         self.0.variables = Some(value.into());
         self
     }
@@ -10743,13 +10851,13 @@ impl PromptCacheOptionsParamBuilder {
     }
 
     /// Sets `ttl`.
-    pub fn ttl(mut self, value: impl Into<PromptCacheTTLEnum>) -> Self {
+    pub fn ttl(mut self, value: impl Into<oai_types::PromptCacheTTLEnum>) -> Self {
         self.0.ttl = Some(value.into());
         self
     }
 
     /// Sets `mode`.
-    pub fn mode(mut self, value: impl Into<PromptCacheModeEnum>) -> Self {
+    pub fn mode(mut self, value: impl Into<oai_types::PromptCacheModeEnum>) -> Self {
         self.0.mode = Some(value.into());
         self
     }
@@ -10833,7 +10941,7 @@ impl RankingOptionsBuilder {
     }
 
     /// Sets `ranker`.
-    pub fn ranker(mut self, value: impl Into<RankerVersionType>) -> Self {
+    pub fn ranker(mut self, value: impl Into<oai_types::RankerVersionType>) -> Self {
         self.0.ranker = Some(value.into());
         self
     }
@@ -10845,7 +10953,7 @@ impl RankingOptionsBuilder {
     }
 
     /// Sets `hybrid_search`.
-    pub fn hybrid_search(mut self, value: impl Into<HybridSearchOptions>) -> Self {
+    pub fn hybrid_search(mut self, value: impl Into<oai_types::HybridSearchOptions>) -> Self {
         self.0.hybrid_search = Some(value.into());
         self
     }
@@ -10919,7 +11027,10 @@ pub struct ReasoningItemBuilder(ReasoningItem);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ReasoningItemBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(id: impl Into<String>, summary: impl Into<Vec<SummaryTextContent>>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        summary: impl Into<Vec<oai_types::SummaryTextContent>>,
+    ) -> Self {
         Self(ReasoningItem {
             r#type: Default::default(),
             id: id.into(),
@@ -10943,19 +11054,19 @@ impl ReasoningItemBuilder {
     }
 
     /// Sets `summary`.
-    pub fn summary(mut self, value: impl Into<Vec<SummaryTextContent>>) -> Self {
+    pub fn summary(mut self, value: impl Into<Vec<oai_types::SummaryTextContent>>) -> Self {
         self.0.summary = value.into();
         self
     }
 
     /// Sets `content`.
-    pub fn content(mut self, value: impl Into<Vec<ReasoningTextContent>>) -> Self {
+    pub fn content(mut self, value: impl Into<Vec<oai_types::ReasoningTextContent>>) -> Self {
         self.0.content = Some(value.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<ReasoningItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::ReasoningItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -11064,7 +11175,7 @@ pub struct ResponseFormatJsonSchemaBuilder(ResponseFormatJsonSchema);
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 impl ResponseFormatJsonSchemaBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(json_schema: impl Into<ResponseFormatJsonSchemaJsonSchema>) -> Self {
+    pub fn new(json_schema: impl Into<oai_types::ResponseFormatJsonSchemaJsonSchema>) -> Self {
         Self(ResponseFormatJsonSchema {
             r#type: Default::default(),
             json_schema: json_schema.into(),
@@ -11072,7 +11183,10 @@ impl ResponseFormatJsonSchemaBuilder {
     }
 
     /// Sets `json_schema`.
-    pub fn json_schema(mut self, value: impl Into<ResponseFormatJsonSchemaJsonSchema>) -> Self {
+    pub fn json_schema(
+        mut self,
+        value: impl Into<oai_types::ResponseFormatJsonSchemaJsonSchema>,
+    ) -> Self {
         self.0.json_schema = value.into();
         self
     }
@@ -11134,7 +11248,7 @@ impl ResponseFormatJsonSchemaJsonSchemaBuilder {
     }
 
     /// Sets `schema`.
-    pub fn schema(mut self, value: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+    pub fn schema(mut self, value: impl Into<oai_types::ResponseFormatJsonSchemaSchema>) -> Self {
         self.0.schema = Some(value.into());
         self
     }
@@ -11557,7 +11671,10 @@ pub struct TextResponseFormatJsonSchemaBuilder(TextResponseFormatJsonSchema);
 #[cfg(any(feature = "evals", feature = "responses"))]
 impl TextResponseFormatJsonSchemaBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>, schema: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        schema: impl Into<oai_types::ResponseFormatJsonSchemaSchema>,
+    ) -> Self {
         Self(TextResponseFormatJsonSchema {
             r#type: Default::default(),
             description: None,
@@ -11580,7 +11697,7 @@ impl TextResponseFormatJsonSchemaBuilder {
     }
 
     /// Sets `schema`.
-    pub fn schema(mut self, value: impl Into<ResponseFormatJsonSchemaSchema>) -> Self {
+    pub fn schema(mut self, value: impl Into<oai_types::ResponseFormatJsonSchemaSchema>) -> Self {
         self.0.schema = value.into();
         self
     }
@@ -11817,7 +11934,7 @@ pub struct ToolSearchCallItemParamBuilder(ToolSearchCallItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ToolSearchCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(arguments: impl Into<EmptyModelParam>) -> Self {
+    pub fn new(arguments: impl Into<oai_types::EmptyModelParam>) -> Self {
         Self(ToolSearchCallItemParam {
             id: None,
             call_id: None,
@@ -11841,19 +11958,19 @@ impl ToolSearchCallItemParamBuilder {
     }
 
     /// Sets `execution`.
-    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+    pub fn execution(mut self, value: impl Into<oai_types::ToolSearchExecutionType>) -> Self {
         self.0.execution = Some(value.into());
         self
     }
 
     /// Sets `arguments`.
-    pub fn arguments(mut self, value: impl Into<EmptyModelParam>) -> Self {
+    pub fn arguments(mut self, value: impl Into<oai_types::EmptyModelParam>) -> Self {
         self.0.arguments = value.into();
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -11931,7 +12048,7 @@ pub struct ToolSearchOutputItemParamBuilder(ToolSearchOutputItemParam);
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl ToolSearchOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(tools: impl Into<Vec<Tool>>) -> Self {
+    pub fn new(tools: impl Into<Vec<oai_types::Tool>>) -> Self {
         Self(ToolSearchOutputItemParam {
             id: None,
             call_id: None,
@@ -11955,25 +12072,25 @@ impl ToolSearchOutputItemParamBuilder {
     }
 
     /// Sets `execution`.
-    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+    pub fn execution(mut self, value: impl Into<oai_types::ToolSearchExecutionType>) -> Self {
         self.0.execution = Some(value.into());
         self
     }
 
     /// Sets `tools`.
-    pub fn tools(mut self, value: impl Into<Vec<Tool>>) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::Tool>>) -> Self {
         self.0.tools = value.into();
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(mut self, item: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::Tool>) -> Self {
         self.0.tools.push(item.into());
         self
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<FunctionCallItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::FunctionCallItemStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -12037,7 +12154,7 @@ impl ToolSearchToolParamBuilder {
     }
 
     /// Sets `execution`.
-    pub fn execution(mut self, value: impl Into<ToolSearchExecutionType>) -> Self {
+    pub fn execution(mut self, value: impl Into<oai_types::ToolSearchExecutionType>) -> Self {
         self.0.execution = Some(value.into());
         self
     }
@@ -12049,7 +12166,7 @@ impl ToolSearchToolParamBuilder {
     }
 
     /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<EmptyModelParam>) -> Self {
+    pub fn parameters(mut self, value: impl Into<oai_types::EmptyModelParam>) -> Self {
         self.0.parameters = Some(value.into());
         self
     }
@@ -12395,13 +12512,16 @@ impl WebSearchActionSearchBuilder {
     }
 
     /// Sets `sources`.
-    pub fn sources(mut self, value: impl Into<Vec<WebSearchActionSearchSourcesItem>>) -> Self {
+    pub fn sources(
+        mut self,
+        value: impl Into<Vec<oai_types::WebSearchActionSearchSourcesItem>>,
+    ) -> Self {
         self.0.sources = Some(value.into());
         self
     }
 
     /// Appends one item to `sources`.
-    pub fn source(mut self, item: impl Into<WebSearchActionSearchSourcesItem>) -> Self {
+    pub fn source(mut self, item: impl Into<oai_types::WebSearchActionSearchSourcesItem>) -> Self {
         self.0
             .sources
             .get_or_insert_with(Vec::new)
@@ -12601,7 +12721,7 @@ pub struct WebSearchPreviewToolBuilder(WebSearchPreviewTool);
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl WebSearchPreviewToolBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<WebSearchPreviewToolType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::WebSearchPreviewToolType>) -> Self {
         Self(WebSearchPreviewTool {
             r#type: r#type.into(),
             user_location: None,
@@ -12612,31 +12732,34 @@ impl WebSearchPreviewToolBuilder {
 
     /// Sets `type`.
     /// Default: `"web_search_preview"`.
-    pub fn r#type(mut self, value: impl Into<WebSearchPreviewToolType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::WebSearchPreviewToolType>) -> Self {
         self.0.r#type = value.into();
         self
     }
 
     /// Sets `user_location`.
-    pub fn user_location(mut self, value: impl Into<ApproximateLocation>) -> Self {
+    pub fn user_location(mut self, value: impl Into<oai_types::ApproximateLocation>) -> Self {
         self.0.user_location = Some(value.into());
         self
     }
 
     /// Sets `search_context_size`.
-    pub fn search_context_size(mut self, value: impl Into<SearchContextSize>) -> Self {
+    pub fn search_context_size(mut self, value: impl Into<oai_types::SearchContextSize>) -> Self {
         self.0.search_context_size = Some(value.into());
         self
     }
 
     /// Sets `search_content_types`.
-    pub fn search_content_types(mut self, value: impl Into<Vec<SearchContentType>>) -> Self {
+    pub fn search_content_types(
+        mut self,
+        value: impl Into<Vec<oai_types::SearchContentType>>,
+    ) -> Self {
         self.0.search_content_types = Some(value.into());
         self
     }
 
     /// Appends one item to `search_content_types`.
-    pub fn search_content_type(mut self, item: impl Into<SearchContentType>) -> Self {
+    pub fn search_content_type(mut self, item: impl Into<oai_types::SearchContentType>) -> Self {
         self.0
             .search_content_types
             .get_or_insert_with(Vec::new)
@@ -12704,7 +12827,7 @@ pub struct WebSearchToolBuilder(WebSearchTool);
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl WebSearchToolBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#type: impl Into<WebSearchToolType>) -> Self {
+    pub fn new(r#type: impl Into<oai_types::WebSearchToolType>) -> Self {
         Self(WebSearchTool {
             r#type: r#type.into(),
             external_web_access: None,
@@ -12716,7 +12839,7 @@ impl WebSearchToolBuilder {
 
     /// Sets `type`.
     /// Default: `"web_search"`.
-    pub fn r#type(mut self, value: impl Into<WebSearchToolType>) -> Self {
+    pub fn r#type(mut self, value: impl Into<oai_types::WebSearchToolType>) -> Self {
         self.0.r#type = value.into();
         self
     }
@@ -12729,20 +12852,26 @@ impl WebSearchToolBuilder {
     }
 
     /// Sets `filters`.
-    pub fn filters(mut self, value: impl Into<WebSearchToolFilters>) -> Self {
+    pub fn filters(mut self, value: impl Into<oai_types::WebSearchToolFilters>) -> Self {
         self.0.filters = Some(value.into());
         self
     }
 
     /// Sets `user_location`.
-    pub fn user_location(mut self, value: impl Into<WebSearchApproximateLocation>) -> Self {
+    pub fn user_location(
+        mut self,
+        value: impl Into<oai_types::WebSearchApproximateLocation>,
+    ) -> Self {
         self.0.user_location = Some(value.into());
         self
     }
 
     /// Sets `search_context_size`.
     /// Default: `"medium"`.
-    pub fn search_context_size(mut self, value: impl Into<WebSearchToolSearchContextSize>) -> Self {
+    pub fn search_context_size(
+        mut self,
+        value: impl Into<oai_types::WebSearchToolSearchContextSize>,
+    ) -> Self {
         self.0.search_context_size = Some(value.into());
         self
     }
@@ -12798,8 +12927,8 @@ impl WebSearchToolCallBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         id: impl Into<String>,
-        status: impl Into<WebSearchToolCallStatus>,
-        action: impl Into<WebSearchToolCallAction>,
+        status: impl Into<oai_types::WebSearchToolCallStatus>,
+        action: impl Into<oai_types::WebSearchToolCallAction>,
     ) -> Self {
         Self(WebSearchToolCall {
             id: id.into(),
@@ -12816,13 +12945,13 @@ impl WebSearchToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<WebSearchToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::WebSearchToolCallStatus>) -> Self {
         self.0.status = value.into();
         self
     }
 
     /// Sets `action`.
-    pub fn action(mut self, value: impl Into<WebSearchToolCallAction>) -> Self {
+    pub fn action(mut self, value: impl Into<oai_types::WebSearchToolCallAction>) -> Self {
         self.0.action = value.into();
         self
     }

@@ -24,14 +24,14 @@ pub struct CreateSkillBodyBuilder(CreateSkillBody);
 
 impl CreateSkillBodyBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(files: impl Into<CreateSkillBodyFiles>) -> Self {
+    pub fn new(files: impl Into<oai_types::CreateSkillBodyFiles>) -> Self {
         Self(CreateSkillBody {
             files: files.into(),
         })
     }
 
     /// Sets `files`.
-    pub fn files(mut self, value: impl Into<CreateSkillBodyFiles>) -> Self {
+    pub fn files(mut self, value: impl Into<oai_types::CreateSkillBodyFiles>) -> Self {
         self.0.files = value.into();
         self
     }
@@ -92,7 +92,7 @@ pub struct CreateSkillVersionBodyBuilder(CreateSkillVersionBody);
 
 impl CreateSkillVersionBodyBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(files: impl Into<CreateSkillVersionBodyFiles>) -> Self {
+    pub fn new(files: impl Into<oai_types::CreateSkillVersionBodyFiles>) -> Self {
         Self(CreateSkillVersionBody {
             files: files.into(),
             default: None,
@@ -100,7 +100,7 @@ impl CreateSkillVersionBodyBuilder {
     }
 
     /// Sets `files`.
-    pub fn files(mut self, value: impl Into<CreateSkillVersionBodyFiles>) -> Self {
+    pub fn files(mut self, value: impl Into<oai_types::CreateSkillVersionBodyFiles>) -> Self {
         self.0.files = value.into();
         self
     }
@@ -193,7 +193,7 @@ impl ListSkillVersionsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -281,7 +281,7 @@ impl ListSkillsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -139,7 +139,7 @@ impl CreateUploadRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         filename: impl Into<String>,
-        purpose: impl Into<CreateUploadRequestPurpose>,
+        purpose: impl Into<oai_types::CreateUploadRequestPurpose>,
         bytes: i64,
         mime_type: impl Into<String>,
     ) -> Self {
@@ -159,7 +159,7 @@ impl CreateUploadRequestBuilder {
     }
 
     /// Sets `purpose`.
-    pub fn purpose(mut self, value: impl Into<CreateUploadRequestPurpose>) -> Self {
+    pub fn purpose(mut self, value: impl Into<oai_types::CreateUploadRequestPurpose>) -> Self {
         self.0.purpose = value.into();
         self
     }
@@ -177,7 +177,7 @@ impl CreateUploadRequestBuilder {
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<FileExpirationAfter>) -> Self {
+    pub fn expires_after(mut self, value: impl Into<oai_types::FileExpirationAfter>) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }

@@ -140,25 +140,28 @@ impl CreateVectorStoreFileBatchRequestBuilder {
 
     /// Sets `files`.
     /// Constraints: at least 1 items, at most 2000 items.
-    pub fn files(mut self, value: impl Into<Vec<CreateVectorStoreFileRequest>>) -> Self {
+    pub fn files(mut self, value: impl Into<Vec<oai_types::CreateVectorStoreFileRequest>>) -> Self {
         self.0.files = Some(value.into());
         self
     }
 
     /// Appends one item to `files`.
-    pub fn file(mut self, item: impl Into<CreateVectorStoreFileRequest>) -> Self {
+    pub fn file(mut self, item: impl Into<oai_types::CreateVectorStoreFileRequest>) -> Self {
         self.0.files.get_or_insert_with(Vec::new).push(item.into());
         self
     }
 
     /// Sets `chunking_strategy`.
-    pub fn chunking_strategy(mut self, value: impl Into<ChunkingStrategyRequestParam>) -> Self {
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<oai_types::ChunkingStrategyRequestParam>,
+    ) -> Self {
         self.0.chunking_strategy = Some(value.into());
         self
     }
 
     /// Sets `attributes`.
-    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+    pub fn attributes(mut self, value: impl Into<oai_types::VectorStoreFileAttributes>) -> Self {
         self.0.attributes = Some(value.into());
         self
     }
@@ -242,13 +245,16 @@ impl CreateVectorStoreFileRequestBuilder {
     }
 
     /// Sets `chunking_strategy`.
-    pub fn chunking_strategy(mut self, value: impl Into<ChunkingStrategyRequestParam>) -> Self {
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<oai_types::ChunkingStrategyRequestParam>,
+    ) -> Self {
         self.0.chunking_strategy = Some(value.into());
         self
     }
 
     /// Sets `attributes`.
-    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+    pub fn attributes(mut self, value: impl Into<oai_types::VectorStoreFileAttributes>) -> Self {
         self.0.attributes = Some(value.into());
         self
     }
@@ -346,7 +352,10 @@ impl CreateVectorStoreRequestBuilder {
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<VectorStoreExpirationAfter>) -> Self {
+    pub fn expires_after(
+        mut self,
+        value: impl Into<oai_types::VectorStoreExpirationAfter>,
+    ) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
@@ -354,14 +363,14 @@ impl CreateVectorStoreRequestBuilder {
     /// Sets `chunking_strategy`.
     pub fn chunking_strategy(
         mut self,
-        value: impl Into<CreateVectorStoreRequestChunkingStrategy>,
+        value: impl Into<oai_types::CreateVectorStoreRequestChunkingStrategy>,
     ) -> Self {
         self.0.chunking_strategy = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -451,7 +460,10 @@ impl ListFilesInVectorStoreBatchParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListFilesInVectorStoreBatchParamsOrder>) -> Self {
+    pub fn order(
+        mut self,
+        value: impl Into<oai_types::ListFilesInVectorStoreBatchParamsOrder>,
+    ) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -469,7 +481,10 @@ impl ListFilesInVectorStoreBatchParamsBuilder {
     }
 
     /// Sets `filter`.
-    pub fn filter(mut self, value: impl Into<ListFilesInVectorStoreBatchParamsFilter>) -> Self {
+    pub fn filter(
+        mut self,
+        value: impl Into<oai_types::ListFilesInVectorStoreBatchParamsFilter>,
+    ) -> Self {
         self.0.filter = Some(value.into());
         self
     }
@@ -554,7 +569,7 @@ impl ListVectorStoreFilesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListVectorStoreFilesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListVectorStoreFilesParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -572,7 +587,7 @@ impl ListVectorStoreFilesParamsBuilder {
     }
 
     /// Sets `filter`.
-    pub fn filter(mut self, value: impl Into<ListVectorStoreFilesParamsFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<oai_types::ListVectorStoreFilesParamsFilter>) -> Self {
         self.0.filter = Some(value.into());
         self
     }
@@ -646,7 +661,7 @@ impl ListVectorStoresParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<ListVectorStoresParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::ListVectorStoresParamsOrder>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -785,7 +800,7 @@ pub struct StaticChunkingStrategyRequestParamBuilder(StaticChunkingStrategyReque
 
 impl StaticChunkingStrategyRequestParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(r#static: impl Into<StaticChunkingStrategy>) -> Self {
+    pub fn new(r#static: impl Into<oai_types::StaticChunkingStrategy>) -> Self {
         Self(StaticChunkingStrategyRequestParam {
             r#type: Default::default(),
             r#static: r#static.into(),
@@ -793,7 +808,7 @@ impl StaticChunkingStrategyRequestParamBuilder {
     }
 
     /// Sets `static`.
-    pub fn r#static(mut self, value: impl Into<StaticChunkingStrategy>) -> Self {
+    pub fn r#static(mut self, value: impl Into<oai_types::StaticChunkingStrategy>) -> Self {
         self.0.r#static = value.into();
         self
     }
@@ -857,7 +872,7 @@ impl UpdateVectorStoreFileAttributesRequestBuilder {
     }
 
     /// Sets `attributes`.
-    pub fn attributes(mut self, value: impl Into<VectorStoreFileAttributes>) -> Self {
+    pub fn attributes(mut self, value: impl Into<oai_types::VectorStoreFileAttributes>) -> Self {
         self.0.attributes = Some(value.into());
         self
     }
@@ -930,13 +945,16 @@ impl UpdateVectorStoreRequestBuilder {
     }
 
     /// Sets `expires_after`.
-    pub fn expires_after(mut self, value: impl Into<VectorStoreExpirationAfter>) -> Self {
+    pub fn expires_after(
+        mut self,
+        value: impl Into<oai_types::VectorStoreExpirationAfter>,
+    ) -> Self {
         self.0.expires_after = Some(value.into());
         self
     }
 
     /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<Metadata>) -> Self {
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
         self.0.metadata = Some(value.into());
         self
     }
@@ -1075,7 +1093,7 @@ pub struct VectorStoreSearchRequestBuilder(VectorStoreSearchRequest);
 
 impl VectorStoreSearchRequestBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(query: impl Into<VectorStoreSearchRequestQuery>) -> Self {
+    pub fn new(query: impl Into<oai_types::VectorStoreSearchRequestQuery>) -> Self {
         Self(VectorStoreSearchRequest {
             query: query.into(),
             rewrite_query: None,
@@ -1086,7 +1104,7 @@ impl VectorStoreSearchRequestBuilder {
     }
 
     /// Sets `query`.
-    pub fn query(mut self, value: impl Into<VectorStoreSearchRequestQuery>) -> Self {
+    pub fn query(mut self, value: impl Into<oai_types::VectorStoreSearchRequestQuery>) -> Self {
         self.0.query = value.into();
         self
     }
@@ -1107,7 +1125,7 @@ impl VectorStoreSearchRequestBuilder {
     }
 
     /// Sets `filters`.
-    pub fn filters(mut self, value: impl Into<VectorStoreSearchRequestFilters>) -> Self {
+    pub fn filters(mut self, value: impl Into<oai_types::VectorStoreSearchRequestFilters>) -> Self {
         self.0.filters = Some(value.into());
         self
     }
@@ -1115,7 +1133,7 @@ impl VectorStoreSearchRequestBuilder {
     /// Sets `ranking_options`.
     pub fn ranking_options(
         mut self,
-        value: impl Into<VectorStoreSearchRequestRankingOptions>,
+        value: impl Into<oai_types::VectorStoreSearchRequestRankingOptions>,
     ) -> Self {
         self.0.ranking_options = Some(value.into());
         self
@@ -1216,7 +1234,7 @@ impl VectorStoreSearchRequestRankingOptionsBuilder {
     /// Default: `"auto"`.
     pub fn ranker(
         mut self,
-        value: impl Into<VectorStoreSearchRequestRankingOptionsRanker>,
+        value: impl Into<oai_types::VectorStoreSearchRequestRankingOptionsRanker>,
     ) -> Self {
         self.0.ranker = Some(value.into());
         self

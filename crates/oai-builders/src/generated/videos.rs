@@ -89,7 +89,10 @@ pub struct CreateVideoEditJsonBodyBuilder(CreateVideoEditJsonBody);
 
 impl CreateVideoEditJsonBodyBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(video: impl Into<VideoReferenceInputParam>, prompt: impl Into<String>) -> Self {
+    pub fn new(
+        video: impl Into<oai_types::VideoReferenceInputParam>,
+        prompt: impl Into<String>,
+    ) -> Self {
         Self(CreateVideoEditJsonBody {
             video: video.into(),
             prompt: prompt.into(),
@@ -97,7 +100,7 @@ impl CreateVideoEditJsonBodyBuilder {
     }
 
     /// Sets `video`.
-    pub fn video(mut self, value: impl Into<VideoReferenceInputParam>) -> Self {
+    pub fn video(mut self, value: impl Into<oai_types::VideoReferenceInputParam>) -> Self {
         self.0.video = value.into();
         self
     }
@@ -155,7 +158,7 @@ pub struct CreateVideoEditMultipartBodyBuilder(CreateVideoEditMultipartBody);
 impl CreateVideoEditMultipartBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        video: impl Into<CreateVideoEditMultipartBodyVideo>,
+        video: impl Into<oai_types::CreateVideoEditMultipartBodyVideo>,
         prompt: impl Into<String>,
     ) -> Self {
         Self(CreateVideoEditMultipartBody {
@@ -165,7 +168,7 @@ impl CreateVideoEditMultipartBodyBuilder {
     }
 
     /// Sets `video`.
-    pub fn video(mut self, value: impl Into<CreateVideoEditMultipartBodyVideo>) -> Self {
+    pub fn video(mut self, value: impl Into<oai_types::CreateVideoEditMultipartBodyVideo>) -> Self {
         self.0.video = value.into();
         self
     }
@@ -227,9 +230,9 @@ pub struct CreateVideoExtendJsonBodyBuilder(CreateVideoExtendJsonBody);
 impl CreateVideoExtendJsonBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        video: impl Into<VideoReferenceInputParam>,
+        video: impl Into<oai_types::VideoReferenceInputParam>,
         prompt: impl Into<String>,
-        seconds: impl Into<VideoSeconds>,
+        seconds: impl Into<oai_types::VideoSeconds>,
     ) -> Self {
         Self(CreateVideoExtendJsonBody {
             video: video.into(),
@@ -239,7 +242,7 @@ impl CreateVideoExtendJsonBodyBuilder {
     }
 
     /// Sets `video`.
-    pub fn video(mut self, value: impl Into<VideoReferenceInputParam>) -> Self {
+    pub fn video(mut self, value: impl Into<oai_types::VideoReferenceInputParam>) -> Self {
         self.0.video = value.into();
         self
     }
@@ -252,7 +255,7 @@ impl CreateVideoExtendJsonBodyBuilder {
     }
 
     /// Sets `seconds`.
-    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+    pub fn seconds(mut self, value: impl Into<oai_types::VideoSeconds>) -> Self {
         self.0.seconds = value.into();
         self
     }
@@ -307,9 +310,9 @@ pub struct CreateVideoExtendMultipartBodyBuilder(CreateVideoExtendMultipartBody)
 impl CreateVideoExtendMultipartBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
-        video: impl Into<CreateVideoExtendMultipartBodyVideo>,
+        video: impl Into<oai_types::CreateVideoExtendMultipartBodyVideo>,
         prompt: impl Into<String>,
-        seconds: impl Into<VideoSeconds>,
+        seconds: impl Into<oai_types::VideoSeconds>,
     ) -> Self {
         Self(CreateVideoExtendMultipartBody {
             video: video.into(),
@@ -319,7 +322,10 @@ impl CreateVideoExtendMultipartBodyBuilder {
     }
 
     /// Sets `video`.
-    pub fn video(mut self, value: impl Into<CreateVideoExtendMultipartBodyVideo>) -> Self {
+    pub fn video(
+        mut self,
+        value: impl Into<oai_types::CreateVideoExtendMultipartBodyVideo>,
+    ) -> Self {
         self.0.video = value.into();
         self
     }
@@ -332,7 +338,7 @@ impl CreateVideoExtendMultipartBodyBuilder {
     }
 
     /// Sets `seconds`.
-    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+    pub fn seconds(mut self, value: impl Into<oai_types::VideoSeconds>) -> Self {
         self.0.seconds = value.into();
         self
     }
@@ -405,7 +411,7 @@ impl CreateVideoJsonBodyBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<VideoModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::VideoModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -418,19 +424,19 @@ impl CreateVideoJsonBodyBuilder {
     }
 
     /// Sets `input_reference`.
-    pub fn input_reference(mut self, value: impl Into<ImageRefParam2>) -> Self {
+    pub fn input_reference(mut self, value: impl Into<oai_types::ImageRefParam2>) -> Self {
         self.0.input_reference = Some(value.into());
         self
     }
 
     /// Sets `seconds`.
-    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+    pub fn seconds(mut self, value: impl Into<oai_types::VideoSeconds>) -> Self {
         self.0.seconds = Some(value.into());
         self
     }
 
     /// Sets `size`.
-    pub fn size(mut self, value: impl Into<VideoSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::VideoSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
@@ -503,7 +509,7 @@ impl CreateVideoMultipartBodyBuilder {
     }
 
     /// Sets `model`.
-    pub fn model(mut self, value: impl Into<VideoModel>) -> Self {
+    pub fn model(mut self, value: impl Into<oai_types::VideoModel>) -> Self {
         self.0.model = Some(value.into());
         self
     }
@@ -518,20 +524,20 @@ impl CreateVideoMultipartBodyBuilder {
     /// Sets `input_reference`.
     pub fn input_reference(
         mut self,
-        value: impl Into<CreateVideoMultipartBodyInputReference>,
+        value: impl Into<oai_types::CreateVideoMultipartBodyInputReference>,
     ) -> Self {
         self.0.input_reference = Some(value.into());
         self
     }
 
     /// Sets `seconds`.
-    pub fn seconds(mut self, value: impl Into<VideoSeconds>) -> Self {
+    pub fn seconds(mut self, value: impl Into<oai_types::VideoSeconds>) -> Self {
         self.0.seconds = Some(value.into());
         self
     }
 
     /// Sets `size`.
-    pub fn size(mut self, value: impl Into<VideoSize>) -> Self {
+    pub fn size(mut self, value: impl Into<oai_types::VideoSize>) -> Self {
         self.0.size = Some(value.into());
         self
     }
@@ -747,7 +753,7 @@ impl ListVideosParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<OrderEnum>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -814,7 +820,7 @@ impl RetrieveVideoContentParamsBuilder {
     }
 
     /// Sets `variant`.
-    pub fn variant(mut self, value: impl Into<VideoContentVariant>) -> Self {
+    pub fn variant(mut self, value: impl Into<oai_types::VideoContentVariant>) -> Self {
         self.0.variant = Some(value.into());
         self
     }
