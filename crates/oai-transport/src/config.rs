@@ -72,6 +72,8 @@ pub struct Config {
     pub(crate) max_response_bytes: u64,
     pub(crate) sse_limits: SseLimits,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) azure: Option<crate::azure::AzureRouting>,
+    pub(crate) rate_limiter: Option<crate::limiter::RateLimiter>,
 }
 
 impl Config {
@@ -87,6 +89,24 @@ impl Config {
     /// A configuration error naming the variable that is missing or malformed.
     pub fn from_env() -> Result<Config> {
         ConfigBuilder::from_env().build()
+    }
+
+    /// A builder for an Azure OpenAI configuration, with nothing read from the
+    /// environment (see [`crate::azure`]).
+    pub fn azure() -> crate::azure::AzureBuilder {
+        crate::azure::AzureBuilder::default()
+    }
+
+    /// A builder for Azure OpenAI holding what the environment says
+    /// (`AZURE_OPENAI_ENDPOINT`, `OPENAI_API_VERSION`, `AZURE_OPENAI_API_KEY` or
+    /// `AZURE_OPENAI_AD_TOKEN`); settings made on it win.
+    pub fn azure_from_env() -> crate::azure::AzureBuilder {
+        crate::azure::AzureBuilder::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Whether this configuration talks to Azure OpenAI.
+    pub fn is_azure(&self) -> bool {
+        self.azure.is_some()
     }
 
     /// The base URL every path is appended to.
@@ -130,6 +150,8 @@ impl fmt::Debug for Config {
             .field("max_retries", &self.max_retries)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("custom_http_client", &self.http_client.is_some())
+            .field("azure", &self.azure)
+            .field("rate_limiter", &self.rate_limiter)
             .finish()
     }
 }
@@ -164,6 +186,7 @@ pub struct ConfigBuilder {
     sse_limits: SseLimits,
     http_client: Option<reqwest::Client>,
     insecure_http: bool,
+    rate_limiter: Option<crate::limiter::RateLimiter>,
     error: Option<Error>,
 }
 
@@ -183,6 +206,7 @@ impl Default for ConfigBuilder {
             sse_limits: SseLimits::default(),
             http_client: None,
             insecure_http: false,
+            rate_limiter: None,
             error: None,
         }
     }
@@ -245,9 +269,36 @@ impl ConfigBuilder {
         self
     }
 
+    pub(crate) fn api_key_from(mut self, key: SecretString, from: String) -> Self {
+        self.key = KeySetting::Key { secret: key, from };
+        self
+    }
+
     /// A provider asked for the credential before every attempt.
     pub fn credential_provider(mut self, provider: impl CredentialProvider) -> Self {
         self.key = KeySetting::Provider(Arc::new(provider));
+        self
+    }
+
+    pub(crate) fn credential_provider_boxed(
+        mut self,
+        provider: Box<dyn CredentialProvider>,
+    ) -> Self {
+        self.key = KeySetting::Provider(Arc::from(provider));
+        self
+    }
+
+    pub(crate) fn base_url_from(mut self, url: String, from: String) -> Self {
+        self.base_url = Some((url, from));
+        self
+    }
+
+    /// Sends every request through `limiter`, which holds calls back to stay
+    /// under the rate limits the server reports (see [`crate::limiter`]).
+    /// Clones of one limiter share their state: give the same limiter to every
+    /// client that uses the same key.
+    pub fn rate_limiter(mut self, limiter: crate::limiter::RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
         self
     }
 
@@ -417,6 +468,8 @@ impl ConfigBuilder {
             max_response_bytes: self.max_response_bytes,
             sse_limits: self.sse_limits,
             http_client: self.http_client,
+            azure: None,
+            rate_limiter: self.rate_limiter,
         })
     }
 }

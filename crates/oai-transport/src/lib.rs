@@ -36,9 +36,13 @@ pub mod sse;
 #[cfg(feature = "client")]
 mod auth;
 #[cfg(feature = "client")]
+pub mod azure;
+#[cfg(feature = "client")]
 mod builder;
 #[cfg(feature = "client")]
 pub mod config;
+#[cfg(feature = "client")]
+pub mod limiter;
 #[cfg(feature = "client")]
 pub mod multipart;
 #[cfg(feature = "client")]
@@ -61,9 +65,13 @@ pub use sse::{SseEvent, SseLimits};
 #[cfg(feature = "client")]
 pub use auth::{AuthStyle, CredentialFuture, CredentialProvider};
 #[cfg(feature = "client")]
+pub use azure::AzureBuilder;
+#[cfg(feature = "client")]
 pub use builder::RequestBuilder;
 #[cfg(feature = "client")]
 pub use config::{Config, ConfigBuilder, Timeouts};
+#[cfg(feature = "client")]
+pub use limiter::{LimiterStats, RateLimiter};
 #[cfg(feature = "client")]
 pub use multipart::{MultipartForm, Part};
 #[cfg(feature = "client")]

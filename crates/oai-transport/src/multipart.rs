@@ -96,6 +96,13 @@ impl MultipartForm {
     pub fn len(&self) -> usize {
         self.parts.len()
     }
+    /// The value of the first text field named `name`.
+    pub fn text_field(&self, name: &str) -> Option<&str> {
+        self.parts.iter().find_map(|p| match &p.source {
+            Source::Text(t) if p.name == name => Some(t.as_str()),
+            _ => None,
+        })
+    }
     /// Whether the form has no part.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()

@@ -18,6 +18,7 @@ pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) stream_idle_timeout: Option<Duration>,
     pub(crate) max_retries: Option<u32>,
+    pub(crate) estimated_tokens: Option<u64>,
     pub(crate) error: Option<String>,
 }
 
@@ -75,6 +76,14 @@ impl RequestOptions {
         self
     }
 
+    /// The tokens this call is expected to use, for a [`crate::RateLimiter`]
+    /// (prompt plus the most the answer may take). Without it the limiter
+    /// counts one token per four bytes of the JSON body.
+    pub fn estimated_tokens(mut self, tokens: u64) -> Self {
+        self.estimated_tokens = Some(tokens);
+        self
+    }
+
     /// Adds `other`'s settings on top of these.
     pub fn merge(mut self, other: RequestOptions) -> Self {
         for (name, value) in &other.headers {
@@ -85,6 +94,7 @@ impl RequestOptions {
         self.timeout = other.timeout.or(self.timeout);
         self.stream_idle_timeout = other.stream_idle_timeout.or(self.stream_idle_timeout);
         self.max_retries = other.max_retries.or(self.max_retries);
+        self.estimated_tokens = other.estimated_tokens.or(self.estimated_tokens);
         if self.error.is_none() {
             self.error = other.error;
         }

@@ -166,8 +166,15 @@ impl Transport {
     /// # Errors
     /// The path is not a plain path under the base URL.
     pub fn url(&self, request: &Request) -> Result<Url> {
+        let routed = match &self.shared.config.azure {
+            Some(azure) => azure.route(&request.path, &request.body)?,
+            None => None,
+        };
+        self.url_with_path(request, routed.as_deref().unwrap_or(&request.path))
+    }
+
+    fn url_with_path(&self, request: &Request, path: &str) -> Result<Url> {
         let base = &self.shared.config.base_url;
-        let path = &request.path;
         if !path.starts_with('/')
             || path.starts_with("//")
             || path
@@ -254,6 +261,12 @@ impl Transport {
             span.record("attempt", attempt);
             let secret = cfg.credentials.resolve().await?;
             let req = self.build(request, &url, &body, secret.as_ref()).await?;
+            // Held until this attempt's answer has been read (or, for a
+            // stream, until its headers arrive).
+            let permit = match &cfg.rate_limiter {
+                Some(l) => Some(l.acquire(estimated_tokens(request, &body)).await),
+                None => None,
+            };
             tracing::debug!(attempt, "sending request");
             if tracing::enabled!(tracing::Level::TRACE) {
                 tracing::trace!(headers = ?redact::Headers(req.headers()), "request headers");
@@ -280,6 +293,9 @@ impl Transport {
             };
             let status = response.status();
             let headers = response.headers().clone();
+            if let Some(l) = &cfg.rate_limiter {
+                l.observe(status, &headers);
+            }
             span.record("status", status.as_u16());
             if let Some(id) = request_id(&headers) {
                 span.record("request_id", id.as_str());
@@ -333,6 +349,7 @@ impl Transport {
             let body = read_capped(response, MAX_ERROR_BODY_BYTES, deadline, timeout)
                 .await
                 .unwrap_or_default();
+            drop(permit);
             let mut details = parse_error_body(Some(status.as_u16()), &body);
             if let Some(s) = &secret {
                 details.redact(s.expose_secret());
@@ -471,6 +488,15 @@ fn prepare_body(body: &RequestBody, options: &RequestOptions) -> Result<Prepared
             bytes,
         } => PreparedBody::Bytes(content_type.clone(), bytes.clone()),
         RequestBody::Multipart(form) => PreparedBody::Multipart(form.clone()),
+    })
+}
+
+/// The tokens a limiter reserves for one attempt: the caller's estimate, else
+/// a quarter of the JSON body's bytes (about one token per four characters).
+fn estimated_tokens(request: &Request, body: &PreparedBody) -> u64 {
+    request.options.estimated_tokens.unwrap_or(match body {
+        PreparedBody::Bytes(_, b) => (b.len() as u64).div_ceil(4),
+        _ => 1,
     })
 }
 

@@ -9,6 +9,7 @@
 
 #[doc(hidden)]
 pub mod const_str;
+mod embedding_vector;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod generated;
@@ -16,6 +17,7 @@ mod input_file;
 mod shorthand;
 mod support;
 
+pub use embedding_vector::EmbeddingVector;
 pub use generated::*;
 pub use input_file::{FileSource, InputFile};
 #[cfg(any(feature = "chat", feature = "responses"))]

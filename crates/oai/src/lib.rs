@@ -61,6 +61,7 @@
 
 use std::fmt;
 
+mod call;
 mod generated;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
@@ -74,13 +75,15 @@ pub mod resources {
 
 use oai_transport::http::Method;
 
+pub use call::Call;
 pub use oai_builders as builders;
 pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
-    ApiErrorDetails, AuthStyle, Config, ConfigBuilder, CredentialFuture, CredentialProvider,
-    Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream, MultipartForm, Page, PageStream,
-    Part, RateLimit, RawResponse, RequestBuilder, RequestOptions, Response, ResponseMeta, Result,
-    SseEvent, SseLimits, StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
+    ApiErrorDetails, AuthStyle, AzureBuilder, Config, ConfigBuilder, CredentialFuture,
+    CredentialProvider, Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream,
+    LimiterStats, MultipartForm, Page, PageStream, Part, RateLimit, RateLimiter, RawResponse,
+    RequestBuilder, RequestOptions, Response, ResponseMeta, Result, SseEvent, SseLimits,
+    StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
 

@@ -23,6 +23,7 @@ pub fn ty_text(t: &Ty) -> String {
         Ty::Named(n) => n.clone(),
         Ty::Const(n) => format!("consts::{n}"),
         Ty::File => "crate::InputFile".into(),
+        Ty::Extern(n) => format!("crate::{n}"),
     }
 }
 

@@ -57,6 +57,7 @@ pub(super) fn qualified(t: &Ty) -> String {
         Ty::Map(i) => format!("std::collections::BTreeMap<String, {}>", qualified(i)),
         Ty::Const(n) => format!("oai_types::consts::{n}"),
         Ty::File => "oai_types::InputFile".into(),
+        Ty::Extern(n) => format!("oai_types::{n}"),
         other => ty_text(other),
     }
 }
@@ -158,6 +159,16 @@ struct Method {
     text: String,
 }
 
+/// Body fields the facade fills in when the caller leaves them out, as the
+/// official SDKs do: `(operation, field, JSON value, the support function
+/// that sets it)`. Embeddings travel as base64 unless asked otherwise.
+pub(super) const BODY_DEFAULTS: &[(&str, &str, &str, &str)] = &[(
+    "createEmbedding",
+    "encoding_format",
+    "\"base64\"",
+    "support::embeddings_base64_by_default",
+)];
+
 fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     let mut out = Vec::new();
     let http = op.method.to_uppercase();
@@ -239,15 +250,12 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         op.bodies.iter().map(Some).collect()
     };
     let answer = &op.answer;
-    let (ret, send) = if let Some(j) = &answer.json {
-        (ty_of(model, j)?, "rb.send().await".to_owned())
+    let (ret, make) = if let Some(j) = &answer.json {
+        (ty_of(model, j)?, "json")
     } else if !answer.binary.is_empty() {
-        (
-            "bytes::Bytes".to_owned(),
-            "support::bytes(rb).await".to_owned(),
-        )
+        ("bytes::Bytes".to_owned(), "bytes")
     } else {
-        ("()".to_owned(), "support::empty(rb).await".to_owned())
+        ("()".to_owned(), "empty")
     };
     for body in &bodies {
         let mut a = args.clone();
@@ -264,6 +272,9 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                 BodyKind::Json => {
                     let schema = b.schema.as_deref().ok_or("json body without schema")?;
                     a.push(format!("request: {}", ty_of(model, schema)?));
+                    for (_, _, _, set) in BODY_DEFAULTS.iter().filter(|d| d.0 == op.id) {
+                        let _ = writeln!(body_code, "let request = {set}(request);");
+                    }
                     let _ = writeln!(
                         body_code,
                         "support::check(&request)?;\nlet rb = rb.json(&request);"
@@ -299,7 +310,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         out.push(Method {
             cfg: cfg.clone(),
             text: format!(
-                "{docs}{errors}{deprecated}pub async fn {}{suffix}(&self, {sig_args}) -> Result<{ret}> {{\n{prelude}{send}\n}}\n",
+                "{docs}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::{make}((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
                 op.name
             ),
         });
@@ -431,7 +442,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> 
         n.ops.push(i);
     }
     let mut out = format!(
-        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestOptions, Result, StreamOptions}};\n\nuse crate::Client;\nuse crate::support;\n\n"
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions}};\n\nuse crate::{{Call, Client}};\nuse crate::support;\n\n"
     );
     let mut accessors = String::new();
     for (top, n) in &root.children {

@@ -23,7 +23,14 @@ pub enum Ty {
     Const(String),
     /// A file sent in a multipart body (`format: binary`).
     File,
+    /// A hand-written type at the root of `oai-types` (see [`EXTERN_FIELDS`]).
+    Extern(&'static str),
 }
+
+/// Fields whose type is written by hand in `oai-types` instead of generated:
+/// `(schema, property, Rust type)`. An embedding arrives as JSON numbers or,
+/// when asked, as base64 `f32`s; one type reads both.
+pub const EXTERN_FIELDS: &[(&str, &str, &str)] = &[("Embedding", "embedding", "EmbeddingVector")];
 
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -658,7 +665,13 @@ impl<'a> Model<'a> {
         let mut used = BTreeSet::new();
         for (wire, schema) in props {
             let ctx = format!("{name}{}", pascal(&wire));
-            let (ty, nullable) = self.ty_of(schema, &ctx, root);
+            let (mut ty, nullable) = self.ty_of(schema, &ctx, root);
+            if let Some((_, _, rust)) = EXTERN_FIELDS
+                .iter()
+                .find(|(schema, prop, _)| *schema == name && *prop == wire)
+            {
+                ty = Ty::Extern(rust);
+            }
             let is_required = required.contains(&wire);
             let mut fname = snake(&wire);
             while !used.insert(fname.clone()) {
@@ -791,6 +804,7 @@ impl<'a> Model<'a> {
                 Ty::Map(_) => (7, 0),
                 Ty::Value => (8, 0),
                 Ty::File => (3, 0),
+                Ty::Extern(_) => (6, 0),
             }
         };
         let mut ranked: Vec<(u8, i64, usize, Variant)> = variants

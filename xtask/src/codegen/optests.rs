@@ -120,6 +120,17 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                         );
                         mock.push_str(".and(header(\"content-type\", \"application/json\"))");
                         body_match = ".and(body_json(&request_json))".into();
+                        // What the facade fills in when the request leaves it out.
+                        for (_, field, json, _) in
+                            facade::BODY_DEFAULTS.iter().filter(|d| d.0 == op.id)
+                        {
+                            let _ = writeln!(
+                                t,
+                                "let mut sent_json = request_json.clone();\nif sent_json.get({field:?}).is_none() {{ sent_json[{field:?}] = serde_json::from_str({}).unwrap(); }}",
+                                raw(json)
+                            );
+                            body_match = ".and(body_json(&sent_json))".into();
+                        }
                         stream_match = if facade::has_field(model, schema, "stream_format") {
                             ".and(body_partial_json(serde_json::json!({\"stream_format\": \"sse\"})))".into()
                         } else {

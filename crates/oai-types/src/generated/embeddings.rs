@@ -96,7 +96,7 @@ pub struct Embedding {
     /// `index`, required.
     pub index: i64,
     /// `embedding`, required.
-    pub embedding: Vec<f64>,
+    pub embedding: crate::EmbeddingVector,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::Embedding,

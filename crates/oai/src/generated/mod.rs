@@ -3,10 +3,12 @@
 #![allow(unused_imports, unused_mut, deprecated, clippy::all)]
 
 use oai_transport::http::Method;
-use oai_transport::{JsonStream, PageStream, RequestOptions, Result, StreamOptions};
+use oai_transport::{
+    JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions,
+};
 
-use crate::Client;
 use crate::support;
+use crate::{Call, Client};
 
 impl Client {
     #[cfg(feature = "admin")]
@@ -290,18 +292,17 @@ impl<'c> AdminAdminApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::AdminApiKeysListParams,
-    ) -> Result<oai_types::ApiKeyList> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/admin_api_keys");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::AdminApiKeysListParams) -> Call<oai_types::ApiKeyList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/admin_api_keys");
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -334,16 +335,18 @@ impl<'c> AdminAdminApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::AdminApiKeysCreateRequest,
-    ) -> Result<oai_types::AdminApiKeyCreateResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/admin_api_keys");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::AdminApiKeyCreateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/admin_api_keys");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -353,13 +356,15 @@ impl<'c> AdminAdminApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, key_id: &str) -> Result<oai_types::AdminApiKey> {
-        let key_id = support::segment("key_id", key_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/admin_api_keys/{key_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, key_id: &str) -> Call<oai_types::AdminApiKey> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let key_id = support::segment("key_id", key_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/admin_api_keys/{key_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -369,13 +374,15 @@ impl<'c> AdminAdminApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, key_id: &str) -> Result<oai_types::AdminApiKeysDeleteResponse> {
-        let key_id = support::segment("key_id", key_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/admin_api_keys/{key_id}"),
-        );
-        rb.send().await
+    pub fn delete(&self, key_id: &str) -> Call<oai_types::AdminApiKeysDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let key_id = support::segment("key_id", key_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/admin_api_keys/{key_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -395,23 +402,25 @@ impl<'c> AdminAuditLogs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListAuditLogsParams,
-    ) -> Result<oai_types::ListAuditLogsResponse> {
-        let rb = self.client.request(Method::GET, "/organization/audit_logs");
-        support::check(&params)?;
-        let rb = support::query(rb, "effective_at", &params.effective_at)?;
-        let rb = support::query(rb, "project_ids[]", &params.project_ids)?;
-        let rb = support::query(rb, "event_types[]", &params.event_types)?;
-        let rb = support::query(rb, "actor_ids[]", &params.actor_ids)?;
-        let rb = support::query(rb, "actor_emails[]", &params.actor_emails)?;
-        let rb = support::query(rb, "resource_ids[]", &params.resource_ids)?;
-        let rb = support::query(rb, "tenant_only", &params.tenant_only)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ListAuditLogsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/audit_logs");
+            support::check(&params)?;
+            let rb = support::query(rb, "effective_at", &params.effective_at)?;
+            let rb = support::query(rb, "project_ids[]", &params.project_ids)?;
+            let rb = support::query(rb, "event_types[]", &params.event_types)?;
+            let rb = support::query(rb, "actor_ids[]", &params.actor_ids)?;
+            let rb = support::query(rb, "actor_emails[]", &params.actor_emails)?;
+            let rb = support::query(rb, "resource_ids[]", &params.resource_ids)?;
+            let rb = support::query(rb, "tenant_only", &params.tenant_only)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -459,18 +468,20 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListOrganizationCertificatesParams,
-    ) -> Result<oai_types::ListCertificatesResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/certificates");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ListCertificatesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/certificates");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -503,16 +514,18 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::UploadCertificateRequest,
-    ) -> Result<oai_types::Certificate> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/certificates");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Certificate> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/certificates");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -522,16 +535,18 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn activate(
+    pub fn activate(
         &self,
         request: oai_types::ToggleCertificatesRequest,
-    ) -> Result<oai_types::OrganizationCertificateActivationResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/certificates/activate");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationCertificateActivationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/certificates/activate");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -541,16 +556,18 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn deactivate(
+    pub fn deactivate(
         &self,
         request: oai_types::ToggleCertificatesRequest,
-    ) -> Result<oai_types::OrganizationCertificateDeactivationResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/certificates/deactivate");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationCertificateDeactivationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/certificates/deactivate");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -560,19 +577,21 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         certificate_id: &str,
         params: oai_types::GetCertificateParams,
-    ) -> Result<oai_types::Certificate> {
-        let certificate_id = support::segment("certificate_id", certificate_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/certificates/{certificate_id}"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::Certificate> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let certificate_id = support::segment("certificate_id", certificate_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/certificates/{certificate_id}"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -582,19 +601,21 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         certificate_id: &str,
         request: oai_types::ModifyCertificateRequest,
-    ) -> Result<oai_types::Certificate> {
-        let certificate_id = support::segment("certificate_id", certificate_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/certificates/{certificate_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Certificate> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let certificate_id = support::segment("certificate_id", certificate_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/certificates/{certificate_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -604,16 +625,15 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        certificate_id: &str,
-    ) -> Result<oai_types::DeleteCertificateResponse> {
-        let certificate_id = support::segment("certificate_id", certificate_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/certificates/{certificate_id}"),
-        );
-        rb.send().await
+    pub fn delete(&self, certificate_id: &str) -> Call<oai_types::DeleteCertificateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let certificate_id = support::segment("certificate_id", certificate_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/certificates/{certificate_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -633,21 +653,20 @@ impl<'c> AdminCosts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::UsageCostsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self.client.request(Method::GET, "/organization/costs");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::UsageCostsParams) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/costs");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -693,11 +712,13 @@ impl<'c> AdminDataRetention<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self) -> Result<oai_types::OrganizationDataRetention> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/data_retention");
-        rb.send().await
+    pub fn retrieve(&self) -> Call<oai_types::OrganizationDataRetention> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/data_retention");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -707,16 +728,18 @@ impl<'c> AdminDataRetention<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         request: oai_types::UpdateOrganizationDataRetentionBody,
-    ) -> Result<oai_types::OrganizationDataRetention> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/data_retention");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationDataRetention> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/data_retention");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -752,16 +775,15 @@ impl<'c> AdminGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::ListGroupsParams,
-    ) -> Result<oai_types::GroupListResource> {
-        let rb = self.client.request(Method::GET, "/organization/groups");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListGroupsParams) -> Call<oai_types::GroupListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/groups");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -792,14 +814,13 @@ impl<'c> AdminGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateGroupBody,
-    ) -> Result<oai_types::GroupResponse> {
-        let rb = self.client.request(Method::POST, "/organization/groups");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateGroupBody) -> Call<oai_types::GroupResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/organization/groups");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -809,12 +830,14 @@ impl<'c> AdminGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, group_id: &str) -> Result<oai_types::GroupResponse> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/groups/{group_id}"));
-        rb.send().await
+    pub fn retrieve(&self, group_id: &str) -> Call<oai_types::GroupResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/groups/{group_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -824,18 +847,20 @@ impl<'c> AdminGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         group_id: &str,
         request: oai_types::UpdateGroupBody,
-    ) -> Result<oai_types::GroupResourceWithSuccess> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/organization/groups/{group_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::GroupResourceWithSuccess> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/organization/groups/{group_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -845,12 +870,14 @@ impl<'c> AdminGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, group_id: &str) -> Result<oai_types::GroupDeletedResource> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/organization/groups/{group_id}"));
-        rb.send().await
+    pub fn delete(&self, group_id: &str) -> Call<oai_types::GroupDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/organization/groups/{group_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -870,21 +897,23 @@ impl<'c> AdminGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         group_id: &str,
         params: oai_types::ListGroupRoleAssignmentsParams,
-    ) -> Result<oai_types::RoleListResource> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::RoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/groups/{group_id}/roles"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -920,19 +949,21 @@ impl<'c> AdminGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         group_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Result<oai_types::GroupRoleAssignment> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/groups/{group_id}/roles"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::GroupRoleAssignment> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/groups/{group_id}/roles"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -942,18 +973,16 @@ impl<'c> AdminGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        group_id: &str,
-        role_id: &str,
-    ) -> Result<oai_types::AssignedRoleDetails> {
-        let group_id = support::segment("group_id", group_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, group_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/groups/{group_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -963,18 +992,20 @@ impl<'c> AdminGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         group_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::DeletedRoleAssignmentResource> {
-        let group_id = support::segment("group_id", group_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/groups/{group_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/groups/{group_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -994,21 +1025,23 @@ impl<'c> AdminGroupsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         group_id: &str,
         params: oai_types::ListGroupUsersParams,
-    ) -> Result<oai_types::UserListResource> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/users"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::UserListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/groups/{group_id}/users"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1044,19 +1077,21 @@ impl<'c> AdminGroupsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         group_id: &str,
         request: oai_types::CreateGroupUserBody,
-    ) -> Result<oai_types::GroupUserAssignment> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/groups/{group_id}/users"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::GroupUserAssignment> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/groups/{group_id}/users"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1066,18 +1101,16 @@ impl<'c> AdminGroupsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<oai_types::GroupMemberUser> {
-        let group_id = support::segment("group_id", group_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/users/{user_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, group_id: &str, user_id: &str) -> Call<oai_types::GroupMemberUser> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/groups/{group_id}/users/{user_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1087,18 +1120,20 @@ impl<'c> AdminGroupsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         group_id: &str,
         user_id: &str,
-    ) -> Result<oai_types::GroupUserDeletedResource> {
-        let group_id = support::segment("group_id", group_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/groups/{group_id}/users/{user_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::GroupUserDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let group_id = support::segment("group_id", group_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/groups/{group_id}/users/{user_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -1118,15 +1153,17 @@ impl<'c> AdminInvites<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListInvitesParams,
-    ) -> Result<oai_types::InviteListResponse> {
-        let rb = self.client.request(Method::GET, "/organization/invites");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    ) -> Call<oai_types::InviteListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/invites");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1156,11 +1193,13 @@ impl<'c> AdminInvites<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(&self, request: oai_types::InviteRequest) -> Result<oai_types::Invite> {
-        let rb = self.client.request(Method::POST, "/organization/invites");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::InviteRequest) -> Call<oai_types::Invite> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/organization/invites");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1170,12 +1209,14 @@ impl<'c> AdminInvites<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, invite_id: &str) -> Result<oai_types::Invite> {
-        let invite_id = support::segment("invite_id", invite_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/invites/{invite_id}"));
-        rb.send().await
+    pub fn retrieve(&self, invite_id: &str) -> Call<oai_types::Invite> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let invite_id = support::segment("invite_id", invite_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/invites/{invite_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1185,12 +1226,14 @@ impl<'c> AdminInvites<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, invite_id: &str) -> Result<oai_types::InviteDeleteResponse> {
-        let invite_id = support::segment("invite_id", invite_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/organization/invites/{invite_id}"));
-        rb.send().await
+    pub fn delete(&self, invite_id: &str) -> Call<oai_types::InviteDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let invite_id = support::segment("invite_id", invite_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/organization/invites/{invite_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -1306,16 +1349,18 @@ impl<'c> AdminProjects<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListProjectsParams,
-    ) -> Result<oai_types::ProjectListResponse> {
-        let rb = self.client.request(Method::GET, "/organization/projects");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include_archived", &params.include_archived)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/projects");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "include_archived", &params.include_archived)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1346,14 +1391,13 @@ impl<'c> AdminProjects<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::ProjectCreateRequest,
-    ) -> Result<oai_types::Project> {
-        let rb = self.client.request(Method::POST, "/organization/projects");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::ProjectCreateRequest) -> Call<oai_types::Project> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/organization/projects");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1363,12 +1407,14 @@ impl<'c> AdminProjects<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::Project> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/projects/{project_id}"));
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::Project> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/projects/{project_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1378,18 +1424,20 @@ impl<'c> AdminProjects<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         request: oai_types::ProjectUpdateRequest,
-    ) -> Result<oai_types::Project> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/organization/projects/{project_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Project> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/organization/projects/{project_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1399,13 +1447,15 @@ impl<'c> AdminProjects<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn archive(&self, project_id: &str) -> Result<oai_types::Project> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/archive"),
-        );
-        rb.send().await
+    pub fn archive(&self, project_id: &str) -> Call<oai_types::Project> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/archive"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -1425,21 +1475,23 @@ impl<'c> AdminProjectsApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectApiKeysParams,
-    ) -> Result<oai_types::ProjectApiKeyListResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/api_keys"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "owner_project_access", &params.owner_project_access)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectApiKeyListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/api_keys"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "owner_project_access", &params.owner_project_access)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1475,18 +1527,16 @@ impl<'c> AdminProjectsApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        project_id: &str,
-        api_key_id: &str,
-    ) -> Result<oai_types::ProjectApiKey> {
-        let project_id = support::segment("project_id", project_id)?;
-        let api_key_id = support::segment("api_key_id", api_key_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str, api_key_id: &str) -> Call<oai_types::ProjectApiKey> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let api_key_id = support::segment("api_key_id", api_key_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1496,18 +1546,20 @@ impl<'c> AdminProjectsApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         api_key_id: &str,
-    ) -> Result<oai_types::ProjectApiKeyDeleteResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let api_key_id = support::segment("api_key_id", api_key_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectApiKeyDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let api_key_id = support::segment("api_key_id", api_key_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -1527,21 +1579,23 @@ impl<'c> AdminProjectsCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectCertificatesParams,
-    ) -> Result<oai_types::ListProjectCertificatesResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/certificates"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ListProjectCertificatesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/certificates"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1577,19 +1631,21 @@ impl<'c> AdminProjectsCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn activate(
+    pub fn activate(
         &self,
         project_id: &str,
         request: oai_types::ToggleCertificatesRequest,
-    ) -> Result<oai_types::OrganizationProjectCertificateActivationResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/certificates/activate"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationProjectCertificateActivationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/certificates/activate"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1599,19 +1655,21 @@ impl<'c> AdminProjectsCertificates<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn deactivate(
+    pub fn deactivate(
         &self,
         project_id: &str,
         request: oai_types::ToggleCertificatesRequest,
-    ) -> Result<oai_types::OrganizationProjectCertificateDeactivationResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/certificates/deactivate"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationProjectCertificateDeactivationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/certificates/deactivate"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -1631,13 +1689,15 @@ impl<'c> AdminProjectsDataRetention<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectDataRetention> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/data_retention"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectDataRetention> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/data_retention"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1647,19 +1707,21 @@ impl<'c> AdminProjectsDataRetention<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         request: oai_types::UpdateProjectDataRetentionBody,
-    ) -> Result<oai_types::ProjectDataRetention> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/data_retention"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectDataRetention> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/data_retention"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -1687,21 +1749,23 @@ impl<'c> AdminProjectsGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectGroupsParams,
-    ) -> Result<oai_types::ProjectGroupListResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/groups"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectGroupListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/groups"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1737,19 +1801,21 @@ impl<'c> AdminProjectsGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         request: oai_types::InviteProjectGroupBody,
-    ) -> Result<oai_types::ProjectGroup> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/groups"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectGroup> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/groups"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1759,21 +1825,23 @@ impl<'c> AdminProjectsGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         project_id: &str,
         group_id: &str,
         params: oai_types::RetrieveProjectGroupParams,
-    ) -> Result<oai_types::ProjectGroup> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/groups/{group_id}"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "group_type", &params.group_type)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectGroup> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/groups/{group_id}"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "group_type", &params.group_type)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1783,18 +1851,20 @@ impl<'c> AdminProjectsGroups<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         group_id: &str,
-    ) -> Result<oai_types::ProjectGroupDeletedResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/groups/{group_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectGroupDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/groups/{group_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -1814,23 +1884,25 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         group_id: &str,
         params: oai_types::ListProjectGroupRoleAssignmentsParams,
-    ) -> Result<oai_types::RoleListResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/groups/{group_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::RoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/projects/{project_id}/groups/{group_id}/roles"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1868,21 +1940,23 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         group_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Result<oai_types::GroupRoleAssignment> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/projects/{project_id}/groups/{group_id}/roles"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::GroupRoleAssignment> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/projects/{project_id}/groups/{group_id}/roles"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1892,20 +1966,22 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         project_id: &str,
         group_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::AssignedRoleDetails> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::AssignedRoleDetails> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1915,20 +1991,22 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         group_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::DeletedRoleAssignmentResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let group_id = support::segment("group_id", group_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -1948,16 +2026,15 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        project_id: &str,
-    ) -> Result<oai_types::ProjectHostedToolPermissions> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/hosted_tool_permissions"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectHostedToolPermissions> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/hosted_tool_permissions"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -1967,19 +2044,21 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         request: oai_types::ProjectHostedToolPermissionsUpdateRequest,
-    ) -> Result<oai_types::ProjectHostedToolPermissions> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/hosted_tool_permissions"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectHostedToolPermissions> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/hosted_tool_permissions"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -1999,13 +2078,15 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectModelPermissions> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/model_permissions"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectModelPermissions> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/model_permissions"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2015,19 +2096,21 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         request: oai_types::ProjectModelPermissionsUpdateRequest,
-    ) -> Result<oai_types::ProjectModelPermissions> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/model_permissions"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectModelPermissions> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/model_permissions"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2037,16 +2120,18 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
-    ) -> Result<oai_types::ProjectModelPermissionsDeleteResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/model_permissions"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectModelPermissionsDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/model_permissions"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2066,21 +2151,23 @@ impl<'c> AdminProjectsRateLimits<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectRateLimitsParams,
-    ) -> Result<oai_types::ProjectRateLimitListResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/rate_limits"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectRateLimitListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/rate_limits"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2116,21 +2203,23 @@ impl<'c> AdminProjectsRateLimits<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         rate_limit_id: &str,
         request: oai_types::ProjectRateLimitUpdateRequest,
-    ) -> Result<oai_types::ProjectRateLimit> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rate_limit_id = support::segment("rate_limit_id", rate_limit_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectRateLimit> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rate_limit_id = support::segment("rate_limit_id", rate_limit_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -2150,20 +2239,22 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectRolesParams,
-    ) -> Result<oai_types::PublicRoleListResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/projects/{project_id}/roles"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::PublicRoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/projects/{project_id}/roles"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2198,18 +2289,20 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         request: oai_types::PublicCreateOrganizationRoleBody,
-    ) -> Result<oai_types::Role> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/projects/{project_id}/roles"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/projects/{project_id}/roles"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2219,14 +2312,16 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, project_id: &str, role_id: &str) -> Result<oai_types::Role> {
-        let project_id = support::segment("project_id", project_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str, role_id: &str) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/projects/{project_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2236,21 +2331,23 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         role_id: &str,
         request: oai_types::PublicUpdateOrganizationRoleBody,
-    ) -> Result<oai_types::Role> {
-        let project_id = support::segment("project_id", project_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/projects/{project_id}/roles/{role_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/projects/{project_id}/roles/{role_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2260,18 +2357,16 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        project_id: &str,
-        role_id: &str,
-    ) -> Result<oai_types::RoleDeletedResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/projects/{project_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    pub fn delete(&self, project_id: &str, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/projects/{project_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2299,20 +2394,22 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectServiceAccountsParams,
-    ) -> Result<oai_types::ProjectServiceAccountListResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/service_accounts"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectServiceAccountListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/service_accounts"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2347,19 +2444,21 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         request: oai_types::ProjectServiceAccountCreateRequest,
-    ) -> Result<oai_types::ProjectServiceAccountCreateResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/service_accounts"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectServiceAccountCreateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/service_accounts"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2369,18 +2468,22 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         project_id: &str,
         service_account_id: &str,
-    ) -> Result<oai_types::ProjectServiceAccount> {
-        let project_id = support::segment("project_id", project_id)?;
-        let service_account_id = support::segment("service_account_id", service_account_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/service_accounts/{service_account_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectServiceAccount> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let service_account_id = support::segment("service_account_id", service_account_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!(
+                    "/organization/projects/{project_id}/service_accounts/{service_account_id}"
+                ),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2390,21 +2493,25 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         service_account_id: &str,
         request: oai_types::UpdateProjectServiceAccountBody,
-    ) -> Result<oai_types::ProjectServiceAccount> {
-        let project_id = support::segment("project_id", project_id)?;
-        let service_account_id = support::segment("service_account_id", service_account_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/service_accounts/{service_account_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectServiceAccount> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let service_account_id = support::segment("service_account_id", service_account_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!(
+                    "/organization/projects/{project_id}/service_accounts/{service_account_id}"
+                ),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2414,18 +2521,22 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         service_account_id: &str,
-    ) -> Result<oai_types::ProjectServiceAccountDeleteResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let service_account_id = support::segment("service_account_id", service_account_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/service_accounts/{service_account_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectServiceAccountDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let service_account_id = support::segment("service_account_id", service_account_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!(
+                    "/organization/projects/{project_id}/service_accounts/{service_account_id}"
+                ),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2445,23 +2556,20 @@ impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         service_account_id: &str,
         request: oai_types::CreateProjectServiceAccountApiKeyBody,
-    ) -> Result<oai_types::ServiceAccountApiKeyBody> {
-        let project_id = support::segment("project_id", project_id)?;
-        let service_account_id = support::segment("service_account_id", service_account_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!(
-                "/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"
-            ),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ServiceAccountApiKeyBody> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let service_account_id = support::segment("service_account_id", service_account_id)?;
+            let rb = self.client.request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -2481,22 +2589,24 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectSpendAlertsParams,
-    ) -> Result<oai_types::ProjectSpendAlertListResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/spend_alerts"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectSpendAlertListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/spend_alerts"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2533,19 +2643,21 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         request: oai_types::CreateSpendAlertBody,
-    ) -> Result<oai_types::ProjectSpendAlert> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/spend_alerts"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/spend_alerts"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2555,18 +2667,16 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        project_id: &str,
-        alert_id: &str,
-    ) -> Result<oai_types::ProjectSpendAlert> {
-        let project_id = support::segment("project_id", project_id)?;
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str, alert_id: &str) -> Call<oai_types::ProjectSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2576,21 +2686,23 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         alert_id: &str,
         request: oai_types::CreateSpendAlertBody,
-    ) -> Result<oai_types::ProjectSpendAlert> {
-        let project_id = support::segment("project_id", project_id)?;
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2600,18 +2712,20 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         alert_id: &str,
-    ) -> Result<oai_types::ProjectSpendAlertDeletedResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectSpendAlertDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2631,13 +2745,15 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, project_id: &str) -> Result<oai_types::ProjectSpendLimitResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/spend_limit"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/spend_limit"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2647,16 +2763,15 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        project_id: &str,
-    ) -> Result<oai_types::ProjectSpendLimitDeletedResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/spend_limit"),
-        );
-        rb.send().await
+    pub fn delete(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/spend_limit"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2666,19 +2781,21 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         request: oai_types::UpdateProjectSpendLimitBody,
-    ) -> Result<oai_types::ProjectSpendLimitResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/spend_limit"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectSpendLimitResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/spend_limit"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -2706,20 +2823,22 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectUsersParams,
-    ) -> Result<oai_types::ProjectUserListResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/users"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    ) -> Call<oai_types::ProjectUserListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/users"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2754,19 +2873,21 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         request: oai_types::ProjectUserCreateRequest,
-    ) -> Result<oai_types::ProjectUser> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/users"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectUser> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/users"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2776,18 +2897,16 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        project_id: &str,
-        user_id: &str,
-    ) -> Result<oai_types::ProjectUser> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/users/{user_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, project_id: &str, user_id: &str) -> Call<oai_types::ProjectUser> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/projects/{project_id}/users/{user_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2797,21 +2916,23 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         project_id: &str,
         user_id: &str,
         request: oai_types::ProjectUserUpdateRequest,
-    ) -> Result<oai_types::ProjectUser> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/projects/{project_id}/users/{user_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ProjectUser> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/projects/{project_id}/users/{user_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2821,18 +2942,20 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         user_id: &str,
-    ) -> Result<oai_types::ProjectUserDeleteResponse> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/projects/{project_id}/users/{user_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ProjectUserDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/projects/{project_id}/users/{user_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2852,23 +2975,25 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         project_id: &str,
         user_id: &str,
         params: oai_types::ListProjectUserRoleAssignmentsParams,
-    ) -> Result<oai_types::RoleListResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/users/{user_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::RoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/projects/{project_id}/users/{user_id}/roles"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2906,21 +3031,23 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         project_id: &str,
         user_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Result<oai_types::UserRoleAssignment> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/projects/{project_id}/users/{user_id}/roles"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::UserRoleAssignment> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/projects/{project_id}/users/{user_id}/roles"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2930,20 +3057,22 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         project_id: &str,
         user_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::AssignedRoleDetails> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::AssignedRoleDetails> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -2953,20 +3082,22 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         project_id: &str,
         user_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::DeletedRoleAssignmentResource> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let project_id = support::segment("project_id", project_id)?;
+            let user_id = support::segment("user_id", user_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -2986,16 +3117,18 @@ impl<'c> AdminRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListRolesParams,
-    ) -> Result<oai_types::PublicRoleListResource> {
-        let rb = self.client.request(Method::GET, "/organization/roles");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::PublicRoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/roles");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3026,14 +3159,16 @@ impl<'c> AdminRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::PublicCreateOrganizationRoleBody,
-    ) -> Result<oai_types::Role> {
-        let rb = self.client.request(Method::POST, "/organization/roles");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/organization/roles");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3043,12 +3178,14 @@ impl<'c> AdminRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, role_id: &str) -> Result<oai_types::Role> {
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/roles/{role_id}"));
-        rb.send().await
+    pub fn retrieve(&self, role_id: &str) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/roles/{role_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3058,18 +3195,20 @@ impl<'c> AdminRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         role_id: &str,
         request: oai_types::PublicUpdateOrganizationRoleBody,
-    ) -> Result<oai_types::Role> {
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/organization/roles/{role_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Role> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/organization/roles/{role_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3079,12 +3218,14 @@ impl<'c> AdminRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, role_id: &str) -> Result<oai_types::RoleDeletedResource> {
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/organization/roles/{role_id}"));
-        rb.send().await
+    pub fn delete(&self, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/organization/roles/{role_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -3104,19 +3245,21 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListOrganizationSpendAlertsParams,
-    ) -> Result<oai_types::OrganizationSpendAlertListResource> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/spend_alerts");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::OrganizationSpendAlertListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/spend_alerts");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3150,16 +3293,18 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateSpendAlertBody,
-    ) -> Result<oai_types::OrganizationSpendAlert> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/spend_alerts");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/spend_alerts");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3169,13 +3314,15 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, alert_id: &str) -> Result<oai_types::OrganizationSpendAlert> {
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/spend_alerts/{alert_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/spend_alerts/{alert_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3185,19 +3332,21 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         alert_id: &str,
         request: oai_types::CreateSpendAlertBody,
-    ) -> Result<oai_types::OrganizationSpendAlert> {
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/organization/spend_alerts/{alert_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationSpendAlert> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/organization/spend_alerts/{alert_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3207,16 +3356,15 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        alert_id: &str,
-    ) -> Result<oai_types::OrganizationSpendAlertDeletedResource> {
-        let alert_id = support::segment("alert_id", alert_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/spend_alerts/{alert_id}"),
-        );
-        rb.send().await
+    pub fn delete(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlertDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let alert_id = support::segment("alert_id", alert_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/spend_alerts/{alert_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -3236,11 +3384,13 @@ impl<'c> AdminSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self) -> Result<oai_types::OrganizationSpendLimitResource> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/spend_limit");
-        rb.send().await
+    pub fn retrieve(&self) -> Call<oai_types::OrganizationSpendLimitResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/spend_limit");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3250,16 +3400,18 @@ impl<'c> AdminSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         request: oai_types::UpdateOrganizationSpendLimitBody,
-    ) -> Result<oai_types::OrganizationSpendLimitResource> {
-        let rb = self
-            .client
-            .request(Method::POST, "/organization/spend_limit");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::OrganizationSpendLimitResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/organization/spend_limit");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3269,11 +3421,13 @@ impl<'c> AdminSpendLimit<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self) -> Result<oai_types::OrganizationSpendLimitDeletedResource> {
-        let rb = self
-            .client
-            .request(Method::DELETE, "/organization/spend_limit");
-        rb.send().await
+    pub fn delete(&self) -> Call<oai_types::OrganizationSpendLimitDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::DELETE, "/organization/spend_limit");
+            Ok(rb)
+        })())
     }
 }
 
@@ -3383,25 +3537,27 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageAudioSpeechesParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/audio_speeches");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/audio_speeches");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3451,25 +3607,27 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageAudioTranscriptionsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/audio_transcriptions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/audio_transcriptions");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3519,22 +3677,24 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageCodeInterpreterSessionsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/code_interpreter_sessions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/code_interpreter_sessions");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3581,26 +3741,28 @@ impl<'c> AdminUsageCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageCompletionsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/completions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "batch", &params.batch)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/completions");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "batch", &params.batch)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3651,25 +3813,24 @@ impl<'c> AdminUsageEmbeddings<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::UsageEmbeddingsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/embeddings");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::UsageEmbeddingsParams) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/embeddings");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3719,25 +3880,27 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageFileSearchCallsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/file_search_calls");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "vector_store_ids", &params.vector_store_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/file_search_calls");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "vector_store_ids", &params.vector_store_ids)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3787,27 +3950,26 @@ impl<'c> AdminUsageImages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::UsageImagesParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/images");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "sources", &params.sources)?;
-        let rb = support::query(rb, "sizes", &params.sizes)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::UsageImagesParams) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/images");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "sources", &params.sources)?;
+            let rb = support::query(rb, "sizes", &params.sizes)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3859,25 +4021,27 @@ impl<'c> AdminUsageModerations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageModerationsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/moderations");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/moderations");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3927,22 +4091,24 @@ impl<'c> AdminUsageVectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageVectorStoresParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/vector_stores");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/vector_stores");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -3989,26 +4155,28 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::UsageWebSearchCallsParams,
-    ) -> Result<oai_types::UsageResponse> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/web_search_calls");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "context_levels", &params.context_levels)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        rb.send().await
+    ) -> Call<oai_types::UsageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::GET, "/organization/usage/web_search_calls");
+            support::check(&params)?;
+            let rb = support::query(rb, "start_time", &params.start_time)?;
+            let rb = support::query(rb, "end_time", &params.end_time)?;
+            let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
+            let rb = support::query(rb, "project_ids", &params.project_ids)?;
+            let rb = support::query(rb, "user_ids", &params.user_ids)?;
+            let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
+            let rb = support::query(rb, "models", &params.models)?;
+            let rb = support::query(rb, "context_levels", &params.context_levels)?;
+            let rb = support::query(rb, "group_by", &params.group_by)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "page", &params.page)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4067,16 +4235,15 @@ impl<'c> AdminUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::ListUsersParams,
-    ) -> Result<oai_types::UserListResponse> {
-        let rb = self.client.request(Method::GET, "/organization/users");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "emails", &params.emails)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListUsersParams) -> Call<oai_types::UserListResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/organization/users");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "emails", &params.emails)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4107,12 +4274,14 @@ impl<'c> AdminUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, user_id: &str) -> Result<oai_types::User> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/users/{user_id}"));
-        rb.send().await
+    pub fn retrieve(&self, user_id: &str) -> Call<oai_types::User> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/users/{user_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4122,18 +4291,20 @@ impl<'c> AdminUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         user_id: &str,
         request: oai_types::UserRoleUpdateRequest,
-    ) -> Result<oai_types::User> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/organization/users/{user_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::User> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/organization/users/{user_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4143,12 +4314,14 @@ impl<'c> AdminUsers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, user_id: &str) -> Result<oai_types::UserDeleteResponse> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/organization/users/{user_id}"));
-        rb.send().await
+    pub fn delete(&self, user_id: &str) -> Call<oai_types::UserDeleteResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/organization/users/{user_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -4168,20 +4341,22 @@ impl<'c> AdminUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         user_id: &str,
         params: oai_types::ListUserRoleAssignmentsParams,
-    ) -> Result<oai_types::RoleListResource> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/users/{user_id}/roles"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::RoleListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/organization/users/{user_id}/roles"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4216,18 +4391,20 @@ impl<'c> AdminUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         user_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Result<oai_types::UserRoleAssignment> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/organization/users/{user_id}/roles"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::UserRoleAssignment> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/organization/users/{user_id}/roles"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4237,18 +4414,16 @@ impl<'c> AdminUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        user_id: &str,
-        role_id: &str,
-    ) -> Result<oai_types::AssignedRoleDetails> {
-        let user_id = support::segment("user_id", user_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/users/{user_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, user_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/organization/users/{user_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "admin")]
@@ -4258,18 +4433,20 @@ impl<'c> AdminUsersRoles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         user_id: &str,
         role_id: &str,
-    ) -> Result<oai_types::DeletedRoleAssignmentResource> {
-        let user_id = support::segment("user_id", user_id)?;
-        let role_id = support::segment("role_id", role_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/organization/users/{user_id}/roles/{role_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let user_id = support::segment("user_id", user_id)?;
+            let role_id = support::segment("role_id", role_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/organization/users/{user_id}/roles/{role_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -4292,17 +4469,19 @@ impl<'c> Assistants<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListAssistantsParams,
-    ) -> Result<oai_types::ListAssistantsResponse> {
-        let rb = self.client.request(Method::GET, "/assistants");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ListAssistantsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/assistants");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -4340,14 +4519,16 @@ impl<'c> Assistants<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateAssistantRequest,
-    ) -> Result<oai_types::AssistantObject> {
-        let rb = self.client.request(Method::POST, "/assistants");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::AssistantObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/assistants");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -4360,12 +4541,14 @@ impl<'c> Assistants<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn retrieve(&self, assistant_id: &str) -> Result<oai_types::AssistantObject> {
-        let assistant_id = support::segment("assistant_id", assistant_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/assistants/{assistant_id}"));
-        rb.send().await
+    pub fn retrieve(&self, assistant_id: &str) -> Call<oai_types::AssistantObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let assistant_id = support::segment("assistant_id", assistant_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/assistants/{assistant_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -4378,18 +4561,20 @@ impl<'c> Assistants<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn update(
+    pub fn update(
         &self,
         assistant_id: &str,
         request: oai_types::ModifyAssistantRequest,
-    ) -> Result<oai_types::AssistantObject> {
-        let assistant_id = support::segment("assistant_id", assistant_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/assistants/{assistant_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::AssistantObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let assistant_id = support::segment("assistant_id", assistant_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/assistants/{assistant_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -4402,12 +4587,14 @@ impl<'c> Assistants<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn delete(&self, assistant_id: &str) -> Result<oai_types::DeleteAssistantResponse> {
-        let assistant_id = support::segment("assistant_id", assistant_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/assistants/{assistant_id}"));
-        rb.send().await
+    pub fn delete(&self, assistant_id: &str) -> Call<oai_types::DeleteAssistantResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let assistant_id = support::segment("assistant_id", assistant_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/assistants/{assistant_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -4477,11 +4664,13 @@ impl<'c> AudioSpeech<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(&self, request: oai_types::CreateSpeechRequest) -> Result<bytes::Bytes> {
-        let rb = self.client.request(Method::POST, "/audio/speech");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        support::bytes(rb).await
+    pub fn create(&self, request: oai_types::CreateSpeechRequest) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/audio/speech");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4525,53 +4714,55 @@ impl<'c> AudioTranscriptions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateTranscriptionRequest,
-    ) -> Result<oai_types::CreateTranscriptionResponse> {
-        let rb = self.client.request(Method::POST, "/audio/transcriptions");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "file", &request.file);
-        form = support::form(form, "model", &request.model)?;
-        if let Some(v) = &request.language {
-            form = support::form(form, "language", v)?;
-        }
-        if let Some(v) = &request.languages {
-            form = support::form(form, "languages", v)?;
-        }
-        if let Some(v) = &request.keywords {
-            form = support::form(form, "keywords", v)?;
-        }
-        if let Some(v) = &request.prompt {
-            form = support::form(form, "prompt", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.temperature {
-            form = support::form(form, "temperature", v)?;
-        }
-        if let Some(v) = &request.include {
-            form = support::form(form, "include", v)?;
-        }
-        if let Some(v) = &request.timestamp_granularities {
-            form = support::form(form, "timestamp_granularities", v)?;
-        }
-        if let Some(v) = &request.stream {
-            form = support::form(form, "stream", v)?;
-        }
-        if let Some(v) = &request.chunking_strategy {
-            form = support::form(form, "chunking_strategy", v)?;
-        }
-        if let Some(v) = &request.known_speaker_names {
-            form = support::form(form, "known_speaker_names", v)?;
-        }
-        if let Some(v) = &request.known_speaker_references {
-            form = support::form(form, "known_speaker_references", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::CreateTranscriptionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/audio/transcriptions");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "file", &request.file);
+            form = support::form(form, "model", &request.model)?;
+            if let Some(v) = &request.language {
+                form = support::form(form, "language", v)?;
+            }
+            if let Some(v) = &request.languages {
+                form = support::form(form, "languages", v)?;
+            }
+            if let Some(v) = &request.keywords {
+                form = support::form(form, "keywords", v)?;
+            }
+            if let Some(v) = &request.prompt {
+                form = support::form(form, "prompt", v)?;
+            }
+            if let Some(v) = &request.response_format {
+                form = support::form(form, "response_format", v)?;
+            }
+            if let Some(v) = &request.temperature {
+                form = support::form(form, "temperature", v)?;
+            }
+            if let Some(v) = &request.include {
+                form = support::form(form, "include", v)?;
+            }
+            if let Some(v) = &request.timestamp_granularities {
+                form = support::form(form, "timestamp_granularities", v)?;
+            }
+            if let Some(v) = &request.stream {
+                form = support::form(form, "stream", v)?;
+            }
+            if let Some(v) = &request.chunking_strategy {
+                form = support::form(form, "chunking_strategy", v)?;
+            }
+            if let Some(v) = &request.known_speaker_names {
+                form = support::form(form, "known_speaker_names", v)?;
+            }
+            if let Some(v) = &request.known_speaker_references {
+                form = support::form(form, "known_speaker_references", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4651,26 +4842,28 @@ impl<'c> AudioTranslations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateTranslationRequest,
-    ) -> Result<oai_types::CreateTranslationResponse> {
-        let rb = self.client.request(Method::POST, "/audio/translations");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "file", &request.file);
-        form = support::form(form, "model", &request.model)?;
-        if let Some(v) = &request.prompt {
-            form = support::form(form, "prompt", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.temperature {
-            form = support::form(form, "temperature", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::CreateTranslationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/audio/translations");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "file", &request.file);
+            form = support::form(form, "model", &request.model)?;
+            if let Some(v) = &request.prompt {
+                form = support::form(form, "prompt", v)?;
+            }
+            if let Some(v) = &request.response_format {
+                form = support::form(form, "response_format", v)?;
+            }
+            if let Some(v) = &request.temperature {
+                form = support::form(form, "temperature", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 }
 
@@ -4690,18 +4883,20 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateVoiceConsentRequest,
-    ) -> Result<oai_types::VoiceConsentResource> {
-        let rb = self.client.request(Method::POST, "/audio/voice_consents");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::form(form, "name", &request.name)?;
-        form = support::file(form, "recording", &request.recording);
-        form = support::form(form, "language", &request.language)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VoiceConsentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/audio/voice_consents");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::form(form, "name", &request.name)?;
+            form = support::file(form, "recording", &request.recording);
+            form = support::form(form, "language", &request.language)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4711,15 +4906,17 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListVoiceConsentsParams,
-    ) -> Result<oai_types::VoiceConsentListResource> {
-        let rb = self.client.request(Method::GET, "/audio/voice_consents");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        rb.send().await
+    ) -> Call<oai_types::VoiceConsentListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/audio/voice_consents");
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4749,12 +4946,14 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, consent_id: &str) -> Result<oai_types::VoiceConsentResource> {
-        let consent_id = support::segment("consent_id", consent_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
-        rb.send().await
+    pub fn retrieve(&self, consent_id: &str) -> Call<oai_types::VoiceConsentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let consent_id = support::segment("consent_id", consent_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4764,18 +4963,20 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         consent_id: &str,
         request: oai_types::UpdateVoiceConsentRequest,
-    ) -> Result<oai_types::VoiceConsentResource> {
-        let consent_id = support::segment("consent_id", consent_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VoiceConsentResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let consent_id = support::segment("consent_id", consent_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "audio")]
@@ -4785,13 +4986,15 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, consent_id: &str) -> Result<oai_types::VoiceConsentDeletedResource> {
-        let consent_id = support::segment("consent_id", consent_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/audio/voice_consents/{consent_id}"),
-        );
-        rb.send().await
+    pub fn delete(&self, consent_id: &str) -> Call<oai_types::VoiceConsentDeletedResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let consent_id = support::segment("consent_id", consent_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/audio/voice_consents/{consent_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -4811,18 +5014,17 @@ impl<'c> AudioVoices<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateVoiceRequest,
-    ) -> Result<oai_types::VoiceResource> {
-        let rb = self.client.request(Method::POST, "/audio/voices");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::form(form, "name", &request.name)?;
-        form = support::file(form, "audio_sample", &request.audio_sample);
-        form = support::form(form, "consent", &request.consent)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateVoiceRequest) -> Call<oai_types::VoiceResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/audio/voices");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::form(form, "name", &request.name)?;
+            form = support::file(form, "audio_sample", &request.audio_sample);
+            form = support::form(form, "consent", &request.consent)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 }
 
@@ -4842,11 +5044,13 @@ impl<'c> Batches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(&self, request: oai_types::CreateBatchRequest) -> Result<oai_types::Batch> {
-        let rb = self.client.request(Method::POST, "/batches");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateBatchRequest) -> Call<oai_types::Batch> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/batches");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "batches")]
@@ -4856,15 +5060,17 @@ impl<'c> Batches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListBatchesParams,
-    ) -> Result<oai_types::ListBatchesResponse> {
-        let rb = self.client.request(Method::GET, "/batches");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        rb.send().await
+    ) -> Call<oai_types::ListBatchesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/batches");
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "batches")]
@@ -4894,12 +5100,14 @@ impl<'c> Batches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, batch_id: &str) -> Result<oai_types::Batch> {
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/batches/{batch_id}"));
-        rb.send().await
+    pub fn retrieve(&self, batch_id: &str) -> Call<oai_types::Batch> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let batch_id = support::segment("batch_id", batch_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/batches/{batch_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "batches")]
@@ -4909,12 +5117,14 @@ impl<'c> Batches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, batch_id: &str) -> Result<oai_types::Batch> {
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/batches/{batch_id}/cancel"));
-        rb.send().await
+    pub fn cancel(&self, batch_id: &str) -> Call<oai_types::Batch> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let batch_id = support::segment("batch_id", batch_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/batches/{batch_id}/cancel"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -4968,18 +5178,20 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         params: oai_types::CreateResponseParams,
         request: oai_types::BetaCreateResponse,
-    ) -> Result<oai_types::BetaResponse> {
-        let rb = self.client.request(Method::POST, "/responses");
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::BetaResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses");
+            support::check(&params)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -5018,23 +5230,25 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::BetaGetResponseParams,
-    ) -> Result<oai_types::BetaResponse> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}"));
-        support::check(&params)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        let rb = support::query(rb, "stream", &params.stream)?;
-        let rb = support::query(rb, "starting_after", &params.starting_after)?;
-        let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        rb.send().await
+    ) -> Call<oai_types::BetaResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/responses/{response_id}"));
+            support::check(&params)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            let rb = support::query(rb, "stream", &params.stream)?;
+            let rb = support::query(rb, "starting_after", &params.starting_after)?;
+            let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -5044,19 +5258,17 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        response_id: &str,
-        params: oai_types::DeleteResponseParams,
-    ) -> Result<()> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/responses/{response_id}"));
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        support::empty(rb).await
+    pub fn delete(&self, response_id: &str, params: oai_types::DeleteResponseParams) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/responses/{response_id}"));
+            support::check(&params)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -5066,19 +5278,21 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(
+    pub fn cancel(
         &self,
         response_id: &str,
         params: oai_types::CancelResponseParams,
-    ) -> Result<oai_types::BetaResponse> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/responses/{response_id}/cancel"));
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        rb.send().await
+    ) -> Call<oai_types::BetaResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/responses/{response_id}/cancel"));
+            support::check(&params)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -5088,18 +5302,20 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn compact(
+    pub fn compact(
         &self,
         params: oai_types::CompactconversationParams,
         request: oai_types::BetaCompactResponseMethodPublicBody,
-    ) -> Result<oai_types::BetaCompactResource> {
-        let rb = self.client.request(Method::POST, "/responses/compact");
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::BetaCompactResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses/compact");
+            support::check(&params)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -5119,23 +5335,25 @@ impl<'c> BetaResponsesInputItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         response_id: &str,
         params: oai_types::BetaListInputItemsParams,
-    ) -> Result<oai_types::BetaResponseItemList> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}/input_items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        rb.send().await
+    ) -> Call<oai_types::BetaResponseItemList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/responses/{response_id}/input_items"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -5183,18 +5401,20 @@ impl<'c> BetaResponsesInputTokens<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn count(
+    pub fn count(
         &self,
         params: oai_types::GetinputtokencountsParams,
         request: oai_types::BetaTokenCountsBody,
-    ) -> Result<oai_types::BetaTokenCountsResource> {
-        let rb = self.client.request(Method::POST, "/responses/input_tokens");
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::BetaTokenCountsResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses/input_tokens");
+            support::check(&params)?;
+            let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
+            let rb = rb.query("beta", "true");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -5240,18 +5460,20 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListChatCompletionsParams,
-    ) -> Result<oai_types::ChatCompletionList> {
-        let rb = self.client.request(Method::GET, "/chat/completions");
-        support::check(&params)?;
-        let rb = support::query(rb, "model", &params.model)?;
-        let rb = support::query(rb, "metadata", &params.metadata)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ChatCompletionList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/chat/completions");
+            support::check(&params)?;
+            let rb = support::query(rb, "model", &params.model)?;
+            let rb = support::query(rb, "metadata", &params.metadata)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chat")]
@@ -5284,14 +5506,16 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateChatCompletionRequest,
-    ) -> Result<oai_types::CreateChatCompletionResponse> {
-        let rb = self.client.request(Method::POST, "/chat/completions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CreateChatCompletionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/chat/completions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chat")]
@@ -5321,15 +5545,14 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        completion_id: &str,
-    ) -> Result<oai_types::CreateChatCompletionResponse> {
-        let completion_id = support::segment("completion_id", completion_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/chat/completions/{completion_id}"));
-        rb.send().await
+    pub fn retrieve(&self, completion_id: &str) -> Call<oai_types::CreateChatCompletionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let completion_id = support::segment("completion_id", completion_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/chat/completions/{completion_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chat")]
@@ -5339,18 +5562,20 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         completion_id: &str,
         request: oai_types::UpdateChatCompletionRequest,
-    ) -> Result<oai_types::CreateChatCompletionResponse> {
-        let completion_id = support::segment("completion_id", completion_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/chat/completions/{completion_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CreateChatCompletionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let completion_id = support::segment("completion_id", completion_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/chat/completions/{completion_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chat")]
@@ -5360,12 +5585,14 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, completion_id: &str) -> Result<oai_types::ChatCompletionDeleted> {
-        let completion_id = support::segment("completion_id", completion_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/chat/completions/{completion_id}"));
-        rb.send().await
+    pub fn delete(&self, completion_id: &str) -> Call<oai_types::ChatCompletionDeleted> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let completion_id = support::segment("completion_id", completion_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/chat/completions/{completion_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -5385,21 +5612,23 @@ impl<'c> ChatCompletionsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         completion_id: &str,
         params: oai_types::GetChatCompletionMessagesParams,
-    ) -> Result<oai_types::ChatCompletionMessageList> {
-        let completion_id = support::segment("completion_id", completion_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/chat/completions/{completion_id}/messages"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ChatCompletionMessageList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let completion_id = support::segment("completion_id", completion_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/chat/completions/{completion_id}/messages"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chat")]
@@ -5471,13 +5700,15 @@ impl<'c> ChatkitSessions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, session_id: &str) -> Result<oai_types::ChatSessionResource> {
-        let session_id = support::segment("session_id", session_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/chatkit/sessions/{session_id}/cancel"),
-        );
-        rb.send().await
+    pub fn cancel(&self, session_id: &str) -> Call<oai_types::ChatSessionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let session_id = support::segment("session_id", session_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/chatkit/sessions/{session_id}/cancel"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chatkit")]
@@ -5487,14 +5718,16 @@ impl<'c> ChatkitSessions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateChatSessionBody,
-    ) -> Result<oai_types::ChatSessionResource> {
-        let rb = self.client.request(Method::POST, "/chatkit/sessions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ChatSessionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/chatkit/sessions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -5522,12 +5755,14 @@ impl<'c> ChatkitThreads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, thread_id: &str) -> Result<oai_types::ThreadResource> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/chatkit/threads/{thread_id}"));
-        rb.send().await
+    pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/chatkit/threads/{thread_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chatkit")]
@@ -5537,12 +5772,14 @@ impl<'c> ChatkitThreads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, thread_id: &str) -> Result<oai_types::DeletedThreadResource> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
-        rb.send().await
+    pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeletedThreadResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chatkit")]
@@ -5552,18 +5789,20 @@ impl<'c> ChatkitThreads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListThreadsMethodParams,
-    ) -> Result<oai_types::ThreadListResource> {
-        let rb = self.client.request(Method::GET, "/chatkit/threads");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "user", &params.user)?;
-        rb.send().await
+    ) -> Call<oai_types::ThreadListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/chatkit/threads");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            let rb = support::query(rb, "user", &params.user)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chatkit")]
@@ -5606,21 +5845,23 @@ impl<'c> ChatkitThreadsItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListThreadItemsMethodParams,
-    ) -> Result<oai_types::ThreadItemListResource> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ThreadItemListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "chatkit")]
@@ -5666,14 +5907,16 @@ impl<'c> Completions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateCompletionRequest,
-    ) -> Result<oai_types::CreateCompletionResponse> {
-        let rb = self.client.request(Method::POST, "/completions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CreateCompletionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/completions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -5701,17 +5944,19 @@ impl<'c> Containers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListContainersParams,
-    ) -> Result<oai_types::ContainerListResource> {
-        let rb = self.client.request(Method::GET, "/containers");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "name", &params.name)?;
-        rb.send().await
+    ) -> Call<oai_types::ContainerListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/containers");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "name", &params.name)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5743,14 +5988,16 @@ impl<'c> Containers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateContainerBody,
-    ) -> Result<oai_types::ContainerResource> {
-        let rb = self.client.request(Method::POST, "/containers");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ContainerResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/containers");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5760,12 +6007,14 @@ impl<'c> Containers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, container_id: &str) -> Result<oai_types::ContainerResource> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/containers/{container_id}"));
-        rb.send().await
+    pub fn retrieve(&self, container_id: &str) -> Call<oai_types::ContainerResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/containers/{container_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5775,12 +6024,14 @@ impl<'c> Containers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, container_id: &str) -> Result<()> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/containers/{container_id}"));
-        support::empty(rb).await
+    pub fn delete(&self, container_id: &str) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/containers/{container_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -5800,18 +6051,20 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         container_id: &str,
         request: oai_types::CreateContainerFileBody,
-    ) -> Result<oai_types::ContainerFileResource> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/containers/{container_id}/files"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ContainerFileResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/containers/{container_id}/files"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5821,25 +6074,27 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_multipart(
+    pub fn create_multipart(
         &self,
         container_id: &str,
         request: oai_types::CreateContainerFileBody,
-    ) -> Result<oai_types::ContainerFileResource> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/containers/{container_id}/files"));
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        if let Some(v) = &request.file_id {
-            form = support::form(form, "file_id", v)?;
-        }
-        if let Some(v) = &request.file {
-            form = support::file(form, "file", v);
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::ContainerFileResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/containers/{container_id}/files"));
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            if let Some(v) = &request.file_id {
+                form = support::form(form, "file_id", v)?;
+            }
+            if let Some(v) = &request.file {
+                form = support::file(form, "file", v);
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5849,20 +6104,22 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         container_id: &str,
         params: oai_types::ListContainerFilesParams,
-    ) -> Result<oai_types::ContainerFileListResource> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/containers/{container_id}/files"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    ) -> Call<oai_types::ContainerFileListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/containers/{container_id}/files"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5897,18 +6154,20 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         container_id: &str,
         file_id: &str,
-    ) -> Result<oai_types::ContainerFileResource> {
-        let container_id = support::segment("container_id", container_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/containers/{container_id}/files/{file_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ContainerFileResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/containers/{container_id}/files/{file_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5918,14 +6177,16 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, container_id: &str, file_id: &str) -> Result<()> {
-        let container_id = support::segment("container_id", container_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/containers/{container_id}/files/{file_id}"),
-        );
-        support::empty(rb).await
+    pub fn delete(&self, container_id: &str, file_id: &str) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/containers/{container_id}/files/{file_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "containers")]
@@ -5935,14 +6196,16 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn content(&self, container_id: &str, file_id: &str) -> Result<()> {
-        let container_id = support::segment("container_id", container_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/containers/{container_id}/files/{file_id}/content"),
-        );
-        support::empty(rb).await
+    pub fn content(&self, container_id: &str, file_id: &str) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let container_id = support::segment("container_id", container_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/containers/{container_id}/files/{file_id}/content"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -5962,18 +6225,20 @@ impl<'c> ContentProvenanceChecks<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateContentProvenanceBody,
-    ) -> Result<oai_types::ProvenanceResource> {
-        let rb = self
-            .client
-            .request(Method::POST, "/content_provenance_checks");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "file", &request.file);
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::ProvenanceResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/content_provenance_checks");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "file", &request.file);
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 }
 
@@ -6001,14 +6266,16 @@ impl<'c> Conversations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateConversationBody,
-    ) -> Result<oai_types::ConversationResource> {
-        let rb = self.client.request(Method::POST, "/conversations");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ConversationResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/conversations");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6018,12 +6285,14 @@ impl<'c> Conversations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, conversation_id: &str) -> Result<oai_types::ConversationResource> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/conversations/{conversation_id}"));
-        rb.send().await
+    pub fn retrieve(&self, conversation_id: &str) -> Call<oai_types::ConversationResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/conversations/{conversation_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6033,15 +6302,14 @@ impl<'c> Conversations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        conversation_id: &str,
-    ) -> Result<oai_types::DeletedConversationResource> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/conversations/{conversation_id}"));
-        rb.send().await
+    pub fn delete(&self, conversation_id: &str) -> Call<oai_types::DeletedConversationResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/conversations/{conversation_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6051,18 +6319,20 @@ impl<'c> Conversations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         conversation_id: &str,
         request: oai_types::UpdateConversationBody,
-    ) -> Result<oai_types::ConversationResource> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/conversations/{conversation_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ConversationResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/conversations/{conversation_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -6082,22 +6352,24 @@ impl<'c> ConversationsItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         conversation_id: &str,
         params: oai_types::CreateConversationItemsParams,
         request: oai_types::CreateConversationItemsRequest,
-    ) -> Result<oai_types::ConversationItemList> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/conversations/{conversation_id}/items"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ConversationItemList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/conversations/{conversation_id}/items"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6107,22 +6379,24 @@ impl<'c> ConversationsItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         conversation_id: &str,
         params: oai_types::ListConversationItemsParams,
-    ) -> Result<oai_types::ConversationItemList> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/conversations/{conversation_id}/items"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::ConversationItemList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/conversations/{conversation_id}/items"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6159,21 +6433,23 @@ impl<'c> ConversationsItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         conversation_id: &str,
         item_id: &str,
         params: oai_types::GetConversationItemParams,
-    ) -> Result<oai_types::ConversationItem> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let item_id = support::segment("item_id", item_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/conversations/{conversation_id}/items/{item_id}"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::ConversationItem> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let item_id = support::segment("item_id", item_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/conversations/{conversation_id}/items/{item_id}"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "conversations")]
@@ -6183,18 +6459,20 @@ impl<'c> ConversationsItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         conversation_id: &str,
         item_id: &str,
-    ) -> Result<oai_types::ConversationResource> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let item_id = support::segment("item_id", item_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/conversations/{conversation_id}/items/{item_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::ConversationResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let conversation_id = support::segment("conversation_id", conversation_id)?;
+            let item_id = support::segment("item_id", item_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/conversations/{conversation_id}/items/{item_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -6214,14 +6492,17 @@ impl<'c> Embeddings<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateEmbeddingRequest,
-    ) -> Result<oai_types::CreateEmbeddingResponse> {
-        let rb = self.client.request(Method::POST, "/embeddings");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CreateEmbeddingResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/embeddings");
+            let request = support::embeddings_base64_by_default(request);
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -6249,14 +6530,16 @@ impl<'c> Evals<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(&self, params: oai_types::ListEvalsParams) -> Result<oai_types::EvalList> {
-        let rb = self.client.request(Method::GET, "/evals");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "order_by", &params.order_by)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListEvalsParams) -> Call<oai_types::EvalList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/evals");
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "order_by", &params.order_by)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6288,11 +6571,13 @@ impl<'c> Evals<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(&self, request: oai_types::CreateEvalRequest) -> Result<oai_types::Eval> {
-        let rb = self.client.request(Method::POST, "/evals");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateEvalRequest) -> Call<oai_types::Eval> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/evals");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6302,12 +6587,14 @@ impl<'c> Evals<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, eval_id: &str) -> Result<oai_types::Eval> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/evals/{eval_id}"));
-        rb.send().await
+    pub fn retrieve(&self, eval_id: &str) -> Call<oai_types::Eval> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/evals/{eval_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6317,18 +6604,20 @@ impl<'c> Evals<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         eval_id: &str,
         request: oai_types::UpdateEvalRequest,
-    ) -> Result<oai_types::Eval> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/evals/{eval_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Eval> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/evals/{eval_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6338,12 +6627,14 @@ impl<'c> Evals<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, eval_id: &str) -> Result<oai_types::DeleteEvalResponse> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/evals/{eval_id}"));
-        rb.send().await
+    pub fn delete(&self, eval_id: &str) -> Call<oai_types::DeleteEvalResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/evals/{eval_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -6371,21 +6662,23 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         eval_id: &str,
         params: oai_types::GetEvalRunsParams,
-    ) -> Result<oai_types::EvalRunList> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/evals/{eval_id}/runs"));
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "status", &params.status)?;
-        rb.send().await
+    ) -> Call<oai_types::EvalRunList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/evals/{eval_id}/runs"));
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "status", &params.status)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6421,18 +6714,20 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         eval_id: &str,
         request: oai_types::CreateEvalRunRequest,
-    ) -> Result<oai_types::EvalRun> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/evals/{eval_id}/runs"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::EvalRun> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/evals/{eval_id}/runs"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6442,13 +6737,15 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, eval_id: &str, run_id: &str) -> Result<oai_types::EvalRun> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
-        rb.send().await
+    pub fn retrieve(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6458,13 +6755,15 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, eval_id: &str, run_id: &str) -> Result<oai_types::EvalRun> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
-        rb.send().await
+    pub fn cancel(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6474,17 +6773,15 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        eval_id: &str,
-        run_id: &str,
-    ) -> Result<oai_types::DeleteEvalRunResponse> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
-        rb.send().await
+    pub fn delete(&self, eval_id: &str, run_id: &str) -> Call<oai_types::DeleteEvalRunResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -6504,24 +6801,26 @@ impl<'c> EvalsRunsOutputItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         eval_id: &str,
         run_id: &str,
         params: oai_types::GetEvalRunOutputItemsParams,
-    ) -> Result<oai_types::EvalRunOutputItemList> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/evals/{eval_id}/runs/{run_id}/output_items"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "status", &params.status)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::EvalRunOutputItemList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/evals/{eval_id}/runs/{run_id}/output_items"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "status", &params.status)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "evals")]
@@ -6560,20 +6859,22 @@ impl<'c> EvalsRunsOutputItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         eval_id: &str,
         run_id: &str,
         output_item_id: &str,
-    ) -> Result<oai_types::EvalRunOutputItem> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let output_item_id = support::segment("output_item_id", output_item_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::EvalRunOutputItem> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let eval_id = support::segment("eval_id", eval_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let output_item_id = support::segment("output_item_id", output_item_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -6593,17 +6894,16 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::ListFilesParams,
-    ) -> Result<oai_types::ListFilesResponse> {
-        let rb = self.client.request(Method::GET, "/files");
-        support::check(&params)?;
-        let rb = support::query(rb, "purpose", &params.purpose)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListFilesParams) -> Call<oai_types::ListFilesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/files");
+            support::check(&params)?;
+            let rb = support::query(rb, "purpose", &params.purpose)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "files")]
@@ -6635,20 +6935,19 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateFileRequest,
-    ) -> Result<oai_types::OpenAIFile> {
-        let rb = self.client.request(Method::POST, "/files");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "file", &request.file);
-        form = support::form(form, "purpose", &request.purpose)?;
-        if let Some(v) = &request.expires_after {
-            form = support::form(form, "expires_after", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateFileRequest) -> Call<oai_types::OpenAIFile> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/files");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "file", &request.file);
+            form = support::form(form, "purpose", &request.purpose)?;
+            if let Some(v) = &request.expires_after {
+                form = support::form(form, "expires_after", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "files")]
@@ -6658,12 +6957,14 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, file_id: &str) -> Result<oai_types::DeleteFileResponse> {
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/files/{file_id}"));
-        rb.send().await
+    pub fn delete(&self, file_id: &str) -> Call<oai_types::DeleteFileResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/files/{file_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "files")]
@@ -6673,12 +6974,14 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, file_id: &str) -> Result<oai_types::OpenAIFile> {
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/files/{file_id}"));
-        rb.send().await
+    pub fn retrieve(&self, file_id: &str) -> Call<oai_types::OpenAIFile> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/files/{file_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "files")]
@@ -6688,12 +6991,14 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn content(&self, file_id: &str) -> Result<bytes::Bytes> {
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/files/{file_id}/content"));
-        support::bytes(rb).await
+    pub fn content(&self, file_id: &str) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/files/{file_id}/content"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -6765,16 +7070,15 @@ impl<'c> FineTuningAlphaGraders<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn run(
-        &self,
-        request: oai_types::RunGraderRequest,
-    ) -> Result<oai_types::RunGraderResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/fine_tuning/alpha/graders/run");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn run(&self, request: oai_types::RunGraderRequest) -> Call<oai_types::RunGraderResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/fine_tuning/alpha/graders/run");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -6784,16 +7088,18 @@ impl<'c> FineTuningAlphaGraders<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn validate(
+    pub fn validate(
         &self,
         request: oai_types::ValidateGraderRequest,
-    ) -> Result<oai_types::ValidateGraderResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/fine_tuning/alpha/graders/validate");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ValidateGraderResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/fine_tuning/alpha/graders/validate");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -6831,23 +7137,25 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         fine_tuned_model_checkpoint: &str,
         params: oai_types::ListFineTuningCheckpointPermissionsParams,
-    ) -> Result<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        let fine_tuned_model_checkpoint =
-            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "project_id", &params.project_id)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        rb.send().await
+    ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuned_model_checkpoint =
+                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "project_id", &params.project_id)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -6885,20 +7193,22 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         fine_tuned_model_checkpoint: &str,
         request: oai_types::CreateFineTuningCheckpointPermissionRequest,
-    ) -> Result<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        let fine_tuned_model_checkpoint =
-            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuned_model_checkpoint =
+                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -6908,21 +7218,18 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         fine_tuned_model_checkpoint: &str,
         permission_id: &str,
-    ) -> Result<oai_types::DeleteFineTuningCheckpointPermissionResponse> {
-        let fine_tuned_model_checkpoint =
-            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-        let permission_id = support::segment("permission_id", permission_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!(
-                "/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"
-            ),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeleteFineTuningCheckpointPermissionResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuned_model_checkpoint =
+                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
+            let permission_id = support::segment("permission_id", permission_id)?;
+            let rb = self.client.request(Method::DELETE, format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -6958,14 +7265,16 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateFineTuningJobRequest,
-    ) -> Result<oai_types::FineTuningJob> {
-        let rb = self.client.request(Method::POST, "/fine_tuning/jobs");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::FineTuningJob> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/fine_tuning/jobs");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -6975,16 +7284,18 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListPaginatedFineTuningJobsParams,
-    ) -> Result<oai_types::ListPaginatedFineTuningJobsResponse> {
-        let rb = self.client.request(Method::GET, "/fine_tuning/jobs");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "metadata", &params.metadata)?;
-        rb.send().await
+    ) -> Call<oai_types::ListPaginatedFineTuningJobsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/fine_tuning/jobs");
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "metadata", &params.metadata)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7015,13 +7326,15 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7031,13 +7344,15 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/cancel"),
-        );
-        rb.send().await
+    pub fn cancel(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}/cancel"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7047,13 +7362,15 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn pause(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/pause"),
-        );
-        rb.send().await
+    pub fn pause(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}/pause"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7063,13 +7380,15 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn resume(&self, fine_tuning_job_id: &str) -> Result<oai_types::FineTuningJob> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/resume"),
-        );
-        rb.send().await
+    pub fn resume(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}/resume"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -7089,20 +7408,22 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningJobCheckpointsParams,
-    ) -> Result<oai_types::ListFineTuningJobCheckpointsResponse> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        rb.send().await
+    ) -> Call<oai_types::ListFineTuningJobCheckpointsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7147,20 +7468,22 @@ impl<'c> FineTuningJobsEvents<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningEventsParams,
-    ) -> Result<oai_types::ListFineTuningJobEventsResponse> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/events"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        rb.send().await
+    ) -> Call<oai_types::ListFineTuningJobEventsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/fine_tuning/jobs/{fine_tuning_job_id}/events"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7205,60 +7528,64 @@ impl<'c> Images<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn edit(
+    pub fn edit(
         &self,
         request: oai_types::CreateImageEditRequest,
-    ) -> Result<oai_types::ImagesResponse> {
-        let rb = self.client.request(Method::POST, "/images/edits");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.image {
-            oai_types::CreateImageEditRequestImage::Text(x) => support::file(form, "image", x),
-            oai_types::CreateImageEditRequestImage::Array(x) => support::files(form, "image", x),
-            other => support::form(form, "image", other)?,
-        };
-        form = support::form(form, "prompt", &request.prompt)?;
-        if let Some(v) = &request.mask {
-            form = support::file(form, "mask", v);
-        }
-        if let Some(v) = &request.background {
-            form = support::form(form, "background", v)?;
-        }
-        if let Some(v) = &request.model {
-            form = support::form(form, "model", v)?;
-        }
-        if let Some(v) = &request.n {
-            form = support::form(form, "n", v)?;
-        }
-        if let Some(v) = &request.size {
-            form = support::form(form, "size", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.output_format {
-            form = support::form(form, "output_format", v)?;
-        }
-        if let Some(v) = &request.output_compression {
-            form = support::form(form, "output_compression", v)?;
-        }
-        if let Some(v) = &request.user {
-            form = support::form(form, "user", v)?;
-        }
-        if let Some(v) = &request.input_fidelity {
-            form = support::form(form, "input_fidelity", v)?;
-        }
-        if let Some(v) = &request.stream {
-            form = support::form(form, "stream", v)?;
-        }
-        if let Some(v) = &request.partial_images {
-            form = support::form(form, "partial_images", v)?;
-        }
-        if let Some(v) = &request.quality {
-            form = support::form(form, "quality", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::ImagesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/images/edits");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = match &request.image {
+                oai_types::CreateImageEditRequestImage::Text(x) => support::file(form, "image", x),
+                oai_types::CreateImageEditRequestImage::Array(x) => {
+                    support::files(form, "image", x)
+                }
+                other => support::form(form, "image", other)?,
+            };
+            form = support::form(form, "prompt", &request.prompt)?;
+            if let Some(v) = &request.mask {
+                form = support::file(form, "mask", v);
+            }
+            if let Some(v) = &request.background {
+                form = support::form(form, "background", v)?;
+            }
+            if let Some(v) = &request.model {
+                form = support::form(form, "model", v)?;
+            }
+            if let Some(v) = &request.n {
+                form = support::form(form, "n", v)?;
+            }
+            if let Some(v) = &request.size {
+                form = support::form(form, "size", v)?;
+            }
+            if let Some(v) = &request.response_format {
+                form = support::form(form, "response_format", v)?;
+            }
+            if let Some(v) = &request.output_format {
+                form = support::form(form, "output_format", v)?;
+            }
+            if let Some(v) = &request.output_compression {
+                form = support::form(form, "output_compression", v)?;
+            }
+            if let Some(v) = &request.user {
+                form = support::form(form, "user", v)?;
+            }
+            if let Some(v) = &request.input_fidelity {
+                form = support::form(form, "input_fidelity", v)?;
+            }
+            if let Some(v) = &request.stream {
+                form = support::form(form, "stream", v)?;
+            }
+            if let Some(v) = &request.partial_images {
+                form = support::form(form, "partial_images", v)?;
+            }
+            if let Some(v) = &request.quality {
+                form = support::form(form, "quality", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "images")]
@@ -7335,14 +7662,16 @@ impl<'c> Images<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn edit_json(
+    pub fn edit_json(
         &self,
         request: oai_types::EditImageBodyJsonParam,
-    ) -> Result<oai_types::ImagesResponse> {
-        let rb = self.client.request(Method::POST, "/images/edits");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ImagesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/images/edits");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "images")]
@@ -7373,14 +7702,16 @@ impl<'c> Images<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn generate(
+    pub fn generate(
         &self,
         request: oai_types::CreateImageRequest,
-    ) -> Result<oai_types::ImagesResponse> {
-        let rb = self.client.request(Method::POST, "/images/generations");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ImagesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/images/generations");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "images")]
@@ -7413,31 +7744,33 @@ impl<'c> Images<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_variation(
+    pub fn create_variation(
         &self,
         request: oai_types::CreateImageVariationRequest,
-    ) -> Result<oai_types::ImagesResponse> {
-        let rb = self.client.request(Method::POST, "/images/variations");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "image", &request.image);
-        if let Some(v) = &request.model {
-            form = support::form(form, "model", v)?;
-        }
-        if let Some(v) = &request.n {
-            form = support::form(form, "n", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.size {
-            form = support::form(form, "size", v)?;
-        }
-        if let Some(v) = &request.user {
-            form = support::form(form, "user", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::ImagesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/images/variations");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "image", &request.image);
+            if let Some(v) = &request.model {
+                form = support::form(form, "model", v)?;
+            }
+            if let Some(v) = &request.n {
+                form = support::form(form, "n", v)?;
+            }
+            if let Some(v) = &request.response_format {
+                form = support::form(form, "response_format", v)?;
+            }
+            if let Some(v) = &request.size {
+                form = support::form(form, "size", v)?;
+            }
+            if let Some(v) = &request.user {
+                form = support::form(form, "user", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7457,9 +7790,11 @@ impl<'c> Models<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(&self) -> Result<oai_types::ListModelsResponse> {
-        let rb = self.client.request(Method::GET, "/models");
-        rb.send().await
+    pub fn list(&self) -> Call<oai_types::ListModelsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/models");
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "models")]
@@ -7469,10 +7804,12 @@ impl<'c> Models<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, model: &str) -> Result<oai_types::Model> {
-        let model = support::segment("model", model)?;
-        let rb = self.client.request(Method::GET, format!("/models/{model}"));
-        rb.send().await
+    pub fn retrieve(&self, model: &str) -> Call<oai_types::Model> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let model = support::segment("model", model)?;
+            let rb = self.client.request(Method::GET, format!("/models/{model}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "models")]
@@ -7482,12 +7819,14 @@ impl<'c> Models<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, model: &str) -> Result<oai_types::DeleteModelResponse> {
-        let model = support::segment("model", model)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/models/{model}"));
-        rb.send().await
+    pub fn delete(&self, model: &str) -> Call<oai_types::DeleteModelResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let model = support::segment("model", model)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/models/{model}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -7507,14 +7846,16 @@ impl<'c> Moderations<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateModerationRequest,
-    ) -> Result<oai_types::CreateModerationResponse> {
-        let rb = self.client.request(Method::POST, "/moderations");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CreateModerationResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/moderations");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7584,19 +7925,18 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::RealtimeCallCreateRequest,
-    ) -> Result<bytes::Bytes> {
-        let rb = self.client.request(Method::POST, "/realtime/calls");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::form(form, "sdp", &request.sdp)?;
-        if let Some(v) = &request.session {
-            form = support::form(form, "session", v)?;
-        }
-        let rb = rb.multipart(form);
-        support::bytes(rb).await
+    pub fn create(&self, request: oai_types::RealtimeCallCreateRequest) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/realtime/calls");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::form(form, "sdp", &request.sdp)?;
+            if let Some(v) = &request.session {
+                form = support::form(form, "session", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "realtime")]
@@ -7606,10 +7946,12 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Result<bytes::Bytes> {
-        let rb = self.client.request(Method::POST, "/realtime/calls");
-        let rb = rb.bytes("application/sdp", body);
-        support::bytes(rb).await
+    pub fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/realtime/calls");
+            let rb = rb.bytes("application/sdp", body);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "realtime")]
@@ -7619,18 +7961,20 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn accept(
+    pub fn accept(
         &self,
         call_id: &str,
         request: oai_types::RealtimeSessionCreateRequestGA,
-    ) -> Result<()> {
-        let call_id = support::segment("call_id", call_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        support::empty(rb).await
+    ) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let call_id = support::segment("call_id", call_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "realtime")]
@@ -7640,12 +7984,14 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn hangup(&self, call_id: &str) -> Result<()> {
-        let call_id = support::segment("call_id", call_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
-        support::empty(rb).await
+    pub fn hangup(&self, call_id: &str) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let call_id = support::segment("call_id", call_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "realtime")]
@@ -7655,18 +8001,16 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn refer(
-        &self,
-        call_id: &str,
-        request: oai_types::RealtimeCallReferRequest,
-    ) -> Result<()> {
-        let call_id = support::segment("call_id", call_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        support::empty(rb).await
+    pub fn refer(&self, call_id: &str, request: oai_types::RealtimeCallReferRequest) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let call_id = support::segment("call_id", call_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "realtime")]
@@ -7676,18 +8020,16 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn reject(
-        &self,
-        call_id: &str,
-        request: oai_types::RealtimeCallRejectRequest,
-    ) -> Result<()> {
-        let call_id = support::segment("call_id", call_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        support::empty(rb).await
+    pub fn reject(&self, call_id: &str, request: oai_types::RealtimeCallRejectRequest) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let call_id = support::segment("call_id", call_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7707,16 +8049,18 @@ impl<'c> RealtimeClientSecrets<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::RealtimeCreateClientSecretRequest,
-    ) -> Result<oai_types::RealtimeCreateClientSecretResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/realtime/client_secrets");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RealtimeCreateClientSecretResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/realtime/client_secrets");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7736,14 +8080,16 @@ impl<'c> RealtimeSessions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::RealtimeSessionCreateRequest,
-    ) -> Result<oai_types::RealtimeSessionCreateResponse> {
-        let rb = self.client.request(Method::POST, "/realtime/sessions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RealtimeSessionCreateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/realtime/sessions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7763,16 +8109,18 @@ impl<'c> RealtimeTranscriptionSessions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::RealtimeTranscriptionSessionCreateRequest,
-    ) -> Result<oai_types::RealtimeTranscriptionSessionCreateResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/realtime/transcription_sessions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RealtimeTranscriptionSessionCreateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/realtime/transcription_sessions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7810,16 +8158,18 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::RealtimeTranslationClientSecretCreateRequest,
-    ) -> Result<oai_types::RealtimeTranslationClientSecretCreateResponse> {
-        let rb = self
-            .client
-            .request(Method::POST, "/realtime/translations/client_secrets");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RealtimeTranslationClientSecretCreateResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self
+                .client
+                .request(Method::POST, "/realtime/translations/client_secrets");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7855,11 +8205,13 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(&self, request: oai_types::CreateResponse) -> Result<oai_types::Response> {
-        let rb = self.client.request(Method::POST, "/responses");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateResponse) -> Call<oai_types::Response> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -7894,21 +8246,23 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::GetResponseParams,
-    ) -> Result<oai_types::Response> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}"));
-        support::check(&params)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        let rb = support::query(rb, "stream", &params.stream)?;
-        let rb = support::query(rb, "starting_after", &params.starting_after)?;
-        let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
-        rb.send().await
+    ) -> Call<oai_types::Response> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/responses/{response_id}"));
+            support::check(&params)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            let rb = support::query(rb, "stream", &params.stream)?;
+            let rb = support::query(rb, "starting_after", &params.starting_after)?;
+            let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -7918,12 +8272,14 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, response_id: &str) -> Result<()> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/responses/{response_id}"));
-        support::empty(rb).await
+    pub fn delete(&self, response_id: &str) -> Call<()> {
+        Call::empty((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/responses/{response_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -7933,12 +8289,14 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, response_id: &str) -> Result<oai_types::Response> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/responses/{response_id}/cancel"));
-        rb.send().await
+    pub fn cancel(&self, response_id: &str) -> Call<oai_types::Response> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/responses/{response_id}/cancel"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -7948,14 +8306,16 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn compact(
+    pub fn compact(
         &self,
         request: oai_types::CompactResponseMethodPublicBody,
-    ) -> Result<oai_types::CompactResource> {
-        let rb = self.client.request(Method::POST, "/responses/compact");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::CompactResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses/compact");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -7975,21 +8335,23 @@ impl<'c> ResponsesInputItems<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         response_id: &str,
         params: oai_types::ListInputItemsParams,
-    ) -> Result<oai_types::ResponseItemList> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}/input_items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::ResponseItemList> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let response_id = support::segment("response_id", response_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/responses/{response_id}/input_items"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "include", &params.include)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "responses")]
@@ -8035,14 +8397,16 @@ impl<'c> ResponsesInputTokens<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn count(
+    pub fn count(
         &self,
         request: oai_types::TokenCountsBody,
-    ) -> Result<oai_types::TokenCountsResource> {
-        let rb = self.client.request(Method::POST, "/responses/input_tokens");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::TokenCountsResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/responses/input_tokens");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -8068,20 +8432,19 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateSkillBody,
-    ) -> Result<oai_types::SkillResource> {
-        let rb = self.client.request(Method::POST, "/skills");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.files {
-            oai_types::CreateSkillBodyFiles::Text(x) => support::file(form, "files", x),
-            oai_types::CreateSkillBodyFiles::Array(x) => support::files(form, "files", x),
-            other => support::form(form, "files", other)?,
-        };
-        let rb = rb.multipart(form);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateSkillBody) -> Call<oai_types::SkillResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/skills");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = match &request.files {
+                oai_types::CreateSkillBodyFiles::Text(x) => support::file(form, "files", x),
+                oai_types::CreateSkillBodyFiles::Array(x) => support::files(form, "files", x),
+                other => support::form(form, "files", other)?,
+            };
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8089,14 +8452,16 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_json(
+    pub fn create_json(
         &self,
         request: oai_types::CreateSkillBody,
-    ) -> Result<oai_types::SkillResource> {
-        let rb = self.client.request(Method::POST, "/skills");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::SkillResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/skills");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8104,16 +8469,15 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
-        &self,
-        params: oai_types::ListSkillsParams,
-    ) -> Result<oai_types::SkillListResource> {
-        let rb = self.client.request(Method::GET, "/skills");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListSkillsParams) -> Call<oai_types::SkillListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/skills");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8140,12 +8504,14 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, skill_id: &str) -> Result<oai_types::DeletedSkillResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/skills/{skill_id}"));
-        rb.send().await
+    pub fn delete(&self, skill_id: &str) -> Call<oai_types::DeletedSkillResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/skills/{skill_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8153,12 +8519,14 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, skill_id: &str) -> Result<oai_types::SkillResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/skills/{skill_id}"));
-        rb.send().await
+    pub fn retrieve(&self, skill_id: &str) -> Call<oai_types::SkillResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/skills/{skill_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8166,18 +8534,20 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         skill_id: &str,
         request: oai_types::SetDefaultSkillVersionBody,
-    ) -> Result<oai_types::SkillResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/skills/{skill_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::SkillResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/skills/{skill_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8185,12 +8555,14 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn content(&self, skill_id: &str) -> Result<bytes::Bytes> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/skills/{skill_id}/content"));
-        support::bytes(rb).await
+    pub fn content(&self, skill_id: &str) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/skills/{skill_id}/content"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -8208,27 +8580,31 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         skill_id: &str,
         request: oai_types::CreateSkillVersionBody,
-    ) -> Result<oai_types::SkillVersionResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/skills/{skill_id}/versions"));
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.files {
-            oai_types::CreateSkillVersionBodyFiles::Text(x) => support::file(form, "files", x),
-            oai_types::CreateSkillVersionBodyFiles::Array(x) => support::files(form, "files", x),
-            other => support::form(form, "files", other)?,
-        };
-        if let Some(v) = &request.default {
-            form = support::form(form, "default", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::SkillVersionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/skills/{skill_id}/versions"));
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = match &request.files {
+                oai_types::CreateSkillVersionBodyFiles::Text(x) => support::file(form, "files", x),
+                oai_types::CreateSkillVersionBodyFiles::Array(x) => {
+                    support::files(form, "files", x)
+                }
+                other => support::form(form, "files", other)?,
+            };
+            if let Some(v) = &request.default {
+                form = support::form(form, "default", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8236,18 +8612,20 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_json(
+    pub fn create_json(
         &self,
         skill_id: &str,
         request: oai_types::CreateSkillVersionBody,
-    ) -> Result<oai_types::SkillVersionResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/skills/{skill_id}/versions"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::SkillVersionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/skills/{skill_id}/versions"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8255,20 +8633,22 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         skill_id: &str,
         params: oai_types::ListSkillVersionsParams,
-    ) -> Result<oai_types::SkillVersionListResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/skills/{skill_id}/versions"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    ) -> Call<oai_types::SkillVersionListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/skills/{skill_id}/versions"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8299,18 +8679,16 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        skill_id: &str,
-        version: &str,
-    ) -> Result<oai_types::SkillVersionResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let version = support::segment("version", version)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/skills/{skill_id}/versions/{version}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, skill_id: &str, version: &str) -> Call<oai_types::SkillVersionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let version = support::segment("version", version)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/skills/{skill_id}/versions/{version}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8318,18 +8696,20 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         skill_id: &str,
         version: &str,
-    ) -> Result<oai_types::DeletedSkillVersionResource> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let version = support::segment("version", version)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/skills/{skill_id}/versions/{version}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeletedSkillVersionResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let version = support::segment("version", version)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/skills/{skill_id}/versions/{version}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "skills")]
@@ -8337,14 +8717,16 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn content(&self, skill_id: &str, version: &str) -> Result<bytes::Bytes> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let version = support::segment("version", version)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/skills/{skill_id}/versions/{version}/content"),
-        );
-        support::bytes(rb).await
+    pub fn content(&self, skill_id: &str, version: &str) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let skill_id = support::segment("skill_id", skill_id)?;
+            let version = support::segment("version", version)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/skills/{skill_id}/versions/{version}/content"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -8380,14 +8762,13 @@ impl<'c> Threads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateThreadRequest,
-    ) -> Result<oai_types::ThreadObject> {
-        let rb = self.client.request(Method::POST, "/threads");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateThreadRequest) -> Call<oai_types::ThreadObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/threads");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8397,14 +8778,16 @@ impl<'c> Threads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_and_run(
+    pub fn create_and_run(
         &self,
         request: oai_types::CreateThreadAndRunRequest,
-    ) -> Result<oai_types::RunObject> {
-        let rb = self.client.request(Method::POST, "/threads/runs");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/threads/runs");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8414,12 +8797,14 @@ impl<'c> Threads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, thread_id: &str) -> Result<oai_types::ThreadObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}"));
-        rb.send().await
+    pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/threads/{thread_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8429,18 +8814,20 @@ impl<'c> Threads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         thread_id: &str,
         request: oai_types::ModifyThreadRequest,
-    ) -> Result<oai_types::ThreadObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/threads/{thread_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::ThreadObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/threads/{thread_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8450,12 +8837,14 @@ impl<'c> Threads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(&self, thread_id: &str) -> Result<oai_types::DeleteThreadResponse> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/threads/{thread_id}"));
-        rb.send().await
+    pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeleteThreadResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/threads/{thread_id}"));
+            Ok(rb)
+        })())
     }
 }
 
@@ -8475,22 +8864,24 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListMessagesParams,
-    ) -> Result<oai_types::ListMessagesResponse> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}/messages"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "run_id", &params.run_id)?;
-        rb.send().await
+    ) -> Call<oai_types::ListMessagesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/threads/{thread_id}/messages"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            let rb = support::query(rb, "run_id", &params.run_id)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8527,18 +8918,20 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         thread_id: &str,
         request: oai_types::CreateMessageRequest,
-    ) -> Result<oai_types::MessageObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/threads/{thread_id}/messages"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::MessageObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/threads/{thread_id}/messages"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8548,18 +8941,16 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
-        &self,
-        thread_id: &str,
-        message_id: &str,
-    ) -> Result<oai_types::MessageObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let message_id = support::segment("message_id", message_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/threads/{thread_id}/messages/{message_id}"),
-        );
-        rb.send().await
+    pub fn retrieve(&self, thread_id: &str, message_id: &str) -> Call<oai_types::MessageObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let message_id = support::segment("message_id", message_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/threads/{thread_id}/messages/{message_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8569,21 +8960,23 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         thread_id: &str,
         message_id: &str,
         request: oai_types::ModifyMessageRequest,
-    ) -> Result<oai_types::MessageObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let message_id = support::segment("message_id", message_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/threads/{thread_id}/messages/{message_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::MessageObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let message_id = support::segment("message_id", message_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/threads/{thread_id}/messages/{message_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8593,18 +8986,20 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         thread_id: &str,
         message_id: &str,
-    ) -> Result<oai_types::DeleteMessageResponse> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let message_id = support::segment("message_id", message_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/threads/{thread_id}/messages/{message_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeleteMessageResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let message_id = support::segment("message_id", message_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/threads/{thread_id}/messages/{message_id}"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -8632,21 +9027,23 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListRunsParams,
-    ) -> Result<oai_types::ListRunsResponse> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}/runs"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ListRunsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/threads/{thread_id}/runs"));
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8682,21 +9079,23 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         thread_id: &str,
         params: oai_types::CreateRunParams,
         request: oai_types::CreateRunRequest,
-    ) -> Result<oai_types::RunObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/threads/{thread_id}/runs"));
-        support::check(&params)?;
-        let rb = support::query(rb, "include[]", &params.include)?;
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/threads/{thread_id}/runs"));
+            support::check(&params)?;
+            let rb = support::query(rb, "include[]", &params.include)?;
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8706,13 +9105,15 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, thread_id: &str, run_id: &str) -> Result<oai_types::RunObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
-        rb.send().await
+    pub fn retrieve(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8722,20 +9123,22 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         thread_id: &str,
         run_id: &str,
         request: oai_types::ModifyRunRequest,
-    ) -> Result<oai_types::RunObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8745,14 +9148,16 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, thread_id: &str, run_id: &str) -> Result<oai_types::RunObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/threads/{thread_id}/runs/{run_id}/cancel"),
-        );
-        rb.send().await
+    pub fn cancel(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/threads/{thread_id}/runs/{run_id}/cancel"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8762,21 +9167,23 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn submit_tool_outputs(
+    pub fn submit_tool_outputs(
         &self,
         thread_id: &str,
         run_id: &str,
         request: oai_types::SubmitToolOutputsRunRequest,
-    ) -> Result<oai_types::RunObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::RunObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -8796,25 +9203,27 @@ impl<'c> ThreadsRunsSteps<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         thread_id: &str,
         run_id: &str,
         params: oai_types::ListRunStepsParams,
-    ) -> Result<oai_types::ListRunStepsResponse> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/threads/{thread_id}/runs/{run_id}/steps"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "include[]", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::ListRunStepsResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/threads/{thread_id}/runs/{run_id}/steps"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            let rb = support::query(rb, "include[]", &params.include)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "assistants")]
@@ -8854,23 +9263,25 @@ impl<'c> ThreadsRunsSteps<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         thread_id: &str,
         run_id: &str,
         step_id: &str,
         params: oai_types::GetRunStepParams,
-    ) -> Result<oai_types::RunStepObject> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let step_id = support::segment("step_id", step_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/threads/{thread_id}/runs/{run_id}/steps/{step_id}"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "include[]", &params.include)?;
-        rb.send().await
+    ) -> Call<oai_types::RunStepObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let thread_id = support::segment("thread_id", thread_id)?;
+            let run_id = support::segment("run_id", run_id)?;
+            let step_id = support::segment("step_id", step_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/threads/{thread_id}/runs/{run_id}/steps/{step_id}"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "include[]", &params.include)?;
+            Ok(rb)
+        })())
     }
 }
 
@@ -8898,14 +9309,13 @@ impl<'c> Uploads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
-        &self,
-        request: oai_types::CreateUploadRequest,
-    ) -> Result<oai_types::Upload> {
-        let rb = self.client.request(Method::POST, "/uploads");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    pub fn create(&self, request: oai_types::CreateUploadRequest) -> Call<oai_types::Upload> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/uploads");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "uploads")]
@@ -8915,12 +9325,14 @@ impl<'c> Uploads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(&self, upload_id: &str) -> Result<oai_types::Upload> {
-        let upload_id = support::segment("upload_id", upload_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/uploads/{upload_id}/cancel"));
-        rb.send().await
+    pub fn cancel(&self, upload_id: &str) -> Call<oai_types::Upload> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let upload_id = support::segment("upload_id", upload_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/uploads/{upload_id}/cancel"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "uploads")]
@@ -8930,18 +9342,20 @@ impl<'c> Uploads<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn complete(
+    pub fn complete(
         &self,
         upload_id: &str,
         request: oai_types::CompleteUploadRequest,
-    ) -> Result<oai_types::Upload> {
-        let upload_id = support::segment("upload_id", upload_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/uploads/{upload_id}/complete"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::Upload> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let upload_id = support::segment("upload_id", upload_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/uploads/{upload_id}/complete"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -8961,20 +9375,22 @@ impl<'c> UploadsParts<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         upload_id: &str,
         request: oai_types::AddUploadPartRequest,
-    ) -> Result<oai_types::UploadPart> {
-        let upload_id = support::segment("upload_id", upload_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/uploads/{upload_id}/parts"));
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "data", &request.data);
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::UploadPart> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let upload_id = support::segment("upload_id", upload_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/uploads/{upload_id}/parts"));
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "data", &request.data);
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 }
 
@@ -9010,17 +9426,19 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         params: oai_types::ListVectorStoresParams,
-    ) -> Result<oai_types::ListVectorStoresResponse> {
-        let rb = self.client.request(Method::GET, "/vector_stores");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        rb.send().await
+    ) -> Call<oai_types::ListVectorStoresResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/vector_stores");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9052,14 +9470,16 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateVectorStoreRequest,
-    ) -> Result<oai_types::VectorStoreObject> {
-        let rb = self.client.request(Method::POST, "/vector_stores");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/vector_stores");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9069,12 +9489,14 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(&self, vector_store_id: &str) -> Result<oai_types::VectorStoreObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/vector_stores/{vector_store_id}"));
-        rb.send().await
+    pub fn retrieve(&self, vector_store_id: &str) -> Call<oai_types::VectorStoreObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/vector_stores/{vector_store_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9084,18 +9506,20 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         vector_store_id: &str,
         request: oai_types::UpdateVectorStoreRequest,
-    ) -> Result<oai_types::VectorStoreObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/vector_stores/{vector_store_id}"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/vector_stores/{vector_store_id}"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9105,15 +9529,14 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
-        &self,
-        vector_store_id: &str,
-    ) -> Result<oai_types::DeleteVectorStoreResponse> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
-        rb.send().await
+    pub fn delete(&self, vector_store_id: &str) -> Call<oai_types::DeleteVectorStoreResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9123,19 +9546,21 @@ impl<'c> VectorStores<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn search(
+    pub fn search(
         &self,
         vector_store_id: &str,
         request: oai_types::VectorStoreSearchRequest,
-    ) -> Result<oai_types::VectorStoreSearchResultsPage> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/vector_stores/{vector_store_id}/search"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreSearchResultsPage> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/vector_stores/{vector_store_id}/search"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -9163,19 +9588,21 @@ impl<'c> VectorStoresFileBatches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         vector_store_id: &str,
         request: oai_types::CreateVectorStoreFileBatchRequest,
-    ) -> Result<oai_types::VectorStoreFileBatchObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/vector_stores/{vector_store_id}/file_batches"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileBatchObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/vector_stores/{vector_store_id}/file_batches"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9185,18 +9612,20 @@ impl<'c> VectorStoresFileBatches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         vector_store_id: &str,
         batch_id: &str,
-    ) -> Result<oai_types::VectorStoreFileBatchObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileBatchObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let batch_id = support::segment("batch_id", batch_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9206,18 +9635,20 @@ impl<'c> VectorStoresFileBatches<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn cancel(
+    pub fn cancel(
         &self,
         vector_store_id: &str,
         batch_id: &str,
-    ) -> Result<oai_types::VectorStoreFileBatchObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileBatchObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let batch_id = support::segment("batch_id", batch_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -9237,25 +9668,27 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         vector_store_id: &str,
         batch_id: &str,
         params: oai_types::ListFilesInVectorStoreBatchParams,
-    ) -> Result<oai_types::ListVectorStoreFilesResponse> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "filter", &params.filter)?;
-        rb.send().await
+    ) -> Call<oai_types::ListVectorStoreFilesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let batch_id = support::segment("batch_id", batch_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            let rb = support::query(rb, "filter", &params.filter)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9305,23 +9738,25 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn list(
+    pub fn list(
         &self,
         vector_store_id: &str,
         params: oai_types::ListVectorStoreFilesParams,
-    ) -> Result<oai_types::ListVectorStoreFilesResponse> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/files"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "filter", &params.filter)?;
-        rb.send().await
+    ) -> Call<oai_types::ListVectorStoreFilesResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/vector_stores/{vector_store_id}/files"),
+            );
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            let rb = support::query(rb, "before", &params.before)?;
+            let rb = support::query(rb, "filter", &params.filter)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9359,19 +9794,21 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create(
+    pub fn create(
         &self,
         vector_store_id: &str,
         request: oai_types::CreateVectorStoreFileRequest,
-    ) -> Result<oai_types::VectorStoreFileObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/vector_stores/{vector_store_id}/files"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/vector_stores/{vector_store_id}/files"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9381,18 +9818,20 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn retrieve(
+    pub fn retrieve(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Result<oai_types::VectorStoreFileObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/files/{file_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/vector_stores/{vector_store_id}/files/{file_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9402,18 +9841,20 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn delete(
+    pub fn delete(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Result<oai_types::DeleteVectorStoreFileResponse> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::DELETE,
-            format!("/vector_stores/{vector_store_id}/files/{file_id}"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::DeleteVectorStoreFileResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::DELETE,
+                format!("/vector_stores/{vector_store_id}/files/{file_id}"),
+            );
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9423,21 +9864,23 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn update(
+    pub fn update(
         &self,
         vector_store_id: &str,
         file_id: &str,
         request: oai_types::UpdateVectorStoreFileAttributesRequest,
-    ) -> Result<oai_types::VectorStoreFileObject> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::POST,
-            format!("/vector_stores/{vector_store_id}/files/{file_id}"),
-        );
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileObject> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::POST,
+                format!("/vector_stores/{vector_store_id}/files/{file_id}"),
+            );
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9447,18 +9890,20 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn content(
+    pub fn content(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Result<oai_types::VectorStoreFileContentResponse> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let file_id = support::segment("file_id", file_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/files/{file_id}/content"),
-        );
-        rb.send().await
+    ) -> Call<oai_types::VectorStoreFileContentResponse> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
+            let file_id = support::segment("file_id", file_id)?;
+            let rb = self.client.request(
+                Method::GET,
+                format!("/vector_stores/{vector_store_id}/files/{file_id}/content"),
+            );
+            Ok(rb)
+        })())
     }
 }
 
@@ -9489,36 +9934,38 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateVideoMultipartBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        if let Some(v) = &request.model {
-            form = support::form(form, "model", v)?;
-        }
-        form = support::form(form, "prompt", &request.prompt)?;
-        if let Some(v) = &request.input_reference {
-            form = match v {
-                oai_types::CreateVideoMultipartBodyInputReference::Text(x) => {
-                    support::file(form, "input_reference", x)
-                }
-                oai_types::CreateVideoMultipartBodyInputReference::ImageRefParam2(x) => {
-                    support::form(form, "input_reference", x)?
-                }
-                other => support::form(form, "input_reference", other)?,
-            };
-        }
-        if let Some(v) = &request.seconds {
-            form = support::form(form, "seconds", v)?;
-        }
-        if let Some(v) = &request.size {
-            form = support::form(form, "size", v)?;
-        }
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            if let Some(v) = &request.model {
+                form = support::form(form, "model", v)?;
+            }
+            form = support::form(form, "prompt", &request.prompt)?;
+            if let Some(v) = &request.input_reference {
+                form = match v {
+                    oai_types::CreateVideoMultipartBodyInputReference::Text(x) => {
+                        support::file(form, "input_reference", x)
+                    }
+                    oai_types::CreateVideoMultipartBodyInputReference::ImageRefParam2(x) => {
+                        support::form(form, "input_reference", x)?
+                    }
+                    other => support::form(form, "input_reference", other)?,
+                };
+            }
+            if let Some(v) = &request.seconds {
+                form = support::form(form, "seconds", v)?;
+            }
+            if let Some(v) = &request.size {
+                form = support::form(form, "size", v)?;
+            }
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9531,14 +9978,16 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn create_json(
+    pub fn create_json(
         &self,
         request: oai_types::CreateVideoJsonBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9551,16 +10000,15 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn list(
-        &self,
-        params: oai_types::ListVideosParams,
-    ) -> Result<oai_types::VideoListResource> {
-        let rb = self.client.request(Method::GET, "/videos");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        rb.send().await
+    pub fn list(&self, params: oai_types::ListVideosParams) -> Call<oai_types::VideoListResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::GET, "/videos");
+            support::check(&params)?;
+            let rb = support::query(rb, "limit", &params.limit)?;
+            let rb = support::query(rb, "order", &params.order)?;
+            let rb = support::query(rb, "after", &params.after)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9595,25 +10043,27 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn edit(
+    pub fn edit(
         &self,
         request: oai_types::CreateVideoEditMultipartBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos/edits");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.video {
-            oai_types::CreateVideoEditMultipartBodyVideo::Text(x) => {
-                support::file(form, "video", x)
-            }
-            oai_types::CreateVideoEditMultipartBodyVideo::VideoReferenceInputParam(x) => {
-                support::form(form, "video", x)?
-            }
-            other => support::form(form, "video", other)?,
-        };
-        form = support::form(form, "prompt", &request.prompt)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos/edits");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = match &request.video {
+                oai_types::CreateVideoEditMultipartBodyVideo::Text(x) => {
+                    support::file(form, "video", x)
+                }
+                oai_types::CreateVideoEditMultipartBodyVideo::VideoReferenceInputParam(x) => {
+                    support::form(form, "video", x)?
+                }
+                other => support::form(form, "video", other)?,
+            };
+            form = support::form(form, "prompt", &request.prompt)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9624,14 +10074,16 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn edit_json(
+    pub fn edit_json(
         &self,
         request: oai_types::CreateVideoEditJsonBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos/edits");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos/edits");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9642,26 +10094,28 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn extend(
+    pub fn extend(
         &self,
         request: oai_types::CreateVideoExtendMultipartBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos/extensions");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.video {
-            oai_types::CreateVideoExtendMultipartBodyVideo::Text(x) => {
-                support::file(form, "video", x)
-            }
-            oai_types::CreateVideoExtendMultipartBodyVideo::VideoReferenceInputParam(x) => {
-                support::form(form, "video", x)?
-            }
-            other => support::form(form, "video", other)?,
-        };
-        form = support::form(form, "prompt", &request.prompt)?;
-        form = support::form(form, "seconds", &request.seconds)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos/extensions");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = match &request.video {
+                oai_types::CreateVideoExtendMultipartBodyVideo::Text(x) => {
+                    support::file(form, "video", x)
+                }
+                oai_types::CreateVideoExtendMultipartBodyVideo::VideoReferenceInputParam(x) => {
+                    support::form(form, "video", x)?
+                }
+                other => support::form(form, "video", other)?,
+            };
+            form = support::form(form, "prompt", &request.prompt)?;
+            form = support::form(form, "seconds", &request.seconds)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9672,14 +10126,16 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn extend_json(
+    pub fn extend_json(
         &self,
         request: oai_types::CreateVideoExtendJsonBody,
-    ) -> Result<oai_types::VideoResource> {
-        let rb = self.client.request(Method::POST, "/videos/extensions");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos/extensions");
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9692,12 +10148,14 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn retrieve(&self, video_id: &str) -> Result<oai_types::VideoResource> {
-        let video_id = support::segment("video_id", video_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/videos/{video_id}"));
-        rb.send().await
+    pub fn retrieve(&self, video_id: &str) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let video_id = support::segment("video_id", video_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/videos/{video_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9710,12 +10168,14 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn delete(&self, video_id: &str) -> Result<oai_types::DeletedVideoResource> {
-        let video_id = support::segment("video_id", video_id)?;
-        let rb = self
-            .client
-            .request(Method::DELETE, format!("/videos/{video_id}"));
-        rb.send().await
+    pub fn delete(&self, video_id: &str) -> Call<oai_types::DeletedVideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let video_id = support::segment("video_id", video_id)?;
+            let rb = self
+                .client
+                .request(Method::DELETE, format!("/videos/{video_id}"));
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9728,18 +10188,20 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn content(
+    pub fn content(
         &self,
         video_id: &str,
         params: oai_types::RetrieveVideoContentParams,
-    ) -> Result<bytes::Bytes> {
-        let video_id = support::segment("video_id", video_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/videos/{video_id}/content"));
-        support::check(&params)?;
-        let rb = support::query(rb, "variant", &params.variant)?;
-        support::bytes(rb).await
+    ) -> Call<bytes::Bytes> {
+        Call::bytes((move || -> Result<RequestBuilder> {
+            let video_id = support::segment("video_id", video_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/videos/{video_id}/content"));
+            support::check(&params)?;
+            let rb = support::query(rb, "variant", &params.variant)?;
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9752,20 +10214,22 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn remix(
+    pub fn remix(
         &self,
         video_id: &str,
         request: oai_types::CreateVideoRemixBody,
-    ) -> Result<oai_types::VideoResource> {
-        let video_id = support::segment("video_id", video_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/videos/{video_id}/remix"));
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::form(form, "prompt", &request.prompt)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let video_id = support::segment("video_id", video_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/videos/{video_id}/remix"));
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::form(form, "prompt", &request.prompt)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9778,18 +10242,20 @@ impl<'c> Videos<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn remix_json(
+    pub fn remix_json(
         &self,
         video_id: &str,
         request: oai_types::CreateVideoRemixBody,
-    ) -> Result<oai_types::VideoResource> {
-        let video_id = support::segment("video_id", video_id)?;
-        let rb = self
-            .client
-            .request(Method::POST, format!("/videos/{video_id}/remix"));
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        rb.send().await
+    ) -> Call<oai_types::VideoResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let video_id = support::segment("video_id", video_id)?;
+            let rb = self
+                .client
+                .request(Method::POST, format!("/videos/{video_id}/remix"));
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })())
     }
 }
 
@@ -9810,17 +10276,19 @@ impl<'c> VideosCharacters<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn create(
+    pub fn create(
         &self,
         request: oai_types::CreateVideoCharacterBody,
-    ) -> Result<oai_types::VideoCharacterResource> {
-        let rb = self.client.request(Method::POST, "/videos/characters");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "video", &request.video);
-        form = support::form(form, "name", &request.name)?;
-        let rb = rb.multipart(form);
-        rb.send().await
+    ) -> Call<oai_types::VideoCharacterResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let rb = self.client.request(Method::POST, "/videos/characters");
+            support::check(&request)?;
+            let mut form = oai_transport::MultipartForm::new();
+            form = support::file(form, "video", &request.video);
+            form = support::form(form, "name", &request.name)?;
+            let rb = rb.multipart(form);
+            Ok(rb)
+        })())
     }
 
     #[cfg(feature = "videos")]
@@ -9831,11 +10299,13 @@ impl<'c> VideosCharacters<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub async fn retrieve(&self, character_id: &str) -> Result<oai_types::VideoCharacterResource> {
-        let character_id = support::segment("character_id", character_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/videos/characters/{character_id}"));
-        rb.send().await
+    pub fn retrieve(&self, character_id: &str) -> Call<oai_types::VideoCharacterResource> {
+        Call::json((move || -> Result<RequestBuilder> {
+            let character_id = support::segment("character_id", character_id)?;
+            let rb = self
+                .client
+                .request(Method::GET, format!("/videos/characters/{character_id}"));
+            Ok(rb)
+        })())
     }
 }

@@ -1390,11 +1390,15 @@ async fn create_embedding() {
     let request_json: Value = serde_json::from_str(r#"{"input":"x","model":"x"}"#).unwrap();
     let request: oai_types::CreateEmbeddingRequest =
         serde_json::from_value(request_json.clone()).unwrap();
+    let mut sent_json = request_json.clone();
+    if sent_json.get("encoding_format").is_none() {
+        sent_json["encoding_format"] = serde_json::from_str(r#""base64""#).unwrap();
+    }
     let answer: Value = serde_json::from_str(r#"{"data":[{"index":1,"embedding":[1.0],"object":"embedding"}],"model":"x","object":"list","usage":{"prompt_tokens":1,"total_tokens":1}}"#).unwrap();
     Mock::given(method("POST"))
         .and(path("/v1/embeddings"))
         .and(header("content-type", "application/json"))
-        .and(body_json(&request_json))
+        .and(body_json(&sent_json))
         .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
         .expect(1)
         .mount(&server)
