@@ -320,8 +320,9 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// // Sign the way OpenAI does (handy for testing your own handler), then verify.
 /// let body = br#"{"id":"evt_1","type":"batch.completed","created_at":1,"data":{"id":"batch_1"}}"#;
 /// let now = std::time::SystemTime::now()
-///     .duration_since(std::time::UNIX_EPOCH)
-///     .map_or(0, |d| d.as_secs() as i64);
+///     .duration_since(std::time::UNIX_EPOCH)?
+///     .as_secs()
+///     .try_into()?;
 /// let signature = verifier.sign("wh_1", now, body);
 /// let now_text = now.to_string();
 /// let headers = [
