@@ -66,6 +66,8 @@ mod generated;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
 /// The resource handles of the API (`client.chat().completions()`, ...).
 pub mod resources {
@@ -86,6 +88,8 @@ pub use oai_transport::{
     StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
+#[cfg(feature = "webhooks")]
+pub use webhooks::{ReplayGuard, WebhookError, WebhookEvent, WebhookVerifier};
 
 /// The lower layer, for advanced uses (a custom transport wrapper, the event
 /// stream decoder on its own).
