@@ -61,6 +61,7 @@
 
 use std::fmt;
 
+pub mod accumulate;
 mod generated;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
