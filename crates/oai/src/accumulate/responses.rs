@@ -213,11 +213,11 @@ fn kind(item: &OutputItem) -> &str {
 }
 
 /// The `index`-th element of `items`, or an error naming `what`.
-fn part<'v, T>(
-    items: &'v mut [T],
+fn part<T>(
+    items: &mut [T],
     index: i64,
     what: impl FnOnce() -> String,
-) -> Result<&'v mut T, AccumulateError> {
+) -> Result<&mut T, AccumulateError> {
     usize::try_from(index)
         .ok()
         .and_then(|i| items.get_mut(i))
