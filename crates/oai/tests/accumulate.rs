@@ -1022,3 +1022,22 @@ fn accumulation_errors_convert_to_decode_errors_with_the_cause() {
     );
     assert_eq!(accumulation_error(&converted).to_string(), text);
 }
+
+#[test]
+fn server_strings_in_errors_are_clipped_and_escaped() {
+    let hostile = format!("call_{}\n\u{1b}[31mforged line", "x".repeat(500));
+    let err = push_all(&[
+        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a"}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": hostile}]}, "finish_reason": null}]),
+    ])
+    .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.kind(), AccumulateErrorKind::Conflict);
+    assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+    assert!(
+        text.chars().count() < 200,
+        "{} chars: {text}",
+        text.chars().count()
+    );
+    assert!(text.contains("call_xxx") && text.ends_with("…`"), "{text}");
+}

@@ -13,7 +13,7 @@ use oai_types::{
     CreateChatCompletionStreamResponseChoicesItemFinishReason, ServiceTier,
 };
 
-use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent};
+use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, shown};
 
 /// Folds [`CreateChatCompletionStreamResponse`] chunks into the
 /// [`CreateChatCompletionResponse`] the same request returns unstreamed.
@@ -185,7 +185,7 @@ impl PartialToolCall {
             Some(first) if first == value => Ok(()),
             Some(first) => Err(AccumulateError::new(
                 AccumulateErrorKind::Conflict,
-                format!("{} is `{first}`, then `{value}`", what()),
+                format!("{} is `{}`, then `{}`", what(), shown(first), shown(value)),
             )),
         }
     }
@@ -244,7 +244,8 @@ impl ChatCompletionAccumulator {
             return Err(AccumulateError::new(
                 AccumulateErrorKind::Conflict,
                 format!(
-                    "choice {ci} has the role `{role}`; a completion's message is the assistant's"
+                    "choice {ci} has the role `{}`; a completion's message is the assistant's",
+                    shown(role.as_str())
                 ),
             ));
         }
@@ -326,7 +327,8 @@ impl Accumulator for ChatCompletionAccumulator {
                     AccumulateErrorKind::Conflict,
                     format!(
                         "a chunk of completion `{}` follows chunks of completion `{}`",
-                        chunk.id, self.id
+                        shown(&chunk.id),
+                        shown(&self.id)
                     ),
                 ));
             }

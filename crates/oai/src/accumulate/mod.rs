@@ -428,3 +428,15 @@ pub(crate) fn put<T>(
         )),
     }
 }
+
+/// A string from the server as an error shows it: at most 64 characters,
+/// control characters and quotes escaped, so a hostile value cannot flood or
+/// forge the message.
+pub(crate) fn shown(s: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if s.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}

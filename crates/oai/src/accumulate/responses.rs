@@ -7,7 +7,7 @@ use oai_types::{
     SummaryTextContent,
 };
 
-use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, put};
+use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, put, shown};
 
 /// Folds [`ResponseStreamEvent`](oai_types::ResponseStreamEvent)s into the
 /// [`Response`] the same request returns unstreamed.
@@ -208,8 +208,8 @@ fn item_id(item: &OutputItem) -> Option<&str> {
     }
 }
 
-fn kind(item: &OutputItem) -> &str {
-    item.tag().unwrap_or("unknown")
+fn kind(item: &OutputItem) -> String {
+    shown(item.tag().unwrap_or("unknown"))
 }
 
 /// The `index`-th element of `items`, or an error naming `what`.
@@ -266,7 +266,9 @@ impl ResponseAccumulator {
             return Err(AccumulateError::new(
                 AccumulateErrorKind::Conflict,
                 format!(
-                    "`{event}` names item `{event_item_id}` but output {output_index} is item `{id}`"
+                    "`{event}` names item `{}` but output {output_index} is item `{}`",
+                    shown(event_item_id),
+                    shown(id)
                 ),
             ));
         }
@@ -299,7 +301,7 @@ impl ResponseAccumulator {
                     other => {
                         return Err(out_of_order(format!(
                             "`{event}` adds a {} part to the message at output {output_index}",
-                            other.tag().unwrap_or("unknown")
+                            shown(other.tag().unwrap_or("unknown"))
                         )));
                     }
                 };
@@ -314,7 +316,7 @@ impl ResponseAccumulator {
                 ),
                 _ => Err(out_of_order(format!(
                     "`{event}` adds a {} part to the reasoning item at output {output_index}",
-                    part.tag().unwrap_or("unknown")
+                    shown(part.tag().unwrap_or("unknown"))
                 ))),
             },
             other => Err(Self::wrong_kind(other, output_index, event)),
