@@ -81,8 +81,13 @@ impl Window {
     }
 
     /// When the window has room for `cost`, `None`; else when to look again.
-    fn blocked(&self, cost: u64, now: Instant) -> Option<Instant> {
+    /// With nothing in flight and no reset time known, no answer will come to
+    /// tell more: the attempt goes, and the server decides.
+    fn blocked(&self, cost: u64, in_flight: usize, now: Instant) -> Option<Instant> {
         let remaining = self.remaining?;
+        if self.reset_at.is_none() && in_flight == 0 {
+            return None;
+        }
         // A cost above the whole limit could never pass: let it through once
         // the window is full, and the server decides.
         let full = self.limit.is_some_and(|l| remaining >= l);
@@ -273,8 +278,8 @@ impl RateLimiter {
         }
         s.requests.refresh(now);
         s.tokens.refresh(now);
-        let a = s.requests.blocked(1, now);
-        let b = s.tokens.blocked(tokens, now);
+        let a = s.requests.blocked(1, s.in_flight, now);
+        let b = s.tokens.blocked(tokens, s.in_flight, now);
         match (a, b) {
             (None, None) => None,
             (x, y) => Some(x.into_iter().chain(y).max().unwrap_or(far).min(far)),
@@ -389,13 +394,26 @@ mod tests {
             ]),
         );
         let start = Instant::now();
-        let _a = l.acquire(500).await;
+        let a = l.acquire(500).await;
         assert_eq!(start.elapsed(), Duration::ZERO);
-        let _b = l.acquire(500).await; // 100 left: waits for the reset
+        let b = l.acquire(500).await; // 100 left: waits for the reset
         assert!(start.elapsed() >= Duration::from_millis(500));
-        // Full again after the reset: a call above the whole limit still runs.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // A full window: a call above the whole limit still runs.
+        drop((a, b));
+        l.observe(
+            StatusCode::OK,
+            &headers(&[
+                ("x-ratelimit-limit-tokens", "1000"),
+                ("x-ratelimit-remaining-tokens", "1000"),
+                ("x-ratelimit-reset-tokens", "1s"),
+            ]),
+        );
+        let before = Instant::now();
         let _c = l.acquire(5000).await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+        // Now used up: the next waits for the reset.
+        let _d = l.acquire(10).await;
+        assert!(before.elapsed() >= Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -61,6 +61,7 @@
 
 use std::fmt;
 
+pub mod accumulate;
 mod call;
 mod generated;
 // With only some areas enabled, some helpers have no caller.

@@ -1,0 +1,470 @@
+//! Chat completion chunks folded into a chat completion.
+
+use std::collections::BTreeMap;
+
+use oai_types::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCallFunction,
+    ChatCompletionMessageToolCallsItem, ChatCompletionModeration, ChatCompletionResponseMessage,
+    ChatCompletionResponseMessageFunctionCall, ChatCompletionStreamResponseDeltaRole,
+    ChatCompletionTokenLogprob, CompletionUsage, CreateChatCompletionResponse,
+    CreateChatCompletionResponseChoicesItem, CreateChatCompletionResponseChoicesItemFinishReason,
+    CreateChatCompletionResponseChoicesItemLogprobs, CreateChatCompletionStreamResponse,
+    CreateChatCompletionStreamResponseChoicesItem,
+    CreateChatCompletionStreamResponseChoicesItemFinishReason, ServiceTier,
+};
+
+use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, shown};
+
+/// Folds [`CreateChatCompletionStreamResponse`] chunks into the
+/// [`CreateChatCompletionResponse`] the same request returns unstreamed.
+///
+/// ```
+/// use oai::accumulate::{Accumulator, ChatCompletionAccumulator};
+/// use oai::types::CreateChatCompletionStreamResponse as Chunk;
+///
+/// let chunks: Vec<Chunk> = [
+///     r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#,
+///     r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}"#,
+/// ]
+/// .iter()
+/// .map(|s| serde_json::from_str(s))
+/// .collect::<Result<_, _>>()?;
+///
+/// let mut acc = ChatCompletionAccumulator::new();
+/// for chunk in &chunks {
+///     acc.push(chunk)?;
+/// }
+/// let completion = acc.finish()?;
+/// assert_eq!(completion.choices[0].message.content.as_deref(), Some("Hello"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # What is accumulated
+///
+/// Per choice `index` (the final choices are ordered by index): `content` and
+/// `refusal` are the concatenation of their deltas (`None` when no delta had
+/// one), `finish_reason` the last one sent, `logprobs.content` and
+/// `logprobs.refusal` the concatenation of the chunks' lists. Tool calls are
+/// keyed by their `index`: the first delta that has an `id` or a `name` sets
+/// it, `arguments` is the concatenation of every fragment. The deprecated
+/// `function_call` delta is assembled the same way. Of the whole completion:
+/// `id`, `model` and `created` come from the first chunk that has them
+/// (non-empty, non-zero), `system_fingerprint`, `service_tier`, `usage` and
+/// `moderation` from the last chunk that has them.
+///
+/// # Tolerated
+///
+/// Chunks without choices (the final usage chunk of
+/// `stream_options.include_usage`, an Azure content-filter chunk with an empty
+/// `id`); an id or name repeated by later deltas; empty strings where an id or
+/// a name is absent; deltas after a `finish_reason`.
+///
+/// # Errors
+///
+/// - [`Conflict`](AccumulateErrorKind::Conflict): a chunk whose `id` differs
+///   from the first one; a tool call or function call given two different ids
+///   or names; a `role` other than `assistant`.
+/// - [`OutOfOrder`](AccumulateErrorKind::OutOfOrder): a negative choice or
+///   tool call index.
+/// - At [`finish`](Accumulator::finish), [`Incomplete`](AccumulateErrorKind::Incomplete):
+///   a choice without a `finish_reason`, a tool call or function call without
+///   a name, a tool call without an id;
+///   [`Empty`](AccumulateErrorKind::Empty): no chunk at all.
+///
+/// Not accumulated: `annotations` and `audio` of the message (chunks do not
+/// carry them; they stay `None`) and `metadata` (not streamed).
+#[derive(Debug, Clone, Default)]
+pub struct ChatCompletionAccumulator {
+    started: bool,
+    id: String,
+    model: String,
+    created: i64,
+    system_fingerprint: Option<String>,
+    service_tier: Option<ServiceTier>,
+    usage: Option<CompletionUsage>,
+    moderation: Option<ChatCompletionModeration>,
+    choices: BTreeMap<i64, PartialChoice>,
+}
+
+/// One choice of a chat completion as accumulated so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartialChoice {
+    index: i64,
+    content: Option<String>,
+    refusal: Option<String>,
+    finish_reason: Option<CreateChatCompletionStreamResponseChoicesItemFinishReason>,
+    logprobs: Option<Logprobs>,
+    tool_calls: BTreeMap<i64, PartialToolCall>,
+    function_call: Option<PartialToolCall>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Logprobs {
+    content: Option<Vec<ChatCompletionTokenLogprob>>,
+    refusal: Option<Vec<ChatCompletionTokenLogprob>>,
+}
+
+/// One tool call (or the deprecated function call) as accumulated so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartialToolCall {
+    index: i64,
+    id: Option<String>,
+    name: Option<String>,
+    arguments: String,
+}
+
+impl PartialChoice {
+    /// The choice's `index`.
+    pub fn index(&self) -> i64 {
+        self.index
+    }
+
+    /// The text so far, `None` before any content delta.
+    pub fn content(&self) -> Option<&str> {
+        self.content.as_deref()
+    }
+
+    /// The refusal so far, `None` before any refusal delta.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
+    }
+
+    /// The `finish_reason`, once sent.
+    pub fn finish_reason(
+        &self,
+    ) -> Option<&CreateChatCompletionStreamResponseChoicesItemFinishReason> {
+        self.finish_reason.as_ref()
+    }
+
+    /// The tool calls so far, by index.
+    pub fn tool_calls(&self) -> impl Iterator<Item = &PartialToolCall> {
+        self.tool_calls.values()
+    }
+
+    /// The deprecated function call so far.
+    pub fn function_call(&self) -> Option<&PartialToolCall> {
+        self.function_call.as_ref()
+    }
+}
+
+impl PartialToolCall {
+    /// The tool call's `index` (0 for a function call).
+    pub fn index(&self) -> i64 {
+        self.index
+    }
+
+    /// The call's id, once sent (`None` for a function call).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The function's name, once sent.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The arguments so far (JSON text, complete only at the end).
+    pub fn arguments(&self) -> &str {
+        &self.arguments
+    }
+
+    /// Sets a field that the first delta having it fixes.
+    fn set_once(
+        slot: &mut Option<String>,
+        value: Option<&str>,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), AccumulateError> {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            return Ok(());
+        };
+        match slot {
+            None => {
+                *slot = Some(value.to_owned());
+                Ok(())
+            }
+            Some(first) if first == value => Ok(()),
+            Some(first) => Err(AccumulateError::new(
+                AccumulateErrorKind::Conflict,
+                format!("{} is `{}`, then `{}`", what(), shown(first), shown(value)),
+            )),
+        }
+    }
+}
+
+impl ChatCompletionAccumulator {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The choices so far, by index.
+    pub fn choices(&self) -> impl Iterator<Item = &PartialChoice> {
+        self.choices.values()
+    }
+
+    /// The choice with `index`, if any delta named it.
+    pub fn choice(&self, index: i64) -> Option<&PartialChoice> {
+        self.choices.get(&index)
+    }
+
+    /// The usage, once a chunk carried it.
+    pub fn usage(&self) -> Option<&CompletionUsage> {
+        self.usage.as_ref()
+    }
+
+    /// The completion so far, without consuming the accumulator.
+    ///
+    /// # Errors
+    /// As [`finish`](Accumulator::finish): before every choice has its
+    /// `finish_reason`, this is an [`Incomplete`](AccumulateErrorKind::Incomplete)
+    /// error; use [`choices`](Self::choices) to look at a completion in progress.
+    pub fn to_completion(&self) -> Result<CreateChatCompletionResponse, AccumulateError> {
+        self.clone().finish()
+    }
+
+    fn push_choice(
+        &mut self,
+        choice: &CreateChatCompletionStreamResponseChoicesItem,
+    ) -> Result<(), AccumulateError> {
+        let ci = choice.index;
+        if ci < 0 {
+            return Err(AccumulateError::new(
+                AccumulateErrorKind::OutOfOrder,
+                format!("a choice has the negative index {ci}"),
+            ));
+        }
+        let state = self.choices.entry(ci).or_insert_with(|| PartialChoice {
+            index: ci,
+            ..PartialChoice::default()
+        });
+        let delta = &choice.delta;
+        if let Some(role) = &delta.role
+            && *role != ChatCompletionStreamResponseDeltaRole::Assistant
+        {
+            return Err(AccumulateError::new(
+                AccumulateErrorKind::Conflict,
+                format!(
+                    "choice {ci} has the role `{}`; a completion's message is the assistant's",
+                    shown(role.as_str())
+                ),
+            ));
+        }
+        if let Some(text) = &delta.content {
+            state.content.get_or_insert_with(String::new).push_str(text);
+        }
+        if let Some(text) = &delta.refusal {
+            state.refusal.get_or_insert_with(String::new).push_str(text);
+        }
+        for call in delta.tool_calls.iter().flatten() {
+            let ti = call.index;
+            if ti < 0 {
+                return Err(AccumulateError::new(
+                    AccumulateErrorKind::OutOfOrder,
+                    format!("a tool call of choice {ci} has the negative index {ti}"),
+                ));
+            }
+            let tc = state
+                .tool_calls
+                .entry(ti)
+                .or_insert_with(|| PartialToolCall {
+                    index: ti,
+                    ..PartialToolCall::default()
+                });
+            PartialToolCall::set_once(&mut tc.id, call.id.as_deref(), || {
+                format!("the id of tool call {ti} of choice {ci}")
+            })?;
+            if let Some(function) = &call.function {
+                PartialToolCall::set_once(&mut tc.name, function.name.as_deref(), || {
+                    format!("the name of tool call {ti} of choice {ci}")
+                })?;
+                if let Some(fragment) = &function.arguments {
+                    tc.arguments.push_str(fragment);
+                }
+            }
+        }
+        if let Some(function) = &delta.function_call {
+            let fc = state
+                .function_call
+                .get_or_insert_with(PartialToolCall::default);
+            PartialToolCall::set_once(&mut fc.name, function.name.as_deref(), || {
+                format!("the name of the function call of choice {ci}")
+            })?;
+            if let Some(fragment) = &function.arguments {
+                fc.arguments.push_str(fragment);
+            }
+        }
+        if let Some(lp) = &choice.logprobs {
+            let acc = state.logprobs.get_or_insert_with(Logprobs::default);
+            if let Some(tokens) = &lp.content {
+                acc.content
+                    .get_or_insert_with(Vec::new)
+                    .extend(tokens.iter().cloned());
+            }
+            if let Some(tokens) = &lp.refusal {
+                acc.refusal
+                    .get_or_insert_with(Vec::new)
+                    .extend(tokens.iter().cloned());
+            }
+        }
+        if let Some(reason) = &choice.finish_reason {
+            state.finish_reason = Some(reason.clone());
+        }
+        Ok(())
+    }
+}
+
+impl Accumulator for ChatCompletionAccumulator {
+    type Event = CreateChatCompletionStreamResponse;
+    type Output = CreateChatCompletionResponse;
+
+    fn push(&mut self, chunk: &CreateChatCompletionStreamResponse) -> Result<(), AccumulateError> {
+        self.started = true;
+        if !chunk.id.is_empty() {
+            if self.id.is_empty() {
+                self.id.clone_from(&chunk.id);
+            } else if self.id != chunk.id {
+                return Err(AccumulateError::new(
+                    AccumulateErrorKind::Conflict,
+                    format!(
+                        "a chunk of completion `{}` follows chunks of completion `{}`",
+                        shown(&chunk.id),
+                        shown(&self.id)
+                    ),
+                ));
+            }
+        }
+        if self.model.is_empty() {
+            self.model.clone_from(&chunk.model);
+        }
+        if self.created == 0 {
+            self.created = chunk.created;
+        }
+        if chunk.system_fingerprint.is_some() {
+            self.system_fingerprint
+                .clone_from(&chunk.system_fingerprint);
+        }
+        if chunk.service_tier.is_some() {
+            self.service_tier.clone_from(&chunk.service_tier);
+        }
+        if chunk.usage.is_some() {
+            self.usage.clone_from(&chunk.usage);
+        }
+        if chunk.moderation.is_some() {
+            self.moderation.clone_from(&chunk.moderation);
+        }
+        for choice in &chunk.choices {
+            self.push_choice(choice)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<CreateChatCompletionResponse, AccumulateError> {
+        if !self.started {
+            return Err(AccumulateError::empty());
+        }
+        let choices = self
+            .choices
+            .into_values()
+            .map(finish_choice)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CreateChatCompletionResponse {
+            id: self.id,
+            choices,
+            created: self.created,
+            model: self.model,
+            metadata: None,
+            service_tier: self.service_tier,
+            system_fingerprint: self.system_fingerprint,
+            object: Default::default(),
+            usage: self.usage,
+            moderation: self.moderation,
+        })
+    }
+}
+
+fn finish_choice(
+    choice: PartialChoice,
+) -> Result<CreateChatCompletionResponseChoicesItem, AccumulateError> {
+    let ci = choice.index;
+    let Some(reason) = choice.finish_reason else {
+        return Err(AccumulateError::new(
+            AccumulateErrorKind::Incomplete,
+            format!("choice {ci} ended without a finish_reason"),
+        ));
+    };
+    let tool_calls = if choice.tool_calls.is_empty() {
+        None
+    } else {
+        let calls = choice
+            .tool_calls
+            .into_values()
+            .map(|tc| {
+                let ti = tc.index;
+                let missing = |what: &str| {
+                    AccumulateError::new(
+                        AccumulateErrorKind::Incomplete,
+                        format!("tool call {ti} of choice {ci} never received {what}"),
+                    )
+                };
+                let id = tc.id.ok_or_else(|| missing("an id"))?;
+                let name = tc.name.ok_or_else(|| missing("a function name"))?;
+                Ok(ChatCompletionMessageToolCallsItem::Function(
+                    ChatCompletionMessageToolCall {
+                        id,
+                        r#type: Default::default(),
+                        function: ChatCompletionMessageToolCallFunction {
+                            name,
+                            arguments: tc.arguments,
+                        },
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, AccumulateError>>()?;
+        Some(calls)
+    };
+    let function_call = match choice.function_call {
+        None => None,
+        Some(fc) => Some(ChatCompletionResponseMessageFunctionCall {
+            name: fc.name.ok_or_else(|| {
+                AccumulateError::new(
+                    AccumulateErrorKind::Incomplete,
+                    format!("the function call of choice {ci} never received a name"),
+                )
+            })?,
+            arguments: fc.arguments,
+        }),
+    };
+    #[allow(deprecated)]
+    let message = ChatCompletionResponseMessage {
+        content: choice.content,
+        refusal: choice.refusal,
+        tool_calls,
+        annotations: None,
+        role: Default::default(),
+        function_call,
+        audio: None,
+    };
+    Ok(CreateChatCompletionResponseChoicesItem {
+        finish_reason: CreateChatCompletionResponseChoicesItemFinishReason::from(reason.as_str()),
+        index: ci,
+        message,
+        logprobs: choice
+            .logprobs
+            .map(|lp| CreateChatCompletionResponseChoicesItemLogprobs {
+                content: lp.content,
+                refusal: lp.refusal,
+            }),
+    })
+}
+
+impl StreamEvent for CreateChatCompletionStreamResponse {
+    type Accumulator = ChatCompletionAccumulator;
+
+    fn text_delta(&self) -> Option<&str> {
+        self.choices
+            .iter()
+            .find(|c| c.index == 0)
+            .and_then(|c| c.delta.content.as_deref())
+            .filter(|t| !t.is_empty())
+    }
+}
