@@ -62,6 +62,8 @@
 use std::fmt;
 
 mod generated;
+#[cfg(feature = "structured")]
+pub mod structured;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
