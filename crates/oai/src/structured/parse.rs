@@ -154,6 +154,7 @@ impl std::error::Error for ParseError {
     }
 }
 
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     serde_json::from_str(text).map_err(|source| ParseError::InvalidJson {
         text: text.to_owned(),
