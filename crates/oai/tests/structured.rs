@@ -163,6 +163,14 @@ struct WithTuple {
 #[derive(Deserialize, JsonSchema)]
 struct UnitStruct;
 
+#[allow(dead_code)] // only the schema is used
+#[derive(Deserialize, JsonSchema)]
+struct FlatEnum {
+    id: i32,
+    #[serde(flatten)]
+    shape: Shape,
+}
+
 // ---------------------------------------------------------------- helpers
 
 /// Checks the rules of the strict form on every schema in `s`.
@@ -603,7 +611,11 @@ fn hand_written_schemas_are_refused_where_strict_mode_cannot_follow() {
         {"type": "string"}, {"maxLength": 2}
     ]}}}))
     .unwrap_err();
-    assert!(matches!(e.kind(), SchemaErrorKind::UnsupportedKeyword(k) if k.starts_with("allOf")));
+    assert_eq!(
+        e.kind(),
+        &SchemaErrorKind::UnsupportedKeyword("allOf".into())
+    );
+    assert_eq!(e.path(), "a");
     // A schema error is an invalid-input `oai::Error` too.
     let err: oai::Error = e.into();
     assert!(err.is_invalid_input(), "{err}");
@@ -672,6 +684,46 @@ fn the_api_limits_are_enforced() {
     )
     .unwrap_err();
     assert_eq!(e.kind(), &SchemaErrorKind::TooLarge);
+}
+
+#[test]
+fn hostile_schemas_end_in_an_error_not_a_stack_overflow() {
+    // A chain of 2000 definitions, each inlined into the previous one.
+    let mut defs = serde_json::Map::new();
+    for i in 0..2000 {
+        defs.insert(
+            format!("D{i}"),
+            json!({"$ref": format!("#/$defs/D{}", i + 1)}),
+        );
+    }
+    defs.insert("D2000".into(), json!({"type": "string"}));
+    let e = make_strict(
+        json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/D0"}},
+        "$defs": defs}),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), &SchemaErrorKind::TooLarge);
+    // 200 nested arrays (deeper than serde_json's parser allows).
+    let mut s = json!({"type": "string"});
+    for _ in 0..200 {
+        s = json!({"type": "array", "items": s});
+    }
+    let e = make_strict(json!({"type": "object", "properties": {"x": s}})).unwrap_err();
+    assert_eq!(e.kind(), &SchemaErrorKind::TooLarge);
+    assert!(e.path().starts_with("x[][]"), "{}", e.path());
+    // 200 nested single-schema allOfs.
+    let mut s = json!({"type": "string"});
+    for _ in 0..200 {
+        s = json!({"allOf": [s]});
+    }
+    let e = make_strict(json!({"type": "object", "properties": {"x": s}})).unwrap_err();
+    assert_eq!(e.kind(), &SchemaErrorKind::TooLarge);
+    // Below the bound, nesting is fine.
+    let mut s = json!({"type": "string"});
+    for _ in 0..100 {
+        s = json!({"type": "array", "items": s});
+    }
+    assert!(make_strict(json!({"type": "object", "properties": {"x": s}})).is_ok());
 }
 
 // ---------------------------------------------------------------- make_strict
@@ -996,6 +1048,15 @@ fn chat_answers_that_are_not_a_value_give_the_right_error() {
     assert!(
         matches!(&e, ParseError::NoContent { finish_reason: Some(r) } if r == "tool_calls"),
         "{e:?}"
+    );
+    // An empty refusal is no refusal.
+    let answer = completion(Some(r#"{"value": 1, "children": []}"#), Some(""), "stop");
+    assert_eq!(
+        chat_answer(answer).parse::<Node>().unwrap(),
+        Node {
+            value: 1,
+            children: vec![]
+        }
     );
     // No choices.
     let mut body = completion(None, None, "stop");

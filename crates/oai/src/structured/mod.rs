@@ -62,7 +62,9 @@ pub use schemars::JsonSchema;
 ///
 /// An optional property (`Option<T>`, `#[serde(default)]`) becomes required; it
 /// accepts `null` only when the type already does (an `Option`), so every value
-/// the schema allows reads back as `T`.
+/// the schema allows reads back as `T`. An enum's `oneOf` becomes `anyOf`
+/// (serde reads the first variant that matches). The root keeps the type's
+/// name as `title` and its doc comment as `description`.
 ///
 /// ```
 /// use oai::structured::{strict_schema_for, JsonSchema};

@@ -223,7 +223,7 @@ mod chat {
                     partial: self.message.content.clone(),
                 });
             }
-            if let Some(refusal) = &self.message.refusal {
+            if let Some(refusal) = self.message.refusal.as_ref().filter(|r| !r.is_empty()) {
                 return Err(ParseError::Refusal {
                     refusal: refusal.clone(),
                 });

@@ -28,6 +28,8 @@ const MAX_WALK_DEPTH: usize = 128;
 /// Schema nodes produced before giving up: bounds the output when inlining
 /// definitions that are used many times.
 const MAX_NODES: usize = 200_000;
+/// Definitions accepted (the recursion check is quadratic in their number).
+const MAX_DEFS: usize = 5_000;
 
 /// `format` values the API accepts on strings.
 const FORMATS: &[&str] = &[
@@ -107,6 +109,14 @@ pub enum SchemaErrorKind {
     ArrayWithoutItems,
     /// A keyword strict mode cannot express.
     UnsupportedKeyword(String),
+    /// Two keywords that strict mode cannot have together (`properties` beside
+    /// `anyOf`, as a flattened enum gives; a keyword beside a recursive `$ref`).
+    Combination {
+        /// The keyword that cannot stay.
+        keyword: String,
+        /// The keyword it sits beside.
+        beside: String,
+    },
     /// `oneOf` branches that may overlap, so turning them into `anyOf` would
     /// change the meaning.
     OverlappingOneOf,
@@ -198,6 +208,10 @@ impl fmt::Display for SchemaError {
             SchemaErrorKind::UnsupportedKeyword(k) => {
                 write!(f, "uses `{k}`, which strict mode cannot express")
             }
+            SchemaErrorKind::Combination { keyword, beside } => write!(
+                f,
+                "has `{keyword}` beside `{beside}`, which strict mode cannot express"
+            ),
             SchemaErrorKind::OverlappingOneOf => f.write_str(
                 "has `oneOf` branches that may overlap; strict mode only has `anyOf`",
             ),
@@ -321,6 +335,8 @@ struct Walker<'a> {
     /// `#[serde(default)] u32` would give values the type cannot read).
     derived: bool,
     path: Vec<Seg>,
+    /// Nested calls of `walk` (inlining adds calls without adding to `path`).
+    stack: usize,
     nodes: usize,
     properties: usize,
     enum_values: usize,
@@ -356,6 +372,7 @@ pub(crate) fn strict(schema: Value, derived: bool) -> Result<Value, SchemaError>
         keep,
         derived,
         path: Vec::new(),
+        stack: 0,
         nodes: 0,
         properties: 0,
         enum_values: 0,
@@ -499,6 +516,9 @@ fn collect_refs(v: &Value, out: &mut BTreeSet<String>, depth: usize) -> Result<(
 
 /// The definitions that can reach themselves through `$ref`s.
 fn recursive_defs(defs: &Map<String, Value>) -> Result<BTreeSet<String>, SchemaError> {
+    if defs.len() > MAX_DEFS {
+        return Err(SchemaError::new("", SchemaErrorKind::TooLarge));
+    }
     let mut edges: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (name, schema) in defs {
         let mut refs = BTreeSet::new();
@@ -718,9 +738,16 @@ impl Walker<'_> {
     /// `depth` counts the objects around this schema.
     fn walk(&mut self, v: &Value, depth: usize) -> Result<Value, SchemaError> {
         self.nodes += 1;
-        if self.nodes > MAX_NODES || self.path.len() > MAX_WALK_DEPTH {
+        if self.nodes > MAX_NODES || self.stack >= MAX_WALK_DEPTH {
             return Err(self.err(SchemaErrorKind::TooLarge));
         }
+        self.stack += 1;
+        let out = self.walk_inner(v, depth);
+        self.stack -= 1;
+        out
+    }
+
+    fn walk_inner(&mut self, v: &Value, depth: usize) -> Result<Value, SchemaError> {
         let m = match v {
             Value::Object(m) => m,
             Value::Bool(true) => return Err(self.err(SchemaErrorKind::AnyValue)),
@@ -845,9 +872,10 @@ impl Walker<'_> {
             // A recursive reference stays a reference; annotations beside it
             // are dropped, anything else would change its meaning.
             if let Some(k) = siblings.iter().find(|k| !is_annotation(k)) {
-                return Err(self.err(SchemaErrorKind::UnsupportedKeyword(format!(
-                    "{k}` beside a recursive `$ref"
-                ))));
+                return Err(self.err(SchemaErrorKind::Combination {
+                    keyword: (*k).clone(),
+                    beside: "$ref".to_owned(),
+                }));
             }
             return Ok(serde_json::json!({ "$ref": kept }));
         }
@@ -881,11 +909,10 @@ impl Walker<'_> {
         let Value::Array(parts) = all else {
             return Err(self.malformed("`allOf` must be a list"));
         };
+        // One schema in `allOf` is that schema; more would need an
+        // intersection, which strict mode does not have.
         let [Value::Object(only)] = parts.as_slice() else {
-            return Err(self.err(SchemaErrorKind::UnsupportedKeyword(format!(
-                "allOf` with {} schemas (strict mode has no `allOf",
-                parts.len()
-            ))));
+            return Err(self.err(SchemaErrorKind::UnsupportedKeyword("allOf".to_owned())));
         };
         let mut merged = only.clone();
         for (k, v) in m {
@@ -894,9 +921,10 @@ impl Walker<'_> {
             }
             match merged.get(k) {
                 Some(existing) if existing != v && !is_annotation(k) => {
-                    return Err(self.err(SchemaErrorKind::UnsupportedKeyword(format!(
-                        "{k}` both beside and inside `allOf"
-                    ))));
+                    return Err(self.err(SchemaErrorKind::Combination {
+                        keyword: k.clone(),
+                        beside: "allOf".to_owned(),
+                    }));
                 }
                 _ => {
                     merged.insert(k.clone(), v.clone());
@@ -909,9 +937,10 @@ impl Walker<'_> {
     fn union(&mut self, m: &Map<String, Value>, depth: usize) -> Result<Value, SchemaError> {
         let (key, branches) = match (m.get("anyOf"), m.get("oneOf")) {
             (Some(_), Some(_)) => {
-                return Err(self.err(SchemaErrorKind::UnsupportedKeyword(
-                    "oneOf` beside `anyOf".to_owned(),
-                )));
+                return Err(self.err(SchemaErrorKind::Combination {
+                    keyword: "oneOf".to_owned(),
+                    beside: "anyOf".to_owned(),
+                }));
             }
             (Some(b), None) => ("anyOf", b),
             (None, Some(b)) => ("oneOf", b),
@@ -927,9 +956,10 @@ impl Walker<'_> {
             if k != key && !is_annotation(k) && k != "type" {
                 // `properties` beside a union is a flattened enum; anything
                 // else would have to be distributed into every branch.
-                return Err(self.err(SchemaErrorKind::UnsupportedKeyword(format!(
-                    "{k}` beside `{key}"
-                ))));
+                return Err(self.err(SchemaErrorKind::Combination {
+                    keyword: k.clone(),
+                    beside: key.to_owned(),
+                }));
             }
         }
         let mut out_branches = Vec::with_capacity(branches.len());
