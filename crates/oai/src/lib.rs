@@ -64,6 +64,8 @@ use std::fmt;
 pub mod accumulate;
 mod call;
 mod generated;
+#[cfg(feature = "structured")]
+pub mod structured;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
