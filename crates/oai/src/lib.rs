@@ -65,6 +65,8 @@ mod generated;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
+#[cfg(feature = "uploads")]
+pub mod upload;
 
 /// The resource handles of the API (`client.chat().completions()`, ...).
 pub mod resources {
