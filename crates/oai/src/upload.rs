@@ -127,7 +127,9 @@ pub enum UploadStage {
 ///
 /// `Display` is one line naming the stage and part; the cause (the API's
 /// [`crate::Error`] or an I/O error) is [`source`](std::error::Error::source).
-pub struct UploadError {
+pub struct UploadError(Box<ErrorInner>);
+
+struct ErrorInner {
     stage: UploadStage,
     message: String,
     upload_id: Option<String>,
@@ -139,7 +141,7 @@ pub struct UploadError {
 
 impl UploadError {
     fn new(stage: UploadStage, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorInner {
             stage,
             message: message.into(),
             upload_id: None,
@@ -147,7 +149,7 @@ impl UploadError {
             completed: Vec::new(),
             cancelled: false,
             source: None,
-        }
+        }))
     }
 
     fn invalid(message: impl Into<String>) -> Self {
@@ -155,45 +157,46 @@ impl UploadError {
     }
 
     fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
     /// Where the upload failed.
     pub fn stage(&self) -> UploadStage {
-        self.stage
+        self.0.stage
     }
 
     /// Whether the input was refused before any network I/O.
     pub fn is_invalid_input(&self) -> bool {
-        self.stage == UploadStage::Validate
+        self.0.stage == UploadStage::Validate
     }
 
     /// The id of the Upload, when one was created.
     pub fn upload_id(&self) -> Option<&str> {
-        self.upload_id.as_deref()
+        self.0.upload_id.as_deref()
     }
 
     /// The part that failed (sending or reading it).
     pub fn failed_part(&self) -> Option<PartInfo> {
-        self.part
+        self.0.part
     }
 
     /// The parts the API accepted before the failure, in file order. Pass them
     /// to [`LargeUpload::resume`] when the Upload was not cancelled.
     pub fn completed_parts(&self) -> &[CompletedPart] {
-        &self.completed
+        &self.0.completed
     }
 
     /// Whether the Upload was cancelled after the failure (then it cannot be
     /// resumed; start again).
     pub fn was_cancelled(&self) -> bool {
-        self.cancelled
+        self.0.cancelled
     }
 
     /// The API or transport error underneath, when there is one.
     pub fn api_error(&self) -> Option<&crate::Error> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .and_then(|s| s.downcast_ref::<crate::Error>())
     }
@@ -202,23 +205,23 @@ impl UploadError {
 impl fmt::Debug for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadError")
-            .field("stage", &self.stage)
-            .field("message", &self.message)
-            .field("upload_id", &self.upload_id)
-            .field("part", &self.part)
-            .field("completed_parts", &self.completed.len())
-            .field("cancelled", &self.cancelled)
-            .field("source", &self.source)
+            .field("stage", &self.0.stage)
+            .field("message", &self.0.message)
+            .field("upload_id", &self.0.upload_id)
+            .field("part", &self.0.part)
+            .field("completed_parts", &self.0.completed.len())
+            .field("cancelled", &self.0.cancelled)
+            .field("source", &self.0.source)
             .finish()
     }
 }
 
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(id) = &self.upload_id {
+        if let Some(id) = &self.0.upload_id {
             write!(f, "upload {id}: ")?;
         }
-        if let Some(p) = &self.part {
+        if let Some(p) = &self.0.part {
             write!(
                 f,
                 "part {} of {} (bytes {}..{}): ",
@@ -228,15 +231,15 @@ impl fmt::Display for UploadError {
                 p.offset.saturating_add(p.len)
             )?;
         }
-        f.write_str(&self.message)?;
-        if self.upload_id.is_some() && self.stage != UploadStage::Create {
-            if self.cancelled {
+        f.write_str(&self.0.message)?;
+        if self.0.upload_id.is_some() && self.0.stage != UploadStage::Create {
+            if self.0.cancelled {
                 f.write_str("; the upload was cancelled")?;
             } else {
                 write!(
                     f,
                     "; the upload was left pending with {} part(s) accepted",
-                    self.completed.len()
+                    self.0.completed.len()
                 )?;
             }
         }
@@ -246,7 +249,8 @@ impl fmt::Display for UploadError {
 
 impl std::error::Error for UploadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
     }
@@ -425,22 +429,24 @@ impl LargeUpload {
         if self.concurrency == 0 {
             return Err(UploadError::invalid("concurrency must be at least 1"));
         }
-        if let Some(m) = &self.md5 {
-            if m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(UploadError::invalid(
-                    "md5 must be 32 hexadecimal digits".to_owned(),
-                ));
-            }
+        if let Some(m) = &self.md5
+            && (m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(UploadError::invalid("md5 must be 32 hexadecimal digits"));
         }
-        if let Some(m) = &self.mime_type {
-            if m.trim().is_empty() {
-                return Err(UploadError::invalid("mime type must not be empty"));
-            }
+        if self
+            .mime_type
+            .as_deref()
+            .is_some_and(|m| m.trim().is_empty())
+        {
+            return Err(UploadError::invalid("mime type must not be empty"));
         }
-        if let Some(n) = &self.filename {
-            if n.trim().is_empty() {
-                return Err(UploadError::invalid("file name must not be empty"));
-            }
+        if self
+            .filename
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
+            return Err(UploadError::invalid("file name must not be empty"));
         }
         if let Some((id, _)) = &self.resume {
             support::segment("upload_id", id).map_err(|e| {
@@ -552,10 +558,10 @@ impl LargeUpload {
         match outcome {
             Ok(upload) => Ok(upload),
             Err(mut e) => {
-                e.upload_id = Some(upload_id.clone());
-                e.completed = completed_parts(&ids);
+                e.0.upload_id = Some(upload_id.clone());
+                e.0.completed = completed_parts(&ids);
                 if cancel_on_failure {
-                    e.cancelled = client.uploads().cancel(&upload_id).await.is_ok();
+                    e.0.cancelled = client.uploads().cancel(&upload_id).await.is_ok();
                 }
                 Err(e)
             }
@@ -769,7 +775,7 @@ impl Job<'_> {
                         "reading the source failed (is it shorter than declared?)",
                     )
                     .with_source(e);
-                    err.part = Some(info);
+                    err.0.part = Some(info);
                     err
                 };
                 if ids.get(index).is_some_and(Option::is_some) {
@@ -792,7 +798,7 @@ impl Job<'_> {
                 Some((index, Err(e))) => {
                     let mut err = UploadError::new(UploadStage::Part, "sending the part failed")
                         .with_source(e);
-                    err.part = Some(self.info(index));
+                    err.0.part = Some(self.info(index));
                     return Err(err);
                 }
             }
