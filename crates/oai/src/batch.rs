@@ -50,7 +50,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use oai_builders::Validate;
 use oai_types::{
     Batch, BatchFileExpirationAfter, BatchStatus, CreateBatchRequest, CreateBatchRequestEndpoint,
@@ -826,7 +825,7 @@ impl<'c> BatchRunner<'c> {
         #[cfg(feature = "uploads")]
         if input.jsonl.len() as u64 > self.upload_threshold {
             let upload = crate::upload::LargeUpload::from_bytes(
-                Bytes::from_owner(Arc::clone(&input.jsonl)),
+                bytes::Bytes::from_owner(Arc::clone(&input.jsonl)),
                 self.input_file_name.clone(),
                 oai_types::CreateUploadRequestPurpose::Batch,
             )

@@ -33,10 +33,10 @@
 //! When a part fails, the parts still in flight are abandoned, and by default
 //! the Upload is cancelled (best effort); the [`UploadError`] names the failed
 //! part and says whether the cancel went through. With
-//! [`LargeUpload::cancel_on_failure`]`(false)` the Upload is left pending (the
-//! API expires it an hour after creation), and the error carries its id and the
-//! parts that were accepted: [`LargeUpload::resume`] then sends only the
-//! missing parts and completes it.
+//! [`LargeUpload::cancel_on_failure`]`(false)` the parts in flight are awaited
+//! instead, the Upload is left pending (the API expires it an hour after
+//! creation), and the error carries its id and the parts that were accepted:
+//! [`LargeUpload::resume`] then sends only the missing parts and completes it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -550,7 +550,9 @@ impl LargeUpload {
             parts_total,
             progress: progress.as_deref(),
         };
-        let outcome = job.send_parts(&mut reader, &mut ids, concurrency).await;
+        let outcome = job
+            .send_parts(&mut reader, &mut ids, concurrency, !cancel_on_failure)
+            .await;
         let outcome = match outcome {
             Ok(()) => job.complete(&ids, md5).await,
             Err(e) => Err(e),
@@ -753,19 +755,25 @@ impl Job<'_> {
             .await
     }
 
+    /// Reads and sends the parts not yet in `ids`, recording each accepted
+    /// part's id. After a failure no new part is started; with `drain`, the
+    /// parts already in flight are awaited so that their ids are kept for a
+    /// resume, else they are abandoned.
     async fn send_parts(
         &self,
         reader: &mut Reader,
         ids: &mut [Option<String>],
         concurrency: usize,
+        drain: bool,
     ) -> Result<(), UploadError> {
         let mut in_flight = FuturesUnordered::new();
         let mut next = 0usize;
+        let mut failure: Option<UploadError> = None;
         if ids.iter().any(Option::is_some) {
             self.report(ids);
         }
         loop {
-            while in_flight.len() < concurrency && next < self.parts_total {
+            while failure.is_none() && in_flight.len() < concurrency && next < self.parts_total {
                 let index = next;
                 next += 1;
                 let info = self.info(index);
@@ -778,14 +786,24 @@ impl Job<'_> {
                     err.0.part = Some(info);
                     err
                 };
-                if ids.get(index).is_some_and(Option::is_some) {
-                    reader.skip(info.len).await.map_err(read_failed)?;
-                    continue;
+                let data = if ids.get(index).is_some_and(Option::is_some) {
+                    reader.skip(info.len).await.map(|()| None)
+                } else {
+                    match usize::try_from(info.len) {
+                        Ok(len) => reader.take(len).await.map(Some),
+                        Err(_) => Err(std::io::ErrorKind::InvalidInput.into()),
+                    }
+                };
+                match data {
+                    Ok(Some(data)) => {
+                        in_flight.push(async move { (index, self.send_part(data).await) });
+                    }
+                    Ok(None) => {}
+                    Err(e) => failure = Some(read_failed(e)),
                 }
-                let len = usize::try_from(info.len)
-                    .map_err(|_| read_failed(std::io::ErrorKind::InvalidInput.into()))?;
-                let data = reader.take(len).await.map_err(read_failed)?;
-                in_flight.push(async move { (index, self.send_part(data).await) });
+            }
+            if failure.is_some() && !drain {
+                break;
             }
             match in_flight.next().await {
                 None => break,
@@ -796,12 +814,18 @@ impl Job<'_> {
                     self.report(ids);
                 }
                 Some((index, Err(e))) => {
-                    let mut err = UploadError::new(UploadStage::Part, "sending the part failed")
-                        .with_source(e);
-                    err.0.part = Some(self.info(index));
-                    return Err(err);
+                    if failure.is_none() {
+                        let mut err =
+                            UploadError::new(UploadStage::Part, "sending the part failed")
+                                .with_source(e);
+                        err.0.part = Some(self.info(index));
+                        failure = Some(err);
+                    }
                 }
             }
+        }
+        if let Some(err) = failure {
+            return Err(err);
         }
         match reader.has_more().await {
             Ok(false) => Ok(()),

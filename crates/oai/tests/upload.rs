@@ -389,6 +389,55 @@ async fn an_upload_left_pending_is_resumed_with_the_missing_parts_only() {
 }
 
 #[tokio::test]
+async fn parts_in_flight_when_one_fails_are_kept_for_the_resume() {
+    let server = MockServer::start().await;
+    mount_create(&server, 25).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/uploads/upload_1/parts"))
+        .and(body_string_contains("BBBBBBBBBB"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": {"message": "bad part", "type": "invalid_request_error"}}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // The first part answers well after the second one has failed.
+    mount_parts(&server, CONTENT, Some(Duration::from_millis(150))).await;
+    mount_cancel(&server, 0).await;
+
+    let c = client(&server);
+    let err = LargeUpload::from_bytes(CONTENT.to_vec(), "data.jsonl", "batch")
+        .part_size(10)
+        .concurrency(3)
+        .cancel_on_failure(false)
+        .send(&c)
+        .await
+        .unwrap_err();
+    assert_eq!(err.failed_part().unwrap().number, 2);
+    let numbers: Vec<usize> = err.completed_parts().iter().map(|p| p.number).collect();
+    assert_eq!(numbers, [1, 3]);
+
+    mount_complete(&server, 25, 1).await;
+    LargeUpload::from_bytes(CONTENT.to_vec(), "data.jsonl", "batch")
+        .part_size(10)
+        .resume("upload_1", err.completed_parts().to_vec())
+        .send(&c)
+        .await
+        .unwrap();
+    let sent = requests_to(&server, "/parts").await;
+    assert_eq!(sent.len(), 4, "A, B, C, then B again");
+    assert_eq!(part_data(&sent[3]), &CONTENT[10..20]);
+    let complete: Value = requests_to(&server, "/complete").await[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        complete["part_ids"],
+        json!(["part_0_10", "part_10_10", "part_20_5"])
+    );
+}
+
+#[tokio::test]
 async fn a_reader_shorter_than_declared_fails_on_its_part_and_cancels() {
     let server = MockServer::start().await;
     mount_create(&server, 30).await;
