@@ -670,6 +670,26 @@ fn parse_results<R: DeserializeOwned>(
 
 /// Runs batches: upload, create, poll, results. Cheap to build; holds the
 /// settings and a borrowed client.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use oai::batch::{BatchInput, BatchRunner};
+/// use oai::types::{CreateEmbeddingRequest, CreateEmbeddingResponse};
+///
+/// # async fn demo(client: &oai::Client, requests: Vec<(String, CreateEmbeddingRequest)>)
+/// # -> Result<(), oai::batch::BatchRunError> {
+/// let runner = BatchRunner::new(client)
+///     .poll_interval(Duration::from_secs(30))
+///     .max_poll_interval(Duration::from_secs(300));
+///
+/// // Process 1: submit and remember the id.
+/// let batch = runner.submit(&BatchInput::new(requests)?).await?;
+///
+/// // Process 2 (later, or after a failed poll): wait and collect.
+/// let outcome = runner.resume::<CreateEmbeddingResponse>(&batch.id).await?;
+/// println!("{} of {} succeeded", outcome.results.succeeded(), outcome.results.len());
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct BatchRunner<'c> {
     client: &'c Client,

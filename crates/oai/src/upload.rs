@@ -264,6 +264,24 @@ enum Source {
 
 /// A file of any size (up to the API's 8 GiB) sent through the Uploads API in
 /// parts. See the [module documentation](self) for retries and failures.
+///
+/// ```no_run
+/// use oai::upload::LargeUpload;
+///
+/// # async fn demo(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let data = tokio::fs::File::open("images.tar").await?;
+/// let upload = LargeUpload::from_reader(data, "images.tar", 3 << 30, "assistants")
+///     .mime_type("application/x-tar")
+///     .part_size(32 << 20)
+///     .cancel_on_failure(false)
+///     .send(client)
+///     .await;
+/// if let Err(e) = &upload {
+///     // Keep these to call `LargeUpload::resume` later.
+///     println!("{e}: {:?} {:?}", e.upload_id(), e.completed_parts());
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "an upload does nothing until `send` is called"]
 pub struct LargeUpload {
     source: Source,
