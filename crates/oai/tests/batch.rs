@@ -504,3 +504,14 @@ async fn a_large_input_goes_through_the_uploads_api() {
         .unwrap();
     assert_eq!(created["input_file_id"], "file_big");
 }
+
+#[tokio::test]
+async fn a_batch_can_run_on_a_spawned_task() {
+    let server = MockServer::start().await;
+    mount_create(&server).await;
+    mount_completed(&server).await;
+    mount_result_files(&server).await;
+    let c = client(&server);
+    let task = tokio::spawn(async move { runner(&c).run(&input(&["a", "b", "c"])).await });
+    check_results(&task.await.unwrap().unwrap().results);
+}

@@ -591,3 +591,19 @@ impl Respond for ContentIds {
         }))
     }
 }
+
+#[tokio::test]
+async fn an_upload_can_run_on_a_spawned_task() {
+    let server = MockServer::start().await;
+    mount_create(&server, 25).await;
+    mount_parts(&server, CONTENT, None).await;
+    mount_complete(&server, 25, 1).await;
+    let c = client(&server);
+    let task = tokio::spawn(async move {
+        LargeUpload::from_reader(CONTENT, "data.jsonl", 25, "batch")
+            .part_size(10)
+            .send(&c)
+            .await
+    });
+    assert_eq!(task.await.unwrap().unwrap().status.as_str(), "completed");
+}
