@@ -63,10 +63,11 @@ use std::fmt;
 
 mod generated;
 // With only some areas enabled, some helpers have no caller.
-#[cfg(all(feature = "batches", feature = "files"))]
-pub mod batch;
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
+
+#[cfg(all(feature = "batches", feature = "files"))]
+pub mod batch;
 #[cfg(feature = "uploads")]
 pub mod upload;
 
