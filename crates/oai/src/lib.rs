@@ -72,6 +72,11 @@ mod support;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
+#[cfg(all(feature = "batches", feature = "files"))]
+pub mod batch;
+#[cfg(feature = "uploads")]
+pub mod upload;
+
 /// The resource handles of the API (`client.chat().completions()`, ...).
 pub mod resources {
     #[allow(unused_imports)]
