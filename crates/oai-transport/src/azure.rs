@@ -134,7 +134,7 @@ enum AzureCredential {
 /// With an Entra ID provider:
 ///
 /// ```
-/// use oai_transport::{Config, SecretString};
+/// use oai_transport::{Config, secrecy::SecretString};
 ///
 /// let config = Config::azure()
 ///     .endpoint("https://my-resource.openai.azure.com")
