@@ -56,6 +56,20 @@
 //!     .await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Plain methods return a [`Call`]: await it for the answer, or call
+//! [`Call::with_meta`] for the answer with the response's metadata (request id,
+//! parsed rate-limit headers) and [`Call::options`] for per-call settings.
+//!
+//! On top of the API, for what real applications need:
+//!
+//! - [`accumulate`]: stream accumulators for chat chunks and Responses events;
+//! - `structured` (feature `structured`): strict JSON schemas from Rust types
+//!   and `parse::<T>()` of the answers;
+//! - `webhooks` (feature `webhooks`): signature verification and typed events;
+//! - `upload` and `batch`: large files in parts, batch jobs end to end;
+//! - [`RateLimiter`]: keeps concurrent bulk calls under the server's limits;
+//! - [`Config::azure`]: Azure OpenAI with the same `Client` API.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
