@@ -62,7 +62,13 @@ fn payloads(sse: &str) -> Vec<Value> {
 }
 
 /// A stand-in server answering `verb route` once with `body`.
-async fn serve(verb: &str, route: &str, status: u16, content_type: &str, body: String) -> MockServer {
+async fn serve(
+    verb: &str,
+    route: &str,
+    status: u16,
+    content_type: &str,
+    body: String,
+) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method(verb))
         .and(path(format!("/v1{route}")))
@@ -110,7 +116,9 @@ fn text(v: &Value) -> Option<&str> {
 }
 
 /// The tool calls of a decoded message as `(id, name, arguments)`.
-fn tool_calls(message: &oai::types::ChatCompletionResponseMessage) -> Vec<(String, String, String)> {
+fn tool_calls(
+    message: &oai::types::ChatCompletionResponseMessage,
+) -> Vec<(String, String, String)> {
     message
         .tool_calls
         .iter()
@@ -148,8 +156,16 @@ fn raw_tool_calls(message: &Value) -> Vec<(String, String, String)> {
 fn assert_usage(got: Option<&oai::types::CompletionUsage>, raw: &Value, what: &str) {
     match got {
         Some(u) => {
-            assert_eq!(Some(u.prompt_tokens), raw["prompt_tokens"].as_i64(), "{what}");
-            assert_eq!(Some(u.completion_tokens), raw["completion_tokens"].as_i64(), "{what}");
+            assert_eq!(
+                Some(u.prompt_tokens),
+                raw["prompt_tokens"].as_i64(),
+                "{what}"
+            );
+            assert_eq!(
+                Some(u.completion_tokens),
+                raw["completion_tokens"].as_i64(),
+                "{what}"
+            );
             assert_eq!(Some(u.total_tokens), raw["total_tokens"].as_i64(), "{what}");
         }
         None => assert!(raw.is_null(), "{what}: usage was sent but not decoded"),
@@ -165,8 +181,14 @@ async fn chat_completions_of_every_server_decode() {
         for kind in ["chat", "chat_tools"] {
             let name = format!("{server_name}_{kind}.json");
             let raw = fixture_json(&name);
-            let server =
-                serve("POST", "/chat/completions", 200, "application/json", fixture(&name)).await;
+            let server = serve(
+                "POST",
+                "/chat/completions",
+                200,
+                "application/json",
+                fixture(&name),
+            )
+            .await;
             let got: CreateChatCompletionResponse = local(&server)
                 .chat()
                 .completions()
@@ -177,7 +199,11 @@ async fn chat_completions_of_every_server_decode() {
             assert_eq!(got.id, raw["id"].as_str().unwrap(), "{name}");
             assert_eq!(got.model, raw["model"].as_str().unwrap(), "{name}");
             assert_eq!(Some(got.created), raw["created"].as_i64(), "{name}");
-            assert_eq!(got.system_fingerprint.as_deref(), text(&raw["system_fingerprint"]), "{name}");
+            assert_eq!(
+                got.system_fingerprint.as_deref(),
+                text(&raw["system_fingerprint"]),
+                "{name}"
+            );
             assert_usage(got.usage.as_ref(), &raw["usage"], &name);
             let raw_choices = raw["choices"].as_array().unwrap();
             assert_eq!(got.choices.len(), raw_choices.len(), "{name}");
@@ -189,7 +215,11 @@ async fn chat_completions_of_every_server_decode() {
                     "{name}"
                 );
                 let message = &choice.message;
-                assert_eq!(message.content.as_deref(), text(&rc["message"]["content"]), "{name}");
+                assert_eq!(
+                    message.content.as_deref(),
+                    text(&rc["message"]["content"]),
+                    "{name}"
+                );
                 // None of these servers sends a refusal; absent reads as none.
                 assert_eq!(message.refusal, None, "{name}");
                 let calls = tool_calls(message);
@@ -284,7 +314,9 @@ async fn chat_streams_of_every_server_accumulate() {
                 seen += 1;
             }
             assert_eq!(seen, want.chunks, "{name}: every chunk is handed over");
-            let done = stream.into_final().unwrap_or_else(|e| panic!("{name}: {e}"));
+            let done = stream
+                .into_final()
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
 
             assert_eq!(done.choices.len(), 1, "{name}");
             let choice = &done.choices[0];
@@ -304,7 +336,10 @@ async fn chat_streams_of_every_server_accumulate() {
                 let args: Value = serde_json::from_str(&calls[0].2).unwrap();
                 assert!(args.is_object(), "{name}");
             } else {
-                assert!(want.content.as_deref().is_some_and(|t| !t.is_empty()), "{name}");
+                assert!(
+                    want.content.as_deref().is_some_and(|t| !t.is_empty()),
+                    "{name}"
+                );
             }
             assert_usage(done.usage.as_ref(), &want.usage, &name);
         }
@@ -372,8 +407,8 @@ async fn embeddings_of_every_server_decode_as_floats_or_base64() {
             .expect(1)
             .mount(&server)
             .await;
-        let request = CreateEmbeddingRequestBuilder::new("The food was delicious", "embedder")
-            .into_inner();
+        let request =
+            CreateEmbeddingRequestBuilder::new("The food was delicious", "embedder").into_inner();
         let got: CreateEmbeddingResponse = local(&server)
             .embeddings()
             .create(request)
@@ -381,7 +416,11 @@ async fn embeddings_of_every_server_decode_as_floats_or_base64() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
 
         assert_eq!(got.model, raw["model"].as_str().unwrap(), "{name}");
-        assert_eq!(Some(got.usage.prompt_tokens), raw["usage"]["prompt_tokens"].as_i64(), "{name}");
+        assert_eq!(
+            Some(got.usage.prompt_tokens),
+            raw["usage"]["prompt_tokens"].as_i64(),
+            "{name}"
+        );
         let raw_data = raw["data"].as_array().unwrap();
         assert_eq!(got.data.len(), raw_data.len(), "{name}");
         for (item, raw_item) in got.data.iter().zip(raw_data) {
@@ -430,7 +469,14 @@ async fn legacy_completions_of_every_server_decode() {
     for server_name in SERVERS {
         let name = format!("{server_name}_completion.json");
         let raw = fixture_json(&name);
-        let server = serve("POST", "/completions", 200, "application/json", fixture(&name)).await;
+        let server = serve(
+            "POST",
+            "/completions",
+            200,
+            "application/json",
+            fixture(&name),
+        )
+        .await;
         let request = CreateCompletionRequestBuilder::new(raw["model"].as_str().unwrap())
             .prompt("The capital of France is")
             .into_inner();
@@ -454,6 +500,92 @@ async fn legacy_completions_of_every_server_decode() {
 }
 
 // ---------------------------------------------------------------------------
+// Required fields some servers leave out (the generator's TOLERATED_OMISSIONS)
+
+#[tokio::test]
+async fn models_without_created_decode_with_zero() {
+    // llama-cpp-python's server lists `{id, object, owned_by, permissions}`.
+    let name = "llamacpppython_models.json";
+    let raw = fixture_json(name);
+    assert!(
+        raw["data"][0].get("created").is_none(),
+        "the fixture omits `created`"
+    );
+    let server = serve("GET", "/models", 200, "application/json", fixture(name)).await;
+    let got = local(&server).models().list().await.unwrap();
+    assert_eq!(got.data.len(), 1);
+    assert_eq!(got.data[0].id, raw["data"][0]["id"].as_str().unwrap());
+    assert_eq!(
+        got.data[0].owned_by,
+        raw["data"][0]["owned_by"].as_str().unwrap()
+    );
+    assert_eq!(got.data[0].created, 0);
+}
+
+#[tokio::test]
+async fn embeddings_without_usage_decode_with_zero_counts() {
+    // Ollama 0.2.6 to 0.3.2 sent no `usage` (and floats, whatever was asked).
+    let name = "ollama_0.3.0_embeddings.json";
+    let raw = fixture_json(name);
+    assert!(raw.get("usage").is_none(), "the fixture omits `usage`");
+    let server = serve(
+        "POST",
+        "/embeddings",
+        200,
+        "application/json",
+        fixture(name),
+    )
+    .await;
+    let request = CreateEmbeddingRequestBuilder::new("The food was delicious", "nomic-embed-text")
+        .into_inner();
+    let got = local(&server).embeddings().create(request).await.unwrap();
+    assert_eq!((got.usage.prompt_tokens, got.usage.total_tokens), (0, 0));
+    assert_eq!(
+        got.data[0].embedding.to_f32(),
+        raw_vector(&raw["data"][0]["embedding"])
+    );
+}
+
+#[tokio::test]
+async fn omissions_outside_the_table_are_still_decode_errors() {
+    // A model without an id, a completion without choices: no default would
+    // be honest, so these stay errors that name the missing field.
+    for (route, verb, body, field) in [
+        (
+            "/models",
+            "GET",
+            r#"{"object":"list","data":[{"object":"model","created":1,"owned_by":"me"}]}"#,
+            "id",
+        ),
+        (
+            "/chat/completions",
+            "POST",
+            r#"{"id":"c","object":"chat.completion","created":1,"model":"m"}"#,
+            "choices",
+        ),
+    ] {
+        let server = serve(verb, route, 200, "application/json", body.to_owned()).await;
+        let client = local(&server);
+        let err = if verb == "GET" {
+            client.models().list().await.unwrap_err()
+        } else {
+            client
+                .chat()
+                .completions()
+                .create(chat_request("m"))
+                .await
+                .unwrap_err()
+        };
+        assert!(err.is_decode(), "{route}: {err:?}");
+        let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(chain.contains(field), "{route}: {chain}");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Errors in each server's own format
 
 #[tokio::test]
@@ -473,7 +605,14 @@ async fn error_bodies_of_every_server_keep_their_message() {
     ];
     for (name, status) in cases {
         let raw = fixture_json(name);
-        let server = serve("POST", "/chat/completions", status, "application/json", fixture(name)).await;
+        let server = serve(
+            "POST",
+            "/chat/completions",
+            status,
+            "application/json",
+            fixture(name),
+        )
+        .await;
         let err = local(&server)
             .chat()
             .completions()
@@ -550,7 +689,8 @@ async fn no_auth_sends_no_authorization_header_and_a_key_is_sent_as_bearer() {
 
 #[test]
 fn from_env_with_a_base_url_but_no_key_names_the_way_out() {
-    let env = |name: &str| (name == "OPENAI_BASE_URL").then(|| "http://localhost:11434/v1".to_owned());
+    let env =
+        |name: &str| (name == "OPENAI_BASE_URL").then(|| "http://localhost:11434/v1".to_owned());
     let err = ConfigBuilder::from_env_with(env).build().unwrap_err();
     assert!(err.is_config(), "{err:?}");
     let text = err.to_string();
@@ -574,9 +714,16 @@ fn plain_http_is_for_loopback_unless_opted_in() {
     }
     // A LAN host (a GPU box running vLLM, say) needs the explicit opt-in.
     let lan = "http://192.168.1.20:8000/v1";
-    let err = Config::builder().base_url(lan).no_auth().build().unwrap_err();
+    let err = Config::builder()
+        .base_url(lan)
+        .no_auth()
+        .build()
+        .unwrap_err();
     assert!(err.is_config());
-    assert!(err.to_string().contains("danger_accept_insecure_http"), "{err}");
+    assert!(
+        err.to_string().contains("danger_accept_insecure_http"),
+        "{err}"
+    );
     let config = Config::builder()
         .base_url(lan)
         .no_auth()
@@ -612,8 +759,24 @@ const CHUNK_OMITTABLE: &[&[&str]] = &[
     &["choices", "*", "delta", "refusal"],
     &["choices", "*", "delta", "tool_calls", "*", "id"],
     &["choices", "*", "delta", "tool_calls", "*", "type"],
-    &["choices", "*", "delta", "tool_calls", "*", "function", "name"],
-    &["choices", "*", "delta", "tool_calls", "*", "function", "arguments"],
+    &[
+        "choices",
+        "*",
+        "delta",
+        "tool_calls",
+        "*",
+        "function",
+        "name",
+    ],
+    &[
+        "choices",
+        "*",
+        "delta",
+        "tool_calls",
+        "*",
+        "function",
+        "arguments",
+    ],
     &["choices", "*", "logprobs"],
     &["choices", "*", "finish_reason"],
     &["system_fingerprint"],
@@ -655,7 +818,10 @@ fn chunk_fixtures() -> Vec<Value> {
     SERVERS
         .iter()
         .flat_map(|s| {
-            [format!("{s}_chat_stream.sse"), format!("{s}_chat_tools_stream.sse")]
+            [
+                format!("{s}_chat_stream.sse"),
+                format!("{s}_chat_tools_stream.sse"),
+            ]
         })
         .flat_map(|name| payloads(&fixture(&name)))
         .collect()
