@@ -393,7 +393,7 @@ async fn embeddings_of_every_server_decode_as_floats_or_base64() {
         "ollama_embeddings_float.json",
     ];
     for name in cases {
-        let raw = fixture_json(&name);
+        let raw = fixture_json(name);
         let server = MockServer::start().await;
         // The client asks for base64 unless told otherwise.
         Mock::given(method("POST"))
