@@ -38,7 +38,47 @@ fn all_defaultable(model: &Model<'_>, fields: &[Field], seen: &mut BTreeSet<Stri
     fields.iter().all(|f| {
         f.option
             || matches!(f.ty, Ty::Const(_))
+            || (f.default_when_absent && has_default(model, &f.ty, seen))
             || matches!(&f.ty, Ty::Named(n) if defaultable_named(model, n, seen))
+    })
+}
+
+/// Whether `ty` implements `Default` (numbers, texts, lists, maps, constants,
+/// and the structs that derive it).
+fn has_default(model: &Model<'_>, ty: &Ty, seen: &mut BTreeSet<String>) -> bool {
+    match ty {
+        Ty::Bool | Ty::I64 | Ty::U64 | Ty::F64 | Ty::String | Ty::Value => true,
+        Ty::Vec(_) | Ty::Map(_) | Ty::Const(_) => true,
+        Ty::Named(n) => derives_default(model, n, seen),
+        Ty::File | Ty::Extern(_) => false,
+    }
+}
+
+/// Whether the struct `name` derives `Default`: every field can be left
+/// out, or it is the type of a field read as its default when absent and
+/// every field type has a default.
+fn derives_default(model: &Model<'_>, name: &str, seen: &mut BTreeSet<String>) -> bool {
+    let Some(Kind::Struct(fields)) = model.types.get(name).map(|t| &t.kind) else {
+        return false;
+    };
+    if defaultable_named(model, name, &mut seen.clone()) {
+        return true;
+    }
+    if !tolerated_type(model, name) || !seen.insert(name.to_owned()) {
+        return false;
+    }
+    fields
+        .iter()
+        .all(|f| f.option || has_default(model, &f.ty, seen))
+}
+
+/// Whether `name` is the type of a field read as its default when absent.
+fn tolerated_type(model: &Model<'_>, name: &str) -> bool {
+    model.types.values().any(|t| match &t.kind {
+        Kind::Struct(fields) => fields
+            .iter()
+            .any(|f| f.default_when_absent && matches!(&f.ty, Ty::Named(n) if n == name)),
+        _ => false,
     })
 }
 
@@ -60,7 +100,8 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
     match &t.kind {
         Kind::Struct(fields) => {
             doc(out, &d);
-            let default = all_defaultable(model, fields, &mut BTreeSet::new());
+            let default = all_defaultable(model, fields, &mut BTreeSet::new())
+                || derives_default(model, &t.name, &mut BTreeSet::new());
             let _ = writeln!(
                 out,
                 "#[derive(Debug, Clone, PartialEq, {}Serialize, Deserialize)]",
@@ -68,6 +109,12 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             );
             let _ = writeln!(out, "pub struct {} {{", t.name);
             for f in fields {
+                if f.default_when_absent && !has_default(model, &f.ty, &mut BTreeSet::new()) {
+                    panic!(
+                        "{}.{} is in TOLERATED_OMISSIONS but its type has no default",
+                        t.name, f.wire
+                    );
+                }
                 field(out, f);
             }
             out.push_str("}\n\n");
@@ -183,7 +230,7 @@ fn field(out: &mut String, f: &Field) {
         if f.skip_none {
             attrs.push("skip_serializing_if = \"Option::is_none\"".into());
         }
-    } else if matches!(f.ty, Ty::Const(_)) {
+    } else if matches!(f.ty, Ty::Const(_)) || f.default_when_absent {
         attrs.push("default".into());
     }
     if !attrs.is_empty() {

@@ -32,6 +32,22 @@ pub enum Ty {
 /// when asked, as base64 `f32`s; one type reads both.
 pub const EXTERN_FIELDS: &[(&str, &str, &str)] = &[("Embedding", "embedding", "EmbeddingVector")];
 
+/// Required fields of answers that OpenAI-compatible servers are known to
+/// leave out: `(schema, property, server)`. Such a field reads as its type's
+/// default (`0`, zero counts) when absent instead of failing the whole answer,
+/// and its type derives `Default`; its doc comment names the server. Only
+/// answer types belong here, and only fields whose default is harmless (a
+/// count or a timestamp, never an id or a text the caller acts on).
+///
+/// - `Model.created`: llama-cpp-python's server (`python -m llama_cpp.server`)
+///   lists models as `{id, object, owned_by, permissions}`.
+/// - `CreateEmbeddingResponse.usage`: Ollama's `/v1/embeddings` sent no `usage`
+///   from 0.2.6 to 0.3.2.
+pub const TOLERATED_OMISSIONS: &[(&str, &str, &str)] = &[
+    ("Model", "created", "llama-cpp-python's server"),
+    ("CreateEmbeddingResponse", "usage", "Ollama 0.2.6 to 0.3.2"),
+];
+
 #[derive(Debug, Clone)]
 pub struct Field {
     pub wire: String,
@@ -41,6 +57,9 @@ pub struct Field {
     pub option: bool,
     /// Absent on the wire when `None` (optional fields).
     pub skip_none: bool,
+    /// Required, but read as its type's default when absent (see
+    /// [`TOLERATED_OMISSIONS`]).
+    pub default_when_absent: bool,
     pub boxed: bool,
     pub doc: Vec<String>,
     /// Constraints of the value (its own, and of its items or map values).
@@ -688,11 +707,22 @@ impl<'a> Model<'a> {
             )];
             doc.extend(facts(schema));
             let constant = matches!(ty, Ty::Const(_));
+            let option = (!is_required || nullable) && !constant;
+            let tolerated = TOLERATED_OMISSIONS
+                .iter()
+                .find(|(schema, prop, _)| *schema == name && *prop == wire)
+                .filter(|_| !option && !constant);
+            if let Some((_, _, server)) = tolerated {
+                doc.push(format!(
+                    "Absent from the answers of {server}: read as the default then."
+                ));
+            }
             fields.push(Field {
                 wire,
                 name: fname,
-                option: (!is_required || nullable) && !constant,
+                option,
                 skip_none: !is_required,
+                default_when_absent: tolerated.is_some(),
                 checks: self.checks_of(schema),
                 ty,
                 boxed: false,

@@ -78,11 +78,13 @@ pub struct CreateEmbeddingResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `usage`, required.
+    /// Absent from the answers of Ollama 0.2.6 to 0.3.2: read as the default then.
+    #[serde(default)]
     pub usage: CreateEmbeddingResponseUsage,
 }
 
 /// Inline schema in `CreateEmbeddingResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateEmbeddingResponseUsage {
     /// `prompt_tokens`, required.
     pub prompt_tokens: i64,

@@ -31,6 +31,8 @@ pub struct Model {
     /// `id`, required.
     pub id: String,
     /// `created`, required.
+    /// Absent from the answers of llama-cpp-python's server: read as the default then.
+    #[serde(default)]
     pub created: i64,
     /// `object`, required.
     #[serde(default)]
