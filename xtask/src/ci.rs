@@ -17,7 +17,7 @@ struct Outcome {
 pub fn run() -> Result {
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
-    let steps: [(&'static str, &dyn Fn() -> Result); 13] = [
+    let steps: [(&'static str, &dyn Fn() -> Result); 14] = [
         ("tools", &tools::ensure_all),
         ("fmt", &fmt),
         ("codegen --check", &|| {
@@ -44,6 +44,7 @@ pub fn run() -> Result {
         ("test", &|| {
             exec(&mut cargo(["test", "--workspace", "--all-features"]))
         }),
+        ("examples", &examples),
         ("doc", &|| {
             exec(
                 cargo(["doc", "--workspace", "--no-deps", "--all-features"])
@@ -88,6 +89,130 @@ pub fn run() -> Result {
             failed.join(", ")
         ))
     }
+}
+
+/// Variables that would make an example talk to a real service; the examples
+/// run with none of them, so each starts its local stand-in.
+const SERVICE_VARS: [&str; 9] = [
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_WEBHOOK_SECRET",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN",
+    "AZURE_OPENAI_DEPLOYMENT",
+    "OPENAI_API_VERSION",
+    "OAI_MODEL",
+];
+
+/// The longest an example may run.
+const EXAMPLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Every example of the facade runs to success with no key and no network.
+fn examples() -> Result {
+    exec(&mut cargo([
+        "build",
+        "--quiet",
+        "--package",
+        "oai",
+        "--all-features",
+        "--examples",
+    ]))?;
+    let dir = crate::project_root().join("crates/oai/examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("could not list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    let mut failed = Vec::new();
+    for name in &names {
+        let mut cmd = cargo([
+            "run",
+            "--quiet",
+            "--package",
+            "oai",
+            "--all-features",
+            "--example",
+            name,
+        ]);
+        for var in SERVICE_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        match run_with_timeout(&mut cmd, EXAMPLE_TIMEOUT) {
+            Ok(first_line) => println!("example {name}: ok ({first_line})"),
+            Err(e) => {
+                eprintln!("example {name}: {e}");
+                failed.push(name.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        println!("{} examples ran with no key and no network", names.len());
+        Ok(())
+    } else {
+        Err(format!("examples failed: {}", failed.join(", ")))
+    }
+}
+
+/// Runs `cmd` to success within `limit`; gives the first line it printed.
+fn run_with_timeout(cmd: &mut std::process::Command, limit: std::time::Duration) -> Result<String> {
+    use std::io::Read;
+    let mut child = cmd.spawn().map_err(|e| format!("could not start: {e}"))?;
+    // Drain the pipes on threads so a chatty example cannot block on them.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("still running after {} s, killed", limit.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => return Err(format!("could not wait: {e}")),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
+        return Err(format!(
+            "exited with {status}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        ));
+    }
+    Ok(stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect())
 }
 
 fn fmt() -> Result {

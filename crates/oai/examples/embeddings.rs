@@ -104,11 +104,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A corpus: 50 concurrent calls; the limiter keeps them under the limit.
     let corpus: Vec<String> = (0..50).map(|i| format!("document number {i}")).collect();
     let started = Instant::now();
-    let tasks = corpus.into_iter().map(|text| {
+    let mut requests = Vec::new();
+    for text in corpus {
+        requests.push(CreateEmbeddingRequestBuilder::new(text, "text-embedding-3-small").build()?);
+    }
+    let tasks = requests.into_iter().map(|request| {
         let client = client.clone();
         tokio::spawn(async move {
-            let request =
-                CreateEmbeddingRequestBuilder::new(text, "text-embedding-3-small").build()?;
             let answer = client.embeddings().create(request).await?;
             Ok::<_, oai::Error>(
                 answer
