@@ -353,9 +353,13 @@ fn nested_structs_options_renames_and_docs() {
         address["properties"]["zipCode"]["type"],
         json!(["string", "null"])
     );
+    // Properties keep the order of the Rust fields (models write fields in
+    // schema order), and `required` follows it.
+    let order: Vec<&String> = address["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(order, ["street", "city", "zipCode"]);
     assert_eq!(
         address["required"],
-        json!(["city", "street", "zipCode"]),
+        json!(["street", "city", "zipCode"]),
         "the renamed optional field is required"
     );
     // Option<T> stays nullable; Option<struct> is anyOf [struct, null].
