@@ -42,7 +42,12 @@ pub fn run() -> Result {
             ]))
         }),
         ("test", &|| {
-            exec(&mut cargo(["test", "--workspace", "--all-features"]))
+            exec(&mut cargo([
+                "test",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ]))
         }),
         ("examples", &examples),
         ("doc", &|| {
