@@ -8,8 +8,46 @@ use std::pin::Pin;
 use oai_transport::{RawResponse, RequestBuilder, RequestOptions, Response, Result};
 use serde::de::DeserializeOwned;
 
-/// How a call turns the body it read into its answer.
-type Decode<T> = fn(RawResponse) -> Result<T>;
+/// How a call turns the body it read into its answer. The decoding is
+/// chosen by type and runs only where a call is awaited, so the deserializer
+/// of an answer type is compiled only into programs that use that operation.
+pub trait Decoder<T>: Send + 'static {
+    /// Decodes `raw` into the answer.
+    ///
+    /// # Errors
+    /// A decode error with an excerpt of the body.
+    fn decode(raw: RawResponse) -> Result<T>;
+}
+
+/// Answers that are JSON.
+#[derive(Debug)]
+pub struct Json;
+
+impl<T: DeserializeOwned> Decoder<T> for Json {
+    fn decode(raw: RawResponse) -> Result<T> {
+        raw.json()
+    }
+}
+
+/// Answers that are the body's bytes (audio, file contents).
+#[derive(Debug)]
+pub struct Raw;
+
+impl Decoder<bytes::Bytes> for Raw {
+    fn decode(raw: RawResponse) -> Result<bytes::Bytes> {
+        Ok(raw.body)
+    }
+}
+
+/// Answers with no body worth reading.
+#[derive(Debug)]
+pub struct Empty;
+
+impl Decoder<()> for Empty {
+    fn decode(_: RawResponse) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// One operation, checked and ready to send. Awaiting it sends the request and
 /// gives the typed answer; [`Call::with_meta`] gives the answer with the
@@ -47,13 +85,12 @@ type Decode<T> = fn(RawResponse) -> Result<T>;
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
-pub struct Call<T> {
+pub struct Call<T, D = Json> {
     request: Result<RequestBuilder>,
-    decode: Decode<T>,
-    _answer: PhantomData<fn() -> T>,
+    _answer: PhantomData<fn() -> (T, D)>,
 }
 
-impl<T> fmt::Debug for Call<T> {
+impl<T, D> fmt::Debug for Call<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("request", &self.request)
@@ -61,11 +98,11 @@ impl<T> fmt::Debug for Call<T> {
     }
 }
 
-impl<T: Send + 'static> Call<T> {
-    fn new(request: Result<RequestBuilder>, decode: Decode<T>) -> Self {
+impl<T, D> Call<T, D> {
+    /// A call sending `request` (or failing with its error when awaited).
+    pub(crate) fn new(request: Result<RequestBuilder>) -> Self {
         Self {
             request,
-            decode,
             _answer: PhantomData,
         }
     }
@@ -75,7 +112,9 @@ impl<T: Send + 'static> Call<T> {
         self.request = self.request.map(|rb| rb.options(options));
         self
     }
+}
 
+impl<T: Send + 'static, D: Decoder<T>> Call<T, D> {
     /// Sends the request and returns the answer with the response's metadata.
     ///
     /// # Errors
@@ -84,7 +123,7 @@ impl<T: Send + 'static> Call<T> {
         let raw = self.request?.send_raw().await?;
         let meta = raw.meta.clone();
         Ok(Response {
-            data: (self.decode)(raw)?,
+            data: D::decode(raw)?,
             meta,
         })
     }
@@ -95,32 +134,11 @@ impl<T: Send + 'static> Call<T> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn send(self) -> Result<T> {
         let raw = self.request?.send_raw().await?;
-        (self.decode)(raw)
+        D::decode(raw)
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Call<T> {
-    /// A call whose answer is JSON.
-    pub(crate) fn json(request: Result<RequestBuilder>) -> Self {
-        Self::new(request, |raw| raw.json())
-    }
-}
-
-impl Call<bytes::Bytes> {
-    /// A call whose answer is the body's bytes.
-    pub(crate) fn bytes(request: Result<RequestBuilder>) -> Self {
-        Self::new(request, |raw| Ok(raw.body))
-    }
-}
-
-impl Call<()> {
-    /// A call whose answer has no body worth reading.
-    pub(crate) fn empty(request: Result<RequestBuilder>) -> Self {
-        Self::new(request, |_| Ok(()))
-    }
-}
-
-impl<T: Send + 'static> IntoFuture for Call<T> {
+impl<T: Send + 'static, D: Decoder<T>> IntoFuture for Call<T, D> {
     type Output = Result<T>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 

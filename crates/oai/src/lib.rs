@@ -76,7 +76,7 @@
 use std::fmt;
 
 pub mod accumulate;
-mod call;
+pub mod call;
 mod generated;
 #[cfg(feature = "structured")]
 pub mod structured;

@@ -250,12 +250,15 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         op.bodies.iter().map(Some).collect()
     };
     let answer = &op.answer;
-    let (ret, make) = if let Some(j) = &answer.json {
-        (ty_of(model, j)?, "json")
+    // The decoding is named by type, so that it is compiled only where a
+    // call is awaited (a decoder held as a value would compile every answer
+    // type's deserializer into this crate).
+    let ret = if let Some(j) = &answer.json {
+        ty_of(model, j)?
     } else if !answer.binary.is_empty() {
-        ("bytes::Bytes".to_owned(), "bytes")
+        "bytes::Bytes, call::Raw".to_owned()
     } else {
-        ("()".to_owned(), "empty")
+        "(), call::Empty".to_owned()
     };
     for body in &bodies {
         let mut a = args.clone();
@@ -310,7 +313,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         out.push(Method {
             cfg: cfg.clone(),
             text: format!(
-                "{docs}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::{make}((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
+                "{docs}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::new((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
                 op.name
             ),
         });
@@ -442,7 +445,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> 
         n.ops.push(i);
     }
     let mut out = format!(
-        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions}};\n\nuse crate::{{Call, Client}};\nuse crate::support;\n\n"
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::Client;\nuse crate::support;\n\n"
     );
     let mut accessors = String::new();
     for (top, n) in &root.children {

@@ -7,8 +7,9 @@ use oai_transport::{
     JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions,
 };
 
+use crate::Client;
+use crate::call::{self, Call};
 use crate::support;
-use crate::{Call, Client};
 
 impl Client {
     #[cfg(feature = "admin")]
@@ -293,7 +294,7 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::AdminApiKeysListParams) -> Call<oai_types::ApiKeyList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/admin_api_keys");
@@ -339,7 +340,7 @@ impl<'c> AdminAdminApiKeys<'c> {
         &self,
         request: oai_types::AdminApiKeysCreateRequest,
     ) -> Call<oai_types::AdminApiKeyCreateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/admin_api_keys");
@@ -357,7 +358,7 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, key_id: &str) -> Call<oai_types::AdminApiKey> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let key_id = support::segment("key_id", key_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -375,7 +376,7 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, key_id: &str) -> Call<oai_types::AdminApiKeysDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let key_id = support::segment("key_id", key_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -406,7 +407,7 @@ impl<'c> AdminAuditLogs<'c> {
         &self,
         params: oai_types::ListAuditLogsParams,
     ) -> Call<oai_types::ListAuditLogsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/audit_logs");
             support::check(&params)?;
             let rb = support::query(rb, "effective_at", &params.effective_at)?;
@@ -472,7 +473,7 @@ impl<'c> AdminCertificates<'c> {
         &self,
         params: oai_types::ListOrganizationCertificatesParams,
     ) -> Call<oai_types::ListCertificatesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/certificates");
@@ -518,7 +519,7 @@ impl<'c> AdminCertificates<'c> {
         &self,
         request: oai_types::UploadCertificateRequest,
     ) -> Call<oai_types::Certificate> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/certificates");
@@ -539,7 +540,7 @@ impl<'c> AdminCertificates<'c> {
         &self,
         request: oai_types::ToggleCertificatesRequest,
     ) -> Call<oai_types::OrganizationCertificateActivationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/certificates/activate");
@@ -560,7 +561,7 @@ impl<'c> AdminCertificates<'c> {
         &self,
         request: oai_types::ToggleCertificatesRequest,
     ) -> Call<oai_types::OrganizationCertificateDeactivationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/certificates/deactivate");
@@ -582,7 +583,7 @@ impl<'c> AdminCertificates<'c> {
         certificate_id: &str,
         params: oai_types::GetCertificateParams,
     ) -> Call<oai_types::Certificate> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let certificate_id = support::segment("certificate_id", certificate_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -606,7 +607,7 @@ impl<'c> AdminCertificates<'c> {
         certificate_id: &str,
         request: oai_types::ModifyCertificateRequest,
     ) -> Call<oai_types::Certificate> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let certificate_id = support::segment("certificate_id", certificate_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -626,7 +627,7 @@ impl<'c> AdminCertificates<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, certificate_id: &str) -> Call<oai_types::DeleteCertificateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let certificate_id = support::segment("certificate_id", certificate_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -654,7 +655,7 @@ impl<'c> AdminCosts<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::UsageCostsParams) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/costs");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
@@ -713,7 +714,7 @@ impl<'c> AdminDataRetention<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self) -> Call<oai_types::OrganizationDataRetention> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/data_retention");
@@ -732,7 +733,7 @@ impl<'c> AdminDataRetention<'c> {
         &self,
         request: oai_types::UpdateOrganizationDataRetentionBody,
     ) -> Call<oai_types::OrganizationDataRetention> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/data_retention");
@@ -776,7 +777,7 @@ impl<'c> AdminGroups<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::ListGroupsParams) -> Call<oai_types::GroupListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/groups");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -815,7 +816,7 @@ impl<'c> AdminGroups<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateGroupBody) -> Call<oai_types::GroupResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/organization/groups");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -831,7 +832,7 @@ impl<'c> AdminGroups<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, group_id: &str) -> Call<oai_types::GroupResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self
                 .client
@@ -852,7 +853,7 @@ impl<'c> AdminGroups<'c> {
         group_id: &str,
         request: oai_types::UpdateGroupBody,
     ) -> Call<oai_types::GroupResourceWithSuccess> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self
                 .client
@@ -871,7 +872,7 @@ impl<'c> AdminGroups<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, group_id: &str) -> Call<oai_types::GroupDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self
                 .client
@@ -902,7 +903,7 @@ impl<'c> AdminGroupsRoles<'c> {
         group_id: &str,
         params: oai_types::ListGroupRoleAssignmentsParams,
     ) -> Call<oai_types::RoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -954,7 +955,7 @@ impl<'c> AdminGroupsRoles<'c> {
         group_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
     ) -> Call<oai_types::GroupRoleAssignment> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -974,7 +975,7 @@ impl<'c> AdminGroupsRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, group_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -997,7 +998,7 @@ impl<'c> AdminGroupsRoles<'c> {
         group_id: &str,
         role_id: &str,
     ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -1030,7 +1031,7 @@ impl<'c> AdminGroupsUsers<'c> {
         group_id: &str,
         params: oai_types::ListGroupUsersParams,
     ) -> Call<oai_types::UserListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -1082,7 +1083,7 @@ impl<'c> AdminGroupsUsers<'c> {
         group_id: &str,
         request: oai_types::CreateGroupUserBody,
     ) -> Call<oai_types::GroupUserAssignment> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1102,7 +1103,7 @@ impl<'c> AdminGroupsUsers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, group_id: &str, user_id: &str) -> Call<oai_types::GroupMemberUser> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -1125,7 +1126,7 @@ impl<'c> AdminGroupsUsers<'c> {
         group_id: &str,
         user_id: &str,
     ) -> Call<oai_types::GroupUserDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let group_id = support::segment("group_id", group_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -1157,7 +1158,7 @@ impl<'c> AdminInvites<'c> {
         &self,
         params: oai_types::ListInvitesParams,
     ) -> Call<oai_types::InviteListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/invites");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -1194,7 +1195,7 @@ impl<'c> AdminInvites<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::InviteRequest) -> Call<oai_types::Invite> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/organization/invites");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -1210,7 +1211,7 @@ impl<'c> AdminInvites<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, invite_id: &str) -> Call<oai_types::Invite> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let invite_id = support::segment("invite_id", invite_id)?;
             let rb = self
                 .client
@@ -1227,7 +1228,7 @@ impl<'c> AdminInvites<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, invite_id: &str) -> Call<oai_types::InviteDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let invite_id = support::segment("invite_id", invite_id)?;
             let rb = self
                 .client
@@ -1353,7 +1354,7 @@ impl<'c> AdminProjects<'c> {
         &self,
         params: oai_types::ListProjectsParams,
     ) -> Call<oai_types::ProjectListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/projects");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -1392,7 +1393,7 @@ impl<'c> AdminProjects<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::ProjectCreateRequest) -> Call<oai_types::Project> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/organization/projects");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -1408,7 +1409,7 @@ impl<'c> AdminProjects<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str) -> Call<oai_types::Project> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self
                 .client
@@ -1429,7 +1430,7 @@ impl<'c> AdminProjects<'c> {
         project_id: &str,
         request: oai_types::ProjectUpdateRequest,
     ) -> Call<oai_types::Project> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self
                 .client
@@ -1448,7 +1449,7 @@ impl<'c> AdminProjects<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn archive(&self, project_id: &str) -> Call<oai_types::Project> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1480,7 +1481,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         project_id: &str,
         params: oai_types::ListProjectApiKeysParams,
     ) -> Call<oai_types::ProjectApiKeyListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -1528,7 +1529,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str, api_key_id: &str) -> Call<oai_types::ProjectApiKey> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let api_key_id = support::segment("api_key_id", api_key_id)?;
             let rb = self.client.request(
@@ -1551,7 +1552,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         project_id: &str,
         api_key_id: &str,
     ) -> Call<oai_types::ProjectApiKeyDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let api_key_id = support::segment("api_key_id", api_key_id)?;
             let rb = self.client.request(
@@ -1584,7 +1585,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         project_id: &str,
         params: oai_types::ListProjectCertificatesParams,
     ) -> Call<oai_types::ListProjectCertificatesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -1636,7 +1637,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         project_id: &str,
         request: oai_types::ToggleCertificatesRequest,
     ) -> Call<oai_types::OrganizationProjectCertificateActivationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1660,7 +1661,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         project_id: &str,
         request: oai_types::ToggleCertificatesRequest,
     ) -> Call<oai_types::OrganizationProjectCertificateDeactivationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1690,7 +1691,7 @@ impl<'c> AdminProjectsDataRetention<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectDataRetention> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -1712,7 +1713,7 @@ impl<'c> AdminProjectsDataRetention<'c> {
         project_id: &str,
         request: oai_types::UpdateProjectDataRetentionBody,
     ) -> Call<oai_types::ProjectDataRetention> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1754,7 +1755,7 @@ impl<'c> AdminProjectsGroups<'c> {
         project_id: &str,
         params: oai_types::ListProjectGroupsParams,
     ) -> Call<oai_types::ProjectGroupListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -1806,7 +1807,7 @@ impl<'c> AdminProjectsGroups<'c> {
         project_id: &str,
         request: oai_types::InviteProjectGroupBody,
     ) -> Call<oai_types::ProjectGroup> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -1831,7 +1832,7 @@ impl<'c> AdminProjectsGroups<'c> {
         group_id: &str,
         params: oai_types::RetrieveProjectGroupParams,
     ) -> Call<oai_types::ProjectGroup> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
@@ -1856,7 +1857,7 @@ impl<'c> AdminProjectsGroups<'c> {
         project_id: &str,
         group_id: &str,
     ) -> Call<oai_types::ProjectGroupDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
@@ -1890,7 +1891,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         group_id: &str,
         params: oai_types::ListProjectGroupRoleAssignmentsParams,
     ) -> Call<oai_types::RoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
@@ -1946,7 +1947,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         group_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
     ) -> Call<oai_types::GroupRoleAssignment> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let rb = self.client.request(
@@ -1972,7 +1973,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         group_id: &str,
         role_id: &str,
     ) -> Call<oai_types::AssignedRoleDetails> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let role_id = support::segment("role_id", role_id)?;
@@ -1997,7 +1998,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         group_id: &str,
         role_id: &str,
     ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let group_id = support::segment("group_id", group_id)?;
             let role_id = support::segment("role_id", role_id)?;
@@ -2027,7 +2028,7 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectHostedToolPermissions> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2049,7 +2050,7 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
         project_id: &str,
         request: oai_types::ProjectHostedToolPermissionsUpdateRequest,
     ) -> Call<oai_types::ProjectHostedToolPermissions> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2079,7 +2080,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectModelPermissions> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2101,7 +2102,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
         project_id: &str,
         request: oai_types::ProjectModelPermissionsUpdateRequest,
     ) -> Call<oai_types::ProjectModelPermissions> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2124,7 +2125,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
         &self,
         project_id: &str,
     ) -> Call<oai_types::ProjectModelPermissionsDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -2156,7 +2157,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
         project_id: &str,
         params: oai_types::ListProjectRateLimitsParams,
     ) -> Call<oai_types::ProjectRateLimitListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2209,7 +2210,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
         rate_limit_id: &str,
         request: oai_types::ProjectRateLimitUpdateRequest,
     ) -> Call<oai_types::ProjectRateLimit> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rate_limit_id = support::segment("rate_limit_id", rate_limit_id)?;
             let rb = self.client.request(
@@ -2244,7 +2245,7 @@ impl<'c> AdminProjectsRoles<'c> {
         project_id: &str,
         params: oai_types::ListProjectRolesParams,
     ) -> Call<oai_types::PublicRoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self
                 .client
@@ -2294,7 +2295,7 @@ impl<'c> AdminProjectsRoles<'c> {
         project_id: &str,
         request: oai_types::PublicCreateOrganizationRoleBody,
     ) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self
                 .client
@@ -2313,7 +2314,7 @@ impl<'c> AdminProjectsRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str, role_id: &str) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -2337,7 +2338,7 @@ impl<'c> AdminProjectsRoles<'c> {
         role_id: &str,
         request: oai_types::PublicUpdateOrganizationRoleBody,
     ) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -2358,7 +2359,7 @@ impl<'c> AdminProjectsRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, project_id: &str, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -2399,7 +2400,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         project_id: &str,
         params: oai_types::ListProjectServiceAccountsParams,
     ) -> Call<oai_types::ProjectServiceAccountListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2449,7 +2450,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         project_id: &str,
         request: oai_types::ProjectServiceAccountCreateRequest,
     ) -> Call<oai_types::ProjectServiceAccountCreateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2473,7 +2474,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         project_id: &str,
         service_account_id: &str,
     ) -> Call<oai_types::ProjectServiceAccount> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let service_account_id = support::segment("service_account_id", service_account_id)?;
             let rb = self.client.request(
@@ -2499,7 +2500,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         service_account_id: &str,
         request: oai_types::UpdateProjectServiceAccountBody,
     ) -> Call<oai_types::ProjectServiceAccount> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let service_account_id = support::segment("service_account_id", service_account_id)?;
             let rb = self.client.request(
@@ -2526,7 +2527,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         project_id: &str,
         service_account_id: &str,
     ) -> Call<oai_types::ProjectServiceAccountDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let service_account_id = support::segment("service_account_id", service_account_id)?;
             let rb = self.client.request(
@@ -2562,7 +2563,7 @@ impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
         service_account_id: &str,
         request: oai_types::CreateProjectServiceAccountApiKeyBody,
     ) -> Call<oai_types::ServiceAccountApiKeyBody> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let service_account_id = support::segment("service_account_id", service_account_id)?;
             let rb = self.client.request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
@@ -2594,7 +2595,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         project_id: &str,
         params: oai_types::ListProjectSpendAlertsParams,
     ) -> Call<oai_types::ProjectSpendAlertListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2648,7 +2649,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         project_id: &str,
         request: oai_types::CreateSpendAlertBody,
     ) -> Call<oai_types::ProjectSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2668,7 +2669,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str, alert_id: &str) -> Call<oai_types::ProjectSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
@@ -2692,7 +2693,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         alert_id: &str,
         request: oai_types::CreateSpendAlertBody,
     ) -> Call<oai_types::ProjectSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
@@ -2717,7 +2718,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         project_id: &str,
         alert_id: &str,
     ) -> Call<oai_types::ProjectSpendAlertDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
@@ -2746,7 +2747,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2764,7 +2765,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -2786,7 +2787,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
         project_id: &str,
         request: oai_types::UpdateProjectSpendLimitBody,
     ) -> Call<oai_types::ProjectSpendLimitResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2828,7 +2829,7 @@ impl<'c> AdminProjectsUsers<'c> {
         project_id: &str,
         params: oai_types::ListProjectUsersParams,
     ) -> Call<oai_types::ProjectUserListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -2878,7 +2879,7 @@ impl<'c> AdminProjectsUsers<'c> {
         project_id: &str,
         request: oai_types::ProjectUserCreateRequest,
     ) -> Call<oai_types::ProjectUser> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -2898,7 +2899,7 @@ impl<'c> AdminProjectsUsers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, project_id: &str, user_id: &str) -> Call<oai_types::ProjectUser> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -2922,7 +2923,7 @@ impl<'c> AdminProjectsUsers<'c> {
         user_id: &str,
         request: oai_types::ProjectUserUpdateRequest,
     ) -> Call<oai_types::ProjectUser> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -2947,7 +2948,7 @@ impl<'c> AdminProjectsUsers<'c> {
         project_id: &str,
         user_id: &str,
     ) -> Call<oai_types::ProjectUserDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -2981,7 +2982,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         user_id: &str,
         params: oai_types::ListProjectUserRoleAssignmentsParams,
     ) -> Call<oai_types::RoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -3037,7 +3038,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         user_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
     ) -> Call<oai_types::UserRoleAssignment> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let rb = self.client.request(
@@ -3063,7 +3064,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         user_id: &str,
         role_id: &str,
     ) -> Call<oai_types::AssignedRoleDetails> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let role_id = support::segment("role_id", role_id)?;
@@ -3088,7 +3089,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         user_id: &str,
         role_id: &str,
     ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let project_id = support::segment("project_id", project_id)?;
             let user_id = support::segment("user_id", user_id)?;
             let role_id = support::segment("role_id", role_id)?;
@@ -3121,7 +3122,7 @@ impl<'c> AdminRoles<'c> {
         &self,
         params: oai_types::ListRolesParams,
     ) -> Call<oai_types::PublicRoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/roles");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -3163,7 +3164,7 @@ impl<'c> AdminRoles<'c> {
         &self,
         request: oai_types::PublicCreateOrganizationRoleBody,
     ) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/organization/roles");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -3179,7 +3180,7 @@ impl<'c> AdminRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, role_id: &str) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let role_id = support::segment("role_id", role_id)?;
             let rb = self
                 .client
@@ -3200,7 +3201,7 @@ impl<'c> AdminRoles<'c> {
         role_id: &str,
         request: oai_types::PublicUpdateOrganizationRoleBody,
     ) -> Call<oai_types::Role> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let role_id = support::segment("role_id", role_id)?;
             let rb = self
                 .client
@@ -3219,7 +3220,7 @@ impl<'c> AdminRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let role_id = support::segment("role_id", role_id)?;
             let rb = self
                 .client
@@ -3249,7 +3250,7 @@ impl<'c> AdminSpendAlerts<'c> {
         &self,
         params: oai_types::ListOrganizationSpendAlertsParams,
     ) -> Call<oai_types::OrganizationSpendAlertListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/spend_alerts");
@@ -3297,7 +3298,7 @@ impl<'c> AdminSpendAlerts<'c> {
         &self,
         request: oai_types::CreateSpendAlertBody,
     ) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/spend_alerts");
@@ -3315,7 +3316,7 @@ impl<'c> AdminSpendAlerts<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -3337,7 +3338,7 @@ impl<'c> AdminSpendAlerts<'c> {
         alert_id: &str,
         request: oai_types::CreateSpendAlertBody,
     ) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -3357,7 +3358,7 @@ impl<'c> AdminSpendAlerts<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlertDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let alert_id = support::segment("alert_id", alert_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -3385,7 +3386,7 @@ impl<'c> AdminSpendLimit<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self) -> Call<oai_types::OrganizationSpendLimitResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/spend_limit");
@@ -3404,7 +3405,7 @@ impl<'c> AdminSpendLimit<'c> {
         &self,
         request: oai_types::UpdateOrganizationSpendLimitBody,
     ) -> Call<oai_types::OrganizationSpendLimitResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/organization/spend_limit");
@@ -3422,7 +3423,7 @@ impl<'c> AdminSpendLimit<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self) -> Call<oai_types::OrganizationSpendLimitDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::DELETE, "/organization/spend_limit");
@@ -3541,7 +3542,7 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
         &self,
         params: oai_types::UsageAudioSpeechesParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/audio_speeches");
@@ -3611,7 +3612,7 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
         &self,
         params: oai_types::UsageAudioTranscriptionsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/audio_transcriptions");
@@ -3681,7 +3682,7 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
         &self,
         params: oai_types::UsageCodeInterpreterSessionsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/code_interpreter_sessions");
@@ -3745,7 +3746,7 @@ impl<'c> AdminUsageCompletions<'c> {
         &self,
         params: oai_types::UsageCompletionsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/completions");
@@ -3814,7 +3815,7 @@ impl<'c> AdminUsageEmbeddings<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::UsageEmbeddingsParams) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/embeddings");
@@ -3884,7 +3885,7 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
         &self,
         params: oai_types::UsageFileSearchCallsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/file_search_calls");
@@ -3951,7 +3952,7 @@ impl<'c> AdminUsageImages<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::UsageImagesParams) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/images");
@@ -4025,7 +4026,7 @@ impl<'c> AdminUsageModerations<'c> {
         &self,
         params: oai_types::UsageModerationsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/moderations");
@@ -4095,7 +4096,7 @@ impl<'c> AdminUsageVectorStores<'c> {
         &self,
         params: oai_types::UsageVectorStoresParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/vector_stores");
@@ -4159,7 +4160,7 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
         &self,
         params: oai_types::UsageWebSearchCallsParams,
     ) -> Call<oai_types::UsageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::GET, "/organization/usage/web_search_calls");
@@ -4236,7 +4237,7 @@ impl<'c> AdminUsers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::ListUsersParams) -> Call<oai_types::UserListResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/organization/users");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -4275,7 +4276,7 @@ impl<'c> AdminUsers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, user_id: &str) -> Call<oai_types::User> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let rb = self
                 .client
@@ -4296,7 +4297,7 @@ impl<'c> AdminUsers<'c> {
         user_id: &str,
         request: oai_types::UserRoleUpdateRequest,
     ) -> Call<oai_types::User> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let rb = self
                 .client
@@ -4315,7 +4316,7 @@ impl<'c> AdminUsers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, user_id: &str) -> Call<oai_types::UserDeleteResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let rb = self
                 .client
@@ -4346,7 +4347,7 @@ impl<'c> AdminUsersRoles<'c> {
         user_id: &str,
         params: oai_types::ListUserRoleAssignmentsParams,
     ) -> Call<oai_types::RoleListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let rb = self
                 .client
@@ -4396,7 +4397,7 @@ impl<'c> AdminUsersRoles<'c> {
         user_id: &str,
         request: oai_types::PublicAssignOrganizationGroupRoleBody,
     ) -> Call<oai_types::UserRoleAssignment> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let rb = self
                 .client
@@ -4415,7 +4416,7 @@ impl<'c> AdminUsersRoles<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, user_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -4438,7 +4439,7 @@ impl<'c> AdminUsersRoles<'c> {
         user_id: &str,
         role_id: &str,
     ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let user_id = support::segment("user_id", user_id)?;
             let role_id = support::segment("role_id", role_id)?;
             let rb = self.client.request(
@@ -4473,7 +4474,7 @@ impl<'c> Assistants<'c> {
         &self,
         params: oai_types::ListAssistantsParams,
     ) -> Call<oai_types::ListAssistantsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/assistants");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -4523,7 +4524,7 @@ impl<'c> Assistants<'c> {
         &self,
         request: oai_types::CreateAssistantRequest,
     ) -> Call<oai_types::AssistantObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/assistants");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -4542,7 +4543,7 @@ impl<'c> Assistants<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn retrieve(&self, assistant_id: &str) -> Call<oai_types::AssistantObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let assistant_id = support::segment("assistant_id", assistant_id)?;
             let rb = self
                 .client
@@ -4566,7 +4567,7 @@ impl<'c> Assistants<'c> {
         assistant_id: &str,
         request: oai_types::ModifyAssistantRequest,
     ) -> Call<oai_types::AssistantObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let assistant_id = support::segment("assistant_id", assistant_id)?;
             let rb = self
                 .client
@@ -4588,7 +4589,7 @@ impl<'c> Assistants<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn delete(&self, assistant_id: &str) -> Call<oai_types::DeleteAssistantResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let assistant_id = support::segment("assistant_id", assistant_id)?;
             let rb = self
                 .client
@@ -4664,8 +4665,8 @@ impl<'c> AudioSpeech<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateSpeechRequest) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn create(&self, request: oai_types::CreateSpeechRequest) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/speech");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -4718,7 +4719,7 @@ impl<'c> AudioTranscriptions<'c> {
         &self,
         request: oai_types::CreateTranscriptionRequest,
     ) -> Call<oai_types::CreateTranscriptionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/transcriptions");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -4846,7 +4847,7 @@ impl<'c> AudioTranslations<'c> {
         &self,
         request: oai_types::CreateTranslationRequest,
     ) -> Call<oai_types::CreateTranslationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/translations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -4887,7 +4888,7 @@ impl<'c> AudioVoiceConsents<'c> {
         &self,
         request: oai_types::CreateVoiceConsentRequest,
     ) -> Call<oai_types::VoiceConsentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/voice_consents");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -4910,7 +4911,7 @@ impl<'c> AudioVoiceConsents<'c> {
         &self,
         params: oai_types::ListVoiceConsentsParams,
     ) -> Call<oai_types::VoiceConsentListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/audio/voice_consents");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -4947,7 +4948,7 @@ impl<'c> AudioVoiceConsents<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, consent_id: &str) -> Call<oai_types::VoiceConsentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let consent_id = support::segment("consent_id", consent_id)?;
             let rb = self
                 .client
@@ -4968,7 +4969,7 @@ impl<'c> AudioVoiceConsents<'c> {
         consent_id: &str,
         request: oai_types::UpdateVoiceConsentRequest,
     ) -> Call<oai_types::VoiceConsentResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let consent_id = support::segment("consent_id", consent_id)?;
             let rb = self
                 .client
@@ -4987,7 +4988,7 @@ impl<'c> AudioVoiceConsents<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, consent_id: &str) -> Call<oai_types::VoiceConsentDeletedResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let consent_id = support::segment("consent_id", consent_id)?;
             let rb = self.client.request(
                 Method::DELETE,
@@ -5015,7 +5016,7 @@ impl<'c> AudioVoices<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateVoiceRequest) -> Call<oai_types::VoiceResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/voices");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -5045,7 +5046,7 @@ impl<'c> Batches<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateBatchRequest) -> Call<oai_types::Batch> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/batches");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -5064,7 +5065,7 @@ impl<'c> Batches<'c> {
         &self,
         params: oai_types::ListBatchesParams,
     ) -> Call<oai_types::ListBatchesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/batches");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -5101,7 +5102,7 @@ impl<'c> Batches<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, batch_id: &str) -> Call<oai_types::Batch> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let batch_id = support::segment("batch_id", batch_id)?;
             let rb = self
                 .client
@@ -5118,7 +5119,7 @@ impl<'c> Batches<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, batch_id: &str) -> Call<oai_types::Batch> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let batch_id = support::segment("batch_id", batch_id)?;
             let rb = self
                 .client
@@ -5183,7 +5184,7 @@ impl<'c> BetaResponses<'c> {
         params: oai_types::CreateResponseParams,
         request: oai_types::BetaCreateResponse,
     ) -> Call<oai_types::BetaResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
@@ -5235,7 +5236,7 @@ impl<'c> BetaResponses<'c> {
         response_id: &str,
         params: oai_types::BetaGetResponseParams,
     ) -> Call<oai_types::BetaResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -5258,8 +5259,12 @@ impl<'c> BetaResponses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, response_id: &str, params: oai_types::DeleteResponseParams) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn delete(
+        &self,
+        response_id: &str,
+        params: oai_types::DeleteResponseParams,
+    ) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -5283,7 +5288,7 @@ impl<'c> BetaResponses<'c> {
         response_id: &str,
         params: oai_types::CancelResponseParams,
     ) -> Call<oai_types::BetaResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -5307,7 +5312,7 @@ impl<'c> BetaResponses<'c> {
         params: oai_types::CompactconversationParams,
         request: oai_types::BetaCompactResponseMethodPublicBody,
     ) -> Call<oai_types::BetaCompactResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses/compact");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
@@ -5340,7 +5345,7 @@ impl<'c> BetaResponsesInputItems<'c> {
         response_id: &str,
         params: oai_types::BetaListInputItemsParams,
     ) -> Call<oai_types::BetaResponseItemList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -5406,7 +5411,7 @@ impl<'c> BetaResponsesInputTokens<'c> {
         params: oai_types::GetinputtokencountsParams,
         request: oai_types::BetaTokenCountsBody,
     ) -> Call<oai_types::BetaTokenCountsResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses/input_tokens");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
@@ -5464,7 +5469,7 @@ impl<'c> ChatCompletions<'c> {
         &self,
         params: oai_types::ListChatCompletionsParams,
     ) -> Call<oai_types::ChatCompletionList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/chat/completions");
             support::check(&params)?;
             let rb = support::query(rb, "model", &params.model)?;
@@ -5510,7 +5515,7 @@ impl<'c> ChatCompletions<'c> {
         &self,
         request: oai_types::CreateChatCompletionRequest,
     ) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/chat/completions");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -5546,7 +5551,7 @@ impl<'c> ChatCompletions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, completion_id: &str) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let completion_id = support::segment("completion_id", completion_id)?;
             let rb = self
                 .client
@@ -5567,7 +5572,7 @@ impl<'c> ChatCompletions<'c> {
         completion_id: &str,
         request: oai_types::UpdateChatCompletionRequest,
     ) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let completion_id = support::segment("completion_id", completion_id)?;
             let rb = self
                 .client
@@ -5586,7 +5591,7 @@ impl<'c> ChatCompletions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, completion_id: &str) -> Call<oai_types::ChatCompletionDeleted> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let completion_id = support::segment("completion_id", completion_id)?;
             let rb = self
                 .client
@@ -5617,7 +5622,7 @@ impl<'c> ChatCompletionsMessages<'c> {
         completion_id: &str,
         params: oai_types::GetChatCompletionMessagesParams,
     ) -> Call<oai_types::ChatCompletionMessageList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let completion_id = support::segment("completion_id", completion_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -5701,7 +5706,7 @@ impl<'c> ChatkitSessions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, session_id: &str) -> Call<oai_types::ChatSessionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let session_id = support::segment("session_id", session_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -5722,7 +5727,7 @@ impl<'c> ChatkitSessions<'c> {
         &self,
         request: oai_types::CreateChatSessionBody,
     ) -> Call<oai_types::ChatSessionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/chatkit/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -5756,7 +5761,7 @@ impl<'c> ChatkitThreads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -5773,7 +5778,7 @@ impl<'c> ChatkitThreads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeletedThreadResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -5793,7 +5798,7 @@ impl<'c> ChatkitThreads<'c> {
         &self,
         params: oai_types::ListThreadsMethodParams,
     ) -> Call<oai_types::ThreadListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/chatkit/threads");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -5850,7 +5855,7 @@ impl<'c> ChatkitThreadsItems<'c> {
         thread_id: &str,
         params: oai_types::ListThreadItemsMethodParams,
     ) -> Call<oai_types::ThreadItemListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -5911,7 +5916,7 @@ impl<'c> Completions<'c> {
         &self,
         request: oai_types::CreateCompletionRequest,
     ) -> Call<oai_types::CreateCompletionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/completions");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -5948,7 +5953,7 @@ impl<'c> Containers<'c> {
         &self,
         params: oai_types::ListContainersParams,
     ) -> Call<oai_types::ContainerListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/containers");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -5992,7 +5997,7 @@ impl<'c> Containers<'c> {
         &self,
         request: oai_types::CreateContainerBody,
     ) -> Call<oai_types::ContainerResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/containers");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -6008,7 +6013,7 @@ impl<'c> Containers<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, container_id: &str) -> Call<oai_types::ContainerResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let rb = self
                 .client
@@ -6024,8 +6029,8 @@ impl<'c> Containers<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, container_id: &str) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn delete(&self, container_id: &str) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let rb = self
                 .client
@@ -6056,7 +6061,7 @@ impl<'c> ContainersFiles<'c> {
         container_id: &str,
         request: oai_types::CreateContainerFileBody,
     ) -> Call<oai_types::ContainerFileResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let rb = self
                 .client
@@ -6079,7 +6084,7 @@ impl<'c> ContainersFiles<'c> {
         container_id: &str,
         request: oai_types::CreateContainerFileBody,
     ) -> Call<oai_types::ContainerFileResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let rb = self
                 .client
@@ -6109,7 +6114,7 @@ impl<'c> ContainersFiles<'c> {
         container_id: &str,
         params: oai_types::ListContainerFilesParams,
     ) -> Call<oai_types::ContainerFileListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let rb = self
                 .client
@@ -6159,7 +6164,7 @@ impl<'c> ContainersFiles<'c> {
         container_id: &str,
         file_id: &str,
     ) -> Call<oai_types::ContainerFileResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -6177,8 +6182,8 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, container_id: &str, file_id: &str) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn delete(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -6196,8 +6201,8 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, container_id: &str, file_id: &str) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn content(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let container_id = support::segment("container_id", container_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -6229,7 +6234,7 @@ impl<'c> ContentProvenanceChecks<'c> {
         &self,
         request: oai_types::CreateContentProvenanceBody,
     ) -> Call<oai_types::ProvenanceResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/content_provenance_checks");
@@ -6270,7 +6275,7 @@ impl<'c> Conversations<'c> {
         &self,
         request: oai_types::CreateConversationBody,
     ) -> Call<oai_types::ConversationResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/conversations");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -6286,7 +6291,7 @@ impl<'c> Conversations<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, conversation_id: &str) -> Call<oai_types::ConversationResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let rb = self
                 .client
@@ -6303,7 +6308,7 @@ impl<'c> Conversations<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, conversation_id: &str) -> Call<oai_types::DeletedConversationResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let rb = self
                 .client
@@ -6324,7 +6329,7 @@ impl<'c> Conversations<'c> {
         conversation_id: &str,
         request: oai_types::UpdateConversationBody,
     ) -> Call<oai_types::ConversationResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let rb = self
                 .client
@@ -6358,7 +6363,7 @@ impl<'c> ConversationsItems<'c> {
         params: oai_types::CreateConversationItemsParams,
         request: oai_types::CreateConversationItemsRequest,
     ) -> Call<oai_types::ConversationItemList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -6384,7 +6389,7 @@ impl<'c> ConversationsItems<'c> {
         conversation_id: &str,
         params: oai_types::ListConversationItemsParams,
     ) -> Call<oai_types::ConversationItemList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -6439,7 +6444,7 @@ impl<'c> ConversationsItems<'c> {
         item_id: &str,
         params: oai_types::GetConversationItemParams,
     ) -> Call<oai_types::ConversationItem> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let item_id = support::segment("item_id", item_id)?;
             let rb = self.client.request(
@@ -6464,7 +6469,7 @@ impl<'c> ConversationsItems<'c> {
         conversation_id: &str,
         item_id: &str,
     ) -> Call<oai_types::ConversationResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let conversation_id = support::segment("conversation_id", conversation_id)?;
             let item_id = support::segment("item_id", item_id)?;
             let rb = self.client.request(
@@ -6496,7 +6501,7 @@ impl<'c> Embeddings<'c> {
         &self,
         request: oai_types::CreateEmbeddingRequest,
     ) -> Call<oai_types::CreateEmbeddingResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/embeddings");
             let request = support::embeddings_base64_by_default(request);
             support::check(&request)?;
@@ -6531,7 +6536,7 @@ impl<'c> Evals<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::ListEvalsParams) -> Call<oai_types::EvalList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/evals");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -6572,7 +6577,7 @@ impl<'c> Evals<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateEvalRequest) -> Call<oai_types::Eval> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/evals");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -6588,7 +6593,7 @@ impl<'c> Evals<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, eval_id: &str) -> Call<oai_types::Eval> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let rb = self
                 .client
@@ -6609,7 +6614,7 @@ impl<'c> Evals<'c> {
         eval_id: &str,
         request: oai_types::UpdateEvalRequest,
     ) -> Call<oai_types::Eval> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let rb = self
                 .client
@@ -6628,7 +6633,7 @@ impl<'c> Evals<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, eval_id: &str) -> Call<oai_types::DeleteEvalResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let rb = self
                 .client
@@ -6667,7 +6672,7 @@ impl<'c> EvalsRuns<'c> {
         eval_id: &str,
         params: oai_types::GetEvalRunsParams,
     ) -> Call<oai_types::EvalRunList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let rb = self
                 .client
@@ -6719,7 +6724,7 @@ impl<'c> EvalsRuns<'c> {
         eval_id: &str,
         request: oai_types::CreateEvalRunRequest,
     ) -> Call<oai_types::EvalRun> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let rb = self
                 .client
@@ -6738,7 +6743,7 @@ impl<'c> EvalsRuns<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self
@@ -6756,7 +6761,7 @@ impl<'c> EvalsRuns<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self
@@ -6774,7 +6779,7 @@ impl<'c> EvalsRuns<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, eval_id: &str, run_id: &str) -> Call<oai_types::DeleteEvalRunResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self
@@ -6807,7 +6812,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
         run_id: &str,
         params: oai_types::GetEvalRunOutputItemsParams,
     ) -> Call<oai_types::EvalRunOutputItemList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self.client.request(
@@ -6865,7 +6870,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
         run_id: &str,
         output_item_id: &str,
     ) -> Call<oai_types::EvalRunOutputItem> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let eval_id = support::segment("eval_id", eval_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let output_item_id = support::segment("output_item_id", output_item_id)?;
@@ -6895,7 +6900,7 @@ impl<'c> Files<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::ListFilesParams) -> Call<oai_types::ListFilesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/files");
             support::check(&params)?;
             let rb = support::query(rb, "purpose", &params.purpose)?;
@@ -6936,7 +6941,7 @@ impl<'c> Files<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateFileRequest) -> Call<oai_types::OpenAIFile> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/files");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -6958,7 +6963,7 @@ impl<'c> Files<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, file_id: &str) -> Call<oai_types::DeleteFileResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let file_id = support::segment("file_id", file_id)?;
             let rb = self
                 .client
@@ -6975,7 +6980,7 @@ impl<'c> Files<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, file_id: &str) -> Call<oai_types::OpenAIFile> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let file_id = support::segment("file_id", file_id)?;
             let rb = self
                 .client
@@ -6991,8 +6996,8 @@ impl<'c> Files<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, file_id: &str) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn content(&self, file_id: &str) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let file_id = support::segment("file_id", file_id)?;
             let rb = self
                 .client
@@ -7071,7 +7076,7 @@ impl<'c> FineTuningAlphaGraders<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn run(&self, request: oai_types::RunGraderRequest) -> Call<oai_types::RunGraderResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/fine_tuning/alpha/graders/run");
@@ -7092,7 +7097,7 @@ impl<'c> FineTuningAlphaGraders<'c> {
         &self,
         request: oai_types::ValidateGraderRequest,
     ) -> Call<oai_types::ValidateGraderResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/fine_tuning/alpha/graders/validate");
@@ -7142,7 +7147,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         fine_tuned_model_checkpoint: &str,
         params: oai_types::ListFineTuningCheckpointPermissionsParams,
     ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuned_model_checkpoint =
                 support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
             let rb = self.client.request(
@@ -7198,7 +7203,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         fine_tuned_model_checkpoint: &str,
         request: oai_types::CreateFineTuningCheckpointPermissionRequest,
     ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuned_model_checkpoint =
                 support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
             let rb = self.client.request(
@@ -7223,7 +7228,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         fine_tuned_model_checkpoint: &str,
         permission_id: &str,
     ) -> Call<oai_types::DeleteFineTuningCheckpointPermissionResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuned_model_checkpoint =
                 support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
             let permission_id = support::segment("permission_id", permission_id)?;
@@ -7269,7 +7274,7 @@ impl<'c> FineTuningJobs<'c> {
         &self,
         request: oai_types::CreateFineTuningJobRequest,
     ) -> Call<oai_types::FineTuningJob> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/fine_tuning/jobs");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -7288,7 +7293,7 @@ impl<'c> FineTuningJobs<'c> {
         &self,
         params: oai_types::ListPaginatedFineTuningJobsParams,
     ) -> Call<oai_types::ListPaginatedFineTuningJobsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/fine_tuning/jobs");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -7327,7 +7332,7 @@ impl<'c> FineTuningJobs<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -7345,7 +7350,7 @@ impl<'c> FineTuningJobs<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -7363,7 +7368,7 @@ impl<'c> FineTuningJobs<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn pause(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -7381,7 +7386,7 @@ impl<'c> FineTuningJobs<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn resume(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -7413,7 +7418,7 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningJobCheckpointsParams,
     ) -> Call<oai_types::ListFineTuningJobCheckpointsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -7473,7 +7478,7 @@ impl<'c> FineTuningJobsEvents<'c> {
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningEventsParams,
     ) -> Call<oai_types::ListFineTuningJobEventsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -7532,7 +7537,7 @@ impl<'c> Images<'c> {
         &self,
         request: oai_types::CreateImageEditRequest,
     ) -> Call<oai_types::ImagesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/images/edits");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -7666,7 +7671,7 @@ impl<'c> Images<'c> {
         &self,
         request: oai_types::EditImageBodyJsonParam,
     ) -> Call<oai_types::ImagesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/images/edits");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -7706,7 +7711,7 @@ impl<'c> Images<'c> {
         &self,
         request: oai_types::CreateImageRequest,
     ) -> Call<oai_types::ImagesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/images/generations");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -7748,7 +7753,7 @@ impl<'c> Images<'c> {
         &self,
         request: oai_types::CreateImageVariationRequest,
     ) -> Call<oai_types::ImagesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/images/variations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -7791,7 +7796,7 @@ impl<'c> Models<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self) -> Call<oai_types::ListModelsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/models");
             Ok(rb)
         })())
@@ -7805,7 +7810,7 @@ impl<'c> Models<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, model: &str) -> Call<oai_types::Model> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let model = support::segment("model", model)?;
             let rb = self.client.request(Method::GET, format!("/models/{model}"));
             Ok(rb)
@@ -7820,7 +7825,7 @@ impl<'c> Models<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, model: &str) -> Call<oai_types::DeleteModelResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let model = support::segment("model", model)?;
             let rb = self
                 .client
@@ -7850,7 +7855,7 @@ impl<'c> Moderations<'c> {
         &self,
         request: oai_types::CreateModerationRequest,
     ) -> Call<oai_types::CreateModerationResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/moderations");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -7925,8 +7930,11 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::RealtimeCallCreateRequest) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn create(
+        &self,
+        request: oai_types::RealtimeCallCreateRequest,
+    ) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/realtime/calls");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -7946,8 +7954,8 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/realtime/calls");
             let rb = rb.bytes("application/sdp", body);
             Ok(rb)
@@ -7965,8 +7973,8 @@ impl<'c> RealtimeCalls<'c> {
         &self,
         call_id: &str,
         request: oai_types::RealtimeSessionCreateRequestGA,
-    ) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    ) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let call_id = support::segment("call_id", call_id)?;
             let rb = self
                 .client
@@ -7984,8 +7992,8 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn hangup(&self, call_id: &str) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn hangup(&self, call_id: &str) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let call_id = support::segment("call_id", call_id)?;
             let rb = self
                 .client
@@ -8001,8 +8009,12 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn refer(&self, call_id: &str, request: oai_types::RealtimeCallReferRequest) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn refer(
+        &self,
+        call_id: &str,
+        request: oai_types::RealtimeCallReferRequest,
+    ) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let call_id = support::segment("call_id", call_id)?;
             let rb = self
                 .client
@@ -8020,8 +8032,12 @@ impl<'c> RealtimeCalls<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn reject(&self, call_id: &str, request: oai_types::RealtimeCallRejectRequest) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn reject(
+        &self,
+        call_id: &str,
+        request: oai_types::RealtimeCallRejectRequest,
+    ) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let call_id = support::segment("call_id", call_id)?;
             let rb = self
                 .client
@@ -8053,7 +8069,7 @@ impl<'c> RealtimeClientSecrets<'c> {
         &self,
         request: oai_types::RealtimeCreateClientSecretRequest,
     ) -> Call<oai_types::RealtimeCreateClientSecretResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/realtime/client_secrets");
@@ -8084,7 +8100,7 @@ impl<'c> RealtimeSessions<'c> {
         &self,
         request: oai_types::RealtimeSessionCreateRequest,
     ) -> Call<oai_types::RealtimeSessionCreateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/realtime/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8113,7 +8129,7 @@ impl<'c> RealtimeTranscriptionSessions<'c> {
         &self,
         request: oai_types::RealtimeTranscriptionSessionCreateRequest,
     ) -> Call<oai_types::RealtimeTranscriptionSessionCreateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/realtime/transcription_sessions");
@@ -8162,7 +8178,7 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
         &self,
         request: oai_types::RealtimeTranslationClientSecretCreateRequest,
     ) -> Call<oai_types::RealtimeTranslationClientSecretCreateResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self
                 .client
                 .request(Method::POST, "/realtime/translations/client_secrets");
@@ -8206,7 +8222,7 @@ impl<'c> Responses<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateResponse) -> Call<oai_types::Response> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8251,7 +8267,7 @@ impl<'c> Responses<'c> {
         response_id: &str,
         params: oai_types::GetResponseParams,
     ) -> Call<oai_types::Response> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -8272,8 +8288,8 @@ impl<'c> Responses<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, response_id: &str) -> Call<()> {
-        Call::empty((move || -> Result<RequestBuilder> {
+    pub fn delete(&self, response_id: &str) -> Call<(), call::Empty> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -8290,7 +8306,7 @@ impl<'c> Responses<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, response_id: &str) -> Call<oai_types::Response> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -8310,7 +8326,7 @@ impl<'c> Responses<'c> {
         &self,
         request: oai_types::CompactResponseMethodPublicBody,
     ) -> Call<oai_types::CompactResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses/compact");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8340,7 +8356,7 @@ impl<'c> ResponsesInputItems<'c> {
         response_id: &str,
         params: oai_types::ListInputItemsParams,
     ) -> Call<oai_types::ResponseItemList> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let response_id = support::segment("response_id", response_id)?;
             let rb = self
                 .client
@@ -8401,7 +8417,7 @@ impl<'c> ResponsesInputTokens<'c> {
         &self,
         request: oai_types::TokenCountsBody,
     ) -> Call<oai_types::TokenCountsResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/responses/input_tokens");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8433,7 +8449,7 @@ impl<'c> Skills<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateSkillBody) -> Call<oai_types::SkillResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/skills");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -8456,7 +8472,7 @@ impl<'c> Skills<'c> {
         &self,
         request: oai_types::CreateSkillBody,
     ) -> Call<oai_types::SkillResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/skills");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8470,7 +8486,7 @@ impl<'c> Skills<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self, params: oai_types::ListSkillsParams) -> Call<oai_types::SkillListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/skills");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -8505,7 +8521,7 @@ impl<'c> Skills<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, skill_id: &str) -> Call<oai_types::DeletedSkillResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8520,7 +8536,7 @@ impl<'c> Skills<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, skill_id: &str) -> Call<oai_types::SkillResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8539,7 +8555,7 @@ impl<'c> Skills<'c> {
         skill_id: &str,
         request: oai_types::SetDefaultSkillVersionBody,
     ) -> Call<oai_types::SkillResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8555,8 +8571,8 @@ impl<'c> Skills<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, skill_id: &str) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn content(&self, skill_id: &str) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8585,7 +8601,7 @@ impl<'c> SkillsVersions<'c> {
         skill_id: &str,
         request: oai_types::CreateSkillVersionBody,
     ) -> Call<oai_types::SkillVersionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8617,7 +8633,7 @@ impl<'c> SkillsVersions<'c> {
         skill_id: &str,
         request: oai_types::CreateSkillVersionBody,
     ) -> Call<oai_types::SkillVersionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8638,7 +8654,7 @@ impl<'c> SkillsVersions<'c> {
         skill_id: &str,
         params: oai_types::ListSkillVersionsParams,
     ) -> Call<oai_types::SkillVersionListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let rb = self
                 .client
@@ -8680,7 +8696,7 @@ impl<'c> SkillsVersions<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, skill_id: &str, version: &str) -> Call<oai_types::SkillVersionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let version = support::segment("version", version)?;
             let rb = self.client.request(
@@ -8701,7 +8717,7 @@ impl<'c> SkillsVersions<'c> {
         skill_id: &str,
         version: &str,
     ) -> Call<oai_types::DeletedSkillVersionResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let version = support::segment("version", version)?;
             let rb = self.client.request(
@@ -8717,8 +8733,8 @@ impl<'c> SkillsVersions<'c> {
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, skill_id: &str, version: &str) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    pub fn content(&self, skill_id: &str, version: &str) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let skill_id = support::segment("skill_id", skill_id)?;
             let version = support::segment("version", version)?;
             let rb = self.client.request(
@@ -8763,7 +8779,7 @@ impl<'c> Threads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateThreadRequest) -> Call<oai_types::ThreadObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/threads");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8782,7 +8798,7 @@ impl<'c> Threads<'c> {
         &self,
         request: oai_types::CreateThreadAndRunRequest,
     ) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/threads/runs");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -8798,7 +8814,7 @@ impl<'c> Threads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -8819,7 +8835,7 @@ impl<'c> Threads<'c> {
         thread_id: &str,
         request: oai_types::ModifyThreadRequest,
     ) -> Call<oai_types::ThreadObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -8838,7 +8854,7 @@ impl<'c> Threads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeleteThreadResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -8869,7 +8885,7 @@ impl<'c> ThreadsMessages<'c> {
         thread_id: &str,
         params: oai_types::ListMessagesParams,
     ) -> Call<oai_types::ListMessagesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -8923,7 +8939,7 @@ impl<'c> ThreadsMessages<'c> {
         thread_id: &str,
         request: oai_types::CreateMessageRequest,
     ) -> Call<oai_types::MessageObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -8942,7 +8958,7 @@ impl<'c> ThreadsMessages<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, thread_id: &str, message_id: &str) -> Call<oai_types::MessageObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let message_id = support::segment("message_id", message_id)?;
             let rb = self.client.request(
@@ -8966,7 +8982,7 @@ impl<'c> ThreadsMessages<'c> {
         message_id: &str,
         request: oai_types::ModifyMessageRequest,
     ) -> Call<oai_types::MessageObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let message_id = support::segment("message_id", message_id)?;
             let rb = self.client.request(
@@ -8991,7 +9007,7 @@ impl<'c> ThreadsMessages<'c> {
         thread_id: &str,
         message_id: &str,
     ) -> Call<oai_types::DeleteMessageResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let message_id = support::segment("message_id", message_id)?;
             let rb = self.client.request(
@@ -9032,7 +9048,7 @@ impl<'c> ThreadsRuns<'c> {
         thread_id: &str,
         params: oai_types::ListRunsParams,
     ) -> Call<oai_types::ListRunsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -9085,7 +9101,7 @@ impl<'c> ThreadsRuns<'c> {
         params: oai_types::CreateRunParams,
         request: oai_types::CreateRunRequest,
     ) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let rb = self
                 .client
@@ -9106,7 +9122,7 @@ impl<'c> ThreadsRuns<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self
@@ -9129,7 +9145,7 @@ impl<'c> ThreadsRuns<'c> {
         run_id: &str,
         request: oai_types::ModifyRunRequest,
     ) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self
@@ -9149,7 +9165,7 @@ impl<'c> ThreadsRuns<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self.client.request(
@@ -9173,7 +9189,7 @@ impl<'c> ThreadsRuns<'c> {
         run_id: &str,
         request: oai_types::SubmitToolOutputsRunRequest,
     ) -> Call<oai_types::RunObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self.client.request(
@@ -9209,7 +9225,7 @@ impl<'c> ThreadsRunsSteps<'c> {
         run_id: &str,
         params: oai_types::ListRunStepsParams,
     ) -> Call<oai_types::ListRunStepsResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let rb = self.client.request(
@@ -9270,7 +9286,7 @@ impl<'c> ThreadsRunsSteps<'c> {
         step_id: &str,
         params: oai_types::GetRunStepParams,
     ) -> Call<oai_types::RunStepObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let thread_id = support::segment("thread_id", thread_id)?;
             let run_id = support::segment("run_id", run_id)?;
             let step_id = support::segment("step_id", step_id)?;
@@ -9310,7 +9326,7 @@ impl<'c> Uploads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateUploadRequest) -> Call<oai_types::Upload> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/uploads");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -9326,7 +9342,7 @@ impl<'c> Uploads<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(&self, upload_id: &str) -> Call<oai_types::Upload> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let upload_id = support::segment("upload_id", upload_id)?;
             let rb = self
                 .client
@@ -9347,7 +9363,7 @@ impl<'c> Uploads<'c> {
         upload_id: &str,
         request: oai_types::CompleteUploadRequest,
     ) -> Call<oai_types::Upload> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let upload_id = support::segment("upload_id", upload_id)?;
             let rb = self
                 .client
@@ -9380,7 +9396,7 @@ impl<'c> UploadsParts<'c> {
         upload_id: &str,
         request: oai_types::AddUploadPartRequest,
     ) -> Call<oai_types::UploadPart> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let upload_id = support::segment("upload_id", upload_id)?;
             let rb = self
                 .client
@@ -9430,7 +9446,7 @@ impl<'c> VectorStores<'c> {
         &self,
         params: oai_types::ListVectorStoresParams,
     ) -> Call<oai_types::ListVectorStoresResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/vector_stores");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -9474,7 +9490,7 @@ impl<'c> VectorStores<'c> {
         &self,
         request: oai_types::CreateVectorStoreRequest,
     ) -> Call<oai_types::VectorStoreObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/vector_stores");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -9490,7 +9506,7 @@ impl<'c> VectorStores<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self, vector_store_id: &str) -> Call<oai_types::VectorStoreObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self
                 .client
@@ -9511,7 +9527,7 @@ impl<'c> VectorStores<'c> {
         vector_store_id: &str,
         request: oai_types::UpdateVectorStoreRequest,
     ) -> Call<oai_types::VectorStoreObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self
                 .client
@@ -9530,7 +9546,7 @@ impl<'c> VectorStores<'c> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(&self, vector_store_id: &str) -> Call<oai_types::DeleteVectorStoreResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self
                 .client
@@ -9551,7 +9567,7 @@ impl<'c> VectorStores<'c> {
         vector_store_id: &str,
         request: oai_types::VectorStoreSearchRequest,
     ) -> Call<oai_types::VectorStoreSearchResultsPage> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -9593,7 +9609,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         vector_store_id: &str,
         request: oai_types::CreateVectorStoreFileBatchRequest,
     ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -9617,7 +9633,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         vector_store_id: &str,
         batch_id: &str,
     ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let batch_id = support::segment("batch_id", batch_id)?;
             let rb = self.client.request(
@@ -9640,7 +9656,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         vector_store_id: &str,
         batch_id: &str,
     ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let batch_id = support::segment("batch_id", batch_id)?;
             let rb = self.client.request(
@@ -9674,7 +9690,7 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
         batch_id: &str,
         params: oai_types::ListFilesInVectorStoreBatchParams,
     ) -> Call<oai_types::ListVectorStoreFilesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let batch_id = support::segment("batch_id", batch_id)?;
             let rb = self.client.request(
@@ -9743,7 +9759,7 @@ impl<'c> VectorStoresFiles<'c> {
         vector_store_id: &str,
         params: oai_types::ListVectorStoreFilesParams,
     ) -> Call<oai_types::ListVectorStoreFilesResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self.client.request(
                 Method::GET,
@@ -9799,7 +9815,7 @@ impl<'c> VectorStoresFiles<'c> {
         vector_store_id: &str,
         request: oai_types::CreateVectorStoreFileRequest,
     ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let rb = self.client.request(
                 Method::POST,
@@ -9823,7 +9839,7 @@ impl<'c> VectorStoresFiles<'c> {
         vector_store_id: &str,
         file_id: &str,
     ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -9846,7 +9862,7 @@ impl<'c> VectorStoresFiles<'c> {
         vector_store_id: &str,
         file_id: &str,
     ) -> Call<oai_types::DeleteVectorStoreFileResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -9870,7 +9886,7 @@ impl<'c> VectorStoresFiles<'c> {
         file_id: &str,
         request: oai_types::UpdateVectorStoreFileAttributesRequest,
     ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -9895,7 +9911,7 @@ impl<'c> VectorStoresFiles<'c> {
         vector_store_id: &str,
         file_id: &str,
     ) -> Call<oai_types::VectorStoreFileContentResponse> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
             let file_id = support::segment("file_id", file_id)?;
             let rb = self.client.request(
@@ -9938,7 +9954,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoMultipartBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -9982,7 +9998,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoJsonBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -10001,7 +10017,7 @@ impl<'c> Videos<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn list(&self, params: oai_types::ListVideosParams) -> Call<oai_types::VideoListResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::GET, "/videos");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -10047,7 +10063,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoEditMultipartBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -10078,7 +10094,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoEditJsonBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -10098,7 +10114,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoExtendMultipartBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -10130,7 +10146,7 @@ impl<'c> Videos<'c> {
         &self,
         request: oai_types::CreateVideoExtendJsonBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -10149,7 +10165,7 @@ impl<'c> Videos<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn retrieve(&self, video_id: &str) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let video_id = support::segment("video_id", video_id)?;
             let rb = self
                 .client
@@ -10169,7 +10185,7 @@ impl<'c> Videos<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn delete(&self, video_id: &str) -> Call<oai_types::DeletedVideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let video_id = support::segment("video_id", video_id)?;
             let rb = self
                 .client
@@ -10192,8 +10208,8 @@ impl<'c> Videos<'c> {
         &self,
         video_id: &str,
         params: oai_types::RetrieveVideoContentParams,
-    ) -> Call<bytes::Bytes> {
-        Call::bytes((move || -> Result<RequestBuilder> {
+    ) -> Call<bytes::Bytes, call::Raw> {
+        Call::new((move || -> Result<RequestBuilder> {
             let video_id = support::segment("video_id", video_id)?;
             let rb = self
                 .client
@@ -10219,7 +10235,7 @@ impl<'c> Videos<'c> {
         video_id: &str,
         request: oai_types::CreateVideoRemixBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let video_id = support::segment("video_id", video_id)?;
             let rb = self
                 .client
@@ -10247,7 +10263,7 @@ impl<'c> Videos<'c> {
         video_id: &str,
         request: oai_types::CreateVideoRemixBody,
     ) -> Call<oai_types::VideoResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let video_id = support::segment("video_id", video_id)?;
             let rb = self
                 .client
@@ -10280,7 +10296,7 @@ impl<'c> VideosCharacters<'c> {
         &self,
         request: oai_types::CreateVideoCharacterBody,
     ) -> Call<oai_types::VideoCharacterResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/videos/characters");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -10300,7 +10316,7 @@ impl<'c> VideosCharacters<'c> {
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn retrieve(&self, character_id: &str) -> Call<oai_types::VideoCharacterResource> {
-        Call::json((move || -> Result<RequestBuilder> {
+        Call::new((move || -> Result<RequestBuilder> {
             let character_id = support::segment("character_id", character_id)?;
             let rb = self
                 .client
