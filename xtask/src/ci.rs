@@ -15,6 +15,7 @@ struct Outcome {
 }
 
 pub fn run() -> Result {
+    crate::NOT_INCREMENTAL.store(true, std::sync::atomic::Ordering::Relaxed);
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
     let steps: [(&'static str, &dyn Fn() -> Result); 14] = [
@@ -237,9 +238,26 @@ fn fmt() -> Result {
 /// builders take the types with them), and so does the facade with one area
 /// and with none.
 fn area_features() -> Result {
+    // Each feature set is a build of `oai-types` of its own (80 MB of metadata
+    // apiece); they go to a directory of their own, removed afterwards, so
+    // the step leaves the disk as it found it.
+    let dir = crate::target_dir().join("area-features");
+    let result = area_features_in(&dir);
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        eprintln!("could not remove {}: {e}", dir.display());
+    }
+    result
+}
+
+fn area_features_in(dir: &std::path::Path) -> Result {
+    let check = |args: &[&str]| {
+        let mut cmd = cargo(args);
+        cmd.env("CARGO_TARGET_DIR", dir);
+        exec(&mut cmd)
+    };
     let mut failed = Vec::new();
     for area in crate::codegen::areas::AREAS {
-        let r = exec(&mut cargo([
+        let r = check(&[
             "check",
             "--quiet",
             "--package",
@@ -247,13 +265,13 @@ fn area_features() -> Result {
             "--no-default-features",
             "--features",
             area,
-        ]));
+        ]);
         if r.is_err() {
             failed.push(*area);
         }
     }
     for features in ["", "chat"] {
-        let r = exec(&mut cargo([
+        let r = check(&[
             "check",
             "--quiet",
             "--package",
@@ -261,7 +279,7 @@ fn area_features() -> Result {
             "--no-default-features",
             "--features",
             features,
-        ]));
+        ]);
         if r.is_err() {
             failed.push(if features.is_empty() {
                 "oai (none)"

@@ -141,8 +141,15 @@ where
 {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.args(args).current_dir(project_root());
+    if NOT_INCREMENTAL.load(std::sync::atomic::Ordering::Relaxed) {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
     cmd
 }
+
+/// Set by `cargo xtask ci`: every build it starts is one-shot, so incremental
+/// caches (several times the size of the artifacts) would only fill the disk.
+static NOT_INCREMENTAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Runs `cmd` with inherited stdio; a non-zero exit is an error.
 fn exec(cmd: &mut Command) -> Result {
