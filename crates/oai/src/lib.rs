@@ -83,6 +83,8 @@ pub mod structured;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
+#[cfg(feature = "tools")]
+pub mod tools;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 

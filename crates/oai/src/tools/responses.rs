@@ -1,0 +1,231 @@
+//! The runner over the Responses API: the transcript is the request's input
+//! items, sent whole every round (no server-side state is needed).
+
+use futures_util::StreamExt;
+use oai_types::{
+    CreateResponse, CustomToolCallOutput, CustomToolCallOutputOutput, EasyInputMessage,
+    FunctionCallOutputItemParam, FunctionCallOutputItemParamOutput, InputItem, InputParam, Item,
+    OutputItem, OutputMessageContent, Response, Tool,
+};
+
+use super::registry::ToolRegistry;
+use super::runner::{
+    Answer, Conversation, Decision, EventSink, RawCall, Reply, RunEvent, ToolRun, ToolRunner,
+};
+use crate::accumulate::{AccumulateExt, StreamEvent};
+use crate::{Client, Error, Result};
+
+/// A Responses API conversation driven by a [`ToolRunner`]: the request,
+/// whose `input` items grow with every round (the model's output items and
+/// the tools' outputs), and the model's last response.
+#[derive(Debug, Clone)]
+pub struct ResponsesConversation {
+    request: CreateResponse,
+    items: Vec<InputItem>,
+    last: Option<Response>,
+}
+
+/// A [`ToolRun`] over the Responses API.
+pub type ResponsesRun = ToolRun<ResponsesConversation>;
+
+impl ResponsesConversation {
+    /// The transcript: the input items of the next request.
+    pub fn items(&self) -> &[InputItem] {
+        &self.items
+    }
+
+    /// The request as the next round would send it (with [`items`](Self::items)
+    /// as its `input`).
+    pub fn request(&self) -> CreateResponse {
+        let mut request = self.request.clone();
+        request.input = Some(InputParam::InputItemList(self.items.clone()));
+        request
+    }
+
+    /// The model's last response.
+    pub fn last_response(&self) -> Option<&Response> {
+        self.last.as_ref()
+    }
+
+    /// The output text of the model's last response (its `output_text`
+    /// parts, joined).
+    pub fn final_text(&self) -> Option<String> {
+        let mut text = None::<String>;
+        for item in &self.last.as_ref()?.output {
+            if let OutputItem::Message(message) = item {
+                for part in &message.content {
+                    if let OutputMessageContent::OutputText(t) = part {
+                        text.get_or_insert_with(String::new).push_str(&t.text);
+                    }
+                }
+            }
+        }
+        text
+    }
+}
+
+impl ToolRunner {
+    /// Runs a Responses API conversation starting from `request` (its `input`,
+    /// a text or items, is the start of the transcript). Each round sends the
+    /// whole transcript as `input`; the model's output items (messages,
+    /// reasoning, calls) are added to it. The registry's tools are added to
+    /// the request's `tools`; hosted tools are kept, but a function tool the
+    /// registry does not have is refused.
+    ///
+    /// The run never returns an `Err`: a failure is [`RunOutcome::Failed`](super::RunOutcome::Failed),
+    /// with the transcript kept.
+    pub async fn run_responses(&self, mut request: CreateResponse) -> ResponsesRun {
+        let items = match request.input.take() {
+            None => Vec::new(),
+            Some(InputParam::TextInput(text)) => {
+                vec![InputItem::EasyInputMessage(EasyInputMessage::user(text))]
+            }
+            Some(InputParam::InputItemList(items)) => items,
+            Some(other) => match other.as_unknown().cloned().map(serde_json::from_value) {
+                Some(Ok(items)) => items,
+                _ => {
+                    return ToolRun::failed(
+                        ResponsesConversation {
+                            request,
+                            items: Vec::new(),
+                            last: None,
+                        },
+                        Error::invalid_input(
+                            "the request's `input` is neither a text nor a list of items",
+                        ),
+                    );
+                }
+            },
+        };
+        self.start(ResponsesConversation {
+            request,
+            items,
+            last: None,
+        })
+        .await
+    }
+
+    /// Resumes a Responses run that stopped for review, at a limit, or on a
+    /// failure (see [`resume_chat`](Self::resume_chat) for the decisions).
+    pub async fn resume_responses(
+        &self,
+        run: ResponsesRun,
+        decisions: impl IntoIterator<Item = (String, Decision)>,
+    ) -> ResponsesRun {
+        self.drive(run, decisions.into_iter().collect()).await
+    }
+}
+
+impl Conversation for ResponsesConversation {
+    fn install_tools(&mut self, registry: &ToolRegistry) -> Result<()> {
+        let mut tools = Vec::new();
+        for tool in self.request.tools.take().unwrap_or_default() {
+            if let Tool::Function(f) = &tool {
+                if registry.get(&f.name).is_none() {
+                    return Err(Error::invalid_input(format!(
+                        "the request has a function tool `{}` that is not in the registry",
+                        f.name
+                    )));
+                }
+                continue;
+            }
+            tools.push(tool);
+        }
+        tools.extend(registry.response_tools().into_iter().map(Tool::Function));
+        self.request.tools = (!tools.is_empty()).then_some(tools);
+        Ok(())
+    }
+
+    async fn round(
+        &mut self,
+        client: &Client,
+        stream: bool,
+        sink: Option<&EventSink>,
+    ) -> Result<Reply> {
+        let request = self.request();
+        let response = if stream {
+            let mut events = client
+                .responses()
+                .create_stream(request)
+                .await?
+                .accumulate();
+            while let Some(event) = events.next().await {
+                let event = event?;
+                if let (Some(sink), Some(delta)) = (sink, event.text_delta()) {
+                    sink(&RunEvent::TextDelta(delta));
+                }
+            }
+            events.into_final()?
+        } else {
+            client.responses().create(request).await?
+        };
+        // Every output item goes back as input, so the next round sees the
+        // whole exchange (reasoning included).
+        let mut added = Vec::with_capacity(response.output.len());
+        let mut calls = Vec::new();
+        for item in &response.output {
+            match item {
+                OutputItem::FunctionCall(c) => calls.push(RawCall {
+                    call_id: c.call_id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                    custom: false,
+                }),
+                OutputItem::CustomToolCall(c) => calls.push(RawCall {
+                    call_id: c.call_id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.input.clone(),
+                    custom: true,
+                }),
+                _ => {}
+            }
+            added.push(as_input(item)?);
+        }
+        self.items.extend(added);
+        let tokens = response
+            .usage
+            .as_ref()
+            .map_or(0, |u| u64::try_from(u.total_tokens).unwrap_or(0));
+        self.last = Some(response);
+        Ok(Reply { calls, tokens })
+    }
+
+    fn answer(&mut self, answers: Vec<Answer>) {
+        for answer in answers {
+            let item = if answer.custom {
+                Item::CustomToolCallOutput(CustomToolCallOutput {
+                    r#type: Default::default(),
+                    id: None,
+                    call_id: answer.call_id,
+                    caller: None,
+                    output: CustomToolCallOutputOutput::StringOutput(answer.text),
+                })
+            } else {
+                Item::FunctionCallOutputItemParam(FunctionCallOutputItemParam {
+                    id: None,
+                    call_id: Some(answer.call_id),
+                    r#type: Default::default(),
+                    output: FunctionCallOutputItemParamOutput::Text(answer.text),
+                    name: None,
+                    namespace: None,
+                    caller: None,
+                    status: None,
+                })
+            };
+            self.items.push(InputItem::Item(item));
+        }
+    }
+}
+
+/// An output item as an input item: the same JSON object read as input.
+fn as_input(item: &OutputItem) -> Result<InputItem> {
+    let value = serde_json::to_value(item).map_err(|e| {
+        Error::invalid_input(format!("an output item could not be written as JSON: {e}"))
+    })?;
+    serde_json::from_value(value).map_err(|e| {
+        Error::invalid_input(format!(
+            "the output item `{}` cannot be sent back as input: {e}",
+            item.tag().unwrap_or("unknown")
+        ))
+    })
+}

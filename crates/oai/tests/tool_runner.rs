@@ -1,0 +1,1185 @@
+//! The tool runner against scripted conversations: a local server plays the
+//! model round by round, the tests check what the runner ran, what it sent
+//! back, and how each run ended.
+
+#![cfg(all(feature = "tools", feature = "chat", feature = "responses"))]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oai::builders::{CreateChatCompletionRequestBuilder as Chat, CreateResponseBuilder};
+use oai::structured::JsonSchema;
+use oai::tools::{
+    CallOutcome, Decision, Limit, Policy, RegisterError, RunEvent, RunOutcome, ToolRegistry,
+    ToolRunner, Validation,
+};
+use oai::types::ChatCompletionRequestMessage as Message;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+// ---------------------------------------------------------------- the model
+
+/// One scripted answer of the model.
+#[derive(Clone)]
+enum Reply {
+    Json(Value),
+    Sse(String),
+    Status(u16),
+}
+
+/// A local server that answers `endpoint` with `replies`, one per request, in
+/// order; past the end it answers 500, so a runner asking too often fails.
+async fn model(endpoint: &str, replies: Vec<Reply>) -> (MockServer, oai::Client) {
+    let server = MockServer::start().await;
+    let next = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path(format!("/v1{endpoint}")))
+        .respond_with(move |_: &Request| {
+            let n = next.fetch_add(1, Ordering::SeqCst);
+            match replies.get(n) {
+                Some(Reply::Json(body)) => ResponseTemplate::new(200).set_body_json(body),
+                Some(Reply::Sse(body)) => ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/event-stream")
+                    .set_body_string(body.clone()),
+                Some(Reply::Status(code)) => ResponseTemplate::new(*code).set_body_json(json!({
+                    "error": {"message": "scripted failure", "type": "server_error",
+                        "param": null, "code": null}})),
+                None => ResponseTemplate::new(500).set_body_json(json!({
+                    "error": {"message": "the script has no more replies",
+                        "type": "server_error", "param": null, "code": null}})),
+            }
+        })
+        .mount(&server)
+        .await;
+    let client = oai::Client::new(
+        oai::Config::builder()
+            .api_key("sk-test")
+            .base_url(format!("{}/v1", server.uri()))
+            .max_retries(0)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    (server, client)
+}
+
+/// A chat completion asking for `calls` (id, name, arguments).
+fn chat_calls(calls: &[(&str, &str, &str)]) -> Reply {
+    let tool_calls: Vec<Value> = calls
+        .iter()
+        .map(|(id, name, args)| {
+            json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
+        })
+        .collect();
+    Reply::Json(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": null,
+            "message": {"role": "assistant", "content": null, "refusal": null,
+                "tool_calls": tool_calls}}],
+        "usage": {"prompt_tokens": 80, "completion_tokens": 20, "total_tokens": 100}
+    }))
+}
+
+/// A chat completion answering with text.
+fn chat_text(text: &str) -> Reply {
+    Reply::Json(json!({
+        "id": "chatcmpl-2", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+            "message": {"role": "assistant", "content": text, "refusal": null}}],
+        "usage": {"prompt_tokens": 80, "completion_tokens": 20, "total_tokens": 100}
+    }))
+}
+
+/// A Responses API response with these output items.
+fn response(output: Vec<Value>) -> Reply {
+    Reply::Json(json!({
+        "id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+        "model": "m", "output": output, "parallel_tool_calls": true, "tool_choice": "auto",
+        "tools": [], "metadata": {}, "temperature": 1.0, "top_p": 1.0, "error": null,
+        "incomplete_details": null, "instructions": null,
+        "usage": {"input_tokens": 50, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": 10, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 60}
+    }))
+}
+
+fn function_call(call_id: &str, name: &str, args: &str) -> Value {
+    json!({"type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
+        "name": name, "arguments": args, "status": "completed"})
+}
+
+fn message(text: &str) -> Value {
+    json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+}
+
+/// The JSON bodies the server received, in order.
+async fn bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.body_json().unwrap())
+        .collect()
+}
+
+fn chat_request(prompt: &str) -> oai::types::CreateChatCompletionRequest {
+    Chat::new(Message::user(prompt), "gpt-4o-mini")
+        .build()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- the tools
+
+/// Arguments of `get_weather`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct City {
+    /// The city.
+    city: String,
+    /// Celsius or Fahrenheit.
+    unit: Option<Unit>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Unit {
+    Celsius,
+    Fahrenheit,
+}
+
+/// What the handlers were called with, in order.
+type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
+fn weather_tools(calls: &Calls) -> ToolRegistry {
+    let mut tools = ToolRegistry::new();
+    let seen = Arc::clone(calls);
+    tools
+        .register(
+            "get_weather",
+            "Current weather of a city",
+            move |args: City| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock().unwrap().push((
+                        "get_weather".into(),
+                        json!({"city": args.city, "unit": format!("{:?}", args.unit)}),
+                    ));
+                    Ok::<_, String>(format!("18 degrees in {}", args.city))
+                }
+            },
+        )
+        .unwrap();
+    let seen = Arc::clone(calls);
+    tools
+        .register_json(
+            "add",
+            "Adds two integers",
+            json!({"type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"], "additionalProperties": false}),
+            true,
+            move |args: Value| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock().unwrap().push(("add".into(), args.clone()));
+                    let sum = args["a"].as_i64().unwrap() + args["b"].as_i64().unwrap();
+                    Ok::<_, String>(json!({"sum": sum}))
+                }
+            },
+        )
+        .unwrap();
+    tools
+}
+
+/// The `tool` messages of a chat request body: (tool_call_id, content).
+fn tool_messages(body: &Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            (
+                m["tool_call_id"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn a_single_call_runs_and_its_output_goes_back_to_the_model() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("call_1", "get_weather", r#"{"city":"Paris","unit":null}"#)]),
+            chat_text("It is 18 degrees in Paris."),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls));
+    let run = runner.run_chat(chat_request("Weather in Paris?")).await;
+
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(
+        run.conversation().final_text(),
+        Some("It is 18 degrees in Paris.")
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [(
+            "get_weather".to_owned(),
+            json!({"city": "Paris", "unit": "None"})
+        )]
+    );
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 2);
+    // The tools are declared, strict, with the schema derived from the type.
+    let tools = bodies[0]["tools"].as_array().unwrap();
+    let weather = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "get_weather")
+        .unwrap();
+    assert_eq!(weather["function"]["strict"], true);
+    assert_eq!(
+        weather["function"]["parameters"]["additionalProperties"],
+        false
+    );
+    assert_eq!(
+        weather["function"]["parameters"]["required"],
+        json!(["city", "unit"])
+    );
+    // The second request carries the assistant's call and the tool's answer.
+    let messages = bodies[1]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[1]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(
+        tool_messages(&bodies[1]),
+        [("call_1".to_owned(), "18 degrees in Paris".to_owned())]
+    );
+    let stats = run.stats();
+    assert_eq!((stats.rounds, stats.calls, stats.succeeded), (2, 1, 1));
+    assert_eq!(stats.tokens, 200);
+    assert_eq!(run.conversation().messages().len(), 4);
+}
+
+#[tokio::test]
+async fn parallel_calls_run_at_once_up_to_the_limit_and_answer_in_order() {
+    for (max_parallel, expected_peak) in [(3, 3), (1, 1)] {
+        let (server, client) = model(
+            "/chat/completions",
+            vec![
+                chat_calls(&[
+                    ("c1", "slow", r#"{"ms":60}"#),
+                    ("c2", "slow", r#"{"ms":10}"#),
+                    ("c3", "slow", r#"{"ms":30}"#),
+                ]),
+                chat_text("done"),
+            ],
+        )
+        .await;
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut tools = ToolRegistry::new();
+        let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
+        tools
+            .register_json(
+                "slow",
+                "",
+                json!({"type": "object", "properties": {"ms": {"type": "integer", "minimum": 0}},
+                    "required": ["ms"], "additionalProperties": false}),
+                true,
+                move |args: Value| {
+                    let (r, p) = (Arc::clone(&r), Arc::clone(&p));
+                    async move {
+                        let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                        p.fetch_max(now, Ordering::SeqCst);
+                        let ms = args["ms"].as_u64().unwrap();
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        r.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<_, String>(format!("slept {ms}"))
+                    }
+                },
+            )
+            .unwrap();
+        let runner = ToolRunner::new(client, tools).max_parallel(max_parallel);
+        let run = runner.run_chat(chat_request("go")).await;
+        assert!(run.outcome().is_completed());
+        assert_eq!(peak.load(Ordering::SeqCst), expected_peak);
+        let answers = tool_messages(&bodies(&server).await[1]);
+        assert_eq!(
+            answers,
+            [
+                ("c1".to_owned(), "slept 60".to_owned()),
+                ("c2".to_owned(), "slept 10".to_owned()),
+                ("c3".to_owned(), "slept 30".to_owned()),
+            ]
+        );
+        assert_eq!(run.stats().succeeded, 3);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_answered_as_an_error_and_nothing_runs() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "delete_everything", r#"{"path":"/"}"#)]),
+            chat_text("sorry"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(run.outcome().is_completed());
+    assert!(calls.lock().unwrap().is_empty());
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert_eq!(answers[0].0, "c1");
+    assert!(
+        answers[0]
+            .1
+            .contains("there is no tool named `delete_everything`"),
+        "{}",
+        answers[0].1
+    );
+    assert_eq!(run.stats().unknown_tool, 1);
+    assert_eq!(run.stats().records[0].outcome, CallOutcome::UnknownTool);
+}
+
+#[tokio::test]
+async fn malformed_arguments_are_reported_to_the_model_and_counted() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "get_weather", r#"{"city": "Par"#),
+                ("c2", "add", "[1, 2]"),
+            ]),
+            chat_text("oops"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(calls.lock().unwrap().is_empty());
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert!(
+        answers[0]
+            .1
+            .starts_with("error: the arguments are not a JSON object")
+    );
+    assert!(answers[1].1.contains("expected an object, got an array"));
+    assert_eq!(run.stats().malformed_arguments, 2);
+}
+
+#[tokio::test]
+async fn schema_violations_are_listed_for_the_model_and_the_handler_never_runs() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "add", r#"{"a": "one", "b": 2}"#),
+                ("c2", "add", r#"{"a": 1}"#),
+                ("c3", "add", r#"{"a": 1, "b": 2, "c": 3}"#),
+                ("c4", "get_weather", r#"{"city": "Oslo", "unit": "kelvin"}"#),
+                ("c5", "add", r#"{"a": 1, "b": 2}"#),
+            ]),
+            chat_text("ok"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(chat_request("x"))
+        .await;
+    // Only the valid call ran.
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [("add".to_owned(), json!({"a": 1, "b": 2}))]
+    );
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert!(answers[0].1.contains("/a"), "{}", answers[0].1);
+    assert!(answers[0].1.contains("integer"), "{}", answers[0].1);
+    assert!(answers[1].1.contains("`b`"), "{}", answers[1].1);
+    assert!(answers[2].1.contains("`c`"), "{}", answers[2].1);
+    assert!(answers[3].1.contains("/unit"), "{}", answers[3].1);
+    assert_eq!(answers[4].1, r#"{"sum":3}"#);
+    assert_eq!(run.stats().invalid_arguments, 4);
+    assert_eq!(run.stats().succeeded, 1);
+    match &run.stats().records[0].outcome {
+        CallOutcome::InvalidArguments(v) => assert!(!v.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_hangs_is_cancelled_at_its_timeout() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "hang", "{}"), ("c2", "add", r#"{"a":2,"b":2}"#)]),
+            chat_text("fine"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let mut tools = weather_tools(&calls);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&dropped);
+    tools
+        .register_json(
+            "hang",
+            "Never finishes",
+            json!({"type": "object", "properties": {}, "additionalProperties": false}),
+            true,
+            move |_: Value| {
+                let guard = DropCounter(Arc::clone(&d));
+                async move {
+                    let _guard = guard;
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok::<_, String>("never")
+                }
+            },
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let run = ToolRunner::new(client, tools)
+        .call_timeout(Duration::from_millis(150))
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(run.outcome().is_completed());
+    assert_eq!(
+        run.stats().records[0].outcome,
+        CallOutcome::TimedOut(Duration::from_millis(150))
+    );
+    assert_eq!(run.stats().timed_out, 1);
+    assert_eq!(run.stats().succeeded, 1);
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert!(answers[0].1.contains("did not finish within 0.1 s") || answers[0].1.contains("0.2 s"));
+    // The hung handler's future was dropped, not left running.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_is_reported_and_the_run_goes_on() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "explode", "{}")]),
+            chat_calls(&[("c2", "add", r#"{"a":1,"b":1}"#)]),
+            chat_text("survived"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let mut tools = weather_tools(&calls);
+    tools
+        .register_json(
+            "explode",
+            "",
+            json!({"type": "object", "properties": {}}),
+            false,
+            |_: Value| async move {
+                if std::hint::black_box(true) {
+                    panic!("handler bug: secret internals");
+                }
+                Ok::<_, String>("unreachable")
+            },
+        )
+        .unwrap();
+    let run = ToolRunner::new(client, tools)
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(run.outcome().is_completed());
+    assert_eq!(run.conversation().final_text(), Some("survived"));
+    assert_eq!(
+        run.stats().records[0].outcome,
+        CallOutcome::Panicked("handler bug: secret internals".into())
+    );
+    assert_eq!(run.stats().panicked, 1);
+    let answers = tool_messages(&bodies(&server).await[1]);
+    // The model hears that it failed, not the panic's text.
+    assert_eq!(answers[0].1, "error: the tool failed unexpectedly");
+}
+
+#[tokio::test]
+async fn the_round_limit_ends_the_run_with_a_complete_transcript() {
+    let replies = (0..5)
+        .map(|i| chat_calls(&[(&format!("c{i}"), "add", r#"{"a":1,"b":1}"#)]))
+        .collect::<Vec<_>>();
+    let (server, client) = model("/chat/completions", replies).await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .max_rounds(3)
+        .run_chat(chat_request("loop"))
+        .await;
+    assert!(
+        matches!(run.outcome(), RunOutcome::LimitReached(Limit::Rounds(3))),
+        "{:?}",
+        run.outcome()
+    );
+    assert_eq!(bodies(&server).await.len(), 3);
+    assert_eq!(calls.lock().unwrap().len(), 3);
+    // user + 3 x (assistant, tool): every call has its answer.
+    let messages = run.conversation().messages();
+    assert_eq!(messages.len(), 7);
+    assert!(matches!(messages.last(), Some(Message::Tool(_))));
+}
+
+#[tokio::test]
+async fn the_default_round_limit_is_ten() {
+    let replies = (0..12)
+        .map(|i| chat_calls(&[(&format!("c{i}"), "add", r#"{"a":1,"b":1}"#)]))
+        .collect::<Vec<_>>();
+    let (server, client) = model("/chat/completions", replies).await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(chat_request("loop"))
+        .await;
+    assert!(matches!(
+        run.outcome(),
+        RunOutcome::LimitReached(Limit::Rounds(10))
+    ));
+    assert_eq!(bodies(&server).await.len(), 10);
+}
+
+#[tokio::test]
+async fn review_mode_stops_before_anything_runs_then_approves() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "add", r#"{"a":2,"b":3}"#)]),
+            chat_text("5"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls)).review_all(true);
+    let run = runner.run_chat(chat_request("2+3?")).await;
+    assert!(matches!(run.outcome(), RunOutcome::NeedsReview));
+    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(bodies(&server).await.len(), 1);
+    let pending = run.pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].name(), "add");
+    assert_eq!(pending[0].call_id(), "c1");
+    assert_eq!(pending[0].arguments(), Some(&json!({"a": 2, "b": 3})));
+    assert!(pending[0].validation().is_valid());
+    assert!(pending[0].needs_review());
+
+    let run = runner
+        .resume_chat(run, [("c1".to_owned(), Decision::Approve)])
+        .await;
+    assert!(run.outcome().is_completed());
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [("add".to_owned(), json!({"a": 2, "b": 3}))]
+    );
+    assert_eq!(
+        tool_messages(&bodies(&server).await[1]),
+        [("c1".to_owned(), r#"{"sum":5}"#.to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn review_mode_edits_are_checked_and_run_with_the_new_arguments() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "get_weather", r#"{"city":"Pari","unit":null}"#),
+                ("c2", "add", r#"{"a":1,"b":1}"#),
+            ]),
+            chat_text("done"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls)).review_all(true);
+    let run = runner.run_chat(chat_request("x")).await;
+    let run = runner
+        .resume_chat(
+            run,
+            [
+                (
+                    "c1".to_owned(),
+                    Decision::Edit(json!({"city": "Paris", "unit": "celsius"})),
+                ),
+                // An edit that breaks the schema is answered, never run.
+                ("c2".to_owned(), Decision::Edit(json!({"a": "x", "b": 1}))),
+            ],
+        )
+        .await;
+    assert!(run.outcome().is_completed());
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [(
+            "get_weather".to_owned(),
+            json!({"city": "Paris", "unit": "Some(Celsius)"})
+        )]
+    );
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert_eq!(answers[0].1, "18 degrees in Paris");
+    assert!(
+        answers[1].1.contains("do not match the schema"),
+        "{}",
+        answers[1].1
+    );
+    assert_eq!(run.stats().invalid_arguments, 1);
+}
+
+#[tokio::test]
+async fn review_mode_rejections_reach_the_model_and_undecided_calls_are_rejected() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "add", r#"{"a":1,"b":1}"#),
+                ("c2", "add", r#"{"a":2,"b":2}"#),
+            ]),
+            chat_text("ok"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls)).review_all(true);
+    let run = runner.run_chat(chat_request("x")).await;
+    let run = runner
+        .resume_chat(
+            run,
+            [("c1".to_owned(), Decision::Reject("not today".into()))],
+        )
+        .await;
+    assert!(run.outcome().is_completed());
+    assert!(calls.lock().unwrap().is_empty());
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert_eq!(answers[0].1, "error: the call was rejected: not today");
+    assert!(answers[1].1.contains("no decision"), "{}", answers[1].1);
+    assert_eq!(run.stats().rejected, 2);
+}
+
+#[tokio::test]
+async fn a_per_tool_policy_holds_only_the_tools_that_need_review() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "add", r#"{"a":1,"b":1}"#),
+                ("c2", "get_weather", r#"{"city":"Rome","unit":null}"#),
+            ]),
+            chat_calls(&[("c3", "add", r#"{"a":5,"b":5}"#)]),
+            chat_text("ok"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let mut tools = weather_tools(&calls);
+    tools.set_policy("get_weather", Policy::Review).unwrap();
+    assert!(matches!(
+        tools.set_policy("nope", Policy::Review),
+        Err(RegisterError::Unknown(_))
+    ));
+    let runner = ToolRunner::new(client, tools);
+    let run = runner.run_chat(chat_request("x")).await;
+    assert!(matches!(run.outcome(), RunOutcome::NeedsReview));
+    let flags: Vec<_> = run.pending().iter().map(|c| c.needs_review()).collect();
+    assert_eq!(flags, [false, true]);
+    assert!(
+        calls.lock().unwrap().is_empty(),
+        "nothing runs before review"
+    );
+    let run = runner
+        .resume_chat(run, [("c2".to_owned(), Decision::Approve)])
+        .await;
+    // The auto call ran as proposed; the reviewed one as approved; the next
+    // round's auto-only call ran without stopping.
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    let names: Vec<_> = calls.lock().unwrap().iter().map(|c| c.0.clone()).collect();
+    assert_eq!(names, ["add", "get_weather", "add"]);
+    assert_eq!(bodies(&server).await.len(), 3);
+}
+
+#[tokio::test]
+async fn long_outputs_are_cut_to_the_limit() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![chat_calls(&[("c1", "big", "{}")]), chat_text("ok")],
+    )
+    .await;
+    let mut tools = ToolRegistry::new();
+    tools
+        .register_json(
+            "big",
+            "",
+            json!({"type": "object"}),
+            false,
+            |_: Value| async move { Ok::<_, String>("x".repeat(100_000)) },
+        )
+        .unwrap();
+    let run = ToolRunner::new(client, tools)
+        .max_output_bytes(1000)
+        .run_chat(chat_request("x"))
+        .await;
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert!(answers[0].1.len() <= 1000);
+    assert!(
+        answers[0]
+            .1
+            .ends_with("[output truncated: 100000 bytes in all]")
+    );
+    assert_eq!(
+        run.stats().records[0].outcome,
+        CallOutcome::Succeeded { truncated: true }
+    );
+    assert_eq!(run.stats().truncated, 1);
+}
+
+#[tokio::test]
+async fn the_token_budget_stops_the_run_before_the_next_request() {
+    let replies = (0..5)
+        .map(|i| chat_calls(&[(&format!("c{i}"), "add", r#"{"a":1,"b":1}"#)]))
+        .collect::<Vec<_>>();
+    let (server, client) = model("/chat/completions", replies).await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .max_total_tokens(150)
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(matches!(
+        run.outcome(),
+        RunOutcome::LimitReached(Limit::Tokens {
+            used: 200,
+            limit: 150
+        })
+    ));
+    assert_eq!(bodies(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_time_budget_stops_the_run() {
+    let replies = (0..50)
+        .map(|i| chat_calls(&[(&format!("c{i}"), "nap", "{}")]))
+        .collect::<Vec<_>>();
+    let (_server, client) = model("/chat/completions", replies).await;
+    let mut tools = ToolRegistry::new();
+    tools
+        .register_json(
+            "nap",
+            "",
+            json!({"type": "object"}),
+            false,
+            |_: Value| async move {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                Ok::<_, String>("rested")
+            },
+        )
+        .unwrap();
+    let run = ToolRunner::new(client, tools)
+        .max_rounds(50)
+        .max_total_time(Duration::from_millis(200))
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(
+        matches!(
+            run.outcome(),
+            RunOutcome::LimitReached(Limit::Time(d)) if *d == Duration::from_millis(200)
+        ),
+        "{:?}",
+        run.outcome()
+    );
+    assert!(run.stats().rounds < 50);
+    assert!(run.stats().elapsed >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn too_many_calls_in_one_round_run_none_and_end_the_run() {
+    let many: Vec<(String, &str, &str)> = (0..5)
+        .map(|i| (format!("c{i}"), "add", r#"{"a":1,"b":1}"#))
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = many.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
+    let (_server, client) = model("/chat/completions", vec![chat_calls(&refs)]).await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .max_calls_per_round(4)
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(matches!(
+        run.outcome(),
+        RunOutcome::LimitReached(Limit::CallsPerRound {
+            requested: 5,
+            limit: 4
+        })
+    ));
+    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(run.stats().not_run, 5);
+    // Every call is answered, so the transcript can be sent again.
+    assert_eq!(run.conversation().messages().len(), 1 + 1 + 5);
+}
+
+#[tokio::test]
+async fn a_failed_request_keeps_the_transcript_and_the_run_resumes() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "add", r#"{"a":1,"b":2}"#)]),
+            Reply::Status(503),
+            chat_text("3"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls));
+    let run = runner.run_chat(chat_request("x")).await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => assert!(e.is_api(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run.conversation().messages().len(), 3);
+    let run = runner.resume_chat(run, []).await;
+    assert!(run.outcome().is_completed());
+    assert_eq!(run.conversation().final_text(), Some("3"));
+    assert_eq!(calls.lock().unwrap().len(), 1, "the call ran once");
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies[1]["messages"], bodies[2]["messages"]);
+}
+
+#[tokio::test]
+async fn a_request_with_an_unregistered_function_tool_is_refused_before_any_io() {
+    let (server, client) = model("/chat/completions", vec![chat_text("x")]).await;
+    let calls = Calls::default();
+    let mut request = chat_request("x");
+    request.tools = Some(vec![
+        oai::types::CreateChatCompletionRequestToolsItem::Function(
+            oai::types::ChatCompletionTool::function("shell", json!({"type": "object"})),
+        ),
+    ]);
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(request)
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => {
+            assert!(e.is_invalid_input());
+            assert!(e.to_string().contains("`shell`"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(bodies(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_responses_api_runs_a_two_tool_conversation() {
+    let (server, client) = model(
+        "/responses",
+        vec![
+            response(vec![
+                json!({"type": "reasoning", "id": "rs_1", "summary": []}),
+                function_call(
+                    "call_a",
+                    "get_weather",
+                    r#"{"city":"Lima","unit":"celsius"}"#,
+                ),
+                function_call("call_b", "add", r#"{"a":20,"b":22}"#),
+            ]),
+            response(vec![function_call("call_c", "nope", "{}")]),
+            response(vec![message("18 degrees in Lima; 42.")]),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let request = CreateResponseBuilder::new()
+        .model("gpt-4o-mini")
+        .input("Weather in Lima, and 20+22?")
+        .build()
+        .unwrap();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_responses(request)
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(
+        run.conversation().final_text().as_deref(),
+        Some("18 degrees in Lima; 42.")
+    );
+    assert_eq!(calls.lock().unwrap().len(), 2);
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 3);
+    let tools = bodies[0]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 2);
+    assert!(
+        tools
+            .iter()
+            .all(|t| t["type"] == "function" && t["strict"] == true)
+    );
+    // Round 2 sends the user message, the output items, and the outputs.
+    let input = bodies[1]["input"].as_array().unwrap();
+    let types: Vec<_> = input
+        .iter()
+        .map(|i| i["type"].as_str().unwrap_or("message"))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "message",
+            "reasoning",
+            "function_call",
+            "function_call",
+            "function_call_output",
+            "function_call_output"
+        ]
+    );
+    assert_eq!(input[4]["call_id"], "call_a");
+    assert_eq!(input[4]["output"], "18 degrees in Lima");
+    assert_eq!(input[5]["output"], r#"{"sum":42}"#);
+    let input = bodies[2]["input"].as_array().unwrap();
+    assert_eq!(input.last().unwrap()["call_id"], "call_c");
+    assert!(
+        input.last().unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .contains("no tool named `nope`")
+    );
+    assert_eq!(run.stats().tokens, 180);
+    assert_eq!(run.conversation().items().len(), 9);
+}
+
+fn sse(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| format!("data: {e}\n\n"))
+        .chain(std::iter::once("data: [DONE]\n\n".to_owned()))
+        .collect()
+}
+
+fn chunk(delta: Value, finish: Option<&str>) -> Value {
+    json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]})
+}
+
+#[tokio::test]
+async fn streaming_chat_hands_text_deltas_to_the_caller_while_it_works() {
+    let round1 = sse(&[
+        chunk(
+            json!({"role": "assistant", "content": "Let me check. "}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                "function": {"name": "add", "arguments": "{\"a\":"}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "4,\"b\":5}"}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ]);
+    let round2 = sse(&[
+        chunk(json!({"role": "assistant", "content": "It is "}), None),
+        chunk(json!({"content": "9."}), None),
+        chunk(json!({}), Some("stop")),
+    ]);
+    let (server, client) = model(
+        "/chat/completions",
+        vec![Reply::Sse(round1), Reply::Sse(round2)],
+    )
+    .await;
+    let calls = Calls::default();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s = Arc::clone(&seen);
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .on_event(move |event| {
+            let line = match event {
+                RunEvent::RoundStarted { round } => format!("round {round}"),
+                RunEvent::TextDelta(t) => format!("text {t}"),
+                RunEvent::CallFinished(r) => format!("call {} {}", r.name, r.outcome.label()),
+                _ => "other".to_owned(),
+            };
+            s.lock().unwrap().push(line);
+        })
+        .run_chat(chat_request("4+5?"))
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "round 1",
+            "text Let me check. ",
+            "call add succeeded",
+            "round 2",
+            "text It is ",
+            "text 9.",
+        ]
+    );
+    assert_eq!(run.conversation().final_text(), Some("It is 9."));
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies[0]["stream"], true);
+    assert_eq!(
+        tool_messages(&bodies[1]),
+        [("c1".to_owned(), r#"{"sum":9}"#.to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn streaming_responses_hand_text_deltas_to_the_caller() {
+    let done = |output: Vec<Value>| {
+        json!({"type": "response.completed", "sequence_number": 9, "response": {
+            "id": "resp_s", "object": "response", "created_at": 1, "status": "completed",
+            "model": "m", "output": output, "parallel_tool_calls": true, "tool_choice": "auto",
+            "tools": [], "metadata": {}, "temperature": 1.0, "top_p": 1.0, "error": null,
+            "incomplete_details": null, "instructions": null, "usage": null}})
+    };
+    let call = function_call("call_1", "add", r#"{"a":1,"b":1}"#);
+    let round1 = sse(&[
+        json!({"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+            "item": {"type": "function_call", "id": "fc_call_1", "call_id": "call_1",
+                "name": "add", "arguments": "", "status": "in_progress"}}),
+        json!({"type": "response.function_call_arguments.delta", "sequence_number": 2,
+            "output_index": 0, "item_id": "fc_call_1", "delta": "{\"a\":1,\"b\":1}"}),
+        json!({"type": "response.output_item.done", "sequence_number": 3, "output_index": 0,
+            "item": call.clone()}),
+        done(vec![call]),
+    ]);
+    let text = message("two");
+    let round2 = sse(&[
+        json!({"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+            "item": {"type": "message", "id": "msg_1", "role": "assistant",
+                "status": "in_progress", "content": []}}),
+        json!({"type": "response.content_part.added", "sequence_number": 2, "output_index": 0,
+            "item_id": "msg_1", "content_index": 0,
+            "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+        json!({"type": "response.output_text.delta", "sequence_number": 3, "output_index": 0,
+            "item_id": "msg_1", "content_index": 0, "delta": "tw", "logprobs": []}),
+        json!({"type": "response.output_text.delta", "sequence_number": 4, "output_index": 0,
+            "item_id": "msg_1", "content_index": 0, "delta": "o", "logprobs": []}),
+        json!({"type": "response.output_item.done", "sequence_number": 5, "output_index": 0,
+            "item": text.clone()}),
+        done(vec![text]),
+    ]);
+    let (_server, client) = model("/responses", vec![Reply::Sse(round1), Reply::Sse(round2)]).await;
+    let calls = Calls::default();
+    let deltas = Arc::new(Mutex::new(String::new()));
+    let d = Arc::clone(&deltas);
+    let request = CreateResponseBuilder::new()
+        .model("m")
+        .input("1+1?")
+        .build()
+        .unwrap();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .on_event(move |event| {
+            if let RunEvent::TextDelta(t) = event {
+                d.lock().unwrap().push_str(t);
+            }
+        })
+        .run_responses(request)
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(*deltas.lock().unwrap(), "two");
+    assert_eq!(calls.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn names_follow_the_api_rule_at_registration() {
+    let mut tools = ToolRegistry::new();
+    let handler = |_: Value| async move { Ok::<_, String>("") };
+    let schema = json!({"type": "object"});
+    for bad in [
+        "",
+        "has space",
+        "dot.name",
+        "ünï",
+        &"x".repeat(65),
+        "semi;colon",
+    ] {
+        assert!(
+            matches!(
+                tools.register_json(bad, "", schema.clone(), false, handler),
+                Err(RegisterError::InvalidName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    for good in ["a", "get_weather", "A-b_9", &"x".repeat(64)] {
+        tools
+            .register_json(good, "", schema.clone(), false, handler)
+            .unwrap();
+    }
+    assert!(matches!(
+        tools.register_json("a", "", schema.clone(), false, handler),
+        Err(RegisterError::Duplicate(_))
+    ));
+    assert!(matches!(
+        tools.register_json("list", "", json!({"type": "array"}), false, handler),
+        Err(RegisterError::NotAnObject(_))
+    ));
+    assert!(matches!(
+        tools.register_json(
+            "weird",
+            "",
+            json!({"type": "object", "x-unknown-keyword": {"if": true}}),
+            false,
+            handler
+        ),
+        Err(RegisterError::Unenforceable { .. })
+    ));
+    assert_eq!(tools.len(), 4);
+}
+
+#[test]
+fn a_parameter_type_without_a_strict_schema_is_refused_with_the_field() {
+    #[derive(Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Loose {
+        tags: std::collections::HashMap<String, String>,
+    }
+    let mut tools = ToolRegistry::new();
+    let err = tools
+        .register("loose", "", |_: Loose| async move { Ok::<_, String>("") })
+        .unwrap_err();
+    match &err {
+        RegisterError::Schema { tool, error } => {
+            assert_eq!(tool, "loose");
+            assert!(error.path().contains("tags"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn check_gives_the_same_verdict_the_runner_acts_on() {
+    let calls = Calls::default();
+    let tools = weather_tools(&calls);
+    assert!(matches!(tools.check("nope", "{}"), Validation::UnknownTool));
+    assert!(matches!(
+        tools.check("add", "{"),
+        Validation::MalformedJson(_)
+    ));
+    assert!(matches!(
+        tools.check("add", r#"{"a":1}"#),
+        Validation::Invalid(_)
+    ));
+    assert_eq!(
+        tools.check("add", r#"{"a":1,"b":2}"#),
+        Validation::Valid(json!({"a": 1, "b": 2}))
+    );
+}
