@@ -1183,3 +1183,219 @@ fn check_gives_the_same_verdict_the_runner_acts_on() {
         Validation::Valid(json!({"a": 1, "b": 2}))
     );
 }
+
+// ------------------------------------------------------------- the property
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, small.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[a-zA-Z ]{0,8}".prop_map(Value::String),
+            Just(json!("celsius")),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("a".to_owned()),
+                        Just("b".to_owned()),
+                        Just("city".to_owned()),
+                        Just("unit".to_owned()),
+                        "[a-z]{1,4}"
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Arguments text a model might write: valid ones, near misses, any
+    /// JSON, and garbage.
+    fn arguments() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (any::<i32>(), any::<i32>()).prop_map(|(a, b)| json!({"a": a, "b": b}).to_string()),
+            (
+                "[A-Za-z]{0,6}",
+                prop_oneof![
+                    Just(json!(null)),
+                    Just(json!("celsius")),
+                    Just(json!("kelvin"))
+                ]
+            )
+                .prop_map(|(c, u)| json!({"city": c, "unit": u}).to_string()),
+            (any::<i32>(), 0.5f64..2.0).prop_map(|(a, b)| json!({"a": a, "b": b}).to_string()),
+            any_json().prop_map(|v| v.to_string()),
+            ".{0,12}",
+        ]
+    }
+
+    fn tool_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("add".to_owned()),
+            Just("weather".to_owned()),
+            Just("typed".to_owned()),
+            Just("Add".to_owned()),
+            Just("add ".to_owned()),
+            Just("shell".to_owned()),
+            Just(String::new()),
+            "[a-z_]{1,8}",
+        ]
+    }
+
+    fn decision() -> impl Strategy<Value = Option<Decision>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Decision::Approve)),
+            Just(Some(Decision::Reject("no".into()))),
+            any_json().prop_map(|v| Some(Decision::Edit(v))),
+            (any::<i32>(), any::<i32>())
+                .prop_map(|(a, b)| Some(Decision::Edit(json!({"a": a, "b": b})))),
+        ]
+    }
+
+    /// The independent oracle: does `args` fit tool `name`'s schema?
+    fn fits(name: &str, args: &Value) -> bool {
+        let Some(map) = args.as_object() else {
+            return false;
+        };
+        let int = |v: Option<&Value>| {
+            v.is_some_and(|v| {
+                v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+            })
+        };
+        match name {
+            "add" => map.len() == 2 && int(map.get("a")) && int(map.get("b")),
+            "weather" | "typed" => {
+                map.len() == 2
+                    && map.get("city").is_some_and(Value::is_string)
+                    && map
+                        .get("unit")
+                        .is_some_and(|u| u.is_null() || u == "celsius" || u == "fahrenheit")
+            }
+            _ => false,
+        }
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema, serde::Serialize)]
+    struct Typed {
+        city: String,
+        unit: Option<Unit2>,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema, serde::Serialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Unit2 {
+        Celsius,
+        Fahrenheit,
+    }
+
+    fn registry(seen: &Calls) -> ToolRegistry {
+        let mut tools = ToolRegistry::new();
+        let record = |name: &'static str, seen: &Calls| {
+            let seen = Arc::clone(seen);
+            move |args: Value| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock().unwrap().push((name.to_owned(), args));
+                    Ok::<_, String>("ok")
+                }
+            }
+        };
+        tools
+            .register_json(
+                "add",
+                "",
+                json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                    "required": ["a", "b"], "additionalProperties": false}),
+                true,
+                record("add", seen),
+            )
+            .unwrap();
+        tools
+            .register_json(
+                "weather",
+                "",
+                json!({"type": "object", "properties": {"city": {"type": "string"},
+                    "unit": {"type": ["string", "null"], "enum": ["celsius", "fahrenheit", null]}},
+                    "required": ["city", "unit"], "additionalProperties": false}),
+                true,
+                record("weather", seen),
+            )
+            .unwrap();
+        let s = Arc::clone(seen);
+        tools
+            .register("typed", "", move |args: Typed| {
+                let s = Arc::clone(&s);
+                async move {
+                    s.lock()
+                        .unwrap()
+                        .push(("typed".to_owned(), serde_json::to_value(&args).unwrap()));
+                    Ok::<_, String>("ok")
+                }
+            })
+            .unwrap();
+        tools
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// No sequence of model replies, and no review decisions, make the
+        /// runner call an unregistered handler or a handler with arguments
+        /// outside its schema.
+        #[test]
+        fn the_model_cannot_reach_past_the_registry_or_the_schemas(
+            rounds in prop::collection::vec(
+                prop::collection::vec((tool_name(), arguments(), decision()), 0..4), 1..4),
+            review in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let mut replies = Vec::new();
+                for (r, calls) in rounds.iter().enumerate() {
+                    let owned: Vec<(String, String, String)> = calls
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (n, a, _))| (format!("r{r}c{i}"), n.clone(), a.clone()))
+                        .collect();
+                    let refs: Vec<(&str, &str, &str)> =
+                        owned.iter().map(|(i, n, a)| (i.as_str(), n.as_str(), a.as_str())).collect();
+                    replies.push(if refs.is_empty() { chat_text("done") } else { chat_calls(&refs) });
+                }
+                replies.push(chat_text("done"));
+                let (_server, client) = model("/chat/completions", replies).await;
+                let seen = Calls::default();
+                let runner = ToolRunner::new(client, registry(&seen)).review_all(review);
+                let mut run = runner.run_chat(chat_request("x")).await;
+                let mut round = 0;
+                while let RunOutcome::NeedsReview = run.outcome() {
+                    let decisions: Vec<(String, Decision)> = rounds[round]
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, _, d))| d.clone().map(|d| (format!("r{round}c{i}"), d)))
+                        .collect();
+                    run = runner.resume_chat(run, decisions).await;
+                    round += 1;
+                }
+                for (name, args) in seen.lock().unwrap().iter() {
+                    assert!(
+                        fits(name, args),
+                        "handler `{name}` ran with arguments outside its schema: {args}"
+                    );
+                }
+                let ran = seen.lock().unwrap().len() as u32;
+                assert_eq!(ran, run.stats().succeeded);
+            });
+        }
+    }
+}
