@@ -252,7 +252,9 @@ fn area_features() -> Result {
 fn area_features_in(dir: &std::path::Path) -> Result {
     let check = |args: &[&str]| {
         let mut cmd = cargo(args);
-        cmd.env("CARGO_TARGET_DIR", dir);
+        // A feature set that only warns (dead code without its callers) fails too.
+        cmd.env("CARGO_TARGET_DIR", dir)
+            .env("RUSTFLAGS", "-D warnings");
         exec(&mut cmd)
     };
     let mut failed = Vec::new();
@@ -270,7 +272,12 @@ fn area_features_in(dir: &std::path::Path) -> Result {
             failed.push(*area);
         }
     }
-    for features in ["", "chat"] {
+    for (features, label) in [
+        ("", "oai (none)"),
+        ("chat", "oai chat"),
+        ("tools,chat", "oai tools+chat"),
+        ("tools,responses", "oai tools+responses"),
+    ] {
         let r = check(&[
             "check",
             "--quiet",
@@ -281,11 +288,7 @@ fn area_features_in(dir: &std::path::Path) -> Result {
             features,
         ]);
         if r.is_err() {
-            failed.push(if features.is_empty() {
-                "oai (none)"
-            } else {
-                "oai chat"
-            });
+            failed.push(label);
         }
     }
     if failed.is_empty() {

@@ -83,7 +83,8 @@ pub mod structured;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
-#[cfg(feature = "tools")]
+// The runner needs a conversation API to run over.
+#[cfg(all(feature = "tools", any(feature = "chat", feature = "responses")))]
 pub mod tools;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;

@@ -432,6 +432,7 @@ pub(crate) fn put<T>(
 /// A string from the server as an error shows it: at most 64 characters,
 /// control characters and quotes escaped, so a hostile value cannot flood or
 /// forge the message.
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 pub(crate) fn shown(s: &str) -> String {
     const MAX: usize = 64;
     let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();

@@ -362,6 +362,8 @@ pub(crate) struct Reply {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) call_id: String,
+    /// Chat answers both kinds alike; the Responses API has an item for each.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
     pub(crate) custom: bool,
     pub(crate) text: String,
 }
@@ -569,22 +571,17 @@ impl ToolRunner {
     /// Starts a run and drives it until it completes, stops for review,
     /// reaches a limit or fails.
     pub(crate) async fn start<C: Conversation>(&self, mut conversation: C) -> ToolRun<C> {
-        let outcome = match conversation.install_tools(&self.registry) {
-            Ok(()) => None,
-            Err(e) => Some(RunOutcome::Failed(e)),
-        };
-        let run = ToolRun {
-            conversation,
-            outcome: RunOutcome::Completed,
-            pending: Vec::new(),
-            stats: RunStats::default(),
-        };
-        match outcome {
-            Some(failed) => ToolRun {
-                outcome: failed,
-                ..run
-            },
-            None => self.drive(run, Vec::new()).await,
+        match conversation.install_tools(&self.registry) {
+            Err(e) => ToolRun::failed(conversation, e),
+            Ok(()) => {
+                let run = ToolRun {
+                    conversation,
+                    outcome: RunOutcome::Completed,
+                    pending: Vec::new(),
+                    stats: RunStats::default(),
+                };
+                self.drive(run, Vec::new()).await
+            }
         }
     }
 
