@@ -2,6 +2,7 @@
 //! model round by round, the tests check what the runner ran, what it sent
 //! back, and how each run ended.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(feature = "tools", feature = "chat", feature = "responses"))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,7 @@
 //! caches per call site whether anyone listens, and tests running beside it
 //! without a subscriber would race with that cache.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(feature = "tools", feature = "chat"))]
 
 use std::sync::{Arc, Mutex};

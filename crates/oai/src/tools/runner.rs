@@ -696,18 +696,18 @@ impl ToolRunner {
         if stats.rounds >= self.max_rounds {
             return Some(Limit::Rounds(self.max_rounds));
         }
-        if let (Some(limit), Some(deadline)) = (self.max_total_time, deadline) {
-            if Instant::now() >= deadline {
-                return Some(Limit::Time(limit));
-            }
+        if let (Some(limit), Some(deadline)) = (self.max_total_time, deadline)
+            && Instant::now() >= deadline
+        {
+            return Some(Limit::Time(limit));
         }
-        if let Some(limit) = self.max_total_tokens {
-            if stats.tokens >= limit {
-                return Some(Limit::Tokens {
-                    used: stats.tokens,
-                    limit,
-                });
-            }
+        if let Some(limit) = self.max_total_tokens
+            && stats.tokens >= limit
+        {
+            return Some(Limit::Tokens {
+                used: stats.tokens,
+                limit,
+            });
         }
         None
     }
