@@ -1,0 +1,136 @@
+//! Exit codes, and the one-line failure every command reports.
+
+use std::fmt;
+
+/// Success.
+pub const OK: u8 = 0;
+/// The API answered with an error (the line has its status and request id).
+pub const API: u8 = 1;
+/// The command line is wrong (clap's usage error).
+pub const USAGE: u8 = 2;
+/// The configuration is missing or malformed (no `OPENAI_API_KEY`, a bad
+/// `OPENAI_BASE_URL`).
+pub const CONFIG: u8 = 3;
+/// The server could not be reached, timed out, or broke a stream.
+pub const NETWORK: u8 = 4;
+/// A local problem: a file that cannot be read or written, a malformed
+/// JSONL line, an answer that could not be decoded.
+pub const LOCAL: u8 = 5;
+/// A batch or upload did not finish (failed, expired, cancelled or timed
+/// out); the line says how to resume when that is possible.
+pub const UNFINISHED: u8 = 6;
+
+/// The exit codes, for `--help`.
+pub const HELP: &str = "\
+Environment: OPENAI_API_KEY (required), OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_PROJECT_ID.
+
+Exit codes:
+  0  success
+  1  the API answered with an error (status and request id on stderr)
+  2  usage error
+  3  configuration error (missing or malformed key or base URL)
+  4  network error: unreachable, timed out, or a stream that broke
+  5  local error: unreadable file, malformed JSONL, undecodable answer
+  6  a batch or upload did not finish (rerun with the printed --resume id)";
+
+/// A failed command: the line printed on stderr and its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, whatever the message holds.
+        let line: String = self
+            .message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        f.write_str(&line)
+    }
+}
+
+/// The exit code of a library error.
+pub fn code_of(e: &oai::Error) -> u8 {
+    if e.is_config() || e.is_credentials() {
+        CONFIG
+    } else if e.is_api() {
+        API
+    } else if e.is_connect()
+        || e.is_timeout()
+        || e.is_stream()
+        || e.is_redirect()
+        || matches!(e.kind(), oai::ErrorKind::Request)
+    {
+        NETWORK
+    } else {
+        LOCAL
+    }
+}
+
+/// The line of a library error: its message, with the request id when the
+/// server gave one.
+pub fn line_of(e: &oai::Error) -> String {
+    match e.request_id() {
+        Some(id) => format!("{e} (request id {id})"),
+        None => e.to_string(),
+    }
+}
+
+impl From<oai::Error> for Failure {
+    fn from(e: oai::Error) -> Self {
+        Self::new(code_of(&e), line_of(&e))
+    }
+}
+
+impl From<oai::upload::UploadError> for Failure {
+    fn from(e: oai::upload::UploadError) -> Self {
+        let code = match e.api_error() {
+            Some(api) => code_of(api),
+            None if e.is_invalid_input() => LOCAL,
+            None => UNFINISHED,
+        };
+        let mut line = e.to_string();
+        if let Some(source) = std::error::Error::source(&e) {
+            line.push_str(&format!(": {source}"));
+        }
+        if let Some(id) = e.api_error().and_then(oai::Error::request_id) {
+            line.push_str(&format!(" (request id {id})"));
+        }
+        Self::new(code, line)
+    }
+}
+
+impl From<oai::batch::BatchRunError> for Failure {
+    fn from(e: oai::batch::BatchRunError) -> Self {
+        let mut line = e.to_string();
+        if let Some(api) = e.api_error() {
+            line.push_str(&format!(": {}", line_of(api)));
+        }
+        let code = match (e.batch_id(), e.api_error()) {
+            (Some(id), _) => {
+                line.push_str(&format!("; resume with: oai batch run --resume {id}"));
+                UNFINISHED
+            }
+            (None, Some(api)) => code_of(api),
+            (None, None) if e.is_invalid_input() => LOCAL,
+            (None, None) => UNFINISHED,
+        };
+        Self::new(code, line)
+    }
+}

@@ -1,0 +1,161 @@
+//! `oai`: the OpenAI API from the terminal, built on the `oai` crate.
+//!
+//! It reads the same environment variables as the library
+//! (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`),
+//! prints text for people or JSON for scripts (`--json`), and reports a
+//! failure as one line on stderr with the request id, with an exit code that
+//! says what kind of failure it was (see [`ExitCode`](exit)).
+
+#![forbid(unsafe_code)]
+
+mod commands;
+mod exit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The OpenAI API from the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "oai", version, about, after_long_help = exit::HELP)]
+struct Cli {
+    /// Print JSON (the API's objects) on stdout instead of text, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ask a chat model; the answer is printed as it streams in.
+    Chat {
+        /// What to ask.
+        prompt: String,
+        /// The model.
+        #[arg(long, short, default_value = "gpt-4o-mini")]
+        model: String,
+        /// A system message put before the prompt.
+        #[arg(long)]
+        system: Option<String>,
+        /// Wait for the whole answer instead of streaming it.
+        #[arg(long)]
+        no_stream: bool,
+    },
+    /// List the models the key can use.
+    Models,
+    /// Upload, list and delete files.
+    Files {
+        #[command(subcommand)]
+        command: FilesCommand,
+    },
+    /// Run batch jobs.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
+    /// The Responses API.
+    Responses {
+        #[command(subcommand)]
+        command: ResponsesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FilesCommand {
+    /// Upload a file of any size, in parts, with a progress bar.
+    Upload {
+        /// The file.
+        path: PathBuf,
+        /// What the file is for (assistants, batch, fine-tune, vision, user_data, evals).
+        #[arg(long, default_value = "user_data")]
+        purpose: String,
+        /// The size of each part, in MiB (at most 64).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=64))]
+        part_mib: u32,
+    },
+    /// List the files.
+    List,
+    /// Delete a file.
+    Delete {
+        /// The file's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BatchCommand {
+    /// Submit a JSONL file of requests, wait for the batch with progress, and
+    /// print each result by `custom_id`.
+    ///
+    /// Each line is `{"custom_id": .., "method": "POST", "url": "/v1/..", "body": {..}}`.
+    /// If waiting fails, the batch id is printed: rerun with `--resume ID`.
+    Run {
+        /// The JSONL file (not needed with `--resume`).
+        #[arg(required_unless_present = "resume")]
+        file: Option<PathBuf>,
+        /// Wait for an existing batch instead of submitting a new one.
+        #[arg(long, value_name = "BATCH_ID")]
+        resume: Option<String>,
+        /// Write the results (one JSON line each) to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Seconds between polls at first (they back off to 60 s).
+        #[arg(long, default_value_t = 5.0)]
+        poll_seconds: f64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ResponsesCommand {
+    /// Create a response; its text is printed as it streams in.
+    Create {
+        /// The input text.
+        input: String,
+        /// The model.
+        #[arg(long, short, default_value = "gpt-4o-mini")]
+        model: String,
+        /// Instructions (a system message).
+        #[arg(long)]
+        instructions: Option<String>,
+        /// Wait for the whole response instead of streaming it.
+        #[arg(long)]
+        no_stream: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors exit 2.
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("oai: error: could not start the runtime: {e}");
+            return ExitCode::from(exit::LOCAL);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            eprintln!("oai: error: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}
