@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
@@ -17,6 +17,10 @@ use crate::{API_KEY, ReceivedRequest, ToolCall};
 
 /// The largest request body read.
 const MAX_BODY: usize = 32 * 1024 * 1024;
+/// How much of a body over the cap is read on and thrown away.
+const MAX_DRAIN: usize = 2 * MAX_BODY;
+/// How long a body over the cap is read on.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// The most files the store keeps.
 const MAX_FILES: usize = 1000;
 /// The most bytes the file store keeps in all.
@@ -157,19 +161,8 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let read: Result<Bytes, ApiError> =
-        if declared.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY)) {
-            Err(too_large())
-        } else {
-            match Limited::new(incoming, MAX_BODY).collect().await {
-                Ok(collected) => Ok(collected.to_bytes()),
-                Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-                Err(err) => Err(ApiError::new(
-                    400,
-                    format!("the request body could not be read: {err}"),
-                )),
-            }
-        };
+    let too_big = declared.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY));
+    let read = read_body(incoming, too_big).await;
     let method = parts.method.as_str();
     let path = parts.uri.path();
     let query = parts.uri.query();
@@ -209,6 +202,50 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         },
     };
     respond(outcome, number)
+}
+
+/// Reads the body under the cap. A body over the cap is still read on (and
+/// thrown away) up to [`MAX_DRAIN`] bytes for at most [`DRAIN_TIME`], so the
+/// client is done sending when the 413 arrives rather than cut off.
+async fn read_body(mut incoming: Incoming, too_big: bool) -> Result<Bytes, ApiError> {
+    let mut body = Vec::new();
+    let mut over = too_big;
+    let mut seen: usize = 0;
+    let drain_until = tokio::time::Instant::now() + DRAIN_TIME;
+    loop {
+        let frame = if over {
+            match tokio::time::timeout_at(drain_until, incoming.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => break,
+            }
+        } else {
+            incoming.frame().await
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|err| {
+            ApiError::new(400, format!("the request body could not be read: {err}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_BODY && !over {
+            over = true;
+            body = Vec::new();
+        }
+        if over {
+            if seen > MAX_DRAIN {
+                break;
+            }
+        } else {
+            body.extend_from_slice(&data);
+        }
+    }
+    if over {
+        Err(too_large())
+    } else {
+        Ok(Bytes::from(body))
+    }
 }
 
 fn too_large() -> ApiError {
