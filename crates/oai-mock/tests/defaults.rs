@@ -1,5 +1,6 @@
 //! The default answers: status, headers, and shapes decoded with the strict
 //! generated types the `oai` client uses.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! What the integration tests share: an authorised client and an SSE reader.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use oai_mock::MockServer;
 use serde_json::Value;
