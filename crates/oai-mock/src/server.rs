@@ -114,6 +114,8 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        // A client may shut its sending side and still wait for the answer.
+        .half_close(true)
         .serve_connection(TokioIo::new(stream), service)
         .await;
 }
