@@ -586,3 +586,23 @@ fn works_on_a_runtime_that_blocks() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("gpt-4o-mini"));
 }
+
+#[tokio::test]
+async fn unusable_scripted_statuses_answer_500_and_bodiless_ones_work() {
+    let server = MockServer::start().await;
+    server.chat().body(1000, json!({}));
+    server.chat().error(101, "switching");
+    server.chat().body(204, json!(null));
+    for _ in 0..2 {
+        let error = api_error(post(&server, "/chat/completions", &chat(false)).await, 500).await;
+        assert!(
+            error["message"].as_str().unwrap().contains("not a status"),
+            "{error}"
+        );
+    }
+    let empty = post(&server, "/chat/completions", &chat(false)).await;
+    assert_eq!(empty.status(), 204);
+    assert!(empty.bytes().await.unwrap().is_empty());
+    // The connection and the server are fine afterwards.
+    assert_eq!(chat_message(&server).await["finish_reason"], "stop");
+}
