@@ -275,6 +275,11 @@ async fn upload(
     part_mib: u32,
 ) -> Outcome {
     let progress = Arc::new(Mutex::new(Progress::new(json)));
+    // The Uploads API (parts, progress per part) takes only some purposes;
+    // the others go through the Files API in one request.
+    if !oai::types::CreateUploadRequestPurpose::VALUES.contains(&purpose) {
+        return upload_whole(client, json, path, purpose, &progress).await;
+    }
     let shown = Arc::clone(&progress);
     let part_bytes = usize::try_from(part_mib).unwrap_or(64) << 20;
     let upload = LargeUpload::from_path(path, purpose)
@@ -302,6 +307,43 @@ async fn upload(
         Some(file) => println!("{}\t{}\t{}", file.id, file.bytes, file.filename),
         None => println!("upload {} is {}", upload.id, upload.status),
     }
+    Ok(())
+}
+
+/// A file sent through the Files API in one request (purposes the Uploads
+/// API does not take). Progress is reported once the server has it.
+async fn upload_whole(
+    client: &oai::Client,
+    json: bool,
+    path: &Path,
+    purpose: &str,
+    progress: &Mutex<Progress>,
+) -> Outcome {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| {
+            Failure::new(
+                exit::LOCAL,
+                format!("could not read {}: {e}", path.display()),
+            )
+        })?
+        .len();
+    let request = oai::builders::CreateFileRequestBuilder::new(
+        oai::types::InputFile::from_path(path),
+        oai::types::CreateFileRequestPurpose::from(purpose),
+    )
+    .build()
+    .map_err(invalid)?;
+    let file = client.files().create(request).await?;
+    if let Ok(mut shown) = progress.lock() {
+        shown.update(bytes, bytes, "bytes", || {
+            format!("uploaded {bytes} of {bytes} bytes in one request")
+        });
+        shown.finish();
+    }
+    if json {
+        return print_json(&file);
+    }
+    println!("{}\t{}\t{}", file.id, file.bytes, file.filename);
     Ok(())
 }
 

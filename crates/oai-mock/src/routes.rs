@@ -12,7 +12,7 @@ use crate::bodies::{self, Answer, Call, Context, Echo, ResponseIds};
 use crate::embeddings;
 use crate::multipart;
 use crate::server::{self, Body};
-use crate::state::{Reply, Shared, StoredBatch, StoredFile};
+use crate::state::{Reply, Shared, StoredBatch, StoredFile, StoredUpload};
 use crate::{API_KEY, ReceivedRequest, ToolCall};
 
 /// The largest request body read.
@@ -600,6 +600,10 @@ fn other(shared: &Shared, call: &Req<'_>) -> Outcome {
         ("GET", ["batches"]) => Ok(list_batches(shared, call.query)),
         ("GET", ["batches", id]) => retrieve_batch(shared, id),
         ("POST", ["batches", id, "cancel"]) => cancel_batch(shared, id),
+        ("POST", ["uploads"]) => create_upload(shared, call.json.as_ref()),
+        ("POST", ["uploads", id, "parts"]) => add_upload_part(shared, id, call),
+        ("POST", ["uploads", id, "complete"]) => complete_upload(shared, id, call.json.as_ref()),
+        ("POST", ["uploads", id, "cancel"]) => cancel_upload(shared, id),
         _ => Err(
             ApiError::new(404, format!("Invalid URL ({} {})", call.method, call.path))
                 .code("unknown_url"),
@@ -1289,6 +1293,205 @@ fn cancel_batch(shared: &Shared, id: &str) -> Result<Value, ApiError> {
             format!("a batch with status '{status}' cannot be cancelled"),
         )),
     }
+}
+
+// ------------------------------------------------------------------ uploads
+
+/// The most bytes an Upload may announce (the API's limit: 8 GiB); what it
+/// may actually hold is bounded by the file store.
+const MAX_UPLOAD_BYTES: u64 = 8 << 30;
+/// The most bytes of one part (the API's limit: 64 MiB).
+const MAX_PART_BYTES: usize = 64 << 20;
+
+fn upload_object(upload: &StoredUpload, file: Option<&StoredFile>) -> Value {
+    json!({
+        "id": upload.id,
+        "object": "upload",
+        "bytes": upload.bytes,
+        "created_at": upload.created_at,
+        "filename": upload.filename,
+        "purpose": upload.purpose,
+        "status": upload.status,
+        "expires_at": upload.created_at + 3600,
+        "file": file.map(file_object),
+    })
+}
+
+fn no_upload(id: &str) -> ApiError {
+    ApiError::new(404, format!("No such Upload object: {id}")).param("upload_id")
+}
+
+fn create_upload(shared: &Shared, request: Option<&Value>) -> Result<Value, ApiError> {
+    let body = object_body(request)?;
+    let text = |name: &'static str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(400, format!("'{name}' is required and must be a string")).param(name)
+            })
+    };
+    let filename = text("filename")?.to_owned();
+    let purpose = text("purpose")?.to_owned();
+    text("mime_type")?;
+    if !PURPOSES.contains(&purpose.as_str()) {
+        return Err(ApiError::new(
+            400,
+            format!("'purpose' must be one of {}", PURPOSES.join(", ")),
+        )
+        .param("purpose"));
+    }
+    let bytes = body
+        .get("bytes")
+        .and_then(Value::as_u64)
+        .filter(|b| *b <= MAX_UPLOAD_BYTES)
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                format!("'bytes' must be an integer from 0 to {MAX_UPLOAD_BYTES}"),
+            )
+            .param("bytes")
+        })?;
+    let upload = StoredUpload {
+        id: format!("upload_mock{}", shared.next_id()),
+        filename,
+        purpose,
+        bytes,
+        created_at: now(),
+        status: "pending",
+        parts: Vec::new(),
+        file_id: None,
+    };
+    let object = upload_object(&upload, None);
+    shared.lock().uploads.push(upload);
+    Ok(object)
+}
+
+fn add_upload_part(shared: &Shared, id: &str, call: &Req<'_>) -> Result<Value, ApiError> {
+    let boundary = multipart::boundary(call.content_type).ok_or_else(|| {
+        ApiError::new(400, "the body must be multipart/form-data with a boundary")
+    })?;
+    let parts = multipart::parse(call.body, &boundary)
+        .map_err(|why| ApiError::new(400, format!("the multipart body is malformed: {why}")))?;
+    let data = parts
+        .iter()
+        .find(|p| p.name == "data")
+        .map(|p| p.data.clone())
+        .ok_or_else(|| {
+            ApiError::new(400, "'data' is required")
+                .param("data")
+                .code("missing_required_parameter")
+        })?;
+    if data.len() > MAX_PART_BYTES {
+        return Err(ApiError::new(400, "a part may hold at most 64 MB").param("data"));
+    }
+    let part_id = format!("part_mock{}", shared.next_id());
+    let mut state = shared.lock();
+    let upload = state
+        .uploads
+        .iter_mut()
+        .find(|u| u.id == id)
+        .ok_or_else(|| no_upload(id))?;
+    if upload.status != "pending" {
+        return Err(ApiError::new(
+            400,
+            format!("the upload is {}, it takes no more parts", upload.status),
+        ));
+    }
+    let received: u64 = upload.parts.iter().map(|(_, d)| d.len() as u64).sum();
+    if received.saturating_add(data.len() as u64) > upload.bytes {
+        return Err(ApiError::new(
+            400,
+            format!(
+                "the parts would exceed the {} bytes announced",
+                upload.bytes
+            ),
+        ));
+    }
+    upload.parts.push((part_id.clone(), data));
+    Ok(json!({"id": part_id, "object": "upload.part", "created_at": now(), "upload_id": id}))
+}
+
+fn complete_upload(shared: &Shared, id: &str, request: Option<&Value>) -> Result<Value, ApiError> {
+    let body = object_body(request)?;
+    let part_ids: Vec<&str> = body
+        .get("part_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "'part_ids' is required and must be an array of strings",
+            )
+            .param("part_ids")
+        })?;
+    let upload = {
+        let state = shared.lock();
+        state
+            .uploads
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .ok_or_else(|| no_upload(id))?
+    };
+    if upload.status != "pending" {
+        return Err(ApiError::new(
+            400,
+            format!("the upload is {}, it cannot be completed", upload.status),
+        ));
+    }
+    let mut content = Vec::new();
+    for part_id in &part_ids {
+        let data = upload
+            .parts
+            .iter()
+            .find(|(pid, _)| pid == part_id)
+            .map(|(_, d)| d)
+            .ok_or_else(|| {
+                ApiError::new(400, format!("no part {part_id} in this upload")).param("part_ids")
+            })?;
+        content.extend_from_slice(data);
+    }
+    if content.len() as u64 != upload.bytes {
+        return Err(ApiError::new(
+            400,
+            format!(
+                "the parts hold {} bytes, the upload announced {}",
+                content.len(),
+                upload.bytes
+            ),
+        ));
+    }
+    let file = store_file(
+        shared,
+        upload.filename.clone(),
+        upload.purpose.clone(),
+        Bytes::from(content),
+    )?;
+    let mut state = shared.lock();
+    let stored = state
+        .uploads
+        .iter_mut()
+        .find(|u| u.id == id)
+        .ok_or_else(|| no_upload(id))?;
+    stored.status = "completed";
+    stored.file_id = Some(file.id.clone());
+    stored.parts.clear();
+    Ok(upload_object(stored, Some(&file)))
+}
+
+fn cancel_upload(shared: &Shared, id: &str) -> Result<Value, ApiError> {
+    let mut state = shared.lock();
+    let upload = state
+        .uploads
+        .iter_mut()
+        .find(|u| u.id == id)
+        .ok_or_else(|| no_upload(id))?;
+    if upload.status == "pending" {
+        upload.status = "cancelled";
+        upload.parts.clear();
+    }
+    Ok(upload_object(upload, None))
 }
 
 #[cfg(test)]

@@ -73,12 +73,30 @@ pub(crate) struct StoredBatch {
     pub(crate) retrievals: u32,
 }
 
+/// An Upload (the Uploads API) and the parts it has received.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredUpload {
+    pub(crate) id: String,
+    pub(crate) filename: String,
+    pub(crate) purpose: String,
+    /// The size announced at creation.
+    pub(crate) bytes: u64,
+    pub(crate) created_at: u64,
+    /// `pending`, `completed` or `cancelled`.
+    pub(crate) status: &'static str,
+    /// Parts by id, in the order received.
+    pub(crate) parts: Vec<(String, Bytes)>,
+    /// The file made by completing it.
+    pub(crate) file_id: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) requests: Vec<ReceivedRequest>,
     pub(crate) scripts: HashMap<String, VecDeque<Reply>>,
     pub(crate) files: Vec<StoredFile>,
     pub(crate) batches: Vec<StoredBatch>,
+    pub(crate) uploads: Vec<StoredUpload>,
 }
 
 /// The state shared by the handles and the server task.

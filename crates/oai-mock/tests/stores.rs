@@ -416,3 +416,105 @@ async fn batch_requests_are_checked() {
     )
     .await;
 }
+
+async fn add_part(server: &MockServer, upload_id: &str, data: &[u8]) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "data",
+        reqwest::multipart::Part::bytes(data.to_vec()).file_name("part"),
+    );
+    client(server)
+        .post(url(server, &format!("/uploads/{upload_id}/parts")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_in_parts_becomes_a_file_with_the_parts_in_the_order_given() {
+    let server = MockServer::start().await;
+    let created: Value = post(
+        &server,
+        "/uploads",
+        &json!({"filename": "big.jsonl", "purpose": "batch", "bytes": 10,
+            "mime_type": "application/jsonl"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(created["status"], "pending");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let first: Value = add_part(&server, &id, b"hello").await.json().await.unwrap();
+    let second: Value = add_part(&server, &id, b"world").await.json().await.unwrap();
+    assert_eq!(first["object"], "upload.part");
+    assert_eq!(first["upload_id"], id.as_str());
+    // More than announced is refused.
+    api_error(add_part(&server, &id, b"!").await, 400).await;
+    // Completing with the parts in another order gives that order.
+    let done: Value = post(
+        &server,
+        &format!("/uploads/{id}/complete"),
+        &json!({"part_ids": [second["id"], first["id"]]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(done["status"], "completed");
+    let file: OpenAIFile = serde_json::from_value(done["file"].clone()).unwrap();
+    assert_eq!(file.bytes, 10);
+    assert_eq!(file.filename, "big.jsonl");
+    let content = get(&server, &format!("/files/{}/content", file.id))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&content[..], b"worldhello");
+    // A completed upload takes nothing more; a missing one is a 404.
+    api_error(add_part(&server, &id, b"x").await, 400).await;
+    api_error(
+        post(
+            &server,
+            "/uploads/upload_nope/complete",
+            &json!({"part_ids": []}),
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_whose_parts_do_not_add_up_is_refused_and_can_be_cancelled() {
+    let server = MockServer::start().await;
+    let created: Value = post(
+        &server,
+        "/uploads",
+        &json!({"filename": "f", "purpose": "user_data", "bytes": 4, "mime_type": "text/plain"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let part: Value = add_part(&server, &id, b"ab").await.json().await.unwrap();
+    api_error(
+        post(
+            &server,
+            &format!("/uploads/{id}/complete"),
+            &json!({"part_ids": [part["id"]]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    let cancelled: Value = post(&server, &format!("/uploads/{id}/cancel"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    // Its shape is the API's Upload.
+    let _: oai_types::Upload = serde_json::from_value(cancelled).unwrap();
+}
