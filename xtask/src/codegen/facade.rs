@@ -169,6 +169,122 @@ pub(super) const BODY_DEFAULTS: &[(&str, &str, &str, &str)] = &[(
     "support::embeddings_base64_by_default",
 )];
 
+/// Compiled examples for the main entry points: `(operation, streamed form?,
+/// the example's lines)`. Each becomes a `no_run` doc test of that method.
+const EXAMPLES: &[(&str, bool, &[&str])] = &[
+    (
+        "createChatCompletion",
+        false,
+        &[
+            "use oai::builders::CreateChatCompletionRequestBuilder as Chat;",
+            "use oai::types::ChatCompletionRequestMessage as Message;",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\").build()?;",
+            "let answer = client.chat().completions().create(request).await?;",
+            "println!(\"{:?}\", answer.choices[0].message.content);",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "createChatCompletion",
+        true,
+        &[
+            "use futures_util::StreamExt;",
+            "use oai::builders::CreateChatCompletionRequestBuilder as Chat;",
+            "use oai::types::ChatCompletionRequestMessage as Message;",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\").build()?;",
+            "let mut stream = client.chat().completions().create_stream(request).await?;",
+            "while let Some(chunk) = stream.next().await {",
+            "    for choice in chunk?.choices {",
+            "        print!(\"{}\", choice.delta.content.unwrap_or_default());",
+            "    }",
+            "}",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "createResponse",
+        false,
+        &[
+            "use oai::builders::CreateResponseBuilder;",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\").build()?;",
+            "let response = client.responses().create(request).await?;",
+            "println!(\"{:?} with {} output items\", response.status, response.output.len());",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "createResponse",
+        true,
+        &[
+            "use futures_util::StreamExt;",
+            "use oai::accumulate::{AccumulateExt, StreamEvent};",
+            "use oai::builders::CreateResponseBuilder;",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\").build()?;",
+            "let mut events = client.responses().create_stream(request).await?.accumulate();",
+            "while let Some(event) = events.next().await {",
+            "    print!(\"{}\", event?.text_delta().unwrap_or_default());",
+            "}",
+            "let response = events.into_final()?;",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "createEmbedding",
+        false,
+        &[
+            "use oai::builders::CreateEmbeddingRequestBuilder;",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = CreateEmbeddingRequestBuilder::new(\"some text\", \"text-embedding-3-small\").build()?;",
+            "let answer = client.embeddings().create(request).await?;",
+            "let vector: Vec<f32> = answer.data[0].embedding.to_f32(); // base64 on the wire",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "createFile",
+        false,
+        &[
+            "use oai::builders::CreateFileRequestBuilder;",
+            "use oai::types::{CreateFileRequestPurpose, InputFile};",
+            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "let request = CreateFileRequestBuilder::new(",
+            "    InputFile::from_path(\"data.jsonl\"),",
+            "    CreateFileRequestPurpose::Batch,",
+            ").build()?;",
+            "let file = client.files().create(request).await?;",
+            "println!(\"{} ({} bytes)\", file.id, file.bytes);",
+            "# Ok(()) }",
+        ],
+    ),
+    (
+        "listModels",
+        false,
+        &[
+            "# async fn demo(client: oai::Client) -> Result<(), oai::Error> {",
+            "for model in client.models().list().await?.data {",
+            "    println!(\"{}\", model.id);",
+            "}",
+            "# Ok(()) }",
+        ],
+    ),
+];
+
+/// The doc lines of the example of `op` (streamed or not), if it has one.
+fn example_doc(op: &str, streamed: bool) -> String {
+    EXAMPLES
+        .iter()
+        .filter(|(id, s, _)| *id == op && *s == streamed)
+        .map(|(_, _, lines)| {
+            let body: String = lines.iter().map(|l| format!("/// {l}\n")).collect();
+            format!("///\n/// ```no_run\n{body}/// ```\n")
+        })
+        .collect()
+}
+
 fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     let mut out = Vec::new();
     let http = op.method.to_uppercase();
@@ -313,7 +429,8 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         out.push(Method {
             cfg: cfg.clone(),
             text: format!(
-                "{docs}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::new((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
+                "{docs}{}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::new((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
+                example_doc(&op.id, false),
                 op.name
             ),
         });
@@ -356,7 +473,8 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             out.push(Method {
                 cfg: cfg.clone(),
                 text: format!(
-                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{prelude}{late}rb.stream_with({options}).await\n}}\n",
+                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{prelude}{late}rb.stream_with({options}).await\n}}\n",
+                    example_doc(&op.id, true),
                     op.name
                 ),
             });

@@ -5509,6 +5509,16 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
     ///
+    /// ```no_run
+    /// use oai::builders::CreateChatCompletionRequestBuilder as Chat;
+    /// use oai::types::ChatCompletionRequestMessage as Message;
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
+    /// let answer = client.chat().completions().create(request).await?;
+    /// println!("{:?}", answer.choices[0].message.content);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
@@ -5529,6 +5539,21 @@ impl<'c> ChatCompletions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
+    ///
+    /// ```no_run
+    /// use futures_util::StreamExt;
+    /// use oai::builders::CreateChatCompletionRequestBuilder as Chat;
+    /// use oai::types::ChatCompletionRequestMessage as Message;
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
+    /// let mut stream = client.chat().completions().create_stream(request).await?;
+    /// while let Some(chunk) = stream.next().await {
+    ///     for choice in chunk?.choices {
+    ///         print!("{}", choice.delta.content.unwrap_or_default());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -6495,6 +6520,15 @@ impl<'c> Embeddings<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/embeddings/createEmbedding).
     ///
+    /// ```no_run
+    /// use oai::builders::CreateEmbeddingRequestBuilder;
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = CreateEmbeddingRequestBuilder::new("some text", "text-embedding-3-small").build()?;
+    /// let answer = client.embeddings().create(request).await?;
+    /// let vector: Vec<f32> = answer.data[0].embedding.to_f32(); // base64 on the wire
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
@@ -6937,6 +6971,19 @@ impl<'c> Files<'c> {
     /// `POST /files` (operation `createFile`).
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/files/createFile).
+    ///
+    /// ```no_run
+    /// use oai::builders::CreateFileRequestBuilder;
+    /// use oai::types::{CreateFileRequestPurpose, InputFile};
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = CreateFileRequestBuilder::new(
+    ///     InputFile::from_path("data.jsonl"),
+    ///     CreateFileRequestPurpose::Batch,
+    /// ).build()?;
+    /// let file = client.files().create(request).await?;
+    /// println!("{} ({} bytes)", file.id, file.bytes);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
@@ -7793,6 +7840,14 @@ impl<'c> Models<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/models/listModels).
     ///
+    /// ```no_run
+    /// # async fn demo(client: oai::Client) -> Result<(), oai::Error> {
+    /// for model in client.models().list().await?.data {
+    ///     println!("{}", model.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self) -> Call<oai_types::ListModelsResponse> {
@@ -8219,6 +8274,15 @@ impl<'c> Responses<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
+    /// ```no_run
+    /// use oai::builders::CreateResponseBuilder;
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello").build()?;
+    /// let response = client.responses().create(request).await?;
+    /// println!("{:?} with {} output items", response.status, response.output.len());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub fn create(&self, request: oai_types::CreateResponse) -> Call<oai_types::Response> {
@@ -8236,6 +8300,20 @@ impl<'c> Responses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
     /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
+    ///
+    /// ```no_run
+    /// use futures_util::StreamExt;
+    /// use oai::accumulate::{AccumulateExt, StreamEvent};
+    /// use oai::builders::CreateResponseBuilder;
+    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello").build()?;
+    /// let mut events = client.responses().create_stream(request).await?.accumulate();
+    /// while let Some(event) = events.next().await {
+    ///     print!("{}", event?.text_delta().unwrap_or_default());
+    /// }
+    /// let response = events.into_final()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
