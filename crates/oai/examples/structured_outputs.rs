@@ -6,16 +6,17 @@
 //! ```
 //!
 //! With `OPENAI_API_KEY` set it talks to the API (or to `OPENAI_BASE_URL`).
-//! Without one it starts a local stand-in server on 127.0.0.1 and says so, so
-//! the example runs anywhere, with no key and no network.
+//! Without one it starts `oai-mock` on 127.0.0.1 and says so, so the example
+//! runs anywhere, with no key and no network; there it also checks that both
+//! requests carried a strict JSON schema.
+
+mod common;
 
 use oai::builders::{CreateChatCompletionRequestBuilder as Chat, CreateResponseBuilder};
 use oai::structured::{JsonSchema, ParseError, ParseExt};
 use oai::types::ChatCompletionRequestMessage as Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// An event mentioned in a text.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -42,26 +43,19 @@ const TEXT: &str = "Alice and Bob are going to a science fair on Friday.";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Kept alive for the whole run when used.
-    let mut _stand_in = None;
-    let client = if std::env::var_os("OPENAI_API_KEY").is_some() {
-        println!("Using the OpenAI API (OPENAI_API_KEY is set).");
-        oai::Client::from_env()?
-    } else {
-        let server = stand_in().await;
-        println!(
-            "OPENAI_API_KEY is not set: using a local stand-in server at {}.",
-            server.uri()
-        );
-        let client = oai::Client::new(
-            oai::Config::builder()
-                .api_key("sk-local-demo")
-                .base_url(format!("{}/v1", server.uri()))
-                .build()?,
-        )?;
-        _stand_in = Some(server);
-        client
-    };
+    let (client, mock) = common::client_or_mock().await?;
+    if let Some(mock) = &mock {
+        // The fake model answers both calls with this event.
+        let event = json!({
+            "name": "Science fair",
+            "date": "Friday",
+            "participants": ["Alice", "Bob"],
+            "location": null,
+            "kind": "trip",
+        });
+        mock.chat().json(event.clone());
+        mock.responses().json(event);
+    }
 
     // The strict schema sent to the API, derived from the type.
     let schema = oai::structured::strict_schema_for::<CalendarEvent>()?;
@@ -101,72 +95,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         event.participants,
         event.location.as_deref().unwrap_or("an unsaid place")
     );
+
+    // What the fake server received: both formats strict, with the schema.
+    if let Some(mock) = &mock {
+        for request in mock.requests() {
+            let body = request.json().unwrap_or_default();
+            let format = match request.path.as_str() {
+                "/v1/chat/completions" => {
+                    let mut flat = body["response_format"]["json_schema"].clone();
+                    flat["type"] = body["response_format"]["type"].clone();
+                    flat
+                }
+                _ => body["text"]["format"].clone(),
+            };
+            println!(
+                "{} sent format {} named {}: strict {}",
+                request.path,
+                format["type"],
+                format["name"],
+                is_strict(&format)
+            );
+            if !is_strict(&format) {
+                return Err(format!("{} was sent a non-strict format", request.path).into());
+            }
+        }
+    }
     Ok(())
 }
 
-/// The answer the stand-in gives, when the request carries a strict schema.
-fn canned_event() -> String {
-    json!({
-        "name": "Science fair",
-        "date": "Friday",
-        "participants": ["Alice", "Bob"],
-        "location": null,
-        "kind": "trip",
-    })
-    .to_string()
-}
-
-/// A 400 like the API's when the request has no strict `json_schema` format.
-fn refuse_non_strict(format: &Value) -> Option<ResponseTemplate> {
-    let strict = format["type"] == "json_schema"
+/// A `json_schema` format with `strict: true` and a closed object schema.
+fn is_strict(format: &Value) -> bool {
+    format["type"] == "json_schema"
         && format["strict"] == true
-        && format["schema"]["additionalProperties"] == false;
-    (!strict).then(|| {
-        ResponseTemplate::new(400).set_body_json(json!({"error": {
-            "message": "the stand-in expects a strict json_schema format",
-            "type": "invalid_request_error", "param": null, "code": null}}))
-    })
-}
-
-async fn stand_in() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(|req: &Request| {
-            let body: Value = req.body_json().unwrap_or_default();
-            let format = &body["response_format"];
-            let mut flat = format["json_schema"].clone();
-            flat["type"] = format["type"].clone();
-            if let Some(refusal) = refuse_non_strict(&flat) {
-                return refusal;
-            }
-            ResponseTemplate::new(200).set_body_json(json!({
-                "id": "chatcmpl-local", "object": "chat.completion", "created": 0,
-                "model": "stand-in",
-                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
-                    "message": {"role": "assistant", "content": canned_event(), "refusal": null}}]
-            }))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/responses"))
-        .respond_with(|req: &Request| {
-            let body: Value = req.body_json().unwrap_or_default();
-            if let Some(refusal) = refuse_non_strict(&body["text"]["format"]) {
-                return refusal;
-            }
-            ResponseTemplate::new(200).set_body_json(json!({
-                "id": "resp_local", "object": "response", "created_at": 0, "status": "completed",
-                "model": "stand-in", "error": null, "incomplete_details": null,
-                "instructions": null, "metadata": null, "temperature": null, "top_p": null,
-                "tools": [], "tool_choice": "auto", "parallel_tool_calls": true,
-                "output": [{"type": "message", "id": "msg_local", "role": "assistant",
-                    "status": "completed", "content": [{"type": "output_text",
-                    "text": canned_event(), "annotations": [], "logprobs": []}]}]
-            }))
-        })
-        .mount(&server)
-        .await;
-    server
+        && format["schema"]["additionalProperties"] == false
 }

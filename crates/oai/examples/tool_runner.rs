@@ -7,8 +7,11 @@
 //! ```
 //!
 //! With `OPENAI_API_KEY` set it talks to the API (or to `OPENAI_BASE_URL`).
-//! Without one it starts a local stand-in server on 127.0.0.1 and says so, so
-//! the example runs anywhere, with no key and no network.
+//! Without one it starts `oai-mock` on 127.0.0.1 and says so, so the example
+//! runs anywhere, with no key and no network: its model is scripted to ask
+//! for the tools, and the example shows what the tools sent back to it.
+
+mod common;
 
 use std::time::Duration;
 
@@ -16,10 +19,9 @@ use oai::builders::{CreateChatCompletionRequestBuilder as Chat, CreateResponseBu
 use oai::structured::JsonSchema;
 use oai::tools::{Decision, Policy, RunEvent, RunOutcome, ToolRegistry, ToolRunner};
 use oai::types::ChatCompletionRequestMessage as Message;
+use oai_mock::ToolCall;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use serde_json::json;
 
 /// Arguments of `get_weather`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -78,26 +80,26 @@ fn registry() -> Result<ToolRegistry, oai::tools::RegisterError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Kept alive for the whole run when used.
-    let mut _stand_in = None;
-    let client = if std::env::var_os("OPENAI_API_KEY").is_some() {
-        println!("Using the OpenAI API (OPENAI_API_KEY is set).");
-        oai::Client::from_env()?
-    } else {
-        let server = stand_in().await;
-        println!(
-            "OPENAI_API_KEY is not set: using a local stand-in server at {}.",
-            server.uri()
-        );
-        let client = oai::Client::new(
-            oai::Config::builder()
-                .api_key("sk-local-demo")
-                .base_url(format!("{}/v1", server.uri()))
-                .build()?,
-        )?;
-        _stand_in = Some(server);
-        client
-    };
+    let (client, mock) = common::client_or_mock().await?;
+    if let Some(mock) = &mock {
+        // The fake model: chat asks for two tools, then answers; the
+        // Responses API asks for a booking, then confirms it.
+        mock.chat().tool_calls([
+            ToolCall::new("get_weather", json!({"city": "Paris"})),
+            ToolCall::new(
+                "convert_currency",
+                json!({"amount": 40, "from": "EUR", "to": "JPY"}),
+            ),
+        ]);
+        mock.chat()
+            .text("It is 18 °C and clear in Paris; 40 EUR is 6500 JPY.");
+        mock.responses().tool_calls([ToolCall::new(
+            "book_table",
+            json!({"restaurant": "Chez Lili", "people": 2}),
+        )]);
+        mock.responses()
+            .text("Your table for 2 at Chez Lili is booked.");
+    }
 
     let runner = ToolRunner::new(client, registry()?)
         .call_timeout(Duration::from_secs(10))
@@ -134,6 +136,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{} rounds, {} calls ({} succeeded), {} tokens",
         stats.rounds, stats.calls, stats.succeeded, stats.tokens
     );
+    if let Some(mock) = &mock {
+        // What the runner sent back to the model: one `tool` message per call.
+        let last = mock
+            .requests()
+            .into_iter()
+            .rfind(|r| r.path == "/v1/chat/completions")
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        for message in last["messages"].as_array().into_iter().flatten() {
+            if message["role"] == "tool" {
+                println!(
+                    "  sent back for {}: {}",
+                    message["tool_call_id"].as_str().unwrap_or("?"),
+                    message["content"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
 
     // 2. The Responses API: the booking waits for approval.
     println!("--- responses, with review");
@@ -170,138 +190,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => println!("the run stopped: {other:?}"),
     }
     Ok(())
-}
-
-// ------------------------------------------------------------ the stand-in
-
-/// A model that asks for tools on the first turn and answers from their
-/// outputs on the next.
-async fn stand_in() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(|req: &Request| {
-            let body: Value = req.body_json().unwrap_or_default();
-            let messages = body["messages"].as_array().cloned().unwrap_or_default();
-            let outputs: Vec<String> = messages
-                .iter()
-                .filter(|m| m["role"] == "tool")
-                .filter_map(|m| m["content"].as_str().map(str::to_owned))
-                .collect();
-            let message = if outputs.is_empty() {
-                json!({"role": "assistant", "content": null, "tool_calls": [
-                    {"id": "call_w", "type": "function", "function": {
-                        "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
-                    {"id": "call_c", "type": "function", "function": {
-                        "name": "convert_currency",
-                        "arguments": "{\"amount\":40,\"from\":\"EUR\",\"to\":\"JPY\"}"}}]})
-            } else {
-                json!({"role": "assistant",
-                    "content": format!("From the tools: {}", outputs.join("; "))})
-            };
-            let finish = if outputs.is_empty() {
-                "tool_calls"
-            } else {
-                "stop"
-            };
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(chat_stream(&message, finish))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/responses"))
-        .respond_with(|req: &Request| {
-            let body: Value = req.body_json().unwrap_or_default();
-            let input = body["input"].as_array().cloned().unwrap_or_default();
-            let output = input
-                .iter()
-                .find(|i| i["type"] == "function_call_output")
-                .and_then(|i| i["output"].as_str().map(str::to_owned));
-            let item = match output {
-                None => json!({"type": "function_call", "id": "fc_1", "call_id": "call_b",
-                    "name": "book_table", "status": "completed",
-                    "arguments": "{\"restaurant\":\"Chez Lili\",\"people\":2}"}),
-                Some(text) => json!({"type": "message", "id": "msg_1", "role": "assistant",
-                    "status": "completed", "content": [{"type": "output_text",
-                        "text": format!("Done: {text}."), "annotations": [], "logprobs": []}]}),
-            };
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(responses_stream(item))
-        })
-        .mount(&server)
-        .await;
-    server
-}
-
-/// A chat completion stream: the text in two pieces, the calls, the end.
-fn chat_stream(message: &Value, finish: &str) -> String {
-    let chunk = |delta: Value, finish: Option<&str>| {
-        json!({"id": "chatcmpl-local", "object": "chat.completion.chunk", "created": 0,
-            "model": "stand-in",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
-    let mut chunks = vec![chunk(json!({"role": "assistant"}), None)];
-    if let Some(text) = message["content"].as_str() {
-        let mid = text
-            .char_indices()
-            .nth(text.chars().count() / 2)
-            .map_or(0, |(i, _)| i);
-        chunks.push(chunk(json!({"content": &text[..mid]}), None));
-        chunks.push(chunk(json!({"content": &text[mid..]}), None));
-    }
-    if let Some(calls) = message["tool_calls"].as_array() {
-        for (index, call) in calls.iter().enumerate() {
-            let mut call = call.clone();
-            call["index"] = json!(index);
-            chunks.push(chunk(json!({"tool_calls": [call]}), None));
-        }
-    }
-    chunks.push(chunk(json!({}), Some(finish)));
-    sse(&chunks)
-}
-
-/// A Responses event stream with one output item.
-fn responses_stream(item: Value) -> String {
-    let mut events = vec![
-        json!({"type": "response.output_item.added", "sequence_number": 0,
-        "output_index": 0, "item": item}),
-    ];
-    if let Some(text) = item["content"][0]["text"].as_str() {
-        // Announced empty, then its text as a delta.
-        let mut empty = item.clone();
-        empty["content"] = json!([]);
-        empty["status"] = json!("in_progress");
-        events[0]["item"] = empty;
-        events.push(
-            json!({"type": "response.content_part.added", "sequence_number": 1,
-            "output_index": 0, "item_id": "msg_1", "content_index": 0,
-            "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
-        );
-        events.push(
-            json!({"type": "response.output_text.delta", "sequence_number": 2,
-            "output_index": 0, "item_id": "msg_1", "content_index": 0, "delta": text,
-            "logprobs": []}),
-        );
-    }
-    events.push(
-        json!({"type": "response.output_item.done", "sequence_number": 3,
-        "output_index": 0, "item": item}),
-    );
-    events.push(
-        json!({"type": "response.completed", "sequence_number": 4, "response": {
-        "id": "resp_local", "object": "response", "created_at": 0, "status": "completed",
-        "model": "stand-in", "output": [item], "parallel_tool_calls": true,
-        "tool_choice": "auto", "tools": [], "metadata": {}, "temperature": 1.0, "top_p": 1.0,
-        "error": null, "incomplete_details": null, "instructions": null, "usage": null}}),
-    );
-    sse(&events)
-}
-
-fn sse(events: &[Value]) -> String {
-    let mut out: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
-    out.push_str("data: [DONE]\n\n");
-    out
 }

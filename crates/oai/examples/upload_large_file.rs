@@ -6,39 +6,19 @@
 //!
 //! Without PATH it writes a 12 MiB JSONL file of batch requests to the temp
 //! directory and sends that. With `OPENAI_API_KEY` set it talks to the API (or
-//! to `OPENAI_BASE_URL`); without one it starts a local stand-in server and
-//! says so, so the example runs anywhere, with no key and no network.
+//! to `OPENAI_BASE_URL`); without one it starts `oai-mock` and says so, so the
+//! example runs anywhere, with no key and no network.
+
+mod common;
 
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use oai::upload::LargeUpload;
 use serde_json::json;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _server; // keeps the stand-in alive until the end
-    let client = if std::env::var_os("OPENAI_API_KEY").is_some() {
-        println!("Using the OpenAI API (OPENAI_API_KEY is set).");
-        oai::Client::from_env()?
-    } else {
-        let server = local_stand_in().await;
-        println!(
-            "OPENAI_API_KEY is not set: using a local stand-in server at {}.",
-            server.uri()
-        );
-        let client = oai::Client::new(
-            oai::Config::builder()
-                .api_key("sk-local-demo")
-                .base_url(format!("{}/v1", server.uri()))
-                .build()?,
-        )?;
-        _server = server;
-        client
-    };
+    let (client, _mock) = common::client_or_mock().await?;
 
     let (file, is_sample) = match std::env::args_os().nth(1) {
         Some(p) => (std::path::PathBuf::from(p), false),
@@ -103,63 +83,4 @@ fn sample_file() -> std::io::Result<std::path::PathBuf> {
     }
     out.flush()?;
     Ok(p)
-}
-
-/// Answers the Uploads and Files endpoints the way the API does.
-async fn local_stand_in() -> MockServer {
-    let server = MockServer::start().await;
-    let upload = |status: &str, bytes: u64, file: serde_json::Value| {
-        json!({"id": "upload_local", "object": "upload", "created_at": 0, "filename": "upload.jsonl",
-               "bytes": bytes, "purpose": "batch", "status": status, "expires_at": 3600, "file": file})
-    };
-    // The size announced at creation, echoed by the completion.
-    let size = Arc::new(AtomicU64::new(0));
-    let announced = Arc::clone(&size);
-    Mock::given(method("POST"))
-        .and(path("/v1/uploads"))
-        .respond_with(move |req: &Request| {
-            let bytes = req
-                .body_json::<serde_json::Value>()
-                .ok()
-                .and_then(|b| b["bytes"].as_u64())
-                .unwrap_or(0);
-            announced.store(bytes, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(upload("pending", bytes, json!(null)))
-        })
-        .mount(&server)
-        .await;
-    let parts = AtomicUsize::new(0);
-    Mock::given(method("POST"))
-        .and(path("/v1/uploads/upload_local/parts"))
-        .respond_with(move |_: &Request| {
-            let n = parts.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(json!({
-                "id": format!("part_local_{n}"), "object": "upload.part",
-                "created_at": 0, "upload_id": "upload_local"
-            }))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/uploads/upload_local/complete"))
-        .respond_with(move |_: &Request| {
-            let bytes = size.load(Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(upload(
-                "completed",
-                bytes,
-                json!({"id": "file_local", "object": "file", "bytes": bytes, "created_at": 0,
-                       "filename": "upload.jsonl", "purpose": "batch", "status": "processed"}),
-            ))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path_regex("^/v1/files/.+$"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "file_local", "object": "file", "deleted": true})),
-        )
-        .mount(&server)
-        .await;
-    server
 }
