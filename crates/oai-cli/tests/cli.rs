@@ -376,3 +376,13 @@ async fn responses_create_streams_the_text() {
     assert_eq!(value["object"], "response");
     assert_eq!(value["status"], "completed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_a_batch_the_api_does_not_know_is_an_api_error_without_a_resume_hint() {
+    let mock = MockServer::start().await;
+    let out = oai(Some(&mock), &["batch", "run", "--resume", "batch_nope"]).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("there is no batch `batch_nope`"), "{err}");
+    assert!(!err.contains("resume with"), "{err}");
+}

@@ -955,6 +955,15 @@ impl<'c> BatchRunner<'c> {
                 .retrieve(batch_id)
                 .await
                 .map_err(|e| {
+                    // A batch the API does not know cannot be resumed:
+                    // no batch id, so no one is told to try again.
+                    if e.status().is_some_and(|s| s.as_u16() == 404) {
+                        return BatchRunError::new(
+                            BatchStage::Poll,
+                            format!("there is no batch `{batch_id}`"),
+                        )
+                        .with_source(e);
+                    }
                     BatchRunError::new(
                         BatchStage::Poll,
                         "polling the batch failed; resume with this batch id",
