@@ -134,7 +134,7 @@ fn response_object(status: &str, text: Option<&str>) -> Value {
     let usage = match text {
         Some(_) => json!({
             "input_tokens": 19,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": 120,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": 139
@@ -181,11 +181,14 @@ pub fn responses_stream(events: usize) -> Vec<Bytes> {
     let text: String = (0..deltas).map(word).collect();
     let mut seq = 0_usize;
     let mut frames = Vec::with_capacity(deltas + 8);
-    let mut push = |name: &str, mut body: Value| {
-        body["type"] = json!(name);
-        body["sequence_number"] = json!(seq);
+    let mut push = |name: &str, body: Value| {
+        // `type` and `sequence_number` first, as the API orders them.
+        let mut event = json!({"type": name, "sequence_number": seq});
+        if let (Some(out), Value::Object(fields)) = (event.as_object_mut(), body) {
+            out.extend(fields);
+        }
         seq += 1;
-        frames.push(sse(Some(name), &body));
+        frames.push(sse(Some(name), &event));
     };
     push(
         "response.created",
