@@ -262,28 +262,39 @@ pub fn embedding_value(i: usize, j: usize) -> f32 {
     (unit - 0.5) * 0.2
 }
 
-fn embeddings_body(rows: usize, embedding: impl Fn(usize) -> Value) -> Bytes {
-    let data: Vec<Value> = (0..rows)
-        .map(|i| json!({"object": "embedding", "index": i, "embedding": embedding(i)}))
-        .collect();
-    let body = json!({
-        "object": "list",
-        "data": data,
-        "model": EMBEDDING_MODEL,
-        "usage": {"prompt_tokens": rows * 8, "total_tokens": rows * 8}
-    });
-    Bytes::from(body.to_string())
+fn embeddings_body(rows: usize, embedding: impl Fn(usize) -> String) -> Bytes {
+    let mut out = String::from("{\"object\":\"list\",\"data\":[");
+    for i in 0..rows {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"object\":\"embedding\",\"index\":{i},\"embedding\":{}}}",
+            embedding(i)
+        ));
+    }
+    out.push_str(&format!(
+        "],\"model\":\"{EMBEDDING_MODEL}\",\"usage\":{{\"prompt_tokens\":{t},\"total_tokens\":{t}}}}}",
+        t = rows * 8
+    ));
+    Bytes::from(out)
 }
 
 /// An embeddings response of `rows` x `dims` values as JSON numbers
-/// (`encoding_format: "float"`).
+/// (`encoding_format: "float"`), each written as the shortest decimal that
+/// reads back as the same `f32` (about ten significant digits, as the API
+/// writes them).
 pub fn embeddings_float(rows: usize, dims: usize) -> Bytes {
     embeddings_body(rows, |i| {
-        Value::Array(
-            (0..dims)
-                .map(|j| json!(embedding_value(i, j)))
-                .collect(),
-        )
+        let mut out = String::from("[");
+        for j in 0..dims {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str(&embedding_value(i, j).to_string());
+        }
+        out.push(']');
+        out
     })
 }
 
@@ -294,7 +305,7 @@ pub fn embeddings_base64(rows: usize, dims: usize) -> Bytes {
         let bytes: Vec<u8> = (0..dims)
             .flat_map(|j| embedding_value(i, j).to_le_bytes())
             .collect();
-        json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+        format!("\"{}\"", base64::engine::general_purpose::STANDARD.encode(bytes))
     })
 }
 
