@@ -142,8 +142,14 @@ fn chat(c: &mut Criterion) {
     request.stream = Some(true);
     let body = serde_json::to_value(&request).unwrap();
 
-    assert_eq!(decoder::<CreateChatCompletionStreamResponse>(&bytes), EVENTS);
-    assert_eq!(bare_split::<CreateChatCompletionStreamResponse>(&bytes), EVENTS);
+    assert_eq!(
+        decoder::<CreateChatCompletionStreamResponse>(&bytes),
+        EVENTS
+    );
+    assert_eq!(
+        bare_split::<CreateChatCompletionStreamResponse>(&bytes),
+        EVENTS
+    );
 
     let mut group = c.benchmark_group("sse_decode_chat");
     group.sample_size(20);
@@ -204,7 +210,11 @@ fn responses(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("client_stream", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut stream = client.responses().create_stream(request.clone()).await.unwrap();
+            let mut stream = client
+                .responses()
+                .create_stream(request.clone())
+                .await
+                .unwrap();
             let mut n = 0;
             while let Some(event) = stream.next().await {
                 black_box(event.unwrap());

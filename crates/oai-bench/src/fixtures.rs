@@ -18,14 +18,38 @@ pub const MODEL: &str = "gpt-4o-mini-2024-07-18";
 pub const EMBEDDING_MODEL: &str = "text-embedding-3-small";
 
 const WORDS: [&str; 24] = [
-    " the", " quick", " brown", " fox", " jumps", " over", " a", " lazy", " dog", ",", " and",
-    " then", " it", " rests", " under", " an", " old", " oak", " tree", ".", " Meanwhile",
-    " rain", " falls", " softly",
+    " the",
+    " quick",
+    " brown",
+    " fox",
+    " jumps",
+    " over",
+    " a",
+    " lazy",
+    " dog",
+    ",",
+    " and",
+    " then",
+    " it",
+    " rests",
+    " under",
+    " an",
+    " old",
+    " oak",
+    " tree",
+    ".",
+    " Meanwhile",
+    " rain",
+    " falls",
+    " softly",
 ];
 
 /// The `i`th content delta: a short word, as models stream them.
 pub fn word(i: usize) -> &'static str {
-    WORDS.get((i * 7 + i / 5) % WORDS.len()).copied().unwrap_or(" word")
+    WORDS
+        .get((i * 7 + i / 5) % WORDS.len())
+        .copied()
+        .unwrap_or(" word")
 }
 
 /// A short opaque string that varies with `i`, like the API's `obfuscation` padding.
@@ -98,7 +122,10 @@ pub fn chat_stream(chunks: usize) -> Vec<Bytes> {
     let mut frames = Vec::with_capacity(chunks + 1);
     for i in 0..chunks {
         let (delta, finish) = if i == 0 {
-            (json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)
+            (
+                json!({"role": "assistant", "content": "", "refusal": null}),
+                Value::Null,
+            )
         } else if i + 1 == chunks {
             (json!({}), json!("stop"))
         } else {
@@ -253,7 +280,8 @@ pub fn join(frames: &[Bytes]) -> Bytes {
 /// The value at row `i`, column `j` of the embeddings: spread over
 /// [-0.1, 0.1] like real embedding components, from a small integer hash.
 pub fn embedding_value(i: usize, j: usize) -> f32 {
-    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (j as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (j as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     x ^= x >> 29;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 32;
@@ -305,7 +333,10 @@ pub fn embeddings_base64(rows: usize, dims: usize) -> Bytes {
         let bytes: Vec<u8> = (0..dims)
             .flat_map(|j| embedding_value(i, j).to_le_bytes())
             .collect();
-        format!("\"{}\"", base64::engine::general_purpose::STANDARD.encode(bytes))
+        format!(
+            "\"{}\"",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
     })
 }
 

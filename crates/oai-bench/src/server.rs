@@ -65,10 +65,12 @@ impl Server {
             .spawn(move || {
                 runtime.block_on(async move {
                     match TcpListener::from_std(std_listener) {
-                        Ok(listener) => serve(listener, reply, async {
-                            let _ = rx.await;
-                        })
-                        .await,
+                        Ok(listener) => {
+                            serve(listener, reply, async {
+                                let _ = rx.await;
+                            })
+                            .await
+                        }
                         Err(e) => eprintln!("bench server: {e}"),
                     }
                 });

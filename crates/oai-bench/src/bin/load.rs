@@ -47,9 +47,7 @@ fn parse_args(args: &[String]) -> Result<Args, Error> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut number = |name: &str| -> Result<usize, Error> {
-            let value = it
-                .next()
-                .ok_or_else(|| format!("{name} needs a number"))?;
+            let value = it.next().ok_or_else(|| format!("{name} needs a number"))?;
             let n: usize = value
                 .parse()
                 .map_err(|_| format!("{name} needs a positive number, got {value:?}"))?;
@@ -253,8 +251,8 @@ async fn drive(args: Args, addr: std::net::SocketAddr) -> Result<serde_json::Val
     let end = memory::read()?;
 
     let secs = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
-    let per_stream =
-        |kib: u64| kib.saturating_sub(before.rss_kib) as f64 / args.streams as f64;
+    let payload_kib = fixtures::join(&fixtures::chat_stream(args.chunks)).len() as f64 / 1024.0;
+    let per_stream = |kib: u64| kib.saturating_sub(before.rss_kib) as f64 / args.streams as f64;
     Ok(json!({
         "streams": args.streams,
         "chunks_per_stream": args.chunks,
@@ -269,6 +267,7 @@ async fn drive(args: Args, addr: std::net::SocketAddr) -> Result<serde_json::Val
         "hwm_kib": end.hwm_kib,
         "kib_per_stream_open": per_stream(at_open.rss_kib),
         "kib_per_stream_peak": per_stream(end.hwm_kib.max(at_open.rss_kib)),
+        "payload_kib_per_stream": payload_kib,
         "budget_kib_per_stream": 64,
     }))
 }
@@ -288,10 +287,35 @@ mod tests {
         let d = args(&[]).unwrap();
         assert_eq!((d.streams, d.chunks), (1000, 200));
         assert!(args(&["--serve"]).unwrap().serve);
-        assert!(args(&["--streams"]).unwrap_err().to_string().contains("--streams"));
-        assert!(args(&["--streams", "x"]).unwrap_err().to_string().contains("\"x\""));
-        assert!(args(&["--streams", "0"]).unwrap_err().to_string().contains("at least 1"));
-        assert!(args(&["--chunks", "1"]).unwrap_err().to_string().contains("at least 2"));
-        assert!(args(&["--frob"]).unwrap_err().to_string().contains("--frob"));
+        assert!(
+            args(&["--streams"])
+                .unwrap_err()
+                .to_string()
+                .contains("--streams")
+        );
+        assert!(
+            args(&["--streams", "x"])
+                .unwrap_err()
+                .to_string()
+                .contains("\"x\"")
+        );
+        assert!(
+            args(&["--streams", "0"])
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
+        assert!(
+            args(&["--chunks", "1"])
+                .unwrap_err()
+                .to_string()
+                .contains("at least 2")
+        );
+        assert!(
+            args(&["--frob"])
+                .unwrap_err()
+                .to_string()
+                .contains("--frob")
+        );
     }
 }
