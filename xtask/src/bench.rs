@@ -284,6 +284,22 @@ fn render(
         compare(
             e,
             m,
+            "per-call overhead (where): raw request builder vs reqwest + serde_json",
+            "call_overhead/ours_raw",
+            "call_overhead/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "per-call overhead (where): reqwest + serde_json under a tokio timeout vs without",
+            "call_overhead/bare_timeout",
+            "call_overhead/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
             "SSE chat, 10k chunks: client stream vs bare reqwest + split + serde_json",
             "sse_decode_chat/client_stream",
             "sse_decode_chat/bare_http",
@@ -495,6 +511,36 @@ mod tests {
             Some((120.75, 70.0))
         );
         assert_eq!(parse_time("no timing here"), None);
+    }
+
+    /// Every figure of the report names a group and a function that the
+    /// benches of `oai-bench` define, so no row is missing by a typo.
+    #[test]
+    fn report_rows_name_real_benchmarks() {
+        let empty = std::env::temp_dir().join(format!("xtask-bench-none-{}", std::process::id()));
+        let e = Estimates {
+            root: &empty,
+            since: SystemTime::UNIX_EPOCH,
+        };
+        let (report, missing) = render(&e, "{}", None, 1.0);
+        assert!(report.contains("| figure | ours | bare | ratio | budget | met? |"));
+        assert!(missing.len() >= 20, "{missing:?}");
+        let mut sources = String::new();
+        for name in BENCHES {
+            let path = project_root().join(format!("crates/oai-bench/benches/{name}.rs"));
+            sources.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+        for id in &missing {
+            let (group, function) = id.split_once('/').unwrap();
+            assert!(
+                sources.contains(&format!("benchmark_group(\"{group}\")")),
+                "no group {group}"
+            );
+            assert!(
+                sources.contains(&format!("bench_function(\"{function}\"")),
+                "no function {function}"
+            );
+        }
     }
 
     #[test]
