@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod audit;
+mod bench;
 mod ci;
 mod codegen;
 mod conformance;
@@ -38,7 +39,10 @@ Commands:
                          validator of the spec, and responses an independent
                          spec-driven generator draws, decoded by our types
                          (tools/conformance: Python, pinned, from PyPI)
-  bench                  not implemented yet
+  bench [--compile-time] criterion benchmarks and the load driver of crates/oai-bench;
+                         writes target/bench/report.md (figures, ratios, budgets);
+                         --compile-time adds the clean-build CPU time of oai
+                         (all features) and oai-types (feature chat)
 
 Environment:
   OAI_ADVISORY_DB        the RustSec advisory database snapshot
@@ -74,7 +78,7 @@ fn dispatch(args: &[String]) -> Result {
         "codegen" => codegen::run(&codegen::Args::parse(rest)?),
         "coverage" => codegen::coverage::run(&codegen::Args::parse(rest)?.spec),
         "conformance" => conformance::run(&codegen::Args::parse(rest)?.spec),
-        "bench" => Err(format!("`cargo xtask {command}` is not implemented yet")),
+        "bench" => bench::run(&bench::Args::parse(rest)?),
         "-h" | "--help" | "help" => {
             println!("{HELP}");
             Ok(())
@@ -206,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_unimplemented_commands_fail() {
+    fn unknown_commands_and_options_fail() {
         assert!(
             dispatch(&args(&["frobnicate"]))
                 .unwrap_err()
@@ -220,7 +224,7 @@ mod tests {
         assert!(
             dispatch(&args(&["bench", "--check"]))
                 .unwrap_err()
-                .contains("not implemented")
+                .contains("unknown bench option")
         );
         assert!(
             dispatch(&args(&["audit", "extra"]))

@@ -1,0 +1,160 @@
+//! A local HTTP/1.1 server that answers every request with one fixed reply.
+//!
+//! It reads the whole request body (so connections stay reusable), then sends
+//! the reply: a JSON body, or an event stream written frame by frame. It runs
+//! on a thread of its own with a single-threaded runtime, so a bench's client
+//! and the server each get one of the machine's cores.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// What the server sends back.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `200 application/json` with this body (with a `content-length`).
+    Json(Bytes),
+    /// `200 text/event-stream`, chunked, one body frame per element.
+    Sse(Arc<[Bytes]>),
+}
+
+impl Reply {
+    /// An event stream of `frames`.
+    pub fn sse(frames: Vec<Bytes>) -> Self {
+        Reply::Sse(frames.into())
+    }
+}
+
+/// A running server; dropping it stops it.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts a server on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Errors
+    /// The runtime, the listener or the thread could not be created.
+    pub fn start(reply: Reply) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("bench-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(std_listener) {
+                        Ok(listener) => {
+                            serve(listener, reply, async {
+                                let _ = rx.await;
+                            })
+                            .await
+                        }
+                        Err(e) => eprintln!("bench server: {e}"),
+                    }
+                });
+            })?;
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API base URL to give a client: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        base_url(self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `http://ADDR/v1`.
+pub fn base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/v1")
+}
+
+/// Accepts connections on `listener` and answers each request with `reply`
+/// until `shutdown` completes. Each connection is a task of the current runtime.
+pub async fn serve(listener: TcpListener, reply: Reply, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let reply = reply.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| answer(req, reply.clone()));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn answer(
+    req: Request<Incoming>,
+    reply: Reply,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, hyper::Error> {
+    // Read the request to its end: the connection is then reused.
+    req.into_body().collect().await?;
+    let builder = Response::builder()
+        .status(200)
+        .header("x-request-id", "req_bench");
+    let response = match reply {
+        Reply::Json(body) => builder
+            .header("content-type", "application/json")
+            .body(Full::new(body).boxed()),
+        Reply::Sse(frames) => {
+            let frames: Vec<Bytes> = frames.to_vec();
+            let body = StreamBody::new(futures_util::stream::iter(
+                frames
+                    .into_iter()
+                    .map(|b| Ok::<_, Infallible>(Frame::data(b))),
+            ));
+            builder
+                .header("content-type", "text/event-stream")
+                .body(body.boxed())
+        }
+    };
+    // The builder only fails on invalid header names or values, and these are fixed.
+    Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
+}

@@ -1,0 +1,579 @@
+//! `cargo xtask bench`: the criterion benchmarks of `crates/oai-bench`, the
+//! load driver in release mode, and a Markdown report of the figures against
+//! their budgets in `target/bench/report.md`.
+//!
+//! With `--compile-time` it also builds `oai` (every feature) and `oai-types`
+//! (one area) from scratch in a temporary target directory and reports the
+//! CPU time (user + system) of each build.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+use crate::{Result, capture, cargo, exec, project_root, target_dir};
+
+/// The criterion bench targets of `oai-bench`.
+const BENCHES: [&str; 4] = ["call_overhead", "sse_decode", "embeddings", "request_build"];
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    /// Also measure clean-build CPU time.
+    pub compile_time: bool,
+}
+
+impl Args {
+    /// Parses `[--compile-time]`.
+    pub fn parse(args: &[String]) -> Result<Self> {
+        let mut out = Args::default();
+        for arg in args {
+            match arg.as_str() {
+                "--compile-time" => out.compile_time = true,
+                other => return Err(format!("unknown bench option `{other}`")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub fn run(args: &Args) -> Result {
+    let started = Instant::now();
+    let since = SystemTime::now();
+    let mut bench = cargo(["bench", "-p", "oai-bench"]);
+    for name in BENCHES {
+        bench.args(["--bench", name]);
+    }
+    exec(&mut bench)?;
+
+    let load = capture(&mut cargo([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "oai-bench",
+        "--bin",
+        "load",
+    ]))?;
+    println!("load driver: {}", load.trim());
+
+    let compile = if args.compile_time {
+        Some(compile_times()?)
+    } else {
+        None
+    };
+
+    let criterion = target_dir().join("criterion");
+    let estimates = Estimates {
+        root: &criterion,
+        since,
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let (report, missing) = render(&estimates, &load, compile.as_ref(), wall);
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let out = out_dir.join("report.md");
+    std::fs::write(&out, &report).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("\n{report}");
+    println!("written to {}", out.display());
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no fresh criterion estimate for {}",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Where criterion left its estimates, and the time before which a file is
+/// stale (left by an earlier run).
+struct Estimates<'a> {
+    root: &'a Path,
+    since: SystemTime,
+}
+
+impl Estimates<'_> {
+    /// The mean of `group/id`, in nanoseconds, when this run measured it.
+    fn mean(&self, id: &str) -> Option<f64> {
+        let path: PathBuf = self.root.join(id).join("new").join("estimates.json");
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        if modified < self.since {
+            return None;
+        }
+        let text = std::fs::read_to_string(&path).ok()?;
+        mean_point_estimate(&text)
+    }
+}
+
+/// The `mean.point_estimate` of a criterion `estimates.json`.
+fn mean_point_estimate(text: &str) -> Option<f64> {
+    let at = text.find("\"mean\"")?;
+    number_after(text.get(at..)?, "point_estimate")
+}
+
+/// The number that follows `"key":` in a JSON text (the first such key).
+fn number_after(text: &str, key: &str) -> Option<f64> {
+    let quoted = format!("\"{key}\"");
+    let at = text.find(&quoted)? + quoted.len();
+    let rest = text.get(at..)?.trim_start().strip_prefix(':')?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    rest.get(..end)?.parse().ok()
+}
+
+/// A duration in nanoseconds, in the unit that reads best.
+fn duration(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// One row: a figure, ours and bare as text, their ratio and the budget on it.
+struct Row {
+    figure: String,
+    ours: String,
+    bare: String,
+    ratio: String,
+    budget: String,
+    met: String,
+}
+
+fn compare(
+    estimates: &Estimates<'_>,
+    missing: &mut Vec<String>,
+    figure: &str,
+    ours: &str,
+    bare: &str,
+    budget: Option<f64>,
+) -> Row {
+    let mut get = |id: &str| {
+        let v = estimates.mean(id);
+        if v.is_none() {
+            missing.push(id.to_owned());
+        }
+        v
+    };
+    let (o, b) = (get(ours), get(bare));
+    let ratio = match (o, b) {
+        (Some(o), Some(b)) if b > 0.0 => Some(o / b),
+        _ => None,
+    };
+    Row {
+        figure: figure.to_owned(),
+        ours: o.map_or("missing".into(), duration),
+        bare: b.map_or("missing".into(), duration),
+        ratio: ratio.map_or("—".into(), |r| format!("{r:.3}x")),
+        budget: budget.map_or("—".into(), |b| format!("≤ {b:.2}x")),
+        met: match (ratio, budget) {
+            (Some(r), Some(b)) if r <= b => "yes".into(),
+            (Some(r), Some(b)) => format!("**no** (+{:.0} % over)", (r / b - 1.0) * 100.0),
+            _ => "—".into(),
+        },
+    }
+}
+
+/// Clean-build CPU seconds (user + system) of the two reported builds.
+struct CompileTimes {
+    rows: Vec<(String, f64, f64)>,
+}
+
+fn compile_times() -> Result<CompileTimes> {
+    let builds: [(&str, &[&str]); 2] = [
+        (
+            "oai, all features",
+            &[
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "oai",
+                "--all-features",
+            ],
+        ),
+        (
+            "oai-types, feature chat",
+            &[
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "oai-types",
+                "--no-default-features",
+                "--features",
+                "chat",
+            ],
+        ),
+    ];
+    let cargo_path = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut rows = Vec::new();
+    for (name, args) in builds {
+        let dir = target_dir().join("bench").join("compile-time");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+        }
+        println!("$ time cargo {} (fresh target dir)", args.join(" "));
+        // bash's `time` counts the CPU of every process the build waited for.
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(r#"TIMEFORMAT='cpu-time %U %S %R'; time "$0" "$@""#)
+            .arg(&cargo_path)
+            .args(args)
+            .env("CARGO_TARGET_DIR", &dir)
+            .env("CARGO_INCREMENTAL", "0")
+            .current_dir(project_root())
+            .output()
+            .map_err(|e| format!("could not start bash for `cargo {}`: {e}", args.join(" ")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!(
+                "`cargo {}` failed: {}",
+                args.join(" "),
+                stderr.trim()
+            ));
+        }
+        let (cpu, wall) = parse_time(&stderr)
+            .ok_or_else(|| format!("no timing in the output of `cargo {}`", args.join(" ")))?;
+        println!("  {cpu:.1} s CPU, {wall:.1} s wall");
+        rows.push((name.to_owned(), cpu, wall));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(CompileTimes { rows })
+}
+
+/// `(user + sys, real)` seconds from the `cpu-time U S R` line.
+fn parse_time(stderr: &str) -> Option<(f64, f64)> {
+    let line = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("cpu-time "))?;
+    let mut it = line.split_whitespace().map(str::parse::<f64>);
+    let user = it.next()?.ok()?;
+    let sys = it.next()?.ok()?;
+    let real = it.next()?.ok()?;
+    Some((user + sys, real))
+}
+
+fn render(
+    estimates: &Estimates<'_>,
+    load: &str,
+    compile: Option<&CompileTimes>,
+    wall: f64,
+) -> (String, Vec<String>) {
+    let mut missing = Vec::new();
+    let m = &mut missing;
+    let e = estimates;
+    let mut rows = vec![
+        compare(
+            e,
+            m,
+            "per-call overhead: chat `create()` vs reqwest + serde_json",
+            "call_overhead/ours",
+            "call_overhead/bare",
+            Some(1.05),
+        ),
+        compare(
+            e,
+            m,
+            "per-call overhead (where): raw request builder vs reqwest + serde_json",
+            "call_overhead/ours_raw",
+            "call_overhead/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "per-call overhead (where): reqwest + serde_json under a tokio timeout vs without",
+            "call_overhead/bare_timeout",
+            "call_overhead/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "SSE chat, 10k chunks: client stream vs bare reqwest + split + serde_json",
+            "sse_decode_chat/client_stream",
+            "sse_decode_chat/bare_http",
+            Some(1.5),
+        ),
+        compare(
+            e,
+            m,
+            "SSE chat, 10k chunks: `SseDecoder` + serde_json vs bare split + serde_json (in memory)",
+            "sse_decode_chat/decoder",
+            "sse_decode_chat/bare_split",
+            Some(1.5),
+        ),
+        compare(
+            e,
+            m,
+            "SSE Responses, 10k events: client stream vs bare reqwest + split + serde_json",
+            "sse_decode_responses/client_stream",
+            "sse_decode_responses/bare_http",
+            Some(1.5),
+        ),
+        compare(
+            e,
+            m,
+            "SSE Responses, 10k events: `SseDecoder` + serde_json vs bare split + serde_json (in memory)",
+            "sse_decode_responses/decoder",
+            "sse_decode_responses/bare_split",
+            Some(1.5),
+        ),
+        compare(
+            e,
+            m,
+            "SSE Responses (limit): `SseDecoder` + union type vs bare split + variant struct by `event:` name",
+            "sse_decode_responses/decoder",
+            "sse_decode_responses/bare_split_variant",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "embeddings 2048x1536, float JSON: `CreateEmbeddingResponse` vs serde_json `Vec<Vec<f32>>`",
+            "embeddings/ours_float",
+            "embeddings/bare_float",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "embeddings 2048x1536, base64: `CreateEmbeddingResponse` vs serde_json + base64 by hand",
+            "embeddings/ours_base64",
+            "embeddings/bare_base64",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "embeddings: ours base64 vs ours float (base64 should win)",
+            "embeddings/ours_base64",
+            "embeddings/ours_float",
+            Some(1.0),
+        ),
+        compare(
+            e,
+            m,
+            "chat request, 200 messages + 32 tools: validate + serialize vs serialize",
+            "request_build/ours",
+            "request_build/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "chat request: validation alone vs serialize",
+            "request_build/validate",
+            "request_build/bare",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "chat request: builder `build()` from owned parts vs serialize",
+            "request_build/builder_build",
+            "request_build/bare",
+            None,
+        ),
+    ];
+
+    let figure = |key: &str| number_after(load, key);
+    let budget_kib = figure("budget_kib_per_stream").unwrap_or(64.0);
+    let streams = figure("streams").unwrap_or(0.0);
+    let kib_row = |label: &str, key: &str| {
+        let v = figure(key);
+        Row {
+            figure: label.to_owned(),
+            ours: v.map_or("missing".into(), |v| format!("{v:.1} KiB")),
+            bare: "—".into(),
+            ratio: "—".into(),
+            budget: format!("≤ {budget_kib:.0} KiB"),
+            met: match v {
+                Some(v) if v <= budget_kib => "yes".into(),
+                Some(v) => format!("**no** (+{:.0} % over)", (v / budget_kib - 1.0) * 100.0),
+                None => "—".into(),
+            },
+        }
+    };
+    let info_row = |label: String, value: String| Row {
+        figure: label,
+        ours: value,
+        bare: "—".into(),
+        ratio: "—".into(),
+        budget: "—".into(),
+        met: "—".into(),
+    };
+    rows.push(info_row(
+        format!("load: {streams:.0} concurrent streams, throughput"),
+        match (figure("chunks_per_s"), figure("streams_per_s")) {
+            (Some(c), Some(s)) => format!("{c:.0} chunks/s, {s:.0} streams/s"),
+            _ => "missing".into(),
+        },
+    ));
+    rows.push(kib_row(
+        "load: client memory per open stream (all open, first chunk read)",
+        "kib_per_stream_open",
+    ));
+    rows.push(kib_row(
+        "load: client peak memory per stream while all read (VmHWM)",
+        "kib_per_stream_peak",
+    ));
+    rows.push(info_row(
+        "load: the payload of one stream (all its events' bytes)".into(),
+        figure("payload_kib_per_stream").map_or("missing".into(), |v| format!("{v:.1} KiB")),
+    ));
+    if let Some(errors) = figure("errors")
+        && errors > 0.0
+    {
+        rows.push(info_row(
+            "load: failed streams".into(),
+            format!("**{errors:.0}**"),
+        ));
+    }
+    if let Some(c) = compile {
+        for (name, cpu, wall) in &c.rows {
+            rows.push(info_row(
+                format!("clean release build CPU time (user + sys): {name}"),
+                format!("{cpu:.1} s CPU ({wall:.1} s wall)"),
+            ));
+        }
+    }
+
+    let mut out = String::from("# oai benchmarks\n\n");
+    out.push_str("Means of criterion estimates; ratio = ours / bare (lower is better).\n\n");
+    out.push_str("| figure | ours | bare | ratio | budget | met? |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- |\n");
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.figure, r.ours, r.bare, r.ratio, r.budget, r.met
+        );
+    }
+    let _ = writeln!(out, "\nLoad driver: `{}`", load.trim());
+    let _ = writeln!(out, "\nWall time of `cargo xtask bench`: {wall:.0} s.");
+    (out, missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse() {
+        assert_eq!(Args::parse(&[]).unwrap(), Args::default());
+        assert!(
+            Args::parse(&["--compile-time".into()])
+                .unwrap()
+                .compile_time
+        );
+        assert!(
+            Args::parse(&["--check".into()])
+                .unwrap_err()
+                .contains("unknown bench option `--check`")
+        );
+    }
+
+    #[test]
+    fn criterion_means_and_load_figures_are_read() {
+        let estimates = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":10.5,"upper_bound":12.0},"point_estimate":11.25,"standard_error":0.3},"median":{"point_estimate":9.0}}"#;
+        assert_eq!(mean_point_estimate(estimates), Some(11.25));
+        let reordered = r#"{"median":{"point_estimate":9.0},"mean": {"point_estimate" : 1.5e3}}"#;
+        assert_eq!(mean_point_estimate(reordered), Some(1500.0));
+        assert_eq!(
+            mean_point_estimate(r#"{"median":{"point_estimate":9.0}}"#),
+            None
+        );
+        let load = r#"{"streams":1000,"chunks_per_s":30561.04,"errors":0}"#;
+        assert_eq!(number_after(load, "streams"), Some(1000.0));
+        assert_eq!(number_after(load, "chunks_per_s"), Some(30561.04));
+        assert_eq!(number_after(load, "absent"), None);
+    }
+
+    #[test]
+    fn durations_and_times_read_well() {
+        assert_eq!(duration(950.0), "950 ns");
+        assert_eq!(duration(12_345.0), "12.3 µs");
+        assert_eq!(duration(12_345_678.0), "12.35 ms");
+        assert_eq!(duration(2.5e9), "2.50 s");
+        assert_eq!(
+            parse_time("   Compiling x\ncpu-time 100.50 20.25 70.00\n"),
+            Some((120.75, 70.0))
+        );
+        assert_eq!(parse_time("no timing here"), None);
+    }
+
+    /// Every figure of the report names a group and a function that the
+    /// benches of `oai-bench` define, so no row is missing by a typo.
+    #[test]
+    fn report_rows_name_real_benchmarks() {
+        let empty = std::env::temp_dir().join(format!("xtask-bench-none-{}", std::process::id()));
+        let e = Estimates {
+            root: &empty,
+            since: SystemTime::UNIX_EPOCH,
+        };
+        let (report, missing) = render(&e, "{}", None, 1.0);
+        assert!(report.contains("| figure | ours | bare | ratio | budget | met? |"));
+        assert!(missing.len() >= 20, "{missing:?}");
+        let mut sources = String::new();
+        for name in BENCHES {
+            let path = project_root().join(format!("crates/oai-bench/benches/{name}.rs"));
+            sources.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+        for id in &missing {
+            let (group, function) = id.split_once('/').unwrap();
+            assert!(
+                sources.contains(&format!("benchmark_group(\"{group}\")")),
+                "no group {group}"
+            );
+            assert!(
+                sources.contains(&format!("bench_function(\"{function}\"")),
+                "no function {function}"
+            );
+        }
+    }
+
+    #[test]
+    fn ratios_are_judged_against_budgets() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        for (id, mean) in [("g/ours", 105.0), ("g/bare", 100.0), ("g/slow", 200.0)] {
+            let d = dir.join(id).join("new");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(
+                d.join("estimates.json"),
+                format!(r#"{{"mean":{{"point_estimate":{mean}}}}}"#),
+            )
+            .unwrap();
+        }
+        let e = Estimates {
+            root: &dir,
+            since: SystemTime::UNIX_EPOCH,
+        };
+        let mut missing = Vec::new();
+        let ok = compare(&e, &mut missing, "f", "g/ours", "g/bare", Some(1.05));
+        assert_eq!((ok.ratio.as_str(), ok.met.as_str()), ("1.050x", "yes"));
+        let over = compare(&e, &mut missing, "f", "g/slow", "g/bare", Some(1.5));
+        assert_eq!(over.met, "**no** (+33 % over)");
+        assert!(missing.is_empty());
+        let gone = compare(&e, &mut missing, "f", "g/none", "g/bare", Some(1.5));
+        assert_eq!((gone.ours.as_str(), gone.met.as_str()), ("missing", "—"));
+        assert_eq!(missing, ["g/none"]);
+        // Estimates older than the run are stale.
+        let later = Estimates {
+            root: &dir,
+            since: SystemTime::now() + std::time::Duration::from_secs(3600),
+        };
+        assert_eq!(later.mean("g/ours"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
