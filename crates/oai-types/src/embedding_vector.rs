@@ -131,18 +131,33 @@ impl<'de> Deserialize<'de> for EmbeddingVector {
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn sextet(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    }))
+/// The value of each base64 character; `INVALID` for the others.
+const DECODE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+/// Any byte with one of the top two bits set is not a sextet.
+const INVALID: u8 = 0xFF;
+
+fn invalid_character(group: &[u8]) -> String {
+    let bad = group
+        .iter()
+        .find(|&&c| DECODE[usize::from(c)] == INVALID)
+        .copied()
+        .unwrap_or(b'?');
+    format!(
+        "base64 embedding has an invalid character {:?}",
+        char::from(bad)
+    )
 }
 
-/// Decodes standard base64 (padding optional) into little-endian `f32`s.
+/// Decodes standard base64 (padding optional) into little-endian `f32`s,
+/// four characters at a time through a table.
 fn decode_f32(s: &str) -> Result<Vec<f32>, String> {
     let text = s.trim_end_matches('=');
     if s.len() - text.len() > 2 {
@@ -152,25 +167,36 @@ fn decode_f32(s: &str) -> Result<Vec<f32>, String> {
     if bytes.len() % 4 == 1 {
         return Err("base64 embedding has a truncated final group".into());
     }
-    let mut raw = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            let v = sextet(c).ok_or_else(|| {
-                format!(
-                    "base64 embedding has an invalid character {:?}",
-                    char::from(c)
-                )
-            })?;
-            acc |= v << (18 - 6 * i);
+    let mut raw = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
+    let mut groups = bytes.chunks_exact(4);
+    for g in &mut groups {
+        let (a, b, c, d) = (
+            DECODE[usize::from(g[0])],
+            DECODE[usize::from(g[1])],
+            DECODE[usize::from(g[2])],
+            DECODE[usize::from(g[3])],
+        );
+        if (a | b | c | d) & 0xC0 != 0 {
+            return Err(invalid_character(g));
         }
-        let [_, a, b, c] = acc.to_be_bytes();
-        raw.push(a);
-        if chunk.len() > 2 {
-            raw.push(b);
+        let n = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        let [_, x, y, z] = n.to_be_bytes();
+        raw.extend_from_slice(&[x, y, z]);
+    }
+    let tail = groups.remainder();
+    if !tail.is_empty() {
+        let mut n = 0u32;
+        for (i, &ch) in tail.iter().enumerate() {
+            let v = DECODE[usize::from(ch)];
+            if v == INVALID {
+                return Err(invalid_character(tail));
+            }
+            n |= u32::from(v) << (18 - 6 * i);
         }
-        if chunk.len() > 3 {
-            raw.push(c);
+        let [_, x, y, _] = n.to_be_bytes();
+        raw.push(x);
+        if tail.len() == 3 {
+            raw.push(y);
         }
     }
     if raw.len() % 4 != 0 {
@@ -245,8 +271,23 @@ mod tests {
         }
 
         #[test]
-        fn decoding_never_panics(s in "[A-Za-z0-9+/=]{0,40}") {
+        fn decoding_never_panics(s in "[A-Za-z0-9+/=!é\\- ]{0,40}") {
             let _ = decode_f32(&s);
+        }
+
+        /// A character outside the alphabet anywhere (full group or tail)
+        /// is refused.
+        #[test]
+        fn a_foreign_character_is_always_refused(
+            values in proptest::collection::vec(any::<f32>(), 1..16),
+            at in any::<prop::sample::Index>(),
+            bad in prop::sample::select(vec!['!', '-', '_', ' ', '.', '\u{e9}']),
+        ) {
+            let mut text: Vec<char> = encode_f32(&values).trim_end_matches('=').chars().collect();
+            let i = at.index(text.len());
+            text[i] = bad;
+            let text: String = text.into_iter().collect();
+            prop_assert!(decode_f32(&text).is_err(), "{}", text);
         }
     }
 }
