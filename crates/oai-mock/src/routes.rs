@@ -898,12 +898,18 @@ fn store_file(
     Ok(file)
 }
 
-fn upload(shared: &Shared, call: &Req<'_>) -> Result<Value, ApiError> {
+/// The parts of a multipart/form-data body, or the 400 that says why not.
+fn multipart_parts(call: &Req<'_>) -> Result<Vec<multipart::Part>, ApiError> {
     let boundary = multipart::boundary(call.content_type).ok_or_else(|| {
         ApiError::new(400, "the body must be multipart/form-data with a boundary")
     })?;
     let parts = multipart::parse(call.body, &boundary)
         .map_err(|why| ApiError::new(400, format!("the multipart body is malformed: {why}")))?;
+    Ok(parts)
+}
+
+fn upload(shared: &Shared, call: &Req<'_>) -> Result<Value, ApiError> {
+    let parts = multipart_parts(call)?;
     let purpose = parts
         .iter()
         .find(|p| p.name == "purpose")
@@ -1368,11 +1374,7 @@ fn create_upload(shared: &Shared, request: Option<&Value>) -> Result<Value, ApiE
 }
 
 fn add_upload_part(shared: &Shared, id: &str, call: &Req<'_>) -> Result<Value, ApiError> {
-    let boundary = multipart::boundary(call.content_type).ok_or_else(|| {
-        ApiError::new(400, "the body must be multipart/form-data with a boundary")
-    })?;
-    let parts = multipart::parse(call.body, &boundary)
-        .map_err(|why| ApiError::new(400, format!("the multipart body is malformed: {why}")))?;
+    let parts = multipart_parts(call)?;
     let data = parts
         .iter()
         .find(|p| p.name == "data")

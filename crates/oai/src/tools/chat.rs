@@ -87,22 +87,14 @@ impl ToolRunner {
 
 impl Conversation for ChatConversation {
     fn install_tools(&mut self, registry: &ToolRegistry) -> Result<()> {
-        let mut tools = Vec::new();
-        for tool in self.request.tools.take().unwrap_or_default() {
-            if let ToolItem::Function(f) = &tool {
-                if registry.get(&f.function.name).is_none() {
-                    return Err(Error::invalid_input(format!(
-                        "the request has a function tool `{}` that is not in the registry",
-                        f.function.name
-                    )));
-                }
-                // Replaced by the registry's own description of it.
-                continue;
-            }
-            tools.push(tool);
-        }
-        tools.extend(registry.chat_tools().into_iter().map(ToolItem::Function));
-        self.request.tools = (!tools.is_empty()).then_some(tools);
+        self.request.tools = registry.merge_tools(
+            self.request.tools.take(),
+            |tool| match tool {
+                ToolItem::Function(f) => Some(f.function.name.as_str()),
+                _ => None,
+            },
+            registry.chat_tools().into_iter().map(ToolItem::Function),
+        )?;
         Ok(())
     }
 

@@ -332,6 +332,33 @@ impl ToolRegistry {
         }
     }
 
+    /// The request's `tools` with the registry's function tools in place of
+    /// its own: other kinds (hosted, custom) are kept; a function tool the
+    /// registry lacks is refused, since nothing could answer its calls.
+    /// `function_name` tells a function tool (and its name) from the others.
+    pub(crate) fn merge_tools<T>(
+        &self,
+        requested: Option<Vec<T>>,
+        function_name: impl Fn(&T) -> Option<&str>,
+        registered: impl IntoIterator<Item = T>,
+    ) -> crate::Result<Option<Vec<T>>> {
+        let mut tools = Vec::new();
+        for tool in requested.unwrap_or_default() {
+            match function_name(&tool) {
+                Some(name) if self.get(name).is_none() => {
+                    return Err(crate::Error::invalid_input(format!(
+                        "the request has a function tool `{name}` that is not in the registry"
+                    )));
+                }
+                // Replaced by the registry's own description of it.
+                Some(_) => {}
+                None => tools.push(tool),
+            }
+        }
+        tools.extend(registered);
+        Ok((!tools.is_empty()).then_some(tools))
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&RegisteredTool> {
         self.tools.get(name)
     }

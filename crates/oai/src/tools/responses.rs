@@ -118,21 +118,14 @@ impl ToolRunner {
 
 impl Conversation for ResponsesConversation {
     fn install_tools(&mut self, registry: &ToolRegistry) -> Result<()> {
-        let mut tools = Vec::new();
-        for tool in self.request.tools.take().unwrap_or_default() {
-            if let Tool::Function(f) = &tool {
-                if registry.get(&f.name).is_none() {
-                    return Err(Error::invalid_input(format!(
-                        "the request has a function tool `{}` that is not in the registry",
-                        f.name
-                    )));
-                }
-                continue;
-            }
-            tools.push(tool);
-        }
-        tools.extend(registry.response_tools().into_iter().map(Tool::Function));
-        self.request.tools = (!tools.is_empty()).then_some(tools);
+        self.request.tools = registry.merge_tools(
+            self.request.tools.take(),
+            |tool| match tool {
+                Tool::Function(f) => Some(f.name.as_str()),
+                _ => None,
+            },
+            registry.response_tools().into_iter().map(Tool::Function),
+        )?;
         Ok(())
     }
 
