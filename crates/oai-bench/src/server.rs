@@ -158,3 +158,88 @@ async fn answer(
     // The builder only fails on invalid header names or values, and these are fixed.
     Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
 }
+
+/// Child-process mode of a bench binary: serves `reply` on an ephemeral port
+/// of 127.0.0.1, prints the address on standard output, and stops when
+/// standard input closes (the parent ended or dropped its [`Child`]).
+///
+/// # Errors
+/// The runtime or the listener could not be created, or stdout is closed.
+pub fn serve_until_stdin_closes(reply: Reply) -> io::Result<()> {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?);
+        io::stdout().flush()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            // Any read result (end of input, error) means the parent is done.
+            let mut sink = [0_u8; 64];
+            while matches!(io::stdin().read(&mut sink), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+        serve(listener, reply, async {
+            let _ = rx.await;
+        })
+        .await;
+        Ok(())
+    })
+}
+
+/// A server in a child process (this executable started with `args`, which
+/// must make it call [`serve_until_stdin_closes`]), so that what the parent
+/// measures (memory, instructions) is the client's alone. Dropping it stops
+/// the child.
+#[derive(Debug)]
+pub struct Child {
+    process: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl Child {
+    /// Starts the current executable with `args` and reads the address it
+    /// prints.
+    ///
+    /// # Errors
+    /// The process could not start, or did not print an address.
+    pub fn spawn(args: &[&str]) -> io::Result<Self> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe()?;
+        let mut process = Command::new(exe)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut line = String::new();
+        if let Some(stdout) = process.stdout.take() {
+            io::BufReader::new(stdout).read_line(&mut line)?;
+        }
+        let addr = line.trim().parse().map_err(|_| {
+            let _ = process.kill();
+            io::Error::other(format!(
+                "the server process printed {line:?}, not an address"
+            ))
+        })?;
+        Ok(Self { process, addr })
+    }
+
+    /// The address the child listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // Closing its standard input stops it; kill it if it lingers.
+        drop(self.process.stdin.take());
+        if !matches!(self.process.wait(), Ok(s) if s.success()) {
+            let _ = self.process.kill();
+        }
+    }
+}

@@ -1,25 +1,36 @@
 //! What comes back besides the body.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::RateLimit;
 
 /// Metadata of a response: status, request id, rate limits, timing, headers.
+///
+/// Only the status, the headers and the timing are stored; the request id,
+/// the rate limits and the processing time are read from the headers when
+/// asked for (the rate limits once, then kept), so a call whose caller never
+/// looks pays nothing for them.
 #[derive(Debug, Clone)]
 pub struct ResponseMeta {
     status: StatusCode,
     headers: HeaderMap,
-    request_id: Option<String>,
-    rate_limit: RateLimit,
-    processing_time: Option<Duration>,
+    rate_limit: OnceLock<RateLimit>,
     attempts: u32,
     elapsed: Duration,
 }
+
+/// `x-request-id`.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `openai-processing-ms`.
+const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
+/// The longest request id kept; a longer header is cut here.
+const MAX_REQUEST_ID: usize = 200;
 
 impl ResponseMeta {
     pub(crate) fn new(
@@ -28,20 +39,10 @@ impl ResponseMeta {
         attempts: u32,
         elapsed: Duration,
     ) -> Self {
-        let request_id = request_id(&headers);
-        let rate_limit = RateLimit::from_headers(&headers);
-        let processing_time = headers
-            .get("openai-processing-ms")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e12)
-            .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
         Self {
             status,
             headers,
-            request_id,
-            rate_limit,
-            processing_time,
+            rate_limit: OnceLock::new(),
             attempts,
             elapsed,
         }
@@ -55,17 +56,24 @@ impl ResponseMeta {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
-    /// `x-request-id`, to quote when asking OpenAI about a request.
+    /// `x-request-id`, to quote when asking OpenAI about a request (at most
+    /// 200 characters of it).
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        request_id(&self.headers)
     }
     /// The parsed `x-ratelimit-*` headers.
     pub fn rate_limit(&self) -> &RateLimit {
-        &self.rate_limit
+        self.rate_limit
+            .get_or_init(|| RateLimit::from_headers(&self.headers))
     }
     /// `openai-processing-ms`: the server's own time on the request.
     pub fn processing_time(&self) -> Option<Duration> {
-        self.processing_time
+        self.headers
+            .get(PROCESSING_MS)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e12)
+            .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
     }
     /// How many attempts the call took (1 when it succeeded at once).
     pub fn attempts(&self) -> u32 {
@@ -77,11 +85,11 @@ impl ResponseMeta {
     }
 }
 
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect())
+/// The `x-request-id` header, cut to [`MAX_REQUEST_ID`] bytes. A header value
+/// that reads as text is visible ASCII, so any byte is a character boundary.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    let id = headers.get(REQUEST_ID)?.to_str().ok()?;
+    id.get(..id.len().min(MAX_REQUEST_ID))
 }
 
 /// A decoded body with the response's metadata.

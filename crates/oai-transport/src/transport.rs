@@ -185,15 +185,14 @@ impl Transport {
                 "path {path:?} must start with one '/' and hold no spaces, '?', '#' or control characters"
             )));
         }
-        let mut url = Url::parse(&format!("{}{}", base.as_str().trim_end_matches('/'), path))
-            .map_err(|e| {
-                Error::invalid_input(format!("path {path:?} does not form a URL ({e})"))
-            })?;
-        if url.host() != base.host() || url.port() != base.port() || url.scheme() != base.scheme() {
-            return Err(Error::invalid_input(format!(
-                "path {path:?} leaves the base URL"
-            )));
-        }
+        // The base URL is parsed once, at configuration; only the path is
+        // parsed here, so the scheme, host and port cannot change.
+        let mut url = base.clone();
+        let base_path = base.path().trim_end_matches('/');
+        let mut full = String::with_capacity(base_path.len() + path.len());
+        full.push_str(base_path);
+        full.push_str(path);
+        url.set_path(&full);
         let extra = &self.shared.config.default_query;
         if !(extra.is_empty() && request.query.is_empty() && request.options.query.is_empty()) {
             let mut pairs = url.query_pairs_mut();
@@ -278,7 +277,7 @@ impl Transport {
                 Ok(Err(e)) => Err(map_send_error(e)),
                 Ok(Ok(r)) => Ok(r),
             };
-            let response = match response {
+            let mut response = match response {
                 Ok(r) => r,
                 Err(e) => {
                     if e.is_transient() && retry < max_retries {
@@ -292,13 +291,17 @@ impl Transport {
                 }
             };
             let status = response.status();
-            let headers = response.headers().clone();
+            // The metadata takes the headers; the body is read from `response`,
+            // which needs them no more.
+            let headers = std::mem::take(response.headers_mut());
             if let Some(l) = &cfg.rate_limiter {
                 l.observe(status, &headers);
             }
             span.record("status", status.as_u16());
-            if let Some(id) = request_id(&headers) {
-                span.record("request_id", id.as_str());
+            if !span.is_disabled() {
+                if let Some(id) = request_id(&headers) {
+                    span.record("request_id", id);
+                }
             }
             if tracing::enabled!(tracing::Level::TRACE) {
                 tracing::trace!(headers = ?redact::Headers(&headers), "response headers");
@@ -389,7 +392,7 @@ impl Transport {
         secret: Option<&SecretString>,
     ) -> Result<reqwest::Request> {
         let cfg = &self.shared.config;
-        let mut headers = HeaderMap::new();
+        let mut headers = HeaderMap::with_capacity(8);
         headers.insert(
             http::header::USER_AGENT,
             HeaderValue::from_static(USER_AGENT),
@@ -423,23 +426,29 @@ impl Transport {
         {
             headers.insert(name, value.clone());
         }
-        let builder = self
-            .shared
-            .http
-            .request(request.method.clone(), url.clone());
-        let builder = match body {
-            PreparedBody::Empty => builder.headers(headers),
+        // The request is assembled directly (no `RequestBuilder`, whose
+        // `headers()` merges a second map into the first).
+        let mut req = reqwest::Request::new(request.method.clone(), url.clone());
+        match body {
+            PreparedBody::Empty => {}
             PreparedBody::Bytes(content_type, bytes) => {
                 headers.insert(http::header::CONTENT_TYPE, content_type.clone());
-                builder.headers(headers).body(bytes.clone())
+                *req.body_mut() = Some(reqwest::Body::from(bytes.clone()));
             }
             PreparedBody::Multipart(form) => {
-                builder.headers(headers).multipart(form.to_reqwest().await?)
+                // reqwest sets the multipart content type and length.
+                req = self
+                    .shared
+                    .http
+                    .request(request.method.clone(), url.clone())
+                    .headers(headers)
+                    .multipart(form.to_reqwest().await?)
+                    .build()
+                    .map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
+                return Ok(req);
             }
-        };
-        let req = builder
-            .build()
-            .map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
+        }
+        *req.headers_mut() = headers;
         Ok(req)
     }
 }
@@ -560,6 +569,73 @@ async fn read_capped(
                     return Ok(c);
                 }
                 buf.extend_from_slice(&c);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn transport(base: &str) -> Transport {
+        Transport::new(
+            Config::builder()
+                .api_key("sk-test")
+                .base_url(base)
+                .default_query("api-version", "v 1")
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn url_is_base_path_then_request_path_then_query() {
+        let t = transport("https://example.com/v1/");
+        let mut r = Request::new(Method::GET, "/files/file-1/content");
+        r.push_query("after", "a&b");
+        assert_eq!(
+            t.url(&r).unwrap().as_str(),
+            "https://example.com/v1/files/file-1/content?api-version=v+1&after=a%26b"
+        );
+        let t = transport("http://127.0.0.1:8080");
+        let r = Request::new(Method::GET, "/models/ft:gpt-4o:org:x:1%2F2");
+        assert_eq!(
+            t.url(&r).unwrap().as_str(),
+            "http://127.0.0.1:8080/models/ft:gpt-4o:org:x:1%2F2?api-version=v+1"
+        );
+    }
+
+    #[test]
+    fn paths_that_are_not_plain_are_refused() {
+        let t = transport("https://example.com/v1");
+        for bad in [
+            "",
+            "models",
+            "//evil.example/x",
+            "/a b",
+            "/a?b=1",
+            "/a#f",
+            "/a\nb",
+        ] {
+            assert!(t.url(&Request::new(Method::GET, bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the path, the URL never leaves the base's scheme, host and
+        /// port, and never carries a fragment.
+        #[test]
+        fn no_path_leaves_the_base(path in "/[ -~\\u{80}-\\u{10FFFF}]{0,40}") {
+            let t = transport("https://example.com:8443/v1");
+            if let Ok(url) = t.url(&Request::new(Method::GET, path)) {
+                prop_assert_eq!(url.scheme(), "https");
+                prop_assert_eq!(url.host_str(), Some("example.com"));
+                prop_assert_eq!(url.port(), Some(8443));
+                prop_assert!(url.fragment().is_none());
             }
         }
     }

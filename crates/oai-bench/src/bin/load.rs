@@ -17,13 +17,11 @@
 //! Prints one JSON object on standard output; exits non-zero when a stream
 //! failed.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use oai_bench::server::{Reply, serve};
+use oai_bench::server::{Child, Reply, serve_until_stdin_closes};
 use oai_bench::{fixtures, memory};
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -89,67 +87,15 @@ fn main() {
     }
 }
 
-/// Child mode: serve `chunks`-chunk streams on an ephemeral port, print the
-/// address, stop when standard input closes.
+/// Child mode: serve `chunks`-chunk streams until standard input closes.
 fn run_server(args: Args) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        println!("{addr}");
-        std::io::stdout().flush()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            // Any read result (end of input, error) means the parent is done.
-            let mut sink = [0_u8; 64];
-            while matches!(std::io::stdin().read(&mut sink), Ok(n) if n > 0) {}
-            let _ = tx.send(());
-        });
-        let reply = Reply::sse(fixtures::chat_stream(args.chunks));
-        serve(listener, reply, async {
-            let _ = rx.await;
-        })
-        .await;
-        Ok::<(), Error>(())
-    })
-}
-
-/// Ends the child server when dropped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        // Closing its standard input stops it; kill it if it lingers.
-        drop(self.0.stdin.take());
-        if !matches!(self.0.wait(), Ok(s) if s.success()) {
-            let _ = self.0.kill();
-        }
-    }
+    serve_until_stdin_closes(Reply::sse(fixtures::chat_stream(args.chunks)))?;
+    Ok(())
 }
 
 fn run_driver(args: Args) -> Result<(), Error> {
-    let exe = std::env::current_exe()?;
-    let mut child = Child(
-        Command::new(exe)
-            .args(["--serve", "--chunks", &args.chunks.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?,
-    );
-    let stdout = child
-        .0
-        .stdout
-        .take()
-        .ok_or("the server process has no standard output")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .parse()
-        .map_err(|_| format!("the server printed {line:?}, not an address"))?;
+    let child = Child::spawn(&["--serve", "--chunks", &args.chunks.to_string()])?;
+    let addr = child.addr();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
