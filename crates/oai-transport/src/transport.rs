@@ -298,10 +298,10 @@ impl Transport {
                 l.observe(status, &headers);
             }
             span.record("status", status.as_u16());
-            if !span.is_disabled() {
-                if let Some(id) = request_id(&headers) {
-                    span.record("request_id", id);
-                }
+            if !span.is_disabled()
+                && let Some(id) = request_id(&headers)
+            {
+                span.record("request_id", id);
             }
             if tracing::enabled!(tracing::Level::TRACE) {
                 tracing::trace!(headers = ?redact::Headers(&headers), "response headers");
