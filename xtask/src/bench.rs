@@ -2,9 +2,16 @@
 //! load driver in release mode, and a Markdown report of the figures against
 //! their budgets in `target/bench/report.md`.
 //!
-//! With `--compile-time` it also builds `oai` (every feature) and `oai-types`
-//! (one area) from scratch in a temporary target directory and reports the
-//! CPU time (user + system) of each build.
+//! When valgrind is installed it also counts the instructions of one call
+//! (`oai-bench`'s `calls` binary under callgrind): unlike a wall-clock mean,
+//! that count does not move when the other core is busy.
+//!
+//! With `--compile-time` it also builds, each from scratch in a temporary
+//! target directory, `oai` with its default features (every API area, the
+//! structured outputs and the tool runner), `oai-types` with one area, and the
+//! yardstick of DESIGN.md, async-openai 0.41 with its `full` feature
+//! (`crates/oai-bench/compare-async-openai`, fetched from crates.io), and
+//! reports the CPU time (user + system) of each build.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -57,6 +64,8 @@ pub fn run(args: &Args) -> Result {
     ]))?;
     println!("load driver: {}", load.trim());
 
+    let instructions = call_instructions()?;
+
     let compile = if args.compile_time {
         Some(compile_times()?)
     } else {
@@ -69,7 +78,13 @@ pub fn run(args: &Args) -> Result {
         since,
     };
     let wall = started.elapsed().as_secs_f64();
-    let (report, missing) = render(&estimates, &load, compile.as_ref(), wall);
+    let (report, missing) = render(
+        &estimates,
+        &load,
+        instructions.as_ref(),
+        compile.as_ref(),
+        wall,
+    );
     let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
@@ -186,22 +201,86 @@ struct CompileTimes {
     rows: Vec<(String, f64, f64)>,
 }
 
+/// The compile-time rows compared by the budget.
+const OAI_DEFAULT: &str = "oai, default features (every API area, structured, tools)";
+const ASYNC_OPENAI: &str = "async-openai 0.41.3, feature full (the yardstick)";
+
+/// Instructions of one call, ours and bare, counted by callgrind.
+struct Instructions {
+    ours: f64,
+    bare: f64,
+}
+
+/// Counts the instructions of one chat call through `oai` and through bare
+/// reqwest + serde_json: `calls MODE 1000` minus `calls MODE 200`, over 800.
+/// `None` (with a note) when valgrind is not installed.
+fn call_instructions() -> Result<Option<Instructions>> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("valgrind not found: no instruction counts (apt install valgrind)");
+        return Ok(None);
+    }
+    exec(&mut cargo([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "oai-bench",
+        "--bin",
+        "calls",
+    ]))?;
+    let exe = target_dir().join("release").join("calls");
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let count = |mode: &str, n: u32| -> Result<f64> {
+        let out = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!(
+                "--callgrind-out-file={}",
+                out_dir.join(format!("callgrind.{mode}.{n}")).display()
+            ))
+            .arg(&exe)
+            .args([mode, &n.to_string()])
+            .output()
+            .map_err(|e| format!("could not start valgrind: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!(
+                "`calls {mode} {n}` under callgrind failed: {stderr}"
+            ));
+        }
+        instruction_total(&stderr)
+            .ok_or_else(|| format!("no instruction total in callgrind's output: {stderr}"))
+    };
+    let per_call =
+        |mode: &str| -> Result<f64> { Ok((count(mode, 1000)? - count(mode, 200)?) / 800.0) };
+    let ours = per_call("ours")?;
+    let bare = per_call("bare")?;
+    println!("instructions per call: ours {ours:.0}, bare {bare:.0}");
+    Ok(Some(Instructions { ours, bare }))
+}
+
+/// The total of callgrind's `I   refs:      123,456` line.
+fn instruction_total(stderr: &str) -> Option<f64> {
+    let line = stderr.lines().find_map(|l| l.split_once("I   refs:"))?.1;
+    line.trim().replace(',', "").parse().ok()
+}
+
 fn compile_times() -> Result<CompileTimes> {
-    let builds: [(&str, &[&str]); 2] = [
+    let yardstick = project_root()
+        .join("crates")
+        .join("oai-bench")
+        .join("compare-async-openai")
+        .join("Cargo.toml");
+    let yardstick = yardstick.to_string_lossy().into_owned();
+    let builds: [(&str, Vec<&str>); 3] = [
         (
-            "oai, all features",
-            &[
-                "build",
-                "--release",
-                "--quiet",
-                "-p",
-                "oai",
-                "--all-features",
-            ],
+            OAI_DEFAULT,
+            vec!["build", "--release", "--quiet", "-p", "oai"],
         ),
         (
             "oai-types, feature chat",
-            &[
+            vec![
                 "build",
                 "--release",
                 "--quiet",
@@ -210,6 +289,17 @@ fn compile_times() -> Result<CompileTimes> {
                 "--no-default-features",
                 "--features",
                 "chat",
+            ],
+        ),
+        (
+            ASYNC_OPENAI,
+            vec![
+                "build",
+                "--release",
+                "--quiet",
+                "--locked",
+                "--manifest-path",
+                &yardstick,
             ],
         ),
     ];
@@ -227,7 +317,7 @@ fn compile_times() -> Result<CompileTimes> {
             .arg("-c")
             .arg(r#"TIMEFORMAT='cpu-time %U %S %R'; time "$0" "$@""#)
             .arg(&cargo_path)
-            .args(args)
+            .args(&args)
             .env("CARGO_TARGET_DIR", &dir)
             .env("CARGO_INCREMENTAL", "0")
             .current_dir(project_root())
@@ -266,6 +356,7 @@ fn parse_time(stderr: &str) -> Option<(f64, f64)> {
 fn render(
     estimates: &Estimates<'_>,
     load: &str,
+    instructions: Option<&Instructions>,
     compile: Option<&CompileTimes>,
     wall: f64,
 ) -> (String, Vec<String>) {
@@ -387,6 +478,24 @@ fn render(
         ),
     ];
 
+    if let Some(i) = instructions {
+        let ratio = i.ours / i.bare;
+        rows.insert(
+            1,
+            Row {
+                figure: "per-call overhead, instructions (callgrind): chat `create()` vs reqwest + serde_json".into(),
+                ours: format!("{:.0}", i.ours),
+                bare: format!("{:.0}", i.bare),
+                ratio: format!("{ratio:.3}x"),
+                budget: "≤ 1.05x".into(),
+                met: if ratio <= 1.05 {
+                    "yes".into()
+                } else {
+                    format!("**no** (+{:.0} % over)", (ratio / 1.05 - 1.0) * 100.0)
+                },
+            },
+        );
+    }
     let figure = |key: &str| number_after(load, key);
     let budget_kib = figure("budget_kib_per_stream").unwrap_or(64.0);
     let streams = figure("streams").unwrap_or(0.0);
@@ -424,13 +533,17 @@ fn render(
         "load: client memory per open stream (all open, first chunk read)",
         "kib_per_stream_open",
     ));
-    rows.push(kib_row(
-        "load: client peak memory per stream while all read (VmHWM)",
-        "kib_per_stream_peak",
+    rows.push(info_row(
+        "load: client peak memory per stream while all read (VmHWM)".into(),
+        figure("kib_per_stream_peak").map_or("missing".into(), |v| format!("{v:.1} KiB")),
     ));
     rows.push(info_row(
         "load: the payload of one stream (all its events' bytes)".into(),
         figure("payload_kib_per_stream").map_or("missing".into(), |v| format!("{v:.1} KiB")),
+    ));
+    rows.push(kib_row(
+        "load: client peak memory per stream beyond its payload (peak − payload)",
+        "kib_per_stream_peak_beyond_payload",
     ));
     if let Some(errors) = figure("errors")
         && errors > 0.0
@@ -441,11 +554,27 @@ fn render(
         ));
     }
     if let Some(c) = compile {
+        let cpu_of = |name: &str| c.rows.iter().find(|r| r.0 == name).map(|r| r.1);
         for (name, cpu, wall) in &c.rows {
             rows.push(info_row(
                 format!("clean release build CPU time (user + sys): {name}"),
                 format!("{cpu:.1} s CPU ({wall:.1} s wall)"),
             ));
+        }
+        if let (Some(ours), Some(yard)) = (cpu_of(OAI_DEFAULT), cpu_of(ASYNC_OPENAI)) {
+            let ratio = ours / yard;
+            rows.push(Row {
+                figure: "clean build CPU: oai default features vs async-openai full".into(),
+                ours: format!("{ours:.1} s"),
+                bare: format!("{yard:.1} s"),
+                ratio: format!("{ratio:.3}x"),
+                budget: "< 1.00x".into(),
+                met: if ratio < 1.0 {
+                    "yes".into()
+                } else {
+                    format!("**no** (+{:.0} % over)", (ratio - 1.0) * 100.0)
+                },
+            });
         }
     }
 
@@ -511,6 +640,11 @@ mod tests {
             Some((120.75, 70.0))
         );
         assert_eq!(parse_time("no timing here"), None);
+        assert_eq!(
+            instruction_total("==1== Collected : 5\n==1==\n==1== I   refs:      132,264,267\n"),
+            Some(132_264_267.0)
+        );
+        assert_eq!(instruction_total("==1== I   refs: many"), None);
     }
 
     /// Every figure of the report names a group and a function that the
@@ -522,7 +656,7 @@ mod tests {
             root: &empty,
             since: SystemTime::UNIX_EPOCH,
         };
-        let (report, missing) = render(&e, "{}", None, 1.0);
+        let (report, missing) = render(&e, "{}", None, None, 1.0);
         assert!(report.contains("| figure | ours | bare | ratio | budget | met? |"));
         assert!(missing.len() >= 20, "{missing:?}");
         let mut sources = String::new();

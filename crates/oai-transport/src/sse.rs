@@ -7,10 +7,16 @@
 //! dropped; an event not closed by an empty line when the input ends is
 //! discarded. Bytes are decoded as UTF-8 with replacement.
 //!
-//! The decoder holds at most one line and one event in memory, each under a cap,
-//! and the events decoded from the chunk it was last fed.
+//! The decoder holds at most one line and one event in memory, each under a cap.
+//! Fed with [`SseDecoder::feed`], it also holds every event of the chunk it was
+//! last given; given a chunk with [`SseDecoder::push`], it keeps the chunk
+//! itself (no copy) and decodes one event at a time as
+//! [`SseDecoder::decode_next`] asks, so a network read full of events never
+//! turns into that many decoded strings at once.
 
 use std::collections::VecDeque;
+
+use bytes::Bytes;
 
 use crate::error::{Error, StreamErrorKind};
 
@@ -68,6 +74,8 @@ pub struct SseDecoder {
     retry: Option<u64>,
     last_id: Option<String>,
     ready: VecDeque<SseEvent>,
+    /// The undecoded rest of the chunk given to [`SseDecoder::push`].
+    pending: Bytes,
     failed: Option<(StreamErrorKind, usize)>,
 }
 
@@ -85,32 +93,100 @@ impl SseDecoder {
     ///
     /// # Errors
     /// A line or an event over its cap; the decoder then refuses further input.
-    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Error> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Error> {
         self.check_failed()?;
-        if !self.started {
-            // Drop a UTF-8 byte-order mark, which may itself arrive split.
-            let bom = b"\xEF\xBB\xBF";
-            let have = self.line.len();
-            let take = (bom.len() - have).min(chunk.len());
-            if bom[have..have + take] == chunk[..take] {
-                if have + take < bom.len() {
-                    self.line.extend_from_slice(&chunk[..take]);
-                    return Ok(());
-                }
-                self.line.clear();
-                chunk = &chunk[take..];
-            } else {
-                // Not a BOM: what was held back is ordinary input.
-                let held = std::mem::take(&mut self.line);
-                self.started = true;
-                self.feed_lines(&held)?;
-            }
-            self.started = true;
-        }
-        self.feed_lines(chunk)
+        self.drain_pending()?;
+        let skipped = self.skip_bom(chunk)?;
+        self.feed_lines(&chunk[skipped..], false)?;
+        Ok(())
     }
 
-    fn feed_lines(&mut self, mut chunk: &[u8]) -> Result<(), Error> {
+    /// Keeps `chunk` to be decoded by [`decode_next`](Self::decode_next), one
+    /// event at a time. When an earlier chunk was not fully taken yet, the two
+    /// are joined (a copy); a reader that takes every event before pushing
+    /// the next chunk never copies.
+    ///
+    /// # Errors
+    /// The decoder has failed before.
+    pub fn push(&mut self, chunk: Bytes) -> Result<(), Error> {
+        self.check_failed()?;
+        if self.pending.is_empty() {
+            let skipped = self.skip_bom(&chunk)?;
+            self.pending = chunk.slice(skipped..);
+        } else {
+            // Input is pending only once the start (and a mark) is past.
+            let mut joined = bytes::BytesMut::with_capacity(self.pending.len() + chunk.len());
+            joined.extend_from_slice(&self.pending);
+            joined.extend_from_slice(&chunk);
+            self.pending = joined.freeze();
+        }
+        Ok(())
+    }
+
+    /// The next event: one already decoded, else the next one decoded from
+    /// the chunk given to [`push`](Self::push). `None` when the input given so
+    /// far holds no further complete event.
+    ///
+    /// # Errors
+    /// A line or an event over its cap; the decoder then refuses further input.
+    pub fn decode_next(&mut self) -> Result<Option<SseEvent>, Error> {
+        if let Some(ev) = self.ready.pop_front() {
+            return Ok(Some(ev));
+        }
+        self.check_failed()?;
+        while !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let used = self.feed_lines(&pending, true)?;
+            self.pending = pending.slice(used..);
+            if let Some(ev) = self.ready.pop_front() {
+                return Ok(Some(ev));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decodes all of the pushed chunk that is left.
+    fn drain_pending(&mut self) -> Result<(), Error> {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.feed_lines(&pending, false)?;
+        }
+        Ok(())
+    }
+
+    /// How many leading bytes of `chunk` a byte-order mark at the start of
+    /// the stream takes (all of them while a split mark may still follow).
+    fn skip_bom(&mut self, chunk: &[u8]) -> Result<usize, Error> {
+        if self.started {
+            return Ok(0);
+        }
+        // Drop a UTF-8 byte-order mark, which may itself arrive split.
+        let bom = b"\xEF\xBB\xBF";
+        let have = self.line.len();
+        let take = (bom.len() - have).min(chunk.len());
+        if bom[have..have + take] == chunk[..take] {
+            if have + take < bom.len() {
+                self.line.extend_from_slice(&chunk[..take]);
+                return Ok(take);
+            }
+            self.line.clear();
+            self.started = true;
+            Ok(take)
+        } else {
+            // Not a BOM: what was held back is ordinary input (a prefix of
+            // the mark, so it holds no line ending).
+            let held = std::mem::take(&mut self.line);
+            self.started = true;
+            self.feed_lines(&held, false)?;
+            Ok(0)
+        }
+    }
+
+    /// Decodes the lines of `chunk`; with `stop_at_event`, stops after the
+    /// first line that dispatches an event. Returns how many bytes were used.
+    fn feed_lines(&mut self, chunk: &[u8], stop_at_event: bool) -> Result<usize, Error> {
+        let whole = chunk.len();
+        let mut chunk = chunk;
         if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -128,24 +204,28 @@ impl SseDecoder {
                     self.after_cr = true;
                 }
             }
-            if self.line.is_empty() {
+            let dispatched = if self.line.is_empty() {
                 self.check_line(head.len())?;
-                self.process_line(head)?;
+                self.process_line(head)?
             } else {
                 self.check_line(self.line.len() + head.len())?;
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(head);
-                self.process_line(&line)?;
+                let dispatched = self.process_line(&line)?;
                 line.clear();
                 self.line = line;
-            }
+                dispatched
+            };
             chunk = rest;
+            if dispatched && stop_at_event {
+                return Ok(whole - chunk.len());
+            }
         }
         if !chunk.is_empty() {
             self.check_line(self.line.len() + chunk.len())?;
             self.line.extend_from_slice(chunk);
         }
-        Ok(())
+        Ok(whole)
     }
 
     fn check_failed(&self) -> Result<(), Error> {
@@ -159,6 +239,7 @@ impl SseDecoder {
         self.failed = Some((kind, limit));
         self.line = Vec::new();
         self.data = String::new();
+        self.pending = Bytes::new();
         Error::stream(kind, Some(limit))
     }
 
@@ -169,13 +250,13 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8]) -> Result<(), Error> {
+    /// Whether the line dispatched an event.
+    fn process_line(&mut self, line: &[u8]) -> Result<bool, Error> {
         if line.is_empty() {
-            self.dispatch();
-            return Ok(());
+            return Ok(self.dispatch());
         }
         if line[0] == b':' {
-            return Ok(());
+            return Ok(false);
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
@@ -210,14 +291,15 @@ impl SseDecoder {
             }
             _ => {}
         }
-        Ok(())
+        Ok(false)
     }
 
-    fn dispatch(&mut self) {
+    /// Whether an event was dispatched (one without data is not).
+    fn dispatch(&mut self) -> bool {
         let event = self.event.take();
         let retry = self.retry.take();
         if !self.has_data {
-            return;
+            return false;
         }
         self.has_data = false;
         let data = std::mem::take(&mut self.data);
@@ -227,9 +309,11 @@ impl SseDecoder {
             id: self.last_id.clone(),
             retry,
         });
+        true
     }
 
-    /// The next decoded event, in stream order.
+    /// The next decoded event, in stream order. Events of a chunk given to
+    /// [`push`](Self::push) come from [`decode_next`](Self::decode_next).
     pub fn next_event(&mut self) -> Option<SseEvent> {
         self.ready.pop_front()
     }
@@ -246,6 +330,7 @@ impl SseDecoder {
     /// When the decoder had already failed.
     pub fn finish(&mut self) -> Result<(), Error> {
         self.check_failed()?;
+        self.drain_pending()?;
         self.line.clear();
         self.data.clear();
         self.has_data = false;
@@ -468,8 +553,62 @@ mod tests {
             proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
         }
 
+        /// As [`decode_split`], through `push` and `decode_next`, taking one
+        /// event at a time and sometimes pushing before the last chunk is
+        /// drained (`eager` bit per piece).
+        fn decode_pushed(
+            input: &[u8],
+            cuts: &[usize],
+            drain: &[bool],
+            limits: SseLimits,
+        ) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
+            let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+            points.extend([0, input.len()]);
+            points.sort_unstable();
+            points.dedup();
+            let mut dec = SseDecoder::new(limits);
+            let mut events = Vec::new();
+            let mut take_all = |dec: &mut SseDecoder, events: &mut Vec<SseEvent>| loop {
+                match dec.decode_next() {
+                    Ok(Some(ev)) => events.push(ev),
+                    Ok(None) => return None,
+                    Err(e) => return e.stream_error_kind(),
+                }
+            };
+            for (i, w) in points.windows(2).enumerate() {
+                if let Err(e) = dec.push(Bytes::copy_from_slice(&input[w[0]..w[1]])) {
+                    return (events, e.stream_error_kind());
+                }
+                if drain.get(i).copied().unwrap_or(true)
+                    && let Some(kind) = take_all(&mut dec, &mut events)
+                {
+                    return (events, Some(kind));
+                }
+            }
+            let error = dec.finish().err().and_then(|e| e.stream_error_kind());
+            if let Some(kind) = take_all(&mut dec, &mut events) {
+                return (events, Some(kind));
+            }
+            (events, error)
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+            #[test]
+            fn pushed_chunks_decode_as_fed_ones(
+                input in sse_like(),
+                cuts in proptest::collection::vec(any::<usize>(), 0..12),
+                drain in proptest::collection::vec(any::<bool>(), 0..13),
+                small in any::<bool>(),
+            ) {
+                let limits = if small {
+                    SseLimits { max_line_bytes: 24, max_event_bytes: 40 }
+                } else {
+                    SseLimits::default()
+                };
+                prop_assert_eq!(decode_all(&input, limits), decode_pushed(&input, &cuts, &drain, limits));
+            }
+
             #[test]
             fn any_split_decodes_the_same(
                 input in sse_like(),

@@ -93,8 +93,15 @@ impl Stream for EventStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(ev) = this.decoder.next_event() {
-                return Poll::Ready(Some(Ok(ev)));
+            // One event at a time from the last chunk read: the chunk is
+            // held as read, its events are decoded only as they are taken.
+            match this.decoder.decode_next() {
+                Ok(Some(ev)) => return Poll::Ready(Some(Ok(ev))),
+                Ok(None) => {}
+                Err(e) => {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
             }
             if this.finished {
                 return Poll::Ready(None);
@@ -103,7 +110,7 @@ impl Stream for EventStream {
                 Poll::Ready(Some(Ok(chunk))) => {
                     let deadline = tokio::time::Instant::now() + this.idle;
                     this.sleep.as_mut().reset(deadline);
-                    if let Err(e) = this.decoder.feed(&chunk) {
+                    if let Err(e) = this.decoder.push(chunk) {
                         this.finished = true;
                         return Poll::Ready(Some(Err(e)));
                     }
