@@ -568,7 +568,7 @@ mod tests {
             points.dedup();
             let mut dec = SseDecoder::new(limits);
             let mut events = Vec::new();
-            let mut take_all = |dec: &mut SseDecoder, events: &mut Vec<SseEvent>| loop {
+            let take_all = |dec: &mut SseDecoder, events: &mut Vec<SseEvent>| loop {
                 match dec.decode_next() {
                     Ok(Some(ev)) => events.push(ev),
                     Ok(None) => return None,
