@@ -560,3 +560,57 @@ fn finish_close(closing: Option<Closing>, timed_out: Option<std::time::Duration>
     }
     End::Clean
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,20}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{1,8}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any text frame gives an item, never a panic.
+        #[test]
+        fn any_text_decodes_without_panic(text in ".{0,300}") {
+            let _ = decode(&Scrubber::default(), &text);
+        }
+
+        /// Any JSON with a known or unknown type gives an item; an unknown
+        /// type is kept whole.
+        #[test]
+        fn any_json_event_decodes_without_panic(
+            tag in prop_oneof![
+                Just("response.output_text.delta".to_owned()),
+                Just("error".to_owned()),
+                Just("session.created".to_owned()),
+                "x-[a-z.]{1,20}",
+            ],
+            body in json_value(),
+        ) {
+            let mut object = match body {
+                serde_json::Value::Object(map) => map,
+                other => [("payload".to_owned(), other)].into_iter().collect(),
+            };
+            object.insert("type".into(), serde_json::Value::from(tag.clone()));
+            let value = serde_json::Value::Object(object);
+            let item = decode(&Scrubber::default(), &value.to_string());
+            if tag.starts_with("x-") {
+                prop_assert_eq!(item.ok().and_then(|e| e.as_unknown().cloned()), Some(value));
+            }
+        }
+    }
+}
