@@ -20,8 +20,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 const KEY: &str = "sk-realtime-test-key-0123";
 
@@ -54,7 +54,11 @@ struct Server {
 
 impl Server {
     fn seen(&self) -> Seen {
-        self.seen.lock().unwrap().clone().expect("no handshake seen")
+        self.seen
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("no handshake seen")
     }
 
     /// Waits for the script to finish (and so for its assertions).
@@ -269,7 +273,10 @@ async fn ephemeral_secret_alone_is_sent_as_bearer() {
         .unwrap();
     let seen = server.seen();
     assert_eq!(seen.uri, "/v1/realtime");
-    assert_eq!(seen.header("authorization"), Some("Bearer ek_ephemeral_123"));
+    assert_eq!(
+        seen.header("authorization"),
+        Some("Bearer ek_ephemeral_123")
+    );
     assert_eq!(seen.header("openai-organization"), None);
     assert_eq!(seen.header("x-trace"), Some("t-1"));
     drop(session);
@@ -331,7 +338,8 @@ async fn refused_handshake_is_typed_and_never_shows_the_key() {
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let callback = |_: &Request, _: Response| {
-            let body = format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {KEY}\"}}}}");
+            let body =
+                format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {KEY}\"}}}}");
             let response = oai::transport::http::Response::builder()
                 .status(401)
                 .header("x-request-id", "req_rt_1")
@@ -393,9 +401,17 @@ async fn function_calls_round_trip_through_the_registry() {
         // First response: three calls: a good one, an unknown tool, bad arguments.
         assert_eq!(next_json(&mut ws).await.unwrap()["type"], "response.create");
         send(&mut ws, response_created("resp_1")).await;
-        send(&mut ws, function_call("call_1", "get_weather", r#"{"city":"Paris"}"#)).await;
+        send(
+            &mut ws,
+            function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+        )
+        .await;
         send(&mut ws, function_call("call_2", "rm_rf", "{}")).await;
-        send(&mut ws, function_call("call_3", "get_weather", r#"{"town":1}"#)).await;
+        send(
+            &mut ws,
+            function_call("call_3", "get_weather", r#"{"town":1}"#),
+        )
+        .await;
         send(&mut ws, response_done("resp_1")).await;
         let mut outputs = Vec::new();
         for _ in 0..3 {
@@ -407,7 +423,10 @@ async fn function_calls_round_trip_through_the_registry() {
                 event["item"]["output"].as_str().unwrap().to_owned(),
             ));
         }
-        assert_eq!(outputs[0], ("call_1".to_owned(), "18 °C in Paris".to_owned()));
+        assert_eq!(
+            outputs[0],
+            ("call_1".to_owned(), "18 °C in Paris".to_owned())
+        );
         assert_eq!(outputs[1].0, "call_2");
         assert!(outputs[1].1.contains("no tool named"), "{}", outputs[1].1);
         assert_eq!(outputs[2].0, "call_3");
@@ -447,7 +466,12 @@ async fn function_calls_round_trip_through_the_registry() {
     assert_eq!(run.responses, 2);
     assert!(!run.round_limit_reached);
     assert_eq!(runs.load(Ordering::SeqCst), 1, "only the valid call ran");
-    let outcomes: Vec<_> = run.stats.records.iter().map(|r| r.outcome.clone()).collect();
+    let outcomes: Vec<_> = run
+        .stats
+        .records
+        .iter()
+        .map(|r| r.outcome.clone())
+        .collect();
     assert!(matches!(outcomes[0], CallOutcome::Succeeded { .. }));
     assert_eq!(outcomes[1], CallOutcome::UnknownTool);
     assert!(matches!(outcomes[2], CallOutcome::InvalidArguments(_)));
@@ -488,8 +512,16 @@ async fn server_error_event_is_typed_scrubbed_and_not_fatal() {
 #[tokio::test]
 async fn unknown_events_are_kept_and_bad_known_ones_keep_their_text() {
     let server = server(|mut ws| async move {
-        send(&mut ws, json!({"type": "brand.new.event", "payload": [1, 2]})).await;
-        send(&mut ws, json!({"type": "response.output_text.delta", "delta": 5})).await;
+        send(
+            &mut ws,
+            json!({"type": "brand.new.event", "payload": [1, 2]}),
+        )
+        .await;
+        send(
+            &mut ws,
+            json!({"type": "response.output_text.delta", "delta": 5}),
+        )
+        .await;
         ws.send(Message::text("not json at all")).await.unwrap();
         ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
         send(&mut ws, session_created()).await;
@@ -614,7 +646,14 @@ async fn outgoing_event_over_the_cap_is_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, RealtimeError::TooLarge { what: "outgoing message", limit: 2048, .. }),
+        matches!(
+            err,
+            RealtimeError::TooLarge {
+                what: "outgoing message",
+                limit: 2048,
+                ..
+            }
+        ),
         "{err:?}"
     );
     session.sender().commit_audio().await.unwrap();
@@ -624,7 +663,9 @@ async fn outgoing_event_over_the_cap_is_refused_before_sending() {
 
 #[tokio::test]
 async fn pcm16_audio_is_split_under_the_cap_in_little_endian_base64() {
-    let samples: Vec<i16> = (0..10_000).map(|i| (i * 37 % 65_536 - 32_768) as i16).collect();
+    let samples: Vec<i16> = (0..10_000)
+        .map(|i| (i * 37 % 65_536 - 32_768) as i16)
+        .collect();
     let expected: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
     let cap = 4096;
     let server = server(move |mut ws| async move {
@@ -643,7 +684,10 @@ async fn pcm16_audio_is_split_under_the_cap_in_little_endian_base64() {
             events += 1;
         }
         assert_eq!(audio, expected);
-        assert_eq!(events, 10_000usize.div_ceil(oai::realtime::pcm16_samples_per_message(cap)));
+        assert_eq!(
+            events,
+            10_000usize.div_ceil(oai::realtime::pcm16_samples_per_message(cap))
+        );
         let _ = next_json(&mut ws).await;
     })
     .await;
@@ -809,7 +853,10 @@ async fn split_halves_send_audio_while_events_are_read() {
         sender
     });
     let mut seen = 0;
-    while let Some(event) = tokio::time::timeout(LIVENESS, receiver.next()).await.unwrap() {
+    while let Some(event) = tokio::time::timeout(LIVENESS, receiver.next())
+        .await
+        .unwrap()
+    {
         let event = event.unwrap();
         seen += 1;
         if event.tag() == Some("input_audio_buffer.committed") {
