@@ -3,6 +3,8 @@
 //! headers, keep-alive, close.
 #![cfg(feature = "realtime-ws")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// tungstenite's handshake callback type has a large error variant.
+#![allow(clippy::result_large_err)]
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -273,11 +273,9 @@ impl RealtimeReceiver {
                     turn.response = Some(e.response);
                     return Ok(turn);
                 }
-                RealtimeServerEvent::Unknown(value) => {
-                    if turn.unknown_events.len() < 64 {
-                        let tag = value.get("type").and_then(|t| t.as_str()).unwrap_or("");
-                        turn.unknown_events.push(super::error::excerpt(tag, 100));
-                    }
+                RealtimeServerEvent::Unknown(value) if turn.unknown_events.len() < 64 => {
+                    let tag = value.get("type").and_then(|t| t.as_str()).unwrap_or("");
+                    turn.unknown_events.push(super::error::excerpt(tag, 100));
                 }
                 _ => {}
             }
