@@ -256,6 +256,7 @@ async fn handshake_carries_the_clients_credentials_and_settings() {
     assert_eq!(seen.header("openai-organization"), Some("org-rt"));
     assert_eq!(seen.header("openai-project"), Some("proj-rt"));
     assert!(seen.header("user-agent").unwrap().starts_with("oai"));
+    assert!(!format!("{session:?}").contains(KEY));
     drop(session);
     server.finish().await;
 }
@@ -868,5 +869,80 @@ async fn split_halves_send_audio_while_events_are_read() {
     assert_eq!(seen, 21);
     let sender = producer.await.unwrap();
     sender.close().await.unwrap();
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_credential_provider_is_asked_for_the_handshake() {
+    let server = server(|mut ws| async move {
+        let _ = next_json(&mut ws).await;
+    })
+    .await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&asked);
+    let client = oai::Client::new(
+        oai::Config::builder()
+            .base_url(&server.base_url)
+            .credential_provider(move || {
+                count.fetch_add(1, Ordering::SeqCst);
+                async { Ok(oai::SecretString::from("sk-from-provider")) }
+            })
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let session = RealtimeConnect::model("gpt-realtime")
+        .limits(quiet())
+        .connect(&client)
+        .await
+        .unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        server.seen().header("authorization"),
+        Some("Bearer sk-from-provider")
+    );
+    drop(session);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_slow_reader_with_a_queue_of_one_gets_every_event_in_order() {
+    let server = server(|mut ws| async move {
+        for n in 0..50 {
+            send(&mut ws, json!({"type": "x-count", "n": n})).await;
+        }
+        let _ = next_json(&mut ws).await;
+    })
+    .await;
+    let mut session = connect(&server, quiet().incoming_queue(1)).await;
+    for n in 0..50 {
+        // The application is slower than the server: the connection is
+        // simply not read meanwhile.
+        tokio::task::yield_now().await;
+        let event = next(&mut session).await.unwrap().unwrap();
+        assert_eq!(event.as_unknown().unwrap()["n"], n);
+    }
+    session.close().await.unwrap();
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_close_the_server_never_answers_times_out() {
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = server(|ws| async move {
+        // Never read, so our close frame is never answered.
+        let _ = release_rx.await;
+        drop(ws);
+    })
+    .await;
+    let limits = quiet().close_timeout(Duration::from_millis(100));
+    let mut session = connect(&server, limits).await;
+    let err = tokio::time::timeout(LIVENESS, session.close())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, RealtimeError::CloseTimeout(_)), "{err:?}");
+    assert!(next(&mut session).await.is_none());
+    let _ = release_tx.send(());
     server.finish().await;
 }
