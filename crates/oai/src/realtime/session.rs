@@ -210,11 +210,13 @@ impl RealtimeSender {
     /// [`RealtimeError::CloseTimeout`] when the server did not answer in
     /// time (the connection was dropped anyway).
     pub async fn close(&self) -> Result<(), RealtimeError> {
+        // Set first: an event another clone sends from now on is refused,
+        // never queued behind the close and dropped.
+        self.state.closed.store(true, Ordering::Release);
         let (done_tx, done_rx) = oneshot::channel();
         if self.commands.send(Command::Close(done_tx)).await.is_err() {
             return Ok(());
         }
-        self.state.closed.store(true, Ordering::Release);
         done_rx.await.unwrap_or(Ok(()))
     }
 
