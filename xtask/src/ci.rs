@@ -277,6 +277,8 @@ fn area_features_in(dir: &std::path::Path) -> Result {
         ("chat", "oai chat"),
         ("tools,chat", "oai tools+chat"),
         ("tools,responses", "oai tools+responses"),
+        ("realtime-ws", "oai realtime-ws"),
+        ("tools,realtime-ws", "oai tools+realtime-ws"),
     ] {
         let r = check(&[
             "check",

@@ -28,6 +28,8 @@
 mod bodies;
 mod embeddings;
 mod multipart;
+#[cfg(feature = "realtime")]
+mod realtime;
 mod routes;
 mod server;
 mod state;

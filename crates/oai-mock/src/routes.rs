@@ -155,7 +155,22 @@ fn now() -> u64 {
 /// Answers one request.
 pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     let number = shared.next_request_number();
-    let (parts, incoming) = request.into_parts();
+    #[allow(unused_mut)] // mutated only to take the upgrade out
+    let (mut parts, incoming) = request.into_parts();
+    #[cfg(feature = "realtime")]
+    if crate::realtime::is_upgrade(&parts) {
+        shared.record(received(&parts, Bytes::new()));
+        return match authorize(&parts.headers) {
+            Err(error) => respond(error.into(), number),
+            Ok(()) => match crate::realtime::accept(&mut parts) {
+                Some(response) => response,
+                None => respond(
+                    ApiError::new(400, "malformed WebSocket handshake").into(),
+                    number,
+                ),
+            },
+        };
+    }
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -166,22 +181,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     let method = parts.method.as_str();
     let path = parts.uri.path();
     let query = parts.uri.query();
-    shared.record(ReceivedRequest {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        query: query.map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: read.clone().unwrap_or_default(),
-    });
+    shared.record(received(&parts, read.clone().unwrap_or_default()));
     let outcome = match read {
         Err(error) => {
             let mut outcome = Outcome::from(error);
@@ -202,6 +202,26 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         },
     };
     respond(outcome, number)
+}
+
+/// The record of a request.
+fn received(parts: &http::request::Parts, body: Bytes) -> ReceivedRequest {
+    ReceivedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    }
 }
 
 /// Reads the body under the cap. A body over the cap is still read on (and

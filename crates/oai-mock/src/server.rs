@@ -117,6 +117,8 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         // A client may shut its sending side and still wait for the answer.
         .half_close(true)
         .serve_connection(TokioIo::new(stream), service)
+        // The realtime WebSocket takes the connection over after its 101.
+        .with_upgrades()
         .await;
 }
 

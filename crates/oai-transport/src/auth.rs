@@ -117,6 +117,29 @@ impl CredentialSource {
     }
 }
 
+impl crate::config::Config {
+    /// The credential header of the next request, for a connection this crate
+    /// does not make itself (the facade's realtime WebSocket): the same header
+    /// from the same source as every HTTP request (a provider is asked now),
+    /// marked sensitive. `None` when the configuration sends no credential.
+    ///
+    /// # Errors
+    /// The provider failed, or gave a credential that cannot be sent in a header.
+    pub async fn credential_header(&self) -> Result<Option<(HeaderName, HeaderValue)>> {
+        let Some(secret) = self.credentials.resolve().await? else {
+            return Ok(None);
+        };
+        auth_header(&self.auth_style, &secret, &self.credential_name)
+            .map(Some)
+            .map_err(|e| match self.credentials {
+                CredentialSource::Provider(_) => Error::credentials(
+                    "the provider returned a credential that cannot be sent in an HTTP header",
+                ),
+                _ => e,
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +179,17 @@ mod tests {
         assert_eq!(name.as_str(), "api-key");
         assert_eq!(value.as_bytes(), b"sk-test-1");
         assert!(value.is_sensitive());
+    }
+
+    #[tokio::test]
+    async fn config_gives_the_credential_header() {
+        let config = crate::Config::builder().api_key("sk-h1").build().unwrap();
+        let (name, value) = config.credential_header().await.unwrap().unwrap();
+        assert_eq!(name, http::header::AUTHORIZATION);
+        assert_eq!(value.as_bytes(), b"Bearer sk-h1");
+        assert!(value.is_sensitive());
+        let none = crate::Config::builder().no_auth().build().unwrap();
+        assert!(none.credential_header().await.unwrap().is_none());
     }
 
     #[test]

@@ -69,7 +69,9 @@
 //! - `webhooks` (feature `webhooks`): signature verification and typed events;
 //! - `upload` and `batch`: large files in parts, batch jobs end to end;
 //! - [`RateLimiter`]: keeps concurrent bulk calls under the server's limits;
-//! - [`Config::azure`]: Azure OpenAI with the same `Client` API.
+//! - [`Config::azure`]: Azure OpenAI with the same `Client` API;
+//! - `realtime` (feature `realtime-ws`, not in the defaults): the realtime
+//!   API over a WebSocket, typed events, audio and tool calls.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -83,14 +85,19 @@ pub mod structured;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;
-// The runner needs a conversation API to run over.
-#[cfg(all(feature = "tools", any(feature = "chat", feature = "responses")))]
+// The runner needs a conversation API to run over (or a realtime session).
+#[cfg(all(
+    feature = "tools",
+    any(feature = "chat", feature = "responses", feature = "realtime-ws")
+))]
 pub mod tools;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
 #[cfg(all(feature = "batches", feature = "files"))]
 pub mod batch;
+#[cfg(feature = "realtime-ws")]
+pub mod realtime;
 #[cfg(feature = "uploads")]
 pub mod upload;
 

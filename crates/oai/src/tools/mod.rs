@@ -82,6 +82,8 @@ mod chat;
 mod registry;
 #[cfg(feature = "responses")]
 mod responses;
+// With only a realtime session to serve, the conversation loop has no caller.
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 mod runner;
 mod validate;
 

@@ -336,6 +336,7 @@ impl ToolRegistry {
     /// its own: other kinds (hosted, custom) are kept; a function tool the
     /// registry lacks is refused, since nothing could answer its calls.
     /// `function_name` tells a function tool (and its name) from the others.
+    #[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
     pub(crate) fn merge_tools<T>(
         &self,
         requested: Option<Vec<T>>,
@@ -379,6 +380,23 @@ impl ToolRegistry {
                     parameters: Some(t.parameters.clone()),
                     strict: Some(t.strict),
                 },
+            })
+            .collect()
+    }
+
+    /// The realtime session's `tools` entries (for `session.update`), one
+    /// function tool per registered tool.
+    #[cfg(feature = "realtime-ws")]
+    pub fn realtime_tools(&self) -> Vec<oai_types::RealtimeSessionCreateRequestGAToolsItem> {
+        self.iter()
+            .map(|t| {
+                oai_types::RealtimeFunctionTool {
+                    r#type: Default::default(),
+                    name: Some(t.name.clone()),
+                    description: t.description.clone(),
+                    parameters: Some(t.parameters.clone()),
+                }
+                .into()
             })
             .collect()
     }

@@ -692,6 +692,43 @@ impl ToolRunner {
         run
     }
 
+    /// Checks and answers calls that came from elsewhere than the two
+    /// conversation APIs (a realtime session), exactly as in a round of a
+    /// run: registry lookup, schema check, handlers under the call timeout
+    /// with panics caught, output capped, events and `tracing` as usual.
+    /// There is nobody to ask for a review here, so a call that needs one is
+    /// rejected. Gives each call's id and the text to send back, in order.
+    #[cfg_attr(not(feature = "realtime-ws"), allow(dead_code))]
+    pub(crate) async fn answer_calls(
+        &self,
+        round: u32,
+        calls: Vec<(String, String, String)>,
+        stats: &mut RunStats,
+    ) -> Vec<(String, String)> {
+        let proposed = calls
+            .into_iter()
+            .map(|(call_id, name, arguments)| {
+                self.propose(RawCall {
+                    call_id,
+                    name,
+                    arguments,
+                    custom: false,
+                })
+            })
+            .collect();
+        self.execute(round, proposed, Vec::new(), None, stats)
+            .await
+            .into_iter()
+            .map(|answer| (answer.call_id, answer.text))
+            .collect()
+    }
+
+    /// The most model rounds a run may take.
+    #[cfg_attr(not(feature = "realtime-ws"), allow(dead_code))]
+    pub(crate) fn round_limit(&self) -> u32 {
+        self.max_rounds
+    }
+
     fn limit_reached(&self, stats: &RunStats, deadline: Option<Instant>) -> Option<Limit> {
         if stats.rounds >= self.max_rounds {
             return Some(Limit::Rounds(self.max_rounds));

@@ -1,0 +1,618 @@
+//! The open session: a task that owns the socket, and the two halves the
+//! application holds (a sender and a receiver), joined by bounded queues.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use futures_util::{SinkExt, StreamExt};
+use oai_types::{RealtimeClientEvent, RealtimeServerEvent};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::error::{RealtimeError, Scrubber, excerpt};
+use super::limits::RealtimeLimits;
+
+/// What the receiver gets: an event, or an error.
+pub(crate) type Item = Result<RealtimeServerEvent, RealtimeError>;
+
+/// What the halves ask of the task.
+enum Command {
+    Text(String),
+    Close(oneshot::Sender<Result<(), RealtimeError>>),
+}
+
+/// Shared between the halves and the task.
+#[derive(Debug, Default)]
+struct State {
+    /// Set once nothing more can be sent.
+    closed: AtomicBool,
+}
+
+/// An open realtime session. Send client events and read server events on
+/// it directly, or [`split`](Self::split) it to send audio from one task
+/// while another reads.
+///
+/// Dropping the session (both halves) closes the connection.
+#[derive(Debug)]
+pub struct RealtimeSession {
+    sender: RealtimeSender,
+    receiver: RealtimeReceiver,
+}
+
+/// The sending half: cheap to clone; every clone sends on the same session.
+#[derive(Clone)]
+pub struct RealtimeSender {
+    commands: mpsc::Sender<Command>,
+    state: Arc<State>,
+    limits: RealtimeLimits,
+}
+
+/// The receiving half: server events in the order they arrived.
+///
+/// It is a [`Stream`](futures_core::Stream) of
+/// `Result<RealtimeServerEvent, RealtimeError>`: event types this version
+/// does not know arrive as `RealtimeServerEvent::Unknown` with their JSON,
+/// never as errors; a server `error` event arrives as
+/// [`RealtimeError::Server`] and the stream goes on; an error that ends the
+/// session is the last item before `None`.
+pub struct RealtimeReceiver {
+    events: mpsc::Receiver<Item>,
+    pub(crate) limits: RealtimeLimits,
+    _state: Arc<State>,
+}
+
+impl fmt::Debug for RealtimeSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RealtimeSender")
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RealtimeReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RealtimeReceiver")
+            .field("queued", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RealtimeSession {
+    /// Starts the task that owns `ws` (already past its handshake).
+    pub(crate) fn start<S>(ws: WebSocketStream<S>, limits: RealtimeLimits, scrub: Scrubber) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (command_tx, command_rx) = mpsc::channel(limits.get_outgoing_queue());
+        let (event_tx, event_rx) = mpsc::channel(limits.get_incoming_queue());
+        let state = Arc::new(State::default());
+        let driver = Driver {
+            ws,
+            commands: command_rx,
+            events: event_tx,
+            limits,
+            scrub,
+            state: Arc::clone(&state),
+        };
+        tokio::spawn(driver.run());
+        Self {
+            sender: RealtimeSender {
+                commands: command_tx,
+                state: Arc::clone(&state),
+                limits,
+            },
+            receiver: RealtimeReceiver {
+                events: event_rx,
+                limits,
+                _state: state,
+            },
+        }
+    }
+
+    /// The two halves, to send and read from different tasks.
+    pub fn split(self) -> (RealtimeSender, RealtimeReceiver) {
+        (self.sender, self.receiver)
+    }
+
+    /// The sending half.
+    pub fn sender(&self) -> &RealtimeSender {
+        &self.sender
+    }
+
+    /// The receiving half.
+    pub fn receiver(&mut self) -> &mut RealtimeReceiver {
+        &mut self.receiver
+    }
+
+    /// Sends one client event (see [`RealtimeSender::send`]).
+    ///
+    /// # Errors
+    /// As [`RealtimeSender::send`].
+    pub async fn send(&self, event: impl Into<RealtimeClientEvent>) -> Result<(), RealtimeError> {
+        self.sender.send(event).await
+    }
+
+    /// The next server event (see [`RealtimeReceiver::next_event`]).
+    pub async fn next_event(&mut self) -> Option<Result<RealtimeServerEvent, RealtimeError>> {
+        self.receiver.next_event().await
+    }
+
+    /// Closes the session cleanly (see [`RealtimeSender::close`]).
+    ///
+    /// # Errors
+    /// As [`RealtimeSender::close`].
+    pub async fn close(&self) -> Result<(), RealtimeError> {
+        self.sender.close().await
+    }
+}
+
+impl RealtimeSender {
+    /// Sends one client event. It is serialized here and refused, before it
+    /// is queued, when it is over the message cap. Waits while the outgoing
+    /// queue is full.
+    ///
+    /// # Errors
+    /// [`RealtimeError::TooLarge`] (nothing sent), [`RealtimeError::SendAfterClose`].
+    pub async fn send(&self, event: impl Into<RealtimeClientEvent>) -> Result<(), RealtimeError> {
+        let event = event.into();
+        let text = serde_json::to_string(&event)
+            .map_err(|e| RealtimeError::Protocol(format!("the event could not be written: {e}")))?;
+        self.send_text(text).await
+    }
+
+    /// Sends a JSON text the caller wrote (an event type this version does
+    /// not know, say). It must be under the message cap.
+    ///
+    /// # Errors
+    /// As [`RealtimeSender::send`].
+    pub async fn send_raw(&self, text: impl Into<String>) -> Result<(), RealtimeError> {
+        self.send_text(text.into()).await
+    }
+
+    async fn send_text(&self, text: String) -> Result<(), RealtimeError> {
+        if self.is_closed() {
+            return Err(RealtimeError::SendAfterClose);
+        }
+        let limit = self.limits.get_max_message_bytes();
+        if text.len() > limit {
+            return Err(RealtimeError::TooLarge {
+                what: "outgoing message",
+                size: Some(text.len()),
+                limit,
+            });
+        }
+        self.commands
+            .send(Command::Text(text))
+            .await
+            .map_err(|_| RealtimeError::SendAfterClose)
+    }
+
+    /// Whether the session is closed for sending.
+    pub fn is_closed(&self) -> bool {
+        self.state.closed.load(Ordering::Acquire) || self.commands.is_closed()
+    }
+
+    /// Closes the session cleanly: sends a close frame (code 1000) after the
+    /// events already queued, and waits for the server's answer (at most the
+    /// close timeout). Events the server sent before its answer can still be
+    /// read from the receiver. Closing a closed session does nothing.
+    ///
+    /// # Errors
+    /// [`RealtimeError::CloseTimeout`] when the server did not answer in
+    /// time (the connection was dropped anyway).
+    pub async fn close(&self) -> Result<(), RealtimeError> {
+        // Set first: an event another clone sends from now on is refused,
+        // never queued behind the close and dropped.
+        self.state.closed.store(true, Ordering::Release);
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.commands.send(Command::Close(done_tx)).await.is_err() {
+            return Ok(());
+        }
+        done_rx.await.unwrap_or(Ok(()))
+    }
+
+    pub(crate) fn limits(&self) -> &RealtimeLimits {
+        &self.limits
+    }
+}
+
+impl RealtimeReceiver {
+    /// The next server event, `None` once the session has ended (after a
+    /// clean close, or after the error that ended it).
+    pub async fn next_event(&mut self) -> Option<Result<RealtimeServerEvent, RealtimeError>> {
+        self.events.recv().await
+    }
+}
+
+impl futures_core::Stream for RealtimeReceiver {
+    type Item = Result<RealtimeServerEvent, RealtimeError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+/// The task that owns the socket.
+struct Driver<S> {
+    ws: WebSocketStream<S>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Item>,
+    limits: RealtimeLimits,
+    scrub: Scrubber,
+    state: Arc<State>,
+}
+
+/// How the task ended.
+enum End {
+    /// Cleanly: a close handshake (either side began it).
+    Clean,
+    /// With this error, delivered as the last item.
+    Failed(RealtimeError),
+}
+
+/// The close that is under way, begun by us.
+struct Closing {
+    deadline: Instant,
+    waiters: Vec<oneshot::Sender<Result<(), RealtimeError>>>,
+}
+
+impl<S> Driver<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async fn run(mut self) {
+        let end = self.serve().await;
+        self.state.closed.store(true, Ordering::Release);
+        self.commands.close();
+        let Driver { ws, events, .. } = self;
+        // The socket goes before the last item is handed over, so a
+        // receiver that never reads again cannot hold the connection open.
+        drop(ws);
+        if let End::Failed(error) = end {
+            let _ = events.send(Err(error)).await;
+        }
+    }
+
+    async fn serve(&mut self) -> End {
+        let Self {
+            ws,
+            commands,
+            events,
+            limits,
+            scrub,
+            state,
+        } = self;
+        let limits = *limits;
+        let scrub = &*scrub;
+        let mut pinger = limits.get_ping_interval().map(|every| {
+            let mut t = tokio::time::interval_at(Instant::now() + every, every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        let mut pong_deadline: Option<Instant> = None;
+        let mut pending: Option<Item> = None;
+        let mut paused_at: Option<Instant> = None;
+        let mut closing: Option<Closing> = None;
+        let mut commands_open = true;
+        let mut receiver_gone = false;
+        loop {
+            let far = Instant::now() + std::time::Duration::from_secs(86_400);
+            tokio::select! {
+                biased;
+                permit = events.reserve(), if pending.is_some() => match permit {
+                    Ok(permit) => {
+                        if let Some(item) = pending.take() {
+                            permit.send(item);
+                        }
+                        // Time spent waiting on the application does not
+                        // count against the server's pong.
+                        if let (Some(at), Some(deadline)) = (paused_at.take(), pong_deadline.as_mut()) {
+                            *deadline += at.elapsed();
+                        }
+                    }
+                    Err(_) => {
+                        pending = None;
+                        receiver_gone = true;
+                    }
+                },
+                () = events.closed(), if !receiver_gone && pending.is_none() => {
+                    receiver_gone = true;
+                }
+                command = commands.recv(), if commands_open && closing.is_none() => match command {
+                    Some(Command::Text(text)) => {
+                        if let Err(e) = ws.send(Message::text(text)).await {
+                            return End::Failed(map_error(scrub, &limits, e, false));
+                        }
+                    }
+                    Some(Command::Close(done)) => {
+                        if let Some(end) = begin_close(ws, state, &mut closing, done, limits, scrub).await {
+                            return end;
+                        }
+                    }
+                    None => commands_open = false,
+                },
+                message = ws.next(), if pending.is_none() => {
+                    let Some(message) = message else {
+                        return if closing.is_some() {
+                            finish_close(closing, None)
+                        } else {
+                            End::Failed(RealtimeError::EndedWithoutClose)
+                        };
+                    };
+                    let message = match message {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let clean = closing.is_some();
+                            let error = map_error(scrub, &limits, e, clean);
+                            return match error {
+                                RealtimeError::Closed => finish_close(closing, None),
+                                error => {
+                                    let _ = finish_close(closing, None);
+                                    End::Failed(error)
+                                }
+                            };
+                        }
+                    };
+                    match message {
+                        Message::Text(text) => {
+                            let item = decode(scrub, text.as_str());
+                            if closing.is_some() || receiver_gone {
+                                // Closing: what fits is kept, nothing waits.
+                                if !receiver_gone {
+                                    let _ = events.try_send(item);
+                                }
+                            } else {
+                                pending = Some(item);
+                                paused_at = Some(Instant::now());
+                            }
+                        }
+                        Message::Binary(bytes) => {
+                            if closing.is_none() && !receiver_gone {
+                                pending = Some(Err(RealtimeError::UnexpectedBinary { bytes: bytes.len() }));
+                                paused_at = Some(Instant::now());
+                            }
+                        }
+                        Message::Ping(_) => {
+                            // The pong is queued by the protocol; send it now.
+                            if let Err(e) = ws.flush().await {
+                                return End::Failed(map_error(scrub, &limits, e, closing.is_some()));
+                            }
+                        }
+                        Message::Pong(_) => pong_deadline = None,
+                        Message::Close(frame) => {
+                            // The protocol answers the close; send it out.
+                            let _ = ws.flush().await;
+                            if closing.is_some() {
+                                return finish_close(closing, None);
+                            }
+                            return match frame {
+                                Some(frame) if !is_normal(frame.code) => End::Failed(RealtimeError::AbnormalClose {
+                                    code: u16::from(frame.code),
+                                    reason: scrub.scrub(excerpt(frame.reason.as_str(), 200)),
+                                }),
+                                _ => End::Clean,
+                            };
+                        }
+                        Message::Frame(_) => {}
+                    }
+                },
+                _ = async {
+                    match pinger.as_mut() {
+                        Some(t) => { t.tick().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                }, if pinger.is_some() && pong_deadline.is_none() && closing.is_none() => {
+                    if let Err(e) = ws.send(Message::Ping(Default::default())).await {
+                        return End::Failed(map_error(scrub, &limits, e, false));
+                    }
+                    pong_deadline = Some(Instant::now() + limits.get_pong_timeout());
+                }
+                () = tokio::time::sleep_until(pong_deadline.unwrap_or(far)), if pong_deadline.is_some() && pending.is_none() => {
+                    let _ = finish_close(closing, None);
+                    return End::Failed(RealtimeError::KeepAliveTimeout(limits.get_pong_timeout()));
+                }
+                () = tokio::time::sleep_until(closing.as_ref().map_or(far, |c| c.deadline)), if closing.is_some() => {
+                    let timeout = limits.get_close_timeout();
+                    let _ = finish_close(closing, Some(timeout));
+                    return End::Clean;
+                }
+            }
+            // Nobody can read nor send any more: close.
+            if receiver_gone && !commands_open && closing.is_none() {
+                let (done, _) = oneshot::channel();
+                if let Some(end) = begin_close(ws, state, &mut closing, done, limits, scrub).await {
+                    return end;
+                }
+            }
+        }
+    }
+}
+
+/// Sends our close frame; `Some` when the task must end now.
+async fn begin_close<S>(
+    ws: &mut WebSocketStream<S>,
+    state: &State,
+    closing: &mut Option<Closing>,
+    done: oneshot::Sender<Result<(), RealtimeError>>,
+    limits: RealtimeLimits,
+    scrub: &Scrubber,
+) -> Option<End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    state.closed.store(true, Ordering::Release);
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    match ws.close(Some(frame)).await {
+        Ok(()) => {
+            *closing = Some(Closing {
+                deadline: Instant::now() + limits.get_close_timeout(),
+                waiters: vec![done],
+            });
+            None
+        }
+        Err(e) => {
+            let error = map_error(scrub, &limits, e, true);
+            let _ = done.send(Ok(()));
+            Some(match error {
+                RealtimeError::Closed => End::Clean,
+                other => End::Failed(other),
+            })
+        }
+    }
+}
+
+/// One text frame as an item: an event, a typed server error, or a
+/// decode error keeping the raw text.
+fn decode(scrub: &Scrubber, text: &str) -> Item {
+    match serde_json::from_str::<RealtimeServerEvent>(text) {
+        Ok(RealtimeServerEvent::Error(mut event)) => {
+            let e = &mut event.error;
+            e.message = scrub.scrub(std::mem::take(&mut e.message));
+            e.r#type = scrub.scrub(std::mem::take(&mut e.r#type));
+            e.code = scrub.scrub_opt(e.code.take());
+            e.param = scrub.scrub_opt(e.param.take());
+            e.event_id = scrub.scrub_opt(e.event_id.take());
+            Err(RealtimeError::Server(Box::new(event)))
+        }
+        Ok(event) => Ok(event),
+        Err(e) => {
+            let event_type = serde_json::from_str::<TypeOnly>(text)
+                .ok()
+                .and_then(|t| t.r#type)
+                .map(|t| scrub.scrub(excerpt(&t, 200)));
+            Err(RealtimeError::Decode {
+                event_type,
+                raw: scrub.scrub(text.to_owned()),
+                message: scrub.scrub(e.to_string()),
+            })
+        }
+    }
+}
+
+/// A WebSocket error as ours. `closing`: a close handshake is under way,
+/// so the end of the connection is expected ([`RealtimeError::Closed`]).
+fn map_error(
+    scrub: &Scrubber,
+    limits: &RealtimeLimits,
+    e: WsError,
+    closing: bool,
+) -> RealtimeError {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed if closing => RealtimeError::Closed,
+        WsError::ConnectionClosed | WsError::AlreadyClosed => RealtimeError::EndedWithoutClose,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) if closing => {
+            RealtimeError::Closed
+        }
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            RealtimeError::EndedWithoutClose
+        }
+        WsError::Io(_) if closing => RealtimeError::Closed,
+        WsError::Io(_) => RealtimeError::EndedWithoutClose,
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            let what = if max_size == limits.get_max_frame_bytes()
+                && max_size != limits.get_max_message_bytes()
+            {
+                "frame"
+            } else {
+                "message"
+            };
+            RealtimeError::TooLarge {
+                what,
+                size: Some(size),
+                limit: max_size,
+            }
+        }
+        WsError::Capacity(other) => RealtimeError::Protocol(other.to_string()),
+        WsError::Utf8(_) => RealtimeError::Protocol("a text frame is not UTF-8".to_owned()),
+        other => RealtimeError::Protocol(scrub.scrub(excerpt(&other.to_string(), 200))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TypeOnly {
+    r#type: Option<String>,
+}
+
+fn is_normal(code: CloseCode) -> bool {
+    matches!(code, CloseCode::Normal | CloseCode::Away)
+}
+
+/// Answers whoever waits on our close (with the close timeout when it
+/// passed), and ends cleanly.
+fn finish_close(closing: Option<Closing>, timed_out: Option<std::time::Duration>) -> End {
+    if let Some(closing) = closing {
+        for waiter in closing.waiters {
+            let _ = waiter.send(match timed_out {
+                Some(d) => Err(RealtimeError::CloseTimeout(d)),
+                None => Ok(()),
+            });
+        }
+    }
+    End::Clean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,20}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{1,8}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any text frame gives an item, never a panic.
+        #[test]
+        fn any_text_decodes_without_panic(text in ".{0,300}") {
+            let _ = decode(&Scrubber::default(), &text);
+        }
+
+        /// Any JSON with a known or unknown type gives an item; an unknown
+        /// type is kept whole.
+        #[test]
+        fn any_json_event_decodes_without_panic(
+            tag in prop_oneof![
+                Just("response.output_text.delta".to_owned()),
+                Just("error".to_owned()),
+                Just("session.created".to_owned()),
+                "x-[a-z.]{1,20}",
+            ],
+            body in json_value(),
+        ) {
+            let mut object = match body {
+                serde_json::Value::Object(map) => map,
+                other => [("payload".to_owned(), other)].into_iter().collect(),
+            };
+            object.insert("type".into(), serde_json::Value::from(tag.clone()));
+            let value = serde_json::Value::Object(object);
+            let item = decode(&Scrubber::default(), &value.to_string());
+            if tag.starts_with("x-") {
+                prop_assert_eq!(item.ok().and_then(|e| e.as_unknown().cloned()), Some(value));
+            }
+        }
+    }
+}
