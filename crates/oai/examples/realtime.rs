@@ -19,8 +19,9 @@ use oai::types::RealtimeSessionCreateRequestGAOutputModalitiesItem as Modality;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _mock) = common::client_or_mock().await?;
     // The same key, organization, project (and Azure settings) as HTTP calls.
-    let mut session = RealtimeConnect::model("gpt-realtime")
-        .connect(&client)
+    let mut session = client
+        .realtime()
+        .connect(RealtimeConnect::model("gpt-realtime"))
         .await?;
 
     // The server speaks first: `session.created`.

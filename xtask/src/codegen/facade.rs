@@ -522,7 +522,7 @@ fn emit_node(
     let shown = path.join("().");
     let _ = writeln!(
         out,
-        "{c}\n/// The `{shown}` resource: `client.{shown}()`.\n#[derive(Debug, Clone, Copy)]\npub struct {name}<'c> {{\n    client: &'c Client,\n}}\n"
+        "{c}\n/// The `{shown}` resource: `client.{shown}()`.\n#[derive(Debug, Clone, Copy)]\npub struct {name}<'c> {{\n    pub(crate) client: &'c Client,\n}}\n"
     );
     let mut body = String::new();
     for (child, n) in &node.children {

@@ -167,7 +167,7 @@ impl Client {
 /// The `admin` resource: `client.admin()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -281,7 +281,7 @@ impl<'c> Admin<'c> {
 /// The `admin().admin_api_keys` resource: `client.admin().admin_api_keys()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminAdminApiKeys<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -391,7 +391,7 @@ impl<'c> AdminAdminApiKeys<'c> {
 /// The `admin().audit_logs` resource: `client.admin().audit_logs()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminAuditLogs<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -457,7 +457,7 @@ impl<'c> AdminAuditLogs<'c> {
 /// The `admin().certificates` resource: `client.admin().certificates()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminCertificates<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -642,7 +642,7 @@ impl<'c> AdminCertificates<'c> {
 /// The `admin().costs` resource: `client.admin().costs()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminCosts<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -701,7 +701,7 @@ impl<'c> AdminCosts<'c> {
 /// The `admin().data_retention` resource: `client.admin().data_retention()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminDataRetention<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -748,7 +748,7 @@ impl<'c> AdminDataRetention<'c> {
 /// The `admin().groups` resource: `client.admin().groups()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminGroups<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -886,7 +886,7 @@ impl<'c> AdminGroups<'c> {
 /// The `admin().groups().roles` resource: `client.admin().groups().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminGroupsRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1014,7 +1014,7 @@ impl<'c> AdminGroupsRoles<'c> {
 /// The `admin().groups().users` resource: `client.admin().groups().users()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminGroupsUsers<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1142,7 +1142,7 @@ impl<'c> AdminGroupsUsers<'c> {
 /// The `admin().invites` resource: `client.admin().invites()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminInvites<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1242,7 +1242,7 @@ impl<'c> AdminInvites<'c> {
 /// The `admin().projects` resource: `client.admin().projects()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjects<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1464,7 +1464,7 @@ impl<'c> AdminProjects<'c> {
 /// The `admin().projects().api_keys` resource: `client.admin().projects().api_keys()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsApiKeys<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1568,7 +1568,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
 /// The `admin().projects().certificates` resource: `client.admin().projects().certificates()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsCertificates<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1678,7 +1678,7 @@ impl<'c> AdminProjectsCertificates<'c> {
 /// The `admin().projects().data_retention` resource: `client.admin().projects().data_retention()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsDataRetention<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1730,7 +1730,7 @@ impl<'c> AdminProjectsDataRetention<'c> {
 /// The `admin().projects().groups` resource: `client.admin().projects().groups()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsGroups<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -1873,7 +1873,7 @@ impl<'c> AdminProjectsGroups<'c> {
 /// The `admin().projects().groups().roles` resource: `client.admin().projects().groups().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsGroupsRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2015,7 +2015,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
 /// The `admin().projects().hosted_tool_permissions` resource: `client.admin().projects().hosted_tool_permissions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsHostedToolPermissions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2067,7 +2067,7 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
 /// The `admin().projects().model_permissions` resource: `client.admin().projects().model_permissions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsModelPermissions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2140,7 +2140,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
 /// The `admin().projects().rate_limits` resource: `client.admin().projects().rate_limits()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsRateLimits<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2228,7 +2228,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
 /// The `admin().projects().roles` resource: `client.admin().projects().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2375,7 +2375,7 @@ impl<'c> AdminProjectsRoles<'c> {
 /// The `admin().projects().service_accounts` resource: `client.admin().projects().service_accounts()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsServiceAccounts<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2545,7 +2545,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
 /// The `admin().projects().service_accounts().api_keys` resource: `client.admin().projects().service_accounts().api_keys()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsServiceAccountsApiKeys<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2578,7 +2578,7 @@ impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
 /// The `admin().projects().spend_alerts` resource: `client.admin().projects().spend_alerts()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsSpendAlerts<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2734,7 +2734,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
 /// The `admin().projects().spend_limit` resource: `client.admin().projects().spend_limit()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsSpendLimit<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2804,7 +2804,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
 /// The `admin().projects().users` resource: `client.admin().projects().users()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsUsers<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -2964,7 +2964,7 @@ impl<'c> AdminProjectsUsers<'c> {
 /// The `admin().projects().users().roles` resource: `client.admin().projects().users().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminProjectsUsersRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3106,7 +3106,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
 /// The `admin().roles` resource: `client.admin().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3234,7 +3234,7 @@ impl<'c> AdminRoles<'c> {
 /// The `admin().spend_alerts` resource: `client.admin().spend_alerts()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminSpendAlerts<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3373,7 +3373,7 @@ impl<'c> AdminSpendAlerts<'c> {
 /// The `admin().spend_limit` resource: `client.admin().spend_limit()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminSpendLimit<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3436,7 +3436,7 @@ impl<'c> AdminSpendLimit<'c> {
 /// The `admin().usage` resource: `client.admin().usage()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsage<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3526,7 +3526,7 @@ impl<'c> AdminUsage<'c> {
 /// The `admin().usage().audio_speeches` resource: `client.admin().usage().audio_speeches()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageAudioSpeeches<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3596,7 +3596,7 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
 /// The `admin().usage().audio_transcriptions` resource: `client.admin().usage().audio_transcriptions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageAudioTranscriptions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3666,7 +3666,7 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
 /// The `admin().usage().code_interpreter_sessions` resource: `client.admin().usage().code_interpreter_sessions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageCodeInterpreterSessions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3730,7 +3730,7 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
 /// The `admin().usage().completions` resource: `client.admin().usage().completions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageCompletions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3802,7 +3802,7 @@ impl<'c> AdminUsageCompletions<'c> {
 /// The `admin().usage().embeddings` resource: `client.admin().usage().embeddings()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageEmbeddings<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3869,7 +3869,7 @@ impl<'c> AdminUsageEmbeddings<'c> {
 /// The `admin().usage().file_search_calls` resource: `client.admin().usage().file_search_calls()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageFileSearchCalls<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -3939,7 +3939,7 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
 /// The `admin().usage().images` resource: `client.admin().usage().images()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageImages<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4010,7 +4010,7 @@ impl<'c> AdminUsageImages<'c> {
 /// The `admin().usage().moderations` resource: `client.admin().usage().moderations()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageModerations<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4080,7 +4080,7 @@ impl<'c> AdminUsageModerations<'c> {
 /// The `admin().usage().vector_stores` resource: `client.admin().usage().vector_stores()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageVectorStores<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4144,7 +4144,7 @@ impl<'c> AdminUsageVectorStores<'c> {
 /// The `admin().usage().web_search_calls` resource: `client.admin().usage().web_search_calls()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsageWebSearchCalls<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4216,7 +4216,7 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
 /// The `admin().users` resource: `client.admin().users()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsers<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4330,7 +4330,7 @@ impl<'c> AdminUsers<'c> {
 /// The `admin().users().roles` resource: `client.admin().users().roles()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUsersRoles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "admin")]
@@ -4455,7 +4455,7 @@ impl<'c> AdminUsersRoles<'c> {
 /// The `assistants` resource: `client.assistants()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Assistants<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "assistants")]
@@ -4603,7 +4603,7 @@ impl<'c> Assistants<'c> {
 /// The `audio` resource: `client.audio()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Audio<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -4653,7 +4653,7 @@ impl<'c> Audio<'c> {
 /// The `audio().speech` resource: `client.audio().speech()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioSpeech<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -4703,7 +4703,7 @@ impl<'c> AudioSpeech<'c> {
 /// The `audio().transcriptions` resource: `client.audio().transcriptions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioTranscriptions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -4831,7 +4831,7 @@ impl<'c> AudioTranscriptions<'c> {
 /// The `audio().translations` resource: `client.audio().translations()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioTranslations<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -4872,7 +4872,7 @@ impl<'c> AudioTranslations<'c> {
 /// The `audio().voice_consents` resource: `client.audio().voice_consents()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioVoiceConsents<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -5003,7 +5003,7 @@ impl<'c> AudioVoiceConsents<'c> {
 /// The `audio().voices` resource: `client.audio().voices()`.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioVoices<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "audio")]
@@ -5033,7 +5033,7 @@ impl<'c> AudioVoices<'c> {
 /// The `batches` resource: `client.batches()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Batches<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "batches")]
@@ -5133,7 +5133,7 @@ impl<'c> Batches<'c> {
 /// The `beta` resource: `client.beta()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Beta<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -5151,7 +5151,7 @@ impl<'c> Beta<'c> {
 /// The `beta().responses` resource: `client.beta().responses()`.
 #[derive(Debug, Clone, Copy)]
 pub struct BetaResponses<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -5328,7 +5328,7 @@ impl<'c> BetaResponses<'c> {
 /// The `beta().responses().input_items` resource: `client.beta().responses().input_items()`.
 #[derive(Debug, Clone, Copy)]
 pub struct BetaResponsesInputItems<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -5394,7 +5394,7 @@ impl<'c> BetaResponsesInputItems<'c> {
 /// The `beta().responses().input_tokens` resource: `client.beta().responses().input_tokens()`.
 #[derive(Debug, Clone, Copy)]
 pub struct BetaResponsesInputTokens<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -5427,7 +5427,7 @@ impl<'c> BetaResponsesInputTokens<'c> {
 /// The `chat` resource: `client.chat()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Chat<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chat")]
@@ -5445,7 +5445,7 @@ impl<'c> Chat<'c> {
 /// The `chat().completions` resource: `client.chat().completions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatCompletions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chat")]
@@ -5630,7 +5630,7 @@ impl<'c> ChatCompletions<'c> {
 /// The `chat().completions().messages` resource: `client.chat().completions().messages()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatCompletionsMessages<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chat")]
@@ -5692,7 +5692,7 @@ impl<'c> ChatCompletionsMessages<'c> {
 /// The `chatkit` resource: `client.chatkit()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Chatkit<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chatkit")]
@@ -5718,7 +5718,7 @@ impl<'c> Chatkit<'c> {
 /// The `chatkit().sessions` resource: `client.chatkit().sessions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatkitSessions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chatkit")]
@@ -5765,7 +5765,7 @@ impl<'c> ChatkitSessions<'c> {
 /// The `chatkit().threads` resource: `client.chatkit().threads()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatkitThreads<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chatkit")]
@@ -5863,7 +5863,7 @@ impl<'c> ChatkitThreads<'c> {
 /// The `chatkit().threads().items` resource: `client.chatkit().threads().items()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatkitThreadsItems<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "chatkit")]
@@ -5925,7 +5925,7 @@ impl<'c> ChatkitThreadsItems<'c> {
 /// The `completions` resource: `client.completions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Completions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "completions")]
@@ -5954,7 +5954,7 @@ impl<'c> Completions<'c> {
 /// The `containers` resource: `client.containers()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Containers<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "containers")]
@@ -6069,7 +6069,7 @@ impl<'c> Containers<'c> {
 /// The `containers().files` resource: `client.containers().files()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ContainersFiles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "containers")]
@@ -6243,7 +6243,7 @@ impl<'c> ContainersFiles<'c> {
 /// The `content_provenance_checks` resource: `client.content_provenance_checks()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ContentProvenanceChecks<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "images")]
@@ -6276,7 +6276,7 @@ impl<'c> ContentProvenanceChecks<'c> {
 /// The `conversations` resource: `client.conversations()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Conversations<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "conversations")]
@@ -6370,7 +6370,7 @@ impl<'c> Conversations<'c> {
 /// The `conversations().items` resource: `client.conversations().items()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ConversationsItems<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "conversations")]
@@ -6510,7 +6510,7 @@ impl<'c> ConversationsItems<'c> {
 /// The `embeddings` resource: `client.embeddings()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Embeddings<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "embeddings")]
@@ -6549,7 +6549,7 @@ impl<'c> Embeddings<'c> {
 /// The `evals` resource: `client.evals()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Evals<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "evals")]
@@ -6681,7 +6681,7 @@ impl<'c> Evals<'c> {
 /// The `evals().runs` resource: `client.evals().runs()`.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalsRuns<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "evals")]
@@ -6828,7 +6828,7 @@ impl<'c> EvalsRuns<'c> {
 /// The `evals().runs().output_items` resource: `client.evals().runs().output_items()`.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalsRunsOutputItems<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "evals")]
@@ -6921,7 +6921,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
 /// The `files` resource: `client.files()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Files<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "files")]
@@ -7058,7 +7058,7 @@ impl<'c> Files<'c> {
 /// The `fine_tuning` resource: `client.fine_tuning()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuning<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7092,7 +7092,7 @@ impl<'c> FineTuning<'c> {
 /// The `fine_tuning().alpha` resource: `client.fine_tuning().alpha()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningAlpha<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7110,7 +7110,7 @@ impl<'c> FineTuningAlpha<'c> {
 /// The `fine_tuning().alpha().graders` resource: `client.fine_tuning().alpha().graders()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningAlphaGraders<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7159,7 +7159,7 @@ impl<'c> FineTuningAlphaGraders<'c> {
 /// The `fine_tuning().checkpoints` resource: `client.fine_tuning().checkpoints()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningCheckpoints<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7177,7 +7177,7 @@ impl<'c> FineTuningCheckpoints<'c> {
 /// The `fine_tuning().checkpoints().permissions` resource: `client.fine_tuning().checkpoints().permissions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningCheckpointsPermissions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7289,7 +7289,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
 /// The `fine_tuning().jobs` resource: `client.fine_tuning().jobs()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningJobs<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7448,7 +7448,7 @@ impl<'c> FineTuningJobs<'c> {
 /// The `fine_tuning().jobs().checkpoints` resource: `client.fine_tuning().jobs().checkpoints()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningJobsCheckpoints<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7508,7 +7508,7 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
 /// The `fine_tuning().jobs().events` resource: `client.fine_tuning().jobs().events()`.
 #[derive(Debug, Clone, Copy)]
 pub struct FineTuningJobsEvents<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "fine-tuning")]
@@ -7568,7 +7568,7 @@ impl<'c> FineTuningJobsEvents<'c> {
 /// The `images` resource: `client.images()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Images<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "images")]
@@ -7830,7 +7830,7 @@ impl<'c> Images<'c> {
 /// The `models` resource: `client.models()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Models<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "models")]
@@ -7894,7 +7894,7 @@ impl<'c> Models<'c> {
 /// The `moderations` resource: `client.moderations()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Moderations<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "moderations")]
@@ -7923,7 +7923,7 @@ impl<'c> Moderations<'c> {
 /// The `realtime` resource: `client.realtime()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Realtime<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -7973,7 +7973,7 @@ impl<'c> Realtime<'c> {
 /// The `realtime().calls` resource: `client.realtime().calls()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeCalls<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8108,7 +8108,7 @@ impl<'c> RealtimeCalls<'c> {
 /// The `realtime().client_secrets` resource: `client.realtime().client_secrets()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeClientSecrets<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8139,7 +8139,7 @@ impl<'c> RealtimeClientSecrets<'c> {
 /// The `realtime().sessions` resource: `client.realtime().sessions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeSessions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8168,7 +8168,7 @@ impl<'c> RealtimeSessions<'c> {
 /// The `realtime().transcription_sessions` resource: `client.realtime().transcription_sessions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeTranscriptionSessions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8199,7 +8199,7 @@ impl<'c> RealtimeTranscriptionSessions<'c> {
 /// The `realtime().translations` resource: `client.realtime().translations()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeTranslations<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8217,7 +8217,7 @@ impl<'c> RealtimeTranslations<'c> {
 /// The `realtime().translations().client_secrets` resource: `client.realtime().translations().client_secrets()`.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeTranslationsClientSecrets<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "realtime")]
@@ -8248,7 +8248,7 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
 /// The `responses` resource: `client.responses()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Responses<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -8417,7 +8417,7 @@ impl<'c> Responses<'c> {
 /// The `responses().input_items` resource: `client.responses().input_items()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ResponsesInputItems<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -8479,7 +8479,7 @@ impl<'c> ResponsesInputItems<'c> {
 /// The `responses().input_tokens` resource: `client.responses().input_tokens()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ResponsesInputTokens<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "responses")]
@@ -8508,7 +8508,7 @@ impl<'c> ResponsesInputTokens<'c> {
 /// The `skills` resource: `client.skills()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Skills<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "skills")]
@@ -8664,7 +8664,7 @@ impl<'c> Skills<'c> {
 /// The `skills().versions` resource: `client.skills().versions()`.
 #[derive(Debug, Clone, Copy)]
 pub struct SkillsVersions<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "skills")]
@@ -8828,7 +8828,7 @@ impl<'c> SkillsVersions<'c> {
 /// The `threads` resource: `client.threads()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Threads<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "assistants")]
@@ -8946,7 +8946,7 @@ impl<'c> Threads<'c> {
 /// The `threads().messages` resource: `client.threads().messages()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadsMessages<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "assistants")]
@@ -9101,7 +9101,7 @@ impl<'c> ThreadsMessages<'c> {
 /// The `threads().runs` resource: `client.threads().runs()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadsRuns<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "assistants")]
@@ -9285,7 +9285,7 @@ impl<'c> ThreadsRuns<'c> {
 /// The `threads().runs().steps` resource: `client.threads().runs().steps()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadsRunsSteps<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "assistants")]
@@ -9383,7 +9383,7 @@ impl<'c> ThreadsRunsSteps<'c> {
 /// The `uploads` resource: `client.uploads()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Uploads<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "uploads")]
@@ -9457,7 +9457,7 @@ impl<'c> Uploads<'c> {
 /// The `uploads().parts` resource: `client.uploads().parts()`.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadsParts<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "uploads")]
@@ -9492,7 +9492,7 @@ impl<'c> UploadsParts<'c> {
 /// The `vector_stores` resource: `client.vector_stores()`.
 #[derive(Debug, Clone, Copy)]
 pub struct VectorStores<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "vector-stores")]
@@ -9662,7 +9662,7 @@ impl<'c> VectorStores<'c> {
 /// The `vector_stores().file_batches` resource: `client.vector_stores().file_batches()`.
 #[derive(Debug, Clone, Copy)]
 pub struct VectorStoresFileBatches<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "vector-stores")]
@@ -9750,7 +9750,7 @@ impl<'c> VectorStoresFileBatches<'c> {
 /// The `vector_stores().file_batches().files` resource: `client.vector_stores().file_batches().files()`.
 #[derive(Debug, Clone, Copy)]
 pub struct VectorStoresFileBatchesFiles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "vector-stores")]
@@ -9820,7 +9820,7 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
 /// The `vector_stores().files` resource: `client.vector_stores().files()`.
 #[derive(Debug, Clone, Copy)]
 pub struct VectorStoresFiles<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "vector-stores")]
@@ -10005,7 +10005,7 @@ impl<'c> VectorStoresFiles<'c> {
 /// The `videos` resource: `client.videos()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Videos<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "videos")]
@@ -10357,7 +10357,7 @@ impl<'c> Videos<'c> {
 /// The `videos().characters` resource: `client.videos().characters()`.
 #[derive(Debug, Clone, Copy)]
 pub struct VideosCharacters<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 #[cfg(feature = "videos")]

@@ -290,3 +290,28 @@ impl RealtimeConnect {
         .await
     }
 }
+
+impl crate::generated::Realtime<'_> {
+    /// Opens a session with this client's configuration: the same as
+    /// [`RealtimeConnect::connect`] with this client.
+    ///
+    /// ```no_run
+    /// use oai::realtime::RealtimeConnect;
+    /// # async fn demo(client: oai::Client) -> Result<(), oai::realtime::RealtimeError> {
+    /// let session = client
+    ///     .realtime()
+    ///     .connect(RealtimeConnect::model("gpt-realtime"))
+    ///     .await?;
+    /// session.close().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`RealtimeConnect::connect`].
+    pub async fn connect(
+        &self,
+        connect: RealtimeConnect,
+    ) -> Result<RealtimeSession, RealtimeError> {
+        connect.connect(self.client).await
+    }
+}
