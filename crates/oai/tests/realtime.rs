@@ -341,8 +341,10 @@ async fn refused_handshake_is_typed_and_never_shows_the_key() {
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let callback = |_: &Request, _: Response| {
-            let body =
-                format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {KEY}\"}}}}");
+            // The key straddles the 200-character cut of the excerpt: a
+            // cut made before the redaction would show its first half.
+            let pad = "x".repeat(200 - 5 - r#"{"error":{"message":""#.len());
+            let body = format!("{{\"error\":{{\"message\":\"{pad}{KEY}\"}}}}");
             let response = oai::transport::http::Response::builder()
                 .status(401)
                 .header("x-request-id", "req_rt_1")
@@ -365,7 +367,9 @@ async fn refused_handshake_is_typed_and_never_shows_the_key() {
         } => {
             assert_eq!(*status, 401);
             assert_eq!(request_id.as_deref(), Some("req_rt_1"));
-            assert!(body.as_deref().unwrap().contains("[REDACTED]"), "{body:?}");
+            let body = body.as_deref().unwrap();
+            assert!(body.starts_with(r#"{"error":{"message":"xxx"#), "{body:?}");
+            assert!(!body.contains(&KEY[..5]), "part of the key shown: {body:?}");
         }
         other => panic!("{other:?}"),
     }
@@ -467,7 +471,7 @@ async fn function_calls_round_trip_through_the_registry() {
         .unwrap();
     assert_eq!(run.turn.text, "It is 18 °C.");
     assert_eq!(run.responses, 2);
-    assert!(!run.round_limit_reached);
+    assert_eq!(run.limit, None);
     assert_eq!(runs.load(Ordering::SeqCst), 1, "only the valid call ran");
     let outcomes: Vec<_> = run
         .stats
@@ -478,6 +482,77 @@ async fn function_calls_round_trip_through_the_registry() {
     assert!(matches!(outcomes[0], CallOutcome::Succeeded { .. }));
     assert_eq!(outcomes[1], CallOutcome::UnknownTool);
     assert!(matches!(outcomes[2], CallOutcome::InvalidArguments(_)));
+    session.close().await.unwrap();
+    server.finish().await;
+}
+
+/// More calls in one response than the runner allows: none runs, each is
+/// answered as not run, and no further response is asked for.
+#[cfg(feature = "tools")]
+#[tokio::test]
+async fn too_many_calls_in_one_response_run_none() {
+    use oai::structured::JsonSchema;
+    use oai::tools::{CallOutcome, Limit, ToolRegistry, ToolRunner};
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    struct City {
+        city: String,
+    }
+
+    let server = server(|mut ws| async move {
+        send(&mut ws, session_created()).await;
+        assert_eq!(next_json(&mut ws).await.unwrap()["type"], "response.create");
+        send(&mut ws, response_created("resp_1")).await;
+        for i in 0..3 {
+            let id = format!("call_{i}");
+            send(
+                &mut ws,
+                function_call(&id, "get_weather", r#"{"city":"Paris"}"#),
+            )
+            .await;
+        }
+        send(&mut ws, response_done("resp_1")).await;
+        for _ in 0..3 {
+            let event = next_json(&mut ws).await.unwrap();
+            assert_eq!(event["item"]["type"], "function_call_output");
+        }
+        // What comes next is the close, not a `response.create`.
+        let after = next_json(&mut ws).await;
+        assert!(after.is_none(), "{after:?}");
+    })
+    .await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let mut tools = ToolRegistry::new();
+    tools
+        .register("get_weather", "Weather of a city", move |c: City| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, String>(c.city) }
+        })
+        .unwrap();
+    let client = client(&server.base_url);
+    let runner = ToolRunner::new(client.clone(), tools).max_calls_per_round(2);
+    let mut session = connect(&server, quiet()).await;
+    assert!(next(&mut session).await.unwrap().is_ok());
+    session.sender().create_response().await.unwrap();
+    let run = tokio::time::timeout(LIVENESS, session.run_tools(&runner))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        run.limit,
+        Some(Limit::CallsPerRound {
+            requested: 3,
+            limit: 2
+        })
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "no handler ran");
+    assert!(
+        run.stats
+            .records
+            .iter()
+            .all(|r| r.outcome == CallOutcome::NotRun)
+    );
     session.close().await.unwrap();
     server.finish().await;
 }

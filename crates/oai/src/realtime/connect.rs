@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use url::Url;
 
-use super::error::{RealtimeError, Scrubber, excerpt};
+use super::error::{RealtimeError, Scrubber};
 use super::limits::RealtimeLimits;
 use super::session::RealtimeSession;
 
@@ -190,20 +190,19 @@ fn handshake_error(e: WsError, scrub: &Scrubber) -> RealtimeError {
                 .headers()
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
-                .map(|v| scrub.scrub(excerpt(v, 200)));
+                .map(|v| scrub.excerpt(v, 200));
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| excerpt(&String::from_utf8_lossy(b), 200))
-                .filter(|b| !b.is_empty())
-                .map(|b| scrub.scrub(b));
+                .map(|b| scrub.excerpt(&String::from_utf8_lossy(b), 200))
+                .filter(|b| !b.is_empty());
             RealtimeError::Handshake {
                 status: response.status().as_u16(),
                 request_id,
                 body,
             }
         }
-        other => RealtimeError::Connect(scrub.scrub(excerpt(&other.to_string(), 300))),
+        other => RealtimeError::Connect(scrub.excerpt(&other.to_string(), 300)),
     }
 }
 

@@ -233,6 +233,14 @@ impl Scrubber {
         }
     }
 
+    /// At most `max` characters of `text`, control characters removed, with
+    /// the credential replaced first: cutting before replacing could leave
+    /// part of a key that straddles the cut.
+    pub(crate) fn excerpt(&self, text: &str, max: usize) -> String {
+        let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+        self.scrub(clean).chars().take(max).collect()
+    }
+
     pub(crate) fn scrub_opt(&self, text: Option<String>) -> Option<String> {
         text.map(|t| self.scrub(t))
     }

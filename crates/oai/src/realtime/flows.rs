@@ -214,8 +214,15 @@ pub struct RealtimeTurn {
 }
 
 impl RealtimeTurn {
+    /// Bytes gathered so far, function calls included (a server sending
+    /// call after call before `response.done` meets the same cap).
     fn collected(&self) -> usize {
-        self.text.len() + self.audio.len() + self.audio_transcript.len()
+        let calls: usize = self
+            .function_calls
+            .iter()
+            .map(|c| c.call_id.len() + c.name.len() + c.arguments.len())
+            .sum();
+        self.text.len() + self.audio.len() + self.audio_transcript.len() + calls
     }
 }
 
@@ -313,7 +320,7 @@ impl RealtimeSession {
 #[cfg(feature = "tools")]
 mod with_tools {
     use super::*;
-    use crate::tools::{RunStats, ToolRunner};
+    use crate::tools::{Limit, RunStats, ToolRunner};
 
     /// The end of [`RealtimeSession::run_tools`]: the last response (the
     /// one without function calls) and the record of every call.
@@ -326,9 +333,11 @@ mod with_tools {
         pub responses: u32,
         /// Every call and what became of it (`stats.records`).
         pub stats: RunStats,
-        /// Whether the run stopped at the runner's round limit with calls
-        /// still unanswered (`turn` then holds them).
-        pub round_limit_reached: bool,
+        /// The runner's limit the run stopped at, if any: the round limit
+        /// (`turn` then holds calls left unanswered), the calls-per-round
+        /// limit (every call of `turn` was answered as not run), or the time
+        /// budget. After a limit no further response is asked for.
+        pub limit: Option<Limit>,
     }
 
     impl RealtimeReceiver {
@@ -353,6 +362,7 @@ mod with_tools {
         ) -> Result<RealtimeToolRun, RealtimeError> {
             let mut stats = RunStats::default();
             let mut responses = 0;
+            let deadline = runner.deadline_from(tokio::time::Instant::now());
             loop {
                 let turn = self.collect_response().await?;
                 responses += 1;
@@ -361,7 +371,7 @@ mod with_tools {
                         turn,
                         responses,
                         stats,
-                        round_limit_reached: false,
+                        limit: None,
                     });
                 }
                 if responses >= runner.round_limit() {
@@ -369,7 +379,7 @@ mod with_tools {
                         turn,
                         responses,
                         stats,
-                        round_limit_reached: true,
+                        limit: Some(Limit::Rounds(runner.round_limit())),
                     });
                 }
                 let calls = turn
@@ -377,9 +387,19 @@ mod with_tools {
                     .iter()
                     .map(|c| (c.call_id.clone(), c.name.clone(), c.arguments.clone()))
                     .collect();
-                let answers = runner.answer_calls(responses, calls, &mut stats).await;
+                let (answers, limit) = runner
+                    .answer_calls(responses, calls, deadline, &mut stats)
+                    .await;
                 for (call_id, text) in answers {
                     sender.send_function_output(call_id, text).await?;
+                }
+                if limit.is_some() {
+                    return Ok(RealtimeToolRun {
+                        turn,
+                        responses,
+                        stats,
+                        limit,
+                    });
                 }
                 sender.create_response().await?;
             }

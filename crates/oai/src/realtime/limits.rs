@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+/// The longest any timer of a session may be set to (one year): "never" in
+/// practice, and far from the overflow of `Instant + Duration`.
+const MAX_TIMER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Caps, queue sizes and timers of a realtime session. Every one has a
 /// default and a setter; what the session holds in memory is bounded by
 /// them.
@@ -88,22 +92,24 @@ impl RealtimeLimits {
 
     /// How often a ping is sent (default every 20 s; `None` sends none).
     pub fn ping_interval(mut self, every: Option<Duration>) -> Self {
-        self.ping_interval = every.filter(|d| !d.is_zero());
+        self.ping_interval = every.filter(|d| !d.is_zero()).map(|d| d.min(MAX_TIMER));
         self
     }
 
     /// How long the server has to answer a ping before the session ends
     /// with [`KeepAliveTimeout`](super::RealtimeError::KeepAliveTimeout)
-    /// (default 20 s).
+    /// (default 20 s; at most one year). It also bounds each write to the
+    /// socket: a write that cannot finish in this time ends the session the
+    /// same way.
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
-        self.pong_timeout = timeout;
+        self.pong_timeout = timeout.min(MAX_TIMER);
         self
     }
 
     /// How long a clean close waits for the server's answer before the
     /// connection is dropped (default 5 s).
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.close_timeout = timeout.min(MAX_TIMER);
         self
     }
 

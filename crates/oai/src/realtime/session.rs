@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::error::{RealtimeError, Scrubber, excerpt};
+use super::error::{RealtimeError, Scrubber};
 use super::limits::RealtimeLimits;
 
 /// What the receiver gets: an event, or an error.
@@ -306,8 +306,9 @@ where
         let mut receiver_gone = false;
         loop {
             let far = Instant::now() + std::time::Duration::from_secs(86_400);
+            // Unbiased: neither a stream of commands (audio) nor a stream of
+            // server events can starve the other, or the timers.
             tokio::select! {
-                biased;
                 permit = events.reserve(), if pending.is_some() => match permit {
                     Ok(permit) => {
                         if let Some(item) = pending.take() {
@@ -329,8 +330,8 @@ where
                 }
                 command = commands.recv(), if commands_open && closing.is_none() => match command {
                     Some(Command::Text(text)) => {
-                        if let Err(e) = ws.send(Message::text(text)).await {
-                            return End::Failed(map_error(scrub, &limits, e, false));
+                        if let Err(end) = bounded(&limits, scrub, false, ws.send(Message::text(text))).await {
+                            return end;
                         }
                     }
                     Some(Command::Close(done)) => {
@@ -340,7 +341,9 @@ where
                     }
                     None => commands_open = false,
                 },
-                message = ws.next(), if pending.is_none() => {
+                // While closing, the server's answer is read even when the
+                // application has stopped taking events.
+                message = ws.next(), if pending.is_none() || closing.is_some() => {
                     let Some(message) = message else {
                         return if closing.is_some() {
                             finish_close(closing, None)
@@ -383,21 +386,21 @@ where
                         }
                         Message::Ping(_) => {
                             // The pong is queued by the protocol; send it now.
-                            if let Err(e) = ws.flush().await {
-                                return End::Failed(map_error(scrub, &limits, e, closing.is_some()));
+                            if let Err(end) = bounded(&limits, scrub, closing.is_some(), ws.flush()).await {
+                                return end;
                             }
                         }
                         Message::Pong(_) => pong_deadline = None,
                         Message::Close(frame) => {
                             // The protocol answers the close; send it out.
-                            let _ = ws.flush().await;
+                            let _ = tokio::time::timeout(limits.get_close_timeout(), ws.flush()).await;
                             if closing.is_some() {
                                 return finish_close(closing, None);
                             }
                             return match frame {
                                 Some(frame) if !is_normal(frame.code) => End::Failed(RealtimeError::AbnormalClose {
                                     code: u16::from(frame.code),
-                                    reason: scrub.scrub(excerpt(frame.reason.as_str(), 200)),
+                                    reason: scrub.excerpt(frame.reason.as_str(), 200),
                                 }),
                                 _ => End::Clean,
                             };
@@ -411,8 +414,8 @@ where
                         None => std::future::pending::<()>().await,
                     }
                 }, if pinger.is_some() && pong_deadline.is_none() && closing.is_none() => {
-                    if let Err(e) = ws.send(Message::Ping(Default::default())).await {
-                        return End::Failed(map_error(scrub, &limits, e, false));
+                    if let Err(end) = bounded(&limits, scrub, false, ws.send(Message::Ping(Default::default()))).await {
+                        return end;
                     }
                     pong_deadline = Some(Instant::now() + limits.get_pong_timeout());
                 }
@@ -437,6 +440,27 @@ where
     }
 }
 
+/// Awaits one write to the socket for at most the pong timeout: a peer that
+/// stops reading (a dead path, a full send buffer) ends the session as a
+/// missing pong would, instead of stalling every timer behind the write.
+async fn bounded<F>(
+    limits: &RealtimeLimits,
+    scrub: &Scrubber,
+    clean: bool,
+    write: F,
+) -> Result<(), End>
+where
+    F: std::future::Future<Output = Result<(), tokio_tungstenite::tungstenite::Error>>,
+{
+    match tokio::time::timeout(limits.get_pong_timeout(), write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(End::Failed(map_error(scrub, limits, e, clean))),
+        Err(_) => Err(End::Failed(RealtimeError::KeepAliveTimeout(
+            limits.get_pong_timeout(),
+        ))),
+    }
+}
+
 /// Sends our close frame; `Some` when the task must end now.
 async fn begin_close<S>(
     ws: &mut WebSocketStream<S>,
@@ -454,7 +478,16 @@ where
         code: CloseCode::Normal,
         reason: "".into(),
     };
-    match ws.close(Some(frame)).await {
+    let sent = match tokio::time::timeout(limits.get_close_timeout(), ws.close(Some(frame))).await {
+        Ok(sent) => sent,
+        Err(_) => {
+            let _ = done.send(Err(RealtimeError::CloseTimeout(limits.get_close_timeout())));
+            return Some(End::Failed(RealtimeError::CloseTimeout(
+                limits.get_close_timeout(),
+            )));
+        }
+    };
+    match sent {
         Ok(()) => {
             *closing = Some(Closing {
                 deadline: Instant::now() + limits.get_close_timeout(),
@@ -491,7 +524,7 @@ fn decode(scrub: &Scrubber, text: &str) -> Item {
             let event_type = serde_json::from_str::<TypeOnly>(text)
                 .ok()
                 .and_then(|t| t.r#type)
-                .map(|t| scrub.scrub(excerpt(&t, 200)));
+                .map(|t| scrub.excerpt(&t, 200));
             Err(RealtimeError::Decode {
                 event_type,
                 raw: scrub.scrub(text.to_owned()),
@@ -536,7 +569,7 @@ fn map_error(
         }
         WsError::Capacity(other) => RealtimeError::Protocol(other.to_string()),
         WsError::Utf8(_) => RealtimeError::Protocol("a text frame is not UTF-8".to_owned()),
-        other => RealtimeError::Protocol(scrub.scrub(excerpt(&other.to_string(), 200))),
+        other => RealtimeError::Protocol(scrub.excerpt(&other.to_string(), 200)),
     }
 }
 

@@ -693,18 +693,48 @@ impl ToolRunner {
     }
 
     /// Checks and answers calls that came from elsewhere than the two
-    /// conversation APIs (a realtime session), exactly as in a round of a
-    /// run: registry lookup, schema check, handlers under the call timeout
-    /// with panics caught, output capped, events and `tracing` as usual.
-    /// There is nobody to ask for a review here, so a call that needs one is
-    /// rejected. Gives each call's id and the text to send back, in order.
+    /// conversation APIs (a realtime session), as in a round of a run:
+    /// the calls-per-round limit (over it, no call runs and each is answered
+    /// as not run), registry lookup, schema check, handlers under the call
+    /// timeout with panics caught, output capped, the time budget (`deadline`),
+    /// events and `tracing` as usual. There is nobody to ask for a review
+    /// here, so a call that needs one is rejected. Gives each call's id and
+    /// the text to send back, in order, and the limit the run has reached,
+    /// if any (after which the caller must stop).
     #[cfg_attr(not(feature = "realtime-ws"), allow(dead_code))]
     pub(crate) async fn answer_calls(
         &self,
         round: u32,
         calls: Vec<(String, String, String)>,
+        deadline: Option<Instant>,
         stats: &mut RunStats,
-    ) -> Vec<(String, String)> {
+    ) -> (Vec<(String, String)>, Option<Limit>) {
+        stats.rounds = round;
+        if calls.len() > self.max_calls_per_round {
+            let requested = calls.len();
+            let answers = calls
+                .into_iter()
+                .map(|(call_id, name, arguments)| {
+                    let answer = self.finish(
+                        round,
+                        &call_id,
+                        &name,
+                        &arguments,
+                        CallOutcome::NotRun,
+                        Duration::ZERO,
+                        NOT_RUN_TEXT.to_owned(),
+                        false,
+                        stats,
+                    );
+                    (answer.call_id, answer.text)
+                })
+                .collect();
+            let limit = Limit::CallsPerRound {
+                requested,
+                limit: self.max_calls_per_round,
+            };
+            return (answers, Some(limit));
+        }
         let proposed = calls
             .into_iter()
             .map(|(call_id, name, arguments)| {
@@ -716,11 +746,20 @@ impl ToolRunner {
                 })
             })
             .collect();
-        self.execute(round, proposed, Vec::new(), None, stats)
+        let answers = self
+            .execute(round, proposed, Vec::new(), deadline, stats)
             .await
             .into_iter()
             .map(|answer| (answer.call_id, answer.text))
-            .collect()
+            .collect();
+        (answers, self.limit_reached(stats, deadline))
+    }
+
+    /// The end of the time budget of a run that starts at `started`.
+    #[cfg_attr(not(feature = "realtime-ws"), allow(dead_code))]
+    pub(crate) fn deadline_from(&self, started: Instant) -> Option<Instant> {
+        self.max_total_time
+            .and_then(|budget| started.checked_add(budget))
     }
 
     /// The most model rounds a run may take.
