@@ -84,7 +84,7 @@ fn run(args: &[String]) -> Result<(), Error> {
                         .send::<CreateChatCompletionResponse>()
                         .await?
                 }
-                "bare" | "bare_timeout" if mode == "bare_timeout" => {
+                "bare" | "bare_timeout" => {
                     let call = async {
                         let response = bare
                             .post(url)
@@ -98,18 +98,11 @@ fn run(args: &[String]) -> Result<(), Error> {
                             &body,
                         )?)
                     };
-                    tokio::time::timeout(std::time::Duration::from_secs(600), call).await??
-                }
-                "bare" => {
-                    let response = bare
-                        .post(url)
-                        .bearer_auth("sk-bench")
-                        .json(request)
-                        .send()
-                        .await?
-                        .error_for_status()?;
-                    let body = response.bytes().await?;
-                    serde_json::from_slice::<CreateChatCompletionResponse>(&body)?
+                    if mode == "bare_timeout" {
+                        tokio::time::timeout(std::time::Duration::from_secs(600), call).await??
+                    } else {
+                        call.await?
+                    }
                 }
                 other => return Err(format!("unknown mode {other:?}; {USAGE}").into()),
             };

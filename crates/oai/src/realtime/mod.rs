@@ -224,20 +224,7 @@ impl RealtimeConnect {
             .transport()
             .url(&oai_transport::Request::new(Method::GET, "/realtime"))?;
         let url = connect::realtime_url(probe, config.is_azure(), self.model.as_deref())?;
-        let credential = config.credential_header().await?;
-        let (headers, scrub) =
-            connect::headers(credential, config.default_headers(), &self.headers);
-        let timeout = self.connect_timeout.unwrap_or(config.timeouts().connect);
-        connect::open(
-            connect::Target {
-                url,
-                headers,
-                scrub,
-            },
-            self.limits,
-            timeout,
-        )
-        .await
+        self.open(url, config, config.default_headers()).await
     }
 
     /// Connects with an ephemeral client secret (`ek_...`) and nothing
@@ -275,19 +262,26 @@ impl RealtimeConnect {
         let path = format!("{}/realtime", probe.path().trim_end_matches('/'));
         probe.set_path(&path);
         let url = connect::realtime_url(probe, false, self.model.as_deref())?;
+        self.open(url, &config, &HeaderMap::new()).await
+    }
+
+    /// The handshake to `url` with `config`'s credential, `defaults` and
+    /// this builder's headers, under the connect timeout.
+    async fn open(
+        &self,
+        url: url::Url,
+        config: &crate::Config,
+        defaults: &HeaderMap,
+    ) -> Result<RealtimeSession, RealtimeError> {
         let credential = config.credential_header().await?;
-        let (headers, scrub) = connect::headers(credential, &HeaderMap::new(), &self.headers);
+        let (headers, scrub) = connect::headers(credential, defaults, &self.headers);
         let timeout = self.connect_timeout.unwrap_or(config.timeouts().connect);
-        connect::open(
-            connect::Target {
-                url,
-                headers,
-                scrub,
-            },
-            self.limits,
-            timeout,
-        )
-        .await
+        let target = connect::Target {
+            url,
+            headers,
+            scrub,
+        };
+        connect::open(target, self.limits, timeout).await
     }
 }
 
