@@ -163,3 +163,158 @@ async fn a_failing_page_ends_the_stream_with_its_error() {
     assert!(e.is_api());
     assert!(items.next().await.is_none());
 }
+
+/// A server whose cursors cycle `a, b, a, b, ...`: the page after no cursor
+/// names `a`, the page after `a` names `b`, the page after `b` names `a`.
+async fn cycling_server() -> MockServer {
+    let server = MockServer::start().await;
+    for (after, items, next) in [
+        (None, ["1", "2"], "a"),
+        (Some("a"), ["3", "4"], "b"),
+        (Some("b"), ["5", "6"], "a"),
+    ] {
+        let mock = Mock::given(path("/v1/cycle"));
+        let mock = match after {
+            None => mock.and(query_param_is_missing("after")),
+            Some(a) => mock.and(query_param("after", a)),
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": [{"id": items[0]}, {"id": items[1]}], "last_id": next, "has_more": true
+        })))
+        .mount(&server)
+        .await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_cursor_cycle_ends_the_walk_with_a_protocol_error() {
+    let server = cycling_server().await;
+    let t = transport(&server);
+    // Bounded in time so that an endless walk fails instead of hanging.
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        RequestBuilder::new(t.clone(), Method::GET, "/cycle")
+            .paginate::<Item>()
+            .unwrap()
+            .collect_all(),
+    )
+    .await
+    .expect("the walk never ended");
+    let e = r.unwrap_err();
+    assert_eq!(e.kind(), oai_transport::ErrorKind::Protocol, "{e}");
+    assert!(e.to_string().contains("cursor repeated"), "{e}");
+    assert_eq!(hits(&server).await, 3, "no page fetched twice");
+    // Page by page: the three distinct pages, then the error, then the end.
+    let mut pages = RequestBuilder::new(t, Method::GET, "/cycle")
+        .paginate::<Item>()
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let page = pages.next().await.unwrap().unwrap();
+        ids.extend(page.data.into_iter().map(|i| i.id));
+    }
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+    assert!(pages.next().await.unwrap().unwrap_err().is_protocol());
+    assert!(pages.next().await.is_none());
+}
+
+/// A list that never ends: every page names a fresh cursor.
+struct Forever;
+
+impl wiremock::Respond for Forever {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let n: u64 = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "after")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let data: Vec<_> = (1..=3)
+            .map(|i| json!({"id": (n * 3 + i).to_string()}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": data, "last_id": (n + 1).to_string(), "has_more": true
+        }))
+    }
+}
+
+async fn forever_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/forever"))
+        .respond_with(Forever)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn max_pages_bounds_an_endless_list() {
+    let server = forever_server().await;
+    let mut pages = RequestBuilder::new(transport(&server), Method::GET, "/forever")
+        .paginate::<Item>()
+        .unwrap()
+        .max_pages(5);
+    for _ in 0..5 {
+        assert_eq!(pages.next().await.unwrap().unwrap().data.len(), 3);
+    }
+    let e = pages.next().await.unwrap().unwrap_err();
+    assert!(e.is_limit(), "{e}");
+    assert!(pages.next().await.is_none());
+    assert_eq!(hits(&server).await, 5, "the sixth page is never fetched");
+
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/forever")
+        .paginate::<Item>()
+        .unwrap()
+        .max_pages(4)
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(e.is_limit(), "{e}");
+}
+
+#[tokio::test]
+async fn max_items_bounds_collect_all_and_the_item_stream() {
+    let server = forever_server().await;
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/forever")
+        .paginate::<Item>()
+        .unwrap()
+        .max_items(7)
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(e.is_limit(), "{e}");
+    assert_eq!(
+        hits(&server).await,
+        3,
+        "pages of 3: the eighth item is on the third"
+    );
+
+    let items: Vec<_> = RequestBuilder::new(transport(&server), Method::GET, "/forever")
+        .paginate::<Item>()
+        .unwrap()
+        .items()
+        .max_items(4)
+        .collect()
+        .await;
+    assert_eq!(items.len(), 5);
+    let ids: Vec<_> = items[..4]
+        .iter()
+        .map(|r| r.as_ref().unwrap().id.as_str())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4"]);
+    assert!(items[4].as_ref().unwrap_err().is_limit());
+
+    // A list shorter than the limit is read whole.
+    let server = three_pages().await;
+    let all = RequestBuilder::new(transport(&server), Method::GET, "/things")
+        .query("limit", 2)
+        .paginate::<Item>()
+        .unwrap()
+        .max_items(5)
+        .max_pages(3)
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+}
