@@ -14,12 +14,14 @@ mod embedding_vector;
 pub mod fuzzing;
 mod generated;
 mod input_file;
+mod secret;
 mod shorthand;
 mod support;
 
 pub use embedding_vector::EmbeddingVector;
 pub use generated::*;
 pub use input_file::{FileSource, InputFile};
+pub use secret::SecretValue;
 #[cfg(any(feature = "chat", feature = "responses"))]
 pub use shorthand::NotAnObject;
 

@@ -15,6 +15,7 @@ pub mod ops;
 mod optests;
 mod reqtable;
 mod samples;
+mod secrets;
 pub mod spec;
 mod validate;
 mod wire;
@@ -111,7 +112,13 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
         }
     }
     let mut m = model::Model::new(&spec);
+    let secret_fields = secrets::locate(m.spec(), secrets::SECRET_FIELDS)?;
+    m.secret_nodes = secret_fields
+        .iter()
+        .filter_map(|c| c.last().copied())
+        .collect();
     m.build();
+    let secret_tys = secrets::check(&m, secrets::SECRET_FIELDS)?;
     emit::assign_areas(&mut m);
     if !m.renamed.is_empty() {
         eprintln!("codegen: {} inline names needed a number:", m.renamed.len());
@@ -132,10 +139,15 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
             seeds.len()
         );
     }
-    let tests_files = vec![(
-        "mod.rs".to_owned(),
-        rustfmt(&fixtures::response_table(&m, &ops))?,
-    )];
+    let secret_table =
+        secrets::test_table(&m, secrets::SECRET_FIELDS, &secret_fields, &secret_tys)?;
+    let tests_files = vec![
+        (
+            "mod.rs".to_owned(),
+            rustfmt(&fixtures::response_table(&m, &ops))?,
+        ),
+        ("secrets.rs".to_owned(), rustfmt(&secret_table)?),
+    ];
     let checks = validate::generate(&m, &ops)?;
     let mut builders_files = Vec::new();
     for (name, text) in &checks.files {

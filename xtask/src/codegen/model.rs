@@ -147,6 +147,9 @@ pub struct Model<'a> {
     /// Names that had to be disambiguated with a number.
     pub renamed: Vec<String>,
     overrides: HashMap<&'static str, &'static str>,
+    /// The property schemas of the fields that carry a credential (see
+    /// [`super::secrets::SECRET_FIELDS`]), told apart by address.
+    pub secret_nodes: Vec<&'a Node>,
 }
 
 /// Names for inline schemas whose derived name reads badly: `derived -> chosen`.
@@ -195,6 +198,7 @@ impl<'a> Model<'a> {
             by_fingerprint: HashMap::new(),
             renamed: Vec::new(),
             overrides: OVERRIDES.iter().copied().collect(),
+            secret_nodes: Vec::new(),
         }
     }
 
@@ -397,6 +401,18 @@ impl<'a> Model<'a> {
                 .any(is_null_schema)
     }
 
+    /// Whether `n` is the schema of a field that carries a credential.
+    fn is_secret(&self, n: &Node) -> bool {
+        self.secret_nodes.iter().any(|s| std::ptr::eq(*s, n))
+    }
+
+    /// Whether one of the properties of `s` carries a credential.
+    fn holds_secret(&self, s: &'a Node) -> bool {
+        let mut props = Vec::new();
+        self.collect_props(s, &mut props, &mut BTreeSet::new());
+        props.iter().any(|(_, p)| self.is_secret(p))
+    }
+
     fn resolve(&self, n: &'a Node) -> &'a Node {
         let mut cur = n;
         for _ in 0..16 {
@@ -416,7 +432,12 @@ impl<'a> Model<'a> {
             .get(wanted)
             .map(|s| (*s).to_owned())
             .unwrap_or_else(|| wanted.to_owned());
-        let fp = fingerprint(schema);
+        let mut fp = fingerprint(schema);
+        // A schema with a credential among its fields is not the same type
+        // as its look-alike without one.
+        if self.holds_secret(schema) {
+            fp.push_str("#secret");
+        }
         let mut name = wanted.clone();
         let mut n = 2;
         loop {
@@ -691,6 +712,9 @@ impl<'a> Model<'a> {
             {
                 ty = Ty::Extern(rust);
             }
+            if self.is_secret(schema) {
+                ty = super::secrets::secret_ty(ty);
+            }
             let is_required = required.contains(&wire);
             let mut fname = snake(&wire);
             while !used.insert(fname.clone()) {
@@ -706,6 +730,9 @@ impl<'a> Model<'a> {
                 if nullable { ", nullable" } else { "" }
             )];
             doc.extend(facts(schema));
+            if self.is_secret(schema) {
+                doc.push("A credential: `Debug` shows `[REDACTED]` in its place.".to_owned());
+            }
             let constant = matches!(ty, Ty::Const(_));
             let option = (!is_required || nullable) && !constant;
             let tolerated = TOLERATED_OMISSIONS

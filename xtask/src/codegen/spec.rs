@@ -164,11 +164,13 @@ fn convert(y: &Yaml) -> Node {
 pub fn load(path: &std::path::Path) -> Result<Node> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the spec at {}: {e}", path.display()))?;
-    let docs = YamlLoader::load_from_str(&text)
-        .map_err(|e| format!("{} is not valid YAML: {e}", path.display()))?;
-    let doc = docs
-        .first()
-        .ok_or_else(|| format!("{} holds no YAML document", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a document from its text.
+pub fn parse(text: &str) -> Result<Node> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let doc = docs.first().ok_or("no YAML document")?;
     Ok(convert(doc))
 }
 

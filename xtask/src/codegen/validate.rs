@@ -146,8 +146,17 @@ impl Gen<'_, '_> {
     fn value(&mut self, expr: &str, ty: &Ty, c: &Checks, at: &str, depth: usize) -> String {
         let mut s = String::new();
         let ty = unalias(self.model, ty);
+        // A credential is checked as the text it holds.
+        let secret;
+        let expr = match &ty {
+            Ty::Extern(n) if *n == super::secrets::SECRET_TYPE => {
+                secret = format!("{}.expose_secret()", expr.strip_prefix('&').unwrap_or(expr));
+                secret.as_str()
+            }
+            _ => expr,
+        };
         match &ty {
-            Ty::String => {
+            Ty::String | Ty::Extern(super::secrets::SECRET_TYPE) => {
                 if c.min_len.is_some() || c.max_len.is_some() {
                     self.constraints +=
                         usize::from(c.min_len.is_some()) + usize::from(c.max_len.is_some());

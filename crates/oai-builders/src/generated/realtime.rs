@@ -1025,7 +1025,7 @@ pub struct RealtimeSessionCreateRequestClientSecretBuilder(
 
 impl RealtimeSessionCreateRequestClientSecretBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(value: impl Into<String>, expires_at: i64) -> Self {
+    pub fn new(value: impl Into<oai_types::SecretValue>, expires_at: i64) -> Self {
         Self(RealtimeSessionCreateRequestClientSecret {
             value: value.into(),
             expires_at: expires_at,
@@ -1033,7 +1033,8 @@ impl RealtimeSessionCreateRequestClientSecretBuilder {
     }
 
     /// Sets `value`.
-    pub fn value(mut self, value: impl Into<String>) -> Self {
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub fn value(mut self, value: impl Into<oai_types::SecretValue>) -> Self {
         self.0.value = value.into();
         self
     }

@@ -3497,7 +3497,13 @@ impl Validate for ContainerNetworkPolicyDomainSecretParam {
         }
         {
             let at = at.field("value");
-            v::str_len(&self.value, Some(1), Some(10485760), &at, out);
+            v::str_len(
+                self.value.expose_secret(),
+                Some(1),
+                Some(10485760),
+                &at,
+                out,
+            );
         }
     }
 }
@@ -3524,7 +3530,7 @@ impl ContainerNetworkPolicyDomainSecretParamBuilder {
     pub fn new(
         domain: impl Into<String>,
         name: impl Into<String>,
-        value: impl Into<String>,
+        value: impl Into<oai_types::SecretValue>,
     ) -> Self {
         Self(ContainerNetworkPolicyDomainSecretParam {
             domain: domain.into(),
@@ -3549,7 +3555,8 @@ impl ContainerNetworkPolicyDomainSecretParamBuilder {
 
     /// Sets `value`.
     /// Constraints: at least 1 characters, at most 10485760 characters.
-    pub fn value(mut self, value: impl Into<String>) -> Self {
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub fn value(mut self, value: impl Into<oai_types::SecretValue>) -> Self {
         self.0.value = value.into();
         self
     }
@@ -9325,7 +9332,8 @@ impl MCPToolBuilder {
     }
 
     /// Sets `authorization`.
-    pub fn authorization(mut self, value: impl Into<String>) -> Self {
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub fn authorization(mut self, value: impl Into<oai_types::SecretValue>) -> Self {
         self.0.authorization = Some(value.into());
         self
     }
@@ -9337,7 +9345,11 @@ impl MCPToolBuilder {
     }
 
     /// Sets `headers`.
-    pub fn headers(mut self, value: impl Into<std::collections::BTreeMap<String, String>>) -> Self {
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub fn headers(
+        mut self,
+        value: impl Into<std::collections::BTreeMap<String, oai_types::SecretValue>>,
+    ) -> Self {
         self.0.headers = Some(value.into());
         self
     }

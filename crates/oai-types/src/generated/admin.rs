@@ -53,7 +53,8 @@ pub struct AdminApiKeyCreateResponse {
     /// `owner`, required.
     pub owner: AdminApiKeyCreateResponseOwner,
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
 }
 
 /// Inline schema in `AdminApiKeyCreateResponse`, identical to [`AdminApiKeyOwner`].
@@ -3177,7 +3178,8 @@ pub struct ProjectServiceAccountApiKey {
     #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
     /// `name`, required.
     pub name: String,
     /// `created_at`, required.
@@ -3580,7 +3582,8 @@ pub struct ServiceAccountApiKeyBody {
     #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
     /// `name`, required.
     pub name: String,
     /// `created_at`, required.

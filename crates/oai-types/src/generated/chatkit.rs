@@ -128,7 +128,8 @@ pub struct ChatSessionResource {
     /// `expires_at`, required.
     pub expires_at: i64,
     /// `client_secret`, required.
-    pub client_secret: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub client_secret: crate::SecretValue,
     /// `workflow`, required.
     pub workflow: ChatkitWorkflow,
     /// `user`, required.

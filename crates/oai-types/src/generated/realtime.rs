@@ -1954,7 +1954,8 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeCreateClientSecretResponse {
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
     /// `expires_at`, required.
     pub expires_at: i64,
     /// `session`, required.
@@ -3333,7 +3334,8 @@ pub struct RealtimeSessionCreateRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeSessionCreateRequestClientSecret {
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
     /// `expires_at`, required.
     pub expires_at: i64,
 }
@@ -4191,7 +4193,8 @@ pub type RealtimeTranslationClientSecretCreateRequestExpiresAfter =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationClientSecretCreateResponse {
     /// `value`, required.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
     /// `expires_at`, required.
     pub expires_at: i64,
     /// `session`, required.

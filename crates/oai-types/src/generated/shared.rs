@@ -1450,7 +1450,8 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     pub name: String,
     /// `value`, required.
     /// Constraints: at least 1 characters, at most 10485760 characters.
-    pub value: String,
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
+    pub value: crate::SecretValue,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3670,14 +3671,16 @@ pub struct MCPTool {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnel_id: Option<String>,
     /// `authorization`, optional.
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<String>,
+    pub authorization: Option<crate::SecretValue>,
     /// `server_description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_description: Option<String>,
     /// `headers`, optional, nullable.
+    /// A credential: `Debug` shows `[REDACTED]` in its place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    pub headers: Option<std::collections::BTreeMap<String, crate::SecretValue>>,
     /// `allowed_tools`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<MCPToolAllowedTools>,
