@@ -8,7 +8,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::excerpt;
+use crate::error::EXCERPT_CHARS;
+use crate::redact::Scrubber;
 
 /// Longest `message` kept from a server body, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
@@ -76,10 +77,16 @@ impl ApiErrorDetails {
         self.raw_excerpt.as_deref()
     }
 
-    /// Replaces every occurrence of `secret` in the text fields by `[REDACTED]`,
-    /// so that a server echoing a credential cannot put it in an error.
+    /// Replaces every occurrence of `secret` (and every 8-byte piece of it) in
+    /// the text fields by `[REDACTED]`. Details read by the transport are
+    /// already scrubbed before they were cut; this is for details built by hand.
     pub fn redact(&mut self, secret: &str) {
-        if secret.is_empty() {
+        self.scrub_with(&Scrubber::new().with_secret(secret));
+    }
+
+    /// Scrubs every text field with `scrub`.
+    pub fn scrub_with(&mut self, scrub: &Scrubber) {
+        if scrub.is_empty() {
             return;
         }
         for field in [
@@ -92,8 +99,8 @@ impl ApiErrorDetails {
         .into_iter()
         .flatten()
         {
-            if field.contains(secret) {
-                *field = field.replace(secret, "[REDACTED]");
+            if let std::borrow::Cow::Owned(clean) = scrub.scrub(field) {
+                *field = clean;
             }
         }
     }
@@ -116,9 +123,10 @@ struct Envelope {
 /// Reads the error details out of a failed response's body.
 ///
 /// Always returns details: when the body is not a recognizable JSON error the
-/// message names the status and the details keep an excerpt of the body.
-pub fn parse_error_body(status: Option<u16>, body: &[u8]) -> ApiErrorDetails {
-    if let Some(d) = parse_json_error(body) {
+/// message names the status and the details keep an excerpt of the body. Every
+/// text is scrubbed with `scrub` before it is cut.
+pub fn parse_error_body(status: Option<u16>, body: &[u8], scrub: &Scrubber) -> ApiErrorDetails {
+    if let Some(d) = parse_json_error(body, scrub) {
         return d;
     }
     let trimmed = body.trim_ascii();
@@ -128,13 +136,14 @@ pub fn parse_error_body(status: Option<u16>, body: &[u8]) -> ApiErrorDetails {
         None => "the server sent an error that is not a JSON error object".to_owned(),
     });
     if !trimmed.is_empty() {
-        d.raw_excerpt = Some(excerpt(trimmed));
+        d.raw_excerpt = Some(scrub.excerpt(trimmed, EXCERPT_CHARS));
     }
     d
 }
 
-/// The JSON shapes only; `None` when the body is not one of them.
-pub fn parse_json_error(body: &[u8]) -> Option<ApiErrorDetails> {
+/// The JSON shapes only; `None` when the body is not one of them. Every text is
+/// scrubbed with `scrub` before it is cut.
+pub fn parse_json_error(body: &[u8], scrub: &Scrubber) -> Option<ApiErrorDetails> {
     let env: Envelope = serde_json::from_slice(body).ok()?;
     match env.error {
         Some(Value::Object(obj)) => Some(from_fields(
@@ -142,8 +151,15 @@ pub fn parse_json_error(body: &[u8]) -> Option<ApiErrorDetails> {
             obj.get("type"),
             obj.get("code"),
             obj.get("param"),
+            scrub,
         )),
-        Some(Value::String(s)) => Some(ApiErrorDetails::new(s)),
+        Some(Value::String(s)) => Some(from_fields(
+            Some(&Value::String(s)),
+            None,
+            None,
+            None,
+            scrub,
+        )),
         Some(Value::Null) | None => {
             // A bare object with a message, as the Responses stream `error` event.
             if env.message.is_some() {
@@ -152,12 +168,13 @@ pub fn parse_json_error(body: &[u8]) -> Option<ApiErrorDetails> {
                     env.error_type.as_ref(),
                     env.code.as_ref(),
                     env.param.as_ref(),
+                    scrub,
                 ))
             } else {
                 None
             }
         }
-        Some(other) => Some(ApiErrorDetails::new(text_of(&other))),
+        Some(other) => Some(from_fields(Some(&other), None, None, None, scrub)),
     }
 }
 
@@ -166,16 +183,17 @@ fn from_fields(
     error_type: Option<&Value>,
     code: Option<&Value>,
     param: Option<&Value>,
+    scrub: &Scrubber,
 ) -> ApiErrorDetails {
     let field = |v: Option<&Value>| -> Option<String> {
         match v {
             None | Some(Value::Null) => None,
-            Some(v) => Some(clip(text_of(v), MAX_FIELD_BYTES)),
+            Some(v) => Some(clip(scrub.scrub(&text_of(v)).into_owned(), MAX_FIELD_BYTES)),
         }
     };
     ApiErrorDetails {
         message: message
-            .map(|m| clip(text_of(m), MAX_MESSAGE_BYTES))
+            .map(|m| clip(scrub.scrub(&text_of(m)).into_owned(), MAX_MESSAGE_BYTES))
             .unwrap_or_default(),
         error_type: field(error_type),
         code: field(code),
@@ -242,7 +260,7 @@ mod tests {
             ),
         ];
         for (body, msg, ty, code, param) in cases {
-            let d = parse_error_body(Some(400), body);
+            let d = parse_error_body(Some(400), body, &Scrubber::new());
             assert_eq!(d.message(), *msg);
             assert_eq!(d.error_type(), *ty);
             assert_eq!(d.code(), *code);
@@ -256,10 +274,11 @@ mod tests {
         let d = parse_error_body(
             Some(502),
             b"<html><body><h1>502 Bad Gateway</h1></body></html>\n",
+            &Scrubber::new(),
         );
         assert!(d.message().contains("502"));
         assert!(d.raw_excerpt().is_some_and(|e| e.contains("Bad Gateway")));
-        let empty = parse_error_body(Some(500), b"  ");
+        let empty = parse_error_body(Some(500), b"  ", &Scrubber::new());
         assert!(empty.message().contains("empty"));
         assert!(empty.raw_excerpt().is_none());
     }
@@ -268,7 +287,7 @@ mod tests {
     fn long_fields_are_clipped() {
         let long = "é".repeat(10_000);
         let body = serde_json::json!({"error": {"message": long, "code": long}}).to_string();
-        let d = parse_error_body(Some(400), body.as_bytes());
+        let d = parse_error_body(Some(400), body.as_bytes(), &Scrubber::new());
         assert!(d.message().len() <= MAX_MESSAGE_BYTES + 3);
         assert!(d.code().is_some_and(|c| c.len() <= MAX_FIELD_BYTES + 3));
     }
@@ -281,5 +300,24 @@ mod tests {
         d.redact("sk-live-123");
         assert!(!d.message().contains("sk-live-123"));
         assert_eq!(d.param(), Some("[REDACTED]"));
+    }
+
+    #[test]
+    fn scrubbed_before_clipped() {
+        // The key straddles the message cap: a prefix of it would survive a
+        // cut made before the scrub.
+        let key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        for pad in (MAX_MESSAGE_BYTES - key.len())..=MAX_MESSAGE_BYTES {
+            let msg = format!("{}{key}", "x".repeat(pad));
+            let body = serde_json::json!({"error": {"message": msg, "code": msg}}).to_string();
+            let d = parse_error_body(
+                Some(401),
+                body.as_bytes(),
+                &Scrubber::new().with_secret(key),
+            );
+            assert!(!d.message().contains("sk-proj-"), "pad {pad}");
+            assert!(!d.message().contains("abcdefgh"), "pad {pad}");
+            assert!(!d.code().unwrap_or("").contains("sk-proj-"), "pad {pad}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::auth::{AuthStyle, CredentialProvider, CredentialSource, check_key};
 use crate::error::{Error, Result};
+use crate::redact::{Scrubber, is_sensitive_name};
 use crate::retry::DEFAULT_MAX_RETRIES;
 use crate::sse::SseLimits;
 
@@ -70,10 +71,13 @@ pub struct Config {
     pub(crate) timeouts: Timeouts,
     pub(crate) max_retries: u32,
     pub(crate) max_response_bytes: u64,
+    pub(crate) stream_deadline: Option<Duration>,
     pub(crate) sse_limits: SseLimits,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) proxy: Option<Url>,
     pub(crate) azure: Option<crate::azure::AzureRouting>,
     pub(crate) rate_limiter: Option<crate::limiter::RateLimiter>,
+    pub(crate) scrubber: Scrubber,
 }
 
 impl Config {
@@ -133,6 +137,34 @@ impl Config {
     pub fn default_headers(&self) -> &HeaderMap {
         &self.default_headers
     }
+    /// The scrubber for server text, knowing every credential this
+    /// configuration holds: the static key, the values of sensitive default
+    /// headers and of sensitive default query pairs. (A credential provider's
+    /// credential is added per attempt.)
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
+    /// The explicit proxy, if one was set with [`ConfigBuilder::proxy`].
+    pub fn proxy(&self) -> Option<&Url> {
+        self.proxy.as_ref()
+    }
+}
+
+/// Query pairs for `Debug`: the values of sensitive names hidden.
+struct QueryPairs<'a>(&'a [(String, String)], &'a Scrubber);
+
+impl fmt::Debug for QueryPairs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut l = f.debug_list();
+        for (k, v) in self.0 {
+            if is_sensitive_name(k) {
+                l.entry(&(k, crate::redact::REDACTED));
+            } else {
+                l.entry(&(k, self.1.scrub(v)));
+            }
+        }
+        l.finish()
+    }
 }
 
 impl fmt::Debug for Config {
@@ -145,11 +177,15 @@ impl fmt::Debug for Config {
                 "default_headers",
                 &crate::redact::Headers(&self.default_headers),
             )
-            .field("default_query", &self.default_query)
+            .field(
+                "default_query",
+                &QueryPairs(&self.default_query, &self.scrubber),
+            )
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("custom_http_client", &self.http_client.is_some())
+            .field("proxy", &self.proxy.as_ref().map(|p| p.host_str()))
             .field("azure", &self.azure)
             .field("rate_limiter", &self.rate_limiter)
             .finish()
@@ -183,10 +219,13 @@ pub struct ConfigBuilder {
     timeouts: Timeouts,
     max_retries: u32,
     max_response_bytes: u64,
+    stream_deadline: Option<Duration>,
     sse_limits: SseLimits,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<reqwest::ClientBuilder>,
+    proxy: Option<String>,
     insecure_http: bool,
     rate_limiter: Option<crate::limiter::RateLimiter>,
+    secret_values: Vec<String>,
     error: Option<Error>,
 }
 
@@ -203,10 +242,13 @@ impl Default for ConfigBuilder {
             timeouts: Timeouts::default(),
             max_retries: DEFAULT_MAX_RETRIES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            stream_deadline: None,
             sse_limits: SseLimits::default(),
             http_client: None,
+            proxy: None,
             insecure_http: false,
             rate_limiter: None,
+            secret_values: Vec::new(),
             error: None,
         }
     }
@@ -335,24 +377,58 @@ impl ConfigBuilder {
 
     /// A header sent with every request. Names and values that are not valid in
     /// HTTP are reported by [`Self::build`].
-    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+    ///
+    /// A header whose name marks a credential (it holds `auth`, `key`, `token`,
+    /// `secret`, `cookie`, `passw`, `sig`, `credential` or `session`, as
+    /// `helicone-auth` or `x-portkey-api-key` do) is treated as
+    /// [`Self::secret_header`] is; use that for any other name that carries one.
+    pub fn default_header(self, name: &str, value: &str) -> Self {
+        let secret = HeaderName::try_from(name).is_ok_and(|n| crate::redact::is_sensitive(&n));
+        self.header_with(name, value, secret)
+    }
+
+    /// A header sent with every request whose value is a credential: it is
+    /// marked sensitive, never shown by `Debug` or a log, and scrubbed from
+    /// every text the server sends back.
+    pub fn secret_header(self, name: &str, value: &str) -> Self {
+        self.header_with(name, value, true)
+    }
+
+    fn header_with(mut self, name: &str, value: &str, secret: bool) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(n), Ok(mut v)) => {
-                if crate::redact::is_sensitive(&n) {
+                if secret {
                     v.set_sensitive(true);
+                    self.secret_values.push(value.to_owned());
                 }
                 self.default_headers.append(n, v);
             }
             _ => self.fail(Error::config(format!(
-                "default header {name:?} has an invalid name or value"
+                "default header {:?} has an invalid name or value",
+                crate::redact::single_line(name)
             ))),
         }
         self
     }
 
-    /// A query pair added to every request (Azure's `api-version`, say).
+    /// A query pair added to every request (Azure's `api-version`, say). A
+    /// name that marks a credential (see [`Self::default_header`]) is treated
+    /// as [`Self::secret_query`] is.
     pub fn default_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.default_query.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        if is_sensitive_name(&name) {
+            self.secret_values.push(value.clone());
+        }
+        self.default_query.push((name, value));
+        self
+    }
+
+    /// A query pair added to every request whose value is a credential: never
+    /// shown by `Debug`, and scrubbed from every text the server sends back.
+    pub fn secret_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let value = value.into();
+        self.secret_values.push(value.clone());
+        self.default_query.push((name.into(), value));
         self
     }
 
@@ -380,9 +456,18 @@ impl ConfigBuilder {
         self
     }
 
-    /// Cap on a response body, in bytes (default 128 MiB).
+    /// Cap on a response body, in bytes (default 128 MiB). It holds for a
+    /// streamed body too: all its bytes together, whatever its events.
     pub fn max_response_bytes(mut self, n: u64) -> Self {
         self.max_response_bytes = n;
+        self
+    }
+
+    /// The longest a streamed body may last in all, from its headers to its
+    /// end, however steadily the server sends (off by default: a stream may
+    /// then last as long as it keeps sending within the idle timeout).
+    pub fn stream_deadline(mut self, d: Duration) -> Self {
+        self.stream_deadline = Some(d);
         self
     }
 
@@ -392,11 +477,25 @@ impl ConfigBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client` for all requests. Its own settings (connect
-    /// timeout, proxies, TLS) then apply; it must not follow redirects, or it
-    /// may carry credentials to the redirect target.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+    /// Builds the HTTP client from `builder` instead of a default one, so
+    /// that its own settings (TLS roots, connect timeout, default headers)
+    /// apply. Three settings are forced on it, whatever it says: redirects
+    /// are never followed (they would carry the credential to the redirect
+    /// target), a loopback `localhost` resolves to loopback addresses only,
+    /// and a loopback or plain-`http` base URL is reached without any proxy
+    /// but [`Self::proxy`].
+    pub fn http_client(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.http_client = Some(builder);
+        self
+    }
+
+    /// Sends every request through this proxy (`http://`, `https://` or
+    /// `socks5://` URL), including requests to a loopback or plain-`http`
+    /// base URL, which otherwise never use one. Without this setting, the
+    /// environment's proxy (`HTTPS_PROXY`, `ALL_PROXY`, ...) applies to
+    /// `https` base URLs that are not loopback, and to nothing else.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
         self
     }
 
@@ -425,7 +524,18 @@ impl ConfigBuilder {
             .base_url
             .unwrap_or_else(|| (DEFAULT_BASE_URL.to_owned(), "the default base URL".into()));
         let base_url = check_base_url(&url_text, &url_from, self.insecure_http)?;
+        let proxy =
+            match &self.proxy {
+                Some(p) => Some(Url::parse(p.trim()).map_err(|_| {
+                    Error::config("the proxy setting is not a valid URL".to_owned())
+                })?),
+                None => None,
+            };
 
+        let mut scrubber = Scrubber::new();
+        for v in &self.secret_values {
+            scrubber = scrubber.with_secret(v);
+        }
         let (credentials, credential_name) = match self.key {
             KeySetting::Unset | KeySetting::EnvMissing => {
                 return Err(Error::config(format!(
@@ -434,7 +544,9 @@ impl ConfigBuilder {
                 )));
             }
             KeySetting::Key { secret, from } => {
-                check_key(secrecy::ExposeSecret::expose_secret(&secret), &from)?;
+                let key = secrecy::ExposeSecret::expose_secret(&secret);
+                check_key(key, &from)?;
+                scrubber = scrubber.with_secret(key);
                 (CredentialSource::Static(secret), from)
             }
             KeySetting::Provider(p) => (
@@ -456,6 +568,10 @@ impl ConfigBuilder {
                 default_headers.insert(HeaderName::from_static(header), v);
             }
         }
+        let http_client = match self.http_client {
+            Some(b) => Some(http_client(b, &base_url, proxy.as_ref())?),
+            None => None,
+        };
         Ok(Config {
             base_url,
             credentials,
@@ -466,21 +582,60 @@ impl ConfigBuilder {
             timeouts: self.timeouts,
             max_retries: self.max_retries,
             max_response_bytes: self.max_response_bytes,
+            stream_deadline: self.stream_deadline,
             sse_limits: self.sse_limits,
-            http_client: self.http_client,
+            http_client,
+            proxy,
             azure: None,
             rate_limiter: self.rate_limiter,
+            scrubber,
         })
     }
 }
 
-/// Whether `url`'s host is the local machine.
+/// The HTTP client from `builder`, with the settings the security model needs
+/// forced on it: no redirects, `localhost` pinned to loopback addresses, and
+/// no proxy for a loopback or plain-`http` base URL unless `proxy` is set.
+pub(crate) fn http_client(
+    builder: reqwest::ClientBuilder,
+    base_url: &Url,
+    proxy: Option<&Url>,
+) -> Result<reqwest::Client> {
+    let mut builder = builder.redirect(reqwest::redirect::Policy::none());
+    match proxy {
+        Some(p) => {
+            let proxy = reqwest::Proxy::all(p.as_str())
+                .map_err(|e| Error::config("the proxy setting cannot be used").with_source(e))?;
+            // `no_proxy` first clears any proxy the builder was given.
+            builder = builder.no_proxy().proxy(proxy);
+        }
+        None if is_loopback(base_url) || base_url.scheme() == "http" => {
+            builder = builder.no_proxy();
+        }
+        None => {}
+    }
+    if let Some(url::Host::Domain(d)) = base_url.host()
+        && d.trim_end_matches('.').eq_ignore_ascii_case("localhost")
+    {
+        let port = base_url.port_or_known_default().unwrap_or(80);
+        let addrs = [
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ];
+        builder = builder.resolve_to_addrs(d, &addrs);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))
+}
+
+/// Whether `url`'s host is the local machine: a loopback address (`127.0.0.0/8`,
+/// `[::1]`) or the name `localhost` itself, which the client resolves to
+/// loopback addresses without asking DNS. Other names (`*.localhost`
+/// included) are not loopback: a resolver decides where they go.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.');
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(url::Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::api_error::ApiErrorDetails;
+use crate::redact::{Scrubber, single_line};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -59,6 +60,13 @@ pub enum ErrorKind {
     Decode,
     /// A server-sent event stream broke: truncated, malformed, or over a size cap.
     Stream,
+    /// A bound the client sets on what a server may make it hold or do was
+    /// reached: the bytes of a stream, an accumulated answer's size, a number
+    /// of pages or items, an overall stream deadline.
+    Limit,
+    /// The server's answers contradict the protocol in a way no retry fixes
+    /// (a pagination cursor that repeats, say).
+    Protocol,
 }
 
 /// Which timeout elapsed.
@@ -112,6 +120,11 @@ enum Kind {
         kind: StreamErrorKind,
         limit: Option<usize>,
     },
+    Limit {
+        what: &'static str,
+        limit: u64,
+    },
+    Protocol(&'static str),
 }
 
 struct ApiFailure {
@@ -183,10 +196,10 @@ impl Error {
         })))
     }
 
-    pub(crate) fn redirect(status: StatusCode, location: Option<String>) -> Self {
+    pub(crate) fn redirect(status: StatusCode, location: Option<&str>, scrub: &Scrubber) -> Self {
         Self::new(Kind::Redirect {
             status,
-            location: location.map(|l| excerpt(l.as_bytes())),
+            location: location.map(|l| scrub.excerpt(l.as_bytes(), EXCERPT_CHARS)),
         })
     }
 
@@ -194,17 +207,33 @@ impl Error {
         Self::new(Kind::BodyTooLarge { limit })
     }
 
-    /// A body that could not be decoded; keeps a short, sanitized excerpt of it.
+    /// A body that could not be decoded; keeps a short excerpt of it and the
+    /// text of `source`, both scrubbed of every credential `scrub` knows
+    /// before they are cut (a decoder's message may quote the body).
     pub fn decode(
         status: Option<StatusCode>,
         body: &[u8],
         source: impl Into<Box<dyn StdError + Send + Sync + 'static>>,
+        scrub: &Scrubber,
     ) -> Self {
+        let source: BoxError = source.into();
         Self::new(Kind::Decode {
             status,
-            excerpt: excerpt(body),
+            excerpt: scrub.excerpt(body, EXCERPT_CHARS),
         })
-        .with_source(source)
+        .with_source(ScrubbedSource::new(&*source, scrub))
+    }
+
+    /// A bound the client sets was reached: `what` names it (for example
+    /// `"the bytes of the stream"`), `limit` is its value.
+    pub fn limit(what: &'static str, limit: u64) -> Self {
+        Self::new(Kind::Limit { what, limit })
+    }
+
+    /// The server's answers broke the protocol; `what` says how (fixed text,
+    /// never server text).
+    pub fn protocol(what: &'static str) -> Self {
+        Self::new(Kind::Protocol(what))
     }
 
     /// A broken stream.
@@ -226,6 +255,8 @@ impl Error {
             Kind::BodyTooLarge { .. } => ErrorKind::BodyTooLarge,
             Kind::Decode { .. } => ErrorKind::Decode,
             Kind::Stream { .. } => ErrorKind::Stream,
+            Kind::Limit { .. } => ErrorKind::Limit,
+            Kind::Protocol(_) => ErrorKind::Protocol,
         }
     }
 
@@ -268,6 +299,14 @@ impl Error {
     /// A stream broke; see [`Error::stream_error_kind`].
     pub fn is_stream(&self) -> bool {
         self.kind() == ErrorKind::Stream
+    }
+    /// A bound the client sets was reached (see [`ErrorKind::Limit`]).
+    pub fn is_limit(&self) -> bool {
+        self.kind() == ErrorKind::Limit
+    }
+    /// The server's answers broke the protocol (see [`ErrorKind::Protocol`]).
+    pub fn is_protocol(&self) -> bool {
+        self.kind() == ErrorKind::Protocol
     }
     /// The stream ended before its terminal marker.
     pub fn is_truncated(&self) -> bool {
@@ -337,24 +376,36 @@ impl Error {
     }
 }
 
-/// A short excerpt of `body`: at most [`EXCERPT_CHARS`] characters, lossy UTF-8,
-/// control characters replaced so that the excerpt stays on one line.
-pub fn excerpt(body: &[u8]) -> String {
-    let cut = &body[..body.len().min(EXCERPT_CHARS * 4)];
-    let text = String::from_utf8_lossy(cut);
-    let mut out = String::with_capacity(text.len().min(EXCERPT_CHARS * 4));
-    for (n, c) in text.chars().enumerate() {
-        if n == EXCERPT_CHARS {
-            out.push('…');
-            return out;
+/// The text of an error that came with server text (a decoder's message can
+/// quote the body), scrubbed and cut; its own sources are flattened into it.
+struct ScrubbedSource(String);
+
+impl ScrubbedSource {
+    fn new(source: &(dyn StdError + 'static), scrub: &Scrubber) -> Self {
+        let mut text = source.to_string();
+        let mut next = source.source();
+        while let Some(s) = next {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            next = s.source();
         }
-        out.push(if c.is_control() { ' ' } else { c });
+        Self(crate::redact::single_line(&scrub.clip(&text, 1024)).into_owned())
     }
-    if cut.len() < body.len() {
-        out.push('…');
-    }
-    out
 }
+
+impl fmt::Display for ScrubbedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ScrubbedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl StdError for ScrubbedSource {}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -382,15 +433,15 @@ impl fmt::Display for Error {
                 }
                 let d = &failure.details;
                 if let Some(t) = d.error_type() {
-                    write!(f, " [{t}]")?;
+                    write!(f, " [{}]", single_line(t))?;
                 }
                 if let Some(c) = d.code() {
-                    write!(f, " (code {c})")?;
+                    write!(f, " (code {})", single_line(c))?;
                 }
                 if let Some(p) = d.param() {
-                    write!(f, " (param {p})")?;
+                    write!(f, " (param {})", single_line(p))?;
                 }
-                write!(f, ": {}", one_line(d.message()))?;
+                write!(f, ": {}", single_line(d.message()))?;
                 if let Some(id) = &failure.request_id {
                     write!(f, " (request id {id})")?;
                 }
@@ -436,19 +487,11 @@ impl fmt::Display for Error {
                     )
                 }
             },
+            Kind::Limit { what, limit } => {
+                write!(f, "{what} reached the client's limit of {limit}")
+            }
+            Kind::Protocol(what) => write!(f, "the server broke the protocol: {what}"),
         }
-    }
-}
-
-fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        std::borrow::Cow::Owned(
-            s.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect(),
-        )
-    } else {
-        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -492,6 +535,10 @@ mod tests {
         check::<Error>();
     }
 
+    fn excerpt(body: &[u8]) -> String {
+        Scrubber::new().excerpt(body, EXCERPT_CHARS)
+    }
+
     #[test]
     fn excerpt_is_capped_and_one_line() {
         let body = "<html>\n<body>502 Bad Gateway</body>\r\n</html>".repeat(50);
@@ -508,7 +555,12 @@ mod tests {
     #[test]
     fn display_is_one_line_without_source() {
         let inner = std::io::Error::other("secret-detail-from-source");
-        let e = Error::decode(Some(StatusCode::BAD_GATEWAY), b"<html>\n502</html>", inner);
+        let e = Error::decode(
+            Some(StatusCode::BAD_GATEWAY),
+            b"<html>\n502</html>",
+            inner,
+            &Scrubber::new(),
+        );
         let s = e.to_string();
         assert!(!s.contains('\n'));
         assert!(!s.contains("secret-detail-from-source"));

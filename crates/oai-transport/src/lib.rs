@@ -85,6 +85,16 @@ pub use stream::{EventStream, JsonStream, StreamOptions};
 #[cfg(feature = "client")]
 pub use transport::{Request, RequestBody, StreamingResponse, Transport, USER_AGENT};
 
+/// The longest duration the client ever waits on: one year. Every timeout,
+/// deadline and delay the user or a server gives is clamped to it before it
+/// is added to an instant, so `Duration::MAX` ("no limit") never overflows.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `d`, at most [`MAX_WAIT`].
+pub fn clamp_duration(d: std::time::Duration) -> std::time::Duration {
+    d.min(MAX_WAIT)
+}
+
 /// Re-exported so callers need not depend on these crates themselves.
 #[cfg(feature = "client")]
 pub use {http, secrecy};

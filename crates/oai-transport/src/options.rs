@@ -17,6 +17,8 @@ pub struct RequestOptions {
     pub(crate) body: serde_json::Map<String, serde_json::Value>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) stream_idle_timeout: Option<Duration>,
+    pub(crate) stream_deadline: Option<Duration>,
+    pub(crate) max_response_bytes: Option<u64>,
     pub(crate) max_retries: Option<u32>,
     pub(crate) estimated_tokens: Option<u64>,
     pub(crate) error: Option<String>,
@@ -70,6 +72,20 @@ impl RequestOptions {
         self
     }
 
+    /// The longest a streamed body may last in all, from its headers to its
+    /// end, however steadily the server sends (comments included). Off by
+    /// default; see [`crate::ConfigBuilder::stream_deadline`].
+    pub fn stream_deadline(mut self, d: Duration) -> Self {
+        self.stream_deadline = Some(d);
+        self
+    }
+
+    /// Cap on this call's response body, streamed or not, in bytes.
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
     /// Retries after the first attempt.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = Some(n);
@@ -93,6 +109,8 @@ impl RequestOptions {
         self.body.extend(other.body);
         self.timeout = other.timeout.or(self.timeout);
         self.stream_idle_timeout = other.stream_idle_timeout.or(self.stream_idle_timeout);
+        self.stream_deadline = other.stream_deadline.or(self.stream_deadline);
+        self.max_response_bytes = other.max_response_bytes.or(self.max_response_bytes);
         self.max_retries = other.max_retries.or(self.max_retries);
         self.estimated_tokens = other.estimated_tokens.or(self.estimated_tokens);
         if self.error.is_none() {

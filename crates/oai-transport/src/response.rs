@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::RateLimit;
+use crate::redact::Scrubber;
 
 /// Metadata of a response: status, request id, rate limits, timing, headers.
 ///
@@ -16,21 +17,39 @@ use crate::ratelimit::RateLimit;
 /// the rate limits and the processing time are read from the headers when
 /// asked for (the rate limits once, then kept), so a call whose caller never
 /// looks pays nothing for them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ResponseMeta {
     status: StatusCode,
     headers: HeaderMap,
     rate_limit: OnceLock<RateLimit>,
     attempts: u32,
     elapsed: Duration,
+    scrubber: Scrubber,
+}
+
+/// Shows the status, the request id, the timing and the headers a log may
+/// show ([`crate::redact::is_loggable`]), scrubbed.
+impl std::fmt::Debug for ResponseMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseMeta")
+            .field("status", &self.status)
+            .field("request_id", &self.request_id())
+            .field("attempts", &self.attempts)
+            .field("elapsed", &self.elapsed)
+            .field(
+                "headers",
+                &crate::redact::LoggedHeaders::new(&self.headers, &self.scrubber),
+            )
+            .finish()
+    }
 }
 
 /// `x-request-id`.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `openai-processing-ms`.
 const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
-/// The longest request id kept; a longer header is cut here.
-const MAX_REQUEST_ID: usize = 200;
+/// The longest request id kept; a longer one is not a plausible id.
+pub const MAX_REQUEST_ID: usize = 128;
 
 impl ResponseMeta {
     pub(crate) fn new(
@@ -38,6 +57,7 @@ impl ResponseMeta {
         headers: HeaderMap,
         attempts: u32,
         elapsed: Duration,
+        scrubber: Scrubber,
     ) -> Self {
         Self {
             status,
@@ -45,6 +65,7 @@ impl ResponseMeta {
             rate_limit: OnceLock::new(),
             attempts,
             elapsed,
+            scrubber,
         }
     }
 
@@ -52,14 +73,20 @@ impl ResponseMeta {
     pub fn status(&self) -> StatusCode {
         self.status
     }
-    /// All response headers.
+    /// All response headers, as the server sent them (server text: print
+    /// them through [`crate::redact::LoggedHeaders`]).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
-    /// `x-request-id`, to quote when asking OpenAI about a request (at most
-    /// 200 characters of it).
+    /// `x-request-id`, to quote when asking OpenAI about a request: only when
+    /// it is a plausible id (1 to 128 of `A-Z a-z 0-9 _ -`) holding no piece
+    /// of a credential in use; any other value is not kept.
     pub fn request_id(&self) -> Option<&str> {
-        request_id(&self.headers)
+        request_id(&self.headers, &self.scrubber)
+    }
+    /// The scrubber for this response's server text.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
     /// The parsed `x-ratelimit-*` headers.
     pub fn rate_limit(&self) -> &RateLimit {
@@ -85,11 +112,17 @@ impl ResponseMeta {
     }
 }
 
-/// The `x-request-id` header, cut to [`MAX_REQUEST_ID`] bytes. A header value
-/// that reads as text is visible ASCII, so any byte is a character boundary.
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+/// The `x-request-id` header when it is a plausible id: 1 to
+/// [`MAX_REQUEST_ID`] bytes of `[A-Za-z0-9_-]`, with no piece of a credential
+/// `scrubber` knows.
+pub(crate) fn request_id<'h>(headers: &'h HeaderMap, scrubber: &Scrubber) -> Option<&'h str> {
     let id = headers.get(REQUEST_ID)?.to_str().ok()?;
-    id.get(..id.len().min(MAX_REQUEST_ID))
+    let plausible = !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (plausible && !scrubber.touches(id)).then_some(id)
 }
 
 /// A decoded body with the response's metadata.
@@ -102,7 +135,7 @@ pub struct Response<T> {
 }
 
 /// A response whose body was read (under the size cap) but not decoded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RawResponse {
     /// The metadata.
     pub meta: ResponseMeta,
@@ -110,7 +143,35 @@ pub struct RawResponse {
     pub body: Bytes,
 }
 
+/// The body is not shown (server text), only its length.
+impl std::fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("meta", &self.meta)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
 impl RawResponse {
+    /// The scrubber for this response's server text.
+    pub fn scrubber(&self) -> &Scrubber {
+        self.meta.scrubber()
+    }
+
+    /// A decode error for this body, scrubbed.
+    pub fn decode_error(
+        &self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Error {
+        Error::decode(
+            Some(self.meta.status()),
+            &self.body,
+            source,
+            self.scrubber(),
+        )
+    }
+
     /// Decodes the body as JSON.
     ///
     /// # Errors
@@ -118,10 +179,8 @@ impl RawResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         // Read from `&str`, as event streams and pages are: every type's
         // deserializer is compiled for one input kind, not two. JSON is UTF-8.
-        let text = std::str::from_utf8(&self.body)
-            .map_err(|e| Error::decode(Some(self.meta.status()), &self.body, e))?;
-        serde_json::from_str(text)
-            .map_err(|e| Error::decode(Some(self.meta.status()), &self.body, e))
+        let text = std::str::from_utf8(&self.body).map_err(|e| self.decode_error(e))?;
+        serde_json::from_str(text).map_err(|e| self.decode_error(e))
     }
 
     /// Decodes the body as JSON and keeps the metadata.

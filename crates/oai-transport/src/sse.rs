@@ -15,6 +15,7 @@
 //! turns into that many decoded strings at once.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -40,6 +41,9 @@ impl Default for SseLimits {
     }
 }
 
+/// The longest event id kept, in bytes; a longer `id` line is ignored.
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseEvent {
@@ -47,8 +51,10 @@ pub struct SseEvent {
     pub event: Option<String>,
     /// The `data` lines joined by `\n`.
     pub data: String,
-    /// The last event id seen so far in the stream, when any.
-    pub id: Option<String>,
+    /// The last event id seen so far in the stream, when any. Shared by
+    /// every event that carries it (never copied per event); an `id` line
+    /// longer than [`MAX_ID_BYTES`] is ignored.
+    pub id: Option<Arc<str>>,
     /// The `retry` field of this event, in milliseconds, when valid.
     pub retry: Option<u64>,
 }
@@ -72,7 +78,7 @@ pub struct SseDecoder {
     has_data: bool,
     event: Option<String>,
     retry: Option<u64>,
-    last_id: Option<String>,
+    last_id: Option<Arc<str>>,
     ready: VecDeque<SseEvent>,
     /// The undecoded rest of the chunk given to [`SseDecoder::push`].
     pending: Bytes,
@@ -267,7 +273,10 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
-                let extra = value.len() + usize::from(self.has_data);
+                // The cap is on the text kept: checked after the lossy UTF-8
+                // conversion, which turns each invalid byte into three.
+                let text = String::from_utf8_lossy(value);
+                let extra = text.len() + usize::from(self.has_data);
                 if self.data.len() + extra > self.limits.max_event_bytes {
                     return Err(
                         self.fail(StreamErrorKind::EventTooLarge, self.limits.max_event_bytes)
@@ -276,12 +285,14 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push_str(&text);
                 self.has_data = true;
             }
             b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" if !value.contains(&0) => {
-                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+            b"id" if !value.contains(&0) && value.len() <= MAX_ID_BYTES => {
+                if self.last_id.as_deref().map(str::as_bytes) != Some(value) {
+                    self.last_id = Some(Arc::from(String::from_utf8_lossy(value)));
+                }
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Digits only: parsing fails only on overflow, which is ignored.
@@ -457,7 +468,7 @@ mod tests {
                 Some("1".into()),
                 Some("1".into()),
                 Some("1".into()),
-                Some(String::new())
+                Some("".into())
             ]
         );
         assert!(ev.iter().all(|e| e.retry.is_none()));
@@ -528,6 +539,36 @@ mod tests {
         let (ev, err) = decode_all(b"data: 12345\ndata: 1234\n\n", limits);
         assert_eq!(err, None);
         assert_eq!(ev[0].data.len(), 10);
+    }
+
+    #[test]
+    fn event_cap_counts_the_text_after_utf8_repair() {
+        // Ten invalid bytes become ten three-byte replacement characters.
+        let limits = SseLimits {
+            max_line_bytes: 64,
+            max_event_bytes: 12,
+        };
+        let mut input = b"data: ".to_vec();
+        input.extend([0xff; 10]);
+        input.extend(b"\n\n");
+        let (ev, err) = decode_all(&input, limits);
+        assert_eq!(err, Some(StreamErrorKind::EventTooLarge), "{ev:?}");
+    }
+
+    #[test]
+    fn a_long_id_is_shared_not_copied_and_an_oversized_one_ignored() {
+        let id = "i".repeat(MAX_ID_BYTES);
+        let input = format!("id: {id}\n{}", "data: x\n\n".repeat(100));
+        let ev = events(&input);
+        assert_eq!(ev.len(), 100);
+        let first = ev[0].id.clone().unwrap();
+        assert!(
+            ev.iter()
+                .all(|e| e.id.as_ref().is_some_and(|i| Arc::ptr_eq(i, &first)))
+        );
+        let too_long = "i".repeat(MAX_ID_BYTES + 1);
+        let ev = events(&format!("id: 1\ndata: a\n\nid: {too_long}\ndata: b\n\n"));
+        assert_eq!(ev[1].id.as_deref(), Some("1"));
     }
 
     mod props {
@@ -607,6 +648,36 @@ mod tests {
                     SseLimits::default()
                 };
                 prop_assert_eq!(decode_all(&input, limits), decode_pushed(&input, &cuts, &drain, limits));
+            }
+
+            /// Bytes in against bytes kept: the text of every decoded event
+            /// (an id shared by many events counted once) stays within three
+            /// times the input (the UTF-8 repair of invalid bytes) plus the
+            /// id cap, whatever the input. A copied id would count once per
+            /// event and break the bound.
+            #[test]
+            fn bytes_kept_are_bounded_by_bytes_in(
+                id_len in 0usize..2048,
+                events in 1usize..200,
+                junk in proptest::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let mut input = format!("id: {}\n", "x".repeat(id_len)).into_bytes();
+                for _ in 0..events {
+                    input.extend_from_slice(b"data: ");
+                    input.extend_from_slice(&junk.iter().map(|b| if *b == b'\n' || *b == b'\r' { b'.' } else { *b }).collect::<Vec<u8>>());
+                    input.extend_from_slice(b"\n\n");
+                }
+                let (evs, _) = decode_all(&input, SseLimits::default());
+                let mut ids: Vec<std::sync::Arc<str>> = Vec::new();
+                let mut kept = 0usize;
+                for e in &evs {
+                    kept += e.data.len() + e.event.as_ref().map_or(0, String::len);
+                    if let Some(id) = &e.id && !ids.iter().any(|i| std::sync::Arc::ptr_eq(i, id)) {
+                        kept += id.len();
+                        ids.push(id.clone());
+                    }
+                }
+                prop_assert!(kept <= 3 * input.len() + MAX_ID_BYTES, "kept {} of {}", kept, input.len());
             }
 
             #[test]

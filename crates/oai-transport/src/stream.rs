@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::api_error::{ApiErrorDetails, parse_error_body};
 use crate::error::{Error, Result, StreamErrorKind, TimeoutPhase};
+use crate::redact::Scrubber;
 use crate::response::ResponseMeta;
 use crate::sse::{SseDecoder, SseEvent, SseLimits};
 use crate::transport::StreamingResponse;
@@ -24,15 +24,20 @@ type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 ///
 /// It reads the body only when polled, one network chunk at a time: nothing is
 /// read ahead of the consumer, no task is spawned, no channel is used. A gap
-/// between chunks longer than the idle timeout ends it with a timeout error.
+/// between chunks longer than the idle timeout ends it with a timeout error;
+/// more bytes in all than the response cap ends it with a limit error, and so
+/// does the overall stream deadline when one is set.
 pub struct EventStream {
     body: ByteStream,
     decoder: SseDecoder,
     idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    read: u64,
+    max_bytes: u64,
     finished: bool,
     meta: ResponseMeta,
-    secret: Option<SecretString>,
+    scrubber: Scrubber,
 }
 
 impl std::fmt::Debug for EventStream {
@@ -52,38 +57,42 @@ impl EventStream {
             meta,
             response,
             idle_timeout,
-            secret,
+            deadline,
+            max_bytes,
+            scrubber,
         } = response;
-        Self::from_parts(
-            Box::pin(response.bytes_stream()),
-            meta,
-            idle_timeout,
-            limits,
-            secret,
-        )
-    }
-
-    fn from_parts(
-        body: ByteStream,
-        meta: ResponseMeta,
-        idle: Duration,
-        limits: SseLimits,
-        secret: Option<SecretString>,
-    ) -> Self {
+        let idle = crate::clamp_duration(idle_timeout);
         Self {
-            body,
+            body: Box::pin(response.bytes_stream()),
             decoder: SseDecoder::new(limits),
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            read: 0,
+            max_bytes,
             finished: false,
             meta,
-            secret,
+            scrubber,
         }
+    }
+
+    /// The scrubber for this stream's server text.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
 
     /// The response's metadata (status, request id, rate limits).
     pub fn meta(&self) -> &ResponseMeta {
         &self.meta
+    }
+
+    /// The deadline's length, whole seconds, for its error.
+    fn deadline_secs(&self) -> u64 {
+        self.deadline.as_ref().map_or(0, |d| {
+            d.deadline()
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs()
+        })
     }
 }
 
@@ -106,8 +115,25 @@ impl Stream for EventStream {
             if this.finished {
                 return Poll::Ready(None);
             }
+            if let Some(d) = this.deadline.as_mut()
+                && d.as_mut().poll(cx).is_ready()
+            {
+                this.finished = true;
+                return Poll::Ready(Some(Err(Error::limit(
+                    "the duration of the event stream (its deadline, in seconds)",
+                    this.deadline_secs(),
+                ))));
+            }
             match this.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
+                    this.read = this.read.saturating_add(chunk.len() as u64);
+                    if this.read > this.max_bytes {
+                        this.finished = true;
+                        return Poll::Ready(Some(Err(Error::limit(
+                            "the bytes of the event stream",
+                            this.max_bytes,
+                        ))));
+                    }
                     let deadline = tokio::time::Instant::now() + this.idle;
                     this.sleep.as_mut().reset(deadline);
                     if let Err(e) = this.decoder.push(chunk) {
@@ -119,7 +145,7 @@ impl Stream for EventStream {
                     this.finished = true;
                     return Poll::Ready(Some(Err(Error::request(
                         "the connection broke during the event stream",
-                        e,
+                        e.without_url(),
                     ))));
                 }
                 Poll::Ready(None) => {
@@ -240,10 +266,6 @@ impl<T: DeserializeOwned> JsonStream<T> {
     }
 
     fn api_error(&self, details: ApiErrorDetails) -> Error {
-        let mut details = details;
-        if let Some(s) = &self.events.secret {
-            details.redact(s.expose_secret());
-        }
         Error::api(
             None,
             self.events.meta.request_id().map(str::to_owned),
@@ -258,12 +280,14 @@ impl<T: DeserializeOwned> JsonStream<T> {
         }
         if ev.event.as_deref() == Some("error") {
             self.done = true;
-            return Some(Err(
-                self.api_error(parse_error_body(None, ev.data.as_bytes()))
-            ));
+            return Some(Err(self.api_error(parse_error_body(
+                None,
+                ev.data.as_bytes(),
+                &self.events.scrubber,
+            ))));
         }
         if ev.data.contains("\"error\"")
-            && let Some(details) = top_level_error(&ev.data)
+            && let Some(details) = top_level_error(&ev.data, &self.events.scrubber)
         {
             self.done = true;
             return Some(Err(self.api_error(details)));
@@ -278,14 +302,19 @@ impl<T: DeserializeOwned> JsonStream<T> {
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(Error::decode(None, ev.data.as_bytes(), e)))
+                Some(Err(Error::decode(
+                    None,
+                    ev.data.as_bytes(),
+                    e,
+                    &self.events.scrubber,
+                )))
             }
         }
     }
 }
 
 /// The `error` member of a JSON object, when present and not null.
-fn top_level_error(data: &str) -> Option<ApiErrorDetails> {
+fn top_level_error(data: &str, scrubber: &Scrubber) -> Option<ApiErrorDetails> {
     #[derive(Deserialize)]
     struct Peek<'a> {
         #[serde(borrow)]
@@ -296,7 +325,7 @@ fn top_level_error(data: &str) -> Option<ApiErrorDetails> {
     if raw.get() == "null" {
         return None;
     }
-    Some(parse_error_body(None, data.as_bytes()))
+    Some(parse_error_body(None, data.as_bytes(), scrubber))
 }
 
 impl<T: DeserializeOwned> Stream for JsonStream<T> {

@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::multipart::MultipartForm;
 use crate::options::RequestOptions;
-use crate::redact;
-use crate::response::{RawResponse, ResponseMeta, request_id};
+use crate::redact::{self, Scrubber};
+use crate::response::{RawResponse, ResponseMeta};
 use crate::retry;
 
 /// Cap on an error body: enough for any JSON error, small enough to never matter.
@@ -133,7 +133,19 @@ pub struct StreamingResponse {
     pub meta: ResponseMeta,
     pub(crate) response: reqwest::Response,
     pub(crate) idle_timeout: Duration,
-    pub(crate) secret: Option<SecretString>,
+    /// When the whole stream must have ended, if an overall deadline is set.
+    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// The most bytes the whole body may hold.
+    pub(crate) max_bytes: u64,
+    pub(crate) scrubber: Scrubber,
+}
+
+impl StreamingResponse {
+    /// The scrubber for this response's server text (every credential the
+    /// request carried).
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
 }
 
 impl Transport {
@@ -144,12 +156,13 @@ impl Transport {
     pub fn new(config: Config) -> Result<Self> {
         let http = match &config.http_client {
             Some(c) => c.clone(),
-            None => reqwest::Client::builder()
-                .connect_timeout(config.timeouts.connect)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(USER_AGENT)
-                .build()
-                .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
+            None => crate::config::http_client(
+                reqwest::Client::builder()
+                    .connect_timeout(crate::clamp_duration(config.timeouts.connect))
+                    .user_agent(USER_AGENT),
+                &config.base_url,
+                config.proxy.as_ref(),
+            )?,
         };
         Ok(Self {
             shared: Arc::new(Shared { config, http }),
@@ -159,6 +172,12 @@ impl Transport {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.shared.config
+    }
+
+    /// The scrubber for server text, knowing the credentials of the
+    /// configuration (see [`Config::scrubber`]).
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.shared.config.scrubber
     }
 
     /// The absolute URL of `request`.
@@ -175,16 +194,7 @@ impl Transport {
 
     fn url_with_path(&self, request: &Request, path: &str) -> Result<Url> {
         let base = &self.shared.config.base_url;
-        if !path.starts_with('/')
-            || path.starts_with("//")
-            || path
-                .bytes()
-                .any(|b| b.is_ascii_control() || b == b' ' || b == b'#' || b == b'?')
-        {
-            return Err(Error::invalid_input(format!(
-                "path {path:?} must start with one '/' and hold no spaces, '?', '#' or control characters"
-            )));
-        }
+        check_path(path)?;
         // The base URL is parsed once, at configuration; only the path is
         // parsed here, so the scheme, host and port cannot change.
         let mut url = base.clone();
@@ -193,6 +203,17 @@ impl Transport {
         full.push_str(base_path);
         full.push_str(path);
         url.set_path(&full);
+        // Defence in depth: whatever the URL parser made of the path, it must
+        // still lie under the base path.
+        let under = url
+            .path()
+            .strip_prefix(base_path)
+            .is_some_and(|rest| rest.starts_with('/'));
+        if !under {
+            return Err(Error::invalid_input(
+                "the path does not stay under the base URL's path",
+            ));
+        }
         let extra = &self.shared.config.default_query;
         if !(extra.is_empty() && request.query.is_empty() && request.options.query.is_empty()) {
             let mut pairs = url.query_pairs_mut();
@@ -247,11 +268,19 @@ impl Transport {
         let url = self.url(request)?;
         let body = prepare_body(&request.body, &request.options)?;
         let max_retries = request.options.max_retries.unwrap_or(cfg.max_retries);
-        let timeout = request.options.timeout.unwrap_or(cfg.timeouts.request);
-        let idle_timeout = request
+        let timeout =
+            crate::clamp_duration(request.options.timeout.unwrap_or(cfg.timeouts.request));
+        let idle_timeout = crate::clamp_duration(
+            request
+                .options
+                .stream_idle_timeout
+                .unwrap_or(cfg.timeouts.stream_idle),
+        );
+        let stream_deadline = request
             .options
-            .stream_idle_timeout
-            .unwrap_or(cfg.timeouts.stream_idle);
+            .stream_deadline
+            .or(cfg.stream_deadline)
+            .map(crate::clamp_duration);
         let started = Instant::now();
         let span = tracing::Span::current();
         let mut retry: u32 = 0;
@@ -259,6 +288,7 @@ impl Transport {
             let attempt = retry + 1;
             span.record("attempt", attempt);
             let secret = cfg.credentials.resolve().await?;
+            let scrubber = attempt_scrubber(cfg, request, secret.as_ref());
             let req = self.build(request, &url, &body, secret.as_ref()).await?;
             // Held until this attempt's answer has been read (or, for a
             // stream, until its headers arrive).
@@ -268,7 +298,7 @@ impl Transport {
             };
             tracing::debug!(attempt, "sending request");
             if tracing::enabled!(tracing::Level::TRACE) {
-                tracing::trace!(headers = ?redact::Headers(req.headers()), "request headers");
+                tracing::trace!(headers = ?redact::LoggedHeaders::new(req.headers(), &scrubber), "request headers");
             }
             let deadline = tokio::time::Instant::now() + timeout;
             let sent = tokio::time::timeout_at(deadline, self.shared.http.execute(req)).await;
@@ -298,23 +328,28 @@ impl Transport {
                 l.observe(status, &headers);
             }
             span.record("status", status.as_u16());
+            if tracing::enabled!(tracing::Level::TRACE) {
+                tracing::trace!(headers = ?redact::LoggedHeaders::new(&headers, &scrubber), "response headers");
+            }
+            let meta = ResponseMeta::new(
+                status,
+                headers,
+                attempt,
+                started.elapsed(),
+                scrubber.clone(),
+            );
             if !span.is_disabled()
-                && let Some(id) = request_id(&headers)
+                && let Some(id) = meta.request_id()
             {
                 span.record("request_id", id);
             }
-            if tracing::enabled!(tracing::Level::TRACE) {
-                tracing::trace!(headers = ?redact::Headers(&headers), "response headers");
-            }
-            let meta = ResponseMeta::new(status, headers, attempt, started.elapsed());
 
             if status.is_redirection() {
                 let location = meta
                     .headers()
                     .get(http::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .map(str::to_owned);
-                return Err(Error::redirect(status, location));
+                    .map(|l| String::from_utf8_lossy(l.as_bytes()));
+                return Err(Error::redirect(status, location.as_deref(), &scrubber));
             }
 
             if status.is_success() {
@@ -324,10 +359,20 @@ impl Transport {
                         meta,
                         response,
                         idle_timeout,
-                        secret,
+                        deadline: stream_deadline
+                            .map(|d| tokio::time::Instant::now() + crate::clamp_duration(d)),
+                        max_bytes: request
+                            .options
+                            .max_response_bytes
+                            .unwrap_or(cfg.max_response_bytes),
+                        scrubber,
                     }));
                 }
-                match read_capped(response, cfg.max_response_bytes, deadline, timeout).await {
+                let cap = request
+                    .options
+                    .max_response_bytes
+                    .unwrap_or(cfg.max_response_bytes);
+                match read_capped(response, cap, deadline, timeout).await {
                     Ok(body) => {
                         span.record("duration_ms", started.elapsed().as_millis() as u64);
                         tracing::debug!(
@@ -353,10 +398,7 @@ impl Transport {
                 .await
                 .unwrap_or_default();
             drop(permit);
-            let mut details = parse_error_body(Some(status.as_u16()), &body);
-            if let Some(s) = &secret {
-                details.redact(s.expose_secret());
-            }
+            let details = parse_error_body(Some(status.as_u16()), &body, &scrubber);
             if retry < max_retries && retry::should_retry(status, meta.headers(), details.code()) {
                 let delay = retry::retry_delay(
                     Some(meta.headers()),
@@ -509,11 +551,63 @@ fn estimated_tokens(request: &Request, body: &PreparedBody) -> u64 {
     })
 }
 
+/// The scrubber of one attempt: the configuration's, plus the credential the
+/// provider gave for this attempt and the values of the call's own sensitive
+/// headers and query pairs. Without any of those it is the configuration's
+/// (one reference count, no copy).
+fn attempt_scrubber(cfg: &Config, request: &Request, secret: Option<&SecretString>) -> Scrubber {
+    let mut scrubber = cfg.scrubber.clone();
+    if let Some(s) = secret
+        && matches!(cfg.credentials, crate::auth::CredentialSource::Provider(_))
+    {
+        scrubber = scrubber.with_secret(s.expose_secret());
+    }
+    for (name, value) in request.headers.iter().chain(&request.options.headers) {
+        if (redact::is_sensitive(name) || value.is_sensitive())
+            && let Ok(v) = value.to_str()
+        {
+            scrubber = scrubber.with_secret(v);
+        }
+    }
+    for (name, value) in request.query.iter().chain(&request.options.query) {
+        if redact::is_sensitive_name(name) {
+            scrubber = scrubber.with_secret(value);
+        }
+    }
+    scrubber
+}
+
+/// Refuses a path that could leave the base path or the base URL in any
+/// spelling: it must start with one `/` and hold no space, `?`, `#`, control
+/// character, backslash (plain or `%5C`), and no segment that is `.` or `..`
+/// once `%2E` (either case) is read as a dot.
+pub(crate) fn check_path(path: &str) -> Result<()> {
+    let bad_byte = |b: u8| b.is_ascii_control() || matches!(b, b' ' | b'#' | b'?' | b'\\');
+    let dot_segment = |seg: &str| {
+        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    };
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.bytes().any(bad_byte)
+        || path.to_ascii_lowercase().contains("%5c")
+        || path.split('/').any(dot_segment)
+    {
+        return Err(Error::invalid_input(format!(
+            "path {:?} must start with one '/' and hold no '.' or '..' segment (plain or \
+             percent-encoded), no backslash (plain or encoded), spaces, '?', '#' or control \
+             characters",
+            redact::single_line(path)
+        )));
+    }
+    Ok(())
+}
+
 fn span(request: &Request) -> tracing::Span {
     tracing::debug_span!(
         "oai.request",
         method = %request.method,
-        path = %request.path,
+        path = %redact::single_line(&request.path),
         attempt = Empty,
         status = Empty,
         request_id = Empty,
@@ -521,7 +615,10 @@ fn span(request: &Request) -> tracing::Span {
     )
 }
 
+/// The transport's error for a failed send. The URL is dropped from the
+/// source (it may hold a query pair that is a credential).
 pub(crate) fn map_send_error(e: reqwest::Error) -> Error {
+    let e = e.without_url();
     if e.is_timeout() {
         // reqwest reports its own connect timeout as a timeout.
         if e.is_connect() {
@@ -557,7 +654,10 @@ async fn read_capped(
             .await
             .map_err(|_| Error::timeout(TimeoutPhase::Request, Some(timeout)))?
             .map_err(|e| {
-                Error::request("the connection broke while reading the response body", e)
+                Error::request(
+                    "the connection broke while reading the response body",
+                    e.without_url(),
+                )
             })?;
         match chunk {
             None => return Ok(buf.freeze()),
@@ -625,17 +725,60 @@ mod tests {
         }
     }
 
+    /// Every spelling of a step up, with a base path two levels deep: none
+    /// leaves `/tenant-a/v1`.
+    #[test]
+    fn dot_segments_in_any_spelling_are_refused() {
+        let t = transport("https://gw.example.com/tenant-a/v1");
+        for bad in [
+            "/../../tenant-b/v1/files",
+            "/%2e%2e/%2E%2e/tenant-b/v1/files",
+            "/.%2e/.%2E/admin",
+            "/%2E./x",
+            "/..\\..\\admin",
+            "/%5c..%5cadmin",
+            "/files/./x",
+            "/files/%2e/x",
+            "/files/..",
+            "/files/%2E%2E",
+        ] {
+            let r = t.url(&Request::new(Method::GET, bad));
+            assert!(r.is_err(), "{bad:?} gave {:?}", r.map(|u| u.to_string()));
+        }
+        // Dots inside a segment are ordinary characters.
+        let ok = t
+            .url(&Request::new(Method::GET, "/files/a..b/.hidden/v1.2"))
+            .unwrap();
+        assert_eq!(ok.path(), "/tenant-a/v1/files/a..b/.hidden/v1.2");
+    }
+
     proptest! {
         /// Whatever the path, the URL never leaves the base's scheme, host and
-        /// port, and never carries a fragment.
+        /// port, never carries a fragment, and its path stays under the base
+        /// path.
         #[test]
-        fn no_path_leaves_the_base(path in "/[ -~\\u{80}-\\u{10FFFF}]{0,40}") {
-            let t = transport("https://example.com:8443/v1");
+        fn no_path_leaves_the_base(
+            path in prop_oneof![
+                "/[ -~\\u{80}-\\u{10FFFF}]{0,40}",
+                proptest::collection::vec(
+                    prop_oneof![
+                        Just(".."), Just("."), Just("%2e%2E"), Just(".%2e"), Just("%2E."),
+                        Just("\\"), Just("%5C"), Just("a"), Just("files"), Just("%2F"),
+                    ],
+                    0..8,
+                ).prop_map(|v| format!("/{}", v.join("/"))),
+            ],
+        ) {
+            let t = transport("https://example.com:8443/tenant-a/v1");
             if let Ok(url) = t.url(&Request::new(Method::GET, path)) {
                 prop_assert_eq!(url.scheme(), "https");
                 prop_assert_eq!(url.host_str(), Some("example.com"));
                 prop_assert_eq!(url.port(), Some(8443));
                 prop_assert!(url.fragment().is_none());
+                prop_assert!(url.path().starts_with("/tenant-a/v1/"), "{}", url);
+                prop_assert!(!url.path()["/tenant-a/v1/".len()..]
+                    .split('/')
+                    .any(|s| s == ".." || s.eq_ignore_ascii_case("%2e%2e")), "{}", url);
             }
         }
     }

@@ -44,9 +44,15 @@ fn trace_logs_and_errors_never_contain_the_key() {
         .enable_all()
         .build()
         .unwrap();
+    const HELICONE: &str = "hel1c0ne-s3cret-value";
+    const QUERY: &str = "qu3ry-s3cret-value";
     let outputs = rt.block_on(async {
-        let server = hostile_server(KEY).await;
-        let t = transport(&server);
+        let server = hostile_server_padded(&[KEY, HELICONE, QUERY], 190).await;
+        let t = transport_with(
+            builder(&format!("{}/v1", server.uri()))
+                .default_header("helicone-auth", HELICONE)
+                .secret_query("token", QUERY),
+        );
         exercise(&t).await
     });
     let logs = capture.text();
@@ -62,9 +68,15 @@ fn trace_logs_and_errors_never_contain_the_key() {
         logs.contains("authorization"),
         "the header name is logged, its value is not"
     );
-    assert!(!logs.contains(KEY), "key found in logs");
-    for o in &outputs {
-        assert!(!o.contains(KEY), "key found in output: {o}");
+    assert!(
+        logs.contains("x-echo") && logs.contains("[hidden]"),
+        "a header off the allow-list shows its name only"
+    );
+    for secret in [KEY, HELICONE, QUERY] {
+        assert!(!leaks(&logs, secret), "{secret} found in logs: {logs}");
+        for o in &outputs {
+            assert!(!leaks(o, secret), "{secret} found in output: {o}");
+        }
     }
     assert!(
         outputs.iter().any(|o| o.contains("[REDACTED]")),

@@ -712,11 +712,7 @@ async fn user_supplied_http_client_is_used() {
         "x-from-custom-client",
         http::HeaderValue::from_static("yes"),
     );
-    let custom = reqwest::Client::builder()
-        .default_headers(headers)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let custom = reqwest::Client::builder().default_headers(headers);
     let t = transport_with(builder(&format!("{}/v1", server.uri())).http_client(custom));
     RequestBuilder::new(t, Method::GET, "/x")
         .send::<Value>()
