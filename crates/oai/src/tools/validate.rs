@@ -4,11 +4,37 @@
 //! A schema is compiled once ([`CompiledSchema::compile`]), when the tool is
 //! registered, and refused if it uses anything this validator could not
 //! enforce: a schema that compiles is checked in full by
-//! [`CompiledSchema::validate`]. The supported vocabulary is the one of strict
-//! function schemas, of what `schemars` derives and of common hand-written
-//! schemas (drafts 4 to 2020-12): `type`, `enum`, `const`, the object, array,
-//! string and number keywords, `anyOf`/`oneOf`/`allOf`/`not`, local `$ref`s
-//! (recursive ones included) and the usual annotations.
+//! [`CompiledSchema::validate`]. Keywords have their JSON Schema draft 2020-12
+//! meaning; the vocabulary is the one of strict function schemas, of what
+//! `schemars` derives and of common hand-written schemas: `type`, `enum`,
+//! `const`, `properties`, `required`, `additionalProperties`,
+//! `patternProperties`, `propertyNames`, `minProperties`, `maxProperties`,
+//! `items`, `prefixItems`, `contains`, `minContains`, `maxContains`,
+//! `minItems`, `maxItems`, `uniqueItems`, `minLength`, `maxLength`, `pattern`,
+//! `format`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`,
+//! `multipleOf`, `allOf`, `anyOf`, `oneOf`, `not`, `$ref` (JSON pointers into
+//! the schema, recursive ones included; never fetched), `$defs`, the older
+//! `definitions`, tuple `items` with `additionalItems` and boolean exclusive
+//! bounds, OpenAPI 3.0's `nullable`, and the usual annotations.
+//!
+//! - `pattern` and `patternProperties` are ECMA-262 regular expressions read
+//!   with the `u` flag (see the `ecma` module below); what the linear-time engine cannot run
+//!   exactly (look-around, back-references, `\p{..}`) is refused.
+//! - `format` is an assertion: `date-time`, `date`, `time`, `duration`,
+//!   `email` (RFC 5321), `ipv4`, `ipv6`, `uuid`, `regex`, and the number
+//!   formats of OpenAPI (`int32`, `int64`, `float`, `double`) and schemars
+//!   (`int8` ... `uint64`, `int`, `uint`). Any other format (`uri`,
+//!   `hostname`, `idn-email`, a custom name) is refused, not ignored.
+//! - `nullable: true` adds `null` to `type` (OpenAPI 3.0.3): without `type` it
+//!   does nothing, and every other keyword, `enum` and `const` included, still
+//!   applies to `null`.
+//! - `$schema` must name a standard draft: a custom meta-schema may change
+//!   the vocabulary.
+//!
+//! `tests/json_schema_suite.rs` runs the official JSON Schema Test Suite
+//! (draft 2020-12) on this validator: every case of an accepted keyword or
+//! format passes, every case using something refused is refused at compile
+//! time. The figures are in `src/tools/README.md`.
 //!
 //! Validation never panics and is bounded on hostile values: nesting beyond
 //! [`CompiledSchema::MAX_DEPTH`] levels is a violation, and so is a value that
@@ -69,11 +95,25 @@ const ANNOTATIONS: &[&str] = &[
     "default",
     "examples",
     "example",
-    "$schema",
     "$comment",
     "deprecated",
     "readOnly",
     "writeOnly",
+];
+
+/// The standard meta-schemas: a schema naming another one may use a
+/// vocabulary of its own, and is refused. Whatever the draft named, keywords
+/// are read with their draft 2020-12 meaning (the older forms of `items`,
+/// `additionalItems`, `definitions` and boolean exclusive bounds with theirs).
+const META_SCHEMAS: &[&str] = &[
+    "https://json-schema.org/draft/2020-12/schema",
+    "https://json-schema.org/draft/2019-09/schema",
+    "http://json-schema.org/draft-07/schema#",
+    "http://json-schema.org/draft-07/schema",
+    "http://json-schema.org/draft-06/schema#",
+    "http://json-schema.org/draft-06/schema",
+    "http://json-schema.org/draft-04/schema#",
+    "http://json-schema.org/draft-04/schema",
 ];
 
 /// Keywords known from some draft or from OpenAPI that this validator does not
@@ -230,11 +270,12 @@ impl CompiledSchema {
     /// # Errors
     /// A [`SchemaCompileError`] naming the place in the schema (a JSON pointer)
     /// and the reason, for anything this validator could not fully enforce: an
-    /// unknown or unsupported keyword, a `$ref` that does not resolve inside
-    /// the schema, a `pattern` that is not a valid regex (or uses a feature,
-    /// such as look-around or Unicode classes, the regex engine lacks), a
-    /// keyword whose value has the wrong type, a schema nested more than
-    /// [`MAX_DEPTH`](Self::MAX_DEPTH) levels.
+    /// unknown or unsupported keyword, a format it does not check, a `$ref`
+    /// that does not resolve inside the schema, a custom `$schema`, a
+    /// `pattern` that is not an ECMA-262 regular expression (or uses a
+    /// feature, such as look-around or Unicode property escapes, the regex
+    /// engine lacks), a keyword whose value has the wrong type, a schema
+    /// nested more than [`MAX_DEPTH`](Self::MAX_DEPTH) levels.
     pub fn compile(schema: &Value) -> Result<Self, SchemaCompileError> {
         let mut compiler = Compiler {
             root: schema,
@@ -293,6 +334,9 @@ enum Node {
     Keywords(Box<Keywords>),
 }
 
+/// The formats asserted: the string formats of JSON Schema whose every case
+/// of the JSON Schema Test Suite passes, and the number formats of OpenAPI
+/// 3.0. Any other format is refused at compile time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     DateTime,
@@ -302,9 +346,18 @@ enum Format {
     Ipv4,
     Ipv6,
     Uuid,
-    Hostname,
     Duration,
+    Regex,
+    /// An integer within the bounds (OpenAPI `int32`, `int64`; the names
+    /// schemars gives Rust's integer types).
+    Integer(&'static str, i128, i128),
+    Float,
+    Double,
 }
+
+/// The format names [`Format::from_name`] knows, for messages.
+const FORMAT_NAMES: &str = "date-time, date, time, duration, email, ipv4, ipv6, uuid, regex, \
+     int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint, float, double";
 
 impl Format {
     fn from_name(name: &str) -> Option<Self> {
@@ -316,14 +369,26 @@ impl Format {
             "ipv4" => Self::Ipv4,
             "ipv6" => Self::Ipv6,
             "uuid" => Self::Uuid,
-            "hostname" => Self::Hostname,
             "duration" => Self::Duration,
+            "regex" => Self::Regex,
+            "int8" => Self::Integer("int8", i8::MIN.into(), i8::MAX.into()),
+            "int16" => Self::Integer("int16", i16::MIN.into(), i16::MAX.into()),
+            "int32" => Self::Integer("int32", i32::MIN.into(), i32::MAX.into()),
+            "int64" => Self::Integer("int64", i64::MIN.into(), i64::MAX.into()),
+            "int" => Self::Integer("int", i64::MIN.into(), i64::MAX.into()),
+            "uint8" => Self::Integer("uint8", 0, u8::MAX.into()),
+            "uint16" => Self::Integer("uint16", 0, u16::MAX.into()),
+            "uint32" => Self::Integer("uint32", 0, u32::MAX.into()),
+            "uint64" => Self::Integer("uint64", 0, u64::MAX.into()),
+            "uint" => Self::Integer("uint", 0, u64::MAX.into()),
+            "float" => Self::Float,
+            "double" => Self::Double,
             _ => return None,
         })
     }
 
-    fn describe(self) -> &'static str {
-        match self {
+    fn describe(self) -> String {
+        let text = match self {
             Self::DateTime => "date-time (RFC 3339, such as 2024-05-01T13:45:00Z)",
             Self::Date => "date (YYYY-MM-DD)",
             Self::Time => "time (RFC 3339, such as 13:45:00Z)",
@@ -331,11 +396,16 @@ impl Format {
             Self::Ipv4 => "IPv4 address",
             Self::Ipv6 => "IPv6 address",
             Self::Uuid => "UUID",
-            Self::Hostname => "hostname",
             Self::Duration => "duration (ISO 8601, such as P3DT4H)",
-        }
+            Self::Regex => "regular expression (ECMA-262)",
+            Self::Integer(name, lo, hi) => return format!("{name} (an integer from {lo} to {hi})"),
+            Self::Float => "float (a number within the range of a 32-bit float)",
+            Self::Double => "double",
+        };
+        text.to_owned()
     }
 
+    /// Whether the string `s` is valid; number formats take every string.
     fn check(self, s: &str) -> bool {
         match self {
             Self::DateTime => is_date_time(s),
@@ -345,8 +415,18 @@ impl Format {
             Self::Ipv4 => s.parse::<Ipv4Addr>().is_ok(),
             Self::Ipv6 => s.parse::<Ipv6Addr>().is_ok(),
             Self::Uuid => is_uuid(s),
-            Self::Hostname => is_hostname(s),
             Self::Duration => is_duration(s),
+            Self::Regex => ecma::is_valid(s),
+            Self::Integer(..) | Self::Float | Self::Double => true,
+        }
+    }
+
+    /// Whether the number `n` is valid; string formats take every number.
+    fn check_number(self, n: Num) -> bool {
+        match self {
+            Self::Integer(_, lo, hi) => n.as_int().is_some_and(|i| (lo..=hi).contains(&i)),
+            Self::Float => n.as_f64().abs() <= f64::from(f32::MAX),
+            _ => true,
         }
     }
 }
@@ -379,7 +459,8 @@ struct Keywords {
 
     min_length: Option<u64>,
     max_length: Option<u64>,
-    pattern: Option<Regex>,
+    /// The compiled pattern and the pattern as written (for messages).
+    pattern: Option<(Regex, String)>,
     format: Option<Format>,
 
     /// The bound and whether it is exclusive (draft 4 boolean form).
@@ -479,70 +560,33 @@ impl Compiler<'_> {
     }
 
     fn node(&mut self, schema: &Value, path: &str, depth: usize) -> CompileResult<Node> {
+        // This recursion runs once per level of the schema (up to
+        // `MAX_DEPTH`), also on small thread stacks and in debug builds: the
+        // keywords that do not recurse are read out of line, in
+        // `plain_keyword`, to keep this frame small.
         if depth > CompiledSchema::MAX_DEPTH {
-            return Err(SchemaCompileError::new(
-                path,
-                format!(
-                    "the schema is nested too deeply (more than {} levels)",
-                    CompiledSchema::MAX_DEPTH
-                ),
-            ));
+            return Err(too_deep(path));
         }
         let obj = match schema {
             Value::Bool(true) => return Ok(Node::Any),
             Value::Bool(false) => return Ok(Node::Nothing),
             Value::Object(obj) => obj,
-            other => {
-                return Err(SchemaCompileError::new(
-                    path,
-                    format!(
-                        "a schema must be an object or a boolean, not {}",
-                        kind_of(other)
-                    ),
-                ));
-            }
+            other => return Err(not_a_schema(path, "a schema", other)),
         };
-        let mut k = Keywords::default();
+        let mut k = Box::<Keywords>::default();
         let mut any = false;
         // Keywords read together after the loop.
         let mut items_raw = None;
         let mut prefix_raw = None;
         let mut additional_items_raw = None;
-        let mut excl_min_bool = None;
-        let mut excl_max_bool = None;
+        let mut flags = ExclusiveFlags::default();
         for (key, value) in obj {
             let at = child(path, key);
             let at = at.as_str();
             match key.as_str() {
-                "type" => k.types = Some(types(value, at)?),
-                "enum" => {
-                    let Value::Array(values) = value else {
-                        return Err(wrong(at, key, "an array"));
-                    };
-                    shallow(value, at, key)?;
-                    k.enumeration = Some(values.clone());
-                }
-                "const" => {
-                    shallow(value, at, key)?;
-                    k.constant = Some(value.clone());
-                }
-                "nullable" => {
-                    let Value::Bool(b) = value else {
-                        return Err(wrong(at, key, "a boolean"));
-                    };
-                    k.nullable = *b;
-                }
                 "$ref" => {
-                    let Value::String(r) = value else {
-                        return Err(wrong(at, key, "a string"));
-                    };
-                    let pointer = ref_pointer(r).map_err(|why| {
-                        SchemaCompileError::new(
-                            at,
-                            format!("`$ref` {} is not supported: {why}", quote_str(r)),
-                        )
-                    })?;
-                    k.reference = Some(self.target(pointer, at, r)?);
+                    let (pointer, shown) = ref_target(value, at)?;
+                    k.reference = Some(self.target(pointer, at, shown)?);
                 }
                 "$defs" | "definitions" => {
                     let Value::Object(defs) = value else {
@@ -551,28 +595,12 @@ impl Compiler<'_> {
                     for (name, def) in defs {
                         let def_path = child(at, name);
                         if !matches!(def, Value::Object(_) | Value::Bool(_)) {
-                            return Err(SchemaCompileError::new(
-                                &def_path,
-                                format!(
-                                    "a definition must be a schema (an object or a boolean), not {}",
-                                    kind_of(def)
-                                ),
-                            ));
+                            return Err(not_a_schema(&def_path, "a definition", def));
                         }
                         self.target(def_path.clone(), &def_path, &format!("#{def_path}"))?;
                     }
                     continue;
                 }
-                "$id" => {
-                    if !path.is_empty() {
-                        return Err(SchemaCompileError::new(
-                            at,
-                            "`$id` is only supported at the root (it changes what `$ref`s resolve against)",
-                        ));
-                    }
-                    continue;
-                }
-
                 "properties" => {
                     let Value::Object(props) = value else {
                         return Err(wrong(at, key, "an object of schemas"));
@@ -580,19 +608,6 @@ impl Compiler<'_> {
                     for (name, sub) in props {
                         let id = self.sub(sub, &child(at, name), depth)?;
                         k.properties.insert(name.clone(), id);
-                    }
-                }
-                "required" => {
-                    let Value::Array(names) = value else {
-                        return Err(wrong(at, key, "an array of strings"));
-                    };
-                    for name in names {
-                        let Value::String(name) = name else {
-                            return Err(wrong(at, key, "an array of strings"));
-                        };
-                        if !k.required.contains(name) {
-                            k.required.push(name.clone());
-                        }
                     }
                 }
                 "additionalProperties" => k.additional = Some(self.sub(value, at, depth)?),
@@ -608,75 +623,18 @@ impl Compiler<'_> {
                     }
                 }
                 "propertyNames" => k.property_names = Some(self.sub(value, at, depth)?),
-                "minProperties" => k.min_properties = Some(count(value, at, key)?),
-                "maxProperties" => k.max_properties = Some(count(value, at, key)?),
-
                 "items" => items_raw = Some(value),
                 "prefixItems" => prefix_raw = Some(value),
                 "additionalItems" => additional_items_raw = Some(value),
-                "minItems" => k.min_items = Some(count(value, at, key)?),
-                "maxItems" => k.max_items = Some(count(value, at, key)?),
-                "uniqueItems" => {
-                    let Value::Bool(b) = value else {
-                        return Err(wrong(at, key, "a boolean"));
-                    };
-                    k.unique_items = *b;
-                }
                 "contains" => k.contains = Some(self.sub(value, at, depth)?),
-                "minContains" => k.min_contains = Some(count(value, at, key)?),
-                "maxContains" => k.max_contains = Some(count(value, at, key)?),
-
-                "minLength" => k.min_length = Some(count(value, at, key)?),
-                "maxLength" => k.max_length = Some(count(value, at, key)?),
-                "pattern" => {
-                    let Value::String(p) = value else {
-                        return Err(wrong(at, key, "a string"));
-                    };
-                    k.pattern = Some(regex(p, at)?);
-                }
-                "format" => {
-                    let Value::String(f) = value else {
-                        return Err(wrong(at, key, "a string"));
-                    };
-                    // Unknown formats are annotations only.
-                    k.format = Format::from_name(f);
-                }
-
-                "minimum" => k.minimum = Some((number(value, at, key)?, false)),
-                "maximum" => k.maximum = Some((number(value, at, key)?, false)),
-                "exclusiveMinimum" => match value {
-                    Value::Bool(b) => excl_min_bool = Some((*b, at.to_owned())),
-                    _ => k.exclusive_minimum = Some(number(value, at, key)?),
-                },
-                "exclusiveMaximum" => match value {
-                    Value::Bool(b) => excl_max_bool = Some((*b, at.to_owned())),
-                    _ => k.exclusive_maximum = Some(number(value, at, key)?),
-                },
-                "multipleOf" => {
-                    let n = number(value, at, key)?;
-                    if Num::of(&n).is_none_or(|n| n.sign() != Ordering::Greater) {
-                        return Err(wrong(at, key, "a number greater than 0"));
-                    }
-                    k.multiple_of = Some(n);
-                }
-
                 "allOf" => k.all_of = self.list(value, at, key, depth)?,
                 "anyOf" => k.any_of = self.list(value, at, key, depth)?,
                 "oneOf" => k.one_of = self.list(value, at, key, depth)?,
                 "not" => k.not = Some(self.sub(value, at, depth)?),
-
-                other if ANNOTATIONS.contains(&other) => continue,
-                other if UNSUPPORTED.contains(&other) => {
-                    return Err(SchemaCompileError::new(
-                        at,
-                        format!("unsupported keyword `{}`", quote_plain(other)),
-                    ));
-                }
-                other => {
-                    return Err(SchemaCompileError::new(
-                        at,
-                        format!("unknown keyword `{}`", quote_plain(other)),
-                    ));
+                _ => {
+                    if !plain_keyword(&mut k, &mut flags, key, value, at, path)? {
+                        continue;
+                    }
                 }
             }
             any = true;
@@ -710,36 +668,16 @@ impl Compiler<'_> {
                 }
             }
         }
-        if additional_items_raw.is_some() {
-            return Err(SchemaCompileError::new(
-                &child(path, "additionalItems"),
-                "`additionalItems` needs `items` in its array form beside it",
-            ));
+        if let Some(rest) = additional_items_raw {
+            // Without `items` in its array form, `additionalItems` does
+            // nothing (drafts 4 to 2019-09); it must still be a schema.
+            self.sub(rest, &child(path, "additionalItems"), depth)?;
         }
-
-        // Draft 4: a boolean `exclusiveMinimum` makes `minimum` exclusive.
-        for (flag, bound, name) in [
-            (excl_min_bool, &mut k.minimum, "minimum"),
-            (excl_max_bool, &mut k.maximum, "maximum"),
-        ] {
-            if let Some((exclusive, at)) = flag {
-                match bound {
-                    Some((_, excl)) => *excl = exclusive,
-                    None if exclusive => {
-                        return Err(SchemaCompileError::new(
-                            &at,
-                            format!("a boolean exclusive bound needs `{name}` beside it"),
-                        ));
-                    }
-                    None => {}
-                }
-            }
-        }
-
+        finish_keywords(&mut k, flags)?;
         if !any {
             return Ok(Node::Any);
         }
-        Ok(Node::Keywords(Box::new(k)))
+        Ok(Node::Keywords(k))
     }
 
     fn list(
@@ -760,6 +698,238 @@ impl Compiler<'_> {
             .map(|(i, sub)| self.sub(sub, &child(at, &i.to_string()), depth))
             .collect()
     }
+}
+
+/// The draft 4 boolean forms of `exclusiveMinimum` and `exclusiveMaximum`,
+/// with where they were, applied once `minimum` and `maximum` are known.
+#[derive(Debug, Default)]
+struct ExclusiveFlags {
+    min: Option<(bool, String)>,
+    max: Option<(bool, String)>,
+}
+
+#[inline(never)]
+fn too_deep(path: &str) -> SchemaCompileError {
+    SchemaCompileError::new(
+        path,
+        format!(
+            "the schema is nested too deeply (more than {} levels)",
+            CompiledSchema::MAX_DEPTH
+        ),
+    )
+}
+
+#[inline(never)]
+fn not_a_schema(path: &str, what: &str, value: &Value) -> SchemaCompileError {
+    SchemaCompileError::new(
+        path,
+        format!(
+            "{what} must be {}, not {}",
+            if what == "a schema" {
+                "an object or a boolean"
+            } else {
+                "a schema (an object or a boolean)"
+            },
+            kind_of(value)
+        ),
+    )
+}
+
+/// The normalized pointer of a `$ref` value, and the value as written.
+#[inline(never)]
+fn ref_target<'a>(value: &'a Value, at: &str) -> CompileResult<(String, &'a str)> {
+    let Value::String(r) = value else {
+        return Err(wrong(at, "$ref", "a string"));
+    };
+    let pointer = ref_pointer(r).map_err(|why| {
+        SchemaCompileError::new(
+            at,
+            format!("`$ref` {} is not supported: {why}", quote_str(r)),
+        )
+    })?;
+    Ok((pointer, r))
+}
+
+/// A keyword that has no subschema: read into `k`. Whether it constrains
+/// values (`false` for annotations and identifiers).
+#[inline(never)]
+fn plain_keyword(
+    k: &mut Keywords,
+    flags: &mut ExclusiveFlags,
+    key: &str,
+    value: &Value,
+    at: &str,
+    path: &str,
+) -> CompileResult<bool> {
+    match key {
+        "type" => k.types = Some(types(value, at)?),
+        "enum" => {
+            let Value::Array(values) = value else {
+                return Err(wrong(at, key, "an array"));
+            };
+            shallow(value, at, key)?;
+            k.enumeration = Some(values.clone());
+        }
+        "const" => {
+            shallow(value, at, key)?;
+            k.constant = Some(value.clone());
+        }
+        "nullable" => {
+            let Value::Bool(b) = value else {
+                return Err(wrong(at, key, "a boolean"));
+            };
+            k.nullable = *b;
+        }
+        "$schema" => {
+            meta_schema(value, at)?;
+            return Ok(false);
+        }
+        "$id" => {
+            if !path.is_empty() {
+                return Err(SchemaCompileError::new(
+                    at,
+                    "`$id` is only supported at the root (it changes what `$ref`s resolve against)",
+                ));
+            }
+            return Ok(false);
+        }
+        "required" => {
+            let Value::Array(names) = value else {
+                return Err(wrong(at, key, "an array of strings"));
+            };
+            for name in names {
+                let Value::String(name) = name else {
+                    return Err(wrong(at, key, "an array of strings"));
+                };
+                if !k.required.contains(name) {
+                    k.required.push(name.clone());
+                }
+            }
+        }
+        "minProperties" => k.min_properties = Some(count(value, at, key)?),
+        "maxProperties" => k.max_properties = Some(count(value, at, key)?),
+        "minItems" => k.min_items = Some(count(value, at, key)?),
+        "maxItems" => k.max_items = Some(count(value, at, key)?),
+        "uniqueItems" => {
+            let Value::Bool(b) = value else {
+                return Err(wrong(at, key, "a boolean"));
+            };
+            k.unique_items = *b;
+        }
+        "minContains" => k.min_contains = Some(count(value, at, key)?),
+        "maxContains" => k.max_contains = Some(count(value, at, key)?),
+        "minLength" => k.min_length = Some(count(value, at, key)?),
+        "maxLength" => k.max_length = Some(count(value, at, key)?),
+        "pattern" => {
+            let Value::String(p) = value else {
+                return Err(wrong(at, key, "a string"));
+            };
+            k.pattern = Some((regex(p, at)?, p.clone()));
+        }
+        "format" => k.format = Some(format(value, at)?),
+        "minimum" => k.minimum = Some((number(value, at, key)?, false)),
+        "maximum" => k.maximum = Some((number(value, at, key)?, false)),
+        "exclusiveMinimum" => match value {
+            Value::Bool(b) => flags.min = Some((*b, at.to_owned())),
+            _ => k.exclusive_minimum = Some(number(value, at, key)?),
+        },
+        "exclusiveMaximum" => match value {
+            Value::Bool(b) => flags.max = Some((*b, at.to_owned())),
+            _ => k.exclusive_maximum = Some(number(value, at, key)?),
+        },
+        "multipleOf" => {
+            let n = number(value, at, key)?;
+            if Num::of(&n).is_none_or(|n| n.sign() != Ordering::Greater) {
+                return Err(wrong(at, key, "a number greater than 0"));
+            }
+            k.multiple_of = Some(n);
+        }
+        other if ANNOTATIONS.contains(&other) => return Ok(false),
+        other if UNSUPPORTED.contains(&other) => {
+            return Err(SchemaCompileError::new(
+                at,
+                format!("unsupported keyword `{}`", quote_plain(other)),
+            ));
+        }
+        other => {
+            return Err(SchemaCompileError::new(
+                at,
+                format!("unknown keyword `{}`", quote_plain(other)),
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// What is settled once every keyword of a schema object is read.
+#[inline(never)]
+fn finish_keywords(k: &mut Keywords, flags: ExclusiveFlags) -> CompileResult<()> {
+    // Draft 4: a boolean `exclusiveMinimum` makes `minimum` exclusive.
+    for (flag, bound, name) in [
+        (flags.min, &mut k.minimum, "minimum"),
+        (flags.max, &mut k.maximum, "maximum"),
+    ] {
+        if let Some((exclusive, at)) = flag {
+            match bound {
+                Some((_, excl)) => *excl = exclusive,
+                None if exclusive => {
+                    return Err(SchemaCompileError::new(
+                        &at,
+                        format!("a boolean exclusive bound needs `{name}` beside it"),
+                    ));
+                }
+                None => {}
+            }
+        }
+    }
+    // OpenAPI 3.0 `nullable: true` adds `null` to the allowed types; it does
+    // nothing without `type`, and every other keyword (`enum`, `const`,
+    // `allOf`, ...) still applies to `null`.
+    if k.nullable
+        && let Some(types) = k.types.as_mut()
+    {
+        *types |= T_NULL;
+    }
+    Ok(())
+}
+
+// The keywords below are read out of line: `Compiler::node` recurses once per
+// level of the schema, so its stack frame is kept small.
+
+/// A `$schema`: one of the standard meta-schemas.
+#[inline(never)]
+fn meta_schema(value: &Value, at: &str) -> CompileResult<()> {
+    let Value::String(uri) = value else {
+        return Err(wrong(at, "$schema", "a string"));
+    };
+    if META_SCHEMAS.contains(&uri.as_str()) {
+        return Ok(());
+    }
+    Err(SchemaCompileError::new(
+        at,
+        format!(
+            "unsupported meta-schema {} (only the standard drafts' are read)",
+            quote_str(uri)
+        ),
+    ))
+}
+
+/// A `format`: asserted, so one that is not checked is refused (a compiled
+/// schema is checked in full).
+#[inline(never)]
+fn format(value: &Value, at: &str) -> CompileResult<Format> {
+    let Value::String(name) = value else {
+        return Err(wrong(at, "format", "a string"));
+    };
+    Format::from_name(name).ok_or_else(|| {
+        SchemaCompileError::new(
+            at,
+            format!(
+                "unsupported format {} (the formats checked are {FORMAT_NAMES})",
+                quote_str(name)
+            ),
+        )
+    })
 }
 
 fn wrong(at: &str, key: &str, expected: &str) -> SchemaCompileError {
@@ -833,20 +1003,35 @@ fn number(value: &Value, at: &str, key: &str) -> CompileResult<Number> {
     }
 }
 
+/// An ECMA-262 `pattern` (see the `ecma` module below) compiled for the linear-time engine.
 fn regex(pattern: &str, at: &str) -> CompileResult<Regex> {
-    RegexBuilder::new(pattern)
+    let translated = ecma::translate(pattern).map_err(|e| match e {
+        ecma::PatternError::Invalid(why) => SchemaCompileError::new(
+            at,
+            format!(
+                "invalid regex {}: {}",
+                quote_str(pattern),
+                truncate(&why, 120)
+            ),
+        ),
+        ecma::PatternError::Unsupported(feature) => SchemaCompileError::new(
+            at,
+            format!(
+                "regex {} uses {feature}, which is not supported by the regex engine",
+                quote_str(pattern)
+            ),
+        ),
+    })?;
+    RegexBuilder::new(&translated)
         .size_limit(REGEX_SIZE_LIMIT)
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
-        .map_err(|e| {
-            let why = e.to_string();
-            let why = why.lines().last().unwrap_or_default().trim();
+        .map_err(|_| {
             SchemaCompileError::new(
                 at,
                 format!(
-                    "invalid regex {}: {}",
-                    quote_str(pattern),
-                    truncate(why, 120)
+                    "regex {} is too large or too deeply nested, which is not supported by the regex engine",
+                    quote_str(pattern)
                 ),
             )
         })
@@ -937,6 +1122,634 @@ fn resolve<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
 }
 
 // ---------------------------------------------------------------------------
+// ECMA-262 patterns.
+
+/// Patterns are ECMA-262 regular expressions, as JSON Schema says, read with
+/// the `u` flag's syntax and meaning (which is what the JSON Schema Test
+/// Suite checks): the pattern and the string are sequences of code points,
+/// `\d` is `[0-9]`, `\w` is `[A-Za-z0-9_]`, `\b` is the boundary of `\w`, `\s`
+/// is the ECMA-262 white space and line terminators (Unicode spaces
+/// included), `.` is any code point but a line terminator, `^` and `$` are
+/// the ends of the string. [`ecma::translate`] rewrites such a pattern into
+/// the syntax of the linear-time engine (regex-lite) with every class spelled
+/// out as code point ranges, so that no class keeps the engine's (ASCII-only)
+/// meaning; what the engine cannot run (look-around, back-references, Unicode
+/// property escapes) is refused, never approximated.
+mod ecma {
+    use std::fmt::Write as _;
+
+    /// Why a pattern cannot be used.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) enum PatternError {
+        /// Not an ECMA-262 (`u` flag) regular expression.
+        Invalid(String),
+        /// A valid pattern using a feature the engine lacks (named).
+        Unsupported(&'static str),
+    }
+
+    /// Deepest nesting of groups and classes.
+    const MAX_NEST: usize = 100;
+    const MAX_CHAR: u32 = 0x10_FFFF;
+
+    /// ECMA-262 `WhiteSpace` and `LineTerminator` (`\s`): tab, LF, VT, FF,
+    /// CR, space, the Unicode `Space_Separator` characters, LS, PS and the
+    /// byte order mark.
+    const SPACE: &[(u32, u32)] = &[
+        (0x09, 0x0D),
+        (0x20, 0x20),
+        (0xA0, 0xA0),
+        (0x1680, 0x1680),
+        (0x2000, 0x200A),
+        (0x2028, 0x2029),
+        (0x202F, 0x202F),
+        (0x205F, 0x205F),
+        (0x3000, 0x3000),
+        (0xFEFF, 0xFEFF),
+    ];
+    const DIGIT: &[(u32, u32)] = &[(0x30, 0x39)];
+    const WORD: &[(u32, u32)] = &[(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)];
+    /// `LineTerminator`: what `.` does not match.
+    const LINE_TERMINATOR: &[(u32, u32)] = &[(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)];
+    /// The characters ECMA-262 lets a `u`-flag pattern escape to mean
+    /// themselves.
+    const SYNTAX: &str = "^$\\.*+?()[]{}|/";
+
+    /// A set of code points as sorted, disjoint ranges.
+    #[derive(Debug, Clone, Default)]
+    struct Set(Vec<(u32, u32)>);
+
+    impl Set {
+        fn of(ranges: &[(u32, u32)]) -> Self {
+            Self(ranges.to_vec())
+        }
+
+        fn add(&mut self, other: &Set) {
+            self.0.extend_from_slice(&other.0);
+        }
+
+        fn normalize(&mut self) {
+            self.0.sort_unstable();
+            let mut out: Vec<(u32, u32)> = Vec::with_capacity(self.0.len());
+            for &(lo, hi) in &self.0 {
+                match out.last_mut() {
+                    Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                    _ => out.push((lo, hi)),
+                }
+            }
+            self.0 = out;
+        }
+
+        fn complement(&self) -> Self {
+            let mut sorted = self.clone();
+            sorted.normalize();
+            let mut out = Vec::new();
+            let mut next = 0_u32;
+            for &(lo, hi) in &sorted.0 {
+                if lo > next {
+                    out.push((next, lo - 1));
+                }
+                next = hi.saturating_add(1);
+            }
+            if next <= MAX_CHAR {
+                out.push((next, MAX_CHAR));
+            }
+            Self(out)
+        }
+
+        /// The set as a regex-lite class, surrogates left out (they are not
+        /// characters of a Rust string).
+        fn emit(&self, out: &mut String) {
+            let mut set = self.clone();
+            set.normalize();
+            let mut parts = String::new();
+            for &(lo, hi) in &set.0 {
+                for (lo, hi) in [(lo, hi.min(0xD7FF)), (lo.max(0xE000), hi)] {
+                    if lo > hi {
+                        continue;
+                    }
+                    if lo == hi {
+                        let _ = write!(parts, "\\x{{{lo:X}}}");
+                    } else {
+                        let _ = write!(parts, "\\x{{{lo:X}}}-\\x{{{hi:X}}}");
+                    }
+                }
+            }
+            if parts.is_empty() {
+                // Matches nothing (ECMA-262 `[]`).
+                out.push_str("[^\\x{0}-\\x{10FFFF}]");
+            } else {
+                out.push('[');
+                out.push_str(&parts);
+                out.push(']');
+            }
+        }
+    }
+
+    /// One item of a class: a character or a set (`\d`, ...).
+    enum ClassAtom {
+        Char(u32),
+        Set(Set),
+    }
+
+    struct Parser {
+        chars: Vec<char>,
+        pos: usize,
+        out: String,
+        /// Accept `\` before any ASCII punctuation as that character (not
+        /// only before syntax characters): the meaning is the same in every
+        /// reading of ECMA-262, so patterns written by hand keep working.
+        lenient: bool,
+        unsupported: Option<&'static str>,
+        groups: usize,
+        names: Vec<String>,
+        named_refs: Vec<String>,
+        max_backref: usize,
+    }
+
+    /// `pattern` in regex-lite syntax, to be searched (not anchored).
+    pub(super) fn translate(pattern: &str) -> Result<String, PatternError> {
+        parse(pattern, true)
+    }
+
+    /// Whether `s` is an ECMA-262 regular expression (`u` flag), whether or
+    /// not the engine could run it.
+    pub(super) fn is_valid(s: &str) -> bool {
+        !matches!(parse(s, false), Err(PatternError::Invalid(_)))
+    }
+
+    fn parse(pattern: &str, lenient: bool) -> Result<String, PatternError> {
+        let mut p = Parser {
+            chars: pattern.chars().collect(),
+            pos: 0,
+            out: String::with_capacity(pattern.len() * 2),
+            lenient,
+            unsupported: None,
+            groups: 0,
+            names: Vec::new(),
+            named_refs: Vec::new(),
+            max_backref: 0,
+        };
+        p.disjunction(0)?;
+        if let Some(c) = p.peek() {
+            return Err(PatternError::Invalid(format!("unexpected `{c}`")));
+        }
+        if p.max_backref > p.groups {
+            return Err(PatternError::Invalid(format!(
+                "back-reference \\{} to a group that does not exist",
+                p.max_backref
+            )));
+        }
+        if let Some(name) = p.named_refs.iter().find(|n| !p.names.contains(n)) {
+            return Err(PatternError::Invalid(format!(
+                "back-reference to a group `{name}` that does not exist"
+            )));
+        }
+        match p.unsupported {
+            Some(feature) => Err(PatternError::Unsupported(feature)),
+            None => Ok(p.out),
+        }
+    }
+
+    fn invalid<T>(why: impl Into<String>) -> Result<T, PatternError> {
+        Err(PatternError::Invalid(why.into()))
+    }
+
+    impl Parser {
+        fn peek(&self) -> Option<char> {
+            self.chars.get(self.pos).copied()
+        }
+
+        fn peek_at(&self, ahead: usize) -> Option<char> {
+            self.chars.get(self.pos + ahead).copied()
+        }
+
+        fn next(&mut self) -> Option<char> {
+            let c = self.peek();
+            if c.is_some() {
+                self.pos += 1;
+            }
+            c
+        }
+
+        fn eat(&mut self, c: char) -> bool {
+            if self.peek() == Some(c) {
+                self.pos += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn unsupported(&mut self, feature: &'static str) {
+            self.unsupported.get_or_insert(feature);
+        }
+
+        fn disjunction(&mut self, depth: usize) -> Result<(), PatternError> {
+            if depth > MAX_NEST {
+                return invalid("groups nested too deeply");
+            }
+            loop {
+                self.alternative(depth)?;
+                if self.eat('|') {
+                    self.out.push('|');
+                } else {
+                    return Ok(());
+                }
+            }
+        }
+
+        fn alternative(&mut self, depth: usize) -> Result<(), PatternError> {
+            while let Some(c) = self.peek() {
+                if c == '|' || c == ')' {
+                    return Ok(());
+                }
+                self.term(depth)?;
+            }
+            Ok(())
+        }
+
+        fn term(&mut self, depth: usize) -> Result<(), PatternError> {
+            let Some(c) = self.next() else {
+                return Ok(());
+            };
+            let quantifiable = match c {
+                '^' => {
+                    self.out.push('^');
+                    false
+                }
+                '$' => {
+                    self.out.push('$');
+                    false
+                }
+                '\\' if matches!(self.peek(), Some('b' | 'B')) => {
+                    let b = self.next().unwrap_or('b');
+                    self.out.push('\\');
+                    self.out.push(b);
+                    false
+                }
+                '(' => self.group(depth)?,
+                '.' => {
+                    Set::of(LINE_TERMINATOR).complement().emit(&mut self.out);
+                    true
+                }
+                '[' => {
+                    let set = self.class(depth)?;
+                    set.emit(&mut self.out);
+                    true
+                }
+                '\\' => {
+                    self.atom_escape()?;
+                    true
+                }
+                '*' | '+' | '?' | '{' => return invalid(format!("nothing to repeat before `{c}`")),
+                ')' | ']' | '}' => return invalid(format!("unmatched `{c}`")),
+                c => {
+                    push_char(&mut self.out, u32::from(c));
+                    true
+                }
+            };
+            if self.quantifier()? && !quantifiable {
+                return invalid("an assertion cannot be repeated");
+            }
+            Ok(())
+        }
+
+        /// A group after its `(`. Returns whether it can be repeated.
+        fn group(&mut self, depth: usize) -> Result<bool, PatternError> {
+            let mut quantifiable = true;
+            if self.eat('?') {
+                match self.next() {
+                    Some(':') => {}
+                    Some('=' | '!') => {
+                        self.unsupported("look-ahead");
+                        quantifiable = false;
+                    }
+                    Some('<') if matches!(self.peek(), Some('=' | '!')) => {
+                        self.pos += 1;
+                        self.unsupported("look-behind");
+                        quantifiable = false;
+                    }
+                    Some('<') => {
+                        let name = self.group_name()?;
+                        if self.names.contains(&name) {
+                            return invalid(format!("duplicate group name `{name}`"));
+                        }
+                        self.names.push(name);
+                        self.groups += 1;
+                    }
+                    _ => return invalid("unknown group syntax after `(?`"),
+                }
+            } else {
+                self.groups += 1;
+            }
+            self.out.push_str("(?:");
+            self.disjunction(depth + 1)?;
+            if !self.eat(')') {
+                return invalid("unclosed group");
+            }
+            self.out.push(')');
+            Ok(quantifiable)
+        }
+
+        /// A group name up to and including its `>`.
+        fn group_name(&mut self) -> Result<String, PatternError> {
+            let mut name = String::new();
+            loop {
+                match self.next() {
+                    Some('>') if !name.is_empty() => return Ok(name),
+                    Some(c)
+                        if c == '_'
+                            || c == '$'
+                            || c.is_alphabetic()
+                            || (!name.is_empty() && c.is_alphanumeric()) =>
+                    {
+                        name.push(c);
+                    }
+                    _ => return invalid("bad group name"),
+                }
+            }
+        }
+
+        /// An optional quantifier; whether there was one.
+        fn quantifier(&mut self) -> Result<bool, PatternError> {
+            match self.peek() {
+                Some(c @ ('*' | '+' | '?')) => {
+                    self.pos += 1;
+                    self.out.push(c);
+                }
+                Some('{') => {
+                    self.pos += 1;
+                    let min = self.number()?.ok_or(PatternError::Invalid(
+                        "`{` must start a quantifier such as {2} or {1,3}".to_owned(),
+                    ))?;
+                    let comma = self.eat(',');
+                    let max = if comma { self.number()? } else { Some(min) };
+                    if !self.eat('}') {
+                        return invalid("unclosed quantifier `{`");
+                    }
+                    if max.is_some_and(|max| max < min) {
+                        return invalid("quantifier bounds out of order");
+                    }
+                    let _ = match (comma, max) {
+                        (false, _) => write!(self.out, "{{{min}}}"),
+                        (true, Some(max)) => write!(self.out, "{{{min},{max}}}"),
+                        (true, None) => write!(self.out, "{{{min},}}"),
+                    };
+                }
+                _ => return Ok(false),
+            }
+            if self.eat('?') {
+                self.out.push('?');
+            }
+            Ok(true)
+        }
+
+        /// Decimal digits, if any; bounds beyond the engine's are unsupported.
+        fn number(&mut self) -> Result<Option<u32>, PatternError> {
+            let start = self.pos;
+            let mut n: u32 = 0;
+            let mut big = false;
+            while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
+                self.pos += 1;
+                match n.checked_mul(10).and_then(|n| n.checked_add(d)) {
+                    Some(v) => n = v,
+                    None => big = true,
+                }
+            }
+            if self.pos == start {
+                return Ok(None);
+            }
+            if big {
+                self.unsupported("a repetition count this large");
+                n = 0;
+            }
+            Ok(Some(n))
+        }
+
+        /// An escape outside a class, after its `\` (`\b` and `\B` are
+        /// handled as assertions before).
+        fn atom_escape(&mut self) -> Result<(), PatternError> {
+            match self.peek() {
+                Some(c @ ('d' | 'D' | 'w' | 'W' | 's' | 'S')) => {
+                    self.pos += 1;
+                    class_escape(c).emit(&mut self.out);
+                }
+                Some('1'..='9') => {
+                    let n = self.number()?.unwrap_or(0) as usize;
+                    self.max_backref = self.max_backref.max(n);
+                    self.unsupported("back-references");
+                }
+                Some('k') => {
+                    self.pos += 1;
+                    if !self.eat('<') {
+                        return invalid("`\\k` must be followed by `<name>`");
+                    }
+                    let name = self.group_name()?;
+                    self.named_refs.push(name);
+                    self.unsupported("back-references");
+                }
+                Some('p' | 'P') => {
+                    self.pos += 1;
+                    self.property_escape()?;
+                }
+                _ => {
+                    let c = self.character_escape(false)?;
+                    push_char(&mut self.out, c);
+                }
+            }
+            Ok(())
+        }
+
+        /// `{Name}` or `{Name=Value}` after `\p` or `\P`: valid, and refused.
+        fn property_escape(&mut self) -> Result<(), PatternError> {
+            if !self.eat('{') {
+                return invalid("`\\p` must be followed by `{property}`");
+            }
+            let mut any = false;
+            loop {
+                match self.next() {
+                    Some('}') if any => break,
+                    Some(c) if c.is_ascii_alphanumeric() || c == '_' || c == '=' => any = true,
+                    _ => return invalid("bad Unicode property escape"),
+                }
+            }
+            self.unsupported("Unicode property escapes (\\p{...})");
+            Ok(())
+        }
+
+        /// A character escape after its `\`: the code point it stands for.
+        fn character_escape(&mut self, in_class: bool) -> Result<u32, PatternError> {
+            let Some(c) = self.next() else {
+                return invalid("`\\` at the end of the pattern");
+            };
+            Ok(match c {
+                't' => 0x09,
+                'n' => 0x0A,
+                'v' => 0x0B,
+                'f' => 0x0C,
+                'r' => 0x0D,
+                'c' => match self.next() {
+                    Some(l) if l.is_ascii_alphabetic() => u32::from(l) % 32,
+                    _ => return invalid("`\\c` must be followed by a letter"),
+                },
+                '0' => {
+                    if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                        return invalid("octal escapes are not allowed");
+                    }
+                    0
+                }
+                'x' => self.hex(2)?,
+                'u' => self.unicode_escape()?,
+                '-' if in_class => 0x2D,
+                c if SYNTAX.contains(c) => u32::from(c),
+                c if self.lenient && c.is_ascii_punctuation() => u32::from(c),
+                c => return invalid(format!("unknown escape `\\{c}`")),
+            })
+        }
+
+        fn hex(&mut self, n: usize) -> Result<u32, PatternError> {
+            let mut v = 0;
+            for _ in 0..n {
+                match self.next().and_then(|c| c.to_digit(16)) {
+                    Some(d) => v = v * 16 + d,
+                    None => return invalid("bad hexadecimal escape"),
+                }
+            }
+            Ok(v)
+        }
+
+        /// `\uXXXX` (a surrogate pair of two such is one code point) or
+        /// `\u{X...}`, after the `u`.
+        fn unicode_escape(&mut self) -> Result<u32, PatternError> {
+            if self.eat('{') {
+                let mut v: u32 = 0;
+                let mut any = false;
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(16)) {
+                    self.pos += 1;
+                    any = true;
+                    v = v.saturating_mul(16).saturating_add(d);
+                }
+                if !any || !self.eat('}') || v > MAX_CHAR {
+                    return invalid("bad `\\u{...}` escape");
+                }
+                return self.scalar(v);
+            }
+            let high = self.hex(4)?;
+            if (0xD800..0xDC00).contains(&high)
+                && self.peek() == Some('\\')
+                && self.peek_at(1) == Some('u')
+            {
+                let save = self.pos;
+                self.pos += 2;
+                if let Ok(low) = self.hex(4)
+                    && (0xDC00..0xE000).contains(&low)
+                {
+                    return Ok(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00));
+                }
+                self.pos = save;
+            }
+            self.scalar(high)
+        }
+
+        fn scalar(&mut self, v: u32) -> Result<u32, PatternError> {
+            if (0xD800..0xE000).contains(&v) {
+                // Valid, but no string the validator sees holds one.
+                self.unsupported("lone surrogate escapes");
+            }
+            Ok(v)
+        }
+
+        /// A class after its `[`.
+        fn class(&mut self, depth: usize) -> Result<Set, PatternError> {
+            if depth > MAX_NEST {
+                return invalid("nested too deeply");
+            }
+            let negated = self.eat('^');
+            let mut set = Set::default();
+            loop {
+                match self.peek() {
+                    None => return invalid("unclosed character class"),
+                    Some(']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some(_) => {}
+                }
+                let first = self.class_atom()?;
+                if self.peek() == Some('-') && !matches!(self.peek_at(1), Some(']') | None) {
+                    self.pos += 1;
+                    let last = self.class_atom()?;
+                    match (first, last) {
+                        (ClassAtom::Char(lo), ClassAtom::Char(hi)) if lo <= hi => {
+                            set.0.push((lo, hi));
+                        }
+                        (ClassAtom::Char(_), ClassAtom::Char(_)) => {
+                            return invalid("class range out of order");
+                        }
+                        _ => return invalid("a class escape cannot bound a range"),
+                    }
+                } else {
+                    match first {
+                        ClassAtom::Char(c) => set.0.push((c, c)),
+                        ClassAtom::Set(s) => set.add(&s),
+                    }
+                }
+            }
+            set.normalize();
+            Ok(if negated { set.complement() } else { set })
+        }
+
+        fn class_atom(&mut self) -> Result<ClassAtom, PatternError> {
+            let Some(c) = self.next() else {
+                return invalid("unclosed character class");
+            };
+            if c != '\\' {
+                return Ok(ClassAtom::Char(u32::from(c)));
+            }
+            Ok(match self.peek() {
+                Some(c @ ('d' | 'D' | 'w' | 'W' | 's' | 'S')) => {
+                    self.pos += 1;
+                    ClassAtom::Set(class_escape(c))
+                }
+                Some('b') => {
+                    self.pos += 1;
+                    ClassAtom::Char(0x08)
+                }
+                Some('p' | 'P') => {
+                    self.pos += 1;
+                    self.property_escape()?;
+                    ClassAtom::Set(Set::default())
+                }
+                _ => ClassAtom::Char(self.character_escape(true)?),
+            })
+        }
+    }
+
+    fn class_escape(c: char) -> Set {
+        let set = match c.to_ascii_lowercase() {
+            'd' => Set::of(DIGIT),
+            'w' => Set::of(WORD),
+            _ => Set::of(SPACE),
+        };
+        if c.is_ascii_uppercase() {
+            set.complement()
+        } else {
+            set
+        }
+    }
+
+    /// One code point as a regex-lite literal.
+    fn push_char(out: &mut String, c: u32) {
+        match char::from_u32(c) {
+            Some(ch) if ch.is_ascii_alphanumeric() => out.push(ch),
+            _ => {
+                let _ = write!(out, "\\x{{{c:X}}}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Numbers.
 
 /// A JSON number, compared exactly.
@@ -1003,9 +1816,12 @@ impl Num {
         if let (Some(a), Some(b)) = (self.as_int(), divisor.as_int()) {
             return b != 0 && a % b == 0;
         }
-        let q = self.as_f64() / divisor.as_f64();
+        let (a, b) = (self.as_f64(), divisor.as_f64());
+        let q = a / b;
         if !q.is_finite() {
-            return false;
+            // The quotient overflows (1e308 / 0.5): the remainder, which is
+            // exact for floats, decides.
+            return a % b == 0.0;
         }
         let tolerance = q.abs().max(1.0) * 8.0 * f64::EPSILON;
         (q - q.round()).abs() <= tolerance
@@ -1189,9 +2005,6 @@ impl<'s, 'v> Run<'s, 'v> {
     }
 
     fn keywords(&mut self, k: &'s Keywords, value: &'v Value, depth: usize) {
-        if k.nullable && value.is_null() {
-            return;
-        }
         if let Some(types) = k.types {
             let actual = type_bits(value);
             if types & actual == 0 {
@@ -1432,13 +2245,10 @@ impl<'s, 'v> Run<'s, 'v> {
                 self.report(format!("expected at most {max} characters, got {len}"));
             }
         }
-        if let Some(re) = &k.pattern
+        if let Some((re, source)) = &k.pattern
             && !re.is_match(s)
         {
-            self.report(format!(
-                "does not match the pattern {}",
-                quote_str(re.as_str())
-            ));
+            self.report(format!("does not match the pattern {}", quote_str(source)));
         }
         if let Some(format) = k.format
             && !format.check(s)
@@ -1482,6 +2292,11 @@ impl<'s, 'v> Run<'s, 'v> {
         {
             self.report(format!("must be a multiple of {divisor}"));
         }
+        if let Some(format) = k.format
+            && !format.check_number(x)
+        {
+            self.report(format!("not a valid {}", format.describe()));
+        }
     }
 }
 
@@ -1494,7 +2309,6 @@ fn type_mask(nodes: &[Node], id: NodeId, hops: usize) -> u8 {
             _ => T_ALL,
         };
     };
-    let nullable = if k.nullable { T_NULL } else { 0 };
     let mut mask = T_ALL;
     if let Some(types) = k.types {
         // An integer value is also a number.
@@ -1515,7 +2329,7 @@ fn type_mask(nodes: &[Node], id: NodeId, hops: usize) -> u8 {
     {
         mask &= type_mask(nodes, target, hops + 1);
     }
-    mask | nullable
+    mask
 }
 
 /// The type bits a value matches (an integer is also a number).
@@ -1713,13 +2527,62 @@ fn is_date_time(s: &str) -> bool {
         && b.get(11..).is_some_and(is_time)
 }
 
-/// One `@`, non-empty parts, no whitespace.
+/// RFC 5321 `Mailbox` (what JSON Schema's `email` means): a local part of at
+/// most 64 octets, either dot-separated atoms of `atext` or a quoted string
+/// of printable ASCII (backslash pairs included), then `@`, then a host name
+/// ([`is_hostname`]) or an address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
+/// ASCII only: internationalized addresses are the `idn-email` format.
 fn is_email(s: &str) -> bool {
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+    let Some(at) = s.rfind('@') else {
         return false;
     };
-    !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace)
+    let (Some(local), Some(domain)) = (s.get(..at), s.get(at + 1..)) else {
+        return false;
+    };
+    local.len() <= 64 && is_local_part(local) && is_mail_domain(domain)
+}
+
+fn is_local_part(local: &str) -> bool {
+    if let Some(inner) = local
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        let mut bytes = inner.bytes();
+        while let Some(c) = bytes.next() {
+            match c {
+                b'\\' => {
+                    if !matches!(bytes.next(), Some(32..=126)) {
+                        return false;
+                    }
+                }
+                32 | 33 | 35..=91 | 93..=126 => {}
+                _ => return false,
+            }
+        }
+        return true;
+    }
+    !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c))
+        })
+}
+
+fn is_mail_domain(domain: &str) -> bool {
+    let Some(literal) = domain
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    else {
+        return is_hostname(domain);
+    };
+    match literal.get(..5) {
+        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => literal
+            .get(5..)
+            .is_some_and(|v6| v6.parse::<Ipv6Addr>().is_ok()),
+        _ => literal.parse::<Ipv4Addr>().is_ok(),
+    }
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -1731,7 +2594,8 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// RFC 1123 host name: dot-separated labels of 1 to 63 letters, digits and
+/// The domain of an `email` (RFC 5321 `Domain`), an RFC 1123 host name in
+/// its ASCII form: dot-separated labels of 1 to 63 letters, digits and
 /// hyphens, not starting or ending with a hyphen; 253 characters at most.
 fn is_hostname(s: &str) -> bool {
     !s.is_empty()
@@ -1769,7 +2633,8 @@ fn is_duration(s: &str) -> bool {
     }
 }
 
-/// The number of `<digits><unit>` parts of `s`, units in the order given.
+/// The number of `<digits><unit>` parts of `s`, units in the order given
+/// and without gaps.
 fn duration_parts(s: &str, units: &[u8]) -> Option<usize> {
     let mut b = s.as_bytes();
     let mut next_unit = 0;
@@ -1781,7 +2646,9 @@ fn duration_parts(s: &str, units: &[u8]) -> Option<usize> {
         }
         let unit = *b.get(n)?;
         let pos = units.iter().position(|&u| u == unit)?;
-        if pos < next_unit {
+        // RFC 3339 appendix A: a part may only be followed by the next unit
+        // (`P1Y2M`, not `P1Y2D`; `PT1H2M`, not `PT1H2S`).
+        if pos < next_unit || (parts > 0 && pos != next_unit) {
             return None;
         }
         next_unit = pos + 1;
@@ -2293,7 +3160,20 @@ mod tests {
             (
                 "email",
                 &["a@b.c", "first.last+tag@example.com"],
-                &["ab.c", "a@b@c", "@b.c", "a@", "a b@c.d"],
+                &[
+                    "ab.c",
+                    "a@b@c",
+                    "@b.c",
+                    "a@",
+                    "a b@c.d",
+                    // Finding 7 of issue 15: this was accepted.
+                    "x@y;rm\0",
+                    "x@y;rm",
+                    "a..b@c.d",
+                    ".a@c.d",
+                    "a@[300.1.1.1]",
+                    "a@-b.c",
+                ],
             ),
             (
                 "ipv4",
@@ -2318,15 +3198,23 @@ mod tests {
                 ],
             ),
             (
-                "hostname",
-                &["example.com", "a", "xn--bcher-kva.example", "a-b.c1"],
-                &["", "-a.com", "a-.com", "a..b", "a_b.com", &"a".repeat(64)],
+                "regex",
+                &[
+                    "^[a-z]+$",
+                    "(?<year>\\d{4})",
+                    "(?<=a)b",
+                    "[]",
+                    "\\cA",
+                    "\\u{1F600}",
+                ],
+                &["(", "\\a", "(?i)abc", "(?P<n>x)", "a{2,1}", "[z-a]", "\\1"],
             ),
             (
                 "duration",
                 &["P3D", "PT4H", "P1Y2M3DT4H5M6S", "P2W", "PT0S", "P1M"],
                 &[
                     "P", "PT", "P1DT", "3D", "P1H", "PT1D", "P1D2Y", "P1.5D", "P1W2D", "P-1D",
+                    "P1Y2D", "PT1H2S",
                 ],
             ),
         ];
@@ -2347,11 +3235,79 @@ mod tests {
     }
 
     #[test]
-    fn unknown_format_is_an_annotation() {
-        let s = compile(json!({"type": "string", "format": "my-custom-format"}));
-        ok(&s, json!("anything"));
-        let s = compile(json!({"type": "integer", "format": "int64"}));
-        ok(&s, json!(-3));
+    fn email_follows_rfc_5321() {
+        let s = compile(json!({"type": "string", "format": "email"}));
+        for good in [
+            "\"joe bloggs\"@example.com",
+            "\"a@b\"@example.com",
+            "\"a\\\"b\"@example.com",
+            "joe@[127.0.0.1]",
+            "joe@[IPv6:::1]",
+            "te~st!#$%&'*+-/=?^_`{|}~@example.com",
+        ] {
+            assert!(s.is_valid(&json!(good)), "{good:?} should be an email");
+        }
+        let local = "a".repeat(65);
+        for bad in [
+            format!("{local}@example.com"),
+            "\"a\nb\"@example.com".to_owned(),
+            "\"unclosed@example.com".to_owned(),
+            "jo\u{e9}@example.com".to_owned(),
+            "a@[IPv6:1.2.3.4]".to_owned(),
+        ] {
+            assert!(!s.is_valid(&json!(bad)), "{bad:?} should not be an email");
+        }
+    }
+
+    #[test]
+    fn unsupported_formats_are_refused() {
+        // Finding 7 of issue 15: these compiled and were never checked.
+        for format in [
+            "uri",
+            "uri-reference",
+            "iri",
+            "iri-reference",
+            "hostname",
+            "idn-email",
+            "json-pointer",
+            "my-custom-format",
+        ] {
+            let e = refused(json!({"type": "string", "format": format}));
+            assert_eq!(e.path(), "/format");
+            assert!(
+                e.message()
+                    .starts_with(&format!("unsupported format \"{format}\"")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn number_formats() {
+        let s = compile(json!({"type": "integer", "format": "int32"}));
+        ok(&s, json!(-2_147_483_648_i64));
+        ok(&s, json!(2_147_483_647));
+        assert_eq!(
+            one(&s, json!(2_147_483_648_i64)),
+            pair(
+                "",
+                "not a valid int32 (an integer from -2147483648 to 2147483647)"
+            )
+        );
+        let s = compile(json!({"format": "int64"}));
+        ok(&s, json!(i64::MIN));
+        ok(&s, json!("strings are not numbers"));
+        assert!(!s.is_valid(&json!(u64::MAX)));
+        assert!(!s.is_valid(&json!(1.5)));
+        let s = compile(json!({"type": "number", "format": "float"}));
+        ok(&s, json!(3.4e38));
+        assert!(!s.is_valid(&json!(3.5e38)));
+        let s = compile(json!({"type": "integer", "format": "uint32"}));
+        ok(&s, json!(4_294_967_295_u64));
+        assert!(!s.is_valid(&json!(-1)));
+        assert!(!s.is_valid(&json!(4_294_967_296_u64)));
+        let s = compile(json!({"type": "number", "format": "double"}));
+        ok(&s, json!(1.7e308));
     }
 
     // --- numbers ----------------------------------------------------------
@@ -2431,6 +3387,9 @@ mod tests {
         // A quotient that overflows is not a multiple.
         let s = compile(json!({"multipleOf": 0.123456789}));
         assert!(!s.is_valid(&json!(1e308)));
+        // ... unless the exact remainder is zero (the suite's float overflow case).
+        let s = compile(json!({"type": "integer", "multipleOf": 0.5}));
+        ok(&s, json!(1e308));
     }
 
     // --- combinators ------------------------------------------------------
@@ -2542,6 +3501,37 @@ mod tests {
             pair("/gone", "no value is allowed here")
         );
         ok(&compile(json!({})), json!(null));
+    }
+
+    #[test]
+    fn nullable_adds_null_to_the_type_only() {
+        // Finding 7 of issue 15: `nullable` used to skip every other keyword.
+        let s = compile(json!({"nullable": true, "const": "x"}));
+        assert_eq!(one(&s, json!(null)), pair("", "expected \"x\""));
+        ok(&s, json!("x"));
+        let s = compile(json!({"type": "string", "nullable": true, "enum": ["a", "b"]}));
+        assert!(!s.is_valid(&json!(null)));
+        ok(&s, json!("a"));
+        let s = compile(json!({"type": "string", "nullable": true, "enum": ["a", null]}));
+        ok(&s, json!(null));
+        let s = compile(json!({"type": "object", "nullable": true, "not": {"type": "null"}}));
+        assert!(!s.is_valid(&json!(null)));
+        let s = compile(json!({
+            "nullable": true,
+            "allOf": [{"type": "object"}],
+        }));
+        assert!(!s.is_valid(&json!(null)));
+        // Without `type`, `nullable` changes nothing.
+        let s = compile(json!({"nullable": true, "minLength": 2}));
+        ok(&s, json!(null));
+        assert!(!s.is_valid(&json!("a")));
+        let s = compile(json!({"type": ["integer"], "nullable": true, "minimum": 3}));
+        ok(&s, json!(null));
+        assert_eq!(one(&s, json!(2)), pair("", "must be >= 3"));
+        assert_eq!(
+            one(&s, json!("3")),
+            pair("", "expected integer or null, got string")
+        );
     }
 
     #[test]
@@ -2870,6 +3860,164 @@ mod tests {
         // Look-around is not supported by the engine: refused, not ignored.
         let e = refused(json!({"patternProperties": {"^(?!x)": {}}}));
         assert_eq!(e.path(), "/patternProperties/^(?!x)");
+        assert_eq!(
+            e.message(),
+            r#"regex "^(?!x)" uses look-ahead, which is not supported by the regex engine"#
+        );
+        for (pattern, feature) in [
+            ("(?<=a)b", "look-behind"),
+            ("(a)\\1", "back-references"),
+            ("(?<n>a)\\k<n>", "back-references"),
+            ("\\p{Letter}", "Unicode property escapes"),
+            ("[\\P{L}]", "Unicode property escapes"),
+            ("\\uD800", "lone surrogate escapes"),
+        ] {
+            let e = refused(json!({"pattern": pattern}));
+            assert!(
+                e.message().contains(feature)
+                    && e.message().ends_with("not supported by the regex engine"),
+                "{pattern}: {e}"
+            );
+        }
+        // Not ECMA-262 (`u` flag) syntax, though other engines take them.
+        for pattern in [
+            "(?i)a",
+            "(?P<n>a)",
+            "(?#c)",
+            "\\a",
+            "\\Z",
+            "a{,3}",
+            "{",
+            "a**",
+            "[\\d-z]",
+            "\\c1",
+            "\\x4",
+            "\\01",
+            "\\1",
+            "\\k<n>",
+            "(?<n>a)(?<n>b)",
+            "^*",
+        ] {
+            let e = refused(json!({"pattern": pattern}));
+            assert!(e.message().starts_with("invalid regex "), "{pattern}: {e}");
+        }
+    }
+
+    #[test]
+    fn pattern_classes_follow_ecma_262() {
+        // Finding 7 of issue 15: `\s` was ASCII-only. In ECMA-262 it is the
+        // white space and line terminators, Unicode spaces included, while
+        // `\d` and `\w` are ASCII (also with the `u` flag).
+        let space = compile(json!({"pattern": "^\\s$"}));
+        let not_space = compile(json!({"pattern": "^\\S$"}));
+        for c in [
+            '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{a0}', '\u{1680}', '\u{2000}', '\u{200a}',
+            '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}', '\u{feff}',
+        ] {
+            assert!(space.is_valid(&json!(c.to_string())), "{c:?} is \\s");
+            assert!(
+                !not_space.is_valid(&json!(c.to_string())),
+                "{c:?} is not \\S"
+            );
+        }
+        for c in ['a', '\u{1}', '\u{85}', '\u{180e}', '\u{200b}', '\u{2013}'] {
+            assert!(!space.is_valid(&json!(c.to_string())), "{c:?} is not \\s");
+            assert!(not_space.is_valid(&json!(c.to_string())), "{c:?} is \\S");
+        }
+        let digit = compile(json!({"pattern": "^\\d+$"}));
+        ok(&digit, json!("0123456789"));
+        assert!(!digit.is_valid(&json!("\u{660}")));
+        assert!(!digit.is_valid(&json!("\u{ff11}")));
+        let word = compile(json!({"pattern": "^\\w+$"}));
+        ok(&word, json!("aZ_09"));
+        assert!(!word.is_valid(&json!("\u{e9}")));
+        let non_word = compile(json!({"pattern": "^\\W$"}));
+        ok(&non_word, json!("\u{e9}"));
+        // Classes combine escapes; negated classes take everything else.
+        let s = compile(json!({"pattern": "^[\\s\\d-]+$"}));
+        ok(&s, json!("1 2-3\u{3000}"));
+        assert!(!s.is_valid(&json!("1a")));
+        let s = compile(json!({"pattern": "^[^\\s]+$"}));
+        ok(&s, json!("\u{e9}\u{1F600}"));
+        assert!(!s.is_valid(&json!("a\u{a0}b")));
+        // `.` is any code point but a line terminator.
+        let dot = compile(json!({"pattern": "^.$"}));
+        ok(&dot, json!("\u{1F600}"));
+        ok(&dot, json!("\u{85}"));
+        for c in ['\n', '\r', '\u{2028}', '\u{2029}'] {
+            assert!(!dot.is_valid(&json!(c.to_string())), "{c:?}");
+        }
+        // `$` is the end of the string only; `\b` is the boundary of `\w`.
+        assert!(!compile(json!({"pattern": "^a$"})).is_valid(&json!("a\n")));
+        let boundary = compile(json!({"pattern": "\\bcole"}));
+        ok(&boundary, json!("l'cole"));
+        // `é` is not a word character: there is a boundary before `c`.
+        ok(&boundary, json!("\u{e9}cole"));
+        assert!(!boundary.is_valid(&json!("xcole")));
+    }
+
+    #[test]
+    fn pattern_escapes_follow_ecma_262() {
+        for (pattern, good, bad) in [
+            ("^\\cC$", "\u{3}", "cC"),
+            ("^\\cc$", "\u{3}", "\\cc"),
+            ("^\\t$", "\t", "\\t"),
+            ("^\\x41\\u0042\\u{43}$", "ABC", "x41"),
+            ("^\\uD83D\\uDC32$", "\u{1F432}", "\u{1F409}"),
+            ("^\\0$", "\u{0}", "0"),
+            ("^[\\b]$", "\u{8}", "b"),
+            ("^\\/\\.\\*$", "/.*", "/a*"),
+            ("^\\-\\_\\@$", "-_@", "a_@"),
+            ("^a[]?$", "a", "ab"),
+            ("^[^]$", "\n", ""),
+            ("^(?:ab|c){2}$", "abc", "abcab"),
+            ("^(?<year>\\d{4})-\\d{2,}$", "2024-123", "2024-1"),
+            ("^a{2,3}?$", "aaa", "aaaa"),
+            ("^[a-]+$", "a-a", "b"),
+            ("^[--/]+$", "-./", ","),
+            ("^\\u{1F600}+$", "\u{1F600}\u{1F600}", "\u{1F601}"),
+        ] {
+            let s = compile(json!({"pattern": pattern}));
+            assert!(s.is_valid(&json!(good)), "{pattern} should match {good:?}");
+            assert!(
+                !s.is_valid(&json!(bad)),
+                "{pattern} should not match {bad:?}"
+            );
+        }
+        // `[]` matches nothing, not even the empty string.
+        let s = compile(json!({"pattern": "[]"}));
+        assert!(!s.is_valid(&json!("")));
+        assert!(!s.is_valid(&json!("\u{10FFFF}")));
+        // The message quotes the pattern as written.
+        let s = compile(json!({"pattern": "^\\d$"}));
+        assert_eq!(
+            one(&s, json!("x")),
+            pair("", r#"does not match the pattern "^\\d$""#)
+        );
+    }
+
+    #[test]
+    fn meta_schemas() {
+        for uri in [
+            "https://json-schema.org/draft/2020-12/schema",
+            "http://json-schema.org/draft-07/schema#",
+            "http://json-schema.org/draft-04/schema#",
+        ] {
+            compile(json!({"$schema": uri, "type": "string"}));
+        }
+        let e = refused(json!({"$schema": "http://localhost:1234/format-assertion-false.json"}));
+        assert_eq!(e.path(), "/$schema");
+        assert!(e.message().starts_with("unsupported meta-schema "), "{e}");
+    }
+
+    #[test]
+    fn additional_items_without_a_tuple_does_nothing() {
+        let s = compile(json!({"items": {"type": "integer"}, "additionalItems": false}));
+        ok(&s, json!([1, 2, 3]));
+        let s = compile(json!({"additionalItems": false}));
+        ok(&s, json!([1, "a"]));
+        let e = refused(json!({"additionalItems": 3}));
+        assert_eq!(e.path(), "/additionalItems");
     }
 
     #[test]
@@ -2955,11 +4103,6 @@ mod tests {
                 json!({"prefixItems": [{}], "items": [{}]}),
                 "/items",
                 "`items` cannot be an array beside `prefixItems`",
-            ),
-            (
-                json!({"items": {}, "additionalItems": false}),
-                "/additionalItems",
-                "`additionalItems` needs `items` in its array form beside it",
             ),
             (
                 json!({"items": {"$id": "x"}}),
@@ -3209,7 +4352,7 @@ mod tests {
                     "type": "string",
                     "anyOf": [
                         {"format": "email"}, {"format": "ipv4"}, {"format": "ipv6"},
-                        {"format": "hostname"}, {"format": "duration"}, {"format": "date"},
+                        {"format": "regex"}, {"format": "duration"}, {"format": "date"},
                         {"format": "time"},
                     ],
                 })),
