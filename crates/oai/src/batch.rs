@@ -60,6 +60,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::Client;
+use oai_transport::redact::Scrubber;
 
 /// The API's limit on requests in one batch.
 pub const MAX_REQUESTS: usize = 50_000;
@@ -579,7 +580,10 @@ struct OutputError {
     message: Option<String>,
 }
 
-fn item_result<R: DeserializeOwned>(line: OutputLine<'_>) -> Result<R, BatchItemError> {
+fn item_result<R: DeserializeOwned>(
+    line: OutputLine<'_>,
+    scrub: &Scrubber,
+) -> Result<R, BatchItemError> {
     let not_run = |e: Option<OutputError>| {
         let (code, message) = e.map(|e| (e.code, e.message)).unwrap_or_default();
         BatchItemError {
@@ -602,14 +606,21 @@ fn item_result<R: DeserializeOwned>(line: OutputLine<'_>) -> Result<R, BatchItem
             request_id: resp.request_id.clone(),
             code: None,
             error_type: None,
-            message: format!(
-                "the response body is not a {}: {e}",
-                std::any::type_name::<R>()
+            // The decoder's message may quote the body: scrubbed.
+            message: scrub.clip(
+                &format!(
+                    "the response body is not a {}: {e}",
+                    std::any::type_name::<R>()
+                ),
+                oai_transport::api_error::MAX_MESSAGE_BYTES,
             ),
         })
     } else {
-        let details =
-            oai_transport::api_error::parse_error_body(Some(resp.status_code), body.as_bytes());
+        let details = oai_transport::api_error::parse_error_body(
+            Some(resp.status_code),
+            body.as_bytes(),
+            scrub,
+        );
         let line_error = line.error.unwrap_or(OutputError {
             code: None,
             message: None,
@@ -639,6 +650,7 @@ fn parse_results<R: DeserializeOwned>(
     file_id: &str,
     content: &[u8],
     out: &mut BatchResults<R>,
+    scrub: &Scrubber,
 ) -> Result<(), BatchRunError> {
     for (n, line) in content.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -649,7 +661,7 @@ fn parse_results<R: DeserializeOwned>(
                 BatchStage::Parse,
                 format!("line {} of file {file_id} is not a batch result", n + 1),
             )
-            .with_source(oai_transport::Error::decode(None, line, e))
+            .with_source(oai_transport::Error::decode(None, line, e, scrub))
         })?;
         let custom_id = parsed.custom_id.clone().into_owned();
         if out.index.contains_key(&custom_id) {
@@ -661,7 +673,7 @@ fn parse_results<R: DeserializeOwned>(
                 ),
             ));
         }
-        let result = item_result::<R>(parsed);
+        let result = item_result::<R>(parsed, scrub);
         out.index.insert(custom_id.clone(), out.items.len());
         out.items.push(BatchItem { custom_id, result });
     }
@@ -1009,7 +1021,13 @@ impl<'c> BatchRunner<'c> {
                 .with_source(e)
                 .with_batch_id(&batch.id)
             })?;
-            parse_results(file_id, &content, &mut out).map_err(|e| e.with_batch_id(&batch.id))?;
+            parse_results(
+                file_id,
+                &content,
+                &mut out,
+                self.client.transport().scrubber(),
+            )
+            .map_err(|e| e.with_batch_id(&batch.id))?;
         }
         Ok(out)
     }
@@ -1105,7 +1123,7 @@ mod tests {
             x: i32,
         }
         let mut out = BatchResults::<X>::default();
-        parse_results("f", content, &mut out).unwrap();
+        parse_results("f", content, &mut out, &Scrubber::new()).unwrap();
         assert_eq!(out.len(), 4);
         assert_eq!(out.get("a").unwrap().as_ref().unwrap(), &X { x: 1 });
         let b = out.get("b").unwrap().as_ref().unwrap_err();
@@ -1128,7 +1146,13 @@ mod tests {
     #[test]
     fn malformed_and_repeated_lines_are_errors_naming_the_line() {
         let mut out = BatchResults::<serde_json::Value>::default();
-        let e = parse_results("f", b"{\"custom_id\":\"a\"}\nnot json\n", &mut out).unwrap_err();
+        let e = parse_results(
+            "f",
+            b"{\"custom_id\":\"a\"}\nnot json\n",
+            &mut out,
+            &Scrubber::new(),
+        )
+        .unwrap_err();
         assert_eq!(e.stage(), BatchStage::Parse);
         assert!(e.to_string().contains("line 2 of file f"), "{e}");
         let mut out = BatchResults::<serde_json::Value>::default();
@@ -1136,6 +1160,7 @@ mod tests {
             "f",
             b"{\"custom_id\":\"a\"}\n{\"custom_id\":\"a\"}",
             &mut out,
+            &Scrubber::new(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("repeats custom_id `a`"), "{e}");
