@@ -52,9 +52,23 @@ pub fn sse_decoder(data: &[u8]) {
         decode_split(input, &bytewise, limits),
         "bytewise decoding differs"
     );
+    // Bytes kept against bytes in: every event's data is within the event
+    // cap (counted after UTF-8 repair), and all the text kept, with an id
+    // shared by many events counted once, is within three times the input
+    // (the repair) plus the id cap.
+    let mut kept = 0usize;
+    let mut last_id: Option<&std::sync::Arc<str>> = None;
     for ev in &whole.0 {
-        assert!(ev.data.len() <= limits.max_event_bytes + 3 * limits.max_line_bytes);
+        assert!(ev.data.len() <= limits.max_event_bytes);
+        kept += ev.data.len() + ev.event.as_ref().map_or(0, String::len);
+        if let Some(id) = &ev.id
+            && !last_id.is_some_and(|l| std::sync::Arc::ptr_eq(l, id))
+        {
+            kept += id.len();
+            last_id = Some(id);
+        }
     }
+    assert!(kept <= 3 * input.len() + crate::sse::MAX_ID_BYTES);
 }
 
 /// Any body gives details whose fields stay under their caps and whose
