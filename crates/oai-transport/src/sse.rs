@@ -289,10 +289,13 @@ impl SseDecoder {
                 self.has_data = true;
             }
             b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" if !value.contains(&0) && value.len() <= MAX_ID_BYTES => {
-                if self.last_id.as_deref().map(str::as_bytes) != Some(value) {
-                    self.last_id = Some(Arc::from(String::from_utf8_lossy(value)));
-                }
+            // A repeated id keeps the one already shared.
+            b"id"
+                if !value.contains(&0)
+                    && value.len() <= MAX_ID_BYTES
+                    && self.last_id.as_deref().map(str::as_bytes) != Some(value) =>
+            {
+                self.last_id = Some(Arc::from(String::from_utf8_lossy(value)));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Digits only: parsing fails only on overflow, which is ignored.
