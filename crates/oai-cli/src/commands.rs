@@ -6,20 +6,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use oai::accumulate::{AccumulateExt, StreamEvent};
-use oai::batch::{BatchInput, BatchRunner};
+use oai::accumulate::{Accumulator, ChatCompletionAccumulator, ResponseAccumulator};
+use oai::batch::{BatchInput, BatchItem, BatchRunner};
 use oai::builders::{CreateChatCompletionRequestBuilder as Chat, CreateResponseBuilder};
-use oai::types::ChatCompletionRequestMessage as Message;
+use oai::types::{
+    ChatCompletionRequestMessage as Message, CreateChatCompletionStreamResponse,
+    ResponseStreamEvent,
+};
 use oai::upload::LargeUpload;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::exit::{self, Failure};
+use crate::output::{Output, TextStream};
 use crate::{BatchCommand, Cli, Command, FilesCommand, ResponsesCommand};
 
 type Outcome = Result<(), Failure>;
 
-pub async fn run(cli: Cli) -> Outcome {
-    let client = oai::Client::from_env()?;
+/// The most the CLI keeps of one streamed answer, in bytes of the JSON of the
+/// events it folds into the final object. With `--json` that is the whole
+/// answer; without, the text is written as it comes and not kept, so only the
+/// rest (tool calls, refusals, metadata) counts.
+pub const MAX_KEPT_BYTES: u64 = 16 << 20;
+
+pub async fn run(cli: Cli, client: &oai::Client, out: &Output) -> Outcome {
     let json = cli.json;
     match cli.command {
         Command::Chat {
@@ -27,16 +37,16 @@ pub async fn run(cli: Cli) -> Outcome {
             model,
             system,
             no_stream,
-        } => chat(&client, json, prompt, model, system, !no_stream).await,
-        Command::Models => models(&client, json).await,
+        } => chat(client, out, json, prompt, model, system, !no_stream).await,
+        Command::Models => models(client, out, json).await,
         Command::Files { command } => match command {
             FilesCommand::Upload {
                 path,
                 purpose,
                 part_mib,
-            } => upload(&client, json, &path, &purpose, part_mib).await,
-            FilesCommand::List => list_files(&client, json).await,
-            FilesCommand::Delete { id } => delete_file(&client, json, &id).await,
+            } => upload(client, out, json, &path, &purpose, part_mib).await,
+            FilesCommand::List => list_files(client, out, json).await,
+            FilesCommand::Delete { id } => delete_file(client, out, json, &id).await,
         },
         Command::Batch { command } => match command {
             BatchCommand::Run {
@@ -50,7 +60,7 @@ pub async fn run(cli: Cli) -> Outcome {
                     output: output.as_deref(),
                     poll: poll_seconds,
                 };
-                batch(&client, file.as_deref(), resume, options).await
+                batch(client, out, file.as_deref(), resume, options).await
             }
         },
         Command::Responses { command } => match command {
@@ -59,7 +69,13 @@ pub async fn run(cli: Cli) -> Outcome {
                 model,
                 instructions,
                 no_stream,
-            } => responses(&client, json, input, model, instructions, !no_stream).await,
+            } => {
+                let ask = Ask {
+                    json,
+                    stream: !no_stream,
+                };
+                responses(client, out, ask, input, model, instructions).await
+            }
         },
     }
 }
@@ -69,23 +85,131 @@ fn invalid(e: impl std::fmt::Display) -> Failure {
     Failure::new(exit::LOCAL, format!("invalid request: {e}"))
 }
 
-fn print_json(value: &impl serde::Serialize) -> Outcome {
+fn print_json(out: &Output, value: &impl Serialize) -> Outcome {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::new(exit::LOCAL, format!("could not write JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
+    out.write_line(&out.json(&text))
 }
 
-/// Writes a piece of streamed text to stdout right away.
-fn emit(text: &str) -> Outcome {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::new(exit::LOCAL, format!("could not write to stdout: {e}")))
+/// Counts what a streamed answer leaves in its accumulator, and stops the
+/// stream once it passes [`MAX_KEPT_BYTES`].
+struct Kept {
+    bytes: u64,
+    json: bool,
+}
+
+impl Kept {
+    fn new(json: bool) -> Self {
+        Self { bytes: 0, json }
+    }
+
+    /// Counts `event` (the size of its JSON, written nowhere).
+    fn add(&mut self, event: &impl Serialize) -> Outcome {
+        let mut count = ByteCount(0);
+        serde_json::to_writer(&mut count, event)
+            .map_err(|e| Failure::new(exit::LOCAL, format!("could not measure an event: {e}")))?;
+        self.bytes = self.bytes.saturating_add(count.0);
+        if self.bytes <= MAX_KEPT_BYTES {
+            return Ok(());
+        }
+        let mib = MAX_KEPT_BYTES >> 20;
+        let what = if self.json {
+            format!(
+                "the streamed answer passed the {mib} MiB the CLI keeps of one for --json; \
+                 stopped reading (without --json its text is shown as it comes, not kept)"
+            )
+        } else {
+            format!(
+                "the streamed answer's parts other than its text (tool calls, refusals, \
+                 metadata) passed the {mib} MiB the CLI keeps of one; stopped reading"
+            )
+        };
+        Err(Failure::new(exit::LOCAL, what))
+    }
+}
+
+/// An `io::Write` that only counts.
+struct ByteCount(u64);
+
+impl Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self
+            .0
+            .saturating_add(u64::try_from(buf.len()).unwrap_or(u64::MAX));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How an answer is asked for and shown.
+#[derive(Clone, Copy)]
+struct Ask {
+    json: bool,
+    stream: bool,
+}
+
+/// Reads a stream of events to its end: the text of each event (taken out by
+/// `take_text`) goes to `shown` unless `json`; the rest is counted and folded
+/// into `acc`. On a failure, what was shown is ended with a newline first.
+async fn read_stream<E, A, S>(
+    mut events: S,
+    mut acc: A,
+    mut shown: TextStream<'_>,
+    json: bool,
+    take_text: fn(&mut E) -> Option<String>,
+) -> Result<A::Output, Failure>
+where
+    S: futures_util::Stream<Item = oai::Result<E>> + Unpin,
+    A: Accumulator<Event = E>,
+    E: Serialize,
+{
+    let mut kept = Kept::new(json);
+    let mut wrote = false;
+    let outcome = async {
+        while let Some(event) = events.next().await {
+            let mut event = event?;
+            if !json && let Some(text) = take_text(&mut event).filter(|t| !t.is_empty()) {
+                shown.push(&text)?;
+                wrote = true;
+            }
+            kept.add(&event)?;
+            acc.push(&event).map_err(oai::Error::from)?;
+        }
+        Ok::<(), Failure>(())
+    }
+    .await;
+    if !json {
+        // The stream's end (or a failure) starts a new line.
+        let end = if outcome.is_ok() || wrote { "\n" } else { "" };
+        shown.finish(end)?;
+    }
+    outcome?;
+    Ok(acc.finish().map_err(oai::Error::from)?)
+}
+
+/// The text of choice 0 of a chat chunk, taken out of it.
+fn take_chat_text(chunk: &mut CreateChatCompletionStreamResponse) -> Option<String> {
+    chunk
+        .choices
+        .iter_mut()
+        .find(|c| c.index == 0)
+        .and_then(|c| c.delta.content.take())
+}
+
+/// The text of a Responses `response.output_text.delta` event, taken out of it.
+fn take_response_text(event: &mut ResponseStreamEvent) -> Option<String> {
+    match event {
+        ResponseStreamEvent::ResponseOutputTextDelta(e) => Some(std::mem::take(&mut e.delta)),
+        _ => None,
+    }
 }
 
 async fn chat(
     client: &oai::Client,
+    out: &Output,
     json: bool,
     prompt: String,
     model: String,
@@ -99,23 +223,9 @@ async fn chat(
     messages.push(Message::user(prompt));
     let request = Chat::new(messages, model).build().map_err(invalid)?;
     let completion = if stream {
-        let mut events = client
-            .chat()
-            .completions()
-            .create_stream(request)
-            .await?
-            .accumulate();
-        while let Some(chunk) = events.next().await {
-            let chunk = chunk?;
-            if !json && let Some(delta) = chunk.text_delta() {
-                emit(delta)?;
-            }
-        }
-        let completion = events.into_final()?;
-        if !json {
-            emit("\n")?;
-        }
-        completion
+        let events = client.chat().completions().create_stream(request).await?;
+        let acc = ChatCompletionAccumulator::default();
+        read_stream(events, acc, out.stream(), json, take_chat_text).await?
     } else {
         let completion = client.chat().completions().create(request).await?;
         if !json {
@@ -123,58 +233,48 @@ async fn chat(
             let text = choice.and_then(|c| c.message.content.as_deref());
             let refusal = choice.and_then(|c| c.message.refusal.as_deref());
             match (text, refusal) {
-                (Some(text), _) => println!("{text}"),
-                (None, Some(refusal)) => println!("(refused) {refusal}"),
-                (None, None) => println!(),
+                (Some(text), _) => out.write_line(&out.text(text))?,
+                (None, Some(refusal)) => {
+                    out.write_line(&format!("(refused) {}", out.text(refusal)))?;
+                }
+                (None, None) => out.write_line("")?,
             }
         }
         completion
     };
     if json {
-        print_json(&completion)?;
+        print_json(out, &completion)?;
     }
     Ok(())
 }
 
 async fn responses(
     client: &oai::Client,
-    json: bool,
+    out: &Output,
+    ask: Ask,
     input: String,
     model: String,
     instructions: Option<String>,
-    stream: bool,
 ) -> Outcome {
+    let Ask { json, stream } = ask;
     let mut builder = CreateResponseBuilder::new().model(model).input(input);
     if let Some(instructions) = instructions {
         builder = builder.instructions(instructions);
     }
     let request = builder.build().map_err(invalid)?;
     let response = if stream {
-        let mut events = client
-            .responses()
-            .create_stream(request)
-            .await?
-            .accumulate();
-        while let Some(event) = events.next().await {
-            let event = event?;
-            if !json && let Some(delta) = event.text_delta() {
-                emit(delta)?;
-            }
-        }
-        let response = events.into_final()?;
-        if !json {
-            emit("\n")?;
-        }
-        response
+        let events = client.responses().create_stream(request).await?;
+        let acc = ResponseAccumulator::default();
+        read_stream(events, acc, out.stream(), json, take_response_text).await?
     } else {
         let response = client.responses().create(request).await?;
         if !json {
-            println!("{}", output_text(&response));
+            out.write_line(&out.text(&output_text(&response)))?;
         }
         response
     };
     if json {
-        print_json(&response)?;
+        print_json(out, &response)?;
     }
     Ok(())
 }
@@ -193,49 +293,60 @@ fn output_text(response: &oai::types::Response) -> String {
     text
 }
 
-async fn models(client: &oai::Client, json: bool) -> Outcome {
+async fn models(client: &oai::Client, out: &Output, json: bool) -> Outcome {
     let list = client.models().list().await?;
     if json {
-        return print_json(&list);
+        return print_json(out, &list);
     }
     let mut ids: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
     ids.sort_unstable();
     for id in ids {
-        println!("{id}");
+        out.write_line(&out.field(id))?;
     }
     Ok(())
 }
 
-async fn list_files(client: &oai::Client, json: bool) -> Outcome {
+async fn list_files(client: &oai::Client, out: &Output, json: bool) -> Outcome {
     let list = client.files().list(Default::default()).await?;
     if json {
-        return print_json(&list);
+        return print_json(out, &list);
     }
     for f in &list.data {
-        println!("{}\t{}\t{}\t{}", f.id, f.bytes, f.purpose, f.filename);
+        out.write_line(&format!(
+            "{}\t{}\t{}\t{}",
+            out.field(&f.id),
+            f.bytes,
+            out.field(f.purpose.as_ref()),
+            out.field(&f.filename)
+        ))?;
     }
     Ok(())
 }
 
-async fn delete_file(client: &oai::Client, json: bool, id: &str) -> Outcome {
+async fn delete_file(client: &oai::Client, out: &Output, json: bool, id: &str) -> Outcome {
     let deleted = client.files().delete(id).await?;
     if json {
-        return print_json(&deleted);
+        return print_json(out, &deleted);
     }
-    println!("deleted {}", deleted.id);
-    Ok(())
+    out.write_line(&format!("deleted {}", out.field(&deleted.id)))
 }
 
 /// Progress on stderr: a bar on a terminal, a line per step otherwise (logs,
-/// pipes, tests).
+/// pipes, tests). Server text in it (a batch's id or status) is scrubbed and
+/// made one line either way.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     quiet: bool,
+    out: Output,
 }
 
 impl Progress {
-    fn new(quiet: bool) -> Self {
-        Self { bar: None, quiet }
+    fn new(quiet: bool, out: &Output) -> Self {
+        Self {
+            bar: None,
+            quiet,
+            out: out.clone(),
+        }
     }
 
     fn update(&mut self, done: u64, total: u64, what: &str, line: impl FnOnce() -> String) {
@@ -243,9 +354,10 @@ impl Progress {
             return;
         }
         if !std::io::stderr().is_terminal() {
-            eprintln!("{}", line());
+            self.out.note(&line());
             return;
         }
+        let what = self.out.line(what);
         let bar = self.bar.get_or_insert_with(|| {
             let bar = indicatif::ProgressBar::new(total);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -257,7 +369,7 @@ impl Progress {
         });
         bar.set_length(total);
         bar.set_position(done);
-        bar.set_message(what.to_owned());
+        bar.set_message(what);
     }
 
     fn finish(&mut self) {
@@ -269,16 +381,17 @@ impl Progress {
 
 async fn upload(
     client: &oai::Client,
+    out: &Output,
     json: bool,
     path: &Path,
     purpose: &str,
     part_mib: u32,
 ) -> Outcome {
-    let progress = Arc::new(Mutex::new(Progress::new(json)));
+    let progress = Arc::new(Mutex::new(Progress::new(json, out)));
     // The Uploads API (parts, progress per part) takes only some purposes;
     // the others go through the Files API in one request.
     if !oai::types::CreateUploadRequestPurpose::VALUES.contains(&purpose) {
-        return upload_whole(client, json, path, purpose, &progress).await;
+        return upload_whole(client, out, json, path, purpose, &progress).await;
     }
     let shown = Arc::clone(&progress);
     let part_bytes = usize::try_from(part_mib).unwrap_or(64) << 20;
@@ -301,19 +414,28 @@ async fn upload(
     }
     let upload = upload?;
     if json {
-        return print_json(&upload);
+        return print_json(out, &upload);
     }
     match &upload.file {
-        Some(file) => println!("{}\t{}\t{}", file.id, file.bytes, file.filename),
-        None => println!("upload {} is {}", upload.id, upload.status),
+        Some(file) => out.write_line(&format!(
+            "{}\t{}\t{}",
+            out.field(&file.id),
+            file.bytes,
+            out.field(&file.filename)
+        )),
+        None => out.write_line(&format!(
+            "upload {} is {}",
+            out.field(&upload.id),
+            out.field(upload.status.as_ref())
+        )),
     }
-    Ok(())
 }
 
 /// A file sent through the Files API in one request (purposes the Uploads
 /// API does not take). Progress is reported once the server has it.
 async fn upload_whole(
     client: &oai::Client,
+    out: &Output,
     json: bool,
     path: &Path,
     purpose: &str,
@@ -341,10 +463,71 @@ async fn upload_whole(
         shown.finish();
     }
     if json {
-        return print_json(&file);
+        return print_json(out, &file);
     }
-    println!("{}\t{}\t{}", file.id, file.bytes, file.filename);
-    Ok(())
+    out.write_line(&format!(
+        "{}\t{}\t{}",
+        out.field(&file.id),
+        file.bytes,
+        out.field(&file.filename)
+    ))
+}
+
+/// One result of a batch as the CLI prints it: `{"custom_id", "response"}` or
+/// `{"custom_id", "error": {status, code, message, request_id}}`, borrowed
+/// from the results (nothing is copied).
+#[derive(Clone, Serialize)]
+struct ResultLine<'a> {
+    custom_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ResultError<'a>>,
+}
+
+#[derive(Clone, Serialize)]
+struct ResultError<'a> {
+    code: Option<&'a str>,
+    message: &'a str,
+    request_id: Option<&'a str>,
+    status: Option<u16>,
+}
+
+impl<'a> ResultLine<'a> {
+    fn of(item: &'a BatchItem<Value>) -> Self {
+        match &item.result {
+            Ok(body) => Self {
+                custom_id: &item.custom_id,
+                response: Some(body),
+                error: None,
+            },
+            Err(e) => Self {
+                custom_id: &item.custom_id,
+                response: None,
+                error: Some(ResultError {
+                    code: e.code.as_deref(),
+                    message: &e.message,
+                    request_id: e.request_id.as_deref(),
+                    status: e.status,
+                }),
+            },
+        }
+    }
+
+    fn to_json(&self) -> Result<String, Failure> {
+        serde_json::to_string(self)
+            .map_err(|e| Failure::new(exit::LOCAL, format!("could not write JSON: {e}")))
+    }
+}
+
+/// Serializes an iterator as a JSON array without collecting it.
+fn serialize_iter<S, I>(items: &I, serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    serializer.collect_seq(items.clone())
 }
 
 struct BatchOptions<'a> {
@@ -420,11 +603,12 @@ fn read_batch_file(path: &Path) -> Result<BatchInput, Failure> {
 
 async fn batch(
     client: &oai::Client,
+    out: &Output,
     file: Option<&Path>,
     resume: Option<String>,
     options: BatchOptions<'_>,
 ) -> Outcome {
-    let progress = Arc::new(Mutex::new(Progress::new(options.json)));
+    let progress = Arc::new(Mutex::new(Progress::new(options.json, out)));
     let shown = Arc::clone(&progress);
     let poll = Duration::try_from_secs_f64(options.poll)
         .ok()
@@ -456,12 +640,12 @@ async fn batch(
             let input = read_batch_file(path)?;
             let batch = runner.submit(&input).await?;
             if !options.json {
-                eprintln!(
+                out.note(&format!(
                     "batch {} submitted ({} requests); if this stops, resume with: oai batch run --resume {}",
                     batch.id,
                     input.len(),
                     batch.id
-                );
+                ));
             }
             batch.id
         }
@@ -477,45 +661,58 @@ async fn batch(
         shown.finish();
     }
     let outcome = outcome?;
-    let lines: Vec<Value> = outcome
-        .results
-        .iter()
-        .map(|item| match &item.result {
-            Ok(body) => json!({"custom_id": item.custom_id, "response": body}),
-            Err(e) => json!({"custom_id": item.custom_id, "error": {
-                "status": e.status, "code": e.code, "message": e.message,
-                "request_id": e.request_id}}),
-        })
-        .collect();
-    let failed = lines.iter().filter(|l| l.get("error").is_some()).count();
+    let results = || outcome.results.iter().map(ResultLine::of);
+    let failed = outcome.results.len() - outcome.results.succeeded();
     if options.json && options.output.is_none() {
-        print_json(&json!({"batch": outcome.batch, "results": lines}))?;
-    } else {
-        let mut text = String::new();
-        for line in &lines {
-            text.push_str(&line.to_string());
-            text.push('\n');
+        #[derive(Serialize)]
+        struct All<'a, I: Iterator<Item = ResultLine<'a>> + Clone> {
+            batch: &'a oai::types::Batch,
+            #[serde(serialize_with = "serialize_iter")]
+            results: I,
         }
+        print_json(
+            out,
+            &All {
+                batch: &outcome.batch,
+                results: results(),
+            },
+        )?;
+    } else {
+        // One line per result, written as it is made (never the whole text
+        // at once).
         match options.output {
-            Some(path) => std::fs::write(path, text).map_err(|e| {
-                Failure::new(
-                    exit::LOCAL,
-                    format!("could not write {}: {e}", path.display()),
-                )
-            })?,
-            None => emit(&text)?,
+            Some(path) => {
+                let open = |e: std::io::Error| {
+                    Failure::new(
+                        exit::LOCAL,
+                        format!("could not write {}: {e}", path.display()),
+                    )
+                };
+                let file = std::fs::File::create(path).map_err(open)?;
+                let mut file = std::io::BufWriter::new(file);
+                for line in results() {
+                    let text = line.to_json()?;
+                    writeln!(file, "{text}").map_err(open)?;
+                }
+                file.flush().map_err(open)?;
+            }
+            None => {
+                for line in results() {
+                    out.write_line(&out.json(&line.to_json()?))?;
+                }
+            }
         }
         if options.json {
-            print_json(&outcome.batch)?;
+            print_json(out, &outcome.batch)?;
         }
     }
     if !options.json {
-        eprintln!(
+        out.note(&format!(
             "batch {} {}: {} succeeded, {failed} failed",
             outcome.batch.id,
             outcome.batch.status,
-            lines.len() - failed
-        );
+            outcome.results.len() - failed
+        ));
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ pub const CONFIG: u8 = 3;
 /// The server could not be reached, timed out, or broke a stream.
 pub const NETWORK: u8 = 4;
 /// A local problem: a file that cannot be read or written, a malformed
-/// JSONL line, an answer that could not be decoded.
+/// JSONL line, an answer that could not be decoded or that passed the size
+/// the CLI keeps of a streamed answer.
 pub const LOCAL: u8 = 5;
 /// A batch or upload did not finish (failed, expired, cancelled or timed
 /// out); the line says how to resume when that is possible.
@@ -30,8 +31,15 @@ Exit codes:
   2  usage error
   3  configuration error (missing or malformed key or base URL)
   4  network error: unreachable, timed out, or a stream that broke
-  5  local error: unreadable file, malformed JSONL, undecodable answer
-  6  a batch or upload did not finish (rerun with the printed --resume id)";
+  5  local error: unreadable file, malformed JSONL, undecodable answer, or a
+     streamed answer over the 16 MiB the CLI keeps of one
+  6  a batch or upload did not finish (rerun with the printed --resume id)
+
+Output: on a terminal (or with --terminal), text from the server or the model
+is shown as safe text: the key is scrubbed, escape sequences and other control
+characters are replaced. Pipes and files get the exact text; --json prints the
+exact JSON (on a terminal, such characters as \\u escapes). Failure and progress
+lines on stderr are always scrubbed and one line.";
 
 /// A failed command: the line printed on stderr and its exit code.
 #[derive(Debug)]
@@ -55,13 +63,9 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, whatever the message holds.
-        let line: String = self
-            .message
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        f.write_str(&line)
+        // One line, whatever the message holds (the key is scrubbed where
+        // the line is printed: `Output::line`).
+        f.write_str(&oai::transport::redact::single_line(&self.message))
     }
 }
 
@@ -84,7 +88,9 @@ pub fn code_of(e: &oai::Error) -> u8 {
 }
 
 /// The line of a library error: its message, with the request id when the
-/// server gave one.
+/// server gave one. The id comes only from the library's accessor (which
+/// keeps only plausible ids); the line is scrubbed and made one line where it
+/// is printed.
 pub fn line_of(e: &oai::Error) -> String {
     match e.request_id() {
         Some(id) => format!("{e} (request id {id})"),

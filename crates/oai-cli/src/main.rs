@@ -5,11 +5,16 @@
 //! prints text for people or JSON for scripts (`--json`), and reports a
 //! failure as one line on stderr with the request id, with an exit code that
 //! says what kind of failure it was (see [`ExitCode`](exit)).
+//!
+//! Text a server or a model chose reaches a terminal only as safe text
+//! ([`output`]): scrubbed of the key, without control characters. Pipes and
+//! `--json` get the exact text.
 
 #![forbid(unsafe_code)]
 
 mod commands;
 mod exit;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +28,14 @@ struct Cli {
     /// Print JSON (the API's objects) on stdout instead of text, for scripts.
     #[arg(long, global = true)]
     json: bool,
+
+    /// Write stdout as for a terminal even when it is not one: text from the
+    /// server or the model is scrubbed of the key and its control characters
+    /// (escape sequences) and text-reordering characters are replaced; JSON
+    /// gets `\u` escapes for them. On by itself when stdout is a terminal;
+    /// otherwise (pipes, files) stdout gets the exact text.
+    #[arg(long, global = true)]
+    terminal: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -151,10 +164,21 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::LOCAL);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let (result, output) = runtime.block_on(async {
+        let client = match oai::Client::from_env() {
+            Ok(client) => client,
+            Err(e) => {
+                let output = output::Output::new(cli.terminal, Default::default());
+                return (Err(exit::Failure::from(e)), output);
+            }
+        };
+        let output = output::Output::new(cli.terminal, client.config().scrubber().clone());
+        (commands::run(cli, &client, &output).await, output)
+    });
+    match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("oai: error: {failure}");
+            output.note(&format!("oai: error: {failure}"));
             ExitCode::from(failure.code())
         }
     }
