@@ -65,7 +65,7 @@ async fn serve(route: &str, body: impl Into<String>) -> (MockServer, Client) {
         .await;
     let client = Client::new(
         Config::builder()
-            .api_key("sk-accumulate")
+            .api_key("sk-test-acc-5e1f9a27")
             .base_url(format!("{}/v1", server.uri()))
             .max_retries(0)
             .build()
@@ -102,11 +102,13 @@ fn without_annotations(mut c: CreateChatCompletionResponse) -> CreateChatComplet
     c
 }
 
-fn accumulation_error(e: &oai::Error) -> &AccumulateError {
+/// The text of the [`AccumulateError`] a decode error carries (its source,
+/// scrubbed).
+fn accumulation_error(e: &oai::Error) -> String {
     assert!(e.is_decode(), "{e}");
     e.source()
-        .and_then(|s| s.downcast_ref::<AccumulateError>())
-        .unwrap_or_else(|| panic!("no AccumulateError under {e}"))
+        .map(ToString::to_string)
+        .unwrap_or_else(|| panic!("no source under {e}"))
 }
 
 fn chunk(v: Value) -> CreateChatCompletionStreamResponse {
@@ -696,7 +698,10 @@ async fn an_empty_chat_stream_is_an_error() {
         .collect_final()
         .await
         .unwrap_err();
-    assert_eq!(accumulation_error(&err).kind(), AccumulateErrorKind::Empty);
+    assert_eq!(
+        accumulation_error(&err),
+        "cannot accumulate the stream: the stream carried no event"
+    );
 }
 
 #[tokio::test]
@@ -739,9 +744,9 @@ async fn after_a_truncated_stream_there_is_no_final_value() {
     assert!(last.as_ref().unwrap_err().is_truncated());
     assert!(!stream.is_finished());
     let err = stream.into_final().unwrap_err();
-    assert_eq!(
-        accumulation_error(&err).kind(),
-        AccumulateErrorKind::Incomplete
+    assert!(
+        accumulation_error(&err).contains("ended with an error"),
+        "{err}"
     );
     assert!(err.to_string().contains("ended with an error"), "{err}");
 }
@@ -799,9 +804,9 @@ async fn an_inconsistent_event_is_yielded_then_the_error_then_the_end() {
         Some("call_b")
     );
     let err = stream.next().await.unwrap().unwrap_err();
-    assert_eq!(
-        accumulation_error(&err).kind(),
-        AccumulateErrorKind::Conflict
+    assert!(
+        accumulation_error(&err).contains("is `call_a`, then `call_b`"),
+        "{err}"
     );
     assert!(stream.next().await.is_none());
     assert!(stream.into_final().is_err());
@@ -819,9 +824,9 @@ async fn the_final_value_needs_the_whole_stream() {
         .accumulate();
     stream.next().await.unwrap().unwrap();
     let err = stream.into_final().unwrap_err();
-    assert_eq!(
-        accumulation_error(&err).kind(),
-        AccumulateErrorKind::Incomplete
+    assert!(
+        accumulation_error(&err).contains("not read to its end"),
+        "{err}"
     );
     assert!(err.to_string().contains("not read to its end"), "{err}");
 }
@@ -1020,7 +1025,7 @@ fn accumulation_errors_convert_to_decode_errors_with_the_cause() {
         converted.to_string().contains("finish_reason"),
         "{converted}"
     );
-    assert_eq!(accumulation_error(&converted).to_string(), text);
+    assert_eq!(accumulation_error(&converted), text);
 }
 
 #[test]
@@ -1040,4 +1045,230 @@ fn server_strings_in_errors_are_clipped_and_escaped() {
         text.chars().count()
     );
     assert!(text.contains("call_xxx") && text.ends_with("…`"), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// Bounds a server cannot move
+
+fn tool_calls(indexes: impl Iterator<Item = i64>) -> Value {
+    let calls: Vec<Value> = indexes
+        .map(|i| json!({"index": i, "id": format!("call_{i}"), "function": {"name": "f", "arguments": "{}"}}))
+        .collect();
+    json!([{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": null}])
+}
+
+fn limit_of(e: &AccumulateError) -> (&'static str, u64) {
+    assert_eq!(e.kind(), AccumulateErrorKind::Limit, "{e}");
+    e.limit_value().unwrap()
+}
+
+#[test]
+fn chat_choice_and_tool_call_indexes_are_keys_under_a_count_cap() {
+    // A huge index is one entry, not a table that size.
+    let done = push_all(&[
+        json!([{"index": 4_000_000_000_i64, "delta": {"content": "a"}, "finish_reason": "stop"}]),
+    ])
+    .unwrap();
+    assert_eq!(done.choices[0].index, 4_000_000_000);
+    let done = push_all(&[
+        tool_calls([0, 4_000_000_000, i64::MAX].into_iter()),
+        json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+    ])
+    .unwrap();
+    assert_eq!(
+        done.choices[0].message.tool_calls.as_ref().unwrap().len(),
+        3
+    );
+
+    // More distinct choices than the default cap of 128.
+    let choices: Vec<Value> = (0..129)
+        .map(|i| json!({"index": i * 1_000_003, "delta": {"content": "a"}, "finish_reason": null}))
+        .collect();
+    let e = push_all(&[Value::Array(choices)]).unwrap_err();
+    assert_eq!(limit_of(&e), ("the choices of a completion", 128));
+
+    // More distinct tool calls than the default cap of 1024, in one chunk or
+    // spread over choices.
+    let e = push_all(&[tool_calls((0..1025).map(|i| i * 7_919))]).unwrap_err();
+    assert_eq!(limit_of(&e), ("the tool calls of a completion", 1024));
+    let e = push_all(&[tool_calls(0..1000), {
+        let calls: Vec<Value> = (0..25)
+            .map(|i| json!({"index": i, "id": format!("c{i}"), "function": {"name": "g"}}))
+            .collect();
+        json!([{"index": 1, "delta": {"tool_calls": calls}, "finish_reason": null}])
+    }])
+    .unwrap_err();
+    assert_eq!(limit_of(&e).1, 1024);
+
+    // Configured caps; a call named again is not a new call.
+    let mut acc = ChatCompletionAccumulator::new()
+        .max_tool_calls(2)
+        .max_choices(1);
+    acc.push(&chat_chunk(tool_calls(0..2))).unwrap();
+    acc.push(&chat_chunk(tool_calls(0..2))).unwrap();
+    let e = acc.push(&chat_chunk(tool_calls(2..3))).unwrap_err();
+    assert_eq!(limit_of(&e), ("the tool calls of a completion", 2));
+    let e = ChatCompletionAccumulator::new()
+        .max_choices(1)
+        .push(&chat_chunk(json!([
+            {"index": 0, "delta": {"content": "a"}, "finish_reason": null},
+            {"index": 1, "delta": {"content": "b"}, "finish_reason": null}
+        ])))
+        .unwrap_err();
+    assert_eq!(limit_of(&e), ("the choices of a completion", 1));
+    let converted: oai::Error = e.into();
+    assert!(converted.is_limit(), "{converted}");
+}
+
+#[test]
+fn chat_bytes_gathered_are_capped() {
+    // The default: 64 MiB, whatever the chunking.
+    let mib = chat_chunk(
+        json!([{"index": 0, "delta": {"content": "x".repeat(1 << 20)}, "finish_reason": null}]),
+    );
+    let mut acc = ChatCompletionAccumulator::new();
+    let mut pushed = 0;
+    let e = loop {
+        match acc.push(&mib) {
+            Ok(()) => pushed += 1,
+            Err(e) => break e,
+        }
+        assert!(pushed <= 64, "more than 64 MiB gathered");
+    };
+    assert_eq!(pushed, 64);
+    assert_eq!(
+        limit_of(&e),
+        (
+            "the bytes an accumulator gathers",
+            oai::accumulate::DEFAULT_MAX_ACCUMULATED_BYTES as u64
+        )
+    );
+    // Arguments, refusals and log probabilities count too.
+    for delta in [
+        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "y".repeat(600)}}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"function_call": {"name": "f", "arguments": "y".repeat(600)}}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"refusal": "n".repeat(600)}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {}, "logprobs": {"content": [{"token": "t".repeat(600), "logprob": 0.0, "bytes": null, "top_logprobs": []}]}, "finish_reason": null}]),
+    ] {
+        let mut acc = ChatCompletionAccumulator::new().max_bytes(1000);
+        acc.push(&chat_chunk(delta.clone())).unwrap();
+        let e = acc.push(&chat_chunk(delta)).unwrap_err();
+        assert_eq!(limit_of(&e), ("the bytes an accumulator gathers", 1000));
+    }
+}
+
+#[test]
+fn responses_output_items_and_bytes_are_capped() {
+    let item = |i: i64| {
+        json!({"type": "response.output_item.added", "sequence_number": 1, "output_index": i,
+               "item": {"id": format!("msg_{i}"), "type": "message", "status": "in_progress", "role": "assistant", "content": []}})
+    };
+    // Indices are keys: a huge one is one item.
+    let acc = push_events(&[created(), item(4_000_000_000)]).unwrap();
+    assert_eq!(acc.output().count(), 1);
+    let mut events = vec![created()];
+    events.extend((0..1025).map(|i| item(i * 1_000_003)));
+    let e = push_events(&events).err().unwrap();
+    assert_eq!(limit_of(&e), ("the output items of a response", 1024));
+    // The same item added again is not a new one.
+    let mut acc = ResponseAccumulator::new().max_output_items(1);
+    for e in [created(), item(0), item(0)] {
+        acc.push(&event(e)).unwrap();
+    }
+    let e = acc.push(&event(item(1))).unwrap_err();
+    assert_eq!(limit_of(&e), ("the output items of a response", 1));
+
+    // Deltas and `.done` texts count against the byte cap.
+    let mut acc = ResponseAccumulator::new().max_bytes(1000);
+    for e in [created(), message_added(), text_part_added()] {
+        acc.push(&event(e)).unwrap();
+    }
+    let mut delta = text_delta("msg_1", 0, 0);
+    delta["delta"] = json!("d".repeat(600));
+    acc.push(&event(delta.clone())).unwrap();
+    let e = acc.push(&event(delta)).unwrap_err();
+    assert_eq!(limit_of(&e), ("the bytes an accumulator gathers", 1000));
+}
+
+#[tokio::test]
+async fn a_stream_over_a_configured_cap_yields_the_event_then_a_limit_error() {
+    let (_server, client) = serve("/chat/completions", fixture("chat_text.sse")).await;
+    let mut stream = client
+        .chat()
+        .completions()
+        .create_stream(chat_request())
+        .await
+        .unwrap()
+        .accumulate_with(ChatCompletionAccumulator::new().max_bytes(3));
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push(item);
+    }
+    let (last, events) = items.split_last().unwrap();
+    assert!(events.iter().all(Result::is_ok));
+    let err = last.as_ref().unwrap_err();
+    assert!(err.is_limit(), "{err}");
+    assert!(stream.into_final().is_err());
+
+    let (_server, client) = serve("/chat/completions", fixture("chat_text.sse")).await;
+    let err = client
+        .chat()
+        .completions()
+        .create_stream(chat_request())
+        .await
+        .unwrap()
+        .collect_final_with(ChatCompletionAccumulator::new().max_choices(0))
+        .await
+        .unwrap_err();
+    assert!(err.is_limit(), "{err}");
+}
+
+#[tokio::test]
+async fn server_text_in_accumulation_errors_is_scrubbed_with_the_clients_credentials() {
+    // The server puts the client's key (and pieces of it) in the ids and
+    // names an accumulation error quotes, and in an error event.
+    let key = "sk-test-acc-5e1f9a27";
+    let body = [
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": format!("x{key}"), "function": {"name": "f"}}]}, "finish_reason": null}]}),
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": format!("{}y", &key[..10])}]}, "finish_reason": null}]}),
+    ]
+    .iter()
+    .map(|v| format!("data: {v}\n\n"))
+    .collect::<String>()
+        + "data: [DONE]\n\n";
+    let (_server, client) = serve("/chat/completions", body).await;
+    let err = client
+        .chat()
+        .completions()
+        .create_stream(chat_request())
+        .await
+        .unwrap()
+        .collect_final()
+        .await
+        .unwrap_err();
+    assert!(err.is_decode(), "{err}");
+    let mut shown = format!("{err} {err:?}");
+    let mut source = err.source();
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+    for window in key.as_bytes().windows(8) {
+        let window = std::str::from_utf8(window).unwrap();
+        assert!(!shown.contains(window), "{window:?} in {shown}");
+    }
+    // By hand, the caller's own scrubber does the same.
+    let mut acc = ResponseAccumulator::new();
+    let error_event = event(
+        json!({"type": "error", "sequence_number": 1, "message": format!("bad key {key}"), "code": key, "param": null}),
+    );
+    let e = acc.push(&error_event).unwrap_err();
+    let scrub = oai::transport::redact::Scrubber::new().with_secret(key);
+    let converted = e.into_error(&scrub);
+    assert!(converted.is_api(), "{converted}");
+    let shown = format!("{converted} {converted:?}");
+    assert!(!shown.contains(key), "{shown}");
 }

@@ -1021,3 +1021,141 @@ async fn a_close_the_server_never_answers_times_out() {
     let _ = release_tx.send(());
     server.finish().await;
 }
+
+#[tokio::test]
+async fn the_incoming_queue_is_bounded_in_bytes_while_the_reader_waits() {
+    const MESSAGES: usize = 48;
+    const BIG: usize = 256 << 10;
+    const CAP: usize = 1 << 20;
+    let server = server(|mut ws| async move {
+        for n in 0..MESSAGES {
+            let delta = char::from(b'a' + (n % 26) as u8).to_string().repeat(BIG);
+            send(&mut ws, text_delta("resp_1", &delta)).await;
+        }
+        let _ = next_json(&mut ws).await;
+    })
+    .await;
+    // 256 events would fit in the queue by count; the bytes stop it first.
+    let mut session = connect(&server, quiet().max_queued_bytes(CAP)).await;
+    assert_eq!(session.receiver().queued_bytes(), 0);
+    // Wait until the queue has filled up to its byte cap...
+    tokio::time::timeout(LIVENESS, async {
+        while session.receiver().queued_bytes() < CAP / 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the queue never filled");
+    // ...then watch it while the server keeps sending and nobody reads.
+    let mut most = 0;
+    for _ in 0..60 {
+        most = most.max(session.receiver().queued_bytes());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(most <= CAP, "{most} bytes queued over the cap of {CAP}");
+    // Four messages of 256 KiB and their JSON fit in 1 MiB: three are queued.
+    assert!(most >= 3 * BIG, "the queue held only {most} bytes");
+    let debug = format!("{:?}", session.receiver());
+    assert!(debug.contains("queued_bytes"), "{debug}");
+    // Every message is still delivered, in order, decoded when taken.
+    for n in 0..MESSAGES {
+        match next(&mut session).await.unwrap().unwrap() {
+            RealtimeServerEvent::ResponseOutputTextDelta(e) => {
+                assert_eq!(e.delta.len(), BIG);
+                assert!(e.delta.starts_with(char::from(b'a' + (n % 26) as u8)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(session.receiver().queued_bytes() <= CAP);
+    }
+    session.close().await.unwrap();
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_message_larger_than_the_byte_cap_goes_in_alone() {
+    let server = server(|mut ws| async move {
+        for n in 0..5 {
+            send(
+                &mut ws,
+                text_delta("resp_1", &format!("{n}{}", "z".repeat(4096))),
+            )
+            .await;
+        }
+        let _ = next_json(&mut ws).await;
+    })
+    .await;
+    let limits = quiet().max_queued_bytes(1);
+    assert_eq!(limits.get_max_queued_bytes(), 1024, "at least 1 KiB");
+    let mut session = connect(&server, limits).await;
+    for n in 0..5 {
+        let event = next(&mut session).await.unwrap().unwrap();
+        let RealtimeServerEvent::ResponseOutputTextDelta(e) = event else {
+            panic!("{event:?}")
+        };
+        assert!(e.delta.starts_with(&n.to_string()));
+        assert!(session.receiver().queued_bytes() <= 1024);
+    }
+    session.close().await.unwrap();
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn pieces_of_the_key_in_server_text_are_scrubbed() {
+    // Servers quote keys in part ("Incorrect API key provided: sk-real****0123"):
+    // every piece of 8 bytes or more of the key must go, not only the whole key.
+    let piece = &KEY[3..20];
+    let server = server(move |mut ws| async move {
+        send(&mut ws, json!({"type": "error", "event_id": "ev_9", "error": {"type": "invalid_request_error", "code": KEY[..12].to_owned(), "message": format!("Incorrect API key provided: {}****{}", &KEY[..10], &KEY[KEY.len() - 4..]), "param": piece}})).await;
+        send(&mut ws, json!({"type": "response.output_text.delta", "event_id": "ev_1", "delta": 7, "item_id": piece})).await;
+        ws.close(Some(CloseFrame {
+            code: CloseCode::Library(4003),
+            reason: format!("key {piece}\u{202e}\nforged").into(),
+        }))
+        .await
+        .unwrap();
+        while ws.next().await.is_some() {}
+    })
+    .await;
+    let mut session = connect(&server, quiet()).await;
+    let mut shown = String::new();
+    for _ in 0..3 {
+        let err = next(&mut session).await.unwrap().unwrap_err();
+        shown.push_str(&format!("{err} {err:?}\n"));
+        if let RealtimeError::AbnormalClose { reason, .. } = &err {
+            assert!(!reason.contains(['\n', '\u{202e}']), "{reason:?}");
+        }
+    }
+    assert!(next(&mut session).await.is_none());
+    for window in KEY.as_bytes().windows(8) {
+        let window = std::str::from_utf8(window).unwrap();
+        // The one piece that is also a word of every message here.
+        if window != "realtime" {
+            assert!(!shown.contains(window), "{window:?} shown in {shown}");
+        }
+    }
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn durations_of_any_length_never_panic() {
+    let server = server(|mut ws| async move {
+        send(&mut ws, session_created()).await;
+        let _ = next_json(&mut ws).await;
+    })
+    .await;
+    let limits = RealtimeLimits::default()
+        .ping_interval(Some(Duration::MAX))
+        .pong_timeout(Duration::MAX)
+        .close_timeout(Duration::MAX);
+    let mut session = RealtimeConnect::model("gpt-realtime")
+        .limits(limits)
+        .connect_timeout(Duration::MAX)
+        .connect(&client(&server.base_url))
+        .await
+        .unwrap();
+    assert!(next(&mut session).await.unwrap().is_ok());
+    session.close().await.unwrap();
+    server.finish().await;
+}

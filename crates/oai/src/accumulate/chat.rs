@@ -13,7 +13,14 @@ use oai_types::{
     CreateChatCompletionStreamResponseChoicesItemFinishReason, ServiceTier,
 };
 
-use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, shown};
+use super::{
+    AccumulateError, AccumulateErrorKind, Accumulator, Budget, DEFAULT_MAX_CHOICES,
+    DEFAULT_MAX_TOOL_CALLS, StreamEvent, shown,
+};
+
+/// What one log probability entry counts against the byte budget, besides
+/// its token and the tokens of its alternatives.
+const LOGPROB_OVERHEAD: usize = 64;
 
 /// Folds [`CreateChatCompletionStreamResponse`] chunks into the
 /// [`CreateChatCompletionResponse`] the same request returns unstreamed.
@@ -66,6 +73,11 @@ use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, show
 ///   or names; a `role` other than `assistant`.
 /// - [`OutOfOrder`](AccumulateErrorKind::OutOfOrder): a negative choice or
 ///   tool call index.
+/// - [`Limit`](AccumulateErrorKind::Limit): more bytes gathered than
+///   [`max_bytes`](Self::max_bytes), more distinct choice indices than
+///   [`max_choices`](Self::max_choices), more distinct tool calls than
+///   [`max_tool_calls`](Self::max_tool_calls). An index is a key, never a
+///   position: choice 4 000 000 000 is one choice, not a table that size.
 /// - At [`finish`](Accumulator::finish), [`Incomplete`](AccumulateErrorKind::Incomplete):
 ///   a choice without a `finish_reason`, a tool call or function call without
 ///   a name, a tool call without an id;
@@ -73,8 +85,12 @@ use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, show
 ///
 /// Not accumulated: `annotations` and `audio` of the message (chunks do not
 /// carry them; they stay `None`) and `metadata` (not streamed).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChatCompletionAccumulator {
+    budget: Budget,
+    max_choices: usize,
+    max_tool_calls: usize,
+    tool_calls: usize,
     started: bool,
     id: String,
     model: String,
@@ -172,6 +188,7 @@ impl PartialToolCall {
     fn set_once(
         slot: &mut Option<String>,
         value: Option<&str>,
+        budget: &mut Budget,
         what: impl FnOnce() -> String,
     ) -> Result<(), AccumulateError> {
         let Some(value) = value.filter(|v| !v.is_empty()) else {
@@ -179,6 +196,7 @@ impl PartialToolCall {
         };
         match slot {
             None => {
+                budget.charge(value.len())?;
                 *slot = Some(value.to_owned());
                 Ok(())
             }
@@ -191,10 +209,54 @@ impl PartialToolCall {
     }
 }
 
+impl Default for ChatCompletionAccumulator {
+    fn default() -> Self {
+        Self {
+            budget: Budget::default(),
+            max_choices: DEFAULT_MAX_CHOICES,
+            max_tool_calls: DEFAULT_MAX_TOOL_CALLS,
+            tool_calls: 0,
+            started: false,
+            id: String::new(),
+            model: String::new(),
+            created: 0,
+            system_fingerprint: None,
+            service_tier: None,
+            usage: None,
+            moderation: None,
+            choices: BTreeMap::new(),
+        }
+    }
+}
+
 impl ChatCompletionAccumulator {
-    /// An empty accumulator.
+    /// An empty accumulator with the default bounds.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Cap on the bytes gathered: content, refusals, arguments, ids and names
+    /// (default [`DEFAULT_MAX_ACCUMULATED_BYTES`](super::DEFAULT_MAX_ACCUMULATED_BYTES)).
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.budget.set_max(bytes);
+        self
+    }
+
+    /// Cap on the number of choices (default
+    /// [`DEFAULT_MAX_CHOICES`](super::DEFAULT_MAX_CHOICES)).
+    #[must_use]
+    pub fn max_choices(mut self, choices: usize) -> Self {
+        self.max_choices = choices;
+        self
+    }
+
+    /// Cap on the number of tool calls, all choices together (default
+    /// [`DEFAULT_MAX_TOOL_CALLS`](super::DEFAULT_MAX_TOOL_CALLS)).
+    #[must_use]
+    pub fn max_tool_calls(mut self, calls: usize) -> Self {
+        self.max_tool_calls = calls;
+        self
     }
 
     /// The choices so far, by index.
@@ -233,6 +295,13 @@ impl ChatCompletionAccumulator {
                 format!("a choice has the negative index {ci}"),
             ));
         }
+        if !self.choices.contains_key(&ci) && self.choices.len() >= self.max_choices {
+            return Err(AccumulateError::limit(
+                "the choices of a completion",
+                self.max_choices,
+            ));
+        }
+        let budget = &mut self.budget;
         let state = self.choices.entry(ci).or_insert_with(|| PartialChoice {
             index: ci,
             ..PartialChoice::default()
@@ -250,9 +319,11 @@ impl ChatCompletionAccumulator {
             ));
         }
         if let Some(text) = &delta.content {
+            budget.charge(text.len())?;
             state.content.get_or_insert_with(String::new).push_str(text);
         }
         if let Some(text) = &delta.refusal {
+            budget.charge(text.len())?;
             state.refusal.get_or_insert_with(String::new).push_str(text);
         }
         for call in delta.tool_calls.iter().flatten() {
@@ -263,6 +334,15 @@ impl ChatCompletionAccumulator {
                     format!("a tool call of choice {ci} has the negative index {ti}"),
                 ));
             }
+            if !state.tool_calls.contains_key(&ti) {
+                if self.tool_calls >= self.max_tool_calls {
+                    return Err(AccumulateError::limit(
+                        "the tool calls of a completion",
+                        self.max_tool_calls,
+                    ));
+                }
+                self.tool_calls += 1;
+            }
             let tc = state
                 .tool_calls
                 .entry(ti)
@@ -270,14 +350,15 @@ impl ChatCompletionAccumulator {
                     index: ti,
                     ..PartialToolCall::default()
                 });
-            PartialToolCall::set_once(&mut tc.id, call.id.as_deref(), || {
+            PartialToolCall::set_once(&mut tc.id, call.id.as_deref(), budget, || {
                 format!("the id of tool call {ti} of choice {ci}")
             })?;
             if let Some(function) = &call.function {
-                PartialToolCall::set_once(&mut tc.name, function.name.as_deref(), || {
+                PartialToolCall::set_once(&mut tc.name, function.name.as_deref(), budget, || {
                     format!("the name of tool call {ti} of choice {ci}")
                 })?;
                 if let Some(fragment) = &function.arguments {
+                    budget.charge(fragment.len())?;
                     tc.arguments.push_str(fragment);
                 }
             }
@@ -286,21 +367,24 @@ impl ChatCompletionAccumulator {
             let fc = state
                 .function_call
                 .get_or_insert_with(PartialToolCall::default);
-            PartialToolCall::set_once(&mut fc.name, function.name.as_deref(), || {
+            PartialToolCall::set_once(&mut fc.name, function.name.as_deref(), budget, || {
                 format!("the name of the function call of choice {ci}")
             })?;
             if let Some(fragment) = &function.arguments {
+                budget.charge(fragment.len())?;
                 fc.arguments.push_str(fragment);
             }
         }
         if let Some(lp) = &choice.logprobs {
             let acc = state.logprobs.get_or_insert_with(Logprobs::default);
             if let Some(tokens) = &lp.content {
+                budget.charge(logprob_bytes(tokens))?;
                 acc.content
                     .get_or_insert_with(Vec::new)
                     .extend(tokens.iter().cloned());
             }
             if let Some(tokens) = &lp.refusal {
+                budget.charge(logprob_bytes(tokens))?;
                 acc.refusal
                     .get_or_insert_with(Vec::new)
                     .extend(tokens.iter().cloned());
@@ -380,6 +464,22 @@ impl Accumulator for ChatCompletionAccumulator {
             moderation: self.moderation,
         })
     }
+}
+
+/// What a list of log probability entries counts against the byte budget.
+fn logprob_bytes(tokens: &[ChatCompletionTokenLogprob]) -> usize {
+    tokens
+        .iter()
+        .map(|t| {
+            let bytes = |b: &Option<Vec<i64>>| b.as_ref().map_or(0, |b| b.len() * 8);
+            let top: usize = t
+                .top_logprobs
+                .iter()
+                .map(|a| a.token.len() + bytes(&a.bytes) + LOGPROB_OVERHEAD)
+                .sum();
+            t.token.len() + bytes(&t.bytes) + LOGPROB_OVERHEAD + top
+        })
+        .fold(0, usize::saturating_add)
 }
 
 fn finish_choice(

@@ -46,6 +46,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Bounds
+//!
+//! What an accumulator holds is bounded whatever the server sends: the bytes
+//! it gathers ([`DEFAULT_MAX_ACCUMULATED_BYTES`]), the number of choices
+//! ([`DEFAULT_MAX_CHOICES`]) and of tool calls ([`DEFAULT_MAX_TOOL_CALLS`]) of
+//! a chat completion, the number of output items of a response
+//! ([`DEFAULT_MAX_OUTPUT_ITEMS`]). Each has a setter on the accumulator; give
+//! a configured accumulator to the stream with
+//! [`AccumulateExt::accumulate_with`]. A bound reached is an
+//! [`AccumulateError`] of kind [`Limit`](AccumulateErrorKind::Limit), an
+//! [`Error`] for which [`Error::is_limit`] holds.
+//!
 //! # Errors
 //!
 //! A stream that breaks (a network error, an early end, an error event) is an
@@ -53,9 +65,12 @@
 //! cannot describe one result (two different ids for one tool call, a delta
 //! for an output item never announced, a choice that never got a
 //! `finish_reason`) is an [`AccumulateError`]; the stream adapter turns it
-//! into an [`Error`] for which [`Error::is_decode`] holds and whose
-//! [`source`](std::error::Error::source) is the [`AccumulateError`]. What each
-//! accumulator tolerates and what it rejects is listed on its type.
+//! into an [`Error`] for which [`Error::is_decode`] holds and whose message
+//! and [`source`](std::error::Error::source) carry the [`AccumulateError`]'s
+//! text, scrubbed of the credentials of the stream's configuration (the ids
+//! and names it quotes come from the server); the typed [`AccumulateError`]
+//! is what [`Accumulator::push`] and [`Accumulator::finish`] return. What
+//! each accumulator tolerates and what it rejects is listed on its type.
 //! Accumulating never panics, whatever the input.
 
 use std::fmt;
@@ -64,8 +79,57 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use oai_transport::redact::Scrubber;
 
 use crate::{ApiErrorDetails, Error, Result};
+
+/// Default cap on the bytes an accumulator gathers: text, refusals,
+/// arguments, tool inputs, ids and names as their deltas arrive (a `.done`
+/// event's text counts again), and 64 bytes plus the token for each log
+/// probability entry (64 MiB).
+pub const DEFAULT_MAX_ACCUMULATED_BYTES: usize = 64 << 20;
+/// Default cap on the choices of a chat completion (128, the API's largest
+/// `n`).
+pub const DEFAULT_MAX_CHOICES: usize = 128;
+/// Default cap on the tool calls of a chat completion, all choices together
+/// (1024).
+pub const DEFAULT_MAX_TOOL_CALLS: usize = 1024;
+/// Default cap on the output items of a response (1024).
+pub const DEFAULT_MAX_OUTPUT_ITEMS: usize = 1024;
+
+/// The byte budget of one accumulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    used: usize,
+    max: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            used: 0,
+            max: DEFAULT_MAX_ACCUMULATED_BYTES,
+        }
+    }
+}
+
+impl Budget {
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// Counts `bytes` more; an error once the total is over the cap.
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), AccumulateError> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.max {
+            return Err(AccumulateError::limit(
+                "the bytes an accumulator gathers",
+                self.max,
+            ));
+        }
+        Ok(())
+    }
+}
 
 #[cfg(feature = "chat")]
 mod chat;
@@ -96,6 +160,9 @@ pub enum AccumulateErrorKind {
     OutOfOrder,
     /// The server sent an `error` event.
     ErrorEvent,
+    /// A bound of the accumulator was reached (bytes gathered, choices, tool
+    /// calls, output items); see [`AccumulateError::limit_value`].
+    Limit,
 }
 
 /// Why a stream of events could not be folded into one result.
@@ -107,6 +174,7 @@ pub struct AccumulateError {
     kind: AccumulateErrorKind,
     message: String,
     api: Option<ApiFields>,
+    limit: Option<(&'static str, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +189,18 @@ impl AccumulateError {
             kind,
             message: message.into(),
             api: None,
+            limit: None,
+        }
+    }
+
+    /// A bound reached: `what` names it, `limit` is its value.
+    pub(crate) fn limit(what: &'static str, limit: usize) -> Self {
+        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+        Self {
+            kind: AccumulateErrorKind::Limit,
+            message: format!("{what} reached the cap of {limit}"),
+            api: None,
+            limit: Some((what, limit)),
         }
     }
 
@@ -133,6 +213,7 @@ impl AccumulateError {
                 code: code.map(str::to_owned),
                 param: param.map(str::to_owned),
             }),
+            limit: None,
         }
     }
 
@@ -148,6 +229,40 @@ impl AccumulateError {
     /// What is wrong, in words (the server's message for an error event).
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// For a [`Limit`](AccumulateErrorKind::Limit) error, what reached its
+    /// bound and the bound.
+    pub fn limit_value(&self) -> Option<(&'static str, u64)> {
+        self.limit
+    }
+
+    /// This error as an [`Error`], every text from the server in it
+    /// scrubbed with `scrub` (the credentials of the configuration the
+    /// events came through): an error event becomes an API error (as if the
+    /// transport had seen it), a bound reached a limit error, anything else a
+    /// decode error whose message and source carry this error's text.
+    pub fn into_error(self, scrub: &Scrubber) -> Error {
+        if let Some((what, limit)) = self.limit {
+            return Error::limit(what, limit);
+        }
+        match &self.api {
+            Some(api) => {
+                let mut details = ApiErrorDetails::new(self.message.clone());
+                if let Some(code) = &api.code {
+                    details = details.with_code(code.clone());
+                }
+                if let Some(param) = &api.param {
+                    details = details.with_param(param.clone());
+                }
+                details.scrub_with(scrub);
+                Error::api(None, None, details)
+            }
+            None => {
+                let text = self.to_string();
+                Error::decode(None, text.as_bytes(), self, scrub)
+            }
+        }
     }
 }
 
@@ -165,25 +280,11 @@ impl fmt::Display for AccumulateError {
 impl std::error::Error for AccumulateError {}
 
 impl From<AccumulateError> for Error {
-    /// An error event becomes an API error (as if the transport had seen it);
-    /// anything else a decode error whose source is the [`AccumulateError`].
+    /// As [`AccumulateError::into_error`] with a scrubber that knows no
+    /// credential: for events the caller pushed by hand. The stream adapter
+    /// uses the stream's own scrubber.
     fn from(e: AccumulateError) -> Self {
-        match &e.api {
-            Some(api) => {
-                let mut details = ApiErrorDetails::new(e.message.clone());
-                if let Some(code) = &api.code {
-                    details = details.with_code(code.clone());
-                }
-                if let Some(param) = &api.param {
-                    details = details.with_param(param.clone());
-                }
-                Error::api(None, None, details)
-            }
-            None => {
-                let text = e.to_string();
-                Error::decode(None, text.as_bytes(), e)
-            }
-        }
+        e.into_error(&Scrubber::new())
     }
 }
 
@@ -209,7 +310,7 @@ pub trait Accumulator: Default {
 }
 
 /// An event type that has an [`Accumulator`], with a shortcut to its text.
-pub trait StreamEvent: Sized {
+pub trait StreamEvent: Sized + serde::de::DeserializeOwned {
     /// The accumulator for streams of this event.
     type Accumulator: Accumulator<Event = Self>;
 
@@ -224,17 +325,40 @@ pub trait StreamEvent: Sized {
 /// `Result<E>` whose event `E` is a [`StreamEvent`] (such as the
 /// [`JsonStream`](crate::JsonStream)s of `create_stream`).
 pub trait AccumulateExt: Stream + Sized {
-    /// A stream yielding every event unchanged while accumulating them; ask
-    /// [`Accumulating::into_final`] for the final value after the end.
+    /// A stream yielding every event unchanged while accumulating them (with
+    /// the default bounds); ask [`Accumulating::into_final`] for the final
+    /// value after the end.
+    ///
+    /// When the stream is the transport's [`JsonStream`](crate::JsonStream),
+    /// errors are scrubbed with its scrubber (the credentials of the
+    /// client's configuration); for another stream, give one with
+    /// [`Accumulating::scrub_with`].
     fn accumulate<E>(self) -> Accumulating<Self, E::Accumulator>
     where
-        Self: Stream<Item = Result<E>> + Unpin,
-        E: StreamEvent,
+        Self: Stream<Item = Result<E>> + Unpin + 'static,
+        E: StreamEvent + 'static,
     {
+        self.accumulate_with(E::Accumulator::default())
+    }
+
+    /// As [`accumulate`](Self::accumulate), into `acc` (an accumulator with
+    /// bounds of its own, say).
+    fn accumulate_with<E, A>(self, acc: A) -> Accumulating<Self, A>
+    where
+        Self: Stream<Item = Result<E>> + Unpin + 'static,
+        E: StreamEvent + 'static,
+        A: Accumulator<Event = E>,
+    {
+        let any: &dyn std::any::Any = &self;
+        let scrub = any
+            .downcast_ref::<crate::JsonStream<E>>()
+            .map(|s| s.meta().scrubber().clone())
+            .unwrap_or_default();
         Accumulating {
             stream: self,
-            acc: E::Accumulator::default(),
+            acc,
             state: State::Running,
+            scrub,
         }
     }
 
@@ -245,11 +369,26 @@ pub trait AccumulateExt: Stream + Sized {
     /// [`Error`]) when its events do not make one result.
     fn collect_final<E>(self) -> CollectFinal<Self, E::Accumulator>
     where
-        Self: Stream<Item = Result<E>> + Unpin,
-        E: StreamEvent,
+        Self: Stream<Item = Result<E>> + Unpin + 'static,
+        E: StreamEvent + 'static,
     {
         CollectFinal {
             inner: Some(self.accumulate()),
+        }
+    }
+
+    /// As [`collect_final`](Self::collect_final), into `acc`.
+    ///
+    /// # Errors
+    /// As [`collect_final`](Self::collect_final).
+    fn collect_final_with<E, A>(self, acc: A) -> CollectFinal<Self, A>
+    where
+        Self: Stream<Item = Result<E>> + Unpin + 'static,
+        E: StreamEvent + 'static,
+        A: Accumulator<Event = E>,
+    {
+        CollectFinal {
+            inner: Some(self.accumulate_with(acc)),
         }
     }
 }
@@ -279,9 +418,18 @@ pub struct Accumulating<S, A> {
     stream: S,
     acc: A,
     state: State,
+    scrub: Scrubber,
 }
 
 impl<S, A: Accumulator> Accumulating<S, A> {
+    /// Scrub errors with `scrub`: the credentials of the configuration the
+    /// events came through (server text such as ids and names is quoted in
+    /// them).
+    pub fn scrub_with(mut self, scrub: Scrubber) -> Self {
+        self.scrub = scrub;
+        self
+    }
+
     /// The accumulator, for a look at the state so far (for example
     /// [`ChatCompletionAccumulator::choices`] or
     /// [`ResponseAccumulator::snapshot`]).
@@ -300,19 +448,19 @@ impl<S, A: Accumulator> Accumulating<S, A> {
     /// The stream was not read to its end, or ended with an error (already
     /// yielded), or its events do not make one result.
     pub fn into_final(self) -> Result<A::Output> {
-        match self.state {
-            State::Ended => Ok(self.acc.finish()?),
-            State::Running => Err(AccumulateError::new(
+        let scrub = self.scrub;
+        let error = match self.state {
+            State::Ended => return self.acc.finish().map_err(|e| e.into_error(&scrub)),
+            State::Running => AccumulateError::new(
                 AccumulateErrorKind::Incomplete,
                 "the stream was not read to its end",
-            )
-            .into()),
-            State::Pending(_) | State::Failed => Err(AccumulateError::new(
+            ),
+            State::Pending(_) | State::Failed => AccumulateError::new(
                 AccumulateErrorKind::Incomplete,
                 "the stream ended with an error",
-            )
-            .into()),
-        }
+            ),
+        };
+        Err(error.into_error(&scrub))
     }
 }
 
@@ -342,7 +490,7 @@ where
             Poll::Ready(Some(Ok(event))) => {
                 this.state = match this.acc.push(&event) {
                     Ok(()) => State::Running,
-                    Err(e) => State::Pending(e.into()),
+                    Err(e) => State::Pending(e.into_error(&this.scrub)),
                 };
                 Poll::Ready(Some(Ok(event)))
             }

@@ -7,7 +7,10 @@ use oai_types::{
     SummaryTextContent,
 };
 
-use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, put, shown};
+use super::{
+    AccumulateError, AccumulateErrorKind, Accumulator, Budget, DEFAULT_MAX_OUTPUT_ITEMS,
+    StreamEvent, put, shown,
+};
 
 /// Folds [`ResponseStreamEvent`](oai_types::ResponseStreamEvent)s into the
 /// [`Response`] the same request returns unstreamed.
@@ -58,10 +61,16 @@ use super::{AccumulateError, AccumulateErrorKind, Accumulator, StreamEvent, put,
 ///   is not the id of the item at its `output_index`.
 /// - [`ErrorEvent`](AccumulateErrorKind::ErrorEvent): an `error` event (the
 ///   transport usually turns it into an [`Error`](crate::Error) first).
+/// - [`Limit`](AccumulateErrorKind::Limit): more bytes of deltas and `.done`
+///   texts than [`max_bytes`](Self::max_bytes), more distinct output indices
+///   than [`max_output_items`](Self::max_output_items). An output index is a
+///   key, never a position.
 /// - At [`finish`](Accumulator::finish), [`Empty`](AccumulateErrorKind::Empty):
 ///   neither a lifecycle event nor a terminal one was received.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ResponseAccumulator {
+    budget: Budget,
+    max_output_items: usize,
     envelope: Option<Response>,
     terminal: Option<Response>,
     items: BTreeMap<i64, OutputItem>,
@@ -224,10 +233,38 @@ fn part<T>(
         .ok_or_else(|| out_of_order(format!("{} was never added", what())))
 }
 
+impl Default for ResponseAccumulator {
+    fn default() -> Self {
+        Self {
+            budget: Budget::default(),
+            max_output_items: DEFAULT_MAX_OUTPUT_ITEMS,
+            envelope: None,
+            terminal: None,
+            items: BTreeMap::new(),
+        }
+    }
+}
+
 impl ResponseAccumulator {
-    /// An empty accumulator.
+    /// An empty accumulator with the default bounds.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Cap on the bytes gathered from deltas and `.done` texts (default
+    /// [`DEFAULT_MAX_ACCUMULATED_BYTES`](super::DEFAULT_MAX_ACCUMULATED_BYTES)).
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.budget.set_max(bytes);
+        self
+    }
+
+    /// Cap on the number of output items (default
+    /// [`DEFAULT_MAX_OUTPUT_ITEMS`](super::DEFAULT_MAX_OUTPUT_ITEMS)).
+    #[must_use]
+    pub fn max_output_items(mut self, items: usize) -> Self {
+        self.max_output_items = items;
+        self
     }
 
     /// The output items so far, by index.
@@ -432,6 +469,12 @@ impl ResponseAccumulator {
                 "an output item has the negative index {output_index}"
             )));
         }
+        if !self.items.contains_key(&output_index) && self.items.len() >= self.max_output_items {
+            return Err(AccumulateError::limit(
+                "the output items of a response",
+                self.max_output_items,
+            ));
+        }
         self.items.insert(output_index, item.clone());
         Ok(())
     }
@@ -442,6 +485,7 @@ impl Accumulator for ResponseAccumulator {
     type Output = Response;
 
     fn push(&mut self, event: &Ev) -> Result<(), AccumulateError> {
+        self.budget.charge(text_bytes(event))?;
         match event {
             Ev::ResponseCreated(e) => self.envelope = Some(e.response.clone()),
             Ev::ResponseQueued(e) => self.envelope = Some(e.response.clone()),
@@ -650,6 +694,27 @@ impl ResponseAccumulator {
         put(&mut r.summary, summary_index, summary, || {
             format!("summary part {summary_index} of output {output_index}")
         })
+    }
+}
+
+/// The text an event adds or replaces, counted against the byte budget.
+fn text_bytes(event: &Ev) -> usize {
+    match event {
+        Ev::ResponseOutputTextDelta(e) => e.delta.len(),
+        Ev::ResponseOutputTextDone(e) => e.text.len(),
+        Ev::ResponseRefusalDelta(e) => e.delta.len(),
+        Ev::ResponseRefusalDone(e) => e.refusal.len(),
+        Ev::ResponseFunctionCallArgumentsDelta(e) => e.delta.len(),
+        Ev::ResponseFunctionCallArgumentsDone(e) => e.arguments.len() + e.name.len(),
+        Ev::ResponseCustomToolCallInputDelta(e) => e.delta.len(),
+        Ev::ResponseCustomToolCallInputDone(e) => e.input.len(),
+        Ev::ResponseReasoningSummaryPartAdded(e) => e.part.text.len(),
+        Ev::ResponseReasoningSummaryPartDone(e) => e.part.text.len(),
+        Ev::ResponseReasoningSummaryTextDelta(e) => e.delta.len(),
+        Ev::ResponseReasoningSummaryTextDone(e) => e.text.len(),
+        Ev::ResponseReasoningTextDelta(e) => e.delta.len(),
+        Ev::ResponseReasoningTextDone(e) => e.text.len(),
+        _ => 0,
     }
 }
 

@@ -4,14 +4,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use oai_transport::http::{HeaderMap, HeaderName, HeaderValue, header};
-use oai_transport::secrecy::SecretString;
 use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use url::Url;
 
-use super::error::{RealtimeError, Scrubber};
+use super::error::{RealtimeError, Scrubber, excerpt};
 use super::limits::RealtimeLimits;
 use super::session::RealtimeSession;
 
@@ -93,33 +92,39 @@ pub(crate) fn config_error(message: String) -> RealtimeError {
 }
 
 /// The headers of the handshake: the credential, then the configuration's
-/// own (organization, project, custom), then the caller's.
+/// own (organization, project, custom), then the caller's. The scrubber is
+/// `scrub` knowing also the credential and the value of every sensitive
+/// header sent, so that none of them can come back in an error.
 pub(crate) fn headers(
     credential: Option<(HeaderName, HeaderValue)>,
     config_headers: &HeaderMap,
     extra: &HeaderMap,
+    scrub: Scrubber,
 ) -> (HeaderMap, Scrubber) {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::USER_AGENT,
         HeaderValue::from_static(oai_transport::USER_AGENT),
     );
-    let mut secret = None;
+    let mut scrub = scrub;
     if let Some((name, value)) = credential {
         let bytes = value.as_bytes();
         let key = bytes.strip_prefix(b"Bearer ").unwrap_or(bytes);
-        secret = std::str::from_utf8(key)
-            .ok()
-            .map(|k| SecretString::from(k.to_owned()));
+        if let Ok(key) = std::str::from_utf8(key) {
+            scrub = scrub.with_secret(key);
+        }
         headers.insert(name, value);
     }
-    for (name, value) in config_headers {
+    for (name, value) in config_headers.iter().chain(extra) {
+        if (value.is_sensitive() || oai_transport::redact::is_sensitive(name))
+            && let Ok(text) = std::str::from_utf8(value.as_bytes())
+        {
+            let text = text.strip_prefix("Bearer ").unwrap_or(text);
+            scrub = scrub.with_secret(text);
+        }
         headers.insert(name.clone(), value.clone());
     }
-    for (name, value) in extra {
-        headers.insert(name.clone(), value.clone());
-    }
-    (headers, Scrubber::new(secret))
+    (headers, scrub)
 }
 
 /// The TLS configuration: rustls with the ring provider and the platform's
@@ -176,6 +181,7 @@ pub(crate) async fn open(
         true,
         Some(connector),
     );
+    let connect_timeout = oai_transport::clamp_duration(connect_timeout);
     match tokio::time::timeout(connect_timeout, connecting).await {
         Err(_) => Err(RealtimeError::ConnectTimeout(connect_timeout)),
         Ok(Err(e)) => Err(handshake_error(e, &scrub)),
@@ -183,18 +189,32 @@ pub(crate) async fn open(
     }
 }
 
-fn handshake_error(e: WsError, scrub: &Scrubber) -> RealtimeError {
+/// The longest request id kept from a refused handshake.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The `x-request-id` of a refused handshake, when it is a plausible id (1 to
+/// 128 of `A-Z a-z 0-9 _ -`) holding no piece of a credential.
+fn request_id(value: &[u8], scrub: &Scrubber) -> Option<String> {
+    let plausible = !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    let id = std::str::from_utf8(value).ok().filter(|_| plausible)?;
+    matches!(scrub.scrub(id), std::borrow::Cow::Borrowed(_)).then(|| id.to_owned())
+}
+
+pub(crate) fn handshake_error(e: WsError, scrub: &Scrubber) -> RealtimeError {
     match e {
         WsError::Http(response) => {
             let request_id = response
                 .headers()
                 .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| scrub.excerpt(v, 200));
+                .and_then(|v| request_id(v.as_bytes(), scrub));
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| scrub.excerpt(&String::from_utf8_lossy(b), 200))
+                .map(|b| oai_transport::redact::single_line(&scrub.excerpt(b, 200)).into_owned())
                 .filter(|b| !b.is_empty());
             RealtimeError::Handshake {
                 status: response.status().as_u16(),
@@ -202,7 +222,7 @@ fn handshake_error(e: WsError, scrub: &Scrubber) -> RealtimeError {
                 body,
             }
         }
-        other => RealtimeError::Connect(scrub.excerpt(&other.to_string(), 300)),
+        other => RealtimeError::Connect(excerpt(scrub, &other.to_string(), 300)),
     }
 }
 
@@ -277,16 +297,22 @@ mod tests {
         value.set_sensitive(true);
         let mut config = HeaderMap::new();
         config.insert("openai-project", HeaderValue::from_static("proj_1"));
+        let mut secret_header = HeaderValue::from_static("hdr-secret-value-42");
+        secret_header.set_sensitive(true);
+        let mut extra = HeaderMap::new();
+        extra.insert("x-portkey-api-key", secret_header);
         let (h, scrub) = headers(
             Some((header::AUTHORIZATION, value)),
             &config,
-            &HeaderMap::new(),
+            &extra,
+            Scrubber::new(),
         );
         assert!(h[header::AUTHORIZATION].is_sensitive());
         assert_eq!(h["openai-project"], "proj_1");
+        assert_eq!(scrub.scrub("bad key sk-hdr-1!"), "bad key [REDACTED]!");
         assert_eq!(
-            scrub.scrub("bad key sk-hdr-1!".into()),
-            "bad key [REDACTED]!"
+            scrub.scrub("echo hdr-secret-value-42 and proj_1"),
+            "echo [REDACTED] and proj_1"
         );
         assert!(!format!("{scrub:?}").contains("sk-hdr-1"));
     }

@@ -204,49 +204,19 @@ impl From<crate::Error> for RealtimeError {
     }
 }
 
-/// Removes the credential from text the server chose (an error message, a
-/// close reason), so that no error can carry it.
-#[derive(Clone, Default)]
-pub(crate) struct Scrubber {
-    secret: Option<oai_transport::secrecy::SecretString>,
+/// The one scrubbing step of the transport, for text the server chose (an
+/// error event, a close reason, a refused handshake's body).
+pub(crate) use oai_transport::redact::Scrubber;
+
+/// At most `max` characters of `text` for an error: every credential `scrub`
+/// knows, and every 8-byte piece of one, replaced first (a cut made before
+/// would leave a prefix of a key that straddles it), then cut, then made one
+/// line (control, bidi and line-separator characters become spaces).
+pub(crate) fn excerpt(scrub: &Scrubber, text: &str, max: usize) -> String {
+    oai_transport::redact::single_line(&scrub.excerpt(text.as_bytes(), max)).into_owned()
 }
 
-impl fmt::Debug for Scrubber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Scrubber([REDACTED])")
-    }
-}
-
-impl Scrubber {
-    pub(crate) fn new(secret: Option<oai_transport::secrecy::SecretString>) -> Self {
-        Self { secret }
-    }
-
-    /// `text` with every occurrence of the credential replaced.
-    pub(crate) fn scrub(&self, text: String) -> String {
-        use oai_transport::secrecy::ExposeSecret;
-        match &self.secret {
-            Some(s) if !s.expose_secret().is_empty() && text.contains(s.expose_secret()) => {
-                text.replace(s.expose_secret(), "[REDACTED]")
-            }
-            _ => text,
-        }
-    }
-
-    /// At most `max` characters of `text`, control characters removed, with
-    /// the credential replaced first: cutting before replacing could leave
-    /// part of a key that straddles the cut.
-    pub(crate) fn excerpt(&self, text: &str, max: usize) -> String {
-        let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-        self.scrub(clean).chars().take(max).collect()
-    }
-
-    pub(crate) fn scrub_opt(&self, text: Option<String>) -> Option<String> {
-        text.map(|t| self.scrub(t))
-    }
-}
-
-/// At most `max` characters of `text`, control characters removed.
-pub(crate) fn excerpt(text: &str, max: usize) -> String {
-    text.chars().filter(|c| !c.is_control()).take(max).collect()
+/// `text` with every credential `scrub` knows replaced, uncut.
+pub(crate) fn scrubbed(scrub: &Scrubber, text: &str) -> String {
+    scrub.scrub(text).into_owned()
 }

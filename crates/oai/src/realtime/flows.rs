@@ -282,7 +282,8 @@ impl RealtimeReceiver {
                 }
                 RealtimeServerEvent::Unknown(value) if turn.unknown_events.len() < 64 => {
                     let tag = value.get("type").and_then(|t| t.as_str()).unwrap_or("");
-                    turn.unknown_events.push(super::error::excerpt(tag, 100));
+                    turn.unknown_events
+                        .push(super::error::excerpt(&self.scrub, tag, 100));
                 }
                 _ => {}
             }

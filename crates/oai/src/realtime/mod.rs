@@ -48,8 +48,9 @@
 //! - **Bounded memory.** Frames and messages over their caps are refused
 //!   from the frame header, before their payload is read; outgoing events
 //!   over the message cap are refused before they are queued; both queues
-//!   are bounded, and a full incoming queue stops reading from the network.
-//!   See [`RealtimeLimits`].
+//!   are bounded in events, the incoming one also in bytes: it holds the
+//!   messages' raw text, decoded only when the application takes them, and
+//!   when it is full the connection is not read. See [`RealtimeLimits`].
 //! - **Every end is told apart.** A clean close ends the stream (`None`);
 //!   an abnormal close code, a dropped connection, a missing pong, an
 //!   oversized frame are each a [`RealtimeError`] delivered last.
@@ -82,7 +83,10 @@ pub use error::RealtimeError;
 #[cfg(feature = "tools")]
 pub use flows::RealtimeToolRun;
 pub use flows::{RealtimeFunctionCall, RealtimeTurn, pcm16_base64, pcm16_samples_per_message};
-pub use limits::{DEFAULT_MAX_COLLECTED_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RealtimeLimits};
+pub use limits::{
+    DEFAULT_MAX_COLLECTED_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_QUEUED_BYTES,
+    RealtimeLimits,
+};
 pub use oai_types::{RealtimeClientEvent, RealtimeServerEvent};
 pub use session::{RealtimeReceiver, RealtimeSender, RealtimeSession};
 
@@ -274,7 +278,12 @@ impl RealtimeConnect {
         defaults: &HeaderMap,
     ) -> Result<RealtimeSession, RealtimeError> {
         let credential = config.credential_header().await?;
-        let (headers, scrub) = connect::headers(credential, defaults, &self.headers);
+        let (headers, scrub) = connect::headers(
+            credential,
+            defaults,
+            &self.headers,
+            config.scrubber().clone(),
+        );
         let timeout = self.connect_timeout.unwrap_or(config.timeouts().connect);
         let target = connect::Target {
             url,

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures_util::{SinkExt, StreamExt};
 use oai_types::{RealtimeClientEvent, RealtimeServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
@@ -18,11 +18,26 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::error::{RealtimeError, Scrubber};
+use super::error::{RealtimeError, Scrubber, excerpt, scrubbed};
 use super::limits::RealtimeLimits;
 
 /// What the receiver gets: an event, or an error.
 pub(crate) type Item = Result<RealtimeServerEvent, RealtimeError>;
+
+/// What waits in the incoming queue: a message as it arrived, decoded only
+/// when the receiver takes it.
+enum Raw {
+    Text(String),
+    Binary(usize),
+    Failed(RealtimeError),
+}
+
+/// One entry of the incoming queue, with its share of the byte budget,
+/// given back when the receiver has decoded it.
+struct Queued {
+    raw: Raw,
+    _bytes: Option<OwnedSemaphorePermit>,
+}
 
 /// What the halves ask of the task.
 enum Command {
@@ -65,7 +80,10 @@ pub struct RealtimeSender {
 /// [`RealtimeError::Server`] and the stream goes on; an error that ends the
 /// session is the last item before `None`.
 pub struct RealtimeReceiver {
-    events: mpsc::Receiver<Item>,
+    events: mpsc::Receiver<Queued>,
+    /// The byte budget of the incoming queue (permits are bytes).
+    budget: Arc<Semaphore>,
+    pub(super) scrub: Scrubber,
     pub(crate) limits: RealtimeLimits,
     _state: Arc<State>,
 }
@@ -82,6 +100,7 @@ impl fmt::Debug for RealtimeReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RealtimeReceiver")
             .field("queued", &self.events.len())
+            .field("queued_bytes", &self.queued_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -94,13 +113,15 @@ impl RealtimeSession {
     {
         let (command_tx, command_rx) = mpsc::channel(limits.get_outgoing_queue());
         let (event_tx, event_rx) = mpsc::channel(limits.get_incoming_queue());
+        let budget = Arc::new(Semaphore::new(limits.get_max_queued_bytes()));
         let state = Arc::new(State::default());
         let driver = Driver {
             ws,
             commands: command_rx,
             events: event_tx,
+            budget: Arc::clone(&budget),
             limits,
-            scrub,
+            scrub: scrub.clone(),
             state: Arc::clone(&state),
         };
         tokio::spawn(driver.run());
@@ -112,6 +133,8 @@ impl RealtimeSession {
             },
             receiver: RealtimeReceiver {
                 events: event_rx,
+                budget,
+                scrub,
                 limits,
                 _state: state,
             },
@@ -229,7 +252,28 @@ impl RealtimeReceiver {
     /// The next server event, `None` once the session has ended (after a
     /// clean close, or after the error that ended it).
     pub async fn next_event(&mut self) -> Option<Result<RealtimeServerEvent, RealtimeError>> {
-        self.events.recv().await
+        let queued = self.events.recv().await?;
+        Some(self.unpack(queued))
+    }
+
+    /// Bytes of server messages waiting in the incoming queue (their raw
+    /// text), and of the one the session holds for lack of room in it:
+    /// never more than [`RealtimeLimits::max_queued_bytes`].
+    pub fn queued_bytes(&self) -> usize {
+        self.limits
+            .get_max_queued_bytes()
+            .saturating_sub(self.budget.available_permits())
+    }
+
+    /// Decodes a queued message; its bytes go back to the budget once its
+    /// text is dropped.
+    fn unpack(&self, queued: Queued) -> Item {
+        let Queued { raw, _bytes } = queued;
+        match raw {
+            Raw::Text(text) => decode(&self.scrub, &text),
+            Raw::Binary(bytes) => Err(RealtimeError::UnexpectedBinary { bytes }),
+            Raw::Failed(error) => Err(error),
+        }
     }
 }
 
@@ -237,7 +281,9 @@ impl futures_core::Stream for RealtimeReceiver {
     type Item = Result<RealtimeServerEvent, RealtimeError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_recv(cx)
+        self.events
+            .poll_recv(cx)
+            .map(|queued| queued.map(|q| self.unpack(q)))
     }
 }
 
@@ -245,7 +291,8 @@ impl futures_core::Stream for RealtimeReceiver {
 struct Driver<S> {
     ws: WebSocketStream<S>,
     commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Item>,
+    events: mpsc::Sender<Queued>,
+    budget: Arc<Semaphore>,
     limits: RealtimeLimits,
     scrub: Scrubber,
     state: Arc<State>,
@@ -278,7 +325,11 @@ where
         // receiver that never reads again cannot hold the connection open.
         drop(ws);
         if let End::Failed(error) = end {
-            let _ = events.send(Err(error)).await;
+            let last = Queued {
+                raw: Raw::Failed(error),
+                _bytes: None,
+            };
+            let _ = events.send(last).await;
         }
     }
 
@@ -287,6 +338,7 @@ where
             ws,
             commands,
             events,
+            budget,
             limits,
             scrub,
             state,
@@ -294,34 +346,43 @@ where
         let limits = *limits;
         let scrub = &*scrub;
         let mut pinger = limits.get_ping_interval().map(|every| {
-            let mut t = tokio::time::interval_at(Instant::now() + every, every);
+            let every = oai_transport::clamp_duration(every);
+            let mut t = tokio::time::interval_at(later(every), every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
         let mut pong_deadline: Option<Instant> = None;
-        let mut pending: Option<Item> = None;
+        // The message read and not yet queued, with its bytes once reserved.
+        let mut pending: Option<Raw> = None;
+        let mut reserved: Option<OwnedSemaphorePermit> = None;
         let mut paused_at: Option<Instant> = None;
         let mut closing: Option<Closing> = None;
         let mut commands_open = true;
         let mut receiver_gone = false;
         loop {
-            let far = Instant::now() + std::time::Duration::from_secs(86_400);
+            let far = later(std::time::Duration::from_secs(86_400));
             // Unbiased: neither a stream of commands (audio) nor a stream of
             // server events can starve the other, or the timers.
             tokio::select! {
-                permit = events.reserve(), if pending.is_some() => match permit {
+                // Room in bytes first, then a place in the queue.
+                bytes = Arc::clone(budget).acquire_many_owned(share(&limits, pending.as_ref())), if pending.is_some() && reserved.is_none() => {
+                    // The budget is never closed; `Err` cannot happen.
+                    reserved = bytes.ok();
+                }
+                permit = events.reserve(), if pending.is_some() && reserved.is_some() => match permit {
                     Ok(permit) => {
-                        if let Some(item) = pending.take() {
-                            permit.send(item);
+                        if let Some(raw) = pending.take() {
+                            permit.send(Queued { raw, _bytes: reserved.take() });
                         }
                         // Time spent waiting on the application does not
                         // count against the server's pong.
                         if let (Some(at), Some(deadline)) = (paused_at.take(), pong_deadline.as_mut()) {
-                            *deadline += at.elapsed();
+                            *deadline = deadline.checked_add(at.elapsed()).unwrap_or(*deadline);
                         }
                     }
                     Err(_) => {
                         pending = None;
+                        reserved = None;
                         receiver_gone = true;
                     }
                 },
@@ -367,20 +428,21 @@ where
                     };
                     match message {
                         Message::Text(text) => {
-                            let item = decode(scrub, text.as_str());
+                            let raw = Raw::Text(text.as_str().to_owned());
+                            drop(text);
                             if closing.is_some() || receiver_gone {
                                 // Closing: what fits is kept, nothing waits.
                                 if !receiver_gone {
-                                    let _ = events.try_send(item);
+                                    try_queue(events, budget, &limits, raw);
                                 }
                             } else {
-                                pending = Some(item);
+                                pending = Some(raw);
                                 paused_at = Some(Instant::now());
                             }
                         }
                         Message::Binary(bytes) => {
                             if closing.is_none() && !receiver_gone {
-                                pending = Some(Err(RealtimeError::UnexpectedBinary { bytes: bytes.len() }));
+                                pending = Some(Raw::Binary(bytes.len()));
                                 paused_at = Some(Instant::now());
                             }
                         }
@@ -400,7 +462,7 @@ where
                             return match frame {
                                 Some(frame) if !is_normal(frame.code) => End::Failed(RealtimeError::AbnormalClose {
                                     code: u16::from(frame.code),
-                                    reason: scrub.excerpt(frame.reason.as_str(), 200),
+                                    reason: excerpt(scrub, frame.reason.as_str(), 200),
                                 }),
                                 _ => End::Clean,
                             };
@@ -417,7 +479,7 @@ where
                     if let Err(end) = bounded(&limits, scrub, false, ws.send(Message::Ping(Default::default()))).await {
                         return end;
                     }
-                    pong_deadline = Some(Instant::now() + limits.get_pong_timeout());
+                    pong_deadline = Some(later(limits.get_pong_timeout()));
                 }
                 () = tokio::time::sleep_until(pong_deadline.unwrap_or(far)), if pong_deadline.is_some() && pending.is_none() => {
                     let _ = finish_close(closing, None);
@@ -438,6 +500,41 @@ where
             }
         }
     }
+}
+
+/// The instant `after` from now, `after` clamped so that it cannot overflow.
+fn later(after: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(oai_transport::clamp_duration(after))
+        .unwrap_or(now)
+}
+
+/// The bytes a message takes from the incoming queue's budget: its length,
+/// at most the whole budget (a larger message then waits for an empty
+/// queue and goes in alone).
+fn share(limits: &RealtimeLimits, raw: Option<&Raw>) -> u32 {
+    let len = match raw {
+        Some(Raw::Text(text)) => text.len(),
+        _ => 0,
+    };
+    u32::try_from(len.min(limits.get_max_queued_bytes())).unwrap_or(u32::MAX)
+}
+
+/// Queues `raw` if there is room now, in events and in bytes; drops it
+/// otherwise (while closing nothing waits).
+fn try_queue(
+    events: &mpsc::Sender<Queued>,
+    budget: &Arc<Semaphore>,
+    limits: &RealtimeLimits,
+    raw: Raw,
+) {
+    let Ok(bytes) = Arc::clone(budget).try_acquire_many_owned(share(limits, Some(&raw))) else {
+        return;
+    };
+    let _ = events.try_send(Queued {
+        raw,
+        _bytes: Some(bytes),
+    });
 }
 
 /// Awaits one write to the socket for at most the pong timeout: a peer that
@@ -490,7 +587,7 @@ where
     match sent {
         Ok(()) => {
             *closing = Some(Closing {
-                deadline: Instant::now() + limits.get_close_timeout(),
+                deadline: later(limits.get_close_timeout()),
                 waiters: vec![done],
             });
             None
@@ -512,11 +609,11 @@ fn decode(scrub: &Scrubber, text: &str) -> Item {
     match serde_json::from_str::<RealtimeServerEvent>(text) {
         Ok(RealtimeServerEvent::Error(mut event)) => {
             let e = &mut event.error;
-            e.message = scrub.scrub(std::mem::take(&mut e.message));
-            e.r#type = scrub.scrub(std::mem::take(&mut e.r#type));
-            e.code = scrub.scrub_opt(e.code.take());
-            e.param = scrub.scrub_opt(e.param.take());
-            e.event_id = scrub.scrub_opt(e.event_id.take());
+            e.message = scrubbed(scrub, &e.message);
+            e.r#type = scrubbed(scrub, &e.r#type);
+            for field in [&mut e.code, &mut e.param, &mut e.event_id] {
+                *field = field.as_deref().map(|t| scrubbed(scrub, t));
+            }
             Err(RealtimeError::Server(Box::new(event)))
         }
         Ok(event) => Ok(event),
@@ -524,11 +621,11 @@ fn decode(scrub: &Scrubber, text: &str) -> Item {
             let event_type = serde_json::from_str::<TypeOnly>(text)
                 .ok()
                 .and_then(|t| t.r#type)
-                .map(|t| scrub.excerpt(&t, 200));
+                .map(|t| excerpt(scrub, &t, 200));
             Err(RealtimeError::Decode {
                 event_type,
-                raw: scrub.scrub(text.to_owned()),
-                message: scrub.scrub(e.to_string()),
+                raw: scrubbed(scrub, text),
+                message: excerpt(scrub, &e.to_string(), 500),
             })
         }
     }
@@ -569,7 +666,7 @@ fn map_error(
         }
         WsError::Capacity(other) => RealtimeError::Protocol(other.to_string()),
         WsError::Utf8(_) => RealtimeError::Protocol("a text frame is not UTF-8".to_owned()),
-        other => RealtimeError::Protocol(scrub.excerpt(&other.to_string(), 200)),
+        other => RealtimeError::Protocol(excerpt(scrub, &other.to_string(), 200)),
     }
 }
 
@@ -617,11 +714,85 @@ mod tests {
         })
     }
 
+    /// The credential of the property below: digits after `sk-`, so that
+    /// none of its characters can come from the filler around it.
+    fn key_of(digits: &str) -> String {
+        format!("sk-{digits}")
+    }
+
+    /// Whether `shown` holds any part of a key: a digit, or its `sk-`
+    /// prefix, once the redaction marker is taken out.
+    fn leaks(shown: &str) -> bool {
+        let rest = shown.replace("[REDACTED]", "");
+        rest.contains("sk-") || rest.chars().any(|c| c.is_ascii_digit())
+    }
+
     proptest! {
+        /// The key, whole or any piece of 8 bytes or more of it, put
+        /// anywhere around the 200-character cut of server text (a close
+        /// reason, a refused handshake's body and request id, an error
+        /// event, an event that does not decode): no part of it is kept.
+        #[test]
+        fn no_piece_of_the_key_survives_a_cut(
+            digits in "[0-9]{29,45}",
+            before in 150usize..260,
+            span in (0usize..40, 8usize..48),
+        ) {
+            let key = key_of(&digits);
+            let start = span.0.min(key.len() - 8);
+            let end = (start + span.1).min(key.len());
+            let piece = &key[start..end];
+            let scrub = Scrubber::new().with_secret(&key);
+            let filler: String = "ab cd.ef gh ".chars().cycle().take(before).collect();
+            for quoted in [key.as_str(), piece] {
+                let text = format!("{filler}{quoted} after");
+                // A close reason.
+                let reason = excerpt(&scrub, &text, 200);
+                prop_assert!(!leaks(&reason), "{reason:?}");
+                prop_assert!(reason.chars().count() <= 201);
+                // A refused handshake.
+                let response = tokio_tungstenite::tungstenite::http::Response::builder()
+                    .status(401)
+                    .header("x-request-id", quoted)
+                    .body(Some(text.clone().into_bytes()))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                match super::super::connect::handshake_error(WsError::Http(Box::new(response)), &scrub) {
+                    RealtimeError::Handshake { request_id, body, .. } => {
+                        prop_assert_eq!(request_id, None);
+                        let body = body.unwrap_or_default();
+                        prop_assert!(!leaks(&body), "{body:?}");
+                    }
+                    other => prop_assert!(false, "{other:?}"),
+                }
+                // An error event.
+                let event = serde_json::json!({"type": "error", "event_id": "ev_1", "error": {"type": quoted, "code": quoted, "message": text, "param": quoted, "event_id": quoted}});
+                match decode(&scrub, &event.to_string()) {
+                    Err(RealtimeError::Server(event)) => {
+                        let e = &event.error;
+                        for field in [Some(&e.message), Some(&e.r#type), e.code.as_ref(), e.param.as_ref(), e.event_id.as_ref()] {
+                            let field = field.map(String::as_str).unwrap_or_default();
+                            prop_assert!(!leaks(field), "{field:?}");
+                        }
+                    }
+                    other => prop_assert!(false, "{other:?}"),
+                }
+                // A known event that does not decode.
+                let bad = serde_json::json!({"type": "session.created", "session": text});
+                match decode(&scrub, &bad.to_string()) {
+                    Err(RealtimeError::Decode { raw, message, .. }) => {
+                        prop_assert!(!leaks(&raw), "{raw:?}");
+                        let message = message.split(" at line ").next().unwrap_or_default();
+                        prop_assert!(!leaks(message), "{message:?}");
+                    }
+                    other => prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+
         /// Any text frame gives an item, never a panic.
         #[test]
         fn any_text_decodes_without_panic(text in ".{0,300}") {
-            let _ = decode(&Scrubber::default(), &text);
+            let _ = decode(&Scrubber::new(), &text);
         }
 
         /// Any JSON with a known or unknown type gives an item; an unknown
@@ -642,7 +813,7 @@ mod tests {
             };
             object.insert("type".into(), serde_json::Value::from(tag.clone()));
             let value = serde_json::Value::Object(object);
-            let item = decode(&Scrubber::default(), &value.to_string());
+            let item = decode(&Scrubber::new(), &value.to_string());
             if tag.starts_with("x-") {
                 prop_assert_eq!(item.ok().and_then(|e| e.as_unknown().cloned()), Some(value));
             }
