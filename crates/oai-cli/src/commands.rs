@@ -641,10 +641,10 @@ async fn batch(
             let batch = runner.submit(&input).await?;
             if !options.json {
                 out.note(&format!(
-                    "batch {} submitted ({} requests); if this stops, resume with: oai batch run --resume {}",
+                    "batch {} submitted ({} requests); if this stops, {}",
                     batch.id,
                     input.len(),
-                    batch.id
+                    exit::resume_hint(&batch.id)
                 ));
             }
             batch.id

@@ -122,6 +122,22 @@ impl From<oai::upload::UploadError> for Failure {
     }
 }
 
+/// The command that resumes batch `id`, for a person to copy: only for an id
+/// of letters, digits, `_` and `-` (a server-chosen id such as
+/// `b; rm -rf ~` would make a command that does something else).
+pub fn resume_hint(id: &str) -> String {
+    let plain = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        format!("resume with: oai batch run --resume {id}")
+    } else {
+        "the server's batch id is not a plain id, so no command to resume it is printed".to_owned()
+    }
+}
+
 impl From<oai::batch::BatchRunError> for Failure {
     fn from(e: oai::batch::BatchRunError) -> Self {
         let mut line = e.to_string();
@@ -130,7 +146,7 @@ impl From<oai::batch::BatchRunError> for Failure {
         }
         let code = match (e.batch_id(), e.api_error()) {
             (Some(id), _) => {
-                line.push_str(&format!("; resume with: oai batch run --resume {id}"));
+                line.push_str(&format!("; {}", resume_hint(id)));
                 UNFINISHED
             }
             (None, Some(api)) => code_of(api),

