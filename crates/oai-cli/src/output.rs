@@ -181,36 +181,7 @@ impl Holdback {
     }
 }
 
-/// `text` with every control character except newline and tab, and every
-/// character that reorders text (bidi overrides and isolates, line and
-/// paragraph separators), replaced by a space: model text for a terminal.
-///
-/// The character classes are those of [`single_line`]; only `\n` and `\t`
-/// are kept.
-pub fn terminal_text(text: &str) -> Cow<'_, str> {
-    if matches!(single_line(text), Cow::Borrowed(_)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        for (j, cell) in line.split('\t').enumerate() {
-            if j > 0 {
-                out.push('\t');
-            }
-            out.push_str(&single_line(cell));
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Whether `c` is one of the characters [`single_line`] replaces.
-fn is_unsafe(c: char) -> bool {
-    let mut buf = [0u8; 4];
-    matches!(single_line(c.encode_utf8(&mut buf)), Cow::Owned(_))
-}
+pub use oai::transport::redact::{is_unsafe_char as is_unsafe, terminal_text};
 
 /// JSON text with every unsafe character but the newline written as a `\u`
 /// escape. Serialized JSON holds such characters only inside strings (its own

@@ -378,9 +378,26 @@ pub fn single_line(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `text` for a terminal: as [`single_line`], but newlines and tabs are kept
+/// (model text has lines); every other control character (ESC included, so no
+/// escape sequence survives) and every reordering character is replaced.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    let unsafe_here = |c: char| c != '\n' && c != '\t' && is_unsafe_char(c);
+    if text.chars().any(unsafe_here) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if unsafe_here(c) { ' ' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Control characters, and the Unicode characters that reorder or hide text
-/// (bidirectional overrides and isolates, line and paragraph separators).
-fn is_unsafe_char(c: char) -> bool {
+/// (bidirectional overrides and isolates, line and paragraph separators):
+/// what [`single_line`] replaces.
+pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -458,6 +475,15 @@ mod tests {
         assert!(!out.contains("secret"), "{out}");
         assert!(out.starts_with("éé"));
         assert!(out.ends_with("éé"));
+    }
+
+    #[test]
+    fn terminal_text_keeps_lines_and_tabs_only() {
+        assert_eq!(
+            terminal_text("a\n\tb\x1b]52;c;x\x07\r\u{202e}"),
+            "a\n\tb ]52;c;x   "
+        );
+        assert!(matches!(terminal_text("a\nb"), Cow::Borrowed(_)));
     }
 
     #[test]
