@@ -177,7 +177,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(n) if n <= 6 => Decision::Approve,
                 _ => Decision::Reject("parties above 6 need a phone call".into()),
             };
-            decisions.push((call.call_id().to_owned(), decision));
+            decisions.push((call.token(), decision));
         }
         run = runner.resume_responses(run, decisions).await;
     }

@@ -589,10 +589,9 @@ async fn review_mode_stops_before_anything_runs_then_approves() {
     assert_eq!(pending[0].arguments(), Some(&json!({"a": 2, "b": 3})));
     assert!(pending[0].validation().is_valid());
     assert!(pending[0].needs_review());
+    let token = pending[0].token();
 
-    let run = runner
-        .resume_chat(run, [("c1".to_owned(), Decision::Approve)])
-        .await;
+    let run = runner.resume_chat(run, [(token, Decision::Approve)]).await;
     assert!(run.outcome().is_completed());
     assert_eq!(
         *calls.lock().unwrap(),
@@ -620,16 +619,17 @@ async fn review_mode_edits_are_checked_and_run_with_the_new_arguments() {
     let calls = Calls::default();
     let runner = ToolRunner::new(client, weather_tools(&calls)).review_all(true);
     let run = runner.run_chat(chat_request("x")).await;
+    let tokens: Vec<_> = run.pending().iter().map(|c| c.token()).collect();
     let run = runner
         .resume_chat(
             run,
             [
                 (
-                    "c1".to_owned(),
+                    tokens[0],
                     Decision::Edit(json!({"city": "Paris", "unit": "celsius"})),
                 ),
                 // An edit that breaks the schema is answered, never run.
-                ("c2".to_owned(), Decision::Edit(json!({"a": "x", "b": 1}))),
+                (tokens[1], Decision::Edit(json!({"a": "x", "b": 1}))),
             ],
         )
         .await;
@@ -667,11 +667,9 @@ async fn review_mode_rejections_reach_the_model_and_undecided_calls_are_rejected
     let calls = Calls::default();
     let runner = ToolRunner::new(client, weather_tools(&calls)).review_all(true);
     let run = runner.run_chat(chat_request("x")).await;
+    let first = run.pending()[0].token();
     let run = runner
-        .resume_chat(
-            run,
-            [("c1".to_owned(), Decision::Reject("not today".into()))],
-        )
+        .resume_chat(run, [(first, Decision::Reject("not today".into()))])
         .await;
     assert!(run.outcome().is_completed());
     assert!(calls.lock().unwrap().is_empty());
@@ -711,8 +709,9 @@ async fn a_per_tool_policy_holds_only_the_tools_that_need_review() {
         calls.lock().unwrap().is_empty(),
         "nothing runs before review"
     );
+    let weather = run.pending()[1].token();
     let run = runner
-        .resume_chat(run, [("c2".to_owned(), Decision::Approve)])
+        .resume_chat(run, [(weather, Decision::Approve)])
         .await;
     // The auto call ran as proposed; the reviewed one as approved; the next
     // round's auto-only call ran without stopping.
@@ -1380,10 +1379,11 @@ mod property {
                 let mut run = runner.run_chat(chat_request("x")).await;
                 let mut round = 0;
                 while let RunOutcome::NeedsReview = run.outcome() {
-                    let decisions: Vec<(String, Decision)> = rounds[round]
+                    let tokens: Vec<_> = run.pending().iter().map(|c| c.token()).collect();
+                    let decisions: Vec<_> = rounds[round]
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, (_, _, d))| d.clone().map(|d| (format!("r{round}c{i}"), d)))
+                        .filter_map(|(i, (_, _, d))| d.clone().map(|d| (tokens[i], d)))
                         .collect();
                     run = runner.resume_chat(run, decisions).await;
                     round += 1;
@@ -1397,6 +1397,726 @@ mod property {
                 let ran = seen.lock().unwrap().len() as u32;
                 assert_eq!(ran, run.stats().succeeded);
             });
+        }
+    }
+}
+
+// ------------------------------------------------------- call identity
+
+/// A `read` tool that records the paths it was asked to read.
+fn read_tool(paths: &Arc<Mutex<Vec<String>>>) -> ToolRegistry {
+    let mut tools = ToolRegistry::new();
+    let seen = Arc::clone(paths);
+    tools
+        .register_json(
+            "read",
+            "Reads a file",
+            json!({"type": "object", "properties": {"path": {"type": "string"}},
+                "required": ["path"], "additionalProperties": false}),
+            true,
+            move |args: Value| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let path = args["path"].as_str().unwrap_or_default().to_owned();
+                    seen.lock().unwrap().push(path.clone());
+                    Ok::<_, String>(format!("contents of {path}"))
+                }
+            },
+        )
+        .unwrap();
+    tools
+}
+
+#[tokio::test]
+async fn calls_with_repeated_or_empty_ids_never_run_whatever_the_decisions() {
+    // Three calls share the id `dup` (a local server's constant id, or a
+    // hostile one); the application approves two paths and rejects
+    // `/home/user`. Before, decisions went by id: `/home/user` ran.
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("dup", "read", r#"{"path":"/tmp/a"}"#),
+                ("dup", "read", r#"{"path":"/home/user"}"#),
+                ("dup", "read", r#"{"path":"/tmp/b"}"#),
+                ("", "read", r#"{"path":"/tmp/c"}"#),
+                ("ok", "read", r#"{"path":"/tmp/d"}"#),
+            ]),
+            chat_text("done"),
+        ],
+    )
+    .await;
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let runner = ToolRunner::new(client, read_tool(&paths)).review_all(true);
+    let run = runner.run_chat(chat_request("x")).await;
+    assert!(matches!(run.outcome(), RunOutcome::NeedsReview));
+    let ambiguous: Vec<_> = run.pending().iter().map(|c| c.has_ambiguous_id()).collect();
+    assert_eq!(ambiguous, [true, true, true, true, false]);
+    let waiting: Vec<_> = run.pending().iter().map(|c| c.needs_review()).collect();
+    assert_eq!(waiting, [false, false, false, false, true]);
+    let decisions: Vec<_> = run
+        .pending()
+        .iter()
+        .map(|call| {
+            let decision = if call.raw_arguments().contains("/home/user") {
+                Decision::Reject("private".into())
+            } else {
+                Decision::Approve
+            };
+            (call.token(), decision)
+        })
+        .collect();
+    let run = runner.resume_chat(run, decisions).await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(*paths.lock().unwrap(), ["/tmp/d"]);
+    assert_eq!(run.stats().ambiguous_ids, 4);
+    let outcomes: Vec<_> = run
+        .stats()
+        .records
+        .iter()
+        .map(|r| r.outcome.label())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "ambiguous_id",
+            "ambiguous_id",
+            "ambiguous_id",
+            "ambiguous_id",
+            "succeeded"
+        ]
+    );
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert_eq!(answers.len(), 5);
+    for (_, text) in &answers[..4] {
+        assert!(
+            text.contains("not run") && text.contains("unique id"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        answers[4],
+        ("ok".to_owned(), "contents of /tmp/d".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_decision_list_naming_a_call_twice_or_a_stranger_is_refused_and_nothing_runs() {
+    let script = || {
+        vec![
+            chat_calls(&[
+                ("c1", "read", r#"{"path":"/tmp/a"}"#),
+                ("c2", "read", r#"{"path":"/etc/passwd"}"#),
+            ]),
+            chat_text("done"),
+        ]
+    };
+    let (server, client) = model("/chat/completions", script()).await;
+    let (_other_server, other_client) = model("/chat/completions", script()).await;
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let runner = ToolRunner::new(client, read_tool(&paths)).review_all(true);
+    let run = runner.run_chat(chat_request("x")).await;
+    let (t1, t2) = (run.pending()[0].token(), run.pending()[1].token());
+    assert_ne!(t1, t2);
+
+    // The same call twice: refused, whatever the two decisions say.
+    let run = runner
+        .resume_chat(
+            run,
+            [
+                (t1, Decision::Approve),
+                (t2, Decision::Reject("no".into())),
+                (t2, Decision::Approve),
+            ],
+        )
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => {
+            assert!(e.is_invalid_input(), "{e}");
+            assert!(e.to_string().contains("two decisions"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run.pending().len(), 2);
+
+    // A token of another run (the same call id, the same place) names nothing here.
+    let other = ToolRunner::new(other_client, read_tool(&paths)).review_all(true);
+    let stranger = other.run_chat(chat_request("x")).await;
+    let foreign = stranger.pending()[1].token();
+    let run = runner
+        .resume_chat(run, [(t1, Decision::Approve), (foreign, Decision::Approve)])
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => assert!(e.to_string().contains("not a call of this run"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(paths.lock().unwrap().is_empty(), "a refused list ran calls");
+    assert_eq!(
+        bodies(&server).await.len(),
+        1,
+        "a refused list sent a request"
+    );
+
+    // The right list, in any order, goes on.
+    let run = runner
+        .resume_chat(
+            run,
+            [(t2, Decision::Reject("no".into())), (t1, Decision::Approve)],
+        )
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(*paths.lock().unwrap(), ["/tmp/a"]);
+    // The tokens of a finished review name nothing any more.
+    let run = runner.resume_chat(run, [(t1, Decision::Approve)]).await;
+    assert!(matches!(run.outcome(), RunOutcome::Failed(_)));
+}
+
+#[tokio::test]
+async fn a_resumed_call_is_checked_and_run_by_the_runner_that_resumes() {
+    let (server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[
+                ("c1", "add", r#"{"a":"x","b":1}"#),
+                ("c2", "add", r#"{"a":1,"b":2}"#),
+                ("c3", "mul", r#"{"a":2,"b":3}"#),
+            ]),
+            chat_text("done"),
+        ],
+    )
+    .await;
+    let ran = Arc::new(Mutex::new(Vec::<String>::new()));
+    let tool = |who: &'static str, schema: Value| {
+        let ran = Arc::clone(&ran);
+        (schema, move |args: Value| {
+            let ran = Arc::clone(&ran);
+            async move {
+                ran.lock().unwrap().push(format!("{who} {args}"));
+                Ok::<_, String>("ok")
+            }
+        })
+    };
+    let lax = json!({"type": "object"});
+    let strict = json!({"type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"], "additionalProperties": false});
+    // The proposing runner: lax schemas, `add` under review, `mul` automatic.
+    let mut proposing = ToolRegistry::new();
+    for (name, who) in [("add", "A.add"), ("mul", "A.mul")] {
+        let (schema, handler) = tool(who, lax.clone());
+        proposing
+            .register_json(name, "", schema, false, handler)
+            .unwrap();
+    }
+    proposing.set_policy("add", Policy::Review).unwrap();
+    // The resuming runner: strict schemas, and `mul` under review too.
+    let mut resuming = ToolRegistry::new();
+    for (name, who) in [("add", "B.add"), ("mul", "B.mul")] {
+        let (schema, handler) = tool(who, strict.clone());
+        resuming
+            .register_json(name, "", schema, true, handler)
+            .unwrap();
+    }
+    resuming.set_policy("mul", Policy::Review).unwrap();
+
+    let run = ToolRunner::new(client.clone(), proposing)
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(matches!(run.outcome(), RunOutcome::NeedsReview));
+    assert!(
+        run.pending()[0].validation().is_valid(),
+        "valid for the proposing runner"
+    );
+    let decisions = [
+        (run.pending()[0].token(), Decision::Approve),
+        (run.pending()[1].token(), Decision::Approve),
+    ];
+    let run = ToolRunner::new(client, resuming)
+        .resume_chat(run, decisions)
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    // Only the resuming runner's handler ran, only on arguments its own
+    // schema passes; `mul`, under review there, had no decision.
+    assert_eq!(*ran.lock().unwrap(), [r#"B.add {"a":1,"b":2}"#]);
+    let answers = tool_messages(&bodies(&server).await[1]);
+    assert!(
+        answers[0].1.contains("do not match the schema"),
+        "{}",
+        answers[0].1
+    );
+    assert!(answers[2].1.contains("no decision"), "{}", answers[2].1);
+}
+
+#[tokio::test]
+async fn duration_max_means_no_limit_and_never_panics() {
+    let (_server, client) = model(
+        "/chat/completions",
+        vec![
+            chat_calls(&[("c1", "add", r#"{"a":1,"b":2}"#)]),
+            chat_text("3"),
+        ],
+    )
+    .await;
+    let calls = Calls::default();
+    let runner = ToolRunner::new(client, weather_tools(&calls))
+        .max_total_time(Duration::MAX)
+        .call_timeout(Duration::MAX);
+    let run = runner.run_chat(chat_request("1+2?")).await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(calls.lock().unwrap().len(), 1);
+    // Resuming (a second deadline from the time already spent) is as safe.
+    let run = runner.resume_chat(run, []).await;
+    assert!(
+        !matches!(run.outcome(), RunOutcome::LimitReached(_)),
+        "{:?}",
+        run.outcome()
+    );
+}
+
+/// A streamed chat answer whose call `index` gets `pieces` argument deltas.
+fn streamed_calls(calls: usize, pieces: usize, piece: &str) -> String {
+    let mut events = Vec::new();
+    for index in 0..calls {
+        events.push(chunk(
+            json!({"tool_calls": [{"index": index, "id": format!("c{index}"), "type": "function",
+                "function": {"name": "add", "arguments": ""}}]}),
+            None,
+        ));
+        for _ in 0..pieces {
+            events.push(chunk(
+                json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                None,
+            ));
+        }
+    }
+    events.push(chunk(json!({}), Some("tool_calls")));
+    sse(&events)
+}
+
+#[tokio::test]
+async fn streamed_tool_calls_are_bounded_in_number_and_in_argument_bytes() {
+    let calls = Calls::default();
+    // Arguments over the cap: the round stops at the delta that crosses it.
+    let (server, client) = model(
+        "/chat/completions",
+        vec![Reply::Sse(streamed_calls(1, 1000, "          "))],
+    )
+    .await;
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .streaming(true)
+        .max_argument_bytes(4096)
+        .run_chat(chat_request("x"))
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => {
+            assert!(e.is_limit(), "{e}");
+            assert!(e.to_string().contains("4096"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(bodies(&server).await.len(), 1);
+
+    // More calls than the calls-per-round limit.
+    let (_server, client) = model(
+        "/chat/completions",
+        vec![Reply::Sse(streamed_calls(3, 1, r#"{"a":1,"b":1}"#))],
+    )
+    .await;
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .streaming(true)
+        .max_calls_per_round(2)
+        .run_chat(chat_request("x"))
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => assert!(e.is_limit(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Within both bounds, the same stream runs.
+    let (_server, client) = model(
+        "/chat/completions",
+        vec![
+            Reply::Sse(streamed_calls(2, 1, r#"{"a":1,"b":1}"#)),
+            Reply::Sse(sse(&[
+                chunk(json!({"role": "assistant", "content": "done"}), None),
+                chunk(json!({}), Some("stop")),
+            ])),
+        ],
+    )
+    .await;
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .streaming(true)
+        .max_calls_per_round(2)
+        .max_argument_bytes(13)
+        .run_chat(chat_request("x"))
+        .await;
+    assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        2,
+        "only the calls within bounds ran"
+    );
+}
+
+#[tokio::test]
+async fn streamed_responses_tool_arguments_are_bounded() {
+    let mut events = vec![
+        json!({"type": "response.output_item.added", "sequence_number": 1,
+        "output_index": 0, "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1",
+            "name": "add", "arguments": "", "status": "in_progress"}}),
+    ];
+    for n in 0..100 {
+        events.push(json!({"type": "response.function_call_arguments.delta",
+            "sequence_number": n + 2, "output_index": 0, "item_id": "fc_1",
+            "delta": " ".repeat(100)}));
+    }
+    let (server, client) = model("/responses", vec![Reply::Sse(sse(&events))]).await;
+    let calls = Calls::default();
+    let request = CreateResponseBuilder::new()
+        .model("m")
+        .input("x")
+        .build()
+        .unwrap();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .streaming(true)
+        .max_argument_bytes(1000)
+        .run_responses(request)
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => assert!(e.is_limit(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(bodies(&server).await.len(), 1);
+}
+
+/// Call identity: the server's call ids may repeat or be empty; review
+/// decisions must still reach exactly the call they were made for.
+mod identity {
+    use super::*;
+    use oai::tools::{CallToken, ProposedCall};
+    use proptest::prelude::*;
+
+    /// The call id the server gives a call.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Id {
+        Unique,
+        Dup,
+        Other,
+        Empty,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Choice {
+        Approve,
+        Reject,
+        /// An edit whose arguments fit the call's own tool, or the other
+        /// tool's shape (which its own schema refuses).
+        Edit {
+            fits: bool,
+        },
+    }
+
+    /// One call the model asks for, with the application's decision on it.
+    #[derive(Debug, Clone)]
+    struct Drawn {
+        id: Id,
+        weather: bool,
+        valid: bool,
+        decision: Option<Choice>,
+        order: u8,
+    }
+
+    fn drawn() -> impl Strategy<Value = Drawn> {
+        let id = prop_oneof![
+            Just(Id::Unique),
+            Just(Id::Dup),
+            Just(Id::Other),
+            Just(Id::Empty)
+        ];
+        let choice = prop_oneof![
+            Just(None),
+            Just(Some(Choice::Approve)),
+            Just(Some(Choice::Reject)),
+            any::<bool>().prop_map(|fits| Some(Choice::Edit { fits })),
+        ];
+        (
+            id,
+            any::<bool>(),
+            prop::bool::weighted(0.8),
+            choice,
+            any::<u8>(),
+        )
+            .prop_map(|(id, weather, valid, decision, order)| Drawn {
+                id,
+                weather,
+                valid,
+                decision,
+                order,
+            })
+    }
+
+    /// Round `r`, call `i`: its marker, which names it in the arguments.
+    fn marker(r: usize, i: usize) -> i64 {
+        (r * 16 + i + 1) as i64
+    }
+
+    fn tool_of(weather: bool) -> &'static str {
+        if weather { "weather" } else { "add" }
+    }
+
+    /// Arguments carrying `marker`: fitting `weather` or `add`, or not.
+    fn arguments(weather: bool, marker: i64, valid: bool) -> Value {
+        match (weather, valid) {
+            (true, true) => json!({"city": format!("m{marker}"), "unit": null}),
+            (true, false) => json!({"city": format!("m{marker}"), "unit": "kelvin"}),
+            (false, true) => json!({"a": marker, "b": 0}),
+            (false, false) => json!({"a": marker, "b": "x"}),
+        }
+    }
+
+    /// The marker in a call's arguments (as the model or an edit wrote them).
+    fn marker_in(args: &Value) -> i64 {
+        match (&args["a"], &args["city"]) {
+            (Value::Number(n), _) => n.as_i64().unwrap(),
+            (_, Value::String(city)) => city.trim_start_matches('m').parse().unwrap(),
+            _ => panic!("no marker in {args}"),
+        }
+    }
+
+    /// Both tools record `(tool, marker)` when they run.
+    fn registry(seen: &Arc<Mutex<Vec<(String, i64)>>>, weather_reviewed: bool) -> ToolRegistry {
+        let mut tools = ToolRegistry::new();
+        let record = |name: &'static str| {
+            let seen = Arc::clone(seen);
+            move |args: Value| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock()
+                        .unwrap()
+                        .push((name.to_owned(), marker_in(&args)));
+                    Ok::<_, String>("ok")
+                }
+            }
+        };
+        tools
+            .register_json(
+                "add",
+                "",
+                json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                    "required": ["a", "b"], "additionalProperties": false}),
+                true,
+                record("add"),
+            )
+            .unwrap();
+        tools
+            .register_json(
+                "weather",
+                "",
+                json!({"type": "object", "properties": {"city": {"type": "string"},
+                    "unit": {"type": ["string", "null"], "enum": ["celsius", "fahrenheit", null]}},
+                    "required": ["city", "unit"], "additionalProperties": false}),
+                true,
+                record("weather"),
+            )
+            .unwrap();
+        if weather_reviewed {
+            tools.set_policy("weather", Policy::Review).unwrap();
+        }
+        tools
+    }
+
+    fn decision(call: &Drawn, marker: i64) -> Option<Decision> {
+        Some(match call.decision? {
+            Choice::Approve => Decision::Approve,
+            Choice::Reject => Decision::Reject("no".into()),
+            Choice::Edit { fits } => {
+                let shape = if fits { call.weather } else { !call.weather };
+                Decision::Edit(arguments(shape, 1000 + marker, true))
+            }
+        })
+    }
+
+    /// How the application names a pending call in its decisions.
+    fn address(call: &ProposedCall) -> CallToken {
+        call.token()
+    }
+
+    /// Draws rounds of calls with repeated and empty ids, reviews them with
+    /// decisions in any order, and checks what ran against what was decided.
+    /// With `twice`, the first list of each review names one call twice and
+    /// must be refused with nothing run, before the right list is given.
+    fn check(rounds: &[Vec<Drawn>], mode: u8, twice: Option<prop::sample::Index>) {
+        let review_all = mode == 0;
+        let weather_reviewed = mode == 1;
+        let ids: Vec<Vec<String>> = rounds
+            .iter()
+            .enumerate()
+            .map(|(r, calls)| {
+                (0..calls.len())
+                    .map(|i| match calls[i].id {
+                        Id::Unique => format!("call_{r}_{i}"),
+                        Id::Dup => "dup".to_owned(),
+                        Id::Other => "x".to_owned(),
+                        Id::Empty => String::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let ambiguous = |r: usize, i: usize| {
+            let id = &ids[r][i];
+            id.is_empty() || ids[r].iter().filter(|other| *other == id).count() > 1
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut replies = Vec::new();
+            for (r, calls) in rounds.iter().enumerate() {
+                let owned: Vec<(String, String, String)> = calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        (
+                            ids[r][i].clone(),
+                            tool_of(c.weather).to_owned(),
+                            arguments(c.weather, marker(r, i), c.valid).to_string(),
+                        )
+                    })
+                    .collect();
+                let refs: Vec<(&str, &str, &str)> = owned
+                    .iter()
+                    .map(|(i, n, a)| (i.as_str(), n.as_str(), a.as_str()))
+                    .collect();
+                replies.push(chat_calls(&refs));
+            }
+            replies.push(chat_text("done"));
+            let (_server, client) = model("/chat/completions", replies).await;
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let runner =
+                ToolRunner::new(client, registry(&seen, weather_reviewed)).review_all(review_all);
+            let mut run = runner.run_chat(chat_request("x")).await;
+            // The decisions handed to the runner, by marker.
+            let mut decided: Vec<(i64, Decision)> = Vec::new();
+            let mut stops = 0;
+            while let RunOutcome::NeedsReview = run.outcome() {
+                stops += 1;
+                assert!(stops <= rounds.len(), "more review stops than rounds");
+                let mut list = Vec::new();
+                for call in run.pending() {
+                    let m = marker_in(&serde_json::from_str(call.raw_arguments()).unwrap());
+                    let (r, i) = (((m - 1) / 16) as usize, ((m - 1) % 16) as usize);
+                    let drawn = &rounds[r][i];
+                    if let Some(d) = decision(drawn, m) {
+                        decided.push((m, d.clone()));
+                        list.push((drawn.order, address(call), d));
+                    }
+                }
+                list.sort_by_key(|(order, _, _)| *order);
+                let list: Vec<_> = list.into_iter().map(|(_, a, d)| (a, d)).collect();
+                if let (Some(at), false) = (twice, list.is_empty()) {
+                    let mut doubled = list.clone();
+                    doubled.push(at.get(&list).clone());
+                    let pending = run.pending().len();
+                    let ran = seen.lock().unwrap().len();
+                    run = runner.resume_chat(run, doubled).await;
+                    match run.outcome() {
+                        RunOutcome::Failed(e) => assert!(e.is_invalid_input(), "{e}"),
+                        other => panic!("a call named twice was not refused: {other:?}"),
+                    }
+                    assert_eq!(
+                        run.pending().len(),
+                        pending,
+                        "the refused review lost calls"
+                    );
+                    assert_eq!(
+                        seen.lock().unwrap().len(),
+                        ran,
+                        "a refused review ran calls"
+                    );
+                }
+                run = runner.resume_chat(run, list).await;
+            }
+            assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+
+            let ran = seen.lock().unwrap().clone();
+            let mut expected = Vec::new();
+            for (r, calls) in rounds.iter().enumerate() {
+                for (i, call) in calls.iter().enumerate() {
+                    let m = marker(r, i);
+                    let tool = tool_of(call.weather);
+                    let needs_review = review_all || (weather_reviewed && call.weather);
+                    let given = decided.iter().find(|(dm, _)| *dm == m).map(|(_, d)| d);
+                    let runs_as: Option<i64> = match given {
+                        Some(Decision::Reject(_)) => None,
+                        None if needs_review => None,
+                        Some(Decision::Edit(args)) => {
+                            let fits = registry(&Arc::default(), false)
+                                .check(tool, &args.to_string())
+                                .is_valid();
+                            fits.then_some(1000 + m)
+                        }
+                        _ => call.valid.then_some(m),
+                    };
+                    // What must never happen, named: a rejected call, or a
+                    // call under review without a decision, runs; an edit
+                    // runs anywhere but on its own call.
+                    for (t, seen_m) in &ran {
+                        if *seen_m == m {
+                            assert!(
+                                !matches!(given, Some(Decision::Reject(_))),
+                                "call {m} ({tool}) was rejected and ran"
+                            );
+                            assert!(
+                                given.is_some() || !needs_review,
+                                "call {m} ({tool}) needs review, had no decision, and ran"
+                            );
+                            assert!(
+                                !matches!(given, Some(Decision::Edit(_))),
+                                "call {m} ({tool}) was edited and ran with the model's arguments"
+                            );
+                        }
+                        if *seen_m == 1000 + m {
+                            assert_eq!(t, tool, "the edit of call {m} ran on another tool");
+                            assert!(
+                                matches!(given, Some(Decision::Edit(_))),
+                                "an edit of call {m} ran though it was not edited"
+                            );
+                        }
+                    }
+                    if ambiguous(r, i) {
+                        assert!(
+                            !ran.iter().any(|(_, s)| *s == m || *s == 1000 + m),
+                            "call {m} has the ambiguous id {:?} and ran",
+                            ids[r][i]
+                        );
+                    } else if let Some(marker) = runs_as {
+                        expected.push((tool.to_owned(), marker));
+                    }
+                }
+            }
+            let mut ran = ran;
+            ran.sort();
+            expected.sort();
+            assert_eq!(ran, expected, "what ran is not what was decided");
+        });
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// No handler runs for a rejected call, for a call under review
+        /// without a decision, or for a call whose id is empty or repeated
+        /// in its round; every edit runs on the call it was made for; what
+        /// runs is exactly what the decisions allow.
+        #[test]
+        fn decisions_reach_exactly_their_calls_whatever_the_ids(
+            rounds in prop::collection::vec(prop::collection::vec(drawn(), 1..5), 1..3),
+            mode in 0u8..3,
+            twice in prop::option::weighted(0.3, any::<prop::sample::Index>()),
+        ) {
+            check(&rounds, mode, twice);
         }
     }
 }

@@ -10,7 +10,8 @@ use oai_types::{
 
 use super::registry::ToolRegistry;
 use super::runner::{
-    Answer, Conversation, Decision, EventSink, RawCall, Reply, RunEvent, ToolRun, ToolRunner,
+    Answer, CallToken, Conversation, Decision, EventSink, RawCall, Reply, RunEvent, StreamBudget,
+    ToolRun, ToolRunner,
 };
 use crate::accumulate::{AccumulateExt, StreamEvent};
 use crate::{Client, Error, Result};
@@ -73,13 +74,18 @@ impl ToolRunner {
     }
 
     /// Resumes a chat run that stopped for review, at a limit, or on a
-    /// failure. `decisions` are by call id, for the calls of
-    /// [`ToolRun::pending`]; a call that needs review and has no decision is
-    /// rejected, one that does not need review runs as proposed.
+    /// failure. `decisions` name the calls of [`ToolRun::pending`] by their
+    /// [`token`](super::ProposedCall::token), at most one decision each; a
+    /// call that needs review and has no decision is rejected, one that does
+    /// not need review runs as proposed, a call with an ambiguous id never
+    /// runs. A list that names a call twice, or a token that is not one of
+    /// the pending calls, is refused before anything runs: the run comes
+    /// back as [`RunOutcome::Failed`](super::RunOutcome::Failed) with its
+    /// pending calls kept, so it can be resumed again.
     pub async fn resume_chat(
         &self,
         run: ChatRun,
-        decisions: impl IntoIterator<Item = (String, Decision)>,
+        decisions: impl IntoIterator<Item = (CallToken, Decision)>,
     ) -> ChatRun {
         self.drive(run, decisions.into_iter().collect()).await
     }
@@ -103,6 +109,7 @@ impl Conversation for ChatConversation {
         client: &Client,
         stream: bool,
         sink: Option<&EventSink>,
+        mut budget: StreamBudget,
     ) -> Result<Reply> {
         let mut request = self.request.clone();
         let completion = if stream {
@@ -120,6 +127,16 @@ impl Conversation for ChatConversation {
                 .accumulate();
             while let Some(chunk) = events.next().await {
                 let chunk = chunk?;
+                for choice in &chunk.choices {
+                    for call in choice.delta.tool_calls.iter().flatten() {
+                        let bytes = call
+                            .function
+                            .as_ref()
+                            .and_then(|f| f.arguments.as_ref())
+                            .map_or(0, String::len);
+                        budget.add((choice.index, call.index), bytes)?;
+                    }
+                }
                 if let (Some(sink), Some(delta)) = (sink, chunk.text_delta()) {
                     sink(&RunEvent::TextDelta(delta));
                 }

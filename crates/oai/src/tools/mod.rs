@@ -21,16 +21,24 @@
 //!   [`Policy`] is [`Policy::Review`], the run stops before anything runs and
 //!   returns the [`ProposedCall`]s (name, parsed arguments, validation); the
 //!   application approves, edits or rejects each ([`Decision`]) and resumes.
+//!   Decisions name calls by the [`CallToken`] the runner gave each, never by
+//!   the server's call id; a list naming a call twice is refused. A call whose
+//!   id is empty or repeated in its round never runs (it is answered as
+//!   [`CallOutcome::AmbiguousId`]). An approved or edited call is checked
+//!   again, by the registry of the runner that resumes, right before it runs.
 //! - **Limits.** A timeout per call (the handler is cancelled), a maximum
 //!   number of rounds (10 by default), calls run at once, calls per round,
-//!   bytes of output per call, and budgets of time and tokens for the run.
+//!   bytes of output per call, bytes of streamed arguments per call, and
+//!   budgets of time and tokens for the run.
 //!   A run-wide limit ends the run with [`RunOutcome::LimitReached`] naming
 //!   the [`Limit`], and the transcript so far is kept. A handler that panics
 //!   is reported as [`CallOutcome::Panicked`]; the process goes on.
 //! - **Observability.** Every model round and every call is a `tracing`
 //!   event (target `oai::tools`: tool name, call id, duration, outcome);
 //!   arguments and outputs are left out unless
-//!   [`ToolRunner::log_payloads`] is on. [`ToolRunner::on_event`] gets the
+//!   [`ToolRunner::log_payloads`] is on. Text the model or server chose (tool
+//!   names, call ids, payloads, error messages) is written on one line, its
+//!   control characters replaced. [`ToolRunner::on_event`] gets the
 //!   same, plus the answer's text deltas as they stream in.
 //!
 //! It works with chat completions ([`ToolRunner::run_chat`], feature `chat`)
@@ -68,7 +76,7 @@
 //!         .map(|call| {
 //!             let small = call.arguments().and_then(|a| a["cents"].as_u64()) < Some(10_000);
 //!             let decision = if small { Decision::Approve } else { Decision::Reject("too much".into()) };
-//!             (call.call_id().to_owned(), decision)
+//!             (call.token(), decision)
 //!         })
 //!         .collect();
 //!     run = runner.resume_responses(run, decisions).await;
@@ -95,7 +103,7 @@ pub use registry::{
 #[cfg(feature = "responses")]
 pub use responses::{ResponsesConversation, ResponsesRun};
 pub use runner::{
-    CallOutcome, CallRecord, Decision, Limit, ProposedCall, RunEvent, RunOutcome, RunStats,
-    ToolRun, ToolRunner,
+    CallOutcome, CallRecord, CallToken, Decision, Limit, ProposedCall, RunEvent, RunOutcome,
+    RunStats, ToolRun, ToolRunner,
 };
 pub use validate::{CompiledSchema, SchemaCompileError, Violation};

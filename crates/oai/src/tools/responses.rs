@@ -5,12 +5,13 @@ use futures_util::StreamExt;
 use oai_types::{
     CreateResponse, CustomToolCallOutput, CustomToolCallOutputOutput, EasyInputMessage,
     FunctionCallOutputItemParam, FunctionCallOutputItemParamOutput, InputItem, InputParam, Item,
-    OutputItem, OutputMessageContent, Response, Tool,
+    OutputItem, OutputMessageContent, Response, ResponseStreamEvent as Ev, Tool,
 };
 
 use super::registry::ToolRegistry;
 use super::runner::{
-    Answer, Conversation, Decision, EventSink, RawCall, Reply, RunEvent, ToolRun, ToolRunner,
+    Answer, CallToken, Conversation, Decision, EventSink, RawCall, Reply, RunEvent, StreamBudget,
+    ToolRun, ToolRunner,
 };
 use crate::accumulate::{AccumulateExt, StreamEvent};
 use crate::{Client, Error, Result};
@@ -110,7 +111,7 @@ impl ToolRunner {
     pub async fn resume_responses(
         &self,
         run: ResponsesRun,
-        decisions: impl IntoIterator<Item = (String, Decision)>,
+        decisions: impl IntoIterator<Item = (CallToken, Decision)>,
     ) -> ResponsesRun {
         self.drive(run, decisions.into_iter().collect()).await
     }
@@ -134,6 +135,7 @@ impl Conversation for ResponsesConversation {
         client: &Client,
         stream: bool,
         sink: Option<&EventSink>,
+        mut budget: StreamBudget,
     ) -> Result<Reply> {
         let request = self.request();
         let response = if stream {
@@ -144,6 +146,7 @@ impl Conversation for ResponsesConversation {
                 .accumulate();
             while let Some(event) = events.next().await {
                 let event = event?;
+                count_call_bytes(&event, &mut budget)?;
                 if let (Some(sink), Some(delta)) = (sink, event.text_delta()) {
                     sink(&RunEvent::TextDelta(delta));
                 }
@@ -207,6 +210,33 @@ impl Conversation for ResponsesConversation {
             };
             self.items.push(InputItem::Item(item));
         }
+    }
+}
+
+/// Counts the tool calls of a streamed response, and the bytes of their
+/// arguments, against the round's budget as their events arrive.
+fn count_call_bytes(event: &Ev, budget: &mut StreamBudget) -> Result<()> {
+    let item = |index: i64, item: &OutputItem, budget: &mut StreamBudget| match item {
+        OutputItem::FunctionCall(c) => budget.set((0, index), c.arguments.len()),
+        OutputItem::CustomToolCall(c) => budget.set((0, index), c.input.len()),
+        _ => Ok(()),
+    };
+    match event {
+        Ev::ResponseOutputItemAdded(e) => item(e.output_index, &e.item, budget),
+        Ev::ResponseOutputItemDone(e) => item(e.output_index, &e.item, budget),
+        Ev::ResponseFunctionCallArgumentsDelta(e) => budget.add((0, e.output_index), e.delta.len()),
+        Ev::ResponseFunctionCallArgumentsDone(e) => {
+            budget.set((0, e.output_index), e.arguments.len())
+        }
+        Ev::ResponseCustomToolCallInputDelta(e) => budget.add((0, e.output_index), e.delta.len()),
+        Ev::ResponseCustomToolCallInputDone(e) => budget.set((0, e.output_index), e.input.len()),
+        Ev::ResponseCompleted(e) => {
+            for (index, output) in e.response.output.iter().enumerate() {
+                item(i64::try_from(index).unwrap_or(i64::MAX), output, budget)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -1,10 +1,13 @@
 //! The runner: model rounds, checked calls, limits, review, and the record.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use oai_transport::redact::single_line;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -62,6 +65,10 @@ pub enum CallOutcome {
     Rejected(String),
     /// Not run, because the round asked for more calls than the limit.
     NotRun,
+    /// Not run, because the server gave the call an empty id or one another
+    /// call of the same round has: its answer could not be told apart, so
+    /// none of those calls runs, whatever the decisions.
+    AmbiguousId,
 }
 
 impl CallOutcome {
@@ -78,6 +85,7 @@ impl CallOutcome {
             Self::Panicked(_) => "panicked",
             Self::Rejected(_) => "rejected",
             Self::NotRun => "not_run",
+            Self::AmbiguousId => "ambiguous_id",
         }
     }
 
@@ -134,6 +142,8 @@ pub struct RunStats {
     pub rejected: u32,
     /// Calls not run because of the per-round limit.
     pub not_run: u32,
+    /// Calls not run because their id was empty or repeated in their round.
+    pub ambiguous_ids: u32,
     /// Outputs cut to the output limit.
     pub truncated: u32,
     /// Every call, in the order the model asked for them.
@@ -158,6 +168,7 @@ impl RunStats {
             CallOutcome::Panicked(_) => self.panicked += 1,
             CallOutcome::Rejected(_) => self.rejected += 1,
             CallOutcome::NotRun => self.not_run += 1,
+            CallOutcome::AmbiguousId => self.ambiguous_ids += 1,
         }
         self.records.push(record.clone());
     }
@@ -219,6 +230,11 @@ pub enum RunOutcome {
     LimitReached(Limit),
     /// A request to the model failed. Nothing was added to the transcript by
     /// the failed request; resuming sends it again.
+    ///
+    /// Also the outcome of a resume whose decisions were refused (a
+    /// [`CallToken`] named twice, or naming no call waiting for review): then
+    /// nothing ran, nothing was sent, [`ToolRun::pending`] still lists the
+    /// calls, and resuming with a correct list goes on.
     Failed(Error),
 }
 
@@ -229,9 +245,33 @@ impl RunOutcome {
     }
 }
 
+/// The runner's name for one call waiting for review: decisions address
+/// calls by it ([`ProposedCall::token`]), never by the server's call id.
+///
+/// The runner issues tokens, not the server: each round of calls gets a
+/// number no other round in the process has, and each call its place in the
+/// round. A token therefore names exactly one call even when the server
+/// repeats call ids or leaves them empty, and a token from another round or
+/// another run names none (a decision carrying one is refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallToken {
+    batch: u64,
+    index: usize,
+}
+
+impl fmt::Display for CallToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call {} of review {}", self.index, self.batch)
+    }
+}
+
+/// The number of the next round of proposed calls (0 is never issued).
+static NEXT_BATCH: AtomicU64 = AtomicU64::new(1);
+
 /// A call the model asked for, as shown to the application in review.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProposedCall {
+    pub(crate) token: CallToken,
     pub(crate) call_id: String,
     pub(crate) name: String,
     pub(crate) raw_arguments: String,
@@ -239,12 +279,28 @@ pub struct ProposedCall {
     pub(crate) needs_review: bool,
     /// A free-form (custom) tool call rather than a function call.
     pub(crate) custom: bool,
+    /// The call's id is empty or another call of its round has it.
+    pub(crate) ambiguous: bool,
 }
 
 impl ProposedCall {
-    /// The call's id.
+    /// The runner's name for this call: give it with the call's [`Decision`]
+    /// when resuming.
+    pub fn token(&self) -> CallToken {
+        self.token
+    }
+
+    /// The call's id, as the server gave it (not unique: decisions address
+    /// calls by [`token`](Self::token)).
     pub fn call_id(&self) -> &str {
         &self.call_id
+    }
+
+    /// Whether the server gave this call an empty id or one another call of
+    /// its round has. Such a call never runs, whatever the decisions: it is
+    /// answered to the model as [`CallOutcome::AmbiguousId`].
+    pub fn has_ambiguous_id(&self) -> bool {
+        self.ambiguous
     }
 
     /// The tool name the model asked for.
@@ -271,8 +327,9 @@ impl ProposedCall {
     }
 
     /// Whether the call waits for a decision (its tool's policy is
-    /// [`Policy::Review`], or the runner reviews every call). Calls that do
-    /// not need review run as proposed unless a decision says otherwise.
+    /// [`Policy::Review`], or the runner reviews every call; never for a call
+    /// with an ambiguous id, which does not run). Calls that do not need
+    /// review run as proposed unless a decision says otherwise.
     pub fn needs_review(&self) -> bool {
         self.needs_review
     }
@@ -282,12 +339,14 @@ impl ProposedCall {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Decision {
-    /// Run the call as proposed (a call whose arguments failed their check
-    /// is still answered with the error, never run).
+    /// Run the call as proposed. Its arguments are checked again by the
+    /// runner that resumes, against its own registry; a call that fails the
+    /// check is answered with the error, never run.
     Approve,
-    /// Run the call with these arguments instead; they are checked against
-    /// the schema like the model's, and a call whose edited arguments fail is
-    /// answered with the violations.
+    /// Run the call with these arguments instead, on the tool the call named
+    /// (never another); they are checked against that tool's schema like the
+    /// model's, and a call whose edited arguments fail is answered with the
+    /// violations.
     Edit(Value),
     /// Do not run the call; the reason is sent to the model.
     Reject(String),
@@ -375,12 +434,14 @@ pub(crate) trait Conversation: Send {
     fn install_tools(&mut self, registry: &ToolRegistry) -> Result<()>;
 
     /// Sends the transcript, adds the model's answer to it, and returns its
-    /// calls. Nothing is added when it fails.
+    /// calls. Nothing is added when it fails. A streamed answer is read under
+    /// `budget` (a fresh one per round).
     fn round<'a>(
         &'a mut self,
         client: &'a Client,
         stream: bool,
         sink: Option<&'a EventSink>,
+        budget: StreamBudget,
     ) -> impl Future<Output = Result<Reply>> + Send + 'a;
 
     /// Adds the answers of the calls of the last round, in order.
@@ -388,6 +449,65 @@ pub(crate) trait Conversation: Send {
 }
 
 use std::future::Future;
+
+/// The bounds on the tool calls of one streamed answer, checked as the
+/// deltas arrive (before the accumulator has grown past one event more):
+/// how many calls, and how many bytes of arguments each.
+#[derive(Debug)]
+pub(crate) struct StreamBudget {
+    max_calls: usize,
+    max_argument_bytes: usize,
+    /// Bytes of arguments so far, by (choice or 0, call or output index).
+    calls: HashMap<(i64, i64), usize>,
+}
+
+impl StreamBudget {
+    fn new(max_calls: usize, max_argument_bytes: usize) -> Self {
+        Self {
+            max_calls,
+            max_argument_bytes,
+            calls: HashMap::new(),
+        }
+    }
+
+    /// The call `key` has `bytes` more bytes of arguments.
+    #[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
+    pub(crate) fn add(&mut self, key: (i64, i64), bytes: usize) -> Result<()> {
+        let total = self.slot(key)?;
+        *total = total.saturating_add(bytes);
+        self.check(key)
+    }
+
+    /// The call `key` has `bytes` bytes of arguments in all (an event that
+    /// carries the whole text).
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn set(&mut self, key: (i64, i64), bytes: usize) -> Result<()> {
+        let total = self.slot(key)?;
+        *total = (*total).max(bytes);
+        self.check(key)
+    }
+
+    fn slot(&mut self, key: (i64, i64)) -> Result<&mut usize> {
+        let known = self.calls.len();
+        if !self.calls.contains_key(&key) && known >= self.max_calls {
+            return Err(Error::limit(
+                "tool calls in one streamed answer (max_calls_per_round)",
+                u64::try_from(self.max_calls).unwrap_or(u64::MAX),
+            ));
+        }
+        Ok(self.calls.entry(key).or_insert(0))
+    }
+
+    fn check(&self, key: (i64, i64)) -> Result<()> {
+        match self.calls.get(&key) {
+            Some(total) if *total > self.max_argument_bytes => Err(Error::limit(
+                "bytes of one tool call's arguments in a streamed answer (max_argument_bytes)",
+                u64::try_from(self.max_argument_bytes).unwrap_or(u64::MAX),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Runs tool-calling conversations: it sends the transcript to the model,
 /// checks every call the model asks for against the [`ToolRegistry`], runs
@@ -399,8 +519,9 @@ use std::future::Future;
 /// exact name, with arguments that passed the tool's schema.
 ///
 /// The defaults: 10 rounds, a 30 s timeout per call, 4 calls at a time, at
-/// most 16 calls per round, 16 KiB of output per call, no time or token
-/// budget, no review, no payloads in `tracing` events, no streaming.
+/// most 16 calls per round, 16 KiB of output per call, 256 KiB of streamed
+/// arguments per call, no time or token budget, no review, no payloads in
+/// `tracing` events, no streaming.
 ///
 /// ```no_run
 /// # #[cfg(feature = "chat")]
@@ -436,6 +557,7 @@ pub struct ToolRunner {
     max_parallel: usize,
     max_calls_per_round: usize,
     max_output_bytes: usize,
+    max_argument_bytes: usize,
     max_total_time: Option<Duration>,
     max_total_tokens: Option<u64>,
     review_all: bool,
@@ -453,6 +575,7 @@ impl fmt::Debug for ToolRunner {
             .field("max_parallel", &self.max_parallel)
             .field("max_calls_per_round", &self.max_calls_per_round)
             .field("max_output_bytes", &self.max_output_bytes)
+            .field("max_argument_bytes", &self.max_argument_bytes)
             .field("max_total_time", &self.max_total_time)
             .field("max_total_tokens", &self.max_total_tokens)
             .field("review_all", &self.review_all)
@@ -465,6 +588,41 @@ impl fmt::Debug for ToolRunner {
 /// Text sent to the model for a call that was not run for the round limit.
 const NOT_RUN_TEXT: &str = "error: not run: too many calls in one round";
 
+/// Text sent to the model for a call whose id was empty or repeated.
+const AMBIGUOUS_ID_TEXT: &str = "error: not run: the call's id is empty or another call of \
+     this round has it, so its answer could not be told apart; ask again with a unique id";
+
+/// The decisions for `pending`, one slot per call in order. Refused when a
+/// token names no call of `pending` (another round, another run) or names
+/// a call twice.
+fn assign(
+    pending: &[ProposedCall],
+    decisions: Vec<(CallToken, Decision)>,
+) -> Result<Vec<Option<Decision>>> {
+    let mut slots: Vec<Option<Decision>> = pending.iter().map(|_| None).collect();
+    for (token, decision) in decisions {
+        let known = pending.get(token.index).is_some_and(|c| c.token == token);
+        match slots.get_mut(token.index) {
+            Some(slot) if known => {
+                if slot.is_some() {
+                    return Err(Error::invalid_input(format!(
+                        "two decisions name {token}; nothing was run (each pending call takes \
+                         at most one decision)"
+                    )));
+                }
+                *slot = Some(decision);
+            }
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "a decision names {token}, which is not a call of this run waiting for \
+                     review; nothing was run"
+                )));
+            }
+        }
+    }
+    Ok(slots)
+}
+
 impl ToolRunner {
     /// A runner with the default limits (see the type's docs).
     pub fn new(client: Client, registry: ToolRegistry) -> Self {
@@ -476,6 +634,7 @@ impl ToolRunner {
             max_parallel: 4,
             max_calls_per_round: 16,
             max_output_bytes: 16 * 1024,
+            max_argument_bytes: 256 * 1024,
             max_total_time: None,
             max_total_tokens: None,
             review_all: false,
@@ -491,9 +650,10 @@ impl ToolRunner {
     }
 
     /// How long one handler may run before it is cancelled and the model is
-    /// told it timed out (default 30 s).
+    /// told it timed out (default 30 s; anything over a year counts as a
+    /// year, so `Duration::MAX` is a way to say "no limit").
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.call_timeout = oai_transport::clamp_duration(timeout);
         self
     }
 
@@ -511,7 +671,10 @@ impl ToolRunner {
 
     /// How many calls one round may ask for (default 16). A round that asks
     /// for more runs none of them: each is answered as not run, and the run
-    /// ends with [`Limit::CallsPerRound`].
+    /// ends with [`Limit::CallsPerRound`]. A streamed answer is stopped at
+    /// its first call over the limit instead: the run ends with
+    /// [`RunOutcome::Failed`] and an error for which
+    /// [`is_limit`](crate::Error::is_limit) holds.
     pub fn max_calls_per_round(mut self, calls: usize) -> Self {
         self.max_calls_per_round = calls.max(1);
         self
@@ -525,9 +688,22 @@ impl ToolRunner {
         self
     }
 
+    /// The most bytes of arguments one call of a streamed answer may have
+    /// (default 256 KiB, at least 1). The deltas are counted as they arrive;
+    /// the first over the limit ends the round, and the run ends with
+    /// [`RunOutcome::Failed`] and an error for which
+    /// [`is_limit`](crate::Error::is_limit) holds. (An answer that is not
+    /// streamed is bounded by the client's response size cap.)
+    pub fn max_argument_bytes(mut self, bytes: usize) -> Self {
+        self.max_argument_bytes = bytes.max(1);
+        self
+    }
+
     /// A budget for the whole run's working time (model requests and tools).
+    /// Anything over a year counts as a year, so `Duration::MAX` is a way to
+    /// say "no limit".
     pub fn max_total_time(mut self, budget: Duration) -> Self {
-        self.max_total_time = Some(budget);
+        self.max_total_time = Some(oai_transport::clamp_duration(budget));
         self
     }
 
@@ -585,19 +761,30 @@ impl ToolRunner {
         }
     }
 
-    /// Resumes `run`: applies `decisions` (by call id) to the calls waiting
-    /// for review, runs and answers them, then goes on.
+    /// Resumes `run`: applies `decisions` (by token) to the calls waiting
+    /// for review, runs and answers them, then goes on. Decisions that name
+    /// a call twice, or name no call waiting, are refused before anything
+    /// runs: the run comes back failed with its pending calls kept.
     pub(crate) async fn drive<C: Conversation>(
         &self,
         mut run: ToolRun<C>,
-        decisions: Vec<(String, Decision)>,
+        decisions: Vec<(CallToken, Decision)>,
     ) -> ToolRun<C> {
         let started = Instant::now();
         let spent_before = run.stats.elapsed;
         let deadline = self
             .max_total_time
-            .map(|budget| started + budget.saturating_sub(spent_before));
+            .and_then(|budget| started.checked_add(budget.saturating_sub(spent_before)));
         let pending = std::mem::take(&mut run.pending);
+        let decisions = match assign(&pending, decisions) {
+            Ok(decisions) => decisions,
+            Err(e) => {
+                tracing::warn!(target: "oai::tools", error = %e, "review decisions refused");
+                run.pending = pending;
+                run.outcome = RunOutcome::Failed(e);
+                return run;
+            }
+        };
         if !pending.is_empty() {
             let round = run.stats.rounds;
             let answers = self
@@ -606,21 +793,22 @@ impl ToolRunner {
             run.conversation.answer(answers);
         }
         let outcome = loop {
-            run.stats.elapsed = spent_before + started.elapsed();
+            run.stats.elapsed = spent_before.saturating_add(started.elapsed());
             if let Some(limit) = self.limit_reached(&run.stats, deadline) {
                 break RunOutcome::LimitReached(limit);
             }
             let round = run.stats.rounds + 1;
             self.emit(&RunEvent::RoundStarted { round });
             let round_started = Instant::now();
-            let asked = run
-                .conversation
-                .round(&self.client, self.stream, self.sink.as_ref());
+            let budget = StreamBudget::new(self.max_calls_per_round, self.max_argument_bytes);
+            let asked =
+                run.conversation
+                    .round(&self.client, self.stream, self.sink.as_ref(), budget);
             let reply = match deadline {
                 Some(deadline) => match tokio::time::timeout_at(deadline, asked).await {
                     Ok(reply) => reply,
                     Err(_) => {
-                        run.stats.elapsed = spent_before + started.elapsed();
+                        run.stats.elapsed = spent_before.saturating_add(started.elapsed());
                         break RunOutcome::LimitReached(Limit::Time(
                             self.max_total_time.unwrap_or_default(),
                         ));
@@ -631,7 +819,12 @@ impl ToolRunner {
             let reply = match reply {
                 Ok(reply) => reply,
                 Err(e) => {
-                    tracing::warn!(target: "oai::tools", round, error = %e, "model round failed");
+                    tracing::warn!(
+                        target: "oai::tools",
+                        round,
+                        error = %single_line(&e.to_string()),
+                        "model round failed"
+                    );
                     break RunOutcome::Failed(e);
                 }
             };
@@ -673,18 +866,18 @@ impl ToolRunner {
                     limit: self.max_calls_per_round,
                 });
             }
-            let proposed: Vec<ProposedCall> =
-                reply.calls.into_iter().map(|c| self.propose(c)).collect();
+            let proposed = self.propose_round(reply.calls);
             if proposed.iter().any(|p| p.needs_review) {
                 run.pending = proposed;
                 break RunOutcome::NeedsReview;
             }
+            let decisions = proposed.iter().map(|_| None).collect();
             let answers = self
-                .execute(round, proposed, Vec::new(), deadline, &mut run.stats)
+                .execute(round, proposed, decisions, deadline, &mut run.stats)
                 .await;
             run.conversation.answer(answers);
         };
-        run.stats.elapsed = spent_before + started.elapsed();
+        run.stats.elapsed = spent_before.saturating_add(started.elapsed());
         if let RunOutcome::LimitReached(limit) = &outcome {
             tracing::warn!(target: "oai::tools", limit = %limit, "tool run stopped at a limit");
         }
@@ -735,19 +928,20 @@ impl ToolRunner {
             };
             return (answers, Some(limit));
         }
-        let proposed = calls
-            .into_iter()
-            .map(|(call_id, name, arguments)| {
-                self.propose(RawCall {
+        let proposed = self.propose_round(
+            calls
+                .into_iter()
+                .map(|(call_id, name, arguments)| RawCall {
                     call_id,
                     name,
                     arguments,
                     custom: false,
                 })
-            })
-            .collect();
+                .collect(),
+        );
+        let decisions = proposed.iter().map(|_| None).collect();
         let answers = self
-            .execute(round, proposed, Vec::new(), deadline, stats)
+            .execute(round, proposed, decisions, deadline, stats)
             .await
             .into_iter()
             .map(|answer| (answer.call_id, answer.text))
@@ -788,36 +982,67 @@ impl ToolRunner {
         None
     }
 
-    /// Checks one call against the registry.
-    fn propose(&self, call: RawCall) -> ProposedCall {
-        let validation = if call.custom {
+    /// Checks the calls of one round against the registry, gives each its
+    /// token, and marks the calls whose id is empty or repeated.
+    fn propose_round(&self, calls: Vec<RawCall>) -> Vec<ProposedCall> {
+        let batch = NEXT_BATCH.fetch_add(1, Ordering::Relaxed);
+        let mut uses: HashMap<&str, usize> = HashMap::new();
+        for call in &calls {
+            *uses.entry(call.call_id.as_str()).or_insert(0) += 1;
+        }
+        let ambiguous: Vec<bool> = calls
+            .iter()
+            .map(|c| c.call_id.is_empty() || uses.get(c.call_id.as_str()).is_some_and(|n| *n > 1))
+            .collect();
+        calls
+            .into_iter()
+            .zip(ambiguous)
+            .enumerate()
+            .map(|(index, (call, ambiguous))| {
+                let validation = self.check(&call.name, &call.arguments, call.custom);
+                let needs_review = !ambiguous && self.needs_review(&call.name);
+                ProposedCall {
+                    token: CallToken { batch, index },
+                    call_id: call.call_id,
+                    name: call.name,
+                    raw_arguments: call.arguments,
+                    validation,
+                    needs_review,
+                    custom: call.custom,
+                    ambiguous,
+                }
+            })
+            .collect()
+    }
+
+    /// Checks a call's arguments against this runner's registry.
+    fn check(&self, name: &str, arguments: &str, custom: bool) -> Validation {
+        if custom {
             // Free-form tools are never registered: only function tools are.
             Validation::UnknownTool
         } else {
-            self.registry.check(&call.name, &call.arguments)
-        };
-        let needs_review = self.review_all
-            || self
-                .registry
-                .get(&call.name)
-                .is_some_and(|t| t.policy == Policy::Review);
-        ProposedCall {
-            call_id: call.call_id,
-            name: call.name,
-            raw_arguments: call.arguments,
-            validation,
-            needs_review,
-            custom: call.custom,
+            self.registry.check(name, arguments)
         }
     }
 
-    /// Applies the decisions, runs what may run (at most `max_parallel` at
-    /// once), and returns the answers in the calls' order.
+    /// Whether this runner holds calls to `name` for review.
+    fn needs_review(&self, name: &str) -> bool {
+        self.review_all
+            || self
+                .registry
+                .get(name)
+                .is_some_and(|t| t.policy == Policy::Review)
+    }
+
+    /// Applies the decisions (one per call, in the calls' order), runs what
+    /// may run (at most `max_parallel` at once), and returns the answers in
+    /// the calls' order. Every call that runs is checked here, by this
+    /// runner's registry, whatever was checked when it was proposed.
     async fn execute(
         &self,
         round: u32,
         calls: Vec<ProposedCall>,
-        mut decisions: Vec<(String, Decision)>,
+        decisions: Vec<Option<Decision>>,
         deadline: Option<Instant>,
         stats: &mut RunStats,
     ) -> Vec<Answer> {
@@ -827,14 +1052,17 @@ impl ToolRunner {
         }
         let steps: Vec<(ProposedCall, Step)> = calls
             .into_iter()
-            .map(|call| {
-                let decision = decisions
-                    .iter()
-                    .position(|(id, _)| *id == call.call_id)
-                    .map(|at| decisions.swap_remove(at).1);
+            .zip(decisions)
+            .map(|(call, decision)| {
+                if call.ambiguous {
+                    let text = AMBIGUOUS_ID_TEXT.to_owned();
+                    return (call, Step::Answer(CallOutcome::AmbiguousId, text));
+                }
+                // The stricter of the proposing runner's view and this one's.
+                let needs_review = call.needs_review || self.needs_review(&call.name);
                 let decision = match decision {
                     Some(d) => d,
-                    None if call.needs_review => {
+                    None if needs_review => {
                         Decision::Reject("no decision was made on this call".to_owned())
                     }
                     None => Decision::Approve,
@@ -844,7 +1072,7 @@ impl ToolRunner {
                         let text = format!("error: the call was rejected: {reason}");
                         return (call, Step::Answer(CallOutcome::Rejected(reason), text));
                     }
-                    Decision::Approve => call.validation.clone(),
+                    Decision::Approve => self.check(&call.name, &call.raw_arguments, call.custom),
                     Decision::Edit(arguments) => match self.registry.get(&call.name) {
                         Some(tool) if !call.custom => validate_value(tool, arguments),
                         _ => Validation::UnknownTool,
@@ -930,20 +1158,20 @@ impl ToolRunner {
             tracing::info!(
                 target: "oai::tools",
                 round,
-                tool = %record.name,
-                call_id = %record.call_id,
+                tool = %single_line(&record.name),
+                call_id = %single_line(&record.call_id),
                 outcome = record.outcome.label(),
                 duration_ms = duration_ms(duration),
-                arguments = %raw_arguments,
-                output = %text,
+                arguments = %single_line(raw_arguments),
+                output = %single_line(&text),
                 "tool call"
             );
         } else {
             tracing::info!(
                 target: "oai::tools",
                 round,
-                tool = %record.name,
-                call_id = %record.call_id,
+                tool = %single_line(&record.name),
+                call_id = %single_line(&record.call_id),
                 outcome = record.outcome.label(),
                 duration_ms = duration_ms(duration),
                 output_bytes = text.len(),
