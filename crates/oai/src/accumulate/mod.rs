@@ -99,6 +99,7 @@ pub const DEFAULT_MAX_OUTPUT_ITEMS: usize = 1024;
 
 /// The byte budget of one accumulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 pub(crate) struct Budget {
     used: usize,
     max: usize,
@@ -113,6 +114,7 @@ impl Default for Budget {
     }
 }
 
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 impl Budget {
     pub(crate) fn set_max(&mut self, max: usize) {
         self.max = max;
@@ -194,6 +196,7 @@ impl AccumulateError {
     }
 
     /// A bound reached: `what` names it, `limit` is its value.
+    #[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
     pub(crate) fn limit(what: &'static str, limit: usize) -> Self {
         let limit = u64::try_from(limit).unwrap_or(u64::MAX);
         Self {
