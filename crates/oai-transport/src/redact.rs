@@ -95,7 +95,9 @@ const LOGGABLE_PREFIXES: &[&str] = &["x-ratelimit-"];
 /// credentials (`auth`, `key`, `token`, `secret`, `cookie`, `passw`, `sig`,
 /// `credential`, `session`).
 pub fn is_sensitive(name: &HeaderName) -> bool {
-    SENSITIVE_HEADERS.contains(&name.as_str()) || is_sensitive_name(name.as_str())
+    // Header names are lowercase already.
+    let n = name.as_str();
+    SENSITIVE_HEADERS.contains(&n) || SENSITIVE_WORDS.iter().any(|w| n.contains(w))
 }
 
 /// Whether a header or query parameter called `name` likely carries a
@@ -105,8 +107,8 @@ pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_WORDS.iter().any(|w| lower.contains(w))
 }
 
-/// Whether a header's value may be printed in a log (an allow-list; the
-/// request id is printed through [`crate::ResponseMeta::request_id`]'s check).
+/// Whether a header's value may be printed in a log (an allow-list). The
+/// value is still scrubbed and made one line by [`LoggedHeaders`].
 pub fn is_loggable(name: &HeaderName) -> bool {
     let n = name.as_str();
     !is_sensitive(name)
@@ -200,7 +202,7 @@ impl Drop for Secret {
 /// never them.
 #[derive(Clone, Default)]
 pub struct Scrubber {
-    secrets: Arc<Vec<Secret>>,
+    secrets: Arc<[Arc<Secret>]>,
 }
 
 impl fmt::Debug for Scrubber {
@@ -224,13 +226,15 @@ impl Scrubber {
         if secret.len() < MIN_SECRET || self.secrets.iter().any(|s| &*s.text == secret) {
             return self;
         }
-        let mut secrets: Vec<Secret> = Vec::with_capacity(self.secrets.len() + 1);
-        for s in self.secrets.iter() {
-            secrets.push(Secret::new(&s.text));
-        }
-        secrets.push(Secret::new(secret));
+        // The credentials known already are shared, not rebuilt.
+        let secrets: Vec<Arc<Secret>> = self
+            .secrets
+            .iter()
+            .cloned()
+            .chain([Arc::new(Secret::new(secret))])
+            .collect();
         Self {
-            secrets: Arc::new(secrets),
+            secrets: secrets.into(),
         }
     }
 

@@ -32,7 +32,8 @@ pub struct EventStream {
     decoder: SseDecoder,
     idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The overall deadline's timer and its length.
+    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
     read: u64,
     max_bytes: u64,
     finished: bool,
@@ -67,7 +68,10 @@ impl EventStream {
             decoder: SseDecoder::new(limits),
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
-            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            deadline: deadline.map(|d| {
+                let d = crate::clamp_duration(d);
+                (Box::pin(tokio::time::sleep(d)), d)
+            }),
             read: 0,
             max_bytes,
             finished: false,
@@ -84,15 +88,6 @@ impl EventStream {
     /// The response's metadata (status, request id, rate limits).
     pub fn meta(&self) -> &ResponseMeta {
         &self.meta
-    }
-
-    /// The deadline's length, whole seconds, for its error.
-    fn deadline_secs(&self) -> u64 {
-        self.deadline.as_ref().map_or(0, |d| {
-            d.deadline()
-                .saturating_duration_since(tokio::time::Instant::now())
-                .as_secs()
-        })
     }
 }
 
@@ -115,13 +110,13 @@ impl Stream for EventStream {
             if this.finished {
                 return Poll::Ready(None);
             }
-            if let Some(d) = this.deadline.as_mut()
-                && d.as_mut().poll(cx).is_ready()
+            if let Some((timer, length)) = this.deadline.as_mut()
+                && timer.as_mut().poll(cx).is_ready()
             {
                 this.finished = true;
                 return Poll::Ready(Some(Err(Error::limit(
-                    "the duration of the event stream (its deadline, in seconds)",
-                    this.deadline_secs(),
+                    "the duration of the event stream, in milliseconds,",
+                    u64::try_from(length.as_millis()).unwrap_or(u64::MAX),
                 ))));
             }
             match this.body.as_mut().poll_next(cx) {

@@ -133,8 +133,8 @@ pub struct StreamingResponse {
     pub meta: ResponseMeta,
     pub(crate) response: reqwest::Response,
     pub(crate) idle_timeout: Duration,
-    /// When the whole stream must have ended, if an overall deadline is set.
-    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// The overall deadline, if one is set: its length, counted from now.
+    pub(crate) deadline: Option<Duration>,
     /// The most bytes the whole body may hold.
     pub(crate) max_bytes: u64,
     pub(crate) scrubber: Scrubber,
@@ -359,8 +359,7 @@ impl Transport {
                         meta,
                         response,
                         idle_timeout,
-                        deadline: stream_deadline
-                            .map(|d| tokio::time::Instant::now() + crate::clamp_duration(d)),
+                        deadline: stream_deadline,
                         max_bytes: request
                             .options
                             .max_response_bytes
