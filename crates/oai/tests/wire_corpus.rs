@@ -46,10 +46,14 @@ const MIN_PROVIDERS: usize = 10;
 enum Kind {
     Chat,
     ChatStream,
+    /// One chunk of a chat stream, published on its own.
+    ChatChunk,
     Completion,
     CompletionStream,
     Responses,
     ResponsesStream,
+    /// One Responses stream event, published on its own.
+    ResponsesEvent,
     Embeddings,
     Models,
     Model,
@@ -63,10 +67,12 @@ impl Kind {
         Some(match name {
             "chat" => Self::Chat,
             "chat-stream" => Self::ChatStream,
+            "chat-chunk" => Self::ChatChunk,
             "completion" => Self::Completion,
             "completion-stream" => Self::CompletionStream,
             "responses" => Self::Responses,
             "responses-stream" => Self::ResponsesStream,
+            "responses-event" => Self::ResponsesEvent,
             "embeddings" => Self::Embeddings,
             "models" => Self::Models,
             "model" => Self::Model,
@@ -287,6 +293,12 @@ fn read_file(kind: Kind, path: &Path) -> Result<Read, String> {
         (Kind::Chat, "json") => drop(decode_json::<CreateChatCompletionResponse>(
             &text, &mut read,
         )?),
+        (Kind::ChatChunk, "json") => drop(decode_json::<CreateChatCompletionStreamResponse>(
+            &text, &mut read,
+        )?),
+        (Kind::ResponsesEvent, "json") => {
+            drop(decode_json::<ResponseStreamEvent>(&text, &mut read)?)
+        }
         (Kind::Completion, "json") => {
             drop(decode_json::<CreateCompletionResponse>(&text, &mut read)?)
         }
