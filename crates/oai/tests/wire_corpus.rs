@@ -225,7 +225,7 @@ fn read_error(status: Option<u16>, body: &str) -> Result<(), String> {
     let texts = server_texts(body);
     if texts
         .iter()
-        .any(|t| message.contains(t.as_str()) || t.contains(cut))
+        .any(|t| message.contains(t.as_str()) || (cut.chars().count() >= 4 && t.contains(cut)))
     {
         Ok(())
     } else {
