@@ -12,6 +12,7 @@ mod codegen;
 mod conformance;
 mod deny;
 mod fuzz;
+mod realserver;
 mod tools;
 
 /// Every failure is reported as one line of text.
@@ -39,6 +40,10 @@ Commands:
                          validator of the spec, and responses an independent
                          spec-driven generator draws, decoded by our types
                          (tools/conformance: Python, pinned, from PyPI)
+  real-server            the facade and the `oai` command against a real
+                         OpenAI-compatible server (llama.cpp's, through
+                         llama-cpp-python, with a 270M model; installed once
+                         under ~/.cache/oai, about 9 minutes)
   bench [--compile-time] criterion benchmarks and the load driver of crates/oai-bench;
                          writes target/bench/report.md (figures, ratios, budgets);
                          --compile-time adds the clean-build CPU time of oai
@@ -47,7 +52,9 @@ Commands:
 Environment:
   OAI_ADVISORY_DB        the RustSec advisory database snapshot
                          (default: ../shared/advisory-db beside the workspace root)
-  OAI_FUZZ_SECONDS       seconds per fuzz target for `fuzz` and `ci`";
+  OAI_FUZZ_SECONDS       seconds per fuzz target for `fuzz` and `ci`
+  OAI_CACHE_DIR          where `real-server` installs the server
+                         (default: $XDG_CACHE_HOME/oai, else ~/.cache/oai)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,6 +86,7 @@ fn dispatch(args: &[String]) -> Result {
         "coverage" => codegen::coverage::run(&codegen::Args::parse(rest)?.spec),
         "conformance" => conformance::run(&codegen::Args::parse(rest)?.spec),
         "bench" => bench::run(&bench::Args::parse(rest)?),
+        "real-server" => no_args(command, rest).and_then(|()| realserver::run()),
         "-h" | "--help" | "help" => {
             println!("{HELP}");
             Ok(())
