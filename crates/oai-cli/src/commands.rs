@@ -16,18 +16,27 @@ use oai::types::{
 use oai::upload::LargeUpload;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::exit::{self, Failure};
 use crate::output::{Output, TextStream};
-use crate::{BatchCommand, Cli, Command, FilesCommand, ResponsesCommand};
+use crate::{BatchCommand, Cli, Command, FilesCommand, ResponsesCommand, TokenField};
 
 type Outcome = Result<(), Failure>;
 
 /// The most the CLI keeps of one streamed answer, in bytes of the JSON of the
-/// events it folds into the final object. With `--json` that is the whole
-/// answer; without, the text is written as it comes and not kept, so only the
-/// rest (tool calls, refusals, metadata) counts.
+/// events it folds into the final object. The text is written as it comes and
+/// not kept, so only the rest (tool calls, refusals, metadata) counts. With
+/// `--json` nothing is kept: each event is printed as it arrives.
 pub const MAX_KEPT_BYTES: u64 = 16 << 20;
+
+/// The events that end a Responses stream (as the library's `create_stream`
+/// reads them).
+const RESPONSES_END: &[&str] = &[
+    "response.completed",
+    "response.failed",
+    "response.incomplete",
+];
 
 pub async fn run(cli: Cli, client: &oai::Client, out: &Output) -> Outcome {
     let json = cli.json;
@@ -37,7 +46,16 @@ pub async fn run(cli: Cli, client: &oai::Client, out: &Output) -> Outcome {
             model,
             system,
             no_stream,
-        } => chat(client, out, json, prompt, model, system, !no_stream).await,
+            max_tokens,
+            max_tokens_field,
+        } => {
+            let ask = Ask {
+                json,
+                stream: !no_stream,
+            };
+            let limit = max_tokens.map(|n| (n, max_tokens_field.unwrap_or_default()));
+            chat(client, out, ask, prompt, model, system, limit).await
+        }
         Command::Models => models(client, out, json).await,
         Command::Files { command } => match command {
             FilesCommand::Upload {
@@ -69,20 +87,28 @@ pub async fn run(cli: Cli, client: &oai::Client, out: &Output) -> Outcome {
                 model,
                 instructions,
                 no_stream,
+                max_tokens,
             } => {
                 let ask = Ask {
                     json,
                     stream: !no_stream,
                 };
-                responses(client, out, ask, input, model, instructions).await
+                let request = ResponseRequest {
+                    input,
+                    model,
+                    instructions,
+                    max_tokens,
+                };
+                responses(client, out, ask, request).await
             }
         },
     }
 }
 
-/// A request refused before it was sent.
-fn invalid(e: impl std::fmt::Display) -> Failure {
-    Failure::new(exit::LOCAL, format!("invalid request: {e}"))
+/// A request refused before it was sent (its message says so: "invalid
+/// request: ...").
+fn invalid(e: oai::builders::ValidationError) -> Failure {
+    Failure::new(exit::LOCAL, e.to_string())
 }
 
 fn print_json(out: &Output, value: &impl Serialize) -> Outcome {
@@ -91,16 +117,47 @@ fn print_json(out: &Output, value: &impl Serialize) -> Outcome {
     out.write_line(&out.json(&text))
 }
 
+/// Prints a body as the server sent it, byte for byte (and a newline when it
+/// ends without one), once it is known to be JSON: a body that is not is a
+/// decode error, as it would be for a typed call.
+fn print_body(out: &Output, raw: &oai::RawResponse) -> Outcome {
+    let text = std::str::from_utf8(&raw.body).map_err(|e| raw.decode_error(e))?;
+    serde_json::from_str::<&RawValue>(text).map_err(|e| raw.decode_error(e))?;
+    let shown = out.json(text);
+    if shown.ends_with('\n') {
+        out.write(&shown)
+    } else {
+        out.write_line(&shown)
+    }
+}
+
+/// Prints each event of a stream as the server sent its JSON, one per line,
+/// as it arrives. An event the server spread over several `data:` lines is
+/// the one place the text changes: its line breaks (whitespace between JSON
+/// tokens, never inside a string) become spaces, to keep one event a line.
+async fn print_events(out: &Output, mut events: oai::JsonStream<Box<RawValue>>) -> Outcome {
+    while let Some(event) = events.next().await {
+        let event = event?;
+        let text = event.get();
+        let line = if text.contains(['\n', '\r']) {
+            std::borrow::Cow::Owned(text.replace(['\n', '\r'], " "))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        out.write_line(&out.json(&line))?;
+    }
+    Ok(())
+}
+
 /// Counts what a streamed answer leaves in its accumulator, and stops the
 /// stream once it passes [`MAX_KEPT_BYTES`].
 struct Kept {
     bytes: u64,
-    json: bool,
 }
 
 impl Kept {
-    fn new(json: bool) -> Self {
-        Self { bytes: 0, json }
+    fn new() -> Self {
+        Self { bytes: 0 }
     }
 
     /// Counts `event` (the size of its JSON, written nowhere).
@@ -113,18 +170,14 @@ impl Kept {
             return Ok(());
         }
         let mib = MAX_KEPT_BYTES >> 20;
-        let what = if self.json {
-            format!(
-                "the streamed answer passed the {mib} MiB the CLI keeps of one for --json; \
-                 stopped reading (without --json its text is shown as it comes, not kept)"
-            )
-        } else {
+        Err(Failure::new(
+            exit::LOCAL,
             format!(
                 "the streamed answer's parts other than its text (tool calls, refusals, \
-                 metadata) passed the {mib} MiB the CLI keeps of one; stopped reading"
-            )
-        };
-        Err(Failure::new(exit::LOCAL, what))
+                 metadata) passed the {mib} MiB the CLI keeps of one; stopped reading \
+                 (--json prints the events as they come and keeps none)"
+            ),
+        ))
     }
 }
 
@@ -152,26 +205,26 @@ struct Ask {
 }
 
 /// Reads a stream of events to its end: the text of each event (taken out by
-/// `take_text`) goes to `shown` unless `json`; the rest is counted and folded
-/// into `acc`. On a failure, what was shown is ended with a newline first.
+/// `take_text`) goes to `shown`; the rest is counted and folded into `acc`
+/// (which checks that the events make one answer). On a failure, what was
+/// shown is ended with a newline first.
 async fn read_stream<E, A, S>(
     mut events: S,
     mut acc: A,
     mut shown: TextStream<'_>,
-    json: bool,
     take_text: fn(&mut E) -> Option<String>,
-) -> Result<A::Output, Failure>
+) -> Outcome
 where
     S: futures_util::Stream<Item = oai::Result<E>> + Unpin,
     A: Accumulator<Event = E>,
     E: Serialize,
 {
-    let mut kept = Kept::new(json);
+    let mut kept = Kept::new();
     let mut wrote = false;
     let outcome = async {
         while let Some(event) = events.next().await {
             let mut event = event?;
-            if !json && let Some(text) = take_text(&mut event).filter(|t| !t.is_empty()) {
+            if let Some(text) = take_text(&mut event).filter(|t| !t.is_empty()) {
                 shown.push(&text)?;
                 wrote = true;
             }
@@ -181,13 +234,12 @@ where
         Ok::<(), Failure>(())
     }
     .await;
-    if !json {
-        // The stream's end (or a failure) starts a new line.
-        let end = if outcome.is_ok() || wrote { "\n" } else { "" };
-        shown.finish(end)?;
-    }
+    // The stream's end (or a failure) starts a new line.
+    let end = if outcome.is_ok() || wrote { "\n" } else { "" };
+    shown.finish(end)?;
     outcome?;
-    Ok(acc.finish().map_err(oai::Error::from)?)
+    acc.finish().map_err(oai::Error::from)?;
+    Ok(())
 }
 
 /// The text of choice 0 of a chat chunk, taken out of it.
@@ -210,73 +262,116 @@ fn take_response_text(event: &mut ResponseStreamEvent) -> Option<String> {
 async fn chat(
     client: &oai::Client,
     out: &Output,
-    json: bool,
+    ask: Ask,
     prompt: String,
     model: String,
     system: Option<String>,
-    stream: bool,
+    limit: Option<(u32, TokenField)>,
 ) -> Outcome {
     let mut messages = Vec::new();
     if let Some(system) = system {
         messages.push(Message::system(system));
     }
     messages.push(Message::user(prompt));
-    let request = Chat::new(messages, model).build().map_err(invalid)?;
-    let completion = if stream {
-        let events = client.chat().completions().create_stream(request).await?;
-        let acc = ChatCompletionAccumulator::default();
-        read_stream(events, acc, out.stream(), json, take_chat_text).await?
-    } else {
-        let completion = client.chat().completions().create(request).await?;
-        if !json {
+    let mut builder = Chat::new(messages, model);
+    builder = match limit {
+        None => builder,
+        Some((n, TokenField::MaxCompletionTokens)) => builder.max_completion_tokens(i64::from(n)),
+        // Deprecated by OpenAI, and still the only limit some servers read.
+        #[allow(deprecated)]
+        Some((n, TokenField::MaxTokens)) => builder.max_tokens(i64::from(n)),
+    };
+    let mut request = builder.build().map_err(invalid)?;
+    let completions = client.chat().completions();
+    match (ask.json, ask.stream) {
+        (true, true) => {
+            // The same request as `create_stream`, read as the server's JSON.
+            request.stream = Some(true);
+            let events = client
+                .post("/chat/completions")
+                .json(&request)
+                .stream::<Box<RawValue>>()
+                .await?;
+            print_events(out, events).await
+        }
+        (true, false) => {
+            let raw = client
+                .post("/chat/completions")
+                .json(&request)
+                .send_raw()
+                .await?;
+            print_body(out, &raw)
+        }
+        (false, true) => {
+            let events = completions.create_stream(request).await?;
+            let acc = ChatCompletionAccumulator::default();
+            read_stream(events, acc, out.stream(), take_chat_text).await
+        }
+        (false, false) => {
+            let completion = completions.create(request).await?;
             let choice = completion.choices.first();
             let text = choice.and_then(|c| c.message.content.as_deref());
             let refusal = choice.and_then(|c| c.message.refusal.as_deref());
             match (text, refusal) {
-                (Some(text), _) => out.write_line(&out.text(text))?,
+                (Some(text), _) => out.write_line(&out.text(text)),
                 (None, Some(refusal)) => {
-                    out.write_line(&format!("(refused) {}", out.text(refusal)))?;
+                    out.write_line(&format!("(refused) {}", out.text(refusal)))
                 }
-                (None, None) => out.write_line("")?,
+                (None, None) => out.write_line(""),
             }
         }
-        completion
-    };
-    if json {
-        print_json(out, &completion)?;
     }
-    Ok(())
+}
+
+/// What `responses create` asks for.
+struct ResponseRequest {
+    input: String,
+    model: String,
+    instructions: Option<String>,
+    max_tokens: Option<u32>,
 }
 
 async fn responses(
     client: &oai::Client,
     out: &Output,
     ask: Ask,
-    input: String,
-    model: String,
-    instructions: Option<String>,
+    asked: ResponseRequest,
 ) -> Outcome {
-    let Ask { json, stream } = ask;
-    let mut builder = CreateResponseBuilder::new().model(model).input(input);
-    if let Some(instructions) = instructions {
+    let mut builder = CreateResponseBuilder::new()
+        .model(asked.model)
+        .input(asked.input);
+    if let Some(instructions) = asked.instructions {
         builder = builder.instructions(instructions);
     }
-    let request = builder.build().map_err(invalid)?;
-    let response = if stream {
-        let events = client.responses().create_stream(request).await?;
-        let acc = ResponseAccumulator::default();
-        read_stream(events, acc, out.stream(), json, take_response_text).await?
-    } else {
-        let response = client.responses().create(request).await?;
-        if !json {
-            out.write_line(&out.text(&output_text(&response)))?;
-        }
-        response
-    };
-    if json {
-        print_json(out, &response)?;
+    if let Some(n) = asked.max_tokens {
+        builder = builder.max_output_tokens(u64::from(n));
     }
-    Ok(())
+    let mut request = builder.build().map_err(invalid)?;
+    match (ask.json, ask.stream) {
+        (true, true) => {
+            // The same request as `create_stream`, read as the server's JSON.
+            request.stream = Some(true);
+            let events = client
+                .post("/responses")
+                .json(&request)
+                .stream_with::<Box<RawValue>>(oai::StreamOptions::terminal_events(RESPONSES_END))
+                .await?;
+            print_events(out, events).await
+        }
+        (true, false) => {
+            let raw = client.post("/responses").json(&request).send_raw().await?;
+            print_body(out, &raw)
+        }
+        (false, true) => {
+            let events = client.responses().create_stream(request).await?;
+            let acc = ResponseAccumulator::default();
+            read_stream(events, acc, out.stream(), take_response_text).await
+        }
+        (false, false) => {
+            let response = client.responses().create(request).await?;
+            out.write_line(&out.text(&output_text(&response)))
+        }
+    }
 }
 
 fn output_text(response: &oai::types::Response) -> String {
@@ -294,10 +389,11 @@ fn output_text(response: &oai::types::Response) -> String {
 }
 
 async fn models(client: &oai::Client, out: &Output, json: bool) -> Outcome {
-    let list = client.models().list().await?;
     if json {
-        return print_json(out, &list);
+        // The request `models().list()` sends.
+        return print_body(out, &client.get("/models").send_raw().await?);
     }
+    let list = client.models().list().await?;
     let mut ids: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
     ids.sort_unstable();
     for id in ids {
@@ -307,10 +403,11 @@ async fn models(client: &oai::Client, out: &Output, json: bool) -> Outcome {
 }
 
 async fn list_files(client: &oai::Client, out: &Output, json: bool) -> Outcome {
-    let list = client.files().list(Default::default()).await?;
     if json {
-        return print_json(out, &list);
+        // The request `files().list(Default::default())` sends.
+        return print_body(out, &client.get("/files").send_raw().await?);
     }
+    let list = client.files().list(Default::default()).await?;
     for f in &list.data {
         out.write_line(&format!(
             "{}\t{}\t{}\t{}",

@@ -92,10 +92,20 @@ pub fn code_of(e: &oai::Error) -> u8 {
 /// keeps only plausible ids); the line is scrubbed and made one line where it
 /// is printed.
 pub fn line_of(e: &oai::Error) -> String {
-    match e.request_id() {
-        Some(id) => format!("{e} (request id {id})"),
-        None => e.to_string(),
+    with_request_id(e.to_string(), e.request_id())
+}
+
+/// `line` ending with `(request id ID)`, said once: the library's message of
+/// an API error already names it, and then nothing is added.
+fn with_request_id(mut line: String, id: Option<&str>) -> String {
+    if let Some(id) = id {
+        let named = format!("(request id {id})");
+        if !line.contains(&named) {
+            line.push(' ');
+            line.push_str(&named);
+        }
     }
+    line
 }
 
 impl From<oai::Error> for Failure {
@@ -115,10 +125,8 @@ impl From<oai::upload::UploadError> for Failure {
         if let Some(source) = std::error::Error::source(&e) {
             line.push_str(&format!(": {source}"));
         }
-        if let Some(id) = e.api_error().and_then(oai::Error::request_id) {
-            line.push_str(&format!(" (request id {id})"));
-        }
-        Self::new(code, line)
+        let id = e.api_error().and_then(oai::Error::request_id);
+        Self::new(code, with_request_id(line, id))
     }
 }
 

@@ -25,7 +25,12 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "oai", version, about, after_long_help = exit::HELP)]
 struct Cli {
-    /// Print JSON (the API's objects) on stdout instead of text, for scripts.
+    /// Print JSON on stdout instead of text, for scripts: the server's JSON
+    /// as it sent it, never re-encoded (fields this program does not know are
+    /// kept, fields the server left out stay out). A streamed answer prints
+    /// its events, one JSON object per line as they arrive (`[DONE]` is not
+    /// printed); `--no-stream` prints the one answer object. `files upload`,
+    /// `files delete` and `batch run` print the objects as decoded.
     #[arg(long, global = true)]
     json: bool,
 
@@ -56,6 +61,17 @@ enum Command {
         /// Wait for the whole answer instead of streaming it.
         #[arg(long)]
         no_stream: bool,
+        /// The most tokens the answer may have (sent as
+        /// `max_completion_tokens`, or as `--max-tokens-field` says).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_tokens: Option<u32>,
+        /// The request field that carries `--max-tokens`. OpenAI reads
+        /// `max_completion_tokens` (the default); some OpenAI-compatible
+        /// servers read only the older `max_tokens` and ignore the other
+        /// (llama.cpp's server, for one): use `max_tokens` (or `legacy`) for
+        /// them.
+        #[arg(long, value_name = "FIELD", requires = "max_tokens", value_enum)]
+        max_tokens_field: Option<TokenField>,
     },
     /// List the models the key can use.
     Models,
@@ -136,7 +152,22 @@ enum ResponsesCommand {
         /// Wait for the whole response instead of streaming it.
         #[arg(long)]
         no_stream: bool,
+        /// The most tokens the response may have (sent as `max_output_tokens`).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_tokens: Option<u32>,
     },
+}
+
+/// The chat request field that carries the token limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+enum TokenField {
+    /// `max_completion_tokens`, the field OpenAI reads.
+    #[default]
+    #[value(name = "max_completion_tokens")]
+    MaxCompletionTokens,
+    /// `max_tokens`, the older field, for servers that read only it.
+    #[value(name = "max_tokens", alias = "legacy")]
+    MaxTokens,
 }
 
 fn main() -> ExitCode {

@@ -62,8 +62,10 @@ impl Output {
         }
     }
 
-    /// JSON text for stdout: on a terminal, unsafe characters inside its
-    /// strings are written as `\u` escapes (the JSON value is unchanged).
+    /// JSON text for stdout (`text` must be valid JSON: ours, or a server's
+    /// once parsed): on a terminal, unsafe characters inside its strings are
+    /// written as `\u` escapes and tabs and carriage returns between its
+    /// tokens as spaces (the JSON value is unchanged).
     pub fn json<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.terminal {
             json_for_terminal(text)
@@ -183,17 +185,20 @@ impl Holdback {
 
 pub use oai::transport::redact::{is_unsafe_char as is_unsafe, terminal_text};
 
-/// JSON text with every unsafe character but the newline written as a `\u`
-/// escape. Serialized JSON holds such characters only inside strings (its own
-/// layout uses only spaces and newlines), where the escape means the same
-/// character: the value is unchanged.
+/// Valid JSON text with every unsafe character but the newline made safe,
+/// the value unchanged. A tab or a carriage return can only be whitespace
+/// between tokens (JSON strings hold them escaped, never raw): it becomes a
+/// space. Any other unsafe character can only be inside a string, where a
+/// `\u` escape means the same character.
 fn json_for_terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if c != '\n' && is_unsafe(c) {
+        if c == '\t' || c == '\r' {
+            out.push(' ');
+        } else if c != '\n' && is_unsafe(c) {
             // Every character `single_line` replaces is in the Basic
             // Multilingual Plane: one escape each.
             let mut units = [0u16; 2];
@@ -249,6 +254,21 @@ mod tests {
             let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
             assert_eq!(back, value);
         }
+    }
+
+    /// A server's JSON laid out with tabs and CRLF line ends, with unsafe
+    /// characters inside its strings: safe on a terminal, the same value.
+    #[test]
+    fn json_for_terminal_keeps_a_servers_layout_valid() {
+        let text = "{\r\n\t\"a\": \"x\u{9b}y\u{202e}\",\r\n\t\"b\":\t[1,\t\"\u{7f}\"]\r\n}\r\n";
+        let before: serde_json::Value = serde_json::from_str(text).unwrap();
+        let shown = json_for_terminal(text);
+        assert!(
+            !shown.chars().any(|c| c != '\n' && is_unsafe(c)),
+            "{shown:?}"
+        );
+        let after: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(after, before);
     }
 
     #[test]

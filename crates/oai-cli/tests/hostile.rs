@@ -10,13 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use oai_mock::MockServer;
 use serde_json::{Value, json};
+use support::{RawServer as Hostile, response, sse};
 
 /// Text that would steer a terminal: a clipboard write (OSC 52), a spoofed
 /// link (OSC 8), a screen clear (CSI), the one-byte C1 CSI, a bidi override,
@@ -39,139 +40,6 @@ fn fresh_key() -> String {
         key.push(char::from(alphabet[(seed >> 33) as usize % alphabet.len()]));
     }
     key
-}
-
-/// A request as the hostile server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    /// The credential of the `authorization` header.
-    key: String,
-}
-
-type Reply = Arc<dyn Fn(&Seen) -> Vec<u8> + Send + Sync>;
-
-/// A hand-rolled HTTP/1.1 server: every connection gets one request and the
-/// reply `reply` writes for it (the whole response, status line included),
-/// then the connection is closed.
-struct Hostile {
-    base_url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Hostile {
-    fn start(reply: impl Fn(&Seen) -> Vec<u8> + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let reply: Reply = Arc::new(reply);
-        let log = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                let reply = Arc::clone(&reply);
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || serve(conn, &*reply, &log));
-            }
-        });
-        Self { base_url, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    conn: TcpStream,
-    reply: &(dyn Fn(&Seen) -> Vec<u8> + Send + Sync),
-    log: &Mutex<Vec<Seen>>,
-) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    let (mut length, mut key, mut chunked) = (0usize, String::new(), false);
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
-        }
-        let (name, value) = header.split_once(':').unwrap_or((&header, ""));
-        let value = value.trim();
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse().unwrap_or(0),
-            "authorization" => key = value.trim_start_matches("Bearer ").to_owned(),
-            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-            _ => {}
-        }
-    }
-    if chunked {
-        // Read (and drop) the chunks up to the last one.
-        loop {
-            let mut size = String::new();
-            if reader.read_line(&mut size).unwrap_or(0) == 0 {
-                break;
-            }
-            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            let mut chunk = vec![0; size + 2];
-            if size == 0 || reader.read_exact(&mut chunk).is_err() {
-                let mut rest = String::new();
-                let _ = reader.read_line(&mut rest);
-                break;
-            }
-        }
-    } else {
-        let mut body = vec![0; length];
-        let _ = reader.read_exact(&mut body);
-    }
-    let seen = Seen { method, path, key };
-    log.lock().unwrap().push(seen.clone());
-    let mut conn = conn;
-    let _ = conn.write_all(&reply(&seen));
-    let _ = conn.flush();
-    let _ = conn.shutdown(std::net::Shutdown::Both);
-}
-
-/// A whole response: status, the headers given, and a body (JSON unless the
-/// headers say otherwise). `x-should-retry: false` keeps the client from
-/// retrying, so each run makes one request.
-fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\nconnection: close\r\nx-should-retry: false\r\n");
-    if !headers.iter().any(|(n, _)| *n == "content-type") {
-        out.push_str("content-type: application/json\r\n");
-    }
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    let mut out = out.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-/// An event stream of `events` (each the text after `data: `, or a whole
-/// block when it starts with `event:`), ended by the connection closing.
-fn sse(headers: &[(&str, &str)], events: &[String]) -> Vec<u8> {
-    let mut out =
-        String::from("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/event-stream\r\n");
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str("\r\n");
-    for event in events {
-        if event.starts_with("event:") {
-            out.push_str(event);
-        } else {
-            out.push_str(&format!("data: {event}\n\n"));
-        }
-    }
-    out.into_bytes()
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -290,8 +158,8 @@ fn streamed_chat_text_is_safe_on_a_terminal_and_exact_in_a_pipe() {
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), format!("{}\n", hostile_chat_text(&key)));
 
-    // --json on a terminal: the same JSON value, its unsafe characters as
-    // `\u` escapes.
+    // --json on a terminal: the server's events, one a line, each the same
+    // JSON value with its unsafe characters as `\u` escapes.
     let out = oai(
         &server.base_url,
         &key,
@@ -304,11 +172,24 @@ fn streamed_chat_text_is_safe_on_a_terminal_and_exact_in_a_pipe() {
         !shown.contains('\u{9b}') && !shown.contains('\u{202e}'),
         "{shown}"
     );
-    let value: Value = serde_json::from_str(&shown).unwrap();
+    let sent = hostile_chat_stream(&key);
+    let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(
-        value["choices"][0]["message"]["content"],
-        hostile_chat_text(&key)
+        lines.len(),
+        sent.len() - 1,
+        "every event but [DONE]: {shown}"
     );
+    let mut streamed = String::new();
+    for (line, sent) in lines.iter().zip(&sent) {
+        let value: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(value, serde_json::from_str::<Value>(sent).unwrap());
+        streamed.push_str(
+            value["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap_or(""),
+        );
+    }
+    assert_eq!(streamed, hostile_chat_text(&key));
 }
 
 #[test]
@@ -530,12 +411,12 @@ fn a_streamed_answer_is_kept_only_up_to_the_cap() {
     let out = oai(&server.base_url, &key, &["chat", "hi"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert_eq!(out.stdout.len(), TOTAL + 1);
-    // Kept for --json, they do not.
+    // With --json each event is printed as it comes, none kept: all of them
+    // pass too.
     let out = oai(&server.base_url, &key, &["--json", "chat", "hi"]);
-    assert_eq!(code(&out), 5, "{}", text(&out.stderr));
-    let err = text(&out.stderr);
-    assert!(err.contains("16 MiB") && err.contains("--json"), "{err}");
-    assert!(out.stdout.is_empty());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let events = TOTAL / (16 << 10) + 2;
+    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), events);
     // Tool-call arguments are kept even without --json: the same cap.
     let key = format!("{}A", &key[..key.len() - 1]);
     let out = oai(&server.base_url, &key, &["chat", "hi"]);
