@@ -8,16 +8,23 @@
 /// ```
 ///
 /// The struct is `Copy`, `Default` and zero-sized; it serializes as its string
-/// and deserializes from exactly that string. Any other value is an error
-/// rather than silently becoming the constant, so an untagged union moves on
-/// to its next variant (and, at worst, keeps the value in `Unknown`).
+/// and deserializes from that string. Under tolerant decoding (the default; see
+/// `oai_types::tolerant`) any other string, or `null`, is accepted too, and
+/// counted as a tolerance, so that an untagged union still prefers a variant
+/// whose constants match; built with `--cfg oai_strict`, any other value is an
+/// error.
 ///
 /// ```
 /// oai_types::const_str!(Function = "function");
 ///
 /// assert_eq!(serde_json::to_string(&Function).unwrap(), r#""function""#);
 /// let _: Function = serde_json::from_str(r#""function""#).unwrap();
-/// assert!(serde_json::from_str::<Function>(r#""custom""#).is_err());
+/// // Azure sends `"object": ""`: accepted unless built with `--cfg oai_strict`.
+/// assert_eq!(
+///     serde_json::from_str::<Function>(r#""custom""#).is_ok(),
+///     !cfg!(oai_strict)
+/// );
+/// assert!(serde_json::from_str::<Function>("1").is_err());
 /// assert_eq!(Function::VALUE, "function");
 /// ```
 #[macro_export]
@@ -54,6 +61,12 @@ macro_rules! const_str {
                 $crate::const_str::expect_string(deserializer, $value).map(|()| $name)
             }
         }
+
+        impl $crate::__private::Empty for $name {
+            fn empty() -> Self {
+                $name
+            }
+        }
     };
 }
 
@@ -70,12 +83,19 @@ pub fn expect_string<'de, D: serde::Deserializer<'de>>(
             write!(f, "the string {:?}", self.0)
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-            if v == self.0 {
+            if v == self.0 || crate::tolerant::other_constant() {
                 Ok(())
             } else {
                 Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
         }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            if crate::tolerant::other_constant() {
+                Ok(())
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Unit, &self))
+            }
+        }
     }
-    d.deserialize_str(Exact(expected))
+    d.deserialize_any(Exact(expected))
 }

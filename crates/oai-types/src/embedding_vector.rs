@@ -291,3 +291,9 @@ mod tests {
         }
     }
 }
+
+impl crate::tolerant::Empty for EmbeddingVector {
+    fn empty() -> Self {
+        Self::default()
+    }
+}

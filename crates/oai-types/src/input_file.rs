@@ -119,3 +119,9 @@ impl<'de> Deserialize<'de> for InputFile {
         Ok(Self::from_bytes(name, Vec::new()))
     }
 }
+
+impl crate::tolerant::Empty for InputFile {
+    fn empty() -> Self {
+        Self::default()
+    }
+}

@@ -17,6 +17,7 @@ mod input_file;
 mod secret;
 mod shorthand;
 mod support;
+pub mod tolerant;
 
 pub use embedding_vector::EmbeddingVector;
 pub use generated::*;
@@ -30,7 +31,11 @@ pub use shorthand::NotAnObject;
 pub mod __private {
     pub use crate::support::{
         StringEnum, Tagged, deserialize_string_enum, read_value, string_enum_from_str,
-        string_enum_from_string, try_variant, unknown_tag,
+        string_enum_from_string, unknown_tag,
+    };
+    pub use crate::tolerant::{
+        Empty, TOLERANT, absent, boolean, float, int, opt_int, opt_text, opt_uint, or_empty, text,
+        try_exact_variant, try_tolerant_variant, uint,
     };
     pub use serde;
     pub use serde_json;

@@ -130,3 +130,9 @@ mod tests {
         assert_ne!(SecretValue::from(""), SecretValue::from("a"));
     }
 }
+
+impl crate::tolerant::Empty for SecretValue {
+    fn empty() -> Self {
+        Self(String::new())
+    }
+}

@@ -17,6 +17,7 @@ impl ChatCompletionRequestMessage {
     /// A `system` message with text content.
     pub fn system(text: impl Into<String>) -> Self {
         Self::System(ChatCompletionRequestSystemMessage {
+            extra: Default::default(),
             content: ChatCompletionRequestSystemMessageContent::TextContent(text.into()),
             role: consts::System,
             name: None,
@@ -26,6 +27,7 @@ impl ChatCompletionRequestMessage {
     /// A `developer` message with text content.
     pub fn developer(text: impl Into<String>) -> Self {
         Self::Developer(ChatCompletionRequestDeveloperMessage {
+            extra: Default::default(),
             content: ChatCompletionRequestDeveloperMessageContent::TextContent(text.into()),
             role: consts::Developer,
             name: None,
@@ -43,6 +45,7 @@ impl ChatCompletionRequestMessage {
     /// ```
     pub fn user(text: impl Into<String>) -> Self {
         Self::User(ChatCompletionRequestUserMessage {
+            extra: Default::default(),
             content: ChatCompletionRequestUserMessageContent::TextContent(text.into()),
             role: consts::User,
             name: None,
@@ -63,6 +66,7 @@ impl ChatCompletionRequestMessage {
     /// A `tool` message answering the tool call `tool_call_id` with text.
     pub fn tool(tool_call_id: impl Into<String>, text: impl Into<String>) -> Self {
         Self::Tool(ChatCompletionRequestToolMessage {
+            extra: Default::default(),
             role: consts::Tool,
             content: ChatCompletionRequestToolMessageContent::TextContent(text.into()),
             tool_call_id: tool_call_id.into(),
@@ -86,8 +90,10 @@ impl ChatCompletionTool {
     /// ```
     pub fn function(name: impl Into<String>, parameters: serde_json::Value) -> Self {
         Self {
+            extra: Default::default(),
             r#type: consts::Function,
             function: FunctionObject {
+                extra: Default::default(),
                 description: None,
                 name: name.into(),
                 parameters: Some(parameters),
@@ -122,6 +128,7 @@ impl From<ChatCompletionRequestMessage> for Vec<ChatCompletionRequestMessage> {
 impl EasyInputMessage {
     fn text(role: EasyInputMessageRole, text: String) -> Self {
         Self {
+            extra: Default::default(),
             role,
             content: EasyInputMessageContent::TextInput(text),
             phase: None,
@@ -211,6 +218,7 @@ impl FunctionTool {
         parameters: serde_json::Value,
     ) -> Result<Self, NotAnObject> {
         Ok(Self {
+            extra: Default::default(),
             r#type: consts::Function,
             name: name.into(),
             description: None,

@@ -130,6 +130,12 @@ macro_rules! string_enum {
             }
         }
 
+        impl $crate::__private::Empty for $name {
+            fn empty() -> Self {
+                Self::Unknown(::std::string::String::new())
+            }
+        }
+
         impl ::core::convert::From<&str> for $name {
             fn from(value: &str) -> Self {
                 $crate::__private::string_enum_from_str(value)
@@ -312,6 +318,12 @@ macro_rules! tagged_union {
             }
         }
 
+        impl $crate::__private::Empty for $name {
+            fn empty() -> Self {
+                Self::Unknown($crate::__private::serde_json::Value::Null)
+            }
+        }
+
         $(
             // `[from = false]` makes this `cfg(all(false))`, removing the impl.
             #[cfg(all($($from)?))]
@@ -413,9 +425,11 @@ macro_rules! __variant_tag {
 /// - `From<$Type>` per variant (see above);
 /// - `Serialize`: the inner value, or the kept JSON for `Unknown`;
 /// - `Deserialize`, from any deserializer: the input is read into a
-///   `serde_json::Value`, each variant is tried on a borrow of it in order, and
-///   when none matches the result is `Unknown` with the value. It fails only
-///   when the input itself is not valid data.
+///   `serde_json::Value`, each variant is tried on a borrow of it in order,
+///   first accepting only a variant that decodes without any tolerance rule
+///   (see `oai_types::tolerant`), then (unless built with `--cfg oai_strict`)
+///   the first that decodes at all; when none does the result is `Unknown`
+///   with the value. It fails only when the input itself is not valid data.
 ///
 /// # Example
 ///
@@ -468,6 +482,12 @@ macro_rules! untagged_union {
             }
         }
 
+        impl $crate::__private::Empty for $name {
+            fn empty() -> Self {
+                Self::Unknown($crate::__private::serde_json::Value::Null)
+            }
+        }
+
         $(
             // `[from = false]` makes this `cfg(all(false))`, removing the impl.
             #[cfg(all($($from)?))]
@@ -499,10 +519,17 @@ macro_rules! untagged_union {
             ) -> ::core::result::Result<Self, D::Error> {
                 let value = $crate::__private::read_value(deserializer)?;
                 $(
-                    if let ::core::option::Option::Some(inner) = $crate::__private::try_variant(&value) {
+                    if let ::core::option::Option::Some(inner) = $crate::__private::try_exact_variant(&value) {
                         return ::core::result::Result::Ok(Self::$variant(inner));
                     }
                 )+
+                if $crate::__private::TOLERANT {
+                    $(
+                        if let ::core::option::Option::Some(inner) = $crate::__private::try_tolerant_variant(&value) {
+                            return ::core::result::Result::Ok(Self::$variant(inner));
+                        }
+                    )+
+                }
                 ::core::result::Result::Ok(Self::Unknown(value))
             }
         }
@@ -566,12 +593,6 @@ impl<T: StringEnum> Visitor<'_> for StringEnumVisitor<T> {
 #[doc(hidden)]
 pub fn read_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
     Value::deserialize(deserializer)
-}
-
-/// Deserializes one variant of an untagged union from a borrow of the value.
-#[doc(hidden)]
-pub fn try_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> {
-    T::deserialize(value).ok()
 }
 
 /// The tag field of the JSON kept by an unknown variant, if it is a string.

@@ -467,10 +467,19 @@ fn response_examples_round_trip() {
         unexpected.len(),
         unexpected.join("\n")
     );
-    assert!(
-        stale.is_empty(),
-        "listed as failing but now pass (remove them): {stale:?}"
-    );
+    // The list is what strict decoding (`--cfg oai_strict`, as the conformance
+    // step builds) refuses; tolerant decoding may accept some of them.
+    if cfg!(oai_strict) {
+        assert!(
+            stale.is_empty(),
+            "listed as failing but now pass (remove them): {stale:?}"
+        );
+    } else {
+        println!(
+            "{} of the strictly refused examples decode tolerantly",
+            stale.len()
+        );
+    }
     // 163 when written: fewer means a generator change broke examples that passed.
     assert!(checked >= 163, "only {checked} examples round-trip");
 }

@@ -142,6 +142,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &*model,
     )
     .stream_options(ChatCompletionStreamOptions {
+        extra: Default::default(),
         include_usage: Some(true),
         include_obfuscation: None,
     })

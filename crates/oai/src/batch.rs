@@ -813,6 +813,7 @@ impl<'c> BatchRunner<'c> {
         input_endpoint: &CreateBatchRequestEndpoint,
     ) -> CreateBatchRequest {
         CreateBatchRequest {
+            extra: Default::default(),
             input_file_id: file_id.to_owned(),
             endpoint: input_endpoint.clone(),
             completion_window: Default::default(),
@@ -877,6 +878,7 @@ impl<'c> BatchRunner<'c> {
             .client
             .files()
             .create(CreateFileRequest {
+                extra: Default::default(),
                 file: InputFile::from_bytes(self.input_file_name.clone(), Arc::clone(&input.jsonl)),
                 purpose: CreateFileRequestPurpose::Batch,
                 expires_after: None,

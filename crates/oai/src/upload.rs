@@ -534,6 +534,7 @@ impl LargeUpload {
         }
         let mime_type = mime_type.unwrap_or_else(|| guess_mime(&filename).to_owned());
         let request = CreateUploadRequest {
+            extra: Default::default(),
             filename: filename.clone(),
             purpose,
             bytes: i64::try_from(total).unwrap_or(i64::MAX),
@@ -872,7 +873,14 @@ impl Job<'_> {
         }
         self.client
             .uploads()
-            .complete(self.upload_id, CompleteUploadRequest { part_ids, md5 })
+            .complete(
+                self.upload_id,
+                CompleteUploadRequest {
+                    extra: Default::default(),
+                    part_ids,
+                    md5,
+                },
+            )
             .await
             .map_err(|e| {
                 UploadError::new(UploadStage::Complete, "completing the upload failed")

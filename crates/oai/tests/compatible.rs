@@ -103,7 +103,7 @@ fn chat_request(model: &str) -> CreateChatCompletionRequest {
             "get_weather",
             json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
         ))
-        .stream_options(ChatCompletionStreamOptions {
+        .stream_options(ChatCompletionStreamOptions { extra: Default::default(),
             include_usage: Some(true),
             include_obfuscation: None,
         })

@@ -116,6 +116,7 @@ pub fn builder(model: &Model<'_>, name: &str, validated: bool) -> Result<Option<
             inits.push(format!("{}: {}", f.name, store(model, f, &arg)));
         }
     }
+    inits.push("extra: Default::default()".to_owned());
     let _ = writeln!(
         out,
         "impl {b} {{\n/// Starts from the required fields; the others are unset.\npub fn new({}) -> Self {{\nSelf({name} {{ {} }})\n}}\n",

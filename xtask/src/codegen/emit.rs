@@ -117,6 +117,7 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
                 }
                 field(out, f);
             }
+            extra_field(out);
             out.push_str("}\n\n");
         }
         Kind::Enum(values) => {
@@ -218,23 +219,76 @@ fn variant_ty(v: &Variant) -> String {
     }
 }
 
+/// The path of the `oai_types::tolerant` function a field's tolerant
+/// `deserialize_with` names, if its type has one (see that module for the
+/// rules).
+fn tolerant_reader(f: &Field) -> Option<&'static str> {
+    if f.boxed && f.option {
+        return None;
+    }
+    Some(match (&f.ty, f.option) {
+        (Ty::I64, false) => "int",
+        (Ty::I64, true) => "opt_int",
+        (Ty::U64, false) => "uint",
+        (Ty::U64, true) => "opt_uint",
+        (Ty::String, false) => "text",
+        (Ty::String, true) => "opt_text",
+        (Ty::F64, false) => "float",
+        (Ty::Bool, false) => "boolean",
+        (Ty::Value | Ty::Const(_) | Ty::File, _) | (_, true) => return None,
+        (_, false) => "or_empty",
+    })
+}
+
 fn field(out: &mut String, f: &Field) {
     doc(out, &f.doc);
+    // Always; only with `--cfg oai_strict`; only without it.
     let mut attrs = Vec::new();
+    let mut strict = Vec::new();
+    let mut tolerant = Vec::new();
     let plain = f.name.trim_start_matches("r#");
     if plain != f.wire {
         attrs.push(format!("rename = {:?}", f.wire));
     }
-    if f.option {
+    let required = !f.skip_none;
+    let absent = "default = \"crate::__private::absent\"".to_owned();
+    if matches!(f.ty, Ty::Const(_)) && !f.option {
         attrs.push("default".into());
+    } else if f.option {
+        if required {
+            strict.push("default".to_owned());
+            tolerant.push(absent);
+        } else {
+            attrs.push("default".into());
+        }
         if f.skip_none {
             attrs.push("skip_serializing_if = \"Option::is_none\"".into());
         }
-    } else if matches!(f.ty, Ty::Const(_)) || f.default_when_absent {
-        attrs.push("default".into());
+    } else if f.ty == Ty::File {
+        if f.default_when_absent {
+            attrs.push("default".into());
+        }
+    } else {
+        if f.default_when_absent {
+            strict.push("default".to_owned());
+        }
+        tolerant.push(absent);
+    }
+    if let Some(reader) = tolerant_reader(f) {
+        tolerant.push(format!("deserialize_with = \"crate::__private::{reader}\""));
     }
     if !attrs.is_empty() {
         let _ = writeln!(out, "#[serde({})]", attrs.join(", "));
+    }
+    if !strict.is_empty() {
+        let _ = writeln!(out, "#[cfg_attr(oai_strict, serde({}))]", strict.join(", "));
+    }
+    if !tolerant.is_empty() {
+        let _ = writeln!(
+            out,
+            "#[cfg_attr(not(oai_strict), serde({}))]",
+            tolerant.join(", ")
+        );
     }
     let mut ty = ty_text(&f.ty);
     if f.boxed {
@@ -244,6 +298,33 @@ fn field(out: &mut String, f: &Field) {
         ty = format!("Option<{ty}>");
     }
     let _ = writeln!(out, "pub {}: {ty},", f.name);
+}
+
+/// The field every struct has for what the server sent that the schema does
+/// not name; it goes back on the wire as it came.
+fn extra_field(out: &mut String) {
+    out.push_str(
+        "/// Fields this type does not name, as the server sent them (a vendor's \
+         additions, or what the API added after this crate was generated); \
+         serialized back as they are.\n#[serde(flatten)]\npub extra: serde_json::Map<String, serde_json::Value>,\n",
+    );
+}
+
+/// `Empty` of a struct: every field empty.
+fn empty_impl(t: &TypeDef) -> Option<String> {
+    let Kind::Struct(fields) = &t.kind else {
+        return None;
+    };
+    let inits: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: Empty::empty()", f.name))
+        .chain(std::iter::once("extra: serde_json::Map::new()".to_owned()))
+        .collect();
+    Some(format!(
+        "impl Empty for {} {{\nfn empty() -> Self {{\nSelf {{ {} }}\n}}\n}}\n\n",
+        t.name,
+        inits.join(", ")
+    ))
 }
 
 /// Assigns each type the areas whose operations reach it.
@@ -405,8 +486,7 @@ pub fn file_of(t: &TypeDef) -> (String, Option<String>) {
 /// Every generated file of `oai-types`: `(file name, text)`.
 pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
     let mut by_file: BTreeMap<String, String> = BTreeMap::new();
-    let prelude =
-        "#![allow(unused_imports)]\nuse serde::{Deserialize, Serialize};\n\nuse super::*;\n\n";
+    let prelude = "#![allow(unused_imports)]\nuse serde::{Deserialize, Serialize};\n\nuse super::*;\nuse crate::__private::Empty;\n\n";
     for t in model.types.values() {
         let (file, _) = file_of(t);
         let text = by_file
@@ -414,6 +494,7 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
             .or_insert_with(|| format!("{HEADER}{prelude}"));
         let mut items = vec![String::new()];
         type_def(model, t, &mut items[0]);
+        items.extend(empty_impl(t));
         items.extend(conversions(t));
         for item in &items {
             if file == "shared" {

@@ -702,7 +702,8 @@ impl<'a> Model<'a> {
         let mut required = BTreeSet::new();
         self.collect_props(s, &mut props, &mut required);
         let mut fields = Vec::new();
-        let mut used = BTreeSet::new();
+        // `extra` is the field keeping what the schema does not name.
+        let mut used = BTreeSet::from(["extra".to_owned()]);
         for (wire, schema) in props {
             let ctx = format!("{name}{}", pascal(&wire));
             let (mut ty, nullable) = self.ty_of(schema, &ctx, root);

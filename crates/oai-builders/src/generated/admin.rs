@@ -34,6 +34,7 @@ impl AdminApiKeysCreateRequestBuilder {
         Self(AdminApiKeysCreateRequest {
             name: name.into(),
             expires_in_seconds: None,
+            extra: Default::default(),
         })
     }
 
@@ -100,6 +101,7 @@ impl AdminApiKeysListParamsBuilder {
             after: None,
             order: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 
@@ -181,7 +183,10 @@ pub struct CreateGroupBodyBuilder(CreateGroupBody);
 impl CreateGroupBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
-        Self(CreateGroupBody { name: name.into() })
+        Self(CreateGroupBody {
+            name: name.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -231,6 +236,7 @@ impl CreateGroupUserBodyBuilder {
     pub fn new(user_id: impl Into<String>) -> Self {
         Self(CreateGroupUserBody {
             user_id: user_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -281,6 +287,7 @@ impl CreateProjectServiceAccountApiKeyBodyBuilder {
         Self(CreateProjectServiceAccountApiKeyBody {
             name: None,
             scopes: None,
+            extra: Default::default(),
         })
     }
 
@@ -368,6 +375,7 @@ impl CreateSpendAlertBodyBuilder {
             currency: Default::default(),
             interval: Default::default(),
             notification_channel: notification_channel.into(),
+            extra: Default::default(),
         })
     }
 
@@ -425,7 +433,10 @@ pub struct GetCertificateParamsBuilder(GetCertificateParams);
 impl GetCertificateParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(GetCertificateParams { include: None })
+        Self(GetCertificateParams {
+            include: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `include`.
@@ -474,7 +485,10 @@ pub struct HostedToolPermissionUpdateBuilder(HostedToolPermissionUpdate);
 impl HostedToolPermissionUpdateBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(enabled: bool) -> Self {
-        Self(HostedToolPermissionUpdate { enabled: enabled })
+        Self(HostedToolPermissionUpdate {
+            enabled: enabled,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `enabled`.
@@ -523,6 +537,7 @@ impl InviteProjectGroupBodyBuilder {
         Self(InviteProjectGroupBody {
             group_id: group_id.into(),
             role: role.into(),
+            extra: Default::default(),
         })
     }
 
@@ -587,6 +602,7 @@ impl InviteProjectsItemBuilder {
         Self(InviteProjectsItem {
             id: id.into(),
             role: role.into(),
+            extra: Default::default(),
         })
     }
 
@@ -667,6 +683,7 @@ impl InviteRequestBuilder {
             email: email.into(),
             role: role.into(),
             projects: None,
+            extra: Default::default(),
         })
     }
 
@@ -765,6 +782,7 @@ impl ListAuditLogsParamsBuilder {
             limit: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -923,6 +941,7 @@ impl ListAuditLogsParamsEffectiveAtBuilder {
             gte: None,
             lt: None,
             lte: None,
+            extra: Default::default(),
         })
     }
 
@@ -1015,6 +1034,7 @@ impl ListGroupRoleAssignmentsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1106,6 +1126,7 @@ impl ListGroupUsersParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1202,6 +1223,7 @@ impl ListGroupsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1273,6 +1295,7 @@ impl ListInvitesParamsBuilder {
         Self(ListInvitesParams {
             limit: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -1345,6 +1368,7 @@ impl ListOrganizationCertificatesParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1438,6 +1462,7 @@ impl ListOrganizationSpendAlertsParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -1526,6 +1551,7 @@ impl ListProjectApiKeysParamsBuilder {
             limit: None,
             after: None,
             owner_project_access: None,
+            extra: Default::default(),
         })
     }
 
@@ -1613,6 +1639,7 @@ impl ListProjectCertificatesParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1705,6 +1732,7 @@ impl ListProjectGroupRoleAssignmentsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1796,6 +1824,7 @@ impl ListProjectGroupsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1868,6 +1897,7 @@ impl ListProjectRateLimitsParamsBuilder {
             limit: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -1956,6 +1986,7 @@ impl ListProjectRolesParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2027,6 +2058,7 @@ impl ListProjectServiceAccountsParamsBuilder {
         Self(ListProjectServiceAccountsParams {
             limit: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -2110,6 +2142,7 @@ impl ListProjectSpendAlertsParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -2205,6 +2238,7 @@ impl ListProjectUserRoleAssignmentsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2277,6 +2311,7 @@ impl ListProjectUsersParamsBuilder {
         Self(ListProjectUsersParams {
             limit: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -2341,6 +2376,7 @@ impl ListProjectsParamsBuilder {
             limit: None,
             after: None,
             include_archived: None,
+            extra: Default::default(),
         })
     }
 
@@ -2430,6 +2466,7 @@ impl ListRolesParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2520,6 +2557,7 @@ impl ListUserRoleAssignmentsParamsBuilder {
             limit: None,
             after: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2593,6 +2631,7 @@ impl ListUsersParamsBuilder {
             limit: None,
             after: None,
             emails: None,
+            extra: Default::default(),
         })
     }
 
@@ -2665,7 +2704,10 @@ pub struct ModifyCertificateRequestBuilder(ModifyCertificateRequest);
 impl ModifyCertificateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(ModifyCertificateRequest { name: None })
+        Self(ModifyCertificateRequest {
+            name: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -2736,6 +2778,7 @@ impl ProjectCreateRequestBuilder {
             name: name.into(),
             residency: None,
             external_key_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -2809,6 +2852,7 @@ impl ProjectHostedToolPermissionsUpdateRequestBuilder {
             image_generation: None,
             mcp: None,
             code_interpreter: None,
+            extra: Default::default(),
         })
     }
 
@@ -2916,6 +2960,7 @@ impl ProjectModelPermissionsUpdateRequestBuilder {
         Self(ProjectModelPermissionsUpdateRequest {
             mode: mode.into(),
             model_ids: model_ids.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2985,6 +3030,7 @@ impl ProjectRateLimitUpdateRequestBuilder {
             max_audio_megabytes_per_1_minute: None,
             max_requests_per_1_day: None,
             batch_1_day_max_input_tokens: None,
+            extra: Default::default(),
         })
     }
 
@@ -3071,6 +3117,7 @@ impl ProjectServiceAccountCreateRequestBuilder {
         Self(ProjectServiceAccountCreateRequest {
             name: name.into(),
             create_service_account_only: None,
+            extra: Default::default(),
         })
     }
 
@@ -3127,6 +3174,7 @@ impl ProjectUpdateRequestBuilder {
         Self(ProjectUpdateRequest {
             name: None,
             external_key_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -3190,6 +3238,7 @@ impl ProjectUserCreateRequestBuilder {
             user_id: None,
             email: None,
             role: role.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3249,7 +3298,10 @@ pub struct ProjectUserUpdateRequestBuilder(ProjectUserUpdateRequest);
 impl ProjectUserUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(ProjectUserUpdateRequest { role: None })
+        Self(ProjectUserUpdateRequest {
+            role: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `role`.
@@ -3304,6 +3356,7 @@ impl PublicAssignOrganizationGroupRoleBodyBuilder {
     pub fn new(role_id: impl Into<String>) -> Self {
         Self(PublicAssignOrganizationGroupRoleBody {
             role_id: role_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3355,6 +3408,7 @@ impl PublicCreateOrganizationRoleBodyBuilder {
             role_name: role_name.into(),
             permissions: permissions.into(),
             description: None,
+            extra: Default::default(),
         })
     }
 
@@ -3430,6 +3484,7 @@ impl PublicUpdateOrganizationRoleBodyBuilder {
             permissions: None,
             description: None,
             role_name: None,
+            extra: Default::default(),
         })
     }
 
@@ -3512,7 +3567,10 @@ pub struct RetrieveProjectGroupParamsBuilder(RetrieveProjectGroupParams);
 impl RetrieveProjectGroupParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RetrieveProjectGroupParams { group_type: None })
+        Self(RetrieveProjectGroupParams {
+            group_type: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `group_type`.
@@ -3575,6 +3633,7 @@ impl SpendAlertNotificationChannelBuilder {
             r#type: Default::default(),
             recipients: recipients.into(),
             subject_prefix: None,
+            extra: Default::default(),
         })
     }
 
@@ -3643,6 +3702,7 @@ impl ToggleCertificatesRequestBuilder {
     pub fn new(certificate_ids: impl Into<Vec<String>>) -> Self {
         Self(ToggleCertificatesRequest {
             certificate_ids: certificate_ids.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3705,7 +3765,10 @@ pub struct UpdateGroupBodyBuilder(UpdateGroupBody);
 impl UpdateGroupBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
-        Self(UpdateGroupBody { name: name.into() })
+        Self(UpdateGroupBody {
+            name: name.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -3765,6 +3828,7 @@ impl UpdateOrganizationDataRetentionBodyBuilder {
     ) -> Self {
         Self(UpdateOrganizationDataRetentionBody {
             retention_type: retention_type.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3833,6 +3897,7 @@ impl UpdateOrganizationSpendLimitBodyBuilder {
             threshold_amount: threshold_amount,
             currency: Default::default(),
             interval: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -3893,6 +3958,7 @@ impl UpdateProjectDataRetentionBodyBuilder {
     ) -> Self {
         Self(UpdateProjectDataRetentionBody {
             retention_type: retention_type.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3954,6 +4020,7 @@ impl UpdateProjectServiceAccountBodyBuilder {
         Self(UpdateProjectServiceAccountBody {
             name: None,
             role: None,
+            extra: Default::default(),
         })
     }
 
@@ -4034,6 +4101,7 @@ impl UpdateProjectSpendLimitBodyBuilder {
             threshold_amount: threshold_amount,
             currency: Default::default(),
             interval: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -4085,6 +4153,7 @@ impl UploadCertificateRequestBuilder {
         Self(UploadCertificateRequest {
             name: None,
             certificate: certificate.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4166,6 +4235,7 @@ impl UsageAudioSpeechesParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -4347,6 +4417,7 @@ impl UsageAudioTranscriptionsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -4504,6 +4575,7 @@ impl UsageCodeInterpreterSessionsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -4629,6 +4701,7 @@ impl UsageCompletionsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -4804,6 +4877,7 @@ impl UsageCostsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -4943,6 +5017,7 @@ impl UsageEmbeddingsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5112,6 +5187,7 @@ impl UsageFileSearchCallsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5310,6 +5386,7 @@ impl UsageImagesParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5527,6 +5604,7 @@ impl UsageModerationsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5684,6 +5762,7 @@ impl UsageVectorStoresParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5818,6 +5897,7 @@ impl UsageWebSearchCallsParamsBuilder {
             group_by: None,
             limit: None,
             page: None,
+            extra: Default::default(),
         })
     }
 
@@ -5991,6 +6071,7 @@ impl UserRoleUpdateRequestBuilder {
             role_id: None,
             technical_level: None,
             developer_persona: None,
+            extra: Default::default(),
         })
     }
 

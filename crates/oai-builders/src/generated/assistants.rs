@@ -32,6 +32,7 @@ impl AssistantObjectToolResourcesBuilder {
         Self(AssistantObjectToolResources {
             code_interpreter: None,
             file_search: None,
+            extra: Default::default(),
         })
     }
 
@@ -107,7 +108,10 @@ pub struct AssistantObjectToolResourcesCodeInterpreterBuilder(
 impl AssistantObjectToolResourcesCodeInterpreterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(AssistantObjectToolResourcesCodeInterpreter { file_ids: None })
+        Self(AssistantObjectToolResourcesCodeInterpreter {
+            file_ids: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `file_ids`.
@@ -185,6 +189,7 @@ impl AssistantObjectToolResourcesFileSearchBuilder {
     pub fn new() -> Self {
         Self(AssistantObjectToolResourcesFileSearch {
             vector_store_ids: None,
+            extra: Default::default(),
         })
     }
 
@@ -248,6 +253,7 @@ impl AssistantToolsCodeBuilder {
     pub fn new() -> Self {
         Self(AssistantToolsCode {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -305,6 +311,7 @@ impl AssistantToolsFileSearchBuilder {
         Self(AssistantToolsFileSearch {
             r#type: Default::default(),
             file_search: None,
+            extra: Default::default(),
         })
     }
 
@@ -382,6 +389,7 @@ impl AssistantToolsFileSearchFileSearchBuilder {
         Self(AssistantToolsFileSearchFileSearch {
             max_num_results: None,
             ranking_options: None,
+            extra: Default::default(),
         })
     }
 
@@ -443,6 +451,7 @@ impl AssistantToolsFileSearchTypeOnlyBuilder {
     pub fn new() -> Self {
         Self(AssistantToolsFileSearchTypeOnly {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -488,6 +497,7 @@ impl AssistantToolsFunctionBuilder {
         Self(AssistantToolsFunction {
             r#type: Default::default(),
             function: function.into(),
+            extra: Default::default(),
         })
     }
 
@@ -559,6 +569,7 @@ impl AssistantsNamedToolChoiceBuilder {
         Self(AssistantsNamedToolChoice {
             r#type: r#type.into(),
             function: None,
+            extra: Default::default(),
         })
     }
 
@@ -687,6 +698,7 @@ impl CreateAssistantRequestBuilder {
             temperature: None,
             top_p: None,
             response_format: None,
+            extra: Default::default(),
         })
     }
 
@@ -826,6 +838,7 @@ impl CreateAssistantRequestToolResourcesBuilder {
         Self(CreateAssistantRequestToolResources {
             code_interpreter: None,
             file_search: None,
+            extra: Default::default(),
         })
     }
 
@@ -924,6 +937,7 @@ impl CreateAssistantRequestToolResourcesFileSearchBuilder {
         Self(CreateAssistantRequestToolResourcesFileSearch {
             vector_store_ids: None,
             vector_stores: None,
+            extra: Default::default(),
         })
     }
 
@@ -1032,6 +1046,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
                 file_ids: None,
                 chunking_strategy: None,
                 metadata: None,
+                extra: Default::default(),
             },
         )
     }
@@ -1128,6 +1143,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrate
         Self(
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
                 r#type: Default::default(),
+                extra: Default::default(),
             },
         )
     }
@@ -1208,6 +1224,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrate
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
                 r#type: Default::default(),
                 r#static: r#static.into(),
+                extra: Default::default(),
             },
         )
     }
@@ -1292,7 +1309,7 @@ impl
 {
     /// Starts from the required fields; the others are unset.
     pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
-        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens })
+        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens, extra: Default::default() })
     }
 
     /// Sets `max_chunk_size_tokens`.
@@ -1388,6 +1405,7 @@ impl CreateMessageRequestBuilder {
             content: content.into(),
             attachments: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -1467,6 +1485,7 @@ impl CreateMessageRequestAttachmentsItemBuilder {
         Self(CreateMessageRequestAttachmentsItem {
             file_id: None,
             tools: None,
+            extra: Default::default(),
         })
     }
 
@@ -1574,7 +1593,10 @@ pub struct CreateRunParamsBuilder(CreateRunParams);
 impl CreateRunParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CreateRunParams { include: None })
+        Self(CreateRunParams {
+            include: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `include[]`.
@@ -1723,6 +1745,7 @@ impl CreateRunRequestBuilder {
             tool_choice: None,
             parallel_tool_calls: None,
             response_format: None,
+            extra: Default::default(),
         })
     }
 
@@ -1995,6 +2018,7 @@ impl CreateThreadAndRunRequestBuilder {
             tool_choice: None,
             parallel_tool_calls: None,
             response_format: None,
+            extra: Default::default(),
         })
     }
 
@@ -2172,6 +2196,7 @@ impl CreateThreadAndRunRequestToolResourcesBuilder {
         Self(CreateThreadAndRunRequestToolResources {
             code_interpreter: None,
             file_search: None,
+            extra: Default::default(),
         })
     }
 
@@ -2271,6 +2296,7 @@ impl CreateThreadRequestBuilder {
             messages: None,
             tool_resources: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -2375,6 +2401,7 @@ impl FileSearchRankingOptionsBuilder {
         Self(FileSearchRankingOptions {
             ranker: None,
             score_threshold: score_threshold,
+            extra: Default::default(),
         })
     }
 
@@ -2429,7 +2456,10 @@ pub struct GetRunStepParamsBuilder(GetRunStepParams);
 impl GetRunStepParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(GetRunStepParams { include: None })
+        Self(GetRunStepParams {
+            include: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `include[]`.
@@ -2498,6 +2528,7 @@ impl ListAssistantsParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -2585,6 +2616,7 @@ impl ListMessagesParamsBuilder {
             after: None,
             before: None,
             run_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -2678,6 +2710,7 @@ impl ListRunStepsParamsBuilder {
             after: None,
             before: None,
             include: None,
+            extra: Default::default(),
         })
     }
 
@@ -2773,6 +2806,7 @@ impl ListRunsParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -2857,6 +2891,7 @@ impl MessageContentImageFileObjectBuilder {
         Self(MessageContentImageFileObject {
             r#type: Default::default(),
             image_file: image_file.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2918,6 +2953,7 @@ impl MessageContentImageFileObjectImageFileBuilder {
         Self(MessageContentImageFileObjectImageFile {
             file_id: file_id.into(),
             detail: None,
+            extra: Default::default(),
         })
     }
 
@@ -2988,6 +3024,7 @@ impl MessageContentImageUrlObjectBuilder {
         Self(MessageContentImageUrlObject {
             r#type: Default::default(),
             image_url: image_url.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3037,6 +3074,7 @@ impl MessageRequestContentTextObjectBuilder {
         Self(MessageRequestContentTextObject {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3149,6 +3187,7 @@ impl ModifyAssistantRequestBuilder {
             temperature: None,
             top_p: None,
             response_format: None,
+            extra: Default::default(),
         })
     }
 
@@ -3290,7 +3329,10 @@ pub struct ModifyMessageRequestBuilder(ModifyMessageRequest);
 impl ModifyMessageRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(ModifyMessageRequest { metadata: None })
+        Self(ModifyMessageRequest {
+            metadata: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `metadata`.
@@ -3343,7 +3385,10 @@ pub struct ModifyRunRequestBuilder(ModifyRunRequest);
 impl ModifyRunRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(ModifyRunRequest { metadata: None })
+        Self(ModifyRunRequest {
+            metadata: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `metadata`.
@@ -3407,6 +3452,7 @@ impl ModifyThreadRequestBuilder {
         Self(ModifyThreadRequest {
             tool_resources: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -3474,6 +3520,7 @@ impl SubmitToolOutputsRunRequestBuilder {
         Self(SubmitToolOutputsRunRequest {
             tool_outputs: tool_outputs.into(),
             stream: None,
+            extra: Default::default(),
         })
     }
 
@@ -3540,6 +3587,7 @@ impl SubmitToolOutputsRunRequestToolOutputsItemBuilder {
         Self(SubmitToolOutputsRunRequestToolOutputsItem {
             tool_call_id: None,
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -3623,6 +3671,7 @@ impl TruncationObjectBuilder {
         Self(TruncationObject {
             r#type: r#type.into(),
             last_messages: None,
+            extra: Default::default(),
         })
     }
 

@@ -65,6 +65,7 @@ impl CreateSpeechRequestBuilder {
             response_format: None,
             speed: None,
             stream_format: None,
+            extra: Default::default(),
         })
     }
 
@@ -228,6 +229,7 @@ impl CreateTranscriptionRequestBuilder {
             chunking_strategy: None,
             known_speaker_names: None,
             known_speaker_references: None,
+            extra: Default::default(),
         })
     }
 
@@ -426,6 +428,7 @@ impl CreateTranslationRequestBuilder {
             prompt: None,
             response_format: None,
             temperature: None,
+            extra: Default::default(),
         })
     }
 
@@ -516,6 +519,7 @@ impl CreateVoiceConsentRequestBuilder {
             name: name.into(),
             recording: recording.into(),
             language: language.into(),
+            extra: Default::default(),
         })
     }
 
@@ -583,6 +587,7 @@ impl CreateVoiceRequestBuilder {
             name: name.into(),
             audio_sample: audio_sample.into(),
             consent: consent.into(),
+            extra: Default::default(),
         })
     }
 
@@ -645,6 +650,7 @@ impl ListVoiceConsentsParamsBuilder {
         Self(ListVoiceConsentsParams {
             after: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 
@@ -711,7 +717,10 @@ pub struct UpdateVoiceConsentRequestBuilder(UpdateVoiceConsentRequest);
 impl UpdateVoiceConsentRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
-        Self(UpdateVoiceConsentRequest { name: name.into() })
+        Self(UpdateVoiceConsentRequest {
+            name: name.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -759,6 +768,7 @@ impl VadConfigBuilder {
             prefix_padding_ms: None,
             silence_duration_ms: None,
             threshold: None,
+            extra: Default::default(),
         })
     }
 

@@ -34,6 +34,7 @@ impl BatchFileExpirationAfterBuilder {
         Self(BatchFileExpirationAfter {
             anchor: Default::default(),
             seconds: seconds,
+            extra: Default::default(),
         })
     }
 
@@ -103,6 +104,7 @@ impl CreateBatchRequestBuilder {
             completion_window: Default::default(),
             metadata: None,
             output_expires_after: None,
+            extra: Default::default(),
         })
     }
 
@@ -180,6 +182,7 @@ impl ListBatchesParamsBuilder {
         Self(ListBatchesParams {
             after: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 

@@ -31,6 +31,7 @@ impl ChatCompletionAllowedToolsBuilder {
         Self(ChatCompletionAllowedTools {
             mode: mode.into(),
             tools: tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -101,6 +102,7 @@ impl ChatCompletionAllowedToolsChoiceBuilder {
         Self(ChatCompletionAllowedToolsChoice {
             r#type: Default::default(),
             allowed_tools: allowed_tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -147,7 +149,10 @@ pub struct ChatCompletionFunctionCallOptionBuilder(ChatCompletionFunctionCallOpt
 impl ChatCompletionFunctionCallOptionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
-        Self(ChatCompletionFunctionCallOption { name: name.into() })
+        Self(ChatCompletionFunctionCallOption {
+            name: name.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -193,6 +198,7 @@ impl ChatCompletionFunctionsBuilder {
             description: None,
             name: name.into(),
             parameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -250,6 +256,7 @@ impl ChatCompletionNamedToolChoiceBuilder {
         Self(ChatCompletionNamedToolChoice {
             r#type: Default::default(),
             function: function.into(),
+            extra: Default::default(),
         })
     }
 
@@ -298,6 +305,7 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
         Self(ChatCompletionNamedToolChoiceCustom {
             r#type: Default::default(),
             custom: custom.into(),
+            extra: Default::default(),
         })
     }
 
@@ -361,6 +369,7 @@ impl ChatCompletionRequestDeveloperMessageBuilder {
             content: content.into(),
             role: Default::default(),
             name: None,
+            extra: Default::default(),
         })
     }
 
@@ -428,6 +437,7 @@ impl ChatCompletionRequestFunctionMessageBuilder {
             role: Default::default(),
             content: None,
             name: name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -519,6 +529,7 @@ impl ChatCompletionRequestMessageContentPartAudioBuilder {
             r#type: Default::default(),
             input_audio: input_audio.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -598,6 +609,7 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
         Self(ChatCompletionRequestMessageContentPartAudioInputAudio {
             data: data.into(),
             format: format.into(),
+            extra: Default::default(),
         })
     }
 
@@ -669,6 +681,7 @@ impl ChatCompletionRequestMessageContentPartFileBuilder {
             r#type: Default::default(),
             file: file.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -733,6 +746,7 @@ impl ChatCompletionRequestMessageContentPartFileFileBuilder {
             filename: None,
             file_data: None,
             file_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -817,6 +831,7 @@ impl ChatCompletionRequestMessageContentPartImageBuilder {
             r#type: Default::default(),
             image_url: image_url.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -892,6 +907,7 @@ impl ChatCompletionRequestSystemMessageBuilder {
             content: content.into(),
             role: Default::default(),
             name: None,
+            extra: Default::default(),
         })
     }
 
@@ -974,6 +990,7 @@ impl ChatCompletionRequestToolMessageBuilder {
             role: Default::default(),
             content: content.into(),
             tool_call_id: tool_call_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1053,6 +1070,7 @@ impl ChatCompletionRequestUserMessageBuilder {
             content: content.into(),
             role: Default::default(),
             name: None,
+            extra: Default::default(),
         })
     }
 
@@ -1353,6 +1371,7 @@ impl CreateChatCompletionRequestBuilder {
             parallel_tool_calls: None,
             function_call: None,
             functions: None,
+            extra: Default::default(),
         })
     }
 
@@ -1716,6 +1735,7 @@ impl CreateChatCompletionRequestAudioBuilder {
         Self(CreateChatCompletionRequestAudio {
             voice: voice.into(),
             format: format.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1819,6 +1839,7 @@ impl CreateChatCompletionRequestWebSearchOptionsBuilder {
         Self(CreateChatCompletionRequestWebSearchOptions {
             user_location: None,
             search_context_size: None,
+            extra: Default::default(),
         })
     }
 
@@ -1889,6 +1910,7 @@ impl CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder {
         Self(CreateChatCompletionRequestWebSearchOptionsUserLocation {
             r#type: Default::default(),
             approximate: approximate.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1951,6 +1973,7 @@ impl CustomToolChatCompletionsBuilder {
         Self(CustomToolChatCompletions {
             r#type: Default::default(),
             custom: custom.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2010,6 +2033,7 @@ impl CustomToolChatCompletionsCustomBuilder {
             name: name.into(),
             description: None,
             format: None,
+            extra: Default::default(),
         })
     }
 
@@ -2098,6 +2122,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
         Self(CustomToolChatCompletionsCustomFormatGrammar {
             r#type: Default::default(),
             grammar: grammar.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2168,6 +2193,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
         Self(CustomToolChatCompletionsCustomFormatGrammarGrammar {
             definition: definition.into(),
             syntax: syntax.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2234,6 +2260,7 @@ impl CustomToolChatCompletionsCustomFormatTextBuilder {
     pub fn new() -> Self {
         Self(CustomToolChatCompletionsCustomFormatText {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -2296,6 +2323,7 @@ impl GetChatCompletionMessagesParamsBuilder {
             after: None,
             limit: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2380,6 +2408,7 @@ impl ListChatCompletionsParamsBuilder {
             after: None,
             limit: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2470,6 +2499,7 @@ impl PredictionContentBuilder {
         Self(PredictionContent {
             r#type: Default::default(),
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2534,7 +2564,10 @@ pub struct UpdateChatCompletionRequestBuilder(UpdateChatCompletionRequest);
 impl UpdateChatCompletionRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(UpdateChatCompletionRequest { metadata: None })
+        Self(UpdateChatCompletionRequest {
+            metadata: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `metadata`.
@@ -2594,6 +2627,7 @@ impl WebSearchLocationBuilder {
             region: None,
             city: None,
             timezone: None,
+            extra: Default::default(),
         })
     }
 

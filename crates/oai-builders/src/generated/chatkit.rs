@@ -13,7 +13,10 @@ pub struct AutomaticThreadTitlingParamBuilder(AutomaticThreadTitlingParam);
 impl AutomaticThreadTitlingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(AutomaticThreadTitlingParam { enabled: None })
+        Self(AutomaticThreadTitlingParam {
+            enabled: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `enabled`.
@@ -81,6 +84,7 @@ impl ChatkitConfigurationParamBuilder {
             automatic_thread_titling: None,
             file_upload: None,
             history: None,
+            extra: Default::default(),
         })
     }
 
@@ -179,6 +183,7 @@ impl CreateChatSessionBodyBuilder {
             expires_after: None,
             rate_limits: None,
             chatkit_configuration: None,
+            extra: Default::default(),
         })
     }
 
@@ -271,6 +276,7 @@ impl ExpiresAfterParamBuilder {
         Self(ExpiresAfterParam {
             anchor: Default::default(),
             seconds: seconds,
+            extra: Default::default(),
         })
     }
 
@@ -347,6 +353,7 @@ impl FileUploadParamBuilder {
             enabled: None,
             max_file_size: None,
             max_files: None,
+            extra: Default::default(),
         })
     }
 
@@ -431,6 +438,7 @@ impl HistoryParamBuilder {
         Self(HistoryParam {
             enabled: None,
             recent_threads: None,
+            extra: Default::default(),
         })
     }
 
@@ -514,6 +522,7 @@ impl ListThreadItemsMethodParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -614,6 +623,7 @@ impl ListThreadsMethodParamsBuilder {
             after: None,
             before: None,
             user: None,
+            extra: Default::default(),
         })
     }
 
@@ -709,6 +719,7 @@ impl RateLimitsParamBuilder {
     pub fn new() -> Self {
         Self(RateLimitsParam {
             max_requests_per_1_minute: None,
+            extra: Default::default(),
         })
     }
 
@@ -782,6 +793,7 @@ impl WorkflowParamBuilder {
             version: None,
             state_variables: None,
             tracing: None,
+            extra: Default::default(),
         })
     }
 
@@ -859,7 +871,10 @@ pub struct WorkflowTracingParamBuilder(WorkflowTracingParam);
 impl WorkflowTracingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(WorkflowTracingParam { enabled: None })
+        Self(WorkflowTracingParam {
+            enabled: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `enabled`.

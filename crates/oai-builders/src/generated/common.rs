@@ -26,6 +26,7 @@ impl ContainerFileCitationBodyBuilder {
             start_index: start_index,
             end_index: end_index,
             filename: filename.into(),
+            extra: Default::default(),
         })
     }
 
@@ -97,6 +98,7 @@ impl FileCitationBodyBuilder {
             file_id: file_id.into(),
             index: index,
             filename: filename.into(),
+            extra: Default::default(),
         })
     }
 
@@ -161,6 +163,7 @@ impl FilePathBuilder {
             r#type: Default::default(),
             file_id: file_id.into(),
             index: index,
+            extra: Default::default(),
         })
     }
 
@@ -249,6 +252,7 @@ impl InputFileContentBuilder {
             prompt_cache_breakpoint: None,
             file_url: None,
             detail: None,
+            extra: Default::default(),
         })
     }
 
@@ -349,6 +353,7 @@ impl InputImageContentBuilder {
             file_id: None,
             detail: detail.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -417,6 +422,7 @@ impl InputTextContentBuilder {
             r#type: Default::default(),
             text: text.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -478,6 +484,7 @@ impl LogProbBuilder {
             logprob: logprob,
             bytes: bytes.into(),
             top_logprobs: top_logprobs.into(),
+            extra: Default::default(),
         })
     }
 
@@ -559,6 +566,7 @@ impl OutputTextContentBuilder {
             text: text.into(),
             annotations: annotations.into(),
             logprobs: logprobs.into(),
+            extra: Default::default(),
         })
     }
 
@@ -627,6 +635,7 @@ impl PromptCacheBreakpointConfigBuilder {
     pub fn new() -> Self {
         Self(PromptCacheBreakpointConfig {
             mode: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -672,6 +681,7 @@ impl ReasoningTextContentBuilder {
         Self(ReasoningTextContent {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 
@@ -717,6 +727,7 @@ impl RefusalContentBuilder {
         Self(RefusalContent {
             r#type: Default::default(),
             refusal: refusal.into(),
+            extra: Default::default(),
         })
     }
 
@@ -763,6 +774,7 @@ impl TopLogProbBuilder {
             token: token.into(),
             logprob: logprob,
             bytes: bytes.into(),
+            extra: Default::default(),
         })
     }
 
@@ -834,6 +846,7 @@ impl UrlCitationBodyBuilder {
             start_index: start_index,
             end_index: end_index,
             title: title.into(),
+            extra: Default::default(),
         })
     }
 
@@ -933,6 +946,7 @@ impl UrlCitationParamBuilder {
             end_index: end_index,
             url: url.into(),
             title: title.into(),
+            extra: Default::default(),
         })
     }
 

@@ -128,6 +128,7 @@ impl CreateCompletionRequestBuilder {
             temperature: None,
             top_p: None,
             user: None,
+            extra: Default::default(),
         })
     }
 

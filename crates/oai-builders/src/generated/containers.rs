@@ -51,6 +51,7 @@ impl CreateContainerBodyBuilder {
             skills: None,
             memory_limit: None,
             network_policy: None,
+            extra: Default::default(),
         })
     }
 
@@ -154,6 +155,7 @@ impl CreateContainerBodyExpiresAfterBuilder {
         Self(CreateContainerBodyExpiresAfter {
             anchor: Default::default(),
             minutes: minutes,
+            extra: Default::default(),
         })
     }
 
@@ -228,6 +230,7 @@ impl CreateContainerFileBodyBuilder {
         Self(CreateContainerFileBody {
             file_id: None,
             file: None,
+            extra: Default::default(),
         })
     }
 
@@ -299,6 +302,7 @@ impl ListContainerFilesParamsBuilder {
             limit: None,
             order: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -379,6 +383,7 @@ impl ListContainersParamsBuilder {
             order: None,
             after: None,
             name: None,
+            extra: Default::default(),
         })
     }
 

@@ -34,6 +34,7 @@ impl CreateConversationBodyBuilder {
         Self(CreateConversationBody {
             metadata: None,
             items: None,
+            extra: Default::default(),
         })
     }
 
@@ -112,7 +113,10 @@ pub struct CreateConversationItemsParamsBuilder(CreateConversationItemsParams);
 impl CreateConversationItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CreateConversationItemsParams { include: None })
+        Self(CreateConversationItemsParams {
+            include: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `include`.
@@ -181,6 +185,7 @@ impl CreateConversationItemsRequestBuilder {
     pub fn new(items: impl Into<Vec<oai_types::InputItem>>) -> Self {
         Self(CreateConversationItemsRequest {
             items: items.into(),
+            extra: Default::default(),
         })
     }
 
@@ -248,7 +253,10 @@ pub struct GetConversationItemParamsBuilder(GetConversationItemParams);
 impl GetConversationItemParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(GetConversationItemParams { include: None })
+        Self(GetConversationItemParams {
+            include: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `include`.
@@ -323,6 +331,7 @@ impl ListConversationItemsParamsBuilder {
             order: None,
             after: None,
             include: None,
+            extra: Default::default(),
         })
     }
 
@@ -395,7 +404,10 @@ pub struct UpdateConversationBodyBuilder(UpdateConversationBody);
 impl UpdateConversationBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(UpdateConversationBody { metadata: None })
+        Self(UpdateConversationBody {
+            metadata: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `metadata`.

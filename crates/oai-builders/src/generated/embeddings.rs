@@ -48,6 +48,7 @@ impl CreateEmbeddingRequestBuilder {
             encoding_format: None,
             dimensions: None,
             user: None,
+            extra: Default::default(),
         })
     }
 

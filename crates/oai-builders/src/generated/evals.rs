@@ -35,6 +35,7 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
             sampling_params: None,
             model: None,
             source: source.into(),
+            extra: Default::default(),
         })
     }
 
@@ -122,6 +123,7 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder {
             CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
                 r#type: Default::default(),
                 item_reference: item_reference.into(),
+                extra: Default::default(),
             },
         )
     }
@@ -196,6 +198,7 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
         Self(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
             r#type: Default::default(),
             template: template.into(),
+            extra: Default::default(),
         })
     }
 
@@ -285,6 +288,7 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
             seed: None,
             response_format: None,
             tools: None,
+            extra: Default::default(),
         })
     }
 
@@ -390,6 +394,7 @@ impl CreateEvalCustomDataSourceConfigBuilder {
             r#type: Default::default(),
             item_schema: item_schema.into(),
             include_sample_schema: None,
+            extra: Default::default(),
         })
     }
 
@@ -453,6 +458,7 @@ impl CreateEvalItemSimpleInputMessageBuilder {
         Self(CreateEvalItemSimpleInputMessage {
             role: role.into(),
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -504,6 +510,7 @@ impl CreateEvalJsonlRunDataSourceBuilder {
         Self(CreateEvalJsonlRunDataSource {
             r#type: Default::default(),
             source: source.into(),
+            extra: Default::default(),
         })
     }
 
@@ -579,6 +586,7 @@ impl CreateEvalLabelModelGraderBuilder {
             input: input.into(),
             labels: labels.into(),
             passing_labels: passing_labels.into(),
+            extra: Default::default(),
         })
     }
 
@@ -661,6 +669,7 @@ impl CreateEvalLogsDataSourceConfigBuilder {
         Self(CreateEvalLogsDataSourceConfig {
             r#type: Default::default(),
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -734,6 +743,7 @@ impl CreateEvalRequestBuilder {
             metadata: None,
             data_source_config: data_source_config.into(),
             testing_criteria: testing_criteria.into(),
+            extra: Default::default(),
         })
     }
 
@@ -847,6 +857,7 @@ impl CreateEvalResponsesRunDataSourceBuilder {
             sampling_params: None,
             model: None,
             source: source.into(),
+            extra: Default::default(),
         })
     }
 
@@ -954,6 +965,7 @@ impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
         Self(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
             r#type: Default::default(),
             template: template.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1048,6 +1060,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
             seed: None,
             tools: None,
             text: None,
+            extra: Default::default(),
         })
     }
 
@@ -1151,7 +1164,10 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder(
 impl CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CreateEvalResponsesRunDataSourceSamplingParamsText { format: None })
+        Self(CreateEvalResponsesRunDataSourceSamplingParamsText {
+            format: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `format`.
@@ -1230,6 +1246,7 @@ impl CreateEvalRunRequestBuilder {
             name: None,
             metadata: None,
             data_source: data_source.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1307,6 +1324,7 @@ impl CreateEvalStoredCompletionsDataSourceConfigBuilder {
         Self(CreateEvalStoredCompletionsDataSourceConfig {
             r#type: Default::default(),
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -1365,6 +1383,7 @@ impl EvalGraderPythonBuilder {
             source: source.into(),
             image_tag: None,
             pass_threshold: None,
+            extra: Default::default(),
         })
     }
 
@@ -1458,6 +1477,7 @@ impl EvalGraderScoreModelBuilder {
             input: input.into(),
             range: None,
             pass_threshold: None,
+            extra: Default::default(),
         })
     }
 
@@ -1559,6 +1579,7 @@ impl EvalGraderTextSimilarityBuilder {
             reference: reference.into(),
             evaluation_metric: evaluation_metric.into(),
             pass_threshold: pass_threshold,
+            extra: Default::default(),
         })
     }
 
@@ -1632,6 +1653,7 @@ impl EvalJsonlFileContentSourceBuilder {
         Self(EvalJsonlFileContentSource {
             r#type: Default::default(),
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1680,6 +1702,7 @@ impl EvalJsonlFileContentSourceContentItemBuilder {
         Self(EvalJsonlFileContentSourceContentItem {
             item: item.into(),
             sample: None,
+            extra: Default::default(),
         })
     }
 
@@ -1731,6 +1754,7 @@ impl EvalJsonlFileIdSourceBuilder {
         Self(EvalJsonlFileIdSource {
             r#type: Default::default(),
             id: id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1817,6 +1841,7 @@ impl EvalResponsesSourceBuilder {
             top_p: None,
             users: None,
             tools: None,
+            extra: Default::default(),
         })
     }
 
@@ -1939,6 +1964,7 @@ impl EvalStoredCompletionsSourceBuilder {
             created_after: None,
             created_before: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 
@@ -2032,6 +2058,7 @@ impl GetEvalRunOutputItemsParamsBuilder {
             limit: None,
             status: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -2131,6 +2158,7 @@ impl GetEvalRunsParamsBuilder {
             limit: None,
             order: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -2227,6 +2255,7 @@ impl ListEvalsParamsBuilder {
             limit: None,
             order: None,
             order_by: None,
+            extra: Default::default(),
         })
     }
 
@@ -2310,6 +2339,7 @@ impl UpdateEvalRequestBuilder {
         Self(UpdateEvalRequest {
             name: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 

@@ -36,6 +36,7 @@ impl CreateFileRequestBuilder {
             file: file.into(),
             purpose: purpose.into(),
             expires_after: None,
+            extra: Default::default(),
         })
     }
 
@@ -114,6 +115,7 @@ impl ListFilesParamsBuilder {
             limit: None,
             order: None,
             after: None,
+            extra: Default::default(),
         })
     }
 

@@ -21,6 +21,7 @@ impl CreateFineTuningCheckpointPermissionRequestBuilder {
     pub fn new(project_ids: impl Into<Vec<String>>) -> Self {
         Self(CreateFineTuningCheckpointPermissionRequest {
             project_ids: project_ids.into(),
+            extra: Default::default(),
         })
     }
 
@@ -117,6 +118,7 @@ impl CreateFineTuningJobRequestBuilder {
             seed: None,
             method: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -257,6 +259,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
             batch_size: None,
             learning_rate_multiplier: None,
             n_epochs: None,
+            extra: Default::default(),
         })
     }
 
@@ -386,6 +389,7 @@ impl CreateFineTuningJobRequestIntegrationsItemBuilder {
         Self(CreateFineTuningJobRequestIntegrationsItem {
             r#type: Default::default(),
             wandb: wandb.into(),
+            extra: Default::default(),
         })
     }
 
@@ -442,6 +446,7 @@ impl CreateFineTuningJobRequestIntegrationsItemWandbBuilder {
             name: None,
             entity: None,
             tags: None,
+            extra: Default::default(),
         })
     }
 
@@ -541,6 +546,7 @@ impl FineTuneDPOHyperparametersBuilder {
             batch_size: None,
             learning_rate_multiplier: None,
             n_epochs: None,
+            extra: Default::default(),
         })
     }
 
@@ -697,6 +703,7 @@ impl FineTuneDPOMethodBuilder {
     pub fn new() -> Self {
         Self(FineTuneDPOMethod {
             hyperparameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -778,6 +785,7 @@ impl FineTuneMethodBuilder {
             supervised: None,
             dpo: None,
             reinforcement: None,
+            extra: Default::default(),
         })
     }
 
@@ -892,6 +900,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
             compute_multiplier: None,
             eval_interval: None,
             eval_samples: None,
+            extra: Default::default(),
         })
     }
 
@@ -1126,6 +1135,7 @@ impl FineTuneReinforcementMethodBuilder {
         Self(FineTuneReinforcementMethod {
             grader: grader.into(),
             hyperparameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -1225,6 +1235,7 @@ impl FineTuneSupervisedHyperparametersBuilder {
             batch_size: None,
             learning_rate_multiplier: None,
             n_epochs: None,
+            extra: Default::default(),
         })
     }
 
@@ -1357,6 +1368,7 @@ impl FineTuneSupervisedMethodBuilder {
     pub fn new() -> Self {
         Self(FineTuneSupervisedMethod {
             hyperparameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -1430,6 +1442,7 @@ impl GraderMultiBuilder {
             name: name.into(),
             graders: graders.into(),
             calculate_output: calculate_output.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1524,6 +1537,7 @@ impl ListFineTuningCheckpointPermissionsParamsBuilder {
             after: None,
             limit: None,
             order: None,
+            extra: Default::default(),
         })
     }
 
@@ -1613,6 +1627,7 @@ impl ListFineTuningEventsParamsBuilder {
         Self(ListFineTuningEventsParams {
             after: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 
@@ -1676,6 +1691,7 @@ impl ListFineTuningJobCheckpointsParamsBuilder {
         Self(ListFineTuningJobCheckpointsParams {
             after: None,
             limit: None,
+            extra: Default::default(),
         })
     }
 
@@ -1740,6 +1756,7 @@ impl ListPaginatedFineTuningJobsParamsBuilder {
             after: None,
             limit: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -1824,6 +1841,7 @@ impl RunGraderRequestBuilder {
             grader: grader.into(),
             item: None,
             model_sample: model_sample.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1913,6 +1931,7 @@ impl ValidateGraderRequestBuilder {
     pub fn new(grader: impl Into<oai_types::ValidateGraderRequestGrader>) -> Self {
         Self(ValidateGraderRequest {
             grader: grader.into(),
+            extra: Default::default(),
         })
     }
 

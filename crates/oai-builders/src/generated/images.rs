@@ -17,7 +17,10 @@ pub struct CreateContentProvenanceBodyBuilder(CreateContentProvenanceBody);
 impl CreateContentProvenanceBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(file: impl Into<oai_types::InputFile>) -> Self {
-        Self(CreateContentProvenanceBody { file: file.into() })
+        Self(CreateContentProvenanceBody {
+            file: file.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `file`.
@@ -131,6 +134,7 @@ impl CreateImageEditRequestBuilder {
             stream: None,
             partial_images: None,
             quality: None,
+            extra: Default::default(),
         })
     }
 
@@ -378,6 +382,7 @@ impl CreateImageRequestBuilder {
             background: None,
             style: None,
             user: None,
+            extra: Default::default(),
         })
     }
 
@@ -574,6 +579,7 @@ impl CreateImageVariationRequestBuilder {
             response_format: None,
             size: None,
             user: None,
+            extra: Default::default(),
         })
     }
 
@@ -760,6 +766,7 @@ impl EditImageBodyJsonParamBuilder {
             background: None,
             stream: None,
             partial_images: None,
+            extra: Default::default(),
         })
     }
 
@@ -973,6 +980,7 @@ impl ImageRefParamBuilder {
         Self(ImageRefParam {
             image_url: None,
             file_id: None,
+            extra: Default::default(),
         })
     }
 

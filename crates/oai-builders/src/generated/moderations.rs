@@ -20,6 +20,7 @@ impl CreateModerationRequestBuilder {
         Self(CreateModerationRequest {
             input: input.into(),
             model: None,
+            extra: Default::default(),
         })
     }
 
@@ -77,6 +78,7 @@ impl CreateModerationRequestInputArrayItemImageUrlBuilder {
         Self(CreateModerationRequestInputArrayItemImageUrl {
             r#type: Default::default(),
             image_url: image_url.into(),
+            extra: Default::default(),
         })
     }
 
@@ -128,7 +130,10 @@ pub struct CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder(
 impl CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(url: impl Into<String>) -> Self {
-        Self(CreateModerationRequestInputArrayItemImageUrlImageUrl { url: url.into() })
+        Self(CreateModerationRequestInputArrayItemImageUrlImageUrl {
+            url: url.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `url`.
@@ -179,6 +184,7 @@ impl CreateModerationRequestInputArrayItemTextBuilder {
         Self(CreateModerationRequestInputArrayItemText {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 

@@ -36,6 +36,7 @@ impl AudioTranscriptionBuilder {
             keywords: None,
             prompt: None,
             delay: None,
+            extra: Default::default(),
         })
     }
 
@@ -140,6 +141,7 @@ impl RealtimeAudioFormatsAudioPcmBuilder {
         Self(RealtimeAudioFormatsAudioPcm {
             r#type: Default::default(),
             rate: None,
+            extra: Default::default(),
         })
     }
 
@@ -190,6 +192,7 @@ impl RealtimeAudioFormatsAudioPcmaBuilder {
     pub fn new() -> Self {
         Self(RealtimeAudioFormatsAudioPcma {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -234,6 +237,7 @@ impl RealtimeAudioFormatsAudioPcmuBuilder {
     pub fn new() -> Self {
         Self(RealtimeAudioFormatsAudioPcmu {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -283,6 +287,7 @@ impl RealtimeBetaResponseCreateParamsToolsItemBuilder {
             name: None,
             description: None,
             parameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -362,6 +367,7 @@ impl RealtimeCallCreateRequestBuilder {
         Self(RealtimeCallCreateRequest {
             sdp: sdp.into(),
             session: None,
+            extra: Default::default(),
         })
     }
 
@@ -417,6 +423,7 @@ impl RealtimeCallReferRequestBuilder {
     pub fn new(target_uri: impl Into<String>) -> Self {
         Self(RealtimeCallReferRequest {
             target_uri: target_uri.into(),
+            extra: Default::default(),
         })
     }
 
@@ -464,7 +471,10 @@ pub struct RealtimeCallRejectRequestBuilder(RealtimeCallRejectRequest);
 impl RealtimeCallRejectRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeCallRejectRequest { status_code: None })
+        Self(RealtimeCallRejectRequest {
+            status_code: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `status_code`.
@@ -532,6 +542,7 @@ impl RealtimeCreateClientSecretRequestBuilder {
         Self(RealtimeCreateClientSecretRequest {
             expires_after: None,
             session: None,
+            extra: Default::default(),
         })
     }
 
@@ -616,6 +627,7 @@ impl RealtimeCreateClientSecretRequestExpiresAfterBuilder {
         Self(RealtimeCreateClientSecretRequestExpiresAfter {
             anchor: None,
             seconds: None,
+            extra: Default::default(),
         })
     }
 
@@ -690,6 +702,7 @@ impl RealtimeFunctionToolBuilder {
             name: None,
             description: None,
             parameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -762,7 +775,10 @@ pub struct RealtimeReasoningBuilder(RealtimeReasoning);
 impl RealtimeReasoningBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeReasoning { effort: None })
+        Self(RealtimeReasoning {
+            effort: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `effort`.
@@ -862,6 +878,7 @@ impl RealtimeSessionCreateRequestBuilder {
             max_response_output_tokens: None,
             truncation: None,
             prompt: None,
+            extra: Default::default(),
         })
     }
 
@@ -1029,6 +1046,7 @@ impl RealtimeSessionCreateRequestClientSecretBuilder {
         Self(RealtimeSessionCreateRequestClientSecret {
             value: value.into(),
             expires_at: expires_at,
+            extra: Default::default(),
         })
     }
 
@@ -1141,6 +1159,7 @@ impl RealtimeSessionCreateRequestGABuilder {
             max_output_tokens: None,
             truncation: None,
             prompt: None,
+            extra: Default::default(),
         })
     }
 
@@ -1329,6 +1348,7 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
         Self(RealtimeSessionCreateRequestGAAudio {
             input: None,
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -1417,6 +1437,7 @@ impl RealtimeSessionCreateRequestGAAudioInputBuilder {
             transcription: None,
             noise_reduction: None,
             turn_detection: None,
+            extra: Default::default(),
         })
     }
 
@@ -1514,6 +1535,7 @@ impl RealtimeSessionCreateRequestGAAudioOutputBuilder {
             format: None,
             voice: None,
             speed: None,
+            extra: Default::default(),
         })
     }
 
@@ -1606,7 +1628,10 @@ pub struct RealtimeSessionCreateRequestInputAudioTranscriptionBuilder(
 impl RealtimeSessionCreateRequestInputAudioTranscriptionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeSessionCreateRequestInputAudioTranscription { model: None })
+        Self(RealtimeSessionCreateRequestInputAudioTranscription {
+            model: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `model`.
@@ -1665,6 +1690,7 @@ impl RealtimeSessionCreateRequestTurnDetectionBuilder {
             threshold: None,
             prefix_padding_ms: None,
             silence_duration_ms: None,
+            extra: Default::default(),
         })
     }
 
@@ -1753,7 +1779,10 @@ pub struct RealtimeSessionInputAudioNoiseReductionBuilder(RealtimeSessionInputAu
 impl RealtimeSessionInputAudioNoiseReductionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeSessionInputAudioNoiseReduction { r#type: None })
+        Self(RealtimeSessionInputAudioNoiseReduction {
+            r#type: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `type`.
@@ -1810,6 +1839,7 @@ impl RealtimeSessionTracingTracingConfigurationBuilder {
             workflow_name: None,
             group_id: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -1902,6 +1932,7 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
             input_audio_format: None,
             input_audio_transcription: None,
             include: None,
+            extra: Default::default(),
         })
     }
 
@@ -2014,6 +2045,7 @@ impl RealtimeTranscriptionSessionCreateRequestGABuilder {
             r#type: Default::default(),
             audio: None,
             include: None,
+            extra: Default::default(),
         })
     }
 
@@ -2093,7 +2125,10 @@ pub struct RealtimeTranscriptionSessionCreateRequestGAAudioBuilder(
 impl RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeTranscriptionSessionCreateRequestGAAudio { input: None })
+        Self(RealtimeTranscriptionSessionCreateRequestGAAudio {
+            input: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `input`.
@@ -2156,6 +2191,7 @@ impl RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder {
             threshold: None,
             prefix_padding_ms: None,
             silence_duration_ms: None,
+            extra: Default::default(),
         })
     }
 
@@ -2242,6 +2278,7 @@ impl RealtimeTranslationClientSecretCreateRequestBuilder {
         Self(RealtimeTranslationClientSecretCreateRequest {
             expires_after: None,
             session: session.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2316,6 +2353,7 @@ impl RealtimeTranslationSessionAudioBuilder {
         Self(RealtimeTranslationSessionAudio {
             input: None,
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -2392,6 +2430,7 @@ impl RealtimeTranslationSessionAudioInputBuilder {
         Self(RealtimeTranslationSessionAudioInput {
             transcription: None,
             noise_reduction: None,
+            extra: Default::default(),
         })
     }
 
@@ -2469,6 +2508,7 @@ impl RealtimeTranslationSessionAudioInputNoiseReductionBuilder {
     pub fn new(r#type: impl Into<oai_types::NoiseReductionType>) -> Self {
         Self(RealtimeTranslationSessionAudioInputNoiseReduction {
             r#type: r#type.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2520,6 +2560,7 @@ impl RealtimeTranslationSessionAudioInputTranscriptionBuilder {
     pub fn new(model: impl Into<String>) -> Self {
         Self(RealtimeTranslationSessionAudioInputTranscription {
             model: model.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2566,7 +2607,10 @@ pub struct RealtimeTranslationSessionAudioOutputBuilder(RealtimeTranslationSessi
 impl RealtimeTranslationSessionAudioOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RealtimeTranslationSessionAudioOutput { language: None })
+        Self(RealtimeTranslationSessionAudioOutput {
+            language: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `language`.
@@ -2629,6 +2673,7 @@ impl RealtimeTranslationSessionCreateRequestBuilder {
         Self(RealtimeTranslationSessionCreateRequest {
             model: model.into(),
             audio: None,
+            extra: Default::default(),
         })
     }
 
@@ -2725,6 +2770,7 @@ impl RealtimeTruncationRetentionRatioTruncationBuilder {
             r#type: Default::default(),
             retention_ratio: retention_ratio,
             token_limits: None,
+            extra: Default::default(),
         })
     }
 
@@ -2804,6 +2850,7 @@ impl RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder {
     pub fn new() -> Self {
         Self(RealtimeTruncationRetentionRatioTruncationTokenLimits {
             post_instructions: None,
+            extra: Default::default(),
         })
     }
 
@@ -2895,6 +2942,7 @@ impl RealtimeTurnDetectionSemanticVadBuilder {
             eagerness: None,
             create_response: None,
             interrupt_response: None,
+            extra: Default::default(),
         })
     }
 
@@ -2994,6 +3042,7 @@ impl RealtimeTurnDetectionServerVadBuilder {
             create_response: None,
             interrupt_response: None,
             idle_timeout_ms: None,
+            extra: Default::default(),
         })
     }
 

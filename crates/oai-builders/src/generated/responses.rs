@@ -36,6 +36,7 @@ impl BetaAdditionalToolsItemParamBuilder {
             r#type: Default::default(),
             role: Default::default(),
             tools: tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -125,6 +126,7 @@ impl BetaAgentMessageItemParamBuilder {
             author: author.into(),
             recipient: recipient.into(),
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -214,6 +216,7 @@ impl BetaAgentTagBuilder {
     pub fn new(agent_name: impl Into<String>) -> Self {
         Self(BetaAgentTag {
             agent_name: agent_name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -258,6 +261,7 @@ impl BetaAgentTagParamBuilder {
     pub fn new(agent_name: impl Into<String>) -> Self {
         Self(BetaAgentTagParam {
             agent_name: agent_name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -336,6 +340,7 @@ impl BetaApplyPatchToolCallItemParamBuilder {
             caller: None,
             status: status.into(),
             operation: operation.into(),
+            extra: Default::default(),
         })
     }
 
@@ -445,6 +450,7 @@ impl BetaApplyPatchToolCallOutputItemParamBuilder {
             caller: None,
             status: status.into(),
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -546,6 +552,7 @@ impl BetaCodeInterpreterToolCallBuilder {
             container_id: container_id.into(),
             code: None,
             outputs: None,
+            extra: Default::default(),
         })
     }
 
@@ -674,6 +681,7 @@ impl BetaCompactResponseMethodPublicBodyBuilder {
             prompt_cache_retention: None,
             prompt_cache_options: None,
             service_tier: None,
+            extra: Default::default(),
         })
     }
 
@@ -810,6 +818,7 @@ impl BetaCompactionSummaryItemParamBuilder {
             id: None,
             r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -869,6 +878,7 @@ impl BetaCompactionTriggerItemParamBuilder {
         Self(BetaCompactionTriggerItemParam {
             agent: None,
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -944,6 +954,7 @@ impl BetaComputerCallOutputItemParamBuilder {
             output: output.into(),
             acknowledged_safety_checks: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -1072,6 +1083,7 @@ impl BetaComputerToolCallBuilder {
             actions: None,
             pending_safety_checks: pending_safety_checks.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1320,6 +1332,7 @@ impl BetaCreateResponseBuilder {
             context_management: None,
             max_output_tokens: None,
             multi_agent: None,
+            extra: Default::default(),
         })
     }
 
@@ -1593,6 +1606,7 @@ impl BetaCustomToolCallBuilder {
             namespace: None,
             name: name.into(),
             input: input.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1697,6 +1711,7 @@ impl BetaCustomToolCallOutputBuilder {
             call_id: call_id.into(),
             caller: None,
             output: output.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1795,6 +1810,7 @@ impl BetaEncryptedContentParamBuilder {
         Self(BetaEncryptedContentParam {
             r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1871,6 +1887,7 @@ impl BetaFileSearchToolCallBuilder {
             status: status.into(),
             queries: queries.into(),
             results: None,
+            extra: Default::default(),
         })
     }
 
@@ -1983,6 +2000,7 @@ impl BetaFileSearchToolCallResultsItemBuilder {
             filename: None,
             attributes: None,
             score: None,
+            extra: Default::default(),
         })
     }
 
@@ -2102,6 +2120,7 @@ impl BetaFunctionCallOutputItemParamBuilder {
             namespace: None,
             caller: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -2262,6 +2281,7 @@ impl BetaFunctionShellCallItemParamBuilder {
             action: action.into(),
             status: None,
             environment: None,
+            extra: Default::default(),
         })
     }
 
@@ -2397,6 +2417,7 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
             output: output.into(),
             status: None,
             max_output_length: None,
+            extra: Default::default(),
         })
     }
 
@@ -2506,6 +2527,7 @@ impl BetaFunctionToolCallBuilder {
             name: name.into(),
             arguments: arguments.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -2614,6 +2636,7 @@ impl BetaGetResponseParamsBuilder {
             starting_after: None,
             include_obfuscation: None,
             openai_beta: None,
+            extra: Default::default(),
         })
     }
 
@@ -2711,6 +2734,7 @@ impl BetaImageGenToolCallBuilder {
             id: id.into(),
             status: status.into(),
             result: None,
+            extra: Default::default(),
         })
     }
 
@@ -2826,6 +2850,7 @@ impl BetaInputMessageBuilder {
             role: role.into(),
             status: None,
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2993,6 +3018,7 @@ impl BetaItemReferenceParamBuilder {
             agent: None,
             r#type: None,
             id: id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3068,6 +3094,7 @@ impl BetaListInputItemsParamsBuilder {
             after: None,
             include: None,
             openai_beta: None,
+            extra: Default::default(),
         })
     }
 
@@ -3169,6 +3196,7 @@ impl BetaLocalShellToolCallBuilder {
             call_id: call_id.into(),
             action: action.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3254,6 +3282,7 @@ impl BetaLocalShellToolCallOutputBuilder {
             id: id.into(),
             output: output.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -3330,6 +3359,7 @@ impl BetaMCPApprovalRequestBuilder {
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3403,6 +3433,7 @@ impl BetaMCPApprovalResponseBuilder {
             approval_request_id: approval_request_id.into(),
             approve: approve,
             reason: None,
+            extra: Default::default(),
         })
     }
 
@@ -3480,6 +3511,7 @@ impl BetaMCPListToolsBuilder {
             server_label: server_label.into(),
             tools: tools.into(),
             error: None,
+            extra: Default::default(),
         })
     }
 
@@ -3580,6 +3612,7 @@ impl BetaMCPToolCallBuilder {
             error: None,
             status: None,
             approval_request_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -3704,6 +3737,7 @@ impl BetaMultiAgentCallItemParamBuilder {
             r#type: Default::default(),
             action: action.into(),
             arguments: arguments.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3808,6 +3842,7 @@ impl BetaMultiAgentCallOutputItemParamBuilder {
             r#type: Default::default(),
             action: action.into(),
             output: output.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3897,6 +3932,7 @@ impl BetaMultiAgentParamBuilder {
         Self(BetaMultiAgentParam {
             enabled: enabled,
             max_concurrent_subagents: None,
+            extra: Default::default(),
         })
     }
 
@@ -3975,6 +4011,7 @@ impl BetaOutputMessageBuilder {
             content: content.into(),
             phase: None,
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4067,6 +4104,7 @@ impl BetaOutputTextContentParamBuilder {
             r#type: Default::default(),
             text: text.into(),
             annotations: None,
+            extra: Default::default(),
         })
     }
 
@@ -4181,6 +4219,7 @@ impl BetaProgramItemParamBuilder {
             call_id: call_id.into(),
             code: code.into(),
             fingerprint: fingerprint.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4283,6 +4322,7 @@ impl BetaProgramOutputItemParamBuilder {
             call_id: call_id.into(),
             result: result.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4375,6 +4415,7 @@ impl BetaReasoningItemBuilder {
             summary: summary.into(),
             content: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -4498,6 +4539,7 @@ impl BetaTokenCountsBodyBuilder {
             conversation: None,
             tool_choice: None,
             parallel_tool_calls: None,
+            extra: Default::default(),
         })
     }
 
@@ -4668,6 +4710,7 @@ impl BetaToolSearchCallItemParamBuilder {
             execution: None,
             arguments: arguments.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -4778,6 +4821,7 @@ impl BetaToolSearchOutputItemParamBuilder {
             execution: None,
             tools: tools.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -4879,6 +4923,7 @@ impl BetaWebSearchToolCallBuilder {
             r#type: Default::default(),
             status: status.into(),
             action: action.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4944,7 +4989,10 @@ pub struct CancelResponseParamsBuilder(CancelResponseParams);
 impl CancelResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CancelResponseParams { openai_beta: None })
+        Self(CancelResponseParams {
+            openai_beta: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `openai-beta`.
@@ -5033,6 +5081,7 @@ impl CompactResponseMethodPublicBodyBuilder {
             prompt_cache_retention: None,
             prompt_cache_options: None,
             service_tier: None,
+            extra: Default::default(),
         })
     }
 
@@ -5156,7 +5205,10 @@ pub struct CompactconversationParamsBuilder(CompactconversationParams);
 impl CompactconversationParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CompactconversationParams { openai_beta: None })
+        Self(CompactconversationParams {
+            openai_beta: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `openai-beta`.
@@ -5229,6 +5281,7 @@ impl ContextManagementParamBuilder {
         Self(ContextManagementParam {
             r#type: r#type.into(),
             compact_threshold: None,
+            extra: Default::default(),
         })
     }
 
@@ -5278,7 +5331,10 @@ pub struct ConversationParam2Builder(ConversationParam2);
 impl ConversationParam2Builder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(ConversationParam2 { id: id.into() })
+        Self(ConversationParam2 {
+            id: id.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `id`.
@@ -5472,6 +5528,7 @@ impl CreateResponseBuilder {
             conversation: None,
             context_management: None,
             max_output_tokens: None,
+            extra: Default::default(),
         })
     }
 
@@ -5727,7 +5784,10 @@ pub struct CreateResponseParamsBuilder(CreateResponseParams);
 impl CreateResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(CreateResponseParams { openai_beta: None })
+        Self(CreateResponseParams {
+            openai_beta: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `openai-beta`.
@@ -5789,7 +5849,10 @@ pub struct DeleteResponseParamsBuilder(DeleteResponseParams);
 impl DeleteResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(DeleteResponseParams { openai_beta: None })
+        Self(DeleteResponseParams {
+            openai_beta: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `openai-beta`.
@@ -5863,6 +5926,7 @@ impl GetResponseParamsBuilder {
             stream: None,
             starting_after: None,
             include_obfuscation: None,
+            extra: Default::default(),
         })
     }
 
@@ -5934,7 +5998,10 @@ pub struct GetinputtokencountsParamsBuilder(GetinputtokencountsParams);
 impl GetinputtokencountsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(GetinputtokencountsParams { openai_beta: None })
+        Self(GetinputtokencountsParams {
+            openai_beta: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `openai-beta`.
@@ -6028,6 +6095,7 @@ impl ListInputItemsParamsBuilder {
             order: None,
             after: None,
             include: None,
+            extra: Default::default(),
         })
     }
 
@@ -6132,6 +6200,7 @@ impl ReasoningBuilder {
             summary: None,
             context: None,
             generate_summary: None,
+            extra: Default::default(),
         })
     }
 
@@ -6228,6 +6297,7 @@ impl ResponseStreamOptionsBuilder {
     pub fn new() -> Self {
         Self(ResponseStreamOptions {
             include_obfuscation: None,
+            extra: Default::default(),
         })
     }
 
@@ -6291,6 +6361,7 @@ impl ResponseTextParamBuilder {
         Self(ResponseTextParam {
             format: None,
             verbosity: None,
+            extra: Default::default(),
         })
     }
 
@@ -6360,6 +6431,7 @@ impl SpecificApplyPatchParamBuilder {
     pub fn new() -> Self {
         Self(SpecificApplyPatchParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -6404,6 +6476,7 @@ impl SpecificFunctionShellParamBuilder {
     pub fn new() -> Self {
         Self(SpecificFunctionShellParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -6448,6 +6521,7 @@ impl SpecificProgrammaticToolCallingParamBuilder {
     pub fn new() -> Self {
         Self(SpecificProgrammaticToolCallingParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -6540,6 +6614,7 @@ impl TokenCountsBodyBuilder {
             conversation: None,
             tool_choice: None,
             parallel_tool_calls: None,
+            extra: Default::default(),
         })
     }
 
@@ -6701,6 +6776,7 @@ impl ToolChoiceAllowedBuilder {
             r#type: Default::default(),
             mode: mode.into(),
             tools: tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -6759,6 +6835,7 @@ impl ToolChoiceCustomBuilder {
         Self(ToolChoiceCustom {
             r#type: Default::default(),
             name: name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -6832,6 +6909,7 @@ impl ToolChoiceTypesBuilder {
     pub fn new(r#type: impl Into<oai_types::ToolChoiceTypesType>) -> Self {
         Self(ToolChoiceTypes {
             r#type: r#type.into(),
+            extra: Default::default(),
         })
     }
 

@@ -38,6 +38,7 @@ impl AdditionalToolsItemParamBuilder {
             r#type: Default::default(),
             role: Default::default(),
             tools: tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -138,6 +139,7 @@ impl ApplyPatchCreateFileOperationParamBuilder {
             r#type: Default::default(),
             path: path.into(),
             diff: diff.into(),
+            extra: Default::default(),
         })
     }
 
@@ -208,6 +210,7 @@ impl ApplyPatchDeleteFileOperationParamBuilder {
         Self(ApplyPatchDeleteFileOperationParam {
             r#type: Default::default(),
             path: path.into(),
+            extra: Default::default(),
         })
     }
 
@@ -309,6 +312,7 @@ impl ApplyPatchToolCallItemParamBuilder {
             caller: None,
             status: status.into(),
             operation: operation.into(),
+            extra: Default::default(),
         })
     }
 
@@ -415,6 +419,7 @@ impl ApplyPatchToolCallOutputItemParamBuilder {
             caller: None,
             status: status.into(),
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -508,6 +513,7 @@ impl ApplyPatchToolParamBuilder {
         Self(ApplyPatchToolParam {
             r#type: Default::default(),
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -594,6 +600,7 @@ impl ApplyPatchUpdateFileOperationParamBuilder {
             r#type: Default::default(),
             path: path.into(),
             diff: diff.into(),
+            extra: Default::default(),
         })
     }
 
@@ -654,6 +661,7 @@ impl ApproximateLocationBuilder {
             region: None,
             city: None,
             timezone: None,
+            extra: Default::default(),
         })
     }
 
@@ -731,7 +739,10 @@ pub struct AssistantsNamedToolChoiceFunctionBuilder(AssistantsNamedToolChoiceFun
 impl AssistantsNamedToolChoiceFunctionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
-        Self(AssistantsNamedToolChoiceFunction { name: name.into() })
+        Self(AssistantsNamedToolChoiceFunction {
+            name: name.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `name`.
@@ -802,6 +813,7 @@ impl AutoCodeInterpreterToolParamBuilder {
             file_ids: None,
             memory_limit: None,
             network_policy: None,
+            extra: Default::default(),
         })
     }
 
@@ -925,6 +937,7 @@ impl ChatCompletionMessageCustomToolCallBuilder {
             id: id.into(),
             r#type: Default::default(),
             custom: custom.into(),
+            extra: Default::default(),
         })
     }
 
@@ -984,6 +997,7 @@ impl ChatCompletionMessageCustomToolCallCustomBuilder {
         Self(ChatCompletionMessageCustomToolCallCustom {
             name: name.into(),
             input: input.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1046,6 +1060,7 @@ impl ChatCompletionMessageToolCallBuilder {
             id: id.into(),
             r#type: Default::default(),
             function: function.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1103,6 +1118,7 @@ impl ChatCompletionMessageToolCallFunctionBuilder {
         Self(ChatCompletionMessageToolCallFunction {
             name: name.into(),
             arguments: arguments.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1182,6 +1198,7 @@ impl ChatCompletionRequestAssistantMessageBuilder {
             audio: None,
             tool_calls: None,
             function_call: None,
+            extra: Default::default(),
         })
     }
 
@@ -1291,7 +1308,10 @@ pub struct ChatCompletionRequestAssistantMessageAudioBuilder(
 impl ChatCompletionRequestAssistantMessageAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(ChatCompletionRequestAssistantMessageAudio { id: id.into() })
+        Self(ChatCompletionRequestAssistantMessageAudio {
+            id: id.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `id`.
@@ -1357,6 +1377,7 @@ impl ChatCompletionRequestAssistantMessageFunctionCallBuilder {
         Self(ChatCompletionRequestAssistantMessageFunctionCall {
             arguments: arguments.into(),
             name: name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1430,6 +1451,7 @@ impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
         Self(ChatCompletionRequestMessageContentPartImageImageUrl {
             url: url.into(),
             detail: None,
+            extra: Default::default(),
         })
     }
 
@@ -1502,6 +1524,7 @@ impl ChatCompletionRequestMessageContentPartRefusalBuilder {
         Self(ChatCompletionRequestMessageContentPartRefusal {
             r#type: Default::default(),
             refusal: refusal.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1557,6 +1580,7 @@ impl ChatCompletionRequestMessageContentPartTextBuilder {
             r#type: Default::default(),
             text: text.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -1618,6 +1642,7 @@ impl ChatCompletionStreamOptionsBuilder {
         Self(ChatCompletionStreamOptions {
             include_usage: None,
             include_obfuscation: None,
+            extra: Default::default(),
         })
     }
 
@@ -1679,6 +1704,7 @@ impl ChatCompletionToolBuilder {
         Self(ChatCompletionTool {
             r#type: Default::default(),
             function: function.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1750,6 +1776,7 @@ impl ClickParamBuilder {
             x: x,
             y: y,
             keys: None,
+            extra: Default::default(),
         })
     }
 
@@ -1823,6 +1850,7 @@ impl CodeInterpreterOutputImageBuilder {
         Self(CodeInterpreterOutputImage {
             r#type: Default::default(),
             url: url.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1871,6 +1899,7 @@ impl CodeInterpreterOutputLogsBuilder {
         Self(CodeInterpreterOutputLogs {
             r#type: Default::default(),
             logs: logs.into(),
+            extra: Default::default(),
         })
     }
 
@@ -1943,6 +1972,7 @@ impl CodeInterpreterToolBuilder {
             r#type: Default::default(),
             container: container.into(),
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -2031,6 +2061,7 @@ impl CodeInterpreterToolCallBuilder {
             container_id: container_id.into(),
             code: None,
             outputs: None,
+            extra: Default::default(),
         })
     }
 
@@ -2152,6 +2183,7 @@ impl CompactionSummaryItemParamBuilder {
             id: None,
             r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2207,6 +2239,7 @@ impl CompactionTriggerItemParamBuilder {
     pub fn new() -> Self {
         Self(CompactionTriggerItemParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -2289,6 +2322,7 @@ impl ComparisonFilterBuilder {
             r#type: r#type.into(),
             key: key.into(),
             value: value.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2408,6 +2442,7 @@ impl CompoundFilterBuilder {
         Self(CompoundFilter {
             r#type: r#type.into(),
             filters: filters.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2539,6 +2574,7 @@ impl ComputerCallOutputItemParamBuilder {
             output: output.into(),
             acknowledged_safety_checks: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -2629,6 +2665,7 @@ impl ComputerCallSafetyCheckParamBuilder {
             id: id.into(),
             code: None,
             message: None,
+            extra: Default::default(),
         })
     }
 
@@ -2697,6 +2734,7 @@ impl ComputerScreenshotImageBuilder {
             r#type: Default::default(),
             image_url: None,
             file_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -2757,6 +2795,7 @@ impl ComputerToolBuilder {
     pub fn new() -> Self {
         Self(ComputerTool {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -2842,6 +2881,7 @@ impl ComputerToolCallBuilder {
             actions: None,
             pending_safety_checks: pending_safety_checks.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -2959,6 +2999,7 @@ impl ComputerUsePreviewToolBuilder {
             environment: environment.into(),
             display_width: display_width,
             display_height: display_height,
+            extra: Default::default(),
         })
     }
 
@@ -3054,6 +3095,7 @@ impl ContainerAutoParamBuilder {
             memory_limit: None,
             network_policy: None,
             skills: None,
+            extra: Default::default(),
         })
     }
 
@@ -3217,6 +3259,7 @@ impl ContainerFileCitationParamBuilder {
             container_id: container_id.into(),
             file_id: file_id.into(),
             filename: filename.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3338,6 +3381,7 @@ impl ContainerNetworkPolicyAllowlistParamBuilder {
             r#type: Default::default(),
             allowed_domains: allowed_domains.into(),
             domain_secrets: None,
+            extra: Default::default(),
         })
     }
 
@@ -3430,6 +3474,7 @@ impl ContainerNetworkPolicyDisabledParamBuilder {
     pub fn new() -> Self {
         Self(ContainerNetworkPolicyDisabledParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -3536,6 +3581,7 @@ impl ContainerNetworkPolicyDomainSecretParamBuilder {
             domain: domain.into(),
             name: name.into(),
             value: value.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3608,6 +3654,7 @@ impl ContainerReferenceParamBuilder {
         Self(ContainerReferenceParam {
             r#type: Default::default(),
             container_id: container_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3653,7 +3700,11 @@ pub struct CoordParamBuilder(CoordParam);
 impl CoordParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(x: i64, y: i64) -> Self {
-        Self(CoordParam { x: x, y: y })
+        Self(CoordParam {
+            x: x,
+            y: y,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `x`.
@@ -3731,6 +3782,7 @@ impl CustomGrammarFormatParamBuilder {
             r#type: Default::default(),
             syntax: syntax.into(),
             definition: definition.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3785,6 +3837,7 @@ impl CustomTextFormatParamBuilder {
     pub fn new() -> Self {
         Self(CustomTextFormatParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -3843,6 +3896,7 @@ impl CustomToolCallBuilder {
             namespace: None,
             name: name.into(),
             input: input.into(),
+            extra: Default::default(),
         })
     }
 
@@ -3944,6 +3998,7 @@ impl CustomToolCallOutputBuilder {
             call_id: call_id.into(),
             caller: None,
             output: output.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4055,6 +4110,7 @@ impl CustomToolParamBuilder {
             format: None,
             defer_loading: None,
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -4158,6 +4214,7 @@ impl DirectToolCallCallerBuilder {
     pub fn new() -> Self {
         Self(DirectToolCallCaller {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -4206,6 +4263,7 @@ impl DirectToolCallCallerParamBuilder {
     pub fn new() -> Self {
         Self(DirectToolCallCallerParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -4257,6 +4315,7 @@ impl DoubleClickActionBuilder {
             x: x,
             y: y,
             keys: None,
+            extra: Default::default(),
         })
     }
 
@@ -4324,6 +4383,7 @@ impl DragParamBuilder {
             r#type: Default::default(),
             path: path.into(),
             keys: None,
+            extra: Default::default(),
         })
     }
 
@@ -4410,6 +4470,7 @@ impl EasyInputMessageBuilder {
             content: content.into(),
             phase: None,
             r#type: None,
+            extra: Default::default(),
         })
     }
 
@@ -4526,6 +4587,7 @@ impl EvalGraderScoreModelSamplingParamsBuilder {
             temperature: None,
             max_completions_tokens: None,
             reasoning_effort: None,
+            extra: Default::default(),
         })
     }
 
@@ -4634,6 +4696,7 @@ impl EvalItemBuilder {
             role: role.into(),
             content: content.into(),
             r#type: None,
+            extra: Default::default(),
         })
     }
 
@@ -4721,6 +4784,7 @@ impl EvalItemContentOutputTextBuilder {
         Self(EvalItemContentOutputText {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4770,6 +4834,7 @@ impl EvalItemInputImageBuilder {
             r#type: Default::default(),
             image_url: image_url.into(),
             detail: None,
+            extra: Default::default(),
         })
     }
 
@@ -4845,6 +4910,7 @@ impl FileCitationParamBuilder {
             index: index,
             file_id: file_id.into(),
             filename: filename.into(),
+            extra: Default::default(),
         })
     }
 
@@ -4933,6 +4999,7 @@ impl FileExpirationAfterBuilder {
         Self(FileExpirationAfter {
             anchor: Default::default(),
             seconds: seconds,
+            extra: Default::default(),
         })
     }
 
@@ -5003,6 +5070,7 @@ impl FileSearchToolBuilder {
             max_num_results: None,
             ranking_options: None,
             filters: None,
+            extra: Default::default(),
         })
     }
 
@@ -5105,6 +5173,7 @@ impl FileSearchToolCallBuilder {
             status: status.into(),
             queries: queries.into(),
             results: None,
+            extra: Default::default(),
         })
     }
 
@@ -5215,6 +5284,7 @@ impl FileSearchToolCallResultsItemBuilder {
             filename: None,
             attributes: None,
             score: None,
+            extra: Default::default(),
         })
     }
 
@@ -5379,6 +5449,7 @@ impl FunctionCallOutputItemParamBuilder {
             namespace: None,
             caller: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -5507,6 +5578,7 @@ impl FunctionObjectBuilder {
             name: name.into(),
             parameters: None,
             strict: None,
+            extra: Default::default(),
         })
     }
 
@@ -5574,6 +5646,7 @@ impl FunctionShellActionParamBuilder {
             commands: commands.into(),
             timeout_ms: None,
             max_output_length: None,
+            extra: Default::default(),
         })
     }
 
@@ -5673,6 +5746,7 @@ impl FunctionShellCallItemParamBuilder {
             action: action.into(),
             status: None,
             environment: None,
+            extra: Default::default(),
         })
     }
 
@@ -5797,6 +5871,7 @@ impl FunctionShellCallOutputContentParamBuilder {
             stdout: stdout.into(),
             stderr: stderr.into(),
             outcome: outcome.into(),
+            extra: Default::default(),
         })
     }
 
@@ -5863,6 +5938,7 @@ impl FunctionShellCallOutputExitOutcomeParamBuilder {
         Self(FunctionShellCallOutputExitOutcomeParam {
             r#type: Default::default(),
             exit_code: exit_code,
+            extra: Default::default(),
         })
     }
 
@@ -5951,6 +6027,7 @@ impl FunctionShellCallOutputItemParamBuilder {
             output: output.into(),
             status: None,
             max_output_length: None,
+            extra: Default::default(),
         })
     }
 
@@ -6035,6 +6112,7 @@ impl FunctionShellCallOutputTimeoutOutcomeParamBuilder {
     pub fn new() -> Self {
         Self(FunctionShellCallOutputTimeoutOutcomeParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -6112,6 +6190,7 @@ impl FunctionShellToolParamBuilder {
             r#type: Default::default(),
             environment: None,
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -6228,6 +6307,7 @@ impl FunctionToolBuilder {
             strict: None,
             defer_loading: None,
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -6354,6 +6434,7 @@ impl FunctionToolCallBuilder {
             name: name.into(),
             arguments: arguments.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -6469,6 +6550,7 @@ impl FunctionToolParamBuilder {
             output_schema: None,
             defer_loading: None,
             allowed_callers: None,
+            extra: Default::default(),
         })
     }
 
@@ -6598,6 +6680,7 @@ impl GraderLabelModelBuilder {
             input: input.into(),
             labels: labels.into(),
             passing_labels: passing_labels.into(),
+            extra: Default::default(),
         })
     }
 
@@ -6685,6 +6768,7 @@ impl GraderPythonBuilder {
             name: name.into(),
             source: source.into(),
             image_tag: None,
+            extra: Default::default(),
         })
     }
 
@@ -6775,6 +6859,7 @@ impl GraderScoreModelBuilder {
             sampling_params: None,
             input: input.into(),
             range: None,
+            extra: Default::default(),
         })
     }
 
@@ -6872,6 +6957,7 @@ impl GraderStringCheckBuilder {
             input: input.into(),
             reference: reference.into(),
             operation: operation.into(),
+            extra: Default::default(),
         })
     }
 
@@ -6967,6 +7053,7 @@ impl GraderTextSimilarityBuilder {
             input: input.into(),
             reference: reference.into(),
             evaluation_metric: evaluation_metric.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7045,6 +7132,7 @@ impl HTTPErrorBuilder {
             r#type: Default::default(),
             code: code,
             message: message.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7099,6 +7187,7 @@ impl HybridSearchOptionsBuilder {
         Self(HybridSearchOptions {
             embedding_weight: embedding_weight,
             text_weight: text_weight,
+            extra: Default::default(),
         })
     }
 
@@ -7223,6 +7312,7 @@ impl ImageGenToolBuilder {
             input_image_mask: None,
             partial_images: None,
             action: None,
+            extra: Default::default(),
         })
     }
 
@@ -7376,6 +7466,7 @@ impl ImageGenToolCallBuilder {
             id: id.into(),
             status: status.into(),
             result: None,
+            extra: Default::default(),
         })
     }
 
@@ -7444,6 +7535,7 @@ impl ImageGenToolInputImageMaskBuilder {
         Self(ImageGenToolInputImageMask {
             image_url: None,
             file_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -7574,6 +7666,7 @@ impl InlineSkillParamBuilder {
             name: name.into(),
             description: description.into(),
             source: source.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7669,6 +7762,7 @@ impl InlineSkillSourceParamBuilder {
             r#type: Default::default(),
             media_type: Default::default(),
             data: data.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7737,6 +7831,7 @@ impl InputAudioBuilder {
         Self(InputAudio {
             r#type: Default::default(),
             input_audio: input_audio.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7802,6 +7897,7 @@ impl InputAudioInputAudioBuilder {
         Self(InputAudioInputAudio {
             data: data.into(),
             format: format.into(),
+            extra: Default::default(),
         })
     }
 
@@ -7898,6 +7994,7 @@ impl InputFileContentParamBuilder {
             file_url: None,
             detail: None,
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -8007,6 +8104,7 @@ impl InputImageContentParamAutoParamBuilder {
             file_id: None,
             detail: None,
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -8136,6 +8234,7 @@ impl InputMessageBuilder {
             role: role.into(),
             status: None,
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8218,6 +8317,7 @@ impl InputTextContentParamBuilder {
             r#type: Default::default(),
             text: text.into(),
             prompt_cache_breakpoint: None,
+            extra: Default::default(),
         })
     }
 
@@ -8355,6 +8455,7 @@ impl ItemReferenceParamBuilder {
         Self(ItemReferenceParam {
             r#type: None,
             id: id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8403,6 +8504,7 @@ impl KeyPressActionBuilder {
         Self(KeyPressAction {
             r#type: Default::default(),
             keys: keys.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8483,6 +8585,7 @@ impl LocalEnvironmentParamBuilder {
         Self(LocalEnvironmentParam {
             r#type: Default::default(),
             skills: None,
+            extra: Default::default(),
         })
     }
 
@@ -8553,6 +8656,7 @@ impl LocalShellExecActionBuilder {
             working_directory: None,
             env: env.into(),
             user: None,
+            extra: Default::default(),
         })
     }
 
@@ -8646,6 +8750,7 @@ impl LocalShellToolCallBuilder {
             call_id: call_id.into(),
             action: action.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8728,6 +8833,7 @@ impl LocalShellToolCallOutputBuilder {
             id: id.into(),
             output: output.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -8788,6 +8894,7 @@ impl LocalShellToolParamBuilder {
     pub fn new() -> Self {
         Self(LocalShellToolParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -8842,6 +8949,7 @@ impl LocalSkillParamBuilder {
             name: name.into(),
             description: description.into(),
             path: path.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8910,6 +9018,7 @@ impl MCPApprovalRequestBuilder {
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
+            extra: Default::default(),
         })
     }
 
@@ -8979,6 +9088,7 @@ impl MCPApprovalResponseBuilder {
             approval_request_id: approval_request_id.into(),
             approve: approve,
             reason: None,
+            extra: Default::default(),
         })
     }
 
@@ -9052,6 +9162,7 @@ impl MCPListToolsBuilder {
             server_label: server_label.into(),
             tools: tools.into(),
             error: None,
+            extra: Default::default(),
         })
     }
 
@@ -9126,6 +9237,7 @@ impl MCPListToolsToolBuilder {
             description: None,
             input_schema: input_schema.into(),
             annotations: None,
+            extra: Default::default(),
         })
     }
 
@@ -9193,6 +9305,7 @@ impl MCPProtocolErrorBuilder {
             r#type: Default::default(),
             code: code,
             message: message.into(),
+            extra: Default::default(),
         })
     }
 
@@ -9303,6 +9416,7 @@ impl MCPToolBuilder {
             allowed_callers: None,
             require_approval: None,
             defer_loading: None,
+            extra: Default::default(),
         })
     }
 
@@ -9460,6 +9574,7 @@ impl MCPToolCallBuilder {
             error: None,
             status: None,
             approval_request_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -9570,6 +9685,7 @@ impl MCPToolExecutionErrorBuilder {
         Self(MCPToolExecutionError {
             r#type: Default::default(),
             content: content.into(),
+            extra: Default::default(),
         })
     }
 
@@ -9628,6 +9744,7 @@ impl MCPToolFilterBuilder {
         Self(MCPToolFilter {
             tool_names: None,
             read_only: None,
+            extra: Default::default(),
         })
     }
 
@@ -9737,6 +9854,7 @@ impl MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
         Self(MCPToolRequireApprovalMCPToolApprovalFilter {
             always: None,
             never: None,
+            extra: Default::default(),
         })
     }
 
@@ -9841,7 +9959,10 @@ pub struct ModerationConfigParamBuilder(ModerationConfigParam);
 impl ModerationConfigParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(mode: impl Into<oai_types::ModerationMode>) -> Self {
-        Self(ModerationConfigParam { mode: mode.into() })
+        Self(ModerationConfigParam {
+            mode: mode.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `mode`.
@@ -9910,6 +10031,7 @@ impl ModerationParamBuilder {
         Self(ModerationParam {
             model: model.into(),
             policy: None,
+            extra: Default::default(),
         })
     }
 
@@ -9982,6 +10104,7 @@ impl ModerationPolicyParamBuilder {
         Self(ModerationPolicyParam {
             input: None,
             output: None,
+            extra: Default::default(),
         })
     }
 
@@ -10046,6 +10169,7 @@ impl MoveParamBuilder {
             x: x,
             y: y,
             keys: None,
+            extra: Default::default(),
         })
     }
 
@@ -10141,6 +10265,7 @@ impl NamespaceToolParamBuilder {
             name: name.into(),
             description: description.into(),
             tools: tools.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10257,6 +10382,7 @@ impl OutputMessageBuilder {
             content: content.into(),
             phase: None,
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10353,6 +10479,7 @@ impl ProgramItemParamBuilder {
             call_id: call_id.into(),
             code: code.into(),
             fingerprint: fingerprint.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10452,6 +10579,7 @@ impl ProgramOutputItemParamBuilder {
             call_id: call_id.into(),
             result: result.into(),
             status: status.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10528,6 +10656,7 @@ impl ProgramToolCallCallerBuilder {
         Self(ProgramToolCallCaller {
             r#type: Default::default(),
             caller_id: caller_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10589,6 +10718,7 @@ impl ProgramToolCallCallerParamBuilder {
         Self(ProgramToolCallCallerParam {
             r#type: Default::default(),
             caller_id: caller_id.into(),
+            extra: Default::default(),
         })
     }
 
@@ -10638,6 +10768,7 @@ impl ProgrammaticToolCallingParamBuilder {
     pub fn new() -> Self {
         Self(ProgrammaticToolCallingParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -10706,6 +10837,7 @@ impl PromptBuilder {
             id: id.into(),
             version: None,
             variables: None,
+            extra: Default::default(),
         })
     }
 
@@ -10776,6 +10908,7 @@ impl PromptCacheBreakpointParamBuilder {
     pub fn new() -> Self {
         Self(PromptCacheBreakpointParam {
             mode: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -10859,6 +10992,7 @@ impl PromptCacheOptionsParamBuilder {
         Self(PromptCacheOptionsParam {
             ttl: None,
             mode: None,
+            extra: Default::default(),
         })
     }
 
@@ -10949,6 +11083,7 @@ impl RankingOptionsBuilder {
             ranker: None,
             score_threshold: None,
             hybrid_search: None,
+            extra: Default::default(),
         })
     }
 
@@ -11050,6 +11185,7 @@ impl ReasoningItemBuilder {
             summary: summary.into(),
             content: None,
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -11132,6 +11268,7 @@ impl ResponseFormatJsonObjectBuilder {
     pub fn new() -> Self {
         Self(ResponseFormatJsonObject {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -11191,6 +11328,7 @@ impl ResponseFormatJsonSchemaBuilder {
         Self(ResponseFormatJsonSchema {
             r#type: Default::default(),
             json_schema: json_schema.into(),
+            extra: Default::default(),
         })
     }
 
@@ -11244,6 +11382,7 @@ impl ResponseFormatJsonSchemaJsonSchemaBuilder {
             name: name.into(),
             schema: None,
             strict: None,
+            extra: Default::default(),
         })
     }
 
@@ -11319,6 +11458,7 @@ impl ResponseFormatTextBuilder {
     pub fn new() -> Self {
         Self(ResponseFormatText {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -11392,6 +11532,7 @@ impl ScreenshotParamBuilder {
     pub fn new() -> Self {
         Self(ScreenshotParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -11445,6 +11586,7 @@ impl ScrollParamBuilder {
             scroll_x: scroll_x,
             scroll_y: scroll_y,
             keys: None,
+            extra: Default::default(),
         })
     }
 
@@ -11566,6 +11708,7 @@ impl SkillReferenceParamBuilder {
             r#type: Default::default(),
             skill_id: skill_id.into(),
             version: None,
+            extra: Default::default(),
         })
     }
 
@@ -11639,6 +11782,7 @@ impl SummaryTextContentBuilder {
         Self(SummaryTextContent {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 
@@ -11693,6 +11837,7 @@ impl TextResponseFormatJsonSchemaBuilder {
             name: name.into(),
             schema: schema.into(),
             strict: None,
+            extra: Default::default(),
         })
     }
 
@@ -11819,6 +11964,7 @@ impl ToolChoiceFunctionBuilder {
         Self(ToolChoiceFunction {
             r#type: Default::default(),
             name: name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -11868,6 +12014,7 @@ impl ToolChoiceMCPBuilder {
             r#type: Default::default(),
             server_label: server_label.into(),
             name: None,
+            extra: Default::default(),
         })
     }
 
@@ -11954,6 +12101,7 @@ impl ToolSearchCallItemParamBuilder {
             execution: None,
             arguments: arguments.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -12068,6 +12216,7 @@ impl ToolSearchOutputItemParamBuilder {
             execution: None,
             tools: tools.into(),
             status: None,
+            extra: Default::default(),
         })
     }
 
@@ -12162,6 +12311,7 @@ impl ToolSearchToolParamBuilder {
             execution: None,
             description: None,
             parameters: None,
+            extra: Default::default(),
         })
     }
 
@@ -12230,6 +12380,7 @@ impl TypeParamBuilder {
         Self(TypeParam {
             r#type: Default::default(),
             text: text.into(),
+            extra: Default::default(),
         })
     }
 
@@ -12298,7 +12449,10 @@ pub struct VoiceIdsOrCustomVoiceIdBuilder(VoiceIdsOrCustomVoiceId);
 impl VoiceIdsOrCustomVoiceIdBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(VoiceIdsOrCustomVoiceId { id: id.into() })
+        Self(VoiceIdsOrCustomVoiceId {
+            id: id.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `id`.
@@ -12345,6 +12499,7 @@ impl WaitParamBuilder {
     pub fn new() -> Self {
         Self(WaitParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -12395,6 +12550,7 @@ impl WebSearchActionFindBuilder {
             r#type: Default::default(),
             url: url.into(),
             pattern: pattern.into(),
+            extra: Default::default(),
         })
     }
 
@@ -12449,6 +12605,7 @@ impl WebSearchActionOpenPageBuilder {
         Self(WebSearchActionOpenPage {
             r#type: Default::default(),
             url: None,
+            extra: Default::default(),
         })
     }
 
@@ -12506,6 +12663,7 @@ impl WebSearchActionSearchBuilder {
             query: None,
             queries: None,
             sources: None,
+            extra: Default::default(),
         })
     }
 
@@ -12587,6 +12745,7 @@ impl WebSearchActionSearchSourcesItemBuilder {
         Self(WebSearchActionSearchSourcesItem {
             r#type: Default::default(),
             url: url.into(),
+            extra: Default::default(),
         })
     }
 
@@ -12638,6 +12797,7 @@ impl WebSearchApproximateLocationBuilder {
             region: None,
             city: None,
             timezone: None,
+            extra: Default::default(),
         })
     }
 
@@ -12739,6 +12899,7 @@ impl WebSearchPreviewToolBuilder {
             user_location: None,
             search_context_size: None,
             search_content_types: None,
+            extra: Default::default(),
         })
     }
 
@@ -12846,6 +13007,7 @@ impl WebSearchToolBuilder {
             filters: None,
             user_location: None,
             search_context_size: None,
+            extra: Default::default(),
         })
     }
 
@@ -12947,6 +13109,7 @@ impl WebSearchToolCallBuilder {
             r#type: Default::default(),
             status: status.into(),
             action: action.into(),
+            extra: Default::default(),
         })
     }
 
@@ -13014,6 +13177,7 @@ impl WebSearchToolFiltersBuilder {
     pub fn new() -> Self {
         Self(WebSearchToolFilters {
             allowed_domains: None,
+            extra: Default::default(),
         })
     }
 

@@ -27,6 +27,7 @@ impl CreateSkillBodyBuilder {
     pub fn new(files: impl Into<oai_types::CreateSkillBodyFiles>) -> Self {
         Self(CreateSkillBody {
             files: files.into(),
+            extra: Default::default(),
         })
     }
 
@@ -96,6 +97,7 @@ impl CreateSkillVersionBodyBuilder {
         Self(CreateSkillVersionBody {
             files: files.into(),
             default: None,
+            extra: Default::default(),
         })
     }
 
@@ -182,6 +184,7 @@ impl ListSkillVersionsParamsBuilder {
             limit: None,
             order: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -270,6 +273,7 @@ impl ListSkillsParamsBuilder {
             limit: None,
             order: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -338,6 +342,7 @@ impl SetDefaultSkillVersionBodyBuilder {
     pub fn new(default_version: impl Into<String>) -> Self {
         Self(SetDefaultSkillVersionBody {
             default_version: default_version.into(),
+            extra: Default::default(),
         })
     }
 

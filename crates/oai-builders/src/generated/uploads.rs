@@ -17,7 +17,10 @@ pub struct AddUploadPartRequestBuilder(AddUploadPartRequest);
 impl AddUploadPartRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(data: impl Into<oai_types::InputFile>) -> Self {
-        Self(AddUploadPartRequest { data: data.into() })
+        Self(AddUploadPartRequest {
+            data: data.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `data`.
@@ -67,6 +70,7 @@ impl CompleteUploadRequestBuilder {
         Self(CompleteUploadRequest {
             part_ids: part_ids.into(),
             md5: None,
+            extra: Default::default(),
         })
     }
 
@@ -149,6 +153,7 @@ impl CreateUploadRequestBuilder {
             bytes: bytes,
             mime_type: mime_type.into(),
             expires_after: None,
+            extra: Default::default(),
         })
     }
 

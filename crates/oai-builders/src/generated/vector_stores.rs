@@ -15,6 +15,7 @@ impl AutoChunkingStrategyRequestParamBuilder {
     pub fn new() -> Self {
         Self(AutoChunkingStrategyRequestParam {
             r#type: Default::default(),
+            extra: Default::default(),
         })
     }
 
@@ -119,6 +120,7 @@ impl CreateVectorStoreFileBatchRequestBuilder {
             files: None,
             chunking_strategy: None,
             attributes: None,
+            extra: Default::default(),
         })
     }
 
@@ -235,6 +237,7 @@ impl CreateVectorStoreFileRequestBuilder {
             file_id: file_id.into(),
             chunking_strategy: None,
             attributes: None,
+            extra: Default::default(),
         })
     }
 
@@ -320,6 +323,7 @@ impl CreateVectorStoreRequestBuilder {
             expires_after: None,
             chunking_strategy: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -448,6 +452,7 @@ impl ListFilesInVectorStoreBatchParamsBuilder {
             after: None,
             before: None,
             filter: None,
+            extra: Default::default(),
         })
     }
 
@@ -557,6 +562,7 @@ impl ListVectorStoreFilesParamsBuilder {
             after: None,
             before: None,
             filter: None,
+            extra: Default::default(),
         })
     }
 
@@ -649,6 +655,7 @@ impl ListVectorStoresParamsBuilder {
             order: None,
             after: None,
             before: None,
+            extra: Default::default(),
         })
     }
 
@@ -739,6 +746,7 @@ impl StaticChunkingStrategyBuilder {
         Self(StaticChunkingStrategy {
             max_chunk_size_tokens: max_chunk_size_tokens,
             chunk_overlap_tokens: chunk_overlap_tokens,
+            extra: Default::default(),
         })
     }
 
@@ -804,6 +812,7 @@ impl StaticChunkingStrategyRequestParamBuilder {
         Self(StaticChunkingStrategyRequestParam {
             r#type: Default::default(),
             r#static: r#static.into(),
+            extra: Default::default(),
         })
     }
 
@@ -868,7 +877,10 @@ pub struct UpdateVectorStoreFileAttributesRequestBuilder(UpdateVectorStoreFileAt
 impl UpdateVectorStoreFileAttributesRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(UpdateVectorStoreFileAttributesRequest { attributes: None })
+        Self(UpdateVectorStoreFileAttributesRequest {
+            attributes: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `attributes`.
@@ -935,6 +947,7 @@ impl UpdateVectorStoreRequestBuilder {
             name: None,
             expires_after: None,
             metadata: None,
+            extra: Default::default(),
         })
     }
 
@@ -1020,6 +1033,7 @@ impl VectorStoreExpirationAfterBuilder {
         Self(VectorStoreExpirationAfter {
             anchor: Default::default(),
             days: days,
+            extra: Default::default(),
         })
     }
 
@@ -1100,6 +1114,7 @@ impl VectorStoreSearchRequestBuilder {
             max_num_results: None,
             filters: None,
             ranking_options: None,
+            extra: Default::default(),
         })
     }
 
@@ -1227,6 +1242,7 @@ impl VectorStoreSearchRequestRankingOptionsBuilder {
         Self(VectorStoreSearchRequestRankingOptions {
             ranker: None,
             score_threshold: None,
+            extra: Default::default(),
         })
     }
 

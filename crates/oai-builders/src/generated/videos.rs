@@ -28,6 +28,7 @@ impl CreateVideoCharacterBodyBuilder {
         Self(CreateVideoCharacterBody {
             video: video.into(),
             name: name.into(),
+            extra: Default::default(),
         })
     }
 
@@ -96,6 +97,7 @@ impl CreateVideoEditJsonBodyBuilder {
         Self(CreateVideoEditJsonBody {
             video: video.into(),
             prompt: prompt.into(),
+            extra: Default::default(),
         })
     }
 
@@ -164,6 +166,7 @@ impl CreateVideoEditMultipartBodyBuilder {
         Self(CreateVideoEditMultipartBody {
             video: video.into(),
             prompt: prompt.into(),
+            extra: Default::default(),
         })
     }
 
@@ -238,6 +241,7 @@ impl CreateVideoExtendJsonBodyBuilder {
             video: video.into(),
             prompt: prompt.into(),
             seconds: seconds.into(),
+            extra: Default::default(),
         })
     }
 
@@ -318,6 +322,7 @@ impl CreateVideoExtendMultipartBodyBuilder {
             video: video.into(),
             prompt: prompt.into(),
             seconds: seconds.into(),
+            extra: Default::default(),
         })
     }
 
@@ -407,6 +412,7 @@ impl CreateVideoJsonBodyBuilder {
             input_reference: None,
             seconds: None,
             size: None,
+            extra: Default::default(),
         })
     }
 
@@ -505,6 +511,7 @@ impl CreateVideoMultipartBodyBuilder {
             input_reference: None,
             seconds: None,
             size: None,
+            extra: Default::default(),
         })
     }
 
@@ -601,6 +608,7 @@ impl CreateVideoRemixBodyBuilder {
     pub fn new(prompt: impl Into<String>) -> Self {
         Self(CreateVideoRemixBody {
             prompt: prompt.into(),
+            extra: Default::default(),
         })
     }
 
@@ -660,6 +668,7 @@ impl ImageRefParam2Builder {
         Self(ImageRefParam2 {
             image_url: None,
             file_id: None,
+            extra: Default::default(),
         })
     }
 
@@ -742,6 +751,7 @@ impl ListVideosParamsBuilder {
             limit: None,
             order: None,
             after: None,
+            extra: Default::default(),
         })
     }
 
@@ -816,7 +826,10 @@ pub struct RetrieveVideoContentParamsBuilder(RetrieveVideoContentParams);
 impl RetrieveVideoContentParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
-        Self(RetrieveVideoContentParams { variant: None })
+        Self(RetrieveVideoContentParams {
+            variant: None,
+            extra: Default::default(),
+        })
     }
 
     /// Sets `variant`.
@@ -871,7 +884,10 @@ pub struct VideoReferenceInputParamBuilder(VideoReferenceInputParam);
 impl VideoReferenceInputParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(VideoReferenceInputParam { id: id.into() })
+        Self(VideoReferenceInputParam {
+            id: id.into(),
+            extra: Default::default(),
+        })
     }
 
     /// Sets `id`.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `AdminApiKey` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,22 +12,81 @@ pub struct AdminApiKey {
     #[serde(default)]
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `redacted_value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub redacted_value: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `expires_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub owner: AdminApiKeyOwner,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKey {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            redacted_value: Empty::empty(),
+            created_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            last_used_at: Empty::empty(),
+            owner: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AdminApiKeyCreateResponse` schema.
@@ -36,25 +96,92 @@ pub struct AdminApiKeyCreateResponse {
     #[serde(default)]
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `redacted_value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub redacted_value: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `expires_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub owner: AdminApiKeyCreateResponseOwner,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKeyCreateResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            redacted_value: Empty::empty(),
+            created_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            last_used_at: Empty::empty(),
+            owner: Empty::empty(),
+            value: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AdminApiKeyCreateResponse`, identical to [`AdminApiKeyOwner`].
@@ -65,45 +192,135 @@ pub type AdminApiKeyCreateResponseOwner = AdminApiKeyOwner;
 pub struct AdminApiKeyOwner {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub object: Option<String>,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `created_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub created_at: Option<i64>,
     /// `role`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKeyOwner {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AdminApiKeysCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminApiKeysCreateRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `expires_in_seconds`, optional.
     /// Constraints: minimum 1, maximum 31536000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub expires_in_seconds: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKeysCreateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            expires_in_seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AdminApiKeysDeleteResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminApiKeysDeleteResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::OrganizationAdminApiKeyDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKeysDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AdminApiKeysListParams` schema.
@@ -111,6 +328,10 @@ pub struct AdminApiKeysDeleteResponse {
 pub struct AdminApiKeysListParams {
     /// `after`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
@@ -119,7 +340,22 @@ pub struct AdminApiKeysListParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AdminApiKeysListParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            order: Empty::empty(),
+            limit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ApiKeyList` schema.
@@ -129,70 +365,245 @@ pub struct ApiKeyList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<AdminApiKey>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ApiKeyList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AssignedRoleDetails` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignedRoleDetails {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `permissions`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub permissions: Vec<String>,
     /// `resource_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub resource_type: String,
     /// `predefined_role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub predefined_role: bool,
     /// `description`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub description: Option<String>,
     /// `created_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub created_at: Option<i64>,
     /// `updated_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub updated_at: Option<i64>,
     /// `created_by`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub created_by: Option<String>,
     /// `created_by_user_obj`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub created_by_user_obj: Option<serde_json::Value>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<serde_json::Value>,
     /// `assignment_sources`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub assignment_sources: Option<Vec<AssignedRoleDetailsAssignmentSourcesItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssignedRoleDetails {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            permissions: Empty::empty(),
+            resource_type: Empty::empty(),
+            predefined_role: Empty::empty(),
+            description: Empty::empty(),
+            created_at: Empty::empty(),
+            updated_at: Empty::empty(),
+            created_by: Empty::empty(),
+            created_by_user_obj: Empty::empty(),
+            metadata: Empty::empty(),
+            assignment_sources: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AssignedRoleDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignedRoleDetailsAssignmentSourcesItem {
     /// `principal_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub principal_id: String,
     /// `principal_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub principal_type: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
+    fn empty() -> Self {
+        Self {
+            principal_id: Empty::empty(),
+            principal_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AuditLog` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditLog {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: AuditLogEventType,
     /// `effective_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub effective_at: i64,
     /// `project`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -588,6 +999,77 @@ pub struct AuditLog {
         skip_serializing_if = "Option::is_none"
     )]
     pub certificates_deactivated: Option<AuditLogCertificatesDeactivated>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLog {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            effective_at: Empty::empty(),
+            project: Empty::empty(),
+            actor: Empty::empty(),
+            api_key_created: Empty::empty(),
+            api_key_updated: Empty::empty(),
+            api_key_deleted: Empty::empty(),
+            checkpoint_permission_created: Empty::empty(),
+            checkpoint_permission_deleted: Empty::empty(),
+            external_key_registered: Empty::empty(),
+            external_key_removed: Empty::empty(),
+            group_created: Empty::empty(),
+            group_updated: Empty::empty(),
+            group_deleted: Empty::empty(),
+            scim_enabled: Empty::empty(),
+            scim_disabled: Empty::empty(),
+            invite_sent: Empty::empty(),
+            invite_accepted: Empty::empty(),
+            invite_deleted: Empty::empty(),
+            ip_allowlist_created: Empty::empty(),
+            ip_allowlist_updated: Empty::empty(),
+            ip_allowlist_deleted: Empty::empty(),
+            ip_allowlist_config_activated: Empty::empty(),
+            ip_allowlist_config_deactivated: Empty::empty(),
+            login_succeeded: Empty::empty(),
+            login_failed: Empty::empty(),
+            logout_succeeded: Empty::empty(),
+            logout_failed: Empty::empty(),
+            organization_updated: Empty::empty(),
+            project_created: Empty::empty(),
+            project_updated: Empty::empty(),
+            project_archived: Empty::empty(),
+            project_deleted: Empty::empty(),
+            rate_limit_updated: Empty::empty(),
+            rate_limit_deleted: Empty::empty(),
+            role_created: Empty::empty(),
+            role_updated: Empty::empty(),
+            role_deleted: Empty::empty(),
+            role_assignment_created: Empty::empty(),
+            role_assignment_deleted: Empty::empty(),
+            role_bound_to_resource: Empty::empty(),
+            role_unbound_from_resource: Empty::empty(),
+            service_account_created: Empty::empty(),
+            service_account_updated: Empty::empty(),
+            service_account_deleted: Empty::empty(),
+            workload_identity_provider_created: Empty::empty(),
+            workload_identity_provider_updated: Empty::empty(),
+            workload_identity_provider_deleted: Empty::empty(),
+            workload_identity_provider_mapping_created: Empty::empty(),
+            workload_identity_provider_mapping_updated: Empty::empty(),
+            workload_identity_provider_mapping_deleted: Empty::empty(),
+            user_added: Empty::empty(),
+            user_updated: Empty::empty(),
+            user_deleted: Empty::empty(),
+            certificate_created: Empty::empty(),
+            certificate_updated: Empty::empty(),
+            certificate_deleted: Empty::empty(),
+            certificates_activated: Empty::empty(),
+            certificates_deactivated: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AuditLogActor` schema.
@@ -602,6 +1084,20 @@ pub struct AuditLogActor {
     /// `api_key`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<AuditLogActorApiKey>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogActor {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            api_key: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AuditLogActorApiKey` schema.
@@ -609,6 +1105,10 @@ pub struct AuditLogActor {
 pub struct AuditLogActorApiKey {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -619,6 +1119,21 @@ pub struct AuditLogActorApiKey {
     /// `service_account`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<AuditLogActorServiceAccount>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogActorApiKey {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            user: Empty::empty(),
+            service_account: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -636,7 +1151,23 @@ ServiceAccount = "service_account",
 pub struct AuditLogActorServiceAccount {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogActorServiceAccount {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AuditLogActorSession` schema.
@@ -647,7 +1178,24 @@ pub struct AuditLogActorSession {
     pub user: Option<AuditLogActorUser>,
     /// `ip_address`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub ip_address: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogActorSession {
+    fn empty() -> Self {
+        Self {
+            user: Empty::empty(),
+            ip_address: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -665,10 +1213,31 @@ ApiKey = "api_key",
 pub struct AuditLogActorUser {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `email`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogActorUser {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            email: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -676,10 +1245,27 @@ pub struct AuditLogActorUser {
 pub struct AuditLogApiKeyCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogApiKeyCreatedData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogApiKeyCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -688,6 +1274,18 @@ pub struct AuditLogApiKeyCreatedData {
     /// `scopes`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogApiKeyCreatedData {
+    fn empty() -> Self {
+        Self {
+            scopes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -695,7 +1293,23 @@ pub struct AuditLogApiKeyCreatedData {
 pub struct AuditLogApiKeyDeleted {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogApiKeyDeleted {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -703,10 +1317,27 @@ pub struct AuditLogApiKeyDeleted {
 pub struct AuditLogApiKeyUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogApiKeyUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogApiKeyUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyCreatedData`].
@@ -720,13 +1351,39 @@ pub type AuditLogCertificateCreated = AuditLogProject;
 pub struct AuditLogCertificateDeleted {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `certificate`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub certificate: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogCertificateDeleted {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            certificate: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
@@ -738,6 +1395,18 @@ pub struct AuditLogCertificatesActivated {
     /// `certificates`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogCertificatesActivated {
+    fn empty() -> Self {
+        Self {
+            certificates: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
@@ -751,10 +1420,27 @@ pub type AuditLogCertificatesDeactivated = AuditLogCertificatesActivated;
 pub struct AuditLogCheckpointPermissionCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogCheckpointPermissionCreatedData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogCheckpointPermissionCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -762,10 +1448,31 @@ pub struct AuditLogCheckpointPermissionCreated {
 pub struct AuditLogCheckpointPermissionCreatedData {
     /// `project_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `fine_tuned_model_checkpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub fine_tuned_model_checkpoint: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogCheckpointPermissionCreatedData {
+    fn empty() -> Self {
+        Self {
+            project_id: Empty::empty(),
+            fine_tuned_model_checkpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1072,10 +1779,27 @@ TenantWorkspaceInviteEmailSettingsUpdated = "tenant.workspace_invite_email_setti
 pub struct AuditLogExternalKeyRegistered {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogExternalKeyRegistered {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1086,10 +1810,27 @@ pub type AuditLogExternalKeyRemoved = AuditLogApiKeyDeleted;
 pub struct AuditLogGroupCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogGroupCreatedData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogGroupCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1097,7 +1838,23 @@ pub struct AuditLogGroupCreated {
 pub struct AuditLogGroupCreatedData {
     /// `group_name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub group_name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogGroupCreatedData {
+    fn empty() -> Self {
+        Self {
+            group_name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1108,10 +1865,27 @@ pub type AuditLogGroupDeleted = AuditLogApiKeyDeleted;
 pub struct AuditLogGroupUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogGroupUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogGroupUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogGroupCreatedData`].
@@ -1128,10 +1902,27 @@ pub type AuditLogInviteDeleted = AuditLogApiKeyDeleted;
 pub struct AuditLogInviteSent {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogInviteSentData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogInviteSent {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1139,10 +1930,31 @@ pub struct AuditLogInviteSent {
 pub struct AuditLogInviteSentData {
     /// `email`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
     /// `role`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogInviteSentData {
+    fn empty() -> Self {
+        Self {
+            email: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1151,6 +1963,18 @@ pub struct AuditLogIpAllowlistConfigActivated {
     /// `configs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configs: Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogIpAllowlistConfigActivated {
+    fn empty() -> Self {
+        Self {
+            configs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogProject`].
@@ -1164,13 +1988,35 @@ pub type AuditLogIpAllowlistConfigDeactivated = AuditLogIpAllowlistConfigActivat
 pub struct AuditLogIpAllowlistCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `allowed_ips`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogIpAllowlistCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            allowed_ips: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogIpAllowlistCreated`].
@@ -1181,10 +2027,27 @@ pub type AuditLogIpAllowlistDeleted = AuditLogIpAllowlistCreated;
 pub struct AuditLogIpAllowlistUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `allowed_ips`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogIpAllowlistUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            allowed_ips: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1192,10 +2055,31 @@ pub struct AuditLogIpAllowlistUpdated {
 pub struct AuditLogLoginFailed {
     /// `error_code`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub error_code: Option<String>,
     /// `error_message`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub error_message: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogLoginFailed {
+    fn empty() -> Self {
+        Self {
+            error_code: Empty::empty(),
+            error_message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogLoginFailed`].
@@ -1206,10 +2090,27 @@ pub type AuditLogLogoutFailed = AuditLogLoginFailed;
 pub struct AuditLogOrganizationUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogOrganizationUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogOrganizationUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1217,25 +2118,71 @@ pub struct AuditLogOrganizationUpdated {
 pub struct AuditLogOrganizationUpdatedChangesRequested {
     /// `title`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub title: Option<String>,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `threads_ui_visibility`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub threads_ui_visibility: Option<String>,
     /// `usage_dashboard_visibility`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub usage_dashboard_visibility: Option<String>,
     /// `api_call_logging`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_call_logging: Option<String>,
     /// `api_call_logging_project_ids`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_call_logging_project_ids: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogOrganizationUpdatedChangesRequested {
+    fn empty() -> Self {
+        Self {
+            title: Empty::empty(),
+            description: Empty::empty(),
+            name: Empty::empty(),
+            threads_ui_visibility: Empty::empty(),
+            usage_dashboard_visibility: Empty::empty(),
+            api_call_logging: Empty::empty(),
+            api_call_logging_project_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1243,10 +2190,31 @@ pub struct AuditLogOrganizationUpdatedChangesRequested {
 pub struct AuditLogProject {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogProject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1257,10 +2225,27 @@ pub type AuditLogProjectArchived = AuditLogApiKeyDeleted;
 pub struct AuditLogProjectCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogProjectCreatedData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogProjectCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1268,10 +2253,31 @@ pub struct AuditLogProjectCreated {
 pub struct AuditLogProjectCreatedData {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `title`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub title: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogProjectCreatedData {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            title: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1282,10 +2288,27 @@ pub type AuditLogProjectDeleted = AuditLogApiKeyDeleted;
 pub struct AuditLogProjectUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogProjectUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogProjectUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1293,7 +2316,23 @@ pub struct AuditLogProjectUpdated {
 pub struct AuditLogProjectUpdatedChangesRequested {
     /// `title`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub title: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogProjectUpdatedChangesRequested {
+    fn empty() -> Self {
+        Self {
+            title: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1304,10 +2343,27 @@ pub type AuditLogRateLimitDeleted = AuditLogApiKeyDeleted;
 pub struct AuditLogRateLimitUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogRateLimitUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRateLimitUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1315,22 +2371,45 @@ pub struct AuditLogRateLimitUpdated {
 pub struct AuditLogRateLimitUpdatedChangesRequested {
     /// `max_requests_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_requests_per_1_minute: Option<i64>,
     /// `max_tokens_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tokens_per_1_minute: Option<i64>,
     /// `max_images_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub batch_1_day_max_input_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRateLimitUpdatedChangesRequested {
+    fn empty() -> Self {
+        Self {
+            max_requests_per_1_minute: Empty::empty(),
+            max_tokens_per_1_minute: Empty::empty(),
+            max_images_per_1_minute: Empty::empty(),
+            max_audio_megabytes_per_1_minute: Empty::empty(),
+            max_requests_per_1_day: Empty::empty(),
+            batch_1_day_max_input_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1338,19 +2417,55 @@ pub struct AuditLogRateLimitUpdatedChangesRequested {
 pub struct AuditLogRoleAssignmentCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `principal_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub principal_id: Option<String>,
     /// `principal_type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub principal_type: Option<String>,
     /// `resource_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_type: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRoleAssignmentCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            principal_id: Empty::empty(),
+            principal_type: Empty::empty(),
+            resource_id: Empty::empty(),
+            resource_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogRoleAssignmentCreated`].
@@ -1361,27 +2476,55 @@ pub type AuditLogRoleAssignmentDeleted = AuditLogRoleAssignmentCreated;
 pub struct AuditLogRoleBoundToResource {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `role_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role_id: Option<String>,
     /// `resource_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_type: Option<String>,
     /// `permissions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `workspace_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub workspace_id: Option<String>,
     /// `connector_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub connector_id: Option<String>,
     /// `connector_name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub connector_name: Option<String>,
     /// `enabled`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1389,6 +2532,27 @@ pub struct AuditLogRoleBoundToResource {
     /// `source`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<AuditLogRoleBoundToResourceSource>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRoleBoundToResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            role_id: Empty::empty(),
+            resource_id: Empty::empty(),
+            resource_type: Empty::empty(),
+            permissions: Empty::empty(),
+            workspace_id: Empty::empty(),
+            connector_id: Empty::empty(),
+            connector_name: Empty::empty(),
+            enabled: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1412,19 +2576,51 @@ ConnectorPublish = "connector_publish",
 pub struct AuditLogRoleCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `role_name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role_name: Option<String>,
     /// `permissions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `resource_type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_type: Option<String>,
     /// `resource_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRoleCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            role_name: Empty::empty(),
+            permissions: Empty::empty(),
+            resource_type: Empty::empty(),
+            resource_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1438,10 +2634,27 @@ pub type AuditLogRoleUnboundFromResource = AuditLogRoleBoundToResource;
 pub struct AuditLogRoleUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogRoleUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRoleUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1449,12 +2662,24 @@ pub struct AuditLogRoleUpdated {
 pub struct AuditLogRoleUpdatedChangesRequested {
     /// `role_name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role_name: Option<String>,
     /// `resource_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub resource_type: Option<String>,
     /// `permissions_added`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1464,10 +2689,32 @@ pub struct AuditLogRoleUpdatedChangesRequested {
     pub permissions_removed: Option<Vec<String>>,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `metadata`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogRoleUpdatedChangesRequested {
+    fn empty() -> Self {
+        Self {
+            role_name: Empty::empty(),
+            resource_id: Empty::empty(),
+            resource_type: Empty::empty(),
+            permissions_added: Empty::empty(),
+            permissions_removed: Empty::empty(),
+            description: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1481,10 +2728,27 @@ pub type AuditLogScimEnabled = AuditLogApiKeyDeleted;
 pub struct AuditLogServiceAccountCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogServiceAccountCreatedData>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogServiceAccountCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1492,7 +2756,23 @@ pub struct AuditLogServiceAccountCreated {
 pub struct AuditLogServiceAccountCreatedData {
     /// `role`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogServiceAccountCreatedData {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
@@ -1503,10 +2783,27 @@ pub type AuditLogServiceAccountDeleted = AuditLogApiKeyDeleted;
 pub struct AuditLogServiceAccountUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogServiceAccountUpdatedChangesRequested>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogServiceAccountUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountCreatedData`].
@@ -1532,13 +2829,35 @@ pub type AuditLogWorkloadIdentityProviderDeleted = AuditLogProject;
 pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub identity_provider_id: Option<String>,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            identity_provider_id: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1546,16 +2865,47 @@ pub struct AuditLogWorkloadIdentityProviderMappingCreated {
 pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub identity_provider_id: Option<String>,
     /// `project_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `service_account_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub service_account_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            identity_provider_id: Empty::empty(),
+            project_id: Empty::empty(),
+            service_account_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1563,13 +2913,35 @@ pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
 pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub identity_provider_id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            identity_provider_id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AuditLog`.
@@ -1577,29 +2949,98 @@ pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
 pub struct AuditLogWorkloadIdentityProviderUpdated {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AuditLogWorkloadIdentityProviderUpdated {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            changes_requested: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Certificate` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Certificate {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub object: CertificateObject,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub name: Option<String>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `certificate_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub certificate_details: CertificateCertificateDetails,
     /// `active`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Certificate {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            certificate_details: Empty::empty(),
+            active: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `Certificate`.
@@ -1607,13 +3048,33 @@ pub struct Certificate {
 pub struct CertificateCertificateDetails {
     /// `valid_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub content: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CertificateCertificateDetails {
+    fn empty() -> Self {
+        Self {
+            valid_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1639,12 +3100,24 @@ pub struct CostsResult {
     pub amount: Option<CostsResultAmount>,
     /// `line_item`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub line_item: Option<String>,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `quantity`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1652,6 +3125,24 @@ pub struct CostsResult {
     /// `quantity_unit`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_unit: Option<CostsResultQuantityUnit>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CostsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            amount: Empty::empty(),
+            line_item: Empty::empty(),
+            project_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            quantity: Empty::empty(),
+            quantity_unit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CostsResult`.
@@ -1662,7 +3153,24 @@ pub struct CostsResultAmount {
     pub value: Option<f64>,
     /// `currency`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub currency: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CostsResultAmount {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            currency: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1692,14 +3200,52 @@ Characters = "characters",
 pub struct CreateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateGroupBody {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateGroupUserBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateGroupUserBody {
     /// `user_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub user_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateGroupUserBody {
+    fn empty() -> Self {
+        Self {
+            user_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateProjectServiceAccountApiKeyBody` schema.
@@ -1707,10 +3253,27 @@ pub struct CreateGroupUserBody {
 pub struct CreateProjectServiceAccountApiKeyBody {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `scopes`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateProjectServiceAccountApiKeyBody {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            scopes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateSpendAlertBody` schema.
@@ -1718,6 +3281,13 @@ pub struct CreateProjectServiceAccountApiKeyBody {
 pub struct CreateSpendAlertBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub threshold_amount: u64,
     /// `currency`, required.
     #[serde(default)]
@@ -1726,7 +3296,29 @@ pub struct CreateSpendAlertBody {
     #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub notification_channel: SpendAlertNotificationChannel,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateSpendAlertBody {
+    fn empty() -> Self {
+        Self {
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            notification_channel: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteCertificateResponse` schema.
@@ -1736,23 +3328,89 @@ pub struct DeleteCertificateResponse {
     #[serde(default)]
     pub object: consts::CertificateDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteCertificateResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeletedRoleAssignmentResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletedRoleAssignmentResource {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeletedRoleAssignmentResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ErrorResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: Error,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ErrorResponse {
+    fn empty() -> Self {
+        Self {
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GetCertificateParams` schema.
@@ -1761,6 +3419,18 @@ pub struct GetCertificateParams {
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::Content>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetCertificateParams {
+    fn empty() -> Self {
+        Self {
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Group` schema.
@@ -1770,13 +3440,57 @@ pub struct Group {
     #[serde(default)]
     pub object: consts::Group,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `scim_managed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub scim_managed: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Group {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            scim_managed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupDeletedResource` schema.
@@ -1786,9 +3500,37 @@ pub struct GroupDeletedResource {
     #[serde(default)]
     pub object: consts::GroupDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupListResource` schema.
@@ -1798,32 +3540,121 @@ pub struct GroupListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<GroupResponse>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupMemberUser` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupMemberUser {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `email`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub email: Option<String>,
     /// `picture`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub picture: Option<String>,
     /// `is_service_account`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub is_service_account: Option<bool>,
     /// `user_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub user_type: GroupMemberUserUserType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupMemberUser {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            email: Empty::empty(),
+            picture: Empty::empty(),
+            is_service_account: Empty::empty(),
+            user_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1840,28 +3671,122 @@ TenantUser = "tenant_user",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupResourceWithSuccess {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `is_scim_managed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub is_scim_managed: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupResourceWithSuccess {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            is_scim_managed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `is_scim_managed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub is_scim_managed: bool,
     /// `group_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub group_type: GroupResponseGroupType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            is_scim_managed: Empty::empty(),
+            group_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1881,21 +3806,84 @@ pub struct GroupRoleAssignment {
     #[serde(default)]
     pub object: consts::GroupRole,
     /// `group`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub group: Group,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: Role,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupRoleAssignment {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            group: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupUser` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupUser {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `email`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub email: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupUser {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            email: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupUserAssignment` schema.
@@ -1905,9 +3893,37 @@ pub struct GroupUserAssignment {
     #[serde(default)]
     pub object: consts::GroupUser,
     /// `user_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub user_id: String,
     /// `group_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub group_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupUserAssignment {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            user_id: Empty::empty(),
+            group_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GroupUserDeletedResource` schema.
@@ -1917,21 +3933,79 @@ pub struct GroupUserDeletedResource {
     #[serde(default)]
     pub object: consts::GroupUserDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GroupUserDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `HostedToolPermission` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostedToolPermission {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for HostedToolPermission {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `HostedToolPermissionUpdate` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostedToolPermissionUpdate {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for HostedToolPermissionUpdate {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Invite` schema.
@@ -1941,23 +4015,87 @@ pub struct Invite {
     #[serde(default)]
     pub object: consts::OrganizationInvite,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `email`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub email: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: InviteRole,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: InviteStatus,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `expires_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `accepted_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub accepted_at: Option<i64>,
     /// `projects`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub projects: Vec<InviteProjectsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Invite {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            email: Empty::empty(),
+            role: Empty::empty(),
+            status: Empty::empty(),
+            created_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            accepted_at: Empty::empty(),
+            projects: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InviteDeleteResponse` schema.
@@ -1967,9 +4105,37 @@ pub struct InviteDeleteResponse {
     #[serde(default)]
     pub object: consts::OrganizationInviteDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InviteDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InviteListResponse` schema.
@@ -1979,33 +4145,125 @@ pub struct InviteListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<Invite>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InviteListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InviteProjectGroupBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InviteProjectGroupBody {
     /// `group_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub group_id: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InviteProjectGroupBody {
+    fn empty() -> Self {
+        Self {
+            group_id: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `Invite`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InviteProjectsItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: InviteProjectsItemRole,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InviteProjectsItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2022,12 +4280,40 @@ Owner = "owner",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InviteRequest {
     /// `email`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub email: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: InviteRequestRole,
     /// `projects`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<InviteRequestProjectsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InviteRequest {
+    fn empty() -> Self {
+        Self {
+            email: Empty::empty(),
+            role: Empty::empty(),
+            projects: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `InviteRequest`, identical to [`InviteProjectsItem`].
@@ -2113,13 +4399,43 @@ pub struct ListAuditLogsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListAuditLogsParams {
+    fn empty() -> Self {
+        Self {
+            effective_at: Empty::empty(),
+            project_ids: Empty::empty(),
+            event_types: Empty::empty(),
+            actor_ids: Empty::empty(),
+            actor_emails: Empty::empty(),
+            resource_ids: Empty::empty(),
+            tenant_only: Empty::empty(),
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListAuditLogsParams`.
@@ -2127,16 +4443,35 @@ pub struct ListAuditLogsParams {
 pub struct ListAuditLogsParamsEffectiveAt {
     /// `gt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub gt: Option<i64>,
     /// `gte`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub gte: Option<i64>,
     /// `lt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub lt: Option<i64>,
     /// `lte`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub lte: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListAuditLogsParamsEffectiveAt {
+    fn empty() -> Self {
+        Self {
+            gt: Empty::empty(),
+            gte: Empty::empty(),
+            lt: Empty::empty(),
+            lte: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListAuditLogsResponse` schema.
@@ -2146,33 +4481,115 @@ pub struct ListAuditLogsResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<AuditLog>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListAuditLogsResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListCertificatesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListCertificatesResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationCertificate>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListCertificatesResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListGroupRoleAssignmentsParams` schema.
@@ -2181,13 +4598,35 @@ pub struct ListGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListGroupRoleAssignmentsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
@@ -2200,14 +4639,36 @@ pub struct ListGroupUsersParams {
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupUsersParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListGroupUsersParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2228,14 +4689,36 @@ pub struct ListGroupsParams {
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListGroupsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2247,10 +4730,28 @@ pub struct ListInvitesParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListInvitesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListOrganizationCertificatesParams` schema.
@@ -2259,14 +4760,33 @@ pub struct ListOrganizationCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListOrganizationCertificatesParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListOrganizationCertificatesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListOrganizationCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
@@ -2278,6 +4798,10 @@ pub struct ListOrganizationSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
@@ -2285,10 +4809,33 @@ pub struct ListOrganizationSpendAlertsParams {
     pub order: Option<ListOrganizationSpendAlertsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListOrganizationSpendAlertsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListOrganizationSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2300,13 +4847,32 @@ pub struct ListProjectApiKeysParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `owner_project_access`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_project_access: Option<ListProjectApiKeysParamsOwnerProjectAccess>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectApiKeysParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            owner_project_access: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2327,14 +4893,33 @@ pub struct ListProjectCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectCertificatesParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectCertificatesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
@@ -2344,18 +4929,62 @@ pub type ListProjectCertificatesParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListProjectCertificatesResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationProjectCertificate>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectCertificatesResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListProjectGroupRoleAssignmentsParams` schema.
@@ -2364,13 +4993,35 @@ pub struct ListProjectGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectGroupRoleAssignmentsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
@@ -2383,14 +5034,36 @@ pub struct ListProjectGroupsParams {
     /// Constraints: minimum 0, maximum 100.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectGroupsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectGroupsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2402,13 +5075,36 @@ pub struct ListProjectRateLimitsParams {
     /// `limit`, optional.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectRateLimitsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListProjectRolesParams` schema.
@@ -2418,14 +5114,36 @@ pub struct ListProjectRolesParams {
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectRolesParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectRolesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2437,10 +5155,28 @@ pub struct ListProjectServiceAccountsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectServiceAccountsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListProjectSpendAlertsParams` schema.
@@ -2449,6 +5185,10 @@ pub struct ListProjectSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
@@ -2456,10 +5196,33 @@ pub struct ListProjectSpendAlertsParams {
     pub order: Option<ListProjectSpendAlertsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectSpendAlertsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2471,13 +5234,35 @@ pub struct ListProjectUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectUserRoleAssignmentsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListProjectUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
@@ -2489,10 +5274,28 @@ pub struct ListProjectUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectUsersParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListProjectsParams` schema.
@@ -2501,14 +5304,33 @@ pub struct ListProjectsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `include_archived`, optional.
     /// Default: `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_archived: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListProjectsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            include_archived: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListRolesParams` schema.
@@ -2518,14 +5340,36 @@ pub struct ListRolesParams {
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListRolesParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListRolesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -2537,13 +5381,35 @@ pub struct ListUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListUserRoleAssignmentsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListUserRoleAssignmentsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
@@ -2555,13 +5421,32 @@ pub struct ListUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `emails`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListUsersParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            after: Empty::empty(),
+            emails: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ModifyCertificateRequest` schema.
@@ -2569,7 +5454,23 @@ pub struct ListUsersParams {
 pub struct ModifyCertificateRequest {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModifyCertificateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationCertificate` schema.
@@ -2579,16 +5480,68 @@ pub struct OrganizationCertificate {
     #[serde(default)]
     pub object: consts::OrganizationCertificate,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub name: Option<String>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `certificate_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub certificate_details: OrganizationCertificateCertificateDetails,
     /// `active`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub active: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationCertificate {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            certificate_details: Empty::empty(),
+            active: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationCertificateActivationResponse` schema.
@@ -2598,7 +5551,27 @@ pub struct OrganizationCertificateActivationResponse {
     #[serde(default)]
     pub object: consts::OrganizationCertificateActivation,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationCertificate>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationCertificateActivationResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `OrganizationCertificate`.
@@ -2606,10 +5579,25 @@ pub struct OrganizationCertificateActivationResponse {
 pub struct OrganizationCertificateCertificateDetails {
     /// `valid_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationCertificateCertificateDetails {
+    fn empty() -> Self {
+        Self {
+            valid_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationCertificateDeactivationResponse` schema.
@@ -2619,7 +5607,27 @@ pub struct OrganizationCertificateDeactivationResponse {
     #[serde(default)]
     pub object: consts::OrganizationCertificateDeactivation,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationCertificate>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationCertificateDeactivationResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationDataRetention` schema.
@@ -2629,7 +5637,27 @@ pub struct OrganizationDataRetention {
     #[serde(default)]
     pub object: consts::OrganizationDataRetention,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: OrganizationDataRetentionType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationDataRetention {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2653,16 +5681,68 @@ pub struct OrganizationProjectCertificate {
     #[serde(default)]
     pub object: consts::OrganizationProjectCertificate,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub name: Option<String>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `certificate_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub certificate_details: OrganizationProjectCertificateCertificateDetails,
     /// `active`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub active: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationProjectCertificate {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            certificate_details: Empty::empty(),
+            active: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationProjectCertificateActivationResponse` schema.
@@ -2672,7 +5752,27 @@ pub struct OrganizationProjectCertificateActivationResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectCertificateActivation,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationProjectCertificate>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationProjectCertificateActivationResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `OrganizationProjectCertificate`, identical to [`OrganizationCertificateCertificateDetails`].
@@ -2686,18 +5786,52 @@ pub struct OrganizationProjectCertificateDeactivationResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectCertificateDeactivation,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationProjectCertificate>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationProjectCertificateDeactivationResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationSpendAlert` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationSpendAlert {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::OrganizationSpendAlert,
     /// `threshold_amount`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub threshold_amount: i64,
     /// `currency`, required.
     #[serde(default)]
@@ -2706,19 +5840,71 @@ pub struct OrganizationSpendAlert {
     #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub notification_channel: SpendAlertNotificationChannel,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationSpendAlert {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            notification_channel: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationSpendAlertDeletedResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationSpendAlertDeletedResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::OrganizationSpendAlertDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationSpendAlertDeletedResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationSpendAlertListResource` schema.
@@ -2728,15 +5914,59 @@ pub struct OrganizationSpendAlertListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<OrganizationSpendAlert>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationSpendAlertListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationSpendLimitDeletedResource` schema.
@@ -2747,7 +5977,27 @@ pub struct OrganizationSpendLimitDeletedResource {
     #[serde(default)]
     pub object: consts::OrganizationSpendLimitDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationSpendLimitDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OrganizationSpendLimitResource` schema.
@@ -2758,40 +6008,130 @@ pub struct OrganizationSpendLimitResource {
     #[serde(default)]
     pub object: consts::OrganizationSpendLimit,
     /// `threshold_amount`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub threshold_amount: i64,
     /// `currency`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub currency: SpendLimitCurrency,
     /// `interval`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub interval: SpendLimitInterval,
     /// `enforcement`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub enforcement: SpendLimitEnforcement,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OrganizationSpendLimitResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            enforcement: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Project` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::OrganizationProject,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `archived_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub archived_at: Option<i64>,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub status: Option<String>,
     /// `external_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub external_key_id: Option<String>,
     /// `residency`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Project {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            archived_at: Empty::empty(),
+            status: Empty::empty(),
+            external_key_id: Empty::empty(),
+            residency: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectApiKey` schema.
@@ -2801,20 +6141,88 @@ pub struct ProjectApiKey {
     #[serde(default)]
     pub object: consts::OrganizationProjectApiKey,
     /// `redacted_value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub redacted_value: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `last_used_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub last_used_at: Option<i64>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `owner_project_access`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub owner_project_access: ProjectApiKeyOwnerProjectAccess,
     /// `owner`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub owner: ProjectApiKeyOwner,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKey {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            redacted_value: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            last_used_at: Empty::empty(),
+            id: Empty::empty(),
+            owner_project_access: Empty::empty(),
+            owner: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectApiKeyDeleteResponse` schema.
@@ -2824,9 +6232,37 @@ pub struct ProjectApiKeyDeleteResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectApiKeyDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKeyDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectApiKeyListResponse` schema.
@@ -2836,15 +6272,53 @@ pub struct ProjectApiKeyListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectApiKey>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKeyListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ProjectApiKey`.
@@ -2859,6 +6333,20 @@ pub struct ProjectApiKeyOwner {
     /// `service_account`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ProjectApiKeyOwnerServiceAccount>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKeyOwner {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            user: Empty::empty(),
+            service_account: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2875,13 +6363,56 @@ Inactive = "inactive",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectApiKeyOwnerServiceAccount {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKeyOwnerServiceAccount {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ProjectApiKey`, identical to [`AuditLogActorApiKeyType`].
@@ -2891,28 +6422,104 @@ pub type ProjectApiKeyOwnerType = AuditLogActorApiKeyType;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectApiKeyOwnerUser {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `email`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub email: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectApiKeyOwnerUser {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            email: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectCreateRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `residency`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
     /// `external_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub external_key_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectCreateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            residency: Empty::empty(),
+            external_key_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectDataRetention` schema.
@@ -2922,7 +6529,27 @@ pub struct ProjectDataRetention {
     #[serde(default)]
     pub object: consts::ProjectDataRetention,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: ProjectDataRetentionType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectDataRetention {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2950,15 +6577,67 @@ pub struct ProjectGroup {
     #[serde(default)]
     pub object: consts::ProjectGroup,
     /// `project_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub project_id: String,
     /// `group_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub group_id: String,
     /// `group_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub group_name: String,
     /// `group_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub group_type: ProjectGroupGroupType,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectGroup {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            project_id: Empty::empty(),
+            group_id: Empty::empty(),
+            group_name: Empty::empty(),
+            group_type: Empty::empty(),
+            created_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectGroupDeletedResource` schema.
@@ -2968,7 +6647,27 @@ pub struct ProjectGroupDeletedResource {
     #[serde(default)]
     pub object: consts::ProjectGroupDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectGroupDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ProjectGroup`, identical to [`GroupResponseGroupType`].
@@ -2981,27 +6680,114 @@ pub struct ProjectGroupListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectGroup>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectGroupListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectHostedToolPermissions` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectHostedToolPermissions {
     /// `file_search`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_search: HostedToolPermission,
     /// `web_search`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub web_search: HostedToolPermission,
     /// `image_generation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image_generation: HostedToolPermission,
     /// `mcp`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mcp: HostedToolPermission,
     /// `code_interpreter`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code_interpreter: HostedToolPermission,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectHostedToolPermissions {
+    fn empty() -> Self {
+        Self {
+            file_search: Empty::empty(),
+            web_search: Empty::empty(),
+            image_generation: Empty::empty(),
+            mcp: Empty::empty(),
+            code_interpreter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectHostedToolPermissionsUpdateRequest` schema.
@@ -3022,6 +6808,22 @@ pub struct ProjectHostedToolPermissionsUpdateRequest {
     /// `code_interpreter`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<HostedToolPermissionUpdate>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectHostedToolPermissionsUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            file_search: Empty::empty(),
+            web_search: Empty::empty(),
+            image_generation: Empty::empty(),
+            mcp: Empty::empty(),
+            code_interpreter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectListResponse` schema.
@@ -3031,15 +6833,53 @@ pub struct ProjectListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<Project>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectModelPermissions` schema.
@@ -3049,9 +6889,37 @@ pub struct ProjectModelPermissions {
     #[serde(default)]
     pub object: consts::ProjectModelPermissions,
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: ProjectModelPermissionsMode,
     /// `model_ids`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model_ids: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectModelPermissions {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            mode: Empty::empty(),
+            model_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectModelPermissionsDeleteResponse` schema.
@@ -3061,7 +6929,27 @@ pub struct ProjectModelPermissionsDeleteResponse {
     #[serde(default)]
     pub object: consts::ProjectModelPermissionsDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectModelPermissionsDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3078,9 +6966,36 @@ DenyList = "deny_list",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectModelPermissionsUpdateRequest {
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: ProjectModelPermissionsUpdateRequestMode,
     /// `model_ids`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model_ids: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectModelPermissionsUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            model_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ProjectModelPermissionsUpdateRequest`, identical to [`ProjectModelPermissionsMode`].
@@ -3093,25 +7008,77 @@ pub struct ProjectRateLimit {
     #[serde(default)]
     pub object: consts::ProjectRateLimit,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `max_requests_per_1_minute`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub max_requests_per_1_minute: i64,
     /// `max_tokens_per_1_minute`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub max_tokens_per_1_minute: i64,
     /// `max_images_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub batch_1_day_max_input_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectRateLimit {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            model: Empty::empty(),
+            max_requests_per_1_minute: Empty::empty(),
+            max_tokens_per_1_minute: Empty::empty(),
+            max_images_per_1_minute: Empty::empty(),
+            max_audio_megabytes_per_1_minute: Empty::empty(),
+            max_requests_per_1_day: Empty::empty(),
+            batch_1_day_max_input_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectRateLimitListResponse` schema.
@@ -3121,15 +7088,53 @@ pub struct ProjectRateLimitListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectRateLimit>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectRateLimitListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectRateLimitUpdateRequest` schema.
@@ -3137,22 +7142,45 @@ pub struct ProjectRateLimitListResponse {
 pub struct ProjectRateLimitUpdateRequest {
     /// `max_requests_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_requests_per_1_minute: Option<i64>,
     /// `max_tokens_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tokens_per_1_minute: Option<i64>,
     /// `max_images_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub batch_1_day_max_input_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectRateLimitUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            max_requests_per_1_minute: Empty::empty(),
+            max_tokens_per_1_minute: Empty::empty(),
+            max_images_per_1_minute: Empty::empty(),
+            max_audio_megabytes_per_1_minute: Empty::empty(),
+            max_requests_per_1_day: Empty::empty(),
+            batch_1_day_max_input_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectServiceAccount` schema.
@@ -3162,13 +7190,57 @@ pub struct ProjectServiceAccount {
     #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccount,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: ProjectServiceAccountRole,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccount {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            role: Empty::empty(),
+            created_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectServiceAccountApiKey` schema.
@@ -3179,23 +7251,87 @@ pub struct ProjectServiceAccountApiKey {
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccountApiKey {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            value: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectServiceAccountCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectServiceAccountCreateRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `create_service_account_only`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_service_account_only: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccountCreateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            create_service_account_only: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectServiceAccountCreateResponse` schema.
@@ -3205,16 +7341,62 @@ pub struct ProjectServiceAccountCreateResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccount,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: ProjectServiceAccountCreateResponseRole,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `api_key`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub api_key: Option<ProjectServiceAccountApiKey>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccountCreateResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            role: Empty::empty(),
+            created_at: Empty::empty(),
+            api_key: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3234,9 +7416,37 @@ pub struct ProjectServiceAccountDeleteResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccountDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectServiceAccountListResponse` schema.
@@ -3246,15 +7456,53 @@ pub struct ProjectServiceAccountListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectServiceAccount>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectServiceAccountListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3273,11 +7521,25 @@ None = "none",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSpendAlert {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ProjectSpendAlert,
     /// `threshold_amount`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub threshold_amount: i64,
     /// `currency`, required.
     #[serde(default)]
@@ -3286,19 +7548,71 @@ pub struct ProjectSpendAlert {
     #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub notification_channel: SpendAlertNotificationChannel,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectSpendAlert {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            notification_channel: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectSpendAlertDeletedResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSpendAlertDeletedResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ProjectSpendAlertDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectSpendAlertDeletedResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectSpendAlertListResource` schema.
@@ -3308,15 +7622,59 @@ pub struct ProjectSpendAlertListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectSpendAlert>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectSpendAlertListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectSpendLimitDeletedResource` schema.
@@ -3327,7 +7685,27 @@ pub struct ProjectSpendLimitDeletedResource {
     #[serde(default)]
     pub object: consts::ProjectSpendLimitDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectSpendLimitDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectSpendLimitResource` schema.
@@ -3338,13 +7716,57 @@ pub struct ProjectSpendLimitResource {
     #[serde(default)]
     pub object: consts::ProjectSpendLimit,
     /// `threshold_amount`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub threshold_amount: i64,
     /// `currency`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub currency: SpendLimitCurrency,
     /// `interval`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub interval: SpendLimitInterval,
     /// `enforcement`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub enforcement: SpendLimitEnforcement,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectSpendLimitResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            enforcement: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUpdateRequest` schema.
@@ -3352,10 +7774,31 @@ pub struct ProjectSpendLimitResource {
 pub struct ProjectUpdateRequest {
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `external_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub external_key_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            external_key_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUser` schema.
@@ -3365,17 +7808,63 @@ pub struct ProjectUser {
     #[serde(default)]
     pub object: consts::OrganizationProjectUser,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `email`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
     /// `added_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub added_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUser {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            email: Empty::empty(),
+            role: Empty::empty(),
+            added_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUserCreateRequest` schema.
@@ -3383,12 +7872,41 @@ pub struct ProjectUser {
 pub struct ProjectUserCreateRequest {
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `email`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUserCreateRequest {
+    fn empty() -> Self {
+        Self {
+            user_id: Empty::empty(),
+            email: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUserDeleteResponse` schema.
@@ -3398,26 +7916,99 @@ pub struct ProjectUserDeleteResponse {
     #[serde(default)]
     pub object: consts::OrganizationProjectUserDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUserDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUserListResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectUserListResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ProjectUser>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUserListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ProjectUserUpdateRequest` schema.
@@ -3425,26 +8016,93 @@ pub struct ProjectUserListResponse {
 pub struct ProjectUserUpdateRequest {
     /// `role`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProjectUserUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `PublicAssignOrganizationGroupRoleBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicAssignOrganizationGroupRoleBody {
     /// `role_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PublicAssignOrganizationGroupRoleBody {
+    fn empty() -> Self {
+        Self {
+            role_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `PublicCreateOrganizationRoleBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicCreateOrganizationRoleBody {
     /// `role_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role_name: String,
     /// `permissions`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub permissions: Vec<String>,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PublicCreateOrganizationRoleBody {
+    fn empty() -> Self {
+        Self {
+            role_name: Empty::empty(),
+            permissions: Empty::empty(),
+            description: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3484,12 +8142,48 @@ pub struct PublicRoleListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<Role>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PublicRoleListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `PublicUpdateOrganizationRoleBody` schema.
@@ -3500,10 +8194,32 @@ pub struct PublicUpdateOrganizationRoleBody {
     pub permissions: Option<Vec<String>>,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `role_name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role_name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PublicUpdateOrganizationRoleBody {
+    fn empty() -> Self {
+        Self {
+            permissions: Empty::empty(),
+            description: Empty::empty(),
+            role_name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RetrieveProjectGroupParams` schema.
@@ -3513,6 +8229,18 @@ pub struct RetrieveProjectGroupParams {
     /// Default: `"group"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_type: Option<RetrieveProjectGroupParamsGroupType>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RetrieveProjectGroupParams {
+    fn empty() -> Self {
+        Self {
+            group_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3533,18 +8261,78 @@ pub struct Role {
     #[serde(default)]
     pub object: consts::Role,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub description: Option<String>,
     /// `permissions`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub permissions: Vec<String>,
     /// `resource_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub resource_type: String,
     /// `predefined_role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub predefined_role: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Role {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            permissions: Empty::empty(),
+            resource_type: Empty::empty(),
+            predefined_role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RoleDeletedResource` schema.
@@ -3554,9 +8342,37 @@ pub struct RoleDeletedResource {
     #[serde(default)]
     pub object: consts::RoleDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RoleDeletedResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RoleListResource` schema.
@@ -3566,12 +8382,48 @@ pub struct RoleListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<AssignedRoleDetails>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RoleListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ServiceAccountApiKeyBody` schema.
@@ -3583,13 +8435,57 @@ pub struct ServiceAccountApiKeyBody {
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ServiceAccountApiKeyBody {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            value: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpendAlertNotificationChannel` schema.
@@ -3599,10 +8495,35 @@ pub struct SpendAlertNotificationChannel {
     #[serde(default)]
     pub r#type: consts::Email,
     /// `recipients`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub recipients: Vec<String>,
     /// `subject_prefix`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub subject_prefix: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpendAlertNotificationChannel {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            recipients: Empty::empty(),
+            subject_prefix: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3617,7 +8538,26 @@ USD = "USD",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpendLimitEnforcement {
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: SpendLimitEnforcementStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpendLimitEnforcement {
+    fn empty() -> Self {
+        Self {
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3643,7 +8583,26 @@ Month = "month",
 pub struct ToggleCertificatesRequest {
     /// `certificate_ids`, required.
     /// Constraints: at least 1 items, at most 10 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub certificate_ids: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ToggleCertificatesRequest {
+    fn empty() -> Self {
+        Self {
+            certificate_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateGroupBody` schema.
@@ -3651,14 +8610,52 @@ pub struct ToggleCertificatesRequest {
 pub struct UpdateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateGroupBody {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateOrganizationDataRetentionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateOrganizationDataRetentionBody {
     /// `retention_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateOrganizationDataRetentionBody {
+    fn empty() -> Self {
+        Self {
+            retention_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UpdateOrganizationDataRetentionBody`, identical to [`OrganizationDataRetentionType`].
@@ -3669,6 +8666,13 @@ pub type UpdateOrganizationDataRetentionBodyRetentionType = OrganizationDataRete
 pub struct UpdateOrganizationSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub threshold_amount: u64,
     /// `currency`, required.
     #[serde(default)]
@@ -3676,13 +8680,46 @@ pub struct UpdateOrganizationSpendLimitBody {
     /// `interval`, required.
     #[serde(default)]
     pub interval: consts::Month,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateOrganizationSpendLimitBody {
+    fn empty() -> Self {
+        Self {
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateProjectDataRetentionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateProjectDataRetentionBody {
     /// `retention_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateProjectDataRetentionBody {
+    fn empty() -> Self {
+        Self {
+            retention_type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UpdateProjectDataRetentionBody`, identical to [`ProjectDataRetentionType`].
@@ -3693,10 +8730,27 @@ pub type UpdateProjectDataRetentionBodyRetentionType = ProjectDataRetentionType;
 pub struct UpdateProjectServiceAccountBody {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `role`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<UpdateProjectServiceAccountBodyRole>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateProjectServiceAccountBody {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UpdateProjectServiceAccountBody`, identical to [`InviteProjectsItemRole`].
@@ -3707,6 +8761,13 @@ pub type UpdateProjectServiceAccountBodyRole = InviteProjectsItemRole;
 pub struct UpdateProjectSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub threshold_amount: u64,
     /// `currency`, required.
     #[serde(default)]
@@ -3714,6 +8775,20 @@ pub struct UpdateProjectSpendLimitBody {
     /// `interval`, required.
     #[serde(default)]
     pub interval: consts::Month,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateProjectSpendLimitBody {
+    fn empty() -> Self {
+        Self {
+            threshold_amount: Empty::empty(),
+            currency: Empty::empty(),
+            interval: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UploadCertificateRequest` schema.
@@ -3721,18 +8796,50 @@ pub struct UpdateProjectSpendLimitBody {
 pub struct UploadCertificateRequest {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `certificate`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub certificate: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UploadCertificateRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            certificate: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageAudioSpeechesParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageAudioSpeechesParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -3755,10 +8862,36 @@ pub struct UsageAudioSpeechesParams {
     pub group_by: Option<Vec<UsageAudioSpeechesParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageAudioSpeechesParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3795,30 +8928,86 @@ pub struct UsageAudioSpeechesResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageAudioSpeechesResult,
     /// `characters`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub characters: i64,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageAudioSpeechesResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            characters: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageAudioTranscriptionsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageAudioTranscriptionsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -3841,10 +9030,36 @@ pub struct UsageAudioTranscriptionsParams {
     pub group_by: Option<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageAudioTranscriptionsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageAudioTranscriptionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -3860,30 +9075,86 @@ pub struct UsageAudioTranscriptionsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageAudioTranscriptionsResult,
     /// `seconds`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub seconds: i64,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageAudioTranscriptionsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            seconds: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageCodeInterpreterSessionsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageCodeInterpreterSessionsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -3897,10 +9168,33 @@ pub struct UsageCodeInterpreterSessionsParams {
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageCodeInterpreterSessionsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageCodeInterpreterSessionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -3913,19 +9207,52 @@ pub struct UsageCodeInterpreterSessionsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageCodeInterpreterSessionsResult,
     /// `num_sessions`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_sessions: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageCodeInterpreterSessionsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            num_sessions: Empty::empty(),
+            project_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageCompletionsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageCompletionsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -3951,10 +9278,37 @@ pub struct UsageCompletionsParams {
     pub group_by: Option<Vec<UsageCompletionsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageCompletionsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            batch: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageCompletionsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -3985,74 +9339,168 @@ pub struct UsageCompletionsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageCompletionsResult,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `input_cached_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_cached_tokens: Option<i64>,
     /// `input_cache_write_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_cache_write_tokens: Option<i64>,
     /// `input_uncached_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_uncached_tokens: Option<i64>,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `input_text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_text_tokens: Option<i64>,
     /// `output_text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_text_tokens: Option<i64>,
     /// `input_cached_text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_cached_text_tokens: Option<i64>,
     /// `input_audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_audio_tokens: Option<i64>,
     /// `input_cached_audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_cached_audio_tokens: Option<i64>,
     /// `output_audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_audio_tokens: Option<i64>,
     /// `input_image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_image_tokens: Option<i64>,
     /// `input_cached_image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_cached_image_tokens: Option<i64>,
     /// `output_image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_image_tokens: Option<i64>,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `batch`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<bool>,
     /// `service_tier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub service_tier: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageCompletionsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            input_tokens: Empty::empty(),
+            input_cached_tokens: Empty::empty(),
+            input_cache_write_tokens: Empty::empty(),
+            input_uncached_tokens: Empty::empty(),
+            output_tokens: Empty::empty(),
+            input_text_tokens: Empty::empty(),
+            output_text_tokens: Empty::empty(),
+            input_cached_text_tokens: Empty::empty(),
+            input_audio_tokens: Empty::empty(),
+            input_cached_audio_tokens: Empty::empty(),
+            output_audio_tokens: Empty::empty(),
+            input_image_tokens: Empty::empty(),
+            input_cached_image_tokens: Empty::empty(),
+            output_image_tokens: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            batch: Empty::empty(),
+            service_tier: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageCostsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageCostsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4070,10 +9518,34 @@ pub struct UsageCostsParams {
     /// `limit`, optional.
     /// Default: `7`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageCostsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -4092,9 +9564,17 @@ ApiKeyId = "api_key_id",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageEmbeddingsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4117,10 +9597,36 @@ pub struct UsageEmbeddingsParams {
     pub group_by: Option<Vec<UsageEmbeddingsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageEmbeddingsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageEmbeddingsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4136,30 +9642,86 @@ pub struct UsageEmbeddingsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageEmbeddingsResult,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageEmbeddingsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            input_tokens: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageFileSearchCallsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageFileSearchCallsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4182,10 +9744,36 @@ pub struct UsageFileSearchCallsParams {
     pub group_by: Option<Vec<UsageFileSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageFileSearchCallsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            vector_store_ids: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageFileSearchCallsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4212,28 +9800,76 @@ pub struct UsageFileSearchCallsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageFileSearchesResult,
     /// `num_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `vector_store_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub vector_store_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageFileSearchCallsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            num_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            vector_store_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageImagesParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageImagesParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4262,10 +9898,38 @@ pub struct UsageImagesParams {
     pub group_by: Option<Vec<UsageImagesParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageImagesParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            sources: Empty::empty(),
+            sizes: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageImagesParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4324,36 +9988,102 @@ pub struct UsageImagesResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageImagesResult,
     /// `images`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub images: i64,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `source`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub source: Option<String>,
     /// `size`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub size: Option<String>,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageImagesResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            images: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            source: Empty::empty(),
+            size: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageModerationsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageModerationsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4376,10 +10106,36 @@ pub struct UsageModerationsParams {
     pub group_by: Option<Vec<UsageModerationsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageModerationsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageModerationsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4395,21 +10151,69 @@ pub struct UsageModerationsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageModerationsResult,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageModerationsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            input_tokens: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageResponse` schema.
@@ -4419,12 +10223,48 @@ pub struct UsageResponse {
     #[serde(default)]
     pub object: consts::Page,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<UsageTimeBucket>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next_page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next_page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageTimeBucket` schema.
@@ -4434,11 +10274,47 @@ pub struct UsageTimeBucket {
     #[serde(default)]
     pub object: consts::Bucket,
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub end_time: i64,
     /// `results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub results: Vec<UsageTimeBucketResultsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageTimeBucket {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -4473,9 +10349,17 @@ OrganizationCostsResult(CostsResult) = "organization.costs.result",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageVectorStoresParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4489,10 +10373,33 @@ pub struct UsageVectorStoresParams {
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageVectorStoresParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageVectorStoresParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4505,19 +10412,52 @@ pub struct UsageVectorStoresResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageVectorStoresResult,
     /// `usage_bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub usage_bytes: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageVectorStoresResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            usage_bytes: Empty::empty(),
+            project_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UsageWebSearchCallsParams` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageWebSearchCallsParams {
     /// `start_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_time: i64,
     /// `end_time`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
@@ -4543,10 +10483,37 @@ pub struct UsageWebSearchCallsParams {
     pub group_by: Option<Vec<UsageWebSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `page`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageWebSearchCallsParams {
+    fn empty() -> Self {
+        Self {
+            start_time: Empty::empty(),
+            end_time: Empty::empty(),
+            bucket_width: Empty::empty(),
+            project_ids: Empty::empty(),
+            user_ids: Empty::empty(),
+            api_key_ids: Empty::empty(),
+            models: Empty::empty(),
+            context_levels: Empty::empty(),
+            group_by: Empty::empty(),
+            limit: Empty::empty(),
+            page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `UsageWebSearchCallsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
@@ -4578,24 +10545,77 @@ pub struct UsageWebSearchCallsResult {
     #[serde(default)]
     pub object: consts::OrganizationUsageWebSearchesResult,
     /// `num_model_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_model_requests: i64,
     /// `num_requests`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `context_level`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub context_level: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UsageWebSearchCallsResult {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            num_model_requests: Empty::empty(),
+            num_requests: Empty::empty(),
+            project_id: Empty::empty(),
+            user_id: Empty::empty(),
+            api_key_id: Empty::empty(),
+            model: Empty::empty(),
+            context_level: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `User` schema.
@@ -4605,23 +10625,50 @@ pub struct User {
     #[serde(default)]
     pub object: consts::OrganizationUser,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `email`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
     /// `role`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
     /// `added_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub added_at: i64,
     /// `is_default`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
     /// `created`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub created: Option<i64>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4637,16 +10684,52 @@ pub struct User {
     pub is_scim_managed: Option<bool>,
     /// `api_key_last_used_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub api_key_last_used_at: Option<i64>,
     /// `technical_level`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub developer_persona: Option<String>,
     /// `projects`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<UserProjects>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for User {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            email: Empty::empty(),
+            role: Empty::empty(),
+            added_at: Empty::empty(),
+            is_default: Empty::empty(),
+            created: Empty::empty(),
+            user: Empty::empty(),
+            is_service_account: Empty::empty(),
+            is_scale_tier_authorized_purchaser: Empty::empty(),
+            is_scim_managed: Empty::empty(),
+            api_key_last_used_at: Empty::empty(),
+            technical_level: Empty::empty(),
+            developer_persona: Empty::empty(),
+            projects: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserDeleteResponse` schema.
@@ -4656,9 +10739,37 @@ pub struct UserDeleteResponse {
     #[serde(default)]
     pub object: consts::OrganizationUserDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserDeleteResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserListResource` schema.
@@ -4668,12 +10779,48 @@ pub struct UserListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<GroupUser>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserListResponse` schema.
@@ -4683,15 +10830,53 @@ pub struct UserListResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<User>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserListResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `User`.
@@ -4701,7 +10886,27 @@ pub struct UserProjects {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<UserProjectsDataItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserProjects {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `User`.
@@ -4709,13 +10914,39 @@ pub struct UserProjects {
 pub struct UserProjectsDataItem {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `role`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserProjectsDataItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserRoleAssignment` schema.
@@ -4725,9 +10956,37 @@ pub struct UserRoleAssignment {
     #[serde(default)]
     pub object: consts::UserRole,
     /// `user`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub user: User,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: Role,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserRoleAssignment {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            user: Empty::empty(),
+            role: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserRoleUpdateRequest` schema.
@@ -4735,16 +10994,47 @@ pub struct UserRoleAssignment {
 pub struct UserRoleUpdateRequest {
     /// `role`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
     /// `role_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role_id: Option<String>,
     /// `technical_level`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub developer_persona: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserRoleUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            role_id: Empty::empty(),
+            technical_level: Empty::empty(),
+            developer_persona: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `User`.
@@ -4754,15 +11044,34 @@ pub struct UserUser {
     #[serde(default)]
     pub object: consts::User,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `email`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub email: Option<String>,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `picture`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub picture: Option<String>,
     /// `enabled`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4772,5 +11081,25 @@ pub struct UserUser {
     pub banned: Option<bool>,
     /// `banned_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub banned_at: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserUser {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            email: Empty::empty(),
+            name: Empty::empty(),
+            picture: Empty::empty(),
+            enabled: Empty::empty(),
+            banned: Empty::empty(),
+            banned_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,38 +3,89 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `AssistantObject` schema.
 /// Deprecated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::Assistant,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub name: Option<String>,
     /// `description`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub description: Option<String>,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `instructions`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub instructions: Option<String>,
     /// `tools`, required.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<AssistantObjectToolsItem>,
     /// `tool_resources`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<AssistantObjectToolResources>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +96,30 @@ pub struct AssistantObject {
     /// `response_format`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            tools: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AssistantObject`.
@@ -56,6 +131,19 @@ pub struct AssistantObjectToolResources {
     /// `file_search`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantObjectToolResourcesFileSearch>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantObjectToolResources {
+    fn empty() -> Self {
+        Self {
+            code_interpreter: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AssistantObject`.
@@ -66,6 +154,18 @@ pub struct AssistantObjectToolResourcesCodeInterpreter {
     /// Default: `[]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantObjectToolResourcesCodeInterpreter {
+    fn empty() -> Self {
+        Self {
+            file_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AssistantObject`.
@@ -75,6 +175,18 @@ pub struct AssistantObjectToolResourcesFileSearch {
     /// Constraints: at most 1 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantObjectToolResourcesFileSearch {
+    fn empty() -> Self {
+        Self {
+            vector_store_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -203,6 +315,18 @@ pub struct AssistantToolsCode {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::CodeInterpreter,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantToolsCode {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AssistantToolsFileSearch` schema.
@@ -214,6 +338,19 @@ pub struct AssistantToolsFileSearch {
     /// `file_search`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantToolsFileSearchFileSearch>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantToolsFileSearch {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AssistantToolsFileSearch`.
@@ -222,10 +359,27 @@ pub struct AssistantToolsFileSearchFileSearch {
     /// `max_num_results`, optional.
     /// Constraints: minimum 1, maximum 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_num_results: Option<u64>,
     /// `ranking_options`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<FileSearchRankingOptions>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantToolsFileSearchFileSearch {
+    fn empty() -> Self {
+        Self {
+            max_num_results: Empty::empty(),
+            ranking_options: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AssistantToolsFileSearchTypeOnly` schema.
@@ -234,6 +388,18 @@ pub struct AssistantToolsFileSearchTypeOnly {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileSearch,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantToolsFileSearchTypeOnly {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AssistantToolsFunction` schema.
@@ -243,7 +409,27 @@ pub struct AssistantToolsFunction {
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: FunctionObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantToolsFunction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -274,10 +460,30 @@ AssistantsNamedToolChoice(AssistantsNamedToolChoice),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantsNamedToolChoice {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: AssistantsNamedToolChoiceType,
     /// `function`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<AssistantsNamedToolChoiceFunction>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantsNamedToolChoice {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -296,15 +502,34 @@ FileSearch = "file_search",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateAssistantRequest {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateAssistantRequestModel,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `reasoning_effort`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,6 +554,28 @@ pub struct CreateAssistantRequest {
     /// `response_format`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            instructions: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            tools: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -430,6 +677,19 @@ pub struct CreateAssistantRequestToolResources {
     /// `file_search`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateAssistantRequestToolResourcesFileSearch>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequestToolResources {
+    fn empty() -> Self {
+        Self {
+            code_interpreter: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateAssistantRequest`, identical to [`AssistantObjectToolResourcesCodeInterpreter`].
@@ -447,6 +707,19 @@ pub struct CreateAssistantRequestToolResourcesFileSearch {
     /// Constraints: at most 1 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector_stores: Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequestToolResourcesFileSearch {
+    fn empty() -> Self {
+        Self {
+            vector_store_ids: Empty::empty(),
+            vector_stores: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateAssistantRequest`.
@@ -463,6 +736,20 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    fn empty() -> Self {
+        Self {
+            file_ids: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -481,6 +768,18 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Auto,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateAssistantRequest`.
@@ -490,8 +789,28 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
     #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#static:
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            r#static: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateAssistantRequest`.
@@ -500,9 +819,38 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
 {
     /// `max_chunk_size_tokens`, required.
     /// Constraints: minimum 100, maximum 4096.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub max_chunk_size_tokens: u64,
     /// `chunk_overlap_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub chunk_overlap_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+{
+    fn empty() -> Self {
+        Self {
+            max_chunk_size_tokens: Empty::empty(),
+            chunk_overlap_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -521,8 +869,22 @@ Function(AssistantToolsFunction) = "function",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateMessageRequest {
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: CreateMessageRequestRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: CreateMessageRequestContent,
     /// `attachments`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -530,6 +892,21 @@ pub struct CreateMessageRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateMessageRequest {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            attachments: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateMessageRequest`.
@@ -537,10 +914,27 @@ pub struct CreateMessageRequest {
 pub struct CreateMessageRequestAttachmentsItem {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `tools`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateMessageRequestAttachmentsItem {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -597,12 +991,31 @@ pub struct CreateRunParams {
     /// `include[]`, optional.
     #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateRunParams {
+    fn empty() -> Self {
+        Self {
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateRunRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRunRequest {
     /// `assistant_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub assistant_id: String,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -612,9 +1025,17 @@ pub struct CreateRunRequest {
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `additional_instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub additional_instructions: Option<String>,
     /// `additional_messages`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -642,10 +1063,18 @@ pub struct CreateRunRequest {
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -659,6 +1088,34 @@ pub struct CreateRunRequest {
     /// `response_format`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateRunRequest {
+    fn empty() -> Self {
+        Self {
+            assistant_id: Empty::empty(),
+            model: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            instructions: Empty::empty(),
+            additional_instructions: Empty::empty(),
+            additional_messages: Empty::empty(),
+            tools: Empty::empty(),
+            metadata: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            stream: Empty::empty(),
+            max_prompt_tokens: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            truncation_strategy: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -767,6 +1224,13 @@ Function(AssistantToolsFunction) = "function",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateThreadAndRunRequest {
     /// `assistant_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub assistant_id: String,
     /// `thread`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -776,6 +1240,10 @@ pub struct CreateThreadAndRunRequest {
     pub model: Option<CreateThreadAndRunRequestModel>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `tools`, optional, nullable.
     /// Constraints: at most 20 items.
@@ -803,10 +1271,18 @@ pub struct CreateThreadAndRunRequest {
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -820,6 +1296,33 @@ pub struct CreateThreadAndRunRequest {
     /// `response_format`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateThreadAndRunRequest {
+    fn empty() -> Self {
+        Self {
+            assistant_id: Empty::empty(),
+            thread: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            tools: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            stream: Empty::empty(),
+            max_prompt_tokens: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            truncation_strategy: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -913,6 +1416,19 @@ pub struct CreateThreadAndRunRequestToolResources {
     /// `file_search`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateThreadAndRunRequestToolResources {
+    fn empty() -> Self {
+        Self {
+            code_interpreter: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateThreadAndRunRequest`, identical to [`AssistantObjectToolResourcesCodeInterpreter`].
@@ -946,6 +1462,20 @@ pub struct CreateThreadRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateThreadRequest {
+    fn empty() -> Self {
+        Self {
+            messages: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateThreadRequest`, identical to [`CreateAssistantRequestToolResources`].
@@ -955,36 +1485,120 @@ pub type CreateThreadRequestToolResources = CreateAssistantRequestToolResources;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteAssistantResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::AssistantDeleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteAssistantResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteMessageResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteMessageResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadMessageDeleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteMessageResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteThreadResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteThreadResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadDeleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteThreadResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DoneEvent` schema.
@@ -996,6 +1610,19 @@ pub struct DoneEvent {
     /// `data`, required.
     #[serde(default)]
     pub data: consts::DONE,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DoneEvent {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ErrorEvent` schema.
@@ -1005,7 +1632,27 @@ pub struct ErrorEvent {
     #[serde(default)]
     pub event: consts::Error,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Error,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ErrorEvent {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1026,7 +1673,27 @@ pub struct FileSearchRankingOptions {
     pub ranker: Option<FileSearchRanker>,
     /// `score_threshold`, required.
     /// Constraints: minimum 0, maximum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub score_threshold: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FileSearchRankingOptions {
+    fn empty() -> Self {
+        Self {
+            ranker: Empty::empty(),
+            score_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuneChatCompletionRequestAssistantMessage` schema.
@@ -1034,18 +1701,27 @@ pub struct FileSearchRankingOptions {
 pub struct FineTuneChatCompletionRequestAssistantMessage {
     /// `weight`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub weight: Option<i64>,
     /// `content`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<FineTuneChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub refusal: Option<String>,
     /// `role`, required.
     #[serde(default)]
     pub role: consts::Assistant,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1056,6 +1732,25 @@ pub struct FineTuneChatCompletionRequestAssistantMessage {
     /// `function_call`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneChatCompletionRequestAssistantMessage {
+    fn empty() -> Self {
+        Self {
+            weight: Empty::empty(),
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            role: Empty::empty(),
+            name: Empty::empty(),
+            audio: Empty::empty(),
+            tool_calls: Empty::empty(),
+            function_call: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `FineTuneChatCompletionRequestAssistantMessage`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -1088,6 +1783,18 @@ pub struct GetRunStepParams {
     /// `include[]`, optional.
     #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetRunStepParams {
+    fn empty() -> Self {
+        Self {
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListAssistantsParams` schema.
@@ -1096,6 +1803,7 @@ pub struct ListAssistantsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -1103,25 +1811,99 @@ pub struct ListAssistantsParams {
     pub order: Option<ListAssistantsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListAssistantsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListAssistantsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListAssistantsResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<AssistantObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListAssistantsResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListMessagesParams` schema.
@@ -1130,6 +1912,7 @@ pub struct ListMessagesParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -1137,13 +1920,41 @@ pub struct ListMessagesParams {
     pub order: Option<ListMessagesParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
     /// `run_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub run_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListMessagesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            run_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListMessagesParams`, identical to [`ListAssistantsParamsOrder`].
@@ -1153,15 +1964,66 @@ pub type ListMessagesParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListMessagesResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<MessageObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListMessagesResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListRunStepsParams` schema.
@@ -1170,6 +2032,7 @@ pub struct ListRunStepsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -1177,13 +2040,37 @@ pub struct ListRunStepsParams {
     pub order: Option<ListRunStepsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
     /// `include[]`, optional.
     #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListRunStepsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListRunStepsParams`, identical to [`ListAssistantsParamsOrder`].
@@ -1193,15 +2080,66 @@ pub type ListRunStepsParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListRunStepsResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<RunStepObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListRunStepsResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListRunsParams` schema.
@@ -1210,6 +2148,7 @@ pub struct ListRunsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -1217,10 +2156,33 @@ pub struct ListRunsParams {
     pub order: Option<ListRunsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListRunsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListRunsParams`, identical to [`ListAssistantsParamsOrder`].
@@ -1230,15 +2192,66 @@ pub type ListRunsParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListRunsResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<RunObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListRunsResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageContentImageFileObject` schema.
@@ -1248,18 +2261,58 @@ pub struct MessageContentImageFileObject {
     #[serde(default)]
     pub r#type: consts::ImageFile,
     /// `image_file`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image_file: MessageContentImageFileObjectImageFile,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentImageFileObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_file: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentImageFileObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageContentImageFileObjectImageFile {
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageContentImageFileObjectImageFileDetail>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentImageFileObjectImageFile {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
@@ -1273,7 +2326,27 @@ pub struct MessageContentImageUrlObject {
     #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image_url: MessageContentImageUrlObjectImageUrl,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentImageUrlObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentImageUrlObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrl`].
@@ -1287,7 +2360,27 @@ pub struct MessageContentRefusalObject {
     #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentRefusalObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageContentTextAnnotationsFileCitationObject` schema.
@@ -1297,22 +2390,85 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
     #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `file_citation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_citation: MessageContentTextAnnotationsFileCitationObjectFileCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub end_index: u64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentTextAnnotationsFileCitationObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            file_citation: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentTextAnnotationsFileCitationObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageContentTextAnnotationsFilePathObject` schema.
@@ -1322,15 +2478,59 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     #[serde(default)]
     pub r#type: consts::FilePath,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `file_path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_path: MessageContentTextAnnotationsFilePathObjectFilePath,
     /// `start_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub end_index: u64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentTextAnnotationsFilePathObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            file_path: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentTextAnnotationsFilePathObject`, identical to [`MessageContentTextAnnotationsFileCitationObjectFileCitation`].
@@ -1344,16 +2544,63 @@ pub struct MessageContentTextObject {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub text: MessageContentTextObjectText,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentTextObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageContentTextObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageContentTextObjectText {
     /// `value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub value: String,
     /// `annotations`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub annotations: Vec<MessageContentTextObjectTextAnnotationsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageContentTextObjectText {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            annotations: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1370,6 +2617,13 @@ FilePath(MessageContentTextAnnotationsFilePathObject) = "file_path",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentImageFileObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
@@ -1377,6 +2631,20 @@ pub struct MessageDeltaContentImageFileObject {
     /// `image_file`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_file: Option<MessageDeltaContentImageFileObjectImageFile>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentImageFileObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            image_file: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentImageFileObject`.
@@ -1384,11 +2652,28 @@ pub struct MessageDeltaContentImageFileObject {
 pub struct MessageDeltaContentImageFileObjectImageFile {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageDeltaContentImageFileObjectImageFileDetail>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentImageFileObjectImageFile {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
@@ -1399,6 +2684,13 @@ pub type MessageDeltaContentImageFileObjectImageFileDetail =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentImageUrlObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
@@ -1406,6 +2698,20 @@ pub struct MessageDeltaContentImageUrlObject {
     /// `image_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<MessageDeltaContentImageUrlObjectImageUrl>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentImageUrlObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentImageUrlObject`.
@@ -1413,11 +2719,28 @@ pub struct MessageDeltaContentImageUrlObject {
 pub struct MessageDeltaContentImageUrlObjectImageUrl {
     /// `url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
+    fn empty() -> Self {
+        Self {
+            url: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentImageUrlObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
@@ -1428,25 +2751,61 @@ pub type MessageDeltaContentImageUrlObjectImageUrlDetail =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentRefusalObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub refusal: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentRefusalObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageDeltaContentTextAnnotationsFileCitationObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `file_citation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1454,11 +2813,36 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     /// `start_index`, optional.
     /// Constraints: minimum 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub end_index: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            file_citation: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFileCitationObject`.
@@ -1466,22 +2850,54 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
 pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `quote`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub quote: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            quote: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageDeltaContentTextAnnotationsFilePathObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FilePath,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `file_path`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1489,11 +2905,36 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     /// `start_index`, optional.
     /// Constraints: minimum 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub end_index: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            file_path: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFilePathObject`.
@@ -1501,13 +2942,36 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObject {
 pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `MessageDeltaContentTextObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaContentTextObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
@@ -1515,6 +2979,20 @@ pub struct MessageDeltaContentTextObject {
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<MessageDeltaContentTextObjectText>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaContentTextObject`.
@@ -1522,10 +3000,27 @@ pub struct MessageDeltaContentTextObject {
 pub struct MessageDeltaContentTextObjectText {
     /// `value`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub value: Option<String>,
     /// `annotations`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<MessageDeltaContentTextObjectTextAnnotationsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaContentTextObjectText {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            annotations: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1542,12 +3037,40 @@ FilePath(MessageDeltaContentTextAnnotationsFilePathObject) = "file_path",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageDeltaObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadMessageDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: MessageDeltaObjectDelta,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageDeltaObject`.
@@ -1559,6 +3082,19 @@ pub struct MessageDeltaObjectDelta {
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<MessageDeltaObjectDeltaContentItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageDeltaObjectDelta {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1582,41 +3118,139 @@ pub type MessageDeltaObjectDeltaRole = CreateMessageRequestRole;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadMessage,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: MessageObjectStatus,
     /// `incomplete_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<MessageObjectIncompleteDetails>,
     /// `completed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub completed_at: Option<i64>,
     /// `incomplete_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub incomplete_at: Option<i64>,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: MessageObjectRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<MessageObjectContentItem>,
     /// `assistant_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub assistant_id: Option<String>,
     /// `run_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub run_id: Option<String>,
     /// `attachments`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attachments: Option<Vec<MessageObjectAttachmentsItem>>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            status: Empty::empty(),
+            incomplete_details: Empty::empty(),
+            completed_at: Empty::empty(),
+            incomplete_at: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            assistant_id: Empty::empty(),
+            run_id: Empty::empty(),
+            attachments: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageObject`, identical to [`CreateMessageRequestAttachmentsItem`].
@@ -1640,7 +3274,26 @@ Refusal(MessageContentRefusalObject) = "refusal",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageObjectIncompleteDetails {
     /// `reason`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub reason: MessageObjectIncompleteDetailsReason,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageObjectIncompleteDetails {
+    fn empty() -> Self {
+        Self {
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1681,7 +3334,27 @@ pub struct MessageRequestContentTextObject {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageRequestContentTextObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1707,7 +3380,27 @@ pub struct MessageStreamEventThreadMessageCompleted {
     #[serde(default)]
     pub event: consts::ThreadMessageCompleted,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: MessageObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageStreamEventThreadMessageCompleted {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageStreamEvent`.
@@ -1717,7 +3410,27 @@ pub struct MessageStreamEventThreadMessageCreated {
     #[serde(default)]
     pub event: consts::ThreadMessageCreated,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: MessageObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageStreamEventThreadMessageCreated {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageStreamEvent`.
@@ -1727,7 +3440,27 @@ pub struct MessageStreamEventThreadMessageDelta {
     #[serde(default)]
     pub event: consts::ThreadMessageDelta,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: MessageDeltaObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageStreamEventThreadMessageDelta {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageStreamEvent`.
@@ -1737,7 +3470,27 @@ pub struct MessageStreamEventThreadMessageInProgress {
     #[serde(default)]
     pub event: consts::ThreadMessageInProgress,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: MessageObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageStreamEventThreadMessageInProgress {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `MessageStreamEvent`.
@@ -1747,7 +3500,27 @@ pub struct MessageStreamEventThreadMessageIncomplete {
     #[serde(default)]
     pub event: consts::ThreadMessageIncomplete,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: MessageObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for MessageStreamEventThreadMessageIncomplete {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ModifyAssistantRequest` schema.
@@ -1761,12 +3534,24 @@ pub struct ModifyAssistantRequest {
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `tools`, optional.
     /// Constraints: at most 128 items.
@@ -1788,6 +3573,28 @@ pub struct ModifyAssistantRequest {
     /// `response_format`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModifyAssistantRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            instructions: Empty::empty(),
+            tools: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1901,6 +3708,18 @@ pub struct ModifyMessageRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModifyMessageRequest {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ModifyRunRequest` schema.
@@ -1909,6 +3728,18 @@ pub struct ModifyRunRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModifyRunRequest {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ModifyThreadRequest` schema.
@@ -1920,6 +3751,19 @@ pub struct ModifyThreadRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModifyThreadRequest {
+    fn empty() -> Self {
+        Self {
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ModifyThreadRequest`, identical to [`AssistantObjectToolResources`].
@@ -1929,66 +3773,197 @@ pub type ModifyThreadRequestToolResources = AssistantObjectToolResources;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCompletionUsage {
     /// `completion_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunCompletionUsage {
+    fn empty() -> Self {
+        Self {
+            completion_tokens: Empty::empty(),
+            prompt_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadRun,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `assistant_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub assistant_id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: RunObjectStatus,
     /// `required_action`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub required_action: Option<RunObjectRequiredAction>,
     /// `last_error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<RunObjectLastError>,
     /// `expires_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub expires_at: Option<i64>,
     /// `started_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub started_at: Option<i64>,
     /// `cancelled_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub cancelled_at: Option<i64>,
     /// `failed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub failed_at: Option<i64>,
     /// `completed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub completed_at: Option<i64>,
     /// `incomplete_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<RunObjectIncompleteDetails>,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `instructions`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub instructions: String,
     /// `tools`, required.
     /// Constraints: at most 20 items.
     /// Default: `[]`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<RunObjectToolsItem>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `usage`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub usage: Option<RunCompletionUsage>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1998,23 +3973,85 @@ pub struct RunObject {
     pub top_p: Option<f64>,
     /// `max_prompt_tokens`, required, nullable.
     /// Constraints: minimum 256.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_uint"
+        )
+    )]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, required, nullable.
     /// Constraints: minimum 256.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_uint"
+        )
+    )]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub parallel_tool_calls: ParallelToolCalls,
     /// `response_format`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            assistant_id: Empty::empty(),
+            status: Empty::empty(),
+            required_action: Empty::empty(),
+            last_error: Empty::empty(),
+            expires_at: Empty::empty(),
+            started_at: Empty::empty(),
+            cancelled_at: Empty::empty(),
+            failed_at: Empty::empty(),
+            completed_at: Empty::empty(),
+            incomplete_details: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            tools: Empty::empty(),
+            metadata: Empty::empty(),
+            usage: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            max_prompt_tokens: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            truncation_strategy: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            response_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunObject`.
@@ -2023,6 +4060,18 @@ pub struct RunObjectIncompleteDetails {
     /// `reason`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RunObjectIncompleteDetailsReason>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunObjectIncompleteDetails {
+    fn empty() -> Self {
+        Self {
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2039,9 +4088,36 @@ MaxPromptTokens = "max_prompt_tokens",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunObjectLastError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code: RunObjectLastErrorCode,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunObjectLastError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2063,14 +4139,53 @@ pub struct RunObjectRequiredAction {
     #[serde(default)]
     pub r#type: consts::SubmitToolOutputs,
     /// `submit_tool_outputs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunObjectRequiredAction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            submit_tool_outputs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunObjectRequiredActionSubmitToolOutputs {
     /// `tool_calls`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tool_calls: Vec<RunToolCallObject>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunObjectRequiredActionSubmitToolOutputs {
+    fn empty() -> Self {
+        Self {
+            tool_calls: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2113,23 +4228,86 @@ Function(AssistantToolsFunction) = "function",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepCompletionUsage {
     /// `completion_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepCompletionUsage {
+    fn empty() -> Self {
+        Self {
+            completion_tokens: Empty::empty(),
+            prompt_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDeltaObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadRunStepDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: RunStepDeltaObjectDelta,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDeltaObject`.
@@ -2138,6 +4316,18 @@ pub struct RunStepDeltaObjectDelta {
     /// `step_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_details: Option<RunStepDeltaObjectDeltaStepDetails>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaObjectDelta {
+    fn empty() -> Self {
+        Self {
+            step_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2159,6 +4349,19 @@ pub struct RunStepDeltaStepDetailsMessageCreationObject {
     /// `message_creation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_creation: Option<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            message_creation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsMessageCreationObject`.
@@ -2166,16 +4369,43 @@ pub struct RunStepDeltaStepDetailsMessageCreationObject {
 pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub message_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    fn empty() -> Self {
+        Self {
+            message_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
@@ -2183,6 +4413,21 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     /// `code_interpreter`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            code_interpreter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeObject`.
@@ -2190,10 +4435,27 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
 pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub input: Option<String>,
     /// `outputs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            outputs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2210,6 +4472,13 @@ Image(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject) = "image",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
@@ -2217,6 +4486,20 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     /// `image`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            image: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject`, identical to [`MessageDeltaContentTextAnnotationsFilePathObjectFilePath`].
@@ -2227,37 +4510,100 @@ pub type RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub logs: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            r#type: Empty::empty(),
+            logs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFileSearchObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `file_search`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub file_search: serde_json::Value,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFunctionObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
@@ -2265,6 +4611,21 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     /// `function`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsFunctionObject`.
@@ -2272,13 +4633,39 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `arguments`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub arguments: Option<String>,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsObject` schema.
@@ -2290,6 +4677,19 @@ pub struct RunStepDeltaStepDetailsToolCallsObject {
     /// `tool_calls`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDeltaStepDetailsToolCallsObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            tool_calls: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2311,35 +4711,129 @@ pub struct RunStepDetailsMessageCreationObject {
     #[serde(default)]
     pub r#type: consts::MessageCreation,
     /// `message_creation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsMessageCreationObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            message_creation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsMessageCreationObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
+    fn empty() -> Self {
+        Self {
+            message_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsCodeObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsCodeObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// `code_interpreter`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsCodeObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            code_interpreter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsToolCallsCodeObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `outputs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub outputs: Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            outputs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2359,7 +4853,27 @@ pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     #[serde(default)]
     pub r#type: consts::Image,
     /// `image`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsCodeOutputImageObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsToolCallsCodeOutputImageObject`, identical to [`MessageContentTextAnnotationsFileCitationObjectFileCitation`].
@@ -2373,19 +4887,67 @@ pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub logs: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            logs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsFileSearchObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFileSearchObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `file_search`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFileSearchObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            file_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchObject`.
@@ -2397,31 +4959,107 @@ pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     /// `results`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<RunStepDetailsToolCallsFileSearchResultObject>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    fn empty() -> Self {
+        Self {
+            ranking_options: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsFileSearchRankingOptionsObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     /// `ranker`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub ranker: FileSearchRanker,
     /// `score_threshold`, required.
     /// Constraints: minimum 0, maximum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub score_threshold: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    fn empty() -> Self {
+        Self {
+            ranker: Empty::empty(),
+            score_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsFileSearchResultObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFileSearchResultObject {
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `file_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_name: String,
     /// `score`, required.
     /// Constraints: minimum 0, maximum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub score: f64,
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<RunStepDetailsToolCallsFileSearchResultObjectContentItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            file_name: Empty::empty(),
+            score: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchResultObject`.
@@ -2432,31 +5070,111 @@ pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     pub r#type: Option<consts::Text>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsFunctionObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFunctionObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFunctionObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFunctionObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `output`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunStepDetailsToolCallsObject` schema.
@@ -2466,7 +5184,27 @@ pub struct RunStepDetailsToolCallsObject {
     #[serde(default)]
     pub r#type: consts::ToolCalls,
     /// `tool_calls`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tool_calls: Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepDetailsToolCallsObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            tool_calls: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2485,54 +5223,195 @@ Function(RunStepDetailsToolCallsFunctionObject) = "function",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::ThreadRunStep,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `assistant_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub assistant_id: String,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `run_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub run_id: String,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: RunStepObjectType,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: RunStepObjectStatus,
     /// `step_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub step_details: RunStepObjectStepDetails,
     /// `last_error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<RunStepObjectLastError>,
     /// `expired_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub expired_at: Option<i64>,
     /// `cancelled_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub cancelled_at: Option<i64>,
     /// `failed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub failed_at: Option<i64>,
     /// `completed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub completed_at: Option<i64>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `usage`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub usage: Option<RunStepCompletionUsage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            assistant_id: Empty::empty(),
+            thread_id: Empty::empty(),
+            run_id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            step_details: Empty::empty(),
+            last_error: Empty::empty(),
+            expired_at: Empty::empty(),
+            cancelled_at: Empty::empty(),
+            failed_at: Empty::empty(),
+            completed_at: Empty::empty(),
+            metadata: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStepObjectLastError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code: RunStepObjectLastErrorCode,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepObjectLastError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2608,7 +5487,27 @@ pub struct RunStepStreamEventThreadRunStepCancelled {
     #[serde(default)]
     pub event: consts::ThreadRunStepCancelled,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepCancelled {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2618,7 +5517,27 @@ pub struct RunStepStreamEventThreadRunStepCompleted {
     #[serde(default)]
     pub event: consts::ThreadRunStepCompleted,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepCompleted {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2628,7 +5547,27 @@ pub struct RunStepStreamEventThreadRunStepCreated {
     #[serde(default)]
     pub event: consts::ThreadRunStepCreated,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepCreated {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2638,7 +5577,27 @@ pub struct RunStepStreamEventThreadRunStepDelta {
     #[serde(default)]
     pub event: consts::ThreadRunStepDelta,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepDeltaObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepDelta {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2648,7 +5607,27 @@ pub struct RunStepStreamEventThreadRunStepExpired {
     #[serde(default)]
     pub event: consts::ThreadRunStepExpired,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepExpired {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2658,7 +5637,27 @@ pub struct RunStepStreamEventThreadRunStepFailed {
     #[serde(default)]
     pub event: consts::ThreadRunStepFailed,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepFailed {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStepStreamEvent`.
@@ -2668,7 +5667,27 @@ pub struct RunStepStreamEventThreadRunStepInProgress {
     #[serde(default)]
     pub event: consts::ThreadRunStepInProgress,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunStepObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStepStreamEventThreadRunStepInProgress {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2704,7 +5723,27 @@ pub struct RunStreamEventThreadRunCancelled {
     #[serde(default)]
     pub event: consts::ThreadRunCancelled,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunCancelled {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2714,7 +5753,27 @@ pub struct RunStreamEventThreadRunCancelling {
     #[serde(default)]
     pub event: consts::ThreadRunCancelling,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunCancelling {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2724,7 +5783,27 @@ pub struct RunStreamEventThreadRunCompleted {
     #[serde(default)]
     pub event: consts::ThreadRunCompleted,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunCompleted {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2734,7 +5813,27 @@ pub struct RunStreamEventThreadRunCreated {
     #[serde(default)]
     pub event: consts::ThreadRunCreated,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunCreated {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2744,7 +5843,27 @@ pub struct RunStreamEventThreadRunExpired {
     #[serde(default)]
     pub event: consts::ThreadRunExpired,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunExpired {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2754,7 +5873,27 @@ pub struct RunStreamEventThreadRunFailed {
     #[serde(default)]
     pub event: consts::ThreadRunFailed,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunFailed {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2764,7 +5903,27 @@ pub struct RunStreamEventThreadRunInProgress {
     #[serde(default)]
     pub event: consts::ThreadRunInProgress,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunInProgress {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2774,7 +5933,27 @@ pub struct RunStreamEventThreadRunIncomplete {
     #[serde(default)]
     pub event: consts::ThreadRunIncomplete,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunIncomplete {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2784,7 +5963,27 @@ pub struct RunStreamEventThreadRunQueued {
     #[serde(default)]
     pub event: consts::ThreadRunQueued,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunQueued {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunStreamEvent`.
@@ -2794,19 +5993,67 @@ pub struct RunStreamEventThreadRunRequiresAction {
     #[serde(default)]
     pub event: consts::ThreadRunRequiresAction,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: RunObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunStreamEventThreadRunRequiresAction {
+    fn empty() -> Self {
+        Self {
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunToolCallObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunToolCallObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: RunToolCallObjectFunction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunToolCallObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunToolCallObject`, identical to [`ChatCompletionMessageToolCallFunction`].
@@ -2816,10 +6063,30 @@ pub type RunToolCallObjectFunction = ChatCompletionMessageToolCallFunction;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmitToolOutputsRunRequest {
     /// `tool_outputs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tool_outputs: Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
     /// `stream`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SubmitToolOutputsRunRequest {
+    fn empty() -> Self {
+        Self {
+            tool_outputs: Empty::empty(),
+            stream: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `SubmitToolOutputsRunRequest`.
@@ -2827,28 +6094,81 @@ pub struct SubmitToolOutputsRunRequest {
 pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     /// `tool_call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub tool_call_id: Option<String>,
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
+    fn empty() -> Self {
+        Self {
+            tool_call_id: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ThreadObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::Thread,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `tool_resources`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub tool_resources: Option<ThreadObjectToolResources>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ThreadObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            tool_resources: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ThreadObject`, identical to [`AssistantObjectToolResources`].
@@ -2864,17 +6184,62 @@ pub struct ThreadStreamEvent {
     #[serde(default)]
     pub event: consts::ThreadCreated,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: ThreadObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ThreadStreamEvent {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            event: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TruncationObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruncationObject {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: TruncationObjectType,
     /// `last_messages`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub last_messages: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TruncationObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            last_messages: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 crate::string_enum! {
 /// The `AudioResponseFormat` schema.
@@ -33,15 +34,40 @@ pub type BetaOutputAudio = OutputAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateSpeechRequest {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateSpeechRequestModel,
     /// `input`, required.
     /// Constraints: at most 4096 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `instructions`, optional.
     /// Constraints: at most 4096 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `voice`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub voice: VoiceIdsOrCustomVoice,
     /// `response_format`, optional.
     /// Default: `"mp3"`.
@@ -56,6 +82,24 @@ pub struct CreateSpeechRequest {
     /// Default: `"audio"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_format: Option<CreateSpeechRequestStreamFormat>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateSpeechRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            input: Empty::empty(),
+            instructions: Empty::empty(),
+            voice: Empty::empty(),
+            response_format: Empty::empty(),
+            speed: Empty::empty(),
+            stream_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -118,9 +162,20 @@ pub struct CreateTranscriptionRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateTranscriptionRequestModel,
     /// `language`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
@@ -131,6 +186,10 @@ pub struct CreateTranscriptionRequest {
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt: Option<String>,
     /// `response_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,6 +219,31 @@ pub struct CreateTranscriptionRequest {
     /// Constraints: at most 4 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_speaker_references: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranscriptionRequest {
+    fn empty() -> Self {
+        Self {
+            file: Empty::empty(),
+            model: Empty::empty(),
+            language: Empty::empty(),
+            languages: Empty::empty(),
+            keywords: Empty::empty(),
+            prompt: Empty::empty(),
+            response_format: Empty::empty(),
+            temperature: Empty::empty(),
+            include: Empty::empty(),
+            timestamp_granularities: Empty::empty(),
+            stream: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            known_speaker_names: Empty::empty(),
+            known_speaker_references: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -219,14 +303,51 @@ pub struct CreateTranscriptionResponseDiarizedJson {
     #[serde(default)]
     pub task: consts::Transcribe,
     /// `duration`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub duration: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `segments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub segments: Vec<TranscriptionDiarizedSegment>,
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseDiarizedJsonUsage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranscriptionResponseDiarizedJson {
+    fn empty() -> Self {
+        Self {
+            task: Empty::empty(),
+            duration: Empty::empty(),
+            text: Empty::empty(),
+            segments: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -243,6 +364,13 @@ Duration(TranscriptTextUsageDuration) = "duration",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranscriptionResponseJson {
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `languages`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +381,21 @@ pub struct CreateTranscriptionResponseJson {
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseJsonUsage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranscriptionResponseJson {
+    fn empty() -> Self {
+        Self {
+            text: Empty::empty(),
+            languages: Empty::empty(),
+            logprobs: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateTranscriptionResponseJson`.
@@ -260,6 +403,10 @@ pub struct CreateTranscriptionResponseJson {
 pub struct CreateTranscriptionResponseJsonLogprobsItem {
     /// `token`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub token: Option<String>,
     /// `logprob`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +414,20 @@ pub struct CreateTranscriptionResponseJsonLogprobsItem {
     /// `bytes`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<f64>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranscriptionResponseJsonLogprobsItem {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -295,10 +456,31 @@ TranscriptTextDone(TranscriptTextDoneEvent) = "transcript.text.done",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranscriptionResponseVerboseJson {
     /// `language`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub language: String,
     /// `duration`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub duration: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `words`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,6 +491,23 @@ pub struct CreateTranscriptionResponseVerboseJson {
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageDuration>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranscriptionResponseVerboseJson {
+    fn empty() -> Self {
+        Self {
+            language: Empty::empty(),
+            duration: Empty::empty(),
+            text: Empty::empty(),
+            words: Empty::empty(),
+            segments: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateTranslationRequest` schema.
@@ -317,9 +516,20 @@ pub struct CreateTranslationRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateTranslationRequestModel,
     /// `prompt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt: Option<String>,
     /// `response_format`, optional.
     /// Default: `"json"`.
@@ -329,6 +539,22 @@ pub struct CreateTranslationRequest {
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranslationRequest {
+    fn empty() -> Self {
+        Self {
+            file: Empty::empty(),
+            model: Empty::empty(),
+            prompt: Empty::empty(),
+            response_format: Empty::empty(),
+            temperature: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -370,43 +596,154 @@ CreateTranslationResponseJson(CreateTranslationResponseJson),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranslationResponseJson {
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranslationResponseJson {
+    fn empty() -> Self {
+        Self {
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateTranslationResponseVerboseJson` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTranslationResponseVerboseJson {
     /// `language`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub language: String,
     /// `duration`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub duration: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `segments`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<TranscriptionSegment>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateTranslationResponseVerboseJson {
+    fn empty() -> Self {
+        Self {
+            language: Empty::empty(),
+            duration: Empty::empty(),
+            text: Empty::empty(),
+            segments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVoiceConsentRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVoiceConsentRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `recording`, required.
     pub recording: crate::InputFile,
     /// `language`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub language: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVoiceConsentRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            recording: Empty::empty(),
+            language: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVoiceRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVoiceRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `audio_sample`, required.
     pub audio_sample: crate::InputFile,
     /// `consent`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub consent: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVoiceRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            audio_sample: Empty::empty(),
+            consent: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListVoiceConsentsParams` schema.
@@ -414,11 +751,29 @@ pub struct CreateVoiceRequest {
 pub struct ListVoiceConsentsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVoiceConsentsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OutputAudio` schema.
@@ -428,9 +783,37 @@ pub struct OutputAudio {
     #[serde(default)]
     pub r#type: consts::OutputAudio,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub data: String,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OutputAudio {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            data: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpeechAudioDeltaEvent` schema.
@@ -440,7 +823,27 @@ pub struct SpeechAudioDeltaEvent {
     #[serde(default)]
     pub r#type: consts::SpeechAudioDelta,
     /// `audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub audio: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpeechAudioDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpeechAudioDoneEvent` schema.
@@ -450,18 +853,73 @@ pub struct SpeechAudioDoneEvent {
     #[serde(default)]
     pub r#type: consts::SpeechAudioDone,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: SpeechAudioDoneEventUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpeechAudioDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `SpeechAudioDoneEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeechAudioDoneEventUsage {
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpeechAudioDoneEventUsage {
+    fn empty() -> Self {
+        Self {
+            input_tokens: Empty::empty(),
+            output_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TranscriptTextDeltaEvent` schema.
@@ -471,13 +929,39 @@ pub struct TranscriptTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::TranscriptTextDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `logprobs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<TranscriptTextDeltaEventLogprobsItem>>,
     /// `segment_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub segment_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            logprobs: Empty::empty(),
+            segment_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `TranscriptTextDeltaEvent`.
@@ -485,6 +969,10 @@ pub struct TranscriptTextDeltaEvent {
 pub struct TranscriptTextDeltaEventLogprobsItem {
     /// `token`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub token: Option<String>,
     /// `logprob`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -492,6 +980,20 @@ pub struct TranscriptTextDeltaEventLogprobsItem {
     /// `bytes`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<i64>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptTextDeltaEventLogprobsItem {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TranscriptTextDoneEvent` schema.
@@ -501,6 +1003,13 @@ pub struct TranscriptTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::TranscriptTextDone,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `languages`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -511,6 +1020,22 @@ pub struct TranscriptTextDoneEvent {
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageTokens>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            languages: Empty::empty(),
+            logprobs: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `TranscriptTextDoneEvent`, identical to [`TranscriptTextDeltaEventLogprobsItem`].
@@ -523,15 +1048,67 @@ pub struct TranscriptTextSegmentEvent {
     #[serde(default)]
     pub r#type: consts::TranscriptTextSegment,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `speaker`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub speaker: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptTextSegmentEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            text: Empty::empty(),
+            speaker: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -551,15 +1128,67 @@ pub struct TranscriptionDiarizedSegment {
     #[serde(default)]
     pub r#type: consts::TranscriptTextSegment,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `speaker`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub speaker: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptionDiarizedSegment {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            text: Empty::empty(),
+            speaker: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -575,43 +1204,188 @@ Logprobs = "logprobs",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptionSegment {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub id: i64,
     /// `seek`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub seek: i64,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tokens: Vec<i64>,
     /// `temperature`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub temperature: f64,
     /// `avg_logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub avg_logprob: f64,
     /// `compression_ratio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub compression_ratio: f64,
     /// `no_speech_prob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub no_speech_prob: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptionSegment {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            seek: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            text: Empty::empty(),
+            tokens: Empty::empty(),
+            temperature: Empty::empty(),
+            avg_logprob: Empty::empty(),
+            compression_ratio: Empty::empty(),
+            no_speech_prob: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TranscriptionWord` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptionWord {
     /// `word`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub word: String,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TranscriptionWord {
+    fn empty() -> Self {
+        Self {
+            word: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateVoiceConsentRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateVoiceConsentRequest {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateVoiceConsentRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VadConfig` schema.
@@ -623,27 +1397,72 @@ pub struct VadConfig {
     /// `prefix_padding_ms`, optional.
     /// Default: `300`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     /// Default: `200`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub silence_duration_ms: Option<i64>,
     /// `threshold`, optional.
     /// Default: `0.5`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VadConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            prefix_padding_ms: Empty::empty(),
+            silence_duration_ms: Empty::empty(),
+            threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VoiceConsentDeletedResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoiceConsentDeletedResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::AudioVoiceConsent,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VoiceConsentDeletedResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VoiceConsentListResource` schema.
@@ -653,15 +1472,53 @@ pub struct VoiceConsentListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VoiceConsentResource>,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VoiceConsentListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VoiceConsentResource` schema.
@@ -671,13 +1528,57 @@ pub struct VoiceConsentResource {
     #[serde(default)]
     pub object: consts::AudioVoiceConsent,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `language`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub language: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VoiceConsentResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            language: Empty::empty(),
+            created_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VoiceResource` schema.
@@ -687,9 +1588,45 @@ pub struct VoiceResource {
     #[serde(default)]
     pub object: consts::AudioVoice,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VoiceResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

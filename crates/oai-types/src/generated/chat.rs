@@ -3,14 +3,42 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `ChatCompletionAllowedTools` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionAllowedTools {
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: ChatCompletionAllowedToolsMode,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionAllowedTools {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionAllowedToolsChoice` schema.
@@ -20,7 +48,27 @@ pub struct ChatCompletionAllowedToolsChoice {
     #[serde(default)]
     pub r#type: consts::AllowedTools,
     /// `allowed_tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub allowed_tools: ChatCompletionAllowedTools,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionAllowedToolsChoice {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            allowed_tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionDeleted` schema.
@@ -30,16 +78,63 @@ pub struct ChatCompletionDeleted {
     #[serde(default)]
     pub object: consts::ChatCompletionDeleted,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionDeleted {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionFunctionCallOption` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionFunctionCallOption {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionFunctionCallOption {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionFunctions` schema.
@@ -48,12 +143,37 @@ pub struct ChatCompletionFunctionCallOption {
 pub struct ChatCompletionFunctions {
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `parameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<FunctionParameters>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionFunctions {
+    fn empty() -> Self {
+        Self {
+            description: Empty::empty(),
+            name: Empty::empty(),
+            parameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionList` schema.
@@ -64,13 +184,57 @@ pub struct ChatCompletionList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<CreateChatCompletionResponse>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionMessageList` schema.
@@ -81,23 +245,81 @@ pub struct ChatCompletionMessageList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ChatCompletionMessageListDataItem>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageListDataItem {
     /// `content`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub content: Option<String>,
     /// `refusal`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,10 +338,37 @@ pub struct ChatCompletionMessageListDataItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionMessageListDataItemAudio>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `content_parts`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_parts: Option<Vec<ChatCompletionMessageListDataItemContentPartsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageListDataItem {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            tool_calls: Empty::empty(),
+            annotations: Empty::empty(),
+            role: Empty::empty(),
+            function_call: Empty::empty(),
+            audio: Empty::empty(),
+            id: Empty::empty(),
+            content_parts: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
@@ -129,33 +378,139 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     #[serde(default)]
     pub r#type: consts::UrlCitation,
     /// `url_citation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url_citation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     /// `end_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub end_index: i64,
     /// `start_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_index: i64,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
     /// `title`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub title: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    fn empty() -> Self {
+        Self {
+            end_index: Empty::empty(),
+            start_index: Empty::empty(),
+            url: Empty::empty(),
+            title: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageListDataItemAudio {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub data: String,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageListDataItemAudio {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            expires_at: Empty::empty(),
+            data: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -173,18 +528,56 @@ ImageUrl(ChatCompletionRequestMessageContentPartImage) = "image_url",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageListDataItemFunctionCall {
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageListDataItemFunctionCall {
+    fn empty() -> Self {
+        Self {
+            arguments: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionMessageToolCallChunk` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageToolCallChunk {
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +585,21 @@ pub struct ChatCompletionMessageToolCallChunk {
     /// `function`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<ChatCompletionMessageToolCallChunkFunction>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageToolCallChunk {
+    fn empty() -> Self {
+        Self {
+            index: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionMessageToolCallChunk`.
@@ -199,10 +607,31 @@ pub struct ChatCompletionMessageToolCallChunk {
 pub struct ChatCompletionMessageToolCallChunkFunction {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `arguments`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub arguments: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionMessageToolCallChunkFunction {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionModalities` schema.
@@ -212,9 +641,36 @@ pub type ChatCompletionModalities = Vec<ChatCompletionModalitiesItem>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionModeration {
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: ChatCompletionModerationInput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: ChatCompletionModerationOutput,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionModeration {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionModerationError` schema.
@@ -224,9 +680,37 @@ pub struct ChatCompletionModerationError {
     #[serde(default)]
     pub r#type: consts::Error,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionModerationError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -256,9 +740,37 @@ pub struct ChatCompletionModerationResults {
     #[serde(default)]
     pub r#type: consts::ModerationResults,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub results: Vec<ModerationResultBody>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionModerationResults {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            model: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionNamedToolChoice` schema.
@@ -268,7 +780,27 @@ pub struct ChatCompletionNamedToolChoice {
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: ChatCompletionNamedToolChoiceFunction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionNamedToolChoice {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionNamedToolChoiceCustom` schema.
@@ -278,7 +810,27 @@ pub struct ChatCompletionNamedToolChoiceCustom {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionNamedToolChoiceCustom {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            custom: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionNamedToolChoiceCustom`, identical to [`AssistantsNamedToolChoiceFunction`].
@@ -291,13 +843,38 @@ pub type ChatCompletionNamedToolChoiceFunction = AssistantsNamedToolChoiceFuncti
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestDeveloperMessage {
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: ChatCompletionRequestDeveloperMessageContent,
     /// `role`, required.
     #[serde(default)]
     pub role: consts::Developer,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestDeveloperMessage {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            role: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -324,10 +901,38 @@ pub struct ChatCompletionRequestFunctionMessage {
     #[serde(default)]
     pub role: consts::Function,
     /// `content`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub content: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestFunctionMessage {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -355,19 +960,67 @@ pub struct ChatCompletionRequestMessageContentPartAudio {
     #[serde(default)]
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input_audio: ChatCompletionRequestMessageContentPartAudioInputAudio,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestMessageContentPartAudio {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            input_audio: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartAudio`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub data: String,
     /// `format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -387,10 +1040,31 @@ pub struct ChatCompletionRequestMessageContentPartFile {
     #[serde(default)]
     pub r#type: consts::File,
     /// `file`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file: ChatCompletionRequestMessageContentPartFileFile,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestMessageContentPartFile {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartFile`.
@@ -398,13 +1072,39 @@ pub struct ChatCompletionRequestMessageContentPartFile {
 pub struct ChatCompletionRequestMessageContentPartFileFile {
     /// `filename`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub filename: Option<String>,
     /// `file_data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_data: Option<String>,
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestMessageContentPartFileFile {
+    fn empty() -> Self {
+        Self {
+            filename: Empty::empty(),
+            file_data: Empty::empty(),
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionRequestMessageContentPartImage` schema.
@@ -414,23 +1114,69 @@ pub struct ChatCompletionRequestMessageContentPartImage {
     #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image_url: ChatCompletionRequestMessageContentPartImageImageUrl,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestMessageContentPartImage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatCompletionRequestSystemMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestSystemMessage {
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: ChatCompletionRequestSystemMessageContent,
     /// `role`, required.
     #[serde(default)]
     pub role: consts::System,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestSystemMessage {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            role: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -460,9 +1206,37 @@ pub struct ChatCompletionRequestToolMessage {
     #[serde(default)]
     pub role: consts::Tool,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: ChatCompletionRequestToolMessageContent,
     /// `tool_call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub tool_call_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestToolMessage {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            tool_call_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -488,13 +1262,38 @@ pub type ChatCompletionRequestToolMessageContentPart = ChatCompletionRequestMess
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestUserMessage {
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: ChatCompletionRequestUserMessageContent,
     /// `role`, required.
     #[serde(default)]
     pub role: consts::User,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionRequestUserMessage {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            role: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -531,10 +1330,24 @@ File(ChatCompletionRequestMessageContentPartFile) = "file",
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChatCompletionResponseMessage {
     /// `content`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub content: Option<String>,
     /// `refusal`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -552,6 +1365,24 @@ pub struct ChatCompletionResponseMessage {
     /// `audio`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionResponseMessageAudio>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionResponseMessage {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            tool_calls: Empty::empty(),
+            annotations: Empty::empty(),
+            role: Empty::empty(),
+            function_call: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionResponseMessage`, identical to [`ChatCompletionMessageListDataItemAnnotationsItem`].
@@ -587,6 +1418,10 @@ Function = "function",
 pub struct ChatCompletionStreamResponseDelta {
     /// `content`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub content: Option<String>,
     /// `function_call`, optional.
     /// Deprecated.
@@ -600,7 +1435,27 @@ pub struct ChatCompletionStreamResponseDelta {
     pub role: Option<ChatCompletionStreamResponseDeltaRole>,
     /// `refusal`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub refusal: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionStreamResponseDelta {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            function_call: Empty::empty(),
+            tool_calls: Empty::empty(),
+            role: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionStreamResponseDelta`.
@@ -609,10 +1464,31 @@ pub struct ChatCompletionStreamResponseDelta {
 pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     /// `arguments`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub arguments: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionStreamResponseDeltaFunctionCall {
+    fn empty() -> Self {
+        Self {
+            arguments: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -635,26 +1511,92 @@ Tool = "tool",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionTokenLogprob {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `bytes`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub bytes: Option<Vec<i64>>,
     /// `top_logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub top_logprobs: Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionTokenLogprob {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ChatCompletionTokenLogprob`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `bytes`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub bytes: Option<Vec<i64>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatCompletionTokenLogprobTopLogprobsItem {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -683,6 +1625,10 @@ pub struct CreateChatCompletionRequest {
     /// `top_logprobs`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -693,12 +1639,24 @@ pub struct CreateChatCompletionRequest {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -709,8 +1667,22 @@ pub struct CreateChatCompletionRequest {
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `messages`, required.
     /// Constraints: at least 1 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub messages: Vec<ChatCompletionRequestMessage>,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: ModelIdsShared,
     /// `service_tier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -726,6 +1698,7 @@ pub struct CreateChatCompletionRequest {
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `max_completion_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_completion_tokens: Option<i64>,
     /// `frequency_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
@@ -771,11 +1744,16 @@ pub struct CreateChatCompletionRequest {
     /// `max_tokens`, optional, nullable.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tokens: Option<i64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `prediction`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -784,6 +1762,7 @@ pub struct CreateChatCompletionRequest {
     /// Constraints: minimum -9223372036854776000, maximum 9223372036854776000.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub seed: Option<i64>,
     /// `stream_options`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -806,15 +1785,90 @@ pub struct CreateChatCompletionRequest {
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub functions: Option<Vec<ChatCompletionFunctions>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionRequest {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            messages: Empty::empty(),
+            model: Empty::empty(),
+            service_tier: Empty::empty(),
+            modalities: Empty::empty(),
+            verbosity: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            frequency_penalty: Empty::empty(),
+            presence_penalty: Empty::empty(),
+            web_search_options: Empty::empty(),
+            response_format: Empty::empty(),
+            audio: Empty::empty(),
+            store: Empty::empty(),
+            moderation: Empty::empty(),
+            stream: Empty::empty(),
+            stop: Empty::empty(),
+            logit_bias: Empty::empty(),
+            logprobs: Empty::empty(),
+            max_tokens: Empty::empty(),
+            n: Empty::empty(),
+            prediction: Empty::empty(),
+            seed: Empty::empty(),
+            stream_options: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            function_call: Empty::empty(),
+            functions: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatCompletionRequestAudio {
     /// `voice`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub voice: VoiceIdsOrCustomVoice,
     /// `format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub format: CreateChatCompletionRequestAudioFormat,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionRequestAudio {
+    fn empty() -> Self {
+        Self {
+            voice: Empty::empty(),
+            format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -887,6 +1941,19 @@ pub struct CreateChatCompletionRequestWebSearchOptions {
     /// `search_context_size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<WebSearchContextSize>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionRequestWebSearchOptions {
+    fn empty() -> Self {
+        Self {
+            user_location: Empty::empty(),
+            search_context_size: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
@@ -896,19 +1963,67 @@ pub struct CreateChatCompletionRequestWebSearchOptionsUserLocation {
     #[serde(default)]
     pub r#type: consts::Approximate,
     /// `approximate`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub approximate: WebSearchLocation,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            approximate: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateChatCompletionResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatCompletionResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `choices`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub choices: Vec<CreateChatCompletionResponseChoicesItem>,
     /// `created`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created: i64,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -919,6 +2034,10 @@ pub struct CreateChatCompletionResponse {
     /// `system_fingerprint`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     #[serde(default)]
@@ -929,20 +2048,78 @@ pub struct CreateChatCompletionResponse {
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ChatCompletionModeration>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            choices: Empty::empty(),
+            created: Empty::empty(),
+            model: Empty::empty(),
+            metadata: Empty::empty(),
+            service_tier: Empty::empty(),
+            system_fingerprint: Empty::empty(),
+            object: Empty::empty(),
+            usage: Empty::empty(),
+            moderation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateChatCompletionResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatCompletionResponseChoicesItem {
     /// `finish_reason`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub finish_reason: CreateChatCompletionResponseChoicesItemFinishReason,
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub message: ChatCompletionResponseMessage,
     /// `logprobs`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub logprobs: Option<CreateChatCompletionResponseChoicesItemLogprobs>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionResponseChoicesItem {
+    fn empty() -> Self {
+        Self {
+            finish_reason: Empty::empty(),
+            index: Empty::empty(),
+            message: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -965,26 +2142,73 @@ FunctionCall = "function_call",
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateChatCompletionStreamResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatCompletionStreamResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `choices`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub choices: Vec<CreateChatCompletionStreamResponseChoicesItem>,
     /// `created`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created: i64,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
     /// `service_tier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -992,6 +2216,10 @@ pub struct CreateChatCompletionStreamResponse {
     /// `system_fingerprint`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     #[serde(default)]
@@ -1002,21 +2230,72 @@ pub struct CreateChatCompletionStreamResponse {
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ChatCompletionModeration>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionStreamResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            choices: Empty::empty(),
+            created: Empty::empty(),
+            model: Empty::empty(),
+            obfuscation: Empty::empty(),
+            service_tier: Empty::empty(),
+            system_fingerprint: Empty::empty(),
+            object: Empty::empty(),
+            usage: Empty::empty(),
+            moderation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateChatCompletionStreamResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatCompletionStreamResponseChoicesItem {
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: ChatCompletionStreamResponseDelta,
     /// `logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<CreateChatCompletionStreamResponseChoicesItemLogprobs>,
     /// `finish_reason`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub finish_reason: Option<CreateChatCompletionStreamResponseChoicesItemFinishReason>,
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionStreamResponseChoicesItem {
+    fn empty() -> Self {
+        Self {
+            delta: Empty::empty(),
+            logprobs: Empty::empty(),
+            finish_reason: Empty::empty(),
+            index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1039,11 +2318,26 @@ FunctionCall = "function_call",
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CustomToolChatCompletions` schema.
@@ -1053,20 +2347,65 @@ pub struct CustomToolChatCompletions {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub custom: CustomToolChatCompletionsCustom,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolChatCompletions {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            custom: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomToolChatCompletionsCustom {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<CustomToolChatCompletionsCustomFormat>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolChatCompletionsCustom {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            description: Empty::empty(),
+            format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1086,16 +2425,63 @@ pub struct CustomToolChatCompletionsCustomFormatGrammar {
     #[serde(default)]
     pub r#type: consts::Grammar,
     /// `grammar`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub grammar: CustomToolChatCompletionsCustomFormatGrammarGrammar,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            grammar: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
     /// `definition`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub definition: String,
     /// `syntax`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub syntax: CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
+    fn empty() -> Self {
+        Self {
+            definition: Empty::empty(),
+            syntax: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1114,6 +2500,18 @@ pub struct CustomToolChatCompletionsCustomFormatText {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Text,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolChatCompletionsCustomFormatText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GetChatCompletionMessagesParams` schema.
@@ -1121,15 +2519,34 @@ pub struct CustomToolChatCompletionsCustomFormatText {
 pub struct GetChatCompletionMessagesParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<GetChatCompletionMessagesParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetChatCompletionMessagesParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `GetChatCompletionMessagesParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -1140,21 +2557,46 @@ pub type GetChatCompletionMessagesParamsOrder = AdminApiKeysListParamsOrder;
 pub struct ListChatCompletionsParams {
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListChatCompletionsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListChatCompletionsParams {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            metadata: Empty::empty(),
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListChatCompletionsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -1167,7 +2609,27 @@ pub struct PredictionContent {
     #[serde(default)]
     pub r#type: consts::Content,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: PredictionContentContent,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PredictionContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1214,8 +2676,21 @@ Fast = "fast",
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UpdateChatCompletionRequest {
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateChatCompletionRequest {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1236,14 +2711,45 @@ High = "high",
 pub struct WebSearchLocation {
     /// `country`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub country: Option<String>,
     /// `region`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub region: Option<String>,
     /// `city`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub city: Option<String>,
     /// `timezone`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub timezone: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebSearchLocation {
+    fn empty() -> Self {
+        Self {
+            country: Empty::empty(),
+            region: Empty::empty(),
+            city: Empty::empty(),
+            timezone: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

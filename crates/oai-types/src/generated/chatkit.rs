@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `ActiveStatus` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -11,43 +12,151 @@ pub struct ActiveStatus {
     /// Default: `"active"`.
     #[serde(default)]
     pub r#type: consts::Active,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ActiveStatus {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `AssistantMessageItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantMessageItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.assistant_message"`.
     #[serde(default)]
     pub r#type: consts::ChatkitAssistantMessage,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<ResponseOutputText>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AssistantMessageItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Attachment` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: AttachmentType,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `mime_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub mime_type: String,
     /// `preview_url`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub preview_url: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Attachment {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            mime_type: Empty::empty(),
+            preview_url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -66,82 +175,313 @@ pub struct AutomaticThreadTitlingParam {
     /// `enabled`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AutomaticThreadTitlingParam {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionAutomaticThreadTitling` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionAutomaticThreadTitling {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionAutomaticThreadTitling {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionChatkitConfiguration` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionChatkitConfiguration {
     /// `automatic_thread_titling`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub automatic_thread_titling: ChatSessionAutomaticThreadTitling,
     /// `file_upload`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_upload: ChatSessionFileUpload,
     /// `history`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub history: ChatSessionHistory,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionChatkitConfiguration {
+    fn empty() -> Self {
+        Self {
+            automatic_thread_titling: Empty::empty(),
+            file_upload: Empty::empty(),
+            history: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionFileUpload` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionFileUpload {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
     /// `max_file_size`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub max_file_size: Option<i64>,
     /// `max_files`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub max_files: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionFileUpload {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            max_file_size: Empty::empty(),
+            max_files: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionHistory` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionHistory {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
     /// `recent_threads`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub recent_threads: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionHistory {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            recent_threads: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionRateLimits` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionRateLimits {
     /// `max_requests_per_1_minute`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub max_requests_per_1_minute: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionRateLimits {
+    fn empty() -> Self {
+        Self {
+            max_requests_per_1_minute: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatSessionResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSessionResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.session"`.
     #[serde(default)]
     pub object: consts::ChatkitSession,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
     /// `client_secret`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub client_secret: crate::SecretValue,
     /// `workflow`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub workflow: ChatkitWorkflow,
     /// `user`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub user: String,
     /// `rate_limits`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub rate_limits: ChatSessionRateLimits,
     /// `max_requests_per_1_minute`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub max_requests_per_1_minute: i64,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ChatSessionStatus,
     /// `chatkit_configuration`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub chatkit_configuration: ChatSessionChatkitConfiguration,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatSessionResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            expires_at: Empty::empty(),
+            client_secret: Empty::empty(),
+            workflow: Empty::empty(),
+            user: Empty::empty(),
+            rate_limits: Empty::empty(),
+            max_requests_per_1_minute: Empty::empty(),
+            status: Empty::empty(),
+            chatkit_configuration: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -168,22 +508,73 @@ pub struct ChatkitConfigurationParam {
     /// `history`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatkitConfigurationParam {
+    fn empty() -> Self {
+        Self {
+            automatic_thread_titling: Empty::empty(),
+            file_upload: Empty::empty(),
+            history: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ChatkitWorkflow` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatkitWorkflow {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `version`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub version: Option<String>,
     /// `state_variables`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub state_variables:
         Option<std::collections::BTreeMap<String, ChatkitWorkflowStateVariablesValue>>,
     /// `tracing`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tracing: ChatkitWorkflowTracing,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatkitWorkflow {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            version: Empty::empty(),
+            state_variables: Empty::empty(),
+            tracing: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -210,37 +601,133 @@ impl From<&str> for ChatkitWorkflowStateVariablesValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatkitWorkflowTracing {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ChatkitWorkflowTracing {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ClientToolCallItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientToolCallItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.client_tool_call"`.
     #[serde(default)]
     pub r#type: consts::ChatkitClientToolCall,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ClientToolCallStatus,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `output`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ClientToolCallItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -261,17 +748,51 @@ pub struct ClosedStatus {
     #[serde(default)]
     pub r#type: consts::Closed,
     /// `reason`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ClosedStatus {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateChatSessionBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateChatSessionBody {
     /// `workflow`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub workflow: WorkflowParam,
     /// `user`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub user: String,
     /// `expires_after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -282,19 +803,63 @@ pub struct CreateChatSessionBody {
     /// `chatkit_configuration`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chatkit_configuration: Option<ChatkitConfigurationParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateChatSessionBody {
+    fn empty() -> Self {
+        Self {
+            workflow: Empty::empty(),
+            user: Empty::empty(),
+            expires_after: Empty::empty(),
+            rate_limits: Empty::empty(),
+            chatkit_configuration: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeletedThreadResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletedThreadResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread.deleted"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeletedThreadResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ExpiresAfterParam` schema.
@@ -306,7 +871,27 @@ pub struct ExpiresAfterParam {
     pub anchor: consts::CreatedAt,
     /// `seconds`, required.
     /// Constraints: minimum 1, maximum 600.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub seconds: u64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ExpiresAfterParam {
+    fn empty() -> Self {
+        Self {
+            anchor: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FileAnnotation` schema.
@@ -317,7 +902,27 @@ pub struct FileAnnotation {
     #[serde(default)]
     pub r#type: consts::File,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: FileAnnotationSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FileAnnotation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FileAnnotationSource` schema.
@@ -328,7 +933,27 @@ pub struct FileAnnotationSource {
     #[serde(default)]
     pub r#type: consts::File,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FileAnnotationSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            filename: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FileUploadParam` schema.
@@ -340,11 +965,33 @@ pub struct FileUploadParam {
     /// `max_file_size`, optional.
     /// Constraints: minimum 1, maximum 512.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_file_size: Option<u64>,
     /// `max_files`, optional.
     /// Constraints: minimum 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_files: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FileUploadParam {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            max_file_size: Empty::empty(),
+            max_files: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `HistoryParam` schema.
@@ -356,18 +1003,56 @@ pub struct HistoryParam {
     /// `recent_threads`, optional.
     /// Constraints: minimum 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub recent_threads: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for HistoryParam {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            recent_threads: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InferenceOptions` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct InferenceOptions {
     /// `tool_choice`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub tool_choice: Option<ToolChoice>,
     /// `model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InferenceOptions {
+    fn empty() -> Self {
+        Self {
+            tool_choice: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListThreadItemsMethodParams` schema.
@@ -376,16 +1061,43 @@ pub struct ListThreadItemsMethodParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListThreadItemsMethodParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListThreadsMethodParams` schema.
@@ -394,20 +1106,52 @@ pub struct ListThreadsMethodParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
     /// `user`, optional.
     /// Constraints: at least 1 characters, at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListThreadsMethodParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `LockedStatus` schema.
@@ -418,8 +1162,28 @@ pub struct LockedStatus {
     #[serde(default)]
     pub r#type: consts::Locked,
     /// `reason`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for LockedStatus {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RateLimitsParam` schema.
@@ -428,7 +1192,23 @@ pub struct RateLimitsParam {
     /// `max_requests_per_1_minute`, optional.
     /// Constraints: minimum 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_requests_per_1_minute: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RateLimitsParam {
+    fn empty() -> Self {
+        Self {
+            max_requests_per_1_minute: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseOutputText` schema.
@@ -439,9 +1219,37 @@ pub struct ResponseOutputText {
     #[serde(default)]
     pub r#type: consts::OutputText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `annotations`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub annotations: Vec<ResponseOutputTextAnnotationsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseOutputText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            annotations: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -458,61 +1266,202 @@ Url(UrlAnnotation) = "url",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskGroupItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.task_group"`.
     #[serde(default)]
     pub r#type: consts::ChatkitTaskGroup,
     /// `tasks`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tasks: Vec<TaskGroupTask>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TaskGroupItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            tasks: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TaskGroupTask` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskGroupTask {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: TaskType,
     /// `heading`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub heading: Option<String>,
     /// `summary`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub summary: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TaskGroupTask {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            heading: Empty::empty(),
+            summary: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TaskItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.task"`.
     #[serde(default)]
     pub r#type: consts::ChatkitTask,
     /// `task_type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub task_type: TaskType,
     /// `heading`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub heading: Option<String>,
     /// `summary`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub summary: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TaskItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            task_type: Empty::empty(),
+            heading: Empty::empty(),
+            summary: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -551,15 +1500,59 @@ pub struct ThreadItemListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ThreadItem>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ThreadItemListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ThreadListResource` schema.
@@ -570,35 +1563,131 @@ pub struct ThreadListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ThreadResource>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ThreadListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ThreadResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread"`.
     #[serde(default)]
     pub object: consts::ChatkitThread,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `title`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub title: Option<String>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ThreadResourceStatus,
     /// `user`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub user: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ThreadResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            title: Empty::empty(),
+            status: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -617,7 +1706,26 @@ Closed(ClosedStatus) = "closed",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolChoice {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ToolChoice {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UrlAnnotation` schema.
@@ -628,7 +1736,27 @@ pub struct UrlAnnotation {
     #[serde(default)]
     pub r#type: consts::Url,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: UrlAnnotationSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UrlAnnotation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UrlAnnotationSource` schema.
@@ -639,7 +1767,27 @@ pub struct UrlAnnotationSource {
     #[serde(default)]
     pub r#type: consts::Url,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UrlAnnotationSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserMessageInputText` schema.
@@ -650,33 +1798,108 @@ pub struct UserMessageInputText {
     #[serde(default)]
     pub r#type: consts::InputText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserMessageInputText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UserMessageItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserMessageItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.user_message"`.
     #[serde(default)]
     pub r#type: consts::ChatkitUserMessage,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<UserMessageItemContentItem>,
     /// `attachments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub attachments: Vec<Attachment>,
     /// `inference_options`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub inference_options: Option<InferenceOptions>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserMessageItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            content: Empty::empty(),
+            attachments: Empty::empty(),
+            inference_options: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -697,37 +1920,113 @@ pub struct UserMessageQuotedText {
     #[serde(default)]
     pub r#type: consts::QuotedText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UserMessageQuotedText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `WidgetMessageItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WidgetMessageItem {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"chatkit.thread_item"`.
     #[serde(default)]
     pub object: consts::ChatkitThreadItem,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `thread_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub thread_id: String,
     /// `type`, required.
     /// Default: `"chatkit.widget"`.
     #[serde(default)]
     pub r#type: consts::ChatkitWidget,
     /// `widget`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub widget: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WidgetMessageItem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            thread_id: Empty::empty(),
+            r#type: Empty::empty(),
+            widget: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `WorkflowParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowParam {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `version`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub version: Option<String>,
     /// `state_variables`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -736,6 +2035,21 @@ pub struct WorkflowParam {
     /// `tracing`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<WorkflowTracingParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WorkflowParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            version: Empty::empty(),
+            state_variables: Empty::empty(),
+            tracing: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -764,4 +2078,16 @@ pub struct WorkflowTracingParam {
     /// `enabled`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WorkflowTracingParam {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 crate::tagged_union! {
 /// The `Annotation` schema.
@@ -28,7 +29,27 @@ pub struct CodeInterpreterTextOutput {
     #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub logs: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CodeInterpreterTextOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            logs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ContainerFileCitationBody` schema.
@@ -39,15 +60,67 @@ pub struct ContainerFileCitationBody {
     #[serde(default)]
     pub r#type: consts::ContainerFileCitation,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `start_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_index: i64,
     /// `end_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub end_index: i64,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ContainerFileCitationBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            container_id: Empty::empty(),
+            file_id: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            filename: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -64,9 +137,36 @@ Output(OutputContent),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DragPoint {
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DragPoint {
+    fn empty() -> Self {
+        Self {
+            x: Empty::empty(),
+            y: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FileCitationBody` schema.
@@ -77,11 +177,47 @@ pub struct FileCitationBody {
     #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FileCitationBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_id: Empty::empty(),
+            index: Empty::empty(),
+            filename: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -103,9 +239,37 @@ pub struct FilePath {
     #[serde(default)]
     pub r#type: consts::FilePath,
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FilePath {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_id: Empty::empty(),
+            index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -143,22 +307,56 @@ pub struct InputFileContent {
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `filename`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub filename: Option<String>,
     /// `file_data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_data: Option<String>,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// `file_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_url: Option<String>,
     /// `detail`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileInputDetail>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InputFileContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_id: Empty::empty(),
+            filename: Empty::empty(),
+            file_data: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            file_url: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InputImageContent` schema.
@@ -170,15 +368,46 @@ pub struct InputImageContent {
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `detail`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InputImageContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            detail: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InputTextContent` schema.
@@ -189,23 +418,87 @@ pub struct InputTextContent {
     #[serde(default)]
     pub r#type: consts::InputText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InputTextContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `LogProb` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogProb {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub bytes: Vec<i64>,
     /// `top_logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub top_logprobs: Vec<TopLogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for LogProb {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -438,11 +731,47 @@ pub struct OutputTextContent {
     #[serde(default)]
     pub r#type: consts::OutputText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `annotations`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub annotations: Vec<Annotation>,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<LogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OutputTextContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            annotations: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `PromptCacheBreakpointConfig` schema.
@@ -452,6 +781,18 @@ pub struct PromptCacheBreakpointConfig {
     /// Default: `"explicit"`.
     #[serde(default)]
     pub mode: consts::Explicit,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PromptCacheBreakpointConfig {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ReasoningTextContent` schema.
@@ -462,7 +803,27 @@ pub struct ReasoningTextContent {
     #[serde(default)]
     pub r#type: consts::ReasoningText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ReasoningTextContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RefusalContent` schema.
@@ -473,18 +834,73 @@ pub struct RefusalContent {
     #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RefusalContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TopLogProb` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopLogProb {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub bytes: Vec<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TopLogProb {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UrlCitationBody` schema.
@@ -495,13 +911,57 @@ pub struct UrlCitationBody {
     #[serde(default)]
     pub r#type: consts::UrlCitation,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
     /// `start_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub start_index: i64,
     /// `end_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub end_index: i64,
     /// `title`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub title: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UrlCitationBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            title: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UrlCitationParam` schema.
@@ -513,12 +973,56 @@ pub struct UrlCitationParam {
     pub r#type: consts::UrlCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub end_index: u64,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
     /// `title`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub title: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UrlCitationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            url: Empty::empty(),
+            title: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

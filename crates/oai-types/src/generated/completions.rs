@@ -3,20 +3,33 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `CreateCompletionRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCompletionRequest {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateCompletionRequestModel,
     /// `prompt`, required, nullable.
     /// Default: `"<|endoftext|>"`.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub prompt: Option<CreateCompletionRequestPrompt>,
     /// `best_of`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub best_of: Option<u64>,
     /// `echo`, optional, nullable.
     /// Default: `false`.
@@ -35,16 +48,28 @@ pub struct CreateCompletionRequest {
     /// Constraints: minimum 0, maximum 5.
     /// Default: `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub logprobs: Option<u64>,
     /// `max_tokens`, optional, nullable.
     /// Constraints: minimum 0.
     /// Default: `16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_tokens: Option<u64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `presence_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
@@ -53,6 +78,7 @@ pub struct CreateCompletionRequest {
     pub presence_penalty: Option<f64>,
     /// `seed`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub seed: Option<i64>,
     /// `stop`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +93,10 @@ pub struct CreateCompletionRequest {
     /// `suffix`, optional, nullable.
     /// Default: `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub suffix: Option<String>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
@@ -80,7 +110,40 @@ pub struct CreateCompletionRequest {
     pub top_p: Option<f64>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateCompletionRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            prompt: Empty::empty(),
+            best_of: Empty::empty(),
+            echo: Empty::empty(),
+            frequency_penalty: Empty::empty(),
+            logit_bias: Empty::empty(),
+            logprobs: Empty::empty(),
+            max_tokens: Empty::empty(),
+            n: Empty::empty(),
+            presence_penalty: Empty::empty(),
+            seed: Empty::empty(),
+            stop: Empty::empty(),
+            stream: Empty::empty(),
+            stream_options: Empty::empty(),
+            suffix: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -120,15 +183,47 @@ impl From<&str> for CreateCompletionRequestPrompt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCompletionResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `choices`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub choices: Vec<CreateCompletionResponseChoicesItem>,
     /// `created`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created: i64,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `system_fingerprint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
     #[serde(default)]
@@ -136,20 +231,75 @@ pub struct CreateCompletionResponse {
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<CompletionUsage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateCompletionResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            choices: Empty::empty(),
+            created: Empty::empty(),
+            model: Empty::empty(),
+            system_fingerprint: Empty::empty(),
+            object: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateCompletionResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCompletionResponseChoicesItem {
     /// `finish_reason`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub finish_reason: CreateCompletionResponseChoicesItemFinishReason,
     /// `index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub index: i64,
     /// `logprobs`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub logprobs: Option<CreateCompletionResponseChoicesItemLogprobs>,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateCompletionResponseChoicesItem {
+    fn empty() -> Self {
+        Self {
+            finish_reason: Empty::empty(),
+            index: Empty::empty(),
+            logprobs: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -179,4 +329,19 @@ pub struct CreateCompletionResponseChoicesItemLogprobs {
     /// `top_logprobs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<Vec<std::collections::BTreeMap<String, f64>>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateCompletionResponseChoicesItemLogprobs {
+    fn empty() -> Self {
+        Self {
+            text_offset: Empty::empty(),
+            token_logprobs: Empty::empty(),
+            tokens: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

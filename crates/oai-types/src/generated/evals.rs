@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `CreateEvalCompletionsRunDataSource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,9 +20,36 @@ pub struct CreateEvalCompletionsRunDataSource {
     pub sampling_params: Option<CreateEvalCompletionsRunDataSourceSamplingParams>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: CreateEvalCompletionsRunDataSourceSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalCompletionsRunDataSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            input_messages: Empty::empty(),
+            sampling_params: Empty::empty(),
+            model: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -41,7 +69,27 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
     #[serde(default)]
     pub r#type: consts::ItemReference,
     /// `item_reference`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_reference: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_reference: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
@@ -51,7 +99,27 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     #[serde(default)]
     pub r#type: consts::Template,
     /// `template`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub template: Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            template: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -76,6 +144,7 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
@@ -84,6 +153,7 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     /// `seed`, optional.
     /// Default: `42`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub seed: Option<i64>,
     /// `response_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +161,24 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     /// `tools`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ChatCompletionTool>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
+    fn empty() -> Self {
+        Self {
+            reasoning_effort: Empty::empty(),
+            temperature: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            top_p: Empty::empty(),
+            seed: Empty::empty(),
+            response_format: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -125,11 +213,26 @@ pub struct CreateEvalCustomDataSourceConfig {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `item_schema`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub item_schema: serde_json::Value,
     /// `include_sample_schema`, optional.
     /// Default: `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_sample_schema: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalCustomDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_schema: Empty::empty(),
+            include_sample_schema: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -146,9 +249,36 @@ EvalItem(EvalItem),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateEvalItemSimpleInputMessage {
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub role: String,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub content: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalItemSimpleInputMessage {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateEvalJsonlRunDataSource` schema.
@@ -159,7 +289,27 @@ pub struct CreateEvalJsonlRunDataSource {
     #[serde(default)]
     pub r#type: consts::Jsonl,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: CreateEvalJsonlRunDataSourceSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalJsonlRunDataSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -179,15 +329,67 @@ pub struct CreateEvalLabelModelGrader {
     #[serde(default)]
     pub r#type: consts::LabelModel,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<CreateEvalItem>,
     /// `labels`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub labels: Vec<String>,
     /// `passing_labels`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub passing_labels: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalLabelModelGrader {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            model: Empty::empty(),
+            input: Empty::empty(),
+            labels: Empty::empty(),
+            passing_labels: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateEvalLogsDataSourceConfig` schema.
@@ -200,6 +402,19 @@ pub struct CreateEvalLogsDataSourceConfig {
     /// `metadata`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalLogsDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateEvalRequest` schema.
@@ -207,14 +422,47 @@ pub struct CreateEvalLogsDataSourceConfig {
 pub struct CreateEvalRequest {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source_config`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data_source_config: CreateEvalRequestDataSourceConfig,
     /// `testing_criteria`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub testing_criteria: Vec<CreateEvalRequestTestingCriteriaItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            metadata: Empty::empty(),
+            data_source_config: Empty::empty(),
+            testing_criteria: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -260,9 +508,36 @@ pub struct CreateEvalResponsesRunDataSource {
     pub sampling_params: Option<CreateEvalResponsesRunDataSourceSamplingParams>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: CreateEvalResponsesRunDataSourceSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalResponsesRunDataSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            input_messages: Empty::empty(),
+            sampling_params: Empty::empty(),
+            model: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -286,7 +561,27 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     #[serde(default)]
     pub r#type: consts::Template,
     /// `template`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub template: Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            template: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -315,6 +610,7 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
@@ -323,6 +619,7 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     /// `seed`, optional.
     /// Default: `42`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub seed: Option<i64>,
     /// `tools`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,6 +627,24 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<CreateEvalResponsesRunDataSourceSamplingParamsText>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
+    fn empty() -> Self {
+        Self {
+            reasoning_effort: Empty::empty(),
+            temperature: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            top_p: Empty::empty(),
+            seed: Empty::empty(),
+            tools: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
@@ -338,6 +653,18 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
     /// `format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<TextResponseFormatConfiguration>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -357,12 +684,37 @@ Responses(EvalResponsesSource) = "responses",
 pub struct CreateEvalRunRequest {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data_source: CreateEvalRunRequestDataSource,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalRunRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            metadata: Empty::empty(),
+            data_source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -388,17 +740,65 @@ pub struct CreateEvalStoredCompletionsDataSourceConfig {
     /// `metadata`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteEvalResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteEvalResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `eval_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub eval_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteEvalResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            eval_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteEvalRunResponse` schema.
@@ -406,13 +806,35 @@ pub struct DeleteEvalResponse {
 pub struct DeleteEvalRunResponse {
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub object: Option<String>,
     /// `deleted`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// `run_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub run_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteEvalRunResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            run_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Eval` schema.
@@ -423,27 +845,108 @@ pub struct Eval {
     #[serde(default)]
     pub object: consts::Eval,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `data_source_config`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data_source_config: EvalDataSourceConfig,
     /// `testing_criteria`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub testing_criteria: Vec<EvalTestingCriteriaItem>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Eval {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            name: Empty::empty(),
+            data_source_config: Empty::empty(),
+            testing_criteria: Empty::empty(),
+            created_at: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalApiError` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalApiError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalApiError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalCustomDataSourceConfig` schema.
@@ -454,7 +957,21 @@ pub struct EvalCustomDataSourceConfig {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `schema`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalCustomDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            schema: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -479,15 +996,49 @@ pub struct EvalGraderPython {
     #[serde(default)]
     pub r#type: consts::Python,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub source: String,
     /// `image_tag`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_tag: Option<String>,
     /// `pass_threshold`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalGraderPython {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            source: Empty::empty(),
+            image_tag: Empty::empty(),
+            pass_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalGraderScoreModel` schema.
@@ -497,13 +1048,34 @@ pub struct EvalGraderScoreModel {
     #[serde(default)]
     pub r#type: consts::ScoreModel,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `sampling_params`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<EvalGraderScoreModelSamplingParams>,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<EvalItem>,
     /// `range`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -511,6 +1083,24 @@ pub struct EvalGraderScoreModel {
     /// `pass_threshold`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalGraderScoreModel {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            model: Empty::empty(),
+            sampling_params: Empty::empty(),
+            input: Empty::empty(),
+            range: Empty::empty(),
+            pass_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalGraderStringCheck` schema.
@@ -524,15 +1114,67 @@ pub struct EvalGraderTextSimilarity {
     #[serde(default)]
     pub r#type: consts::TextSimilarity,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `reference`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub reference: String,
     /// `evaluation_metric`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub evaluation_metric: EvalGraderTextSimilarityEvaluationMetric,
     /// `pass_threshold`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub pass_threshold: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalGraderTextSimilarity {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            reference: Empty::empty(),
+            evaluation_metric: Empty::empty(),
+            pass_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalJsonlFileContentSource` schema.
@@ -543,17 +1185,51 @@ pub struct EvalJsonlFileContentSource {
     #[serde(default)]
     pub r#type: consts::FileContent,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<EvalJsonlFileContentSourceContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalJsonlFileContentSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalJsonlFileContentSource`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalJsonlFileContentSourceContentItem {
     /// `item`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub item: serde_json::Value,
     /// `sample`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalJsonlFileContentSourceContentItem {
+    fn empty() -> Self {
+        Self {
+            item: Empty::empty(),
+            sample: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalJsonlFileIdSource` schema.
@@ -564,7 +1240,27 @@ pub struct EvalJsonlFileIdSource {
     #[serde(default)]
     pub r#type: consts::FileId,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalJsonlFileIdSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalList` schema.
@@ -575,13 +1271,57 @@ pub struct EvalList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<Eval>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalLogsDataSourceConfig` schema.
@@ -595,7 +1335,22 @@ pub struct EvalLogsDataSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalLogsDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            schema: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalResponsesSource` schema.
@@ -609,15 +1364,31 @@ pub struct EvalResponsesSource {
     pub metadata: Option<serde_json::Value>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `instructions_search`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions_search: Option<String>,
     /// `created_after`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub created_after: Option<u64>,
     /// `created_before`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub created_before: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -634,6 +1405,28 @@ pub struct EvalResponsesSource {
     /// `tools`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalResponsesSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            model: Empty::empty(),
+            instructions_search: Empty::empty(),
+            created_after: Empty::empty(),
+            created_before: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            users: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalRun` schema.
@@ -644,32 +1437,142 @@ pub struct EvalRun {
     #[serde(default)]
     pub object: consts::EvalRun,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `eval_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub eval_id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub status: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `report_url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub report_url: String,
     /// `result_counts`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub result_counts: EvalRunResultCounts,
     /// `per_model_usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub per_model_usage: Vec<EvalRunPerModelUsageItem>,
     /// `per_testing_criteria_results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub per_testing_criteria_results: Vec<EvalRunPerTestingCriteriaResultsItem>,
     /// `data_source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data_source: EvalRunDataSource,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: EvalApiError,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRun {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            eval_id: Empty::empty(),
+            status: Empty::empty(),
+            model: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            report_url: Empty::empty(),
+            result_counts: Empty::empty(),
+            per_model_usage: Empty::empty(),
+            per_testing_criteria_results: Empty::empty(),
+            data_source: Empty::empty(),
+            metadata: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -692,13 +1595,57 @@ pub struct EvalRunList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<EvalRun>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalRunOutputItem` schema.
@@ -709,23 +1656,101 @@ pub struct EvalRunOutputItem {
     #[serde(default)]
     pub object: consts::EvalRunOutputItem,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `run_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub run_id: String,
     /// `eval_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub eval_id: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub status: String,
     /// `datasource_item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub datasource_item_id: i64,
     /// `datasource_item`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub datasource_item: serde_json::Value,
     /// `results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub results: Vec<EvalRunOutputItemResult>,
     /// `sample`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sample: EvalRunOutputItemSample,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItem {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            run_id: Empty::empty(),
+            eval_id: Empty::empty(),
+            created_at: Empty::empty(),
+            status: Empty::empty(),
+            datasource_item_id: Empty::empty(),
+            datasource_item: Empty::empty(),
+            results: Empty::empty(),
+            sample: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalRunOutputItemList` schema.
@@ -736,55 +1761,231 @@ pub struct EvalRunOutputItemList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<EvalRunOutputItem>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItemList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalRunOutputItemResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunOutputItemResult {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `score`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub score: f64,
     /// `passed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub passed: bool,
     /// `sample`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItemResult {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            r#type: Empty::empty(),
+            score: Empty::empty(),
+            passed: Empty::empty(),
+            sample: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRunOutputItem`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunOutputItemSample {
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<EvalRunOutputItemSampleInputItem>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<EvalRunOutputItemSampleOutputItem>,
     /// `finish_reason`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub finish_reason: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: EvalRunOutputItemSampleUsage,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: EvalApiError,
     /// `temperature`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub temperature: f64,
     /// `max_completion_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub max_completion_tokens: i64,
     /// `top_p`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub top_p: f64,
     /// `seed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub seed: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItemSample {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            finish_reason: Empty::empty(),
+            model: Empty::empty(),
+            usage: Empty::empty(),
+            error: Empty::empty(),
+            temperature: Empty::empty(),
+            max_completion_tokens: Empty::empty(),
+            top_p: Empty::empty(),
+            seed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRunOutputItem`, identical to [`CreateEvalItemSimpleInputMessage`].
@@ -795,64 +1996,265 @@ pub type EvalRunOutputItemSampleInputItem = CreateEvalItemSimpleInputMessage;
 pub struct EvalRunOutputItemSampleOutputItem {
     /// `role`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub role: Option<String>,
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub content: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItemSampleOutputItem {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRunOutputItem`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunOutputItemSampleUsage {
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
     /// `completion_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub prompt_tokens: i64,
     /// `cached_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cached_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunOutputItemSampleUsage {
+    fn empty() -> Self {
+        Self {
+            total_tokens: Empty::empty(),
+            completion_tokens: Empty::empty(),
+            prompt_tokens: Empty::empty(),
+            cached_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRun`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunPerModelUsageItem {
     /// `model_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model_name: String,
     /// `invocation_count`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub invocation_count: i64,
     /// `prompt_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub prompt_tokens: i64,
     /// `completion_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completion_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
     /// `cached_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cached_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunPerModelUsageItem {
+    fn empty() -> Self {
+        Self {
+            model_name: Empty::empty(),
+            invocation_count: Empty::empty(),
+            prompt_tokens: Empty::empty(),
+            completion_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            cached_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRun`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunPerTestingCriteriaResultsItem {
     /// `testing_criteria`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub testing_criteria: String,
     /// `passed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub passed: i64,
     /// `failed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub failed: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunPerTestingCriteriaResultsItem {
+    fn empty() -> Self {
+        Self {
+            testing_criteria: Empty::empty(),
+            passed: Empty::empty(),
+            failed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `EvalRun`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRunResultCounts {
     /// `total`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total: i64,
     /// `errored`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub errored: i64,
     /// `failed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub failed: i64,
     /// `passed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub passed: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalRunResultCounts {
+    fn empty() -> Self {
+        Self {
+            total: Empty::empty(),
+            errored: Empty::empty(),
+            failed: Empty::empty(),
+            passed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalStoredCompletionsDataSourceConfig` schema.
@@ -867,7 +2269,22 @@ pub struct EvalStoredCompletionsDataSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalStoredCompletionsDataSourceConfig {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            schema: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `EvalStoredCompletionsSource` schema.
@@ -882,16 +2299,40 @@ pub struct EvalStoredCompletionsSource {
     pub metadata: Option<Metadata>,
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `created_after`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub created_after: Option<i64>,
     /// `created_before`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub created_before: Option<i64>,
     /// `limit`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EvalStoredCompletionsSource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            metadata: Empty::empty(),
+            model: Empty::empty(),
+            created_after: Empty::empty(),
+            created_before: Empty::empty(),
+            limit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -915,10 +2356,15 @@ ScoreModel(EvalGraderScoreModel) = "score_model",
 pub struct GetEvalRunOutputItemsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -927,6 +2373,21 @@ pub struct GetEvalRunOutputItemsParams {
     /// Default: `"asc"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<GetEvalRunOutputItemsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetEvalRunOutputItemsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            status: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `GetEvalRunOutputItemsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -947,10 +2408,15 @@ Pass = "pass",
 pub struct GetEvalRunsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
@@ -959,6 +2425,21 @@ pub struct GetEvalRunsParams {
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunsParamsStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetEvalRunsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `GetEvalRunsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -985,10 +2466,15 @@ Failed = "failed",
 pub struct ListEvalsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
@@ -998,6 +2484,21 @@ pub struct ListEvalsParams {
     /// Default: `"created_at"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ListEvalsParamsOrderBy>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListEvalsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            order_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListEvalsParams`, identical to [`AdminApiKeysListParamsOrder`].
@@ -1019,8 +2520,25 @@ UpdatedAt = "updated_at",
 pub struct UpdateEvalRequest {
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateEvalRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,20 +3,54 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `CreateFineTuningCheckpointPermissionRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateFineTuningCheckpointPermissionRequest {
     /// `project_ids`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub project_ids: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateFineTuningCheckpointPermissionRequest {
+    fn empty() -> Self {
+        Self {
+            project_ids: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateFineTuningJobRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateFineTuningJobRequest {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: CreateFineTuningJobRequestModel,
     /// `training_file`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub training_file: String,
     /// `hyperparameters`, optional.
     /// Deprecated.
@@ -26,9 +60,17 @@ pub struct CreateFineTuningJobRequest {
     /// Constraints: at least 1 characters, at most 64 characters.
     /// Default: `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub suffix: Option<String>,
     /// `validation_file`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +78,10 @@ pub struct CreateFineTuningJobRequest {
     /// `seed`, optional, nullable.
     /// Constraints: minimum 0, maximum 2147483647.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub seed: Option<u64>,
     /// `method`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +89,26 @@ pub struct CreateFineTuningJobRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateFineTuningJobRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            training_file: Empty::empty(),
+            hyperparameters: Empty::empty(),
+            suffix: Empty::empty(),
+            validation_file: Empty::empty(),
+            integrations: Empty::empty(),
+            seed: Empty::empty(),
+            method: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
@@ -62,6 +128,20 @@ pub struct CreateFineTuningJobRequestHyperparameters {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateFineTuningJobRequestHyperparameters {
+    fn empty() -> Self {
+        Self {
+            batch_size: Empty::empty(),
+            learning_rate_multiplier: Empty::empty(),
+            n_epochs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -104,23 +184,73 @@ pub struct CreateFineTuningJobRequestIntegrationsItem {
     #[serde(default)]
     pub r#type: consts::Wandb,
     /// `wandb`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateFineTuningJobRequestIntegrationsItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            wandb: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     /// `project`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub project: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub entity: Option<String>,
     /// `tags`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateFineTuningJobRequestIntegrationsItemWandb {
+    fn empty() -> Self {
+        Self {
+            project: Empty::empty(),
+            name: Empty::empty(),
+            entity: Empty::empty(),
+            tags: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -141,12 +271,40 @@ Gpt4oMini = "gpt-4o-mini",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteFineTuningCheckpointPermissionResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::CheckpointPermission,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteFineTuningCheckpointPermissionResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuneDPOHyperparameters` schema.
@@ -168,6 +326,21 @@ pub struct FineTuneDPOHyperparameters {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneDPOHyperparametersNEpochs>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneDPOHyperparameters {
+    fn empty() -> Self {
+        Self {
+            beta: Empty::empty(),
+            batch_size: Empty::empty(),
+            learning_rate_multiplier: Empty::empty(),
+            n_epochs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -220,12 +393,31 @@ pub struct FineTuneDPOMethod {
     /// `hyperparameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneDPOHyperparameters>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneDPOMethod {
+    fn empty() -> Self {
+        Self {
+            hyperparameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuneMethod` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuneMethod {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: FineTuneMethodType,
     /// `supervised`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +428,21 @@ pub struct FineTuneMethod {
     /// `reinforcement`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reinforcement: Option<FineTuneReinforcementMethod>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneMethod {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            supervised: Empty::empty(),
+            dpo: Empty::empty(),
+            reinforcement: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -282,6 +489,24 @@ pub struct FineTuneReinforcementHyperparameters {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_samples: Option<FineTuneReinforcementHyperparametersEvalSamples>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneReinforcementHyperparameters {
+    fn empty() -> Self {
+        Self {
+            batch_size: Empty::empty(),
+            learning_rate_multiplier: Empty::empty(),
+            n_epochs: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            compute_multiplier: Empty::empty(),
+            eval_interval: Empty::empty(),
+            eval_samples: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -369,10 +594,30 @@ High = "high",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuneReinforcementMethod {
     /// `grader`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub grader: FineTuneReinforcementMethodGrader,
     /// `hyperparameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneReinforcementHyperparameters>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneReinforcementMethod {
+    fn empty() -> Self {
+        Self {
+            grader: Empty::empty(),
+            hyperparameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -406,6 +651,20 @@ pub struct FineTuneSupervisedHyperparameters {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneSupervisedHyperparametersNEpochs>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneSupervisedHyperparameters {
+    fn empty() -> Self {
+        Self {
+            batch_size: Empty::empty(),
+            learning_rate_multiplier: Empty::empty(),
+            n_epochs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -447,20 +706,68 @@ pub struct FineTuneSupervisedMethod {
     /// `hyperparameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneSupervisedHyperparameters>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuneSupervisedMethod {
+    fn empty() -> Self {
+        Self {
+            hyperparameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuningCheckpointPermission` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuningCheckpointPermission {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `project_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub project_id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::CheckpointPermission,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningCheckpointPermission {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            created_at: Empty::empty(),
+            project_id: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuningIntegration` schema.
@@ -470,69 +777,212 @@ pub struct FineTuningIntegration {
     #[serde(default)]
     pub r#type: consts::Wandb,
     /// `wandb`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub wandb: FineTuningIntegrationWandb,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningIntegration {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            wandb: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `FineTuningIntegration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuningIntegrationWandb {
     /// `project`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub project: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub entity: Option<String>,
     /// `tags`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningIntegrationWandb {
+    fn empty() -> Self {
+        Self {
+            project: Empty::empty(),
+            name: Empty::empty(),
+            entity: Empty::empty(),
+            tags: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuningJob` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuningJob {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<FineTuningJobError>,
     /// `fine_tuned_model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub fine_tuned_model: Option<String>,
     /// `finished_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub finished_at: Option<i64>,
     /// `hyperparameters`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub hyperparameters: FineTuningJobHyperparameters,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::FineTuningJob,
     /// `organization_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub organization_id: String,
     /// `result_files`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub result_files: Vec<String>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FineTuningJobStatus,
     /// `trained_tokens`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub trained_tokens: Option<i64>,
     /// `training_file`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub training_file: String,
     /// `validation_file`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrations: Option<Vec<FineTuningIntegration>>,
     /// `seed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub seed: i64,
     /// `estimated_finish`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub estimated_finish: Option<i64>,
     /// `method`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -540,26 +990,116 @@ pub struct FineTuningJob {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJob {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            created_at: Empty::empty(),
+            error: Empty::empty(),
+            fine_tuned_model: Empty::empty(),
+            finished_at: Empty::empty(),
+            hyperparameters: Empty::empty(),
+            model: Empty::empty(),
+            object: Empty::empty(),
+            organization_id: Empty::empty(),
+            result_files: Empty::empty(),
+            status: Empty::empty(),
+            trained_tokens: Empty::empty(),
+            training_file: Empty::empty(),
+            validation_file: Empty::empty(),
+            integrations: Empty::empty(),
+            seed: Empty::empty(),
+            estimated_finish: Empty::empty(),
+            method: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuningJobCheckpoint` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuningJobCheckpoint {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `fine_tuned_model_checkpoint`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fine_tuned_model_checkpoint: String,
     /// `step_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub step_number: i64,
     /// `metrics`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub metrics: FineTuningJobCheckpointMetrics,
     /// `fine_tuning_job_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fine_tuning_job_id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::FineTuningJobCheckpoint,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJobCheckpoint {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            created_at: Empty::empty(),
+            fine_tuned_model_checkpoint: Empty::empty(),
+            step_number: Empty::empty(),
+            metrics: Empty::empty(),
+            fine_tuning_job_id: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `FineTuningJobCheckpoint`.
@@ -586,18 +1126,71 @@ pub struct FineTuningJobCheckpointMetrics {
     /// `full_valid_mean_token_accuracy`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_valid_mean_token_accuracy: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJobCheckpointMetrics {
+    fn empty() -> Self {
+        Self {
+            step: Empty::empty(),
+            train_loss: Empty::empty(),
+            train_mean_token_accuracy: Empty::empty(),
+            valid_loss: Empty::empty(),
+            valid_mean_token_accuracy: Empty::empty(),
+            full_valid_loss: Empty::empty(),
+            full_valid_mean_token_accuracy: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `FineTuningJob`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FineTuningJobError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub param: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJobError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `FineTuningJobEvent` schema.
@@ -607,12 +1200,40 @@ pub struct FineTuningJobEvent {
     #[serde(default)]
     pub object: consts::FineTuningJobEvent,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `level`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub level: FineTuningJobEventLevel,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -620,6 +1241,24 @@ pub struct FineTuningJobEvent {
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJobEvent {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            id: Empty::empty(),
+            created_at: Empty::empty(),
+            level: Empty::empty(),
+            message: Empty::empty(),
+            r#type: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -658,6 +1297,20 @@ pub struct FineTuningJobHyperparameters {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuningJobHyperparametersNEpochs>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for FineTuningJobHyperparameters {
+    fn empty() -> Self {
+        Self {
+            batch_size: Empty::empty(),
+            learning_rate_multiplier: Empty::empty(),
+            n_epochs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -719,11 +1372,47 @@ pub struct GraderMulti {
     #[serde(default)]
     pub r#type: consts::Multi,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `graders`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub graders: GraderMultiGraders,
     /// `calculate_output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub calculate_output: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GraderMulti {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            graders: Empty::empty(),
+            calculate_output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -746,18 +1435,56 @@ LabelModel(GraderLabelModel) = "label_model",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListFineTuningCheckpointPermissionResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<FineTuningCheckpointPermission>,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningCheckpointPermissionResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            object: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListFineTuningCheckpointPermissionsParams` schema.
@@ -765,18 +1492,42 @@ pub struct ListFineTuningCheckpointPermissionResponse {
 pub struct ListFineTuningCheckpointPermissionsParams {
     /// `project_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub project_id: Option<String>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"descending"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListFineTuningCheckpointPermissionsParamsOrder>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningCheckpointPermissionsParams {
+    fn empty() -> Self {
+        Self {
+            project_id: Empty::empty(),
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -795,11 +1546,29 @@ Descending = "descending",
 pub struct ListFineTuningEventsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningEventsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListFineTuningJobCheckpointsParams` schema.
@@ -807,41 +1576,125 @@ pub struct ListFineTuningEventsParams {
 pub struct ListFineTuningJobCheckpointsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningJobCheckpointsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListFineTuningJobCheckpointsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListFineTuningJobCheckpointsResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<FineTuningJobCheckpoint>,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
     /// `first_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningJobCheckpointsResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            object: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListFineTuningJobEventsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListFineTuningJobEventsResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<FineTuningJobEvent>,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFineTuningJobEventsResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            object: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListPaginatedFineTuningJobsParams` schema.
@@ -849,38 +1702,113 @@ pub struct ListFineTuningJobEventsResponse {
 pub struct ListPaginatedFineTuningJobsParams {
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListPaginatedFineTuningJobsParams {
+    fn empty() -> Self {
+        Self {
+            after: Empty::empty(),
+            limit: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListPaginatedFineTuningJobsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListPaginatedFineTuningJobsResponse {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<FineTuningJob>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::List,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListPaginatedFineTuningJobsResponse {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RunGraderRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunGraderRequest {
     /// `grader`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub grader: RunGraderRequestGrader,
     /// `item`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<serde_json::Value>,
     /// `model_sample`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model_sample: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunGraderRequest {
+    fn empty() -> Self {
+        Self {
+            grader: Empty::empty(),
+            item: Empty::empty(),
+            model_sample: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -903,77 +1831,329 @@ Multi(GraderMulti) = "multi",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunGraderResponse {
     /// `reward`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub reward: f64,
     /// `metadata`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub metadata: RunGraderResponseMetadata,
     /// `sub_rewards`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sub_rewards: std::collections::BTreeMap<String, serde_json::Value>,
     /// `model_grader_token_usage_per_model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model_grader_token_usage_per_model: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunGraderResponse {
+    fn empty() -> Self {
+        Self {
+            reward: Empty::empty(),
+            metadata: Empty::empty(),
+            sub_rewards: Empty::empty(),
+            model_grader_token_usage_per_model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunGraderResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunGraderResponseMetadata {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub r#type: String,
     /// `errors`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub errors: RunGraderResponseMetadataErrors,
     /// `execution_time`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub execution_time: f64,
     /// `scores`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub scores: std::collections::BTreeMap<String, serde_json::Value>,
     /// `token_usage`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub token_usage: Option<i64>,
     /// `sampled_model_name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub sampled_model_name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunGraderResponseMetadata {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            r#type: Empty::empty(),
+            errors: Empty::empty(),
+            execution_time: Empty::empty(),
+            scores: Empty::empty(),
+            token_usage: Empty::empty(),
+            sampled_model_name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RunGraderResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunGraderResponseMetadataErrors {
     /// `formula_parse_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub formula_parse_error: bool,
     /// `sample_parse_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub sample_parse_error: bool,
     /// `truncated_observation_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub truncated_observation_error: bool,
     /// `unresponsive_reward_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub unresponsive_reward_error: bool,
     /// `invalid_variable_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub invalid_variable_error: bool,
     /// `other_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub other_error: bool,
     /// `python_grader_server_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub python_grader_server_error: bool,
     /// `python_grader_server_error_type`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub python_grader_server_error_type: Option<String>,
     /// `python_grader_runtime_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub python_grader_runtime_error: bool,
     /// `python_grader_runtime_error_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub python_grader_runtime_error_details: Option<String>,
     /// `model_grader_server_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub model_grader_server_error: bool,
     /// `model_grader_refusal_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub model_grader_refusal_error: bool,
     /// `model_grader_parse_error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub model_grader_parse_error: bool,
     /// `model_grader_server_error_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub model_grader_server_error_details: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RunGraderResponseMetadataErrors {
+    fn empty() -> Self {
+        Self {
+            formula_parse_error: Empty::empty(),
+            sample_parse_error: Empty::empty(),
+            truncated_observation_error: Empty::empty(),
+            unresponsive_reward_error: Empty::empty(),
+            invalid_variable_error: Empty::empty(),
+            other_error: Empty::empty(),
+            python_grader_server_error: Empty::empty(),
+            python_grader_server_error_type: Empty::empty(),
+            python_grader_runtime_error: Empty::empty(),
+            python_grader_runtime_error_details: Empty::empty(),
+            model_grader_server_error: Empty::empty(),
+            model_grader_refusal_error: Empty::empty(),
+            model_grader_parse_error: Empty::empty(),
+            model_grader_server_error_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ValidateGraderRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidateGraderRequest {
     /// `grader`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub grader: ValidateGraderRequestGrader,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ValidateGraderRequest {
+    fn empty() -> Self {
+        Self {
+            grader: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -998,6 +2178,18 @@ pub struct ValidateGraderResponse {
     /// `grader`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grader: Option<ValidateGraderResponseGrader>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ValidateGraderResponse {
+    fn empty() -> Self {
+        Self {
+            grader: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {

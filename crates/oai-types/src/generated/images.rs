@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `C2PAProvenanceResult` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,18 +13,70 @@ pub struct C2PAProvenanceResult {
     #[serde(default)]
     pub r#type: consts::C2pa,
     /// `outcome`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub outcome: ProvenanceDetectionResultApi,
     /// `validation_state`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub validation_state: C2PAValidationStateApi,
     /// `issuer`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub issuer: Option<String>,
     /// `model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub model: Option<String>,
     /// `generated_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub generated_at: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for C2PAProvenanceResult {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            outcome: Empty::empty(),
+            validation_state: Empty::empty(),
+            issuer: Empty::empty(),
+            model: Empty::empty(),
+            generated_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -45,14 +98,40 @@ NotPresent = "not_present",
 pub struct CreateContentProvenanceBody {
     /// `file`, required.
     pub file: crate::InputFile,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateContentProvenanceBody {
+    fn empty() -> Self {
+        Self {
+            file: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateImageEditRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateImageEditRequest {
     /// `image`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image: CreateImageEditRequestImage,
     /// `prompt`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `mask`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +148,10 @@ pub struct CreateImageEditRequest {
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `size`, optional, nullable.
     /// Default: `"1024x1024"`.
@@ -84,9 +167,14 @@ pub struct CreateImageEditRequest {
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_compression: Option<i64>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `input_fidelity`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +190,32 @@ pub struct CreateImageEditRequest {
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<CreateImageEditRequestQuality>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateImageEditRequest {
+    fn empty() -> Self {
+        Self {
+            image: Empty::empty(),
+            prompt: Empty::empty(),
+            mask: Empty::empty(),
+            background: Empty::empty(),
+            model: Empty::empty(),
+            n: Empty::empty(),
+            size: Empty::empty(),
+            response_format: Empty::empty(),
+            output_format: Empty::empty(),
+            output_compression: Empty::empty(),
+            user: Empty::empty(),
+            input_fidelity: Empty::empty(),
+            stream: Empty::empty(),
+            partial_images: Empty::empty(),
+            quality: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -211,6 +325,13 @@ Auto = "auto",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateImageRequest {
     /// `prompt`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
@@ -220,6 +341,10 @@ pub struct CreateImageRequest {
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
@@ -236,6 +361,7 @@ pub struct CreateImageRequest {
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_compression: Option<i64>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
@@ -262,7 +388,36 @@ pub struct CreateImageRequest {
     pub style: Option<CreateImageRequestStyle>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateImageRequest {
+    fn empty() -> Self {
+        Self {
+            prompt: Empty::empty(),
+            model: Empty::empty(),
+            n: Empty::empty(),
+            quality: Empty::empty(),
+            response_format: Empty::empty(),
+            output_format: Empty::empty(),
+            output_compression: Empty::empty(),
+            stream: Empty::empty(),
+            partial_images: Empty::empty(),
+            size: Empty::empty(),
+            moderation: Empty::empty(),
+            background: Empty::empty(),
+            style: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateImageRequest`, identical to [`CreateImageEditRequestBackground`].
@@ -380,6 +535,10 @@ pub struct CreateImageVariationRequest {
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `response_format`, optional, nullable.
     /// Default: `"url"`.
@@ -391,7 +550,28 @@ pub struct CreateImageVariationRequest {
     pub size: Option<CreateImageVariationRequestSize>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateImageVariationRequest {
+    fn empty() -> Self {
+        Self {
+            image: Empty::empty(),
+            model: Empty::empty(),
+            n: Empty::empty(),
+            response_format: Empty::empty(),
+            size: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -428,16 +608,34 @@ pub struct EditImageBodyJsonParam {
     pub model: Option<EditImageBodyJsonParamModel>,
     /// `images`, required.
     /// Constraints: at least 1 items, at most 16 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub images: Vec<ImageRefParam>,
     /// `mask`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<ImageRefParam>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `n`, optional, nullable.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
@@ -452,6 +650,10 @@ pub struct EditImageBodyJsonParam {
     pub size: Option<EditImageBodyJsonParamSize>,
     /// `user`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
@@ -459,6 +661,10 @@ pub struct EditImageBodyJsonParam {
     pub output_format: Option<EditImageBodyJsonParamOutputFormat>,
     /// `output_compression`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub output_compression: Option<u64>,
     /// `moderation`, optional, nullable.
     /// Default: `"auto"`.
@@ -475,6 +681,32 @@ pub struct EditImageBodyJsonParam {
     /// `partial_images`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for EditImageBodyJsonParam {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            images: Empty::empty(),
+            mask: Empty::empty(),
+            prompt: Empty::empty(),
+            n: Empty::empty(),
+            quality: Empty::empty(),
+            input_fidelity: Empty::empty(),
+            size: Empty::empty(),
+            user: Empty::empty(),
+            output_format: Empty::empty(),
+            output_compression: Empty::empty(),
+            moderation: Empty::empty(),
+            background: Empty::empty(),
+            stream: Empty::empty(),
+            partial_images: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -573,13 +805,39 @@ V1024x1536 = "1024x1536",
 pub struct Image {
     /// `b64_json`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub b64_json: Option<String>,
     /// `url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub url: Option<String>,
     /// `revised_prompt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub revised_prompt: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Image {
+    fn empty() -> Self {
+        Self {
+            b64_json: Empty::empty(),
+            url: Empty::empty(),
+            revised_prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImageEditCompletedEvent` schema.
@@ -589,19 +847,87 @@ pub struct ImageEditCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ImageEditCompleted,
     /// `b64_json`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub b64_json: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `size`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub size: ImageEditCompletedEventSize,
     /// `quality`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub quality: ImageEditCompletedEventQuality,
     /// `background`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub background: ImageEditCompletedEventBackground,
     /// `output_format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output_format: ImageEditCompletedEventOutputFormat,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: ImagesUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageEditCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            b64_json: Empty::empty(),
+            created_at: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ImageEditCompletedEvent`, identical to [`EditImageBodyJsonParamBackground`].
@@ -643,19 +969,87 @@ pub struct ImageEditPartialImageEvent {
     #[serde(default)]
     pub r#type: consts::ImageEditPartialImage,
     /// `b64_json`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub b64_json: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `size`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub size: ImageEditPartialImageEventSize,
     /// `quality`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub quality: ImageEditPartialImageEventQuality,
     /// `background`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub background: ImageEditPartialImageEventBackground,
     /// `output_format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output_format: ImageEditPartialImageEventOutputFormat,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageEditPartialImageEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            b64_json: Empty::empty(),
+            created_at: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ImageEditPartialImageEvent`, identical to [`EditImageBodyJsonParamBackground`].
@@ -687,19 +1081,87 @@ pub struct ImageGenCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ImageGenerationCompleted,
     /// `b64_json`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub b64_json: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `size`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub size: ImageGenCompletedEventSize,
     /// `quality`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub quality: ImageGenCompletedEventQuality,
     /// `background`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub background: ImageGenCompletedEventBackground,
     /// `output_format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output_format: ImageGenCompletedEventOutputFormat,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: ImagesUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageGenCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            b64_json: Empty::empty(),
+            created_at: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ImageGenCompletedEvent`, identical to [`EditImageBodyJsonParamBackground`].
@@ -718,18 +1180,72 @@ pub type ImageGenCompletedEventSize = ImageEditCompletedEventSize;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenInputUsageDetails {
     /// `text_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub text_tokens: i64,
     /// `image_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub image_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageGenInputUsageDetails {
+    fn empty() -> Self {
+        Self {
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImageGenOutputTokensDetails` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenOutputTokensDetails {
     /// `image_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub image_tokens: i64,
     /// `text_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub text_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageGenOutputTokensDetails {
+    fn empty() -> Self {
+        Self {
+            image_tokens: Empty::empty(),
+            text_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImageGenPartialImageEvent` schema.
@@ -739,19 +1255,87 @@ pub struct ImageGenPartialImageEvent {
     #[serde(default)]
     pub r#type: consts::ImageGenerationPartialImage,
     /// `b64_json`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub b64_json: String,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `size`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub size: ImageGenPartialImageEventSize,
     /// `quality`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub quality: ImageGenPartialImageEventQuality,
     /// `background`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub background: ImageGenPartialImageEventBackground,
     /// `output_format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output_format: ImageGenPartialImageEventOutputFormat,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageGenPartialImageEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            b64_json: Empty::empty(),
+            created_at: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ImageGenPartialImageEvent`, identical to [`EditImageBodyJsonParamBackground`].
@@ -780,16 +1364,60 @@ ImageGenerationCompleted(ImageGenCompletedEvent) = "image_generation.completed",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenUsage {
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `output_tokens_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens_details: Option<ImageGenOutputTokensDetails>,
     /// `input_tokens_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input_tokens_details: ImageGenInputUsageDetails,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageGenUsage {
+    fn empty() -> Self {
+        Self {
+            input_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            output_tokens: Empty::empty(),
+            output_tokens_details: Empty::empty(),
+            input_tokens_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImageRefParam` schema.
@@ -798,16 +1426,44 @@ pub struct ImageRefParam {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageRefParam {
+    fn empty() -> Self {
+        Self {
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImagesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagesResponse {
     /// `created`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created: i64,
     /// `data`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -827,6 +1483,24 @@ pub struct ImagesResponse {
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<ImageGenUsage>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImagesResponse {
+    fn empty() -> Self {
+        Self {
+            created: Empty::empty(),
+            data: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -858,22 +1532,92 @@ V1536x1024 = "1536x1024",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagesUsage {
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `input_tokens_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input_tokens_details: ImagesUsageInputTokensDetails,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImagesUsage {
+    fn empty() -> Self {
+        Self {
+            total_tokens: Empty::empty(),
+            input_tokens: Empty::empty(),
+            output_tokens: Empty::empty(),
+            input_tokens_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ImagesUsage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagesUsageInputTokensDetails {
     /// `text_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub text_tokens: i64,
     /// `image_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub image_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImagesUsageInputTokensDetails {
+    fn empty() -> Self {
+        Self {
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `PartialImages` schema.
@@ -901,11 +1645,46 @@ NotDetected = "not_detected",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProvenanceResource {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub object: ProvenanceCheckObject,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub results: Vec<ProvenanceResourceResultsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ProvenanceResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -926,11 +1705,47 @@ pub struct SynthIDProvenanceResult {
     #[serde(default)]
     pub r#type: consts::Synthid,
     /// `outcome`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub outcome: ProvenanceDetectionResultApi,
     /// `model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub model: Option<String>,
     /// `generated_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub generated_at: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SynthIDProvenanceResult {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            outcome: Empty::empty(),
+            model: Empty::empty(),
+            generated_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,16 +3,52 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `DeleteModelResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteModelResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteModelResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListModelsResponse` schema.
@@ -22,24 +58,85 @@ pub struct ListModelsResponse {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<Model>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListModelsResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Model` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `created`, required.
     /// Absent from the answers of llama-cpp-python's server: read as the default then.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created: i64,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::Model,
     /// `owned_by`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub owned_by: String,
     /// `shutdown_date`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub shutdown_date: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Model {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            created: Empty::empty(),
+            object: Empty::empty(),
+            owned_by: Empty::empty(),
+            shutdown_date: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

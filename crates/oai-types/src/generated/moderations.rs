@@ -3,16 +3,37 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `CreateModerationRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationRequest {
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: CreateModerationRequestInput,
     /// `model`, optional.
     /// Default: `"omni-moderation-latest"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateModerationRequestModel>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationRequest {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -50,14 +71,53 @@ pub struct CreateModerationRequestInputArrayItemImageUrl {
     #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub image_url: CreateModerationRequestInputArrayItemImageUrlImageUrl,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationRequestInputArrayItemImageUrl {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationRequest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationRequestInputArrayItemImageUrlImageUrl {
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
+    fn empty() -> Self {
+        Self {
+            url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationRequest`.
@@ -67,7 +127,27 @@ pub struct CreateModerationRequestInputArrayItemText {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationRequestInputArrayItemText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -89,106 +169,403 @@ TextModerationStable = "text-moderation-stable",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `results`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub results: Vec<CreateModerationResponseResultsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            model: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationResponseResultsItem {
     /// `flagged`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub flagged: bool,
     /// `categories`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub categories: CreateModerationResponseResultsItemCategories,
     /// `category_scores`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub category_scores: CreateModerationResponseResultsItemCategoryScores,
     /// `category_applied_input_types`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationResponseResultsItem {
+    fn empty() -> Self {
+        Self {
+            flagged: Empty::empty(),
+            categories: Empty::empty(),
+            category_scores: Empty::empty(),
+            category_applied_input_types: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationResponseResultsItemCategories {
     /// `hate`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub hate: bool,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub hate_threatening: bool,
     /// `harassment`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub harassment: bool,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub harassment_threatening: bool,
     /// `illicit`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub illicit: Option<bool>,
     /// `illicit/violent`, required, nullable.
-    #[serde(rename = "illicit/violent", default)]
+    #[serde(rename = "illicit/violent")]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub illicit_violent: Option<bool>,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub self_harm: bool,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub self_harm_intent: bool,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub self_harm_instructions: bool,
     /// `sexual`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub sexual: bool,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub sexual_minors: bool,
     /// `violence`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub violence: bool,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub violence_graphic: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationResponseResultsItemCategories {
+    fn empty() -> Self {
+        Self {
+            hate: Empty::empty(),
+            hate_threatening: Empty::empty(),
+            harassment: Empty::empty(),
+            harassment_threatening: Empty::empty(),
+            illicit: Empty::empty(),
+            illicit_violent: Empty::empty(),
+            self_harm: Empty::empty(),
+            self_harm_intent: Empty::empty(),
+            self_harm_instructions: Empty::empty(),
+            sexual: Empty::empty(),
+            sexual_minors: Empty::empty(),
+            violence: Empty::empty(),
+            violence_graphic: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     /// `hate`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub hate: Vec<consts::Text>,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub hate_threatening: Vec<consts::Text>,
     /// `harassment`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub harassment: Vec<consts::Text>,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub harassment_threatening: Vec<consts::Text>,
     /// `illicit`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub illicit: Vec<consts::Text>,
     /// `illicit/violent`, required.
     #[serde(rename = "illicit/violent")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub illicit_violent: Vec<consts::Text>,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub self_harm: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem>,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub self_harm_intent:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem>,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub self_harm_instructions:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem>,
     /// `sexual`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sexual: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem>,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sexual_minors: Vec<consts::Text>,
     /// `violence`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub violence: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem>,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub violence_graphic:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    fn empty() -> Self {
+        Self {
+            hate: Empty::empty(),
+            hate_threatening: Empty::empty(),
+            harassment: Empty::empty(),
+            harassment_threatening: Empty::empty(),
+            illicit: Empty::empty(),
+            illicit_violent: Empty::empty(),
+            self_harm: Empty::empty(),
+            self_harm_intent: Empty::empty(),
+            self_harm_instructions: Empty::empty(),
+            sexual: Empty::empty(),
+            sexual_minors: Empty::empty(),
+            violence: Empty::empty(),
+            violence_graphic: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
@@ -225,37 +602,152 @@ pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceIte
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     /// `hate`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub hate: f64,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub hate_threatening: f64,
     /// `harassment`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub harassment: f64,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub harassment_threatening: f64,
     /// `illicit`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub illicit: f64,
     /// `illicit/violent`, required.
     #[serde(rename = "illicit/violent")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub illicit_violent: f64,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub self_harm: f64,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub self_harm_intent: f64,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub self_harm_instructions: f64,
     /// `sexual`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub sexual: f64,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub sexual_minors: f64,
     /// `violence`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub violence: f64,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub violence_graphic: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateModerationResponseResultsItemCategoryScores {
+    fn empty() -> Self {
+        Self {
+            hate: Empty::empty(),
+            hate_threatening: Empty::empty(),
+            harassment: Empty::empty(),
+            harassment_threatening: Empty::empty(),
+            illicit: Empty::empty(),
+            illicit_violent: Empty::empty(),
+            self_harm: Empty::empty(),
+            self_harm_intent: Empty::empty(),
+            self_harm_instructions: Empty::empty(),
+            sexual: Empty::empty(),
+            sexual_minors: Empty::empty(),
+            violence: Empty::empty(),
+            violence_graphic: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `AudioTranscription` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -12,6 +13,10 @@ pub struct AudioTranscription {
     pub model: Option<AudioTranscriptionModel>,
     /// `language`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
@@ -22,10 +27,31 @@ pub struct AudioTranscription {
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt: Option<String>,
     /// `delay`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<AudioTranscriptionDelay>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AudioTranscription {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            language: Empty::empty(),
+            languages: Empty::empty(),
+            keywords: Empty::empty(),
+            prompt: Empty::empty(),
+            delay: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -74,6 +100,10 @@ pub struct AudioTranscriptionResponse {
     pub model: Option<AudioTranscriptionResponseModel>,
     /// `language`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
@@ -81,7 +111,26 @@ pub struct AudioTranscriptionResponse {
     pub languages: Option<Vec<String>>,
     /// `prompt`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AudioTranscriptionResponse {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            language: Empty::empty(),
+            languages: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `AudioTranscriptionResponse`, identical to [`AudioTranscriptionModel`].
@@ -91,11 +140,46 @@ pub type AudioTranscriptionResponseModel = AudioTranscriptionModel;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogProbProperties {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub bytes: Vec<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for LogProbProperties {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            bytes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -128,7 +212,21 @@ pub struct RealtimeAudioFormatsAudioPcm {
     pub r#type: consts::AudioPcm,
     /// `rate`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub rate: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeAudioFormatsAudioPcm {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            rate: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
@@ -137,6 +235,18 @@ pub struct RealtimeAudioFormatsAudioPcma {
     /// `type`, optional.
     #[serde(default)]
     pub r#type: consts::AudioPcma,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeAudioFormatsAudioPcma {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
@@ -145,6 +255,18 @@ pub struct RealtimeAudioFormatsAudioPcmu {
     /// `type`, optional.
     #[serde(default)]
     pub r#type: consts::AudioPcmu,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeAudioFormatsAudioPcmu {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventConversationItemCreate` schema.
@@ -153,15 +275,45 @@ pub struct RealtimeBetaClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventConversationItemCreate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventConversationItemDelete` schema.
@@ -169,12 +321,37 @@ pub struct RealtimeBetaClientEventConversationItemCreate {
 pub struct RealtimeBetaClientEventConversationItemDelete {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventConversationItemDelete {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventConversationItemRetrieve` schema.
@@ -182,12 +359,37 @@ pub struct RealtimeBetaClientEventConversationItemDelete {
 pub struct RealtimeBetaClientEventConversationItemRetrieve {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventConversationItemTruncate` schema.
@@ -195,16 +397,57 @@ pub struct RealtimeBetaClientEventConversationItemRetrieve {
 pub struct RealtimeBetaClientEventConversationItemTruncate {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemTruncate,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventConversationItemTruncate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferAppend` schema.
@@ -212,12 +455,37 @@ pub struct RealtimeBetaClientEventConversationItemTruncate {
 pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub audio: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferClear` schema.
@@ -225,10 +493,27 @@ pub struct RealtimeBetaClientEventInputAudioBufferAppend {
 pub struct RealtimeBetaClientEventInputAudioBufferClear {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferClear,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferCommit` schema.
@@ -236,10 +521,27 @@ pub struct RealtimeBetaClientEventInputAudioBufferClear {
 pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCommit,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventOutputAudioBufferClear` schema.
@@ -247,10 +549,27 @@ pub struct RealtimeBetaClientEventInputAudioBufferCommit {
 pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::OutputAudioBufferClear,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventResponseCancel` schema.
@@ -258,13 +577,35 @@ pub struct RealtimeBetaClientEventOutputAudioBufferClear {
 pub struct RealtimeBetaClientEventResponseCancel {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub response_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventResponseCancel {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventResponseCreate` schema.
@@ -272,6 +613,10 @@ pub struct RealtimeBetaClientEventResponseCancel {
 pub struct RealtimeBetaClientEventResponseCreate {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
@@ -279,6 +624,20 @@ pub struct RealtimeBetaClientEventResponseCreate {
     /// `response`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<RealtimeBetaResponseCreateParams>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventResponseCreate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventSessionUpdate` schema.
@@ -286,12 +645,37 @@ pub struct RealtimeBetaClientEventResponseCreate {
 pub struct RealtimeBetaClientEventSessionUpdate {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeSessionCreateRequest,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventSessionUpdate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaClientEventTranscriptionSessionUpdate` schema.
@@ -299,12 +683,37 @@ pub struct RealtimeBetaClientEventSessionUpdate {
 pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranscriptionSessionCreateRequest,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaResponse` schema.
@@ -312,6 +721,10 @@ pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
 pub struct RealtimeBetaResponse {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,6 +746,10 @@ pub struct RealtimeBetaResponse {
     pub usage: Option<RealtimeBetaResponseUsage>,
     /// `conversation_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub conversation_id: Option<String>,
     /// `voice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,6 +766,30 @@ pub struct RealtimeBetaResponse {
     /// `max_output_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeBetaResponseMaxOutputTokens>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            status: Empty::empty(),
+            status_details: Empty::empty(),
+            output: Empty::empty(),
+            metadata: Empty::empty(),
+            usage: Empty::empty(),
+            conversation_id: Empty::empty(),
+            voice: Empty::empty(),
+            modalities: Empty::empty(),
+            output_audio_format: Empty::empty(),
+            temperature: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaResponseCreateParams` schema.
@@ -359,6 +800,10 @@ pub struct RealtimeBetaResponseCreateParams {
     pub modalities: Option<Vec<RealtimeBetaResponseCreateParamsModalitiesItem>>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `voice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -391,6 +836,29 @@ pub struct RealtimeBetaResponseCreateParams {
     /// `input`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseCreateParams {
+    fn empty() -> Self {
+        Self {
+            modalities: Empty::empty(),
+            instructions: Empty::empty(),
+            voice: Empty::empty(),
+            output_audio_format: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            temperature: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            conversation: Empty::empty(),
+            metadata: Empty::empty(),
+            prompt: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -440,13 +908,36 @@ pub struct RealtimeBetaResponseCreateParamsToolsItem {
     pub r#type: Option<consts::Function>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `parameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            parameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -502,6 +993,20 @@ pub struct RealtimeBetaResponseStatusDetails {
     /// `error`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeBetaResponseStatusDetailsError>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseStatusDetails {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            reason: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
@@ -509,10 +1014,31 @@ pub struct RealtimeBetaResponseStatusDetails {
 pub struct RealtimeBetaResponseStatusDetailsError {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `code`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub code: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseStatusDetailsError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -548,12 +1074,15 @@ Incomplete = "incomplete",
 pub struct RealtimeBetaResponseUsage {
     /// `total_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub total_tokens: Option<i64>,
     /// `input_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub input_tokens: Option<i64>,
     /// `output_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub output_tokens: Option<i64>,
     /// `input_token_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -561,6 +1090,22 @@ pub struct RealtimeBetaResponseUsage {
     /// `output_token_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_token_details: Option<RealtimeBetaResponseUsageOutputTokenDetails>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseUsage {
+    fn empty() -> Self {
+        Self {
+            total_tokens: Empty::empty(),
+            input_tokens: Empty::empty(),
+            output_tokens: Empty::empty(),
+            input_token_details: Empty::empty(),
+            output_token_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
@@ -568,20 +1113,40 @@ pub struct RealtimeBetaResponseUsage {
 pub struct RealtimeBetaResponseUsageInputTokenDetails {
     /// `cached_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens_details:
         Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
+    fn empty() -> Self {
+        Self {
+            cached_tokens: Empty::empty(),
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            audio_tokens: Empty::empty(),
+            cached_tokens_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
@@ -589,55 +1154,161 @@ pub struct RealtimeBetaResponseUsageInputTokenDetails {
 pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     /// `text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub audio_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+    fn empty() -> Self {
+        Self {
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            audio_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemDeleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemDeleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemDeleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemDeleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
     /// `languages`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -646,7 +1317,33 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            transcript: Empty::empty(),
+            languages: Empty::empty(),
+            logprobs: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -663,37 +1360,117 @@ Duration(TranscriptTextUsageDuration) = "duration",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub content_index: Option<i64>,
     /// `delta`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed`.
@@ -701,199 +1478,685 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `code`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub code: Option<String>,
     /// `message`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub message: Option<String>,
     /// `param`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub param: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionSegment,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `speaker`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub speaker: String,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            id: Empty::empty(),
+            speaker: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemRetrieved` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemRetrieved {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemRetrieved,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventConversationItemTruncated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventConversationItemTruncated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemTruncated,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventConversationItemTruncated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventError` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventError {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Error,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: RealtimeBetaServerEventErrorError,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventError {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaServerEventError`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventErrorError {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub r#type: String,
     /// `code`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub code: Option<String>,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub param: Option<String>,
     /// `event_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventErrorError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            event_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCleared` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferCleared {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCleared,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCommitted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStarted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStarted,
     /// `audio_start_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_start_ms: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio_start_ms: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStopped` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStopped,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventMCPListToolsCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventMCPListToolsFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsInProgress` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventMCPListToolsInProgress {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventRateLimitsUpdated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventRateLimitsUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::RateLimitsUpdated,
     /// `rate_limits`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub rate_limits: Vec<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            rate_limits: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaServerEventRateLimitsUpdated`.
@@ -904,13 +2167,30 @@ pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     pub name: Option<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItemName>,
     /// `limit`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `remaining`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub remaining: Option<i64>,
     /// `reset_seconds`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_seconds: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            limit: Empty::empty(),
+            remaining: Empty::empty(),
+            reset_seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -927,98 +2207,390 @@ Tokens = "tokens",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseAudioDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseAudioDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseAudioDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseAudioDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseAudioDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseContentPartAdded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseContentPartAdded {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: RealtimeBetaServerEventResponseContentPartAddedPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaServerEventResponseContentPartAdded`.
@@ -1029,13 +2601,40 @@ pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     pub r#type: Option<RealtimeBetaServerEventResponseContentPartAddedPartType>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub audio: Option<String>,
     /// `transcript`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub transcript: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseContentPartAddedPart {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            audio: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1052,20 +2651,80 @@ Text = "text",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseContentPartDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: RealtimeBetaServerEventResponseContentPartDonePart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseContentPartDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeBetaServerEventResponseContentPartDone`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
@@ -1076,284 +2735,1044 @@ pub type RealtimeBetaServerEventResponseContentPartDonePart =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: RealtimeBetaResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseDone,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: RealtimeBetaResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            call_id: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallInProgress` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemAdded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            output_index: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseOutputItemDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            output_index: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseTextDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseTextDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseTextDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventResponseTextDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventResponseTextDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventResponseTextDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventSessionCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventSessionCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventSessionCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventSessionUpdated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventSessionUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventSessionUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::TranscriptionSessionCreated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionUpdated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeCallCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeCallCreateRequest {
     /// `sdp`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub sdp: String,
     /// `session`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<RealtimeSessionCreateRequestGA>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCallCreateRequest {
+    fn empty() -> Self {
+        Self {
+            sdp: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeCallReferRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeCallReferRequest {
     /// `target_uri`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub target_uri: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCallReferRequest {
+    fn empty() -> Self {
+        Self {
+            target_uri: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeCallRejectRequest` schema.
@@ -1361,7 +3780,20 @@ pub struct RealtimeCallReferRequest {
 pub struct RealtimeCallRejectRequest {
     /// `status_code`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub status_code: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCallRejectRequest {
+    fn empty() -> Self {
+        Self {
+            status_code: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1398,15 +3830,45 @@ pub struct RealtimeClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventConversationItemCreate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventConversationItemDelete` schema.
@@ -1415,12 +3877,37 @@ pub struct RealtimeClientEventConversationItemDelete {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventConversationItemDelete {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventConversationItemRetrieve` schema.
@@ -1429,12 +3916,37 @@ pub struct RealtimeClientEventConversationItemRetrieve {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventConversationItemRetrieve {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventConversationItemTruncate` schema.
@@ -1443,16 +3955,57 @@ pub struct RealtimeClientEventConversationItemTruncate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemTruncate,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventConversationItemTruncate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventInputAudioBufferAppend` schema.
@@ -1461,12 +4014,37 @@ pub struct RealtimeClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub audio: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventInputAudioBufferAppend {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventInputAudioBufferClear` schema.
@@ -1475,10 +4053,27 @@ pub struct RealtimeClientEventInputAudioBufferClear {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferClear,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventInputAudioBufferClear {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventInputAudioBufferCommit` schema.
@@ -1487,10 +4082,27 @@ pub struct RealtimeClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCommit,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventInputAudioBufferCommit {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventOutputAudioBufferClear` schema.
@@ -1498,10 +4110,27 @@ pub struct RealtimeClientEventInputAudioBufferCommit {
 pub struct RealtimeClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::OutputAudioBufferClear,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventOutputAudioBufferClear {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventResponseCancel` schema.
@@ -1510,13 +4139,35 @@ pub struct RealtimeClientEventResponseCancel {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub response_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventResponseCancel {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventResponseCreate` schema.
@@ -1525,6 +4176,10 @@ pub struct RealtimeClientEventResponseCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
@@ -1532,6 +4187,20 @@ pub struct RealtimeClientEventResponseCreate {
     /// `response`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<RealtimeResponseCreateParams>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventResponseCreate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeClientEventSessionUpdate` schema.
@@ -1540,12 +4209,37 @@ pub struct RealtimeClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeClientEventSessionUpdateSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventSessionUpdate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1563,12 +4257,37 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
 pub struct RealtimeClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranscriptionSessionCreateRequest,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeClientEventTranscriptionSessionUpdate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1600,6 +4319,10 @@ MCPApprovalRequest(RealtimeMCPApprovalRequest),
 pub struct RealtimeConversationItemFunctionCall {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1612,11 +4335,47 @@ pub struct RealtimeConversationItemFunctionCall {
     pub status: Option<RealtimeConversationItemFunctionCallStatus>,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemFunctionCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeConversationItemFunctionCallOutput` schema.
@@ -1624,6 +4383,10 @@ pub struct RealtimeConversationItemFunctionCall {
 pub struct RealtimeConversationItemFunctionCallOutput {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1635,9 +4398,40 @@ pub struct RealtimeConversationItemFunctionCallOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemFunctionCallOutputStatus>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub output: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemFunctionCallOutput {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            call_id: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemFunctionCallOutput`, identical to [`RealtimeConversationItemFunctionCallStatus`].
@@ -1661,6 +4455,10 @@ InProgress = "in_progress",
 pub struct RealtimeConversationItemMessageAssistant {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1675,7 +4473,31 @@ pub struct RealtimeConversationItemMessageAssistant {
     #[serde(default)]
     pub role: consts::Assistant,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<RealtimeConversationItemMessageAssistantContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageAssistant {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemMessageAssistant`.
@@ -1686,13 +4508,40 @@ pub struct RealtimeConversationItemMessageAssistantContentItem {
     pub r#type: Option<RealtimeConversationItemMessageAssistantContentItemType>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub audio: Option<String>,
     /// `transcript`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub transcript: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageAssistantContentItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            audio: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1714,6 +4563,10 @@ pub type RealtimeConversationItemMessageAssistantStatus =
 pub struct RealtimeConversationItemMessageSystem {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1728,7 +4581,31 @@ pub struct RealtimeConversationItemMessageSystem {
     #[serde(default)]
     pub role: consts::System,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<RealtimeConversationItemMessageSystemContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageSystem {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemMessageSystem`.
@@ -1739,7 +4616,24 @@ pub struct RealtimeConversationItemMessageSystemContentItem {
     pub r#type: Option<consts::InputText>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageSystemContentItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemMessageSystem`, identical to [`RealtimeConversationItemFunctionCallStatus`].
@@ -1750,6 +4644,10 @@ pub type RealtimeConversationItemMessageSystemStatus = RealtimeConversationItemF
 pub struct RealtimeConversationItemMessageUser {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1764,7 +4662,31 @@ pub struct RealtimeConversationItemMessageUser {
     #[serde(default)]
     pub role: consts::User,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<RealtimeConversationItemMessageUserContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageUser {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemMessageUser`.
@@ -1775,12 +4697,24 @@ pub struct RealtimeConversationItemMessageUserContentItem {
     pub r#type: Option<RealtimeConversationItemMessageUserContentItemType>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub audio: Option<String>,
     /// `image_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
@@ -1788,7 +4722,28 @@ pub struct RealtimeConversationItemMessageUserContentItem {
     pub detail: Option<RealtimeConversationItemMessageUserContentItemDetail>,
     /// `transcript`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub transcript: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemMessageUserContentItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            audio: Empty::empty(),
+            image_url: Empty::empty(),
+            detail: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1824,6 +4779,10 @@ pub type RealtimeConversationItemMessageUserStatus = RealtimeConversationItemFun
 pub struct RealtimeConversationItemWithReference {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1842,16 +4801,53 @@ pub struct RealtimeConversationItemWithReference {
     pub content: Option<Vec<RealtimeConversationItemWithReferenceContentItem>>,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `arguments`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub arguments: Option<String>,
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemWithReference {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            object: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeConversationItemWithReference`.
@@ -1862,16 +4858,48 @@ pub struct RealtimeConversationItemWithReferenceContentItem {
     pub r#type: Option<RealtimeConversationItemWithReferenceContentItemType>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub audio: Option<String>,
     /// `transcript`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub transcript: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeConversationItemWithReferenceContentItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            id: Empty::empty(),
+            audio: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -1924,6 +4952,19 @@ pub struct RealtimeCreateClientSecretRequest {
     /// `session`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<RealtimeCreateClientSecretRequestSession>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCreateClientSecretRequest {
+    fn empty() -> Self {
+        Self {
+            expires_after: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeCreateClientSecretRequest`.
@@ -1937,7 +4978,24 @@ pub struct RealtimeCreateClientSecretRequestExpiresAfter {
     /// Constraints: minimum 10, maximum 7200.
     /// Default: `600`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub seconds: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCreateClientSecretRequestExpiresAfter {
+    fn empty() -> Self {
+        Self {
+            anchor: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1955,11 +5013,46 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
 pub struct RealtimeCreateClientSecretResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeCreateClientSecretResponseSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeCreateClientSecretResponse {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            expires_at: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1980,13 +5073,36 @@ pub struct RealtimeFunctionTool {
     pub r#type: consts::Function,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `parameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeFunctionTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            parameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPApprovalRequest` schema.
@@ -1996,13 +5112,57 @@ pub struct RealtimeMCPApprovalRequest {
     #[serde(default)]
     pub r#type: consts::McpApprovalRequest,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPApprovalRequest {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPApprovalResponse` schema.
@@ -2012,14 +5172,55 @@ pub struct RealtimeMCPApprovalResponse {
     #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `approval_request_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub approval_request_id: String,
     /// `approve`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPApprovalResponse {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            approve: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPHTTPError` schema.
@@ -2029,9 +5230,37 @@ pub struct RealtimeMCPHTTPError {
     #[serde(default)]
     pub r#type: consts::HttpError,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub code: i64,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPHTTPError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPListTools` schema.
@@ -2042,11 +5271,44 @@ pub struct RealtimeMCPListTools {
     pub r#type: consts::McpListTools,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<MCPListToolsTool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPListTools {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPProtocolError` schema.
@@ -2056,9 +5318,37 @@ pub struct RealtimeMCPProtocolError {
     #[serde(default)]
     pub r#type: consts::ProtocolError,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub code: i64,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPProtocolError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeMCPToolCall` schema.
@@ -2068,22 +5358,77 @@ pub struct RealtimeMCPToolCall {
     #[serde(default)]
     pub r#type: consts::McpCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `approval_request_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub approval_request_id: Option<String>,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
     /// `error`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeMCPToolCallError>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            output: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2105,7 +5450,27 @@ pub struct RealtimeMCPToolExecutionError {
     #[serde(default)]
     pub r#type: consts::ToolExecutionError,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeMCPToolExecutionError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeReasoning` schema.
@@ -2114,6 +5479,18 @@ pub struct RealtimeReasoning {
     /// `effort`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<RealtimeReasoningEffort>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeReasoning {
+    fn empty() -> Self {
+        Self {
+            effort: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -2138,6 +5515,10 @@ Xhigh = "xhigh",
 pub struct RealtimeResponse {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2162,6 +5543,10 @@ pub struct RealtimeResponse {
     pub usage: Option<RealtimeResponseUsage>,
     /// `conversation_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub conversation_id: Option<String>,
     /// `output_modalities`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2169,6 +5554,28 @@ pub struct RealtimeResponse {
     /// `max_output_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeResponseMaxOutputTokens>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            status: Empty::empty(),
+            status_details: Empty::empty(),
+            output: Empty::empty(),
+            metadata: Empty::empty(),
+            audio: Empty::empty(),
+            usage: Empty::empty(),
+            conversation_id: Empty::empty(),
+            output_modalities: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeResponse`.
@@ -2177,6 +5584,18 @@ pub struct RealtimeResponseAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeResponseAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponseAudio {
+    fn empty() -> Self {
+        Self {
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeResponse`.
@@ -2189,6 +5608,19 @@ pub struct RealtimeResponseAudioOutput {
     /// Default: `"alloy"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponseAudioOutput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            voice: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeResponseCreateParams` schema.
@@ -2199,6 +5631,10 @@ pub struct RealtimeResponseCreateParams {
     pub output_modalities: Option<Vec<RealtimeResponseCreateParamsOutputModalitiesItem>>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2231,6 +5667,29 @@ pub struct RealtimeResponseCreateParams {
     /// `input`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponseCreateParams {
+    fn empty() -> Self {
+        Self {
+            output_modalities: Empty::empty(),
+            instructions: Empty::empty(),
+            audio: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            reasoning: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            conversation: Empty::empty(),
+            metadata: Empty::empty(),
+            prompt: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
@@ -2239,6 +5698,18 @@ pub struct RealtimeResponseCreateParamsAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeResponseCreateParamsAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponseCreateParamsAudio {
+    fn empty() -> Self {
+        Self {
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
@@ -2251,6 +5722,19 @@ pub struct RealtimeResponseCreateParamsAudioOutput {
     /// Default: `"alloy"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeResponseCreateParamsAudioOutput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            voice: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`, identical to [`RealtimeBetaResponseCreateParamsConversation`].
@@ -2416,12 +5900,40 @@ ResponseMcpCallFailed(RealtimeServerEventResponseMCPCallFailed) = "response.mcp_
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationCreated,
     /// `conversation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub conversation: RealtimeServerEventConversationCreatedConversation,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            conversation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventConversationCreated`.
@@ -2429,82 +5941,258 @@ pub struct RealtimeServerEventConversationCreated {
 pub struct RealtimeServerEventConversationCreatedConversation {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub object: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationCreatedConversation {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemAdded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemAdded {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemAdded,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemAdded {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemDeleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemDeleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemDeleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemDeleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemDone,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
     /// `languages`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2513,7 +6201,33 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            transcript: Empty::empty(),
+            languages: Empty::empty(),
+            logprobs: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2530,37 +6244,117 @@ Duration(TranscriptTextUsageDuration) = "duration",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub content_index: Option<i64>,
     /// `delta`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionFailed`, identical to [`RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError`].
@@ -2571,64 +6365,240 @@ pub type RealtimeServerEventConversationItemInputAudioTranscriptionFailedError =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionSegment,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `speaker`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub speaker: String,
     /// `start`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub start: f64,
     /// `end`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub end: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            id: Empty::empty(),
+            speaker: Empty::empty(),
+            start: Empty::empty(),
+            end: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemRetrieved` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemRetrieved {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemRetrieved,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemRetrieved {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventConversationItemTruncated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventConversationItemTruncated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ConversationItemTruncated,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventConversationItemTruncated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            content_index: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventError` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventError {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Error,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: RealtimeServerEventErrorError,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventError {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventError`, identical to [`RealtimeBetaServerEventErrorError`].
@@ -2638,25 +6608,78 @@ pub type RealtimeServerEventErrorError = RealtimeBetaServerEventErrorError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventInputAudioBufferCleared {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCleared,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferCleared {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventInputAudioBufferCommitted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferCommitted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            previous_item_id: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventInputAudioBufferDtmfEventReceived` schema.
@@ -2666,137 +6689,477 @@ pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     #[serde(default)]
     pub r#type: consts::InputAudioBufferDtmfEventReceived,
     /// `event`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event: String,
     /// `received_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub received_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            event: Empty::empty(),
+            received_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStarted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStarted,
     /// `audio_start_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_start_ms: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio_start_ms: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStopped` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStopped,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventInputAudioBufferTimeoutTriggered` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::InputAudioBufferTimeoutTriggered,
     /// `audio_start_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_start_ms: i64,
     /// `audio_end_ms`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio_start_ms: Empty::empty(),
+            audio_end_ms: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventMCPListToolsCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventMCPListToolsCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventMCPListToolsCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventMCPListToolsFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventMCPListToolsFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventMCPListToolsFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventMCPListToolsInProgress` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventMCPListToolsInProgress {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::McpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventMCPListToolsInProgress {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventOutputAudioBufferCleared` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventOutputAudioBufferCleared {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::OutputAudioBufferCleared,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventOutputAudioBufferCleared {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStarted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventOutputAudioBufferStarted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::OutputAudioBufferStarted,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventOutputAudioBufferStarted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStopped` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventOutputAudioBufferStopped {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::OutputAudioBufferStopped,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventOutputAudioBufferStopped {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventRateLimitsUpdated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventRateLimitsUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::RateLimitsUpdated,
     /// `rate_limits`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub rate_limits: Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventRateLimitsUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            rate_limits: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventRateLimitsUpdated`, identical to [`RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem`].
@@ -2807,98 +7170,390 @@ pub type RealtimeServerEventRateLimitsUpdatedRateLimitsItem =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseAudioDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseAudioDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseAudioDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseAudioDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseAudioDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `transcript`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub transcript: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            transcript: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseContentPartAdded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseContentPartAdded {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: RealtimeServerEventResponseContentPartAddedPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseContentPartAdded {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventResponseContentPartAdded`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
@@ -2909,20 +7564,80 @@ pub type RealtimeServerEventResponseContentPartAddedPart =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseContentPartDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: RealtimeServerEventResponseContentPartDonePart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseContentPartDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeServerEventResponseContentPartDone`, identical to [`RealtimeBetaServerEventResponseContentPartAddedPart`].
@@ -2933,231 +7648,868 @@ pub type RealtimeServerEventResponseContentPartDonePart =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: RealtimeResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseDone,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: RealtimeResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            call_id: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseMCPCallCompleted` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseMCPCallCompleted {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseMCPCallFailed` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseMCPCallFailed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseMCPCallFailed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseMCPCallInProgress` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseMCPCallInProgress {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseOutputItemAdded` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseOutputItemAdded {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseOutputItemAdded {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            output_index: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseOutputItemDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseOutputItemDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: RealtimeConversationItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseOutputItemDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            output_index: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseTextDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseTextDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseTextDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventResponseTextDone` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventResponseTextDone {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventResponseTextDone {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeServerEventSessionCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventSessionCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeServerEventSessionCreatedSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventSessionCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -3174,12 +8526,40 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventSessionUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeServerEventSessionUpdatedSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventSessionUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -3196,12 +8576,40 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeSession` schema.
@@ -3209,6 +8617,10 @@ pub struct RealtimeServerEventTranscriptionSessionUpdated {
 pub struct RealtimeSession {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3221,6 +8633,10 @@ pub struct RealtimeSession {
     pub model: Option<RealtimeSessionModel>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `voice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3257,6 +8673,10 @@ pub struct RealtimeSession {
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
     /// Default: `0.8`.
@@ -3267,6 +8687,7 @@ pub struct RealtimeSession {
     pub max_response_output_tokens: Option<RealtimeSessionMaxResponseOutputTokens>,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3274,27 +8695,77 @@ pub struct RealtimeSession {
     /// `include`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSession {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            modalities: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            voice: Empty::empty(),
+            input_audio_format: Empty::empty(),
+            output_audio_format: Empty::empty(),
+            input_audio_transcription: Empty::empty(),
+            turn_detection: Empty::empty(),
+            input_audio_noise_reduction: Empty::empty(),
+            speed: Empty::empty(),
+            tracing: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            temperature: Empty::empty(),
+            max_response_output_tokens: Empty::empty(),
+            expires_at: Empty::empty(),
+            prompt: Empty::empty(),
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeSessionCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeSessionCreateRequest {
     /// `client_secret`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub client_secret: RealtimeSessionCreateRequestClientSecret,
     /// `modalities`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `voice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `input_audio_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub input_audio_format: Option<String>,
     /// `output_audio_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3315,6 +8786,10 @@ pub struct RealtimeSessionCreateRequest {
     pub tools: Option<Vec<RealtimeSessionCreateRequestToolsItem>>,
     /// `tool_choice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3328,6 +8803,33 @@ pub struct RealtimeSessionCreateRequest {
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequest {
+    fn empty() -> Self {
+        Self {
+            client_secret: Empty::empty(),
+            modalities: Empty::empty(),
+            instructions: Empty::empty(),
+            voice: Empty::empty(),
+            input_audio_format: Empty::empty(),
+            output_audio_format: Empty::empty(),
+            input_audio_transcription: Empty::empty(),
+            speed: Empty::empty(),
+            tracing: Empty::empty(),
+            turn_detection: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            temperature: Empty::empty(),
+            max_response_output_tokens: Empty::empty(),
+            truncation: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
@@ -3335,9 +8837,36 @@ pub struct RealtimeSessionCreateRequest {
 pub struct RealtimeSessionCreateRequestClientSecret {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestClientSecret {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            expires_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeSessionCreateRequestGA` schema.
@@ -3355,6 +8884,10 @@ pub struct RealtimeSessionCreateRequestGA {
     pub model: Option<RealtimeSessionCreateRequestGAModel>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3388,6 +8921,31 @@ pub struct RealtimeSessionCreateRequestGA {
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestGA {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_modalities: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            audio: Empty::empty(),
+            include: Empty::empty(),
+            tracing: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            reasoning: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            truncation: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
@@ -3399,6 +8957,19 @@ pub struct RealtimeSessionCreateRequestGAAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateRequestGAAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestGAAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
@@ -3417,6 +8988,21 @@ pub struct RealtimeSessionCreateRequestGAAudioInput {
     /// `turn_detection`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestGAAudioInput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            transcription: Empty::empty(),
+            noise_reduction: Empty::empty(),
+            turn_detection: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
@@ -3438,6 +9024,20 @@ pub struct RealtimeSessionCreateRequestGAAudioOutput {
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestGAAudioOutput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            voice: Empty::empty(),
+            speed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -3540,7 +9140,23 @@ pub type RealtimeSessionCreateRequestGATracingTracingConfiguration =
 pub struct RealtimeSessionCreateRequestInputAudioTranscription {
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestInputAudioTranscription {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -3575,16 +9191,37 @@ pub type RealtimeSessionCreateRequestTracingTracingConfiguration =
 pub struct RealtimeSessionCreateRequestTurnDetection {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `threshold`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub silence_duration_ms: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateRequestTurnDetection {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            threshold: Empty::empty(),
+            prefix_padding_ms: Empty::empty(),
+            silence_duration_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeSessionCreateResponse` schema.
@@ -3592,24 +9229,41 @@ pub struct RealtimeSessionCreateRequestTurnDetection {
 pub struct RealtimeSessionCreateResponse {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub object: Option<String>,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `output_modalities`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3625,10 +9279,38 @@ pub struct RealtimeSessionCreateResponse {
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub tool_choice: Option<String>,
     /// `max_output_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateResponseMaxOutputTokens>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            expires_at: Empty::empty(),
+            include: Empty::empty(),
+            model: Empty::empty(),
+            output_modalities: Empty::empty(),
+            instructions: Empty::empty(),
+            audio: Empty::empty(),
+            tracing: Empty::empty(),
+            turn_detection: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
@@ -3640,6 +9322,19 @@ pub struct RealtimeSessionCreateResponseAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
@@ -3657,6 +9352,21 @@ pub struct RealtimeSessionCreateResponseAudioInput {
     /// `turn_detection`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateResponseAudioInputTurnDetection>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseAudioInput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            transcription: Empty::empty(),
+            noise_reduction: Empty::empty(),
+            turn_detection: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
@@ -3665,6 +9375,18 @@ pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NoiseReductionType>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseAudioInputNoiseReduction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
@@ -3683,6 +9405,20 @@ pub struct RealtimeSessionCreateResponseAudioOutput {
     /// `speed`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseAudioOutput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            voice: Empty::empty(),
+            speed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeSessionCreateResponseGA` schema.
@@ -3692,12 +9428,20 @@ pub struct RealtimeSessionCreateResponseGA {
     #[serde(default)]
     pub r#type: consts::Realtime,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::RealtimeSession,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `output_modalities`, optional.
     /// Default: `["audio"]`.
@@ -3708,6 +9452,10 @@ pub struct RealtimeSessionCreateResponseGA {
     pub model: Option<RealtimeSessionCreateResponseGAModel>,
     /// `instructions`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3737,6 +9485,33 @@ pub struct RealtimeSessionCreateResponseGA {
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseGA {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            object: Empty::empty(),
+            expires_at: Empty::empty(),
+            output_modalities: Empty::empty(),
+            model: Empty::empty(),
+            instructions: Empty::empty(),
+            audio: Empty::empty(),
+            include: Empty::empty(),
+            tracing: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            reasoning: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            truncation: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
@@ -3748,6 +9523,19 @@ pub struct RealtimeSessionCreateResponseGAAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseGAAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseGAAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
@@ -3766,6 +9554,21 @@ pub struct RealtimeSessionCreateResponseGAAudioInput {
     /// `turn_detection`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseGAAudioInput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            transcription: Empty::empty(),
+            noise_reduction: Empty::empty(),
+            turn_detection: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
@@ -3787,6 +9590,20 @@ pub struct RealtimeSessionCreateResponseGAAudioOutput {
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionCreateResponseGAAudioOutput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            voice: Empty::empty(),
+            speed: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -3890,6 +9707,18 @@ pub struct RealtimeSessionInputAudioNoiseReduction {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NoiseReductionType>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionInputAudioNoiseReduction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -3958,13 +9787,35 @@ TracingConfiguration(RealtimeSessionTracingTracingConfiguration),
 pub struct RealtimeSessionTracingTracingConfiguration {
     /// `workflow_name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub workflow_name: Option<String>,
     /// `group_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub group_id: Option<String>,
     /// `metadata`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeSessionTracingTracingConfiguration {
+    fn empty() -> Self {
+        Self {
+            workflow_name: Empty::empty(),
+            group_id: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranscriptionSessionCreateRequest` schema.
@@ -3988,6 +9839,22 @@ pub struct RealtimeTranscriptionSessionCreateRequest {
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateRequest {
+    fn empty() -> Self {
+        Self {
+            turn_detection: Empty::empty(),
+            input_audio_noise_reduction: Empty::empty(),
+            input_audio_format: Empty::empty(),
+            input_audio_transcription: Empty::empty(),
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranscriptionSessionCreateRequestGA` schema.
@@ -4002,6 +9869,20 @@ pub struct RealtimeTranscriptionSessionCreateRequestGA {
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            audio: Empty::empty(),
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`.
@@ -4010,6 +9891,18 @@ pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     /// `input`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateRequestGAAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`, identical to [`RealtimeSessionCreateRequestGAAudioInput`].
@@ -4035,22 +9928,50 @@ pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub silence_duration_ms: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            threshold: Empty::empty(),
+            prefix_padding_ms: Empty::empty(),
+            silence_duration_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranscriptionSessionCreateResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranscriptionSessionCreateResponse {
     /// `client_secret`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub client_secret: RealtimeTranscriptionSessionCreateResponseClientSecret,
     /// `modalities`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `input_audio_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub input_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4058,6 +9979,22 @@ pub struct RealtimeTranscriptionSessionCreateResponse {
     /// `turn_detection`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateResponse {
+    fn empty() -> Self {
+        Self {
+            client_secret: Empty::empty(),
+            modalities: Empty::empty(),
+            input_audio_format: Empty::empty(),
+            input_audio_transcription: Empty::empty(),
+            turn_detection: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestClientSecret`].
@@ -4071,11 +10008,26 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
     #[serde(default)]
     pub r#type: consts::Transcription,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4083,6 +10035,23 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranscriptionSessionCreateResponseGAAudio>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            object: Empty::empty(),
+            expires_at: Empty::empty(),
+            include: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
@@ -4091,6 +10060,18 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
     /// `input`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
@@ -4109,6 +10090,21 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     /// `turn_detection`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            transcription: Empty::empty(),
+            noise_reduction: Empty::empty(),
+            turn_detection: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateResponseAudioInputNoiseReduction`].
@@ -4141,12 +10137,37 @@ pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionInputAudioBufferAppend,
     /// `audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub audio: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationClientEventSessionClose` schema.
@@ -4155,10 +10176,27 @@ pub struct RealtimeTranslationClientEventSessionClose {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionClose,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationClientEventSessionClose {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationClientEventSessionUpdate` schema.
@@ -4167,12 +10205,37 @@ pub struct RealtimeTranslationClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub event_id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranslationSessionUpdateRequest,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationClientEventSessionUpdate {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationClientSecretCreateRequest` schema.
@@ -4182,7 +10245,27 @@ pub struct RealtimeTranslationClientSecretCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranslationSessionCreateRequest,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationClientSecretCreateRequest {
+    fn empty() -> Self {
+        Self {
+            expires_after: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationClientSecretCreateRequest`, identical to [`RealtimeCreateClientSecretRequestExpiresAfter`].
@@ -4194,11 +10277,46 @@ pub type RealtimeTranslationClientSecretCreateRequestExpiresAfter =
 pub struct RealtimeTranslationClientSecretCreateResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranslationSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationClientSecretCreateResponse {
+    fn empty() -> Self {
+        Self {
+            value: Empty::empty(),
+            expires_at: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -4225,106 +10343,321 @@ SessionOutputAudioDelta(RealtimeTranslationServerEventSessionOutputAudioDelta) =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionClosed {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionClosed,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionClosed {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationServerEventSessionCreated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionCreated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranslationSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionCreated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationServerEventSessionInputTranscriptDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionInputTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub elapsed_ms: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            elapsed_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputAudioDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionOutputAudioDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sample_rate`, optional.
     /// Default: `24000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub sample_rate: Option<i64>,
     /// `channels`, optional.
     /// Default: `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub channels: Option<i64>,
     /// `format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<consts::Pcm16>,
     /// `elapsed_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub elapsed_ms: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            sample_rate: Empty::empty(),
+            channels: Empty::empty(),
+            format: Empty::empty(),
+            elapsed_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputTranscriptDelta` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionOutputTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub elapsed_ms: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            elapsed_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationServerEventSessionUpdated` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationServerEventSessionUpdated {
     /// `event_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub event_id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub session: RealtimeTranslationSession,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationServerEventSessionUpdated {
+    fn empty() -> Self {
+        Self {
+            event_id: Empty::empty(),
+            r#type: Empty::empty(),
+            session: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationSession` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationSession {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Translation,
     /// `expires_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub expires_at: i64,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub audio: RealtimeTranslationSessionAudio,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSession {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            expires_at: Empty::empty(),
+            model: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
@@ -4336,6 +10669,19 @@ pub struct RealtimeTranslationSessionAudio {
     /// `output`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeTranslationSessionAudioOutput>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionAudio {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
@@ -4347,20 +10693,71 @@ pub struct RealtimeTranslationSessionAudioInput {
     /// `noise_reduction`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeTranslationSessionAudioInputNoiseReduction>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionAudioInput {
+    fn empty() -> Self {
+        Self {
+            transcription: Empty::empty(),
+            noise_reduction: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: NoiseReductionType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationSessionAudioInputTranscription {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionAudioInputTranscription {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
@@ -4368,17 +10765,53 @@ pub struct RealtimeTranslationSessionAudioInputTranscription {
 pub struct RealtimeTranslationSessionAudioOutput {
     /// `language`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub language: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionAudioOutput {
+    fn empty() -> Self {
+        Self {
+            language: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RealtimeTranslationSessionCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeTranslationSessionCreateRequest {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionCreateRequestAudio>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionCreateRequest {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSessionCreateRequest`, identical to [`RealtimeTranslationSessionAudio`].
@@ -4390,6 +10823,18 @@ pub struct RealtimeTranslationSessionUpdateRequest {
     /// `audio`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionUpdateRequestAudio>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTranslationSessionUpdateRequest {
+    fn empty() -> Self {
+        Self {
+            audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTranslationSessionUpdateRequest`, identical to [`RealtimeTranslationSessionAudio`].
@@ -4413,10 +10858,31 @@ pub struct RealtimeTruncationRetentionRatioTruncation {
     pub r#type: consts::RetentionRatio,
     /// `retention_ratio`, required.
     /// Constraints: minimum 0, maximum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub retention_ratio: f64,
     /// `token_limits`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_limits: Option<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTruncationRetentionRatioTruncation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            retention_ratio: Empty::empty(),
+            token_limits: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `RealtimeTruncation`.
@@ -4425,7 +10891,23 @@ pub struct RealtimeTruncationRetentionRatioTruncationTokenLimits {
     /// `post_instructions`, optional.
     /// Constraints: minimum 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub post_instructions: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTruncationRetentionRatioTruncationTokenLimits {
+    fn empty() -> Self {
+        Self {
+            post_instructions: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -4466,6 +10948,21 @@ pub struct RealtimeTurnDetectionSemanticVad {
     /// Default: `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTurnDetectionSemanticVad {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            eagerness: Empty::empty(),
+            create_response: Empty::empty(),
+            interrupt_response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -4495,9 +10992,11 @@ pub struct RealtimeTurnDetectionServerVad {
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub silence_duration_ms: Option<i64>,
     /// `create_response`, optional.
     /// Default: `true`.
@@ -4509,5 +11008,27 @@ pub struct RealtimeTurnDetectionServerVad {
     pub interrupt_response: Option<bool>,
     /// `idle_timeout_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub idle_timeout_ms: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RealtimeTurnDetectionServerVad {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            threshold: Empty::empty(),
+            prefix_padding_ms: Empty::empty(),
+            silence_duration_ms: Empty::empty(),
+            create_response: Empty::empty(),
+            interrupt_response: Empty::empty(),
+            idle_timeout_ms: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `BetaAdditionalTools` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,11 +16,48 @@ pub struct BetaAdditionalTools {
     #[serde(default)]
     pub r#type: consts::AdditionalTools,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: BetaMessageRole,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<BetaTool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAdditionalTools {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            role: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaAdditionalToolsItemParam` schema.
@@ -30,6 +68,10 @@ pub struct BetaAdditionalToolsItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -40,7 +82,30 @@ pub struct BetaAdditionalToolsItemParam {
     #[serde(default)]
     pub role: consts::Developer,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<BetaTool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAdditionalToolsItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaAgentMessage` schema.
@@ -54,13 +119,58 @@ pub struct BetaAgentMessage {
     #[serde(default)]
     pub r#type: consts::AgentMessage,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `author`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub author: String,
     /// `recipient`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub recipient: String,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<BetaAgentMessageContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAgentMessage {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            author: Empty::empty(),
+            recipient: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -97,17 +207,59 @@ pub struct BetaAgentMessageItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"agent_message"`.
     #[serde(default)]
     pub r#type: consts::AgentMessage,
     /// `author`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub author: String,
     /// `recipient`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub recipient: String,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<BetaAgentMessageItemParamContentItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAgentMessageItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            author: Empty::empty(),
+            recipient: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -126,14 +278,52 @@ EncryptedContent(BetaEncryptedContentParam) = "encrypted_content",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaAgentTag {
     /// `agent_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub agent_name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAgentTag {
+    fn empty() -> Self {
+        Self {
+            agent_name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Beta_AgentTagParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaAgentTagParam {
     /// `agent_name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub agent_name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaAgentTagParam {
+    fn empty() -> Self {
+        Self {
+            agent_name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaAnnotation` schema, identical to `Annotation`.
@@ -177,19 +367,70 @@ pub struct BetaApplyPatchToolCall {
     #[serde(default)]
     pub r#type: consts::ApplyPatchCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaApplyPatchCallStatus,
     /// `operation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub operation: BetaApplyPatchToolCallOperation,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaApplyPatchToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            operation: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaApplyPatchToolCallItemParam` schema.
@@ -204,17 +445,60 @@ pub struct BetaApplyPatchToolCallItemParam {
     pub r#type: consts::ApplyPatchCall,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaApplyPatchCallStatusParam,
     /// `operation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub operation: BetaApplyPatchOperationParam,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaApplyPatchToolCallItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            operation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -240,20 +524,68 @@ pub struct BetaApplyPatchToolCallOutput {
     #[serde(default)]
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaApplyPatchCallOutputStatus,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaApplyPatchToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaApplyPatchToolCallOutputItemParam` schema.
@@ -268,18 +600,58 @@ pub struct BetaApplyPatchToolCallOutputItemParam {
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaApplyPatchCallOutputStatusParam,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaApplyPatchToolCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaApplyPatchToolParam` schema, identical to `ApplyPatchToolParam`.
@@ -326,17 +698,64 @@ pub struct BetaCodeInterpreterToolCall {
     #[serde(default)]
     pub r#type: consts::CodeInterpreterCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaCodeInterpreterToolCallStatus,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `outputs`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub outputs: Option<Vec<BetaCodeInterpreterToolCallOutputsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCodeInterpreterToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            container_id: Empty::empty(),
+            code: Empty::empty(),
+            outputs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -356,36 +775,93 @@ pub type BetaCodeInterpreterToolCallStatus = CodeInterpreterToolCallStatus;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaCompactResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"response.compaction"`.
     #[serde(default)]
     pub object: consts::ResponseCompaction,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaItemField>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: BetaResponseUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCompactResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            output: Empty::empty(),
+            created_at: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaCompactResponseMethodPublicBody` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BetaCompactResponseMethodPublicBody {
     /// `model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub model: Option<BetaModelIdsCompaction>,
     /// `input`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaCompactResponseMethodPublicBodyInput>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,6 +872,25 @@ pub struct BetaCompactResponseMethodPublicBody {
     /// `service_tier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<BetaServiceTierEnum>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCompactResponseMethodPublicBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            input: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            instructions: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            service_tier: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -425,12 +920,46 @@ pub struct BetaCompactionBody {
     #[serde(default)]
     pub r#type: consts::Compaction,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `encrypted_content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCompactionBody {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaCompactionSummaryItemParam` schema.
@@ -441,6 +970,10 @@ pub struct BetaCompactionSummaryItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -448,7 +981,29 @@ pub struct BetaCompactionSummaryItemParam {
     pub r#type: consts::Compaction,
     /// `encrypted_content`, required.
     /// Constraints: at most 20971520 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCompactionSummaryItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaCompactionTriggerItemParam` schema.
@@ -461,6 +1016,19 @@ pub struct BetaCompactionTriggerItemParam {
     /// Default: `"compaction_trigger"`.
     #[serde(default)]
     pub r#type: consts::CompactionTrigger,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCompactionTriggerItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaComparisonFilter` schema, identical to `ComparisonFilter`.
@@ -483,15 +1051,33 @@ pub struct BetaComputerCallOutputItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `type`, required.
     /// Default: `"computer_call_output"`.
     #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaComputerScreenshotImage,
     /// `acknowledged_safety_checks`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -499,6 +1085,24 @@ pub struct BetaComputerCallOutputItemParam {
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaComputerCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaComputerCallOutputStatus` schema, identical to `ComputerCallOutputStatus`.
@@ -530,8 +1134,22 @@ pub struct BetaComputerToolCall {
     #[serde(default)]
     pub r#type: consts::ComputerCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -540,9 +1158,42 @@ pub struct BetaComputerToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<BetaComputerActionList>,
     /// `pending_safety_checks`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub pending_safety_checks: Vec<BetaComputerCallSafetyCheckParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaComputerToolCallStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaComputerToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            actions: Empty::empty(),
+            pending_safety_checks: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaComputerToolCallOutput` schema.
@@ -557,17 +1208,53 @@ pub struct BetaComputerToolCallOutput {
     pub r#type: consts::ComputerCallOutput,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaComputerScreenshotImage,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaComputerToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaComputerToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaComputerToolCallOutputResource` schema.
@@ -581,19 +1268,70 @@ pub struct BetaComputerToolCallOutputResource {
     #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaComputerScreenshotImage,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaComputerCallOutputStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaComputerToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaComputerToolCallOutput`, identical to [`ComputerToolCallStatus`].
@@ -656,6 +1394,10 @@ pub struct BetaCreateResponse {
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -666,12 +1408,24 @@ pub struct BetaCreateResponse {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -682,6 +1436,10 @@ pub struct BetaCreateResponse {
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -691,6 +1449,7 @@ pub struct BetaCreateResponse {
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -728,6 +1487,10 @@ pub struct BetaCreateResponse {
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -746,10 +1509,57 @@ pub struct BetaCreateResponse {
     pub context_management: Option<Vec<BetaContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_output_tokens: Option<u64>,
     /// `multi_agent`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_agent: Option<BetaMultiAgentParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCreateResponse {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            reasoning: Empty::empty(),
+            input: Empty::empty(),
+            include: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            store: Empty::empty(),
+            instructions: Empty::empty(),
+            moderation: Empty::empty(),
+            stream: Empty::empty(),
+            stream_options: Empty::empty(),
+            conversation: Empty::empty(),
+            context_management: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            multi_agent: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaCreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -775,19 +1585,67 @@ pub struct BetaCustomToolCall {
     pub r#type: consts::CustomToolCall,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCustomToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaCustomToolCallOutput` schema.
@@ -801,14 +1659,49 @@ pub struct BetaCustomToolCallOutput {
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaCustomToolCallOutputOutput,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCustomToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -837,19 +1730,70 @@ pub struct BetaCustomToolCallOutputResource {
     #[serde(default)]
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaCustomToolCallOutputResourceOutput,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCustomToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -878,24 +1822,88 @@ pub struct BetaCustomToolCallResource {
     #[serde(default)]
     pub r#type: consts::CustomToolCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaCustomToolCallResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaCustomToolParam` schema, identical to `CustomToolParam`.
@@ -930,7 +1938,27 @@ pub struct BetaEncryptedContent {
     #[serde(default)]
     pub r#type: consts::EncryptedContent,
     /// `encrypted_content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaEncryptedContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaEncryptedContentParam` schema.
@@ -942,7 +1970,27 @@ pub struct BetaEncryptedContentParam {
     pub r#type: consts::EncryptedContent,
     /// `encrypted_content`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaEncryptedContentParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaError` schema, identical to `Error`.
@@ -976,17 +2024,55 @@ pub struct BetaFileSearchToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileSearchCall,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFileSearchToolCallStatus,
     /// `queries`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub queries: Vec<String>,
     /// `results`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<BetaFileSearchToolCallResultsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFileSearchToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            queries: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaFileSearchToolCall`.
@@ -994,12 +2080,24 @@ pub struct BetaFileSearchToolCall {
 pub struct BetaFileSearchToolCallResultsItem {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `filename`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub filename: Option<String>,
     /// `attributes`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1007,6 +2105,22 @@ pub struct BetaFileSearchToolCallResultsItem {
     /// `score`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFileSearchToolCallResultsItem {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            text: Empty::empty(),
+            filename: Empty::empty(),
+            attributes: Empty::empty(),
+            score: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaFileSearchToolCall`, identical to [`FileSearchToolCallStatus`].
@@ -1029,21 +2143,44 @@ pub struct BetaFunctionCallOutputItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"function_call_output"`.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaFunctionCallOutputItemParamOutput,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1051,6 +2188,26 @@ pub struct BetaFunctionCallOutputItemParam {
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1104,22 +2261,75 @@ pub struct BetaFunctionShellCall {
     #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaFunctionShellAction,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionShellCallStatus,
     /// `environment`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub environment: Option<BetaFunctionShellCallEnvironment>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionShellCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            environment: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1140,9 +2350,20 @@ pub struct BetaFunctionShellCallItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1152,6 +2373,13 @@ pub struct BetaFunctionShellCallItemParam {
     #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaFunctionShellActionParam,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1159,6 +2387,25 @@ pub struct BetaFunctionShellCallItemParam {
     /// `environment`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BetaFunctionShellCallItemParamEnvironment>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionShellCallItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            r#type: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            environment: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -1185,22 +2432,81 @@ pub struct BetaFunctionShellCallOutput {
     #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionShellCallOutputStatusEnum,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaFunctionShellCallOutputContent>,
     /// `max_output_length`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub max_output_length: Option<i64>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionShellCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            max_output_length: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaFunctionShellCallOutputContent` schema, identical to `FunctionShellCallOutputContent`.
@@ -1223,9 +2529,20 @@ pub struct BetaFunctionShellCallOutputItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1235,13 +2552,40 @@ pub struct BetaFunctionShellCallOutputItemParam {
     #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaFunctionShellCallOutputContentParam>,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionShellCallItemStatus>,
     /// `max_output_length`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_output_length: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionShellCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            max_output_length: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaFunctionShellCallOutputOutcomeParam` schema, identical to `FunctionShellCallOutputOutcomeParam`.
@@ -1274,25 +2618,74 @@ pub struct BetaFunctionToolCall {
     pub agent: Option<BetaAgentTag>,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionToolCallStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaFunctionToolCallOutput` schema.
@@ -1303,27 +2696,70 @@ pub struct BetaFunctionToolCallOutput {
     pub agent: Option<BetaAgentTag>,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaFunctionToolCallOutputOutput,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1349,29 +2785,87 @@ pub struct BetaFunctionToolCallOutputResource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: BetaFunctionToolCallOutputResourceOutput,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1400,27 +2894,91 @@ pub struct BetaFunctionToolCallResource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<BetaToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaFunctionToolCallResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaFunctionToolCall`, identical to [`ComputerToolCallStatus`].
@@ -1440,6 +2998,7 @@ pub struct BetaGetResponseParams {
     pub stream: Option<bool>,
     /// `starting_after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub starting_after: Option<i64>,
     /// `include_obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1451,6 +3010,22 @@ pub struct BetaGetResponseParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaGetResponseParams {
+    fn empty() -> Self {
+        Self {
+            include: Empty::empty(),
+            stream: Empty::empty(),
+            starting_after: Empty::empty(),
+            include_obfuscation: Empty::empty(),
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaGrammarSyntax1` schema, identical to `GrammarSyntax1`.
@@ -1481,12 +3056,49 @@ pub struct BetaImageGenToolCall {
     #[serde(default)]
     pub r#type: consts::ImageGenerationCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaImageGenToolCallStatus,
     /// `result`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub result: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaImageGenToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            result: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaImageGenToolCall`, identical to [`ImageGenToolCallStatus`].
@@ -1547,12 +3159,42 @@ pub struct BetaInputMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: BetaInputMessageRole,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaInputMessageStatus>,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: BetaInputMessageContentList,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaInputMessage {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            status: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaInputMessageContentList` schema, identical to `InputMessageContentList`.
@@ -1568,14 +3210,52 @@ pub struct BetaInputMessageResource {
     #[serde(default)]
     pub r#type: consts::Message,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: BetaInputMessageResourceRole,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaInputMessageResourceStatus>,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: BetaInputMessageContentList,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaInputMessageResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            status: Empty::empty(),
+            content: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaInputMessageResource`, identical to [`InputMessageRole`].
@@ -1756,7 +3436,28 @@ pub struct BetaItemReferenceParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaItemReferenceParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -1838,12 +3539,17 @@ pub struct BetaListInputItemsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<BetaListInputItemsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1855,6 +3561,22 @@ pub struct BetaListInputItemsParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaListInputItemsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            include: Empty::empty(),
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaLocalEnvironmentParam` schema, identical to `LocalEnvironmentParam`.
@@ -1876,13 +3598,58 @@ pub struct BetaLocalShellToolCall {
     #[serde(default)]
     pub r#type: consts::LocalShellCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaLocalShellExecAction,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaLocalShellToolCallStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaLocalShellToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaLocalShellToolCallOutput` schema.
@@ -1895,12 +3662,42 @@ pub struct BetaLocalShellToolCallOutput {
     #[serde(default)]
     pub r#type: consts::LocalShellCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub output: String,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaLocalShellToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaLocalShellToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaLocalShellToolCallOutput`, identical to [`ComputerToolCallStatus`].
@@ -1928,13 +3725,58 @@ pub struct BetaMCPApprovalRequest {
     #[serde(default)]
     pub r#type: consts::McpApprovalRequest,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMCPApprovalRequest {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMCPApprovalResponse` schema.
@@ -1948,14 +3790,53 @@ pub struct BetaMCPApprovalResponse {
     pub r#type: consts::McpApprovalResponse,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `approval_request_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub approval_request_id: String,
     /// `approve`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMCPApprovalResponse {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            approve: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMCPApprovalResponseResource` schema.
@@ -1968,14 +3849,56 @@ pub struct BetaMCPApprovalResponseResource {
     #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `approval_request_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub approval_request_id: String,
     /// `approve`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMCPApprovalResponseResource {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            approve: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMCPListTools` schema.
@@ -1988,14 +3911,56 @@ pub struct BetaMCPListTools {
     #[serde(default)]
     pub r#type: consts::McpListTools,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<BetaMCPListToolsTool>,
     /// `error`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub error: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMCPListTools {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            tools: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMCPListToolsTool` schema, identical to `MCPListToolsTool`.
@@ -2017,15 +3982,47 @@ pub struct BetaMCPToolCall {
     #[serde(default)]
     pub r#type: consts::McpCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
     /// `error`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2035,7 +4032,32 @@ pub struct BetaMCPToolCall {
     pub status: Option<BetaMCPToolCallStatus>,
     /// `approval_request_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub approval_request_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMCPToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            error: Empty::empty(),
+            status: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMCPToolCallError` schema, identical to `MCPToolCallError`.
@@ -2061,16 +4083,62 @@ pub struct BetaMessage {
     #[serde(default)]
     pub r#type: consts::Message,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaMessageStatus,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: BetaMessageRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<BetaMessageContentItem>,
     /// `phase`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<BetaMessagePhase2>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMessage {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            phase: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2200,13 +4268,58 @@ pub struct BetaMultiAgentCall {
     #[serde(default)]
     pub r#type: consts::MultiAgentCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaMultiAgentAction,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMultiAgentCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMultiAgentCallItemParam` schema.
@@ -2217,18 +4330,60 @@ pub struct BetaMultiAgentCallItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `type`, required.
     /// Default: `"multi_agent_call"`.
     #[serde(default)]
     pub r#type: consts::MultiAgentCall,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaMultiAgentAction1,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMultiAgentCallItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            action: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMultiAgentCallOutput` schema.
@@ -2242,13 +4397,58 @@ pub struct BetaMultiAgentCallOutput {
     #[serde(default)]
     pub r#type: consts::MultiAgentCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaMultiAgentAction,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaOutputTextContent>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMultiAgentCallOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMultiAgentCallOutputItemParam` schema.
@@ -2259,29 +4459,95 @@ pub struct BetaMultiAgentCallOutputItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `type`, required.
     /// Default: `"multi_agent_call_output"`.
     #[serde(default)]
     pub r#type: consts::MultiAgentCallOutput,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaMultiAgentAction1,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaOutputTextContentParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMultiAgentCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            action: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaMultiAgentParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaMultiAgentParam {
     /// `enabled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub enabled: bool,
     /// `max_concurrent_subagents`, optional.
     /// Constraints: minimum 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_concurrent_subagents: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaMultiAgentParam {
+    fn empty() -> Self {
+        Self {
+            enabled: Empty::empty(),
+            max_concurrent_subagents: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaNamespaceToolParam` schema, identical to `NamespaceToolParam`.
@@ -2365,6 +4631,13 @@ pub struct BetaOutputMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
@@ -2373,12 +4646,44 @@ pub struct BetaOutputMessage {
     #[serde(default)]
     pub role: consts::Assistant,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<BetaOutputMessageContent>,
     /// `phase`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<BetaMessagePhase>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaOutputMessageStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaOutputMessage {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            phase: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaOutputMessageContent` schema, identical to `OutputMessageContent`.
@@ -2399,10 +4704,31 @@ pub struct BetaOutputTextContentParam {
     pub r#type: consts::OutputText,
     /// `text`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `annotations`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<BetaOutputTextContentParamAnnotationsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaOutputTextContentParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            annotations: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -2431,13 +4757,58 @@ pub struct BetaProgram {
     #[serde(default)]
     pub r#type: consts::Program,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `fingerprint`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fingerprint: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaProgram {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            code: Empty::empty(),
+            fingerprint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaProgramItemParam` schema.
@@ -2447,6 +4818,13 @@ pub struct BetaProgramItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program"`.
@@ -2454,13 +4832,51 @@ pub struct BetaProgramItemParam {
     pub r#type: consts::Program,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `code`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `fingerprint`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fingerprint: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaProgramItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            code: Empty::empty(),
+            fingerprint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaProgramOutput` schema.
@@ -2474,13 +4890,58 @@ pub struct BetaProgramOutput {
     #[serde(default)]
     pub r#type: consts::ProgramOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `result`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub result: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaProgramOutputStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaProgramOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            result: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaProgramOutputItemParam` schema.
@@ -2490,6 +4951,13 @@ pub struct BetaProgramOutputItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program_output"`.
@@ -2497,12 +4965,50 @@ pub struct BetaProgramOutputItemParam {
     pub r#type: consts::ProgramOutput,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `result`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub result: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaProgramOutputItemStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaProgramOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            result: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaProgramOutputItemStatus` schema, identical to `ProgramOutputItemStatus`.
@@ -2566,11 +5072,29 @@ pub struct BetaReasoningItem {
     #[serde(default)]
     pub r#type: consts::Reasoning,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `encrypted_content`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub encrypted_content: Option<String>,
     /// `summary`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub summary: Vec<BetaSummaryTextContent>,
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2578,6 +5102,24 @@ pub struct BetaReasoningItem {
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaReasoningItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaReasoningItem {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            summary: Empty::empty(),
+            content: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaReasoningItem`, identical to [`ComputerToolCallStatus`].
@@ -2596,26 +5138,45 @@ pub type BetaRefusalContent = RefusalContent;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaResponse {
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<BetaMetadata>,
     /// `top_logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub temperature: Option<f64>,
     /// `top_p`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -2623,21 +5184,47 @@ pub struct BetaResponse {
     pub prompt_cache_retention: Option<BetaResponsePromptCacheRetention>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: BetaModelIdsResponses,
     /// `background`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<BetaResponseTextParam>,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: BetaToolsArray,
     /// `tool_choice`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tool_choice: BetaToolChoiceParam,
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2649,6 +5236,13 @@ pub struct BetaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncation: Option<BetaResponseTruncation>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
@@ -2657,26 +5251,47 @@ pub struct BetaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaResponseStatus>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub created_at: f64,
     /// `completed_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<f64>,
     /// `error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<BetaResponseError>,
     /// `incomplete_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<BetaResponseIncompleteDetails>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaOutputItem>,
     /// `reasoning`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
     /// `instructions`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub instructions: Option<BetaResponseInstructions>,
     /// `output_text`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_text: Option<String>,
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2689,13 +5304,67 @@ pub struct BetaResponse {
     pub moderation: Option<BetaModeration>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub parallel_tool_calls: bool,
     /// `conversation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<BetaResponseConversation>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_output_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponse {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            id: Empty::empty(),
+            object: Empty::empty(),
+            status: Empty::empty(),
+            created_at: Empty::empty(),
+            completed_at: Empty::empty(),
+            error: Empty::empty(),
+            incomplete_details: Empty::empty(),
+            output: Empty::empty(),
+            reasoning: Empty::empty(),
+            instructions: Empty::empty(),
+            output_text: Empty::empty(),
+            usage: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            moderation: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            conversation: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseAudioDeltaEvent` schema.
@@ -2708,9 +5377,38 @@ pub struct BetaResponseAudioDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseAudioDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseAudioDoneEvent` schema.
@@ -2723,7 +5421,28 @@ pub struct BetaResponseAudioDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseAudioDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseAudioTranscriptDeltaEvent` schema.
@@ -2736,9 +5455,38 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseAudioTranscriptDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseAudioTranscriptDoneEvent` schema.
@@ -2751,7 +5499,28 @@ pub struct BetaResponseAudioTranscriptDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseAudioTranscriptDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCodeInterpreterCallCodeDeltaEvent` schema.
@@ -2764,13 +5533,58 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCodeInterpreterCallCodeDoneEvent` schema.
@@ -2783,13 +5597,58 @@ pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCodeInterpreterCallCodeDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            code: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCodeInterpreterCallCompletedEvent` schema.
@@ -2802,11 +5661,48 @@ pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCodeInterpreterCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCodeInterpreterCallInProgressEvent` schema.
@@ -2819,11 +5715,48 @@ pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCodeInterpreterCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCodeInterpreterCallInterpretingEvent` schema.
@@ -2836,11 +5769,48 @@ pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCodeInterpreterCallInterpretingEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCompletedEvent` schema.
@@ -2853,9 +5823,38 @@ pub struct BetaResponseCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseContentPartAddedEvent` schema.
@@ -2868,15 +5867,68 @@ pub struct BetaResponseContentPartAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaOutputContent,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseContentPartAddedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseContentPartDoneEvent` schema.
@@ -2889,15 +5941,68 @@ pub struct BetaResponseContentPartDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaOutputContent,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseContentPartDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseConversation` schema, identical to `ResponseConversation`.
@@ -2913,9 +6018,38 @@ pub struct BetaResponseCreatedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCreatedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCustomToolCallInputDeltaEvent` schema.
@@ -2928,13 +6062,58 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseCustomToolCallInputDoneEvent` schema.
@@ -2947,13 +6126,58 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseCustomToolCallInputDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseError` schema, identical to `ResponseError`.
@@ -2972,15 +6196,60 @@ pub struct BetaResponseErrorEvent {
     #[serde(default)]
     pub r#type: consts::Error,
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub param: Option<String>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseErrorEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFailedEvent` schema.
@@ -2993,9 +6262,38 @@ pub struct BetaResponseFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFailedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFileSearchCallCompletedEvent` schema.
@@ -3008,11 +6306,48 @@ pub struct BetaResponseFileSearchCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFileSearchCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFileSearchCallInProgressEvent` schema.
@@ -3025,11 +6360,48 @@ pub struct BetaResponseFileSearchCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFileSearchCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFileSearchCallSearchingEvent` schema.
@@ -3042,11 +6414,48 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFileSearchCallSearchingEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFormatJsonObject` schema, identical to `ResponseFormatJsonObject`.
@@ -3068,13 +6477,58 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseFunctionCallArgumentsDoneEvent` schema.
@@ -3087,15 +6541,68 @@ pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseFunctionCallArgumentsDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            name: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseImageGenCallCompletedEvent` schema.
@@ -3108,11 +6615,48 @@ pub struct BetaResponseImageGenCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseImageGenCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseImageGenCallGeneratingEvent` schema.
@@ -3125,11 +6669,48 @@ pub struct BetaResponseImageGenCallGeneratingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallGenerating,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseImageGenCallGeneratingEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseImageGenCallInProgressEvent` schema.
@@ -3142,11 +6723,48 @@ pub struct BetaResponseImageGenCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseImageGenCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseImageGenCallPartialImageEvent` schema.
@@ -3159,27 +6777,100 @@ pub struct BetaResponseImageGenCallPartialImageEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
     /// `partial_image_b64`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub partial_image_b64: String,
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub size: Option<String>,
     /// `quality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub quality: Option<String>,
     /// `background`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub background: Option<String>,
     /// `output_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_format: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseImageGenCallPartialImageEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            partial_image_b64: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseInProgressEvent` schema.
@@ -3192,9 +6883,38 @@ pub struct BetaResponseInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseInProgress,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponse`, identical to [`ResponseIncompleteDetails`].
@@ -3210,9 +6930,38 @@ pub struct BetaResponseIncompleteEvent {
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseIncompleteEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseInjectCreatedEvent` schema.
@@ -3222,12 +6971,45 @@ pub struct BetaResponseInjectCreatedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseInjectCreated,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseInjectCreatedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseInjectEvent` schema.
@@ -3237,10 +7019,38 @@ pub struct BetaResponseInjectEvent {
     #[serde(default)]
     pub r#type: consts::ResponseInject,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `input`, required.
     /// Constraints: at most 16384 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<BetaInputItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseInjectEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseInjectFailedEvent` schema.
@@ -3250,25 +7060,101 @@ pub struct BetaResponseInjectFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseInjectFailed,
     /// `response_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub response_id: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<BetaInputItem>,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: BetaResponseInjectFailedEventError,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseInjectFailedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response_id: Empty::empty(),
+            input: Empty::empty(),
+            error: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponseInjectFailedEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaResponseInjectFailedEventError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code: BetaResponseInjectFailedEventErrorCode,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseInjectFailedEventError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -3304,13 +7190,57 @@ pub struct BetaResponseItemList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<BetaItemResource>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseItemList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseLogProb` schema, identical to `ResponseLogProb`.
@@ -3326,13 +7256,58 @@ pub struct BetaResponseMCPCallArgumentsDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPCallArgumentsDoneEvent` schema.
@@ -3345,13 +7320,58 @@ pub struct BetaResponseMCPCallArgumentsDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPCallArgumentsDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            arguments: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPCallCompletedEvent` schema.
@@ -3364,11 +7384,48 @@ pub struct BetaResponseMCPCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPCallFailedEvent` schema.
@@ -3381,11 +7438,48 @@ pub struct BetaResponseMCPCallFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPCallFailedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPCallInProgressEvent` schema.
@@ -3398,11 +7492,48 @@ pub struct BetaResponseMCPCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPListToolsCompletedEvent` schema.
@@ -3415,11 +7546,48 @@ pub struct BetaResponseMCPListToolsCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPListToolsCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPListToolsFailedEvent` schema.
@@ -3432,11 +7600,48 @@ pub struct BetaResponseMCPListToolsFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPListToolsFailedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseMCPListToolsInProgressEvent` schema.
@@ -3449,11 +7654,48 @@ pub struct BetaResponseMCPListToolsInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseMCPListToolsInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseOutputItemAddedEvent` schema.
@@ -3466,11 +7708,48 @@ pub struct BetaResponseOutputItemAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: BetaOutputItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseOutputItemAddedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseOutputItemDoneEvent` schema.
@@ -3483,11 +7762,48 @@ pub struct BetaResponseOutputItemDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: BetaOutputItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseOutputItemDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseOutputTextAnnotationAddedEvent` schema.
@@ -3500,18 +7816,73 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `annotation_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub annotation_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `annotation`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub annotation: Option<BetaAnnotation>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseOutputTextAnnotationAddedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            annotation_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            annotation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -3533,9 +7904,38 @@ pub struct BetaResponseQueuedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseQueued,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseQueuedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseReasoningSummaryPartAddedEvent` schema.
@@ -3548,15 +7948,68 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaResponseReasoningSummaryPartAddedEventPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningSummaryPartAddedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponseReasoningSummaryPartAddedEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -3573,18 +8026,72 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaResponseReasoningSummaryPartDoneEventPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningSummaryPartDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponseReasoningSummaryPartDoneEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -3600,15 +8107,68 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseReasoningSummaryTextDoneEvent` schema.
@@ -3621,15 +8181,68 @@ pub struct BetaResponseReasoningSummaryTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningSummaryTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseReasoningTextDeltaEvent` schema.
@@ -3642,15 +8255,68 @@ pub struct BetaResponseReasoningTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseReasoningTextDoneEvent` schema.
@@ -3663,15 +8329,68 @@ pub struct BetaResponseReasoningTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseReasoningTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseRefusalDeltaEvent` schema.
@@ -3684,15 +8403,68 @@ pub struct BetaResponseRefusalDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseRefusalDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseRefusalDoneEvent` schema.
@@ -3705,15 +8477,68 @@ pub struct BetaResponseRefusalDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseRefusalDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            refusal: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseShellCallCommandAddedStreamingEvent` schema.
@@ -3724,16 +8549,61 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandAdded,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseShellCallCommandAddedStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseShellCallCommandDeltaStreamingEvent` schema.
@@ -3744,19 +8614,69 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseShellCallCommandDeltaStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseShellCallCommandDoneStreamingEvent` schema.
@@ -3767,16 +8687,61 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseShellCallCommandDoneStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseShellCallOutputContentDeltaStreamingEvent` schema.
@@ -3787,18 +8752,71 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: BetaShellCallOutputDelta,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseShellCallOutputContentDoneStreamingEvent` schema.
@@ -3809,18 +8827,71 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaFunctionShellCallOutputContent>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseShellCallOutputContentDoneStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponse`, identical to [`ResponseStatus`].
@@ -3961,17 +9032,78 @@ pub struct BetaResponseTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<BetaResponseLogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseTextDoneEvent` schema.
@@ -3984,17 +9116,78 @@ pub struct BetaResponseTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<BetaResponseLogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseTextParam` schema, identical to `ResponseTextParam`.
@@ -4016,11 +9209,48 @@ pub struct BetaResponseWebSearchCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseWebSearchCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseWebSearchCallInProgressEvent` schema.
@@ -4033,11 +9263,48 @@ pub struct BetaResponseWebSearchCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseWebSearchCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseWebSearchCallSearchingEvent` schema.
@@ -4050,11 +9317,48 @@ pub struct BetaResponseWebSearchCallSearchingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseWebSearchCallSearchingEvent {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponseWsError` schema.
@@ -4068,15 +9372,45 @@ pub struct BetaResponseWsError {
     pub r#type: consts::Error,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub status: Option<i64>,
     /// `sequence_number`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub sequence_number: Option<i64>,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: BetaErrorPayload,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponseWsError {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            error: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -4098,6 +9432,10 @@ pub struct BetaResponsesClientEventResponseCreate {
     /// `stream_id`, optional.
     /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4105,6 +9443,10 @@ pub struct BetaResponsesClientEventResponseCreate {
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4115,12 +9457,24 @@ pub struct BetaResponsesClientEventResponseCreate {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -4131,6 +9485,10 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4140,6 +9498,7 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4177,6 +9536,10 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4195,10 +9558,59 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub context_management: Option<Vec<BetaContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_output_tokens: Option<u64>,
     /// `multi_agent`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_agent: Option<BetaMultiAgentParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesClientEventResponseCreate {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            stream_id: Empty::empty(),
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            reasoning: Empty::empty(),
+            input: Empty::empty(),
+            include: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            store: Empty::empty(),
+            instructions: Empty::empty(),
+            moderation: Empty::empty(),
+            stream: Empty::empty(),
+            stream_options: Empty::empty(),
+            conversation: Empty::empty(),
+            context_management: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            multi_agent: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -4344,12 +9756,46 @@ pub struct BetaResponsesServerEventResponseAudioDelta {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseAudioDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4362,10 +9808,36 @@ pub struct BetaResponsesServerEventResponseAudioDone {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseAudioDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4378,12 +9850,46 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4396,10 +9902,36 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDone {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseAudioTranscriptDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4412,16 +9944,66 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4434,16 +10016,66 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            code: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4456,14 +10088,56 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4476,14 +10150,56 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4496,14 +10212,56 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4516,12 +10274,46 @@ pub struct BetaResponsesServerEventResponseCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4534,18 +10326,76 @@ pub struct BetaResponsesServerEventResponseContentPartAdded {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaOutputContent,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseContentPartAdded {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4558,18 +10408,76 @@ pub struct BetaResponsesServerEventResponseContentPartDone {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaOutputContent,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseContentPartDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4582,12 +10490,46 @@ pub struct BetaResponsesServerEventResponseCreated {
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCreated {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4600,16 +10542,66 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4622,16 +10614,66 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDone {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            input: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4644,12 +10686,46 @@ pub struct BetaResponsesServerEventResponseFailed {
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFailed {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            response: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4662,14 +10738,56 @@ pub struct BetaResponsesServerEventResponseFileSearchCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFileSearchCallCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4682,14 +10800,56 @@ pub struct BetaResponsesServerEventResponseFileSearchCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFileSearchCallInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4702,14 +10862,56 @@ pub struct BetaResponsesServerEventResponseFileSearchCallSearching {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFileSearchCallSearching {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4722,16 +10924,66 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4744,18 +10996,76 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDone {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            name: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            arguments: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4768,14 +11078,56 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseImageGenerationCallCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4788,14 +11140,56 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallGenerating {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallGenerating,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseImageGenerationCallGenerating {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4808,14 +11202,56 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseImageGenerationCallInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4828,30 +11264,108 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallPartialImage {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
     /// `partial_image_b64`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub partial_image_b64: String,
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub size: Option<String>,
     /// `quality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub quality: Option<String>,
     /// `background`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub background: Option<String>,
     /// `output_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_format: Option<String>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            partial_image_b64: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4864,12 +11378,46 @@ pub struct BetaResponsesServerEventResponseInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseInProgress,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4882,12 +11430,46 @@ pub struct BetaResponsesServerEventResponseIncomplete {
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseIncomplete {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4900,16 +11482,66 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4922,16 +11554,66 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDone {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            arguments: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4944,14 +11626,56 @@ pub struct BetaResponsesServerEventResponseMcpCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpCallCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4964,14 +11688,56 @@ pub struct BetaResponsesServerEventResponseMcpCallFailed {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpCallFailed {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -4984,14 +11750,56 @@ pub struct BetaResponsesServerEventResponseMcpCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpCallInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5004,14 +11812,56 @@ pub struct BetaResponsesServerEventResponseMcpListToolsCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpListToolsCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5024,14 +11874,56 @@ pub struct BetaResponsesServerEventResponseMcpListToolsFailed {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpListToolsFailed {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5044,14 +11936,56 @@ pub struct BetaResponsesServerEventResponseMcpListToolsInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseMcpListToolsInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5064,14 +11998,56 @@ pub struct BetaResponsesServerEventResponseOutputItemAdded {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: BetaOutputItem,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseOutputItemAdded {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5084,14 +12060,56 @@ pub struct BetaResponsesServerEventResponseOutputItemDone {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: BetaOutputItem,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseOutputItemDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5104,21 +12122,81 @@ pub struct BetaResponsesServerEventResponseOutputTextAnnotationAdded {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `annotation_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub annotation_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `annotation`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub annotation: Option<BetaAnnotation>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            annotation_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            annotation: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5131,20 +12209,86 @@ pub struct BetaResponsesServerEventResponseOutputTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<BetaResponseLogProb>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5157,20 +12301,86 @@ pub struct BetaResponsesServerEventResponseOutputTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<BetaResponseLogProb>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseOutputTextDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5183,12 +12393,46 @@ pub struct BetaResponsesServerEventResponseQueued {
     #[serde(default)]
     pub r#type: consts::ResponseQueued,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: BetaResponse,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseQueued {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5201,18 +12445,76 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaResponsesServerEventResponseReasoningSummaryPartAddedPart,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartAdded {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -5229,21 +12531,80 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: BetaResponsesServerEventResponseReasoningSummaryPartDonePart,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -5260,18 +12621,76 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5284,18 +12703,76 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5308,18 +12785,76 @@ pub struct BetaResponsesServerEventResponseReasoningTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5332,18 +12867,76 @@ pub struct BetaResponsesServerEventResponseReasoningTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseReasoningTextDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5356,18 +12949,76 @@ pub struct BetaResponsesServerEventResponseRefusalDelta {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseRefusalDelta {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5380,18 +13031,76 @@ pub struct BetaResponsesServerEventResponseRefusalDone {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseRefusalDone {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            refusal: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5402,19 +13111,69 @@ pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandAdded,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseShellCallCommandAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5425,22 +13184,77 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseShellCallCommandDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5451,19 +13265,69 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDone {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseShellCallCommandDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5474,21 +13338,79 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: BetaShellCallOutputDelta,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5499,21 +13421,79 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `agent`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<BetaFunctionShellCallOutputContent>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            agent: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            output: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5526,14 +13506,56 @@ pub struct BetaResponsesServerEventResponseWebSearchCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseWebSearchCallCompleted {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5546,14 +13568,56 @@ pub struct BetaResponsesServerEventResponseWebSearchCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseWebSearchCallInProgress {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `BetaResponsesServerEvent`.
@@ -5566,14 +13630,56 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesServerEventResponseWebSearchCallSearching {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaResponsesWebSocketStreamEvent` schema.
@@ -5581,7 +13687,23 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
 pub struct BetaResponsesWebSocketStreamEvent {
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaResponsesWebSocketStreamEvent {
+    fn empty() -> Self {
+        Self {
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaScreenshotParam` schema, identical to `ScreenshotParam`.
@@ -5634,12 +13756,20 @@ pub type BetaTextResponseFormatJsonSchema = TextResponseFormatJsonSchema;
 pub struct BetaTokenCountsBody {
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `input`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<BetaTokenCountsBodyInput>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `tools`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5656,6 +13786,10 @@ pub struct BetaTokenCountsBody {
     pub truncation: Option<BetaTruncationEnum>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `personality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5669,6 +13803,29 @@ pub struct BetaTokenCountsBody {
     /// `parallel_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaTokenCountsBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            input: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            tools: Empty::empty(),
+            text: Empty::empty(),
+            reasoning: Empty::empty(),
+            truncation: Empty::empty(),
+            instructions: Empty::empty(),
+            personality: Empty::empty(),
+            conversation: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -5731,19 +13888,71 @@ pub struct BetaToolSearchCall {
     #[serde(default)]
     pub r#type: consts::ToolSearchCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub call_id: Option<String>,
     /// `execution`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub execution: BetaToolSearchExecutionType,
     /// `arguments`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub arguments: serde_json::Value,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaToolSearchCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            execution: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaToolSearchCallItemParam` schema.
@@ -5754,9 +13963,17 @@ pub struct BetaToolSearchCallItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
@@ -5766,10 +13983,35 @@ pub struct BetaToolSearchCallItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<BetaToolSearchExecutionType>,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub arguments: BetaEmptyModelParam,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaToolSearchCallItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            execution: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaToolSearchExecutionType` schema, identical to `ToolSearchExecutionType`.
@@ -5786,19 +14028,77 @@ pub struct BetaToolSearchOutput {
     #[serde(default)]
     pub r#type: consts::ToolSearchOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub call_id: Option<String>,
     /// `execution`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub execution: BetaToolSearchExecutionType,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<BetaTool>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaFunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaToolSearchOutput {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            execution: Empty::empty(),
+            tools: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaToolSearchOutputItemParam` schema.
@@ -5809,9 +14109,17 @@ pub struct BetaToolSearchOutputItemParam {
     pub agent: Option<BetaAgentTagParam>,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
@@ -5821,10 +14129,35 @@ pub struct BetaToolSearchOutputItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<BetaToolSearchExecutionType>,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<BetaTool>,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<BetaFunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaToolSearchOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            execution: Empty::empty(),
+            tools: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `BetaToolSearchToolParam` schema, identical to `ToolSearchToolParam`.
@@ -5882,14 +14215,51 @@ pub struct BetaWebSearchToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<BetaAgentTag>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::WebSearchCall,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: BetaWebSearchToolCallStatus,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: BetaWebSearchToolCallAction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for BetaWebSearchToolCall {
+    fn empty() -> Self {
+        Self {
+            agent: Empty::empty(),
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            action: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -5917,42 +14287,111 @@ pub struct CancelResponseParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CancelResponseParams {
+    fn empty() -> Self {
+        Self {
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CompactResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompactResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"response.compaction"`.
     #[serde(default)]
     pub object: consts::ResponseCompaction,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<ItemField>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `usage`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub usage: ResponseUsage,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CompactResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            output: Empty::empty(),
+            created_at: Empty::empty(),
+            usage: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CompactResponseMethodPublicBody` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CompactResponseMethodPublicBody {
     /// `model`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub model: Option<ModelIdsCompaction>,
     /// `input`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<CompactResponseMethodPublicBodyInput>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5963,6 +14402,25 @@ pub struct CompactResponseMethodPublicBody {
     /// `service_tier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTierEnum>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CompactResponseMethodPublicBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            input: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            instructions: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            service_tier: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -5991,16 +14449,52 @@ pub struct CompactconversationParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CompactconversationParams {
+    fn empty() -> Self {
+        Self {
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ContextManagementParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContextManagementParam {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub r#type: String,
     /// `compact_threshold`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub compact_threshold: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ContextManagementParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            compact_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -6024,7 +14518,26 @@ impl From<&str> for ConversationParam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationParam2 {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ConversationParam2 {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateResponse` schema.
@@ -6036,6 +14549,10 @@ pub struct CreateResponse {
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6046,12 +14563,24 @@ pub struct CreateResponse {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -6062,6 +14591,10 @@ pub struct CreateResponse {
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6071,6 +14604,7 @@ pub struct CreateResponse {
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6108,6 +14642,10 @@ pub struct CreateResponse {
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6126,7 +14664,53 @@ pub struct CreateResponse {
     pub context_management: Option<Vec<ContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_output_tokens: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateResponse {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            reasoning: Empty::empty(),
+            input: Empty::empty(),
+            include: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            store: Empty::empty(),
+            instructions: Empty::empty(),
+            moderation: Empty::empty(),
+            stream: Empty::empty(),
+            stream_options: Empty::empty(),
+            conversation: Empty::empty(),
+            context_management: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateResponseParams` schema.
@@ -6139,6 +14723,18 @@ pub struct CreateResponseParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateResponseParams {
+    fn empty() -> Self {
+        Self {
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `CreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -6162,19 +14758,69 @@ pub struct CustomToolCallOutputResource {
     #[serde(default)]
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: CustomToolCallOutputResourceOutput,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -6200,24 +14846,87 @@ pub struct CustomToolCallResource {
     #[serde(default)]
     pub r#type: consts::CustomToolCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CustomToolCallResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteResponseParams` schema.
@@ -6230,24 +14939,80 @@ pub struct DeleteResponseParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteResponseParams {
+    fn empty() -> Self {
+        Self {
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ErrorPayload` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorPayload {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub r#type: String,
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub param: Option<String>,
     /// `headers`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ErrorPayload {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            headers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GetResponseParams` schema.
@@ -6261,10 +15026,26 @@ pub struct GetResponseParams {
     pub stream: Option<bool>,
     /// `starting_after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub starting_after: Option<i64>,
     /// `include_obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetResponseParams {
+    fn empty() -> Self {
+        Self {
+            include: Empty::empty(),
+            stream: Empty::empty(),
+            starting_after: Empty::empty(),
+            include_obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `GetinputtokencountsParams` schema.
@@ -6277,6 +15058,18 @@ pub struct GetinputtokencountsParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for GetinputtokencountsParams {
+    fn empty() -> Self {
+        Self {
+            openai_beta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `InputMessageResource` schema.
@@ -6286,14 +15079,51 @@ pub struct InputMessageResource {
     #[serde(default)]
     pub r#type: consts::Message,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: InputMessageResourceRole,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<InputMessageResourceStatus>,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: InputMessageContentList,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for InputMessageResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            status: Empty::empty(),
+            content: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `InputMessageResource`, identical to [`InputMessageRole`].
@@ -6450,16 +15280,36 @@ pub struct ListInputItemsParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ListInputItemsParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `include`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<IncludeEnum>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListInputItemsParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            include: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListInputItemsParams`, identical to [`BetaListInputItemsParamsOrder`].
@@ -6723,9 +15573,36 @@ Gpt56Cyber = "gpt-5.6-cyber",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moderation {
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: ModerationInput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: ModerationOutput,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Moderation {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ModerationErrorBody` schema.
@@ -6736,9 +15613,37 @@ pub struct ModerationErrorBody {
     #[serde(default)]
     pub r#type: consts::Error,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ModerationErrorBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -6837,9 +15742,36 @@ Pragmatic = "pragmatic",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptCacheOptions {
     /// `ttl`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub ttl: PromptCacheTTLEnum,
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: PromptCacheModeEnum,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for PromptCacheOptions {
+    fn empty() -> Self {
+        Self {
+            ttl: Empty::empty(),
+            mode: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -6870,6 +15802,22 @@ pub struct Reasoning {
     /// `generate_summary`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate_summary: Option<ReasoningGenerateSummary>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Reasoning {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            effort: Empty::empty(),
+            summary: Empty::empty(),
+            context: Empty::empty(),
+            generate_summary: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -6923,26 +15871,45 @@ Detailed = "detailed",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub temperature: Option<f64>,
     /// `top_p`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -6950,21 +15917,47 @@ pub struct Response {
     pub prompt_cache_retention: Option<ResponsePromptCacheRetention>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: ModelIdsResponses,
     /// `background`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<ResponseTextParam>,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: ToolsArray,
     /// `tool_choice`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tool_choice: ToolChoiceParam,
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6976,6 +15969,13 @@ pub struct Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncation: Option<ResponseTruncation>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
@@ -6984,26 +15984,47 @@ pub struct Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResponseStatus>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub created_at: f64,
     /// `completed_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<f64>,
     /// `error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<ResponseError>,
     /// `incomplete_details`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<ResponseIncompleteDetails>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<OutputItem>,
     /// `reasoning`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
     /// `instructions`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub instructions: Option<ResponseInstructions>,
     /// `output_text`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_text: Option<String>,
     /// `usage`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7016,13 +16037,67 @@ pub struct Response {
     pub moderation: Option<Moderation>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub parallel_tool_calls: bool,
     /// `conversation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ResponseConversation>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_output_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Response {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            id: Empty::empty(),
+            object: Empty::empty(),
+            status: Empty::empty(),
+            created_at: Empty::empty(),
+            completed_at: Empty::empty(),
+            error: Empty::empty(),
+            incomplete_details: Empty::empty(),
+            output: Empty::empty(),
+            reasoning: Empty::empty(),
+            instructions: Empty::empty(),
+            output_text: Empty::empty(),
+            usage: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            moderation: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            conversation: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseAudioDeltaEvent` schema.
@@ -7032,9 +16107,37 @@ pub struct ResponseAudioDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseAudioDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseAudioDoneEvent` schema.
@@ -7044,7 +16147,27 @@ pub struct ResponseAudioDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseAudioDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseAudioTranscriptDeltaEvent` schema.
@@ -7054,9 +16177,37 @@ pub struct ResponseAudioTranscriptDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseAudioTranscriptDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseAudioTranscriptDoneEvent` schema.
@@ -7066,7 +16217,27 @@ pub struct ResponseAudioTranscriptDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseAudioTranscriptDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCodeInterpreterCallCodeDeltaEvent` schema.
@@ -7076,13 +16247,57 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCodeInterpreterCallCodeDoneEvent` schema.
@@ -7092,13 +16307,57 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCodeInterpreterCallCodeDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            code: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCodeInterpreterCallCompletedEvent` schema.
@@ -7108,11 +16367,47 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCodeInterpreterCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCodeInterpreterCallInProgressEvent` schema.
@@ -7122,11 +16417,47 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCodeInterpreterCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCodeInterpreterCallInterpretingEvent` schema.
@@ -7136,11 +16467,47 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCodeInterpreterCallInterpretingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCompletedEvent` schema.
@@ -7150,9 +16517,37 @@ pub struct ResponseCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseContentPartAddedEvent` schema.
@@ -7162,15 +16557,67 @@ pub struct ResponseContentPartAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: OutputContent,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseContentPartAddedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseContentPartDoneEvent` schema.
@@ -7180,22 +16627,93 @@ pub struct ResponseContentPartDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: OutputContent,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseContentPartDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseConversation` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseConversation {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseConversation {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCreatedEvent` schema.
@@ -7205,9 +16723,37 @@ pub struct ResponseCreatedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCreatedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCustomToolCallInputDeltaEvent` schema.
@@ -7217,13 +16763,57 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCustomToolCallInputDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseCustomToolCallInputDoneEvent` schema.
@@ -7233,22 +16823,93 @@ pub struct ResponseCustomToolCallInputDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseCustomToolCallInputDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseError` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code: ResponseErrorCode,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -7304,15 +16965,59 @@ pub struct ResponseErrorEvent {
     #[serde(default)]
     pub r#type: consts::Error,
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub param: Option<String>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseErrorEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFailedEvent` schema.
@@ -7322,9 +17027,37 @@ pub struct ResponseFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFailedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            response: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFileSearchCallCompletedEvent` schema.
@@ -7334,11 +17067,47 @@ pub struct ResponseFileSearchCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFileSearchCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFileSearchCallInProgressEvent` schema.
@@ -7348,11 +17117,47 @@ pub struct ResponseFileSearchCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFileSearchCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFileSearchCallSearchingEvent` schema.
@@ -7362,11 +17167,47 @@ pub struct ResponseFileSearchCallSearchingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFileSearchCallSearchingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFormatTextGrammar` schema.
@@ -7376,7 +17217,27 @@ pub struct ResponseFormatTextGrammar {
     #[serde(default)]
     pub r#type: consts::Grammar,
     /// `grammar`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub grammar: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFormatTextGrammar {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            grammar: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFormatTextPython` schema.
@@ -7385,6 +17246,18 @@ pub struct ResponseFormatTextPython {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Python,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFormatTextPython {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFunctionCallArgumentsDeltaEvent` schema.
@@ -7394,13 +17267,57 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseFunctionCallArgumentsDoneEvent` schema.
@@ -7410,15 +17327,67 @@ pub struct ResponseFunctionCallArgumentsDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseFunctionCallArgumentsDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            name: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseImageGenCallCompletedEvent` schema.
@@ -7428,11 +17397,47 @@ pub struct ResponseImageGenCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseImageGenCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseImageGenCallGeneratingEvent` schema.
@@ -7442,11 +17447,47 @@ pub struct ResponseImageGenCallGeneratingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallGenerating,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseImageGenCallGeneratingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseImageGenCallInProgressEvent` schema.
@@ -7456,11 +17497,47 @@ pub struct ResponseImageGenCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseImageGenCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseImageGenCallPartialImageEvent` schema.
@@ -7470,27 +17547,99 @@ pub struct ResponseImageGenCallPartialImageEvent {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
     /// `partial_image_b64`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub partial_image_b64: String,
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub size: Option<String>,
     /// `quality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub quality: Option<String>,
     /// `background`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub background: Option<String>,
     /// `output_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_format: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseImageGenCallPartialImageEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            partial_image_b64: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseInProgressEvent` schema.
@@ -7500,9 +17649,37 @@ pub struct ResponseInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseInProgress,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `Response`.
@@ -7511,6 +17688,18 @@ pub struct ResponseIncompleteDetails {
     /// `reason`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<ResponseIncompleteDetailsReason>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseIncompleteDetails {
+    fn empty() -> Self {
+        Self {
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -7530,9 +17719,37 @@ pub struct ResponseIncompleteEvent {
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseIncompleteEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -7558,25 +17775,97 @@ pub struct ResponseItemList {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<ItemResource>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseItemList {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseLogProb` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseLogProb {
     /// `token`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub token: String,
     /// `logprob`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub logprob: f64,
     /// `top_logprobs`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<Vec<ResponseLogProbTopLogprobsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseLogProb {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponseLogProb`.
@@ -7584,10 +17873,27 @@ pub struct ResponseLogProb {
 pub struct ResponseLogProbTopLogprobsItem {
     /// `token`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub token: Option<String>,
     /// `logprob`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseLogProbTopLogprobsItem {
+    fn empty() -> Self {
+        Self {
+            token: Empty::empty(),
+            logprob: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPCallArgumentsDeltaEvent` schema.
@@ -7597,13 +17903,57 @@ pub struct ResponseMCPCallArgumentsDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPCallArgumentsDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPCallArgumentsDoneEvent` schema.
@@ -7613,13 +17963,57 @@ pub struct ResponseMCPCallArgumentsDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPCallArgumentsDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            arguments: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPCallCompletedEvent` schema.
@@ -7629,11 +18023,47 @@ pub struct ResponseMCPCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPCallFailedEvent` schema.
@@ -7643,11 +18073,47 @@ pub struct ResponseMCPCallFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPCallFailedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPCallInProgressEvent` schema.
@@ -7657,11 +18123,47 @@ pub struct ResponseMCPCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPListToolsCompletedEvent` schema.
@@ -7671,11 +18173,47 @@ pub struct ResponseMCPListToolsCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPListToolsCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPListToolsFailedEvent` schema.
@@ -7685,11 +18223,47 @@ pub struct ResponseMCPListToolsFailedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPListToolsFailedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseMCPListToolsInProgressEvent` schema.
@@ -7699,11 +18273,47 @@ pub struct ResponseMCPListToolsInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseMCPListToolsInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseOutputItemAddedEvent` schema.
@@ -7713,11 +18323,47 @@ pub struct ResponseOutputItemAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: OutputItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseOutputItemAddedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseOutputItemDoneEvent` schema.
@@ -7727,11 +18373,47 @@ pub struct ResponseOutputItemDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: OutputItem,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseOutputItemDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseOutputTextAnnotationAddedEvent` schema.
@@ -7741,18 +18423,72 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `annotation_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub annotation_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `annotation`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub annotation: Option<Annotation>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseOutputTextAnnotationAddedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            annotation_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            annotation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `Response`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -7763,6 +18499,10 @@ pub type ResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRe
 pub struct ResponseProperties {
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7772,6 +18512,7 @@ pub struct ResponseProperties {
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7785,6 +18526,25 @@ pub struct ResponseProperties {
     /// `prompt`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseProperties {
+    fn empty() -> Self {
+        Self {
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseQueuedEvent` schema.
@@ -7794,9 +18554,37 @@ pub struct ResponseQueuedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseQueued,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseQueuedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseReasoningSummaryPartAddedEvent` schema.
@@ -7806,15 +18594,67 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: ResponseReasoningSummaryPartAddedEventPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningSummaryPartAddedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponseReasoningSummaryPartAddedEvent`.
@@ -7824,7 +18664,27 @@ pub struct ResponseReasoningSummaryPartAddedEventPart {
     #[serde(default)]
     pub r#type: consts::SummaryText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningSummaryPartAddedEventPart {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseReasoningSummaryPartDoneEvent` schema.
@@ -7834,18 +18694,71 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: ResponseReasoningSummaryPartDoneEventPart,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningSummaryPartDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponseReasoningSummaryPartDoneEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -7858,15 +18771,67 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningSummaryTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseReasoningSummaryTextDoneEvent` schema.
@@ -7876,15 +18841,67 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningSummaryTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseReasoningTextDeltaEvent` schema.
@@ -7894,15 +18911,67 @@ pub struct ResponseReasoningTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseReasoningTextDoneEvent` schema.
@@ -7912,15 +18981,67 @@ pub struct ResponseReasoningTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseReasoningTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseRefusalDeltaEvent` schema.
@@ -7930,15 +19051,67 @@ pub struct ResponseRefusalDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseRefusalDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseRefusalDoneEvent` schema.
@@ -7948,15 +19121,67 @@ pub struct ResponseRefusalDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseRefusalDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            refusal: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseShellCallCommandAddedStreamingEvent` schema.
@@ -7967,13 +19192,57 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandAdded,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseShellCallCommandAddedStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseShellCallCommandDeltaStreamingEvent` schema.
@@ -7984,16 +19253,65 @@ pub struct ResponseShellCallCommandDeltaStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseShellCallCommandDeltaStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseShellCallCommandDoneStreamingEvent` schema.
@@ -8004,13 +19322,57 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseShellCallCommandDoneStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseShellCallOutputContentDeltaStreamingEvent` schema.
@@ -8021,15 +19383,67 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: ShellCallOutputDelta,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseShellCallOutputContentDoneStreamingEvent` schema.
@@ -8040,15 +19454,67 @@ pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<FunctionShellCallOutputContent>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseShellCallOutputContentDoneStreamingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -8197,6 +19663,18 @@ pub struct ResponseStreamOptions {
     /// `include_obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseStreamOptions {
+    fn empty() -> Self {
+        Self {
+            include_obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseTextDeltaEvent` schema.
@@ -8206,17 +19684,77 @@ pub struct ResponseTextDeltaEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<ResponseLogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseTextDeltaEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseTextDoneEvent` schema.
@@ -8226,17 +19764,77 @@ pub struct ResponseTextDoneEvent {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<ResponseLogProb>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseTextDoneEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseTextParam` schema.
@@ -8248,6 +19846,19 @@ pub struct ResponseTextParam {
     /// `verbosity`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verbosity: Option<Verbosity>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseTextParam {
+    fn empty() -> Self {
+        Self {
+            format: Empty::empty(),
+            verbosity: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `Response`, identical to [`CreateResponseTruncation`].
@@ -8257,24 +19868,102 @@ pub type ResponseTruncation = CreateResponseTruncation;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseUsage {
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `input_tokens_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input_tokens_details: ResponseUsageInputTokensDetails,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `output_tokens_details`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output_tokens_details: ResponseUsageOutputTokensDetails,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseUsage {
+    fn empty() -> Self {
+        Self {
+            input_tokens: Empty::empty(),
+            input_tokens_details: Empty::empty(),
+            output_tokens: Empty::empty(),
+            output_tokens_details: Empty::empty(),
+            total_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponseUsage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseUsageInputTokensDetails {
     /// `cached_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cached_tokens: i64,
     /// `cache_write_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cache_write_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseUsageInputTokensDetails {
+    fn empty() -> Self {
+        Self {
+            cached_tokens: Empty::empty(),
+            cache_write_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponseUsage`, identical to [`BatchUsageOutputTokensDetails`].
@@ -8287,11 +19976,47 @@ pub struct ResponseWebSearchCallCompletedEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseWebSearchCallCompletedEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseWebSearchCallInProgressEvent` schema.
@@ -8301,11 +20026,47 @@ pub struct ResponseWebSearchCallInProgressEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseWebSearchCallInProgressEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseWebSearchCallSearchingEvent` schema.
@@ -8315,11 +20076,47 @@ pub struct ResponseWebSearchCallSearchingEvent {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseWebSearchCallSearchingEvent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponseWsError` schema.
@@ -8330,15 +20127,44 @@ pub struct ResponseWsError {
     pub r#type: consts::Error,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub status: Option<i64>,
     /// `sequence_number`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub sequence_number: Option<i64>,
     /// `error`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub error: ErrorPayload,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponseWsError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            error: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponsesClientEvent` schema.
@@ -8353,6 +20179,10 @@ pub struct ResponsesClientEventResponseCreate {
     /// `stream_id`, optional.
     /// Constraints: at least 1 characters, at most 256 characters, pattern `^[A-Za-z0-9_.-]+$`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8360,6 +20190,10 @@ pub struct ResponsesClientEventResponseCreate {
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8370,12 +20204,24 @@ pub struct ResponsesClientEventResponseCreate {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -8386,6 +20232,10 @@ pub struct ResponsesClientEventResponseCreate {
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `model`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8395,6 +20245,7 @@ pub struct ResponsesClientEventResponseCreate {
     pub background: Option<bool>,
     /// `max_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8432,6 +20283,10 @@ pub struct ResponsesClientEventResponseCreate {
     pub store: Option<bool>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `moderation`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8450,7 +20305,55 @@ pub struct ResponsesClientEventResponseCreate {
     pub context_management: Option<Vec<ContextManagementParam>>,
     /// `max_output_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_output_tokens: Option<u64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesClientEventResponseCreate {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            stream_id: Empty::empty(),
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            model: Empty::empty(),
+            background: Empty::empty(),
+            max_tool_calls: Empty::empty(),
+            text: Empty::empty(),
+            tools: Empty::empty(),
+            tool_choice: Empty::empty(),
+            prompt: Empty::empty(),
+            service_tier: Empty::empty(),
+            truncation: Empty::empty(),
+            reasoning: Empty::empty(),
+            input: Empty::empty(),
+            include: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            store: Empty::empty(),
+            instructions: Empty::empty(),
+            moderation: Empty::empty(),
+            stream: Empty::empty(),
+            stream_options: Empty::empty(),
+            conversation: Empty::empty(),
+            context_management: Empty::empty(),
+            max_output_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
@@ -8589,12 +20492,45 @@ pub struct ResponsesServerEventResponseAudioDelta {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseAudioDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8604,10 +20540,35 @@ pub struct ResponsesServerEventResponseAudioDone {
     #[serde(default)]
     pub r#type: consts::ResponseAudioDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseAudioDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8617,12 +20578,45 @@ pub struct ResponsesServerEventResponseAudioTranscriptDelta {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDelta,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8632,10 +20626,35 @@ pub struct ResponsesServerEventResponseAudioTranscriptDone {
     #[serde(default)]
     pub r#type: consts::ResponseAudioTranscriptDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseAudioTranscriptDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8645,16 +20664,65 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8664,16 +20732,65 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDone {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCodeDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            code: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8683,14 +20800,55 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCodeInterpreterCallCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8700,14 +20858,55 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCodeInterpreterCallInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8717,14 +20916,55 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInterpreting {
     #[serde(default)]
     pub r#type: consts::ResponseCodeInterpreterCallInterpreting,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8734,12 +20974,45 @@ pub struct ResponsesServerEventResponseCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8749,18 +21022,75 @@ pub struct ResponsesServerEventResponseContentPartAdded {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: OutputContent,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseContentPartAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            part: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8770,18 +21100,75 @@ pub struct ResponsesServerEventResponseContentPartDone {
     #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: OutputContent,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseContentPartDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8791,12 +21178,45 @@ pub struct ResponsesServerEventResponseCreated {
     #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCreated {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8806,16 +21226,65 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8825,16 +21294,65 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDone {
     #[serde(default)]
     pub r#type: consts::ResponseCustomToolCallInputDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseCustomToolCallInputDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            input: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8844,12 +21362,45 @@ pub struct ResponsesServerEventResponseFailed {
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFailed {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            response: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8859,14 +21410,55 @@ pub struct ResponsesServerEventResponseFileSearchCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFileSearchCallCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8876,14 +21468,55 @@ pub struct ResponsesServerEventResponseFileSearchCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFileSearchCallInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8893,14 +21526,55 @@ pub struct ResponsesServerEventResponseFileSearchCallSearching {
     #[serde(default)]
     pub r#type: consts::ResponseFileSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFileSearchCallSearching {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8910,16 +21584,65 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8929,18 +21652,75 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDone {
     #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            name: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            arguments: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8950,14 +21730,55 @@ pub struct ResponsesServerEventResponseImageGenerationCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseImageGenerationCallCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8967,14 +21788,55 @@ pub struct ResponsesServerEventResponseImageGenerationCallGenerating {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallGenerating,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseImageGenerationCallGenerating {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -8984,14 +21846,55 @@ pub struct ResponsesServerEventResponseImageGenerationCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseImageGenerationCallInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9001,30 +21904,107 @@ pub struct ResponsesServerEventResponseImageGenerationCallPartialImage {
     #[serde(default)]
     pub r#type: consts::ResponseImageGenerationCallPartialImage,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `partial_image_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub partial_image_index: i64,
     /// `partial_image_b64`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub partial_image_b64: String,
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub size: Option<String>,
     /// `quality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub quality: Option<String>,
     /// `background`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub background: Option<String>,
     /// `output_format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output_format: Option<String>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseImageGenerationCallPartialImage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            partial_image_index: Empty::empty(),
+            partial_image_b64: Empty::empty(),
+            size: Empty::empty(),
+            quality: Empty::empty(),
+            background: Empty::empty(),
+            output_format: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9034,12 +22014,45 @@ pub struct ResponsesServerEventResponseInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseInProgress,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9049,12 +22062,45 @@ pub struct ResponsesServerEventResponseIncomplete {
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseIncomplete {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9064,16 +22110,65 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9083,16 +22178,65 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDone {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpCallArgumentsDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            arguments: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9102,14 +22246,55 @@ pub struct ResponsesServerEventResponseMcpCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpCallCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9119,14 +22304,55 @@ pub struct ResponsesServerEventResponseMcpCallFailed {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpCallFailed {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9136,14 +22362,55 @@ pub struct ResponsesServerEventResponseMcpCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpCallInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9153,14 +22420,55 @@ pub struct ResponsesServerEventResponseMcpListToolsCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsCompleted,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpListToolsCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9170,14 +22478,55 @@ pub struct ResponsesServerEventResponseMcpListToolsFailed {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsFailed,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpListToolsFailed {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9187,14 +22536,55 @@ pub struct ResponsesServerEventResponseMcpListToolsInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseMcpListToolsInProgress,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseMcpListToolsInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9204,14 +22594,55 @@ pub struct ResponsesServerEventResponseOutputItemAdded {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: OutputItem,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseOutputItemAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9221,14 +22652,55 @@ pub struct ResponsesServerEventResponseOutputItemDone {
     #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub item: OutputItem,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseOutputItemDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9238,21 +22710,80 @@ pub struct ResponsesServerEventResponseOutputTextAnnotationAdded {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextAnnotationAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `annotation_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub annotation_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `annotation`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub annotation: Option<Annotation>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseOutputTextAnnotationAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            annotation_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            annotation: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9262,20 +22793,85 @@ pub struct ResponsesServerEventResponseOutputTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<ResponseLogProb>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseOutputTextDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9285,20 +22881,85 @@ pub struct ResponsesServerEventResponseOutputTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `logprobs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub logprobs: Vec<ResponseLogProb>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseOutputTextDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            logprobs: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9308,12 +22969,45 @@ pub struct ResponsesServerEventResponseQueued {
     #[serde(default)]
     pub r#type: consts::ResponseQueued,
     /// `response`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub response: Response,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseQueued {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            response: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9323,18 +23017,75 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartAdded,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: ResponsesServerEventResponseReasoningSummaryPartAddedPart,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningSummaryPartAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -9348,21 +23099,79 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryPartDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<consts::Incomplete>,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `part`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub part: ResponsesServerEventResponseReasoningSummaryPartDonePart,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningSummaryPartDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            status: Empty::empty(),
+            sequence_number: Empty::empty(),
+            part: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`, identical to [`ResponseReasoningSummaryPartAddedEventPart`].
@@ -9376,18 +23185,75 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9397,18 +23263,75 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningSummaryTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `summary_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub summary_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningSummaryTextDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            summary_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9418,18 +23341,75 @@ pub struct ResponsesServerEventResponseReasoningTextDelta {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningTextDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9439,18 +23419,75 @@ pub struct ResponsesServerEventResponseReasoningTextDone {
     #[serde(default)]
     pub r#type: consts::ResponseReasoningTextDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseReasoningTextDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            text: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9460,18 +23497,75 @@ pub struct ResponsesServerEventResponseRefusalDelta {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDelta,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseRefusalDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            delta: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9481,18 +23575,75 @@ pub struct ResponsesServerEventResponseRefusalDone {
     #[serde(default)]
     pub r#type: consts::ResponseRefusalDone,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `content_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub content_index: i64,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseRefusalDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            content_index: Empty::empty(),
+            refusal: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9503,16 +23654,65 @@ pub struct ResponsesServerEventResponseShellCallCommandAdded {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandAdded,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseShellCallCommandAdded {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9523,19 +23723,73 @@ pub struct ResponsesServerEventResponseShellCallCommandDelta {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub delta: String,
     /// `obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub obfuscation: Option<String>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseShellCallCommandDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            obfuscation: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9546,16 +23800,65 @@ pub struct ResponsesServerEventResponseShellCallCommandDone {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallCommandDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub command: String,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseShellCallCommandDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            command: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9566,18 +23869,75 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDelta,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `delta`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub delta: ShellCallOutputDelta,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            delta: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9588,18 +23948,75 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDone {
     #[serde(default)]
     pub r#type: consts::ResponseShellCallOutputContentDone,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `command_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub command_index: i64,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<FunctionShellCallOutputContent>,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseShellCallOutputContentDone {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            sequence_number: Empty::empty(),
+            item_id: Empty::empty(),
+            output_index: Empty::empty(),
+            command_index: Empty::empty(),
+            output: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9609,14 +24026,55 @@ pub struct ResponsesServerEventResponseWebSearchCallCompleted {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallCompleted,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseWebSearchCallCompleted {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9626,14 +24084,55 @@ pub struct ResponsesServerEventResponseWebSearchCallInProgress {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallInProgress,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseWebSearchCallInProgress {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ResponsesServerEvent`.
@@ -9643,14 +24142,55 @@ pub struct ResponsesServerEventResponseWebSearchCallSearching {
     #[serde(default)]
     pub r#type: consts::ResponseWebSearchCallSearching,
     /// `output_index`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_index: i64,
     /// `item_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub item_id: String,
     /// `sequence_number`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub sequence_number: i64,
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesServerEventResponseWebSearchCallSearching {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            output_index: Empty::empty(),
+            item_id: Empty::empty(),
+            sequence_number: Empty::empty(),
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ResponsesWebSocketStreamEvent` schema.
@@ -9658,7 +24198,23 @@ pub struct ResponsesServerEventResponseWebSearchCallSearching {
 pub struct ResponsesWebSocketStreamEvent {
     /// `stream_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stream_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ResponsesWebSocketStreamEvent {
+    fn empty() -> Self {
+        Self {
+            stream_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -9702,10 +24258,31 @@ Ultrafast = "ultrafast",
 pub struct ShellCallOutputDelta {
     /// `stdout`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stdout: Option<String>,
     /// `stderr`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub stderr: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ShellCallOutputDelta {
+    fn empty() -> Self {
+        Self {
+            stdout: Empty::empty(),
+            stderr: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpecificApplyPatchParam` schema.
@@ -9715,6 +24292,18 @@ pub struct SpecificApplyPatchParam {
     /// Default: `"apply_patch"`.
     #[serde(default)]
     pub r#type: consts::ApplyPatch,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpecificApplyPatchParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpecificFunctionShellParam` schema.
@@ -9724,6 +24313,18 @@ pub struct SpecificFunctionShellParam {
     /// Default: `"shell"`.
     #[serde(default)]
     pub r#type: consts::Shell,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpecificFunctionShellParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `SpecificProgrammaticToolCallingParam` schema.
@@ -9733,6 +24334,18 @@ pub struct SpecificProgrammaticToolCallingParam {
     /// Default: `"programmatic_tool_calling"`.
     #[serde(default)]
     pub r#type: consts::ProgrammaticToolCalling,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for SpecificProgrammaticToolCallingParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `TokenCountsBody` schema.
@@ -9740,12 +24353,20 @@ pub struct SpecificProgrammaticToolCallingParam {
 pub struct TokenCountsBody {
     /// `model`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub model: Option<String>,
     /// `input`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<TokenCountsBodyInput>,
     /// `previous_response_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub previous_response_id: Option<String>,
     /// `tools`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -9762,6 +24383,10 @@ pub struct TokenCountsBody {
     pub truncation: Option<TruncationEnum>,
     /// `instructions`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub instructions: Option<String>,
     /// `personality`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -9775,6 +24400,29 @@ pub struct TokenCountsBody {
     /// `parallel_tool_calls`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TokenCountsBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            input: Empty::empty(),
+            previous_response_id: Empty::empty(),
+            tools: Empty::empty(),
+            text: Empty::empty(),
+            reasoning: Empty::empty(),
+            truncation: Empty::empty(),
+            instructions: Empty::empty(),
+            personality: Empty::empty(),
+            conversation: Empty::empty(),
+            tool_choice: Empty::empty(),
+            parallel_tool_calls: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -9801,7 +24449,27 @@ pub struct TokenCountsResource {
     #[serde(default)]
     pub object: consts::ResponseInputTokens,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for TokenCountsResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            input_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ToolChoiceAllowed` schema.
@@ -9811,9 +24479,37 @@ pub struct ToolChoiceAllowed {
     #[serde(default)]
     pub r#type: consts::AllowedTools,
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: ToolChoiceAllowedMode,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ToolChoiceAllowed {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            mode: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ToolChoiceAllowed`, identical to [`ChatCompletionAllowedToolsMode`].
@@ -9826,7 +24522,27 @@ pub struct ToolChoiceCustom {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ToolChoiceCustom {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -9857,7 +24573,26 @@ SpecificFunctionShellParam(SpecificFunctionShellParam),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolChoiceTypes {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: ToolChoiceTypesType,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ToolChoiceTypes {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `AdditionalTools` schema.
@@ -13,11 +14,48 @@ pub struct AdditionalTools {
     #[serde(default)]
     pub r#type: consts::AdditionalTools,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: MessageRole,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<Tool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for AdditionalTools {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            role: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -26,6 +64,10 @@ pub struct AdditionalTools {
 pub struct AdditionalToolsItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
@@ -36,7 +78,30 @@ pub struct AdditionalToolsItemParam {
     #[serde(default)]
     pub role: consts::Developer,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<Tool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for AdditionalToolsItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "admin", feature = "chat", feature = "evals"))]
@@ -104,9 +169,38 @@ pub struct ApplyPatchCreateFileOperation {
     #[serde(default)]
     pub r#type: consts::CreateFile,
     /// `path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
     /// `diff`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub diff: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchCreateFileOperation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            diff: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -119,10 +213,39 @@ pub struct ApplyPatchCreateFileOperationParam {
     pub r#type: consts::CreateFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
     /// `diff`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub diff: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchCreateFileOperationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            diff: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -134,7 +257,28 @@ pub struct ApplyPatchDeleteFileOperation {
     #[serde(default)]
     pub r#type: consts::DeleteFile,
     /// `path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchDeleteFileOperation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -147,7 +291,28 @@ pub struct ApplyPatchDeleteFileOperationParam {
     pub r#type: consts::DeleteFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchDeleteFileOperationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -172,19 +337,70 @@ pub struct ApplyPatchToolCall {
     #[serde(default)]
     pub r#type: consts::ApplyPatchCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ApplyPatchCallStatus,
     /// `operation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub operation: ApplyPatchToolCallOperation,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            operation: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -197,17 +413,60 @@ pub struct ApplyPatchToolCallItemParam {
     pub r#type: consts::ApplyPatchCall,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ApplyPatchCallStatusParam,
     /// `operation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub operation: ApplyPatchOperationParam,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchToolCallItemParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            operation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -232,20 +491,68 @@ pub struct ApplyPatchToolCallOutput {
     #[serde(default)]
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ApplyPatchCallOutputStatus,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -258,18 +565,58 @@ pub struct ApplyPatchToolCallOutputItemParam {
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ApplyPatchCallOutputStatusParam,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchToolCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -283,6 +630,20 @@ pub struct ApplyPatchToolParam {
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ApplyPatchToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -294,9 +655,38 @@ pub struct ApplyPatchUpdateFileOperation {
     #[serde(default)]
     pub r#type: consts::UpdateFile,
     /// `path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
     /// `diff`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub diff: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchUpdateFileOperation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            diff: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -309,10 +699,39 @@ pub struct ApplyPatchUpdateFileOperationParam {
     pub r#type: consts::UpdateFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
     /// `diff`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub diff: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ApplyPatchUpdateFileOperationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            diff: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -325,16 +744,49 @@ pub struct ApproximateLocation {
     pub r#type: consts::Approximate,
     /// `country`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub country: Option<String>,
     /// `region`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub region: Option<String>,
     /// `city`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub timezone: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ApproximateLocation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            country: Empty::empty(),
+            region: Empty::empty(),
+            city: Empty::empty(),
+            timezone: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -355,7 +807,27 @@ Required = "required",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantsNamedToolChoiceFunction {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for AssistantsNamedToolChoiceFunction {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -376,6 +848,22 @@ pub struct AutoCodeInterpreterToolParam {
     /// `network_policy`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<AutoCodeInterpreterToolParamNetworkPolicy>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for AutoCodeInterpreterToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_ids: Empty::empty(),
+            memory_limit: Empty::empty(),
+            network_policy: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -394,7 +882,27 @@ Allowlist(ContainerNetworkPolicyAllowlistParam) = "allowlist",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchUsageOutputTokensDetails {
     /// `reasoning_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub reasoning_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "batches", feature = "responses"))]
+impl Empty for BatchUsageOutputTokensDetails {
+    fn empty() -> Self {
+        Self {
+            reasoning_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "admin", feature = "conversations", feature = "responses"))]
@@ -440,12 +948,41 @@ Required = "required",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageCustomToolCall {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub custom: ChatCompletionMessageCustomToolCallCustom,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionMessageCustomToolCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            custom: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -453,9 +990,37 @@ pub struct ChatCompletionMessageCustomToolCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageCustomToolCallCustom {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionMessageCustomToolCallCustom {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -463,12 +1028,41 @@ pub struct ChatCompletionMessageCustomToolCallCustom {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageToolCall {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: ChatCompletionMessageToolCallFunction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionMessageToolCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -476,9 +1070,37 @@ pub struct ChatCompletionMessageToolCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionMessageToolCallFunction {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionMessageToolCallFunction {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -516,12 +1138,20 @@ pub struct ChatCompletionRequestAssistantMessage {
     pub content: Option<ChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub refusal: Option<String>,
     /// `role`, required.
     #[serde(default)]
     pub role: consts::Assistant,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -532,6 +1162,25 @@ pub struct ChatCompletionRequestAssistantMessage {
     /// `function_call`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionRequestAssistantMessageFunctionCall>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionRequestAssistantMessage {
+    fn empty() -> Self {
+        Self {
+            content: Empty::empty(),
+            refusal: Empty::empty(),
+            role: Empty::empty(),
+            name: Empty::empty(),
+            audio: Empty::empty(),
+            tool_calls: Empty::empty(),
+            function_call: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
@@ -539,7 +1188,27 @@ pub struct ChatCompletionRequestAssistantMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
+impl Empty for ChatCompletionRequestAssistantMessageAudio {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -577,9 +1246,37 @@ Refusal(ChatCompletionRequestMessageContentPartRefusal) = "refusal",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionRequestAssistantMessageFunctionCall {
+    fn empty() -> Self {
+        Self {
+            arguments: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -587,11 +1284,32 @@ pub struct ChatCompletionRequestAssistantMessageFunctionCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn empty() -> Self {
+        Self {
+            url: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -616,7 +1334,28 @@ pub struct ChatCompletionRequestMessageContentPartRefusal {
     #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub refusal: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionRequestMessageContentPartRefusal {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            refusal: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -627,10 +1366,32 @@ pub struct ChatCompletionRequestMessageContentPartText {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionRequestMessageContentPartText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -643,6 +1404,20 @@ pub struct ChatCompletionStreamOptions {
     /// `include_obfuscation`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl Empty for ChatCompletionStreamOptions {
+    fn empty() -> Self {
+        Self {
+            include_usage: Empty::empty(),
+            include_obfuscation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "evals"))]
@@ -653,7 +1428,28 @@ pub struct ChatCompletionTool {
     #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub function: FunctionObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+impl Empty for ChatCompletionTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            function: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -682,14 +1478,52 @@ pub struct ClickParam {
     #[serde(default)]
     pub r#type: consts::Click,
     /// `button`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub button: ClickButtonType,
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
     /// `keys`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ClickParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            button: Empty::empty(),
+            x: Empty::empty(),
+            y: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -701,7 +1535,28 @@ pub struct CodeInterpreterOutputImage {
     #[serde(default)]
     pub r#type: consts::Image,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CodeInterpreterOutputImage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -713,7 +1568,28 @@ pub struct CodeInterpreterOutputLogs {
     #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub logs: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CodeInterpreterOutputLogs {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            logs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -724,10 +1600,32 @@ pub struct CodeInterpreterTool {
     #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// `container`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub container: CodeInterpreterToolContainer,
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for CodeInterpreterTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            container: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -739,17 +1637,64 @@ pub struct CodeInterpreterToolCall {
     #[serde(default)]
     pub r#type: consts::CodeInterpreterCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: CodeInterpreterToolCallStatus,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `outputs`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub outputs: Option<Vec<CodeInterpreterToolCallOutputsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CodeInterpreterToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            container_id: Empty::empty(),
+            code: Empty::empty(),
+            outputs: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -807,12 +1752,46 @@ pub struct CompactionBody {
     #[serde(default)]
     pub r#type: consts::Compaction,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `encrypted_content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CompactionBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -821,6 +1800,10 @@ pub struct CompactionBody {
 pub struct CompactionSummaryItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"compaction"`.
@@ -828,7 +1811,29 @@ pub struct CompactionSummaryItemParam {
     pub r#type: consts::Compaction,
     /// `encrypted_content`, required.
     /// Constraints: at most 20971520 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub encrypted_content: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CompactionSummaryItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -839,6 +1844,19 @@ pub struct CompactionTriggerItemParam {
     /// Default: `"compaction_trigger"`.
     #[serde(default)]
     pub r#type: consts::CompactionTrigger,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CompactionTriggerItemParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -852,11 +1870,52 @@ pub struct CompactionTriggerItemParam {
 pub struct ComparisonFilter {
     /// `type`, required.
     /// Default: `"eq"`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: ComparisonFilterType,
     /// `key`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub key: String,
     /// `value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: ComparisonFilterValue,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl Empty for ComparisonFilter {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            key: Empty::empty(),
+            value: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -954,12 +2013,33 @@ impl From<&str> for ComparisonFilterValueArrayItem {
 pub struct CompletionUsage {
     /// `completion_tokens`, required.
     /// Default: `0`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
     /// Default: `0`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
     /// Default: `0`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
     /// `completion_tokens_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -967,6 +2047,23 @@ pub struct CompletionUsage {
     /// `prompt_tokens_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<CompletionUsagePromptTokensDetails>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl Empty for CompletionUsage {
+    fn empty() -> Self {
+        Self {
+            completion_tokens: Empty::empty(),
+            prompt_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            completion_tokens_details: Empty::empty(),
+            prompt_tokens_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -976,22 +2073,44 @@ pub struct CompletionUsageCompletionTokensDetails {
     /// `accepted_prediction_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub accepted_prediction_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub audio_tokens: Option<i64>,
     /// `reasoning_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub reasoning_tokens: Option<i64>,
     /// `text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub text_tokens: Option<i64>,
     /// `rejected_prediction_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub rejected_prediction_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl Empty for CompletionUsageCompletionTokensDetails {
+    fn empty() -> Self {
+        Self {
+            accepted_prediction_tokens: Empty::empty(),
+            audio_tokens: Empty::empty(),
+            reasoning_tokens: Empty::empty(),
+            text_tokens: Empty::empty(),
+            rejected_prediction_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -1001,21 +2120,43 @@ pub struct CompletionUsagePromptTokensDetails {
     /// `audio_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub image_tokens: Option<i64>,
     /// `cache_write_tokens`, optional.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub cache_write_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
+impl Empty for CompletionUsagePromptTokensDetails {
+    fn empty() -> Self {
+        Self {
+            audio_tokens: Empty::empty(),
+            cached_tokens: Empty::empty(),
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            cache_write_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -1028,9 +2169,42 @@ pub struct CompletionUsagePromptTokensDetails {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompoundFilter {
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: CompoundFilterType,
     /// `filters`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub filters: Vec<CompoundFilterFiltersItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl Empty for CompoundFilter {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            filters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -1100,15 +2274,33 @@ pub type ComputerActionList = Vec<ComputerAction>;
 pub struct ComputerCallOutputItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `type`, required.
     /// Default: `"computer_call_output"`.
     #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: ComputerScreenshotImage,
     /// `acknowledged_safety_checks`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1116,6 +2308,24 @@ pub struct ComputerCallOutputItemParam {
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1136,13 +2346,43 @@ Failed = "failed",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComputerCallSafetyCheckParam {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `code`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub code: Option<String>,
     /// `message`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub message: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerCallSafetyCheckParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1171,16 +2411,54 @@ pub struct ComputerScreenshotContent {
     #[serde(default)]
     pub r#type: consts::ComputerScreenshot,
     /// `image_url`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub image_url: Option<String>,
     /// `file_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub file_id: Option<String>,
     /// `detail`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerScreenshotContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            detail: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1193,10 +2471,33 @@ pub struct ComputerScreenshotImage {
     pub r#type: consts::ComputerScreenshot,
     /// `image_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerScreenshotImage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1207,6 +2508,19 @@ pub struct ComputerTool {
     /// Default: `"computer"`.
     #[serde(default)]
     pub r#type: consts::Computer,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ComputerTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1218,8 +2532,22 @@ pub struct ComputerToolCall {
     #[serde(default)]
     pub r#type: consts::ComputerCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1228,9 +2556,42 @@ pub struct ComputerToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<ComputerActionList>,
     /// `pending_safety_checks`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub pending_safety_checks: Vec<ComputerCallSafetyCheckParam>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ComputerToolCallStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            actions: Empty::empty(),
+            pending_safety_checks: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1243,17 +2604,53 @@ pub struct ComputerToolCallOutput {
     pub r#type: consts::ComputerCallOutput,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: ComputerScreenshotImage,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ComputerToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1265,19 +2662,70 @@ pub struct ComputerToolCallOutputResource {
     #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: ComputerScreenshotImage,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ComputerCallOutputStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ComputerToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            acknowledged_safety_checks: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1306,11 +2754,48 @@ pub struct ComputerUsePreviewTool {
     #[serde(default)]
     pub r#type: consts::ComputerUsePreview,
     /// `environment`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub environment: ComputerEnvironment,
     /// `display_width`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub display_width: i64,
     /// `display_height`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub display_height: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ComputerUsePreviewTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            environment: Empty::empty(),
+            display_width: Empty::empty(),
+            display_height: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1335,6 +2820,23 @@ pub struct ContainerAutoParam {
     /// Constraints: at most 200 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<ContainerAutoParamSkillsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ContainerAutoParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_ids: Empty::empty(),
+            memory_limit: Empty::empty(),
+            network_policy: Empty::empty(),
+            skills: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1369,16 +2871,69 @@ pub struct ContainerFileCitationParam {
     pub r#type: consts::ContainerFileCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub end_index: u64,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "containers", feature = "responses"))]
+impl Empty for ContainerFileCitationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            start_index: Empty::empty(),
+            end_index: Empty::empty(),
+            container_id: Empty::empty(),
+            file_id: Empty::empty(),
+            filename: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1411,11 +2966,38 @@ pub struct ContainerNetworkPolicyAllowlistParam {
     pub r#type: consts::Allowlist,
     /// `allowed_domains`, required.
     /// Constraints: at least 1 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub allowed_domains: Vec<String>,
     /// `domain_secrets`, optional.
     /// Constraints: at least 1 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_secrets: Option<Vec<ContainerNetworkPolicyDomainSecretParam>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for ContainerNetworkPolicyAllowlistParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            allowed_domains: Empty::empty(),
+            domain_secrets: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -1431,6 +3013,24 @@ pub struct ContainerNetworkPolicyDisabledParam {
     /// Default: `"disabled"`.
     #[serde(default)]
     pub r#type: consts::Disabled,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for ContainerNetworkPolicyDisabledParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -1444,14 +3044,55 @@ pub struct ContainerNetworkPolicyDisabledParam {
 pub struct ContainerNetworkPolicyDomainSecretParam {
     /// `domain`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub domain: String,
     /// `name`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `value`, required.
     /// Constraints: at least 1 characters, at most 10485760 characters.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub value: crate::SecretValue,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for ContainerNetworkPolicyDomainSecretParam {
+    fn empty() -> Self {
+        Self {
+            domain: Empty::empty(),
+            name: Empty::empty(),
+            value: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1463,7 +3104,28 @@ pub struct ContainerReferenceParam {
     #[serde(default)]
     pub r#type: consts::ContainerReference,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ContainerReferenceParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            container_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1475,7 +3137,28 @@ pub struct ContainerReferenceResource {
     #[serde(default)]
     pub r#type: consts::ContainerReference,
     /// `container_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub container_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ContainerReferenceResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            container_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1483,9 +3166,37 @@ pub struct ContainerReferenceResource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoordParam {
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CoordParam {
+    fn empty() -> Self {
+        Self {
+            x: Empty::empty(),
+            y: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -1509,6 +3220,10 @@ pub struct CreateModelResponseProperties {
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1519,12 +3234,24 @@ pub struct CreateModelResponseProperties {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
@@ -1533,6 +3260,27 @@ pub struct CreateModelResponseProperties {
     /// `prompt_cache_options`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for CreateModelResponseProperties {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            prompt_cache_options: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -1549,9 +3297,38 @@ pub struct CustomGrammarFormatParam {
     #[serde(default)]
     pub r#type: consts::Grammar,
     /// `syntax`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub syntax: GrammarSyntax1,
     /// `definition`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub definition: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for CustomGrammarFormatParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            syntax: Empty::empty(),
+            definition: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1562,6 +3339,19 @@ pub struct CustomTextFormatParam {
     /// Default: `"text"`.
     #[serde(default)]
     pub r#type: consts::Text,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for CustomTextFormatParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1573,19 +3363,67 @@ pub struct CustomToolCall {
     pub r#type: consts::CustomToolCall,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CustomToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1597,14 +3435,49 @@ pub struct CustomToolCallOutput {
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: CustomToolCallOutputOutput,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for CustomToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1634,9 +3507,20 @@ pub struct CustomToolParam {
     #[serde(default)]
     pub r#type: consts::Custom,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `format`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1647,6 +3531,24 @@ pub struct CustomToolParam {
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for CustomToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            format: Empty::empty(),
+            defer_loading: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1683,6 +3585,19 @@ pub struct DirectToolCallCaller {
     /// Default: `"direct"`.
     #[serde(default)]
     pub r#type: consts::Direct,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for DirectToolCallCaller {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1693,6 +3608,19 @@ pub struct DirectToolCallCallerParam {
     /// Default: `"direct"`.
     #[serde(default)]
     pub r#type: consts::Direct,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for DirectToolCallCallerParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1704,12 +3632,43 @@ pub struct DoubleClickAction {
     #[serde(default)]
     pub r#type: consts::DoubleClick,
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
     /// `keys`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub keys: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for DoubleClickAction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            x: Empty::empty(),
+            y: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1721,10 +3680,32 @@ pub struct DragParam {
     #[serde(default)]
     pub r#type: consts::Drag,
     /// `path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub path: Vec<CoordParam>,
     /// `keys`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for DragParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            path: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1732,8 +3713,22 @@ pub struct DragParam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EasyInputMessage {
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: EasyInputMessageRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: EasyInputMessageContent,
     /// `phase`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1741,6 +3736,22 @@ pub struct EasyInputMessage {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for EasyInputMessage {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            phase: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1795,15 +3806,64 @@ pub type EmptyModelParam = serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Error {
     /// `code`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub code: Option<String>,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub param: Option<String>,
     /// `type`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub r#type: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for Error {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1812,6 +3872,7 @@ pub struct Error {
 pub struct EvalGraderScoreModelSamplingParams {
     /// `seed`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub seed: Option<i64>,
     /// `top_p`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1821,10 +3882,31 @@ pub struct EvalGraderScoreModelSamplingParams {
     pub temperature: Option<f64>,
     /// `max_completions_tokens`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_completions_tokens: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for EvalGraderScoreModelSamplingParams {
+    fn empty() -> Self {
+        Self {
+            seed: Empty::empty(),
+            top_p: Empty::empty(),
+            temperature: Empty::empty(),
+            max_completions_tokens: Empty::empty(),
+            reasoning_effort: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1861,12 +3943,41 @@ RougeL = "rouge_l",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalItem {
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: EvalItemRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: EvalItemContent,
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for EvalItem {
+    fn empty() -> Self {
+        Self {
+            role: Empty::empty(),
+            content: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1909,7 +4020,28 @@ pub struct EvalItemContentOutputText {
     #[serde(default)]
     pub r#type: consts::OutputText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for EvalItemContentOutputText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1924,10 +4056,36 @@ pub struct EvalItemInputImage {
     #[serde(default)]
     pub r#type: consts::InputImage,
     /// `image_url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub image_url: String,
     /// `detail`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub detail: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for EvalItemInputImage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            detail: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -1944,11 +4102,48 @@ pub struct FileCitationParam {
     pub r#type: consts::FileCitation,
     /// `index`, required.
     /// Constraints: minimum 0.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub index: u64,
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "files", feature = "responses"))]
+impl Empty for FileCitationParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            index: Empty::empty(),
+            file_id: Empty::empty(),
+            filename: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1973,7 +4168,28 @@ pub struct FileExpirationAfter {
     pub anchor: consts::CreatedAt,
     /// `seconds`, required.
     /// Constraints: minimum 3600, maximum 2592000.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub seconds: u64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+impl Empty for FileExpirationAfter {
+    fn empty() -> Self {
+        Self {
+            anchor: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1985,9 +4201,17 @@ pub struct FileSearchTool {
     #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `vector_store_ids`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub vector_store_ids: Vec<String>,
     /// `max_num_results`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_num_results: Option<i64>,
     /// `ranking_options`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1995,6 +4219,23 @@ pub struct FileSearchTool {
     /// `filters`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for FileSearchTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            vector_store_ids: Empty::empty(),
+            max_num_results: Empty::empty(),
+            ranking_options: Empty::empty(),
+            filters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2002,17 +4243,55 @@ pub struct FileSearchTool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSearchToolCall {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FileSearchCall,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FileSearchToolCallStatus,
     /// `queries`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub queries: Vec<String>,
     /// `results`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<FileSearchToolCallResultsItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FileSearchToolCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            queries: Empty::empty(),
+            results: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2021,12 +4300,24 @@ pub struct FileSearchToolCall {
 pub struct FileSearchToolCallResultsItem {
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
     /// `filename`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub filename: Option<String>,
     /// `attributes`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2034,6 +4325,23 @@ pub struct FileSearchToolCallResultsItem {
     /// `score`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FileSearchToolCallResultsItem {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            text: Empty::empty(),
+            filename: Empty::empty(),
+            attributes: Empty::empty(),
+            score: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2096,21 +4404,44 @@ Incomplete = "incomplete",
 pub struct FunctionCallOutputItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"function_call_output"`.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: FunctionCallOutputItemParamOutput,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2118,6 +4449,26 @@ pub struct FunctionCallOutputItemParam {
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2183,8 +4534,19 @@ Incomplete = "incomplete",
 pub struct FunctionObject {
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `parameters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2192,6 +4554,22 @@ pub struct FunctionObject {
     /// `strict`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl Empty for FunctionObject {
+    fn empty() -> Self {
+        Self {
+            description: Empty::empty(),
+            name: Empty::empty(),
+            parameters: Empty::empty(),
+            strict: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -2203,13 +4581,49 @@ pub type FunctionParameters = serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionShellAction {
     /// `commands`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub commands: Vec<String>,
     /// `timeout_ms`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub timeout_ms: Option<i64>,
     /// `max_output_length`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub max_output_length: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellAction {
+    fn empty() -> Self {
+        Self {
+            commands: Empty::empty(),
+            timeout_ms: Empty::empty(),
+            max_output_length: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2217,13 +4631,37 @@ pub struct FunctionShellAction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionShellActionParam {
     /// `commands`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub commands: Vec<String>,
     /// `timeout_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub timeout_ms: Option<i64>,
     /// `max_output_length`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_output_length: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellActionParam {
+    fn empty() -> Self {
+        Self {
+            commands: Empty::empty(),
+            timeout_ms: Empty::empty(),
+            max_output_length: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2235,22 +4673,75 @@ pub struct FunctionShellCall {
     #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: FunctionShellAction,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionShellCallStatus,
     /// `environment`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub environment: Option<FunctionShellCallEnvironment>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            environment: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2270,9 +4761,20 @@ ContainerReference(ContainerReferenceResource) = "container_reference",
 pub struct FunctionShellCallItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2282,6 +4784,13 @@ pub struct FunctionShellCallItemParam {
     #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: FunctionShellActionParam,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2289,6 +4798,25 @@ pub struct FunctionShellCallItemParam {
     /// `environment`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<FunctionShellCallItemParamEnvironment>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            r#type: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            environment: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2324,22 +4852,81 @@ pub struct FunctionShellCallOutput {
     #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionShellCallOutputStatusEnum,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<FunctionShellCallOutputContent>,
     /// `max_output_length`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub max_output_length: Option<i64>,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            status: Empty::empty(),
+            output: Empty::empty(),
+            max_output_length: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2347,14 +4934,55 @@ pub struct FunctionShellCallOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionShellCallOutputContent {
     /// `stdout`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub stdout: String,
     /// `stderr`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub stderr: String,
     /// `outcome`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub outcome: FunctionShellCallOutputContentOutcome,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputContent {
+    fn empty() -> Self {
+        Self {
+            stdout: Empty::empty(),
+            stderr: Empty::empty(),
+            outcome: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2374,12 +5002,48 @@ Exit(FunctionShellCallOutputExitOutcome) = "exit",
 pub struct FunctionShellCallOutputContentParam {
     /// `stdout`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub stdout: String,
     /// `stderr`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub stderr: String,
     /// `outcome`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub outcome: FunctionShellCallOutputOutcomeParam,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputContentParam {
+    fn empty() -> Self {
+        Self {
+            stdout: Empty::empty(),
+            stderr: Empty::empty(),
+            outcome: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2391,7 +5055,28 @@ pub struct FunctionShellCallOutputExitOutcome {
     #[serde(default)]
     pub r#type: consts::Exit,
     /// `exit_code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub exit_code: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputExitOutcome {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            exit_code: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2403,7 +5088,28 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
     #[serde(default)]
     pub r#type: consts::Exit,
     /// `exit_code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub exit_code: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputExitOutcomeParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            exit_code: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2412,9 +5118,20 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
 pub struct FunctionShellCallOutputItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2424,13 +5141,40 @@ pub struct FunctionShellCallOutputItemParam {
     #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: Vec<FunctionShellCallOutputContentParam>,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionShellCallItemStatus>,
     /// `max_output_length`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub max_output_length: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            r#type: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            max_output_length: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2465,6 +5209,19 @@ pub struct FunctionShellCallOutputTimeoutOutcome {
     /// Default: `"timeout"`.
     #[serde(default)]
     pub r#type: consts::Timeout,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputTimeoutOutcome {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2475,6 +5232,19 @@ pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     /// Default: `"timeout"`.
     #[serde(default)]
     pub r#type: consts::Timeout,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionShellCallOutputTimeoutOutcomeParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2504,6 +5274,21 @@ pub struct FunctionShellToolParam {
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for FunctionShellToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            environment: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2528,18 +5313,31 @@ pub struct FunctionTool {
     #[serde(default)]
     pub r#type: consts::Function,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `parameters`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `output_schema`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `strict`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub strict: Option<bool>,
     /// `defer_loading`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2547,6 +5345,26 @@ pub struct FunctionTool {
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for FunctionTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            parameters: Empty::empty(),
+            output_schema: Empty::empty(),
+            strict: Empty::empty(),
+            defer_loading: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2555,25 +5373,74 @@ pub struct FunctionTool {
 pub struct FunctionToolCall {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionToolCallStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionToolCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2582,27 +5449,70 @@ pub struct FunctionToolCall {
 pub struct FunctionToolCallOutput {
     /// `id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: FunctionToolCallOutputOutput,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2628,29 +5538,87 @@ impl From<&str> for FunctionToolCallOutputOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionToolCallOutputResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub output: FunctionToolCallOutputResourceOutput,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionToolCallOutputResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            name: Empty::empty(),
+            namespace: Empty::empty(),
+            caller: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2680,27 +5648,91 @@ pub type FunctionToolCallOutputStatus = ComputerToolCallStatus;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionToolCallResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub namespace: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for FunctionToolCallResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            caller: Empty::empty(),
+            namespace: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2713,9 +5745,20 @@ pub type FunctionToolCallStatus = ComputerToolCallStatus;
 pub struct FunctionToolParam {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 128 characters, pattern `^[a-zA-Z0-9_-]+$`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2736,6 +5779,26 @@ pub struct FunctionToolParam {
     /// `allowed_callers`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for FunctionToolParam {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            description: Empty::empty(),
+            parameters: Empty::empty(),
+            strict: Empty::empty(),
+            r#type: Empty::empty(),
+            output_schema: Empty::empty(),
+            defer_loading: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2746,15 +5809,68 @@ pub struct GraderLabelModel {
     #[serde(default)]
     pub r#type: consts::LabelModel,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<EvalItem>,
     /// `labels`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub labels: Vec<String>,
     /// `passing_labels`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub passing_labels: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for GraderLabelModel {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            model: Empty::empty(),
+            input: Empty::empty(),
+            labels: Empty::empty(),
+            passing_labels: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2765,12 +5881,46 @@ pub struct GraderPython {
     #[serde(default)]
     pub r#type: consts::Python,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub source: String,
     /// `image_tag`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_tag: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for GraderPython {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            source: Empty::empty(),
+            image_tag: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2781,17 +5931,56 @@ pub struct GraderScoreModel {
     #[serde(default)]
     pub r#type: consts::ScoreModel,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `sampling_params`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<GraderScoreModelSamplingParams>,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input: Vec<EvalItem>,
     /// `range`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<f64>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for GraderScoreModel {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            model: Empty::empty(),
+            sampling_params: Empty::empty(),
+            input: Empty::empty(),
+            range: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2806,13 +5995,58 @@ pub struct GraderStringCheck {
     #[serde(default)]
     pub r#type: consts::StringCheck,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `reference`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub reference: String,
     /// `operation`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub operation: GraderStringCheckOperation,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for GraderStringCheck {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            reference: Empty::empty(),
+            operation: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2839,13 +6073,58 @@ pub struct GraderTextSimilarity {
     #[serde(default)]
     pub r#type: consts::TextSimilarity,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `input`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub input: String,
     /// `reference`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub reference: String,
     /// `evaluation_metric`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub evaluation_metric: GraderTextSimilarityEvaluationMetric,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl Empty for GraderTextSimilarity {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            input: Empty::empty(),
+            reference: Empty::empty(),
+            evaluation_metric: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -2872,9 +6151,38 @@ pub struct HTTPError {
     #[serde(default)]
     pub r#type: consts::HttpError,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub code: i64,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for HTTPError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2882,9 +6190,37 @@ pub struct HTTPError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HybridSearchOptions {
     /// `embedding_weight`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub embedding_weight: f64,
     /// `text_weight`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub text_weight: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for HybridSearchOptions {
+    fn empty() -> Self {
+        Self {
+            embedding_weight: Empty::empty(),
+            text_weight: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2926,6 +6262,10 @@ pub struct ImageGenTool {
     /// Constraints: minimum 0, maximum 100.
     /// Default: `100`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub output_compression: Option<u64>,
     /// `moderation`, optional.
     /// Default: `"auto"`.
@@ -2945,10 +6285,38 @@ pub struct ImageGenTool {
     /// Constraints: minimum 0, maximum 3.
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub partial_images: Option<u64>,
     /// `action`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ImageGenActionEnum>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ImageGenTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            model: Empty::empty(),
+            quality: Empty::empty(),
+            size: Empty::empty(),
+            output_format: Empty::empty(),
+            output_compression: Empty::empty(),
+            moderation: Empty::empty(),
+            background: Empty::empty(),
+            input_fidelity: Empty::empty(),
+            input_image_mask: Empty::empty(),
+            partial_images: Empty::empty(),
+            action: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2973,12 +6341,49 @@ pub struct ImageGenToolCall {
     #[serde(default)]
     pub r#type: consts::ImageGenerationCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ImageGenToolCallStatus,
     /// `result`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub result: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ImageGenToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            result: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3002,10 +6407,32 @@ Failed = "failed",
 pub struct ImageGenToolInputImageMask {
     /// `image_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ImageGenToolInputImageMask {
+    fn empty() -> Self {
+        Self {
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3133,11 +6560,53 @@ pub struct InlineSkillParam {
     #[serde(default)]
     pub r#type: consts::Inline,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub description: String,
     /// `source`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub source: InlineSkillSourceParam,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for InlineSkillParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            source: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3159,7 +6628,34 @@ pub struct InlineSkillSourceParam {
     pub media_type: consts::ApplicationZip,
     /// `data`, required.
     /// Constraints: at least 1 characters, at most 70254592 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub data: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for InlineSkillSourceParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            media_type: Empty::empty(),
+            data: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -3170,7 +6666,28 @@ pub struct InputAudio {
     #[serde(default)]
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub input_audio: InputAudioInputAudio,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl Empty for InputAudio {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            input_audio: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -3178,9 +6695,37 @@ pub struct InputAudio {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputAudioInputAudio {
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub data: String,
     /// `format`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub format: InputAudioInputAudioFormat,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl Empty for InputAudioInputAudio {
+    fn empty() -> Self {
+        Self {
+            data: Empty::empty(),
+            format: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -3220,15 +6765,31 @@ pub struct InputFileContentParam {
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `filename`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub filename: Option<String>,
     /// `file_data`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_data: Option<String>,
     /// `file_url`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_url: Option<String>,
     /// `detail`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3236,6 +6797,25 @@ pub struct InputFileContentParam {
     /// `prompt_cache_breakpoint`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for InputFileContentParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            file_id: Empty::empty(),
+            filename: Empty::empty(),
+            file_data: Empty::empty(),
+            file_url: Empty::empty(),
+            detail: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3248,9 +6828,17 @@ pub struct InputImageContentParamAutoParam {
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
     /// `detail`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3258,6 +6846,23 @@ pub struct InputImageContentParamAutoParam {
     /// `prompt_cache_breakpoint`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for InputImageContentParamAutoParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            detail: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3287,12 +6892,42 @@ pub struct InputMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: InputMessageRole,
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<InputMessageStatus>,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: InputMessageContentList,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for InputMessage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            status: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3326,10 +6961,32 @@ pub struct InputTextContentParam {
     pub r#type: consts::InputText,
     /// `text`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for InputTextContentParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            prompt_cache_breakpoint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3401,7 +7058,28 @@ pub struct ItemReferenceParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ItemReferenceParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3413,7 +7091,28 @@ pub struct KeyPressAction {
     #[serde(default)]
     pub r#type: consts::Keypress,
     /// `keys`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub keys: Vec<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for KeyPressAction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3446,6 +7145,20 @@ pub struct LocalEnvironmentParam {
     /// Constraints: at most 200 items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<LocalSkillParam>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for LocalEnvironmentParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            skills: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3456,6 +7169,19 @@ pub struct LocalEnvironmentResource {
     /// Default: `"local"`.
     #[serde(default)]
     pub r#type: consts::Local,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for LocalEnvironmentResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3467,18 +7193,59 @@ pub struct LocalShellExecAction {
     #[serde(default)]
     pub r#type: consts::Exec,
     /// `command`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub command: Vec<String>,
     /// `timeout_ms`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub timeout_ms: Option<i64>,
     /// `working_directory`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub working_directory: Option<String>,
     /// `env`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub env: std::collections::BTreeMap<String, String>,
     /// `user`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for LocalShellExecAction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            command: Empty::empty(),
+            timeout_ms: Empty::empty(),
+            working_directory: Empty::empty(),
+            env: Empty::empty(),
+            user: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3489,13 +7256,58 @@ pub struct LocalShellToolCall {
     #[serde(default)]
     pub r#type: consts::LocalShellCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: LocalShellExecAction,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: LocalShellToolCallStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for LocalShellToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            action: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3506,12 +7318,42 @@ pub struct LocalShellToolCallOutput {
     #[serde(default)]
     pub r#type: consts::LocalShellCallOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `output`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub output: String,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<LocalShellToolCallOutputStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for LocalShellToolCallOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            output: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3530,6 +7372,19 @@ pub struct LocalShellToolParam {
     /// Default: `"local_shell"`.
     #[serde(default)]
     pub r#type: consts::LocalShell,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for LocalShellToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3537,11 +7392,47 @@ pub struct LocalShellToolParam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocalSkillParam {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub description: String,
     /// `path`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub path: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for LocalSkillParam {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            description: Empty::empty(),
+            path: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3552,13 +7443,58 @@ pub struct MCPApprovalRequest {
     #[serde(default)]
     pub r#type: consts::McpApprovalRequest,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPApprovalRequest {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3570,14 +7506,53 @@ pub struct MCPApprovalResponse {
     pub r#type: consts::McpApprovalResponse,
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `approval_request_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub approval_request_id: String,
     /// `approve`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPApprovalResponse {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            approve: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3588,14 +7563,56 @@ pub struct MCPApprovalResponseResource {
     #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `approval_request_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub approval_request_id: String,
     /// `approve`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub reason: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPApprovalResponseResource {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            approve: Empty::empty(),
+            reason: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3606,14 +7623,56 @@ pub struct MCPListTools {
     #[serde(default)]
     pub r#type: consts::McpListTools,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<MCPListToolsTool>,
     /// `error`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub error: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPListTools {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            tools: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
@@ -3621,15 +7680,43 @@ pub struct MCPListTools {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MCPListToolsTool {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `input_schema`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub input_schema: serde_json::Value,
     /// `annotations`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<serde_json::Value>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+impl Empty for MCPListToolsTool {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            description: Empty::empty(),
+            input_schema: Empty::empty(),
+            annotations: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3641,9 +7728,38 @@ pub struct MCPProtocolError {
     #[serde(default)]
     pub r#type: consts::McpProtocolError,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub code: i64,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPProtocolError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3659,9 +7775,20 @@ pub struct MCPTool {
     #[serde(default)]
     pub r#type: consts::Mcp,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `server_url`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub server_url: Option<String>,
     /// `connector_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3669,6 +7796,10 @@ pub struct MCPTool {
     /// `tunnel_id`, optional.
     /// Constraints: pattern `^tunnel_[a-z0-9]{32}$`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub tunnel_id: Option<String>,
     /// `authorization`, optional.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
@@ -3676,6 +7807,10 @@ pub struct MCPTool {
     pub authorization: Option<crate::SecretValue>,
     /// `server_description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub server_description: Option<String>,
     /// `headers`, optional, nullable.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
@@ -3693,6 +7828,35 @@ pub struct MCPTool {
     /// `defer_loading`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl Empty for MCPTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            server_label: Empty::empty(),
+            server_url: Empty::empty(),
+            connector_id: Empty::empty(),
+            tunnel_id: Empty::empty(),
+            authorization: Empty::empty(),
+            server_description: Empty::empty(),
+            headers: Empty::empty(),
+            allowed_tools: Empty::empty(),
+            allowed_callers: Empty::empty(),
+            require_approval: Empty::empty(),
+            defer_loading: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3719,15 +7883,47 @@ pub struct MCPToolCall {
     #[serde(default)]
     pub r#type: consts::McpCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub arguments: String,
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub output: Option<String>,
     /// `error`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3737,7 +7933,32 @@ pub struct MCPToolCall {
     pub status: Option<MCPToolCallStatus>,
     /// `approval_request_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub approval_request_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPToolCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            arguments: Empty::empty(),
+            output: Empty::empty(),
+            error: Empty::empty(),
+            status: Empty::empty(),
+            approval_request_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3807,7 +8028,22 @@ pub struct MCPToolExecutionError {
     #[serde(default)]
     pub r#type: consts::McpToolExecutionError,
     /// `content`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: serde_json::Value,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MCPToolExecutionError {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3825,6 +8061,25 @@ pub struct MCPToolFilter {
     /// `read_only`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl Empty for MCPToolFilter {
+    fn empty() -> Self {
+        Self {
+            tool_names: Empty::empty(),
+            read_only: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3859,6 +8114,25 @@ pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     /// `never`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub never: Option<MCPToolFilter>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl Empty for MCPToolRequireApprovalMCPToolApprovalFilter {
+    fn empty() -> Self {
+        Self {
+            always: Empty::empty(),
+            never: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -3886,16 +8160,62 @@ pub struct Message {
     #[serde(default)]
     pub r#type: consts::Message,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: MessageStatus,
     /// `role`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub role: MessageRole,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<MessageContentItem>,
     /// `phase`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase2>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for Message {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            status: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            phase: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4177,6 +8497,10 @@ pub struct ModelResponseProperties {
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4187,17 +8511,49 @@ pub struct ModelResponseProperties {
     /// `user`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<ModelResponsePropertiesPromptCacheRetention>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for ModelResponseProperties {
+    fn empty() -> Self {
+        Self {
+            metadata: Empty::empty(),
+            top_logprobs: Empty::empty(),
+            temperature: Empty::empty(),
+            top_p: Empty::empty(),
+            user: Empty::empty(),
+            safety_identifier: Empty::empty(),
+            prompt_cache_key: Empty::empty(),
+            prompt_cache_retention: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4210,7 +8566,27 @@ pub type ModelResponsePropertiesPromptCacheRetention =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationConfigParam {
     /// `mode`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub mode: ModerationMode,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for ModerationConfigParam {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4240,10 +8616,31 @@ Block = "block",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationParam {
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `policy`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ModerationPolicyParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for ModerationParam {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            policy: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4256,6 +8653,20 @@ pub struct ModerationPolicyParam {
     /// `output`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<ModerationConfigParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for ModerationPolicyParam {
+    fn empty() -> Self {
+        Self {
+            input: Empty::empty(),
+            output: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4267,15 +8678,68 @@ pub struct ModerationResultBody {
     #[serde(default)]
     pub r#type: consts::ModerationResult,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub model: String,
     /// `flagged`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub flagged: bool,
     /// `categories`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub categories: std::collections::BTreeMap<String, bool>,
     /// `category_scores`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub category_scores: std::collections::BTreeMap<String, f64>,
     /// `category_applied_input_types`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub category_applied_input_types: std::collections::BTreeMap<String, Vec<ModerationInputType>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for ModerationResultBody {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            model: Empty::empty(),
+            flagged: Empty::empty(),
+            categories: Empty::empty(),
+            category_scores: Empty::empty(),
+            category_applied_input_types: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4287,12 +8751,42 @@ pub struct MoveParam {
     #[serde(default)]
     pub r#type: consts::Move,
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
     /// `keys`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for MoveParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            x: Empty::empty(),
+            y: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4305,12 +8799,49 @@ pub struct NamespaceToolParam {
     pub r#type: consts::Namespace,
     /// `name`, required.
     /// Constraints: at least 1 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `description`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub description: String,
     /// `tools`, required.
     /// Constraints: at least 1 items.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<NamespaceToolParamToolsItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for NamespaceToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            tools: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4329,28 +8860,96 @@ Custom(CustomToolParam) = "custom",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenAIFile {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub bytes: i64,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `expires_at`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::File,
     /// `purpose`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub purpose: OpenAIFilePurpose,
     /// `status`, required.
     /// Deprecated.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: OpenAIFileStatus,
     /// `status_details`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub status_details: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+impl Empty for OpenAIFile {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            bytes: Empty::empty(),
+            created_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            filename: Empty::empty(),
+            object: Empty::empty(),
+            purpose: Empty::empty(),
+            status: Empty::empty(),
+            status_details: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -4406,6 +9005,13 @@ Desc = "desc",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputMessage {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
@@ -4414,12 +9020,44 @@ pub struct OutputMessage {
     #[serde(default)]
     pub role: consts::Assistant,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<OutputMessageContent>,
     /// `phase`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: OutputMessageStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for OutputMessage {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            role: Empty::empty(),
+            content: Empty::empty(),
+            phase: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4451,13 +9089,58 @@ pub struct Program {
     #[serde(default)]
     pub r#type: consts::Program,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `fingerprint`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fingerprint: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for Program {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            code: Empty::empty(),
+            fingerprint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4465,6 +9148,13 @@ pub struct Program {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramItemParam {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program"`.
@@ -4472,13 +9162,51 @@ pub struct ProgramItemParam {
     pub r#type: consts::Program,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `code`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `fingerprint`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub fingerprint: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ProgramItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            code: Empty::empty(),
+            fingerprint: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4490,13 +9218,58 @@ pub struct ProgramOutput {
     #[serde(default)]
     pub r#type: consts::ProgramOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `result`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub result: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ProgramOutputStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ProgramOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            result: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4504,6 +9277,13 @@ pub struct ProgramOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramOutputItemParam {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program_output"`.
@@ -4511,12 +9291,50 @@ pub struct ProgramOutputItemParam {
     pub r#type: consts::ProgramOutput,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `result`, required.
     /// Constraints: at most 10485760 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub result: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: ProgramOutputItemStatus,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ProgramOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            call_id: Empty::empty(),
+            result: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4550,7 +9368,28 @@ pub struct ProgramToolCallCaller {
     #[serde(default)]
     pub r#type: consts::Program,
     /// `caller_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub caller_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ProgramToolCallCaller {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            caller_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4563,7 +9402,28 @@ pub struct ProgramToolCallCallerParam {
     pub r#type: consts::Program,
     /// `caller_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub caller_id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ProgramToolCallCallerParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            caller_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4574,6 +9434,19 @@ pub struct ProgrammaticToolCallingParam {
     /// Default: `"programmatic_tool_calling"`.
     #[serde(default)]
     pub r#type: consts::ProgrammaticToolCalling,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ProgrammaticToolCallingParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -4581,13 +9454,39 @@ pub struct ProgrammaticToolCallingParam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prompt {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `version`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub version: Option<String>,
     /// `variables`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<ResponsePromptVariables>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl Empty for Prompt {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            version: Empty::empty(),
+            variables: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -4603,6 +9502,24 @@ pub struct PromptCacheBreakpointParam {
     /// Default: `"explicit"`.
     #[serde(default)]
     pub mode: consts::Explicit,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+impl Empty for PromptCacheBreakpointParam {
+    fn empty() -> Self {
+        Self {
+            mode: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4626,6 +9543,20 @@ pub struct PromptCacheOptionsParam {
     /// `mode`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PromptCacheModeEnum>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl Empty for PromptCacheOptionsParam {
+    fn empty() -> Self {
+        Self {
+            ttl: Empty::empty(),
+            mode: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -4661,6 +9592,21 @@ pub struct RankingOptions {
     /// `hybrid_search`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hybrid_search: Option<HybridSearchOptions>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for RankingOptions {
+    fn empty() -> Self {
+        Self {
+            ranker: Empty::empty(),
+            score_threshold: Empty::empty(),
+            hybrid_search: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -4669,10 +9615,26 @@ pub struct RankingOptions {
 pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     /// `text_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub text_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub audio_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+impl Empty for RealtimeBetaResponseUsageOutputTokenDetails {
+    fn empty() -> Self {
+        Self {
+            text_tokens: Empty::empty(),
+            audio_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -4710,11 +9672,29 @@ pub struct ReasoningItem {
     #[serde(default)]
     pub r#type: consts::Reasoning,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `encrypted_content`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub encrypted_content: Option<String>,
     /// `summary`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub summary: Vec<SummaryTextContent>,
     /// `content`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4722,6 +9702,24 @@ pub struct ReasoningItem {
     /// `status`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReasoningItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ReasoningItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            encrypted_content: Empty::empty(),
+            summary: Empty::empty(),
+            content: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4740,6 +9738,24 @@ pub struct ResponseFormatJsonObject {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::JsonObject,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for ResponseFormatJsonObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -4750,7 +9766,28 @@ pub struct ResponseFormatJsonSchema {
     #[serde(default)]
     pub r#type: consts::JsonSchema,
     /// `json_schema`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub json_schema: ResponseFormatJsonSchemaJsonSchema,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl Empty for ResponseFormatJsonSchema {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            json_schema: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -4759,8 +9796,19 @@ pub struct ResponseFormatJsonSchema {
 pub struct ResponseFormatJsonSchemaJsonSchema {
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `schema`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4768,6 +9816,22 @@ pub struct ResponseFormatJsonSchemaJsonSchema {
     /// `strict`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl Empty for ResponseFormatJsonSchemaJsonSchema {
+    fn empty() -> Self {
+        Self {
+            description: Empty::empty(),
+            name: Empty::empty(),
+            schema: Empty::empty(),
+            strict: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -4791,6 +9855,24 @@ pub struct ResponseFormatText {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Text,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for ResponseFormatText {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -4827,6 +9909,19 @@ pub struct ScreenshotParam {
     /// Default: `"screenshot"`.
     #[serde(default)]
     pub r#type: consts::Screenshot,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ScreenshotParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4838,16 +9933,62 @@ pub struct ScrollParam {
     #[serde(default)]
     pub r#type: consts::Scroll,
     /// `x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub x: i64,
     /// `y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub y: i64,
     /// `scroll_x`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub scroll_x: i64,
     /// `scroll_y`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub scroll_y: i64,
     /// `keys`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ScrollParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            x: Empty::empty(),
+            y: Empty::empty(),
+            scroll_x: Empty::empty(),
+            scroll_y: Empty::empty(),
+            keys: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4889,10 +10030,41 @@ pub struct SkillReferenceParam {
     pub r#type: consts::SkillReference,
     /// `skill_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub skill_id: String,
     /// `version`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub version: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl Empty for SkillReferenceParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            skill_id: Empty::empty(),
+            version: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -4923,7 +10095,28 @@ pub struct SummaryTextContent {
     #[serde(default)]
     pub r#type: consts::SummaryText,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for SummaryTextContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4935,7 +10128,28 @@ pub struct TextContent {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for TextContent {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "responses"))]
@@ -4960,14 +10174,49 @@ pub struct TextResponseFormatJsonSchema {
     pub r#type: consts::JsonSchema,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `schema`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub schema: ResponseFormatJsonSchemaSchema,
     /// `strict`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+impl Empty for TextResponseFormatJsonSchema {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            description: Empty::empty(),
+            name: Empty::empty(),
+            schema: Empty::empty(),
+            strict: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5039,7 +10288,28 @@ pub struct ToolChoiceFunction {
     #[serde(default)]
     pub r#type: consts::Function,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl Empty for ToolChoiceFunction {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -5050,10 +10320,36 @@ pub struct ToolChoiceMCP {
     #[serde(default)]
     pub r#type: consts::Mcp,
     /// `server_label`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub server_label: String,
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl Empty for ToolChoiceMCP {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            server_label: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -5078,19 +10374,71 @@ pub struct ToolSearchCall {
     #[serde(default)]
     pub r#type: consts::ToolSearchCall,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub call_id: Option<String>,
     /// `execution`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub execution: ToolSearchExecutionType,
     /// `arguments`, required.
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub arguments: serde_json::Value,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ToolSearchCall {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            execution: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5099,9 +10447,17 @@ pub struct ToolSearchCall {
 pub struct ToolSearchCallItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
@@ -5111,10 +10467,35 @@ pub struct ToolSearchCallItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `arguments`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub arguments: EmptyModelParam,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ToolSearchCallItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            execution: Empty::empty(),
+            arguments: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5137,19 +10518,77 @@ pub struct ToolSearchOutput {
     #[serde(default)]
     pub r#type: consts::ToolSearchOutput,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub call_id: Option<String>,
     /// `execution`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub execution: ToolSearchExecutionType,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<Tool>,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub created_by: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ToolSearchOutput {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            execution: Empty::empty(),
+            tools: Empty::empty(),
+            status: Empty::empty(),
+            created_by: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5158,9 +10597,17 @@ pub struct ToolSearchOutput {
 pub struct ToolSearchOutputItemParam {
     /// `id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
@@ -5170,10 +10617,35 @@ pub struct ToolSearchOutputItemParam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `tools`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub tools: Vec<Tool>,
     /// `status`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for ToolSearchOutputItemParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            call_id: Empty::empty(),
+            r#type: Empty::empty(),
+            execution: Empty::empty(),
+            tools: Empty::empty(),
+            status: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5189,10 +10661,30 @@ pub struct ToolSearchToolParam {
     pub execution: Option<ToolSearchExecutionType>,
     /// `description`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<EmptyModelParam>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for ToolSearchToolParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            execution: Empty::empty(),
+            description: Empty::empty(),
+            parameters: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -5203,7 +10695,28 @@ pub struct TranscriptTextUsageDuration {
     #[serde(default)]
     pub r#type: consts::Duration,
     /// `seconds`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub seconds: f64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+impl Empty for TranscriptTextUsageDuration {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -5214,14 +10727,52 @@ pub struct TranscriptTextUsageTokens {
     #[serde(default)]
     pub r#type: consts::Tokens,
     /// `input_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub input_tokens: i64,
     /// `input_token_details`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_token_details: Option<TranscriptTextUsageTokensInputTokenDetails>,
     /// `output_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub output_tokens: i64,
     /// `total_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+impl Empty for TranscriptTextUsageTokens {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            input_tokens: Empty::empty(),
+            input_token_details: Empty::empty(),
+            output_tokens: Empty::empty(),
+            total_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -5233,7 +10784,27 @@ pub type TranscriptTextUsageTokensInputTokenDetails = RealtimeBetaResponseUsageO
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptionLanguage {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "realtime"))]
+impl Empty for TranscriptionLanguage {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5245,7 +10816,28 @@ pub struct TypeParam {
     #[serde(default)]
     pub r#type: consts::Type,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for TypeParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(
@@ -5314,7 +10906,27 @@ VoiceIdsShared(VoiceIdsShared),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoiceIdsOrCustomVoiceId {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+impl Empty for VoiceIdsOrCustomVoiceId {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
@@ -5352,6 +10964,19 @@ pub struct WaitParam {
     /// Default: `"wait"`.
     #[serde(default)]
     pub r#type: consts::Wait,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WaitParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5362,9 +10987,38 @@ pub struct WebSearchActionFind {
     #[serde(default)]
     pub r#type: consts::FindInPage,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
     /// `pattern`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub pattern: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WebSearchActionFind {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            pattern: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5376,7 +11030,25 @@ pub struct WebSearchActionOpenPage {
     pub r#type: consts::OpenPage,
     /// `url`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub url: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WebSearchActionOpenPage {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5389,6 +11061,10 @@ pub struct WebSearchActionSearch {
     /// `query`, optional.
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub query: Option<String>,
     /// `queries`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5396,6 +11072,22 @@ pub struct WebSearchActionSearch {
     /// `sources`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<WebSearchActionSearchSourcesItem>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WebSearchActionSearch {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            query: Empty::empty(),
+            queries: Empty::empty(),
+            sources: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5406,7 +11098,28 @@ pub struct WebSearchActionSearchSourcesItem {
     #[serde(default)]
     pub r#type: consts::Url,
     /// `url`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub url: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WebSearchActionSearchSourcesItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            url: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5419,16 +11132,49 @@ pub struct WebSearchApproximateLocation {
     pub r#type: Option<consts::Approximate>,
     /// `country`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub country: Option<String>,
     /// `region`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub region: Option<String>,
     /// `city`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub timezone: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for WebSearchApproximateLocation {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            country: Empty::empty(),
+            region: Empty::empty(),
+            city: Empty::empty(),
+            timezone: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5437,6 +11183,13 @@ pub struct WebSearchApproximateLocation {
 pub struct WebSearchPreviewTool {
     /// `type`, required.
     /// Default: `"web_search_preview"`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: WebSearchPreviewToolType,
     /// `user_location`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5447,6 +11200,22 @@ pub struct WebSearchPreviewTool {
     /// `search_content_types`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_content_types: Option<Vec<SearchContentType>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for WebSearchPreviewTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            user_location: Empty::empty(),
+            search_context_size: Empty::empty(),
+            search_content_types: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5467,6 +11236,13 @@ WebSearchPreview20250311 = "web_search_preview_2025_03_11",
 pub struct WebSearchTool {
     /// `type`, required.
     /// Default: `"web_search"`.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#type: WebSearchToolType,
     /// `external_web_access`, optional.
     /// Default: `true`.
@@ -5482,6 +11258,23 @@ pub struct WebSearchTool {
     /// Default: `"medium"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<WebSearchToolSearchContextSize>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for WebSearchTool {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            external_web_access: Empty::empty(),
+            filters: Empty::empty(),
+            user_location: Empty::empty(),
+            search_context_size: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5489,14 +11282,51 @@ pub struct WebSearchTool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebSearchToolCall {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::WebSearchCall,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: WebSearchToolCallStatus,
     /// `action`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub action: WebSearchToolCallAction,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl Empty for WebSearchToolCall {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            r#type: Empty::empty(),
+            status: Empty::empty(),
+            action: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5534,6 +11364,19 @@ pub struct WebSearchToolFilters {
     /// `allowed_domains`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl Empty for WebSearchToolFilters {
+    fn empty() -> Self {
+        Self {
+            allowed_domains: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]

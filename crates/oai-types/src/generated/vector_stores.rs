@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `AutoChunkingStrategyRequestParam` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -10,6 +11,18 @@ pub struct AutoChunkingStrategyRequestParam {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Auto,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for AutoChunkingStrategyRequestParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -39,12 +52,34 @@ pub struct CreateVectorStoreFileBatchRequest {
     /// `attributes`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVectorStoreFileBatchRequest {
+    fn empty() -> Self {
+        Self {
+            file_ids: Empty::empty(),
+            files: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            attributes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVectorStoreFileRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVectorStoreFileRequest {
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `chunking_strategy`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +87,20 @@ pub struct CreateVectorStoreFileRequest {
     /// `attributes`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVectorStoreFileRequest {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            attributes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVectorStoreRequest` schema.
@@ -63,9 +112,17 @@ pub struct CreateVectorStoreRequest {
     pub file_ids: Option<Vec<String>>,
     /// `name`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `description`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub description: Option<String>,
     /// `expires_after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +133,23 @@ pub struct CreateVectorStoreRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVectorStoreRequest {
+    fn empty() -> Self {
+        Self {
+            file_ids: Empty::empty(),
+            name: Empty::empty(),
+            description: Empty::empty(),
+            expires_after: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -92,24 +166,80 @@ Static(StaticChunkingStrategyRequestParam) = "static",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteVectorStoreFileResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::VectorStoreFileDeleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteVectorStoreFileResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeleteVectorStoreResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteVectorStoreResponse {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::VectorStoreDeleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeleteVectorStoreResponse {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            deleted: Empty::empty(),
+            object: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListFilesInVectorStoreBatchParams` schema.
@@ -118,6 +248,7 @@ pub struct ListFilesInVectorStoreBatchParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -125,13 +256,37 @@ pub struct ListFilesInVectorStoreBatchParams {
     pub order: Option<ListFilesInVectorStoreBatchParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
     /// `filter`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListFilesInVectorStoreBatchParamsFilter>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListFilesInVectorStoreBatchParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            filter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -157,6 +312,7 @@ pub struct ListVectorStoreFilesParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -164,13 +320,37 @@ pub struct ListVectorStoreFilesParams {
     pub order: Option<ListVectorStoreFilesParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
     /// `filter`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListVectorStoreFilesParamsFilter>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVectorStoreFilesParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            filter: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListVectorStoreFilesParams`, identical to [`ListFilesInVectorStoreBatchParamsFilter`].
@@ -183,15 +363,66 @@ pub type ListVectorStoreFilesParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListVectorStoreFilesResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VectorStoreFileObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVectorStoreFilesResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListVectorStoresParams` schema.
@@ -200,6 +431,7 @@ pub struct ListVectorStoresParams {
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
@@ -207,10 +439,33 @@ pub struct ListVectorStoresParams {
     pub order: Option<ListVectorStoresParamsOrder>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
     /// `before`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub before: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVectorStoresParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            before: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `ListVectorStoresParams`, identical to [`ListAssistantsParamsOrder`].
@@ -220,15 +475,66 @@ pub type ListVectorStoresParamsOrder = ListAssistantsParamsOrder;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListVectorStoresResponse {
     /// `object`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub object: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VectorStoreObject>,
     /// `first_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub first_id: String,
     /// `last_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub last_id: String,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVectorStoresResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `OtherChunkingStrategyResponseParam` schema.
@@ -237,6 +543,18 @@ pub struct OtherChunkingStrategyResponseParam {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::Other,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for OtherChunkingStrategyResponseParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `StaticChunkingStrategy` schema.
@@ -244,9 +562,36 @@ pub struct OtherChunkingStrategyResponseParam {
 pub struct StaticChunkingStrategy {
     /// `max_chunk_size_tokens`, required.
     /// Constraints: minimum 100, maximum 4096.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub max_chunk_size_tokens: u64,
     /// `chunk_overlap_tokens`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub chunk_overlap_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for StaticChunkingStrategy {
+    fn empty() -> Self {
+        Self {
+            max_chunk_size_tokens: Empty::empty(),
+            chunk_overlap_tokens: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `StaticChunkingStrategyRequestParam` schema.
@@ -256,7 +601,27 @@ pub struct StaticChunkingStrategyRequestParam {
     #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#static: StaticChunkingStrategy,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for StaticChunkingStrategyRequestParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            r#static: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `StaticChunkingStrategyResponseParam` schema.
@@ -266,15 +631,48 @@ pub struct StaticChunkingStrategyResponseParam {
     #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub r#static: StaticChunkingStrategy,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for StaticChunkingStrategyResponseParam {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            r#static: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateVectorStoreFileAttributesRequest` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UpdateVectorStoreFileAttributesRequest {
     /// `attributes`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attributes: Option<VectorStoreFileAttributes>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateVectorStoreFileAttributesRequest {
+    fn empty() -> Self {
+        Self {
+            attributes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `UpdateVectorStoreRequest` schema.
@@ -282,6 +680,10 @@ pub struct UpdateVectorStoreFileAttributesRequest {
 pub struct UpdateVectorStoreRequest {
     /// `name`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub name: Option<String>,
     /// `expires_after`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,6 +691,20 @@ pub struct UpdateVectorStoreRequest {
     /// `metadata`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for UpdateVectorStoreRequest {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            expires_after: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VectorStoreExpirationAfter` schema.
@@ -299,40 +715,163 @@ pub struct VectorStoreExpirationAfter {
     pub anchor: consts::LastActiveAt,
     /// `days`, required.
     /// Constraints: minimum 1, maximum 365.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::uint"
+        )
+    )]
     pub days: u64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreExpirationAfter {
+    fn empty() -> Self {
+        Self {
+            anchor: Empty::empty(),
+            days: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VectorStoreFileBatchObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreFileBatchObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::VectorStoreFilesBatch,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `vector_store_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub vector_store_id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: VectorStoreFileBatchObjectStatus,
     /// `file_counts`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_counts: VectorStoreFileBatchObjectFileCounts,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileBatchObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            vector_store_id: Empty::empty(),
+            status: Empty::empty(),
+            file_counts: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `VectorStoreFileBatchObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreFileBatchObjectFileCounts {
     /// `in_progress`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub in_progress: i64,
     /// `completed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completed: i64,
     /// `failed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub failed: i64,
     /// `cancelled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cancelled: i64,
     /// `total`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileBatchObjectFileCounts {
+    fn empty() -> Self {
+        Self {
+            in_progress: Empty::empty(),
+            completed: Empty::empty(),
+            failed: Empty::empty(),
+            cancelled: Empty::empty(),
+            total: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -356,12 +895,48 @@ pub struct VectorStoreFileContentResponse {
     #[serde(default)]
     pub object: consts::VectorStoreFileContentPage,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VectorStoreFileContentResponseDataItem>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next_page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileContentResponse {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next_page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `VectorStoreFileContentResponse`.
@@ -369,30 +944,87 @@ pub struct VectorStoreFileContentResponse {
 pub struct VectorStoreFileContentResponseDataItem {
     /// `type`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub r#type: Option<String>,
     /// `text`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub text: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileContentResponseDataItem {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VectorStoreFileObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreFileObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::VectorStoreFile,
     /// `usage_bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub usage_bytes: i64,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `vector_store_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub vector_store_id: String,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: VectorStoreFileObjectStatus,
     /// `last_error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<VectorStoreFileObjectLastError>,
     /// `chunking_strategy`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,6 +1032,26 @@ pub struct VectorStoreFileObject {
     /// `attributes`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            usage_bytes: Empty::empty(),
+            created_at: Empty::empty(),
+            vector_store_id: Empty::empty(),
+            status: Empty::empty(),
+            last_error: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            attributes: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::tagged_union! {
@@ -416,9 +1068,36 @@ Other(OtherChunkingStrategyResponseParam) = "other",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreFileObjectLastError {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub code: VectorStoreFileObjectLastErrorCode,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreFileObjectLastError {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -440,47 +1119,171 @@ pub type VectorStoreFileObjectStatus = VectorStoreFileBatchObjectStatus;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreObject {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     #[serde(default)]
     pub object: consts::VectorStore,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `usage_bytes`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub usage_bytes: i64,
     /// `file_counts`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub file_counts: VectorStoreObjectFileCounts,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: VectorStoreObjectStatus,
     /// `expires_after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `expires_at`, optional, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
     pub expires_at: Option<i64>,
     /// `last_active_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub last_active_at: Option<i64>,
     /// `metadata`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreObject {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            created_at: Empty::empty(),
+            name: Empty::empty(),
+            usage_bytes: Empty::empty(),
+            file_counts: Empty::empty(),
+            status: Empty::empty(),
+            expires_after: Empty::empty(),
+            expires_at: Empty::empty(),
+            last_active_at: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `VectorStoreObject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreObjectFileCounts {
     /// `in_progress`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub in_progress: i64,
     /// `completed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub completed: i64,
     /// `failed`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub failed: i64,
     /// `cancelled`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub cancelled: i64,
     /// `total`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub total: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreObjectFileCounts {
+    fn empty() -> Self {
+        Self {
+            in_progress: Empty::empty(),
+            completed: Empty::empty(),
+            failed: Empty::empty(),
+            cancelled: Empty::empty(),
+            total: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -499,6 +1302,13 @@ Completed = "completed",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreSearchRequest {
     /// `query`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub query: VectorStoreSearchRequestQuery,
     /// `rewrite_query`, optional.
     /// Default: `false`.
@@ -508,6 +1318,10 @@ pub struct VectorStoreSearchRequest {
     /// Constraints: minimum 1, maximum 50.
     /// Default: `10`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub max_num_results: Option<u64>,
     /// `filters`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -515,6 +1329,22 @@ pub struct VectorStoreSearchRequest {
     /// `ranking_options`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<VectorStoreSearchRequestRankingOptions>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreSearchRequest {
+    fn empty() -> Self {
+        Self {
+            query: Empty::empty(),
+            rewrite_query: Empty::empty(),
+            max_num_results: Empty::empty(),
+            filters: Empty::empty(),
+            ranking_options: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -555,6 +1385,19 @@ pub struct VectorStoreSearchRequestRankingOptions {
     /// Default: `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreSearchRequestRankingOptions {
+    fn empty() -> Self {
+        Self {
+            ranker: Empty::empty(),
+            score_threshold: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -577,24 +1420,89 @@ pub struct VectorStoreSearchResultContentObject {
     #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreSearchResultContentObject {
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VectorStoreSearchResultItem` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreSearchResultItem {
     /// `file_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub file_id: String,
     /// `filename`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub filename: String,
     /// `score`, required.
     /// Constraints: minimum 0, maximum 1.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::float"
+        )
+    )]
     pub score: f64,
     /// `attributes`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// `content`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub content: Vec<VectorStoreSearchResultContentObject>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreSearchResultItem {
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            filename: Empty::empty(),
+            score: Empty::empty(),
+            attributes: Empty::empty(),
+            content: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VectorStoreSearchResultsPage` schema.
@@ -604,12 +1512,56 @@ pub struct VectorStoreSearchResultsPage {
     #[serde(default)]
     pub object: consts::VectorStoreSearchResultsPage,
     /// `search_query`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub search_query: Vec<String>,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VectorStoreSearchResultItem>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub next_page: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VectorStoreSearchResultsPage {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            search_query: Empty::empty(),
+            data: Empty::empty(),
+            has_more: Empty::empty(),
+            next_page: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }

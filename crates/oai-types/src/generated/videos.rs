@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `CreateVideoCharacterBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,27 +12,101 @@ pub struct CreateVideoCharacterBody {
     pub video: crate::InputFile,
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 80 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoCharacterBody {
+    fn empty() -> Self {
+        Self {
+            video: Empty::empty(),
+            name: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVideoEditJsonBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVideoEditJsonBody {
     /// `video`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub video: VideoReferenceInputParam,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoEditJsonBody {
+    fn empty() -> Self {
+        Self {
+            video: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVideoEditMultipartBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVideoEditMultipartBody {
     /// `video`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub video: CreateVideoEditMultipartBodyVideo,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoEditMultipartBody {
+    fn empty() -> Self {
+        Self {
+            video: Empty::empty(),
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -48,24 +123,94 @@ VideoReferenceInputParam(VideoReferenceInputParam),
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVideoExtendJsonBody {
     /// `video`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub video: VideoReferenceInputParam,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `seconds`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub seconds: VideoSeconds,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoExtendJsonBody {
+    fn empty() -> Self {
+        Self {
+            video: Empty::empty(),
+            prompt: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVideoExtendMultipartBody` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateVideoExtendMultipartBody {
     /// `video`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub video: CreateVideoExtendMultipartBodyVideo,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `seconds`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub seconds: VideoSeconds,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoExtendMultipartBody {
+    fn empty() -> Self {
+        Self {
+            video: Empty::empty(),
+            prompt: Empty::empty(),
+            seconds: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -86,6 +231,13 @@ pub struct CreateVideoJsonBody {
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `input_reference`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +248,22 @@ pub struct CreateVideoJsonBody {
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoJsonBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            prompt: Empty::empty(),
+            input_reference: Empty::empty(),
+            seconds: Empty::empty(),
+            size: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `CreateVideoMultipartBody` schema.
@@ -106,6 +274,13 @@ pub struct CreateVideoMultipartBody {
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
     /// `input_reference`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +291,22 @@ pub struct CreateVideoMultipartBody {
     /// `size`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoMultipartBody {
+    fn empty() -> Self {
+        Self {
+            model: Empty::empty(),
+            prompt: Empty::empty(),
+            input_reference: Empty::empty(),
+            seconds: Empty::empty(),
+            size: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::untagged_union! {
@@ -133,7 +324,26 @@ ImageRefParam2(ImageRefParam2),
 pub struct CreateVideoRemixBody {
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub prompt: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for CreateVideoRemixBody {
+    fn empty() -> Self {
+        Self {
+            prompt: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `DeletedVideoResource` schema.
@@ -144,18 +354,73 @@ pub struct DeletedVideoResource {
     #[serde(default)]
     pub object: consts::VideoDeleted,
     /// `deleted`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub deleted: bool,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for DeletedVideoResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            deleted: Empty::empty(),
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Error-2` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Error2 {
     /// `code`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub code: String,
     /// `message`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub message: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for Error2 {
+    fn empty() -> Self {
+        Self {
+            code: Empty::empty(),
+            message: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ImageRefParam-2` schema.
@@ -164,10 +429,31 @@ pub struct ImageRefParam2 {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub image_url: Option<String>,
     /// `file_id`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub file_id: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ImageRefParam2 {
+    fn empty() -> Self {
+        Self {
+            image_url: Empty::empty(),
+            file_id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `ListVideosParams` schema.
@@ -176,13 +462,35 @@ pub struct ListVideosParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_uint")
+    )]
     pub limit: Option<u64>,
     /// `order`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(deserialize_with = "crate::__private::opt_text")
+    )]
     pub after: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for ListVideosParams {
+    fn empty() -> Self {
+        Self {
+            limit: Empty::empty(),
+            order: Empty::empty(),
+            after: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `RetrieveVideoContentParams` schema.
@@ -191,19 +499,66 @@ pub struct RetrieveVideoContentParams {
     /// `variant`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<VideoContentVariant>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for RetrieveVideoContentParams {
+    fn empty() -> Self {
+        Self {
+            variant: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VideoCharacterResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoCharacterResource {
     /// `id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub id: Option<String>,
     /// `name`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub name: Option<String>,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VideoCharacterResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            name: Empty::empty(),
+            created_at: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -226,15 +581,59 @@ pub struct VideoListResource {
     #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: Vec<VideoResource>,
     /// `first_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::boolean"
+        )
+    )]
     pub has_more: bool,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VideoListResource {
+    fn empty() -> Self {
+        Self {
+            object: Empty::empty(),
+            data: Empty::empty(),
+            first_id: Empty::empty(),
+            last_id: Empty::empty(),
+            has_more: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {
@@ -257,45 +656,166 @@ Sora220251208 = "sora-2-2025-12-08",
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoReferenceInputParam {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VideoReferenceInputParam {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `VideoResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoResource {
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"video"`.
     #[serde(default)]
     pub object: consts::Video,
     /// `model`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub model: VideoModel,
     /// `status`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub status: VideoStatus,
     /// `progress`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub progress: i64,
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `completed_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub completed_at: Option<i64>,
     /// `expires_at`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_int"
+        )
+    )]
     pub expires_at: Option<i64>,
     /// `prompt`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub prompt: Option<String>,
     /// `size`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub size: VideoSize,
     /// `seconds`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub seconds: String,
     /// `remixed_from_video_id`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::opt_text"
+        )
+    )]
     pub remixed_from_video_id: Option<String>,
     /// `error`, required, nullable.
-    #[serde(default)]
+    #[cfg_attr(oai_strict, serde(default))]
+    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<Error2>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for VideoResource {
+    fn empty() -> Self {
+        Self {
+            id: Empty::empty(),
+            object: Empty::empty(),
+            model: Empty::empty(),
+            status: Empty::empty(),
+            progress: Empty::empty(),
+            created_at: Empty::empty(),
+            completed_at: Empty::empty(),
+            expires_at: Empty::empty(),
+            prompt: Empty::empty(),
+            size: Empty::empty(),
+            seconds: Empty::empty(),
+            remixed_from_video_id: Empty::empty(),
+            error: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 crate::string_enum! {

@@ -3,15 +3,37 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::__private::Empty;
 
 /// The `WebhookBatchCancelled` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookBatchCancelled {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookBatchCancelledData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +41,22 @@ pub struct WebhookBatchCancelled {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchCancelled,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookBatchCancelled {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookBatchCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -28,10 +66,31 @@ pub type WebhookBatchCancelledData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookBatchCompleted {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookBatchCompletedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +98,22 @@ pub struct WebhookBatchCompleted {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchCompleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookBatchCompleted {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookBatchCompleted`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -48,10 +123,31 @@ pub type WebhookBatchCompletedData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookBatchExpired {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookBatchExpiredData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +155,22 @@ pub struct WebhookBatchExpired {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchExpired,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookBatchExpired {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookBatchExpired`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -68,10 +180,31 @@ pub type WebhookBatchExpiredData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookBatchFailed {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookBatchFailedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +212,22 @@ pub struct WebhookBatchFailed {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::BatchFailed,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookBatchFailed {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookBatchFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -88,10 +237,31 @@ pub type WebhookBatchFailedData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvalRunCanceled {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookEvalRunCanceledData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +269,22 @@ pub struct WebhookEvalRunCanceled {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunCanceled,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookEvalRunCanceled {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookEvalRunCanceled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -108,10 +294,31 @@ pub type WebhookEvalRunCanceledData = ChatCompletionRequestAssistantMessageAudio
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvalRunFailed {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookEvalRunFailedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +326,22 @@ pub struct WebhookEvalRunFailed {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunFailed,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookEvalRunFailed {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookEvalRunFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -128,10 +351,31 @@ pub type WebhookEvalRunFailedData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvalRunSucceeded {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookEvalRunSucceededData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +383,22 @@ pub struct WebhookEvalRunSucceeded {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::EvalRunSucceeded,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookEvalRunSucceeded {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookEvalRunSucceeded`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -148,10 +408,31 @@ pub type WebhookEvalRunSucceededData = ChatCompletionRequestAssistantMessageAudi
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookFineTuningJobCancelled {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookFineTuningJobCancelledData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +440,22 @@ pub struct WebhookFineTuningJobCancelled {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobCancelled,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookFineTuningJobCancelled {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookFineTuningJobCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -168,10 +465,31 @@ pub type WebhookFineTuningJobCancelledData = ChatCompletionRequestAssistantMessa
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookFineTuningJobFailed {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookFineTuningJobFailedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +497,22 @@ pub struct WebhookFineTuningJobFailed {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobFailed,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookFineTuningJobFailed {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookFineTuningJobFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -188,10 +522,31 @@ pub type WebhookFineTuningJobFailedData = ChatCompletionRequestAssistantMessageA
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookFineTuningJobSucceeded {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookFineTuningJobSucceededData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +554,22 @@ pub struct WebhookFineTuningJobSucceeded {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::FineTuningJobSucceeded,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookFineTuningJobSucceeded {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookFineTuningJobSucceeded`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -208,10 +579,31 @@ pub type WebhookFineTuningJobSucceededData = ChatCompletionRequestAssistantMessa
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookLiveCallIncoming {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookLiveCallIncomingData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,34 +611,125 @@ pub struct WebhookLiveCallIncoming {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::LiveCallIncoming,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookLiveCallIncoming {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookLiveCallIncomingData {
     /// `session_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub session_id: String,
     /// `sip_headers`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sip_headers: Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookLiveCallIncomingData {
+    fn empty() -> Self {
+        Self {
+            session_id: Empty::empty(),
+            sip_headers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /// `name`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub name: String,
     /// `value`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub value: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            value: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `WebhookRealtimeCallIncoming` schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookRealtimeCallIncoming {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookRealtimeCallIncomingData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,15 +737,58 @@ pub struct WebhookRealtimeCallIncoming {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::RealtimeCallIncoming,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookRealtimeCallIncoming {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookRealtimeCallIncoming`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookRealtimeCallIncomingData {
     /// `call_id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub call_id: String,
     /// `sip_headers`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub sip_headers: Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookRealtimeCallIncomingData {
+    fn empty() -> Self {
+        Self {
+            call_id: Empty::empty(),
+            sip_headers: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookRealtimeCallIncoming`, identical to [`WebhookLiveCallIncomingDataSipHeadersItem`].
@@ -272,10 +798,31 @@ pub type WebhookRealtimeCallIncomingDataSipHeadersItem = WebhookLiveCallIncoming
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookResponseCancelled {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookResponseCancelledData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +830,22 @@ pub struct WebhookResponseCancelled {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCancelled,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookResponseCancelled {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookResponseCancelled`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -292,10 +855,31 @@ pub type WebhookResponseCancelledData = ChatCompletionRequestAssistantMessageAud
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookResponseCompleted {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookResponseCompletedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,6 +887,22 @@ pub struct WebhookResponseCompleted {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseCompleted,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookResponseCompleted {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookResponseCompleted`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -312,10 +912,31 @@ pub type WebhookResponseCompletedData = ChatCompletionRequestAssistantMessageAud
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookResponseFailed {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookResponseFailedData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -323,6 +944,22 @@ pub struct WebhookResponseFailed {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseFailed,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookResponseFailed {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookResponseFailed`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
@@ -332,10 +969,31 @@ pub type WebhookResponseFailedData = ChatCompletionRequestAssistantMessageAudio;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookResponseIncomplete {
     /// `created_at`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::int"
+        )
+    )]
     pub created_at: i64,
     /// `id`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::text"
+        )
+    )]
     pub id: String,
     /// `data`, required.
+    #[cfg_attr(
+        not(oai_strict),
+        serde(
+            default = "crate::__private::absent",
+            deserialize_with = "crate::__private::or_empty"
+        )
+    )]
     pub data: WebhookResponseIncompleteData,
     /// `object`, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,6 +1001,22 @@ pub struct WebhookResponseIncomplete {
     /// `type`, required.
     #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Empty for WebhookResponseIncomplete {
+    fn empty() -> Self {
+        Self {
+            created_at: Empty::empty(),
+            id: Empty::empty(),
+            data: Empty::empty(),
+            object: Empty::empty(),
+            r#type: Empty::empty(),
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Inline schema in `WebhookResponseIncomplete`, identical to [`ChatCompletionRequestAssistantMessageAudio`].

@@ -452,6 +452,7 @@ impl Accumulator for ChatCompletionAccumulator {
             .map(finish_choice)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CreateChatCompletionResponse {
+            extra: Default::default(),
             id: self.id,
             choices,
             created: self.created,
@@ -510,9 +511,11 @@ fn finish_choice(
                 let name = tc.name.ok_or_else(|| missing("a function name"))?;
                 Ok(ChatCompletionMessageToolCallsItem::Function(
                     ChatCompletionMessageToolCall {
+                        extra: Default::default(),
                         id,
                         r#type: Default::default(),
                         function: ChatCompletionMessageToolCallFunction {
+                            extra: Default::default(),
                             name,
                             arguments: tc.arguments,
                         },
@@ -525,6 +528,7 @@ fn finish_choice(
     let function_call = match choice.function_call {
         None => None,
         Some(fc) => Some(ChatCompletionResponseMessageFunctionCall {
+            extra: Default::default(),
             name: fc.name.ok_or_else(|| {
                 AccumulateError::new(
                     AccumulateErrorKind::Incomplete,
@@ -536,6 +540,7 @@ fn finish_choice(
     };
     #[allow(deprecated)]
     let message = ChatCompletionResponseMessage {
+        extra: Default::default(),
         content: choice.content,
         refusal: choice.refusal,
         tool_calls,
@@ -545,12 +550,14 @@ fn finish_choice(
         audio: None,
     };
     Ok(CreateChatCompletionResponseChoicesItem {
+        extra: Default::default(),
         finish_reason: CreateChatCompletionResponseChoicesItemFinishReason::from(reason.as_str()),
         index: ci,
         message,
         logprobs: choice
             .logprobs
             .map(|lp| CreateChatCompletionResponseChoicesItemLogprobs {
+                extra: Default::default(),
                 content: lp.content,
                 refusal: lp.refusal,
             }),

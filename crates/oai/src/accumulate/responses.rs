@@ -688,6 +688,7 @@ impl ResponseAccumulator {
     ) -> Result<(), AccumulateError> {
         let r = self.reasoning(output_index, item_id, event)?;
         let summary = SummaryTextContent {
+            extra: Default::default(),
             r#type: Default::default(),
             text: text.to_owned(),
         };

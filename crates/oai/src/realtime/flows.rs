@@ -51,6 +51,7 @@ impl RealtimeSender {
         session: RealtimeSessionCreateRequestGA,
     ) -> Result<(), RealtimeError> {
         self.send(RealtimeClientEventSessionUpdate {
+            extra: Default::default(),
             event_id: None,
             r#type: Default::default(),
             session: session.into(),
@@ -69,6 +70,7 @@ impl RealtimeSender {
         let mut sent = 0;
         for chunk in samples.chunks(per_message) {
             self.send(RealtimeClientEventInputAudioBufferAppend {
+                extra: Default::default(),
                 event_id: None,
                 r#type: Default::default(),
                 audio: pcm16_base64(chunk),
@@ -104,6 +106,7 @@ impl RealtimeSender {
     /// As [`RealtimeSender::send`].
     pub async fn send_user_text(&self, text: impl Into<String>) -> Result<(), RealtimeError> {
         let item = RealtimeConversationItemMessageUser {
+            extra: Default::default(),
             id: None,
             object: None,
             r#type: Default::default(),
@@ -130,6 +133,7 @@ impl RealtimeSender {
         output: impl Into<String>,
     ) -> Result<(), RealtimeError> {
         let item = RealtimeConversationItemFunctionCallOutput {
+            extra: Default::default(),
             id: None,
             object: None,
             r#type: Default::default(),
@@ -143,6 +147,7 @@ impl RealtimeSender {
 
     async fn create_item(&self, item: RealtimeConversationItem) -> Result<(), RealtimeError> {
         self.send(RealtimeClientEventConversationItemCreate {
+            extra: Default::default(),
             event_id: None,
             r#type: Default::default(),
             previous_item_id: None,
@@ -170,6 +175,7 @@ impl RealtimeSender {
     ) -> Result<(), RealtimeError> {
         self.send(RealtimeClientEvent::ResponseCreate(
             RealtimeClientEventResponseCreate {
+                extra: Default::default(),
                 event_id: None,
                 r#type: Default::default(),
                 response: Some(response),
@@ -436,6 +442,7 @@ mod tests {
             let n = pcm16_samples_per_message(cap);
             let samples = vec![i16::MIN; n];
             let event = RealtimeClientEvent::from(RealtimeClientEventInputAudioBufferAppend {
+                extra: Default::default(),
                 event_id: None,
                 r#type: Default::default(),
                 audio: pcm16_base64(&samples),

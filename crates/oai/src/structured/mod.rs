@@ -221,8 +221,10 @@ impl JsonSchemaFormat {
 impl From<JsonSchemaFormat> for oai_types::ResponseFormatJsonSchema {
     fn from(f: JsonSchemaFormat) -> Self {
         Self {
+            extra: Default::default(),
             r#type: Default::default(),
             json_schema: oai_types::ResponseFormatJsonSchemaJsonSchema {
+                extra: Default::default(),
                 description: f.description,
                 name: f.name,
                 schema: Some(f.schema),
@@ -243,6 +245,7 @@ impl From<JsonSchemaFormat> for oai_types::CreateChatCompletionRequestResponseFo
 impl From<JsonSchemaFormat> for oai_types::TextResponseFormatJsonSchema {
     fn from(f: JsonSchemaFormat) -> Self {
         Self {
+            extra: Default::default(),
             r#type: Default::default(),
             description: f.description,
             name: f.name,
@@ -263,6 +266,7 @@ impl From<JsonSchemaFormat> for oai_types::TextResponseFormatConfiguration {
 impl From<JsonSchemaFormat> for oai_types::ResponseTextParam {
     fn from(f: JsonSchemaFormat) -> Self {
         Self {
+            extra: Default::default(),
             format: Some(f.into()),
             verbosity: None,
         }

@@ -190,7 +190,10 @@ impl Conversation for ChatConversation {
             audio: message
                 .audio
                 .as_ref()
-                .map(|a| ChatCompletionRequestAssistantMessageAudio { id: a.id.clone() }),
+                .map(|a| ChatCompletionRequestAssistantMessageAudio {
+                    extra: Default::default(),
+                    id: a.id.clone(),
+                }),
             tool_calls: message.tool_calls.clone().filter(|c| !c.is_empty()),
             ..Default::default()
         };

@@ -373,8 +373,10 @@ impl ToolRegistry {
     pub fn chat_tools(&self) -> Vec<oai_types::ChatCompletionTool> {
         self.iter()
             .map(|t| oai_types::ChatCompletionTool {
+                extra: Default::default(),
                 r#type: Default::default(),
                 function: oai_types::FunctionObject {
+                    extra: Default::default(),
                     description: t.description.clone(),
                     name: t.name.clone(),
                     parameters: Some(t.parameters.clone()),
@@ -391,6 +393,7 @@ impl ToolRegistry {
         self.iter()
             .map(|t| {
                 oai_types::RealtimeFunctionTool {
+                    extra: Default::default(),
                     r#type: Default::default(),
                     name: Some(t.name.clone()),
                     description: t.description.clone(),
@@ -406,6 +409,7 @@ impl ToolRegistry {
     pub fn response_tools(&self) -> Vec<oai_types::FunctionTool> {
         self.iter()
             .map(|t| oai_types::FunctionTool {
+                extra: Default::default(),
                 r#type: Default::default(),
                 name: t.name.clone(),
                 description: t.description.clone(),

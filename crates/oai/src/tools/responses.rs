@@ -190,6 +190,7 @@ impl Conversation for ResponsesConversation {
         for answer in answers {
             let item = if answer.custom {
                 Item::CustomToolCallOutput(CustomToolCallOutput {
+                    extra: Default::default(),
                     r#type: Default::default(),
                     id: None,
                     call_id: answer.call_id,
@@ -198,6 +199,7 @@ impl Conversation for ResponsesConversation {
                 })
             } else {
                 Item::FunctionCallOutputItemParam(FunctionCallOutputItemParam {
+                    extra: Default::default(),
                     id: None,
                     call_id: Some(answer.call_id),
                     r#type: Default::default(),

@@ -1,0 +1,436 @@
+//! Tolerant decoding: what the generated types accept beyond the letter of
+//! the schema, so that an answer a real server sent still decodes.
+//!
+//! The generated fields name these functions in their serde attributes
+//! (`default = "..."`, `deserialize_with = "..."`), behind
+//! `cfg_attr(not(oai_strict), ...)`. Built with `--cfg oai_strict`, none of
+//! them is used and the types decode exactly what the schema says (the
+//! spec-conformance tests run that way). The rules, in one place:
+//!
+//! - a required field that is absent or `null` reads as its type's empty value
+//!   ([`Empty`]): `0`, `false`, `""`, an empty list or map, `None`, a string
+//!   enum's `Unknown("")`, a union's `Unknown(null)`, a struct of empty fields;
+//! - an integer field accepts a number with no fractional part written as a
+//!   float (`3.0`);
+//! - a text field accepts an array of text parts (`[{"type":"text","text":..}]`
+//!   or plain strings; the texts are joined) and a number or a boolean (its
+//!   JSON text);
+//! - a constant field (`"object": "chat.completion"`) accepts any string
+//!   (a union's tag still chooses its variant exactly).
+//!
+//! Every time one of these rules is used, a per-thread counter is bumped. An
+//! untagged union uses it to prefer, among its variants, one that fits
+//! exactly (see `try_exact_variant`), so tolerance never changes which variant
+//! a schema-conforming value decodes to.
+
+use core::cell::Cell;
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_json::Value;
+
+/// Whether this build decodes tolerantly (`false` under `--cfg oai_strict`).
+pub const TOLERANT: bool = !cfg!(oai_strict);
+
+thread_local! {
+    static TOLERATED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many times a tolerance rule was used on this thread so far.
+#[doc(hidden)]
+pub fn tolerated() -> u64 {
+    TOLERATED.with(Cell::get)
+}
+
+/// Sets the counter back (after an attempt that was abandoned).
+#[doc(hidden)]
+pub fn set_tolerated(n: u64) {
+    TOLERATED.with(|c| c.set(n));
+}
+
+fn bump() {
+    TOLERATED.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// The value a required field takes when a server left it out or sent `null`.
+///
+/// Implemented by every generated type; not meant to be called directly.
+#[doc(hidden)]
+pub trait Empty {
+    /// The empty value.
+    fn empty() -> Self;
+}
+
+macro_rules! empty_by_default {
+    ($($t:ty),*) => {
+        $(impl Empty for $t {
+            fn empty() -> Self {
+                <$t>::default()
+            }
+        })*
+    };
+}
+
+empty_by_default!(
+    bool,
+    i64,
+    u64,
+    f64,
+    String,
+    Value,
+    serde_json::Map<String, Value>
+);
+
+impl<T> Empty for Vec<T> {
+    fn empty() -> Self {
+        Vec::new()
+    }
+}
+
+impl<T> Empty for Option<T> {
+    fn empty() -> Self {
+        None
+    }
+}
+
+impl<T: Empty> Empty for Box<T> {
+    fn empty() -> Self {
+        Box::new(T::empty())
+    }
+}
+
+impl<K: Ord, V> Empty for std::collections::BTreeMap<K, V> {
+    fn empty() -> Self {
+        std::collections::BTreeMap::new()
+    }
+}
+
+/// `default = ...` of a required field: it was absent.
+#[doc(hidden)]
+pub fn absent<T: Empty>() -> T {
+    bump();
+    T::empty()
+}
+
+/// `deserialize_with = ...` of a required field of a generated type, a list or
+/// a map: `null` reads as the empty value.
+#[doc(hidden)]
+pub fn or_empty<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Empty,
+{
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(v),
+        None => Ok(absent()),
+    }
+}
+
+/// A signed or unsigned integer, from an integer or an integral float.
+trait Int: Sized + Copy + Default {
+    const WHAT: &'static str;
+    fn from_i64(v: i64) -> Option<Self>;
+    fn from_u64(v: u64) -> Option<Self>;
+    fn from_f64(v: f64) -> Option<Self>;
+}
+
+impl Int for i64 {
+    const WHAT: &'static str = "an integer";
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v)
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        i64::try_from(v).ok()
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        // `as` saturates; the range check keeps only exact values.
+        (v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18)
+            .then_some(v as i64)
+    }
+}
+
+impl Int for u64 {
+    const WHAT: &'static str = "a non-negative integer";
+    fn from_i64(v: i64) -> Option<Self> {
+        u64::try_from(v).ok()
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v)
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        (v.fract() == 0.0 && v >= 0.0 && v < 1.844_674_407_370_955_2e19).then_some(v as u64)
+    }
+}
+
+/// Reads an integer; `null` gives `None`.
+struct IntVisitor<T>(PhantomData<T>);
+
+impl<T: Int> Visitor<'_> for IntVisitor<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::WHAT)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::from_i64(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::from_u64(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        match T::from_f64(v) {
+            Some(n) => {
+                bump();
+                Ok(Some(n))
+            }
+            None => Err(E::invalid_value(de::Unexpected::Float(v), &self)),
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+fn int_or_null<'de, D: Deserializer<'de>, T: Int>(d: D) -> Result<Option<T>, D::Error> {
+    d.deserialize_any(IntVisitor(PhantomData))
+}
+
+/// A required signed integer: also from an integral float; `null` reads as 0.
+#[doc(hidden)]
+pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(int_or_null(d)?.unwrap_or_else(absent))
+}
+
+/// An optional signed integer: also from an integral float.
+#[doc(hidden)]
+pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    int_or_null(d)
+}
+
+/// A required unsigned integer: also from an integral float; `null` reads as 0.
+#[doc(hidden)]
+pub fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(int_or_null(d)?.unwrap_or_else(absent))
+}
+
+/// An optional unsigned integer: also from an integral float.
+#[doc(hidden)]
+pub fn opt_uint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    int_or_null(d)
+}
+
+/// Reads a text: a string, an array of text parts, a number or a boolean;
+/// `null` gives `None`.
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        bump();
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        bump();
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        bump();
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        bump();
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut text = String::new();
+        while let Some(part) = seq.next_element::<TextPart>()? {
+            if let Some(t) = part.0 {
+                text.push_str(&t);
+            }
+        }
+        bump();
+        Ok(Some(text))
+    }
+}
+
+/// One element of an array sent where a text was expected: a string, or an
+/// object whose `text` is a string (`{"type": "text", "text": ...}`); other
+/// parts (images, ...) carry no text and are skipped.
+struct TextPart(Option<String>);
+
+impl<'de> Deserialize<'de> for TextPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TextPart(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Object(mut m) => match m.remove("text") {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        }))
+    }
+}
+
+/// A required text: also from text parts, a number or a boolean; `null` reads
+/// as `""`.
+#[doc(hidden)]
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(d.deserialize_any(TextVisitor)?.unwrap_or_else(absent))
+}
+
+/// An optional text: also from text parts, a number or a boolean.
+#[doc(hidden)]
+pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(TextVisitor)
+}
+
+/// A required float: `null` reads as 0.
+#[doc(hidden)]
+pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or_else(absent))
+}
+
+/// A required boolean: `null` reads as `false`.
+#[doc(hidden)]
+pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or_else(absent))
+}
+
+/// A constant string that is not the expected one: accepted (counted) when
+/// tolerant.
+pub(crate) fn other_constant() -> bool {
+    if TOLERANT {
+        bump();
+    }
+    TOLERANT
+}
+
+/// One variant of an untagged union, accepted only when it decodes without
+/// any tolerance rule (the first pass over the variants).
+#[doc(hidden)]
+pub fn try_exact_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> {
+    let before = tolerated();
+    match T::deserialize(value) {
+        Ok(v) if tolerated() == before => Some(v),
+        _ => {
+            set_tolerated(before);
+            None
+        }
+    }
+}
+
+/// One variant of an untagged union, tolerance allowed (the second pass, when
+/// no variant fits exactly).
+#[doc(hidden)]
+pub fn try_tolerant_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> {
+    let before = tolerated();
+    match T::deserialize(value) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            set_tolerated(before);
+            None
+        }
+    }
+}
+
+#[cfg(all(test, not(oai_strict)))]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct S {
+        #[serde(default = "absent", deserialize_with = "int")]
+        n: i64,
+        #[serde(default, deserialize_with = "opt_uint")]
+        u: Option<u64>,
+        #[serde(default = "absent", deserialize_with = "text")]
+        t: String,
+        #[serde(default, deserialize_with = "opt_text")]
+        o: Option<String>,
+        #[serde(default = "absent", deserialize_with = "or_empty")]
+        v: Vec<u8>,
+    }
+
+    fn read(json: &str) -> (S, u64) {
+        let before = tolerated();
+        let s = serde_json::from_str(json).expect("decodes");
+        (s, tolerated() - before)
+    }
+
+    #[test]
+    fn exact_values_use_no_rule() {
+        let (s, used) = read(r#"{"n":-3,"u":4,"t":"x","o":"y","v":[1]}"#);
+        assert_eq!(used, 0);
+        assert_eq!(
+            s,
+            S {
+                n: -3,
+                u: Some(4),
+                t: "x".into(),
+                o: Some("y".into()),
+                v: vec![1]
+            }
+        );
+    }
+
+    #[test]
+    fn absent_and_null_read_as_empty() {
+        let (s, used) = read(r#"{"n":null,"t":null,"v":null}"#);
+        assert_eq!(used, 3);
+        assert_eq!((s.n, s.t.as_str(), s.v.len(), s.o), (0, "", 0, None));
+        let (_, used) = read("{}");
+        assert_eq!(used, 3);
+    }
+
+    #[test]
+    fn integral_floats_and_text_parts() {
+        let (s, used) = read(
+            r#"{"n":12.0,"u":7.0,"t":[{"type":"text","text":"a"},{"type":"image_url"},"b"],"o":5}"#,
+        );
+        assert_eq!(used, 5, "four rules and the absent list");
+        assert_eq!((s.n, s.u, s.t.as_str()), (12, Some(7), "ab"));
+        assert_eq!(s.o.as_deref(), Some("5"));
+        assert!(serde_json::from_str::<S>(r#"{"n":1.5}"#).is_err());
+        assert!(serde_json::from_str::<S>(r#"{"u":-1}"#).is_err());
+        assert!(serde_json::from_str::<S>(r#"{"n":1e300}"#).is_err());
+    }
+}
