@@ -12,7 +12,7 @@ use url::Url;
 use crate::auth::{AuthStyle, CredentialProvider, CredentialSource, check_key};
 use crate::error::{Error, Result};
 use crate::redact::{Scrubber, is_sensitive_name};
-use crate::retry::DEFAULT_MAX_RETRIES;
+use crate::retry::{DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};
 use crate::sse::SseLimits;
 
 /// The API's address, used when no other is configured.
@@ -70,6 +70,7 @@ pub struct Config {
     pub(crate) default_query: Vec<(String, String)>,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_retries: u32,
+    pub(crate) max_retry_after: Duration,
     pub(crate) max_response_bytes: u64,
     pub(crate) stream_deadline: Option<Duration>,
     pub(crate) sse_limits: SseLimits,
@@ -124,6 +125,11 @@ impl Config {
     /// Retries after the first attempt.
     pub fn max_retries(&self) -> u32 {
         self.max_retries
+    }
+    /// The longest wait a server may ask for (`retry-after-ms`,
+    /// `retry-after`) that is honoured before a retry.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
     }
     /// The response body cap, in bytes.
     pub fn max_response_bytes(&self) -> u64 {
@@ -183,6 +189,7 @@ impl fmt::Debug for Config {
             )
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
+            .field("max_retry_after", &self.max_retry_after)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("custom_http_client", &self.http_client.is_some())
             .field("proxy", &self.proxy.as_ref().map(|p| p.host_str()))
@@ -218,6 +225,7 @@ pub struct ConfigBuilder {
     default_query: Vec<(String, String)>,
     timeouts: Timeouts,
     max_retries: u32,
+    max_retry_after: Duration,
     max_response_bytes: u64,
     stream_deadline: Option<Duration>,
     sse_limits: SseLimits,
@@ -241,6 +249,7 @@ impl Default for ConfigBuilder {
             default_query: Vec::new(),
             timeouts: Timeouts::default(),
             max_retries: DEFAULT_MAX_RETRIES,
+            max_retry_after: MAX_RETRY_AFTER,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             stream_deadline: None,
             sse_limits: SseLimits::default(),
@@ -456,6 +465,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// The longest wait a server may ask for (`retry-after-ms`, `retry-after`)
+    /// that the client honours before a retry (default 120 s, as the Python
+    /// SDK). When a server asks for more, the request is not retried: the
+    /// error comes back at once and [`Error::retry_after`] tells the wait. A
+    /// server asking for no usable wait (none, zero, a date past) gets the
+    /// backoff. `Duration::ZERO` makes any requested wait final.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
+
     /// Cap on a response body, in bytes (default 128 MiB). It holds for a
     /// streamed body too: all its bytes together, whatever its events.
     pub fn max_response_bytes(mut self, n: u64) -> Self {
@@ -581,6 +601,7 @@ impl ConfigBuilder {
             default_query: self.default_query,
             timeouts: self.timeouts,
             max_retries: self.max_retries,
+            max_retry_after: self.max_retry_after,
             max_response_bytes: self.max_response_bytes,
             stream_deadline: self.stream_deadline,
             sse_limits: self.sse_limits,
@@ -699,6 +720,13 @@ mod tests {
         assert_eq!(c.timeouts().connect, Duration::from_secs(5));
         assert_eq!(c.timeouts().request, Duration::from_secs(600));
         assert_eq!(c.max_retries(), 2);
+        assert_eq!(c.max_retry_after(), Duration::from_secs(120));
+        let c = Config::builder()
+            .api_key("sk-1")
+            .max_retry_after(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        assert_eq!(c.max_retry_after(), Duration::from_secs(30));
         assert!(c.default_headers().is_empty());
     }
 

@@ -9,7 +9,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 
 use crate::api_error::ApiErrorDetails;
 use crate::redact::{Scrubber, single_line};
@@ -131,6 +131,10 @@ struct ApiFailure {
     status: Option<StatusCode>,
     request_id: Option<String>,
     details: ApiErrorDetails,
+    /// What the retry policy says of the answer (see [`Error::is_transient`]).
+    transient: bool,
+    /// The wait the server asked for.
+    retry_after: Option<Duration>,
 }
 
 /// Longest excerpt of a body kept in an error, in characters.
@@ -184,15 +188,42 @@ impl Error {
     }
 
     /// An API refusal: `status` is `None` for an error delivered inside a stream.
+    /// Without the answer's headers, [`Error::is_transient`] reads the status
+    /// table and the error code only (see [`Error::api_answer`]).
     pub fn api(
         status: Option<StatusCode>,
         request_id: Option<String>,
         details: ApiErrorDetails,
     ) -> Self {
+        let transient = status
+            .is_some_and(|s| crate::retry::should_retry(s, &HeaderMap::new(), details.code()));
         Self::new(Kind::Api(Box::new(ApiFailure {
             status,
             request_id,
             details,
+            transient,
+            retry_after: None,
+        })))
+    }
+
+    /// The API refusal an error answer makes, judged by the retry policy
+    /// with its headers (`x-should-retry`, `retry-after-ms`, `retry-after`,
+    /// read at `now`): [`Error::is_transient`] and [`Error::retry_after`]
+    /// say what the policy saw.
+    pub fn api_answer(
+        status: StatusCode,
+        request_id: Option<String>,
+        details: ApiErrorDetails,
+        headers: &HeaderMap,
+        now: std::time::SystemTime,
+    ) -> Self {
+        let transient = crate::retry::should_retry(status, headers, details.code());
+        Self::new(Kind::Api(Box::new(ApiFailure {
+            status: Some(status),
+            request_id,
+            details,
+            transient,
+            retry_after: crate::retry::server_wait(headers, now),
         })))
     }
 
@@ -364,14 +395,79 @@ impl Error {
         }
     }
 
-    /// Whether the default retry policy would try this request again: connection
-    /// errors, timeouts (not stream-idle ones) and request I/O errors. API refusals
-    /// are decided from their status and headers, see [`crate::retry`].
+    /// Whether the retry policy deems the failure worth trying again, as
+    /// the client itself decided when it had retries left: connection errors,
+    /// timeouts (not stream-idle ones), request I/O errors, and API refusals
+    /// that [`crate::retry::should_retry`] retries (408, 409, 429, 5xx, or
+    /// `x-should-retry: true`; not a 429 `insufficient_quota`, not
+    /// `x-should-retry: false`). An answer whose `retry-after` was longer than
+    /// the client's cap is transient too: the client gave up waiting, and
+    /// [`Error::retry_after`] says how long the server asked for. An error
+    /// inside a stream (no status) is not.
     pub fn is_transient(&self) -> bool {
         match &self.inner.kind {
             Kind::Connect | Kind::Request(_) => true,
             Kind::Timeout { phase, .. } => *phase != TimeoutPhase::StreamIdle,
+            Kind::Api(f) => f.transient,
             _ => false,
+        }
+    }
+
+    /// The wait the server asked for in the failed answer's `retry-after-ms`
+    /// or `retry-after` header (see [`crate::retry::server_wait`]), whether or
+    /// not the client retried. When it exceeds the client's
+    /// `max_retry_after` (120 s by default) the client did not retry and
+    /// returned this error at once, as the Python SDK does.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.inner.kind {
+            Kind::Api(f) => f.retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A reason phrase for any status: the registered one (`Too Many
+/// Requests`), else a known unregistered one (`overloaded` for 529, the
+/// Cloudflare 52x, nginx's 499, ...), else the class (`server error`).
+pub fn status_reason(status: StatusCode) -> &'static str {
+    if let Some(r) = status.canonical_reason() {
+        return r;
+    }
+    match status.as_u16() {
+        499 => "client closed request",
+        509 => "bandwidth limit exceeded",
+        520 => "unknown error",
+        521 => "web server is down",
+        522 => "connection timed out",
+        523 => "origin is unreachable",
+        524 => "a timeout occurred",
+        525 => "SSL handshake failed",
+        526 => "invalid SSL certificate",
+        527 => "railgun error",
+        529 => "overloaded",
+        530 => "origin error",
+        598 => "network read timeout",
+        599 => "network connect timeout",
+        100..=199 => "informational",
+        200..=299 => "success",
+        300..=399 => "redirection",
+        400..=499 => "client error",
+        500..=599 => "server error",
+        _ => "nonstandard status",
+    }
+}
+
+/// A status as `429 Too Many Requests`, or, for a status with no registered
+/// reason, `529 (overloaded)`: never `<unknown status code>`.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusText(pub StatusCode);
+
+impl fmt::Display for StatusText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self.0.as_u16();
+        match self.0.canonical_reason() {
+            Some(reason) => write!(f, "{code} {reason}"),
+            None => write!(f, "{code} ({})", status_reason(self.0)),
         }
     }
 }
@@ -429,7 +525,7 @@ impl fmt::Display for Error {
             Kind::Api(failure) => {
                 f.write_str("API error")?;
                 if let Some(s) = failure.status {
-                    write!(f, " {s}")?;
+                    write!(f, " {}", StatusText(s))?;
                 }
                 let d = &failure.details;
                 if let Some(t) = d.error_type() {
@@ -445,10 +541,17 @@ impl fmt::Display for Error {
                 if let Some(id) = &failure.request_id {
                     write!(f, " (request id {id})")?;
                 }
+                if let Some(wait) = failure.retry_after {
+                    write!(f, " (the server asks to wait {wait:?})")?;
+                }
                 Ok(())
             }
             Kind::Redirect { status, location } => {
-                write!(f, "the server answered {status} with a redirect")?;
+                write!(
+                    f,
+                    "the server answered {} with a redirect",
+                    StatusText(*status)
+                )?;
                 if let Some(l) = location {
                     write!(f, " to {l}")?;
                 }
@@ -460,7 +563,7 @@ impl fmt::Display for Error {
             Kind::Decode { status, excerpt } => {
                 f.write_str("could not decode the response")?;
                 if let Some(s) = status {
-                    write!(f, " (status {s})")?;
+                    write!(f, " (status {})", StatusText(*s))?;
                 }
                 if excerpt.is_empty() {
                     f.write_str(": the body is empty")
@@ -550,6 +653,68 @@ mod tests {
         assert_eq!(excerpt(b""), "");
         // invalid UTF-8 never panics
         assert!(!excerpt(&[0xff, 0xfe, b'a']).is_empty());
+    }
+
+    #[test]
+    fn every_status_prints_with_a_reason() {
+        let text = |code: u16| {
+            StatusCode::from_u16(code)
+                .map(|s| StatusText(s).to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(text(429), "429 Too Many Requests");
+        assert_eq!(text(529), "529 (overloaded)");
+        assert_eq!(text(520), "520 (unknown error)");
+        assert_eq!(text(599), "599 (network connect timeout)");
+        assert_eq!(text(561), "561 (server error)");
+        assert_eq!(text(470), "470 (client error)");
+        assert_eq!(text(799), "799 (nonstandard status)");
+        for code in 100..=999u16 {
+            let t = text(code);
+            assert!(t.starts_with(&code.to_string()), "{t}");
+            assert!(!t.contains("unknown status"), "{t}");
+        }
+        let Ok(s) = StatusCode::from_u16(529) else {
+            return;
+        };
+        let e = Error::api(Some(s), None, ApiErrorDetails::new("Overloaded"));
+        assert_eq!(e.to_string(), "API error 529 (overloaded): Overloaded");
+    }
+
+    /// `is_transient` of an API error is the retry policy's answer.
+    #[test]
+    fn api_errors_are_transient_as_the_retry_policy_says() {
+        for code in 100..=999u16 {
+            let Ok(s) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            let e = Error::api(Some(s), None, ApiErrorDetails::new("x"));
+            assert_eq!(e.is_transient(), crate::retry::is_retryable(s), "{code}");
+            assert_eq!(e.retry_after(), None);
+        }
+        let quota = ApiErrorDetails::new("x").with_code("insufficient_quota");
+        assert!(
+            !Error::api(Some(StatusCode::TOO_MANY_REQUESTS), None, quota.clone()).is_transient()
+        );
+        assert!(Error::api(Some(StatusCode::BAD_GATEWAY), None, quota).is_transient());
+        assert!(!Error::api(None, None, ApiErrorDetails::new("in a stream")).is_transient());
+
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", http::HeaderValue::from_static("300"));
+        h.insert("x-should-retry", http::HeaderValue::from_static("false"));
+        let e = Error::api_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            ApiErrorDetails::new("x"),
+            &h,
+            std::time::SystemTime::now(),
+        );
+        assert!(!e.is_transient());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(300)));
+        assert!(
+            e.to_string().ends_with("(the server asks to wait 300s)"),
+            "{e}"
+        );
     }
 
     #[test]

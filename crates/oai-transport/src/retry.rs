@@ -1,18 +1,25 @@
 //! When to try a request again, and how long to wait first.
 //!
-//! The rules match the official SDKs:
+//! The rules are those of the official SDKs (openai-python's `_should_retry`
+//! and `_calculate_retry_timeout`), with one deliberate difference:
 //!
 //! | situation | retried? |
 //! |---|---|
 //! | connection error, connect or request timeout | yes |
+//! | the server asks to wait longer than the cap (`max_retry_after`, 120 s by default) | no, whatever else holds; the error carries the wait ([`crate::Error::retry_after`]) |
 //! | `x-should-retry: true` / `false` | yes / no, whatever the status |
 //! | 408, 409, 429, any status >= 500 | yes |
-//! | 429 whose error `code` is `insufficient_quota` | no (the quota will not come back by waiting) |
+//! | 429 whose error `code` is `insufficient_quota` | **no**: the quota does not come back by waiting (the Python SDK retries it; this client does not, on purpose) |
 //! | anything else | no |
 //!
-//! The wait before retry number `n` (0-based) is the server's `retry-after-ms`,
-//! else its `retry-after` (seconds, or an HTTP date), when that lies in (0, 60] s;
-//! otherwise `min(0.5 * 2^n, 8)` s reduced by a random jitter of up to 25 %.
+//! The wait before retry number `n` (0-based) is what the server asked for,
+//! when that is more than zero and at most the cap; otherwise `min(0.5 * 2^n,
+//! 8)` s reduced by a random jitter of up to 25 %. What the server asked for is
+//! read as the Python SDK reads it: `retry-after-ms` (milliseconds) when it is a
+//! number, else `retry-after` as seconds, else `retry-after` as an HTTP date.
+//!
+//! [`is_retryable`] is the one table of statuses; [`should_retry`] and
+//! [`crate::Error::is_transient`] both read it.
 
 use std::time::{Duration, SystemTime};
 
@@ -24,10 +31,27 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const INITIAL_DELAY: Duration = Duration::from_millis(500);
 /// Largest backoff step.
 pub const MAX_DELAY: Duration = Duration::from_secs(8);
-/// Longest server-requested wait that is honoured.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Default longest server-requested wait that is honoured (the Python SDK's
+/// `MAX_RETRY_AFTER_DELAY`); a longer one ends the retries. Set another with
+/// `ConfigBuilder::max_retry_after`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// Whether a response with this status and these headers should be retried.
+/// The error `code` that makes a 429 final.
+pub const INSUFFICIENT_QUOTA: &str = "insufficient_quota";
+
+/// Whether the policy retries an answer with this status: 408, 409, 429 and
+/// every status from 500 up. The one table; the headers and the error code
+/// refine it (see [`should_retry`]).
+pub fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 409 | 429) || status.as_u16() >= 500
+}
+
+/// Whether an error answer is worth trying again, from what the answer says:
+/// `x-should-retry` when the server sent `true` or `false`, else the status
+/// table ([`is_retryable`]), a 429 whose error `code` is `insufficient_quota`
+/// excepted (a deliberate difference from the Python SDK, which retries it:
+/// no wait brings a quota back). The wait the server asks for is not looked
+/// at here: see [`decide`].
 ///
 /// `error_code` is the `code` of the error body, when it could be read.
 pub fn should_retry(status: StatusCode, headers: &HeaderMap, error_code: Option<&str>) -> bool {
@@ -40,47 +64,88 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap, error_code: Option<
             return false;
         }
     }
-    if status == StatusCode::TOO_MANY_REQUESTS && error_code == Some("insufficient_quota") {
+    if status == StatusCode::TOO_MANY_REQUESTS && error_code == Some(INSUFFICIENT_QUOTA) {
         return false;
     }
-    matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error()
+    is_retryable(status)
 }
 
-/// The wait the server asked for, when it is one we honour (in (0, 60] s).
-///
-/// `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
-/// (seconds, may be fractional, or an HTTP date, measured from `now`).
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+/// What the policy does with an error answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Do not try again.
+    Final,
+    /// Do not try again: the server asked for this wait, longer than the cap.
+    WaitTooLong(Duration),
+}
+
+/// The policy's decision for an error answer before retry number `retry`
+/// (0-based; the caller checks the retry budget): [`Decision::WaitTooLong`]
+/// when the server asks for more than `max_retry_after`, else
+/// [`should_retry`], with the wait of [`retry_delay_capped`].
+pub fn decide(
+    status: StatusCode,
+    headers: &HeaderMap,
+    error_code: Option<&str>,
+    retry: u32,
+    now: SystemTime,
+    jitter: f64,
+    max_retry_after: Duration,
+) -> Decision {
+    let asked = server_wait(headers, now);
+    if let Some(wait) = asked
+        && wait > max_retry_after
+    {
+        return Decision::WaitTooLong(wait);
+    }
+    if !should_retry(status, headers, error_code) {
+        return Decision::Final;
+    }
+    Decision::Retry(asked.unwrap_or_else(|| backoff(retry, jitter)))
+}
+
+/// The wait the server asked for, read as the Python SDK reads it:
+/// `retry-after-ms` when it parses as a number (milliseconds, may be
+/// fractional), else `retry-after` when it parses as a number (seconds, may
+/// be fractional), else `retry-after` as an HTTP date, measured from `now`.
+/// `None` when there is no such header, or the wait it gives is not more than
+/// zero (a date in the past, a value that rounds to no time at all) or not
+/// finite. Not capped, but never more than [`crate::MAX_WAIT`].
+pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && let Some(d) = honoured(ms / 1000.0)
-    {
-        return Some(d);
+    let secs = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        ms / 1000.0
+    } else {
+        let value = header("retry-after")?;
+        match value.parse::<f64>() {
+            Ok(secs) => secs,
+            Err(_) => {
+                let date = httpdate::parse_http_date(value).ok()?;
+                date.duration_since(now).ok()?.as_secs_f64()
+            }
+        }
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return None;
     }
-    let value = header("retry-after")?;
-    if let Ok(secs) = value.parse::<f64>() {
-        return honoured(secs);
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    let wait = date.duration_since(now).ok()?;
-    honoured(wait.as_secs_f64())
+    // A value under a nanosecond rounds to zero: that is no wait at all, and
+    // would let a server drive retries back to back (found by fuzzing).
+    let wait = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+    (!wait.is_zero()).then(|| crate::clamp_duration(wait))
 }
 
-fn honoured(secs: f64) -> Option<Duration> {
-    if secs.is_finite() && secs > 0.0 && secs <= MAX_RETRY_AFTER.as_secs_f64() {
-        // A value under a nanosecond rounds to zero: that is no wait at all, and
-        // would let a server drive retries back to back (found by fuzzing).
-        Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-    } else {
-        None
-    }
+/// The wait the server asked for, when it is one the default cap honours: in
+/// (0, [`MAX_RETRY_AFTER`]].
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    server_wait(headers, now).filter(|d| *d <= MAX_RETRY_AFTER)
 }
 
 /// Exponential backoff before retry number `retry` (0-based), with `jitter` in
@@ -96,16 +161,29 @@ pub fn backoff(retry: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(step * (1.0 - 0.25 * jitter))
 }
 
-/// The wait before retry number `retry`: the server's request when honoured,
-/// else [`backoff`].
+/// The wait before retry number `retry` under the default cap: the server's
+/// request when honoured, else [`backoff`].
 pub fn retry_delay(
     headers: Option<&HeaderMap>,
     retry: u32,
     now: SystemTime,
     jitter: f64,
 ) -> Duration {
+    retry_delay_capped(headers, retry, now, jitter, MAX_RETRY_AFTER)
+}
+
+/// The wait before retry number `retry`: the server's request when it is in
+/// (0, `max_retry_after`], else [`backoff`].
+pub fn retry_delay_capped(
+    headers: Option<&HeaderMap>,
+    retry: u32,
+    now: SystemTime,
+    jitter: f64,
+    max_retry_after: Duration,
+) -> Duration {
     headers
-        .and_then(|h| retry_after(h, now))
+        .and_then(|h| server_wait(h, now))
+        .filter(|d| *d <= max_retry_after)
         .unwrap_or_else(|| backoff(retry, jitter))
 }
 
@@ -193,6 +271,7 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let in_30s = httpdate::fmt_http_date(now + Duration::from_secs(30));
         let in_90s = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        let in_200s = httpdate::fmt_http_date(now + Duration::from_secs(200));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         type Row<'a> = (Vec<(&'static str, &'a str)>, Option<Duration>);
         let table: Vec<Row<'_>> = vec![
@@ -210,7 +289,9 @@ mod tests {
                 Some(Duration::from_millis(500)),
             ),
             (vec![("retry-after", "60")], Some(Duration::from_secs(60))),
-            (vec![("retry-after", "61")], None),
+            (vec![("retry-after", "90")], Some(Duration::from_secs(90))),
+            (vec![("retry-after", "120")], Some(Duration::from_secs(120))),
+            (vec![("retry-after", "121")], None),
             (vec![("retry-after", "0")], None),
             (vec![("retry-after", "-4")], None),
             (vec![("retry-after", "NaN")], None),
@@ -222,7 +303,11 @@ mod tests {
                 vec![("retry-after", in_30s.as_str())],
                 Some(Duration::from_secs(30)),
             ),
-            (vec![("retry-after", in_90s.as_str())], None),
+            (
+                vec![("retry-after", in_90s.as_str())],
+                Some(Duration::from_secs(90)),
+            ),
+            (vec![("retry-after", in_200s.as_str())], None),
             (vec![("retry-after", past.as_str())], None),
             // ms first, then seconds
             (
@@ -234,15 +319,115 @@ mod tests {
                 vec![("retry-after-ms", "nope"), ("retry-after", "5")],
                 Some(Duration::from_secs(5)),
             ),
+            // a numeric `retry-after-ms` decides, in range or not (as the
+            // Python SDK reads it)
             (
                 vec![("retry-after-ms", "99999"), ("retry-after", "5")],
-                Some(Duration::from_secs(5)),
+                Some(Duration::from_millis(99999)),
             ),
+            (
+                vec![("retry-after-ms", "200000"), ("retry-after", "5")],
+                None,
+            ),
+            (vec![("retry-after-ms", "-1"), ("retry-after", "5")], None),
             (vec![], None),
         ];
         for (pairs, want) in table {
             assert_eq!(retry_after(&headers(&pairs), now), want, "{pairs:?}");
         }
+    }
+
+    /// `is_retryable` is the table `should_retry` reads when no header and no
+    /// code decide.
+    #[test]
+    fn one_status_table() {
+        for code in 100..=999u16 {
+            let Ok(s) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            assert_eq!(
+                should_retry(s, &HeaderMap::new(), None),
+                is_retryable(s),
+                "{code}"
+            );
+        }
+        for code in [408, 409, 429, 500, 502, 503, 504, 520, 529, 599] {
+            assert!(is_retryable(
+                StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+            ));
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let cap = MAX_RETRY_AFTER;
+        let d = |status: u16, pairs: &[(&'static str, &str)], code: Option<&str>, cap: Duration| {
+            decide(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::IM_A_TEAPOT),
+                &headers(pairs),
+                code,
+                0,
+                now,
+                0.0,
+                cap,
+            )
+        };
+        // Honoured up to the cap.
+        assert_eq!(
+            d(429, &[("retry-after", "90")], None, cap),
+            Decision::Retry(Duration::from_secs(90))
+        );
+        assert_eq!(
+            d(503, &[("retry-after", "120")], None, cap),
+            Decision::Retry(Duration::from_secs(120))
+        );
+        // Above it: not retried, the wait kept, whatever else holds.
+        assert_eq!(
+            d(429, &[("retry-after", "121")], None, cap),
+            Decision::WaitTooLong(Duration::from_secs(121))
+        );
+        assert_eq!(
+            d(
+                503,
+                &[("retry-after-ms", "3600000"), ("x-should-retry", "true")],
+                None,
+                cap
+            ),
+            Decision::WaitTooLong(Duration::from_secs(3600))
+        );
+        // A cap of one's own.
+        assert_eq!(
+            d(429, &[("retry-after", "90")], None, Duration::from_secs(30)),
+            Decision::WaitTooLong(Duration::from_secs(90))
+        );
+        assert_eq!(
+            d(429, &[("retry-after", "20")], None, Duration::from_secs(30)),
+            Decision::Retry(Duration::from_secs(20))
+        );
+        // No usable wait: backoff.
+        for v in ["0", "-3", "NaN", "inf", "soon"] {
+            assert_eq!(
+                d(500, &[("retry-after", v)], None, cap),
+                Decision::Retry(INITIAL_DELAY),
+                "{v}"
+            );
+        }
+        // Final answers.
+        assert_eq!(d(400, &[], None, cap), Decision::Final);
+        assert_eq!(
+            d(429, &[("retry-after", "1")], Some(INSUFFICIENT_QUOTA), cap),
+            Decision::Final
+        );
+        assert_eq!(
+            d(503, &[("x-should-retry", "false")], None, cap),
+            Decision::Final
+        );
+        // A huge wait saturates instead of overflowing.
+        assert_eq!(
+            d(429, &[("retry-after", "1e300")], None, cap),
+            Decision::WaitTooLong(crate::MAX_WAIT)
+        );
     }
 
     #[test]
@@ -304,7 +489,7 @@ mod tests {
                 let mut h = HeaderMap::new();
                 h.insert("retry-after", HeaderValue::from_str(&v.to_string()).unwrap_or(HeaderValue::from_static("x")));
                 let got = retry_after(&h, SystemTime::now());
-                if v > 0.0 && v <= 60.0 {
+                if v > 0.0 && v <= 120.0 {
                     prop_assert_eq!(got, Duration::try_from_secs_f64(v).ok());
                 } else {
                     prop_assert_eq!(got, None);

@@ -398,29 +398,47 @@ impl Transport {
                 .unwrap_or_default();
             drop(permit);
             let details = parse_error_body(Some(status.as_u16()), &body, &scrubber);
-            if retry < max_retries && retry::should_retry(status, meta.headers(), details.code()) {
-                let delay = retry::retry_delay(
-                    Some(meta.headers()),
+            let now = SystemTime::now();
+            if retry < max_retries {
+                match retry::decide(
+                    status,
+                    meta.headers(),
+                    details.code(),
                     retry,
-                    SystemTime::now(),
+                    now,
                     fastrand::f64(),
-                );
-                tracing::info!(
-                    attempt,
-                    status = status.as_u16(),
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying"
-                );
-                tokio::time::sleep(delay).await;
-                retry += 1;
-                continue;
+                    cfg.max_retry_after,
+                ) {
+                    retry::Decision::Retry(delay) => {
+                        tracing::info!(
+                            attempt,
+                            status = status.as_u16(),
+                            delay_ms = delay.as_millis() as u64,
+                            "retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                        retry += 1;
+                        continue;
+                    }
+                    retry::Decision::WaitTooLong(wait) => {
+                        tracing::info!(
+                            attempt,
+                            status = status.as_u16(),
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "not retrying: the server asks to wait longer than max_retry_after"
+                        );
+                    }
+                    _ => {}
+                }
             }
             span.record("duration_ms", started.elapsed().as_millis() as u64);
             tracing::debug!(status = status.as_u16(), "API error");
-            return Err(Error::api(
-                Some(status),
+            return Err(Error::api_answer(
+                status,
                 meta.request_id().map(str::to_owned),
                 details,
+                meta.headers(),
+                now,
             ));
         }
     }

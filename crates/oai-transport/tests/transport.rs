@@ -288,6 +288,41 @@ async fn retry_table() {
             want_hits: 1,
             want_ok: false,
         },
+        RetryCase {
+            name: "504",
+            first: err(504),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "529",
+            first: err(529),
+            max_retries: None,
+            want_hits: 2,
+            want_ok: true,
+        },
+        RetryCase {
+            name: "529 with 0 retries",
+            first: err(529),
+            max_retries: Some(0),
+            want_hits: 1,
+            want_ok: false,
+        },
+        RetryCase {
+            name: "429 with 0 retries",
+            first: err(429),
+            max_retries: Some(0),
+            want_hits: 1,
+            want_ok: false,
+        },
+    ];
+    // The final errors the client would have retried with retries left:
+    // `is_transient` says so, and no other does.
+    let transient = [
+        "per-call 0 retries",
+        "529 with 0 retries",
+        "429 with 0 retries",
     ];
     for case in cases {
         let server = MockServer::start().await;
@@ -310,6 +345,16 @@ async fn retry_table() {
         if let Err(e) = r {
             assert!(e.is_api(), "{}: {e}", case.name);
             assert!(e.status().is_some());
+            assert_eq!(
+                e.is_transient(),
+                transient.contains(&case.name),
+                "{}: {e}",
+                case.name
+            );
+            assert!(!e.to_string().contains("unknown status"), "{e}");
+            if case.name.starts_with("529") {
+                assert!(e.to_string().contains("529 (overloaded)"), "{e}");
+            }
         }
     }
 }
@@ -331,7 +376,7 @@ async fn retries_stop_after_max_and_report_last_error() {
 }
 
 #[tokio::test]
-async fn retry_after_is_honoured_and_out_of_range_values_fall_back_to_backoff() {
+async fn retry_after_is_honoured_up_to_the_cap() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/r"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after-ms", "400"))
@@ -349,27 +394,121 @@ async fn retry_after_is_honoured_and_out_of_range_values_fall_back_to_backoff() 
         .unwrap();
     assert!(start.elapsed() >= ms(400), "waited {:?}", start.elapsed());
 
-    // 120 s is out of (0, 60]: the first backoff step (0.375..=0.5 s) applies instead
+    // 90 s is under the default cap of 120 s: the client waits it, and has
+    // not retried after 2 s (it used to retry after half a second).
     let server = MockServer::start().await;
     Mock::given(path("/v1/r"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .up_to_n_times(1)
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "90"))
         .mount(&server)
         .await;
+    let call = RequestBuilder::new(transport(&server), Method::GET, "/r").send::<Value>();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), call)
+            .await
+            .is_err(),
+        "still waiting"
+    );
+    assert_eq!(hits(&server).await, 1);
+
+    // A value that is no usable wait gets the first backoff step
+    // (0.375..=0.5 s).
+    for value in ["0", "-5", "soon"] {
+        let server = MockServer::start().await;
+        Mock::given(path("/v1/r"))
+            .respond_with(ResponseTemplate::new(503).insert_header("retry-after", value))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/v1/r"))
+            .respond_with(ok_json())
+            .mount(&server)
+            .await;
+        let start = Instant::now();
+        RequestBuilder::new(transport(&server), Method::GET, "/r")
+            .send::<Value>()
+            .await
+            .unwrap();
+        let waited = start.elapsed();
+        assert!(
+            waited >= ms(375) && waited < Duration::from_secs(10),
+            "{value}: waited {waited:?}"
+        );
+    }
+}
+
+/// Above the cap (the default, or one set on the builder), the error comes
+/// back at once, carrying the wait; `x-should-retry: true` does not change
+/// that, as in the Python SDK.
+#[tokio::test]
+async fn a_wait_above_the_cap_is_not_retried_and_is_reported() {
+    let cases: Vec<(ResponseTemplate, Option<Duration>, Duration)> = vec![
+        (
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "121")
+                .set_body_json(
+                    json!({"error": {"message": "slow down", "code": "rate_limit_exceeded"}}),
+                ),
+            None,
+            Duration::from_secs(121),
+        ),
+        (
+            ResponseTemplate::new(503)
+                .insert_header("retry-after-ms", "1500")
+                .insert_header("x-should-retry", "true"),
+            Some(ms(1000)),
+            ms(1500),
+        ),
+    ];
+    for (answer, cap, want) in cases {
+        let server = MockServer::start().await;
+        Mock::given(path("/v1/r"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let mut b = builder(&format!("{}/v1", server.uri()));
+        if let Some(cap) = cap {
+            b = b.max_retry_after(cap);
+        }
+        let start = Instant::now();
+        let e = RequestBuilder::new(transport_with(b), Method::GET, "/r")
+            .send::<Value>()
+            .await
+            .unwrap_err();
+        assert!(start.elapsed() < ms(900), "{:?}", start.elapsed());
+        assert_eq!(hits(&server).await, 1);
+        assert!(e.is_api());
+        assert_eq!(e.retry_after(), Some(want));
+        assert!(e.is_transient(), "the failure itself is transient: {e}");
+        assert!(e.to_string().contains(&format!("wait {want:?}")), "{e}");
+    }
+    // A wait within the cap is carried too, once the retries are spent.
+    let server = MockServer::start().await;
     Mock::given(path("/v1/r"))
-        .respond_with(ok_json())
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after-ms", "20"))
         .mount(&server)
         .await;
-    let start = Instant::now();
-    RequestBuilder::new(transport(&server), Method::GET, "/r")
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/r")
         .send::<Value>()
         .await
-        .unwrap();
-    let waited = start.elapsed();
-    assert!(
-        waited >= ms(375) && waited < Duration::from_secs(10),
-        "waited {waited:?}"
-    );
+        .unwrap_err();
+    assert_eq!(hits(&server).await, 3);
+    assert_eq!(e.retry_after(), Some(ms(20)));
+    // `insufficient_quota` is final whatever the wait.
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/r"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}})),
+        )
+        .mount(&server)
+        .await;
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/r")
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(hits(&server).await, 1);
+    assert!(!e.is_transient());
 }
 
 #[tokio::test]
@@ -750,4 +889,59 @@ async fn connect_timeout_applies() {
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(held);
     drop(listener);
+}
+
+/// Error bodies of Python servers and gateways keep their message on the
+/// wire: FastAPI's `detail` (llama-cpp-python's 401 and a validation 422),
+/// a problem document, and an error status whose body is an event stream.
+#[tokio::test]
+async fn error_bodies_in_other_shapes_keep_their_message() {
+    let cases: Vec<(ResponseTemplate, &str, Option<&str>)> = vec![
+        (
+            ResponseTemplate::new(401).set_body_json(json!({"detail": "Invalid API key"})),
+            "Invalid API key",
+            None,
+        ),
+        (
+            ResponseTemplate::new(422).set_body_json(json!({"detail": [
+                {"type": "missing", "loc": ["body", "messages"], "msg": "Field required", "input": {"model": "m"}}
+            ]})),
+            "body.messages: Field required",
+            Some("missing"),
+        ),
+        (
+            ResponseTemplate::new(404).set_body_raw(
+                r#"{"type":"urn:kaizen:problem-details:not-found","title":"Not Found","status":404,"detail":"Function not found"}"#,
+                "application/problem+json",
+            ),
+            "Not Found: Function not found",
+            Some("urn:kaizen:problem-details:not-found"),
+        ),
+        (
+            ResponseTemplate::new(400).set_body_raw(
+                "data: {\"error\": {\"message\": \"context length exceeded\", \"type\": \"invalid_request_error\", \"code\": \"context_length_exceeded\"}}\n\n",
+                "text/event-stream",
+            ),
+            "context length exceeded",
+            Some("invalid_request_error"),
+        ),
+    ];
+    for (answer, message, error_type) in cases {
+        let server = MockServer::start().await;
+        Mock::given(path("/v1/r"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let e = RequestBuilder::new(transport(&server), Method::POST, "/r")
+            .json(&json!({}))
+            .send::<Value>()
+            .await
+            .unwrap_err();
+        let d = e.api_error().unwrap();
+        assert_eq!(d.message(), message, "{e}");
+        assert_eq!(d.error_type(), error_type, "{e}");
+        assert!(d.raw_excerpt().is_none(), "{e}");
+        assert!(e.to_string().contains(message), "{e}");
+        assert!(!e.to_string().contains("not a JSON error"), "{e}");
+    }
 }
