@@ -127,6 +127,13 @@ pub use webhooks::{ReplayGuard, WebhookError, WebhookEvent, WebhookVerifier};
 /// stream decoder on its own).
 pub use oai_transport as transport;
 
+/// The Rust examples of the workspace README, the one shown at the
+/// repository's root, compiled as doc tests (they need a key and a server, so
+/// they are built, not run).
+#[cfg(all(doctest, feature = "chat", feature = "tools", feature = "realtime-ws"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The client. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Client {
