@@ -945,3 +945,84 @@ async fn error_bodies_in_other_shapes_keep_their_message() {
         assert!(!e.to_string().contains("not a JSON error"), "{e}");
     }
 }
+
+/// The headers of each part of a multipart body, by part name.
+fn part_headers(content_type: &str, body: &[u8]) -> Vec<(String, Vec<String>)> {
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .unwrap()
+        .trim_matches('"');
+    let body = String::from_utf8_lossy(body);
+    let mut parts = Vec::new();
+    for chunk in body.split(&format!("--{boundary}")) {
+        let Some((head, _)) = chunk.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let lines: Vec<String> = head
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let name = lines
+            .iter()
+            .find_map(|l| l.split("name=\"").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        parts.push((name, lines));
+    }
+    parts
+}
+
+/// Every file part carries a `Content-Type` (guessed from its name, or the
+/// one set); text fields carry none.
+#[tokio::test]
+async fn every_multipart_file_part_has_a_content_type() {
+    let dir = std::env::temp_dir().join(format!("oai-mp-ct-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = dir.join("mask.PNG");
+    std::fs::write(&image, b"\x89PNG").unwrap();
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/up"))
+        .respond_with(ok_json())
+        .mount(&server)
+        .await;
+    let form = MultipartForm::new()
+        .text("model", "whisper-1")
+        .part(Part::bytes("file", b"ID3".to_vec(), "speech.mp3"))
+        .part(Part::file("image", &image))
+        .part(Part::bytes("blob", b"abc".to_vec(), "extra.bin"))
+        .part(Part::bytes("own", b"{}".to_vec(), "a.jsonl").mime("application/jsonl"));
+    RequestBuilder::new(transport(&server), Method::POST, "/up")
+        .multipart(form)
+        .send::<Value>()
+        .await
+        .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    let ct = reqs[0]
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let parts = part_headers(ct, &reqs[0].body);
+    let content_type = |name: &str| {
+        let (_, lines) = parts.iter().find(|(n, _)| n == name).unwrap();
+        lines.iter().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+    };
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(content_type("model"), None);
+    assert_eq!(content_type("file").as_deref(), Some("audio/mpeg"));
+    assert_eq!(content_type("image").as_deref(), Some("image/png"));
+    assert_eq!(
+        content_type("blob").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(content_type("own").as_deref(), Some("application/jsonl"));
+    std::fs::remove_dir_all(&dir).ok();
+}
