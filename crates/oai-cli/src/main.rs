@@ -37,8 +37,9 @@ struct Cli {
     /// Write stdout as for a terminal even when it is not one: text from the
     /// server or the model is scrubbed of the key and its control characters
     /// (escape sequences) and text-reordering characters are replaced; JSON
-    /// gets `\u` escapes for them. On by itself when stdout is a terminal;
-    /// otherwise (pipes, files) stdout gets the exact text.
+    /// gets `\u` escapes for them (and spaces for tabs and carriage returns
+    /// between its values: the same JSON). On by itself when stdout is a
+    /// terminal; otherwise (pipes, files) stdout gets the exact text.
     #[arg(long, global = true)]
     terminal: bool,
 
