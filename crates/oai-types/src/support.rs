@@ -238,7 +238,10 @@ macro_rules! string_enum {
 ///   (otherwise an error naming the union and the tag field). A known tag
 ///   deserializes its variant from that value (a mismatch is an error naming
 ///   the union and the tag value); an unknown tag gives `Unknown` with the
-///   whole object.
+///   whole object. Under tolerant decoding (see `oai_types::tolerant`; not
+///   with `--cfg oai_strict`) an object whose tag field is absent or `null` is
+///   accepted too: it becomes the first variant it decodes to exactly (with no
+///   tolerance rule used), else `Unknown`.
 ///
 /// # Example
 ///
@@ -360,7 +363,16 @@ macro_rules! tagged_union {
                     $( $wire $(| $alt)* => $crate::__variant_tag!(
                         @read CX, value, Self::$variant, $wire $(, $field)?
                     ), )+
-                    _ => ::core::result::Result::Ok(Self::Unknown(value)),
+                    _ => {
+                        if CX.lacks_tag(&value) {
+                            $(
+                                if let ::core::option::Option::Some(inner) = $crate::__private::try_exact_variant(&value) {
+                                    return ::core::result::Result::Ok(Self::$variant(inner));
+                                }
+                            )+
+                        }
+                        ::core::result::Result::Ok(Self::Unknown(value))
+                    }
                 }
             }
         }
@@ -619,6 +631,7 @@ impl Tagged {
         match &value {
             Value::Object(map) => match map.get(self.field) {
                 Some(Value::String(_)) => Ok(value),
+                None | Some(Value::Null) if crate::tolerant::TOLERANT => Ok(value),
                 Some(other) => Err(D::Error::custom(format_args!(
                     "invalid `{}`: tag field `{}` must be a string, found {}",
                     self.union,
@@ -637,6 +650,13 @@ impl Tagged {
                 unexpected(other)
             ))),
         }
+    }
+
+    /// Whether a value accepted by [`Tagged::read`] has no tag (tolerant
+    /// decoding only: Mistral sends tool calls without `type`). Such a value
+    /// becomes the first variant it fits exactly, else `Unknown`.
+    pub fn lacks_tag(self, value: &Value) -> bool {
+        crate::tolerant::TOLERANT && value.get(self.field).is_none_or(Value::is_null)
     }
 
     /// The tag of a value accepted by [`Tagged::read`] (`""` for any other).

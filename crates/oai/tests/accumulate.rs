@@ -595,12 +595,14 @@ fn push_all(chunks: &[Value]) -> Result<CreateChatCompletionResponse, Accumulate
 fn chat_refusals_name_what_is_wrong() {
     let cases: Vec<(Vec<Value>, AccumulateErrorKind, &str)> = vec![
         (
+            // A second id at index 0 starts a second call (at index 1), which
+            // never gets a name.
             vec![
                 json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a", "function": {"name": "f"}}]}, "finish_reason": null}]),
-                json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_b"}]}, "finish_reason": null}]),
+                json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_b"}]}, "finish_reason": "tool_calls"}]),
             ],
-            AccumulateErrorKind::Conflict,
-            "the id of tool call 0 of choice 0 is `call_a`, then `call_b`",
+            AccumulateErrorKind::Incomplete,
+            "tool call 1 of choice 0 never received a function name",
         ),
         (
             vec![
@@ -624,11 +626,6 @@ fn chat_refusals_name_what_is_wrong() {
             ],
             AccumulateErrorKind::Incomplete,
             "tool call 0 of choice 0 never received a function name",
-        ),
-        (
-            vec![json!([{"index": 0, "delta": {"content": "half"}, "finish_reason": null}])],
-            AccumulateErrorKind::Incomplete,
-            "choice 0 ended without a finish_reason",
         ),
         (
             vec![json!([{"index": -1, "delta": {"content": "x"}, "finish_reason": "stop"}])],
@@ -658,16 +655,83 @@ fn chat_refusals_name_what_is_wrong() {
 }
 
 #[test]
-fn chat_chunks_of_two_completions_conflict() {
+fn a_chunk_id_that_changes_mid_stream_keeps_the_first() {
+    // Groq's compound models change the id mid-stream (see the wire corpus).
     let mut acc = ChatCompletionAccumulator::new();
     acc.push(&chat_chunk(json!([]))).unwrap();
-    let mut other = chat_chunk(json!([]));
+    let mut other =
+        chat_chunk(json!([{"index": 0, "delta": {"content": "x"}, "finish_reason": "stop"}]));
     other.id = "chatcmpl-2".into();
-    let err = acc.push(&other).unwrap_err();
-    assert_eq!(err.kind(), AccumulateErrorKind::Conflict);
-    assert!(
-        err.message().contains("chatcmpl-2") && err.message().contains("chatcmpl-1"),
-        "{err}"
+    acc.push(&other).unwrap();
+    let done = acc.finish().unwrap();
+    assert_eq!(done.id, "chatcmpl-1");
+    assert_eq!(done.choices[0].message.content.as_deref(), Some("x"));
+}
+
+#[test]
+fn a_choice_without_finish_reason_finishes_with_an_empty_one() {
+    let done =
+        push_all(&[json!([{"index": 0, "delta": {"content": "half"}, "finish_reason": null}])])
+            .unwrap();
+    assert_eq!(done.choices[0].finish_reason.as_str(), "");
+    assert_eq!(done.choices[0].message.content.as_deref(), Some("half"));
+}
+
+#[test]
+fn tool_calls_without_index_are_told_apart_by_id() {
+    // Gemini and Mistral send whole calls with no `index` (read as 0).
+    let done = push_all(&[
+        json!([{"index": 0, "delta": {"tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{\"x\":1}"}}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"tool_calls": [{"id": "b", "type": "function", "function": {"name": "g", "arguments": "{}"}}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"tool_calls": [{"id": "a", "function": {"arguments": ""}}]}, "finish_reason": "tool_calls"}]),
+    ])
+    .unwrap();
+    let calls = done.choices[0].message.tool_calls.as_ref().unwrap();
+    let got: Vec<(String, String)> = calls
+        .iter()
+        .map(|c| match c {
+            ChatCompletionMessageToolCallsItem::Function(c) => {
+                (c.id.clone(), c.function.name.clone())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got, [("a".into(), "f".into()), ("b".into(), "g".into())]);
+}
+
+#[test]
+fn vendor_fields_are_folded_into_the_completion() {
+    let mut first = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "x_vendor": {"n": 1},
+        "choices": [{"index": 0, "delta": {"role": "assistant", "reasoning_content": "Think", "reasoning": null}, "finish_reason": null,
+                     "content_filter_results": {"hate": {"filtered": false}}}]});
+    let second = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "x_vendor": {"n": 2},
+        "choices": [{"index": 0, "delta": {"reasoning_content": "ing.", "reasoning_details": [{"t": 1}]}, "finish_reason": null}]});
+    let third = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "Yes", "reasoning_details": [{"t": 2}]}, "finish_reason": "stop"}]});
+    let mut acc = ChatCompletionAccumulator::new();
+    for chunk in [first.take(), second, third] {
+        acc.push(&serde_json::from_value(chunk).unwrap()).unwrap();
+    }
+    let done = acc.finish().unwrap();
+    let choice = &done.choices[0];
+    assert_eq!(choice.message.extra["reasoning_content"], "Thinking.");
+    assert_eq!(
+        choice.message.extra["reasoning_details"],
+        json!([{"t": 1}, {"t": 2}])
+    );
+    assert!(!choice.message.extra.contains_key("reasoning"));
+    assert_eq!(
+        choice.extra["content_filter_results"]["hate"]["filtered"],
+        false
+    );
+    assert_eq!(done.extra["x_vendor"], json!({"n": 2}));
+    // The vendor fields go back on the wire.
+    let wire = serde_json::to_value(&done).unwrap();
+    assert_eq!(
+        wire["choices"][0]["message"]["reasoning_content"],
+        "Thinking."
     );
 }
 
@@ -773,7 +837,7 @@ async fn an_inconsistent_event_is_yielded_then_the_error_then_the_end() {
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
                "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a", "function": {"name": "f"}}]}, "finish_reason": null}]}),
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_b"}]}, "finish_reason": null}]}),
+               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a", "function": {"name": "g"}}]}, "finish_reason": null}]}),
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
                "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
     ]
@@ -799,13 +863,14 @@ async fn an_inconsistent_event_is_yielded_then_the_error_then_the_end() {
     );
     assert_eq!(
         second.choices[0].delta.tool_calls.as_ref().unwrap()[0]
-            .id
-            .as_deref(),
-        Some("call_b")
+            .function
+            .as_ref()
+            .and_then(|f| f.name.as_deref()),
+        Some("g")
     );
     let err = stream.next().await.unwrap().unwrap_err();
     assert!(
-        accumulation_error(&err).contains("is `call_a`, then `call_b`"),
+        accumulation_error(&err).contains("is `f`, then `g`"),
         "{err}"
     );
     assert!(stream.next().await.is_none());
@@ -907,16 +972,6 @@ fn responses_refusals_name_what_is_wrong() {
             "content part 0 of output 0 was never added",
         ),
         (
-            vec![
-                created(),
-                message_added(),
-                text_part_added(),
-                text_delta("msg_9", 0, 0),
-            ],
-            AccumulateErrorKind::Conflict,
-            "names item `msg_9` but output 0 is item `msg_1`",
-        ),
-        (
             vec![created(), call_added, text_delta("fc_1", 1, 0)],
             AccumulateErrorKind::OutOfOrder,
             "for output 1, which is a function_call item",
@@ -1016,13 +1071,13 @@ fn responses_snapshot_follows_the_stream() {
 
 #[test]
 fn accumulation_errors_convert_to_decode_errors_with_the_cause() {
-    let err = push_all(&[json!([{"index": 0, "delta": {"content": "a"}, "finish_reason": null}])])
+    let err = push_all(&[json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"arguments": "{}"}}]}, "finish_reason": "tool_calls"}])])
         .unwrap_err();
     let text = err.to_string();
     let converted: oai::Error = err.into();
     assert!(converted.is_decode());
     assert!(
-        converted.to_string().contains("finish_reason"),
+        converted.to_string().contains("function name"),
         "{converted}"
     );
     assert_eq!(accumulation_error(&converted), text);
@@ -1032,8 +1087,8 @@ fn accumulation_errors_convert_to_decode_errors_with_the_cause() {
 fn server_strings_in_errors_are_clipped_and_escaped() {
     let hostile = format!("call_{}\n\u{1b}[31mforged line", "x".repeat(500));
     let err = push_all(&[
-        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a"}]}, "finish_reason": null}]),
-        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": hostile}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "call_a"}}]}, "finish_reason": null}]),
+        json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": hostile}}]}, "finish_reason": null}]),
     ])
     .unwrap_err();
     let text = err.to_string();
@@ -1230,9 +1285,9 @@ async fn server_text_in_accumulation_errors_is_scrubbed_with_the_clients_credent
     let key = "sk-test-acc-5e1f9a27";
     let body = [
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": format!("x{key}"), "function": {"name": "f"}}]}, "finish_reason": null}]}),
+               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": format!("x{key}")}}]}, "finish_reason": null}]}),
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": format!("{}y", &key[..10])}]}, "finish_reason": null}]}),
+               "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": format!("{}y", &key[..10])}}]}, "finish_reason": null}]}),
     ]
     .iter()
     .map(|v| format!("data: {v}\n\n"))

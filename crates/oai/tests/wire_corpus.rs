@@ -574,3 +574,127 @@ fn lost_fields_are_found_by_path() {
     lost_fields(&input, &output, "", &mut lost);
     assert_eq!(lost, ["b.c[].d"]);
 }
+
+/// Nothing a server sent is lost: every field of every decoded answer comes
+/// back when it is encoded again (the unnamed ones through `extra`).
+#[test]
+fn decoding_and_encoding_again_keeps_every_field() {
+    let (outcomes, _) = walk();
+    let lost: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|r| (o, r)))
+        .flat_map(|(o, r)| {
+            r.dropped
+                .iter()
+                .map(move |p| format!("{}/{}: {p}", o.provider, o.file))
+        })
+        .collect();
+    assert!(lost.is_empty(), "fields lost:\n  {}", lost.join("\n  "));
+}
+
+/// The chunks of one recorded stream, decoded.
+fn chunks(file: &str) -> Vec<oai::types::CreateChatCompletionStreamResponse> {
+    let bytes = std::fs::read(corpus_root().join(file)).unwrap();
+    stream_events(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(_, data)| serde_json::from_str(&data).unwrap())
+        .collect()
+}
+
+/// The text of the deltas' `name` field, concatenated over a stream.
+fn delta_text(chunks: &[oai::types::CreateChatCompletionStreamResponse], name: &str) -> String {
+    chunks
+        .iter()
+        .flat_map(|c| &c.choices)
+        .filter_map(|c| c.delta.extra.get(name).and_then(Value::as_str))
+        .collect()
+}
+
+#[test]
+fn vendor_reasoning_text_reaches_the_accumulated_message() {
+    for (file, field) in [
+        ("deepseek/chat-stream--reasoning.sse", "reasoning_content"),
+        ("alibaba/chat-stream--reasoning.sse", "reasoning_content"),
+        ("groq/chat-stream--compound-web-search.sse", "reasoning"),
+    ] {
+        let chunks = chunks(file);
+        let expected = delta_text(&chunks, field);
+        assert!(expected.len() > 20, "{file}: {expected:?}");
+        let mut acc = ChatCompletionAccumulator::new();
+        for c in &chunks {
+            acc.push(c).unwrap();
+        }
+        let done = acc.finish().unwrap();
+        let message = &done.choices[0].message;
+        assert_eq!(
+            message.extra.get(field).and_then(Value::as_str),
+            Some(expected.as_str()),
+            "{file}"
+        );
+        assert!(
+            message.content.as_deref().is_some_and(|c| !c.is_empty()),
+            "{file}"
+        );
+    }
+    // OpenRouter's structured reasoning arrives as list pieces, appended.
+    let chunks = chunks("openrouter/chat-stream--claude-reasoning-details.sse");
+    let pieces = chunks
+        .iter()
+        .flat_map(|c| &c.choices)
+        .filter_map(|c| {
+            c.delta
+                .extra
+                .get("reasoning_details")
+                .and_then(Value::as_array)
+        })
+        .map(Vec::len)
+        .sum::<usize>();
+    let mut acc = ChatCompletionAccumulator::new();
+    for c in &chunks {
+        acc.push(c).unwrap();
+    }
+    let done = acc.finish().unwrap();
+    let details = done.choices[0].message.extra["reasoning_details"]
+        .as_array()
+        .unwrap();
+    assert!(pieces > 0);
+    assert_eq!(details.len(), pieces);
+}
+
+#[test]
+fn azure_filter_results_are_readable_on_the_chunks_that_carry_them() {
+    let chunks = chunks("azure/chat-stream--gpt-35-turbo-prompt-filter.sse");
+    // The first chunk: no id, no model, no choices, the prompt's filter results.
+    let first = &chunks[0];
+    assert!(first.id.is_empty() && first.model.is_empty() && first.choices.is_empty());
+    assert_eq!(
+        first.extra["prompt_filter_results"][0]["content_filter_results"]["hate"]["filtered"],
+        false
+    );
+    // Later chunks carry the completion's filter results on their choice.
+    let filtered = chunks
+        .iter()
+        .flat_map(|c| &c.choices)
+        .filter(|c| {
+            c.extra
+                .get("content_filter_results")
+                .and_then(|r| r.get("violence"))
+                .is_some()
+        })
+        .count();
+    assert!(filtered > 0);
+    let mut acc = ChatCompletionAccumulator::new();
+    for c in &chunks {
+        acc.push(c).unwrap();
+    }
+    let done = acc.finish().unwrap();
+    assert!(
+        done.choices[0]
+            .message
+            .content
+            .as_deref()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert!(done.extra.contains_key("prompt_filter_results"));
+}

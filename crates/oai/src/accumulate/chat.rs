@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{Map, Value};
+
 use oai_types::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCallFunction,
     ChatCompletionMessageToolCallsItem, ChatCompletionModeration, ChatCompletionResponseMessage,
@@ -59,18 +61,32 @@ const LOGPROB_OVERHEAD: usize = 64;
 /// (non-empty, non-zero), `system_fingerprint`, `service_tier`, `usage` and
 /// `moderation` from the last chunk that has them.
 ///
+/// Fields the types do not name (`extra`) are kept too. A delta's are folded
+/// into the message's `extra`: texts are concatenated and lists appended, so
+/// vendors' reasoning text (`reasoning_content`, `reasoning`,
+/// `reasoning_details`) arrives whole; other values are the last one sent. A
+/// choice's (Azure's `content_filter_results`) and a chunk's (Azure's
+/// `prompt_filter_results`, Groq's `x_groq`, Perplexity's `citations`,
+/// llama.cpp's `timings`, ...) are the last value sent for each name.
+///
 /// # Tolerated
 ///
-/// Chunks without choices (the final usage chunk of
-/// `stream_options.include_usage`, an Azure content-filter chunk with an empty
-/// `id`); an id or name repeated by later deltas; empty strings where an id or
-/// a name is absent; deltas after a `finish_reason`.
+/// What real servers send: chunks without choices (the final usage chunk of
+/// `stream_options.include_usage`, Azure's first chunk with empty `id` and
+/// `model`); choices without a `delta` (Azure's content-filter chunks);
+/// an id or name repeated by later deltas; empty strings where an id or a name
+/// is absent; deltas after a `finish_reason`; chunks whose `id` changes
+/// mid-stream (Groq's compound models: the first id is kept); tool-call deltas
+/// without an `index` (Gemini's and Mistral's endpoints; read as 0): a delta
+/// whose `id` is that of an earlier call continues that call, and one with a
+/// new `id` at an index another call holds starts a call at the next free
+/// index; a choice that never gets a `finish_reason` (some OpenRouter and
+/// Snowflake streams): its `finish_reason` is then `Unknown("")`.
 ///
 /// # Errors
 ///
-/// - [`Conflict`](AccumulateErrorKind::Conflict): a chunk whose `id` differs
-///   from the first one; a tool call or function call given two different ids
-///   or names; a `role` other than `assistant`.
+/// - [`Conflict`](AccumulateErrorKind::Conflict): a tool call or function
+///   call given two different names; a `role` other than `assistant`.
 /// - [`OutOfOrder`](AccumulateErrorKind::OutOfOrder): a negative choice or
 ///   tool call index.
 /// - [`Limit`](AccumulateErrorKind::Limit): more bytes gathered than
@@ -79,8 +95,7 @@ const LOGPROB_OVERHEAD: usize = 64;
 ///   [`max_tool_calls`](Self::max_tool_calls). An index is a key, never a
 ///   position: choice 4 000 000 000 is one choice, not a table that size.
 /// - At [`finish`](Accumulator::finish), [`Incomplete`](AccumulateErrorKind::Incomplete):
-///   a choice without a `finish_reason`, a tool call or function call without
-///   a name, a tool call without an id;
+///   a tool call or function call without a name, a tool call without an id;
 ///   [`Empty`](AccumulateErrorKind::Empty): no chunk at all.
 ///
 /// Not accumulated: `annotations` and `audio` of the message (chunks do not
@@ -99,6 +114,7 @@ pub struct ChatCompletionAccumulator {
     service_tier: Option<ServiceTier>,
     usage: Option<CompletionUsage>,
     moderation: Option<ChatCompletionModeration>,
+    extra: Map<String, Value>,
     choices: BTreeMap<i64, PartialChoice>,
 }
 
@@ -112,6 +128,8 @@ pub struct PartialChoice {
     logprobs: Option<Logprobs>,
     tool_calls: BTreeMap<i64, PartialToolCall>,
     function_call: Option<PartialToolCall>,
+    extra: Map<String, Value>,
+    message_extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -224,6 +242,7 @@ impl Default for ChatCompletionAccumulator {
             service_tier: None,
             usage: None,
             moderation: None,
+            extra: Map::new(),
             choices: BTreeMap::new(),
         }
     }
@@ -327,12 +346,34 @@ impl ChatCompletionAccumulator {
             state.refusal.get_or_insert_with(String::new).push_str(text);
         }
         for call in delta.tool_calls.iter().flatten() {
-            let ti = call.index;
+            let mut ti = call.index;
             if ti < 0 {
                 return Err(AccumulateError::new(
                     AccumulateErrorKind::OutOfOrder,
                     format!("a tool call of choice {ci} has the negative index {ti}"),
                 ));
+            }
+            if let Some(id) = call.id.as_deref().filter(|id| !id.is_empty()) {
+                if let Some((&known, _)) = state
+                    .tool_calls
+                    .iter()
+                    .find(|(_, tc)| tc.id.as_deref() == Some(id))
+                {
+                    ti = known;
+                } else if state.tool_calls.get(&ti).is_some_and(|tc| tc.id.is_some()) {
+                    // A new call where another is: the server does not number them.
+                    ti = state
+                        .tool_calls
+                        .keys()
+                        .next_back()
+                        .and_then(|last| last.checked_add(1))
+                        .ok_or_else(|| {
+                            AccumulateError::new(
+                                AccumulateErrorKind::OutOfOrder,
+                                format!("a tool call of choice {ci} has no free index"),
+                            )
+                        })?;
+                }
             }
             if !state.tool_calls.contains_key(&ti) {
                 if self.tool_calls >= self.max_tool_calls {
@@ -393,6 +434,8 @@ impl ChatCompletionAccumulator {
         if let Some(reason) = &choice.finish_reason {
             state.finish_reason = Some(reason.clone());
         }
+        fold_extra(&mut state.message_extra, &delta.extra, budget, true)?;
+        fold_extra(&mut state.extra, &choice.extra, budget, false)?;
         Ok(())
     }
 }
@@ -403,19 +446,8 @@ impl Accumulator for ChatCompletionAccumulator {
 
     fn push(&mut self, chunk: &CreateChatCompletionStreamResponse) -> Result<(), AccumulateError> {
         self.started = true;
-        if !chunk.id.is_empty() {
-            if self.id.is_empty() {
-                self.id.clone_from(&chunk.id);
-            } else if self.id != chunk.id {
-                return Err(AccumulateError::new(
-                    AccumulateErrorKind::Conflict,
-                    format!(
-                        "a chunk of completion `{}` follows chunks of completion `{}`",
-                        shown(&chunk.id),
-                        shown(&self.id)
-                    ),
-                ));
-            }
+        if self.id.is_empty() {
+            self.id.clone_from(&chunk.id);
         }
         if self.model.is_empty() {
             self.model.clone_from(&chunk.model);
@@ -436,6 +468,7 @@ impl Accumulator for ChatCompletionAccumulator {
         if chunk.moderation.is_some() {
             self.moderation.clone_from(&chunk.moderation);
         }
+        fold_extra(&mut self.extra, &chunk.extra, &mut self.budget, false)?;
         for choice in &chunk.choices {
             self.push_choice(choice)?;
         }
@@ -452,7 +485,7 @@ impl Accumulator for ChatCompletionAccumulator {
             .map(finish_choice)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CreateChatCompletionResponse {
-            extra: Default::default(),
+            extra: self.extra,
             id: self.id,
             choices,
             created: self.created,
@@ -464,6 +497,50 @@ impl Accumulator for ChatCompletionAccumulator {
             usage: self.usage,
             moderation: self.moderation,
         })
+    }
+}
+
+/// Adds the unnamed fields of a chunk, choice or delta to those gathered:
+/// with `concat`, a text is appended to the text gathered under its name and
+/// a list to the list (a `null` adds nothing); otherwise, and for other
+/// values, the value sent last is kept.
+fn fold_extra(
+    into: &mut Map<String, Value>,
+    from: &Map<String, Value>,
+    budget: &mut Budget,
+    concat: bool,
+) -> Result<(), AccumulateError> {
+    for (name, value) in from {
+        budget.charge(name.len().saturating_add(value_bytes(value)))?;
+        match (into.get_mut(name), value) {
+            (Some(Value::String(gathered)), Value::String(text)) if concat => {
+                gathered.push_str(text);
+            }
+            (Some(Value::Array(gathered)), Value::Array(items)) if concat => {
+                gathered.extend(items.iter().cloned());
+            }
+            (_, Value::Null) if concat => {}
+            _ => {
+                into.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a JSON value counts against the byte budget: its length as JSON.
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len().saturating_add(2),
+        Value::Array(items) => items
+            .iter()
+            .map(value_bytes)
+            .fold(2, |a, b| a.saturating_add(b).saturating_add(1)),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(value_bytes(v)).saturating_add(4))
+            .fold(2, usize::saturating_add),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
     }
 }
 
@@ -487,12 +564,9 @@ fn finish_choice(
     choice: PartialChoice,
 ) -> Result<CreateChatCompletionResponseChoicesItem, AccumulateError> {
     let ci = choice.index;
-    let Some(reason) = choice.finish_reason else {
-        return Err(AccumulateError::new(
-            AccumulateErrorKind::Incomplete,
-            format!("choice {ci} ended without a finish_reason"),
-        ));
-    };
+    let reason = choice
+        .finish_reason
+        .map_or_else(String::new, |r| r.as_str().to_owned());
     let tool_calls = if choice.tool_calls.is_empty() {
         None
     } else {
@@ -540,7 +614,7 @@ fn finish_choice(
     };
     #[allow(deprecated)]
     let message = ChatCompletionResponseMessage {
-        extra: Default::default(),
+        extra: choice.message_extra,
         content: choice.content,
         refusal: choice.refusal,
         tool_calls,
@@ -550,8 +624,8 @@ fn finish_choice(
         audio: None,
     };
     Ok(CreateChatCompletionResponseChoicesItem {
-        extra: Default::default(),
-        finish_reason: CreateChatCompletionResponseChoicesItemFinishReason::from(reason.as_str()),
+        extra: choice.extra,
+        finish_reason: CreateChatCompletionResponseChoicesItemFinishReason::from(reason),
         index: ci,
         message,
         logprobs: choice

@@ -49,7 +49,9 @@ use super::{
 /// Every other event (tool progress events, audio, unknown events from a newer
 /// API) is ignored: their effect reaches the output through
 /// `response.output_item.done`. Output indices may have gaps. Events after the
-/// terminal one still change the snapshot but not the final response.
+/// terminal one still change the snapshot but not the final response. An
+/// event's `output_index` says which item it changes, whatever its `item_id`
+/// (GitHub Copilot's endpoint gives one item several ids).
 ///
 /// # Errors
 ///
@@ -57,8 +59,6 @@ use super::{
 ///   item, content part or summary part that no earlier event added (a part
 ///   may be added only at the next free index), or for an item or part of
 ///   another kind (a text delta on a function call), or a negative index.
-/// - [`Conflict`](AccumulateErrorKind::Conflict): an event whose `item_id`
-///   is not the id of the item at its `output_index`.
 /// - [`ErrorEvent`](AccumulateErrorKind::ErrorEvent): an `error` event (the
 ///   transport usually turns it into an [`Error`](crate::Error) first).
 /// - [`Limit`](AccumulateErrorKind::Limit): more bytes of deltas and `.done`
@@ -206,17 +206,6 @@ fn out_of_order(message: String) -> AccumulateError {
     AccumulateError::new(AccumulateErrorKind::OutOfOrder, message)
 }
 
-/// The id of the items whose events name them by `item_id`.
-fn item_id(item: &OutputItem) -> Option<&str> {
-    match item {
-        OutputItem::Message(m) => Some(&m.id),
-        OutputItem::FunctionCall(c) => c.id.as_deref(),
-        OutputItem::Reasoning(r) => Some(&r.id),
-        OutputItem::CustomToolCall(c) => c.id.as_deref(),
-        _ => None,
-    }
-}
-
 fn kind(item: &OutputItem) -> String {
     shown(item.tag().unwrap_or("unknown"))
 }
@@ -285,31 +274,19 @@ impl ResponseAccumulator {
         Some(response)
     }
 
-    /// The item at `output_index`, checked against the event's `item_id`.
+    /// The item at `output_index` (an event's `item_id` is not checked
+    /// against it: real servers rotate ids).
     fn item(
         &mut self,
         output_index: i64,
-        event_item_id: &str,
+        _event_item_id: &str,
         event: &str,
     ) -> Result<&mut OutputItem, AccumulateError> {
-        let item = self.items.get_mut(&output_index).ok_or_else(|| {
+        self.items.get_mut(&output_index).ok_or_else(|| {
             out_of_order(format!(
                 "`{event}` for output {output_index}, which no output_item event added"
             ))
-        })?;
-        if let Some(id) = item_id(item)
-            && id != event_item_id
-        {
-            return Err(AccumulateError::new(
-                AccumulateErrorKind::Conflict,
-                format!(
-                    "`{event}` names item `{}` but output {output_index} is item `{}`",
-                    shown(event_item_id),
-                    shown(id)
-                ),
-            ));
-        }
-        Ok(item)
+        })
     }
 
     fn wrong_kind(item: &OutputItem, output_index: i64, event: &str) -> AccumulateError {
