@@ -65,17 +65,21 @@ fn ok<T: Validate>(value: &T) -> bool {
 
 #[test]
 fn required_fields_are_enforced_by_the_types() {
-    let err = serde_json::from_value::<CreateChatCompletionRequest>(json!({"model": "gpt-4o"}))
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("missing field `messages`"),
-        "{err}"
-    );
-    let err = serde_json::from_value::<CreateChatCompletionRequest>(
-        json!({"messages": [{"role": "user", "content": "hi"}]}),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("missing field `model`"), "{err}");
+    // Built in Rust, a required field cannot be left out. Read from JSON, it
+    // is refused when strict (`--cfg oai_strict`); tolerant decoding reads it
+    // as empty, and validation refuses what the API would.
+    let read = serde_json::from_value::<CreateChatCompletionRequest>(json!({"model": "gpt-4o"}));
+    if cfg!(oai_strict) {
+        let err = read.unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `messages`"),
+            "{err}"
+        );
+    } else {
+        let req = read.unwrap();
+        assert!(req.messages.is_empty());
+        assert_eq!(violations(&req), ["messages: must not be empty"]);
+    }
     // A minimum of 0 on an integer makes it unsigned: a negative never gets in.
     let err = serde_json::from_value::<CreateChatCompletionRequest>(with(
         json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
@@ -243,18 +247,15 @@ fn patterns() {
 }
 
 #[test]
-fn closed_enums_reject_unknown_values_in_requests() {
-    // Reading keeps the unknown value (forward compatibility for answers)...
+fn enum_values_the_api_adds_later_are_sent() {
+    // A value this crate does not know (written as `Unknown(..)`, or read
+    // from a string) is kept and passes validation: the API adds values
+    // (a new `service_tier`, `reasoning_effort`) before a release of ours.
     let req = chat(json!({"service_tier": "ultra"}));
     assert_eq!(req.service_tier.as_ref().map(|t| t.as_str()), Some("ultra"));
-    // ...but a request with it is refused before it is sent.
-    assert_eq!(
-        violations(&req),
-        [format!(
-            "service_tier: \"ultra\" is not one of: {}",
-            ServiceTier::VALUES.join(", ")
-        )]
-    );
+    assert!(ok(&req));
+    let wire = serde_json::to_value(&req).unwrap();
+    assert_eq!(wire["service_tier"], "ultra");
     for known in ServiceTier::VALUES {
         assert!(ok(&chat(json!({"service_tier": known}))), "{known}");
     }
@@ -285,7 +286,7 @@ fn every_violation_is_listed_at_once() {
         "safety_identifier": "u".repeat(100),
     }));
     let found = violations(&req);
-    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
     for expected in [
         "messages[0].content: must not be empty",
         "top_logprobs: must be at most 20 (is 30)",
@@ -297,16 +298,10 @@ fn every_violation_is_listed_at_once() {
             "{expected}: {found:#?}"
         );
     }
-    assert!(
-        found
-            .iter()
-            .any(|f| f.starts_with("service_tier: \"ultra\" is not one of:")),
-        "{found:#?}"
-    );
     // The error's one line lists them all.
     let line = req.validate().unwrap_err().to_string();
     assert!(line.starts_with("invalid request: "), "{line}");
-    assert_eq!(line.matches("; ").count(), 4, "{line}");
+    assert_eq!(line.matches("; ").count(), 3, "{line}");
 }
 
 #[test]

@@ -126,8 +126,6 @@ pub struct TypeDef {
     pub root: String,
     pub areas: BTreeSet<String>,
     pub deprecated: bool,
-    /// For enums: values outside the listed ones are not accepted in requests.
-    pub closed: bool,
     /// For structs: sets of fields of which one must be present (the spec's
     /// `anyOf`/`oneOf` of `required` lists), and whether only one may be.
     pub alternatives: Option<(bool, Vec<Vec<String>>)>,
@@ -307,7 +305,6 @@ impl<'a> Model<'a> {
                         root: wire.clone(),
                         areas: BTreeSet::new(),
                         deprecated: false,
-                        closed: false,
                         alternatives: None,
                     },
                 );
@@ -326,7 +323,6 @@ impl<'a> Model<'a> {
                     root: wire.clone(),
                     areas: BTreeSet::new(),
                     deprecated,
-                    closed: self.is_closed_enum(schema),
                     alternatives: required_alternatives(schema),
                 },
             );
@@ -471,7 +467,6 @@ impl<'a> Model<'a> {
                     root: root.to_owned(),
                     areas: BTreeSet::new(),
                     deprecated: false,
-                    closed: false,
                     alternatives: None,
                 },
             );
@@ -487,7 +482,6 @@ impl<'a> Model<'a> {
                 root: root.to_owned(),
                 areas: BTreeSet::new(),
                 deprecated: false,
-                closed: false,
                 alternatives: None,
             },
         );
@@ -504,7 +498,6 @@ impl<'a> Model<'a> {
                 root: root.to_owned(),
                 areas: BTreeSet::new(),
                 deprecated,
-                closed: self.is_closed_enum(schema),
                 alternatives: required_alternatives(schema),
             },
         );
@@ -971,23 +964,6 @@ impl<'a> Model<'a> {
         None
     }
 
-    /// Whether an enum schema lists every value a request may use: a plain
-    /// `enum`, or a union of such (no free string beside them).
-    fn is_closed_enum(&self, s: &'a Node) -> bool {
-        let s = self.resolve(s);
-        let members: Vec<&Node> = s
-            .at("anyOf")
-            .seq()
-            .iter()
-            .chain(s.at("oneOf").seq())
-            .filter(|m| !is_null_schema(m))
-            .collect();
-        if !members.is_empty() {
-            return members.iter().all(|m| self.is_closed_enum(m));
-        }
-        !s.at("enum").seq().is_empty() || s.at("const").str().is_some()
-    }
-
     /// The constraints on a value of schema `s`, following the wrappers that
     /// do not make a type of their own (`$ref` to an alias, `allOf: [X]`,
     /// `anyOf: [X, null]`).
@@ -996,7 +972,6 @@ impl<'a> Model<'a> {
         self.collect_checks(s, &mut c, 0);
         c
     }
-
     fn collect_checks(&self, s: &'a Node, c: &mut Checks, depth: usize) {
         if depth > 16 {
             return;

@@ -1,8 +1,9 @@
 //! `Validate` implementations for `oai-builders`, from the spec's constraints.
 //!
 //! Every request body and parameter set gets an implementation; the types
-//! they reach get one when something in them can be checked (a constraint, a
-//! closed enum, or a type below that has one).
+//! they reach get one when something in them can be checked (a constraint,
+//! or a type below that has one). Enum values are not checked: a value the
+//! API added later is sent as the caller wrote it (`Unknown(..)`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -20,7 +21,6 @@ pub struct Stats {
     pub roots: usize,
     pub impls: usize,
     pub constraints: usize,
-    pub closed_enums: usize,
     pub builders: usize,
 }
 
@@ -112,7 +112,9 @@ impl Gen<'_, '_> {
             Kind::Struct(fs) => {
                 t.alternatives.is_some() || fs.iter().any(|f| self.ty_needs(&f.ty, &f.checks))
             }
-            Kind::Enum(_) => t.closed,
+            // Any value is sent, a known one or an `Unknown(..)` the caller
+            // wrote: the API adds values before this crate knows them.
+            Kind::Enum(_) => false,
             Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
                 variants.iter().any(|v| self.ty_needs(&v.ty, &v.checks))
             }
@@ -298,11 +300,6 @@ impl Gen<'_, '_> {
                     body = format!("if !v::enter(at, out) {{ return; }}\n{body}");
                 }
             }
-            Kind::Enum(_) if t.closed => {
-                body.push_str(
-                    "v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);\n",
-                );
-            }
             Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
                 let mut arms = String::new();
                 for v in variants {
@@ -477,9 +474,6 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         let validated = roots.contains(name) || g.needs.contains(name);
         let mut code = String::new();
         if validated {
-            if matches!(t.kind, Kind::Enum(_)) && t.closed {
-                stats.closed_enums += 1;
-            }
             stats.impls += 1;
             code = g.impl_for(name);
         }

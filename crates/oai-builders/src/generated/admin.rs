@@ -78,15 +78,7 @@ impl From<AdminApiKeysCreateRequest> for AdminApiKeysCreateRequestBuilder {
 }
 
 impl Validate for AdminApiKeysListParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`AdminApiKeysListParams`] (no required fields).
@@ -154,12 +146,6 @@ impl From<AdminApiKeysListParams> for AdminApiKeysListParamsBuilder {
 impl Default for AdminApiKeysListParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for AuditLogEventType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -579,18 +565,6 @@ impl From<InviteProjectGroupBody> for InviteProjectGroupBodyBuilder {
     }
 }
 
-impl Validate for InviteProjectsItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-    }
-}
-
 /// Builds a [`InviteProjectsItem`] (required: `id`, `role`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -633,7 +607,6 @@ impl InviteProjectsItemBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InviteProjectsItem, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -644,31 +617,8 @@ impl From<InviteProjectsItem> for InviteProjectsItemBuilder {
     }
 }
 
-impl Validate for InviteProjectsItemRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for InviteRequest {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        if let Some(x) = &self.projects {
-            let at = at.field("projects");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`InviteRequest`] (required: `email`, `role`).
@@ -740,27 +690,8 @@ impl From<InviteRequest> for InviteRequestBuilder {
     }
 }
 
-impl Validate for InviteRequestRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListAuditLogsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.event_types {
-            let at = at.field("event_types[]");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListAuditLogsParams`] (no required fields).
@@ -1015,10 +946,6 @@ impl Validate for ListGroupRoleAssignmentsParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1107,10 +1034,6 @@ impl Validate for ListGroupUsersParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1183,12 +1106,6 @@ impl Default for ListGroupUsersParamsBuilder {
     }
 }
 
-impl Validate for ListGroupUsersParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListGroupsParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1203,10 +1120,6 @@ impl Validate for ListGroupsParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -1345,15 +1258,7 @@ impl Default for ListInvitesParamsBuilder {
 }
 
 impl Validate for ListOrganizationCertificatesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListOrganizationCertificatesParams`] (no required fields).
@@ -1442,10 +1347,6 @@ impl Validate for ListOrganizationSpendAlertsParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1528,15 +1429,7 @@ impl Default for ListOrganizationSpendAlertsParamsBuilder {
 }
 
 impl Validate for ListProjectApiKeysParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.owner_project_access {
-            let at = at.field("owner_project_access");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListProjectApiKeysParams`] (no required fields).
@@ -1609,22 +1502,8 @@ impl Default for ListProjectApiKeysParamsBuilder {
     }
 }
 
-impl Validate for ListProjectApiKeysParamsOwnerProjectAccess {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListProjectCertificatesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListProjectCertificatesParams`] (no required fields).
@@ -1713,10 +1592,6 @@ impl Validate for ListProjectGroupRoleAssignmentsParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1804,10 +1679,6 @@ impl Validate for ListProjectGroupsParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -1967,10 +1838,6 @@ impl Validate for ListProjectRolesParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2122,10 +1989,6 @@ impl Validate for ListProjectSpendAlertsParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2218,10 +2081,6 @@ impl Validate for ListProjectUserRoleAssignmentsParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -2447,10 +2306,6 @@ impl Validate for ListRolesParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2537,10 +2392,6 @@ impl Validate for ListUserRoleAssignmentsParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -2748,22 +2599,8 @@ impl Default for ModifyCertificateRequestBuilder {
     }
 }
 
-impl Validate for OrganizationDataRetentionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ProjectCreateRequest {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.residency {
-            let at = at.field("residency");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ProjectCreateRequest`] (required: `name`).
@@ -2823,12 +2660,6 @@ impl ProjectCreateRequestBuilder {
 impl From<ProjectCreateRequest> for ProjectCreateRequestBuilder {
     fn from(value: ProjectCreateRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ProjectDataRetentionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2928,22 +2759,8 @@ impl Default for ProjectHostedToolPermissionsUpdateRequestBuilder {
     }
 }
 
-impl Validate for ProjectModelPermissionsMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ProjectModelPermissionsUpdateRequest {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("mode");
-            Validate::check(&self.mode, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ProjectModelPermissionsUpdateRequest`] (required: `mode`, `model_ids`).
@@ -3462,12 +3279,6 @@ impl From<PublicCreateOrganizationRoleBody> for PublicCreateOrganizationRoleBody
     }
 }
 
-impl Validate for PublicProjectResidency {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for PublicUpdateOrganizationRoleBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3548,15 +3359,7 @@ impl Default for PublicUpdateOrganizationRoleBodyBuilder {
 }
 
 impl Validate for RetrieveProjectGroupParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.group_type {
-            let at = at.field("group_type");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`RetrieveProjectGroupParams`] (no required fields).
@@ -3612,12 +3415,6 @@ impl From<RetrieveProjectGroupParams> for RetrieveProjectGroupParamsBuilder {
 impl Default for RetrieveProjectGroupParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for RetrieveProjectGroupParamsGroupType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3805,15 +3602,7 @@ impl From<UpdateGroupBody> for UpdateGroupBodyBuilder {
 }
 
 impl Validate for UpdateOrganizationDataRetentionBody {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("retention_type");
-            Validate::check(&self.retention_type, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UpdateOrganizationDataRetentionBody`] (required: `retention_type`).
@@ -3935,15 +3724,7 @@ impl From<UpdateOrganizationSpendLimitBody> for UpdateOrganizationSpendLimitBody
 }
 
 impl Validate for UpdateProjectDataRetentionBody {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("retention_type");
-            Validate::check(&self.retention_type, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UpdateProjectDataRetentionBody`] (required: `retention_type`).
@@ -3998,15 +3779,7 @@ impl From<UpdateProjectDataRetentionBody> for UpdateProjectDataRetentionBodyBuil
 }
 
 impl Validate for UpdateProjectServiceAccountBody {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.role {
-            let at = at.field("role");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UpdateProjectServiceAccountBody`] (no required fields).
@@ -4196,24 +3969,7 @@ impl From<UploadCertificateRequest> for UploadCertificateRequestBuilder {
 }
 
 impl Validate for UsageAudioSpeechesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageAudioSpeechesParams`] (required: `start_time`).
@@ -4365,37 +4121,8 @@ impl From<UsageAudioSpeechesParams> for UsageAudioSpeechesParamsBuilder {
     }
 }
 
-impl Validate for UsageAudioSpeechesParamsBucketWidth {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageAudioSpeechesParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageAudioTranscriptionsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageAudioTranscriptionsParams`] (required: `start_time`).
@@ -4548,15 +4275,7 @@ impl From<UsageAudioTranscriptionsParams> for UsageAudioTranscriptionsParamsBuil
 }
 
 impl Validate for UsageCodeInterpreterSessionsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageCodeInterpreterSessionsParams`] (required: `start_time`).
@@ -4661,24 +4380,7 @@ impl From<UsageCodeInterpreterSessionsParams> for UsageCodeInterpreterSessionsPa
 }
 
 impl Validate for UsageCompletionsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageCompletionsParams`] (required: `start_time`).
@@ -4837,27 +4539,8 @@ impl From<UsageCompletionsParams> for UsageCompletionsParamsBuilder {
     }
 }
 
-impl Validate for UsageCompletionsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageCostsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageCostsParams`] (required: `start_time`).
@@ -4971,31 +4654,8 @@ impl From<UsageCostsParams> for UsageCostsParamsBuilder {
     }
 }
 
-impl Validate for UsageCostsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageEmbeddingsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageEmbeddingsParams`] (required: `start_time`).
@@ -5148,24 +4808,7 @@ impl From<UsageEmbeddingsParams> for UsageEmbeddingsParamsBuilder {
 }
 
 impl Validate for UsageFileSearchCallsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageFileSearchCallsParams`] (required: `start_time`).
@@ -5320,49 +4963,8 @@ impl From<UsageFileSearchCallsParams> for UsageFileSearchCallsParamsBuilder {
     }
 }
 
-impl Validate for UsageFileSearchCallsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageImagesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.sources {
-            let at = at.field("sources");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.sizes {
-            let at = at.field("sizes");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageImagesParams`] (required: `start_time`).
@@ -5546,43 +5148,8 @@ impl From<UsageImagesParams> for UsageImagesParamsBuilder {
     }
 }
 
-impl Validate for UsageImagesParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageImagesParamsSizesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for UsageImagesParamsSourcesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UsageModerationsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageModerationsParams`] (required: `start_time`).
@@ -5735,15 +5302,7 @@ impl From<UsageModerationsParams> for UsageModerationsParamsBuilder {
 }
 
 impl Validate for UsageVectorStoresParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageVectorStoresParams`] (required: `start_time`).
@@ -5848,33 +5407,7 @@ impl From<UsageVectorStoresParams> for UsageVectorStoresParamsBuilder {
 }
 
 impl Validate for UsageWebSearchCallsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.bucket_width {
-            let at = at.field("bucket_width");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.context_levels {
-            let at = at.field("context_levels");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.group_by {
-            let at = at.field("group_by");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`UsageWebSearchCallsParams`] (required: `start_time`).
@@ -6045,12 +5578,6 @@ impl UsageWebSearchCallsParamsBuilder {
 impl From<UsageWebSearchCallsParams> for UsageWebSearchCallsParamsBuilder {
     fn from(value: UsageWebSearchCallsParams) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for UsageWebSearchCallsParamsGroupByItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

@@ -532,32 +532,6 @@ impl From<AssistantToolsFunction> for AssistantToolsFunctionBuilder {
     }
 }
 
-impl Validate for AssistantsApiToolChoiceOption {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Text(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::AssistantsNamedToolChoice(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for AssistantsNamedToolChoice {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-    }
-}
-
 /// Builds a [`AssistantsNamedToolChoice`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -603,7 +577,6 @@ impl AssistantsNamedToolChoiceBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<AssistantsNamedToolChoice, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -611,12 +584,6 @@ impl AssistantsNamedToolChoiceBuilder {
 impl From<AssistantsNamedToolChoice> for AssistantsNamedToolChoiceBuilder {
     fn from(value: AssistantsNamedToolChoice) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for AssistantsNamedToolChoiceType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -636,10 +603,6 @@ impl Validate for CreateAssistantRequest {
         if let Some(x) = &self.instructions {
             let at = at.field("instructions");
             v::str_len(x, None, Some(256000), &at, out);
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.tools {
             let at = at.field("tools");
@@ -1379,10 +1342,6 @@ impl Validate for CreateMessageRequest {
             return;
         }
         {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        {
             let at = at.field("content");
             Validate::check(&self.content, &at, out);
         }
@@ -1549,35 +1508,9 @@ impl Validate for CreateMessageRequestContent {
         match self {
             Self::ArrayOfContentParts(x) => {
                 v::items((x).len(), Some(1), None, at, out);
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
             }
             _ => {}
         }
-    }
-}
-
-impl Validate for CreateMessageRequestContentArrayOfContentPartsItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::ImageFile(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ImageUrl(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateMessageRequestRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1645,10 +1578,6 @@ impl Validate for CreateRunRequest {
         if !v::enter(at, out) {
             return;
         }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.additional_messages {
             let at = at.field("additional_messages");
             if v::enter(&at, out) {
@@ -1710,10 +1639,6 @@ impl Validate for CreateRunRequest {
         }
         if let Some(x) = &self.truncation_strategy {
             let at = at.field("truncation_strategy");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
             Validate::check(x, &at, out);
         }
     }
@@ -1984,10 +1909,6 @@ impl Validate for CreateThreadAndRunRequest {
         }
         if let Some(x) = &self.truncation_strategy {
             let at = at.field("truncation_strategy");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
             Validate::check(x, &at, out);
         }
     }
@@ -2362,20 +2283,10 @@ impl Default for CreateThreadRequestBuilder {
     }
 }
 
-impl Validate for FileSearchRanker {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for FileSearchRankingOptions {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.ranker {
-            let at = at.field("ranker");
-            Validate::check(x, &at, out);
         }
         {
             let at = at.field("score_threshold");
@@ -2504,15 +2415,7 @@ impl Default for GetRunStepParamsBuilder {
 }
 
 impl Validate for ListAssistantsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListAssistantsParams`] (no required fields).
@@ -2591,15 +2494,7 @@ impl Default for ListAssistantsParamsBuilder {
 }
 
 impl Validate for ListMessagesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListMessagesParams`] (no required fields).
@@ -2685,15 +2580,7 @@ impl Default for ListMessagesParamsBuilder {
 }
 
 impl Validate for ListRunStepsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListRunStepsParams`] (no required fields).
@@ -2782,15 +2669,7 @@ impl Default for ListRunStepsParamsBuilder {
 }
 
 impl Validate for ListRunsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListRunsParams`] (no required fields).
@@ -2868,18 +2747,6 @@ impl Default for ListRunsParamsBuilder {
     }
 }
 
-impl Validate for MessageContentImageFileObject {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("image_file");
-            Validate::check(&self.image_file, &at, out);
-        }
-    }
-}
-
 /// Builds a [`MessageContentImageFileObject`] (required: `image_file`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2919,7 +2786,6 @@ impl MessageContentImageFileObjectBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<MessageContentImageFileObject, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2927,18 +2793,6 @@ impl MessageContentImageFileObjectBuilder {
 impl From<MessageContentImageFileObject> for MessageContentImageFileObjectBuilder {
     fn from(value: MessageContentImageFileObject) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for MessageContentImageFileObjectImageFile {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2988,7 +2842,6 @@ impl MessageContentImageFileObjectImageFileBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<MessageContentImageFileObjectImageFile, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2998,18 +2851,6 @@ impl From<MessageContentImageFileObjectImageFile>
 {
     fn from(value: MessageContentImageFileObjectImageFile) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for MessageContentImageUrlObject {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("image_url");
-            Validate::check(&self.image_url, &at, out);
-        }
     }
 }
 
@@ -3052,7 +2893,6 @@ impl MessageContentImageUrlObjectBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<MessageContentImageUrlObject, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3113,10 +2953,6 @@ impl Validate for ModifyAssistantRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.name {
             let at = at.field("name");
@@ -3643,10 +3479,6 @@ impl Validate for TruncationObject {
         if !v::enter(at, out) {
             return;
         }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
         if let Some(x) = &self.last_messages {
             let at = at.field("last_messages");
             v::integer(
@@ -3710,11 +3542,5 @@ impl TruncationObjectBuilder {
 impl From<TruncationObject> for TruncationObjectBuilder {
     fn from(value: TruncationObject) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for TruncationObjectType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

@@ -5,12 +5,6 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
-impl Validate for AudioResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateSpeechRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -24,10 +18,6 @@ impl Validate for CreateSpeechRequest {
             let at = at.field("instructions");
             v::str_len(x, None, Some(4096), &at, out);
         }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.speed {
             let at = at.field("speed");
             v::number(
@@ -37,10 +27,6 @@ impl Validate for CreateSpeechRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.stream_format {
-            let at = at.field("stream_format");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -149,18 +135,6 @@ impl From<CreateSpeechRequest> for CreateSpeechRequestBuilder {
     }
 }
 
-impl Validate for CreateSpeechRequestResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateSpeechRequestStreamFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateTranscriptionRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -169,28 +143,6 @@ impl Validate for CreateTranscriptionRequest {
         if let Some(x) = &self.languages {
             let at = at.field("languages");
             v::items((x).len(), Some(1), None, &at, out);
-        }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.timestamp_granularities {
-            let at = at.field("timestamp_granularities");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
         if let Some(x) = &self.known_speaker_names {
             let at = at.field("known_speaker_names");
@@ -393,22 +345,8 @@ impl From<CreateTranscriptionRequest> for CreateTranscriptionRequestBuilder {
     }
 }
 
-impl Validate for CreateTranscriptionRequestTimestampGranularitiesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateTranslationRequest {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`CreateTranslationRequest`] (required: `file`, `model`).
@@ -490,12 +428,6 @@ impl CreateTranslationRequestBuilder {
 impl From<CreateTranslationRequest> for CreateTranslationRequestBuilder {
     fn from(value: CreateTranslationRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateTranslationRequestResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -696,12 +628,6 @@ impl From<ListVoiceConsentsParams> for ListVoiceConsentsParamsBuilder {
 impl Default for ListVoiceConsentsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for TranscriptionInclude {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

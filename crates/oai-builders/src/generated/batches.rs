@@ -76,10 +76,6 @@ impl Validate for CreateBatchRequest {
         if !v::enter(at, out) {
             return;
         }
-        {
-            let at = at.field("endpoint");
-            Validate::check(&self.endpoint, &at, out);
-        }
         if let Some(x) = &self.output_expires_after {
             let at = at.field("output_expires_after");
             Validate::check(x, &at, out);
@@ -158,12 +154,6 @@ impl CreateBatchRequestBuilder {
 impl From<CreateBatchRequest> for CreateBatchRequestBuilder {
     fn from(value: CreateBatchRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateBatchRequestEndpoint {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

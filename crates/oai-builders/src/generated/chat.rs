@@ -5,18 +5,6 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
-impl Validate for ChatCompletionAllowedTools {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("mode");
-            Validate::check(&self.mode, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ChatCompletionAllowedTools`] (required: `mode`, `tools`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -68,7 +56,6 @@ impl ChatCompletionAllowedToolsBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ChatCompletionAllowedTools, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -76,18 +63,6 @@ impl ChatCompletionAllowedToolsBuilder {
 impl From<ChatCompletionAllowedTools> for ChatCompletionAllowedToolsBuilder {
     fn from(value: ChatCompletionAllowedTools) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ChatCompletionAllowedToolsChoice {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("allowed_tools");
-            Validate::check(&self.allowed_tools, &at, out);
-        }
     }
 }
 
@@ -130,7 +105,6 @@ impl ChatCompletionAllowedToolsChoiceBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ChatCompletionAllowedToolsChoice, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -501,18 +475,6 @@ impl Validate for ChatCompletionRequestMessage {
     }
 }
 
-impl Validate for ChatCompletionRequestMessageContentPartAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("input_audio");
-            Validate::check(&self.input_audio, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ChatCompletionRequestMessageContentPartAudio`] (required: `input_audio`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -568,7 +530,6 @@ impl ChatCompletionRequestMessageContentPartAudioBuilder {
     pub fn build(
         self,
     ) -> Result<ChatCompletionRequestMessageContentPartAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -578,18 +539,6 @@ impl From<ChatCompletionRequestMessageContentPartAudio>
 {
     fn from(value: ChatCompletionRequestMessageContentPartAudio) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ChatCompletionRequestMessageContentPartAudioInputAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("format");
-            Validate::check(&self.format, &at, out);
-        }
     }
 }
 
@@ -646,7 +595,6 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
         self,
     ) -> Result<ChatCompletionRequestMessageContentPartAudioInputAudio, crate::ValidationError>
     {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -656,12 +604,6 @@ impl From<ChatCompletionRequestMessageContentPartAudioInputAudio>
 {
     fn from(value: ChatCompletionRequestMessageContentPartAudioInputAudio) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ChatCompletionRequestMessageContentPartAudioInputAudioFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -803,18 +745,6 @@ impl Default for ChatCompletionRequestMessageContentPartFileFileBuilder {
     }
 }
 
-impl Validate for ChatCompletionRequestMessageContentPartImage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("image_url");
-            Validate::check(&self.image_url, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ChatCompletionRequestMessageContentPartImage`] (required: `image_url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -870,7 +800,6 @@ impl ChatCompletionRequestMessageContentPartImageBuilder {
     pub fn build(
         self,
     ) -> Result<ChatCompletionRequestMessageContentPartImage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1120,40 +1049,6 @@ impl Validate for ChatCompletionRequestUserMessageContent {
         match self {
             Self::ArrayOfContentParts(x) => {
                 v::items((x).len(), Some(1), None, at, out);
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for ChatCompletionRequestUserMessageContentPart {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::ImageUrl(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::InputAudio(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for ChatCompletionToolChoiceOption {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::AllowedToolsChoice(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ToolChoiceMode(x) => {
-                Validate::check(x, at, out);
             }
             _ => {}
         }
@@ -1199,14 +1094,6 @@ impl Validate for CreateChatCompletionRequest {
             let at = at.field("safety_identifier");
             v::str_len(x, None, Some(64), &at, out);
         }
-        if let Some(x) = &self.prompt_cache_retention {
-            let at = at.field("prompt_cache_retention");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_options {
-            let at = at.field("prompt_cache_options");
-            Validate::check(x, &at, out);
-        }
         {
             let at = at.field("messages");
             v::items((&self.messages).len(), Some(1), None, &at, out);
@@ -1216,27 +1103,6 @@ impl Validate for CreateChatCompletionRequest {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.service_tier {
-            let at = at.field("service_tier");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.modalities {
-            let at = at.field("modalities");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.verbosity {
-            let at = at.field("verbosity");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.frequency_penalty {
             let at = at.field("frequency_penalty");
@@ -1257,18 +1123,6 @@ impl Validate for CreateChatCompletionRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.web_search_options {
-            let at = at.field("web_search_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.audio {
-            let at = at.field("audio");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.stop {
             let at = at.field("stop");
@@ -1297,23 +1151,6 @@ impl Validate for CreateChatCompletionRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.tools {
-            let at = at.field("tools");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.function_call {
-            let at = at.field("function_call");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.functions {
             let at = at.field("functions");
@@ -1709,18 +1546,6 @@ impl From<CreateChatCompletionRequest> for CreateChatCompletionRequestBuilder {
     }
 }
 
-impl Validate for CreateChatCompletionRequestAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("format");
-            Validate::check(&self.format, &at, out);
-        }
-    }
-}
-
 /// Builds a [`CreateChatCompletionRequestAudio`] (required: `voice`, `format`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1769,7 +1594,6 @@ impl CreateChatCompletionRequestAudioBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CreateChatCompletionRequestAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1777,52 +1601,6 @@ impl CreateChatCompletionRequestAudioBuilder {
 impl From<CreateChatCompletionRequestAudio> for CreateChatCompletionRequestAudioBuilder {
     fn from(value: CreateChatCompletionRequestAudio) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateChatCompletionRequestAudioFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateChatCompletionRequestFunctionCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Text(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateChatCompletionRequestFunctionCallText {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateChatCompletionRequestToolsItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Custom(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateChatCompletionRequestWebSearchOptions {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.search_context_size {
-            let at = at.field("search_context_size");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1878,7 +1656,6 @@ impl CreateChatCompletionRequestWebSearchOptionsBuilder {
     pub fn build(
         self,
     ) -> Result<CreateChatCompletionRequestWebSearchOptions, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1950,18 +1727,6 @@ impl From<CreateChatCompletionRequestWebSearchOptionsUserLocation>
     }
 }
 
-impl Validate for CustomToolChatCompletions {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("custom");
-            Validate::check(&self.custom, &at, out);
-        }
-    }
-}
-
 /// Builds a [`CustomToolChatCompletions`] (required: `custom`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1998,7 +1763,6 @@ impl CustomToolChatCompletionsBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CustomToolChatCompletions, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2006,18 +1770,6 @@ impl CustomToolChatCompletionsBuilder {
 impl From<CustomToolChatCompletions> for CustomToolChatCompletionsBuilder {
     fn from(value: CustomToolChatCompletions) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CustomToolChatCompletionsCustom {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.format {
-            let at = at.field("format");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2073,7 +1825,6 @@ impl CustomToolChatCompletionsCustomBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CustomToolChatCompletionsCustom, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2081,29 +1832,6 @@ impl CustomToolChatCompletionsCustomBuilder {
 impl From<CustomToolChatCompletionsCustom> for CustomToolChatCompletionsCustomBuilder {
     fn from(value: CustomToolChatCompletionsCustom) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CustomToolChatCompletionsCustomFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Grammar(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CustomToolChatCompletionsCustomFormatGrammar {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("grammar");
-            Validate::check(&self.grammar, &at, out);
-        }
     }
 }
 
@@ -2152,7 +1880,6 @@ impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
     pub fn build(
         self,
     ) -> Result<CustomToolChatCompletionsCustomFormatGrammar, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2162,18 +1889,6 @@ impl From<CustomToolChatCompletionsCustomFormatGrammar>
 {
     fn from(value: CustomToolChatCompletionsCustomFormatGrammar) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CustomToolChatCompletionsCustomFormatGrammarGrammar {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("syntax");
-            Validate::check(&self.syntax, &at, out);
-        }
     }
 }
 
@@ -2229,7 +1944,6 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
     pub fn build(
         self,
     ) -> Result<CustomToolChatCompletionsCustomFormatGrammarGrammar, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2239,12 +1953,6 @@ impl From<CustomToolChatCompletionsCustomFormatGrammarGrammar>
 {
     fn from(value: CustomToolChatCompletionsCustomFormatGrammarGrammar) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2300,15 +2008,7 @@ impl Default for CustomToolChatCompletionsCustomFormatTextBuilder {
 }
 
 impl Validate for GetChatCompletionMessagesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`GetChatCompletionMessagesParams`] (no required fields).
@@ -2383,15 +2083,7 @@ impl Default for GetChatCompletionMessagesParamsBuilder {
 }
 
 impl Validate for ListChatCompletionsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListChatCompletionsParams`] (no required fields).
@@ -2546,12 +2238,6 @@ impl Validate for PredictionContentContent {
     }
 }
 
-impl Validate for ServiceTier {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for UpdateChatCompletionRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -2605,12 +2291,6 @@ impl From<UpdateChatCompletionRequest> for UpdateChatCompletionRequestBuilder {
 impl Default for UpdateChatCompletionRequestBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for WebSearchContextSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

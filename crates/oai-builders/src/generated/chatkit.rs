@@ -502,10 +502,6 @@ impl Validate for ListThreadItemsMethodParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -597,10 +593,6 @@ impl Validate for ListThreadsMethodParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.user {
             let at = at.field("user");

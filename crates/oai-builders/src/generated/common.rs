@@ -145,12 +145,6 @@ impl From<FileCitationBody> for FileCitationBodyBuilder {
     }
 }
 
-impl Validate for FileInputDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 /// Builds a [`FilePath`] (required: `file_id`, `index`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -201,38 +195,6 @@ impl FilePathBuilder {
 impl From<FilePath> for FilePathBuilder {
     fn from(value: FilePath) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ImageDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for InputContent {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::InputImage(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::InputFile(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for InputFileContent {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -310,7 +272,6 @@ impl InputFileContentBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InputFileContent, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -324,18 +285,6 @@ impl From<InputFileContent> for InputFileContentBuilder {
 impl Default for InputFileContentBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for InputImageContent {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("detail");
-            Validate::check(&self.detail, &at, out);
-        }
     }
 }
 
@@ -399,7 +348,6 @@ impl InputImageContentBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InputImageContent, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }

@@ -5,12 +5,6 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
-impl Validate for ContainerResourceMemoryLimit {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateContainerBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -24,10 +18,6 @@ impl Validate for CreateContainerBody {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.memory_limit {
-            let at = at.field("memory_limit");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.network_policy {
             let at = at.field("network_policy");
@@ -279,15 +269,7 @@ impl Default for CreateContainerFileBodyBuilder {
 }
 
 impl Validate for ListContainerFilesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListContainerFilesParams`] (no required fields).
@@ -359,15 +341,7 @@ impl Default for ListContainerFilesParamsBuilder {
 }
 
 impl Validate for ListContainersParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListContainersParams`] (no required fields).

@@ -89,20 +89,7 @@ impl Default for CreateConversationBodyBuilder {
 }
 
 impl Validate for CreateConversationItemsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`CreateConversationItemsParams`] (no required fields).
@@ -229,20 +216,7 @@ impl From<CreateConversationItemsRequest> for CreateConversationItemsRequestBuil
 }
 
 impl Validate for GetConversationItemParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`GetConversationItemParams`] (no required fields).
@@ -298,24 +272,7 @@ impl Default for GetConversationItemParamsBuilder {
 }
 
 impl Validate for ListConversationItemsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListConversationItemsParams`] (no required fields).

@@ -14,10 +14,6 @@ impl Validate for CreateEmbeddingRequest {
             let at = at.field("input");
             Validate::check(&self.input, &at, out);
         }
-        if let Some(x) = &self.encoding_format {
-            let at = at.field("encoding_format");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.dimensions {
             let at = at.field("dimensions");
             v::integer(
@@ -110,12 +106,6 @@ impl CreateEmbeddingRequestBuilder {
 impl From<CreateEmbeddingRequest> for CreateEmbeddingRequestBuilder {
     fn from(value: CreateEmbeddingRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateEmbeddingRequestEncodingFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

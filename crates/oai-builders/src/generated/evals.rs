@@ -5,22 +5,6 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
-impl Validate for CreateEvalCompletionsRunDataSource {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.input_messages {
-            let at = at.field("input_messages");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.sampling_params {
-            let at = at.field("sampling_params");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`CreateEvalCompletionsRunDataSource`] (required: `source`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -87,7 +71,6 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CreateEvalCompletionsRunDataSource, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -95,17 +78,6 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
 impl From<CreateEvalCompletionsRunDataSource> for CreateEvalCompletionsRunDataSourceBuilder {
     fn from(value: CreateEvalCompletionsRunDataSource) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateEvalCompletionsRunDataSourceInputMessages {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Template(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
     }
 }
 
@@ -164,23 +136,6 @@ impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReference>
     }
 }
 
-impl Validate for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("template");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.template).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
 /// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesTemplate`] (required: `template`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -231,7 +186,6 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
         self,
     ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesTemplate, crate::ValidationError>
     {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -241,32 +195,6 @@ impl From<CreateEvalCompletionsRunDataSourceInputMessagesTemplate>
 {
     fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesTemplate) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::EasyInputMessage(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::EvalItem(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateEvalCompletionsRunDataSourceSamplingParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -363,7 +291,6 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     pub fn build(
         self,
     ) -> Result<CreateEvalCompletionsRunDataSourceSamplingParams, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -433,17 +360,6 @@ impl CreateEvalCustomDataSourceConfigBuilder {
 impl From<CreateEvalCustomDataSourceConfig> for CreateEvalCustomDataSourceConfigBuilder {
     fn from(value: CreateEvalCustomDataSourceConfig) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateEvalItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::EvalItem(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
     }
 }
 
@@ -548,23 +464,6 @@ impl From<CreateEvalJsonlRunDataSource> for CreateEvalJsonlRunDataSourceBuilder 
     }
 }
 
-impl Validate for CreateEvalLabelModelGrader {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("input");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.input).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
 /// Builds a [`CreateEvalLabelModelGrader`] (required: `name`, `model`, `input`, `labels`, `passing_labels`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -647,7 +546,6 @@ impl CreateEvalLabelModelGraderBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CreateEvalLabelModelGrader, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -806,15 +704,6 @@ impl From<CreateEvalRequest> for CreateEvalRequestBuilder {
 impl Validate for CreateEvalRequestTestingCriteriaItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::LabelModel(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::StringCheck(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::TextSimilarity(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ScoreModel(x) => {
                 Validate::check(x, at, out);
             }
@@ -827,10 +716,6 @@ impl Validate for CreateEvalResponsesRunDataSource {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.input_messages {
-            let at = at.field("input_messages");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.sampling_params {
             let at = at.field("sampling_params");
@@ -920,34 +805,6 @@ impl From<CreateEvalResponsesRunDataSource> for CreateEvalResponsesRunDataSource
     }
 }
 
-impl Validate for CreateEvalResponsesRunDataSourceInputMessages {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Template(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("template");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.template).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
 /// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesTemplate`] (required: `template`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -997,7 +854,6 @@ impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
     pub fn build(
         self,
     ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesTemplate, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1010,25 +866,10 @@ impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplate>
     }
 }
 
-impl Validate for CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::EvalItem(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 impl Validate for CreateEvalResponsesRunDataSourceSamplingParams {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.tools {
             let at = at.field("tools");
@@ -1300,9 +1141,6 @@ impl From<CreateEvalRunRequest> for CreateEvalRunRequestBuilder {
 impl Validate for CreateEvalRunRequestDataSource {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::Completions(x) => {
-                Validate::check(x, at, out);
-            }
             Self::Responses(x) => {
                 Validate::check(x, at, out);
             }
@@ -1445,15 +1283,6 @@ impl Validate for EvalGraderScoreModel {
             let at = at.field("sampling_params");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("input");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.input).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
     }
 }
 
@@ -1546,18 +1375,6 @@ impl From<EvalGraderScoreModel> for EvalGraderScoreModelBuilder {
     }
 }
 
-impl Validate for EvalGraderTextSimilarity {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("evaluation_metric");
-            Validate::check(&self.evaluation_metric, &at, out);
-        }
-    }
-}
-
 /// Builds a [`EvalGraderTextSimilarity`] (required: `name`, `input`, `reference`, `evaluation_metric`, `pass_threshold`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1631,7 +1448,6 @@ impl EvalGraderTextSimilarityBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<EvalGraderTextSimilarity, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1813,10 +1629,6 @@ impl Validate for EvalResponsesSource {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -2030,19 +1842,7 @@ impl Default for EvalStoredCompletionsSourceBuilder {
 }
 
 impl Validate for GetEvalRunOutputItemsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`GetEvalRunOutputItemsParams`] (no required fields).
@@ -2123,26 +1923,8 @@ impl Default for GetEvalRunOutputItemsParamsBuilder {
     }
 }
 
-impl Validate for GetEvalRunOutputItemsParamsStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for GetEvalRunsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`GetEvalRunsParams`] (no required fields).
@@ -2220,26 +2002,8 @@ impl Default for GetEvalRunsParamsBuilder {
     }
 }
 
-impl Validate for GetEvalRunsParamsStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListEvalsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.order_by {
-            let at = at.field("order_by");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListEvalsParams`] (no required fields).
@@ -2315,12 +2079,6 @@ impl From<ListEvalsParams> for ListEvalsParamsBuilder {
 impl Default for ListEvalsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListEvalsParamsOrderBy {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

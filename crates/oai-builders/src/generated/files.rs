@@ -10,10 +10,6 @@ impl Validate for CreateFileRequest {
         if !v::enter(at, out) {
             return;
         }
-        {
-            let at = at.field("purpose");
-            Validate::check(&self.purpose, &at, out);
-        }
         if let Some(x) = &self.expires_after {
             let at = at.field("expires_after");
             Validate::check(x, &at, out);
@@ -84,22 +80,8 @@ impl From<CreateFileRequest> for CreateFileRequestBuilder {
     }
 }
 
-impl Validate for CreateFileRequestPurpose {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListFilesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListFilesParams`] (no required fields).

@@ -753,10 +753,6 @@ impl Validate for FineTuneMethod {
         if !v::enter(at, out) {
             return;
         }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
         if let Some(x) = &self.supervised {
             let at = at.field("supervised");
             Validate::check(x, &at, out);
@@ -842,12 +838,6 @@ impl From<FineTuneMethod> for FineTuneMethodBuilder {
     }
 }
 
-impl Validate for FineTuneMethodType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for FineTuneReinforcementHyperparameters {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -863,10 +853,6 @@ impl Validate for FineTuneReinforcementHyperparameters {
         }
         if let Some(x) = &self.n_epochs {
             let at = at.field("n_epochs");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
             Validate::check(x, &at, out);
         }
         if let Some(x) = &self.compute_multiplier {
@@ -1102,12 +1088,6 @@ impl Validate for FineTuneReinforcementHyperparametersNEpochs {
     }
 }
 
-impl Validate for FineTuneReinforcementHyperparametersReasoningEffort {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for FineTuneReinforcementMethod {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1186,12 +1166,6 @@ impl From<FineTuneReinforcementMethod> for FineTuneReinforcementMethodBuilder {
 impl Validate for FineTuneReinforcementMethodGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::StringCheck(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::TextSimilarity(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ScoreModel(x) => {
                 Validate::check(x, at, out);
             }
@@ -1493,16 +1467,7 @@ impl From<GraderMulti> for GraderMultiBuilder {
 impl Validate for GraderMultiGraders {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::StringCheck(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::TextSimilarity(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ScoreModel(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::LabelModel(x) => {
                 Validate::check(x, at, out);
             }
             _ => {}
@@ -1511,15 +1476,7 @@ impl Validate for GraderMultiGraders {
 }
 
 impl Validate for ListFineTuningCheckpointPermissionsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListFineTuningCheckpointPermissionsParams`] (no required fields).
@@ -1603,12 +1560,6 @@ impl From<ListFineTuningCheckpointPermissionsParams>
 impl Default for ListFineTuningCheckpointPermissionsParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ListFineTuningCheckpointPermissionsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1892,12 +1843,6 @@ impl From<RunGraderRequest> for RunGraderRequestBuilder {
 impl Validate for RunGraderRequestGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::StringCheck(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::TextSimilarity(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ScoreModel(x) => {
                 Validate::check(x, at, out);
             }
@@ -1970,12 +1915,6 @@ impl From<ValidateGraderRequest> for ValidateGraderRequestBuilder {
 impl Validate for ValidateGraderRequestGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::StringCheck(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::TextSimilarity(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ScoreModel(x) => {
                 Validate::check(x, at, out);
             }

@@ -64,10 +64,6 @@ impl Validate for CreateImageEditRequest {
             let at = at.field("image");
             Validate::check(&self.image, &at, out);
         }
-        if let Some(x) = &self.background {
-            let at = at.field("background");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.n {
             let at = at.field("n");
             v::integer(
@@ -78,18 +74,6 @@ impl Validate for CreateImageEditRequest {
                 out,
             );
         }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.output_format {
-            let at = at.field("output_format");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.input_fidelity {
-            let at = at.field("input_fidelity");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.partial_images {
             let at = at.field("partial_images");
             v::integer(
@@ -99,10 +83,6 @@ impl Validate for CreateImageEditRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.quality {
-            let at = at.field("quality");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -272,12 +252,6 @@ impl From<CreateImageEditRequest> for CreateImageEditRequestBuilder {
     }
 }
 
-impl Validate for CreateImageEditRequestBackground {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateImageEditRequestImage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -286,24 +260,6 @@ impl Validate for CreateImageEditRequestImage {
             }
             _ => {}
         }
-    }
-}
-
-impl Validate for CreateImageEditRequestOutputFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageEditRequestQuality {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageEditRequestResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -322,18 +278,6 @@ impl Validate for CreateImageRequest {
                 out,
             );
         }
-        if let Some(x) = &self.quality {
-            let at = at.field("quality");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.output_format {
-            let at = at.field("output_format");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.partial_images {
             let at = at.field("partial_images");
             v::integer(
@@ -343,18 +287,6 @@ impl Validate for CreateImageRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.background {
-            let at = at.field("background");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.style {
-            let at = at.field("style");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -514,30 +446,6 @@ impl From<CreateImageRequest> for CreateImageRequestBuilder {
     }
 }
 
-impl Validate for CreateImageRequestModeration {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageRequestQuality {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageRequestResponseFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for CreateImageRequestStyle {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for CreateImageVariationRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -552,14 +460,6 @@ impl Validate for CreateImageVariationRequest {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.response_format {
-            let at = at.field("response_format");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.size {
-            let at = at.field("size");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -653,12 +553,6 @@ impl From<CreateImageVariationRequest> for CreateImageVariationRequestBuilder {
     }
 }
 
-impl Validate for CreateImageVariationRequestSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for EditImageBodyJsonParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -692,22 +586,6 @@ impl Validate for EditImageBodyJsonParam {
                 out,
             );
         }
-        if let Some(x) = &self.quality {
-            let at = at.field("quality");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.input_fidelity {
-            let at = at.field("input_fidelity");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.size {
-            let at = at.field("size");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.output_format {
-            let at = at.field("output_format");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.output_compression {
             let at = at.field("output_compression");
             v::integer(
@@ -717,14 +595,6 @@ impl Validate for EditImageBodyJsonParam {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.background {
-            let at = at.field("background");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.partial_images {
             let at = at.field("partial_images");
@@ -911,42 +781,6 @@ impl EditImageBodyJsonParamBuilder {
 impl From<EditImageBodyJsonParam> for EditImageBodyJsonParamBuilder {
     fn from(value: EditImageBodyJsonParam) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for EditImageBodyJsonParamBackground {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for EditImageBodyJsonParamInputFidelity {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for EditImageBodyJsonParamModeration {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for EditImageBodyJsonParamOutputFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for EditImageBodyJsonParamQuality {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for EditImageBodyJsonParamSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

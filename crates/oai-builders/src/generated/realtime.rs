@@ -14,10 +14,6 @@ impl Validate for AudioTranscription {
             let at = at.field("languages");
             v::items((x).len(), Some(1), None, &at, out);
         }
-        if let Some(x) = &self.delay {
-            let at = at.field("delay");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -115,18 +111,6 @@ impl From<AudioTranscription> for AudioTranscriptionBuilder {
 impl Default for AudioTranscriptionBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for AudioTranscriptionDelay {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for NoiseReductionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -755,18 +739,6 @@ impl Default for RealtimeFunctionToolBuilder {
     }
 }
 
-impl Validate for RealtimeReasoning {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.effort {
-            let at = at.field("effort");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`RealtimeReasoning`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -802,7 +774,6 @@ impl RealtimeReasoningBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeReasoning, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -816,12 +787,6 @@ impl From<RealtimeReasoning> for RealtimeReasoningBuilder {
 impl Default for RealtimeReasoningBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for RealtimeReasoningEffort {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -842,10 +807,6 @@ impl Validate for RealtimeSessionCreateRequest {
         }
         if let Some(x) = &self.truncation {
             let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt {
-            let at = at.field("prompt");
             Validate::check(x, &at, out);
         }
     }
@@ -1095,15 +1056,6 @@ impl Validate for RealtimeSessionCreateRequestGA {
         if !v::enter(at, out) {
             return;
         }
-        if let Some(x) = &self.output_modalities {
-            let at = at.field("output_modalities");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
         if let Some(x) = &self.audio {
             let at = at.field("audio");
             Validate::check(x, &at, out);
@@ -1117,20 +1069,8 @@ impl Validate for RealtimeSessionCreateRequestGA {
                 }
             }
         }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning {
-            let at = at.field("reasoning");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.truncation {
             let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt {
-            let at = at.field("prompt");
             Validate::check(x, &at, out);
         }
     }
@@ -1411,10 +1351,6 @@ impl Validate for RealtimeSessionCreateRequestGAAudioInput {
             let at = at.field("transcription");
             Validate::check(x, &at, out);
         }
-        if let Some(x) = &self.noise_reduction {
-            let at = at.field("noise_reduction");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.turn_detection {
             let at = at.field("turn_detection");
             Validate::check(x, &at, out);
@@ -1596,17 +1532,6 @@ impl Default for RealtimeSessionCreateRequestGAAudioOutputBuilder {
     }
 }
 
-impl Validate for RealtimeSessionCreateRequestGAToolChoice {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Options(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 impl Validate for RealtimeSessionCreateRequestGAToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1753,24 +1678,6 @@ impl Default for RealtimeSessionCreateRequestTurnDetectionBuilder {
     }
 }
 
-impl Validate for RealtimeSessionInputAudioFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for RealtimeSessionInputAudioNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.r#type {
-            let at = at.field("type");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`RealtimeSessionInputAudioNoiseReduction`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1806,7 +1713,6 @@ impl RealtimeSessionInputAudioNoiseReductionBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeSessionInputAudioNoiseReduction, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1900,14 +1806,6 @@ impl Validate for RealtimeTranscriptionSessionCreateRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.input_audio_noise_reduction {
-            let at = at.field("input_audio_noise_reduction");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.input_audio_format {
-            let at = at.field("input_audio_format");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.input_audio_transcription {
             let at = at.field("input_audio_transcription");
@@ -2258,10 +2156,6 @@ impl Validate for RealtimeTranslationClientSecretCreateRequest {
             let at = at.field("expires_after");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("session");
-            Validate::check(&self.session, &at, out);
-        }
     }
 }
 
@@ -2330,18 +2224,6 @@ impl From<RealtimeTranslationClientSecretCreateRequest>
     }
 }
 
-impl Validate for RealtimeTranslationSessionAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.input {
-            let at = at.field("input");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`RealtimeTranslationSessionAudio`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2390,7 +2272,6 @@ impl RealtimeTranslationSessionAudioBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeTranslationSessionAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2404,18 +2285,6 @@ impl From<RealtimeTranslationSessionAudio> for RealtimeTranslationSessionAudioBu
 impl Default for RealtimeTranslationSessionAudioBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for RealtimeTranslationSessionAudioInput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.noise_reduction {
-            let at = at.field("noise_reduction");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2467,7 +2336,6 @@ impl RealtimeTranslationSessionAudioInputBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeTranslationSessionAudioInput, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2481,18 +2349,6 @@ impl From<RealtimeTranslationSessionAudioInput> for RealtimeTranslationSessionAu
 impl Default for RealtimeTranslationSessionAudioInputBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for RealtimeTranslationSessionAudioInputNoiseReduction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
     }
 }
 
@@ -2535,7 +2391,6 @@ impl RealtimeTranslationSessionAudioInputNoiseReductionBuilder {
     pub fn build(
         self,
     ) -> Result<RealtimeTranslationSessionAudioInputNoiseReduction, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2650,18 +2505,6 @@ impl Default for RealtimeTranslationSessionAudioOutputBuilder {
     }
 }
 
-impl Validate for RealtimeTranslationSessionCreateRequest {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.audio {
-            let at = at.field("audio");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`RealtimeTranslationSessionCreateRequest`] (required: `model`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2707,7 +2550,6 @@ impl RealtimeTranslationSessionCreateRequestBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeTranslationSessionCreateRequest, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2723,9 +2565,6 @@ impl From<RealtimeTranslationSessionCreateRequest>
 impl Validate for RealtimeTruncation {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::Text(x) => {
-                Validate::check(x, at, out);
-            }
             Self::RetentionRatioTruncation(x) => {
                 Validate::check(x, at, out);
             }
@@ -2897,34 +2736,13 @@ impl Default for RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder {
     }
 }
 
-impl Validate for RealtimeTruncationText {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for RealtimeTurnDetection {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
             Self::ServerVad(x) => {
                 Validate::check(x, at, out);
             }
-            Self::SemanticVad(x) => {
-                Validate::check(x, at, out);
-            }
             _ => {}
-        }
-    }
-}
-
-impl Validate for RealtimeTurnDetectionSemanticVad {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.eagerness {
-            let at = at.field("eagerness");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -2985,7 +2803,6 @@ impl RealtimeTurnDetectionSemanticVadBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RealtimeTurnDetectionSemanticVad, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2999,12 +2816,6 @@ impl From<RealtimeTurnDetectionSemanticVad> for RealtimeTurnDetectionSemanticVad
 impl Default for RealtimeTurnDetectionSemanticVadBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for RealtimeTurnDetectionSemanticVadEagerness {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 

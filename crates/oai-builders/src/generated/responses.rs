@@ -310,10 +310,6 @@ impl Validate for BetaApplyPatchToolCallItemParam {
             Validate::check(x, &at, out);
         }
         {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-        {
             let at = at.field("operation");
             Validate::check(&self.operation, &at, out);
         }
@@ -420,10 +416,6 @@ impl Validate for BetaApplyPatchToolCallOutputItemParam {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
         if let Some(x) = &self.output {
             let at = at.field("output");
             v::str_len(x, None, Some(10485760), &at, out);
@@ -520,18 +512,6 @@ impl From<BetaApplyPatchToolCallOutputItemParam> for BetaApplyPatchToolCallOutpu
     }
 }
 
-impl Validate for BetaCodeInterpreterToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaCodeInterpreterToolCall`] (required: `id`, `status`, `container_id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -625,7 +605,6 @@ impl BetaCodeInterpreterToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaCodeInterpreterToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -648,18 +627,6 @@ impl Validate for BetaCompactResponseMethodPublicBody {
         if let Some(x) = &self.prompt_cache_key {
             let at = at.field("prompt_cache_key");
             v::str_len(x, None, Some(64), &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_retention {
-            let at = at.field("prompt_cache_retention");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_options {
-            let at = at.field("prompt_cache_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.service_tier {
-            let at = at.field("service_tier");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -928,10 +895,6 @@ impl Validate for BetaComputerCallOutputItemParam {
             let at = at.field("call_id");
             v::str_len(&self.call_id, Some(1), Some(64), &at, out);
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -1036,31 +999,6 @@ impl From<BetaComputerCallOutputItemParam> for BetaComputerCallOutputItemParamBu
     }
 }
 
-impl Validate for BetaComputerToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.action {
-            let at = at.field("action");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.actions {
-            let at = at.field("actions");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaComputerToolCall`] (required: `id`, `call_id`, `pending_safety_checks`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1156,7 +1094,6 @@ impl BetaComputerToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaComputerToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1206,18 +1143,6 @@ impl Validate for BetaCreateResponse {
             let at = at.field("safety_identifier");
             v::str_len(x, None, Some(64), &at, out);
         }
-        if let Some(x) = &self.prompt_cache_retention {
-            let at = at.field("prompt_cache_retention");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_options {
-            let at = at.field("prompt_cache_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.text {
-            let at = at.field("text");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.tools {
             let at = at.field("tools");
             if v::enter(&at, out) {
@@ -1227,41 +1152,8 @@ impl Validate for BetaCreateResponse {
                 }
             }
         }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt {
-            let at = at.field("prompt");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.service_tier {
-            let at = at.field("service_tier");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.truncation {
-            let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning {
-            let at = at.field("reasoning");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.input {
             let at = at.field("input");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
             Validate::check(x, &at, out);
         }
         if let Some(x) = &self.context_management {
@@ -1686,10 +1578,6 @@ impl Validate for BetaCustomToolCallOutput {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("output");
-            Validate::check(&self.output, &at, out);
-        }
     }
 }
 
@@ -1771,22 +1659,6 @@ impl From<BetaCustomToolCallOutput> for BetaCustomToolCallOutputBuilder {
     }
 }
 
-impl Validate for BetaCustomToolCallOutputOutput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::OutputContentList(x) => {
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 impl Validate for BetaEncryptedContentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1851,10 +1723,6 @@ impl Validate for BetaFileSearchToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
         }
         if let Some(x) = &self.results {
             let at = at.field("results");
@@ -2095,10 +1963,6 @@ impl Validate for BetaFunctionCallOutputItemParam {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2250,10 +2114,6 @@ impl Validate for BetaFunctionShellCallItemParam {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.environment {
             let at = at.field("environment");
             Validate::check(x, &at, out);
@@ -2390,10 +2250,6 @@ impl Validate for BetaFunctionShellCallOutputItemParam {
                 }
             }
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -2493,18 +2349,6 @@ impl From<BetaFunctionShellCallOutputItemParam> for BetaFunctionShellCallOutputI
     }
 }
 
-impl Validate for BetaFunctionToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaFunctionToolCall`] (required: `call_id`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2594,7 +2438,6 @@ impl BetaFunctionToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaFunctionToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2606,20 +2449,7 @@ impl From<BetaFunctionToolCall> for BetaFunctionToolCallBuilder {
 }
 
 impl Validate for BetaGetResponseParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`BetaGetResponseParams`] (no required fields).
@@ -2705,18 +2535,6 @@ impl Default for BetaGetResponseParamsBuilder {
     }
 }
 
-impl Validate for BetaImageGenToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaImageGenToolCall`] (required: `id`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2777,7 +2595,6 @@ impl BetaImageGenToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaImageGenToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2791,9 +2608,6 @@ impl From<BetaImageGenToolCall> for BetaImageGenToolCallBuilder {
 impl Validate for BetaInputItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::EasyInputMessage(x) => {
-                Validate::check(x, at, out);
-            }
             Self::Item(x) => {
                 Validate::check(x, at, out);
             }
@@ -2804,31 +2618,6 @@ impl Validate for BetaInputItem {
                 Validate::check(x, at, out);
             }
             _ => {}
-        }
-    }
-}
-
-impl Validate for BetaInputMessage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-        {
-            let at = at.field("content");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.content).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -2893,7 +2682,6 @@ impl BetaInputMessageBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaInputMessage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2923,25 +2711,10 @@ impl Validate for BetaInputParam {
 impl Validate for BetaItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::InputMessage(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::OutputMessage(x) => {
-                Validate::check(x, at, out);
-            }
             Self::FileSearchToolCall(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ComputerToolCall(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ComputerCallOutputItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::WebSearchToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::FunctionToolCall(x) => {
                 Validate::check(x, at, out);
             }
             Self::FunctionCallOutputItemParam(x) => {
@@ -2965,22 +2738,7 @@ impl Validate for BetaItem {
             Self::AdditionalToolsItemParam(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ReasoningItem(x) => {
-                Validate::check(x, at, out);
-            }
             Self::CompactionSummaryItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ImageGenToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::CodeInterpreterToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::LocalShellToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::LocalShellToolCallOutput(x) => {
                 Validate::check(x, at, out);
             }
             Self::FunctionShellCallItemParam(x) => {
@@ -2993,9 +2751,6 @@ impl Validate for BetaItem {
                 Validate::check(x, at, out);
             }
             Self::ApplyPatchToolCallOutputItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::MCPToolCall(x) => {
                 Validate::check(x, at, out);
             }
             Self::CustomToolCallOutput(x) => {
@@ -3060,24 +2815,7 @@ impl From<BetaItemReferenceParam> for BetaItemReferenceParamBuilder {
 }
 
 impl Validate for BetaListInputItemsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`BetaListInputItemsParams`] (no required fields).
@@ -3164,18 +2902,6 @@ impl Default for BetaListInputItemsParamsBuilder {
     }
 }
 
-impl Validate for BetaLocalShellToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaLocalShellToolCall`] (required: `id`, `call_id`, `action`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3245,7 +2971,6 @@ impl BetaLocalShellToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaLocalShellToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3253,18 +2978,6 @@ impl BetaLocalShellToolCallBuilder {
 impl From<BetaLocalShellToolCall> for BetaLocalShellToolCallBuilder {
     fn from(value: BetaLocalShellToolCall) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaLocalShellToolCallOutput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -3328,7 +3041,6 @@ impl BetaLocalShellToolCallOutputBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaLocalShellToolCallOutput, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3576,18 +3288,6 @@ impl From<BetaMCPListTools> for BetaMCPListToolsBuilder {
     }
 }
 
-impl Validate for BetaMCPToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaMCPToolCall`] (required: `id`, `server_label`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3685,7 +3385,6 @@ impl BetaMCPToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaMCPToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3693,12 +3392,6 @@ impl BetaMCPToolCallBuilder {
 impl From<BetaMCPToolCall> for BetaMCPToolCallBuilder {
     fn from(value: BetaMCPToolCall) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for BetaMultiAgentAction1 {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3710,10 +3403,6 @@ impl Validate for BetaMultiAgentCallItemParam {
         {
             let at = at.field("call_id");
             v::str_len(&self.call_id, Some(1), Some(64), &at, out);
-        }
-        {
-            let at = at.field("action");
-            Validate::check(&self.action, &at, out);
         }
     }
 }
@@ -3806,10 +3495,6 @@ impl Validate for BetaMultiAgentCallOutputItemParam {
         {
             let at = at.field("call_id");
             v::str_len(&self.call_id, Some(1), Some(64), &at, out);
-        }
-        {
-            let at = at.field("action");
-            Validate::check(&self.action, &at, out);
         }
         {
             let at = at.field("output");
@@ -3975,22 +3660,6 @@ impl From<BetaMultiAgentParam> for BetaMultiAgentParamBuilder {
     }
 }
 
-impl Validate for BetaOutputMessage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.phase {
-            let at = at.field("phase");
-            Validate::check(x, &at, out);
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaOutputMessage`] (required: `id`, `content`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4060,7 +3729,6 @@ impl BetaOutputMessageBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaOutputMessage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -4295,10 +3963,6 @@ impl Validate for BetaProgramOutputItemParam {
             let at = at.field("result");
             v::str_len(&self.result, None, Some(10485760), &at, out);
         }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
     }
 }
 
@@ -4384,18 +4048,6 @@ impl From<BetaProgramOutputItemParam> for BetaProgramOutputItemParamBuilder {
     }
 }
 
-impl Validate for BetaReasoningItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaReasoningItem`] (required: `id`, `summary`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4470,7 +4122,6 @@ impl BetaReasoningItemBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaReasoningItem, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -4498,22 +4149,6 @@ impl Validate for BetaTokenCountsBody {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.text {
-            let at = at.field("text");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning {
-            let at = at.field("reasoning");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.truncation {
-            let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -4683,14 +4318,6 @@ impl Validate for BetaToolSearchCallItemParam {
             let at = at.field("call_id");
             v::str_len(x, Some(1), Some(64), &at, out);
         }
-        if let Some(x) = &self.execution {
-            let at = at.field("execution");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -4785,10 +4412,6 @@ impl Validate for BetaToolSearchOutputItemParam {
             let at = at.field("call_id");
             v::str_len(x, Some(1), Some(64), &at, out);
         }
-        if let Some(x) = &self.execution {
-            let at = at.field("execution");
-            Validate::check(x, &at, out);
-        }
         {
             let at = at.field("tools");
             if v::enter(&at, out) {
@@ -4797,10 +4420,6 @@ impl Validate for BetaToolSearchOutputItemParam {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -4893,18 +4512,6 @@ impl From<BetaToolSearchOutputItemParam> for BetaToolSearchOutputItemParamBuilde
     }
 }
 
-impl Validate for BetaWebSearchToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 /// Builds a [`BetaWebSearchToolCall`] (required: `id`, `status`, `action`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4966,7 +4573,6 @@ impl BetaWebSearchToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<BetaWebSearchToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -5048,18 +4654,6 @@ impl Validate for CompactResponseMethodPublicBody {
         if let Some(x) = &self.prompt_cache_key {
             let at = at.field("prompt_cache_key");
             v::str_len(x, None, Some(64), &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_retention {
-            let at = at.field("prompt_cache_retention");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_options {
-            let at = at.field("prompt_cache_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.service_tier {
-            let at = at.field("service_tier");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -5407,18 +5001,6 @@ impl Validate for CreateResponse {
             let at = at.field("safety_identifier");
             v::str_len(x, None, Some(64), &at, out);
         }
-        if let Some(x) = &self.prompt_cache_retention {
-            let at = at.field("prompt_cache_retention");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt_cache_options {
-            let at = at.field("prompt_cache_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.text {
-            let at = at.field("text");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.tools {
             let at = at.field("tools");
             if v::enter(&at, out) {
@@ -5428,41 +5010,8 @@ impl Validate for CreateResponse {
                 }
             }
         }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.prompt {
-            let at = at.field("prompt");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.service_tier {
-            let at = at.field("service_tier");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.truncation {
-            let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning {
-            let at = at.field("reasoning");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.input {
             let at = at.field("input");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
             Validate::check(x, &at, out);
         }
         if let Some(x) = &self.context_management {
@@ -5831,12 +5380,6 @@ impl Default for CreateResponseParamsBuilder {
     }
 }
 
-impl Validate for CreateResponseTruncation {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for DeleteResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -5897,20 +5440,7 @@ impl Default for DeleteResponseParamsBuilder {
 }
 
 impl Validate for GetResponseParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`GetResponseParams`] (no required fields).
@@ -6062,24 +5592,7 @@ impl Validate for InputParam {
 }
 
 impl Validate for ListInputItemsParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.include {
-            let at = at.field("include");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListInputItemsParams`] (no required fields).
@@ -6156,36 +5669,6 @@ impl Default for ListInputItemsParamsBuilder {
     }
 }
 
-impl Validate for PromptCacheRetentionEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for Reasoning {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.effort {
-            let at = at.field("effort");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.summary {
-            let at = at.field("summary");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.context {
-            let at = at.field("context");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.generate_summary {
-            let at = at.field("generate_summary");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`Reasoning`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6252,7 +5735,6 @@ impl ReasoningBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<Reasoning, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6266,24 +5748,6 @@ impl From<Reasoning> for ReasoningBuilder {
 impl Default for ReasoningBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ReasoningContext {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for ReasoningGenerateSummary {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for ReasoningSummary {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -6338,18 +5802,6 @@ impl Default for ResponseStreamOptionsBuilder {
     }
 }
 
-impl Validate for ResponseTextParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.verbosity {
-            let at = at.field("verbosity");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ResponseTextParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6392,7 +5844,6 @@ impl ResponseTextParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ResponseTextParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6406,18 +5857,6 @@ impl From<ResponseTextParam> for ResponseTextParamBuilder {
 impl Default for ResponseTextParamBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for ServiceTierEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for ServiceTierResponses {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -6573,22 +6012,6 @@ impl Validate for TokenCountsBody {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.text {
-            let at = at.field("text");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.reasoning {
-            let at = at.field("reasoning");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.truncation {
-            let at = at.field("truncation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.tool_choice {
-            let at = at.field("tool_choice");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -6749,18 +6172,6 @@ impl Validate for TokenCountsBodyInput {
     }
 }
 
-impl Validate for ToolChoiceAllowed {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("mode");
-            Validate::check(&self.mode, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ToolChoiceAllowed`] (required: `mode`, `tools`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6813,7 +6224,6 @@ impl ToolChoiceAllowedBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ToolChoiceAllowed, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6870,35 +6280,6 @@ impl From<ToolChoiceCustom> for ToolChoiceCustomBuilder {
     }
 }
 
-impl Validate for ToolChoiceParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::ToolChoiceOptions(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ToolChoiceAllowed(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ToolChoiceTypes(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for ToolChoiceTypes {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-    }
-}
-
 /// Builds a [`ToolChoiceTypes`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6934,7 +6315,6 @@ impl ToolChoiceTypesBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ToolChoiceTypes, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6942,17 +6322,5 @@ impl ToolChoiceTypesBuilder {
 impl From<ToolChoiceTypes> for ToolChoiceTypesBuilder {
     fn from(value: ToolChoiceTypes) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for ToolChoiceTypesType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for TruncationEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

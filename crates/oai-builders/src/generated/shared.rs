@@ -87,27 +87,6 @@ impl From<AdditionalToolsItemParam> for AdditionalToolsItemParamBuilder {
     }
 }
 
-#[cfg(any(feature = "admin", feature = "chat", feature = "evals"))]
-impl Validate for AdminApiKeysListParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ApplyPatchCallOutputStatusParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ApplyPatchCallStatusParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchCreateFileOperationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -281,10 +260,6 @@ impl Validate for ApplyPatchToolCallItemParam {
             Validate::check(x, &at, out);
         }
         {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-        {
             let at = at.field("operation");
             Validate::check(&self.operation, &at, out);
         }
@@ -388,10 +363,6 @@ impl Validate for ApplyPatchToolCallOutputItemParam {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
         if let Some(x) = &self.output {
             let at = at.field("output");
             v::str_len(x, None, Some(10485760), &at, out);
@@ -490,12 +461,6 @@ impl Validate for ApplyPatchToolParam {
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -723,13 +688,6 @@ impl Default for ApproximateLocationBuilder {
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
-impl Validate for AssistantsApiToolChoiceOptionText {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`AssistantsNamedToolChoiceFunction`] (required: `name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -786,10 +744,6 @@ impl Validate for AutoCodeInterpreterToolParam {
         if let Some(x) = &self.file_ids {
             let at = at.field("file_ids");
             v::items((x).len(), None, Some(50), &at, out);
-        }
-        if let Some(x) = &self.memory_limit {
-            let at = at.field("memory_limit");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.network_policy {
             let at = at.field("network_policy");
@@ -891,32 +845,6 @@ impl Validate for AutoCodeInterpreterToolParamNetworkPolicy {
             }
             _ => {}
         }
-    }
-}
-
-#[cfg(any(feature = "admin", feature = "conversations", feature = "responses"))]
-impl Validate for BetaListInputItemsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "realtime",
-    feature = "responses"
-))]
-impl Validate for CallableToolAllowedCaller {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for ChatCompletionAllowedToolsMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1157,13 +1085,6 @@ impl ChatCompletionMessageToolCallFunctionBuilder {
 impl From<ChatCompletionMessageToolCallFunction> for ChatCompletionMessageToolCallFunctionBuilder {
     fn from(value: ChatCompletionMessageToolCallFunction) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "realtime"))]
-impl Validate for ChatCompletionModalitiesItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1424,19 +1345,6 @@ impl From<ChatCompletionRequestAssistantMessageFunctionCall>
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
-impl Validate for ChatCompletionRequestMessageContentPartImageImageUrl {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`ChatCompletionRequestMessageContentPartImageImageUrl`] (required: `url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1488,7 +1396,6 @@ impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
     pub fn build(
         self,
     ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1499,13 +1406,6 @@ impl From<ChatCompletionRequestMessageContentPartImageImageUrl>
 {
     fn from(value: ChatCompletionRequestMessageContentPartImageImageUrl) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "assistants", feature = "chat"))]
-impl Validate for ChatCompletionRequestMessageContentPartImageImageUrlDetail {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -1741,26 +1641,6 @@ impl From<ChatCompletionTool> for ChatCompletionToolBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ClickButtonType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ClickParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("button");
-            Validate::check(&self.button, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ClickParam`] (required: `button`, `x`, `y`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1825,7 +1705,6 @@ impl ClickParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ClickParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -1948,12 +1827,6 @@ impl Validate for CodeInterpreterTool {
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -2024,19 +1897,6 @@ impl CodeInterpreterToolBuilder {
 impl From<CodeInterpreterTool> for CodeInterpreterToolBuilder {
     fn from(value: CodeInterpreterTool) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for CodeInterpreterToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
     }
 }
 
@@ -2125,7 +1985,6 @@ impl CodeInterpreterToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CodeInterpreterToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2134,13 +1993,6 @@ impl CodeInterpreterToolCallBuilder {
 impl From<CodeInterpreterToolCall> for CodeInterpreterToolCallBuilder {
     fn from(value: CodeInterpreterToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for CodeInterpreterToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -2282,24 +2134,6 @@ impl Default for CompactionTriggerItemParamBuilder {
     feature = "responses",
     feature = "vector-stores"
 ))]
-impl Validate for ComparisonFilter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "responses",
-    feature = "vector-stores"
-))]
 /// Builds a [`ComparisonFilter`] (required: `type`, `key`, `value`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2360,7 +2194,6 @@ impl ComparisonFilterBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ComparisonFilter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2374,45 +2207,6 @@ impl ComparisonFilterBuilder {
 impl From<ComparisonFilter> for ComparisonFilterBuilder {
     fn from(value: ComparisonFilter) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "responses",
-    feature = "vector-stores"
-))]
-impl Validate for ComparisonFilterType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "responses",
-    feature = "vector-stores"
-))]
-impl Validate for CompoundFilter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-        {
-            let at = at.field("filters");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.filters).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
     }
 }
 
@@ -2479,7 +2273,6 @@ impl CompoundFilterBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CompoundFilter, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2496,47 +2289,6 @@ impl From<CompoundFilter> for CompoundFilterBuilder {
     }
 }
 
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "responses",
-    feature = "vector-stores"
-))]
-impl Validate for CompoundFilterFiltersItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::ComparisonFilter(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "responses",
-    feature = "vector-stores"
-))]
-impl Validate for CompoundFilterType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ComputerAction {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Click(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ComputerCallOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -2546,10 +2298,6 @@ impl Validate for ComputerCallOutputItemParam {
         {
             let at = at.field("call_id");
             v::str_len(&self.call_id, Some(1), Some(64), &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -2713,13 +2461,6 @@ impl From<ComputerCallSafetyCheckParam> for ComputerCallSafetyCheckParamBuilder 
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ComputerEnvironment {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ComputerScreenshotImage`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -2833,32 +2574,6 @@ impl Default for ComputerToolBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ComputerToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.action {
-            let at = at.field("action");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.actions {
-            let at = at.field("actions");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ComputerToolCall`] (required: `id`, `call_id`, `pending_safety_checks`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2948,7 +2663,6 @@ impl ComputerToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ComputerToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -2957,26 +2671,6 @@ impl ComputerToolCallBuilder {
 impl From<ComputerToolCall> for ComputerToolCallBuilder {
     fn from(value: ComputerToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ComputerToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ComputerUsePreviewTool {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("environment");
-            Validate::check(&self.environment, &at, out);
-        }
     }
 }
 
@@ -3036,7 +2730,6 @@ impl ComputerUsePreviewToolBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ComputerUsePreviewTool, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3057,10 +2750,6 @@ impl Validate for ContainerAutoParam {
         if let Some(x) = &self.file_ids {
             let at = at.field("file_ids");
             v::items((x).len(), None, Some(50), &at, out);
-        }
-        if let Some(x) = &self.memory_limit {
-            let at = at.field("memory_limit");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.network_policy {
             let at = at.field("network_policy");
@@ -3319,13 +3008,6 @@ impl ContainerFileCitationParamBuilder {
 impl From<ContainerFileCitationParam> for ContainerFileCitationParamBuilder {
     fn from(value: ContainerFileCitationParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ContainerMemoryLimit {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -3745,26 +3427,6 @@ impl From<CoordParam> for CoordParamBuilder {
     }
 }
 
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for CreateChatCompletionRequestPromptCacheRetention {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for CustomGrammarFormatParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("syntax");
-            Validate::check(&self.syntax, &at, out);
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`CustomGrammarFormatParam`] (required: `syntax`, `definition`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3813,7 +3475,6 @@ impl CustomGrammarFormatParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<CustomGrammarFormatParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -3972,10 +3633,6 @@ impl Validate for CustomToolCallOutput {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        {
-            let at = at.field("output");
-            Validate::check(&self.output, &at, out);
-        }
     }
 }
 
@@ -4053,42 +3710,15 @@ impl From<CustomToolCallOutput> for CustomToolCallOutputBuilder {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for CustomToolCallOutputOutput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::OutputContentList(x) => {
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for CustomToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
         }
-        if let Some(x) = &self.format {
-            let at = at.field("format");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -4180,25 +3810,6 @@ impl CustomToolParamBuilder {
 impl From<CustomToolParam> for CustomToolParamBuilder {
     fn from(value: CustomToolParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for CustomToolParamFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Grammar(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for DetailEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4432,27 +4043,6 @@ impl From<DragParam> for DragParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for EasyInputMessage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        {
-            let at = at.field("content");
-            Validate::check(&self.content, &at, out);
-        }
-        if let Some(x) = &self.phase {
-            let at = at.field("phase");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`EasyInputMessage`] (required: `role`, `content`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4507,7 +4097,6 @@ impl EasyInputMessageBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<EasyInputMessage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -4516,35 +4105,6 @@ impl EasyInputMessageBuilder {
 impl From<EasyInputMessage> for EasyInputMessageBuilder {
     fn from(value: EasyInputMessage) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for EasyInputMessageContent {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::InputMessageContentList(x) => {
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "fine-tuning",
-    feature = "responses"
-))]
-impl Validate for EasyInputMessageRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -4563,10 +4123,6 @@ impl Validate for EvalGraderScoreModelSamplingParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.reasoning_effort {
-            let at = at.field("reasoning_effort");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -4656,30 +4212,6 @@ impl Default for EvalGraderScoreModelSamplingParamsBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for EvalGraderTextSimilarityEvaluationMetric {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for EvalItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        {
-            let at = at.field("content");
-            Validate::check(&self.content, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`EvalItem`] (required: `role`, `content`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4727,7 +4259,6 @@ impl EvalItemBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<EvalItem, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -4736,38 +4267,6 @@ impl EvalItemBuilder {
 impl From<EvalItem> for EvalItemBuilder {
     fn from(value: EvalItem) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for EvalItemContent {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Item(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::Array(x) => {
-                if v::enter(at, out) {
-                    for (i, x0) in (x).iter().enumerate() {
-                        let at0 = at.index(i);
-                        Validate::check(x0, &at0, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for EvalItemContentItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::InputAudio(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
     }
 }
 
@@ -4960,13 +4459,6 @@ impl From<FileCitationParam> for FileCitationParamBuilder {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FileDetailEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "files", feature = "uploads"))]
 impl Validate for FileExpirationAfter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -5038,23 +4530,6 @@ impl From<FileExpirationAfter> for FileExpirationAfterBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for FileSearchTool {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.ranking_options {
-            let at = at.field("ranking_options");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.filters {
-            let at = at.field("filters");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`FileSearchTool`] (required: `vector_store_ids`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -5119,7 +4594,6 @@ impl FileSearchToolBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<FileSearchTool, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -5136,10 +4610,6 @@ impl Validate for FileSearchToolCall {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
         }
         if let Some(x) = &self.results {
             let at = at.field("results");
@@ -5353,50 +4823,6 @@ impl Default for FileSearchToolCallResultsItemBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FileSearchToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for Filters {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Comparison(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::Compound(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FunctionAndCustomToolCallOutput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::InputImage(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::InputFile(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FunctionCallItemStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionCallOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -5421,10 +4847,6 @@ impl Validate for FunctionCallOutputItemParam {
         }
         if let Some(x) = &self.caller {
             let at = at.field("caller");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
             Validate::check(x, &at, out);
         }
     }
@@ -5714,10 +5136,6 @@ impl Validate for FunctionShellCallItemParam {
             let at = at.field("caller");
             Validate::check(x, &at, out);
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.environment {
             let at = at.field("environment");
             Validate::check(x, &at, out);
@@ -5826,13 +5244,6 @@ impl Validate for FunctionShellCallItemParamEnvironment {
             }
             _ => {}
         }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FunctionShellCallItemStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -5999,10 +5410,6 @@ impl Validate for FunctionShellCallOutputItemParam {
                 }
             }
         }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -6166,12 +5573,6 @@ impl Validate for FunctionShellToolParam {
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -6266,24 +5667,6 @@ impl Validate for FunctionShellToolParamEnvironment {
                 Validate::check(x, at, out);
             }
             _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for FunctionTool {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.allowed_callers {
-            let at = at.field("allowed_callers");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -6386,7 +5769,6 @@ impl FunctionToolBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<FunctionTool, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6395,19 +5777,6 @@ impl FunctionToolBuilder {
 impl From<FunctionTool> for FunctionToolBuilder {
     fn from(value: FunctionTool) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for FunctionToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -6495,7 +5864,6 @@ impl FunctionToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<FunctionToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6521,12 +5889,6 @@ impl Validate for FunctionToolParam {
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -6640,24 +6002,6 @@ impl From<FunctionToolParam> for FunctionToolParamBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderLabelModel {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("input");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.input).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`GraderLabelModel`] (required: `name`, `model`, `input`, `labels`, `passing_labels`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6741,7 +6085,6 @@ impl GraderLabelModelBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<GraderLabelModel, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -6825,15 +6168,6 @@ impl Validate for GraderScoreModel {
         if let Some(x) = &self.sampling_params {
             let at = at.field("sampling_params");
             Validate::check(x, &at, out);
-        }
-        {
-            let at = at.field("input");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.input).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -6924,19 +6258,6 @@ impl From<GraderScoreModel> for GraderScoreModelBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderStringCheck {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("operation");
-            Validate::check(&self.operation, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`GraderStringCheck`] (required: `name`, `input`, `reference`, `operation`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -7000,7 +6321,6 @@ impl GraderStringCheckBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<GraderStringCheck, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -7009,26 +6329,6 @@ impl GraderStringCheckBuilder {
 impl From<GraderStringCheck> for GraderStringCheckBuilder {
     fn from(value: GraderStringCheck) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderStringCheckOperation {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "evals", feature = "fine-tuning"))]
-impl Validate for GraderTextSimilarity {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("evaluation_metric");
-            Validate::check(&self.evaluation_metric, &at, out);
-        }
     }
 }
 
@@ -7099,7 +6399,6 @@ impl GraderTextSimilarityBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<GraderTextSimilarity, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -7108,13 +6407,6 @@ impl GraderTextSimilarityBuilder {
 impl From<GraderTextSimilarity> for GraderTextSimilarityBuilder {
     fn from(value: GraderTextSimilarity) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for GrammarSyntax1 {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -7230,25 +6522,10 @@ impl From<HybridSearchOptions> for HybridSearchOptionsBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ImageGenActionEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ImageGenTool {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.quality {
-            let at = at.field("quality");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.output_format {
-            let at = at.field("output_format");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.output_compression {
             let at = at.field("output_compression");
@@ -7260,18 +6537,6 @@ impl Validate for ImageGenTool {
                 out,
             );
         }
-        if let Some(x) = &self.moderation {
-            let at = at.field("moderation");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.background {
-            let at = at.field("background");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.input_fidelity {
-            let at = at.field("input_fidelity");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.partial_images {
             let at = at.field("partial_images");
             v::integer(
@@ -7281,10 +6546,6 @@ impl Validate for ImageGenTool {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.action {
-            let at = at.field("action");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -7428,26 +6689,6 @@ impl Default for ImageGenToolBuilder {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ImageGenToolBackground {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ImageGenToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ImageGenToolCall`] (required: `id`, `status`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7503,7 +6744,6 @@ impl ImageGenToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ImageGenToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -7512,13 +6752,6 @@ impl ImageGenToolCallBuilder {
 impl From<ImageGenToolCall> for ImageGenToolCallBuilder {
     fn from(value: ImageGenToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ImageGenToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -7581,41 +6814,6 @@ impl From<ImageGenToolInputImageMask> for ImageGenToolInputImageMaskBuilder {
 impl Default for ImageGenToolInputImageMaskBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ImageGenToolModeration {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ImageGenToolOutputFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ImageGenToolQuality {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "admin", feature = "images"))]
-impl Validate for ImagesResponseQuality {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for IncludeEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -7806,19 +7004,6 @@ impl From<InlineSkillSourceParam> for InlineSkillSourceParamBuilder {
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
-impl Validate for InputAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("input_audio");
-            Validate::check(&self.input_audio, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`InputAudio`] (required: `input_audio`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -7856,7 +7041,6 @@ impl InputAudioBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InputAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -7865,19 +7049,6 @@ impl InputAudioBuilder {
 impl From<InputAudio> for InputAudioBuilder {
     fn from(value: InputAudio) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
-impl Validate for InputAudioInputAudio {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("format");
-            Validate::check(&self.format, &at, out);
-        }
     }
 }
 
@@ -7928,7 +7099,6 @@ impl InputAudioInputAudioBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InputAudioInputAudio, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -7937,25 +7107,6 @@ impl InputAudioInputAudioBuilder {
 impl From<InputAudioInputAudio> for InputAudioInputAudioBuilder {
     fn from(value: InputAudioInputAudio) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
-impl Validate for InputAudioInputAudioFormat {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "images",
-    feature = "responses"
-))]
-impl Validate for InputFidelity {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -7968,10 +7119,6 @@ impl Validate for InputFileContentParam {
         if let Some(x) = &self.file_data {
             let at = at.field("file_data");
             v::str_len(x, None, Some(73400320), &at, out);
-        }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -8081,10 +7228,6 @@ impl Validate for InputImageContentParamAutoParam {
             let at = at.field("image_url");
             v::str_len(x, None, Some(20971520), &at, out);
         }
-        if let Some(x) = &self.detail {
-            let at = at.field("detail");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -8173,9 +7316,6 @@ impl Default for InputImageContentParamAutoParamBuilder {
 impl Validate for InputItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::EasyInputMessage(x) => {
-                Validate::check(x, at, out);
-            }
             Self::Item(x) => {
                 Validate::check(x, at, out);
             }
@@ -8186,32 +7326,6 @@ impl Validate for InputItem {
                 Validate::check(x, at, out);
             }
             _ => {}
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for InputMessage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("role");
-            Validate::check(&self.role, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-        {
-            let at = at.field("content");
-            if v::enter(&at, out) {
-                for (i, x0) in (&self.content).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
         }
     }
 }
@@ -8271,7 +7385,6 @@ impl InputMessageBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<InputMessage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -8280,13 +7393,6 @@ impl InputMessageBuilder {
 impl From<InputMessage> for InputMessageBuilder {
     fn from(value: InputMessage) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for InputMessageRole {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -8368,34 +7474,13 @@ impl From<InputTextContentParam> for InputTextContentParamBuilder {
 impl Validate for Item {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::ComputerToolCall(x) => {
-                Validate::check(x, at, out);
-            }
             Self::FileSearchToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::FunctionToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::CodeInterpreterToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::InputMessage(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ImageGenToolCall(x) => {
                 Validate::check(x, at, out);
             }
             Self::CustomToolCallOutput(x) => {
                 Validate::check(x, at, out);
             }
-            Self::OutputMessage(x) => {
-                Validate::check(x, at, out);
-            }
             Self::ComputerCallOutputItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::WebSearchToolCall(x) => {
                 Validate::check(x, at, out);
             }
             Self::FunctionCallOutputItemParam(x) => {
@@ -8410,16 +7495,7 @@ impl Validate for Item {
             Self::AdditionalToolsItemParam(x) => {
                 Validate::check(x, at, out);
             }
-            Self::ReasoningItem(x) => {
-                Validate::check(x, at, out);
-            }
             Self::CompactionSummaryItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::LocalShellToolCall(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::LocalShellToolCallOutput(x) => {
                 Validate::check(x, at, out);
             }
             Self::FunctionShellCallItemParam(x) => {
@@ -8432,9 +7508,6 @@ impl Validate for Item {
                 Validate::check(x, at, out);
             }
             Self::ApplyPatchToolCallOutputItemParam(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::MCPToolCall(x) => {
                 Validate::check(x, at, out);
             }
             _ => {}
@@ -8543,19 +7616,6 @@ impl KeyPressActionBuilder {
 impl From<KeyPressAction> for KeyPressActionBuilder {
     fn from(value: KeyPressAction) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(
-    feature = "admin",
-    feature = "assistants",
-    feature = "containers",
-    feature = "files",
-    feature = "vector-stores"
-))]
-impl Validate for ListAssistantsParamsOrder {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -8717,19 +7777,6 @@ impl From<LocalShellExecAction> for LocalShellExecActionBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for LocalShellToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`LocalShellToolCall`] (required: `id`, `call_id`, `action`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -8793,7 +7840,6 @@ impl LocalShellToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<LocalShellToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -8802,19 +7848,6 @@ impl LocalShellToolCallBuilder {
 impl From<LocalShellToolCall> for LocalShellToolCallBuilder {
     fn from(value: LocalShellToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for LocalShellToolCallOutput {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -8870,7 +7903,6 @@ impl LocalShellToolCallOutputBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<LocalShellToolCallOutput, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -9358,10 +8390,6 @@ impl Validate for MCPTool {
         if !v::enter(at, out) {
             return;
         }
-        if let Some(x) = &self.connector_id {
-            let at = at.field("connector_id");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.tunnel_id {
             let at = at.field("tunnel_id");
             v::pattern(x, &PATTERN_1, &at, out);
@@ -9369,16 +8397,6 @@ impl Validate for MCPTool {
         if let Some(x) = &self.allowed_callers {
             let at = at.field("allowed_callers");
             v::items((x).len(), Some(1), None, &at, out);
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-        if let Some(x) = &self.require_approval {
-            let at = at.field("require_approval");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -9537,19 +8555,6 @@ impl From<MCPTool> for MCPToolBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for MCPToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`MCPToolCall`] (required: `id`, `server_label`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -9641,7 +8646,6 @@ impl MCPToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<MCPToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -9650,25 +8654,6 @@ impl MCPToolCallBuilder {
 impl From<MCPToolCall> for MCPToolCallBuilder {
     fn from(value: MCPToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for MCPToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "realtime",
-    feature = "responses"
-))]
-impl Validate for MCPToolConnectorId {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -9818,23 +8803,6 @@ impl Default for MCPToolFilterBuilder {
     feature = "realtime",
     feature = "responses"
 ))]
-impl Validate for MCPToolRequireApproval {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::MCPToolApprovalSetting(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "realtime",
-    feature = "responses"
-))]
 /// Builds a [`MCPToolRequireApprovalMCPToolApprovalFilter`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -9917,38 +8885,6 @@ impl Default for MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
     }
 }
 
-#[cfg(any(
-    feature = "conversations",
-    feature = "evals",
-    feature = "realtime",
-    feature = "responses"
-))]
-impl Validate for MCPToolRequireApprovalMCPToolApprovalSetting {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for MessagePhase {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for ModerationConfigParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("mode");
-            Validate::check(&self.mode, &at, out);
-        }
-    }
-}
-
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// Builds a [`ModerationConfigParam`] (required: `mode`).
 #[derive(Debug, Clone, PartialEq)]
@@ -9986,7 +8922,6 @@ impl ModerationConfigParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ModerationConfigParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -9995,26 +8930,6 @@ impl ModerationConfigParamBuilder {
 impl From<ModerationConfigParam> for ModerationConfigParamBuilder {
     fn from(value: ModerationConfigParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for ModerationMode {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for ModerationParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.policy {
-            let at = at.field("policy");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -10062,7 +8977,6 @@ impl ModerationParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ModerationParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -10071,23 +8985,6 @@ impl ModerationParamBuilder {
 impl From<ModerationParam> for ModerationParamBuilder {
     fn from(value: ModerationParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for ModerationPolicyParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.input {
-            let at = at.field("input");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.output {
-            let at = at.field("output");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -10135,7 +9032,6 @@ impl ModerationPolicyParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ModerationPolicyParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -10337,30 +9233,6 @@ impl Validate for NamespaceToolParamToolsItem {
     }
 }
 
-#[cfg(any(feature = "chatkit", feature = "skills", feature = "videos"))]
-impl Validate for OrderEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for OutputMessage {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.phase {
-            let at = at.field("phase");
-            Validate::check(x, &at, out);
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`OutputMessage`] (required: `id`, `content`, `status`).
 #[derive(Debug, Clone, PartialEq)]
@@ -10425,7 +9297,6 @@ impl OutputMessageBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<OutputMessage, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -10551,10 +9422,6 @@ impl Validate for ProgramOutputItemParam {
             let at = at.field("result");
             v::str_len(&self.result, None, Some(10485760), &at, out);
         }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
     }
 }
 
@@ -10633,13 +9500,6 @@ impl ProgramOutputItemParamBuilder {
 impl From<ProgramOutputItemParam> for ProgramOutputItemParamBuilder {
     fn from(value: ProgramOutputItemParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ProgramOutputItemStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -10806,24 +9666,6 @@ impl Default for ProgrammaticToolCallingParamBuilder {
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
-impl Validate for Prompt {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.variables {
-            let at = at.field("variables");
-            if v::enter(&at, out) {
-                for (k, x0) in (x).iter() {
-                    let at0 = &at.key(k);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(any(feature = "realtime", feature = "responses"))]
 /// Builds a [`Prompt`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -10874,7 +9716,6 @@ impl PromptBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<Prompt, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -10956,30 +9797,6 @@ impl Default for PromptCacheBreakpointParamBuilder {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for PromptCacheModeEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for PromptCacheOptionsParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.ttl {
-            let at = at.field("ttl");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.mode {
-            let at = at.field("mode");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
 /// Builds a [`PromptCacheOptionsParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -11023,7 +9840,6 @@ impl PromptCacheOptionsParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<PromptCacheOptionsParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -11039,33 +9855,6 @@ impl From<PromptCacheOptionsParam> for PromptCacheOptionsParamBuilder {
 impl Default for PromptCacheOptionsParamBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for PromptCacheTTLEnum {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for RankerVersionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for RankingOptions {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.ranker {
-            let at = at.field("ranker");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -11120,7 +9909,6 @@ impl RankingOptionsBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<RankingOptions, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -11136,32 +9924,6 @@ impl From<RankingOptions> for RankingOptionsBuilder {
 impl Default for RankingOptionsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(any(
-    feature = "assistants",
-    feature = "chat",
-    feature = "evals",
-    feature = "fine-tuning",
-    feature = "responses"
-))]
-impl Validate for ReasoningEffort {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for ReasoningItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -11234,7 +9996,6 @@ impl ReasoningItemBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ReasoningItem, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -11505,21 +10266,6 @@ impl Default for ResponseFormatTextBuilder {
     }
 }
 
-#[cfg(any(feature = "realtime", feature = "responses"))]
-impl Validate for ResponsePromptVariablesValue {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Image(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::File(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ScreenshotParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -11649,20 +10395,6 @@ impl ScrollParamBuilder {
 impl From<ScrollParam> for ScrollParamBuilder {
     fn from(value: ScrollParam) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for SearchContentType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for SearchContextSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -11895,18 +10627,6 @@ impl From<TextResponseFormatJsonSchema> for TextResponseFormatJsonSchemaBuilder 
 impl Validate for Tool {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
-            Self::Function(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::FileSearch(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ComputerUsePreview(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::WebSearch(x) => {
-                Validate::check(x, at, out);
-            }
             Self::Mcp(x) => {
                 Validate::check(x, at, out);
             }
@@ -11923,12 +10643,6 @@ impl Validate for Tool {
                 Validate::check(x, at, out);
             }
             Self::Namespace(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::ToolSearch(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::WebSearchPreview(x) => {
                 Validate::check(x, at, out);
             }
             Self::ApplyPatch(x) => {
@@ -12056,13 +10770,6 @@ impl From<ToolChoiceMCP> for ToolChoiceMCPBuilder {
     }
 }
 
-#[cfg(any(feature = "realtime", feature = "responses"))]
-impl Validate for ToolChoiceOptions {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ToolSearchCallItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -12072,14 +10779,6 @@ impl Validate for ToolSearchCallItemParam {
         if let Some(x) = &self.call_id {
             let at = at.field("call_id");
             v::str_len(x, Some(1), Some(64), &at, out);
-        }
-        if let Some(x) = &self.execution {
-            let at = at.field("execution");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -12162,13 +10861,6 @@ impl From<ToolSearchCallItemParam> for ToolSearchCallItemParamBuilder {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ToolSearchExecutionType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ToolSearchOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -12179,10 +10871,6 @@ impl Validate for ToolSearchOutputItemParam {
             let at = at.field("call_id");
             v::str_len(x, Some(1), Some(64), &at, out);
         }
-        if let Some(x) = &self.execution {
-            let at = at.field("execution");
-            Validate::check(x, &at, out);
-        }
         {
             let at = at.field("tools");
             if v::enter(&at, out) {
@@ -12191,10 +10879,6 @@ impl Validate for ToolSearchOutputItemParam {
                     Validate::check(x0, &at0, out);
                 }
             }
-        }
-        if let Some(x) = &self.status {
-            let at = at.field("status");
-            Validate::check(x, &at, out);
         }
     }
 }
@@ -12284,19 +10968,6 @@ impl From<ToolSearchOutputItemParam> for ToolSearchOutputItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for ToolSearchToolParam {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.execution {
-            let at = at.field("execution");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ToolSearchToolParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -12348,7 +11019,6 @@ impl ToolSearchToolParamBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<ToolSearchToolParam, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -12429,13 +11099,6 @@ impl Validate for VectorStoreFileAttributesValue {
             }
             _ => {}
         }
-    }
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-impl Validate for Verbosity {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -12859,32 +11522,6 @@ impl Default for WebSearchApproximateLocationBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for WebSearchPreviewTool {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-        if let Some(x) = &self.search_context_size {
-            let at = at.field("search_context_size");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.search_content_types {
-            let at = at.field("search_content_types");
-            if v::enter(&at, out) {
-                for (i, x0) in (x).iter().enumerate() {
-                    let at0 = &at.index(i);
-                    Validate::check(x0, &at0, out);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`WebSearchPreviewTool`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -12955,7 +11592,6 @@ impl WebSearchPreviewToolBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<WebSearchPreviewTool, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -12964,30 +11600,6 @@ impl WebSearchPreviewToolBuilder {
 impl From<WebSearchPreviewTool> for WebSearchPreviewToolBuilder {
     fn from(value: WebSearchPreviewTool) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for WebSearchPreviewToolType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for WebSearchTool {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("type");
-            Validate::check(&self.r#type, &at, out);
-        }
-        if let Some(x) = &self.search_context_size {
-            let at = at.field("search_context_size");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -13065,7 +11677,6 @@ impl WebSearchToolBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<WebSearchTool, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -13074,19 +11685,6 @@ impl WebSearchToolBuilder {
 impl From<WebSearchTool> for WebSearchToolBuilder {
     fn from(value: WebSearchTool) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for WebSearchToolCall {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("status");
-            Validate::check(&self.status, &at, out);
-        }
     }
 }
 
@@ -13146,7 +11744,6 @@ impl WebSearchToolCallBuilder {
     /// # Errors
     /// Every violated constraint, each with its field path.
     pub fn build(self) -> Result<WebSearchToolCall, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
         Ok(self.0)
     }
 }
@@ -13155,13 +11752,6 @@ impl WebSearchToolCallBuilder {
 impl From<WebSearchToolCall> for WebSearchToolCallBuilder {
     fn from(value: WebSearchToolCall) -> Self {
         Self(value)
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-impl Validate for WebSearchToolCallStatus {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
 
@@ -13226,19 +11816,5 @@ impl From<WebSearchToolFilters> for WebSearchToolFiltersBuilder {
 impl Default for WebSearchToolFiltersBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for WebSearchToolSearchContextSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-impl Validate for WebSearchToolType {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

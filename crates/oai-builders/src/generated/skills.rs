@@ -165,10 +165,6 @@ impl Validate for ListSkillVersionsParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -253,10 +249,6 @@ impl Validate for ListSkillsParams {
                 &at,
                 out,
             );
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
         }
     }
 }

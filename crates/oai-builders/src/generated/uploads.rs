@@ -123,10 +123,6 @@ impl Validate for CreateUploadRequest {
         if !v::enter(at, out) {
             return;
         }
-        {
-            let at = at.field("purpose");
-            Validate::check(&self.purpose, &at, out);
-        }
         if let Some(x) = &self.expires_after {
             let at = at.field("expires_after");
             Validate::check(x, &at, out);
@@ -210,11 +206,5 @@ impl CreateUploadRequestBuilder {
 impl From<CreateUploadRequest> for CreateUploadRequestBuilder {
     fn from(value: CreateUploadRequest) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for CreateUploadRequestPurpose {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

@@ -423,19 +423,7 @@ impl Validate for CreateVectorStoreRequestChunkingStrategy {
 }
 
 impl Validate for ListFilesInVectorStoreBatchParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.filter {
-            let at = at.field("filter");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListFilesInVectorStoreBatchParams`] (no required fields).
@@ -526,26 +514,8 @@ impl Default for ListFilesInVectorStoreBatchParamsBuilder {
     }
 }
 
-impl Validate for ListFilesInVectorStoreBatchParamsFilter {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 impl Validate for ListVectorStoreFilesParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.filter {
-            let at = at.field("filter");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListVectorStoreFilesParams`] (no required fields).
@@ -631,15 +601,7 @@ impl Default for ListVectorStoreFilesParamsBuilder {
 }
 
 impl Validate for ListVectorStoresParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`ListVectorStoresParams`] (no required fields).
@@ -1089,10 +1051,6 @@ impl Validate for VectorStoreSearchRequest {
                 out,
             );
         }
-        if let Some(x) = &self.filters {
-            let at = at.field("filters");
-            Validate::check(x, &at, out);
-        }
         if let Some(x) = &self.ranking_options {
             let at = at.field("ranking_options");
             Validate::check(x, &at, out);
@@ -1180,20 +1138,6 @@ impl From<VectorStoreSearchRequest> for VectorStoreSearchRequestBuilder {
     }
 }
 
-impl Validate for VectorStoreSearchRequestFilters {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Comparison(x) => {
-                Validate::check(x, at, out);
-            }
-            Self::Compound(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
 impl Validate for VectorStoreSearchRequestQuery {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1213,10 +1157,6 @@ impl Validate for VectorStoreSearchRequestRankingOptions {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
             return;
-        }
-        if let Some(x) = &self.ranker {
-            let at = at.field("ranker");
-            Validate::check(x, &at, out);
         }
         if let Some(x) = &self.score_threshold {
             let at = at.field("score_threshold");
@@ -1295,11 +1235,5 @@ impl From<VectorStoreSearchRequestRankingOptions>
 impl Default for VectorStoreSearchRequestRankingOptionsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for VectorStoreSearchRequestRankingOptionsRanker {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }

@@ -218,10 +218,6 @@ impl Validate for CreateVideoExtendJsonBody {
             let at = at.field("prompt");
             v::str_len(&self.prompt, Some(1), Some(32000), &at, out);
         }
-        {
-            let at = at.field("seconds");
-            Validate::check(&self.seconds, &at, out);
-        }
     }
 }
 
@@ -298,10 +294,6 @@ impl Validate for CreateVideoExtendMultipartBody {
         {
             let at = at.field("prompt");
             v::str_len(&self.prompt, Some(1), Some(32000), &at, out);
-        }
-        {
-            let at = at.field("seconds");
-            Validate::check(&self.seconds, &at, out);
         }
     }
 }
@@ -385,14 +377,6 @@ impl Validate for CreateVideoJsonBody {
         }
         if let Some(x) = &self.input_reference {
             let at = at.field("input_reference");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.seconds {
-            let at = at.field("seconds");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.size {
-            let at = at.field("size");
             Validate::check(x, &at, out);
         }
     }
@@ -484,14 +468,6 @@ impl Validate for CreateVideoMultipartBody {
         }
         if let Some(x) = &self.input_reference {
             let at = at.field("input_reference");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.seconds {
-            let at = at.field("seconds");
-            Validate::check(x, &at, out);
-        }
-        if let Some(x) = &self.size {
-            let at = at.field("size");
             Validate::check(x, &at, out);
         }
     }
@@ -732,10 +708,6 @@ impl Validate for ListVideosParams {
                 out,
             );
         }
-        if let Some(x) = &self.order {
-            let at = at.field("order");
-            Validate::check(x, &at, out);
-        }
     }
 }
 
@@ -807,15 +779,7 @@ impl Default for ListVideosParamsBuilder {
 }
 
 impl Validate for RetrieveVideoContentParams {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.variant {
-            let at = at.field("variant");
-            Validate::check(x, &at, out);
-        }
-    }
+    fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
 
 /// Builds a [`RetrieveVideoContentParams`] (no required fields).
@@ -870,12 +834,6 @@ impl Default for RetrieveVideoContentParamsBuilder {
     }
 }
 
-impl Validate for VideoContentVariant {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
 /// Builds a [`VideoReferenceInputParam`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -918,17 +876,5 @@ impl VideoReferenceInputParamBuilder {
 impl From<VideoReferenceInputParam> for VideoReferenceInputParamBuilder {
     fn from(value: VideoReferenceInputParam) -> Self {
         Self(value)
-    }
-}
-
-impl Validate for VideoSeconds {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
-    }
-}
-
-impl Validate for VideoSize {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        v::closed_enum(self.is_known(), self.as_str(), Self::VALUES, at, out);
     }
 }
