@@ -308,8 +308,11 @@ fn request_examples_validate() {
         unexpected.len(),
         unexpected.join("\n")
     );
+    // The list is what strict decoding (`--cfg oai_strict`, as the conformance
+    // step builds) refuses; tolerant decoding reads an omitted required field
+    // as empty, so it may accept some of them.
     assert!(
-        stale.is_empty(),
+        stale.is_empty() || !cfg!(oai_strict),
         "listed in KNOWN_MISMATCHES but now pass (remove them): {stale:?}"
     );
     // 120 when written: fewer means a change broke examples that passed.
