@@ -18,7 +18,7 @@ pub fn run() -> Result {
     crate::NOT_INCREMENTAL.store(true, std::sync::atomic::Ordering::Relaxed);
     // Read before any step runs, so a bad value fails fast.
     let fuzz_args = fuzz::Args::parse(&[])?;
-    let steps: [(&'static str, &dyn Fn() -> Result); 14] = [
+    let steps: [(&'static str, &dyn Fn() -> Result); 15] = [
         ("tools", &tools::ensure_all),
         ("fmt", &fmt),
         ("codegen --check", &|| {
@@ -51,6 +51,7 @@ pub fn run() -> Result {
             ]))
         }),
         ("examples", &examples),
+        ("real server", &crate::realserver::run),
         ("doc", &|| {
             exec(
                 cargo(["doc", "--workspace", "--no-deps", "--all-features"])

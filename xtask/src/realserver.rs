@@ -123,11 +123,13 @@ pub fn run() -> Result {
         start.elapsed().as_secs_f64()
     );
 
-    // Everything is compiled before the server starts.
+    // Everything is compiled before the server starts, with the features
+    // of the workspace-wide build of `cargo xtask ci`'s test step, so that
+    // its artifacts serve here.
     exec(&mut cargo([
         "build",
-        "--package",
-        "oai-cli",
+        "--workspace",
+        "--all-features",
         "--bin",
         "oai",
     ]))?;
@@ -169,7 +171,13 @@ pub fn run() -> Result {
 
 /// `cargo test` of the real-server test (its target is `test = false`).
 fn test_command(extra: &[&str]) -> Command {
-    let mut cmd = cargo(["test", "--package", "oai", "--test", "real_server"]);
+    let mut cmd = cargo([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--test",
+        "real_server",
+    ]);
     cmd.args(extra);
     cmd
 }
@@ -420,19 +428,24 @@ impl Server {
         let err = out
             .try_clone()
             .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
-        let threads = std::thread::available_parallelism()
-            .map_or(2, std::num::NonZeroUsize::get)
-            .to_string();
         let port_text = port.to_string();
         let mut cmd = Command::new(&install.python);
+        // `python -m llama_cpp.server`, through the watchdog of [`SERVE`].
         cmd.args(["-c", SERVE])
             .arg("--model")
             .arg(&install.model)
             .args(["--model_alias", MODEL_NAME])
             .args(["--chat_format", "gemma"])
             .args(["--host", "127.0.0.1", "--port", &port_text])
-            .args(["--n_ctx", N_CTX, "--n_threads", &threads])
-            .args(["--n_threads_batch", &threads])
+            .args(["--n_ctx", N_CTX])
+            // Prompts are evaluated 64 tokens at a time: the logits buffers
+            // are batch × vocabulary floats (512 × 262k × 4 bytes = 512 MiB,
+            // twice, at the default batch of 512).
+            .args(["--n_batch", "64", "--n_ubatch", "64"])
+            // One thread: on a busy 2-core machine llama.cpp's threads spin
+            // waiting for each other, and two made answers ten times slower
+            // (2.5 tokens/s) than one (28 tokens/s).
+            .args(["--n_threads", "1", "--n_threads_batch", "1"])
             // Logits for the last token only: `true` keeps n_ctx × vocabulary
             // floats (2 GiB for this model's 262k tokens).
             .args(["--logits_all", "false"])
@@ -453,7 +466,9 @@ impl Server {
             .stderr(Stdio::from(err))
             // Its own process group, stopped as a whole.
             .process_group(0);
-        println!("$ {}", show(&cmd));
+        // Shown as what it amounts to; the key is in the environment.
+        let shown = show(&cmd).replacen(&format!("-c {SERVE}"), "-m llama_cpp.server", 1);
+        println!("$ API_KEY=<random> {shown}");
         let child = cmd
             .spawn()
             .map_err(|e| format!("could not start the server: {e}"))?;
