@@ -12,6 +12,7 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode};
 
 use crate::api_error::ApiErrorDetails;
+use crate::decode::DecodeFailure;
 use crate::redact::{Scrubber, single_line};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -115,6 +116,7 @@ enum Kind {
     Decode {
         status: Option<StatusCode>,
         excerpt: String,
+        failure: Option<DecodeFailure>,
     },
     Stream {
         kind: StreamErrorKind,
@@ -238,9 +240,13 @@ impl Error {
         Self::new(Kind::BodyTooLarge { limit })
     }
 
-    /// A body that could not be decoded; keeps a short excerpt of it and the
-    /// text of `source`, both scrubbed of every credential `scrub` knows
-    /// before they are cut (a decoder's message may quote the body).
+    /// A body that could not be decoded; keeps a short excerpt of it,
+    /// scrubbed of every credential `scrub` knows before it is cut. A JSON
+    /// decoder's error (`serde_json::Error`) becomes the reason `Display`
+    /// shows, rebuilt without the values it quotes from the body (see
+    /// [`crate::decode`]; no path: [`Error::decode_failure`] takes one); an
+    /// invalid UTF-8 error too. Any other `source` is kept as its scrubbed
+    /// text, as the error's source.
     pub fn decode(
         status: Option<StatusCode>,
         body: &[u8],
@@ -248,11 +254,45 @@ impl Error {
         scrub: &Scrubber,
     ) -> Self {
         let source: BoxError = source.into();
+        let excerpt = scrub.excerpt(body, EXCERPT_CHARS);
+        if let Some(e) = source.downcast_ref::<serde_json::Error>() {
+            return Self::new(Kind::Decode {
+                status,
+                excerpt,
+                failure: Some(DecodeFailure::from_error(e, scrub)),
+            });
+        }
+        if let Some(e) = source.downcast_ref::<std::str::Utf8Error>() {
+            return Self::new(Kind::Decode {
+                status,
+                excerpt,
+                failure: Some(DecodeFailure::reason_only(format!(
+                    "the body is not UTF-8 (from byte {})",
+                    e.valid_up_to()
+                ))),
+            });
+        }
+        Self::new(Kind::Decode {
+            status,
+            excerpt,
+            failure: None,
+        })
+        .with_source(ScrubbedSource::new(&*source, scrub))
+    }
+
+    /// A body that did not decode, with where and why
+    /// ([`crate::decode::explain`]), and a scrubbed excerpt of the body.
+    pub fn decode_failure(
+        status: Option<StatusCode>,
+        body: &[u8],
+        failure: DecodeFailure,
+        scrub: &Scrubber,
+    ) -> Self {
         Self::new(Kind::Decode {
             status,
             excerpt: scrub.excerpt(body, EXCERPT_CHARS),
+            failure: Some(failure),
         })
-        .with_source(ScrubbedSource::new(&*source, scrub))
     }
 
     /// A bound the client sets was reached: `what` names it (for example
@@ -375,6 +415,15 @@ impl Error {
         match &self.inner.kind {
             Kind::Decode { excerpt, .. } => Some(excerpt),
             Kind::Api(f) => f.details.raw_excerpt(),
+            _ => None,
+        }
+    }
+
+    /// Where and why a body did not decode: the JSON path (`$.choices[0].index`)
+    /// and the reason, holding no value from the body (see [`crate::decode`]).
+    pub fn decode_failure_details(&self) -> Option<&DecodeFailure> {
+        match &self.inner.kind {
+            Kind::Decode { failure, .. } => failure.as_ref(),
             _ => None,
         }
     }
@@ -560,13 +609,27 @@ impl fmt::Display for Error {
             Kind::BodyTooLarge { limit } => {
                 write!(f, "the response body exceeds the limit of {limit} bytes")
             }
-            Kind::Decode { status, excerpt } => {
+            Kind::Decode {
+                status,
+                excerpt,
+                failure,
+            } => {
                 f.write_str("could not decode the response")?;
                 if let Some(s) = status {
                     write!(f, " (status {})", StatusText(*s))?;
                 }
+                if let Some(failure) = failure {
+                    match failure.path() {
+                        Some(p) => write!(f, " at {p}: {}", failure.reason())?,
+                        None => write!(f, ": {}", failure.reason())?,
+                    }
+                }
                 if excerpt.is_empty() {
-                    f.write_str(": the body is empty")
+                    f.write_str(if failure.is_some() {
+                        "; the body is empty"
+                    } else {
+                        ": the body is empty"
+                    })
                 } else {
                     write!(f, "; body starts with: {excerpt}")
                 }

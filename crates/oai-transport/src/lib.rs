@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod api_error;
+pub mod decode;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -57,6 +58,7 @@ pub mod stream;
 mod transport;
 
 pub use api_error::ApiErrorDetails;
+pub use decode::DecodeFailure;
 pub use error::{Error, ErrorKind, Result, StreamErrorKind, TimeoutPhase};
 pub use page::{Cursor, Page};
 pub use ratelimit::RateLimit;

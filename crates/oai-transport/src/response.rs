@@ -175,12 +175,14 @@ impl RawResponse {
     /// Decodes the body as JSON.
     ///
     /// # Errors
-    /// A decode error with an excerpt of the body.
+    /// A decode error naming the JSON path that failed and why (never a
+    /// value from the body, see [`crate::decode`]), with an excerpt of the
+    /// body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         // Read from `&str`, as event streams and pages are: every type's
         // deserializer is compiled for one input kind, not two. JSON is UTF-8.
-        let text = std::str::from_utf8(&self.body).map_err(|e| self.decode_error(e))?;
-        serde_json::from_str(text).map_err(|e| self.decode_error(e))
+        // The path is tracked only once a plain decode has failed.
+        crate::decode::from_slice(&self.body, Some(self.meta.status()), self.scrubber())
     }
 
     /// Decodes the body as JSON and keeps the metadata.

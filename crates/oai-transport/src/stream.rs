@@ -297,10 +297,12 @@ impl<T: DeserializeOwned> JsonStream<T> {
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(Error::decode(
+                // Decoded again, tracking the path, only now that it failed.
+                let failure = crate::decode::explain::<T>(&ev.data, &e, &self.events.scrubber);
+                Some(Err(Error::decode_failure(
                     None,
                     ev.data.as_bytes(),
-                    e,
+                    failure,
                     &self.events.scrubber,
                 )))
             }

@@ -147,6 +147,39 @@ async fn malformed_chunk_is_a_decode_error() {
     let e = err.unwrap();
     assert!(e.is_decode());
     assert_eq!(e.body_excerpt(), Some("{\"a\":"));
+    assert!(e.to_string().contains("EOF while parsing a value"), "{e}");
+}
+
+/// An event that does not decode as the stream's type names the JSON path.
+#[tokio::test]
+async fn an_undecodable_event_names_the_path() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Delta {
+        content: String,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Chunk {
+        deltas: Vec<Delta>,
+    }
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/s"))
+        .respond_with(sse(
+            "data: {\"deltas\":[{\"content\":\"a\"}]}\n\ndata: {\"deltas\":[{\"content\":\"b\"},{\"content\":7}]}\n\ndata: [DONE]\n\n",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = RequestBuilder::new(transport(&server), Method::GET, "/s")
+        .stream::<Chunk>()
+        .await
+        .unwrap();
+    assert!(s.next().await.unwrap().is_ok());
+    let e = s.next().await.unwrap().unwrap_err();
+    let f = e.decode_failure_details().unwrap();
+    assert_eq!(f.path(), Some("$.deltas[1].content"));
+    assert_eq!(f.reason(), "invalid type: integer, expected a string");
+    assert!(s.next().await.is_none());
 }
 
 #[tokio::test]

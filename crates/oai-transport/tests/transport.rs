@@ -687,7 +687,53 @@ async fn undecodable_success_body_is_a_decode_error_with_excerpt() {
         .unwrap_err();
     assert!(e.is_decode());
     assert_eq!(e.body_excerpt(), Some("{\"id\": 12"));
-    assert!(std::error::Error::source(&e).is_some());
+    // The reason is in `Display` (and not repeated as a source).
+    assert!(
+        e.to_string()
+            .contains(": EOF while parsing an object (line 1, column 9); body starts with"),
+        "{e}"
+    );
+    assert!(std::error::Error::source(&e).is_none());
+}
+
+/// A typed answer that does not decode names the JSON path and why, and
+/// quotes no value from the body.
+#[tokio::test]
+async fn a_typed_decode_error_names_the_path_and_why() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Choice {
+        index: u32,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Answer {
+        id: String,
+        choices: Vec<Choice>,
+    }
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "a", "choices": [{"index": 0}, {"index": format!("{KEY}\u{1b}[2J")}]}),
+        ))
+        .mount(&server)
+        .await;
+    let e = RequestBuilder::new(transport(&server), Method::GET, "/x")
+        .send::<Answer>()
+        .await
+        .unwrap_err();
+    assert!(e.is_decode());
+    let f = e.decode_failure_details().unwrap();
+    assert_eq!(f.path(), Some("$.choices[1].index"));
+    assert_eq!(f.reason(), "invalid type: string, expected u32");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(
+            "could not decode the response (status 200 OK) at $.choices[1].index: invalid type: string, expected u32; body starts with: "
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains(KEY) && !shown.contains('\u{1b}'), "{shown}");
 }
 
 #[tokio::test]
