@@ -294,3 +294,63 @@ async fn the_tool_runner_runs_a_scripted_tool_call() {
         .clone();
     assert_eq!(tool["content"], "42");
 }
+
+#[tokio::test]
+async fn each_call_asks_for_the_media_type_its_answer_has() {
+    let mock = MockServer::start().await;
+    let client = client(&mock);
+    mock.on("POST", "/audio/speech").text("mp3 bytes");
+    mock.on("GET", "/files/file-1/content").text("line\n");
+    let speech = oai::builders::CreateSpeechRequestBuilder::new(
+        "gpt-4o-mini-tts",
+        "hello",
+        oai::types::VoiceIdsOrCustomVoice::from(oai::types::VoiceIdsShared::Alloy),
+    )
+    .build()
+    .unwrap();
+    let audio = client.audio().speech().create(speech).await.unwrap();
+    assert_eq!(&audio[..], b"mp3 bytes");
+    let content = client.files().content("file-1").await.unwrap();
+    assert_eq!(&content[..], b"line\n");
+    let _ = client
+        .chat()
+        .completions()
+        .create(chat("hi"))
+        .await
+        .unwrap();
+    let mut stream = client
+        .chat()
+        .completions()
+        .create_stream(chat("hi"))
+        .await
+        .unwrap();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        chunk.unwrap();
+    }
+    let accepts: Vec<(String, Option<String>)> = mock
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.header("accept").map(str::to_owned)))
+        .collect();
+    assert_eq!(
+        accepts,
+        [
+            (
+                "/v1/audio/speech".into(),
+                Some("application/octet-stream".into())
+            ),
+            (
+                "/v1/files/file-1/content".into(),
+                Some("application/octet-stream".into())
+            ),
+            (
+                "/v1/chat/completions".into(),
+                Some("application/json".into())
+            ),
+            (
+                "/v1/chat/completions".into(),
+                Some("text/event-stream".into())
+            ),
+        ]
+    );
+}

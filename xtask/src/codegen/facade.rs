@@ -376,6 +376,13 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     } else {
         "(), call::Empty".to_owned()
     };
+    // What the answer is, as the request's `Accept` (the transport says
+    // `application/json` otherwise; a strict server answers 406 to a request
+    // for speech or SDP that says so).
+    let accept_code = match accept_of(answer) {
+        Some(types) => format!("let rb = rb.header(\"accept\", {types:?});\n"),
+        None => String::new(),
+    };
     for body in &bodies {
         let mut a = args.clone();
         let mut body_code = String::new();
@@ -424,7 +431,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         let docs: String = doc.iter().map(|l| format!("/// {l}\n")).collect();
         let errors = "///\n/// # Errors\n/// An invalid request (before any I/O), or any [`crate::Error`] of the call.\n";
         let prelude = format!(
-            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\n{params_code}{body_code}"
+            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\n{accept_code}{params_code}{body_code}"
         );
         out.push(Method {
             cfg: cfg.clone(),
@@ -473,9 +480,12 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             out.push(Method {
                 cfg: cfg.clone(),
                 text: format!(
-                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{prelude}{late}rb.stream_with({options}).await\n}}\n",
+                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{stream_prelude}{late}rb.stream_with({options}).await\n}}\n",
                     example_doc(&op.id, true),
-                    op.name
+                    op.name,
+                    stream_prelude = format!(
+                        "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\nlet rb = rb.header(\"accept\", \"text/event-stream\");\n{params_code}{body_code}"
+                    ),
                 ),
             });
         }
@@ -495,6 +505,28 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         }
     }
     Ok(out)
+}
+
+/// The `Accept` of a call whose answer is not JSON: the media types the spec
+/// gives its success answer (an answer the spec calls a JSON string, a file's
+/// bytes, is asked for as `application/octet-stream`).
+fn accept_of(answer: &super::ops::Answer) -> Option<String> {
+    if answer.json.is_some() || answer.binary.is_empty() {
+        return None;
+    }
+    let mut types: Vec<&str> = answer
+        .binary
+        .iter()
+        .map(|t| {
+            if t == "application/json" {
+                "application/octet-stream"
+            } else {
+                t.as_str()
+            }
+        })
+        .collect();
+    types.dedup();
+    Some(types.join(", "))
 }
 
 /// The Rust field name of parameter `wire` in the parameter struct.

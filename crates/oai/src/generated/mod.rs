@@ -4668,6 +4668,7 @@ impl<'c> AudioSpeech<'c> {
     pub fn create(&self, request: oai_types::CreateSpeechRequest) -> Call<bytes::Bytes, call::Raw> {
         Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/audio/speech");
+            let rb = rb.header("accept", "application/octet-stream");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -4688,6 +4689,7 @@ impl<'c> AudioSpeech<'c> {
         request: oai_types::CreateSpeechRequest,
     ) -> Result<JsonStream<oai_types::CreateSpeechResponseStreamEvent>> {
         let rb = self.client.request(Method::POST, "/audio/speech");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
         let rb = rb.options(
@@ -4781,6 +4783,7 @@ impl<'c> AudioTranscriptions<'c> {
     ) -> Result<JsonStream<oai_types::CreateTranscriptionResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/audio/transcriptions");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let mut form = oai_transport::MultipartForm::new();
         form = support::file(form, "file", &request.file);
@@ -5211,6 +5214,7 @@ impl<'c> BetaResponses<'c> {
     ) -> Result<JsonStream<oai_types::BetaResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/responses");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&params)?;
         let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
         let rb = rb.query("beta", "true");
@@ -5563,6 +5567,7 @@ impl<'c> ChatCompletions<'c> {
     ) -> Result<JsonStream<oai_types::CreateChatCompletionStreamResponse>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/chat/completions");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
         rb.stream_with(StreamOptions::default()).await
@@ -7049,6 +7054,7 @@ impl<'c> Files<'c> {
             let rb = self
                 .client
                 .request(Method::GET, format!("/files/{file_id}/content"));
+            let rb = rb.header("accept", "application/octet-stream");
             Ok(rb)
         })())
     }
@@ -7655,6 +7661,7 @@ impl<'c> Images<'c> {
     ) -> Result<JsonStream<oai_types::ImageEditStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/edits");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let mut form = oai_transport::MultipartForm::new();
         form = match &request.image {
@@ -7741,6 +7748,7 @@ impl<'c> Images<'c> {
     ) -> Result<JsonStream<oai_types::ImageEditStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/edits");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
         rb.stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
@@ -7781,6 +7789,7 @@ impl<'c> Images<'c> {
     ) -> Result<JsonStream<oai_types::ImageGenStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/generations");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
         rb.stream_with(StreamOptions::terminal_events(&[
@@ -7991,6 +8000,7 @@ impl<'c> RealtimeCalls<'c> {
     ) -> Call<bytes::Bytes, call::Raw> {
         Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/realtime/calls");
+            let rb = rb.header("accept", "application/sdp");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "sdp", &request.sdp)?;
@@ -8012,6 +8022,7 @@ impl<'c> RealtimeCalls<'c> {
     pub fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Call<bytes::Bytes, call::Raw> {
         Call::new((move || -> Result<RequestBuilder> {
             let rb = self.client.request(Method::POST, "/realtime/calls");
+            let rb = rb.header("accept", "application/sdp");
             let rb = rb.bytes("application/sdp", body);
             Ok(rb)
         })())
@@ -8323,6 +8334,7 @@ impl<'c> Responses<'c> {
     ) -> Result<JsonStream<oai_types::ResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/responses");
+        let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
         rb.stream_with(StreamOptions::terminal_events(&[
@@ -8655,6 +8667,7 @@ impl<'c> Skills<'c> {
             let rb = self
                 .client
                 .request(Method::GET, format!("/skills/{skill_id}/content"));
+            let rb = rb.header("accept", "application/zip, application/octet-stream");
             Ok(rb)
         })())
     }
@@ -8819,6 +8832,7 @@ impl<'c> SkillsVersions<'c> {
                 Method::GET,
                 format!("/skills/{skill_id}/versions/{version}/content"),
             );
+            let rb = rb.header("accept", "application/zip, application/octet-stream");
             Ok(rb)
         })())
     }
@@ -10292,6 +10306,7 @@ impl<'c> Videos<'c> {
             let rb = self
                 .client
                 .request(Method::GET, format!("/videos/{video_id}/content"));
+            let rb = rb.header("accept", "video/mp4, image/webp, application/octet-stream");
             support::check(&params)?;
             let rb = support::query(rb, "variant", &params.variant)?;
             Ok(rb)
