@@ -10,6 +10,7 @@
 #[doc(hidden)]
 pub mod const_str;
 mod embedding_vector;
+mod extra;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod generated;
@@ -20,6 +21,7 @@ mod support;
 pub mod tolerant;
 
 pub use embedding_vector::EmbeddingVector;
+pub use extra::Extra;
 pub use generated::*;
 pub use input_file::{FileSource, InputFile};
 pub use secret::SecretValue;

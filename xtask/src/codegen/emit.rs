@@ -306,7 +306,7 @@ fn extra_field(out: &mut String) {
     out.push_str(
         "/// Fields this type does not name, as the server sent them (a vendor's \
          additions, or what the API added after this crate was generated); \
-         serialized back as they are.\n#[serde(flatten)]\npub extra: serde_json::Map<String, serde_json::Value>,\n",
+         serialized back as they are.\n#[serde(flatten)]\npub extra: crate::Extra,\n",
     );
 }
 
@@ -318,7 +318,7 @@ fn empty_impl(t: &TypeDef) -> Option<String> {
     let inits: Vec<String> = fields
         .iter()
         .map(|f| format!("{}: Empty::empty()", f.name))
-        .chain(std::iter::once("extra: serde_json::Map::new()".to_owned()))
+        .chain(std::iter::once("extra: crate::Extra::new()".to_owned()))
         .collect();
     Some(format!(
         "impl Empty for {} {{\nfn empty() -> Self {{\nSelf {{ {} }}\n}}\n}}\n\n",

@@ -70,7 +70,7 @@ pub struct AdminApiKey {
     pub owner: AdminApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKey {
@@ -84,7 +84,7 @@ impl Empty for AdminApiKey {
             expires_at: Empty::empty(),
             last_used_at: Empty::empty(),
             owner: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -164,7 +164,7 @@ pub struct AdminApiKeyCreateResponse {
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKeyCreateResponse {
@@ -179,7 +179,7 @@ impl Empty for AdminApiKeyCreateResponse {
             last_used_at: Empty::empty(),
             owner: Empty::empty(),
             value: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -231,7 +231,7 @@ pub struct AdminApiKeyOwner {
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKeyOwner {
@@ -243,7 +243,7 @@ impl Empty for AdminApiKeyOwner {
             name: Empty::empty(),
             created_at: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -270,7 +270,7 @@ pub struct AdminApiKeysCreateRequest {
     pub expires_in_seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKeysCreateRequest {
@@ -278,7 +278,7 @@ impl Empty for AdminApiKeysCreateRequest {
         Self {
             name: Empty::empty(),
             expires_in_seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -309,7 +309,7 @@ pub struct AdminApiKeysDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKeysDeleteResponse {
@@ -318,7 +318,7 @@ impl Empty for AdminApiKeysDeleteResponse {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -344,7 +344,7 @@ pub struct AdminApiKeysListParams {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AdminApiKeysListParams {
@@ -353,7 +353,7 @@ impl Empty for AdminApiKeysListParams {
             after: Empty::empty(),
             order: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -398,7 +398,7 @@ pub struct ApiKeyList {
     pub last_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ApiKeyList {
@@ -409,7 +409,7 @@ impl Empty for ApiKeyList {
             has_more: Empty::empty(),
             first_id: Empty::empty(),
             last_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -516,7 +516,7 @@ pub struct AssignedRoleDetails {
     pub assignment_sources: Option<Vec<AssignedRoleDetailsAssignmentSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssignedRoleDetails {
@@ -534,7 +534,7 @@ impl Empty for AssignedRoleDetails {
             created_by_user_obj: Empty::empty(),
             metadata: Empty::empty(),
             assignment_sources: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -562,7 +562,7 @@ pub struct AssignedRoleDetailsAssignmentSourcesItem {
     pub principal_type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
@@ -570,7 +570,7 @@ impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
         Self {
             principal_id: Empty::empty(),
             principal_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1001,7 +1001,7 @@ pub struct AuditLog {
     pub certificates_deactivated: Option<AuditLogCertificatesDeactivated>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLog {
@@ -1067,7 +1067,7 @@ impl Empty for AuditLog {
             certificate_deleted: Empty::empty(),
             certificates_activated: Empty::empty(),
             certificates_deactivated: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1086,7 +1086,7 @@ pub struct AuditLogActor {
     pub api_key: Option<AuditLogActorApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogActor {
@@ -1095,7 +1095,7 @@ impl Empty for AuditLogActor {
             r#type: Empty::empty(),
             session: Empty::empty(),
             api_key: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1121,7 +1121,7 @@ pub struct AuditLogActorApiKey {
     pub service_account: Option<AuditLogActorServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogActorApiKey {
@@ -1131,7 +1131,7 @@ impl Empty for AuditLogActorApiKey {
             r#type: Empty::empty(),
             user: Empty::empty(),
             service_account: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1158,14 +1158,14 @@ pub struct AuditLogActorServiceAccount {
     pub id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogActorServiceAccount {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1185,7 +1185,7 @@ pub struct AuditLogActorSession {
     pub ip_address: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogActorSession {
@@ -1193,7 +1193,7 @@ impl Empty for AuditLogActorSession {
         Self {
             user: Empty::empty(),
             ip_address: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1227,7 +1227,7 @@ pub struct AuditLogActorUser {
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogActorUser {
@@ -1235,7 +1235,7 @@ impl Empty for AuditLogActorUser {
         Self {
             id: Empty::empty(),
             email: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1255,7 +1255,7 @@ pub struct AuditLogApiKeyCreated {
     pub data: Option<AuditLogApiKeyCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogApiKeyCreated {
@@ -1263,7 +1263,7 @@ impl Empty for AuditLogApiKeyCreated {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1276,14 +1276,14 @@ pub struct AuditLogApiKeyCreatedData {
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogApiKeyCreatedData {
     fn empty() -> Self {
         Self {
             scopes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1300,14 +1300,14 @@ pub struct AuditLogApiKeyDeleted {
     pub id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogApiKeyDeleted {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1327,7 +1327,7 @@ pub struct AuditLogApiKeyUpdated {
     pub changes_requested: Option<AuditLogApiKeyUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogApiKeyUpdated {
@@ -1335,7 +1335,7 @@ impl Empty for AuditLogApiKeyUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1372,7 +1372,7 @@ pub struct AuditLogCertificateDeleted {
     pub certificate: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogCertificateDeleted {
@@ -1381,7 +1381,7 @@ impl Empty for AuditLogCertificateDeleted {
             id: Empty::empty(),
             name: Empty::empty(),
             certificate: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1397,14 +1397,14 @@ pub struct AuditLogCertificatesActivated {
     pub certificates: Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogCertificatesActivated {
     fn empty() -> Self {
         Self {
             certificates: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1430,7 +1430,7 @@ pub struct AuditLogCheckpointPermissionCreated {
     pub data: Option<AuditLogCheckpointPermissionCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogCheckpointPermissionCreated {
@@ -1438,7 +1438,7 @@ impl Empty for AuditLogCheckpointPermissionCreated {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1462,7 +1462,7 @@ pub struct AuditLogCheckpointPermissionCreatedData {
     pub fine_tuned_model_checkpoint: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogCheckpointPermissionCreatedData {
@@ -1470,7 +1470,7 @@ impl Empty for AuditLogCheckpointPermissionCreatedData {
         Self {
             project_id: Empty::empty(),
             fine_tuned_model_checkpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1789,7 +1789,7 @@ pub struct AuditLogExternalKeyRegistered {
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogExternalKeyRegistered {
@@ -1797,7 +1797,7 @@ impl Empty for AuditLogExternalKeyRegistered {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1820,7 +1820,7 @@ pub struct AuditLogGroupCreated {
     pub data: Option<AuditLogGroupCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogGroupCreated {
@@ -1828,7 +1828,7 @@ impl Empty for AuditLogGroupCreated {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1845,14 +1845,14 @@ pub struct AuditLogGroupCreatedData {
     pub group_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogGroupCreatedData {
     fn empty() -> Self {
         Self {
             group_name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1875,7 +1875,7 @@ pub struct AuditLogGroupUpdated {
     pub changes_requested: Option<AuditLogGroupUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogGroupUpdated {
@@ -1883,7 +1883,7 @@ impl Empty for AuditLogGroupUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1912,7 +1912,7 @@ pub struct AuditLogInviteSent {
     pub data: Option<AuditLogInviteSentData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogInviteSent {
@@ -1920,7 +1920,7 @@ impl Empty for AuditLogInviteSent {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1944,7 +1944,7 @@ pub struct AuditLogInviteSentData {
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogInviteSentData {
@@ -1952,7 +1952,7 @@ impl Empty for AuditLogInviteSentData {
         Self {
             email: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1965,14 +1965,14 @@ pub struct AuditLogIpAllowlistConfigActivated {
     pub configs: Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogIpAllowlistConfigActivated {
     fn empty() -> Self {
         Self {
             configs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2005,7 +2005,7 @@ pub struct AuditLogIpAllowlistCreated {
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogIpAllowlistCreated {
@@ -2014,7 +2014,7 @@ impl Empty for AuditLogIpAllowlistCreated {
             id: Empty::empty(),
             name: Empty::empty(),
             allowed_ips: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2037,7 +2037,7 @@ pub struct AuditLogIpAllowlistUpdated {
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogIpAllowlistUpdated {
@@ -2045,7 +2045,7 @@ impl Empty for AuditLogIpAllowlistUpdated {
         Self {
             id: Empty::empty(),
             allowed_ips: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2069,7 +2069,7 @@ pub struct AuditLogLoginFailed {
     pub error_message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogLoginFailed {
@@ -2077,7 +2077,7 @@ impl Empty for AuditLogLoginFailed {
         Self {
             error_code: Empty::empty(),
             error_message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2100,7 +2100,7 @@ pub struct AuditLogOrganizationUpdated {
     pub changes_requested: Option<AuditLogOrganizationUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogOrganizationUpdated {
@@ -2108,7 +2108,7 @@ impl Empty for AuditLogOrganizationUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2167,7 +2167,7 @@ pub struct AuditLogOrganizationUpdatedChangesRequested {
     pub api_call_logging_project_ids: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogOrganizationUpdatedChangesRequested {
@@ -2180,7 +2180,7 @@ impl Empty for AuditLogOrganizationUpdatedChangesRequested {
             usage_dashboard_visibility: Empty::empty(),
             api_call_logging: Empty::empty(),
             api_call_logging_project_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2204,7 +2204,7 @@ pub struct AuditLogProject {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogProject {
@@ -2212,7 +2212,7 @@ impl Empty for AuditLogProject {
         Self {
             id: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2235,7 +2235,7 @@ pub struct AuditLogProjectCreated {
     pub data: Option<AuditLogProjectCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogProjectCreated {
@@ -2243,7 +2243,7 @@ impl Empty for AuditLogProjectCreated {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2267,7 +2267,7 @@ pub struct AuditLogProjectCreatedData {
     pub title: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogProjectCreatedData {
@@ -2275,7 +2275,7 @@ impl Empty for AuditLogProjectCreatedData {
         Self {
             name: Empty::empty(),
             title: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2298,7 +2298,7 @@ pub struct AuditLogProjectUpdated {
     pub changes_requested: Option<AuditLogProjectUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogProjectUpdated {
@@ -2306,7 +2306,7 @@ impl Empty for AuditLogProjectUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2323,14 +2323,14 @@ pub struct AuditLogProjectUpdatedChangesRequested {
     pub title: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogProjectUpdatedChangesRequested {
     fn empty() -> Self {
         Self {
             title: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2353,7 +2353,7 @@ pub struct AuditLogRateLimitUpdated {
     pub changes_requested: Option<AuditLogRateLimitUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRateLimitUpdated {
@@ -2361,7 +2361,7 @@ impl Empty for AuditLogRateLimitUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2395,7 +2395,7 @@ pub struct AuditLogRateLimitUpdatedChangesRequested {
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRateLimitUpdatedChangesRequested {
@@ -2407,7 +2407,7 @@ impl Empty for AuditLogRateLimitUpdatedChangesRequested {
             max_audio_megabytes_per_1_minute: Empty::empty(),
             max_requests_per_1_day: Empty::empty(),
             batch_1_day_max_input_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2452,7 +2452,7 @@ pub struct AuditLogRoleAssignmentCreated {
     pub resource_type: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRoleAssignmentCreated {
@@ -2463,7 +2463,7 @@ impl Empty for AuditLogRoleAssignmentCreated {
             principal_type: Empty::empty(),
             resource_id: Empty::empty(),
             resource_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2534,7 +2534,7 @@ pub struct AuditLogRoleBoundToResource {
     pub source: Option<AuditLogRoleBoundToResourceSource>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRoleBoundToResource {
@@ -2550,7 +2550,7 @@ impl Empty for AuditLogRoleBoundToResource {
             connector_name: Empty::empty(),
             enabled: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2607,7 +2607,7 @@ pub struct AuditLogRoleCreated {
     pub resource_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRoleCreated {
@@ -2618,7 +2618,7 @@ impl Empty for AuditLogRoleCreated {
             permissions: Empty::empty(),
             resource_type: Empty::empty(),
             resource_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2644,7 +2644,7 @@ pub struct AuditLogRoleUpdated {
     pub changes_requested: Option<AuditLogRoleUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRoleUpdated {
@@ -2652,7 +2652,7 @@ impl Empty for AuditLogRoleUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2699,7 +2699,7 @@ pub struct AuditLogRoleUpdatedChangesRequested {
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogRoleUpdatedChangesRequested {
@@ -2712,7 +2712,7 @@ impl Empty for AuditLogRoleUpdatedChangesRequested {
             permissions_removed: Empty::empty(),
             description: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2738,7 +2738,7 @@ pub struct AuditLogServiceAccountCreated {
     pub data: Option<AuditLogServiceAccountCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogServiceAccountCreated {
@@ -2746,7 +2746,7 @@ impl Empty for AuditLogServiceAccountCreated {
         Self {
             id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2763,14 +2763,14 @@ pub struct AuditLogServiceAccountCreatedData {
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogServiceAccountCreatedData {
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2793,7 +2793,7 @@ pub struct AuditLogServiceAccountUpdated {
     pub changes_requested: Option<AuditLogServiceAccountUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogServiceAccountUpdated {
@@ -2801,7 +2801,7 @@ impl Empty for AuditLogServiceAccountUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2846,7 +2846,7 @@ pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
@@ -2855,7 +2855,7 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
             id: Empty::empty(),
             identity_provider_id: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2893,7 +2893,7 @@ pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     pub service_account_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
@@ -2903,7 +2903,7 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
             identity_provider_id: Empty::empty(),
             project_id: Empty::empty(),
             service_account_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2930,7 +2930,7 @@ pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
@@ -2939,7 +2939,7 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
             id: Empty::empty(),
             identity_provider_id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2959,7 +2959,7 @@ pub struct AuditLogWorkloadIdentityProviderUpdated {
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderUpdated {
@@ -2967,7 +2967,7 @@ impl Empty for AuditLogWorkloadIdentityProviderUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3026,7 +3026,7 @@ pub struct Certificate {
     pub active: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Certificate {
@@ -3038,7 +3038,7 @@ impl Empty for Certificate {
             created_at: Empty::empty(),
             certificate_details: Empty::empty(),
             active: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3063,7 +3063,7 @@ pub struct CertificateCertificateDetails {
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CertificateCertificateDetails {
@@ -3072,7 +3072,7 @@ impl Empty for CertificateCertificateDetails {
             valid_at: Empty::empty(),
             expires_at: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3127,7 +3127,7 @@ pub struct CostsResult {
     pub quantity_unit: Option<CostsResultQuantityUnit>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CostsResult {
@@ -3140,7 +3140,7 @@ impl Empty for CostsResult {
             api_key_id: Empty::empty(),
             quantity: Empty::empty(),
             quantity_unit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3160,7 +3160,7 @@ pub struct CostsResultAmount {
     pub currency: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CostsResultAmount {
@@ -3168,7 +3168,7 @@ impl Empty for CostsResultAmount {
         Self {
             value: Empty::empty(),
             currency: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3210,14 +3210,14 @@ pub struct CreateGroupBody {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateGroupBody {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3236,14 +3236,14 @@ pub struct CreateGroupUserBody {
     pub user_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateGroupUserBody {
     fn empty() -> Self {
         Self {
             user_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3263,7 +3263,7 @@ pub struct CreateProjectServiceAccountApiKeyBody {
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateProjectServiceAccountApiKeyBody {
@@ -3271,7 +3271,7 @@ impl Empty for CreateProjectServiceAccountApiKeyBody {
         Self {
             name: Empty::empty(),
             scopes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3306,7 +3306,7 @@ pub struct CreateSpendAlertBody {
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateSpendAlertBody {
@@ -3316,7 +3316,7 @@ impl Empty for CreateSpendAlertBody {
             currency: Empty::empty(),
             interval: Empty::empty(),
             notification_channel: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3338,7 +3338,7 @@ pub struct DeleteCertificateResponse {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteCertificateResponse {
@@ -3346,7 +3346,7 @@ impl Empty for DeleteCertificateResponse {
         Self {
             object: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3374,7 +3374,7 @@ pub struct DeletedRoleAssignmentResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedRoleAssignmentResource {
@@ -3382,7 +3382,7 @@ impl Empty for DeletedRoleAssignmentResource {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3401,14 +3401,14 @@ pub struct ErrorResponse {
     pub error: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ErrorResponse {
     fn empty() -> Self {
         Self {
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3421,14 +3421,14 @@ pub struct GetCertificateParams {
     pub include: Option<Vec<consts::Content>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetCertificateParams {
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3477,7 +3477,7 @@ pub struct Group {
     pub scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Group {
@@ -3488,7 +3488,7 @@ impl Empty for Group {
             name: Empty::empty(),
             created_at: Empty::empty(),
             scim_managed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3519,7 +3519,7 @@ pub struct GroupDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupDeletedResource {
@@ -3528,7 +3528,7 @@ impl Empty for GroupDeletedResource {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3569,7 +3569,7 @@ pub struct GroupListResource {
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupListResource {
@@ -3579,7 +3579,7 @@ impl Empty for GroupListResource {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3640,7 +3640,7 @@ pub struct GroupMemberUser {
     pub user_type: GroupMemberUserUserType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupMemberUser {
@@ -3652,7 +3652,7 @@ impl Empty for GroupMemberUser {
             picture: Empty::empty(),
             is_service_account: Empty::empty(),
             user_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3708,7 +3708,7 @@ pub struct GroupResourceWithSuccess {
     pub is_scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupResourceWithSuccess {
@@ -3718,7 +3718,7 @@ impl Empty for GroupResourceWithSuccess {
             name: Empty::empty(),
             created_at: Empty::empty(),
             is_scim_managed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3773,7 +3773,7 @@ pub struct GroupResponse {
     pub group_type: GroupResponseGroupType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupResponse {
@@ -3784,7 +3784,7 @@ impl Empty for GroupResponse {
             created_at: Empty::empty(),
             is_scim_managed: Empty::empty(),
             group_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3825,7 +3825,7 @@ pub struct GroupRoleAssignment {
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupRoleAssignment {
@@ -3834,7 +3834,7 @@ impl Empty for GroupRoleAssignment {
             object: Empty::empty(),
             group: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3872,7 +3872,7 @@ pub struct GroupUser {
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupUser {
@@ -3881,7 +3881,7 @@ impl Empty for GroupUser {
             id: Empty::empty(),
             name: Empty::empty(),
             email: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3912,7 +3912,7 @@ pub struct GroupUserAssignment {
     pub group_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupUserAssignment {
@@ -3921,7 +3921,7 @@ impl Empty for GroupUserAssignment {
             object: Empty::empty(),
             user_id: Empty::empty(),
             group_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3943,7 +3943,7 @@ pub struct GroupUserDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GroupUserDeletedResource {
@@ -3951,7 +3951,7 @@ impl Empty for GroupUserDeletedResource {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3970,14 +3970,14 @@ pub struct HostedToolPermission {
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for HostedToolPermission {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3996,14 +3996,14 @@ pub struct HostedToolPermissionUpdate {
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for HostedToolPermissionUpdate {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4078,7 +4078,7 @@ pub struct Invite {
     pub projects: Vec<InviteProjectsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Invite {
@@ -4093,7 +4093,7 @@ impl Empty for Invite {
             expires_at: Empty::empty(),
             accepted_at: Empty::empty(),
             projects: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4124,7 +4124,7 @@ pub struct InviteDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InviteDeleteResponse {
@@ -4133,7 +4133,7 @@ impl Empty for InviteDeleteResponse {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4178,7 +4178,7 @@ pub struct InviteListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InviteListResponse {
@@ -4189,7 +4189,7 @@ impl Empty for InviteListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4217,7 +4217,7 @@ pub struct InviteProjectGroupBody {
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InviteProjectGroupBody {
@@ -4225,7 +4225,7 @@ impl Empty for InviteProjectGroupBody {
         Self {
             group_id: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4253,7 +4253,7 @@ pub struct InviteProjectsItem {
     pub role: InviteProjectsItemRole,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InviteProjectsItem {
@@ -4261,7 +4261,7 @@ impl Empty for InviteProjectsItem {
         Self {
             id: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4302,7 +4302,7 @@ pub struct InviteRequest {
     pub projects: Option<Vec<InviteRequestProjectsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InviteRequest {
@@ -4311,7 +4311,7 @@ impl Empty for InviteRequest {
             email: Empty::empty(),
             role: Empty::empty(),
             projects: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4417,7 +4417,7 @@ pub struct ListAuditLogsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListAuditLogsParams {
@@ -4433,7 +4433,7 @@ impl Empty for ListAuditLogsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4459,7 +4459,7 @@ pub struct ListAuditLogsParamsEffectiveAt {
     pub lte: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListAuditLogsParamsEffectiveAt {
@@ -4469,7 +4469,7 @@ impl Empty for ListAuditLogsParamsEffectiveAt {
             gte: Empty::empty(),
             lt: Empty::empty(),
             lte: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4514,7 +4514,7 @@ pub struct ListAuditLogsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListAuditLogsResponse {
@@ -4525,7 +4525,7 @@ impl Empty for ListAuditLogsResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4576,7 +4576,7 @@ pub struct ListCertificatesResponse {
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListCertificatesResponse {
@@ -4587,7 +4587,7 @@ impl Empty for ListCertificatesResponse {
             last_id: Empty::empty(),
             has_more: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4615,7 +4615,7 @@ pub struct ListGroupRoleAssignmentsParams {
     pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListGroupRoleAssignmentsParams {
@@ -4624,7 +4624,7 @@ impl Empty for ListGroupRoleAssignmentsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4657,7 +4657,7 @@ pub struct ListGroupUsersParams {
     pub order: Option<ListGroupUsersParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListGroupUsersParams {
@@ -4666,7 +4666,7 @@ impl Empty for ListGroupUsersParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4707,7 +4707,7 @@ pub struct ListGroupsParams {
     pub order: Option<ListGroupsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListGroupsParams {
@@ -4716,7 +4716,7 @@ impl Empty for ListGroupsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4741,7 +4741,7 @@ pub struct ListInvitesParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListInvitesParams {
@@ -4749,7 +4749,7 @@ impl Empty for ListInvitesParams {
         Self {
             limit: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4775,7 +4775,7 @@ pub struct ListOrganizationCertificatesParams {
     pub order: Option<ListOrganizationCertificatesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListOrganizationCertificatesParams {
@@ -4784,7 +4784,7 @@ impl Empty for ListOrganizationCertificatesParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4823,7 +4823,7 @@ pub struct ListOrganizationSpendAlertsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListOrganizationSpendAlertsParams {
@@ -4833,7 +4833,7 @@ impl Empty for ListOrganizationSpendAlertsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4861,7 +4861,7 @@ pub struct ListProjectApiKeysParams {
     pub owner_project_access: Option<ListProjectApiKeysParamsOwnerProjectAccess>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectApiKeysParams {
@@ -4870,7 +4870,7 @@ impl Empty for ListProjectApiKeysParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             owner_project_access: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4908,7 +4908,7 @@ pub struct ListProjectCertificatesParams {
     pub order: Option<ListProjectCertificatesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectCertificatesParams {
@@ -4917,7 +4917,7 @@ impl Empty for ListProjectCertificatesParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4971,7 +4971,7 @@ pub struct ListProjectCertificatesResponse {
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectCertificatesResponse {
@@ -4982,7 +4982,7 @@ impl Empty for ListProjectCertificatesResponse {
             last_id: Empty::empty(),
             has_more: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5010,7 +5010,7 @@ pub struct ListProjectGroupRoleAssignmentsParams {
     pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectGroupRoleAssignmentsParams {
@@ -5019,7 +5019,7 @@ impl Empty for ListProjectGroupRoleAssignmentsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5052,7 +5052,7 @@ pub struct ListProjectGroupsParams {
     pub order: Option<ListProjectGroupsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectGroupsParams {
@@ -5061,7 +5061,7 @@ impl Empty for ListProjectGroupsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5093,7 +5093,7 @@ pub struct ListProjectRateLimitsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectRateLimitsParams {
@@ -5102,7 +5102,7 @@ impl Empty for ListProjectRateLimitsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5132,7 +5132,7 @@ pub struct ListProjectRolesParams {
     pub order: Option<ListProjectRolesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectRolesParams {
@@ -5141,7 +5141,7 @@ impl Empty for ListProjectRolesParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5166,7 +5166,7 @@ pub struct ListProjectServiceAccountsParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectServiceAccountsParams {
@@ -5174,7 +5174,7 @@ impl Empty for ListProjectServiceAccountsParams {
         Self {
             limit: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5210,7 +5210,7 @@ pub struct ListProjectSpendAlertsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectSpendAlertsParams {
@@ -5220,7 +5220,7 @@ impl Empty for ListProjectSpendAlertsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5251,7 +5251,7 @@ pub struct ListProjectUserRoleAssignmentsParams {
     pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectUserRoleAssignmentsParams {
@@ -5260,7 +5260,7 @@ impl Empty for ListProjectUserRoleAssignmentsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5285,7 +5285,7 @@ pub struct ListProjectUsersParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectUsersParams {
@@ -5293,7 +5293,7 @@ impl Empty for ListProjectUsersParams {
         Self {
             limit: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5319,7 +5319,7 @@ pub struct ListProjectsParams {
     pub include_archived: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListProjectsParams {
@@ -5328,7 +5328,7 @@ impl Empty for ListProjectsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             include_archived: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5358,7 +5358,7 @@ pub struct ListRolesParams {
     pub order: Option<ListRolesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListRolesParams {
@@ -5367,7 +5367,7 @@ impl Empty for ListRolesParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5398,7 +5398,7 @@ pub struct ListUserRoleAssignmentsParams {
     pub order: Option<ListUserRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListUserRoleAssignmentsParams {
@@ -5407,7 +5407,7 @@ impl Empty for ListUserRoleAssignmentsParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5435,7 +5435,7 @@ pub struct ListUsersParams {
     pub emails: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListUsersParams {
@@ -5444,7 +5444,7 @@ impl Empty for ListUsersParams {
             limit: Empty::empty(),
             after: Empty::empty(),
             emails: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5461,14 +5461,14 @@ pub struct ModifyCertificateRequest {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModifyCertificateRequest {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5527,7 +5527,7 @@ pub struct OrganizationCertificate {
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationCertificate {
@@ -5539,7 +5539,7 @@ impl Empty for OrganizationCertificate {
             created_at: Empty::empty(),
             certificate_details: Empty::empty(),
             active: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5561,7 +5561,7 @@ pub struct OrganizationCertificateActivationResponse {
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationCertificateActivationResponse {
@@ -5569,7 +5569,7 @@ impl Empty for OrganizationCertificateActivationResponse {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5587,7 +5587,7 @@ pub struct OrganizationCertificateCertificateDetails {
     pub expires_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationCertificateCertificateDetails {
@@ -5595,7 +5595,7 @@ impl Empty for OrganizationCertificateCertificateDetails {
         Self {
             valid_at: Empty::empty(),
             expires_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5617,7 +5617,7 @@ pub struct OrganizationCertificateDeactivationResponse {
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationCertificateDeactivationResponse {
@@ -5625,7 +5625,7 @@ impl Empty for OrganizationCertificateDeactivationResponse {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5647,7 +5647,7 @@ pub struct OrganizationDataRetention {
     pub r#type: OrganizationDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationDataRetention {
@@ -5655,7 +5655,7 @@ impl Empty for OrganizationDataRetention {
         Self {
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5728,7 +5728,7 @@ pub struct OrganizationProjectCertificate {
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationProjectCertificate {
@@ -5740,7 +5740,7 @@ impl Empty for OrganizationProjectCertificate {
             created_at: Empty::empty(),
             certificate_details: Empty::empty(),
             active: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5762,7 +5762,7 @@ pub struct OrganizationProjectCertificateActivationResponse {
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationProjectCertificateActivationResponse {
@@ -5770,7 +5770,7 @@ impl Empty for OrganizationProjectCertificateActivationResponse {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5796,7 +5796,7 @@ pub struct OrganizationProjectCertificateDeactivationResponse {
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationProjectCertificateDeactivationResponse {
@@ -5804,7 +5804,7 @@ impl Empty for OrganizationProjectCertificateDeactivationResponse {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5850,7 +5850,7 @@ pub struct OrganizationSpendAlert {
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationSpendAlert {
@@ -5862,7 +5862,7 @@ impl Empty for OrganizationSpendAlert {
             currency: Empty::empty(),
             interval: Empty::empty(),
             notification_channel: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5893,7 +5893,7 @@ pub struct OrganizationSpendAlertDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationSpendAlertDeletedResource {
@@ -5902,7 +5902,7 @@ impl Empty for OrganizationSpendAlertDeletedResource {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5953,7 +5953,7 @@ pub struct OrganizationSpendAlertListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationSpendAlertListResource {
@@ -5964,7 +5964,7 @@ impl Empty for OrganizationSpendAlertListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5987,7 +5987,7 @@ pub struct OrganizationSpendLimitDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationSpendLimitDeletedResource {
@@ -5995,7 +5995,7 @@ impl Empty for OrganizationSpendLimitDeletedResource {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6045,7 +6045,7 @@ pub struct OrganizationSpendLimitResource {
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OrganizationSpendLimitResource {
@@ -6056,7 +6056,7 @@ impl Empty for OrganizationSpendLimitResource {
             currency: Empty::empty(),
             interval: Empty::empty(),
             enforcement: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6115,7 +6115,7 @@ pub struct Project {
     pub residency: Option<PublicProjectResidency>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Project {
@@ -6129,7 +6129,7 @@ impl Empty for Project {
             status: Empty::empty(),
             external_key_id: Empty::empty(),
             residency: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6206,7 +6206,7 @@ pub struct ProjectApiKey {
     pub owner: ProjectApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKey {
@@ -6220,7 +6220,7 @@ impl Empty for ProjectApiKey {
             id: Empty::empty(),
             owner_project_access: Empty::empty(),
             owner: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6251,7 +6251,7 @@ pub struct ProjectApiKeyDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKeyDeleteResponse {
@@ -6260,7 +6260,7 @@ impl Empty for ProjectApiKeyDeleteResponse {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6305,7 +6305,7 @@ pub struct ProjectApiKeyListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKeyListResponse {
@@ -6316,7 +6316,7 @@ impl Empty for ProjectApiKeyListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6335,7 +6335,7 @@ pub struct ProjectApiKeyOwner {
     pub service_account: Option<ProjectApiKeyOwnerServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKeyOwner {
@@ -6344,7 +6344,7 @@ impl Empty for ProjectApiKeyOwner {
             r#type: Empty::empty(),
             user: Empty::empty(),
             service_account: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6400,7 +6400,7 @@ pub struct ProjectApiKeyOwnerServiceAccount {
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKeyOwnerServiceAccount {
@@ -6410,7 +6410,7 @@ impl Empty for ProjectApiKeyOwnerServiceAccount {
             name: Empty::empty(),
             created_at: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6468,7 +6468,7 @@ pub struct ProjectApiKeyOwnerUser {
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectApiKeyOwnerUser {
@@ -6479,7 +6479,7 @@ impl Empty for ProjectApiKeyOwnerUser {
             name: Empty::empty(),
             created_at: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6508,7 +6508,7 @@ pub struct ProjectCreateRequest {
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectCreateRequest {
@@ -6517,7 +6517,7 @@ impl Empty for ProjectCreateRequest {
             name: Empty::empty(),
             residency: Empty::empty(),
             external_key_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6539,7 +6539,7 @@ pub struct ProjectDataRetention {
     pub r#type: ProjectDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectDataRetention {
@@ -6547,7 +6547,7 @@ impl Empty for ProjectDataRetention {
         Self {
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6623,7 +6623,7 @@ pub struct ProjectGroup {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectGroup {
@@ -6635,7 +6635,7 @@ impl Empty for ProjectGroup {
             group_name: Empty::empty(),
             group_type: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6657,7 +6657,7 @@ pub struct ProjectGroupDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectGroupDeletedResource {
@@ -6665,7 +6665,7 @@ impl Empty for ProjectGroupDeletedResource {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6709,7 +6709,7 @@ pub struct ProjectGroupListResource {
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectGroupListResource {
@@ -6719,7 +6719,7 @@ impl Empty for ProjectGroupListResource {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6774,7 +6774,7 @@ pub struct ProjectHostedToolPermissions {
     pub code_interpreter: HostedToolPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectHostedToolPermissions {
@@ -6785,7 +6785,7 @@ impl Empty for ProjectHostedToolPermissions {
             image_generation: Empty::empty(),
             mcp: Empty::empty(),
             code_interpreter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6810,7 +6810,7 @@ pub struct ProjectHostedToolPermissionsUpdateRequest {
     pub code_interpreter: Option<HostedToolPermissionUpdate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectHostedToolPermissionsUpdateRequest {
@@ -6821,7 +6821,7 @@ impl Empty for ProjectHostedToolPermissionsUpdateRequest {
             image_generation: Empty::empty(),
             mcp: Empty::empty(),
             code_interpreter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6866,7 +6866,7 @@ pub struct ProjectListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectListResponse {
@@ -6877,7 +6877,7 @@ impl Empty for ProjectListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6908,7 +6908,7 @@ pub struct ProjectModelPermissions {
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectModelPermissions {
@@ -6917,7 +6917,7 @@ impl Empty for ProjectModelPermissions {
             object: Empty::empty(),
             mode: Empty::empty(),
             model_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6939,7 +6939,7 @@ pub struct ProjectModelPermissionsDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectModelPermissionsDeleteResponse {
@@ -6947,7 +6947,7 @@ impl Empty for ProjectModelPermissionsDeleteResponse {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6985,7 +6985,7 @@ pub struct ProjectModelPermissionsUpdateRequest {
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectModelPermissionsUpdateRequest {
@@ -6993,7 +6993,7 @@ impl Empty for ProjectModelPermissionsUpdateRequest {
         Self {
             mode: Empty::empty(),
             model_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7061,7 +7061,7 @@ pub struct ProjectRateLimit {
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectRateLimit {
@@ -7076,7 +7076,7 @@ impl Empty for ProjectRateLimit {
             max_audio_megabytes_per_1_minute: Empty::empty(),
             max_requests_per_1_day: Empty::empty(),
             batch_1_day_max_input_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7121,7 +7121,7 @@ pub struct ProjectRateLimitListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectRateLimitListResponse {
@@ -7132,7 +7132,7 @@ impl Empty for ProjectRateLimitListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7166,7 +7166,7 @@ pub struct ProjectRateLimitUpdateRequest {
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectRateLimitUpdateRequest {
@@ -7178,7 +7178,7 @@ impl Empty for ProjectRateLimitUpdateRequest {
             max_audio_megabytes_per_1_minute: Empty::empty(),
             max_requests_per_1_day: Empty::empty(),
             batch_1_day_max_input_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7227,7 +7227,7 @@ pub struct ProjectServiceAccount {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccount {
@@ -7238,7 +7238,7 @@ impl Empty for ProjectServiceAccount {
             name: Empty::empty(),
             role: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7288,7 +7288,7 @@ pub struct ProjectServiceAccountApiKey {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccountApiKey {
@@ -7299,7 +7299,7 @@ impl Empty for ProjectServiceAccountApiKey {
             name: Empty::empty(),
             created_at: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7321,7 +7321,7 @@ pub struct ProjectServiceAccountCreateRequest {
     pub create_service_account_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccountCreateRequest {
@@ -7329,7 +7329,7 @@ impl Empty for ProjectServiceAccountCreateRequest {
         Self {
             name: Empty::empty(),
             create_service_account_only: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7382,7 +7382,7 @@ pub struct ProjectServiceAccountCreateResponse {
     pub api_key: Option<ProjectServiceAccountApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccountCreateResponse {
@@ -7394,7 +7394,7 @@ impl Empty for ProjectServiceAccountCreateResponse {
             role: Empty::empty(),
             created_at: Empty::empty(),
             api_key: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7435,7 +7435,7 @@ pub struct ProjectServiceAccountDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccountDeleteResponse {
@@ -7444,7 +7444,7 @@ impl Empty for ProjectServiceAccountDeleteResponse {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7489,7 +7489,7 @@ pub struct ProjectServiceAccountListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectServiceAccountListResponse {
@@ -7500,7 +7500,7 @@ impl Empty for ProjectServiceAccountListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7558,7 +7558,7 @@ pub struct ProjectSpendAlert {
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectSpendAlert {
@@ -7570,7 +7570,7 @@ impl Empty for ProjectSpendAlert {
             currency: Empty::empty(),
             interval: Empty::empty(),
             notification_channel: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7601,7 +7601,7 @@ pub struct ProjectSpendAlertDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectSpendAlertDeletedResource {
@@ -7610,7 +7610,7 @@ impl Empty for ProjectSpendAlertDeletedResource {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7661,7 +7661,7 @@ pub struct ProjectSpendAlertListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectSpendAlertListResource {
@@ -7672,7 +7672,7 @@ impl Empty for ProjectSpendAlertListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7695,7 +7695,7 @@ pub struct ProjectSpendLimitDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectSpendLimitDeletedResource {
@@ -7703,7 +7703,7 @@ impl Empty for ProjectSpendLimitDeletedResource {
         Self {
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7753,7 +7753,7 @@ pub struct ProjectSpendLimitResource {
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectSpendLimitResource {
@@ -7764,7 +7764,7 @@ impl Empty for ProjectSpendLimitResource {
             currency: Empty::empty(),
             interval: Empty::empty(),
             enforcement: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7788,7 +7788,7 @@ pub struct ProjectUpdateRequest {
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUpdateRequest {
@@ -7796,7 +7796,7 @@ impl Empty for ProjectUpdateRequest {
         Self {
             name: Empty::empty(),
             external_key_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7850,7 +7850,7 @@ pub struct ProjectUser {
     pub added_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUser {
@@ -7862,7 +7862,7 @@ impl Empty for ProjectUser {
             email: Empty::empty(),
             role: Empty::empty(),
             added_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7895,7 +7895,7 @@ pub struct ProjectUserCreateRequest {
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUserCreateRequest {
@@ -7904,7 +7904,7 @@ impl Empty for ProjectUserCreateRequest {
             user_id: Empty::empty(),
             email: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7935,7 +7935,7 @@ pub struct ProjectUserDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUserDeleteResponse {
@@ -7944,7 +7944,7 @@ impl Empty for ProjectUserDeleteResponse {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7995,7 +7995,7 @@ pub struct ProjectUserListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUserListResponse {
@@ -8006,7 +8006,7 @@ impl Empty for ProjectUserListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8023,14 +8023,14 @@ pub struct ProjectUserUpdateRequest {
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProjectUserUpdateRequest {
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8049,14 +8049,14 @@ pub struct PublicAssignOrganizationGroupRoleBody {
     pub role_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PublicAssignOrganizationGroupRoleBody {
     fn empty() -> Self {
         Self {
             role_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8091,7 +8091,7 @@ pub struct PublicCreateOrganizationRoleBody {
     pub description: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PublicCreateOrganizationRoleBody {
@@ -8100,7 +8100,7 @@ impl Empty for PublicCreateOrganizationRoleBody {
             role_name: Empty::empty(),
             permissions: Empty::empty(),
             description: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8171,7 +8171,7 @@ pub struct PublicRoleListResource {
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PublicRoleListResource {
@@ -8181,7 +8181,7 @@ impl Empty for PublicRoleListResource {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8208,7 +8208,7 @@ pub struct PublicUpdateOrganizationRoleBody {
     pub role_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PublicUpdateOrganizationRoleBody {
@@ -8217,7 +8217,7 @@ impl Empty for PublicUpdateOrganizationRoleBody {
             permissions: Empty::empty(),
             description: Empty::empty(),
             role_name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8231,14 +8231,14 @@ pub struct RetrieveProjectGroupParams {
     pub group_type: Option<RetrieveProjectGroupParamsGroupType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RetrieveProjectGroupParams {
     fn empty() -> Self {
         Self {
             group_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8317,7 +8317,7 @@ pub struct Role {
     pub predefined_role: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Role {
@@ -8330,7 +8330,7 @@ impl Empty for Role {
             permissions: Empty::empty(),
             resource_type: Empty::empty(),
             predefined_role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8361,7 +8361,7 @@ pub struct RoleDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RoleDeletedResource {
@@ -8370,7 +8370,7 @@ impl Empty for RoleDeletedResource {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8411,7 +8411,7 @@ pub struct RoleListResource {
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RoleListResource {
@@ -8421,7 +8421,7 @@ impl Empty for RoleListResource {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8472,7 +8472,7 @@ pub struct ServiceAccountApiKeyBody {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ServiceAccountApiKeyBody {
@@ -8483,7 +8483,7 @@ impl Empty for ServiceAccountApiKeyBody {
             name: Empty::empty(),
             created_at: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8512,7 +8512,7 @@ pub struct SpendAlertNotificationChannel {
     pub subject_prefix: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpendAlertNotificationChannel {
@@ -8521,7 +8521,7 @@ impl Empty for SpendAlertNotificationChannel {
             r#type: Empty::empty(),
             recipients: Empty::empty(),
             subject_prefix: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8548,14 +8548,14 @@ pub struct SpendLimitEnforcement {
     pub status: SpendLimitEnforcementStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpendLimitEnforcement {
     fn empty() -> Self {
         Self {
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8593,14 +8593,14 @@ pub struct ToggleCertificatesRequest {
     pub certificate_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ToggleCertificatesRequest {
     fn empty() -> Self {
         Self {
             certificate_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8620,14 +8620,14 @@ pub struct UpdateGroupBody {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateGroupBody {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8646,14 +8646,14 @@ pub struct UpdateOrganizationDataRetentionBody {
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateOrganizationDataRetentionBody {
     fn empty() -> Self {
         Self {
             retention_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8682,7 +8682,7 @@ pub struct UpdateOrganizationSpendLimitBody {
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateOrganizationSpendLimitBody {
@@ -8691,7 +8691,7 @@ impl Empty for UpdateOrganizationSpendLimitBody {
             threshold_amount: Empty::empty(),
             currency: Empty::empty(),
             interval: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8710,14 +8710,14 @@ pub struct UpdateProjectDataRetentionBody {
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateProjectDataRetentionBody {
     fn empty() -> Self {
         Self {
             retention_type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8740,7 +8740,7 @@ pub struct UpdateProjectServiceAccountBody {
     pub role: Option<UpdateProjectServiceAccountBodyRole>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateProjectServiceAccountBody {
@@ -8748,7 +8748,7 @@ impl Empty for UpdateProjectServiceAccountBody {
         Self {
             name: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8777,7 +8777,7 @@ pub struct UpdateProjectSpendLimitBody {
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateProjectSpendLimitBody {
@@ -8786,7 +8786,7 @@ impl Empty for UpdateProjectSpendLimitBody {
             threshold_amount: Empty::empty(),
             currency: Empty::empty(),
             interval: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8812,7 +8812,7 @@ pub struct UploadCertificateRequest {
     pub certificate: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UploadCertificateRequest {
@@ -8820,7 +8820,7 @@ impl Empty for UploadCertificateRequest {
         Self {
             name: Empty::empty(),
             certificate: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8873,7 +8873,7 @@ pub struct UsageAudioSpeechesParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageAudioSpeechesParams {
@@ -8889,7 +8889,7 @@ impl Empty for UsageAudioSpeechesParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8975,7 +8975,7 @@ pub struct UsageAudioSpeechesResult {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageAudioSpeechesResult {
@@ -8988,7 +8988,7 @@ impl Empty for UsageAudioSpeechesResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9041,7 +9041,7 @@ pub struct UsageAudioTranscriptionsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageAudioTranscriptionsParams {
@@ -9057,7 +9057,7 @@ impl Empty for UsageAudioTranscriptionsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9122,7 +9122,7 @@ pub struct UsageAudioTranscriptionsResult {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageAudioTranscriptionsResult {
@@ -9135,7 +9135,7 @@ impl Empty for UsageAudioTranscriptionsResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9179,7 +9179,7 @@ pub struct UsageCodeInterpreterSessionsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageCodeInterpreterSessionsParams {
@@ -9192,7 +9192,7 @@ impl Empty for UsageCodeInterpreterSessionsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9224,7 +9224,7 @@ pub struct UsageCodeInterpreterSessionsResult {
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageCodeInterpreterSessionsResult {
@@ -9233,7 +9233,7 @@ impl Empty for UsageCodeInterpreterSessionsResult {
             object: Empty::empty(),
             num_sessions: Empty::empty(),
             project_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9289,7 +9289,7 @@ pub struct UsageCompletionsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageCompletionsParams {
@@ -9306,7 +9306,7 @@ impl Empty for UsageCompletionsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9453,7 +9453,7 @@ pub struct UsageCompletionsResult {
     pub service_tier: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageCompletionsResult {
@@ -9481,7 +9481,7 @@ impl Empty for UsageCompletionsResult {
             model: Empty::empty(),
             batch: Empty::empty(),
             service_tier: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9529,7 +9529,7 @@ pub struct UsageCostsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageCostsParams {
@@ -9543,7 +9543,7 @@ impl Empty for UsageCostsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9608,7 +9608,7 @@ pub struct UsageEmbeddingsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageEmbeddingsParams {
@@ -9624,7 +9624,7 @@ impl Empty for UsageEmbeddingsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9689,7 +9689,7 @@ pub struct UsageEmbeddingsResult {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageEmbeddingsResult {
@@ -9702,7 +9702,7 @@ impl Empty for UsageEmbeddingsResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9755,7 +9755,7 @@ pub struct UsageFileSearchCallsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageFileSearchCallsParams {
@@ -9771,7 +9771,7 @@ impl Empty for UsageFileSearchCallsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9838,7 +9838,7 @@ pub struct UsageFileSearchCallsResult {
     pub vector_store_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageFileSearchCallsResult {
@@ -9850,7 +9850,7 @@ impl Empty for UsageFileSearchCallsResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             vector_store_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9909,7 +9909,7 @@ pub struct UsageImagesParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageImagesParams {
@@ -9927,7 +9927,7 @@ impl Empty for UsageImagesParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10049,7 +10049,7 @@ pub struct UsageImagesResult {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageImagesResult {
@@ -10064,7 +10064,7 @@ impl Empty for UsageImagesResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10117,7 +10117,7 @@ pub struct UsageModerationsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageModerationsParams {
@@ -10133,7 +10133,7 @@ impl Empty for UsageModerationsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10198,7 +10198,7 @@ pub struct UsageModerationsResult {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageModerationsResult {
@@ -10211,7 +10211,7 @@ impl Empty for UsageModerationsResult {
             user_id: Empty::empty(),
             api_key_id: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10252,7 +10252,7 @@ pub struct UsageResponse {
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageResponse {
@@ -10262,7 +10262,7 @@ impl Empty for UsageResponse {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next_page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10302,7 +10302,7 @@ pub struct UsageTimeBucket {
     pub results: Vec<UsageTimeBucketResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageTimeBucket {
@@ -10312,7 +10312,7 @@ impl Empty for UsageTimeBucket {
             start_time: Empty::empty(),
             end_time: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10384,7 +10384,7 @@ pub struct UsageVectorStoresParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageVectorStoresParams {
@@ -10397,7 +10397,7 @@ impl Empty for UsageVectorStoresParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10429,7 +10429,7 @@ pub struct UsageVectorStoresResult {
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageVectorStoresResult {
@@ -10438,7 +10438,7 @@ impl Empty for UsageVectorStoresResult {
             object: Empty::empty(),
             usage_bytes: Empty::empty(),
             project_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10494,7 +10494,7 @@ pub struct UsageWebSearchCallsParams {
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageWebSearchCallsParams {
@@ -10511,7 +10511,7 @@ impl Empty for UsageWebSearchCallsParams {
             group_by: Empty::empty(),
             limit: Empty::empty(),
             page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10599,7 +10599,7 @@ pub struct UsageWebSearchCallsResult {
     pub context_level: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UsageWebSearchCallsResult {
@@ -10613,7 +10613,7 @@ impl Empty for UsageWebSearchCallsResult {
             api_key_id: Empty::empty(),
             model: Empty::empty(),
             context_level: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10705,7 +10705,7 @@ pub struct User {
     pub projects: Option<UserProjects>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for User {
@@ -10727,7 +10727,7 @@ impl Empty for User {
             technical_level: Empty::empty(),
             developer_persona: Empty::empty(),
             projects: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10758,7 +10758,7 @@ pub struct UserDeleteResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserDeleteResponse {
@@ -10767,7 +10767,7 @@ impl Empty for UserDeleteResponse {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10808,7 +10808,7 @@ pub struct UserListResource {
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserListResource {
@@ -10818,7 +10818,7 @@ impl Empty for UserListResource {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10863,7 +10863,7 @@ pub struct UserListResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserListResponse {
@@ -10874,7 +10874,7 @@ impl Empty for UserListResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10896,7 +10896,7 @@ pub struct UserProjects {
     pub data: Vec<UserProjectsDataItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserProjects {
@@ -10904,7 +10904,7 @@ impl Empty for UserProjects {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10935,7 +10935,7 @@ pub struct UserProjectsDataItem {
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserProjectsDataItem {
@@ -10944,7 +10944,7 @@ impl Empty for UserProjectsDataItem {
             id: Empty::empty(),
             name: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10975,7 +10975,7 @@ pub struct UserRoleAssignment {
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserRoleAssignment {
@@ -10984,7 +10984,7 @@ impl Empty for UserRoleAssignment {
             object: Empty::empty(),
             user: Empty::empty(),
             role: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11022,7 +11022,7 @@ pub struct UserRoleUpdateRequest {
     pub developer_persona: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserRoleUpdateRequest {
@@ -11032,7 +11032,7 @@ impl Empty for UserRoleUpdateRequest {
             role_id: Empty::empty(),
             technical_level: Empty::empty(),
             developer_persona: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11085,7 +11085,7 @@ pub struct UserUser {
     pub banned_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserUser {
@@ -11099,7 +11099,7 @@ impl Empty for UserUser {
             enabled: Empty::empty(),
             banned: Empty::empty(),
             banned_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -98,7 +98,7 @@ pub struct AssistantObject {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantObject {
@@ -117,7 +117,7 @@ impl Empty for AssistantObject {
             temperature: Empty::empty(),
             top_p: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -133,7 +133,7 @@ pub struct AssistantObjectToolResources {
     pub file_search: Option<AssistantObjectToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantObjectToolResources {
@@ -141,7 +141,7 @@ impl Empty for AssistantObjectToolResources {
         Self {
             code_interpreter: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -156,14 +156,14 @@ pub struct AssistantObjectToolResourcesCodeInterpreter {
     pub file_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantObjectToolResourcesCodeInterpreter {
     fn empty() -> Self {
         Self {
             file_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -177,14 +177,14 @@ pub struct AssistantObjectToolResourcesFileSearch {
     pub vector_store_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantObjectToolResourcesFileSearch {
     fn empty() -> Self {
         Self {
             vector_store_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -317,14 +317,14 @@ pub struct AssistantToolsCode {
     pub r#type: consts::CodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantToolsCode {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -340,7 +340,7 @@ pub struct AssistantToolsFileSearch {
     pub file_search: Option<AssistantToolsFileSearchFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantToolsFileSearch {
@@ -348,7 +348,7 @@ impl Empty for AssistantToolsFileSearch {
         Self {
             r#type: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -369,7 +369,7 @@ pub struct AssistantToolsFileSearchFileSearch {
     pub ranking_options: Option<FileSearchRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantToolsFileSearchFileSearch {
@@ -377,7 +377,7 @@ impl Empty for AssistantToolsFileSearchFileSearch {
         Self {
             max_num_results: Empty::empty(),
             ranking_options: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -390,14 +390,14 @@ pub struct AssistantToolsFileSearchTypeOnly {
     pub r#type: consts::FileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantToolsFileSearchTypeOnly {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -419,7 +419,7 @@ pub struct AssistantToolsFunction {
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantToolsFunction {
@@ -427,7 +427,7 @@ impl Empty for AssistantToolsFunction {
         Self {
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -473,7 +473,7 @@ pub struct AssistantsNamedToolChoice {
     pub function: Option<AssistantsNamedToolChoiceFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantsNamedToolChoice {
@@ -481,7 +481,7 @@ impl Empty for AssistantsNamedToolChoice {
         Self {
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -556,7 +556,7 @@ pub struct CreateAssistantRequest {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequest {
@@ -573,7 +573,7 @@ impl Empty for CreateAssistantRequest {
             temperature: Empty::empty(),
             top_p: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -679,7 +679,7 @@ pub struct CreateAssistantRequestToolResources {
     pub file_search: Option<CreateAssistantRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequestToolResources {
@@ -687,7 +687,7 @@ impl Empty for CreateAssistantRequestToolResources {
         Self {
             code_interpreter: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -709,7 +709,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearch {
     pub vector_stores: Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearch {
@@ -717,7 +717,7 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearch {
         Self {
             vector_store_ids: Empty::empty(),
             vector_stores: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -738,7 +738,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
@@ -747,7 +747,7 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
             file_ids: Empty::empty(),
             chunking_strategy: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -770,14 +770,14 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
     pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -800,7 +800,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
@@ -808,7 +808,7 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChun
         Self {
             r#type: Empty::empty(),
             r#static: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -838,7 +838,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
     pub chunk_overlap_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty
@@ -848,7 +848,7 @@ impl Empty
         Self {
             max_chunk_size_tokens: Empty::empty(),
             chunk_overlap_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -894,7 +894,7 @@ pub struct CreateMessageRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateMessageRequest {
@@ -904,7 +904,7 @@ impl Empty for CreateMessageRequest {
             content: Empty::empty(),
             attachments: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -924,7 +924,7 @@ pub struct CreateMessageRequestAttachmentsItem {
     pub tools: Option<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateMessageRequestAttachmentsItem {
@@ -932,7 +932,7 @@ impl Empty for CreateMessageRequestAttachmentsItem {
         Self {
             file_id: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -993,14 +993,14 @@ pub struct CreateRunParams {
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateRunParams {
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1090,7 +1090,7 @@ pub struct CreateRunRequest {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateRunRequest {
@@ -1113,7 +1113,7 @@ impl Empty for CreateRunRequest {
             tool_choice: Empty::empty(),
             parallel_tool_calls: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1298,7 +1298,7 @@ pub struct CreateThreadAndRunRequest {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateThreadAndRunRequest {
@@ -1320,7 +1320,7 @@ impl Empty for CreateThreadAndRunRequest {
             tool_choice: Empty::empty(),
             parallel_tool_calls: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1418,7 +1418,7 @@ pub struct CreateThreadAndRunRequestToolResources {
     pub file_search: Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateThreadAndRunRequestToolResources {
@@ -1426,7 +1426,7 @@ impl Empty for CreateThreadAndRunRequestToolResources {
         Self {
             code_interpreter: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1464,7 +1464,7 @@ pub struct CreateThreadRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateThreadRequest {
@@ -1473,7 +1473,7 @@ impl Empty for CreateThreadRequest {
             messages: Empty::empty(),
             tool_resources: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1507,7 +1507,7 @@ pub struct DeleteAssistantResponse {
     pub object: consts::AssistantDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteAssistantResponse {
@@ -1516,7 +1516,7 @@ impl Empty for DeleteAssistantResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1547,7 +1547,7 @@ pub struct DeleteMessageResponse {
     pub object: consts::ThreadMessageDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteMessageResponse {
@@ -1556,7 +1556,7 @@ impl Empty for DeleteMessageResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1587,7 +1587,7 @@ pub struct DeleteThreadResponse {
     pub object: consts::ThreadDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteThreadResponse {
@@ -1596,7 +1596,7 @@ impl Empty for DeleteThreadResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1612,7 +1612,7 @@ pub struct DoneEvent {
     pub data: consts::DONE,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DoneEvent {
@@ -1620,7 +1620,7 @@ impl Empty for DoneEvent {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1642,7 +1642,7 @@ pub struct ErrorEvent {
     pub data: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ErrorEvent {
@@ -1650,7 +1650,7 @@ impl Empty for ErrorEvent {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1683,7 +1683,7 @@ pub struct FileSearchRankingOptions {
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FileSearchRankingOptions {
@@ -1691,7 +1691,7 @@ impl Empty for FileSearchRankingOptions {
         Self {
             ranker: Empty::empty(),
             score_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1734,7 +1734,7 @@ pub struct FineTuneChatCompletionRequestAssistantMessage {
     pub function_call: Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneChatCompletionRequestAssistantMessage {
@@ -1748,7 +1748,7 @@ impl Empty for FineTuneChatCompletionRequestAssistantMessage {
             audio: Empty::empty(),
             tool_calls: Empty::empty(),
             function_call: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1785,14 +1785,14 @@ pub struct GetRunStepParams {
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetRunStepParams {
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1825,7 +1825,7 @@ pub struct ListAssistantsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListAssistantsParams {
@@ -1835,7 +1835,7 @@ impl Empty for ListAssistantsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1890,7 +1890,7 @@ pub struct ListAssistantsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListAssistantsResponse {
@@ -1901,7 +1901,7 @@ impl Empty for ListAssistantsResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1941,7 +1941,7 @@ pub struct ListMessagesParams {
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListMessagesParams {
@@ -1952,7 +1952,7 @@ impl Empty for ListMessagesParams {
             after: Empty::empty(),
             before: Empty::empty(),
             run_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2010,7 +2010,7 @@ pub struct ListMessagesResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListMessagesResponse {
@@ -2021,7 +2021,7 @@ impl Empty for ListMessagesResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2057,7 +2057,7 @@ pub struct ListRunStepsParams {
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListRunStepsParams {
@@ -2068,7 +2068,7 @@ impl Empty for ListRunStepsParams {
             after: Empty::empty(),
             before: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2126,7 +2126,7 @@ pub struct ListRunStepsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListRunStepsResponse {
@@ -2137,7 +2137,7 @@ impl Empty for ListRunStepsResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2170,7 +2170,7 @@ pub struct ListRunsParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListRunsParams {
@@ -2180,7 +2180,7 @@ impl Empty for ListRunsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2238,7 +2238,7 @@ pub struct ListRunsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListRunsResponse {
@@ -2249,7 +2249,7 @@ impl Empty for ListRunsResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2271,7 +2271,7 @@ pub struct MessageContentImageFileObject {
     pub image_file: MessageContentImageFileObjectImageFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentImageFileObject {
@@ -2279,7 +2279,7 @@ impl Empty for MessageContentImageFileObject {
         Self {
             r#type: Empty::empty(),
             image_file: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2302,7 +2302,7 @@ pub struct MessageContentImageFileObjectImageFile {
     pub detail: Option<MessageContentImageFileObjectImageFileDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentImageFileObjectImageFile {
@@ -2310,7 +2310,7 @@ impl Empty for MessageContentImageFileObjectImageFile {
         Self {
             file_id: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2336,7 +2336,7 @@ pub struct MessageContentImageUrlObject {
     pub image_url: MessageContentImageUrlObjectImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentImageUrlObject {
@@ -2344,7 +2344,7 @@ impl Empty for MessageContentImageUrlObject {
         Self {
             r#type: Empty::empty(),
             image_url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2370,7 +2370,7 @@ pub struct MessageContentRefusalObject {
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentRefusalObject {
@@ -2378,7 +2378,7 @@ impl Empty for MessageContentRefusalObject {
         Self {
             r#type: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2429,7 +2429,7 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObject {
@@ -2440,7 +2440,7 @@ impl Empty for MessageContentTextAnnotationsFileCitationObject {
             file_citation: Empty::empty(),
             start_index: Empty::empty(),
             end_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2459,14 +2459,14 @@ pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2517,7 +2517,7 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentTextAnnotationsFilePathObject {
@@ -2528,7 +2528,7 @@ impl Empty for MessageContentTextAnnotationsFilePathObject {
             file_path: Empty::empty(),
             start_index: Empty::empty(),
             end_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2554,7 +2554,7 @@ pub struct MessageContentTextObject {
     pub text: MessageContentTextObjectText,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentTextObject {
@@ -2562,7 +2562,7 @@ impl Empty for MessageContentTextObject {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2590,7 +2590,7 @@ pub struct MessageContentTextObjectText {
     pub annotations: Vec<MessageContentTextObjectTextAnnotationsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageContentTextObjectText {
@@ -2598,7 +2598,7 @@ impl Empty for MessageContentTextObjectText {
         Self {
             value: Empty::empty(),
             annotations: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2633,7 +2633,7 @@ pub struct MessageDeltaContentImageFileObject {
     pub image_file: Option<MessageDeltaContentImageFileObjectImageFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentImageFileObject {
@@ -2642,7 +2642,7 @@ impl Empty for MessageDeltaContentImageFileObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             image_file: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2663,7 +2663,7 @@ pub struct MessageDeltaContentImageFileObjectImageFile {
     pub detail: Option<MessageDeltaContentImageFileObjectImageFileDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentImageFileObjectImageFile {
@@ -2671,7 +2671,7 @@ impl Empty for MessageDeltaContentImageFileObjectImageFile {
         Self {
             file_id: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2700,7 +2700,7 @@ pub struct MessageDeltaContentImageUrlObject {
     pub image_url: Option<MessageDeltaContentImageUrlObjectImageUrl>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentImageUrlObject {
@@ -2709,7 +2709,7 @@ impl Empty for MessageDeltaContentImageUrlObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             image_url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2730,7 +2730,7 @@ pub struct MessageDeltaContentImageUrlObjectImageUrl {
     pub detail: Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
@@ -2738,7 +2738,7 @@ impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
         Self {
             url: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2771,7 +2771,7 @@ pub struct MessageDeltaContentRefusalObject {
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentRefusalObject {
@@ -2780,7 +2780,7 @@ impl Empty for MessageDeltaContentRefusalObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2828,7 +2828,7 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
@@ -2840,7 +2840,7 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
             file_citation: Empty::empty(),
             start_index: Empty::empty(),
             end_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2864,7 +2864,7 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     pub quote: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
@@ -2872,7 +2872,7 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation 
         Self {
             file_id: Empty::empty(),
             quote: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2920,7 +2920,7 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
@@ -2932,7 +2932,7 @@ impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
             file_path: Empty::empty(),
             start_index: Empty::empty(),
             end_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2949,14 +2949,14 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2981,7 +2981,7 @@ pub struct MessageDeltaContentTextObject {
     pub text: Option<MessageDeltaContentTextObjectText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextObject {
@@ -2990,7 +2990,7 @@ impl Empty for MessageDeltaContentTextObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3010,7 +3010,7 @@ pub struct MessageDeltaContentTextObjectText {
     pub annotations: Option<Vec<MessageDeltaContentTextObjectTextAnnotationsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaContentTextObjectText {
@@ -3018,7 +3018,7 @@ impl Empty for MessageDeltaContentTextObjectText {
         Self {
             value: Empty::empty(),
             annotations: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3059,7 +3059,7 @@ pub struct MessageDeltaObject {
     pub delta: MessageDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaObject {
@@ -3068,7 +3068,7 @@ impl Empty for MessageDeltaObject {
             id: Empty::empty(),
             object: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3084,7 +3084,7 @@ pub struct MessageDeltaObjectDelta {
     pub content: Option<Vec<MessageDeltaObjectDeltaContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageDeltaObjectDelta {
@@ -3092,7 +3092,7 @@ impl Empty for MessageDeltaObjectDelta {
         Self {
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3228,7 +3228,7 @@ pub struct MessageObject {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageObject {
@@ -3248,7 +3248,7 @@ impl Empty for MessageObject {
             run_id: Empty::empty(),
             attachments: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3284,14 +3284,14 @@ pub struct MessageObjectIncompleteDetails {
     pub reason: MessageObjectIncompleteDetailsReason,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageObjectIncompleteDetails {
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3344,7 +3344,7 @@ pub struct MessageRequestContentTextObject {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageRequestContentTextObject {
@@ -3352,7 +3352,7 @@ impl Empty for MessageRequestContentTextObject {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3390,7 +3390,7 @@ pub struct MessageStreamEventThreadMessageCompleted {
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageStreamEventThreadMessageCompleted {
@@ -3398,7 +3398,7 @@ impl Empty for MessageStreamEventThreadMessageCompleted {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3420,7 +3420,7 @@ pub struct MessageStreamEventThreadMessageCreated {
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageStreamEventThreadMessageCreated {
@@ -3428,7 +3428,7 @@ impl Empty for MessageStreamEventThreadMessageCreated {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3450,7 +3450,7 @@ pub struct MessageStreamEventThreadMessageDelta {
     pub data: MessageDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageStreamEventThreadMessageDelta {
@@ -3458,7 +3458,7 @@ impl Empty for MessageStreamEventThreadMessageDelta {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3480,7 +3480,7 @@ pub struct MessageStreamEventThreadMessageInProgress {
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageStreamEventThreadMessageInProgress {
@@ -3488,7 +3488,7 @@ impl Empty for MessageStreamEventThreadMessageInProgress {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3510,7 +3510,7 @@ pub struct MessageStreamEventThreadMessageIncomplete {
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for MessageStreamEventThreadMessageIncomplete {
@@ -3518,7 +3518,7 @@ impl Empty for MessageStreamEventThreadMessageIncomplete {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3575,7 +3575,7 @@ pub struct ModifyAssistantRequest {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModifyAssistantRequest {
@@ -3592,7 +3592,7 @@ impl Empty for ModifyAssistantRequest {
             temperature: Empty::empty(),
             top_p: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3710,14 +3710,14 @@ pub struct ModifyMessageRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModifyMessageRequest {
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3730,14 +3730,14 @@ pub struct ModifyRunRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModifyRunRequest {
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3753,7 +3753,7 @@ pub struct ModifyThreadRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModifyThreadRequest {
@@ -3761,7 +3761,7 @@ impl Empty for ModifyThreadRequest {
         Self {
             tool_resources: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3801,7 +3801,7 @@ pub struct RunCompletionUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunCompletionUsage {
@@ -3810,7 +3810,7 @@ impl Empty for RunCompletionUsage {
             completion_tokens: Empty::empty(),
             prompt_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4016,7 +4016,7 @@ pub struct RunObject {
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunObject {
@@ -4049,7 +4049,7 @@ impl Empty for RunObject {
             tool_choice: Empty::empty(),
             parallel_tool_calls: Empty::empty(),
             response_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4062,14 +4062,14 @@ pub struct RunObjectIncompleteDetails {
     pub reason: Option<RunObjectIncompleteDetailsReason>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunObjectIncompleteDetails {
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4107,7 +4107,7 @@ pub struct RunObjectLastError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunObjectLastError {
@@ -4115,7 +4115,7 @@ impl Empty for RunObjectLastError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4149,7 +4149,7 @@ pub struct RunObjectRequiredAction {
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunObjectRequiredAction {
@@ -4157,7 +4157,7 @@ impl Empty for RunObjectRequiredAction {
         Self {
             r#type: Empty::empty(),
             submit_tool_outputs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4176,14 +4176,14 @@ pub struct RunObjectRequiredActionSubmitToolOutputs {
     pub tool_calls: Vec<RunToolCallObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunObjectRequiredActionSubmitToolOutputs {
     fn empty() -> Self {
         Self {
             tool_calls: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4256,7 +4256,7 @@ pub struct RunStepCompletionUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepCompletionUsage {
@@ -4265,7 +4265,7 @@ impl Empty for RunStepCompletionUsage {
             completion_tokens: Empty::empty(),
             prompt_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4296,7 +4296,7 @@ pub struct RunStepDeltaObject {
     pub delta: RunStepDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaObject {
@@ -4305,7 +4305,7 @@ impl Empty for RunStepDeltaObject {
             id: Empty::empty(),
             object: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4318,14 +4318,14 @@ pub struct RunStepDeltaObjectDelta {
     pub step_details: Option<RunStepDeltaObjectDeltaStepDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaObjectDelta {
     fn empty() -> Self {
         Self {
             step_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4351,7 +4351,7 @@ pub struct RunStepDeltaStepDetailsMessageCreationObject {
     pub message_creation: Option<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
@@ -4359,7 +4359,7 @@ impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
         Self {
             r#type: Empty::empty(),
             message_creation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4376,14 +4376,14 @@ pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     pub message_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     fn empty() -> Self {
         Self {
             message_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4415,7 +4415,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     pub code_interpreter: Option<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
@@ -4425,7 +4425,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             code_interpreter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4445,7 +4445,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     pub outputs: Option<Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
@@ -4453,7 +4453,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
         Self {
             input: Empty::empty(),
             outputs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4488,7 +4488,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     pub image: Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
@@ -4497,7 +4497,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             image: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4530,7 +4530,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     pub logs: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
@@ -4539,7 +4539,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
             index: Empty::empty(),
             r#type: Empty::empty(),
             logs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4571,7 +4571,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     pub file_search: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
@@ -4581,7 +4581,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4613,7 +4613,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     pub function: Option<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
@@ -4623,7 +4623,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4654,7 +4654,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
@@ -4663,7 +4663,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
             name: Empty::empty(),
             arguments: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4679,7 +4679,7 @@ pub struct RunStepDeltaStepDetailsToolCallsObject {
     pub tool_calls: Option<Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsObject {
@@ -4687,7 +4687,7 @@ impl Empty for RunStepDeltaStepDetailsToolCallsObject {
         Self {
             r#type: Empty::empty(),
             tool_calls: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4721,7 +4721,7 @@ pub struct RunStepDetailsMessageCreationObject {
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsMessageCreationObject {
@@ -4729,7 +4729,7 @@ impl Empty for RunStepDetailsMessageCreationObject {
         Self {
             r#type: Empty::empty(),
             message_creation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4748,14 +4748,14 @@ pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     pub message_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
     fn empty() -> Self {
         Self {
             message_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4786,7 +4786,7 @@ pub struct RunStepDetailsToolCallsCodeObject {
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObject {
@@ -4795,7 +4795,7 @@ impl Empty for RunStepDetailsToolCallsCodeObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             code_interpreter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4823,7 +4823,7 @@ pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     pub outputs: Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
@@ -4831,7 +4831,7 @@ impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
         Self {
             input: Empty::empty(),
             outputs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4863,7 +4863,7 @@ pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputImageObject {
@@ -4871,7 +4871,7 @@ impl Empty for RunStepDetailsToolCallsCodeOutputImageObject {
         Self {
             r#type: Empty::empty(),
             image: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4897,7 +4897,7 @@ pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
@@ -4905,7 +4905,7 @@ impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
         Self {
             r#type: Empty::empty(),
             logs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4936,7 +4936,7 @@ pub struct RunStepDetailsToolCallsFileSearchObject {
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObject {
@@ -4945,7 +4945,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             file_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4961,7 +4961,7 @@ pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     pub results: Option<Vec<RunStepDetailsToolCallsFileSearchResultObject>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
@@ -4969,7 +4969,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
         Self {
             ranking_options: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4998,7 +4998,7 @@ pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
@@ -5006,7 +5006,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
         Self {
             ranker: Empty::empty(),
             score_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5047,7 +5047,7 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
     pub content: Option<Vec<RunStepDetailsToolCallsFileSearchResultObjectContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
@@ -5057,7 +5057,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
             file_name: Empty::empty(),
             score: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5077,7 +5077,7 @@ pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
@@ -5085,7 +5085,7 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5116,7 +5116,7 @@ pub struct RunStepDetailsToolCallsFunctionObject {
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObject {
@@ -5125,7 +5125,7 @@ impl Empty for RunStepDetailsToolCallsFunctionObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5163,7 +5163,7 @@ pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
@@ -5172,7 +5172,7 @@ impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
             name: Empty::empty(),
             arguments: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5194,7 +5194,7 @@ pub struct RunStepDetailsToolCallsObject {
     pub tool_calls: Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepDetailsToolCallsObject {
@@ -5202,7 +5202,7 @@ impl Empty for RunStepDetailsToolCallsObject {
         Self {
             r#type: Empty::empty(),
             tool_calls: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5351,7 +5351,7 @@ pub struct RunStepObject {
     pub usage: Option<RunStepCompletionUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepObject {
@@ -5373,7 +5373,7 @@ impl Empty for RunStepObject {
             completed_at: Empty::empty(),
             metadata: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5401,7 +5401,7 @@ pub struct RunStepObjectLastError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepObjectLastError {
@@ -5409,7 +5409,7 @@ impl Empty for RunStepObjectLastError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5497,7 +5497,7 @@ pub struct RunStepStreamEventThreadRunStepCancelled {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCancelled {
@@ -5505,7 +5505,7 @@ impl Empty for RunStepStreamEventThreadRunStepCancelled {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5527,7 +5527,7 @@ pub struct RunStepStreamEventThreadRunStepCompleted {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCompleted {
@@ -5535,7 +5535,7 @@ impl Empty for RunStepStreamEventThreadRunStepCompleted {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5557,7 +5557,7 @@ pub struct RunStepStreamEventThreadRunStepCreated {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCreated {
@@ -5565,7 +5565,7 @@ impl Empty for RunStepStreamEventThreadRunStepCreated {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5587,7 +5587,7 @@ pub struct RunStepStreamEventThreadRunStepDelta {
     pub data: RunStepDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepDelta {
@@ -5595,7 +5595,7 @@ impl Empty for RunStepStreamEventThreadRunStepDelta {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5617,7 +5617,7 @@ pub struct RunStepStreamEventThreadRunStepExpired {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepExpired {
@@ -5625,7 +5625,7 @@ impl Empty for RunStepStreamEventThreadRunStepExpired {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5647,7 +5647,7 @@ pub struct RunStepStreamEventThreadRunStepFailed {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepFailed {
@@ -5655,7 +5655,7 @@ impl Empty for RunStepStreamEventThreadRunStepFailed {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5677,7 +5677,7 @@ pub struct RunStepStreamEventThreadRunStepInProgress {
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStepStreamEventThreadRunStepInProgress {
@@ -5685,7 +5685,7 @@ impl Empty for RunStepStreamEventThreadRunStepInProgress {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5733,7 +5733,7 @@ pub struct RunStreamEventThreadRunCancelled {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunCancelled {
@@ -5741,7 +5741,7 @@ impl Empty for RunStreamEventThreadRunCancelled {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5763,7 +5763,7 @@ pub struct RunStreamEventThreadRunCancelling {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunCancelling {
@@ -5771,7 +5771,7 @@ impl Empty for RunStreamEventThreadRunCancelling {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5793,7 +5793,7 @@ pub struct RunStreamEventThreadRunCompleted {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunCompleted {
@@ -5801,7 +5801,7 @@ impl Empty for RunStreamEventThreadRunCompleted {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5823,7 +5823,7 @@ pub struct RunStreamEventThreadRunCreated {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunCreated {
@@ -5831,7 +5831,7 @@ impl Empty for RunStreamEventThreadRunCreated {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5853,7 +5853,7 @@ pub struct RunStreamEventThreadRunExpired {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunExpired {
@@ -5861,7 +5861,7 @@ impl Empty for RunStreamEventThreadRunExpired {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5883,7 +5883,7 @@ pub struct RunStreamEventThreadRunFailed {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunFailed {
@@ -5891,7 +5891,7 @@ impl Empty for RunStreamEventThreadRunFailed {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5913,7 +5913,7 @@ pub struct RunStreamEventThreadRunInProgress {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunInProgress {
@@ -5921,7 +5921,7 @@ impl Empty for RunStreamEventThreadRunInProgress {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5943,7 +5943,7 @@ pub struct RunStreamEventThreadRunIncomplete {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunIncomplete {
@@ -5951,7 +5951,7 @@ impl Empty for RunStreamEventThreadRunIncomplete {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5973,7 +5973,7 @@ pub struct RunStreamEventThreadRunQueued {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunQueued {
@@ -5981,7 +5981,7 @@ impl Empty for RunStreamEventThreadRunQueued {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6003,7 +6003,7 @@ pub struct RunStreamEventThreadRunRequiresAction {
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunStreamEventThreadRunRequiresAction {
@@ -6011,7 +6011,7 @@ impl Empty for RunStreamEventThreadRunRequiresAction {
         Self {
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6042,7 +6042,7 @@ pub struct RunToolCallObject {
     pub function: RunToolCallObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunToolCallObject {
@@ -6051,7 +6051,7 @@ impl Empty for RunToolCallObject {
             id: Empty::empty(),
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6076,7 +6076,7 @@ pub struct SubmitToolOutputsRunRequest {
     pub stream: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SubmitToolOutputsRunRequest {
@@ -6084,7 +6084,7 @@ impl Empty for SubmitToolOutputsRunRequest {
         Self {
             tool_outputs: Empty::empty(),
             stream: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6108,7 +6108,7 @@ pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
@@ -6116,7 +6116,7 @@ impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
         Self {
             tool_call_id: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6155,7 +6155,7 @@ pub struct ThreadObject {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ThreadObject {
@@ -6166,7 +6166,7 @@ impl Empty for ThreadObject {
             created_at: Empty::empty(),
             tool_resources: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6194,7 +6194,7 @@ pub struct ThreadStreamEvent {
     pub data: ThreadObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ThreadStreamEvent {
@@ -6203,7 +6203,7 @@ impl Empty for ThreadStreamEvent {
             enabled: Empty::empty(),
             event: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6229,7 +6229,7 @@ pub struct TruncationObject {
     pub last_messages: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TruncationObject {
@@ -6237,7 +6237,7 @@ impl Empty for TruncationObject {
         Self {
             r#type: Empty::empty(),
             last_messages: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -84,7 +84,7 @@ pub struct CreateSpeechRequest {
     pub stream_format: Option<CreateSpeechRequestStreamFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateSpeechRequest {
@@ -97,7 +97,7 @@ impl Empty for CreateSpeechRequest {
             response_format: Empty::empty(),
             speed: Empty::empty(),
             stream_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -221,7 +221,7 @@ pub struct CreateTranscriptionRequest {
     pub known_speaker_references: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranscriptionRequest {
@@ -241,7 +241,7 @@ impl Empty for CreateTranscriptionRequest {
             chunking_strategy: Empty::empty(),
             known_speaker_names: Empty::empty(),
             known_speaker_references: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -334,7 +334,7 @@ pub struct CreateTranscriptionResponseDiarizedJson {
     pub usage: Option<CreateTranscriptionResponseDiarizedJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranscriptionResponseDiarizedJson {
@@ -345,7 +345,7 @@ impl Empty for CreateTranscriptionResponseDiarizedJson {
             text: Empty::empty(),
             segments: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -383,7 +383,7 @@ pub struct CreateTranscriptionResponseJson {
     pub usage: Option<CreateTranscriptionResponseJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranscriptionResponseJson {
@@ -393,7 +393,7 @@ impl Empty for CreateTranscriptionResponseJson {
             languages: Empty::empty(),
             logprobs: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -416,7 +416,7 @@ pub struct CreateTranscriptionResponseJsonLogprobsItem {
     pub bytes: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranscriptionResponseJsonLogprobsItem {
@@ -425,7 +425,7 @@ impl Empty for CreateTranscriptionResponseJsonLogprobsItem {
             token: Empty::empty(),
             logprob: Empty::empty(),
             bytes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -493,7 +493,7 @@ pub struct CreateTranscriptionResponseVerboseJson {
     pub usage: Option<TranscriptTextUsageDuration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranscriptionResponseVerboseJson {
@@ -505,7 +505,7 @@ impl Empty for CreateTranscriptionResponseVerboseJson {
             words: Empty::empty(),
             segments: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -541,7 +541,7 @@ pub struct CreateTranslationRequest {
     pub temperature: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranslationRequest {
@@ -552,7 +552,7 @@ impl Empty for CreateTranslationRequest {
             prompt: Empty::empty(),
             response_format: Empty::empty(),
             temperature: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -606,14 +606,14 @@ pub struct CreateTranslationResponseJson {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranslationResponseJson {
     fn empty() -> Self {
         Self {
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -653,7 +653,7 @@ pub struct CreateTranslationResponseVerboseJson {
     pub segments: Option<Vec<TranscriptionSegment>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateTranslationResponseVerboseJson {
@@ -663,7 +663,7 @@ impl Empty for CreateTranslationResponseVerboseJson {
             duration: Empty::empty(),
             text: Empty::empty(),
             segments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -693,7 +693,7 @@ pub struct CreateVoiceConsentRequest {
     pub language: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVoiceConsentRequest {
@@ -702,7 +702,7 @@ impl Empty for CreateVoiceConsentRequest {
             name: Empty::empty(),
             recording: Empty::empty(),
             language: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -732,7 +732,7 @@ pub struct CreateVoiceRequest {
     pub consent: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVoiceRequest {
@@ -741,7 +741,7 @@ impl Empty for CreateVoiceRequest {
             name: Empty::empty(),
             audio_sample: Empty::empty(),
             consent: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -763,7 +763,7 @@ pub struct ListVoiceConsentsParams {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVoiceConsentsParams {
@@ -771,7 +771,7 @@ impl Empty for ListVoiceConsentsParams {
         Self {
             after: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -802,7 +802,7 @@ pub struct OutputAudio {
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OutputAudio {
@@ -811,7 +811,7 @@ impl Empty for OutputAudio {
             r#type: Empty::empty(),
             data: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -833,7 +833,7 @@ pub struct SpeechAudioDeltaEvent {
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpeechAudioDeltaEvent {
@@ -841,7 +841,7 @@ impl Empty for SpeechAudioDeltaEvent {
         Self {
             r#type: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -863,7 +863,7 @@ pub struct SpeechAudioDoneEvent {
     pub usage: SpeechAudioDoneEventUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpeechAudioDoneEvent {
@@ -871,7 +871,7 @@ impl Empty for SpeechAudioDoneEvent {
         Self {
             r#type: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -908,7 +908,7 @@ pub struct SpeechAudioDoneEventUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpeechAudioDoneEventUsage {
@@ -917,7 +917,7 @@ impl Empty for SpeechAudioDoneEventUsage {
             input_tokens: Empty::empty(),
             output_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -949,7 +949,7 @@ pub struct TranscriptTextDeltaEvent {
     pub segment_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptTextDeltaEvent {
@@ -959,7 +959,7 @@ impl Empty for TranscriptTextDeltaEvent {
             delta: Empty::empty(),
             logprobs: Empty::empty(),
             segment_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -982,7 +982,7 @@ pub struct TranscriptTextDeltaEventLogprobsItem {
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptTextDeltaEventLogprobsItem {
@@ -991,7 +991,7 @@ impl Empty for TranscriptTextDeltaEventLogprobsItem {
             token: Empty::empty(),
             logprob: Empty::empty(),
             bytes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1022,7 +1022,7 @@ pub struct TranscriptTextDoneEvent {
     pub usage: Option<TranscriptTextUsageTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptTextDoneEvent {
@@ -1033,7 +1033,7 @@ impl Empty for TranscriptTextDoneEvent {
             languages: Empty::empty(),
             logprobs: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1094,7 +1094,7 @@ pub struct TranscriptTextSegmentEvent {
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptTextSegmentEvent {
@@ -1106,7 +1106,7 @@ impl Empty for TranscriptTextSegmentEvent {
             end: Empty::empty(),
             text: Empty::empty(),
             speaker: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1174,7 +1174,7 @@ pub struct TranscriptionDiarizedSegment {
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptionDiarizedSegment {
@@ -1186,7 +1186,7 @@ impl Empty for TranscriptionDiarizedSegment {
             end: Empty::empty(),
             text: Empty::empty(),
             speaker: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1295,7 +1295,7 @@ pub struct TranscriptionSegment {
     pub no_speech_prob: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptionSegment {
@@ -1311,7 +1311,7 @@ impl Empty for TranscriptionSegment {
             avg_logprob: Empty::empty(),
             compression_ratio: Empty::empty(),
             no_speech_prob: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1348,7 +1348,7 @@ pub struct TranscriptionWord {
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TranscriptionWord {
@@ -1357,7 +1357,7 @@ impl Empty for TranscriptionWord {
             word: Empty::empty(),
             start: Empty::empty(),
             end: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1376,14 +1376,14 @@ pub struct UpdateVoiceConsentRequest {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateVoiceConsentRequest {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1410,7 +1410,7 @@ pub struct VadConfig {
     pub threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VadConfig {
@@ -1420,7 +1420,7 @@ impl Empty for VadConfig {
             prefix_padding_ms: Empty::empty(),
             silence_duration_ms: Empty::empty(),
             threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1451,7 +1451,7 @@ pub struct VoiceConsentDeletedResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VoiceConsentDeletedResource {
@@ -1460,7 +1460,7 @@ impl Empty for VoiceConsentDeletedResource {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1505,7 +1505,7 @@ pub struct VoiceConsentListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VoiceConsentListResource {
@@ -1516,7 +1516,7 @@ impl Empty for VoiceConsentListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1565,7 +1565,7 @@ pub struct VoiceConsentResource {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VoiceConsentResource {
@@ -1576,7 +1576,7 @@ impl Empty for VoiceConsentResource {
             name: Empty::empty(),
             language: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1616,7 +1616,7 @@ pub struct VoiceResource {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VoiceResource {
@@ -1626,7 +1626,7 @@ impl Empty for VoiceResource {
             id: Empty::empty(),
             name: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -132,7 +132,7 @@ pub struct Batch {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Batch {
@@ -160,7 +160,7 @@ impl Empty for Batch {
             request_counts: Empty::empty(),
             usage: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ pub struct BatchError {
     pub line: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchError {
@@ -205,7 +205,7 @@ impl Empty for BatchError {
             message: Empty::empty(),
             param: Empty::empty(),
             line: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -225,7 +225,7 @@ pub struct BatchErrors {
     pub data: Option<Vec<BatchError>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchErrors {
@@ -233,7 +233,7 @@ impl Empty for BatchErrors {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -256,7 +256,7 @@ pub struct BatchFileExpirationAfter {
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchFileExpirationAfter {
@@ -264,7 +264,7 @@ impl Empty for BatchFileExpirationAfter {
         Self {
             anchor: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -301,7 +301,7 @@ pub struct BatchRequestCounts {
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchRequestCounts {
@@ -310,7 +310,7 @@ impl Empty for BatchRequestCounts {
             total: Empty::empty(),
             completed: Empty::empty(),
             failed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -387,7 +387,7 @@ pub struct BatchUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchUsage {
@@ -398,7 +398,7 @@ impl Empty for BatchUsage {
             output_tokens: Empty::empty(),
             output_tokens_details: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -417,14 +417,14 @@ pub struct BatchUsageInputTokensDetails {
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BatchUsageInputTokensDetails {
     fn empty() -> Self {
         Self {
             cached_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -461,7 +461,7 @@ pub struct CreateBatchRequest {
     pub output_expires_after: Option<BatchFileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateBatchRequest {
@@ -472,7 +472,7 @@ impl Empty for CreateBatchRequest {
             completion_window: Empty::empty(),
             metadata: Empty::empty(),
             output_expires_after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -516,7 +516,7 @@ pub struct ListBatchesParams {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListBatchesParams {
@@ -524,7 +524,7 @@ impl Empty for ListBatchesParams {
         Self {
             after: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -569,7 +569,7 @@ pub struct ListBatchesResponse {
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListBatchesResponse {
@@ -580,7 +580,7 @@ impl Empty for ListBatchesResponse {
             last_id: Empty::empty(),
             has_more: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

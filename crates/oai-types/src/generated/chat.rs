@@ -28,7 +28,7 @@ pub struct ChatCompletionAllowedTools {
     pub tools: Vec<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionAllowedTools {
@@ -36,7 +36,7 @@ impl Empty for ChatCompletionAllowedTools {
         Self {
             mode: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ pub struct ChatCompletionAllowedToolsChoice {
     pub allowed_tools: ChatCompletionAllowedTools,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionAllowedToolsChoice {
@@ -66,7 +66,7 @@ impl Empty for ChatCompletionAllowedToolsChoice {
         Self {
             r#type: Empty::empty(),
             allowed_tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -97,7 +97,7 @@ pub struct ChatCompletionDeleted {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionDeleted {
@@ -106,7 +106,7 @@ impl Empty for ChatCompletionDeleted {
             object: Empty::empty(),
             id: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -125,14 +125,14 @@ pub struct ChatCompletionFunctionCallOption {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionFunctionCallOption {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -162,7 +162,7 @@ pub struct ChatCompletionFunctions {
     pub parameters: Option<FunctionParameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionFunctions {
@@ -171,7 +171,7 @@ impl Empty for ChatCompletionFunctions {
             description: Empty::empty(),
             name: Empty::empty(),
             parameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -221,7 +221,7 @@ pub struct ChatCompletionList {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionList {
@@ -232,7 +232,7 @@ impl Empty for ChatCompletionList {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -282,7 +282,7 @@ pub struct ChatCompletionMessageList {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageList {
@@ -293,7 +293,7 @@ impl Empty for ChatCompletionMessageList {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -351,7 +351,7 @@ pub struct ChatCompletionMessageListDataItem {
     pub content_parts: Option<Vec<ChatCompletionMessageListDataItemContentPartsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageListDataItem {
@@ -366,7 +366,7 @@ impl Empty for ChatCompletionMessageListDataItem {
             audio: Empty::empty(),
             id: Empty::empty(),
             content_parts: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -388,7 +388,7 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
@@ -396,7 +396,7 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
         Self {
             r#type: Empty::empty(),
             url_citation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -442,7 +442,7 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
@@ -452,7 +452,7 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
             start_index: Empty::empty(),
             url: Empty::empty(),
             title: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -498,7 +498,7 @@ pub struct ChatCompletionMessageListDataItemAudio {
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageListDataItemAudio {
@@ -508,7 +508,7 @@ impl Empty for ChatCompletionMessageListDataItemAudio {
             expires_at: Empty::empty(),
             data: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -547,7 +547,7 @@ pub struct ChatCompletionMessageListDataItemFunctionCall {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageListDataItemFunctionCall {
@@ -555,7 +555,7 @@ impl Empty for ChatCompletionMessageListDataItemFunctionCall {
         Self {
             arguments: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -587,7 +587,7 @@ pub struct ChatCompletionMessageToolCallChunk {
     pub function: Option<ChatCompletionMessageToolCallChunkFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageToolCallChunk {
@@ -597,7 +597,7 @@ impl Empty for ChatCompletionMessageToolCallChunk {
             id: Empty::empty(),
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -621,7 +621,7 @@ pub struct ChatCompletionMessageToolCallChunkFunction {
     pub arguments: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionMessageToolCallChunkFunction {
@@ -629,7 +629,7 @@ impl Empty for ChatCompletionMessageToolCallChunkFunction {
         Self {
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -660,7 +660,7 @@ pub struct ChatCompletionModeration {
     pub output: ChatCompletionModerationOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionModeration {
@@ -668,7 +668,7 @@ impl Empty for ChatCompletionModeration {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -699,7 +699,7 @@ pub struct ChatCompletionModerationError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionModerationError {
@@ -708,7 +708,7 @@ impl Empty for ChatCompletionModerationError {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -759,7 +759,7 @@ pub struct ChatCompletionModerationResults {
     pub results: Vec<ModerationResultBody>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionModerationResults {
@@ -768,7 +768,7 @@ impl Empty for ChatCompletionModerationResults {
             r#type: Empty::empty(),
             model: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -790,7 +790,7 @@ pub struct ChatCompletionNamedToolChoice {
     pub function: ChatCompletionNamedToolChoiceFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionNamedToolChoice {
@@ -798,7 +798,7 @@ impl Empty for ChatCompletionNamedToolChoice {
         Self {
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -820,7 +820,7 @@ pub struct ChatCompletionNamedToolChoiceCustom {
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionNamedToolChoiceCustom {
@@ -828,7 +828,7 @@ impl Empty for ChatCompletionNamedToolChoiceCustom {
         Self {
             r#type: Empty::empty(),
             custom: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -863,7 +863,7 @@ pub struct ChatCompletionRequestDeveloperMessage {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestDeveloperMessage {
@@ -872,7 +872,7 @@ impl Empty for ChatCompletionRequestDeveloperMessage {
             content: Empty::empty(),
             role: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -921,7 +921,7 @@ pub struct ChatCompletionRequestFunctionMessage {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestFunctionMessage {
@@ -930,7 +930,7 @@ impl Empty for ChatCompletionRequestFunctionMessage {
             role: Empty::empty(),
             content: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -973,7 +973,7 @@ pub struct ChatCompletionRequestMessageContentPartAudio {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudio {
@@ -982,7 +982,7 @@ impl Empty for ChatCompletionRequestMessageContentPartAudio {
             r#type: Empty::empty(),
             input_audio: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1010,7 +1010,7 @@ pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
@@ -1018,7 +1018,7 @@ impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
         Self {
             data: Empty::empty(),
             format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1053,7 +1053,7 @@ pub struct ChatCompletionRequestMessageContentPartFile {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFile {
@@ -1062,7 +1062,7 @@ impl Empty for ChatCompletionRequestMessageContentPartFile {
             r#type: Empty::empty(),
             file: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1093,7 +1093,7 @@ pub struct ChatCompletionRequestMessageContentPartFileFile {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFileFile {
@@ -1102,7 +1102,7 @@ impl Empty for ChatCompletionRequestMessageContentPartFileFile {
             filename: Empty::empty(),
             file_data: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1127,7 +1127,7 @@ pub struct ChatCompletionRequestMessageContentPartImage {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartImage {
@@ -1136,7 +1136,7 @@ impl Empty for ChatCompletionRequestMessageContentPartImage {
             r#type: Empty::empty(),
             image_url: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1165,7 +1165,7 @@ pub struct ChatCompletionRequestSystemMessage {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestSystemMessage {
@@ -1174,7 +1174,7 @@ impl Empty for ChatCompletionRequestSystemMessage {
             content: Empty::empty(),
             role: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1225,7 +1225,7 @@ pub struct ChatCompletionRequestToolMessage {
     pub tool_call_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestToolMessage {
@@ -1234,7 +1234,7 @@ impl Empty for ChatCompletionRequestToolMessage {
             role: Empty::empty(),
             content: Empty::empty(),
             tool_call_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1282,7 +1282,7 @@ pub struct ChatCompletionRequestUserMessage {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionRequestUserMessage {
@@ -1291,7 +1291,7 @@ impl Empty for ChatCompletionRequestUserMessage {
             content: Empty::empty(),
             role: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1367,7 +1367,7 @@ pub struct ChatCompletionResponseMessage {
     pub audio: Option<ChatCompletionResponseMessageAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionResponseMessage {
@@ -1380,7 +1380,7 @@ impl Empty for ChatCompletionResponseMessage {
             role: Empty::empty(),
             function_call: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1442,7 +1442,7 @@ pub struct ChatCompletionStreamResponseDelta {
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionStreamResponseDelta {
@@ -1453,7 +1453,7 @@ impl Empty for ChatCompletionStreamResponseDelta {
             tool_calls: Empty::empty(),
             role: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1478,7 +1478,7 @@ pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionStreamResponseDeltaFunctionCall {
@@ -1486,7 +1486,7 @@ impl Empty for ChatCompletionStreamResponseDeltaFunctionCall {
         Self {
             arguments: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1543,7 +1543,7 @@ pub struct ChatCompletionTokenLogprob {
     pub top_logprobs: Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionTokenLogprob {
@@ -1553,7 +1553,7 @@ impl Empty for ChatCompletionTokenLogprob {
             logprob: Empty::empty(),
             bytes: Empty::empty(),
             top_logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1585,7 +1585,7 @@ pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatCompletionTokenLogprobTopLogprobsItem {
@@ -1594,7 +1594,7 @@ impl Empty for ChatCompletionTokenLogprobTopLogprobsItem {
             token: Empty::empty(),
             logprob: Empty::empty(),
             bytes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1787,7 +1787,7 @@ pub struct CreateChatCompletionRequest {
     pub functions: Option<Vec<ChatCompletionFunctions>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionRequest {
@@ -1830,7 +1830,7 @@ impl Empty for CreateChatCompletionRequest {
             parallel_tool_calls: Empty::empty(),
             function_call: Empty::empty(),
             functions: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1858,7 +1858,7 @@ pub struct CreateChatCompletionRequestAudio {
     pub format: CreateChatCompletionRequestAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionRequestAudio {
@@ -1866,7 +1866,7 @@ impl Empty for CreateChatCompletionRequestAudio {
         Self {
             voice: Empty::empty(),
             format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1943,7 +1943,7 @@ pub struct CreateChatCompletionRequestWebSearchOptions {
     pub search_context_size: Option<WebSearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptions {
@@ -1951,7 +1951,7 @@ impl Empty for CreateChatCompletionRequestWebSearchOptions {
         Self {
             user_location: Empty::empty(),
             search_context_size: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1973,7 +1973,7 @@ pub struct CreateChatCompletionRequestWebSearchOptionsUserLocation {
     pub approximate: WebSearchLocation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
@@ -1981,7 +1981,7 @@ impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
         Self {
             r#type: Empty::empty(),
             approximate: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2050,7 +2050,7 @@ pub struct CreateChatCompletionResponse {
     pub moderation: Option<ChatCompletionModeration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionResponse {
@@ -2066,7 +2066,7 @@ impl Empty for CreateChatCompletionResponse {
             object: Empty::empty(),
             usage: Empty::empty(),
             moderation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2107,7 +2107,7 @@ pub struct CreateChatCompletionResponseChoicesItem {
     pub logprobs: Option<CreateChatCompletionResponseChoicesItemLogprobs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItem {
@@ -2117,7 +2117,7 @@ impl Empty for CreateChatCompletionResponseChoicesItem {
             index: Empty::empty(),
             message: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2151,7 +2151,7 @@ pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
@@ -2159,7 +2159,7 @@ impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
         Self {
             content: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2232,7 +2232,7 @@ pub struct CreateChatCompletionStreamResponse {
     pub moderation: Option<ChatCompletionModeration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionStreamResponse {
@@ -2248,7 +2248,7 @@ impl Empty for CreateChatCompletionStreamResponse {
             object: Empty::empty(),
             usage: Empty::empty(),
             moderation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2283,7 +2283,7 @@ pub struct CreateChatCompletionStreamResponseChoicesItem {
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItem {
@@ -2293,7 +2293,7 @@ impl Empty for CreateChatCompletionStreamResponseChoicesItem {
             logprobs: Empty::empty(),
             finish_reason: Empty::empty(),
             index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2327,7 +2327,7 @@ pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
@@ -2335,7 +2335,7 @@ impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
         Self {
             content: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2357,7 +2357,7 @@ pub struct CustomToolChatCompletions {
     pub custom: CustomToolChatCompletionsCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolChatCompletions {
@@ -2365,7 +2365,7 @@ impl Empty for CustomToolChatCompletions {
         Self {
             r#type: Empty::empty(),
             custom: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2394,7 +2394,7 @@ pub struct CustomToolChatCompletionsCustom {
     pub format: Option<CustomToolChatCompletionsCustomFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolChatCompletionsCustom {
@@ -2403,7 +2403,7 @@ impl Empty for CustomToolChatCompletionsCustom {
             name: Empty::empty(),
             description: Empty::empty(),
             format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2435,7 +2435,7 @@ pub struct CustomToolChatCompletionsCustomFormatGrammar {
     pub grammar: CustomToolChatCompletionsCustomFormatGrammarGrammar,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
@@ -2443,7 +2443,7 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
         Self {
             r#type: Empty::empty(),
             grammar: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2471,7 +2471,7 @@ pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
     pub syntax: CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
@@ -2479,7 +2479,7 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
         Self {
             definition: Empty::empty(),
             syntax: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2502,14 +2502,14 @@ pub struct CustomToolChatCompletionsCustomFormatText {
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatText {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2535,7 +2535,7 @@ pub struct GetChatCompletionMessagesParams {
     pub order: Option<GetChatCompletionMessagesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetChatCompletionMessagesParams {
@@ -2544,7 +2544,7 @@ impl Empty for GetChatCompletionMessagesParams {
             after: Empty::empty(),
             limit: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2583,7 +2583,7 @@ pub struct ListChatCompletionsParams {
     pub order: Option<ListChatCompletionsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListChatCompletionsParams {
@@ -2594,7 +2594,7 @@ impl Empty for ListChatCompletionsParams {
             after: Empty::empty(),
             limit: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2619,7 +2619,7 @@ pub struct PredictionContent {
     pub content: PredictionContentContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PredictionContent {
@@ -2627,7 +2627,7 @@ impl Empty for PredictionContent {
         Self {
             r#type: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2681,14 +2681,14 @@ pub struct UpdateChatCompletionRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateChatCompletionRequest {
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2739,7 +2739,7 @@ pub struct WebSearchLocation {
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebSearchLocation {
@@ -2749,7 +2749,7 @@ impl Empty for WebSearchLocation {
             region: Empty::empty(),
             city: Empty::empty(),
             timezone: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

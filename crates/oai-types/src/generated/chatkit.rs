@@ -14,14 +14,14 @@ pub struct ActiveStatus {
     pub r#type: consts::Active,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ActiveStatus {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -75,7 +75,7 @@ pub struct AssistantMessageItem {
     pub content: Vec<ResponseOutputText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AssistantMessageItem {
@@ -87,7 +87,7 @@ impl Empty for AssistantMessageItem {
             thread_id: Empty::empty(),
             r#type: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -143,7 +143,7 @@ pub struct Attachment {
     pub preview_url: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Attachment {
@@ -154,7 +154,7 @@ impl Empty for Attachment {
             name: Empty::empty(),
             mime_type: Empty::empty(),
             preview_url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -177,14 +177,14 @@ pub struct AutomaticThreadTitlingParam {
     pub enabled: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AutomaticThreadTitlingParam {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -203,14 +203,14 @@ pub struct ChatSessionAutomaticThreadTitling {
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionAutomaticThreadTitling {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -247,7 +247,7 @@ pub struct ChatSessionChatkitConfiguration {
     pub history: ChatSessionHistory,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionChatkitConfiguration {
@@ -256,7 +256,7 @@ impl Empty for ChatSessionChatkitConfiguration {
             automatic_thread_titling: Empty::empty(),
             file_upload: Empty::empty(),
             history: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -295,7 +295,7 @@ pub struct ChatSessionFileUpload {
     pub max_files: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionFileUpload {
@@ -304,7 +304,7 @@ impl Empty for ChatSessionFileUpload {
             enabled: Empty::empty(),
             max_file_size: Empty::empty(),
             max_files: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -333,7 +333,7 @@ pub struct ChatSessionHistory {
     pub recent_threads: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionHistory {
@@ -341,7 +341,7 @@ impl Empty for ChatSessionHistory {
         Self {
             enabled: Empty::empty(),
             recent_threads: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -360,14 +360,14 @@ pub struct ChatSessionRateLimits {
     pub max_requests_per_1_minute: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionRateLimits {
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -463,7 +463,7 @@ pub struct ChatSessionResource {
     pub chatkit_configuration: ChatSessionChatkitConfiguration,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatSessionResource {
@@ -479,7 +479,7 @@ impl Empty for ChatSessionResource {
             max_requests_per_1_minute: Empty::empty(),
             status: Empty::empty(),
             chatkit_configuration: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -510,7 +510,7 @@ pub struct ChatkitConfigurationParam {
     pub history: Option<HistoryParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatkitConfigurationParam {
@@ -519,7 +519,7 @@ impl Empty for ChatkitConfigurationParam {
             automatic_thread_titling: Empty::empty(),
             file_upload: Empty::empty(),
             history: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -562,7 +562,7 @@ pub struct ChatkitWorkflow {
     pub tracing: ChatkitWorkflowTracing,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatkitWorkflow {
@@ -572,7 +572,7 @@ impl Empty for ChatkitWorkflow {
             version: Empty::empty(),
             state_variables: Empty::empty(),
             tracing: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -611,14 +611,14 @@ pub struct ChatkitWorkflowTracing {
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ChatkitWorkflowTracing {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -709,7 +709,7 @@ pub struct ClientToolCallItem {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ClientToolCallItem {
@@ -725,7 +725,7 @@ impl Empty for ClientToolCallItem {
             name: Empty::empty(),
             arguments: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -759,7 +759,7 @@ pub struct ClosedStatus {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ClosedStatus {
@@ -767,7 +767,7 @@ impl Empty for ClosedStatus {
         Self {
             r#type: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -805,7 +805,7 @@ pub struct CreateChatSessionBody {
     pub chatkit_configuration: Option<ChatkitConfigurationParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateChatSessionBody {
@@ -816,7 +816,7 @@ impl Empty for CreateChatSessionBody {
             expires_after: Empty::empty(),
             rate_limits: Empty::empty(),
             chatkit_configuration: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -848,7 +848,7 @@ pub struct DeletedThreadResource {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedThreadResource {
@@ -857,7 +857,7 @@ impl Empty for DeletedThreadResource {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -881,7 +881,7 @@ pub struct ExpiresAfterParam {
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ExpiresAfterParam {
@@ -889,7 +889,7 @@ impl Empty for ExpiresAfterParam {
         Self {
             anchor: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -912,7 +912,7 @@ pub struct FileAnnotation {
     pub source: FileAnnotationSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FileAnnotation {
@@ -920,7 +920,7 @@ impl Empty for FileAnnotation {
         Self {
             r#type: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -943,7 +943,7 @@ pub struct FileAnnotationSource {
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FileAnnotationSource {
@@ -951,7 +951,7 @@ impl Empty for FileAnnotationSource {
         Self {
             r#type: Empty::empty(),
             filename: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -980,7 +980,7 @@ pub struct FileUploadParam {
     pub max_files: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FileUploadParam {
@@ -989,7 +989,7 @@ impl Empty for FileUploadParam {
             enabled: Empty::empty(),
             max_file_size: Empty::empty(),
             max_files: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1010,7 +1010,7 @@ pub struct HistoryParam {
     pub recent_threads: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for HistoryParam {
@@ -1018,7 +1018,7 @@ impl Empty for HistoryParam {
         Self {
             enabled: Empty::empty(),
             recent_threads: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1042,7 +1042,7 @@ pub struct InferenceOptions {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InferenceOptions {
@@ -1050,7 +1050,7 @@ impl Empty for InferenceOptions {
         Self {
             tool_choice: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1085,7 +1085,7 @@ pub struct ListThreadItemsMethodParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListThreadItemsMethodParams {
@@ -1095,7 +1095,7 @@ impl Empty for ListThreadItemsMethodParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1138,7 +1138,7 @@ pub struct ListThreadsMethodParams {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListThreadsMethodParams {
@@ -1149,7 +1149,7 @@ impl Empty for ListThreadsMethodParams {
             after: Empty::empty(),
             before: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1173,7 +1173,7 @@ pub struct LockedStatus {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for LockedStatus {
@@ -1181,7 +1181,7 @@ impl Empty for LockedStatus {
         Self {
             r#type: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1199,14 +1199,14 @@ pub struct RateLimitsParam {
     pub max_requests_per_1_minute: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RateLimitsParam {
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1238,7 +1238,7 @@ pub struct ResponseOutputText {
     pub annotations: Vec<ResponseOutputTextAnnotationsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseOutputText {
@@ -1247,7 +1247,7 @@ impl Empty for ResponseOutputText {
             r#type: Empty::empty(),
             text: Empty::empty(),
             annotations: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1311,7 +1311,7 @@ pub struct TaskGroupItem {
     pub tasks: Vec<TaskGroupTask>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TaskGroupItem {
@@ -1323,7 +1323,7 @@ impl Empty for TaskGroupItem {
             thread_id: Empty::empty(),
             r#type: Empty::empty(),
             tasks: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1362,7 +1362,7 @@ pub struct TaskGroupTask {
     pub summary: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TaskGroupTask {
@@ -1371,7 +1371,7 @@ impl Empty for TaskGroupTask {
             r#type: Empty::empty(),
             heading: Empty::empty(),
             summary: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1445,7 +1445,7 @@ pub struct TaskItem {
     pub summary: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TaskItem {
@@ -1459,7 +1459,7 @@ impl Empty for TaskItem {
             task_type: Empty::empty(),
             heading: Empty::empty(),
             summary: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1539,7 +1539,7 @@ pub struct ThreadItemListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ThreadItemListResource {
@@ -1550,7 +1550,7 @@ impl Empty for ThreadItemListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1602,7 +1602,7 @@ pub struct ThreadListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ThreadListResource {
@@ -1613,7 +1613,7 @@ impl Empty for ThreadListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1673,7 +1673,7 @@ pub struct ThreadResource {
     pub user: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ThreadResource {
@@ -1685,7 +1685,7 @@ impl Empty for ThreadResource {
             title: Empty::empty(),
             status: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1716,14 +1716,14 @@ pub struct ToolChoice {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ToolChoice {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1746,7 +1746,7 @@ pub struct UrlAnnotation {
     pub source: UrlAnnotationSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UrlAnnotation {
@@ -1754,7 +1754,7 @@ impl Empty for UrlAnnotation {
         Self {
             r#type: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1777,7 +1777,7 @@ pub struct UrlAnnotationSource {
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UrlAnnotationSource {
@@ -1785,7 +1785,7 @@ impl Empty for UrlAnnotationSource {
         Self {
             r#type: Empty::empty(),
             url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1808,7 +1808,7 @@ pub struct UserMessageInputText {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserMessageInputText {
@@ -1816,7 +1816,7 @@ impl Empty for UserMessageInputText {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1883,7 +1883,7 @@ pub struct UserMessageItem {
     pub inference_options: Option<InferenceOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserMessageItem {
@@ -1897,7 +1897,7 @@ impl Empty for UserMessageItem {
             content: Empty::empty(),
             attachments: Empty::empty(),
             inference_options: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1930,7 +1930,7 @@ pub struct UserMessageQuotedText {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UserMessageQuotedText {
@@ -1938,7 +1938,7 @@ impl Empty for UserMessageQuotedText {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1992,7 +1992,7 @@ pub struct WidgetMessageItem {
     pub widget: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WidgetMessageItem {
@@ -2004,7 +2004,7 @@ impl Empty for WidgetMessageItem {
             thread_id: Empty::empty(),
             r#type: Empty::empty(),
             widget: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2037,7 +2037,7 @@ pub struct WorkflowParam {
     pub tracing: Option<WorkflowTracingParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WorkflowParam {
@@ -2047,7 +2047,7 @@ impl Empty for WorkflowParam {
             version: Empty::empty(),
             state_variables: Empty::empty(),
             tracing: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2080,14 +2080,14 @@ pub struct WorkflowTracingParam {
     pub enabled: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WorkflowTracingParam {
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

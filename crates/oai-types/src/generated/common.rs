@@ -39,7 +39,7 @@ pub struct CodeInterpreterTextOutput {
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CodeInterpreterTextOutput {
@@ -47,7 +47,7 @@ impl Empty for CodeInterpreterTextOutput {
         Self {
             r#type: Empty::empty(),
             logs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -106,7 +106,7 @@ pub struct ContainerFileCitationBody {
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerFileCitationBody {
@@ -118,7 +118,7 @@ impl Empty for ContainerFileCitationBody {
             start_index: Empty::empty(),
             end_index: Empty::empty(),
             filename: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -156,7 +156,7 @@ pub struct DragPoint {
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DragPoint {
@@ -164,7 +164,7 @@ impl Empty for DragPoint {
         Self {
             x: Empty::empty(),
             y: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -205,7 +205,7 @@ pub struct FileCitationBody {
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FileCitationBody {
@@ -215,7 +215,7 @@ impl Empty for FileCitationBody {
             file_id: Empty::empty(),
             index: Empty::empty(),
             filename: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -258,7 +258,7 @@ pub struct FilePath {
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FilePath {
@@ -267,7 +267,7 @@ impl Empty for FilePath {
             r#type: Empty::empty(),
             file_id: Empty::empty(),
             index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -341,7 +341,7 @@ pub struct InputFileContent {
     pub detail: Option<FileInputDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InputFileContent {
@@ -354,7 +354,7 @@ impl Empty for InputFileContent {
             prompt_cache_breakpoint: Empty::empty(),
             file_url: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -394,7 +394,7 @@ pub struct InputImageContent {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InputImageContent {
@@ -405,7 +405,7 @@ impl Empty for InputImageContent {
             file_id: Empty::empty(),
             detail: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -431,7 +431,7 @@ pub struct InputTextContent {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InputTextContent {
@@ -440,7 +440,7 @@ impl Empty for InputTextContent {
             r#type: Empty::empty(),
             text: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -486,7 +486,7 @@ pub struct LogProb {
     pub top_logprobs: Vec<TopLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for LogProb {
@@ -496,7 +496,7 @@ impl Empty for LogProb {
             logprob: Empty::empty(),
             bytes: Empty::empty(),
             top_logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -759,7 +759,7 @@ pub struct OutputTextContent {
     pub logprobs: Vec<LogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OutputTextContent {
@@ -769,7 +769,7 @@ impl Empty for OutputTextContent {
             text: Empty::empty(),
             annotations: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -783,14 +783,14 @@ pub struct PromptCacheBreakpointConfig {
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PromptCacheBreakpointConfig {
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -813,7 +813,7 @@ pub struct ReasoningTextContent {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ReasoningTextContent {
@@ -821,7 +821,7 @@ impl Empty for ReasoningTextContent {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -844,7 +844,7 @@ pub struct RefusalContent {
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RefusalContent {
@@ -852,7 +852,7 @@ impl Empty for RefusalContent {
         Self {
             r#type: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -889,7 +889,7 @@ pub struct TopLogProb {
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TopLogProb {
@@ -898,7 +898,7 @@ impl Empty for TopLogProb {
             token: Empty::empty(),
             logprob: Empty::empty(),
             bytes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -948,7 +948,7 @@ pub struct UrlCitationBody {
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UrlCitationBody {
@@ -959,7 +959,7 @@ impl Empty for UrlCitationBody {
             start_index: Empty::empty(),
             end_index: Empty::empty(),
             title: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1011,7 +1011,7 @@ pub struct UrlCitationParam {
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UrlCitationParam {
@@ -1022,7 +1022,7 @@ impl Empty for UrlCitationParam {
             end_index: Empty::empty(),
             url: Empty::empty(),
             title: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -117,7 +117,7 @@ pub struct CreateCompletionRequest {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateCompletionRequest {
@@ -141,7 +141,7 @@ impl Empty for CreateCompletionRequest {
             temperature: Empty::empty(),
             top_p: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -233,7 +233,7 @@ pub struct CreateCompletionResponse {
     pub usage: Option<CompletionUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateCompletionResponse {
@@ -246,7 +246,7 @@ impl Empty for CreateCompletionResponse {
             system_fingerprint: Empty::empty(),
             object: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -287,7 +287,7 @@ pub struct CreateCompletionResponseChoicesItem {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateCompletionResponseChoicesItem {
@@ -297,7 +297,7 @@ impl Empty for CreateCompletionResponseChoicesItem {
             index: Empty::empty(),
             logprobs: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -331,7 +331,7 @@ pub struct CreateCompletionResponseChoicesItemLogprobs {
     pub top_logprobs: Option<Vec<std::collections::BTreeMap<String, f64>>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateCompletionResponseChoicesItemLogprobs {
@@ -341,7 +341,7 @@ impl Empty for CreateCompletionResponseChoicesItemLogprobs {
             token_logprobs: Empty::empty(),
             tokens: Empty::empty(),
             top_logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

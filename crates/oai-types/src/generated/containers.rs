@@ -49,7 +49,7 @@ pub struct ContainerFileListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerFileListResource {
@@ -60,7 +60,7 @@ impl Empty for ContainerFileListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -133,7 +133,7 @@ pub struct ContainerFileResource {
     pub source: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerFileResource {
@@ -146,7 +146,7 @@ impl Empty for ContainerFileResource {
             bytes: Empty::empty(),
             path: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ pub struct ContainerListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerListResource {
@@ -206,7 +206,7 @@ impl Empty for ContainerListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -274,7 +274,7 @@ pub struct ContainerResource {
     pub network_policy: Option<ContainerResourceNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerResource {
@@ -289,7 +289,7 @@ impl Empty for ContainerResource {
             expires_after: Empty::empty(),
             memory_limit: Empty::empty(),
             network_policy: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -306,7 +306,7 @@ pub struct ContainerResourceExpiresAfter {
     pub minutes: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerResourceExpiresAfter {
@@ -314,7 +314,7 @@ impl Empty for ContainerResourceExpiresAfter {
         Self {
             anchor: Empty::empty(),
             minutes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -350,7 +350,7 @@ pub struct ContainerResourceNetworkPolicy {
     pub allowed_domains: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContainerResourceNetworkPolicy {
@@ -358,7 +358,7 @@ impl Empty for ContainerResourceNetworkPolicy {
         Self {
             r#type: Empty::empty(),
             allowed_domains: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -402,7 +402,7 @@ pub struct CreateContainerBody {
     pub network_policy: Option<CreateContainerBodyNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateContainerBody {
@@ -414,7 +414,7 @@ impl Empty for CreateContainerBody {
             skills: Empty::empty(),
             memory_limit: Empty::empty(),
             network_policy: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -436,7 +436,7 @@ pub struct CreateContainerBodyExpiresAfter {
     pub minutes: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateContainerBodyExpiresAfter {
@@ -444,7 +444,7 @@ impl Empty for CreateContainerBodyExpiresAfter {
         Self {
             anchor: Empty::empty(),
             minutes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -487,7 +487,7 @@ pub struct CreateContainerFileBody {
     pub file: Option<crate::InputFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateContainerFileBody {
@@ -495,7 +495,7 @@ impl Empty for CreateContainerFileBody {
         Self {
             file_id: Empty::empty(),
             file: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -521,7 +521,7 @@ pub struct ListContainerFilesParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListContainerFilesParams {
@@ -530,7 +530,7 @@ impl Empty for ListContainerFilesParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -566,7 +566,7 @@ pub struct ListContainersParams {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListContainersParams {
@@ -576,7 +576,7 @@ impl Empty for ListContainersParams {
             order: Empty::empty(),
             after: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -111,7 +111,7 @@ pub struct ConversationItemList {
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ConversationItemList {
@@ -122,7 +122,7 @@ impl Empty for ConversationItemList {
             has_more: Empty::empty(),
             first_id: Empty::empty(),
             last_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -157,7 +157,7 @@ pub struct ConversationResource {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ConversationResource {
@@ -167,7 +167,7 @@ impl Empty for ConversationResource {
             object: Empty::empty(),
             metadata: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -183,7 +183,7 @@ pub struct CreateConversationBody {
     pub items: Option<Vec<InputItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateConversationBody {
@@ -191,7 +191,7 @@ impl Empty for CreateConversationBody {
         Self {
             metadata: Empty::empty(),
             items: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -204,14 +204,14 @@ pub struct CreateConversationItemsParams {
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateConversationItemsParams {
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -231,14 +231,14 @@ pub struct CreateConversationItemsRequest {
     pub items: Vec<InputItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateConversationItemsRequest {
     fn empty() -> Self {
         Self {
             items: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -273,7 +273,7 @@ pub struct DeletedConversationResource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedConversationResource {
@@ -282,7 +282,7 @@ impl Empty for DeletedConversationResource {
             object: Empty::empty(),
             deleted: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -295,14 +295,14 @@ pub struct GetConversationItemParams {
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetConversationItemParams {
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -330,7 +330,7 @@ pub struct ListConversationItemsParams {
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListConversationItemsParams {
@@ -340,7 +340,7 @@ impl Empty for ListConversationItemsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -357,14 +357,14 @@ pub struct UpdateConversationBody {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateConversationBody {
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

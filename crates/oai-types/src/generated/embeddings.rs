@@ -47,7 +47,7 @@ pub struct CreateEmbeddingRequest {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEmbeddingRequest {
@@ -58,7 +58,7 @@ impl Empty for CreateEmbeddingRequest {
             encoding_format: Empty::empty(),
             dimensions: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -143,7 +143,7 @@ pub struct CreateEmbeddingResponse {
     pub usage: CreateEmbeddingResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEmbeddingResponse {
@@ -153,7 +153,7 @@ impl Empty for CreateEmbeddingResponse {
             model: Empty::empty(),
             object: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -181,7 +181,7 @@ pub struct CreateEmbeddingResponseUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEmbeddingResponseUsage {
@@ -189,7 +189,7 @@ impl Empty for CreateEmbeddingResponseUsage {
         Self {
             prompt_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -220,7 +220,7 @@ pub struct Embedding {
     pub object: consts::Embedding,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Embedding {
@@ -229,7 +229,7 @@ impl Empty for Embedding {
             index: Empty::empty(),
             embedding: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

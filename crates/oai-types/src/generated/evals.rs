@@ -36,7 +36,7 @@ pub struct CreateEvalCompletionsRunDataSource {
     pub source: CreateEvalCompletionsRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalCompletionsRunDataSource {
@@ -47,7 +47,7 @@ impl Empty for CreateEvalCompletionsRunDataSource {
             sampling_params: Empty::empty(),
             model: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -79,7 +79,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
     pub item_reference: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
@@ -87,7 +87,7 @@ impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
         Self {
             r#type: Empty::empty(),
             item_reference: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -109,7 +109,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     pub template: Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
@@ -117,7 +117,7 @@ impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
         Self {
             r#type: Empty::empty(),
             template: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -163,7 +163,7 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     pub tools: Option<Vec<ChatCompletionTool>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
@@ -176,7 +176,7 @@ impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
             seed: Empty::empty(),
             response_format: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -221,7 +221,7 @@ pub struct CreateEvalCustomDataSourceConfig {
     pub include_sample_schema: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalCustomDataSourceConfig {
@@ -230,7 +230,7 @@ impl Empty for CreateEvalCustomDataSourceConfig {
             r#type: Empty::empty(),
             item_schema: Empty::empty(),
             include_sample_schema: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -268,7 +268,7 @@ pub struct CreateEvalItemSimpleInputMessage {
     pub content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalItemSimpleInputMessage {
@@ -276,7 +276,7 @@ impl Empty for CreateEvalItemSimpleInputMessage {
         Self {
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -299,7 +299,7 @@ pub struct CreateEvalJsonlRunDataSource {
     pub source: CreateEvalJsonlRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalJsonlRunDataSource {
@@ -307,7 +307,7 @@ impl Empty for CreateEvalJsonlRunDataSource {
         Self {
             r#type: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -375,7 +375,7 @@ pub struct CreateEvalLabelModelGrader {
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalLabelModelGrader {
@@ -387,7 +387,7 @@ impl Empty for CreateEvalLabelModelGrader {
             input: Empty::empty(),
             labels: Empty::empty(),
             passing_labels: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -404,7 +404,7 @@ pub struct CreateEvalLogsDataSourceConfig {
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalLogsDataSourceConfig {
@@ -412,7 +412,7 @@ impl Empty for CreateEvalLogsDataSourceConfig {
         Self {
             r#type: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -450,7 +450,7 @@ pub struct CreateEvalRequest {
     pub testing_criteria: Vec<CreateEvalRequestTestingCriteriaItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalRequest {
@@ -460,7 +460,7 @@ impl Empty for CreateEvalRequest {
             metadata: Empty::empty(),
             data_source_config: Empty::empty(),
             testing_criteria: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -524,7 +524,7 @@ pub struct CreateEvalResponsesRunDataSource {
     pub source: CreateEvalResponsesRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalResponsesRunDataSource {
@@ -535,7 +535,7 @@ impl Empty for CreateEvalResponsesRunDataSource {
             sampling_params: Empty::empty(),
             model: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -571,7 +571,7 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     pub template: Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
@@ -579,7 +579,7 @@ impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
         Self {
             r#type: Empty::empty(),
             template: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -629,7 +629,7 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     pub text: Option<CreateEvalResponsesRunDataSourceSamplingParamsText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
@@ -642,7 +642,7 @@ impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
             seed: Empty::empty(),
             tools: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -655,14 +655,14 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
     pub format: Option<TextResponseFormatConfiguration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParamsText {
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -703,7 +703,7 @@ pub struct CreateEvalRunRequest {
     pub data_source: CreateEvalRunRequestDataSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalRunRequest {
@@ -712,7 +712,7 @@ impl Empty for CreateEvalRunRequest {
             name: Empty::empty(),
             metadata: Empty::empty(),
             data_source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -742,7 +742,7 @@ pub struct CreateEvalStoredCompletionsDataSourceConfig {
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
@@ -750,7 +750,7 @@ impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
         Self {
             r#type: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -787,7 +787,7 @@ pub struct DeleteEvalResponse {
     pub eval_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteEvalResponse {
@@ -796,7 +796,7 @@ impl Empty for DeleteEvalResponse {
             object: Empty::empty(),
             deleted: Empty::empty(),
             eval_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -823,7 +823,7 @@ pub struct DeleteEvalRunResponse {
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteEvalRunResponse {
@@ -832,7 +832,7 @@ impl Empty for DeleteEvalRunResponse {
             object: Empty::empty(),
             deleted: Empty::empty(),
             run_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -895,7 +895,7 @@ pub struct Eval {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Eval {
@@ -908,7 +908,7 @@ impl Empty for Eval {
             testing_criteria: Empty::empty(),
             created_at: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -936,7 +936,7 @@ pub struct EvalApiError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalApiError {
@@ -944,7 +944,7 @@ impl Empty for EvalApiError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -961,7 +961,7 @@ pub struct EvalCustomDataSourceConfig {
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalCustomDataSourceConfig {
@@ -969,7 +969,7 @@ impl Empty for EvalCustomDataSourceConfig {
         Self {
             r#type: Empty::empty(),
             schema: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1025,7 +1025,7 @@ pub struct EvalGraderPython {
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalGraderPython {
@@ -1036,7 +1036,7 @@ impl Empty for EvalGraderPython {
             source: Empty::empty(),
             image_tag: Empty::empty(),
             pass_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1085,7 +1085,7 @@ pub struct EvalGraderScoreModel {
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalGraderScoreModel {
@@ -1098,7 +1098,7 @@ impl Empty for EvalGraderScoreModel {
             input: Empty::empty(),
             range: Empty::empty(),
             pass_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1160,7 +1160,7 @@ pub struct EvalGraderTextSimilarity {
     pub pass_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalGraderTextSimilarity {
@@ -1172,7 +1172,7 @@ impl Empty for EvalGraderTextSimilarity {
             reference: Empty::empty(),
             evaluation_metric: Empty::empty(),
             pass_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1195,7 +1195,7 @@ pub struct EvalJsonlFileContentSource {
     pub content: Vec<EvalJsonlFileContentSourceContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalJsonlFileContentSource {
@@ -1203,7 +1203,7 @@ impl Empty for EvalJsonlFileContentSource {
         Self {
             r#type: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1219,7 +1219,7 @@ pub struct EvalJsonlFileContentSourceContentItem {
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalJsonlFileContentSourceContentItem {
@@ -1227,7 +1227,7 @@ impl Empty for EvalJsonlFileContentSourceContentItem {
         Self {
             item: Empty::empty(),
             sample: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1250,7 +1250,7 @@ pub struct EvalJsonlFileIdSource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalJsonlFileIdSource {
@@ -1258,7 +1258,7 @@ impl Empty for EvalJsonlFileIdSource {
         Self {
             r#type: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1308,7 +1308,7 @@ pub struct EvalList {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalList {
@@ -1319,7 +1319,7 @@ impl Empty for EvalList {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1339,7 +1339,7 @@ pub struct EvalLogsDataSourceConfig {
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalLogsDataSourceConfig {
@@ -1348,7 +1348,7 @@ impl Empty for EvalLogsDataSourceConfig {
             r#type: Empty::empty(),
             metadata: Empty::empty(),
             schema: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1407,7 +1407,7 @@ pub struct EvalResponsesSource {
     pub tools: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalResponsesSource {
@@ -1424,7 +1424,7 @@ impl Empty for EvalResponsesSource {
             top_p: Empty::empty(),
             users: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1550,7 +1550,7 @@ pub struct EvalRun {
     pub error: EvalApiError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRun {
@@ -1570,7 +1570,7 @@ impl Empty for EvalRun {
             data_source: Empty::empty(),
             metadata: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1632,7 +1632,7 @@ pub struct EvalRunList {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunList {
@@ -1643,7 +1643,7 @@ impl Empty for EvalRunList {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1732,7 +1732,7 @@ pub struct EvalRunOutputItem {
     pub sample: EvalRunOutputItemSample,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItem {
@@ -1748,7 +1748,7 @@ impl Empty for EvalRunOutputItem {
             datasource_item: Empty::empty(),
             results: Empty::empty(),
             sample: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1798,7 +1798,7 @@ pub struct EvalRunOutputItemList {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItemList {
@@ -1809,7 +1809,7 @@ impl Empty for EvalRunOutputItemList {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1856,7 +1856,7 @@ pub struct EvalRunOutputItemResult {
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItemResult {
@@ -1867,7 +1867,7 @@ impl Empty for EvalRunOutputItemResult {
             score: Empty::empty(),
             passed: Empty::empty(),
             sample: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1967,7 +1967,7 @@ pub struct EvalRunOutputItemSample {
     pub seed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItemSample {
@@ -1983,7 +1983,7 @@ impl Empty for EvalRunOutputItemSample {
             max_completion_tokens: Empty::empty(),
             top_p: Empty::empty(),
             seed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2010,7 +2010,7 @@ pub struct EvalRunOutputItemSampleOutputItem {
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItemSampleOutputItem {
@@ -2018,7 +2018,7 @@ impl Empty for EvalRunOutputItemSampleOutputItem {
         Self {
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2064,7 +2064,7 @@ pub struct EvalRunOutputItemSampleUsage {
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunOutputItemSampleUsage {
@@ -2074,7 +2074,7 @@ impl Empty for EvalRunOutputItemSampleUsage {
             completion_tokens: Empty::empty(),
             prompt_tokens: Empty::empty(),
             cached_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2138,7 +2138,7 @@ pub struct EvalRunPerModelUsageItem {
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunPerModelUsageItem {
@@ -2150,7 +2150,7 @@ impl Empty for EvalRunPerModelUsageItem {
             completion_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
             cached_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2187,7 +2187,7 @@ pub struct EvalRunPerTestingCriteriaResultsItem {
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunPerTestingCriteriaResultsItem {
@@ -2196,7 +2196,7 @@ impl Empty for EvalRunPerTestingCriteriaResultsItem {
             testing_criteria: Empty::empty(),
             passed: Empty::empty(),
             failed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2242,7 +2242,7 @@ pub struct EvalRunResultCounts {
     pub passed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalRunResultCounts {
@@ -2252,7 +2252,7 @@ impl Empty for EvalRunResultCounts {
             errored: Empty::empty(),
             failed: Empty::empty(),
             passed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2273,7 +2273,7 @@ pub struct EvalStoredCompletionsDataSourceConfig {
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalStoredCompletionsDataSourceConfig {
@@ -2282,7 +2282,7 @@ impl Empty for EvalStoredCompletionsDataSourceConfig {
             r#type: Empty::empty(),
             metadata: Empty::empty(),
             schema: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2318,7 +2318,7 @@ pub struct EvalStoredCompletionsSource {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EvalStoredCompletionsSource {
@@ -2330,7 +2330,7 @@ impl Empty for EvalStoredCompletionsSource {
             created_after: Empty::empty(),
             created_before: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2375,7 +2375,7 @@ pub struct GetEvalRunOutputItemsParams {
     pub order: Option<GetEvalRunOutputItemsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetEvalRunOutputItemsParams {
@@ -2385,7 +2385,7 @@ impl Empty for GetEvalRunOutputItemsParams {
             limit: Empty::empty(),
             status: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2427,7 +2427,7 @@ pub struct GetEvalRunsParams {
     pub status: Option<GetEvalRunsParamsStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetEvalRunsParams {
@@ -2437,7 +2437,7 @@ impl Empty for GetEvalRunsParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2486,7 +2486,7 @@ pub struct ListEvalsParams {
     pub order_by: Option<ListEvalsParamsOrderBy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListEvalsParams {
@@ -2496,7 +2496,7 @@ impl Empty for ListEvalsParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             order_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2530,7 +2530,7 @@ pub struct UpdateEvalRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateEvalRequest {
@@ -2538,7 +2538,7 @@ impl Empty for UpdateEvalRequest {
         Self {
             name: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

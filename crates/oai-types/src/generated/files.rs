@@ -22,7 +22,7 @@ pub struct CodeInterpreterFileOutput {
     pub files: Vec<CodeInterpreterFileOutputFilesItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CodeInterpreterFileOutput {
@@ -30,7 +30,7 @@ impl Empty for CodeInterpreterFileOutput {
         Self {
             r#type: Empty::empty(),
             files: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ pub struct CodeInterpreterFileOutputFilesItem {
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CodeInterpreterFileOutputFilesItem {
@@ -66,7 +66,7 @@ impl Empty for CodeInterpreterFileOutputFilesItem {
         Self {
             mime_type: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -90,7 +90,7 @@ pub struct CreateFileRequest {
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFileRequest {
@@ -99,7 +99,7 @@ impl Empty for CreateFileRequest {
             file: Empty::empty(),
             purpose: Empty::empty(),
             expires_after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -148,7 +148,7 @@ pub struct DeleteFileResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteFileResponse {
@@ -157,7 +157,7 @@ impl Empty for DeleteFileResponse {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -190,7 +190,7 @@ pub struct ListFilesParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFilesParams {
@@ -200,7 +200,7 @@ impl Empty for ListFilesParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -258,7 +258,7 @@ pub struct ListFilesResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFilesResponse {
@@ -269,7 +269,7 @@ impl Empty for ListFilesResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

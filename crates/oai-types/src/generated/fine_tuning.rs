@@ -19,14 +19,14 @@ pub struct CreateFineTuningCheckpointPermissionRequest {
     pub project_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFineTuningCheckpointPermissionRequest {
     fn empty() -> Self {
         Self {
             project_ids: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -91,7 +91,7 @@ pub struct CreateFineTuningJobRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFineTuningJobRequest {
@@ -106,7 +106,7 @@ impl Empty for CreateFineTuningJobRequest {
             seed: Empty::empty(),
             method: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -130,7 +130,7 @@ pub struct CreateFineTuningJobRequestHyperparameters {
     pub n_epochs: Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFineTuningJobRequestHyperparameters {
@@ -139,7 +139,7 @@ impl Empty for CreateFineTuningJobRequestHyperparameters {
             batch_size: Empty::empty(),
             learning_rate_multiplier: Empty::empty(),
             n_epochs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -194,7 +194,7 @@ pub struct CreateFineTuningJobRequestIntegrationsItem {
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItem {
@@ -202,7 +202,7 @@ impl Empty for CreateFineTuningJobRequestIntegrationsItem {
         Self {
             r#type: Empty::empty(),
             wandb: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -238,7 +238,7 @@ pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItemWandb {
@@ -248,7 +248,7 @@ impl Empty for CreateFineTuningJobRequestIntegrationsItemWandb {
             name: Empty::empty(),
             entity: Empty::empty(),
             tags: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -293,7 +293,7 @@ pub struct DeleteFineTuningCheckpointPermissionResponse {
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteFineTuningCheckpointPermissionResponse {
@@ -302,7 +302,7 @@ impl Empty for DeleteFineTuningCheckpointPermissionResponse {
             id: Empty::empty(),
             object: Empty::empty(),
             deleted: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -328,7 +328,7 @@ pub struct FineTuneDPOHyperparameters {
     pub n_epochs: Option<FineTuneDPOHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneDPOHyperparameters {
@@ -338,7 +338,7 @@ impl Empty for FineTuneDPOHyperparameters {
             batch_size: Empty::empty(),
             learning_rate_multiplier: Empty::empty(),
             n_epochs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -395,14 +395,14 @@ pub struct FineTuneDPOMethod {
     pub hyperparameters: Option<FineTuneDPOHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneDPOMethod {
     fn empty() -> Self {
         Self {
             hyperparameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -430,7 +430,7 @@ pub struct FineTuneMethod {
     pub reinforcement: Option<FineTuneReinforcementMethod>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneMethod {
@@ -440,7 +440,7 @@ impl Empty for FineTuneMethod {
             supervised: Empty::empty(),
             dpo: Empty::empty(),
             reinforcement: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -491,7 +491,7 @@ pub struct FineTuneReinforcementHyperparameters {
     pub eval_samples: Option<FineTuneReinforcementHyperparametersEvalSamples>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneReinforcementHyperparameters {
@@ -504,7 +504,7 @@ impl Empty for FineTuneReinforcementHyperparameters {
             compute_multiplier: Empty::empty(),
             eval_interval: Empty::empty(),
             eval_samples: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -607,7 +607,7 @@ pub struct FineTuneReinforcementMethod {
     pub hyperparameters: Option<FineTuneReinforcementHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneReinforcementMethod {
@@ -615,7 +615,7 @@ impl Empty for FineTuneReinforcementMethod {
         Self {
             grader: Empty::empty(),
             hyperparameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -653,7 +653,7 @@ pub struct FineTuneSupervisedHyperparameters {
     pub n_epochs: Option<FineTuneSupervisedHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneSupervisedHyperparameters {
@@ -662,7 +662,7 @@ impl Empty for FineTuneSupervisedHyperparameters {
             batch_size: Empty::empty(),
             learning_rate_multiplier: Empty::empty(),
             n_epochs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -708,14 +708,14 @@ pub struct FineTuneSupervisedMethod {
     pub hyperparameters: Option<FineTuneSupervisedHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuneSupervisedMethod {
     fn empty() -> Self {
         Self {
             hyperparameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -755,7 +755,7 @@ pub struct FineTuningCheckpointPermission {
     pub object: consts::CheckpointPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningCheckpointPermission {
@@ -765,7 +765,7 @@ impl Empty for FineTuningCheckpointPermission {
             created_at: Empty::empty(),
             project_id: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -787,7 +787,7 @@ pub struct FineTuningIntegration {
     pub wandb: FineTuningIntegrationWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningIntegration {
@@ -795,7 +795,7 @@ impl Empty for FineTuningIntegration {
         Self {
             r#type: Empty::empty(),
             wandb: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -831,7 +831,7 @@ pub struct FineTuningIntegrationWandb {
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningIntegrationWandb {
@@ -841,7 +841,7 @@ impl Empty for FineTuningIntegrationWandb {
             name: Empty::empty(),
             entity: Empty::empty(),
             tags: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -992,7 +992,7 @@ pub struct FineTuningJob {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJob {
@@ -1017,7 +1017,7 @@ impl Empty for FineTuningJob {
             estimated_finish: Empty::empty(),
             method: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1084,7 +1084,7 @@ pub struct FineTuningJobCheckpoint {
     pub object: consts::FineTuningJobCheckpoint,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJobCheckpoint {
@@ -1097,7 +1097,7 @@ impl Empty for FineTuningJobCheckpoint {
             metrics: Empty::empty(),
             fine_tuning_job_id: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1128,7 +1128,7 @@ pub struct FineTuningJobCheckpointMetrics {
     pub full_valid_mean_token_accuracy: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJobCheckpointMetrics {
@@ -1141,7 +1141,7 @@ impl Empty for FineTuningJobCheckpointMetrics {
             valid_mean_token_accuracy: Empty::empty(),
             full_valid_loss: Empty::empty(),
             full_valid_mean_token_accuracy: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1179,7 +1179,7 @@ pub struct FineTuningJobError {
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJobError {
@@ -1188,7 +1188,7 @@ impl Empty for FineTuningJobError {
             code: Empty::empty(),
             message: Empty::empty(),
             param: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1243,7 +1243,7 @@ pub struct FineTuningJobEvent {
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJobEvent {
@@ -1256,7 +1256,7 @@ impl Empty for FineTuningJobEvent {
             message: Empty::empty(),
             r#type: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1299,7 +1299,7 @@ pub struct FineTuningJobHyperparameters {
     pub n_epochs: Option<FineTuningJobHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for FineTuningJobHyperparameters {
@@ -1308,7 +1308,7 @@ impl Empty for FineTuningJobHyperparameters {
             batch_size: Empty::empty(),
             learning_rate_multiplier: Empty::empty(),
             n_epochs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1400,7 +1400,7 @@ pub struct GraderMulti {
     pub calculate_output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GraderMulti {
@@ -1410,7 +1410,7 @@ impl Empty for GraderMulti {
             name: Empty::empty(),
             graders: Empty::empty(),
             calculate_output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1471,7 +1471,7 @@ pub struct ListFineTuningCheckpointPermissionResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningCheckpointPermissionResponse {
@@ -1482,7 +1482,7 @@ impl Empty for ListFineTuningCheckpointPermissionResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1515,7 +1515,7 @@ pub struct ListFineTuningCheckpointPermissionsParams {
     pub order: Option<ListFineTuningCheckpointPermissionsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningCheckpointPermissionsParams {
@@ -1525,7 +1525,7 @@ impl Empty for ListFineTuningCheckpointPermissionsParams {
             after: Empty::empty(),
             limit: Empty::empty(),
             order: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1558,7 +1558,7 @@ pub struct ListFineTuningEventsParams {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningEventsParams {
@@ -1566,7 +1566,7 @@ impl Empty for ListFineTuningEventsParams {
         Self {
             after: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1588,7 +1588,7 @@ pub struct ListFineTuningJobCheckpointsParams {
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningJobCheckpointsParams {
@@ -1596,7 +1596,7 @@ impl Empty for ListFineTuningJobCheckpointsParams {
         Self {
             after: Empty::empty(),
             limit: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1641,7 +1641,7 @@ pub struct ListFineTuningJobCheckpointsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningJobCheckpointsResponse {
@@ -1652,7 +1652,7 @@ impl Empty for ListFineTuningJobCheckpointsResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1683,7 +1683,7 @@ pub struct ListFineTuningJobEventsResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFineTuningJobEventsResponse {
@@ -1692,7 +1692,7 @@ impl Empty for ListFineTuningJobEventsResponse {
             data: Empty::empty(),
             object: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1717,7 +1717,7 @@ pub struct ListPaginatedFineTuningJobsParams {
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListPaginatedFineTuningJobsParams {
@@ -1726,7 +1726,7 @@ impl Empty for ListPaginatedFineTuningJobsParams {
             after: Empty::empty(),
             limit: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1757,7 +1757,7 @@ pub struct ListPaginatedFineTuningJobsResponse {
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListPaginatedFineTuningJobsResponse {
@@ -1766,7 +1766,7 @@ impl Empty for ListPaginatedFineTuningJobsResponse {
             data: Empty::empty(),
             has_more: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1797,7 +1797,7 @@ pub struct RunGraderRequest {
     pub model_sample: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunGraderRequest {
@@ -1806,7 +1806,7 @@ impl Empty for RunGraderRequest {
             grader: Empty::empty(),
             item: Empty::empty(),
             model_sample: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1868,7 +1868,7 @@ pub struct RunGraderResponse {
     pub model_grader_token_usage_per_model: std::collections::BTreeMap<String, serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunGraderResponse {
@@ -1878,7 +1878,7 @@ impl Empty for RunGraderResponse {
             metadata: Empty::empty(),
             sub_rewards: Empty::empty(),
             model_grader_token_usage_per_model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1953,7 +1953,7 @@ pub struct RunGraderResponseMetadata {
     pub sampled_model_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunGraderResponseMetadata {
@@ -1966,7 +1966,7 @@ impl Empty for RunGraderResponseMetadata {
             scores: Empty::empty(),
             token_usage: Empty::empty(),
             sampled_model_name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2105,7 +2105,7 @@ pub struct RunGraderResponseMetadataErrors {
     pub model_grader_server_error_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RunGraderResponseMetadataErrors {
@@ -2125,7 +2125,7 @@ impl Empty for RunGraderResponseMetadataErrors {
             model_grader_refusal_error: Empty::empty(),
             model_grader_parse_error: Empty::empty(),
             model_grader_server_error_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2144,14 +2144,14 @@ pub struct ValidateGraderRequest {
     pub grader: ValidateGraderRequestGrader,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ValidateGraderRequest {
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2180,14 +2180,14 @@ pub struct ValidateGraderResponse {
     pub grader: Option<ValidateGraderResponseGrader>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ValidateGraderResponse {
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct C2PAProvenanceResult {
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for C2PAProvenanceResult {
@@ -74,7 +74,7 @@ impl Empty for C2PAProvenanceResult {
             issuer: Empty::empty(),
             model: Empty::empty(),
             generated_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -100,14 +100,14 @@ pub struct CreateContentProvenanceBody {
     pub file: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateContentProvenanceBody {
     fn empty() -> Self {
         Self {
             file: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -192,7 +192,7 @@ pub struct CreateImageEditRequest {
     pub quality: Option<CreateImageEditRequestQuality>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateImageEditRequest {
@@ -213,7 +213,7 @@ impl Empty for CreateImageEditRequest {
             stream: Empty::empty(),
             partial_images: Empty::empty(),
             quality: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -395,7 +395,7 @@ pub struct CreateImageRequest {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateImageRequest {
@@ -415,7 +415,7 @@ impl Empty for CreateImageRequest {
             background: Empty::empty(),
             style: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -557,7 +557,7 @@ pub struct CreateImageVariationRequest {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateImageVariationRequest {
@@ -569,7 +569,7 @@ impl Empty for CreateImageVariationRequest {
             response_format: Empty::empty(),
             size: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -683,7 +683,7 @@ pub struct EditImageBodyJsonParam {
     pub partial_images: Option<PartialImages>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for EditImageBodyJsonParam {
@@ -704,7 +704,7 @@ impl Empty for EditImageBodyJsonParam {
             background: Empty::empty(),
             stream: Empty::empty(),
             partial_images: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -826,7 +826,7 @@ pub struct Image {
     pub revised_prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Image {
@@ -835,7 +835,7 @@ impl Empty for Image {
             b64_json: Empty::empty(),
             url: Empty::empty(),
             revised_prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -911,7 +911,7 @@ pub struct ImageEditCompletedEvent {
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageEditCompletedEvent {
@@ -925,7 +925,7 @@ impl Empty for ImageEditCompletedEvent {
             background: Empty::empty(),
             output_format: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1033,7 +1033,7 @@ pub struct ImageEditPartialImageEvent {
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageEditPartialImageEvent {
@@ -1047,7 +1047,7 @@ impl Empty for ImageEditPartialImageEvent {
             background: Empty::empty(),
             output_format: Empty::empty(),
             partial_image_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1145,7 +1145,7 @@ pub struct ImageGenCompletedEvent {
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageGenCompletedEvent {
@@ -1159,7 +1159,7 @@ impl Empty for ImageGenCompletedEvent {
             background: Empty::empty(),
             output_format: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1199,7 +1199,7 @@ pub struct ImageGenInputUsageDetails {
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageGenInputUsageDetails {
@@ -1207,7 +1207,7 @@ impl Empty for ImageGenInputUsageDetails {
         Self {
             text_tokens: Empty::empty(),
             image_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1235,7 +1235,7 @@ pub struct ImageGenOutputTokensDetails {
     pub text_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageGenOutputTokensDetails {
@@ -1243,7 +1243,7 @@ impl Empty for ImageGenOutputTokensDetails {
         Self {
             image_tokens: Empty::empty(),
             text_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1319,7 +1319,7 @@ pub struct ImageGenPartialImageEvent {
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageGenPartialImageEvent {
@@ -1333,7 +1333,7 @@ impl Empty for ImageGenPartialImageEvent {
             background: Empty::empty(),
             output_format: Empty::empty(),
             partial_image_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1404,7 +1404,7 @@ pub struct ImageGenUsage {
     pub input_tokens_details: ImageGenInputUsageDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageGenUsage {
@@ -1415,7 +1415,7 @@ impl Empty for ImageGenUsage {
             output_tokens: Empty::empty(),
             output_tokens_details: Empty::empty(),
             input_tokens_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1440,7 +1440,7 @@ pub struct ImageRefParam {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageRefParam {
@@ -1448,7 +1448,7 @@ impl Empty for ImageRefParam {
         Self {
             image_url: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1485,7 +1485,7 @@ pub struct ImagesResponse {
     pub usage: Option<ImageGenUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImagesResponse {
@@ -1498,7 +1498,7 @@ impl Empty for ImagesResponse {
             size: Empty::empty(),
             quality: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1569,7 +1569,7 @@ pub struct ImagesUsage {
     pub input_tokens_details: ImagesUsageInputTokensDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImagesUsage {
@@ -1579,7 +1579,7 @@ impl Empty for ImagesUsage {
             input_tokens: Empty::empty(),
             output_tokens: Empty::empty(),
             input_tokens_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1607,7 +1607,7 @@ pub struct ImagesUsageInputTokensDetails {
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImagesUsageInputTokensDetails {
@@ -1615,7 +1615,7 @@ impl Empty for ImagesUsageInputTokensDetails {
         Self {
             text_tokens: Empty::empty(),
             image_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1673,7 +1673,7 @@ pub struct ProvenanceResource {
     pub results: Vec<ProvenanceResourceResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ProvenanceResource {
@@ -1682,7 +1682,7 @@ impl Empty for ProvenanceResource {
             object: Empty::empty(),
             created_at: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1735,7 +1735,7 @@ pub struct SynthIDProvenanceResult {
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SynthIDProvenanceResult {
@@ -1745,7 +1745,7 @@ impl Empty for SynthIDProvenanceResult {
             outcome: Empty::empty(),
             model: Empty::empty(),
             generated_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -37,7 +37,7 @@ pub struct DeleteModelResponse {
     pub object: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteModelResponse {
@@ -46,7 +46,7 @@ impl Empty for DeleteModelResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ pub struct ListModelsResponse {
     pub data: Vec<Model>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListModelsResponse {
@@ -76,7 +76,7 @@ impl Empty for ListModelsResponse {
         Self {
             object: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -125,7 +125,7 @@ pub struct Model {
     pub shutdown_date: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Model {
@@ -136,7 +136,7 @@ impl Empty for Model {
             object: Empty::empty(),
             owned_by: Empty::empty(),
             shutdown_date: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct CreateModerationRequest {
     pub model: Option<CreateModerationRequestModel>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationRequest {
@@ -31,7 +31,7 @@ impl Empty for CreateModerationRequest {
         Self {
             input: Empty::empty(),
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -81,7 +81,7 @@ pub struct CreateModerationRequestInputArrayItemImageUrl {
     pub image_url: CreateModerationRequestInputArrayItemImageUrlImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrl {
@@ -89,7 +89,7 @@ impl Empty for CreateModerationRequestInputArrayItemImageUrl {
         Self {
             r#type: Empty::empty(),
             image_url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -108,14 +108,14 @@ pub struct CreateModerationRequestInputArrayItemImageUrlImageUrl {
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
     fn empty() -> Self {
         Self {
             url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -137,7 +137,7 @@ pub struct CreateModerationRequestInputArrayItemText {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationRequestInputArrayItemText {
@@ -145,7 +145,7 @@ impl Empty for CreateModerationRequestInputArrayItemText {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -197,7 +197,7 @@ pub struct CreateModerationResponse {
     pub results: Vec<CreateModerationResponseResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationResponse {
@@ -206,7 +206,7 @@ impl Empty for CreateModerationResponse {
             id: Empty::empty(),
             model: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -252,7 +252,7 @@ pub struct CreateModerationResponseResultsItem {
     pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationResponseResultsItem {
@@ -262,7 +262,7 @@ impl Empty for CreateModerationResponseResultsItem {
             categories: Empty::empty(),
             category_scores: Empty::empty(),
             category_applied_input_types: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -387,7 +387,7 @@ pub struct CreateModerationResponseResultsItemCategories {
     pub violence_graphic: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationResponseResultsItemCategories {
@@ -406,7 +406,7 @@ impl Empty for CreateModerationResponseResultsItemCategories {
             sexual_minors: Empty::empty(),
             violence: Empty::empty(),
             violence_graphic: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -544,7 +544,7 @@ pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
@@ -563,7 +563,7 @@ impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
             sexual_minors: Empty::empty(),
             violence: Empty::empty(),
             violence_graphic: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -728,7 +728,7 @@ pub struct CreateModerationResponseResultsItemCategoryScores {
     pub violence_graphic: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryScores {
@@ -747,7 +747,7 @@ impl Empty for CreateModerationResponseResultsItemCategoryScores {
             sexual_minors: Empty::empty(),
             violence: Empty::empty(),
             violence_graphic: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

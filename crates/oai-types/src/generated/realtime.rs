@@ -37,7 +37,7 @@ pub struct AudioTranscription {
     pub delay: Option<AudioTranscriptionDelay>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AudioTranscription {
@@ -49,7 +49,7 @@ impl Empty for AudioTranscription {
             keywords: Empty::empty(),
             prompt: Empty::empty(),
             delay: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -118,7 +118,7 @@ pub struct AudioTranscriptionResponse {
     pub prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AudioTranscriptionResponse {
@@ -128,7 +128,7 @@ impl Empty for AudioTranscriptionResponse {
             language: Empty::empty(),
             languages: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -168,7 +168,7 @@ pub struct LogProbProperties {
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for LogProbProperties {
@@ -177,7 +177,7 @@ impl Empty for LogProbProperties {
             token: Empty::empty(),
             logprob: Empty::empty(),
             bytes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -216,7 +216,7 @@ pub struct RealtimeAudioFormatsAudioPcm {
     pub rate: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcm {
@@ -224,7 +224,7 @@ impl Empty for RealtimeAudioFormatsAudioPcm {
         Self {
             r#type: Empty::empty(),
             rate: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -237,14 +237,14 @@ pub struct RealtimeAudioFormatsAudioPcma {
     pub r#type: consts::AudioPcma,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcma {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -257,14 +257,14 @@ pub struct RealtimeAudioFormatsAudioPcmu {
     pub r#type: consts::AudioPcmu,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcmu {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -301,7 +301,7 @@ pub struct RealtimeBetaClientEventConversationItemCreate {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemCreate {
@@ -311,7 +311,7 @@ impl Empty for RealtimeBetaClientEventConversationItemCreate {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -340,7 +340,7 @@ pub struct RealtimeBetaClientEventConversationItemDelete {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemDelete {
@@ -349,7 +349,7 @@ impl Empty for RealtimeBetaClientEventConversationItemDelete {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -378,7 +378,7 @@ pub struct RealtimeBetaClientEventConversationItemRetrieve {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
@@ -387,7 +387,7 @@ impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -434,7 +434,7 @@ pub struct RealtimeBetaClientEventConversationItemTruncate {
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemTruncate {
@@ -445,7 +445,7 @@ impl Empty for RealtimeBetaClientEventConversationItemTruncate {
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             audio_end_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -474,7 +474,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
@@ -483,7 +483,7 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -503,7 +503,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferClear {
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
@@ -511,7 +511,7 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -531,7 +531,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
@@ -539,7 +539,7 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -559,7 +559,7 @@ pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
@@ -567,7 +567,7 @@ impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -594,7 +594,7 @@ pub struct RealtimeBetaClientEventResponseCancel {
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventResponseCancel {
@@ -603,7 +603,7 @@ impl Empty for RealtimeBetaClientEventResponseCancel {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -626,7 +626,7 @@ pub struct RealtimeBetaClientEventResponseCreate {
     pub response: Option<RealtimeBetaResponseCreateParams>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventResponseCreate {
@@ -635,7 +635,7 @@ impl Empty for RealtimeBetaClientEventResponseCreate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -664,7 +664,7 @@ pub struct RealtimeBetaClientEventSessionUpdate {
     pub session: RealtimeSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventSessionUpdate {
@@ -673,7 +673,7 @@ impl Empty for RealtimeBetaClientEventSessionUpdate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -702,7 +702,7 @@ pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
@@ -711,7 +711,7 @@ impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -768,7 +768,7 @@ pub struct RealtimeBetaResponse {
     pub max_output_tokens: Option<RealtimeBetaResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponse {
@@ -787,7 +787,7 @@ impl Empty for RealtimeBetaResponse {
             output_audio_format: Empty::empty(),
             temperature: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -838,7 +838,7 @@ pub struct RealtimeBetaResponseCreateParams {
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseCreateParams {
@@ -856,7 +856,7 @@ impl Empty for RealtimeBetaResponseCreateParams {
             metadata: Empty::empty(),
             prompt: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -925,7 +925,7 @@ pub struct RealtimeBetaResponseCreateParamsToolsItem {
     pub parameters: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
@@ -935,7 +935,7 @@ impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
             name: Empty::empty(),
             description: Empty::empty(),
             parameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -995,7 +995,7 @@ pub struct RealtimeBetaResponseStatusDetails {
     pub error: Option<RealtimeBetaResponseStatusDetailsError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseStatusDetails {
@@ -1004,7 +1004,7 @@ impl Empty for RealtimeBetaResponseStatusDetails {
             r#type: Empty::empty(),
             reason: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1028,7 +1028,7 @@ pub struct RealtimeBetaResponseStatusDetailsError {
     pub code: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseStatusDetailsError {
@@ -1036,7 +1036,7 @@ impl Empty for RealtimeBetaResponseStatusDetailsError {
         Self {
             r#type: Empty::empty(),
             code: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1092,7 +1092,7 @@ pub struct RealtimeBetaResponseUsage {
     pub output_token_details: Option<RealtimeBetaResponseUsageOutputTokenDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseUsage {
@@ -1103,7 +1103,7 @@ impl Empty for RealtimeBetaResponseUsage {
             output_tokens: Empty::empty(),
             input_token_details: Empty::empty(),
             output_token_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1133,7 +1133,7 @@ pub struct RealtimeBetaResponseUsageInputTokenDetails {
         Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
@@ -1144,7 +1144,7 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
             image_tokens: Empty::empty(),
             audio_tokens: Empty::empty(),
             cached_tokens_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1166,7 +1166,7 @@ pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
@@ -1175,7 +1175,7 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
             text_tokens: Empty::empty(),
             image_tokens: Empty::empty(),
             audio_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1213,7 +1213,7 @@ pub struct RealtimeBetaServerEventConversationItemCreated {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemCreated {
@@ -1223,7 +1223,7 @@ impl Empty for RealtimeBetaServerEventConversationItemCreated {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1254,7 +1254,7 @@ pub struct RealtimeBetaServerEventConversationItemDeleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemDeleted {
@@ -1263,7 +1263,7 @@ impl Empty for RealtimeBetaServerEventConversationItemDeleted {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1327,7 +1327,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
     pub usage: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
@@ -1341,7 +1341,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCom
             languages: Empty::empty(),
             logprobs: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1396,7 +1396,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
@@ -1408,7 +1408,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDel
             content_index: Empty::empty(),
             delta: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1457,7 +1457,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
     pub error: RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
@@ -1468,7 +1468,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1506,7 +1506,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedE
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
@@ -1516,7 +1516,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
             code: Empty::empty(),
             message: Empty::empty(),
             param: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1601,7 +1601,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
@@ -1616,7 +1616,7 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSeg
             speaker: Empty::empty(),
             start: Empty::empty(),
             end: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1647,7 +1647,7 @@ pub struct RealtimeBetaServerEventConversationItemRetrieved {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
@@ -1656,7 +1656,7 @@ impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1705,7 +1705,7 @@ pub struct RealtimeBetaServerEventConversationItemTruncated {
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemTruncated {
@@ -1716,7 +1716,7 @@ impl Empty for RealtimeBetaServerEventConversationItemTruncated {
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             audio_end_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1747,7 +1747,7 @@ pub struct RealtimeBetaServerEventError {
     pub error: RealtimeBetaServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventError {
@@ -1756,7 +1756,7 @@ impl Empty for RealtimeBetaServerEventError {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1805,7 +1805,7 @@ pub struct RealtimeBetaServerEventErrorError {
     pub event_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventErrorError {
@@ -1816,7 +1816,7 @@ impl Empty for RealtimeBetaServerEventErrorError {
             message: Empty::empty(),
             param: Empty::empty(),
             event_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1838,7 +1838,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferCleared {
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
@@ -1846,7 +1846,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1884,7 +1884,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
@@ -1894,7 +1894,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1934,7 +1934,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
@@ -1944,7 +1944,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
             r#type: Empty::empty(),
             audio_start_ms: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1984,7 +1984,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
@@ -1994,7 +1994,7 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
             r#type: Empty::empty(),
             audio_end_ms: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2025,7 +2025,7 @@ pub struct RealtimeBetaServerEventMCPListToolsCompleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
@@ -2034,7 +2034,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2065,7 +2065,7 @@ pub struct RealtimeBetaServerEventMCPListToolsFailed {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
@@ -2074,7 +2074,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2105,7 +2105,7 @@ pub struct RealtimeBetaServerEventMCPListToolsInProgress {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
@@ -2114,7 +2114,7 @@ impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2145,7 +2145,7 @@ pub struct RealtimeBetaServerEventRateLimitsUpdated {
     pub rate_limits: Vec<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
@@ -2154,7 +2154,7 @@ impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             rate_limits: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2178,7 +2178,7 @@ pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     pub reset_seconds: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
@@ -2188,7 +2188,7 @@ impl Empty for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
             limit: Empty::empty(),
             remaining: Empty::empty(),
             reset_seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2265,7 +2265,7 @@ pub struct RealtimeBetaServerEventResponseAudioDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDelta {
@@ -2278,7 +2278,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2336,7 +2336,7 @@ pub struct RealtimeBetaServerEventResponseAudioDone {
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDone {
@@ -2348,7 +2348,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDone {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             content_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2415,7 +2415,7 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
@@ -2428,7 +2428,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2495,7 +2495,7 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
@@ -2508,7 +2508,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2575,7 +2575,7 @@ pub struct RealtimeBetaServerEventResponseContentPartAdded {
     pub part: RealtimeBetaServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
@@ -2588,7 +2588,7 @@ impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2622,7 +2622,7 @@ pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAddedPart {
@@ -2632,7 +2632,7 @@ impl Empty for RealtimeBetaServerEventResponseContentPartAddedPart {
             text: Empty::empty(),
             audio: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2709,7 +2709,7 @@ pub struct RealtimeBetaServerEventResponseContentPartDone {
     pub part: RealtimeBetaServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartDone {
@@ -2722,7 +2722,7 @@ impl Empty for RealtimeBetaServerEventResponseContentPartDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2757,7 +2757,7 @@ pub struct RealtimeBetaServerEventResponseCreated {
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseCreated {
@@ -2766,7 +2766,7 @@ impl Empty for RealtimeBetaServerEventResponseCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2797,7 +2797,7 @@ pub struct RealtimeBetaServerEventResponseDone {
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseDone {
@@ -2806,7 +2806,7 @@ impl Empty for RealtimeBetaServerEventResponseDone {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2873,7 +2873,7 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
@@ -2886,7 +2886,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
             output_index: Empty::empty(),
             call_id: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2962,7 +2962,7 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
@@ -2976,7 +2976,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
             call_id: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3041,7 +3041,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
@@ -3054,7 +3054,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
             output_index: Empty::empty(),
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3112,7 +3112,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
@@ -3124,7 +3124,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3164,7 +3164,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
@@ -3174,7 +3174,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3214,7 +3214,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallFailed {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
@@ -3224,7 +3224,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3264,7 +3264,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
@@ -3274,7 +3274,7 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3323,7 +3323,7 @@ pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
@@ -3334,7 +3334,7 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
             response_id: Empty::empty(),
             output_index: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3383,7 +3383,7 @@ pub struct RealtimeBetaServerEventResponseOutputItemDone {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
@@ -3394,7 +3394,7 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
             response_id: Empty::empty(),
             output_index: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3461,7 +3461,7 @@ pub struct RealtimeBetaServerEventResponseTextDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDelta {
@@ -3474,7 +3474,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3541,7 +3541,7 @@ pub struct RealtimeBetaServerEventResponseTextDone {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDone {
@@ -3554,7 +3554,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3585,7 +3585,7 @@ pub struct RealtimeBetaServerEventSessionCreated {
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventSessionCreated {
@@ -3594,7 +3594,7 @@ impl Empty for RealtimeBetaServerEventSessionCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3625,7 +3625,7 @@ pub struct RealtimeBetaServerEventSessionUpdated {
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventSessionUpdated {
@@ -3634,7 +3634,7 @@ impl Empty for RealtimeBetaServerEventSessionUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3665,7 +3665,7 @@ pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
@@ -3674,7 +3674,7 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3705,7 +3705,7 @@ pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
@@ -3714,7 +3714,7 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3736,7 +3736,7 @@ pub struct RealtimeCallCreateRequest {
     pub session: Option<RealtimeSessionCreateRequestGA>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCallCreateRequest {
@@ -3744,7 +3744,7 @@ impl Empty for RealtimeCallCreateRequest {
         Self {
             sdp: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3763,14 +3763,14 @@ pub struct RealtimeCallReferRequest {
     pub target_uri: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCallReferRequest {
     fn empty() -> Self {
         Self {
             target_uri: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3784,14 +3784,14 @@ pub struct RealtimeCallRejectRequest {
     pub status_code: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCallRejectRequest {
     fn empty() -> Self {
         Self {
             status_code: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3856,7 +3856,7 @@ pub struct RealtimeClientEventConversationItemCreate {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventConversationItemCreate {
@@ -3866,7 +3866,7 @@ impl Empty for RealtimeClientEventConversationItemCreate {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3896,7 +3896,7 @@ pub struct RealtimeClientEventConversationItemDelete {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventConversationItemDelete {
@@ -3905,7 +3905,7 @@ impl Empty for RealtimeClientEventConversationItemDelete {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3935,7 +3935,7 @@ pub struct RealtimeClientEventConversationItemRetrieve {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventConversationItemRetrieve {
@@ -3944,7 +3944,7 @@ impl Empty for RealtimeClientEventConversationItemRetrieve {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3992,7 +3992,7 @@ pub struct RealtimeClientEventConversationItemTruncate {
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventConversationItemTruncate {
@@ -4003,7 +4003,7 @@ impl Empty for RealtimeClientEventConversationItemTruncate {
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             audio_end_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4033,7 +4033,7 @@ pub struct RealtimeClientEventInputAudioBufferAppend {
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferAppend {
@@ -4042,7 +4042,7 @@ impl Empty for RealtimeClientEventInputAudioBufferAppend {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4063,7 +4063,7 @@ pub struct RealtimeClientEventInputAudioBufferClear {
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferClear {
@@ -4071,7 +4071,7 @@ impl Empty for RealtimeClientEventInputAudioBufferClear {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4092,7 +4092,7 @@ pub struct RealtimeClientEventInputAudioBufferCommit {
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferCommit {
@@ -4100,7 +4100,7 @@ impl Empty for RealtimeClientEventInputAudioBufferCommit {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4120,7 +4120,7 @@ pub struct RealtimeClientEventOutputAudioBufferClear {
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventOutputAudioBufferClear {
@@ -4128,7 +4128,7 @@ impl Empty for RealtimeClientEventOutputAudioBufferClear {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4156,7 +4156,7 @@ pub struct RealtimeClientEventResponseCancel {
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventResponseCancel {
@@ -4165,7 +4165,7 @@ impl Empty for RealtimeClientEventResponseCancel {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4189,7 +4189,7 @@ pub struct RealtimeClientEventResponseCreate {
     pub response: Option<RealtimeResponseCreateParams>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventResponseCreate {
@@ -4198,7 +4198,7 @@ impl Empty for RealtimeClientEventResponseCreate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4228,7 +4228,7 @@ pub struct RealtimeClientEventSessionUpdate {
     pub session: RealtimeClientEventSessionUpdateSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventSessionUpdate {
@@ -4237,7 +4237,7 @@ impl Empty for RealtimeClientEventSessionUpdate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4276,7 +4276,7 @@ pub struct RealtimeClientEventTranscriptionSessionUpdate {
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeClientEventTranscriptionSessionUpdate {
@@ -4285,7 +4285,7 @@ impl Empty for RealtimeClientEventTranscriptionSessionUpdate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4360,7 +4360,7 @@ pub struct RealtimeConversationItemFunctionCall {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemFunctionCall {
@@ -4373,7 +4373,7 @@ impl Empty for RealtimeConversationItemFunctionCall {
             call_id: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4417,7 +4417,7 @@ pub struct RealtimeConversationItemFunctionCallOutput {
     pub output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemFunctionCallOutput {
@@ -4429,7 +4429,7 @@ impl Empty for RealtimeConversationItemFunctionCallOutput {
             status: Empty::empty(),
             call_id: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4483,7 +4483,7 @@ pub struct RealtimeConversationItemMessageAssistant {
     pub content: Vec<RealtimeConversationItemMessageAssistantContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageAssistant {
@@ -4495,7 +4495,7 @@ impl Empty for RealtimeConversationItemMessageAssistant {
             status: Empty::empty(),
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4529,7 +4529,7 @@ pub struct RealtimeConversationItemMessageAssistantContentItem {
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageAssistantContentItem {
@@ -4539,7 +4539,7 @@ impl Empty for RealtimeConversationItemMessageAssistantContentItem {
             text: Empty::empty(),
             audio: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4591,7 +4591,7 @@ pub struct RealtimeConversationItemMessageSystem {
     pub content: Vec<RealtimeConversationItemMessageSystemContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageSystem {
@@ -4603,7 +4603,7 @@ impl Empty for RealtimeConversationItemMessageSystem {
             status: Empty::empty(),
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4623,7 +4623,7 @@ pub struct RealtimeConversationItemMessageSystemContentItem {
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageSystemContentItem {
@@ -4631,7 +4631,7 @@ impl Empty for RealtimeConversationItemMessageSystemContentItem {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4672,7 +4672,7 @@ pub struct RealtimeConversationItemMessageUser {
     pub content: Vec<RealtimeConversationItemMessageUserContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageUser {
@@ -4684,7 +4684,7 @@ impl Empty for RealtimeConversationItemMessageUser {
             status: Empty::empty(),
             role: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4729,7 +4729,7 @@ pub struct RealtimeConversationItemMessageUserContentItem {
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemMessageUserContentItem {
@@ -4741,7 +4741,7 @@ impl Empty for RealtimeConversationItemMessageUserContentItem {
             image_url: Empty::empty(),
             detail: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4829,7 +4829,7 @@ pub struct RealtimeConversationItemWithReference {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemWithReference {
@@ -4845,7 +4845,7 @@ impl Empty for RealtimeConversationItemWithReference {
             name: Empty::empty(),
             arguments: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4886,7 +4886,7 @@ pub struct RealtimeConversationItemWithReferenceContentItem {
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeConversationItemWithReferenceContentItem {
@@ -4897,7 +4897,7 @@ impl Empty for RealtimeConversationItemWithReferenceContentItem {
             id: Empty::empty(),
             audio: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4954,7 +4954,7 @@ pub struct RealtimeCreateClientSecretRequest {
     pub session: Option<RealtimeCreateClientSecretRequestSession>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCreateClientSecretRequest {
@@ -4962,7 +4962,7 @@ impl Empty for RealtimeCreateClientSecretRequest {
         Self {
             expires_after: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4985,7 +4985,7 @@ pub struct RealtimeCreateClientSecretRequestExpiresAfter {
     pub seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCreateClientSecretRequestExpiresAfter {
@@ -4993,7 +4993,7 @@ impl Empty for RealtimeCreateClientSecretRequestExpiresAfter {
         Self {
             anchor: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5041,7 +5041,7 @@ pub struct RealtimeCreateClientSecretResponse {
     pub session: RealtimeCreateClientSecretResponseSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeCreateClientSecretResponse {
@@ -5050,7 +5050,7 @@ impl Empty for RealtimeCreateClientSecretResponse {
             value: Empty::empty(),
             expires_at: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5090,7 +5090,7 @@ pub struct RealtimeFunctionTool {
     pub parameters: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeFunctionTool {
@@ -5100,7 +5100,7 @@ impl Empty for RealtimeFunctionTool {
             name: Empty::empty(),
             description: Empty::empty(),
             parameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5149,7 +5149,7 @@ pub struct RealtimeMCPApprovalRequest {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPApprovalRequest {
@@ -5160,7 +5160,7 @@ impl Empty for RealtimeMCPApprovalRequest {
             server_label: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5207,7 +5207,7 @@ pub struct RealtimeMCPApprovalResponse {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPApprovalResponse {
@@ -5218,7 +5218,7 @@ impl Empty for RealtimeMCPApprovalResponse {
             approval_request_id: Empty::empty(),
             approve: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5249,7 +5249,7 @@ pub struct RealtimeMCPHTTPError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPHTTPError {
@@ -5258,7 +5258,7 @@ impl Empty for RealtimeMCPHTTPError {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5296,7 +5296,7 @@ pub struct RealtimeMCPListTools {
     pub tools: Vec<MCPListToolsTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPListTools {
@@ -5306,7 +5306,7 @@ impl Empty for RealtimeMCPListTools {
             id: Empty::empty(),
             server_label: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5337,7 +5337,7 @@ pub struct RealtimeMCPProtocolError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPProtocolError {
@@ -5346,7 +5346,7 @@ impl Empty for RealtimeMCPProtocolError {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5412,7 +5412,7 @@ pub struct RealtimeMCPToolCall {
     pub error: Option<RealtimeMCPToolCallError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPToolCall {
@@ -5426,7 +5426,7 @@ impl Empty for RealtimeMCPToolCall {
             approval_request_id: Empty::empty(),
             output: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5460,7 +5460,7 @@ pub struct RealtimeMCPToolExecutionError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeMCPToolExecutionError {
@@ -5468,7 +5468,7 @@ impl Empty for RealtimeMCPToolExecutionError {
         Self {
             r#type: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5481,14 +5481,14 @@ pub struct RealtimeReasoning {
     pub effort: Option<RealtimeReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeReasoning {
     fn empty() -> Self {
         Self {
             effort: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5556,7 +5556,7 @@ pub struct RealtimeResponse {
     pub max_output_tokens: Option<RealtimeResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponse {
@@ -5573,7 +5573,7 @@ impl Empty for RealtimeResponse {
             conversation_id: Empty::empty(),
             output_modalities: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5586,14 +5586,14 @@ pub struct RealtimeResponseAudio {
     pub output: Option<RealtimeResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponseAudio {
     fn empty() -> Self {
         Self {
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5610,7 +5610,7 @@ pub struct RealtimeResponseAudioOutput {
     pub voice: Option<VoiceIdsShared>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponseAudioOutput {
@@ -5618,7 +5618,7 @@ impl Empty for RealtimeResponseAudioOutput {
         Self {
             format: Empty::empty(),
             voice: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5669,7 +5669,7 @@ pub struct RealtimeResponseCreateParams {
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponseCreateParams {
@@ -5687,7 +5687,7 @@ impl Empty for RealtimeResponseCreateParams {
             metadata: Empty::empty(),
             prompt: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5700,14 +5700,14 @@ pub struct RealtimeResponseCreateParamsAudio {
     pub output: Option<RealtimeResponseCreateParamsAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponseCreateParamsAudio {
     fn empty() -> Self {
         Self {
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5724,7 +5724,7 @@ pub struct RealtimeResponseCreateParamsAudioOutput {
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeResponseCreateParamsAudioOutput {
@@ -5732,7 +5732,7 @@ impl Empty for RealtimeResponseCreateParamsAudioOutput {
         Self {
             format: Empty::empty(),
             voice: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5922,7 +5922,7 @@ pub struct RealtimeServerEventConversationCreated {
     pub conversation: RealtimeServerEventConversationCreatedConversation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationCreated {
@@ -5931,7 +5931,7 @@ impl Empty for RealtimeServerEventConversationCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             conversation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5955,7 +5955,7 @@ pub struct RealtimeServerEventConversationCreatedConversation {
     pub object: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationCreatedConversation {
@@ -5963,7 +5963,7 @@ impl Empty for RealtimeServerEventConversationCreatedConversation {
         Self {
             id: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6001,7 +6001,7 @@ pub struct RealtimeServerEventConversationItemAdded {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemAdded {
@@ -6011,7 +6011,7 @@ impl Empty for RealtimeServerEventConversationItemAdded {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6049,7 +6049,7 @@ pub struct RealtimeServerEventConversationItemCreated {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemCreated {
@@ -6059,7 +6059,7 @@ impl Empty for RealtimeServerEventConversationItemCreated {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6090,7 +6090,7 @@ pub struct RealtimeServerEventConversationItemDeleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemDeleted {
@@ -6099,7 +6099,7 @@ impl Empty for RealtimeServerEventConversationItemDeleted {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6137,7 +6137,7 @@ pub struct RealtimeServerEventConversationItemDone {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemDone {
@@ -6147,7 +6147,7 @@ impl Empty for RealtimeServerEventConversationItemDone {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6211,7 +6211,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     pub usage: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
@@ -6225,7 +6225,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionComplet
             languages: Empty::empty(),
             logprobs: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6280,7 +6280,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
@@ -6292,7 +6292,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6341,7 +6341,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     pub error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
@@ -6352,7 +6352,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed 
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6441,7 +6441,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
@@ -6456,7 +6456,7 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment
             speaker: Empty::empty(),
             start: Empty::empty(),
             end: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6487,7 +6487,7 @@ pub struct RealtimeServerEventConversationItemRetrieved {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemRetrieved {
@@ -6496,7 +6496,7 @@ impl Empty for RealtimeServerEventConversationItemRetrieved {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6545,7 +6545,7 @@ pub struct RealtimeServerEventConversationItemTruncated {
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventConversationItemTruncated {
@@ -6556,7 +6556,7 @@ impl Empty for RealtimeServerEventConversationItemTruncated {
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             audio_end_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6587,7 +6587,7 @@ pub struct RealtimeServerEventError {
     pub error: RealtimeServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventError {
@@ -6596,7 +6596,7 @@ impl Empty for RealtimeServerEventError {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6621,7 +6621,7 @@ pub struct RealtimeServerEventInputAudioBufferCleared {
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCleared {
@@ -6629,7 +6629,7 @@ impl Empty for RealtimeServerEventInputAudioBufferCleared {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6667,7 +6667,7 @@ pub struct RealtimeServerEventInputAudioBufferCommitted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCommitted {
@@ -6677,7 +6677,7 @@ impl Empty for RealtimeServerEventInputAudioBufferCommitted {
             r#type: Empty::empty(),
             previous_item_id: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6708,7 +6708,7 @@ pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     pub received_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
@@ -6717,7 +6717,7 @@ impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
             r#type: Empty::empty(),
             event: Empty::empty(),
             received_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6757,7 +6757,7 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
@@ -6767,7 +6767,7 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
             r#type: Empty::empty(),
             audio_start_ms: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6807,7 +6807,7 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
@@ -6817,7 +6817,7 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
             r#type: Empty::empty(),
             audio_end_ms: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6866,7 +6866,7 @@ pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
@@ -6877,7 +6877,7 @@ impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
             audio_start_ms: Empty::empty(),
             audio_end_ms: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6908,7 +6908,7 @@ pub struct RealtimeServerEventMCPListToolsCompleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventMCPListToolsCompleted {
@@ -6917,7 +6917,7 @@ impl Empty for RealtimeServerEventMCPListToolsCompleted {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6948,7 +6948,7 @@ pub struct RealtimeServerEventMCPListToolsFailed {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventMCPListToolsFailed {
@@ -6957,7 +6957,7 @@ impl Empty for RealtimeServerEventMCPListToolsFailed {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6988,7 +6988,7 @@ pub struct RealtimeServerEventMCPListToolsInProgress {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventMCPListToolsInProgress {
@@ -6997,7 +6997,7 @@ impl Empty for RealtimeServerEventMCPListToolsInProgress {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7028,7 +7028,7 @@ pub struct RealtimeServerEventOutputAudioBufferCleared {
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferCleared {
@@ -7037,7 +7037,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferCleared {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7068,7 +7068,7 @@ pub struct RealtimeServerEventOutputAudioBufferStarted {
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStarted {
@@ -7077,7 +7077,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferStarted {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7108,7 +7108,7 @@ pub struct RealtimeServerEventOutputAudioBufferStopped {
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStopped {
@@ -7117,7 +7117,7 @@ impl Empty for RealtimeServerEventOutputAudioBufferStopped {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7148,7 +7148,7 @@ pub struct RealtimeServerEventRateLimitsUpdated {
     pub rate_limits: Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventRateLimitsUpdated {
@@ -7157,7 +7157,7 @@ impl Empty for RealtimeServerEventRateLimitsUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             rate_limits: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7228,7 +7228,7 @@ pub struct RealtimeServerEventResponseAudioDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseAudioDelta {
@@ -7241,7 +7241,7 @@ impl Empty for RealtimeServerEventResponseAudioDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7299,7 +7299,7 @@ pub struct RealtimeServerEventResponseAudioDone {
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseAudioDone {
@@ -7311,7 +7311,7 @@ impl Empty for RealtimeServerEventResponseAudioDone {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             content_index: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7378,7 +7378,7 @@ pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
@@ -7391,7 +7391,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7458,7 +7458,7 @@ pub struct RealtimeServerEventResponseAudioTranscriptDone {
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
@@ -7471,7 +7471,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             transcript: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7538,7 +7538,7 @@ pub struct RealtimeServerEventResponseContentPartAdded {
     pub part: RealtimeServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseContentPartAdded {
@@ -7551,7 +7551,7 @@ impl Empty for RealtimeServerEventResponseContentPartAdded {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7622,7 +7622,7 @@ pub struct RealtimeServerEventResponseContentPartDone {
     pub part: RealtimeServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseContentPartDone {
@@ -7635,7 +7635,7 @@ impl Empty for RealtimeServerEventResponseContentPartDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7670,7 +7670,7 @@ pub struct RealtimeServerEventResponseCreated {
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseCreated {
@@ -7679,7 +7679,7 @@ impl Empty for RealtimeServerEventResponseCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7710,7 +7710,7 @@ pub struct RealtimeServerEventResponseDone {
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseDone {
@@ -7719,7 +7719,7 @@ impl Empty for RealtimeServerEventResponseDone {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7786,7 +7786,7 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
@@ -7799,7 +7799,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
             output_index: Empty::empty(),
             call_id: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7875,7 +7875,7 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
@@ -7889,7 +7889,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
             call_id: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7954,7 +7954,7 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
@@ -7967,7 +7967,7 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
             output_index: Empty::empty(),
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8025,7 +8025,7 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
@@ -8037,7 +8037,7 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8077,7 +8077,7 @@ pub struct RealtimeServerEventResponseMCPCallCompleted {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallCompleted {
@@ -8087,7 +8087,7 @@ impl Empty for RealtimeServerEventResponseMCPCallCompleted {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8127,7 +8127,7 @@ pub struct RealtimeServerEventResponseMCPCallFailed {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallFailed {
@@ -8137,7 +8137,7 @@ impl Empty for RealtimeServerEventResponseMCPCallFailed {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8177,7 +8177,7 @@ pub struct RealtimeServerEventResponseMCPCallInProgress {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallInProgress {
@@ -8187,7 +8187,7 @@ impl Empty for RealtimeServerEventResponseMCPCallInProgress {
             r#type: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8236,7 +8236,7 @@ pub struct RealtimeServerEventResponseOutputItemAdded {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemAdded {
@@ -8247,7 +8247,7 @@ impl Empty for RealtimeServerEventResponseOutputItemAdded {
             response_id: Empty::empty(),
             output_index: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8296,7 +8296,7 @@ pub struct RealtimeServerEventResponseOutputItemDone {
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemDone {
@@ -8307,7 +8307,7 @@ impl Empty for RealtimeServerEventResponseOutputItemDone {
             response_id: Empty::empty(),
             output_index: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8374,7 +8374,7 @@ pub struct RealtimeServerEventResponseTextDelta {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseTextDelta {
@@ -8387,7 +8387,7 @@ impl Empty for RealtimeServerEventResponseTextDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8454,7 +8454,7 @@ pub struct RealtimeServerEventResponseTextDone {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventResponseTextDone {
@@ -8467,7 +8467,7 @@ impl Empty for RealtimeServerEventResponseTextDone {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8498,7 +8498,7 @@ pub struct RealtimeServerEventSessionCreated {
     pub session: RealtimeServerEventSessionCreatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventSessionCreated {
@@ -8507,7 +8507,7 @@ impl Empty for RealtimeServerEventSessionCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8548,7 +8548,7 @@ pub struct RealtimeServerEventSessionUpdated {
     pub session: RealtimeServerEventSessionUpdatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventSessionUpdated {
@@ -8557,7 +8557,7 @@ impl Empty for RealtimeServerEventSessionUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8598,7 +8598,7 @@ pub struct RealtimeServerEventTranscriptionSessionUpdated {
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
@@ -8607,7 +8607,7 @@ impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8697,7 +8697,7 @@ pub struct RealtimeSession {
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSession {
@@ -8723,7 +8723,7 @@ impl Empty for RealtimeSession {
             expires_at: Empty::empty(),
             prompt: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8805,7 +8805,7 @@ pub struct RealtimeSessionCreateRequest {
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequest {
@@ -8827,7 +8827,7 @@ impl Empty for RealtimeSessionCreateRequest {
             max_response_output_tokens: Empty::empty(),
             truncation: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8856,7 +8856,7 @@ pub struct RealtimeSessionCreateRequestClientSecret {
     pub expires_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestClientSecret {
@@ -8864,7 +8864,7 @@ impl Empty for RealtimeSessionCreateRequestClientSecret {
         Self {
             value: Empty::empty(),
             expires_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8923,7 +8923,7 @@ pub struct RealtimeSessionCreateRequestGA {
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestGA {
@@ -8943,7 +8943,7 @@ impl Empty for RealtimeSessionCreateRequestGA {
             max_output_tokens: Empty::empty(),
             truncation: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8959,7 +8959,7 @@ pub struct RealtimeSessionCreateRequestGAAudio {
     pub output: Option<RealtimeSessionCreateRequestGAAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudio {
@@ -8967,7 +8967,7 @@ impl Empty for RealtimeSessionCreateRequestGAAudio {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8990,7 +8990,7 @@ pub struct RealtimeSessionCreateRequestGAAudioInput {
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioInput {
@@ -9000,7 +9000,7 @@ impl Empty for RealtimeSessionCreateRequestGAAudioInput {
             transcription: Empty::empty(),
             noise_reduction: Empty::empty(),
             turn_detection: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9026,7 +9026,7 @@ pub struct RealtimeSessionCreateRequestGAAudioOutput {
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioOutput {
@@ -9035,7 +9035,7 @@ impl Empty for RealtimeSessionCreateRequestGAAudioOutput {
             format: Empty::empty(),
             voice: Empty::empty(),
             speed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9147,14 +9147,14 @@ pub struct RealtimeSessionCreateRequestInputAudioTranscription {
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestInputAudioTranscription {
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9209,7 +9209,7 @@ pub struct RealtimeSessionCreateRequestTurnDetection {
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateRequestTurnDetection {
@@ -9219,7 +9219,7 @@ impl Empty for RealtimeSessionCreateRequestTurnDetection {
             threshold: Empty::empty(),
             prefix_padding_ms: Empty::empty(),
             silence_duration_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9289,7 +9289,7 @@ pub struct RealtimeSessionCreateResponse {
     pub max_output_tokens: Option<RealtimeSessionCreateResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponse {
@@ -9308,7 +9308,7 @@ impl Empty for RealtimeSessionCreateResponse {
             tools: Empty::empty(),
             tool_choice: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9324,7 +9324,7 @@ pub struct RealtimeSessionCreateResponseAudio {
     pub output: Option<RealtimeSessionCreateResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseAudio {
@@ -9332,7 +9332,7 @@ impl Empty for RealtimeSessionCreateResponseAudio {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9354,7 +9354,7 @@ pub struct RealtimeSessionCreateResponseAudioInput {
     pub turn_detection: Option<RealtimeSessionCreateResponseAudioInputTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInput {
@@ -9364,7 +9364,7 @@ impl Empty for RealtimeSessionCreateResponseAudioInput {
             transcription: Empty::empty(),
             noise_reduction: Empty::empty(),
             turn_detection: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9377,14 +9377,14 @@ pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
     pub r#type: Option<NoiseReductionType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInputNoiseReduction {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9407,7 +9407,7 @@ pub struct RealtimeSessionCreateResponseAudioOutput {
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioOutput {
@@ -9416,7 +9416,7 @@ impl Empty for RealtimeSessionCreateResponseAudioOutput {
             format: Empty::empty(),
             voice: Empty::empty(),
             speed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9487,7 +9487,7 @@ pub struct RealtimeSessionCreateResponseGA {
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseGA {
@@ -9509,7 +9509,7 @@ impl Empty for RealtimeSessionCreateResponseGA {
             max_output_tokens: Empty::empty(),
             truncation: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9525,7 +9525,7 @@ pub struct RealtimeSessionCreateResponseGAAudio {
     pub output: Option<RealtimeSessionCreateResponseGAAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudio {
@@ -9533,7 +9533,7 @@ impl Empty for RealtimeSessionCreateResponseGAAudio {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9556,7 +9556,7 @@ pub struct RealtimeSessionCreateResponseGAAudioInput {
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioInput {
@@ -9566,7 +9566,7 @@ impl Empty for RealtimeSessionCreateResponseGAAudioInput {
             transcription: Empty::empty(),
             noise_reduction: Empty::empty(),
             turn_detection: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9592,7 +9592,7 @@ pub struct RealtimeSessionCreateResponseGAAudioOutput {
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioOutput {
@@ -9601,7 +9601,7 @@ impl Empty for RealtimeSessionCreateResponseGAAudioOutput {
             format: Empty::empty(),
             voice: Empty::empty(),
             speed: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9709,14 +9709,14 @@ pub struct RealtimeSessionInputAudioNoiseReduction {
     pub r#type: Option<NoiseReductionType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionInputAudioNoiseReduction {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9804,7 +9804,7 @@ pub struct RealtimeSessionTracingTracingConfiguration {
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeSessionTracingTracingConfiguration {
@@ -9813,7 +9813,7 @@ impl Empty for RealtimeSessionTracingTracingConfiguration {
             workflow_name: Empty::empty(),
             group_id: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9841,7 +9841,7 @@ pub struct RealtimeTranscriptionSessionCreateRequest {
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequest {
@@ -9852,7 +9852,7 @@ impl Empty for RealtimeTranscriptionSessionCreateRequest {
             input_audio_format: Empty::empty(),
             input_audio_transcription: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9871,7 +9871,7 @@ pub struct RealtimeTranscriptionSessionCreateRequestGA {
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
@@ -9880,7 +9880,7 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
             r#type: Empty::empty(),
             audio: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9893,14 +9893,14 @@ pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     pub input: Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGAAudio {
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9936,7 +9936,7 @@ pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
@@ -9946,7 +9946,7 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
             threshold: Empty::empty(),
             prefix_padding_ms: Empty::empty(),
             silence_duration_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9981,7 +9981,7 @@ pub struct RealtimeTranscriptionSessionCreateResponse {
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponse {
@@ -9992,7 +9992,7 @@ impl Empty for RealtimeTranscriptionSessionCreateResponse {
             input_audio_format: Empty::empty(),
             input_audio_transcription: Empty::empty(),
             turn_detection: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10037,7 +10037,7 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
     pub audio: Option<RealtimeTranscriptionSessionCreateResponseGAAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
@@ -10049,7 +10049,7 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
             expires_at: Empty::empty(),
             include: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10062,14 +10062,14 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
     pub input: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10092,7 +10092,7 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
@@ -10102,7 +10102,7 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
             transcription: Empty::empty(),
             noise_reduction: Empty::empty(),
             turn_detection: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10156,7 +10156,7 @@ pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
@@ -10165,7 +10165,7 @@ impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10186,7 +10186,7 @@ pub struct RealtimeTranslationClientEventSessionClose {
     pub r#type: consts::SessionClose,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationClientEventSessionClose {
@@ -10194,7 +10194,7 @@ impl Empty for RealtimeTranslationClientEventSessionClose {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10224,7 +10224,7 @@ pub struct RealtimeTranslationClientEventSessionUpdate {
     pub session: RealtimeTranslationSessionUpdateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationClientEventSessionUpdate {
@@ -10233,7 +10233,7 @@ impl Empty for RealtimeTranslationClientEventSessionUpdate {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10255,7 +10255,7 @@ pub struct RealtimeTranslationClientSecretCreateRequest {
     pub session: RealtimeTranslationSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateRequest {
@@ -10263,7 +10263,7 @@ impl Empty for RealtimeTranslationClientSecretCreateRequest {
         Self {
             expires_after: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10305,7 +10305,7 @@ pub struct RealtimeTranslationClientSecretCreateResponse {
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateResponse {
@@ -10314,7 +10314,7 @@ impl Empty for RealtimeTranslationClientSecretCreateResponse {
             value: Empty::empty(),
             expires_at: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10356,7 +10356,7 @@ pub struct RealtimeTranslationServerEventSessionClosed {
     pub r#type: consts::SessionClosed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionClosed {
@@ -10364,7 +10364,7 @@ impl Empty for RealtimeTranslationServerEventSessionClosed {
         Self {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10395,7 +10395,7 @@ pub struct RealtimeTranslationServerEventSessionCreated {
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionCreated {
@@ -10404,7 +10404,7 @@ impl Empty for RealtimeTranslationServerEventSessionCreated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10439,7 +10439,7 @@ pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
@@ -10449,7 +10449,7 @@ impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             elapsed_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10497,7 +10497,7 @@ pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
@@ -10510,7 +10510,7 @@ impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
             channels: Empty::empty(),
             format: Empty::empty(),
             elapsed_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10545,7 +10545,7 @@ pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
@@ -10555,7 +10555,7 @@ impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             elapsed_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10586,7 +10586,7 @@ pub struct RealtimeTranslationServerEventSessionUpdated {
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationServerEventSessionUpdated {
@@ -10595,7 +10595,7 @@ impl Empty for RealtimeTranslationServerEventSessionUpdated {
             event_id: Empty::empty(),
             r#type: Empty::empty(),
             session: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10644,7 +10644,7 @@ pub struct RealtimeTranslationSession {
     pub audio: RealtimeTranslationSessionAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSession {
@@ -10655,7 +10655,7 @@ impl Empty for RealtimeTranslationSession {
             expires_at: Empty::empty(),
             model: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10671,7 +10671,7 @@ pub struct RealtimeTranslationSessionAudio {
     pub output: Option<RealtimeTranslationSessionAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionAudio {
@@ -10679,7 +10679,7 @@ impl Empty for RealtimeTranslationSessionAudio {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10695,7 +10695,7 @@ pub struct RealtimeTranslationSessionAudioInput {
     pub noise_reduction: Option<RealtimeTranslationSessionAudioInputNoiseReduction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionAudioInput {
@@ -10703,7 +10703,7 @@ impl Empty for RealtimeTranslationSessionAudioInput {
         Self {
             transcription: Empty::empty(),
             noise_reduction: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10722,14 +10722,14 @@ pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
     pub r#type: NoiseReductionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10748,14 +10748,14 @@ pub struct RealtimeTranslationSessionAudioInputTranscription {
     pub model: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputTranscription {
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10772,14 +10772,14 @@ pub struct RealtimeTranslationSessionAudioOutput {
     pub language: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionAudioOutput {
     fn empty() -> Self {
         Self {
             language: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10801,7 +10801,7 @@ pub struct RealtimeTranslationSessionCreateRequest {
     pub audio: Option<RealtimeTranslationSessionCreateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionCreateRequest {
@@ -10809,7 +10809,7 @@ impl Empty for RealtimeTranslationSessionCreateRequest {
         Self {
             model: Empty::empty(),
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10825,14 +10825,14 @@ pub struct RealtimeTranslationSessionUpdateRequest {
     pub audio: Option<RealtimeTranslationSessionUpdateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTranslationSessionUpdateRequest {
     fn empty() -> Self {
         Self {
             audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10871,7 +10871,7 @@ pub struct RealtimeTruncationRetentionRatioTruncation {
     pub token_limits: Option<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncation {
@@ -10880,7 +10880,7 @@ impl Empty for RealtimeTruncationRetentionRatioTruncation {
             r#type: Empty::empty(),
             retention_ratio: Empty::empty(),
             token_limits: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10898,14 +10898,14 @@ pub struct RealtimeTruncationRetentionRatioTruncationTokenLimits {
     pub post_instructions: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncationTokenLimits {
     fn empty() -> Self {
         Self {
             post_instructions: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10950,7 +10950,7 @@ pub struct RealtimeTurnDetectionSemanticVad {
     pub interrupt_response: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTurnDetectionSemanticVad {
@@ -10960,7 +10960,7 @@ impl Empty for RealtimeTurnDetectionSemanticVad {
             eagerness: Empty::empty(),
             create_response: Empty::empty(),
             interrupt_response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11015,7 +11015,7 @@ pub struct RealtimeTurnDetectionServerVad {
     pub idle_timeout_ms: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RealtimeTurnDetectionServerVad {
@@ -11028,7 +11028,7 @@ impl Empty for RealtimeTurnDetectionServerVad {
             create_response: Empty::empty(),
             interrupt_response: Empty::empty(),
             idle_timeout_ms: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

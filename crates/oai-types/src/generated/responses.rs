@@ -44,7 +44,7 @@ pub struct BetaAdditionalTools {
     pub tools: Vec<BetaTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAdditionalTools {
@@ -55,7 +55,7 @@ impl Empty for BetaAdditionalTools {
             id: Empty::empty(),
             role: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -92,7 +92,7 @@ pub struct BetaAdditionalToolsItemParam {
     pub tools: Vec<BetaTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAdditionalToolsItemParam {
@@ -103,7 +103,7 @@ impl Empty for BetaAdditionalToolsItemParam {
             r#type: Empty::empty(),
             role: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -156,7 +156,7 @@ pub struct BetaAgentMessage {
     pub content: Vec<BetaAgentMessageContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAgentMessage {
@@ -168,7 +168,7 @@ impl Empty for BetaAgentMessage {
             author: Empty::empty(),
             recipient: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -245,7 +245,7 @@ pub struct BetaAgentMessageItemParam {
     pub content: Vec<BetaAgentMessageItemParamContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAgentMessageItemParam {
@@ -257,7 +257,7 @@ impl Empty for BetaAgentMessageItemParam {
             author: Empty::empty(),
             recipient: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -288,14 +288,14 @@ pub struct BetaAgentTag {
     pub agent_name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAgentTag {
     fn empty() -> Self {
         Self {
             agent_name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -314,14 +314,14 @@ pub struct BetaAgentTagParam {
     pub agent_name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaAgentTagParam {
     fn empty() -> Self {
         Self {
             agent_name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -414,7 +414,7 @@ pub struct BetaApplyPatchToolCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaApplyPatchToolCall {
@@ -428,7 +428,7 @@ impl Empty for BetaApplyPatchToolCall {
             status: Empty::empty(),
             operation: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -483,7 +483,7 @@ pub struct BetaApplyPatchToolCallItemParam {
     pub operation: BetaApplyPatchOperationParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaApplyPatchToolCallItemParam {
@@ -496,7 +496,7 @@ impl Empty for BetaApplyPatchToolCallItemParam {
             caller: Empty::empty(),
             status: Empty::empty(),
             operation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -569,7 +569,7 @@ pub struct BetaApplyPatchToolCallOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaApplyPatchToolCallOutput {
@@ -583,7 +583,7 @@ impl Empty for BetaApplyPatchToolCallOutput {
             status: Empty::empty(),
             output: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -636,7 +636,7 @@ pub struct BetaApplyPatchToolCallOutputItemParam {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaApplyPatchToolCallOutputItemParam {
@@ -649,7 +649,7 @@ impl Empty for BetaApplyPatchToolCallOutputItemParam {
             caller: Empty::empty(),
             status: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -740,7 +740,7 @@ pub struct BetaCodeInterpreterToolCall {
     pub outputs: Option<Vec<BetaCodeInterpreterToolCallOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCodeInterpreterToolCall {
@@ -753,7 +753,7 @@ impl Empty for BetaCodeInterpreterToolCall {
             container_id: Empty::empty(),
             code: Empty::empty(),
             outputs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -816,7 +816,7 @@ pub struct BetaCompactResource {
     pub usage: BetaResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCompactResource {
@@ -827,7 +827,7 @@ impl Empty for BetaCompactResource {
             output: Empty::empty(),
             created_at: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -874,7 +874,7 @@ pub struct BetaCompactResponseMethodPublicBody {
     pub service_tier: Option<BetaServiceTierEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCompactResponseMethodPublicBody {
@@ -888,7 +888,7 @@ impl Empty for BetaCompactResponseMethodPublicBody {
             prompt_cache_retention: Empty::empty(),
             prompt_cache_options: Empty::empty(),
             service_tier: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -946,7 +946,7 @@ pub struct BetaCompactionBody {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCompactionBody {
@@ -957,7 +957,7 @@ impl Empty for BetaCompactionBody {
             id: Empty::empty(),
             encrypted_content: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -991,7 +991,7 @@ pub struct BetaCompactionSummaryItemParam {
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCompactionSummaryItemParam {
@@ -1001,7 +1001,7 @@ impl Empty for BetaCompactionSummaryItemParam {
             id: Empty::empty(),
             r#type: Empty::empty(),
             encrypted_content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1018,7 +1018,7 @@ pub struct BetaCompactionTriggerItemParam {
     pub r#type: consts::CompactionTrigger,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCompactionTriggerItemParam {
@@ -1026,7 +1026,7 @@ impl Empty for BetaCompactionTriggerItemParam {
         Self {
             agent: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1087,7 +1087,7 @@ pub struct BetaComputerCallOutputItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaComputerCallOutputItemParam {
@@ -1100,7 +1100,7 @@ impl Empty for BetaComputerCallOutputItemParam {
             output: Empty::empty(),
             acknowledged_safety_checks: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1177,7 +1177,7 @@ pub struct BetaComputerToolCall {
     pub status: BetaComputerToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaComputerToolCall {
@@ -1191,7 +1191,7 @@ impl Empty for BetaComputerToolCall {
             actions: Empty::empty(),
             pending_safety_checks: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1239,7 +1239,7 @@ pub struct BetaComputerToolCallOutput {
     pub status: Option<BetaComputerToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaComputerToolCallOutput {
@@ -1252,7 +1252,7 @@ impl Empty for BetaComputerToolCallOutput {
             acknowledged_safety_checks: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1315,7 +1315,7 @@ pub struct BetaComputerToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaComputerToolCallOutputResource {
@@ -1329,7 +1329,7 @@ impl Empty for BetaComputerToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1519,7 +1519,7 @@ pub struct BetaCreateResponse {
     pub multi_agent: Option<BetaMultiAgentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCreateResponse {
@@ -1557,7 +1557,7 @@ impl Empty for BetaCreateResponse {
             context_management: Empty::empty(),
             max_output_tokens: Empty::empty(),
             multi_agent: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1629,7 +1629,7 @@ pub struct BetaCustomToolCall {
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCustomToolCall {
@@ -1643,7 +1643,7 @@ impl Empty for BetaCustomToolCall {
             namespace: Empty::empty(),
             name: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1687,7 +1687,7 @@ pub struct BetaCustomToolCallOutput {
     pub output: BetaCustomToolCallOutputOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCustomToolCallOutput {
@@ -1699,7 +1699,7 @@ impl Empty for BetaCustomToolCallOutput {
             call_id: Empty::empty(),
             caller: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1777,7 +1777,7 @@ pub struct BetaCustomToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCustomToolCallOutputResource {
@@ -1791,7 +1791,7 @@ impl Empty for BetaCustomToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1885,7 +1885,7 @@ pub struct BetaCustomToolCallResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaCustomToolCallResource {
@@ -1901,7 +1901,7 @@ impl Empty for BetaCustomToolCallResource {
             input: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1948,7 +1948,7 @@ pub struct BetaEncryptedContent {
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaEncryptedContent {
@@ -1956,7 +1956,7 @@ impl Empty for BetaEncryptedContent {
         Self {
             r#type: Empty::empty(),
             encrypted_content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1980,7 +1980,7 @@ pub struct BetaEncryptedContentParam {
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaEncryptedContentParam {
@@ -1988,7 +1988,7 @@ impl Empty for BetaEncryptedContentParam {
         Self {
             r#type: Empty::empty(),
             encrypted_content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2058,7 +2058,7 @@ pub struct BetaFileSearchToolCall {
     pub results: Option<Vec<BetaFileSearchToolCallResultsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFileSearchToolCall {
@@ -2070,7 +2070,7 @@ impl Empty for BetaFileSearchToolCall {
             status: Empty::empty(),
             queries: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2107,7 +2107,7 @@ pub struct BetaFileSearchToolCallResultsItem {
     pub score: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFileSearchToolCallResultsItem {
@@ -2118,7 +2118,7 @@ impl Empty for BetaFileSearchToolCallResultsItem {
             filename: Empty::empty(),
             attributes: Empty::empty(),
             score: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2190,7 +2190,7 @@ pub struct BetaFunctionCallOutputItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionCallOutputItemParam {
@@ -2205,7 +2205,7 @@ impl Empty for BetaFunctionCallOutputItemParam {
             namespace: Empty::empty(),
             caller: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2312,7 +2312,7 @@ pub struct BetaFunctionShellCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionShellCall {
@@ -2327,7 +2327,7 @@ impl Empty for BetaFunctionShellCall {
             status: Empty::empty(),
             environment: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2389,7 +2389,7 @@ pub struct BetaFunctionShellCallItemParam {
     pub environment: Option<BetaFunctionShellCallItemParamEnvironment>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionShellCallItemParam {
@@ -2403,7 +2403,7 @@ impl Empty for BetaFunctionShellCallItemParam {
             action: Empty::empty(),
             status: Empty::empty(),
             environment: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2489,7 +2489,7 @@ pub struct BetaFunctionShellCallOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionShellCallOutput {
@@ -2504,7 +2504,7 @@ impl Empty for BetaFunctionShellCallOutput {
             output: Empty::empty(),
             max_output_length: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2569,7 +2569,7 @@ pub struct BetaFunctionShellCallOutputItemParam {
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionShellCallOutputItemParam {
@@ -2583,7 +2583,7 @@ impl Empty for BetaFunctionShellCallOutputItemParam {
             output: Empty::empty(),
             status: Empty::empty(),
             max_output_length: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2668,7 +2668,7 @@ pub struct BetaFunctionToolCall {
     pub status: Option<BetaFunctionToolCallStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionToolCall {
@@ -2683,7 +2683,7 @@ impl Empty for BetaFunctionToolCall {
             name: Empty::empty(),
             arguments: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2742,7 +2742,7 @@ pub struct BetaFunctionToolCallOutput {
     pub status: Option<BetaFunctionToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionToolCallOutput {
@@ -2757,7 +2757,7 @@ impl Empty for BetaFunctionToolCallOutput {
             caller: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2847,7 +2847,7 @@ pub struct BetaFunctionToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionToolCallOutputResource {
@@ -2863,7 +2863,7 @@ impl Empty for BetaFunctionToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2960,7 +2960,7 @@ pub struct BetaFunctionToolCallResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaFunctionToolCallResource {
@@ -2976,7 +2976,7 @@ impl Empty for BetaFunctionToolCallResource {
             arguments: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3012,7 +3012,7 @@ pub struct BetaGetResponseParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaGetResponseParams {
@@ -3023,7 +3023,7 @@ impl Empty for BetaGetResponseParams {
             starting_after: Empty::empty(),
             include_obfuscation: Empty::empty(),
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3085,7 +3085,7 @@ pub struct BetaImageGenToolCall {
     pub result: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaImageGenToolCall {
@@ -3096,7 +3096,7 @@ impl Empty for BetaImageGenToolCall {
             id: Empty::empty(),
             status: Empty::empty(),
             result: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3181,7 +3181,7 @@ pub struct BetaInputMessage {
     pub content: BetaInputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaInputMessage {
@@ -3192,7 +3192,7 @@ impl Empty for BetaInputMessage {
             role: Empty::empty(),
             status: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3241,7 +3241,7 @@ pub struct BetaInputMessageResource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaInputMessageResource {
@@ -3253,7 +3253,7 @@ impl Empty for BetaInputMessageResource {
             status: Empty::empty(),
             content: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3446,7 +3446,7 @@ pub struct BetaItemReferenceParam {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaItemReferenceParam {
@@ -3455,7 +3455,7 @@ impl Empty for BetaItemReferenceParam {
             agent: Empty::empty(),
             r#type: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3563,7 +3563,7 @@ pub struct BetaListInputItemsParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaListInputItemsParams {
@@ -3574,7 +3574,7 @@ impl Empty for BetaListInputItemsParams {
             after: Empty::empty(),
             include: Empty::empty(),
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3635,7 +3635,7 @@ pub struct BetaLocalShellToolCall {
     pub status: BetaLocalShellToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaLocalShellToolCall {
@@ -3647,7 +3647,7 @@ impl Empty for BetaLocalShellToolCall {
             call_id: Empty::empty(),
             action: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3684,7 +3684,7 @@ pub struct BetaLocalShellToolCallOutput {
     pub status: Option<BetaLocalShellToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaLocalShellToolCallOutput {
@@ -3695,7 +3695,7 @@ impl Empty for BetaLocalShellToolCallOutput {
             id: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3762,7 +3762,7 @@ pub struct BetaMCPApprovalRequest {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMCPApprovalRequest {
@@ -3774,7 +3774,7 @@ impl Empty for BetaMCPApprovalRequest {
             server_label: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3822,7 +3822,7 @@ pub struct BetaMCPApprovalResponse {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMCPApprovalResponse {
@@ -3834,7 +3834,7 @@ impl Empty for BetaMCPApprovalResponse {
             approval_request_id: Empty::empty(),
             approve: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3884,7 +3884,7 @@ pub struct BetaMCPApprovalResponseResource {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMCPApprovalResponseResource {
@@ -3896,7 +3896,7 @@ impl Empty for BetaMCPApprovalResponseResource {
             approval_request_id: Empty::empty(),
             approve: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3946,7 +3946,7 @@ pub struct BetaMCPListTools {
     pub error: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMCPListTools {
@@ -3958,7 +3958,7 @@ impl Empty for BetaMCPListTools {
             server_label: Empty::empty(),
             tools: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4039,7 +4039,7 @@ pub struct BetaMCPToolCall {
     pub approval_request_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMCPToolCall {
@@ -4055,7 +4055,7 @@ impl Empty for BetaMCPToolCall {
             error: Empty::empty(),
             status: Empty::empty(),
             approval_request_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4123,7 +4123,7 @@ pub struct BetaMessage {
     pub phase: Option<BetaMessagePhase2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMessage {
@@ -4136,7 +4136,7 @@ impl Empty for BetaMessage {
             role: Empty::empty(),
             content: Empty::empty(),
             phase: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4305,7 +4305,7 @@ pub struct BetaMultiAgentCall {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMultiAgentCall {
@@ -4317,7 +4317,7 @@ impl Empty for BetaMultiAgentCall {
             call_id: Empty::empty(),
             action: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4369,7 +4369,7 @@ pub struct BetaMultiAgentCallItemParam {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMultiAgentCallItemParam {
@@ -4381,7 +4381,7 @@ impl Empty for BetaMultiAgentCallItemParam {
             r#type: Empty::empty(),
             action: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4434,7 +4434,7 @@ pub struct BetaMultiAgentCallOutput {
     pub output: Vec<BetaOutputTextContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMultiAgentCallOutput {
@@ -4446,7 +4446,7 @@ impl Empty for BetaMultiAgentCallOutput {
             call_id: Empty::empty(),
             action: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4498,7 +4498,7 @@ pub struct BetaMultiAgentCallOutputItemParam {
     pub output: Vec<BetaOutputTextContentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMultiAgentCallOutputItemParam {
@@ -4510,7 +4510,7 @@ impl Empty for BetaMultiAgentCallOutputItemParam {
             r#type: Empty::empty(),
             action: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4537,7 +4537,7 @@ pub struct BetaMultiAgentParam {
     pub max_concurrent_subagents: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaMultiAgentParam {
@@ -4545,7 +4545,7 @@ impl Empty for BetaMultiAgentParam {
         Self {
             enabled: Empty::empty(),
             max_concurrent_subagents: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4668,7 +4668,7 @@ pub struct BetaOutputMessage {
     pub status: BetaOutputMessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaOutputMessage {
@@ -4681,7 +4681,7 @@ impl Empty for BetaOutputMessage {
             content: Empty::empty(),
             phase: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4717,7 +4717,7 @@ pub struct BetaOutputTextContentParam {
     pub annotations: Option<Vec<BetaOutputTextContentParamAnnotationsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaOutputTextContentParam {
@@ -4726,7 +4726,7 @@ impl Empty for BetaOutputTextContentParam {
             r#type: Empty::empty(),
             text: Empty::empty(),
             annotations: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4794,7 +4794,7 @@ pub struct BetaProgram {
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaProgram {
@@ -4806,7 +4806,7 @@ impl Empty for BetaProgram {
             call_id: Empty::empty(),
             code: Empty::empty(),
             fingerprint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4862,7 +4862,7 @@ pub struct BetaProgramItemParam {
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaProgramItemParam {
@@ -4874,7 +4874,7 @@ impl Empty for BetaProgramItemParam {
             call_id: Empty::empty(),
             code: Empty::empty(),
             fingerprint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4927,7 +4927,7 @@ pub struct BetaProgramOutput {
     pub status: BetaProgramOutputStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaProgramOutput {
@@ -4939,7 +4939,7 @@ impl Empty for BetaProgramOutput {
             call_id: Empty::empty(),
             result: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4994,7 +4994,7 @@ pub struct BetaProgramOutputItemParam {
     pub status: BetaProgramOutputItemStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaProgramOutputItemParam {
@@ -5006,7 +5006,7 @@ impl Empty for BetaProgramOutputItemParam {
             call_id: Empty::empty(),
             result: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5104,7 +5104,7 @@ pub struct BetaReasoningItem {
     pub status: Option<BetaReasoningItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaReasoningItem {
@@ -5117,7 +5117,7 @@ impl Empty for BetaReasoningItem {
             summary: Empty::empty(),
             content: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5321,7 +5321,7 @@ pub struct BetaResponse {
     pub max_output_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponse {
@@ -5362,7 +5362,7 @@ impl Empty for BetaResponse {
             parallel_tool_calls: Empty::empty(),
             conversation: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5396,7 +5396,7 @@ pub struct BetaResponseAudioDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseAudioDeltaEvent {
@@ -5406,7 +5406,7 @@ impl Empty for BetaResponseAudioDeltaEvent {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5431,7 +5431,7 @@ pub struct BetaResponseAudioDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseAudioDoneEvent {
@@ -5440,7 +5440,7 @@ impl Empty for BetaResponseAudioDoneEvent {
             agent: Empty::empty(),
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5474,7 +5474,7 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseAudioTranscriptDeltaEvent {
@@ -5484,7 +5484,7 @@ impl Empty for BetaResponseAudioTranscriptDeltaEvent {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5509,7 +5509,7 @@ pub struct BetaResponseAudioTranscriptDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseAudioTranscriptDoneEvent {
@@ -5518,7 +5518,7 @@ impl Empty for BetaResponseAudioTranscriptDoneEvent {
             agent: Empty::empty(),
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5570,7 +5570,7 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
@@ -5582,7 +5582,7 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5634,7 +5634,7 @@ pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCodeDoneEvent {
@@ -5646,7 +5646,7 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDoneEvent {
             item_id: Empty::empty(),
             code: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5689,7 +5689,7 @@ pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCompletedEvent {
@@ -5700,7 +5700,7 @@ impl Empty for BetaResponseCodeInterpreterCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5743,7 +5743,7 @@ pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCodeInterpreterCallInProgressEvent {
@@ -5754,7 +5754,7 @@ impl Empty for BetaResponseCodeInterpreterCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5797,7 +5797,7 @@ pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCodeInterpreterCallInterpretingEvent {
@@ -5808,7 +5808,7 @@ impl Empty for BetaResponseCodeInterpreterCallInterpretingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5842,7 +5842,7 @@ pub struct BetaResponseCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCompletedEvent {
@@ -5852,7 +5852,7 @@ impl Empty for BetaResponseCompletedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5913,7 +5913,7 @@ pub struct BetaResponseContentPartAddedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseContentPartAddedEvent {
@@ -5926,7 +5926,7 @@ impl Empty for BetaResponseContentPartAddedEvent {
             content_index: Empty::empty(),
             part: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5987,7 +5987,7 @@ pub struct BetaResponseContentPartDoneEvent {
     pub part: BetaOutputContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseContentPartDoneEvent {
@@ -6000,7 +6000,7 @@ impl Empty for BetaResponseContentPartDoneEvent {
             content_index: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6037,7 +6037,7 @@ pub struct BetaResponseCreatedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCreatedEvent {
@@ -6047,7 +6047,7 @@ impl Empty for BetaResponseCreatedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6099,7 +6099,7 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
@@ -6111,7 +6111,7 @@ impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6163,7 +6163,7 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseCustomToolCallInputDoneEvent {
@@ -6175,7 +6175,7 @@ impl Empty for BetaResponseCustomToolCallInputDoneEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6235,7 +6235,7 @@ pub struct BetaResponseErrorEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseErrorEvent {
@@ -6247,7 +6247,7 @@ impl Empty for BetaResponseErrorEvent {
             message: Empty::empty(),
             param: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6281,7 +6281,7 @@ pub struct BetaResponseFailedEvent {
     pub response: BetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFailedEvent {
@@ -6291,7 +6291,7 @@ impl Empty for BetaResponseFailedEvent {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6334,7 +6334,7 @@ pub struct BetaResponseFileSearchCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFileSearchCallCompletedEvent {
@@ -6345,7 +6345,7 @@ impl Empty for BetaResponseFileSearchCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6388,7 +6388,7 @@ pub struct BetaResponseFileSearchCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFileSearchCallInProgressEvent {
@@ -6399,7 +6399,7 @@ impl Empty for BetaResponseFileSearchCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6442,7 +6442,7 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFileSearchCallSearchingEvent {
@@ -6453,7 +6453,7 @@ impl Empty for BetaResponseFileSearchCallSearchingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6514,7 +6514,7 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
@@ -6526,7 +6526,7 @@ impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6587,7 +6587,7 @@ pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseFunctionCallArgumentsDoneEvent {
@@ -6600,7 +6600,7 @@ impl Empty for BetaResponseFunctionCallArgumentsDoneEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6643,7 +6643,7 @@ pub struct BetaResponseImageGenCallCompletedEvent {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseImageGenCallCompletedEvent {
@@ -6654,7 +6654,7 @@ impl Empty for BetaResponseImageGenCallCompletedEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6697,7 +6697,7 @@ pub struct BetaResponseImageGenCallGeneratingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseImageGenCallGeneratingEvent {
@@ -6708,7 +6708,7 @@ impl Empty for BetaResponseImageGenCallGeneratingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6751,7 +6751,7 @@ pub struct BetaResponseImageGenCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseImageGenCallInProgressEvent {
@@ -6762,7 +6762,7 @@ impl Empty for BetaResponseImageGenCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6851,7 +6851,7 @@ pub struct BetaResponseImageGenCallPartialImageEvent {
     pub output_format: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseImageGenCallPartialImageEvent {
@@ -6868,7 +6868,7 @@ impl Empty for BetaResponseImageGenCallPartialImageEvent {
             quality: Empty::empty(),
             background: Empty::empty(),
             output_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6902,7 +6902,7 @@ pub struct BetaResponseInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseInProgressEvent {
@@ -6912,7 +6912,7 @@ impl Empty for BetaResponseInProgressEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6949,7 +6949,7 @@ pub struct BetaResponseIncompleteEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseIncompleteEvent {
@@ -6959,7 +6959,7 @@ impl Empty for BetaResponseIncompleteEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6997,7 +6997,7 @@ pub struct BetaResponseInjectCreatedEvent {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseInjectCreatedEvent {
@@ -7007,7 +7007,7 @@ impl Empty for BetaResponseInjectCreatedEvent {
             response_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7039,7 +7039,7 @@ pub struct BetaResponseInjectEvent {
     pub input: Vec<BetaInputItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseInjectEvent {
@@ -7048,7 +7048,7 @@ impl Empty for BetaResponseInjectEvent {
             r#type: Empty::empty(),
             response_id: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7104,7 +7104,7 @@ pub struct BetaResponseInjectFailedEvent {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseInjectFailedEvent {
@@ -7116,7 +7116,7 @@ impl Empty for BetaResponseInjectFailedEvent {
             error: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7144,7 +7144,7 @@ pub struct BetaResponseInjectFailedEventError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseInjectFailedEventError {
@@ -7152,7 +7152,7 @@ impl Empty for BetaResponseInjectFailedEventError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7227,7 +7227,7 @@ pub struct BetaResponseItemList {
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseItemList {
@@ -7238,7 +7238,7 @@ impl Empty for BetaResponseItemList {
             has_more: Empty::empty(),
             first_id: Empty::empty(),
             last_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7293,7 +7293,7 @@ pub struct BetaResponseMCPCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
@@ -7305,7 +7305,7 @@ impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7357,7 +7357,7 @@ pub struct BetaResponseMCPCallArgumentsDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPCallArgumentsDoneEvent {
@@ -7369,7 +7369,7 @@ impl Empty for BetaResponseMCPCallArgumentsDoneEvent {
             item_id: Empty::empty(),
             arguments: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7412,7 +7412,7 @@ pub struct BetaResponseMCPCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPCallCompletedEvent {
@@ -7423,7 +7423,7 @@ impl Empty for BetaResponseMCPCallCompletedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7466,7 +7466,7 @@ pub struct BetaResponseMCPCallFailedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPCallFailedEvent {
@@ -7477,7 +7477,7 @@ impl Empty for BetaResponseMCPCallFailedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7520,7 +7520,7 @@ pub struct BetaResponseMCPCallInProgressEvent {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPCallInProgressEvent {
@@ -7531,7 +7531,7 @@ impl Empty for BetaResponseMCPCallInProgressEvent {
             sequence_number: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7574,7 +7574,7 @@ pub struct BetaResponseMCPListToolsCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPListToolsCompletedEvent {
@@ -7585,7 +7585,7 @@ impl Empty for BetaResponseMCPListToolsCompletedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7628,7 +7628,7 @@ pub struct BetaResponseMCPListToolsFailedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPListToolsFailedEvent {
@@ -7639,7 +7639,7 @@ impl Empty for BetaResponseMCPListToolsFailedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7682,7 +7682,7 @@ pub struct BetaResponseMCPListToolsInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseMCPListToolsInProgressEvent {
@@ -7693,7 +7693,7 @@ impl Empty for BetaResponseMCPListToolsInProgressEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7736,7 +7736,7 @@ pub struct BetaResponseOutputItemAddedEvent {
     pub item: BetaOutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseOutputItemAddedEvent {
@@ -7747,7 +7747,7 @@ impl Empty for BetaResponseOutputItemAddedEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7790,7 +7790,7 @@ pub struct BetaResponseOutputItemDoneEvent {
     pub item: BetaOutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseOutputItemDoneEvent {
@@ -7801,7 +7801,7 @@ impl Empty for BetaResponseOutputItemDoneEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7866,7 +7866,7 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<BetaAnnotation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseOutputTextAnnotationAddedEvent {
@@ -7880,7 +7880,7 @@ impl Empty for BetaResponseOutputTextAnnotationAddedEvent {
             annotation_index: Empty::empty(),
             sequence_number: Empty::empty(),
             annotation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7923,7 +7923,7 @@ pub struct BetaResponseQueuedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseQueuedEvent {
@@ -7933,7 +7933,7 @@ impl Empty for BetaResponseQueuedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7994,7 +7994,7 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
     pub part: BetaResponseReasoningSummaryPartAddedEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningSummaryPartAddedEvent {
@@ -8007,7 +8007,7 @@ impl Empty for BetaResponseReasoningSummaryPartAddedEvent {
             summary_index: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8075,7 +8075,7 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
     pub part: BetaResponseReasoningSummaryPartDoneEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningSummaryPartDoneEvent {
@@ -8089,7 +8089,7 @@ impl Empty for BetaResponseReasoningSummaryPartDoneEvent {
             status: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8153,7 +8153,7 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
@@ -8166,7 +8166,7 @@ impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
             summary_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8227,7 +8227,7 @@ pub struct BetaResponseReasoningSummaryTextDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningSummaryTextDoneEvent {
@@ -8240,7 +8240,7 @@ impl Empty for BetaResponseReasoningSummaryTextDoneEvent {
             summary_index: Empty::empty(),
             text: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8301,7 +8301,7 @@ pub struct BetaResponseReasoningTextDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningTextDeltaEvent {
@@ -8314,7 +8314,7 @@ impl Empty for BetaResponseReasoningTextDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8375,7 +8375,7 @@ pub struct BetaResponseReasoningTextDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseReasoningTextDoneEvent {
@@ -8388,7 +8388,7 @@ impl Empty for BetaResponseReasoningTextDoneEvent {
             content_index: Empty::empty(),
             text: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8449,7 +8449,7 @@ pub struct BetaResponseRefusalDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseRefusalDeltaEvent {
@@ -8462,7 +8462,7 @@ impl Empty for BetaResponseRefusalDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8523,7 +8523,7 @@ pub struct BetaResponseRefusalDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseRefusalDoneEvent {
@@ -8536,7 +8536,7 @@ impl Empty for BetaResponseRefusalDoneEvent {
             content_index: Empty::empty(),
             refusal: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8589,7 +8589,7 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseShellCallCommandAddedStreamingEvent {
@@ -8601,7 +8601,7 @@ impl Empty for BetaResponseShellCallCommandAddedStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             command: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8661,7 +8661,7 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseShellCallCommandDeltaStreamingEvent {
@@ -8674,7 +8674,7 @@ impl Empty for BetaResponseShellCallCommandDeltaStreamingEvent {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8727,7 +8727,7 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseShellCallCommandDoneStreamingEvent {
@@ -8739,7 +8739,7 @@ impl Empty for BetaResponseShellCallCommandDoneStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             command: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8801,7 +8801,7 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     pub delta: BetaShellCallOutputDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
@@ -8814,7 +8814,7 @@ impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8876,7 +8876,7 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     pub output: Vec<BetaFunctionShellCallOutputContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseShellCallOutputContentDoneStreamingEvent {
@@ -8889,7 +8889,7 @@ impl Empty for BetaResponseShellCallOutputContentDoneStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9087,7 +9087,7 @@ pub struct BetaResponseTextDeltaEvent {
     pub logprobs: Vec<BetaResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseTextDeltaEvent {
@@ -9101,7 +9101,7 @@ impl Empty for BetaResponseTextDeltaEvent {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9171,7 +9171,7 @@ pub struct BetaResponseTextDoneEvent {
     pub logprobs: Vec<BetaResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseTextDoneEvent {
@@ -9185,7 +9185,7 @@ impl Empty for BetaResponseTextDoneEvent {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9237,7 +9237,7 @@ pub struct BetaResponseWebSearchCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseWebSearchCallCompletedEvent {
@@ -9248,7 +9248,7 @@ impl Empty for BetaResponseWebSearchCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9291,7 +9291,7 @@ pub struct BetaResponseWebSearchCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseWebSearchCallInProgressEvent {
@@ -9302,7 +9302,7 @@ impl Empty for BetaResponseWebSearchCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9345,7 +9345,7 @@ pub struct BetaResponseWebSearchCallSearchingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseWebSearchCallSearchingEvent {
@@ -9356,7 +9356,7 @@ impl Empty for BetaResponseWebSearchCallSearchingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9396,7 +9396,7 @@ pub struct BetaResponseWsError {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponseWsError {
@@ -9408,7 +9408,7 @@ impl Empty for BetaResponseWsError {
             sequence_number: Empty::empty(),
             error: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9568,7 +9568,7 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub multi_agent: Option<BetaMultiAgentParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesClientEventResponseCreate {
@@ -9608,7 +9608,7 @@ impl Empty for BetaResponsesClientEventResponseCreate {
             context_management: Empty::empty(),
             max_output_tokens: Empty::empty(),
             multi_agent: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9782,7 +9782,7 @@ pub struct BetaResponsesServerEventResponseAudioDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioDelta {
@@ -9793,7 +9793,7 @@ impl Empty for BetaResponsesServerEventResponseAudioDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9825,7 +9825,7 @@ pub struct BetaResponsesServerEventResponseAudioDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioDone {
@@ -9835,7 +9835,7 @@ impl Empty for BetaResponsesServerEventResponseAudioDone {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9876,7 +9876,7 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
@@ -9887,7 +9887,7 @@ impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9919,7 +9919,7 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioTranscriptDone {
@@ -9929,7 +9929,7 @@ impl Empty for BetaResponsesServerEventResponseAudioTranscriptDone {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9988,7 +9988,7 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
@@ -10001,7 +10001,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10060,7 +10060,7 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
@@ -10073,7 +10073,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
             code: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10123,7 +10123,7 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
@@ -10135,7 +10135,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10185,7 +10185,7 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
@@ -10197,7 +10197,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10247,7 +10247,7 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
@@ -10259,7 +10259,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10300,7 +10300,7 @@ pub struct BetaResponsesServerEventResponseCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCompleted {
@@ -10311,7 +10311,7 @@ impl Empty for BetaResponsesServerEventResponseCompleted {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10379,7 +10379,7 @@ pub struct BetaResponsesServerEventResponseContentPartAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseContentPartAdded {
@@ -10393,7 +10393,7 @@ impl Empty for BetaResponsesServerEventResponseContentPartAdded {
             part: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10461,7 +10461,7 @@ pub struct BetaResponsesServerEventResponseContentPartDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseContentPartDone {
@@ -10475,7 +10475,7 @@ impl Empty for BetaResponsesServerEventResponseContentPartDone {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10516,7 +10516,7 @@ pub struct BetaResponsesServerEventResponseCreated {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCreated {
@@ -10527,7 +10527,7 @@ impl Empty for BetaResponsesServerEventResponseCreated {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10586,7 +10586,7 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
@@ -10599,7 +10599,7 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10658,7 +10658,7 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDone {
@@ -10671,7 +10671,7 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDone {
             item_id: Empty::empty(),
             input: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10712,7 +10712,7 @@ pub struct BetaResponsesServerEventResponseFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFailed {
@@ -10723,7 +10723,7 @@ impl Empty for BetaResponsesServerEventResponseFailed {
             sequence_number: Empty::empty(),
             response: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10773,7 +10773,7 @@ pub struct BetaResponsesServerEventResponseFileSearchCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallCompleted {
@@ -10785,7 +10785,7 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10835,7 +10835,7 @@ pub struct BetaResponsesServerEventResponseFileSearchCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallInProgress {
@@ -10847,7 +10847,7 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10897,7 +10897,7 @@ pub struct BetaResponsesServerEventResponseFileSearchCallSearching {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallSearching {
@@ -10909,7 +10909,7 @@ impl Empty for BetaResponsesServerEventResponseFileSearchCallSearching {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10968,7 +10968,7 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
@@ -10981,7 +10981,7 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11049,7 +11049,7 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
@@ -11063,7 +11063,7 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
             sequence_number: Empty::empty(),
             arguments: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11113,7 +11113,7 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallCompleted {
@@ -11125,7 +11125,7 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallCompleted {
             sequence_number: Empty::empty(),
             item_id: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11175,7 +11175,7 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallGenerating {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallGenerating {
@@ -11187,7 +11187,7 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallGenerating {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11237,7 +11237,7 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallInProgress {
@@ -11249,7 +11249,7 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11345,7 +11345,7 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallPartialImage {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
@@ -11363,7 +11363,7 @@ impl Empty for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
             background: Empty::empty(),
             output_format: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11404,7 +11404,7 @@ pub struct BetaResponsesServerEventResponseInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseInProgress {
@@ -11415,7 +11415,7 @@ impl Empty for BetaResponsesServerEventResponseInProgress {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11456,7 +11456,7 @@ pub struct BetaResponsesServerEventResponseIncomplete {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseIncomplete {
@@ -11467,7 +11467,7 @@ impl Empty for BetaResponsesServerEventResponseIncomplete {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11526,7 +11526,7 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
@@ -11539,7 +11539,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11598,7 +11598,7 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDone {
@@ -11611,7 +11611,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDone {
             arguments: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11661,7 +11661,7 @@ pub struct BetaResponsesServerEventResponseMcpCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallCompleted {
@@ -11673,7 +11673,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallCompleted {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11723,7 +11723,7 @@ pub struct BetaResponsesServerEventResponseMcpCallFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallFailed {
@@ -11735,7 +11735,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallFailed {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11785,7 +11785,7 @@ pub struct BetaResponsesServerEventResponseMcpCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallInProgress {
@@ -11797,7 +11797,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallInProgress {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11847,7 +11847,7 @@ pub struct BetaResponsesServerEventResponseMcpListToolsCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsCompleted {
@@ -11859,7 +11859,7 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsCompleted {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11909,7 +11909,7 @@ pub struct BetaResponsesServerEventResponseMcpListToolsFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsFailed {
@@ -11921,7 +11921,7 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsFailed {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11971,7 +11971,7 @@ pub struct BetaResponsesServerEventResponseMcpListToolsInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsInProgress {
@@ -11983,7 +11983,7 @@ impl Empty for BetaResponsesServerEventResponseMcpListToolsInProgress {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12033,7 +12033,7 @@ pub struct BetaResponsesServerEventResponseOutputItemAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputItemAdded {
@@ -12045,7 +12045,7 @@ impl Empty for BetaResponsesServerEventResponseOutputItemAdded {
             sequence_number: Empty::empty(),
             item: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12095,7 +12095,7 @@ pub struct BetaResponsesServerEventResponseOutputItemDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputItemDone {
@@ -12107,7 +12107,7 @@ impl Empty for BetaResponsesServerEventResponseOutputItemDone {
             sequence_number: Empty::empty(),
             item: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12179,7 +12179,7 @@ pub struct BetaResponsesServerEventResponseOutputTextAnnotationAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
@@ -12194,7 +12194,7 @@ impl Empty for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
             sequence_number: Empty::empty(),
             annotation: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12271,7 +12271,7 @@ pub struct BetaResponsesServerEventResponseOutputTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
@@ -12286,7 +12286,7 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12363,7 +12363,7 @@ pub struct BetaResponsesServerEventResponseOutputTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextDone {
@@ -12378,7 +12378,7 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDone {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12419,7 +12419,7 @@ pub struct BetaResponsesServerEventResponseQueued {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseQueued {
@@ -12430,7 +12430,7 @@ impl Empty for BetaResponsesServerEventResponseQueued {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12498,7 +12498,7 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartAdded {
@@ -12512,7 +12512,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartAdded {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12587,7 +12587,7 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartDone {
@@ -12602,7 +12602,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartDone {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12674,7 +12674,7 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
@@ -12688,7 +12688,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12756,7 +12756,7 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDone {
@@ -12770,7 +12770,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDone {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12838,7 +12838,7 @@ pub struct BetaResponsesServerEventResponseReasoningTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
@@ -12852,7 +12852,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -12920,7 +12920,7 @@ pub struct BetaResponsesServerEventResponseReasoningTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningTextDone {
@@ -12934,7 +12934,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDone {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13002,7 +13002,7 @@ pub struct BetaResponsesServerEventResponseRefusalDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseRefusalDelta {
@@ -13016,7 +13016,7 @@ impl Empty for BetaResponsesServerEventResponseRefusalDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13084,7 +13084,7 @@ pub struct BetaResponsesServerEventResponseRefusalDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseRefusalDone {
@@ -13098,7 +13098,7 @@ impl Empty for BetaResponsesServerEventResponseRefusalDone {
             refusal: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13158,7 +13158,7 @@ pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandAdded {
@@ -13171,7 +13171,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandAdded {
             command_index: Empty::empty(),
             command: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13238,7 +13238,7 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandDelta {
@@ -13252,7 +13252,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandDelta {
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13312,7 +13312,7 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandDone {
@@ -13325,7 +13325,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallCommandDone {
             command_index: Empty::empty(),
             command: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13394,7 +13394,7 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
@@ -13408,7 +13408,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13477,7 +13477,7 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDone {
@@ -13491,7 +13491,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDone {
             command_index: Empty::empty(),
             output: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13541,7 +13541,7 @@ pub struct BetaResponsesServerEventResponseWebSearchCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallCompleted {
@@ -13553,7 +13553,7 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13603,7 +13603,7 @@ pub struct BetaResponsesServerEventResponseWebSearchCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallInProgress {
@@ -13615,7 +13615,7 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13665,7 +13665,7 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallSearching {
@@ -13677,7 +13677,7 @@ impl Empty for BetaResponsesServerEventResponseWebSearchCallSearching {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13694,14 +13694,14 @@ pub struct BetaResponsesWebSocketStreamEvent {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaResponsesWebSocketStreamEvent {
     fn empty() -> Self {
         Self {
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13805,7 +13805,7 @@ pub struct BetaTokenCountsBody {
     pub parallel_tool_calls: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaTokenCountsBody {
@@ -13823,7 +13823,7 @@ impl Empty for BetaTokenCountsBody {
             conversation: Empty::empty(),
             tool_choice: Empty::empty(),
             parallel_tool_calls: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13936,7 +13936,7 @@ pub struct BetaToolSearchCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaToolSearchCall {
@@ -13950,7 +13950,7 @@ impl Empty for BetaToolSearchCall {
             arguments: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -13996,7 +13996,7 @@ pub struct BetaToolSearchCallItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaToolSearchCallItemParam {
@@ -14009,7 +14009,7 @@ impl Empty for BetaToolSearchCallItemParam {
             execution: Empty::empty(),
             arguments: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14082,7 +14082,7 @@ pub struct BetaToolSearchOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaToolSearchOutput {
@@ -14096,7 +14096,7 @@ impl Empty for BetaToolSearchOutput {
             tools: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14142,7 +14142,7 @@ pub struct BetaToolSearchOutputItemParam {
     pub status: Option<BetaFunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaToolSearchOutputItemParam {
@@ -14155,7 +14155,7 @@ impl Empty for BetaToolSearchOutputItemParam {
             execution: Empty::empty(),
             tools: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14246,7 +14246,7 @@ pub struct BetaWebSearchToolCall {
     pub action: BetaWebSearchToolCallAction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for BetaWebSearchToolCall {
@@ -14257,7 +14257,7 @@ impl Empty for BetaWebSearchToolCall {
             r#type: Empty::empty(),
             status: Empty::empty(),
             action: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14289,14 +14289,14 @@ pub struct CancelResponseParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CancelResponseParams {
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14346,7 +14346,7 @@ pub struct CompactResource {
     pub usage: ResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CompactResource {
@@ -14357,7 +14357,7 @@ impl Empty for CompactResource {
             output: Empty::empty(),
             created_at: Empty::empty(),
             usage: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14404,7 +14404,7 @@ pub struct CompactResponseMethodPublicBody {
     pub service_tier: Option<ServiceTierEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CompactResponseMethodPublicBody {
@@ -14418,7 +14418,7 @@ impl Empty for CompactResponseMethodPublicBody {
             prompt_cache_retention: Empty::empty(),
             prompt_cache_options: Empty::empty(),
             service_tier: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14451,14 +14451,14 @@ pub struct CompactconversationParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CompactconversationParams {
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14484,7 +14484,7 @@ pub struct ContextManagementParam {
     pub compact_threshold: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ContextManagementParam {
@@ -14492,7 +14492,7 @@ impl Empty for ContextManagementParam {
         Self {
             r#type: Empty::empty(),
             compact_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14528,14 +14528,14 @@ pub struct ConversationParam2 {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ConversationParam2 {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14671,7 +14671,7 @@ pub struct CreateResponse {
     pub max_output_tokens: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateResponse {
@@ -14708,7 +14708,7 @@ impl Empty for CreateResponse {
             conversation: Empty::empty(),
             context_management: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14725,14 +14725,14 @@ pub struct CreateResponseParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateResponseParams {
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14805,7 +14805,7 @@ pub struct CustomToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolCallOutputResource {
@@ -14818,7 +14818,7 @@ impl Empty for CustomToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14909,7 +14909,7 @@ pub struct CustomToolCallResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CustomToolCallResource {
@@ -14924,7 +14924,7 @@ impl Empty for CustomToolCallResource {
             input: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14941,14 +14941,14 @@ pub struct DeleteResponseParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteResponseParams {
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -14999,7 +14999,7 @@ pub struct ErrorPayload {
     pub headers: Option<std::collections::BTreeMap<String, String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ErrorPayload {
@@ -15010,7 +15010,7 @@ impl Empty for ErrorPayload {
             message: Empty::empty(),
             param: Empty::empty(),
             headers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15033,7 +15033,7 @@ pub struct GetResponseParams {
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetResponseParams {
@@ -15043,7 +15043,7 @@ impl Empty for GetResponseParams {
             stream: Empty::empty(),
             starting_after: Empty::empty(),
             include_obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15060,14 +15060,14 @@ pub struct GetinputtokencountsParams {
     pub openai_beta: Option<Vec<consts::ResponsesMultiAgentV1>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for GetinputtokencountsParams {
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15110,7 +15110,7 @@ pub struct InputMessageResource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for InputMessageResource {
@@ -15121,7 +15121,7 @@ impl Empty for InputMessageResource {
             status: Empty::empty(),
             content: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15297,7 +15297,7 @@ pub struct ListInputItemsParams {
     pub include: Option<Vec<IncludeEnum>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListInputItemsParams {
@@ -15307,7 +15307,7 @@ impl Empty for ListInputItemsParams {
             order: Empty::empty(),
             after: Empty::empty(),
             include: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15592,7 +15592,7 @@ pub struct Moderation {
     pub output: ModerationOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Moderation {
@@ -15600,7 +15600,7 @@ impl Empty for Moderation {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15632,7 +15632,7 @@ pub struct ModerationErrorBody {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ModerationErrorBody {
@@ -15641,7 +15641,7 @@ impl Empty for ModerationErrorBody {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15761,7 +15761,7 @@ pub struct PromptCacheOptions {
     pub mode: PromptCacheModeEnum,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for PromptCacheOptions {
@@ -15769,7 +15769,7 @@ impl Empty for PromptCacheOptions {
         Self {
             ttl: Empty::empty(),
             mode: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -15804,7 +15804,7 @@ pub struct Reasoning {
     pub generate_summary: Option<ReasoningGenerateSummary>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Reasoning {
@@ -15815,7 +15815,7 @@ impl Empty for Reasoning {
             summary: Empty::empty(),
             context: Empty::empty(),
             generate_summary: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16054,7 +16054,7 @@ pub struct Response {
     pub max_output_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Response {
@@ -16095,7 +16095,7 @@ impl Empty for Response {
             parallel_tool_calls: Empty::empty(),
             conversation: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16126,7 +16126,7 @@ pub struct ResponseAudioDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseAudioDeltaEvent {
@@ -16135,7 +16135,7 @@ impl Empty for ResponseAudioDeltaEvent {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16157,7 +16157,7 @@ pub struct ResponseAudioDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseAudioDoneEvent {
@@ -16165,7 +16165,7 @@ impl Empty for ResponseAudioDoneEvent {
         Self {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16196,7 +16196,7 @@ pub struct ResponseAudioTranscriptDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseAudioTranscriptDeltaEvent {
@@ -16205,7 +16205,7 @@ impl Empty for ResponseAudioTranscriptDeltaEvent {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16227,7 +16227,7 @@ pub struct ResponseAudioTranscriptDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseAudioTranscriptDoneEvent {
@@ -16235,7 +16235,7 @@ impl Empty for ResponseAudioTranscriptDoneEvent {
         Self {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16284,7 +16284,7 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
@@ -16295,7 +16295,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16344,7 +16344,7 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCodeInterpreterCallCodeDoneEvent {
@@ -16355,7 +16355,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDoneEvent {
             item_id: Empty::empty(),
             code: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16395,7 +16395,7 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCodeInterpreterCallCompletedEvent {
@@ -16405,7 +16405,7 @@ impl Empty for ResponseCodeInterpreterCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16445,7 +16445,7 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCodeInterpreterCallInProgressEvent {
@@ -16455,7 +16455,7 @@ impl Empty for ResponseCodeInterpreterCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16495,7 +16495,7 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCodeInterpreterCallInterpretingEvent {
@@ -16505,7 +16505,7 @@ impl Empty for ResponseCodeInterpreterCallInterpretingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16536,7 +16536,7 @@ pub struct ResponseCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCompletedEvent {
@@ -16545,7 +16545,7 @@ impl Empty for ResponseCompletedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16603,7 +16603,7 @@ pub struct ResponseContentPartAddedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseContentPartAddedEvent {
@@ -16615,7 +16615,7 @@ impl Empty for ResponseContentPartAddedEvent {
             content_index: Empty::empty(),
             part: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16673,7 +16673,7 @@ pub struct ResponseContentPartDoneEvent {
     pub part: OutputContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseContentPartDoneEvent {
@@ -16685,7 +16685,7 @@ impl Empty for ResponseContentPartDoneEvent {
             content_index: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16704,14 +16704,14 @@ pub struct ResponseConversation {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseConversation {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16742,7 +16742,7 @@ pub struct ResponseCreatedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCreatedEvent {
@@ -16751,7 +16751,7 @@ impl Empty for ResponseCreatedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16800,7 +16800,7 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCustomToolCallInputDeltaEvent {
@@ -16811,7 +16811,7 @@ impl Empty for ResponseCustomToolCallInputDeltaEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16860,7 +16860,7 @@ pub struct ResponseCustomToolCallInputDoneEvent {
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseCustomToolCallInputDoneEvent {
@@ -16871,7 +16871,7 @@ impl Empty for ResponseCustomToolCallInputDoneEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -16899,7 +16899,7 @@ pub struct ResponseError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseError {
@@ -16907,7 +16907,7 @@ impl Empty for ResponseError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17004,7 +17004,7 @@ pub struct ResponseErrorEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseErrorEvent {
@@ -17015,7 +17015,7 @@ impl Empty for ResponseErrorEvent {
             message: Empty::empty(),
             param: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17046,7 +17046,7 @@ pub struct ResponseFailedEvent {
     pub response: Response,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFailedEvent {
@@ -17055,7 +17055,7 @@ impl Empty for ResponseFailedEvent {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             response: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17095,7 +17095,7 @@ pub struct ResponseFileSearchCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFileSearchCallCompletedEvent {
@@ -17105,7 +17105,7 @@ impl Empty for ResponseFileSearchCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17145,7 +17145,7 @@ pub struct ResponseFileSearchCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFileSearchCallInProgressEvent {
@@ -17155,7 +17155,7 @@ impl Empty for ResponseFileSearchCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17195,7 +17195,7 @@ pub struct ResponseFileSearchCallSearchingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFileSearchCallSearchingEvent {
@@ -17205,7 +17205,7 @@ impl Empty for ResponseFileSearchCallSearchingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17227,7 +17227,7 @@ pub struct ResponseFormatTextGrammar {
     pub grammar: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFormatTextGrammar {
@@ -17235,7 +17235,7 @@ impl Empty for ResponseFormatTextGrammar {
         Self {
             r#type: Empty::empty(),
             grammar: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17248,14 +17248,14 @@ pub struct ResponseFormatTextPython {
     pub r#type: consts::Python,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFormatTextPython {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17304,7 +17304,7 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
@@ -17315,7 +17315,7 @@ impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17373,7 +17373,7 @@ pub struct ResponseFunctionCallArgumentsDoneEvent {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseFunctionCallArgumentsDoneEvent {
@@ -17385,7 +17385,7 @@ impl Empty for ResponseFunctionCallArgumentsDoneEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17425,7 +17425,7 @@ pub struct ResponseImageGenCallCompletedEvent {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseImageGenCallCompletedEvent {
@@ -17435,7 +17435,7 @@ impl Empty for ResponseImageGenCallCompletedEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17475,7 +17475,7 @@ pub struct ResponseImageGenCallGeneratingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseImageGenCallGeneratingEvent {
@@ -17485,7 +17485,7 @@ impl Empty for ResponseImageGenCallGeneratingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17525,7 +17525,7 @@ pub struct ResponseImageGenCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseImageGenCallInProgressEvent {
@@ -17535,7 +17535,7 @@ impl Empty for ResponseImageGenCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17621,7 +17621,7 @@ pub struct ResponseImageGenCallPartialImageEvent {
     pub output_format: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseImageGenCallPartialImageEvent {
@@ -17637,7 +17637,7 @@ impl Empty for ResponseImageGenCallPartialImageEvent {
             quality: Empty::empty(),
             background: Empty::empty(),
             output_format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17668,7 +17668,7 @@ pub struct ResponseInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseInProgressEvent {
@@ -17677,7 +17677,7 @@ impl Empty for ResponseInProgressEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17690,14 +17690,14 @@ pub struct ResponseIncompleteDetails {
     pub reason: Option<ResponseIncompleteDetailsReason>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseIncompleteDetails {
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17738,7 +17738,7 @@ pub struct ResponseIncompleteEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseIncompleteEvent {
@@ -17747,7 +17747,7 @@ impl Empty for ResponseIncompleteEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17812,7 +17812,7 @@ pub struct ResponseItemList {
     pub last_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseItemList {
@@ -17823,7 +17823,7 @@ impl Empty for ResponseItemList {
             has_more: Empty::empty(),
             first_id: Empty::empty(),
             last_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17854,7 +17854,7 @@ pub struct ResponseLogProb {
     pub top_logprobs: Option<Vec<ResponseLogProbTopLogprobsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseLogProb {
@@ -17863,7 +17863,7 @@ impl Empty for ResponseLogProb {
             token: Empty::empty(),
             logprob: Empty::empty(),
             top_logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17883,7 +17883,7 @@ pub struct ResponseLogProbTopLogprobsItem {
     pub logprob: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseLogProbTopLogprobsItem {
@@ -17891,7 +17891,7 @@ impl Empty for ResponseLogProbTopLogprobsItem {
         Self {
             token: Empty::empty(),
             logprob: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -17940,7 +17940,7 @@ pub struct ResponseMCPCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPCallArgumentsDeltaEvent {
@@ -17951,7 +17951,7 @@ impl Empty for ResponseMCPCallArgumentsDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18000,7 +18000,7 @@ pub struct ResponseMCPCallArgumentsDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPCallArgumentsDoneEvent {
@@ -18011,7 +18011,7 @@ impl Empty for ResponseMCPCallArgumentsDoneEvent {
             item_id: Empty::empty(),
             arguments: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18051,7 +18051,7 @@ pub struct ResponseMCPCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPCallCompletedEvent {
@@ -18061,7 +18061,7 @@ impl Empty for ResponseMCPCallCompletedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18101,7 +18101,7 @@ pub struct ResponseMCPCallFailedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPCallFailedEvent {
@@ -18111,7 +18111,7 @@ impl Empty for ResponseMCPCallFailedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18151,7 +18151,7 @@ pub struct ResponseMCPCallInProgressEvent {
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPCallInProgressEvent {
@@ -18161,7 +18161,7 @@ impl Empty for ResponseMCPCallInProgressEvent {
             sequence_number: Empty::empty(),
             output_index: Empty::empty(),
             item_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18201,7 +18201,7 @@ pub struct ResponseMCPListToolsCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPListToolsCompletedEvent {
@@ -18211,7 +18211,7 @@ impl Empty for ResponseMCPListToolsCompletedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18251,7 +18251,7 @@ pub struct ResponseMCPListToolsFailedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPListToolsFailedEvent {
@@ -18261,7 +18261,7 @@ impl Empty for ResponseMCPListToolsFailedEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18301,7 +18301,7 @@ pub struct ResponseMCPListToolsInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseMCPListToolsInProgressEvent {
@@ -18311,7 +18311,7 @@ impl Empty for ResponseMCPListToolsInProgressEvent {
             item_id: Empty::empty(),
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18351,7 +18351,7 @@ pub struct ResponseOutputItemAddedEvent {
     pub item: OutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseOutputItemAddedEvent {
@@ -18361,7 +18361,7 @@ impl Empty for ResponseOutputItemAddedEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18401,7 +18401,7 @@ pub struct ResponseOutputItemDoneEvent {
     pub item: OutputItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseOutputItemDoneEvent {
@@ -18411,7 +18411,7 @@ impl Empty for ResponseOutputItemDoneEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             item: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18473,7 +18473,7 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     pub annotation: Option<Annotation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseOutputTextAnnotationAddedEvent {
@@ -18486,7 +18486,7 @@ impl Empty for ResponseOutputTextAnnotationAddedEvent {
             annotation_index: Empty::empty(),
             sequence_number: Empty::empty(),
             annotation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18528,7 +18528,7 @@ pub struct ResponseProperties {
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseProperties {
@@ -18542,7 +18542,7 @@ impl Empty for ResponseProperties {
             tools: Empty::empty(),
             tool_choice: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18573,7 +18573,7 @@ pub struct ResponseQueuedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseQueuedEvent {
@@ -18582,7 +18582,7 @@ impl Empty for ResponseQueuedEvent {
             r#type: Empty::empty(),
             response: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18640,7 +18640,7 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
     pub part: ResponseReasoningSummaryPartAddedEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningSummaryPartAddedEvent {
@@ -18652,7 +18652,7 @@ impl Empty for ResponseReasoningSummaryPartAddedEvent {
             summary_index: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18674,7 +18674,7 @@ pub struct ResponseReasoningSummaryPartAddedEventPart {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningSummaryPartAddedEventPart {
@@ -18682,7 +18682,7 @@ impl Empty for ResponseReasoningSummaryPartAddedEventPart {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18743,7 +18743,7 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     pub part: ResponseReasoningSummaryPartDoneEventPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningSummaryPartDoneEvent {
@@ -18756,7 +18756,7 @@ impl Empty for ResponseReasoningSummaryPartDoneEvent {
             status: Empty::empty(),
             sequence_number: Empty::empty(),
             part: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18817,7 +18817,7 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningSummaryTextDeltaEvent {
@@ -18829,7 +18829,7 @@ impl Empty for ResponseReasoningSummaryTextDeltaEvent {
             summary_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18887,7 +18887,7 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningSummaryTextDoneEvent {
@@ -18899,7 +18899,7 @@ impl Empty for ResponseReasoningSummaryTextDoneEvent {
             summary_index: Empty::empty(),
             text: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -18957,7 +18957,7 @@ pub struct ResponseReasoningTextDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningTextDeltaEvent {
@@ -18969,7 +18969,7 @@ impl Empty for ResponseReasoningTextDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19027,7 +19027,7 @@ pub struct ResponseReasoningTextDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseReasoningTextDoneEvent {
@@ -19039,7 +19039,7 @@ impl Empty for ResponseReasoningTextDoneEvent {
             content_index: Empty::empty(),
             text: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19097,7 +19097,7 @@ pub struct ResponseRefusalDeltaEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseRefusalDeltaEvent {
@@ -19109,7 +19109,7 @@ impl Empty for ResponseRefusalDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19167,7 +19167,7 @@ pub struct ResponseRefusalDoneEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseRefusalDoneEvent {
@@ -19179,7 +19179,7 @@ impl Empty for ResponseRefusalDoneEvent {
             content_index: Empty::empty(),
             refusal: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19229,7 +19229,7 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseShellCallCommandAddedStreamingEvent {
@@ -19240,7 +19240,7 @@ impl Empty for ResponseShellCallCommandAddedStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             command: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19297,7 +19297,7 @@ pub struct ResponseShellCallCommandDeltaStreamingEvent {
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseShellCallCommandDeltaStreamingEvent {
@@ -19309,7 +19309,7 @@ impl Empty for ResponseShellCallCommandDeltaStreamingEvent {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19359,7 +19359,7 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
     pub command: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseShellCallCommandDoneStreamingEvent {
@@ -19370,7 +19370,7 @@ impl Empty for ResponseShellCallCommandDoneStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             command: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19429,7 +19429,7 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     pub delta: ShellCallOutputDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
@@ -19441,7 +19441,7 @@ impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             delta: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19500,7 +19500,7 @@ pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     pub output: Vec<FunctionShellCallOutputContent>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseShellCallOutputContentDoneStreamingEvent {
@@ -19512,7 +19512,7 @@ impl Empty for ResponseShellCallOutputContentDoneStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19665,14 +19665,14 @@ pub struct ResponseStreamOptions {
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseStreamOptions {
     fn empty() -> Self {
         Self {
             include_obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19739,7 +19739,7 @@ pub struct ResponseTextDeltaEvent {
     pub logprobs: Vec<ResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseTextDeltaEvent {
@@ -19752,7 +19752,7 @@ impl Empty for ResponseTextDeltaEvent {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19819,7 +19819,7 @@ pub struct ResponseTextDoneEvent {
     pub logprobs: Vec<ResponseLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseTextDoneEvent {
@@ -19832,7 +19832,7 @@ impl Empty for ResponseTextDoneEvent {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19848,7 +19848,7 @@ pub struct ResponseTextParam {
     pub verbosity: Option<Verbosity>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseTextParam {
@@ -19856,7 +19856,7 @@ impl Empty for ResponseTextParam {
         Self {
             format: Empty::empty(),
             verbosity: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19914,7 +19914,7 @@ pub struct ResponseUsage {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseUsage {
@@ -19925,7 +19925,7 @@ impl Empty for ResponseUsage {
             output_tokens: Empty::empty(),
             output_tokens_details: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -19953,7 +19953,7 @@ pub struct ResponseUsageInputTokensDetails {
     pub cache_write_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseUsageInputTokensDetails {
@@ -19961,7 +19961,7 @@ impl Empty for ResponseUsageInputTokensDetails {
         Self {
             cached_tokens: Empty::empty(),
             cache_write_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20004,7 +20004,7 @@ pub struct ResponseWebSearchCallCompletedEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseWebSearchCallCompletedEvent {
@@ -20014,7 +20014,7 @@ impl Empty for ResponseWebSearchCallCompletedEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20054,7 +20054,7 @@ pub struct ResponseWebSearchCallInProgressEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseWebSearchCallInProgressEvent {
@@ -20064,7 +20064,7 @@ impl Empty for ResponseWebSearchCallInProgressEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20104,7 +20104,7 @@ pub struct ResponseWebSearchCallSearchingEvent {
     pub sequence_number: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseWebSearchCallSearchingEvent {
@@ -20114,7 +20114,7 @@ impl Empty for ResponseWebSearchCallSearchingEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20151,7 +20151,7 @@ pub struct ResponseWsError {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponseWsError {
@@ -20162,7 +20162,7 @@ impl Empty for ResponseWsError {
             sequence_number: Empty::empty(),
             error: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20312,7 +20312,7 @@ pub struct ResponsesClientEventResponseCreate {
     pub max_output_tokens: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesClientEventResponseCreate {
@@ -20351,7 +20351,7 @@ impl Empty for ResponsesClientEventResponseCreate {
             conversation: Empty::empty(),
             context_management: Empty::empty(),
             max_output_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20518,7 +20518,7 @@ pub struct ResponsesServerEventResponseAudioDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseAudioDelta {
@@ -20528,7 +20528,7 @@ impl Empty for ResponsesServerEventResponseAudioDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20557,7 +20557,7 @@ pub struct ResponsesServerEventResponseAudioDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseAudioDone {
@@ -20566,7 +20566,7 @@ impl Empty for ResponsesServerEventResponseAudioDone {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20604,7 +20604,7 @@ pub struct ResponsesServerEventResponseAudioTranscriptDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
@@ -20614,7 +20614,7 @@ impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20643,7 +20643,7 @@ pub struct ResponsesServerEventResponseAudioTranscriptDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseAudioTranscriptDone {
@@ -20652,7 +20652,7 @@ impl Empty for ResponsesServerEventResponseAudioTranscriptDone {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20708,7 +20708,7 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
@@ -20720,7 +20720,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20776,7 +20776,7 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
@@ -20788,7 +20788,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
             code: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20835,7 +20835,7 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCompleted {
@@ -20846,7 +20846,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20893,7 +20893,7 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallInProgress {
@@ -20904,7 +20904,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -20951,7 +20951,7 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInterpreting {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
@@ -20962,7 +20962,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21000,7 +21000,7 @@ pub struct ResponsesServerEventResponseCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCompleted {
@@ -21010,7 +21010,7 @@ impl Empty for ResponsesServerEventResponseCompleted {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21075,7 +21075,7 @@ pub struct ResponsesServerEventResponseContentPartAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseContentPartAdded {
@@ -21088,7 +21088,7 @@ impl Empty for ResponsesServerEventResponseContentPartAdded {
             part: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21153,7 +21153,7 @@ pub struct ResponsesServerEventResponseContentPartDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseContentPartDone {
@@ -21166,7 +21166,7 @@ impl Empty for ResponsesServerEventResponseContentPartDone {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21204,7 +21204,7 @@ pub struct ResponsesServerEventResponseCreated {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCreated {
@@ -21214,7 +21214,7 @@ impl Empty for ResponsesServerEventResponseCreated {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21270,7 +21270,7 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
@@ -21282,7 +21282,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21338,7 +21338,7 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseCustomToolCallInputDone {
@@ -21350,7 +21350,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDone {
             item_id: Empty::empty(),
             input: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21388,7 +21388,7 @@ pub struct ResponsesServerEventResponseFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFailed {
@@ -21398,7 +21398,7 @@ impl Empty for ResponsesServerEventResponseFailed {
             sequence_number: Empty::empty(),
             response: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21445,7 +21445,7 @@ pub struct ResponsesServerEventResponseFileSearchCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallCompleted {
@@ -21456,7 +21456,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21503,7 +21503,7 @@ pub struct ResponsesServerEventResponseFileSearchCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallInProgress {
@@ -21514,7 +21514,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21561,7 +21561,7 @@ pub struct ResponsesServerEventResponseFileSearchCallSearching {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallSearching {
@@ -21572,7 +21572,7 @@ impl Empty for ResponsesServerEventResponseFileSearchCallSearching {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21628,7 +21628,7 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
@@ -21640,7 +21640,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21705,7 +21705,7 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDone {
@@ -21718,7 +21718,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDone {
             sequence_number: Empty::empty(),
             arguments: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21765,7 +21765,7 @@ pub struct ResponsesServerEventResponseImageGenerationCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallCompleted {
@@ -21776,7 +21776,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallCompleted {
             sequence_number: Empty::empty(),
             item_id: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21823,7 +21823,7 @@ pub struct ResponsesServerEventResponseImageGenerationCallGenerating {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallGenerating {
@@ -21834,7 +21834,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallGenerating {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21881,7 +21881,7 @@ pub struct ResponsesServerEventResponseImageGenerationCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallInProgress {
@@ -21892,7 +21892,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -21985,7 +21985,7 @@ pub struct ResponsesServerEventResponseImageGenerationCallPartialImage {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallPartialImage {
@@ -22002,7 +22002,7 @@ impl Empty for ResponsesServerEventResponseImageGenerationCallPartialImage {
             background: Empty::empty(),
             output_format: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22040,7 +22040,7 @@ pub struct ResponsesServerEventResponseInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseInProgress {
@@ -22050,7 +22050,7 @@ impl Empty for ResponsesServerEventResponseInProgress {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22088,7 +22088,7 @@ pub struct ResponsesServerEventResponseIncomplete {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseIncomplete {
@@ -22098,7 +22098,7 @@ impl Empty for ResponsesServerEventResponseIncomplete {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22154,7 +22154,7 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
@@ -22166,7 +22166,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22222,7 +22222,7 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallArgumentsDone {
@@ -22234,7 +22234,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDone {
             arguments: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22281,7 +22281,7 @@ pub struct ResponsesServerEventResponseMcpCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallCompleted {
@@ -22292,7 +22292,7 @@ impl Empty for ResponsesServerEventResponseMcpCallCompleted {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22339,7 +22339,7 @@ pub struct ResponsesServerEventResponseMcpCallFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallFailed {
@@ -22350,7 +22350,7 @@ impl Empty for ResponsesServerEventResponseMcpCallFailed {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22397,7 +22397,7 @@ pub struct ResponsesServerEventResponseMcpCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallInProgress {
@@ -22408,7 +22408,7 @@ impl Empty for ResponsesServerEventResponseMcpCallInProgress {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22455,7 +22455,7 @@ pub struct ResponsesServerEventResponseMcpListToolsCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsCompleted {
@@ -22466,7 +22466,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsCompleted {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22513,7 +22513,7 @@ pub struct ResponsesServerEventResponseMcpListToolsFailed {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsFailed {
@@ -22524,7 +22524,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsFailed {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22571,7 +22571,7 @@ pub struct ResponsesServerEventResponseMcpListToolsInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsInProgress {
@@ -22582,7 +22582,7 @@ impl Empty for ResponsesServerEventResponseMcpListToolsInProgress {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22629,7 +22629,7 @@ pub struct ResponsesServerEventResponseOutputItemAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseOutputItemAdded {
@@ -22640,7 +22640,7 @@ impl Empty for ResponsesServerEventResponseOutputItemAdded {
             sequence_number: Empty::empty(),
             item: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22687,7 +22687,7 @@ pub struct ResponsesServerEventResponseOutputItemDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseOutputItemDone {
@@ -22698,7 +22698,7 @@ impl Empty for ResponsesServerEventResponseOutputItemDone {
             sequence_number: Empty::empty(),
             item: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22767,7 +22767,7 @@ pub struct ResponsesServerEventResponseOutputTextAnnotationAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextAnnotationAdded {
@@ -22781,7 +22781,7 @@ impl Empty for ResponsesServerEventResponseOutputTextAnnotationAdded {
             sequence_number: Empty::empty(),
             annotation: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22855,7 +22855,7 @@ pub struct ResponsesServerEventResponseOutputTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextDelta {
@@ -22869,7 +22869,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDelta {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22943,7 +22943,7 @@ pub struct ResponsesServerEventResponseOutputTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextDone {
@@ -22957,7 +22957,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDone {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -22995,7 +22995,7 @@ pub struct ResponsesServerEventResponseQueued {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseQueued {
@@ -23005,7 +23005,7 @@ impl Empty for ResponsesServerEventResponseQueued {
             response: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23070,7 +23070,7 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryPartAdded {
@@ -23083,7 +23083,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryPartAdded {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23155,7 +23155,7 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryPartDone {
@@ -23169,7 +23169,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryPartDone {
             sequence_number: Empty::empty(),
             part: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23238,7 +23238,7 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
@@ -23251,7 +23251,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23316,7 +23316,7 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryTextDone {
@@ -23329,7 +23329,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDone {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23394,7 +23394,7 @@ pub struct ResponsesServerEventResponseReasoningTextDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningTextDelta {
@@ -23407,7 +23407,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23472,7 +23472,7 @@ pub struct ResponsesServerEventResponseReasoningTextDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseReasoningTextDone {
@@ -23485,7 +23485,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDone {
             text: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23550,7 +23550,7 @@ pub struct ResponsesServerEventResponseRefusalDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseRefusalDelta {
@@ -23563,7 +23563,7 @@ impl Empty for ResponsesServerEventResponseRefusalDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23628,7 +23628,7 @@ pub struct ResponsesServerEventResponseRefusalDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseRefusalDone {
@@ -23641,7 +23641,7 @@ impl Empty for ResponsesServerEventResponseRefusalDone {
             refusal: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23698,7 +23698,7 @@ pub struct ResponsesServerEventResponseShellCallCommandAdded {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandAdded {
@@ -23710,7 +23710,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandAdded {
             command_index: Empty::empty(),
             command: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23774,7 +23774,7 @@ pub struct ResponsesServerEventResponseShellCallCommandDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandDelta {
@@ -23787,7 +23787,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandDelta {
             delta: Empty::empty(),
             obfuscation: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23844,7 +23844,7 @@ pub struct ResponsesServerEventResponseShellCallCommandDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandDone {
@@ -23856,7 +23856,7 @@ impl Empty for ResponsesServerEventResponseShellCallCommandDone {
             command_index: Empty::empty(),
             command: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -23922,7 +23922,7 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
@@ -23935,7 +23935,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24001,7 +24001,7 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDone {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseShellCallOutputContentDone {
@@ -24014,7 +24014,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDone {
             command_index: Empty::empty(),
             output: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24061,7 +24061,7 @@ pub struct ResponsesServerEventResponseWebSearchCallCompleted {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallCompleted {
@@ -24072,7 +24072,7 @@ impl Empty for ResponsesServerEventResponseWebSearchCallCompleted {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24119,7 +24119,7 @@ pub struct ResponsesServerEventResponseWebSearchCallInProgress {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallInProgress {
@@ -24130,7 +24130,7 @@ impl Empty for ResponsesServerEventResponseWebSearchCallInProgress {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24177,7 +24177,7 @@ pub struct ResponsesServerEventResponseWebSearchCallSearching {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallSearching {
@@ -24188,7 +24188,7 @@ impl Empty for ResponsesServerEventResponseWebSearchCallSearching {
             item_id: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24205,14 +24205,14 @@ pub struct ResponsesWebSocketStreamEvent {
     pub stream_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ResponsesWebSocketStreamEvent {
     fn empty() -> Self {
         Self {
             stream_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24272,7 +24272,7 @@ pub struct ShellCallOutputDelta {
     pub stderr: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ShellCallOutputDelta {
@@ -24280,7 +24280,7 @@ impl Empty for ShellCallOutputDelta {
         Self {
             stdout: Empty::empty(),
             stderr: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24294,14 +24294,14 @@ pub struct SpecificApplyPatchParam {
     pub r#type: consts::ApplyPatch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpecificApplyPatchParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24315,14 +24315,14 @@ pub struct SpecificFunctionShellParam {
     pub r#type: consts::Shell,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpecificFunctionShellParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24336,14 +24336,14 @@ pub struct SpecificProgrammaticToolCallingParam {
     pub r#type: consts::ProgrammaticToolCalling,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SpecificProgrammaticToolCallingParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24402,7 +24402,7 @@ pub struct TokenCountsBody {
     pub parallel_tool_calls: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TokenCountsBody {
@@ -24420,7 +24420,7 @@ impl Empty for TokenCountsBody {
             conversation: Empty::empty(),
             tool_choice: Empty::empty(),
             parallel_tool_calls: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24459,7 +24459,7 @@ pub struct TokenCountsResource {
     pub input_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for TokenCountsResource {
@@ -24467,7 +24467,7 @@ impl Empty for TokenCountsResource {
         Self {
             object: Empty::empty(),
             input_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24498,7 +24498,7 @@ pub struct ToolChoiceAllowed {
     pub tools: Vec<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ToolChoiceAllowed {
@@ -24507,7 +24507,7 @@ impl Empty for ToolChoiceAllowed {
             r#type: Empty::empty(),
             mode: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24532,7 +24532,7 @@ pub struct ToolChoiceCustom {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ToolChoiceCustom {
@@ -24540,7 +24540,7 @@ impl Empty for ToolChoiceCustom {
         Self {
             r#type: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -24583,14 +24583,14 @@ pub struct ToolChoiceTypes {
     pub r#type: ToolChoiceTypesType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ToolChoiceTypes {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

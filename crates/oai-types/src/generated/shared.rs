@@ -42,7 +42,7 @@ pub struct AdditionalTools {
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -53,7 +53,7 @@ impl Empty for AdditionalTools {
             id: Empty::empty(),
             role: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -88,7 +88,7 @@ pub struct AdditionalToolsItemParam {
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -99,7 +99,7 @@ impl Empty for AdditionalToolsItemParam {
             r#type: Empty::empty(),
             role: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -188,7 +188,7 @@ pub struct ApplyPatchCreateFileOperation {
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -198,7 +198,7 @@ impl Empty for ApplyPatchCreateFileOperation {
             r#type: Empty::empty(),
             path: Empty::empty(),
             diff: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -233,7 +233,7 @@ pub struct ApplyPatchCreateFileOperationParam {
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -243,7 +243,7 @@ impl Empty for ApplyPatchCreateFileOperationParam {
             r#type: Empty::empty(),
             path: Empty::empty(),
             diff: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -267,7 +267,7 @@ pub struct ApplyPatchDeleteFileOperation {
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -276,7 +276,7 @@ impl Empty for ApplyPatchDeleteFileOperation {
         Self {
             r#type: Empty::empty(),
             path: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -301,7 +301,7 @@ pub struct ApplyPatchDeleteFileOperationParam {
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -310,7 +310,7 @@ impl Empty for ApplyPatchDeleteFileOperationParam {
         Self {
             r#type: Empty::empty(),
             path: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -384,7 +384,7 @@ pub struct ApplyPatchToolCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -398,7 +398,7 @@ impl Empty for ApplyPatchToolCall {
             status: Empty::empty(),
             operation: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -451,7 +451,7 @@ pub struct ApplyPatchToolCallItemParam {
     pub operation: ApplyPatchOperationParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -464,7 +464,7 @@ impl Empty for ApplyPatchToolCallItemParam {
             caller: Empty::empty(),
             status: Empty::empty(),
             operation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -536,7 +536,7 @@ pub struct ApplyPatchToolCallOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -550,7 +550,7 @@ impl Empty for ApplyPatchToolCallOutput {
             status: Empty::empty(),
             output: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -601,7 +601,7 @@ pub struct ApplyPatchToolCallOutputItemParam {
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -614,7 +614,7 @@ impl Empty for ApplyPatchToolCallOutputItemParam {
             caller: Empty::empty(),
             status: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -632,7 +632,7 @@ pub struct ApplyPatchToolParam {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -641,7 +641,7 @@ impl Empty for ApplyPatchToolParam {
         Self {
             r#type: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -674,7 +674,7 @@ pub struct ApplyPatchUpdateFileOperation {
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -684,7 +684,7 @@ impl Empty for ApplyPatchUpdateFileOperation {
             r#type: Empty::empty(),
             path: Empty::empty(),
             diff: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -719,7 +719,7 @@ pub struct ApplyPatchUpdateFileOperationParam {
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -729,7 +729,7 @@ impl Empty for ApplyPatchUpdateFileOperationParam {
             r#type: Empty::empty(),
             path: Empty::empty(),
             diff: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -772,7 +772,7 @@ pub struct ApproximateLocation {
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -784,7 +784,7 @@ impl Empty for ApproximateLocation {
             region: Empty::empty(),
             city: Empty::empty(),
             timezone: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -817,7 +817,7 @@ pub struct AssistantsNamedToolChoiceFunction {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -825,7 +825,7 @@ impl Empty for AssistantsNamedToolChoiceFunction {
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -850,7 +850,7 @@ pub struct AutoCodeInterpreterToolParam {
     pub network_policy: Option<AutoCodeInterpreterToolParamNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -861,7 +861,7 @@ impl Empty for AutoCodeInterpreterToolParam {
             file_ids: Empty::empty(),
             memory_limit: Empty::empty(),
             network_policy: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -892,7 +892,7 @@ pub struct BatchUsageOutputTokensDetails {
     pub reasoning_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "batches", feature = "responses"))]
@@ -900,7 +900,7 @@ impl Empty for BatchUsageOutputTokensDetails {
     fn empty() -> Self {
         Self {
             reasoning_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -970,7 +970,7 @@ pub struct ChatCompletionMessageCustomToolCall {
     pub custom: ChatCompletionMessageCustomToolCallCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -980,7 +980,7 @@ impl Empty for ChatCompletionMessageCustomToolCall {
             id: Empty::empty(),
             r#type: Empty::empty(),
             custom: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1009,7 +1009,7 @@ pub struct ChatCompletionMessageCustomToolCallCustom {
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1018,7 +1018,7 @@ impl Empty for ChatCompletionMessageCustomToolCallCustom {
         Self {
             name: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1050,7 +1050,7 @@ pub struct ChatCompletionMessageToolCall {
     pub function: ChatCompletionMessageToolCallFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1060,7 +1060,7 @@ impl Empty for ChatCompletionMessageToolCall {
             id: Empty::empty(),
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1089,7 +1089,7 @@ pub struct ChatCompletionMessageToolCallFunction {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1098,7 +1098,7 @@ impl Empty for ChatCompletionMessageToolCallFunction {
         Self {
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1164,7 +1164,7 @@ pub struct ChatCompletionRequestAssistantMessage {
     pub function_call: Option<ChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1178,7 +1178,7 @@ impl Empty for ChatCompletionRequestAssistantMessage {
             audio: Empty::empty(),
             tool_calls: Empty::empty(),
             function_call: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1198,7 +1198,7 @@ pub struct ChatCompletionRequestAssistantMessageAudio {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
@@ -1206,7 +1206,7 @@ impl Empty for ChatCompletionRequestAssistantMessageAudio {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1265,7 +1265,7 @@ pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1274,7 +1274,7 @@ impl Empty for ChatCompletionRequestAssistantMessageFunctionCall {
         Self {
             arguments: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1298,7 +1298,7 @@ pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1307,7 +1307,7 @@ impl Empty for ChatCompletionRequestMessageContentPartImageImageUrl {
         Self {
             url: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1344,7 +1344,7 @@ pub struct ChatCompletionRequestMessageContentPartRefusal {
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1353,7 +1353,7 @@ impl Empty for ChatCompletionRequestMessageContentPartRefusal {
         Self {
             r#type: Empty::empty(),
             refusal: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1379,7 +1379,7 @@ pub struct ChatCompletionRequestMessageContentPartText {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1389,7 +1389,7 @@ impl Empty for ChatCompletionRequestMessageContentPartText {
             r#type: Empty::empty(),
             text: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1406,7 +1406,7 @@ pub struct ChatCompletionStreamOptions {
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -1415,7 +1415,7 @@ impl Empty for ChatCompletionStreamOptions {
         Self {
             include_usage: Empty::empty(),
             include_obfuscation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1438,7 +1438,7 @@ pub struct ChatCompletionTool {
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "evals"))]
@@ -1447,7 +1447,7 @@ impl Empty for ChatCompletionTool {
         Self {
             r#type: Empty::empty(),
             function: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1509,7 +1509,7 @@ pub struct ClickParam {
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1521,7 +1521,7 @@ impl Empty for ClickParam {
             x: Empty::empty(),
             y: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1545,7 +1545,7 @@ pub struct CodeInterpreterOutputImage {
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1554,7 +1554,7 @@ impl Empty for CodeInterpreterOutputImage {
         Self {
             r#type: Empty::empty(),
             url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1578,7 +1578,7 @@ pub struct CodeInterpreterOutputLogs {
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1587,7 +1587,7 @@ impl Empty for CodeInterpreterOutputLogs {
         Self {
             r#type: Empty::empty(),
             logs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1613,7 +1613,7 @@ pub struct CodeInterpreterTool {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1623,7 +1623,7 @@ impl Empty for CodeInterpreterTool {
             r#type: Empty::empty(),
             container: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1679,7 +1679,7 @@ pub struct CodeInterpreterToolCall {
     pub outputs: Option<Vec<CodeInterpreterToolCallOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1692,7 +1692,7 @@ impl Empty for CodeInterpreterToolCall {
             container_id: Empty::empty(),
             code: Empty::empty(),
             outputs: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1778,7 +1778,7 @@ pub struct CompactionBody {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1789,7 +1789,7 @@ impl Empty for CompactionBody {
             id: Empty::empty(),
             encrypted_content: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1821,7 +1821,7 @@ pub struct CompactionSummaryItemParam {
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1831,7 +1831,7 @@ impl Empty for CompactionSummaryItemParam {
             id: Empty::empty(),
             r#type: Empty::empty(),
             encrypted_content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1846,7 +1846,7 @@ pub struct CompactionTriggerItemParam {
     pub r#type: consts::CompactionTrigger,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1854,7 +1854,7 @@ impl Empty for CompactionTriggerItemParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1898,7 +1898,7 @@ pub struct ComparisonFilter {
     pub value: ComparisonFilterValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -1913,7 +1913,7 @@ impl Empty for ComparisonFilter {
             r#type: Empty::empty(),
             key: Empty::empty(),
             value: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2049,7 +2049,7 @@ pub struct CompletionUsage {
     pub prompt_tokens_details: Option<CompletionUsagePromptTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2061,7 +2061,7 @@ impl Empty for CompletionUsage {
             total_tokens: Empty::empty(),
             completion_tokens_details: Empty::empty(),
             prompt_tokens_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2096,7 +2096,7 @@ pub struct CompletionUsageCompletionTokensDetails {
     pub rejected_prediction_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2108,7 +2108,7 @@ impl Empty for CompletionUsageCompletionTokensDetails {
             reasoning_tokens: Empty::empty(),
             text_tokens: Empty::empty(),
             rejected_prediction_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2142,7 +2142,7 @@ pub struct CompletionUsagePromptTokensDetails {
     pub cache_write_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2154,7 +2154,7 @@ impl Empty for CompletionUsagePromptTokensDetails {
             text_tokens: Empty::empty(),
             image_tokens: Empty::empty(),
             cache_write_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2188,7 +2188,7 @@ pub struct CompoundFilter {
     pub filters: Vec<CompoundFilterFiltersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -2202,7 +2202,7 @@ impl Empty for CompoundFilter {
         Self {
             r#type: Empty::empty(),
             filters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2310,7 +2310,7 @@ pub struct ComputerCallOutputItemParam {
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2323,7 +2323,7 @@ impl Empty for ComputerCallOutputItemParam {
             output: Empty::empty(),
             acknowledged_safety_checks: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2370,7 +2370,7 @@ pub struct ComputerCallSafetyCheckParam {
     pub message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2380,7 +2380,7 @@ impl Empty for ComputerCallSafetyCheckParam {
             id: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2444,7 +2444,7 @@ pub struct ComputerScreenshotContent {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2456,7 +2456,7 @@ impl Empty for ComputerScreenshotContent {
             file_id: Empty::empty(),
             detail: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2485,7 +2485,7 @@ pub struct ComputerScreenshotImage {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2495,7 +2495,7 @@ impl Empty for ComputerScreenshotImage {
             r#type: Empty::empty(),
             image_url: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2510,7 +2510,7 @@ pub struct ComputerTool {
     pub r#type: consts::Computer,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2518,7 +2518,7 @@ impl Empty for ComputerTool {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2575,7 +2575,7 @@ pub struct ComputerToolCall {
     pub status: ComputerToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2589,7 +2589,7 @@ impl Empty for ComputerToolCall {
             actions: Empty::empty(),
             pending_safety_checks: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2635,7 +2635,7 @@ pub struct ComputerToolCallOutput {
     pub status: Option<ComputerToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2648,7 +2648,7 @@ impl Empty for ComputerToolCallOutput {
             acknowledged_safety_checks: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2709,7 +2709,7 @@ pub struct ComputerToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2723,7 +2723,7 @@ impl Empty for ComputerToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2782,7 +2782,7 @@ pub struct ComputerUsePreviewTool {
     pub display_height: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2793,7 +2793,7 @@ impl Empty for ComputerUsePreviewTool {
             environment: Empty::empty(),
             display_width: Empty::empty(),
             display_height: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2822,7 +2822,7 @@ pub struct ContainerAutoParam {
     pub skills: Option<Vec<ContainerAutoParamSkillsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2834,7 +2834,7 @@ impl Empty for ContainerAutoParam {
             memory_limit: Empty::empty(),
             network_policy: Empty::empty(),
             skills: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2918,7 +2918,7 @@ pub struct ContainerFileCitationParam {
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "containers", feature = "responses"))]
@@ -2931,7 +2931,7 @@ impl Empty for ContainerFileCitationParam {
             container_id: Empty::empty(),
             file_id: Empty::empty(),
             filename: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -2980,7 +2980,7 @@ pub struct ContainerNetworkPolicyAllowlistParam {
     pub domain_secrets: Option<Vec<ContainerNetworkPolicyDomainSecretParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -2995,7 +2995,7 @@ impl Empty for ContainerNetworkPolicyAllowlistParam {
             r#type: Empty::empty(),
             allowed_domains: Empty::empty(),
             domain_secrets: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3015,7 +3015,7 @@ pub struct ContainerNetworkPolicyDisabledParam {
     pub r#type: consts::Disabled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -3028,7 +3028,7 @@ impl Empty for ContainerNetworkPolicyDisabledParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3075,7 +3075,7 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -3090,7 +3090,7 @@ impl Empty for ContainerNetworkPolicyDomainSecretParam {
             domain: Empty::empty(),
             name: Empty::empty(),
             value: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3114,7 +3114,7 @@ pub struct ContainerReferenceParam {
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3123,7 +3123,7 @@ impl Empty for ContainerReferenceParam {
         Self {
             r#type: Empty::empty(),
             container_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3147,7 +3147,7 @@ pub struct ContainerReferenceResource {
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3156,7 +3156,7 @@ impl Empty for ContainerReferenceResource {
         Self {
             r#type: Empty::empty(),
             container_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3185,7 +3185,7 @@ pub struct CoordParam {
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3194,7 +3194,7 @@ impl Empty for CoordParam {
         Self {
             x: Empty::empty(),
             y: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3262,7 +3262,7 @@ pub struct CreateModelResponseProperties {
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -3278,7 +3278,7 @@ impl Empty for CreateModelResponseProperties {
             prompt_cache_key: Empty::empty(),
             prompt_cache_retention: Empty::empty(),
             prompt_cache_options: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3316,7 +3316,7 @@ pub struct CustomGrammarFormatParam {
     pub definition: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3326,7 +3326,7 @@ impl Empty for CustomGrammarFormatParam {
             r#type: Empty::empty(),
             syntax: Empty::empty(),
             definition: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3341,7 +3341,7 @@ pub struct CustomTextFormatParam {
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3349,7 +3349,7 @@ impl Empty for CustomTextFormatParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3407,7 +3407,7 @@ pub struct CustomToolCall {
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3421,7 +3421,7 @@ impl Empty for CustomToolCall {
             namespace: Empty::empty(),
             name: Empty::empty(),
             input: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3463,7 +3463,7 @@ pub struct CustomToolCallOutput {
     pub output: CustomToolCallOutputOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3475,7 +3475,7 @@ impl Empty for CustomToolCallOutput {
             call_id: Empty::empty(),
             caller: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3533,7 +3533,7 @@ pub struct CustomToolParam {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3546,7 +3546,7 @@ impl Empty for CustomToolParam {
             format: Empty::empty(),
             defer_loading: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3587,7 +3587,7 @@ pub struct DirectToolCallCaller {
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3595,7 +3595,7 @@ impl Empty for DirectToolCallCaller {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3610,7 +3610,7 @@ pub struct DirectToolCallCallerParam {
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3618,7 +3618,7 @@ impl Empty for DirectToolCallCallerParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3655,7 +3655,7 @@ pub struct DoubleClickAction {
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3666,7 +3666,7 @@ impl Empty for DoubleClickAction {
             x: Empty::empty(),
             y: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3693,7 +3693,7 @@ pub struct DragParam {
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3703,7 +3703,7 @@ impl Empty for DragParam {
             r#type: Empty::empty(),
             path: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3738,7 +3738,7 @@ pub struct EasyInputMessage {
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3749,7 +3749,7 @@ impl Empty for EasyInputMessage {
             content: Empty::empty(),
             phase: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3845,7 +3845,7 @@ pub struct Error {
     pub r#type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -3861,7 +3861,7 @@ impl Empty for Error {
             message: Empty::empty(),
             param: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3892,7 +3892,7 @@ pub struct EvalGraderScoreModelSamplingParams {
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -3904,7 +3904,7 @@ impl Empty for EvalGraderScoreModelSamplingParams {
             temperature: Empty::empty(),
             max_completions_tokens: Empty::empty(),
             reasoning_effort: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -3965,7 +3965,7 @@ pub struct EvalItem {
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -3975,7 +3975,7 @@ impl Empty for EvalItem {
             role: Empty::empty(),
             content: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4030,7 +4030,7 @@ pub struct EvalItemContentOutputText {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4039,7 +4039,7 @@ impl Empty for EvalItemContentOutputText {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4073,7 +4073,7 @@ pub struct EvalItemInputImage {
     pub detail: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4083,7 +4083,7 @@ impl Empty for EvalItemInputImage {
             r#type: Empty::empty(),
             image_url: Empty::empty(),
             detail: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4130,7 +4130,7 @@ pub struct FileCitationParam {
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "files", feature = "responses"))]
@@ -4141,7 +4141,7 @@ impl Empty for FileCitationParam {
             index: Empty::empty(),
             file_id: Empty::empty(),
             filename: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4178,7 +4178,7 @@ pub struct FileExpirationAfter {
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -4187,7 +4187,7 @@ impl Empty for FileExpirationAfter {
         Self {
             anchor: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4221,7 +4221,7 @@ pub struct FileSearchTool {
     pub filters: Option<Filters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4233,7 +4233,7 @@ impl Empty for FileSearchTool {
             max_num_results: Empty::empty(),
             ranking_options: Empty::empty(),
             filters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4277,7 +4277,7 @@ pub struct FileSearchToolCall {
     pub results: Option<Vec<FileSearchToolCallResultsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4289,7 +4289,7 @@ impl Empty for FileSearchToolCall {
             status: Empty::empty(),
             queries: Empty::empty(),
             results: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4327,7 +4327,7 @@ pub struct FileSearchToolCallResultsItem {
     pub score: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4339,7 +4339,7 @@ impl Empty for FileSearchToolCallResultsItem {
             filename: Empty::empty(),
             attributes: Empty::empty(),
             score: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4451,7 +4451,7 @@ pub struct FunctionCallOutputItemParam {
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4466,7 +4466,7 @@ impl Empty for FunctionCallOutputItemParam {
             namespace: Empty::empty(),
             caller: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4556,7 +4556,7 @@ pub struct FunctionObject {
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -4567,7 +4567,7 @@ impl Empty for FunctionObject {
             name: Empty::empty(),
             parameters: Empty::empty(),
             strict: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4611,7 +4611,7 @@ pub struct FunctionShellAction {
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4621,7 +4621,7 @@ impl Empty for FunctionShellAction {
             commands: Empty::empty(),
             timeout_ms: Empty::empty(),
             max_output_length: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4649,7 +4649,7 @@ pub struct FunctionShellActionParam {
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4659,7 +4659,7 @@ impl Empty for FunctionShellActionParam {
             commands: Empty::empty(),
             timeout_ms: Empty::empty(),
             max_output_length: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4724,7 +4724,7 @@ pub struct FunctionShellCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4739,7 +4739,7 @@ impl Empty for FunctionShellCall {
             status: Empty::empty(),
             environment: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4800,7 +4800,7 @@ pub struct FunctionShellCallItemParam {
     pub environment: Option<FunctionShellCallItemParamEnvironment>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4814,7 +4814,7 @@ impl Empty for FunctionShellCallItemParam {
             action: Empty::empty(),
             status: Empty::empty(),
             environment: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4909,7 +4909,7 @@ pub struct FunctionShellCallOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4924,7 +4924,7 @@ impl Empty for FunctionShellCallOutput {
             output: Empty::empty(),
             max_output_length: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -4969,7 +4969,7 @@ pub struct FunctionShellCallOutputContent {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4980,7 +4980,7 @@ impl Empty for FunctionShellCallOutputContent {
             stderr: Empty::empty(),
             outcome: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5031,7 +5031,7 @@ pub struct FunctionShellCallOutputContentParam {
     pub outcome: FunctionShellCallOutputOutcomeParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5041,7 +5041,7 @@ impl Empty for FunctionShellCallOutputContentParam {
             stdout: Empty::empty(),
             stderr: Empty::empty(),
             outcome: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5065,7 +5065,7 @@ pub struct FunctionShellCallOutputExitOutcome {
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5074,7 +5074,7 @@ impl Empty for FunctionShellCallOutputExitOutcome {
         Self {
             r#type: Empty::empty(),
             exit_code: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5098,7 +5098,7 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5107,7 +5107,7 @@ impl Empty for FunctionShellCallOutputExitOutcomeParam {
         Self {
             r#type: Empty::empty(),
             exit_code: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5158,7 +5158,7 @@ pub struct FunctionShellCallOutputItemParam {
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5172,7 +5172,7 @@ impl Empty for FunctionShellCallOutputItemParam {
             output: Empty::empty(),
             status: Empty::empty(),
             max_output_length: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5211,7 +5211,7 @@ pub struct FunctionShellCallOutputTimeoutOutcome {
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5219,7 +5219,7 @@ impl Empty for FunctionShellCallOutputTimeoutOutcome {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5234,7 +5234,7 @@ pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5242,7 +5242,7 @@ impl Empty for FunctionShellCallOutputTimeoutOutcomeParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5276,7 +5276,7 @@ pub struct FunctionShellToolParam {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5286,7 +5286,7 @@ impl Empty for FunctionShellToolParam {
             r#type: Empty::empty(),
             environment: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5347,7 +5347,7 @@ pub struct FunctionTool {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5362,7 +5362,7 @@ impl Empty for FunctionTool {
             strict: Empty::empty(),
             defer_loading: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5423,7 +5423,7 @@ pub struct FunctionToolCall {
     pub status: Option<FunctionToolCallStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5438,7 +5438,7 @@ impl Empty for FunctionToolCall {
             name: Empty::empty(),
             arguments: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5495,7 +5495,7 @@ pub struct FunctionToolCallOutput {
     pub status: Option<FunctionToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5510,7 +5510,7 @@ impl Empty for FunctionToolCallOutput {
             caller: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5600,7 +5600,7 @@ pub struct FunctionToolCallOutputResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5616,7 +5616,7 @@ impl Empty for FunctionToolCallOutputResource {
             output: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5714,7 +5714,7 @@ pub struct FunctionToolCallResource {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5730,7 +5730,7 @@ impl Empty for FunctionToolCallResource {
             arguments: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5781,7 +5781,7 @@ pub struct FunctionToolParam {
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5796,7 +5796,7 @@ impl Empty for FunctionToolParam {
             output_schema: Empty::empty(),
             defer_loading: Empty::empty(),
             allowed_callers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5855,7 +5855,7 @@ pub struct GraderLabelModel {
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -5868,7 +5868,7 @@ impl Empty for GraderLabelModel {
             input: Empty::empty(),
             labels: Empty::empty(),
             passing_labels: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5907,7 +5907,7 @@ pub struct GraderPython {
     pub image_tag: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -5918,7 +5918,7 @@ impl Empty for GraderPython {
             name: Empty::empty(),
             source: Empty::empty(),
             image_tag: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -5965,7 +5965,7 @@ pub struct GraderScoreModel {
     pub range: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -5978,7 +5978,7 @@ impl Empty for GraderScoreModel {
             sampling_params: Empty::empty(),
             input: Empty::empty(),
             range: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6032,7 +6032,7 @@ pub struct GraderStringCheck {
     pub operation: GraderStringCheckOperation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6044,7 +6044,7 @@ impl Empty for GraderStringCheck {
             input: Empty::empty(),
             reference: Empty::empty(),
             operation: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6110,7 +6110,7 @@ pub struct GraderTextSimilarity {
     pub evaluation_metric: GraderTextSimilarityEvaluationMetric,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6122,7 +6122,7 @@ impl Empty for GraderTextSimilarity {
             input: Empty::empty(),
             reference: Empty::empty(),
             evaluation_metric: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6170,7 +6170,7 @@ pub struct HTTPError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6180,7 +6180,7 @@ impl Empty for HTTPError {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6209,7 +6209,7 @@ pub struct HybridSearchOptions {
     pub text_weight: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6218,7 +6218,7 @@ impl Empty for HybridSearchOptions {
         Self {
             embedding_weight: Empty::empty(),
             text_weight: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6295,7 +6295,7 @@ pub struct ImageGenTool {
     pub action: Option<ImageGenActionEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6314,7 +6314,7 @@ impl Empty for ImageGenTool {
             input_image_mask: Empty::empty(),
             partial_images: Empty::empty(),
             action: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6370,7 +6370,7 @@ pub struct ImageGenToolCall {
     pub result: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6381,7 +6381,7 @@ impl Empty for ImageGenToolCall {
             id: Empty::empty(),
             status: Empty::empty(),
             result: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6421,7 +6421,7 @@ pub struct ImageGenToolInputImageMask {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6430,7 +6430,7 @@ impl Empty for ImageGenToolInputImageMask {
         Self {
             image_url: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6588,7 +6588,7 @@ pub struct InlineSkillParam {
     pub source: InlineSkillSourceParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -6604,7 +6604,7 @@ impl Empty for InlineSkillParam {
             name: Empty::empty(),
             description: Empty::empty(),
             source: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6638,7 +6638,7 @@ pub struct InlineSkillSourceParam {
     pub data: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -6653,7 +6653,7 @@ impl Empty for InlineSkillSourceParam {
             r#type: Empty::empty(),
             media_type: Empty::empty(),
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6676,7 +6676,7 @@ pub struct InputAudio {
     pub input_audio: InputAudioInputAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -6685,7 +6685,7 @@ impl Empty for InputAudio {
         Self {
             r#type: Empty::empty(),
             input_audio: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6714,7 +6714,7 @@ pub struct InputAudioInputAudio {
     pub format: InputAudioInputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -6723,7 +6723,7 @@ impl Empty for InputAudioInputAudio {
         Self {
             data: Empty::empty(),
             format: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6799,7 +6799,7 @@ pub struct InputFileContentParam {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6813,7 +6813,7 @@ impl Empty for InputFileContentParam {
             file_url: Empty::empty(),
             detail: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6848,7 +6848,7 @@ pub struct InputImageContentParamAutoParam {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6860,7 +6860,7 @@ impl Empty for InputImageContentParamAutoParam {
             file_id: Empty::empty(),
             detail: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6914,7 +6914,7 @@ pub struct InputMessage {
     pub content: InputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6925,7 +6925,7 @@ impl Empty for InputMessage {
             role: Empty::empty(),
             status: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -6974,7 +6974,7 @@ pub struct InputTextContentParam {
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6984,7 +6984,7 @@ impl Empty for InputTextContentParam {
             r#type: Empty::empty(),
             text: Empty::empty(),
             prompt_cache_breakpoint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7068,7 +7068,7 @@ pub struct ItemReferenceParam {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7077,7 +7077,7 @@ impl Empty for ItemReferenceParam {
         Self {
             r#type: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7101,7 +7101,7 @@ pub struct KeyPressAction {
     pub keys: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7110,7 +7110,7 @@ impl Empty for KeyPressAction {
         Self {
             r#type: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7147,7 +7147,7 @@ pub struct LocalEnvironmentParam {
     pub skills: Option<Vec<LocalSkillParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7156,7 +7156,7 @@ impl Empty for LocalEnvironmentParam {
         Self {
             r#type: Empty::empty(),
             skills: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7171,7 +7171,7 @@ pub struct LocalEnvironmentResource {
     pub r#type: consts::Local,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7179,7 +7179,7 @@ impl Empty for LocalEnvironmentResource {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7230,7 +7230,7 @@ pub struct LocalShellExecAction {
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7243,7 +7243,7 @@ impl Empty for LocalShellExecAction {
             working_directory: Empty::empty(),
             env: Empty::empty(),
             user: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7293,7 +7293,7 @@ pub struct LocalShellToolCall {
     pub status: LocalShellToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7305,7 +7305,7 @@ impl Empty for LocalShellToolCall {
             call_id: Empty::empty(),
             action: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7340,7 +7340,7 @@ pub struct LocalShellToolCallOutput {
     pub status: Option<LocalShellToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7351,7 +7351,7 @@ impl Empty for LocalShellToolCallOutput {
             id: Empty::empty(),
             output: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7374,7 +7374,7 @@ pub struct LocalShellToolParam {
     pub r#type: consts::LocalShell,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7382,7 +7382,7 @@ impl Empty for LocalShellToolParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7420,7 +7420,7 @@ pub struct LocalSkillParam {
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7430,7 +7430,7 @@ impl Empty for LocalSkillParam {
             name: Empty::empty(),
             description: Empty::empty(),
             path: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7480,7 +7480,7 @@ pub struct MCPApprovalRequest {
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7492,7 +7492,7 @@ impl Empty for MCPApprovalRequest {
             server_label: Empty::empty(),
             name: Empty::empty(),
             arguments: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7538,7 +7538,7 @@ pub struct MCPApprovalResponse {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7550,7 +7550,7 @@ impl Empty for MCPApprovalResponse {
             approval_request_id: Empty::empty(),
             approve: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7598,7 +7598,7 @@ pub struct MCPApprovalResponseResource {
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7610,7 +7610,7 @@ impl Empty for MCPApprovalResponseResource {
             approval_request_id: Empty::empty(),
             approve: Empty::empty(),
             reason: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7658,7 +7658,7 @@ pub struct MCPListTools {
     pub error: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7670,7 +7670,7 @@ impl Empty for MCPListTools {
             server_label: Empty::empty(),
             tools: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7703,7 +7703,7 @@ pub struct MCPListToolsTool {
     pub annotations: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
@@ -7714,7 +7714,7 @@ impl Empty for MCPListToolsTool {
             description: Empty::empty(),
             input_schema: Empty::empty(),
             annotations: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7747,7 +7747,7 @@ pub struct MCPProtocolError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7757,7 +7757,7 @@ impl Empty for MCPProtocolError {
             r#type: Empty::empty(),
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7830,7 +7830,7 @@ pub struct MCPTool {
     pub defer_loading: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -7854,7 +7854,7 @@ impl Empty for MCPTool {
             allowed_callers: Empty::empty(),
             require_approval: Empty::empty(),
             defer_loading: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -7940,7 +7940,7 @@ pub struct MCPToolCall {
     pub approval_request_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7956,7 +7956,7 @@ impl Empty for MCPToolCall {
             error: Empty::empty(),
             status: Empty::empty(),
             approval_request_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8032,7 +8032,7 @@ pub struct MCPToolExecutionError {
     pub content: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8041,7 +8041,7 @@ impl Empty for MCPToolExecutionError {
         Self {
             r#type: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8063,7 +8063,7 @@ pub struct MCPToolFilter {
     pub read_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -8077,7 +8077,7 @@ impl Empty for MCPToolFilter {
         Self {
             tool_names: Empty::empty(),
             read_only: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8116,7 +8116,7 @@ pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     pub never: Option<MCPToolFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -8130,7 +8130,7 @@ impl Empty for MCPToolRequireApprovalMCPToolApprovalFilter {
         Self {
             always: Empty::empty(),
             never: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8200,7 +8200,7 @@ pub struct Message {
     pub phase: Option<MessagePhase2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8213,7 +8213,7 @@ impl Empty for Message {
             role: Empty::empty(),
             content: Empty::empty(),
             phase: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8536,7 +8536,7 @@ pub struct ModelResponseProperties {
     pub prompt_cache_retention: Option<ModelResponsePropertiesPromptCacheRetention>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -8551,7 +8551,7 @@ impl Empty for ModelResponseProperties {
             safety_identifier: Empty::empty(),
             prompt_cache_key: Empty::empty(),
             prompt_cache_retention: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8576,7 +8576,7 @@ pub struct ModerationConfigParam {
     pub mode: ModerationMode,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -8584,7 +8584,7 @@ impl Empty for ModerationConfigParam {
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8629,7 +8629,7 @@ pub struct ModerationParam {
     pub policy: Option<ModerationPolicyParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -8638,7 +8638,7 @@ impl Empty for ModerationParam {
         Self {
             model: Empty::empty(),
             policy: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8655,7 +8655,7 @@ pub struct ModerationPolicyParam {
     pub output: Option<ModerationConfigParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -8664,7 +8664,7 @@ impl Empty for ModerationPolicyParam {
         Self {
             input: Empty::empty(),
             output: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8724,7 +8724,7 @@ pub struct ModerationResultBody {
     pub category_applied_input_types: std::collections::BTreeMap<String, Vec<ModerationInputType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -8737,7 +8737,7 @@ impl Empty for ModerationResultBody {
             categories: Empty::empty(),
             category_scores: Empty::empty(),
             category_applied_input_types: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8773,7 +8773,7 @@ pub struct MoveParam {
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8784,7 +8784,7 @@ impl Empty for MoveParam {
             x: Empty::empty(),
             y: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8828,7 +8828,7 @@ pub struct NamespaceToolParam {
     pub tools: Vec<NamespaceToolParamToolsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -8839,7 +8839,7 @@ impl Empty for NamespaceToolParam {
             name: Empty::empty(),
             description: Empty::empty(),
             tools: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -8931,7 +8931,7 @@ pub struct OpenAIFile {
     pub status_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -8947,7 +8947,7 @@ impl Empty for OpenAIFile {
             purpose: Empty::empty(),
             status: Empty::empty(),
             status_details: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9042,7 +9042,7 @@ pub struct OutputMessage {
     pub status: OutputMessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9055,7 +9055,7 @@ impl Empty for OutputMessage {
             content: Empty::empty(),
             phase: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9126,7 +9126,7 @@ pub struct Program {
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9138,7 +9138,7 @@ impl Empty for Program {
             call_id: Empty::empty(),
             code: Empty::empty(),
             fingerprint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9192,7 +9192,7 @@ pub struct ProgramItemParam {
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9204,7 +9204,7 @@ impl Empty for ProgramItemParam {
             call_id: Empty::empty(),
             code: Empty::empty(),
             fingerprint: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9255,7 +9255,7 @@ pub struct ProgramOutput {
     pub status: ProgramOutputStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9267,7 +9267,7 @@ impl Empty for ProgramOutput {
             call_id: Empty::empty(),
             result: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9320,7 +9320,7 @@ pub struct ProgramOutputItemParam {
     pub status: ProgramOutputItemStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9332,7 +9332,7 @@ impl Empty for ProgramOutputItemParam {
             call_id: Empty::empty(),
             result: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9378,7 +9378,7 @@ pub struct ProgramToolCallCaller {
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9387,7 +9387,7 @@ impl Empty for ProgramToolCallCaller {
         Self {
             r#type: Empty::empty(),
             caller_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9412,7 +9412,7 @@ pub struct ProgramToolCallCallerParam {
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9421,7 +9421,7 @@ impl Empty for ProgramToolCallCallerParam {
         Self {
             r#type: Empty::empty(),
             caller_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9436,7 +9436,7 @@ pub struct ProgrammaticToolCallingParam {
     pub r#type: consts::ProgrammaticToolCalling,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -9444,7 +9444,7 @@ impl Empty for ProgrammaticToolCallingParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9474,7 +9474,7 @@ pub struct Prompt {
     pub variables: Option<ResponsePromptVariables>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -9484,7 +9484,7 @@ impl Empty for Prompt {
             id: Empty::empty(),
             version: Empty::empty(),
             variables: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9504,7 +9504,7 @@ pub struct PromptCacheBreakpointParam {
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -9517,7 +9517,7 @@ impl Empty for PromptCacheBreakpointParam {
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9545,7 +9545,7 @@ pub struct PromptCacheOptionsParam {
     pub mode: Option<PromptCacheModeEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9554,7 +9554,7 @@ impl Empty for PromptCacheOptionsParam {
         Self {
             ttl: Empty::empty(),
             mode: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9594,7 +9594,7 @@ pub struct RankingOptions {
     pub hybrid_search: Option<HybridSearchOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -9604,7 +9604,7 @@ impl Empty for RankingOptions {
             ranker: Empty::empty(),
             score_threshold: Empty::empty(),
             hybrid_search: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9623,7 +9623,7 @@ pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -9632,7 +9632,7 @@ impl Empty for RealtimeBetaResponseUsageOutputTokenDetails {
         Self {
             text_tokens: Empty::empty(),
             audio_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9704,7 +9704,7 @@ pub struct ReasoningItem {
     pub status: Option<ReasoningItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9717,7 +9717,7 @@ impl Empty for ReasoningItem {
             summary: Empty::empty(),
             content: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9740,7 +9740,7 @@ pub struct ResponseFormatJsonObject {
     pub r#type: consts::JsonObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -9753,7 +9753,7 @@ impl Empty for ResponseFormatJsonObject {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9776,7 +9776,7 @@ pub struct ResponseFormatJsonSchema {
     pub json_schema: ResponseFormatJsonSchemaJsonSchema,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -9785,7 +9785,7 @@ impl Empty for ResponseFormatJsonSchema {
         Self {
             r#type: Empty::empty(),
             json_schema: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9818,7 +9818,7 @@ pub struct ResponseFormatJsonSchemaJsonSchema {
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -9829,7 +9829,7 @@ impl Empty for ResponseFormatJsonSchemaJsonSchema {
             name: Empty::empty(),
             schema: Empty::empty(),
             strict: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9857,7 +9857,7 @@ pub struct ResponseFormatText {
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -9870,7 +9870,7 @@ impl Empty for ResponseFormatText {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9911,7 +9911,7 @@ pub struct ScreenshotParam {
     pub r#type: consts::Screenshot,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9919,7 +9919,7 @@ impl Empty for ScreenshotParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -9973,7 +9973,7 @@ pub struct ScrollParam {
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9986,7 +9986,7 @@ impl Empty for ScrollParam {
             scroll_x: Empty::empty(),
             scroll_y: Empty::empty(),
             keys: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10047,7 +10047,7 @@ pub struct SkillReferenceParam {
     pub version: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(
@@ -10062,7 +10062,7 @@ impl Empty for SkillReferenceParam {
             r#type: Empty::empty(),
             skill_id: Empty::empty(),
             version: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10105,7 +10105,7 @@ pub struct SummaryTextContent {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10114,7 +10114,7 @@ impl Empty for SummaryTextContent {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10138,7 +10138,7 @@ pub struct TextContent {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10147,7 +10147,7 @@ impl Empty for TextContent {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10202,7 +10202,7 @@ pub struct TextResponseFormatJsonSchema {
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "evals", feature = "responses"))]
@@ -10214,7 +10214,7 @@ impl Empty for TextResponseFormatJsonSchema {
             name: Empty::empty(),
             schema: Empty::empty(),
             strict: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10298,7 +10298,7 @@ pub struct ToolChoiceFunction {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -10307,7 +10307,7 @@ impl Empty for ToolChoiceFunction {
         Self {
             r#type: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10337,7 +10337,7 @@ pub struct ToolChoiceMCP {
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -10347,7 +10347,7 @@ impl Empty for ToolChoiceMCP {
             r#type: Empty::empty(),
             server_label: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10422,7 +10422,7 @@ pub struct ToolSearchCall {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10436,7 +10436,7 @@ impl Empty for ToolSearchCall {
             arguments: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10480,7 +10480,7 @@ pub struct ToolSearchCallItemParam {
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10493,7 +10493,7 @@ impl Empty for ToolSearchCallItemParam {
             execution: Empty::empty(),
             arguments: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10572,7 +10572,7 @@ pub struct ToolSearchOutput {
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10586,7 +10586,7 @@ impl Empty for ToolSearchOutput {
             tools: Empty::empty(),
             status: Empty::empty(),
             created_by: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10630,7 +10630,7 @@ pub struct ToolSearchOutputItemParam {
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10643,7 +10643,7 @@ impl Empty for ToolSearchOutputItemParam {
             execution: Empty::empty(),
             tools: Empty::empty(),
             status: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10671,7 +10671,7 @@ pub struct ToolSearchToolParam {
     pub parameters: Option<EmptyModelParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -10682,7 +10682,7 @@ impl Empty for ToolSearchToolParam {
             execution: Empty::empty(),
             description: Empty::empty(),
             parameters: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10705,7 +10705,7 @@ pub struct TranscriptTextUsageDuration {
     pub seconds: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -10714,7 +10714,7 @@ impl Empty for TranscriptTextUsageDuration {
         Self {
             r#type: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10758,7 +10758,7 @@ pub struct TranscriptTextUsageTokens {
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -10770,7 +10770,7 @@ impl Empty for TranscriptTextUsageTokens {
             input_token_details: Empty::empty(),
             output_tokens: Empty::empty(),
             total_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10794,7 +10794,7 @@ pub struct TranscriptionLanguage {
     pub code: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -10802,7 +10802,7 @@ impl Empty for TranscriptionLanguage {
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10826,7 +10826,7 @@ pub struct TypeParam {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10835,7 +10835,7 @@ impl Empty for TypeParam {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10916,7 +10916,7 @@ pub struct VoiceIdsOrCustomVoiceId {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
@@ -10924,7 +10924,7 @@ impl Empty for VoiceIdsOrCustomVoiceId {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -10966,7 +10966,7 @@ pub struct WaitParam {
     pub r#type: consts::Wait,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10974,7 +10974,7 @@ impl Empty for WaitParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11006,7 +11006,7 @@ pub struct WebSearchActionFind {
     pub pattern: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11016,7 +11016,7 @@ impl Empty for WebSearchActionFind {
             r#type: Empty::empty(),
             url: Empty::empty(),
             pattern: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11037,7 +11037,7 @@ pub struct WebSearchActionOpenPage {
     pub url: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11046,7 +11046,7 @@ impl Empty for WebSearchActionOpenPage {
         Self {
             r#type: Empty::empty(),
             url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11074,7 +11074,7 @@ pub struct WebSearchActionSearch {
     pub sources: Option<Vec<WebSearchActionSearchSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11085,7 +11085,7 @@ impl Empty for WebSearchActionSearch {
             query: Empty::empty(),
             queries: Empty::empty(),
             sources: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11108,7 +11108,7 @@ pub struct WebSearchActionSearchSourcesItem {
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11117,7 +11117,7 @@ impl Empty for WebSearchActionSearchSourcesItem {
         Self {
             r#type: Empty::empty(),
             url: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11160,7 +11160,7 @@ pub struct WebSearchApproximateLocation {
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11172,7 +11172,7 @@ impl Empty for WebSearchApproximateLocation {
             region: Empty::empty(),
             city: Empty::empty(),
             timezone: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11202,7 +11202,7 @@ pub struct WebSearchPreviewTool {
     pub search_content_types: Option<Vec<SearchContentType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11213,7 +11213,7 @@ impl Empty for WebSearchPreviewTool {
             user_location: Empty::empty(),
             search_context_size: Empty::empty(),
             search_content_types: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11260,7 +11260,7 @@ pub struct WebSearchTool {
     pub search_context_size: Option<WebSearchToolSearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11272,7 +11272,7 @@ impl Empty for WebSearchTool {
             filters: Empty::empty(),
             user_location: Empty::empty(),
             search_context_size: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11313,7 +11313,7 @@ pub struct WebSearchToolCall {
     pub action: WebSearchToolCallAction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11324,7 +11324,7 @@ impl Empty for WebSearchToolCall {
             r#type: Empty::empty(),
             status: Empty::empty(),
             action: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -11366,7 +11366,7 @@ pub struct WebSearchToolFilters {
     pub allowed_domains: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11374,7 +11374,7 @@ impl Empty for WebSearchToolFilters {
     fn empty() -> Self {
         Self {
             allowed_domains: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

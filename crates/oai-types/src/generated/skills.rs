@@ -19,14 +19,14 @@ pub struct CreateSkillBody {
     pub files: CreateSkillBodyFiles,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateSkillBody {
     fn empty() -> Self {
         Self {
             files: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ pub struct CreateSkillVersionBody {
     pub default: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateSkillVersionBody {
@@ -66,7 +66,7 @@ impl Empty for CreateSkillVersionBody {
         Self {
             files: Empty::empty(),
             default: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -108,7 +108,7 @@ pub struct DeletedSkillResource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedSkillResource {
@@ -117,7 +117,7 @@ impl Empty for DeletedSkillResource {
             object: Empty::empty(),
             deleted: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -158,7 +158,7 @@ pub struct DeletedSkillVersionResource {
     pub version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedSkillVersionResource {
@@ -168,7 +168,7 @@ impl Empty for DeletedSkillVersionResource {
             deleted: Empty::empty(),
             id: Empty::empty(),
             version: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -196,7 +196,7 @@ pub struct ListSkillVersionsParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListSkillVersionsParams {
@@ -205,7 +205,7 @@ impl Empty for ListSkillVersionsParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -233,7 +233,7 @@ pub struct ListSkillsParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListSkillsParams {
@@ -242,7 +242,7 @@ impl Empty for ListSkillsParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -261,14 +261,14 @@ pub struct SetDefaultSkillVersionBody {
     pub default_version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SetDefaultSkillVersionBody {
     fn empty() -> Self {
         Self {
             default_version: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -320,7 +320,7 @@ pub struct SkillListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SkillListResource {
@@ -331,7 +331,7 @@ impl Empty for SkillListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -399,7 +399,7 @@ pub struct SkillResource {
     pub latest_version: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SkillResource {
@@ -412,7 +412,7 @@ impl Empty for SkillResource {
             created_at: Empty::empty(),
             default_version: Empty::empty(),
             latest_version: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -464,7 +464,7 @@ pub struct SkillVersionListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SkillVersionListResource {
@@ -475,7 +475,7 @@ impl Empty for SkillVersionListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -543,7 +543,7 @@ pub struct SkillVersionResource {
     pub description: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for SkillVersionResource {
@@ -556,7 +556,7 @@ impl Empty for SkillVersionResource {
             created_at: Empty::empty(),
             name: Empty::empty(),
             description: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -12,14 +12,14 @@ pub struct AddUploadPartRequest {
     pub data: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AddUploadPartRequest {
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -45,7 +45,7 @@ pub struct CompleteUploadRequest {
     pub md5: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CompleteUploadRequest {
@@ -53,7 +53,7 @@ impl Empty for CompleteUploadRequest {
         Self {
             part_ids: Empty::empty(),
             md5: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -102,7 +102,7 @@ pub struct CreateUploadRequest {
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateUploadRequest {
@@ -113,7 +113,7 @@ impl Empty for CreateUploadRequest {
             bytes: Empty::empty(),
             mime_type: Empty::empty(),
             expires_after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -206,7 +206,7 @@ pub struct Upload {
     pub file: Option<OpenAIFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Upload {
@@ -221,7 +221,7 @@ impl Empty for Upload {
             expires_at: Empty::empty(),
             object: Empty::empty(),
             file: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -261,7 +261,7 @@ pub struct UploadPart {
     pub object: consts::UploadPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UploadPart {
@@ -271,7 +271,7 @@ impl Empty for UploadPart {
             created_at: Empty::empty(),
             upload_id: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

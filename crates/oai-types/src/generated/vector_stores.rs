@@ -13,14 +13,14 @@ pub struct AutoChunkingStrategyRequestParam {
     pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for AutoChunkingStrategyRequestParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ pub struct CreateVectorStoreFileBatchRequest {
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVectorStoreFileBatchRequest {
@@ -64,7 +64,7 @@ impl Empty for CreateVectorStoreFileBatchRequest {
             files: Empty::empty(),
             chunking_strategy: Empty::empty(),
             attributes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -89,7 +89,7 @@ pub struct CreateVectorStoreFileRequest {
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVectorStoreFileRequest {
@@ -98,7 +98,7 @@ impl Empty for CreateVectorStoreFileRequest {
             file_id: Empty::empty(),
             chunking_strategy: Empty::empty(),
             attributes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -135,7 +135,7 @@ pub struct CreateVectorStoreRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVectorStoreRequest {
@@ -147,7 +147,7 @@ impl Empty for CreateVectorStoreRequest {
             expires_after: Empty::empty(),
             chunking_strategy: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -188,7 +188,7 @@ pub struct DeleteVectorStoreFileResponse {
     pub object: consts::VectorStoreFileDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteVectorStoreFileResponse {
@@ -197,7 +197,7 @@ impl Empty for DeleteVectorStoreFileResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -228,7 +228,7 @@ pub struct DeleteVectorStoreResponse {
     pub object: consts::VectorStoreDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeleteVectorStoreResponse {
@@ -237,7 +237,7 @@ impl Empty for DeleteVectorStoreResponse {
             id: Empty::empty(),
             deleted: Empty::empty(),
             object: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -273,7 +273,7 @@ pub struct ListFilesInVectorStoreBatchParams {
     pub filter: Option<ListFilesInVectorStoreBatchParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListFilesInVectorStoreBatchParams {
@@ -284,7 +284,7 @@ impl Empty for ListFilesInVectorStoreBatchParams {
             after: Empty::empty(),
             before: Empty::empty(),
             filter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -337,7 +337,7 @@ pub struct ListVectorStoreFilesParams {
     pub filter: Option<ListVectorStoreFilesParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVectorStoreFilesParams {
@@ -348,7 +348,7 @@ impl Empty for ListVectorStoreFilesParams {
             after: Empty::empty(),
             before: Empty::empty(),
             filter: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -409,7 +409,7 @@ pub struct ListVectorStoreFilesResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVectorStoreFilesResponse {
@@ -420,7 +420,7 @@ impl Empty for ListVectorStoreFilesResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -453,7 +453,7 @@ pub struct ListVectorStoresParams {
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVectorStoresParams {
@@ -463,7 +463,7 @@ impl Empty for ListVectorStoresParams {
             order: Empty::empty(),
             after: Empty::empty(),
             before: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -521,7 +521,7 @@ pub struct ListVectorStoresResponse {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVectorStoresResponse {
@@ -532,7 +532,7 @@ impl Empty for ListVectorStoresResponse {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -545,14 +545,14 @@ pub struct OtherChunkingStrategyResponseParam {
     pub r#type: consts::Other,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for OtherChunkingStrategyResponseParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -581,7 +581,7 @@ pub struct StaticChunkingStrategy {
     pub chunk_overlap_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for StaticChunkingStrategy {
@@ -589,7 +589,7 @@ impl Empty for StaticChunkingStrategy {
         Self {
             max_chunk_size_tokens: Empty::empty(),
             chunk_overlap_tokens: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -611,7 +611,7 @@ pub struct StaticChunkingStrategyRequestParam {
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for StaticChunkingStrategyRequestParam {
@@ -619,7 +619,7 @@ impl Empty for StaticChunkingStrategyRequestParam {
         Self {
             r#type: Empty::empty(),
             r#static: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -641,7 +641,7 @@ pub struct StaticChunkingStrategyResponseParam {
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for StaticChunkingStrategyResponseParam {
@@ -649,7 +649,7 @@ impl Empty for StaticChunkingStrategyResponseParam {
         Self {
             r#type: Empty::empty(),
             r#static: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -663,14 +663,14 @@ pub struct UpdateVectorStoreFileAttributesRequest {
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateVectorStoreFileAttributesRequest {
     fn empty() -> Self {
         Self {
             attributes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -693,7 +693,7 @@ pub struct UpdateVectorStoreRequest {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for UpdateVectorStoreRequest {
@@ -702,7 +702,7 @@ impl Empty for UpdateVectorStoreRequest {
             name: Empty::empty(),
             expires_after: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -725,7 +725,7 @@ pub struct VectorStoreExpirationAfter {
     pub days: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreExpirationAfter {
@@ -733,7 +733,7 @@ impl Empty for VectorStoreExpirationAfter {
         Self {
             anchor: Empty::empty(),
             days: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -791,7 +791,7 @@ pub struct VectorStoreFileBatchObject {
     pub file_counts: VectorStoreFileBatchObjectFileCounts,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileBatchObject {
@@ -803,7 +803,7 @@ impl Empty for VectorStoreFileBatchObject {
             vector_store_id: Empty::empty(),
             status: Empty::empty(),
             file_counts: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -858,7 +858,7 @@ pub struct VectorStoreFileBatchObjectFileCounts {
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileBatchObjectFileCounts {
@@ -869,7 +869,7 @@ impl Empty for VectorStoreFileBatchObjectFileCounts {
             failed: Empty::empty(),
             cancelled: Empty::empty(),
             total: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -924,7 +924,7 @@ pub struct VectorStoreFileContentResponse {
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileContentResponse {
@@ -934,7 +934,7 @@ impl Empty for VectorStoreFileContentResponse {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next_page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -958,7 +958,7 @@ pub struct VectorStoreFileContentResponseDataItem {
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileContentResponseDataItem {
@@ -966,7 +966,7 @@ impl Empty for VectorStoreFileContentResponseDataItem {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1034,7 +1034,7 @@ pub struct VectorStoreFileObject {
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileObject {
@@ -1049,7 +1049,7 @@ impl Empty for VectorStoreFileObject {
             last_error: Empty::empty(),
             chunking_strategy: Empty::empty(),
             attributes: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1087,7 +1087,7 @@ pub struct VectorStoreFileObjectLastError {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreFileObjectLastError {
@@ -1095,7 +1095,7 @@ impl Empty for VectorStoreFileObjectLastError {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1198,7 +1198,7 @@ pub struct VectorStoreObject {
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreObject {
@@ -1215,7 +1215,7 @@ impl Empty for VectorStoreObject {
             expires_at: Empty::empty(),
             last_active_at: Empty::empty(),
             metadata: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1270,7 +1270,7 @@ pub struct VectorStoreObjectFileCounts {
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreObjectFileCounts {
@@ -1281,7 +1281,7 @@ impl Empty for VectorStoreObjectFileCounts {
             failed: Empty::empty(),
             cancelled: Empty::empty(),
             total: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1331,7 +1331,7 @@ pub struct VectorStoreSearchRequest {
     pub ranking_options: Option<VectorStoreSearchRequestRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreSearchRequest {
@@ -1342,7 +1342,7 @@ impl Empty for VectorStoreSearchRequest {
             max_num_results: Empty::empty(),
             filters: Empty::empty(),
             ranking_options: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1387,7 +1387,7 @@ pub struct VectorStoreSearchRequestRankingOptions {
     pub score_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreSearchRequestRankingOptions {
@@ -1395,7 +1395,7 @@ impl Empty for VectorStoreSearchRequestRankingOptions {
         Self {
             ranker: Empty::empty(),
             score_threshold: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1430,7 +1430,7 @@ pub struct VectorStoreSearchResultContentObject {
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreSearchResultContentObject {
@@ -1438,7 +1438,7 @@ impl Empty for VectorStoreSearchResultContentObject {
         Self {
             r#type: Empty::empty(),
             text: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1489,7 +1489,7 @@ pub struct VectorStoreSearchResultItem {
     pub content: Vec<VectorStoreSearchResultContentObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreSearchResultItem {
@@ -1500,7 +1500,7 @@ impl Empty for VectorStoreSearchResultItem {
             score: Empty::empty(),
             attributes: Empty::empty(),
             content: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1550,7 +1550,7 @@ pub struct VectorStoreSearchResultsPage {
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VectorStoreSearchResultsPage {
@@ -1561,7 +1561,7 @@ impl Empty for VectorStoreSearchResultsPage {
             data: Empty::empty(),
             has_more: Empty::empty(),
             next_page: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

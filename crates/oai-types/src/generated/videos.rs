@@ -22,7 +22,7 @@ pub struct CreateVideoCharacterBody {
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoCharacterBody {
@@ -30,7 +30,7 @@ impl Empty for CreateVideoCharacterBody {
         Self {
             video: Empty::empty(),
             name: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -59,7 +59,7 @@ pub struct CreateVideoEditJsonBody {
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoEditJsonBody {
@@ -67,7 +67,7 @@ impl Empty for CreateVideoEditJsonBody {
         Self {
             video: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -96,7 +96,7 @@ pub struct CreateVideoEditMultipartBody {
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoEditMultipartBody {
@@ -104,7 +104,7 @@ impl Empty for CreateVideoEditMultipartBody {
         Self {
             video: Empty::empty(),
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -152,7 +152,7 @@ pub struct CreateVideoExtendJsonBody {
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoExtendJsonBody {
@@ -161,7 +161,7 @@ impl Empty for CreateVideoExtendJsonBody {
             video: Empty::empty(),
             prompt: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -199,7 +199,7 @@ pub struct CreateVideoExtendMultipartBody {
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoExtendMultipartBody {
@@ -208,7 +208,7 @@ impl Empty for CreateVideoExtendMultipartBody {
             video: Empty::empty(),
             prompt: Empty::empty(),
             seconds: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -250,7 +250,7 @@ pub struct CreateVideoJsonBody {
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoJsonBody {
@@ -261,7 +261,7 @@ impl Empty for CreateVideoJsonBody {
             input_reference: Empty::empty(),
             seconds: Empty::empty(),
             size: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -293,7 +293,7 @@ pub struct CreateVideoMultipartBody {
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoMultipartBody {
@@ -304,7 +304,7 @@ impl Empty for CreateVideoMultipartBody {
             input_reference: Empty::empty(),
             seconds: Empty::empty(),
             size: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -334,14 +334,14 @@ pub struct CreateVideoRemixBody {
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for CreateVideoRemixBody {
     fn empty() -> Self {
         Self {
             prompt: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -373,7 +373,7 @@ pub struct DeletedVideoResource {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for DeletedVideoResource {
@@ -382,7 +382,7 @@ impl Empty for DeletedVideoResource {
             object: Empty::empty(),
             deleted: Empty::empty(),
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -410,7 +410,7 @@ pub struct Error2 {
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for Error2 {
@@ -418,7 +418,7 @@ impl Empty for Error2 {
         Self {
             code: Empty::empty(),
             message: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -443,7 +443,7 @@ pub struct ImageRefParam2 {
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ImageRefParam2 {
@@ -451,7 +451,7 @@ impl Empty for ImageRefParam2 {
         Self {
             image_url: Empty::empty(),
             file_id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -479,7 +479,7 @@ pub struct ListVideosParams {
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for ListVideosParams {
@@ -488,7 +488,7 @@ impl Empty for ListVideosParams {
             limit: Empty::empty(),
             order: Empty::empty(),
             after: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -501,14 +501,14 @@ pub struct RetrieveVideoContentParams {
     pub variant: Option<VideoContentVariant>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for RetrieveVideoContentParams {
     fn empty() -> Self {
         Self {
             variant: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -547,7 +547,7 @@ pub struct VideoCharacterResource {
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VideoCharacterResource {
@@ -556,7 +556,7 @@ impl Empty for VideoCharacterResource {
             id: Empty::empty(),
             name: Empty::empty(),
             created_at: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -620,7 +620,7 @@ pub struct VideoListResource {
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VideoListResource {
@@ -631,7 +631,7 @@ impl Empty for VideoListResource {
             first_id: Empty::empty(),
             last_id: Empty::empty(),
             has_more: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -666,14 +666,14 @@ pub struct VideoReferenceInputParam {
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VideoReferenceInputParam {
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -794,7 +794,7 @@ pub struct VideoResource {
     pub error: Option<Error2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for VideoResource {
@@ -813,7 +813,7 @@ impl Empty for VideoResource {
             seconds: Empty::empty(),
             remixed_from_video_id: Empty::empty(),
             error: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -43,7 +43,7 @@ pub struct WebhookBatchCancelled {
     pub r#type: consts::BatchCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookBatchCancelled {
@@ -54,7 +54,7 @@ impl Empty for WebhookBatchCancelled {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -100,7 +100,7 @@ pub struct WebhookBatchCompleted {
     pub r#type: consts::BatchCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookBatchCompleted {
@@ -111,7 +111,7 @@ impl Empty for WebhookBatchCompleted {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -157,7 +157,7 @@ pub struct WebhookBatchExpired {
     pub r#type: consts::BatchExpired,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookBatchExpired {
@@ -168,7 +168,7 @@ impl Empty for WebhookBatchExpired {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -214,7 +214,7 @@ pub struct WebhookBatchFailed {
     pub r#type: consts::BatchFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookBatchFailed {
@@ -225,7 +225,7 @@ impl Empty for WebhookBatchFailed {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -271,7 +271,7 @@ pub struct WebhookEvalRunCanceled {
     pub r#type: consts::EvalRunCanceled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookEvalRunCanceled {
@@ -282,7 +282,7 @@ impl Empty for WebhookEvalRunCanceled {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -328,7 +328,7 @@ pub struct WebhookEvalRunFailed {
     pub r#type: consts::EvalRunFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookEvalRunFailed {
@@ -339,7 +339,7 @@ impl Empty for WebhookEvalRunFailed {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -385,7 +385,7 @@ pub struct WebhookEvalRunSucceeded {
     pub r#type: consts::EvalRunSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookEvalRunSucceeded {
@@ -396,7 +396,7 @@ impl Empty for WebhookEvalRunSucceeded {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -442,7 +442,7 @@ pub struct WebhookFineTuningJobCancelled {
     pub r#type: consts::FineTuningJobCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookFineTuningJobCancelled {
@@ -453,7 +453,7 @@ impl Empty for WebhookFineTuningJobCancelled {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -499,7 +499,7 @@ pub struct WebhookFineTuningJobFailed {
     pub r#type: consts::FineTuningJobFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookFineTuningJobFailed {
@@ -510,7 +510,7 @@ impl Empty for WebhookFineTuningJobFailed {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -556,7 +556,7 @@ pub struct WebhookFineTuningJobSucceeded {
     pub r#type: consts::FineTuningJobSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookFineTuningJobSucceeded {
@@ -567,7 +567,7 @@ impl Empty for WebhookFineTuningJobSucceeded {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -613,7 +613,7 @@ pub struct WebhookLiveCallIncoming {
     pub r#type: consts::LiveCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookLiveCallIncoming {
@@ -624,7 +624,7 @@ impl Empty for WebhookLiveCallIncoming {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -652,7 +652,7 @@ pub struct WebhookLiveCallIncomingData {
     pub sip_headers: Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookLiveCallIncomingData {
@@ -660,7 +660,7 @@ impl Empty for WebhookLiveCallIncomingData {
         Self {
             session_id: Empty::empty(),
             sip_headers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -688,7 +688,7 @@ pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     pub value: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
@@ -696,7 +696,7 @@ impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
         Self {
             name: Empty::empty(),
             value: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -739,7 +739,7 @@ pub struct WebhookRealtimeCallIncoming {
     pub r#type: consts::RealtimeCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookRealtimeCallIncoming {
@@ -750,7 +750,7 @@ impl Empty for WebhookRealtimeCallIncoming {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -778,7 +778,7 @@ pub struct WebhookRealtimeCallIncomingData {
     pub sip_headers: Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookRealtimeCallIncomingData {
@@ -786,7 +786,7 @@ impl Empty for WebhookRealtimeCallIncomingData {
         Self {
             call_id: Empty::empty(),
             sip_headers: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -832,7 +832,7 @@ pub struct WebhookResponseCancelled {
     pub r#type: consts::ResponseCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookResponseCancelled {
@@ -843,7 +843,7 @@ impl Empty for WebhookResponseCancelled {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -889,7 +889,7 @@ pub struct WebhookResponseCompleted {
     pub r#type: consts::ResponseCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookResponseCompleted {
@@ -900,7 +900,7 @@ impl Empty for WebhookResponseCompleted {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -946,7 +946,7 @@ pub struct WebhookResponseFailed {
     pub r#type: consts::ResponseFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookResponseFailed {
@@ -957,7 +957,7 @@ impl Empty for WebhookResponseFailed {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }
@@ -1003,7 +1003,7 @@ pub struct WebhookResponseIncomplete {
     pub r#type: consts::ResponseIncomplete,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: crate::Extra,
 }
 
 impl Empty for WebhookResponseIncomplete {
@@ -1014,7 +1014,7 @@ impl Empty for WebhookResponseIncomplete {
             data: Empty::empty(),
             object: Empty::empty(),
             r#type: Empty::empty(),
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }
     }
 }

@@ -485,7 +485,7 @@ impl Accumulator for ChatCompletionAccumulator {
             .map(finish_choice)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CreateChatCompletionResponse {
-            extra: self.extra,
+            extra: self.extra.into(),
             id: self.id,
             choices,
             created: self.created,
@@ -614,7 +614,7 @@ fn finish_choice(
     };
     #[allow(deprecated)]
     let message = ChatCompletionResponseMessage {
-        extra: choice.message_extra,
+        extra: choice.message_extra.into(),
         content: choice.content,
         refusal: choice.refusal,
         tool_calls,
@@ -624,7 +624,7 @@ fn finish_choice(
         audio: None,
     };
     Ok(CreateChatCompletionResponseChoicesItem {
-        extra: choice.extra,
+        extra: choice.extra.into(),
         finish_reason: CreateChatCompletionResponseChoicesItemFinishReason::from(reason),
         index: ci,
         message,
