@@ -71,6 +71,19 @@ impl DecodeFailure {
     pub(crate) fn reason_only(reason: String) -> Self {
         Self { path: None, reason }
     }
+
+    /// This failure of a value found at `prefix` (a path such as
+    /// `$.data[2]`) in a larger body.
+    pub(crate) fn under(self, prefix: &str) -> Self {
+        let path = match self.path.as_deref() {
+            Some(p) => format!("{prefix}{}", p.strip_prefix('$').unwrap_or(p)),
+            None => prefix.to_owned(),
+        };
+        Self {
+            path: Some(path),
+            reason: self.reason,
+        }
+    }
 }
 
 impl fmt::Display for DecodeFailure {

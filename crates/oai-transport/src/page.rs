@@ -5,8 +5,11 @@
 //! endpoints answer `next_page` and take it back as `page=<next_page>`.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
+
+use crate::decode::{DecodeFailure, explain};
+use crate::redact::Scrubber;
 
 /// How to ask for the page after this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +117,46 @@ pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>, serde_jso
     })
 }
 
+/// The envelope as an owned type, to say which of its fields failed.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct EnvelopeShape {
+    #[serde(default)]
+    data: Vec<IgnoredAny>,
+    #[serde(default)]
+    has_more: Option<bool>,
+    #[serde(default)]
+    first_id: Option<String>,
+    #[serde(default)]
+    last_id: Option<String>,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+/// Where and why `body` is not a page of `T`s, `first` being the error
+/// [`parse_page`] gave: the first item that does not decode (`$.data[3].id`),
+/// else the envelope's field. Nothing is tracked unless `parse_page` failed.
+pub fn explain_page<T: DeserializeOwned>(
+    body: &[u8],
+    first: &serde_json::Error,
+    scrub: &Scrubber,
+) -> DecodeFailure {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return DecodeFailure::from_error(first, scrub);
+    };
+    if let Ok(env) = serde_json::from_str::<Envelope<'_>>(text) {
+        for (i, raw) in env.data.iter().enumerate() {
+            if let Err(e) = serde_json::from_str::<T>(raw.get()) {
+                return explain::<T>(raw.get(), &e, scrub).under(&format!("$.data[{i}]"));
+            }
+        }
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return DecodeFailure::from_error(first, scrub);
+    }
+    explain::<EnvelopeShape>(text, first, scrub)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +195,37 @@ mod tests {
         assert_eq!(p.next_cursor(), None);
         let p: Page<Value> = parse_page(br#"{"data":[]}"#).unwrap();
         assert!(!p.has_more);
+    }
+
+    #[test]
+    fn a_failure_names_the_item_or_the_envelope_field() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Model {
+            id: String,
+            created: u64,
+        }
+        let why = |body: &str| {
+            let first = parse_page::<Model>(body.as_bytes()).unwrap_err();
+            explain_page::<Model>(body.as_bytes(), &first, &Scrubber::new()).to_string()
+        };
+        assert_eq!(
+            why(r#"{"data":[{"id":"a","created":1},{"id":"b","created":"yesterday"}]}"#),
+            "at $.data[1].created: invalid type: string, expected u64"
+        );
+        assert_eq!(
+            why(r#"{"data":[{"created":1}]}"#),
+            "at $.data[0]: missing field `id`"
+        );
+        assert_eq!(
+            why(r#"{"data":[],"has_more":"yes"}"#),
+            "at $.has_more: invalid type: string, expected a boolean"
+        );
+        assert_eq!(why("[]"), "a page must be a JSON object");
+        assert_eq!(
+            why(r#"{"data":[{"id":"a","created":1}"#),
+            "EOF while parsing a list (line 1, column 31)"
+        );
     }
 
     #[test]

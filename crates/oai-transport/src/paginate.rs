@@ -10,7 +10,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::{Error, Result};
-use crate::page::{Cursor, Page, parse_page};
+use crate::page::{Cursor, Page, explain_page, parse_page};
 use crate::response::RawResponse;
 use crate::transport::{Request, Transport};
 
@@ -23,7 +23,19 @@ pub async fn fetch_page<T: DeserializeOwned>(
     request: &Request,
 ) -> Result<Page<T>> {
     let raw = transport.execute(request).await?;
-    parse_page(&raw.body).map_err(|e| raw.decode_error(e))
+    page_of(&raw)
+}
+
+/// The page `raw` holds; a decode error names the item or field that failed.
+fn page_of<T: DeserializeOwned>(raw: &RawResponse) -> Result<Page<T>> {
+    parse_page(&raw.body).map_err(|e| {
+        Error::decode_failure(
+            Some(raw.meta.status()),
+            &raw.body,
+            explain_page::<T>(&raw.body, &e, raw.scrubber()),
+            raw.scrubber(),
+        )
+    })
 }
 
 /// The pages of a list, fetched one at a time, each only when the consumer asks
@@ -198,11 +210,9 @@ impl<T: DeserializeOwned> Stream for PageStream<T> {
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        inner.poll_next_unpin(cx).map(|page| {
-            page.map(|raw| {
-                raw.and_then(|raw| parse_page(&raw.body).map_err(|e| raw.decode_error(e)))
-            })
-        })
+        inner
+            .poll_next_unpin(cx)
+            .map(|page| page.map(|raw| raw.and_then(|raw| page_of(&raw))))
     }
 }
 

@@ -318,3 +318,40 @@ async fn max_items_bounds_collect_all_and_the_item_stream() {
         .unwrap();
     assert_eq!(all.len(), 5);
 }
+
+/// A page whose item does not decode names the item's path.
+#[tokio::test]
+async fn an_undecodable_item_names_its_path() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Model {
+        id: String,
+        created: u64,
+    }
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/v1/models"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "object": "list",
+                "data": [{"id": "a", "created": 1}, {"id": "b", "created": -1}],
+                "has_more": false
+            })),
+        )
+        .mount(&server)
+        .await;
+    let t = support::transport(&server);
+    let e = oai_transport::paginate::fetch_page::<Model>(
+        &t,
+        &oai_transport::Request::new(http::Method::GET, "/models"),
+    )
+    .await
+    .unwrap_err();
+    let f = e.decode_failure_details().unwrap();
+    assert_eq!(f.path(), Some("$.data[1].created"));
+    assert_eq!(f.reason(), "invalid value: integer, expected u64");
+    assert!(
+        e.to_string()
+            .contains("at $.data[1].created: invalid value"),
+        "{e}"
+    );
+}
