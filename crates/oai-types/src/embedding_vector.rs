@@ -233,6 +233,12 @@ fn encode_f32(values: &[f32]) -> String {
     out
 }
 
+impl crate::tolerant::Empty for EmbeddingVector {
+    fn empty() -> Self {
+        Self::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,11 +295,5 @@ mod tests {
             let text: String = text.into_iter().collect();
             prop_assert!(decode_f32(&text).is_err(), "{}", text);
         }
-    }
-}
-
-impl crate::tolerant::Empty for EmbeddingVector {
-    fn empty() -> Self {
-        Self::default()
     }
 }

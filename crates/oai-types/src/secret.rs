@@ -105,6 +105,12 @@ impl<'de> Deserialize<'de> for SecretValue {
     }
 }
 
+impl crate::tolerant::Empty for SecretValue {
+    fn empty() -> Self {
+        Self(String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SecretValue;
@@ -128,11 +134,5 @@ mod tests {
         assert_ne!(SecretValue::from("abc"), SecretValue::from("abd"));
         assert_ne!(SecretValue::from("abc"), SecretValue::from("ab"));
         assert_ne!(SecretValue::from(""), SecretValue::from("a"));
-    }
-}
-
-impl crate::tolerant::Empty for SecretValue {
-    fn empty() -> Self {
-        Self(String::new())
     }
 }

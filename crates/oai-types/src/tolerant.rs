@@ -146,7 +146,7 @@ impl Int for i64 {
     }
     fn from_f64(v: f64) -> Option<Self> {
         // `as` saturates; the range check keeps only exact values.
-        (v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18)
+        (v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v))
             .then_some(v as i64)
     }
 }
@@ -160,7 +160,7 @@ impl Int for u64 {
         Some(v)
     }
     fn from_f64(v: f64) -> Option<Self> {
-        (v.fract() == 0.0 && v >= 0.0 && v < 1.844_674_407_370_955_2e19).then_some(v as u64)
+        (v.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&v)).then_some(v as u64)
     }
 }
 
@@ -392,7 +392,10 @@ mod tests {
 
     fn read(json: &str) -> (S, u64) {
         let before = tolerated();
-        let s = serde_json::from_str(json).expect("decodes");
+        let s = match serde_json::from_str(json) {
+            Ok(s) => s,
+            Err(e) => panic!("{json}: {e}"),
+        };
         (s, tolerated() - before)
     }
 

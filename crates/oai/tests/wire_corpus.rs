@@ -11,6 +11,7 @@
 //! the fields that did not survive a decode and re-encode (what the types do
 //! not keep), and every failure with its reason; it fails unless every file
 //! is read, and when a file has no row in its provider's `SOURCES.md`.
+#![allow(clippy::unwrap_used)]
 #![cfg(all(
     feature = "chat",
     feature = "completions",

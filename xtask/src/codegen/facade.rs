@@ -442,6 +442,9 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             ),
         });
         // The streamed form.
+        let stream_prelude = format!(
+            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\nlet rb = rb.header(\"accept\", \"text/event-stream\");\n{params_code}{body_code}"
+        );
         if let Some(ev) = &answer.stream {
             let ev_ty = ty_of(model, ev)?;
             let options = if op.terminal_events.is_empty() {
@@ -483,9 +486,6 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                     "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{stream_prelude}{late}rb.stream_with({options}).await\n}}\n",
                     example_doc(&op.id, true),
                     op.name,
-                    stream_prelude = format!(
-                        "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\nlet rb = rb.header(\"accept\", \"text/event-stream\");\n{params_code}{body_code}"
-                    ),
                 ),
             });
         }
