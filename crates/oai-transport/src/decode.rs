@@ -632,6 +632,43 @@ mod tests {
         assert_eq!(describe_message("missing field `a b`"), "missing field");
     }
 
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text, put where a decoder's message would quote it (a
+            /// string for a number, an enum variant, a map key and value,
+            /// an unknown field), never shows: the marker `Zq` starting it
+            /// is found nowhere in the reason or the path, which stay on
+            /// one line and under their caps.
+            #[test]
+            fn no_value_is_ever_quoted(tail in "\\PC{0,40}", ctl in "[\\x00-\\x1f\\x7f\\u{2028}\\u{202e}]{0,2}") {
+                let v = format!("Zq{ctl}{tail}");
+                let texts = [
+                    serde_json::json!({"id": "x", "choices": [{"index": v, "message": {"role": "user", "content": "a"}}]}).to_string(),
+                    serde_json::json!({"id": "x", "choices": [{"index": 0, "message": {"role": v, "content": "a"}}]}).to_string(),
+                    serde_json::json!({"id": "x", "choices": [], "metadata": {v.as_str(): v}}).to_string(),
+                    serde_json::json!({"id": v, "choices": {}}).to_string(),
+                ];
+                // A key is shown in a path only when it is a plain name.
+                let plain = is_plain_name(&v);
+                for text in texts {
+                    let f = fail::<Completion>(&text);
+                    let shown = f.to_string();
+                    prop_assert!(!f.reason().contains("Zq"), "{}", shown);
+                    prop_assert!(plain || !shown.contains("Zq"), "{}", shown);
+                    prop_assert!(!shown.chars().any(crate::redact::is_unsafe_char), "{}", shown);
+                    prop_assert!(f.reason().len() <= MAX_REASON_BYTES);
+                }
+                let strict = serde_json::json!({"a": 1, v.as_str(): 2}).to_string();
+                let f = fail::<Strict>(&strict);
+                prop_assert!(!f.reason().contains("Zq"), "{}", f);
+                prop_assert!(plain || !f.to_string().contains("Zq"), "{}", f);
+            }
+        }
+    }
+
     #[test]
     fn long_paths_keep_their_end() {
         #[derive(Debug, Deserialize)]
