@@ -6,12 +6,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::api_error::{MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, parse_error_body};
 use crate::error::EXCERPT_CHARS;
 use crate::page::parse_page;
-use crate::retry::{MAX_DELAY, MAX_RETRY_AFTER, retry_after, retry_delay};
+use crate::retry::{Decision, MAX_DELAY, MAX_RETRY_AFTER, decide, retry_after, retry_delay};
 use crate::sse::{SseLimits, decode_all, decode_split};
 
 /// The names of the targets, as in `fuzz/fuzz_targets/`.
@@ -125,6 +125,25 @@ pub fn retry_after_header(data: &[u8]) {
         assert!(d > Duration::ZERO && d <= MAX_RETRY_AFTER);
         if retry_after(&h, now).is_none() {
             assert!(d <= MAX_DELAY);
+        }
+        // Whatever the cap, a retry waits more than zero and at most the
+        // cap (or a backoff step); a wait above the cap is never retried.
+        for cap in [Duration::ZERO, Duration::from_secs(1), MAX_RETRY_AFTER] {
+            match decide(
+                StatusCode::TOO_MANY_REQUESTS,
+                &h,
+                None,
+                retry,
+                now,
+                0.5,
+                cap,
+            ) {
+                Decision::Retry(d) => {
+                    assert!(d > Duration::ZERO && d <= cap.max(MAX_DELAY));
+                }
+                Decision::WaitTooLong(w) => assert!(w > cap),
+                _ => {}
+            }
         }
     }
 }
