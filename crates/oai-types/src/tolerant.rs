@@ -13,8 +13,7 @@
 //! - an integer field accepts a number with no fractional part written as a
 //!   float (`3.0`);
 //! - a text field accepts an array of text parts (`[{"type":"text","text":..}]`
-//!   or plain strings; the texts are joined) and a number or a boolean (its
-//!   JSON text);
+//!   or plain strings; the texts are joined);
 //! - a constant field (`"object": "chat.completion"`) accepts any string
 //!   (a union's tag still chooses its variant exactly).
 //!
@@ -233,8 +232,7 @@ pub fn opt_uint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
     int_or_null(d)
 }
 
-/// Reads a text: a string, an array of text parts, a number or a boolean;
-/// `null` gives `None`.
+/// Reads a text: a string or an array of text parts; `null` gives `None`.
 struct TextVisitor;
 
 impl<'de> Visitor<'de> for TextVisitor {
@@ -258,26 +256,6 @@ impl<'de> Visitor<'de> for TextVisitor {
 
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        bump();
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        bump();
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        bump();
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        bump();
-        Ok(Some(v.to_string()))
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -310,14 +288,13 @@ impl<'de> Deserialize<'de> for TextPart {
     }
 }
 
-/// A required text: also from text parts, a number or a boolean; `null` reads
-/// as `""`.
+/// A required text: also from text parts; `null` reads as `""`.
 #[doc(hidden)]
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(d.deserialize_any(TextVisitor)?.unwrap_or_else(absent))
 }
 
-/// An optional text: also from text parts, a number or a boolean.
+/// An optional text: also from text parts.
 #[doc(hidden)]
 pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     d.deserialize_any(TextVisitor)
@@ -427,11 +404,13 @@ mod tests {
     #[test]
     fn integral_floats_and_text_parts() {
         let (s, used) = read(
-            r#"{"n":12.0,"u":7.0,"t":[{"type":"text","text":"a"},{"type":"image_url"},"b"],"o":5}"#,
+            r#"{"n":12.0,"u":7.0,"t":[{"type":"text","text":"a"},{"type":"image_url"},"b"],"o":["c"]}"#,
         );
         assert_eq!(used, 5, "four rules and the absent list");
         assert_eq!((s.n, s.u, s.t.as_str()), (12, Some(7), "ab"));
-        assert_eq!(s.o.as_deref(), Some("5"));
+        assert_eq!(s.o.as_deref(), Some("c"));
+        // A number is not a text.
+        assert!(serde_json::from_str::<S>(r#"{"t":5}"#).is_err());
         assert!(serde_json::from_str::<S>(r#"{"n":1.5}"#).is_err());
         assert!(serde_json::from_str::<S>(r#"{"u":-1}"#).is_err());
         assert!(serde_json::from_str::<S>(r#"{"n":1e300}"#).is_err());
