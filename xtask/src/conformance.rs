@@ -7,6 +7,12 @@
 //! 2. Responses drawn by the independent generator decode into our types and
 //!    serialize back to the same JSON (the `conformance_mocks` test of
 //!    `oai-types`).
+//! 3. The spec's own response and request examples against our types.
+//!
+//! Steps 2 and 3 build the types with `--cfg oai_strict` (in their own target
+//! directory): they decode exactly what the schema says, so these checks see
+//! the generated types as the schema reads, not as tolerant decoding widens
+//! them.
 
 use std::path::Path;
 use std::process::Command;
@@ -25,6 +31,14 @@ fn python(args: &[&str], spec: &Path) -> Command {
         .arg(spec)
         .args(args)
         .current_dir(project_root());
+    cmd
+}
+
+/// `cargo` building with strict decoding, in `target/strict`.
+fn strict_cargo<const N: usize>(args: [&str; N]) -> Command {
+    let mut cmd = cargo(args);
+    cmd.env("RUSTFLAGS", "--cfg oai_strict")
+        .env("CARGO_TARGET_DIR", target_dir().join("strict"));
     cmd
 }
 
@@ -62,7 +76,7 @@ pub fn run(spec: &Path) -> Result {
         spec,
     ))?;
     exec(
-        cargo([
+        strict_cargo([
             "test",
             "-p",
             "oai-types",
@@ -72,5 +86,21 @@ pub fn run(spec: &Path) -> Result {
             "--nocapture",
         ])
         .env("OAI_CONFORMANCE_MOCKS", &mocks),
-    )
+    )?;
+
+    // 3. The spec's examples, strictly.
+    exec(&mut strict_cargo([
+        "test",
+        "-p",
+        "oai-types",
+        "--test",
+        "spec_examples",
+    ]))?;
+    exec(&mut strict_cargo([
+        "test",
+        "-p",
+        "oai-builders",
+        "--test",
+        "spec_request_examples",
+    ]))
 }
