@@ -9,10 +9,15 @@
 //! With `--compile-time` it also builds, each from scratch in a temporary
 //! target directory, `oai` with every API area (`full`, the figure DESIGN.md
 //! budgets) and with its default features (adding the structured outputs and
-//! the tool runner), `oai-types` with one area, and the
+//! the tool runner), `oai-types` with one area and with every area (as built,
+//! and with `--cfg oai_strict`, which leaves out the tolerant readers), and the
 //! yardstick of DESIGN.md, async-openai 0.41 with its `full` feature
 //! (`crates/oai-bench/compare-async-openai`, fetched from crates.io), and
 //! reports the CPU time (user + system) of each build.
+//!
+//! The `type_decode` bench also runs a second time with the types built by
+//! `--cfg oai_strict` (in `target/strict`): the ratio of the two is what
+//! tolerant decoding costs.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +27,17 @@ use std::time::{Instant, SystemTime};
 use crate::{Result, capture, cargo, exec, project_root, target_dir};
 
 /// The criterion bench targets of `oai-bench`.
-const BENCHES: [&str; 4] = ["call_overhead", "sse_decode", "embeddings", "request_build"];
+const BENCHES: [&str; 5] = [
+    "call_overhead",
+    "sse_decode",
+    "type_decode",
+    "embeddings",
+    "request_build",
+];
+
+/// The bench run a second time with the types built by `--cfg oai_strict`
+/// (in `target/strict`; its estimates are read as `strict/<group>/<id>`).
+const STRICT_BENCH: &str = "type_decode";
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -53,6 +68,15 @@ pub fn run(args: &Args) -> Result {
         bench.args(["--bench", name]);
     }
     exec(&mut bench)?;
+    // What tolerant decoding costs: the same payloads into the same types,
+    // built strict.
+    exec(&mut crate::conformance::strict_cargo([
+        "bench",
+        "-p",
+        "oai-bench",
+        "--bench",
+        STRICT_BENCH,
+    ]))?;
 
     let load = capture(&mut cargo([
         "run",
@@ -87,8 +111,10 @@ pub fn run(args: &Args) -> Result {
     };
 
     let criterion = target_dir().join("criterion");
+    let strict = target_dir().join("strict").join("criterion");
     let estimates = Estimates {
         root: &criterion,
+        strict: &strict,
         since,
     };
     let wall = started.elapsed().as_secs_f64();
@@ -117,17 +143,24 @@ pub fn run(args: &Args) -> Result {
     }
 }
 
-/// Where criterion left its estimates, and the time before which a file is
-/// stale (left by an earlier run).
+/// Where criterion left its estimates (for the normal build and the strict
+/// one), and the time before which a file is stale (left by an earlier run).
 struct Estimates<'a> {
     root: &'a Path,
+    strict: &'a Path,
     since: SystemTime,
 }
 
 impl Estimates<'_> {
-    /// The mean of `group/id`, in nanoseconds, when this run measured it.
+    /// The mean of `group/id` (`strict/group/id` for the strict build), in
+    /// nanoseconds, when this run measured it.
     fn mean(&self, id: &str) -> Option<f64> {
-        let path: PathBuf = self.root.join(id).join("new").join("estimates.json");
+        let path: PathBuf = match id.strip_prefix("strict/") {
+            Some(rest) => self.strict.join(rest),
+            None => self.root.join(id),
+        }
+        .join("new")
+        .join("estimates.json");
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
         if modified < self.since {
             return None;
@@ -211,6 +244,50 @@ fn compare(
     }
 }
 
+/// What tolerant decoding costs: `generated` of the normal build against the
+/// same bench of the strict build. The two builds run one after the other, so
+/// a machine that got busier in between would move a plain ratio; each side
+/// is therefore taken relative to the hand-written type of its own run (which
+/// the cfg does not change), and the ratio of those is reported. The means
+/// shown are the raw ones.
+fn tolerance_cost(
+    estimates: &Estimates<'_>,
+    missing: &mut Vec<String>,
+    figure: &str,
+    generated: &str,
+    handwritten: &str,
+) -> Row {
+    let strict_generated = format!("strict/{generated}");
+    let strict_handwritten = format!("strict/{handwritten}");
+    let mut get = |id: &str| {
+        let v = estimates.mean(id);
+        if v.is_none() {
+            missing.push(id.to_owned());
+        }
+        v
+    };
+    let (g, h, sg, sh) = (
+        get(generated),
+        get(handwritten),
+        get(&strict_generated),
+        get(&strict_handwritten),
+    );
+    let ratio = match (g, h, sg, sh) {
+        (Some(g), Some(h), Some(sg), Some(sh)) if h > 0.0 && sg > 0.0 && sh > 0.0 => {
+            Some((g / h) / (sg / sh))
+        }
+        _ => None,
+    };
+    Row {
+        figure: format!("{figure} (each relative to the hand-written type of its run)"),
+        ours: g.map_or("missing".into(), duration),
+        bare: sg.map_or("missing".into(), duration),
+        ratio: ratio.map_or("—".into(), |r| format!("{r:.3}x")),
+        budget: "—".into(),
+        met: "—".into(),
+    }
+}
+
 /// Clean-build CPU seconds (user + system) of the two reported builds.
 struct CompileTimes {
     rows: Vec<(String, f64, f64)>,
@@ -221,6 +298,8 @@ struct CompileTimes {
 /// the structured outputs and the tool runner) are reported beside it.
 const OAI_FULL: &str = "oai, feature full (every API area)";
 const OAI_DEFAULT: &str = "oai, default features (full + structured + tools)";
+const TYPES_FULL: &str = "oai-types, every API area";
+const TYPES_FULL_STRICT: &str = "oai-types, every API area, `--cfg oai_strict`";
 const ASYNC_OPENAI: &str = "async-openai 0.41.3, feature full (the yardstick)";
 
 /// Instructions of one call, ours and bare, counted by callgrind.
@@ -291,7 +370,9 @@ fn compile_times() -> Result<CompileTimes> {
         .join("compare-async-openai")
         .join("Cargo.toml");
     let yardstick = yardstick.to_string_lossy().into_owned();
-    let builds: [(&str, Vec<&str>); 4] = [
+    let strict = Some("--cfg oai_strict");
+    let types_full = ["build", "--release", "--quiet", "-p", "oai-types"];
+    let builds: [(&str, Vec<&str>, Option<&str>); 6] = [
         (
             OAI_FULL,
             vec![
@@ -304,10 +385,12 @@ fn compile_times() -> Result<CompileTimes> {
                 "--features",
                 "full",
             ],
+            None,
         ),
         (
             OAI_DEFAULT,
             vec!["build", "--release", "--quiet", "-p", "oai"],
+            None,
         ),
         (
             "oai-types, feature chat",
@@ -321,7 +404,10 @@ fn compile_times() -> Result<CompileTimes> {
                 "--features",
                 "chat",
             ],
+            None,
         ),
+        (TYPES_FULL, types_full.to_vec(), None),
+        (TYPES_FULL_STRICT, types_full.to_vec(), strict),
         (
             ASYNC_OPENAI,
             vec![
@@ -332,26 +418,33 @@ fn compile_times() -> Result<CompileTimes> {
                 "--manifest-path",
                 &yardstick,
             ],
+            None,
         ),
     ];
     let cargo_path = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut rows = Vec::new();
-    for (name, args) in builds {
+    for (name, args, rustflags) in builds {
         let dir = target_dir().join("bench").join("compile-time");
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }
-        println!("$ time cargo {} (fresh target dir)", args.join(" "));
+        let flags = rustflags.map_or(String::new(), |f| format!("RUSTFLAGS='{f}' "));
+        println!("$ time {flags}cargo {} (fresh target dir)", args.join(" "));
         // bash's `time` counts the CPU of every process the build waited for.
-        let out = Command::new("bash")
-            .arg("-c")
+        let mut time = Command::new("bash");
+        time.arg("-c")
             .arg(r#"TIMEFORMAT='cpu-time %U %S %R'; time "$0" "$@""#)
             .arg(&cargo_path)
             .args(&args)
             .env("CARGO_TARGET_DIR", &dir)
             .env("CARGO_INCREMENTAL", "0")
-            .current_dir(project_root())
+            .current_dir(project_root());
+        match rustflags {
+            Some(f) => time.env("RUSTFLAGS", f),
+            None => time.env_remove("RUSTFLAGS"),
+        };
+        let out = time
             .output()
             .map_err(|e| format!("could not start bash for `cargo {}`: {e}", args.join(" ")))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -459,6 +552,59 @@ fn render(
             "sse_decode_responses/decoder",
             "sse_decode_responses/bare_split_variant",
             None,
+        ),
+        compare(
+            e,
+            m,
+            "types, 10k chat chunks: generated `CreateChatCompletionStreamResponse` vs a hand-written struct with every field (payloads in memory)",
+            "type_decode_chat/generated",
+            "type_decode_chat/handwritten",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "types (where): the hand-written chunk with a `#[serde(flatten)]` map of unknown fields vs without",
+            "type_decode_chat/handwritten_flatten",
+            "type_decode_chat/handwritten",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "types, Responses text deltas: generated `ResponseTextDeltaEvent` vs a hand-written struct",
+            "type_decode_text_delta/generated",
+            "type_decode_text_delta/handwritten",
+            None,
+        ),
+        compare(
+            e,
+            m,
+            "types, Responses text deltas: the `ResponseStreamEvent` union vs its variant struct",
+            "type_decode_text_delta/union",
+            "type_decode_text_delta/generated",
+            None,
+        ),
+        tolerance_cost(
+            e,
+            m,
+            "tolerance cost, 10k chat chunks: generated type as built vs built with `--cfg oai_strict`",
+            "type_decode_chat/generated",
+            "type_decode_chat/handwritten",
+        ),
+        tolerance_cost(
+            e,
+            m,
+            "tolerance cost, Responses text deltas: as built vs `--cfg oai_strict`",
+            "type_decode_text_delta/generated",
+            "type_decode_text_delta/handwritten",
+        ),
+        tolerance_cost(
+            e,
+            m,
+            "tolerance cost, Responses text deltas through the union: as built vs `--cfg oai_strict`",
+            "type_decode_text_delta/union",
+            "type_decode_text_delta/handwritten",
         ),
         compare(
             e,
@@ -611,6 +757,16 @@ fn render(
                 format!("{cpu:.1} s CPU ({wall:.1} s wall)"),
             ));
         }
+        if let (Some(tolerant), Some(strict)) = (cpu_of(TYPES_FULL), cpu_of(TYPES_FULL_STRICT)) {
+            rows.push(Row {
+                figure: "tolerance cost, clean build CPU: oai-types (every area) as built vs `--cfg oai_strict`".into(),
+                ours: format!("{tolerant:.1} s"),
+                bare: format!("{strict:.1} s"),
+                ratio: format!("{:.3}x", tolerant / strict),
+                budget: "—".into(),
+                met: "—".into(),
+            });
+        }
         if let (Some(ours), Some(yard)) = (cpu_of(OAI_FULL), cpu_of(ASYNC_OPENAI)) {
             let ratio = ours / yard;
             rows.push(Row {
@@ -704,6 +860,7 @@ mod tests {
         let empty = std::env::temp_dir().join(format!("xtask-bench-none-{}", std::process::id()));
         let e = Estimates {
             root: &empty,
+            strict: &empty,
             since: SystemTime::UNIX_EPOCH,
         };
         let (report, missing) = render(&e, "{}", "{}", None, None, 1.0);
@@ -715,6 +872,7 @@ mod tests {
             sources.push_str(&std::fs::read_to_string(path).unwrap());
         }
         for id in &missing {
+            let id = id.strip_prefix("strict/").unwrap_or(id);
             let (group, function) = id.split_once('/').unwrap();
             assert!(
                 sources.contains(&format!("benchmark_group(\"{group}\")")),
@@ -741,6 +899,7 @@ mod tests {
         }
         let e = Estimates {
             root: &dir,
+            strict: &dir.join("strict"),
             since: SystemTime::UNIX_EPOCH,
         };
         let mut missing = Vec::new();
@@ -752,9 +911,24 @@ mod tests {
         let gone = compare(&e, &mut missing, "f", "g/none", "g/bare", Some(1.5));
         assert_eq!((gone.ours.as_str(), gone.met.as_str()), ("missing", "—"));
         assert_eq!(missing, ["g/none"]);
+        // `strict/...` reads the strict build's estimates.
+        let d = dir.join("strict").join("g/ours").join("new");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("estimates.json"), r#"{"mean":{"point_estimate":84.0}}"#).unwrap();
+        let strict = compare(&e, &mut missing, "f", "g/ours", "strict/g/ours", None);
+        assert_eq!(strict.ratio, "1.250x");
+        // The tolerance cost is taken relative to each run's own baseline:
+        // (105 / 100) / (84 / 80) = 1.
+        let d = dir.join("strict").join("g/bare").join("new");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("estimates.json"), r#"{"mean":{"point_estimate":80.0}}"#).unwrap();
+        let cost = tolerance_cost(&e, &mut missing, "f", "g/ours", "g/bare");
+        assert_eq!((cost.ratio.as_str(), cost.bare.as_str()), ("1.000x", "84 ns"));
+        assert_eq!(missing, ["g/none"]);
         // Estimates older than the run are stale.
         let later = Estimates {
             root: &dir,
+            strict: &dir,
             since: SystemTime::now() + std::time::Duration::from_secs(3600),
         };
         assert_eq!(later.mean("g/ours"), None);

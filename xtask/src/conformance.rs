@@ -35,7 +35,7 @@ fn python(args: &[&str], spec: &Path) -> Command {
 }
 
 /// `cargo` building with strict decoding, in `target/strict`.
-fn strict_cargo<const N: usize>(args: [&str; N]) -> Command {
+pub(crate) fn strict_cargo<const N: usize>(args: [&str; N]) -> Command {
     let mut cmd = cargo(args);
     cmd.env("RUSTFLAGS", "--cfg oai_strict")
         .env("CARGO_TARGET_DIR", target_dir().join("strict"));

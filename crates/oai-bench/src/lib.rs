@@ -11,6 +11,8 @@
 //!   with one fixed reply;
 //! - [`bare`]: the baseline event splitter (split on a blank line, take the
 //!   `data:` payload) that the client's decoder is compared with;
+//! - [`handwritten`]: hand-written types for the fixtures' payloads, the
+//!   limit the generated types' decoding is measured against;
 //! - [`memory`]: `VmRSS`/`VmHWM` readings from `/proc/self/status`.
 //!
 //! Run everything with `cargo xtask bench`; it writes `target/bench/report.md`.
@@ -19,5 +21,6 @@
 
 pub mod bare;
 pub mod fixtures;
+pub mod handwritten;
 pub mod memory;
 pub mod server;

@@ -36,8 +36,8 @@ pub mod __private {
         string_enum_from_string, unknown_tag,
     };
     pub use crate::tolerant::{
-        Empty, TOLERANT, absent, boolean, float, int, opt_int, opt_text, opt_uint, or_empty, text,
-        try_exact_variant, try_tolerant_variant, uint,
+        Empty, TOLERANT, absent, boolean, float, int, opt_int, opt_text, opt_uint, or_empty,
+        set_tolerated, text, tolerated, try_exact_variant, try_tolerant_variant, uint,
     };
     pub use serde;
     pub use serde_json;

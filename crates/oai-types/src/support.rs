@@ -440,8 +440,10 @@ macro_rules! __variant_tag {
 ///   `serde_json::Value`, each variant is tried on a borrow of it in order,
 ///   first accepting only a variant that decodes without any tolerance rule
 ///   (see `oai_types::tolerant`), then (unless built with `--cfg oai_strict`)
-///   the first that decodes at all; when none does the result is `Unknown`
-///   with the value. It fails only when the input itself is not valid data.
+///   the one that decodes with the fewest tolerance rules (the first of them
+///   on a tie; an object goes to a struct variant only when it carries one of
+///   that struct's field names); when none does the result is `Unknown` with
+///   the value. It fails only when the input itself is not valid data.
 ///
 /// # Example
 ///
@@ -536,11 +538,20 @@ macro_rules! untagged_union {
                     }
                 )+
                 if $crate::__private::TOLERANT {
+                    // The variant that needs the fewest tolerance rules; the
+                    // first of them on a tie.
+                    let mut best: ::core::option::Option<(Self, u64)> = ::core::option::Option::None;
                     $(
-                        if let ::core::option::Option::Some(inner) = $crate::__private::try_tolerant_variant(&value) {
-                            return ::core::result::Result::Ok(Self::$variant(inner));
+                        if let ::core::option::Option::Some((inner, used)) = $crate::__private::try_tolerant_variant(&value) {
+                            if best.as_ref().is_none_or(|(_, least)| used < *least) {
+                                best = ::core::option::Option::Some((Self::$variant(inner), used));
+                            }
                         }
                     )+
+                    if let ::core::option::Option::Some((chosen, used)) = best {
+                        $crate::__private::set_tolerated($crate::__private::tolerated().wrapping_add(used));
+                        return ::core::result::Result::Ok(chosen);
+                    }
                 }
                 ::core::result::Result::Ok(Self::Unknown(value))
             }

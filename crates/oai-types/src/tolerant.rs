@@ -58,6 +58,12 @@ fn bump() {
 /// Implemented by every generated type; not meant to be called directly.
 #[doc(hidden)]
 pub trait Empty {
+    /// The wire names of a struct's fields (empty for every other type): an
+    /// untagged union takes an object for this struct only when tolerance is
+    /// needed *and* the object has at least one of these names
+    /// (see [`try_tolerant_variant`]).
+    const FIELDS: &'static [&'static str] = &[];
+
     /// The empty value.
     fn empty() -> Self;
 }
@@ -95,6 +101,8 @@ impl<T> Empty for Option<T> {
 }
 
 impl<T: Empty> Empty for Box<T> {
+    const FIELDS: &'static [&'static str] = T::FIELDS;
+
     fn empty() -> Self {
         Box::new(T::empty())
     }
@@ -336,17 +344,28 @@ pub fn try_exact_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> 
 }
 
 /// One variant of an untagged union, tolerance allowed (the second pass, when
-/// no variant fits exactly).
+/// no variant fits exactly), with the number of tolerance rules it needed.
+/// The counter is left as it was: the union adds the count of the variant it
+/// chooses (the one that needs the fewest rules).
+///
+/// An object is taken for a struct variant only when it carries at least one
+/// of the struct's field names: every required field of a struct reads as
+/// empty when absent, so without this rule the first struct variant would
+/// take any object, and a shape the union does not know would be filed under
+/// that variant instead of `Unknown`.
 #[doc(hidden)]
-pub fn try_tolerant_variant<'a, T: Deserialize<'a>>(value: &'a Value) -> Option<T> {
-    let before = tolerated();
-    match T::deserialize(value) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            set_tolerated(before);
-            None
-        }
+pub fn try_tolerant_variant<'a, T: Deserialize<'a> + Empty>(value: &'a Value) -> Option<(T, u64)> {
+    if let Value::Object(object) = value
+        && !T::FIELDS.is_empty()
+        && !T::FIELDS.iter().any(|name| object.contains_key(*name))
+    {
+        return None;
     }
+    let before = tolerated();
+    let read = T::deserialize(value);
+    let used = tolerated().wrapping_sub(before);
+    set_tolerated(before);
+    read.ok().map(|v| (v, used))
 }
 
 #[cfg(all(test, not(oai_strict)))]
@@ -414,5 +433,83 @@ mod tests {
         assert!(serde_json::from_str::<S>(r#"{"n":1.5}"#).is_err());
         assert!(serde_json::from_str::<S>(r#"{"u":-1}"#).is_err());
         assert!(serde_json::from_str::<S>(r#"{"n":1e300}"#).is_err());
+    }
+
+    /// Three text fields, each read tolerantly.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+    struct Wide {
+        #[serde(default = "absent", deserialize_with = "text")]
+        a: String,
+        #[serde(default = "absent", deserialize_with = "text")]
+        b: String,
+        #[serde(default = "absent", deserialize_with = "text")]
+        c: String,
+    }
+
+    impl Empty for Wide {
+        const FIELDS: &'static [&'static str] = &["a", "b", "c"];
+        fn empty() -> Self {
+            Self { a: String::new(), b: String::new(), c: String::new() }
+        }
+    }
+
+    /// Two text fields, one shared with `Wide`.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+    struct Narrow {
+        #[serde(default = "absent", deserialize_with = "text")]
+        c: String,
+        #[serde(default = "absent", deserialize_with = "text")]
+        d: String,
+    }
+
+    impl Empty for Narrow {
+        const FIELDS: &'static [&'static str] = &["c", "d"];
+        fn empty() -> Self {
+            Self { c: String::new(), d: String::new() }
+        }
+    }
+
+    crate::untagged_union! {
+        enum Either {
+            Wide(Wide),
+            Narrow(Narrow),
+        }
+    }
+
+    fn either(json: &str) -> (Either, u64) {
+        let before = tolerated();
+        let value = match serde_json::from_str(json) {
+            Ok(v) => v,
+            Err(e) => panic!("{json}: {e}"),
+        };
+        (value, tolerated() - before)
+    }
+
+    #[test]
+    fn an_untagged_union_takes_the_closest_variant_or_none() {
+        // Exact fits first, in order.
+        let (v, used) = either(r#"{"c":"x","d":"y"}"#);
+        assert!(matches!(v, Either::Narrow(_)), "{v:?}");
+        assert_eq!(used, 0);
+        let (v, used) = either(r#"{"a":"1","b":"2","c":"3"}"#);
+        assert!(matches!(v, Either::Wide(_)), "{v:?}");
+        assert_eq!(used, 0);
+        // Both need a rule: the one that needs fewer (Narrow lacks one field,
+        // Wide two), whatever the order of the variants.
+        let (v, used) = either(r#"{"c":"x"}"#);
+        assert_eq!(v, Either::Narrow(Narrow { c: "x".into(), d: String::new() }));
+        assert_eq!(used, 1, "only the chosen variant's rules count");
+        // A tie goes to the first.
+        let (v, _) = either(r#"{"a":"1","b":"2","d":"y"}"#);
+        assert!(matches!(v, Either::Wide(_)), "{v:?}");
+        let (v, _) = either(r#"{"a":"1","d":"y"}"#);
+        assert!(matches!(v, Either::Narrow(_)), "{v:?}");
+        // An object that names none of a struct's fields is not that struct,
+        // even though every field of it may be absent.
+        let (v, used) = either(r#"{"z":1}"#);
+        assert_eq!(v.as_unknown(), Some(&serde_json::json!({"z": 1})));
+        assert_eq!(used, 0);
+        let (v, _) = either(r#"{"d":"y","z":1}"#);
+        assert!(matches!(v, Either::Narrow(_)), "{v:?}");
     }
 }

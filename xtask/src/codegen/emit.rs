@@ -320,9 +320,11 @@ fn empty_impl(t: &TypeDef) -> Option<String> {
         .map(|f| format!("{}: Empty::empty()", f.name))
         .chain(std::iter::once("extra: crate::Extra::new()".to_owned()))
         .collect();
+    let names: Vec<String> = fields.iter().map(|f| format!("{:?}", f.wire)).collect();
     Some(format!(
-        "impl Empty for {} {{\nfn empty() -> Self {{\nSelf {{ {} }}\n}}\n}}\n\n",
+        "impl Empty for {} {{\nconst FIELDS: &'static [&'static str] = &[{}];\nfn empty() -> Self {{\nSelf {{ {} }}\n}}\n}}\n\n",
         t.name,
+        names.join(", "),
         inits.join(", ")
     ))
 }

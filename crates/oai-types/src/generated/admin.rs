@@ -74,6 +74,16 @@ pub struct AdminApiKey {
 }
 
 impl Empty for AdminApiKey {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "redacted_value",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "owner",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -168,6 +178,17 @@ pub struct AdminApiKeyCreateResponse {
 }
 
 impl Empty for AdminApiKeyCreateResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "redacted_value",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "owner",
+        "value",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -235,6 +256,7 @@ pub struct AdminApiKeyOwner {
 }
 
 impl Empty for AdminApiKeyOwner {
+    const FIELDS: &'static [&'static str] = &["type", "object", "id", "name", "created_at", "role"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -274,6 +296,7 @@ pub struct AdminApiKeysCreateRequest {
 }
 
 impl Empty for AdminApiKeysCreateRequest {
+    const FIELDS: &'static [&'static str] = &["name", "expires_in_seconds"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -313,6 +336,7 @@ pub struct AdminApiKeysDeleteResponse {
 }
 
 impl Empty for AdminApiKeysDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -348,6 +372,7 @@ pub struct AdminApiKeysListParams {
 }
 
 impl Empty for AdminApiKeysListParams {
+    const FIELDS: &'static [&'static str] = &["after", "order", "limit"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -402,6 +427,7 @@ pub struct ApiKeyList {
 }
 
 impl Empty for ApiKeyList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "first_id", "last_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -520,6 +546,20 @@ pub struct AssignedRoleDetails {
 }
 
 impl Empty for AssignedRoleDetails {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "permissions",
+        "resource_type",
+        "predefined_role",
+        "description",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "created_by_user_obj",
+        "metadata",
+        "assignment_sources",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -566,6 +606,7 @@ pub struct AssignedRoleDetailsAssignmentSourcesItem {
 }
 
 impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
+    const FIELDS: &'static [&'static str] = &["principal_id", "principal_type"];
     fn empty() -> Self {
         Self {
             principal_id: Empty::empty(),
@@ -1005,6 +1046,68 @@ pub struct AuditLog {
 }
 
 impl Empty for AuditLog {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "effective_at",
+        "project",
+        "actor",
+        "api_key.created",
+        "api_key.updated",
+        "api_key.deleted",
+        "checkpoint.permission.created",
+        "checkpoint.permission.deleted",
+        "external_key.registered",
+        "external_key.removed",
+        "group.created",
+        "group.updated",
+        "group.deleted",
+        "scim.enabled",
+        "scim.disabled",
+        "invite.sent",
+        "invite.accepted",
+        "invite.deleted",
+        "ip_allowlist.created",
+        "ip_allowlist.updated",
+        "ip_allowlist.deleted",
+        "ip_allowlist.config.activated",
+        "ip_allowlist.config.deactivated",
+        "login.succeeded",
+        "login.failed",
+        "logout.succeeded",
+        "logout.failed",
+        "organization.updated",
+        "project.created",
+        "project.updated",
+        "project.archived",
+        "project.deleted",
+        "rate_limit.updated",
+        "rate_limit.deleted",
+        "role.created",
+        "role.updated",
+        "role.deleted",
+        "role.assignment.created",
+        "role.assignment.deleted",
+        "role.bound_to_resource",
+        "role.unbound_from_resource",
+        "service_account.created",
+        "service_account.updated",
+        "service_account.deleted",
+        "workload_identity_provider.created",
+        "workload_identity_provider.updated",
+        "workload_identity_provider.deleted",
+        "workload_identity_provider_mapping.created",
+        "workload_identity_provider_mapping.updated",
+        "workload_identity_provider_mapping.deleted",
+        "user.added",
+        "user.updated",
+        "user.deleted",
+        "certificate.created",
+        "certificate.updated",
+        "certificate.deleted",
+        "certificates.activated",
+        "certificates.deactivated",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1090,6 +1193,7 @@ pub struct AuditLogActor {
 }
 
 impl Empty for AuditLogActor {
+    const FIELDS: &'static [&'static str] = &["type", "session", "api_key"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1125,6 +1229,7 @@ pub struct AuditLogActorApiKey {
 }
 
 impl Empty for AuditLogActorApiKey {
+    const FIELDS: &'static [&'static str] = &["id", "type", "user", "service_account"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1162,6 +1267,7 @@ pub struct AuditLogActorServiceAccount {
 }
 
 impl Empty for AuditLogActorServiceAccount {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1189,6 +1295,7 @@ pub struct AuditLogActorSession {
 }
 
 impl Empty for AuditLogActorSession {
+    const FIELDS: &'static [&'static str] = &["user", "ip_address"];
     fn empty() -> Self {
         Self {
             user: Empty::empty(),
@@ -1231,6 +1338,7 @@ pub struct AuditLogActorUser {
 }
 
 impl Empty for AuditLogActorUser {
+    const FIELDS: &'static [&'static str] = &["id", "email"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1259,6 +1367,7 @@ pub struct AuditLogApiKeyCreated {
 }
 
 impl Empty for AuditLogApiKeyCreated {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1280,6 +1389,7 @@ pub struct AuditLogApiKeyCreatedData {
 }
 
 impl Empty for AuditLogApiKeyCreatedData {
+    const FIELDS: &'static [&'static str] = &["scopes"];
     fn empty() -> Self {
         Self {
             scopes: Empty::empty(),
@@ -1304,6 +1414,7 @@ pub struct AuditLogApiKeyDeleted {
 }
 
 impl Empty for AuditLogApiKeyDeleted {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1331,6 +1442,7 @@ pub struct AuditLogApiKeyUpdated {
 }
 
 impl Empty for AuditLogApiKeyUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1376,6 +1488,7 @@ pub struct AuditLogCertificateDeleted {
 }
 
 impl Empty for AuditLogCertificateDeleted {
+    const FIELDS: &'static [&'static str] = &["id", "name", "certificate"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1401,6 +1514,7 @@ pub struct AuditLogCertificatesActivated {
 }
 
 impl Empty for AuditLogCertificatesActivated {
+    const FIELDS: &'static [&'static str] = &["certificates"];
     fn empty() -> Self {
         Self {
             certificates: Empty::empty(),
@@ -1434,6 +1548,7 @@ pub struct AuditLogCheckpointPermissionCreated {
 }
 
 impl Empty for AuditLogCheckpointPermissionCreated {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1466,6 +1581,7 @@ pub struct AuditLogCheckpointPermissionCreatedData {
 }
 
 impl Empty for AuditLogCheckpointPermissionCreatedData {
+    const FIELDS: &'static [&'static str] = &["project_id", "fine_tuned_model_checkpoint"];
     fn empty() -> Self {
         Self {
             project_id: Empty::empty(),
@@ -1793,6 +1909,7 @@ pub struct AuditLogExternalKeyRegistered {
 }
 
 impl Empty for AuditLogExternalKeyRegistered {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1824,6 +1941,7 @@ pub struct AuditLogGroupCreated {
 }
 
 impl Empty for AuditLogGroupCreated {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1849,6 +1967,7 @@ pub struct AuditLogGroupCreatedData {
 }
 
 impl Empty for AuditLogGroupCreatedData {
+    const FIELDS: &'static [&'static str] = &["group_name"];
     fn empty() -> Self {
         Self {
             group_name: Empty::empty(),
@@ -1879,6 +1998,7 @@ pub struct AuditLogGroupUpdated {
 }
 
 impl Empty for AuditLogGroupUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1916,6 +2036,7 @@ pub struct AuditLogInviteSent {
 }
 
 impl Empty for AuditLogInviteSent {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1948,6 +2069,7 @@ pub struct AuditLogInviteSentData {
 }
 
 impl Empty for AuditLogInviteSentData {
+    const FIELDS: &'static [&'static str] = &["email", "role"];
     fn empty() -> Self {
         Self {
             email: Empty::empty(),
@@ -1969,6 +2091,7 @@ pub struct AuditLogIpAllowlistConfigActivated {
 }
 
 impl Empty for AuditLogIpAllowlistConfigActivated {
+    const FIELDS: &'static [&'static str] = &["configs"];
     fn empty() -> Self {
         Self {
             configs: Empty::empty(),
@@ -2009,6 +2132,7 @@ pub struct AuditLogIpAllowlistCreated {
 }
 
 impl Empty for AuditLogIpAllowlistCreated {
+    const FIELDS: &'static [&'static str] = &["id", "name", "allowed_ips"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2041,6 +2165,7 @@ pub struct AuditLogIpAllowlistUpdated {
 }
 
 impl Empty for AuditLogIpAllowlistUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "allowed_ips"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2073,6 +2198,7 @@ pub struct AuditLogLoginFailed {
 }
 
 impl Empty for AuditLogLoginFailed {
+    const FIELDS: &'static [&'static str] = &["error_code", "error_message"];
     fn empty() -> Self {
         Self {
             error_code: Empty::empty(),
@@ -2104,6 +2230,7 @@ pub struct AuditLogOrganizationUpdated {
 }
 
 impl Empty for AuditLogOrganizationUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2171,6 +2298,15 @@ pub struct AuditLogOrganizationUpdatedChangesRequested {
 }
 
 impl Empty for AuditLogOrganizationUpdatedChangesRequested {
+    const FIELDS: &'static [&'static str] = &[
+        "title",
+        "description",
+        "name",
+        "threads_ui_visibility",
+        "usage_dashboard_visibility",
+        "api_call_logging",
+        "api_call_logging_project_ids",
+    ];
     fn empty() -> Self {
         Self {
             title: Empty::empty(),
@@ -2208,6 +2344,7 @@ pub struct AuditLogProject {
 }
 
 impl Empty for AuditLogProject {
+    const FIELDS: &'static [&'static str] = &["id", "name"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2239,6 +2376,7 @@ pub struct AuditLogProjectCreated {
 }
 
 impl Empty for AuditLogProjectCreated {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2271,6 +2409,7 @@ pub struct AuditLogProjectCreatedData {
 }
 
 impl Empty for AuditLogProjectCreatedData {
+    const FIELDS: &'static [&'static str] = &["name", "title"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -2302,6 +2441,7 @@ pub struct AuditLogProjectUpdated {
 }
 
 impl Empty for AuditLogProjectUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2327,6 +2467,7 @@ pub struct AuditLogProjectUpdatedChangesRequested {
 }
 
 impl Empty for AuditLogProjectUpdatedChangesRequested {
+    const FIELDS: &'static [&'static str] = &["title"];
     fn empty() -> Self {
         Self {
             title: Empty::empty(),
@@ -2357,6 +2498,7 @@ pub struct AuditLogRateLimitUpdated {
 }
 
 impl Empty for AuditLogRateLimitUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2399,6 +2541,14 @@ pub struct AuditLogRateLimitUpdatedChangesRequested {
 }
 
 impl Empty for AuditLogRateLimitUpdatedChangesRequested {
+    const FIELDS: &'static [&'static str] = &[
+        "max_requests_per_1_minute",
+        "max_tokens_per_1_minute",
+        "max_images_per_1_minute",
+        "max_audio_megabytes_per_1_minute",
+        "max_requests_per_1_day",
+        "batch_1_day_max_input_tokens",
+    ];
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
@@ -2456,6 +2606,13 @@ pub struct AuditLogRoleAssignmentCreated {
 }
 
 impl Empty for AuditLogRoleAssignmentCreated {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "principal_id",
+        "principal_type",
+        "resource_id",
+        "resource_type",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2538,6 +2695,18 @@ pub struct AuditLogRoleBoundToResource {
 }
 
 impl Empty for AuditLogRoleBoundToResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "role_id",
+        "resource_id",
+        "resource_type",
+        "permissions",
+        "workspace_id",
+        "connector_id",
+        "connector_name",
+        "enabled",
+        "source",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2611,6 +2780,13 @@ pub struct AuditLogRoleCreated {
 }
 
 impl Empty for AuditLogRoleCreated {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "role_name",
+        "permissions",
+        "resource_type",
+        "resource_id",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2648,6 +2824,7 @@ pub struct AuditLogRoleUpdated {
 }
 
 impl Empty for AuditLogRoleUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2703,6 +2880,15 @@ pub struct AuditLogRoleUpdatedChangesRequested {
 }
 
 impl Empty for AuditLogRoleUpdatedChangesRequested {
+    const FIELDS: &'static [&'static str] = &[
+        "role_name",
+        "resource_id",
+        "resource_type",
+        "permissions_added",
+        "permissions_removed",
+        "description",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             role_name: Empty::empty(),
@@ -2742,6 +2928,7 @@ pub struct AuditLogServiceAccountCreated {
 }
 
 impl Empty for AuditLogServiceAccountCreated {
+    const FIELDS: &'static [&'static str] = &["id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2767,6 +2954,7 @@ pub struct AuditLogServiceAccountCreatedData {
 }
 
 impl Empty for AuditLogServiceAccountCreatedData {
+    const FIELDS: &'static [&'static str] = &["role"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -2797,6 +2985,7 @@ pub struct AuditLogServiceAccountUpdated {
 }
 
 impl Empty for AuditLogServiceAccountUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2850,6 +3039,7 @@ pub struct AuditLogWorkloadIdentityProviderMappingCreated {
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
+    const FIELDS: &'static [&'static str] = &["id", "identity_provider_id", "data"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2897,6 +3087,12 @@ pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "identity_provider_id",
+        "project_id",
+        "service_account_id",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2934,6 +3130,7 @@ pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "identity_provider_id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2963,6 +3160,7 @@ pub struct AuditLogWorkloadIdentityProviderUpdated {
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderUpdated {
+    const FIELDS: &'static [&'static str] = &["id", "changes_requested"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3030,6 +3228,14 @@ pub struct Certificate {
 }
 
 impl Empty for Certificate {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "created_at",
+        "certificate_details",
+        "active",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3067,6 +3273,7 @@ pub struct CertificateCertificateDetails {
 }
 
 impl Empty for CertificateCertificateDetails {
+    const FIELDS: &'static [&'static str] = &["valid_at", "expires_at", "content"];
     fn empty() -> Self {
         Self {
             valid_at: Empty::empty(),
@@ -3131,6 +3338,15 @@ pub struct CostsResult {
 }
 
 impl Empty for CostsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "amount",
+        "line_item",
+        "project_id",
+        "api_key_id",
+        "quantity",
+        "quantity_unit",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3164,6 +3380,7 @@ pub struct CostsResultAmount {
 }
 
 impl Empty for CostsResultAmount {
+    const FIELDS: &'static [&'static str] = &["value", "currency"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -3214,6 +3431,7 @@ pub struct CreateGroupBody {
 }
 
 impl Empty for CreateGroupBody {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -3240,6 +3458,7 @@ pub struct CreateGroupUserBody {
 }
 
 impl Empty for CreateGroupUserBody {
+    const FIELDS: &'static [&'static str] = &["user_id"];
     fn empty() -> Self {
         Self {
             user_id: Empty::empty(),
@@ -3267,6 +3486,7 @@ pub struct CreateProjectServiceAccountApiKeyBody {
 }
 
 impl Empty for CreateProjectServiceAccountApiKeyBody {
+    const FIELDS: &'static [&'static str] = &["name", "scopes"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -3310,6 +3530,12 @@ pub struct CreateSpendAlertBody {
 }
 
 impl Empty for CreateSpendAlertBody {
+    const FIELDS: &'static [&'static str] = &[
+        "threshold_amount",
+        "currency",
+        "interval",
+        "notification_channel",
+    ];
     fn empty() -> Self {
         Self {
             threshold_amount: Empty::empty(),
@@ -3342,6 +3568,7 @@ pub struct DeleteCertificateResponse {
 }
 
 impl Empty for DeleteCertificateResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3378,6 +3605,7 @@ pub struct DeletedRoleAssignmentResource {
 }
 
 impl Empty for DeletedRoleAssignmentResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3405,6 +3633,7 @@ pub struct ErrorResponse {
 }
 
 impl Empty for ErrorResponse {
+    const FIELDS: &'static [&'static str] = &["error"];
     fn empty() -> Self {
         Self {
             error: Empty::empty(),
@@ -3425,6 +3654,7 @@ pub struct GetCertificateParams {
 }
 
 impl Empty for GetCertificateParams {
+    const FIELDS: &'static [&'static str] = &["include"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -3481,6 +3711,7 @@ pub struct Group {
 }
 
 impl Empty for Group {
+    const FIELDS: &'static [&'static str] = &["object", "id", "name", "created_at", "scim_managed"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3523,6 +3754,7 @@ pub struct GroupDeletedResource {
 }
 
 impl Empty for GroupDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3573,6 +3805,7 @@ pub struct GroupListResource {
 }
 
 impl Empty for GroupListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3644,6 +3877,14 @@ pub struct GroupMemberUser {
 }
 
 impl Empty for GroupMemberUser {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "email",
+        "picture",
+        "is_service_account",
+        "user_type",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3712,6 +3953,7 @@ pub struct GroupResourceWithSuccess {
 }
 
 impl Empty for GroupResourceWithSuccess {
+    const FIELDS: &'static [&'static str] = &["id", "name", "created_at", "is_scim_managed"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3777,6 +4019,8 @@ pub struct GroupResponse {
 }
 
 impl Empty for GroupResponse {
+    const FIELDS: &'static [&'static str] =
+        &["id", "name", "created_at", "is_scim_managed", "group_type"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3829,6 +4073,7 @@ pub struct GroupRoleAssignment {
 }
 
 impl Empty for GroupRoleAssignment {
+    const FIELDS: &'static [&'static str] = &["object", "group", "role"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3876,6 +4121,7 @@ pub struct GroupUser {
 }
 
 impl Empty for GroupUser {
+    const FIELDS: &'static [&'static str] = &["id", "name", "email"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3916,6 +4162,7 @@ pub struct GroupUserAssignment {
 }
 
 impl Empty for GroupUserAssignment {
+    const FIELDS: &'static [&'static str] = &["object", "user_id", "group_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3947,6 +4194,7 @@ pub struct GroupUserDeletedResource {
 }
 
 impl Empty for GroupUserDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -3974,6 +4222,7 @@ pub struct HostedToolPermission {
 }
 
 impl Empty for HostedToolPermission {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -4000,6 +4249,7 @@ pub struct HostedToolPermissionUpdate {
 }
 
 impl Empty for HostedToolPermissionUpdate {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -4082,6 +4332,17 @@ pub struct Invite {
 }
 
 impl Empty for Invite {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "email",
+        "role",
+        "status",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "projects",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -4128,6 +4389,7 @@ pub struct InviteDeleteResponse {
 }
 
 impl Empty for InviteDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -4182,6 +4444,7 @@ pub struct InviteListResponse {
 }
 
 impl Empty for InviteListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -4221,6 +4484,7 @@ pub struct InviteProjectGroupBody {
 }
 
 impl Empty for InviteProjectGroupBody {
+    const FIELDS: &'static [&'static str] = &["group_id", "role"];
     fn empty() -> Self {
         Self {
             group_id: Empty::empty(),
@@ -4257,6 +4521,7 @@ pub struct InviteProjectsItem {
 }
 
 impl Empty for InviteProjectsItem {
+    const FIELDS: &'static [&'static str] = &["id", "role"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4306,6 +4571,7 @@ pub struct InviteRequest {
 }
 
 impl Empty for InviteRequest {
+    const FIELDS: &'static [&'static str] = &["email", "role", "projects"];
     fn empty() -> Self {
         Self {
             email: Empty::empty(),
@@ -4421,6 +4687,18 @@ pub struct ListAuditLogsParams {
 }
 
 impl Empty for ListAuditLogsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "effective_at",
+        "project_ids[]",
+        "event_types[]",
+        "actor_ids[]",
+        "actor_emails[]",
+        "resource_ids[]",
+        "tenant_only",
+        "limit",
+        "after",
+        "before",
+    ];
     fn empty() -> Self {
         Self {
             effective_at: Empty::empty(),
@@ -4463,6 +4741,7 @@ pub struct ListAuditLogsParamsEffectiveAt {
 }
 
 impl Empty for ListAuditLogsParamsEffectiveAt {
+    const FIELDS: &'static [&'static str] = &["gt", "gte", "lt", "lte"];
     fn empty() -> Self {
         Self {
             gt: Empty::empty(),
@@ -4518,6 +4797,7 @@ pub struct ListAuditLogsResponse {
 }
 
 impl Empty for ListAuditLogsResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -4580,6 +4860,7 @@ pub struct ListCertificatesResponse {
 }
 
 impl Empty for ListCertificatesResponse {
+    const FIELDS: &'static [&'static str] = &["data", "first_id", "last_id", "has_more", "object"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -4619,6 +4900,7 @@ pub struct ListGroupRoleAssignmentsParams {
 }
 
 impl Empty for ListGroupRoleAssignmentsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4661,6 +4943,7 @@ pub struct ListGroupUsersParams {
 }
 
 impl Empty for ListGroupUsersParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4711,6 +4994,7 @@ pub struct ListGroupsParams {
 }
 
 impl Empty for ListGroupsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4745,6 +5029,7 @@ pub struct ListInvitesParams {
 }
 
 impl Empty for ListInvitesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4779,6 +5064,7 @@ pub struct ListOrganizationCertificatesParams {
 }
 
 impl Empty for ListOrganizationCertificatesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4827,6 +5113,7 @@ pub struct ListOrganizationSpendAlertsParams {
 }
 
 impl Empty for ListOrganizationSpendAlertsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4865,6 +5152,7 @@ pub struct ListProjectApiKeysParams {
 }
 
 impl Empty for ListProjectApiKeysParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "owner_project_access"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4912,6 +5200,7 @@ pub struct ListProjectCertificatesParams {
 }
 
 impl Empty for ListProjectCertificatesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -4975,6 +5264,7 @@ pub struct ListProjectCertificatesResponse {
 }
 
 impl Empty for ListProjectCertificatesResponse {
+    const FIELDS: &'static [&'static str] = &["data", "first_id", "last_id", "has_more", "object"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -5014,6 +5304,7 @@ pub struct ListProjectGroupRoleAssignmentsParams {
 }
 
 impl Empty for ListProjectGroupRoleAssignmentsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5056,6 +5347,7 @@ pub struct ListProjectGroupsParams {
 }
 
 impl Empty for ListProjectGroupsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5097,6 +5389,7 @@ pub struct ListProjectRateLimitsParams {
 }
 
 impl Empty for ListProjectRateLimitsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5136,6 +5429,7 @@ pub struct ListProjectRolesParams {
 }
 
 impl Empty for ListProjectRolesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5170,6 +5464,7 @@ pub struct ListProjectServiceAccountsParams {
 }
 
 impl Empty for ListProjectServiceAccountsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5214,6 +5509,7 @@ pub struct ListProjectSpendAlertsParams {
 }
 
 impl Empty for ListProjectSpendAlertsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5255,6 +5551,7 @@ pub struct ListProjectUserRoleAssignmentsParams {
 }
 
 impl Empty for ListProjectUserRoleAssignmentsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5289,6 +5586,7 @@ pub struct ListProjectUsersParams {
 }
 
 impl Empty for ListProjectUsersParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5323,6 +5621,7 @@ pub struct ListProjectsParams {
 }
 
 impl Empty for ListProjectsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "include_archived"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5362,6 +5661,7 @@ pub struct ListRolesParams {
 }
 
 impl Empty for ListRolesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5402,6 +5702,7 @@ pub struct ListUserRoleAssignmentsParams {
 }
 
 impl Empty for ListUserRoleAssignmentsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "order"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5439,6 +5740,7 @@ pub struct ListUsersParams {
 }
 
 impl Empty for ListUsersParams {
+    const FIELDS: &'static [&'static str] = &["limit", "after", "emails"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -5465,6 +5767,7 @@ pub struct ModifyCertificateRequest {
 }
 
 impl Empty for ModifyCertificateRequest {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -5531,6 +5834,14 @@ pub struct OrganizationCertificate {
 }
 
 impl Empty for OrganizationCertificate {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "created_at",
+        "certificate_details",
+        "active",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5565,6 +5876,7 @@ pub struct OrganizationCertificateActivationResponse {
 }
 
 impl Empty for OrganizationCertificateActivationResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5591,6 +5903,7 @@ pub struct OrganizationCertificateCertificateDetails {
 }
 
 impl Empty for OrganizationCertificateCertificateDetails {
+    const FIELDS: &'static [&'static str] = &["valid_at", "expires_at"];
     fn empty() -> Self {
         Self {
             valid_at: Empty::empty(),
@@ -5621,6 +5934,7 @@ pub struct OrganizationCertificateDeactivationResponse {
 }
 
 impl Empty for OrganizationCertificateDeactivationResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5651,6 +5965,7 @@ pub struct OrganizationDataRetention {
 }
 
 impl Empty for OrganizationDataRetention {
+    const FIELDS: &'static [&'static str] = &["object", "type"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5732,6 +6047,14 @@ pub struct OrganizationProjectCertificate {
 }
 
 impl Empty for OrganizationProjectCertificate {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "created_at",
+        "certificate_details",
+        "active",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5766,6 +6089,7 @@ pub struct OrganizationProjectCertificateActivationResponse {
 }
 
 impl Empty for OrganizationProjectCertificateActivationResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5800,6 +6124,7 @@ pub struct OrganizationProjectCertificateDeactivationResponse {
 }
 
 impl Empty for OrganizationProjectCertificateDeactivationResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5854,6 +6179,14 @@ pub struct OrganizationSpendAlert {
 }
 
 impl Empty for OrganizationSpendAlert {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "threshold_amount",
+        "currency",
+        "interval",
+        "notification_channel",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5897,6 +6230,7 @@ pub struct OrganizationSpendAlertDeletedResource {
 }
 
 impl Empty for OrganizationSpendAlertDeletedResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5957,6 +6291,7 @@ pub struct OrganizationSpendAlertListResource {
 }
 
 impl Empty for OrganizationSpendAlertListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -5991,6 +6326,7 @@ pub struct OrganizationSpendLimitDeletedResource {
 }
 
 impl Empty for OrganizationSpendLimitDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6049,6 +6385,13 @@ pub struct OrganizationSpendLimitResource {
 }
 
 impl Empty for OrganizationSpendLimitResource {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "threshold_amount",
+        "currency",
+        "interval",
+        "enforcement",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6119,6 +6462,16 @@ pub struct Project {
 }
 
 impl Empty for Project {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "name",
+        "created_at",
+        "archived_at",
+        "status",
+        "external_key_id",
+        "residency",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6210,6 +6563,16 @@ pub struct ProjectApiKey {
 }
 
 impl Empty for ProjectApiKey {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "redacted_value",
+        "name",
+        "created_at",
+        "last_used_at",
+        "id",
+        "owner_project_access",
+        "owner",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6255,6 +6618,7 @@ pub struct ProjectApiKeyDeleteResponse {
 }
 
 impl Empty for ProjectApiKeyDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6309,6 +6673,7 @@ pub struct ProjectApiKeyListResponse {
 }
 
 impl Empty for ProjectApiKeyListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6339,6 +6704,7 @@ pub struct ProjectApiKeyOwner {
 }
 
 impl Empty for ProjectApiKeyOwner {
+    const FIELDS: &'static [&'static str] = &["type", "user", "service_account"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6404,6 +6770,7 @@ pub struct ProjectApiKeyOwnerServiceAccount {
 }
 
 impl Empty for ProjectApiKeyOwnerServiceAccount {
+    const FIELDS: &'static [&'static str] = &["id", "name", "created_at", "role"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6472,6 +6839,7 @@ pub struct ProjectApiKeyOwnerUser {
 }
 
 impl Empty for ProjectApiKeyOwnerUser {
+    const FIELDS: &'static [&'static str] = &["id", "email", "name", "created_at", "role"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6512,6 +6880,7 @@ pub struct ProjectCreateRequest {
 }
 
 impl Empty for ProjectCreateRequest {
+    const FIELDS: &'static [&'static str] = &["name", "residency", "external_key_id"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -6543,6 +6912,7 @@ pub struct ProjectDataRetention {
 }
 
 impl Empty for ProjectDataRetention {
+    const FIELDS: &'static [&'static str] = &["object", "type"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6627,6 +6997,14 @@ pub struct ProjectGroup {
 }
 
 impl Empty for ProjectGroup {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "project_id",
+        "group_id",
+        "group_name",
+        "group_type",
+        "created_at",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6661,6 +7039,7 @@ pub struct ProjectGroupDeletedResource {
 }
 
 impl Empty for ProjectGroupDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6713,6 +7092,7 @@ pub struct ProjectGroupListResource {
 }
 
 impl Empty for ProjectGroupListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6778,6 +7158,13 @@ pub struct ProjectHostedToolPermissions {
 }
 
 impl Empty for ProjectHostedToolPermissions {
+    const FIELDS: &'static [&'static str] = &[
+        "file_search",
+        "web_search",
+        "image_generation",
+        "mcp",
+        "code_interpreter",
+    ];
     fn empty() -> Self {
         Self {
             file_search: Empty::empty(),
@@ -6814,6 +7201,13 @@ pub struct ProjectHostedToolPermissionsUpdateRequest {
 }
 
 impl Empty for ProjectHostedToolPermissionsUpdateRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "file_search",
+        "web_search",
+        "image_generation",
+        "mcp",
+        "code_interpreter",
+    ];
     fn empty() -> Self {
         Self {
             file_search: Empty::empty(),
@@ -6870,6 +7264,7 @@ pub struct ProjectListResponse {
 }
 
 impl Empty for ProjectListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6912,6 +7307,7 @@ pub struct ProjectModelPermissions {
 }
 
 impl Empty for ProjectModelPermissions {
+    const FIELDS: &'static [&'static str] = &["object", "mode", "model_ids"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6943,6 +7339,7 @@ pub struct ProjectModelPermissionsDeleteResponse {
 }
 
 impl Empty for ProjectModelPermissionsDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -6989,6 +7386,7 @@ pub struct ProjectModelPermissionsUpdateRequest {
 }
 
 impl Empty for ProjectModelPermissionsUpdateRequest {
+    const FIELDS: &'static [&'static str] = &["mode", "model_ids"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -7065,6 +7463,17 @@ pub struct ProjectRateLimit {
 }
 
 impl Empty for ProjectRateLimit {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "model",
+        "max_requests_per_1_minute",
+        "max_tokens_per_1_minute",
+        "max_images_per_1_minute",
+        "max_audio_megabytes_per_1_minute",
+        "max_requests_per_1_day",
+        "batch_1_day_max_input_tokens",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7125,6 +7534,7 @@ pub struct ProjectRateLimitListResponse {
 }
 
 impl Empty for ProjectRateLimitListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7170,6 +7580,14 @@ pub struct ProjectRateLimitUpdateRequest {
 }
 
 impl Empty for ProjectRateLimitUpdateRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "max_requests_per_1_minute",
+        "max_tokens_per_1_minute",
+        "max_images_per_1_minute",
+        "max_audio_megabytes_per_1_minute",
+        "max_requests_per_1_day",
+        "batch_1_day_max_input_tokens",
+    ];
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
@@ -7231,6 +7649,7 @@ pub struct ProjectServiceAccount {
 }
 
 impl Empty for ProjectServiceAccount {
+    const FIELDS: &'static [&'static str] = &["object", "id", "name", "role", "created_at"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7292,6 +7711,7 @@ pub struct ProjectServiceAccountApiKey {
 }
 
 impl Empty for ProjectServiceAccountApiKey {
+    const FIELDS: &'static [&'static str] = &["object", "value", "name", "created_at", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7325,6 +7745,7 @@ pub struct ProjectServiceAccountCreateRequest {
 }
 
 impl Empty for ProjectServiceAccountCreateRequest {
+    const FIELDS: &'static [&'static str] = &["name", "create_service_account_only"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -7386,6 +7807,8 @@ pub struct ProjectServiceAccountCreateResponse {
 }
 
 impl Empty for ProjectServiceAccountCreateResponse {
+    const FIELDS: &'static [&'static str] =
+        &["object", "id", "name", "role", "created_at", "api_key"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7439,6 +7862,7 @@ pub struct ProjectServiceAccountDeleteResponse {
 }
 
 impl Empty for ProjectServiceAccountDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7493,6 +7917,7 @@ pub struct ProjectServiceAccountListResponse {
 }
 
 impl Empty for ProjectServiceAccountListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7562,6 +7987,14 @@ pub struct ProjectSpendAlert {
 }
 
 impl Empty for ProjectSpendAlert {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "threshold_amount",
+        "currency",
+        "interval",
+        "notification_channel",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -7605,6 +8038,7 @@ pub struct ProjectSpendAlertDeletedResource {
 }
 
 impl Empty for ProjectSpendAlertDeletedResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -7665,6 +8099,7 @@ pub struct ProjectSpendAlertListResource {
 }
 
 impl Empty for ProjectSpendAlertListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7699,6 +8134,7 @@ pub struct ProjectSpendLimitDeletedResource {
 }
 
 impl Empty for ProjectSpendLimitDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7757,6 +8193,13 @@ pub struct ProjectSpendLimitResource {
 }
 
 impl Empty for ProjectSpendLimitResource {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "threshold_amount",
+        "currency",
+        "interval",
+        "enforcement",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7792,6 +8235,7 @@ pub struct ProjectUpdateRequest {
 }
 
 impl Empty for ProjectUpdateRequest {
+    const FIELDS: &'static [&'static str] = &["name", "external_key_id"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -7854,6 +8298,7 @@ pub struct ProjectUser {
 }
 
 impl Empty for ProjectUser {
+    const FIELDS: &'static [&'static str] = &["object", "id", "name", "email", "role", "added_at"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7899,6 +8344,7 @@ pub struct ProjectUserCreateRequest {
 }
 
 impl Empty for ProjectUserCreateRequest {
+    const FIELDS: &'static [&'static str] = &["user_id", "email", "role"];
     fn empty() -> Self {
         Self {
             user_id: Empty::empty(),
@@ -7939,6 +8385,7 @@ pub struct ProjectUserDeleteResponse {
 }
 
 impl Empty for ProjectUserDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7999,6 +8446,7 @@ pub struct ProjectUserListResponse {
 }
 
 impl Empty for ProjectUserListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8027,6 +8475,7 @@ pub struct ProjectUserUpdateRequest {
 }
 
 impl Empty for ProjectUserUpdateRequest {
+    const FIELDS: &'static [&'static str] = &["role"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -8053,6 +8502,7 @@ pub struct PublicAssignOrganizationGroupRoleBody {
 }
 
 impl Empty for PublicAssignOrganizationGroupRoleBody {
+    const FIELDS: &'static [&'static str] = &["role_id"];
     fn empty() -> Self {
         Self {
             role_id: Empty::empty(),
@@ -8095,6 +8545,7 @@ pub struct PublicCreateOrganizationRoleBody {
 }
 
 impl Empty for PublicCreateOrganizationRoleBody {
+    const FIELDS: &'static [&'static str] = &["role_name", "permissions", "description"];
     fn empty() -> Self {
         Self {
             role_name: Empty::empty(),
@@ -8175,6 +8626,7 @@ pub struct PublicRoleListResource {
 }
 
 impl Empty for PublicRoleListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8212,6 +8664,7 @@ pub struct PublicUpdateOrganizationRoleBody {
 }
 
 impl Empty for PublicUpdateOrganizationRoleBody {
+    const FIELDS: &'static [&'static str] = &["permissions", "description", "role_name"];
     fn empty() -> Self {
         Self {
             permissions: Empty::empty(),
@@ -8235,6 +8688,7 @@ pub struct RetrieveProjectGroupParams {
 }
 
 impl Empty for RetrieveProjectGroupParams {
+    const FIELDS: &'static [&'static str] = &["group_type"];
     fn empty() -> Self {
         Self {
             group_type: Empty::empty(),
@@ -8321,6 +8775,15 @@ pub struct Role {
 }
 
 impl Empty for Role {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "description",
+        "permissions",
+        "resource_type",
+        "predefined_role",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8365,6 +8828,7 @@ pub struct RoleDeletedResource {
 }
 
 impl Empty for RoleDeletedResource {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8415,6 +8879,7 @@ pub struct RoleListResource {
 }
 
 impl Empty for RoleListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8476,6 +8941,7 @@ pub struct ServiceAccountApiKeyBody {
 }
 
 impl Empty for ServiceAccountApiKeyBody {
+    const FIELDS: &'static [&'static str] = &["object", "value", "name", "created_at", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -8516,6 +8982,7 @@ pub struct SpendAlertNotificationChannel {
 }
 
 impl Empty for SpendAlertNotificationChannel {
+    const FIELDS: &'static [&'static str] = &["type", "recipients", "subject_prefix"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8552,6 +9019,7 @@ pub struct SpendLimitEnforcement {
 }
 
 impl Empty for SpendLimitEnforcement {
+    const FIELDS: &'static [&'static str] = &["status"];
     fn empty() -> Self {
         Self {
             status: Empty::empty(),
@@ -8597,6 +9065,7 @@ pub struct ToggleCertificatesRequest {
 }
 
 impl Empty for ToggleCertificatesRequest {
+    const FIELDS: &'static [&'static str] = &["certificate_ids"];
     fn empty() -> Self {
         Self {
             certificate_ids: Empty::empty(),
@@ -8624,6 +9093,7 @@ pub struct UpdateGroupBody {
 }
 
 impl Empty for UpdateGroupBody {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -8650,6 +9120,7 @@ pub struct UpdateOrganizationDataRetentionBody {
 }
 
 impl Empty for UpdateOrganizationDataRetentionBody {
+    const FIELDS: &'static [&'static str] = &["retention_type"];
     fn empty() -> Self {
         Self {
             retention_type: Empty::empty(),
@@ -8686,6 +9157,7 @@ pub struct UpdateOrganizationSpendLimitBody {
 }
 
 impl Empty for UpdateOrganizationSpendLimitBody {
+    const FIELDS: &'static [&'static str] = &["threshold_amount", "currency", "interval"];
     fn empty() -> Self {
         Self {
             threshold_amount: Empty::empty(),
@@ -8714,6 +9186,7 @@ pub struct UpdateProjectDataRetentionBody {
 }
 
 impl Empty for UpdateProjectDataRetentionBody {
+    const FIELDS: &'static [&'static str] = &["retention_type"];
     fn empty() -> Self {
         Self {
             retention_type: Empty::empty(),
@@ -8744,6 +9217,7 @@ pub struct UpdateProjectServiceAccountBody {
 }
 
 impl Empty for UpdateProjectServiceAccountBody {
+    const FIELDS: &'static [&'static str] = &["name", "role"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -8781,6 +9255,7 @@ pub struct UpdateProjectSpendLimitBody {
 }
 
 impl Empty for UpdateProjectSpendLimitBody {
+    const FIELDS: &'static [&'static str] = &["threshold_amount", "currency", "interval"];
     fn empty() -> Self {
         Self {
             threshold_amount: Empty::empty(),
@@ -8816,6 +9291,7 @@ pub struct UploadCertificateRequest {
 }
 
 impl Empty for UploadCertificateRequest {
+    const FIELDS: &'static [&'static str] = &["name", "certificate"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -8877,6 +9353,18 @@ pub struct UsageAudioSpeechesParams {
 }
 
 impl Empty for UsageAudioSpeechesParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -8979,6 +9467,15 @@ pub struct UsageAudioSpeechesResult {
 }
 
 impl Empty for UsageAudioSpeechesResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "characters",
+        "num_model_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9045,6 +9542,18 @@ pub struct UsageAudioTranscriptionsParams {
 }
 
 impl Empty for UsageAudioTranscriptionsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9126,6 +9635,15 @@ pub struct UsageAudioTranscriptionsResult {
 }
 
 impl Empty for UsageAudioTranscriptionsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "seconds",
+        "num_model_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9183,6 +9701,15 @@ pub struct UsageCodeInterpreterSessionsParams {
 }
 
 impl Empty for UsageCodeInterpreterSessionsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9228,6 +9755,7 @@ pub struct UsageCodeInterpreterSessionsResult {
 }
 
 impl Empty for UsageCodeInterpreterSessionsResult {
+    const FIELDS: &'static [&'static str] = &["object", "num_sessions", "project_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9293,6 +9821,19 @@ pub struct UsageCompletionsParams {
 }
 
 impl Empty for UsageCompletionsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "batch",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9457,6 +9998,30 @@ pub struct UsageCompletionsResult {
 }
 
 impl Empty for UsageCompletionsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "input_tokens",
+        "input_cached_tokens",
+        "input_cache_write_tokens",
+        "input_uncached_tokens",
+        "output_tokens",
+        "input_text_tokens",
+        "output_text_tokens",
+        "input_cached_text_tokens",
+        "input_audio_tokens",
+        "input_cached_audio_tokens",
+        "output_audio_tokens",
+        "input_image_tokens",
+        "input_cached_image_tokens",
+        "output_image_tokens",
+        "num_model_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+        "batch",
+        "service_tier",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9533,6 +10098,16 @@ pub struct UsageCostsParams {
 }
 
 impl Empty for UsageCostsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "api_key_ids",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9612,6 +10187,18 @@ pub struct UsageEmbeddingsParams {
 }
 
 impl Empty for UsageEmbeddingsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9693,6 +10280,15 @@ pub struct UsageEmbeddingsResult {
 }
 
 impl Empty for UsageEmbeddingsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "input_tokens",
+        "num_model_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9759,6 +10355,18 @@ pub struct UsageFileSearchCallsParams {
 }
 
 impl Empty for UsageFileSearchCallsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "vector_store_ids",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -9842,6 +10450,14 @@ pub struct UsageFileSearchCallsResult {
 }
 
 impl Empty for UsageFileSearchCallsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "num_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "vector_store_id",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -9913,6 +10529,20 @@ pub struct UsageImagesParams {
 }
 
 impl Empty for UsageImagesParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "sources",
+        "sizes",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -10053,6 +10683,17 @@ pub struct UsageImagesResult {
 }
 
 impl Empty for UsageImagesResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "images",
+        "num_model_requests",
+        "source",
+        "size",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10121,6 +10762,18 @@ pub struct UsageModerationsParams {
 }
 
 impl Empty for UsageModerationsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -10202,6 +10855,15 @@ pub struct UsageModerationsResult {
 }
 
 impl Empty for UsageModerationsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "input_tokens",
+        "num_model_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10256,6 +10918,7 @@ pub struct UsageResponse {
 }
 
 impl Empty for UsageResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next_page"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10306,6 +10969,7 @@ pub struct UsageTimeBucket {
 }
 
 impl Empty for UsageTimeBucket {
+    const FIELDS: &'static [&'static str] = &["object", "start_time", "end_time", "results"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10388,6 +11052,15 @@ pub struct UsageVectorStoresParams {
 }
 
 impl Empty for UsageVectorStoresParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -10433,6 +11106,7 @@ pub struct UsageVectorStoresResult {
 }
 
 impl Empty for UsageVectorStoresResult {
+    const FIELDS: &'static [&'static str] = &["object", "usage_bytes", "project_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10498,6 +11172,19 @@ pub struct UsageWebSearchCallsParams {
 }
 
 impl Empty for UsageWebSearchCallsParams {
+    const FIELDS: &'static [&'static str] = &[
+        "start_time",
+        "end_time",
+        "bucket_width",
+        "project_ids",
+        "user_ids",
+        "api_key_ids",
+        "models",
+        "context_levels",
+        "group_by",
+        "limit",
+        "page",
+    ];
     fn empty() -> Self {
         Self {
             start_time: Empty::empty(),
@@ -10603,6 +11290,16 @@ pub struct UsageWebSearchCallsResult {
 }
 
 impl Empty for UsageWebSearchCallsResult {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "num_model_requests",
+        "num_requests",
+        "project_id",
+        "user_id",
+        "api_key_id",
+        "model",
+        "context_level",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10709,6 +11406,24 @@ pub struct User {
 }
 
 impl Empty for User {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "email",
+        "role",
+        "added_at",
+        "is_default",
+        "created",
+        "user",
+        "is_service_account",
+        "is_scale_tier_authorized_purchaser",
+        "is_scim_managed",
+        "api_key_last_used_at",
+        "technical_level",
+        "developer_persona",
+        "projects",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10762,6 +11477,7 @@ pub struct UserDeleteResponse {
 }
 
 impl Empty for UserDeleteResponse {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10812,6 +11528,7 @@ pub struct UserListResource {
 }
 
 impl Empty for UserListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10867,6 +11584,7 @@ pub struct UserListResponse {
 }
 
 impl Empty for UserListResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10900,6 +11618,7 @@ pub struct UserProjects {
 }
 
 impl Empty for UserProjects {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -10939,6 +11658,7 @@ pub struct UserProjectsDataItem {
 }
 
 impl Empty for UserProjectsDataItem {
+    const FIELDS: &'static [&'static str] = &["id", "name", "role"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -10979,6 +11699,7 @@ pub struct UserRoleAssignment {
 }
 
 impl Empty for UserRoleAssignment {
+    const FIELDS: &'static [&'static str] = &["object", "user", "role"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -11026,6 +11747,8 @@ pub struct UserRoleUpdateRequest {
 }
 
 impl Empty for UserRoleUpdateRequest {
+    const FIELDS: &'static [&'static str] =
+        &["role", "role_id", "technical_level", "developer_persona"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -11089,6 +11812,16 @@ pub struct UserUser {
 }
 
 impl Empty for UserUser {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "email",
+        "name",
+        "picture",
+        "enabled",
+        "banned",
+        "banned_at",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),

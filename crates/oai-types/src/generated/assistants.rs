@@ -102,6 +102,21 @@ pub struct AssistantObject {
 }
 
 impl Empty for AssistantObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "name",
+        "description",
+        "model",
+        "instructions",
+        "tools",
+        "tool_resources",
+        "metadata",
+        "temperature",
+        "top_p",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -137,6 +152,7 @@ pub struct AssistantObjectToolResources {
 }
 
 impl Empty for AssistantObjectToolResources {
+    const FIELDS: &'static [&'static str] = &["code_interpreter", "file_search"];
     fn empty() -> Self {
         Self {
             code_interpreter: Empty::empty(),
@@ -160,6 +176,7 @@ pub struct AssistantObjectToolResourcesCodeInterpreter {
 }
 
 impl Empty for AssistantObjectToolResourcesCodeInterpreter {
+    const FIELDS: &'static [&'static str] = &["file_ids"];
     fn empty() -> Self {
         Self {
             file_ids: Empty::empty(),
@@ -181,6 +198,7 @@ pub struct AssistantObjectToolResourcesFileSearch {
 }
 
 impl Empty for AssistantObjectToolResourcesFileSearch {
+    const FIELDS: &'static [&'static str] = &["vector_store_ids"];
     fn empty() -> Self {
         Self {
             vector_store_ids: Empty::empty(),
@@ -321,6 +339,7 @@ pub struct AssistantToolsCode {
 }
 
 impl Empty for AssistantToolsCode {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -344,6 +363,7 @@ pub struct AssistantToolsFileSearch {
 }
 
 impl Empty for AssistantToolsFileSearch {
+    const FIELDS: &'static [&'static str] = &["type", "file_search"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -373,6 +393,7 @@ pub struct AssistantToolsFileSearchFileSearch {
 }
 
 impl Empty for AssistantToolsFileSearchFileSearch {
+    const FIELDS: &'static [&'static str] = &["max_num_results", "ranking_options"];
     fn empty() -> Self {
         Self {
             max_num_results: Empty::empty(),
@@ -394,6 +415,7 @@ pub struct AssistantToolsFileSearchTypeOnly {
 }
 
 impl Empty for AssistantToolsFileSearchTypeOnly {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -423,6 +445,7 @@ pub struct AssistantToolsFunction {
 }
 
 impl Empty for AssistantToolsFunction {
+    const FIELDS: &'static [&'static str] = &["type", "function"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -477,6 +500,7 @@ pub struct AssistantsNamedToolChoice {
 }
 
 impl Empty for AssistantsNamedToolChoice {
+    const FIELDS: &'static [&'static str] = &["type", "function"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -560,6 +584,19 @@ pub struct CreateAssistantRequest {
 }
 
 impl Empty for CreateAssistantRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "name",
+        "description",
+        "instructions",
+        "reasoning_effort",
+        "tools",
+        "tool_resources",
+        "metadata",
+        "temperature",
+        "top_p",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -683,6 +720,7 @@ pub struct CreateAssistantRequestToolResources {
 }
 
 impl Empty for CreateAssistantRequestToolResources {
+    const FIELDS: &'static [&'static str] = &["code_interpreter", "file_search"];
     fn empty() -> Self {
         Self {
             code_interpreter: Empty::empty(),
@@ -713,6 +751,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearch {
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearch {
+    const FIELDS: &'static [&'static str] = &["vector_store_ids", "vector_stores"];
     fn empty() -> Self {
         Self {
             vector_store_ids: Empty::empty(),
@@ -742,6 +781,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    const FIELDS: &'static [&'static str] = &["file_ids", "chunking_strategy", "metadata"];
     fn empty() -> Self {
         Self {
             file_ids: Empty::empty(),
@@ -774,6 +814,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -804,6 +845,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
+    const FIELDS: &'static [&'static str] = &["type", "static"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -844,6 +886,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunking
 impl Empty
     for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
 {
+    const FIELDS: &'static [&'static str] = &["max_chunk_size_tokens", "chunk_overlap_tokens"];
     fn empty() -> Self {
         Self {
             max_chunk_size_tokens: Empty::empty(),
@@ -898,6 +941,7 @@ pub struct CreateMessageRequest {
 }
 
 impl Empty for CreateMessageRequest {
+    const FIELDS: &'static [&'static str] = &["role", "content", "attachments", "metadata"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -928,6 +972,7 @@ pub struct CreateMessageRequestAttachmentsItem {
 }
 
 impl Empty for CreateMessageRequestAttachmentsItem {
+    const FIELDS: &'static [&'static str] = &["file_id", "tools"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -997,6 +1042,7 @@ pub struct CreateRunParams {
 }
 
 impl Empty for CreateRunParams {
+    const FIELDS: &'static [&'static str] = &["include[]"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -1094,6 +1140,25 @@ pub struct CreateRunRequest {
 }
 
 impl Empty for CreateRunRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "assistant_id",
+        "model",
+        "reasoning_effort",
+        "instructions",
+        "additional_instructions",
+        "additional_messages",
+        "tools",
+        "metadata",
+        "temperature",
+        "top_p",
+        "stream",
+        "max_prompt_tokens",
+        "max_completion_tokens",
+        "truncation_strategy",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             assistant_id: Empty::empty(),
@@ -1302,6 +1367,24 @@ pub struct CreateThreadAndRunRequest {
 }
 
 impl Empty for CreateThreadAndRunRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "assistant_id",
+        "thread",
+        "model",
+        "instructions",
+        "tools",
+        "tool_resources",
+        "metadata",
+        "temperature",
+        "top_p",
+        "stream",
+        "max_prompt_tokens",
+        "max_completion_tokens",
+        "truncation_strategy",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             assistant_id: Empty::empty(),
@@ -1422,6 +1505,7 @@ pub struct CreateThreadAndRunRequestToolResources {
 }
 
 impl Empty for CreateThreadAndRunRequestToolResources {
+    const FIELDS: &'static [&'static str] = &["code_interpreter", "file_search"];
     fn empty() -> Self {
         Self {
             code_interpreter: Empty::empty(),
@@ -1468,6 +1552,7 @@ pub struct CreateThreadRequest {
 }
 
 impl Empty for CreateThreadRequest {
+    const FIELDS: &'static [&'static str] = &["messages", "tool_resources", "metadata"];
     fn empty() -> Self {
         Self {
             messages: Empty::empty(),
@@ -1511,6 +1596,7 @@ pub struct DeleteAssistantResponse {
 }
 
 impl Empty for DeleteAssistantResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1551,6 +1637,7 @@ pub struct DeleteMessageResponse {
 }
 
 impl Empty for DeleteMessageResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1591,6 +1678,7 @@ pub struct DeleteThreadResponse {
 }
 
 impl Empty for DeleteThreadResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1616,6 +1704,7 @@ pub struct DoneEvent {
 }
 
 impl Empty for DoneEvent {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -1646,6 +1735,7 @@ pub struct ErrorEvent {
 }
 
 impl Empty for ErrorEvent {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -1687,6 +1777,7 @@ pub struct FileSearchRankingOptions {
 }
 
 impl Empty for FileSearchRankingOptions {
+    const FIELDS: &'static [&'static str] = &["ranker", "score_threshold"];
     fn empty() -> Self {
         Self {
             ranker: Empty::empty(),
@@ -1738,6 +1829,16 @@ pub struct FineTuneChatCompletionRequestAssistantMessage {
 }
 
 impl Empty for FineTuneChatCompletionRequestAssistantMessage {
+    const FIELDS: &'static [&'static str] = &[
+        "weight",
+        "content",
+        "refusal",
+        "role",
+        "name",
+        "audio",
+        "tool_calls",
+        "function_call",
+    ];
     fn empty() -> Self {
         Self {
             weight: Empty::empty(),
@@ -1789,6 +1890,7 @@ pub struct GetRunStepParams {
 }
 
 impl Empty for GetRunStepParams {
+    const FIELDS: &'static [&'static str] = &["include[]"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -1829,6 +1931,7 @@ pub struct ListAssistantsParams {
 }
 
 impl Empty for ListAssistantsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -1894,6 +1997,7 @@ pub struct ListAssistantsResponse {
 }
 
 impl Empty for ListAssistantsResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1945,6 +2049,7 @@ pub struct ListMessagesParams {
 }
 
 impl Empty for ListMessagesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before", "run_id"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -2014,6 +2119,7 @@ pub struct ListMessagesResponse {
 }
 
 impl Empty for ListMessagesResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -2061,6 +2167,7 @@ pub struct ListRunStepsParams {
 }
 
 impl Empty for ListRunStepsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before", "include[]"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -2130,6 +2237,7 @@ pub struct ListRunStepsResponse {
 }
 
 impl Empty for ListRunStepsResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -2174,6 +2282,7 @@ pub struct ListRunsParams {
 }
 
 impl Empty for ListRunsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -2242,6 +2351,7 @@ pub struct ListRunsResponse {
 }
 
 impl Empty for ListRunsResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -2275,6 +2385,7 @@ pub struct MessageContentImageFileObject {
 }
 
 impl Empty for MessageContentImageFileObject {
+    const FIELDS: &'static [&'static str] = &["type", "image_file"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2306,6 +2417,7 @@ pub struct MessageContentImageFileObjectImageFile {
 }
 
 impl Empty for MessageContentImageFileObjectImageFile {
+    const FIELDS: &'static [&'static str] = &["file_id", "detail"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2340,6 +2452,7 @@ pub struct MessageContentImageUrlObject {
 }
 
 impl Empty for MessageContentImageUrlObject {
+    const FIELDS: &'static [&'static str] = &["type", "image_url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2374,6 +2487,7 @@ pub struct MessageContentRefusalObject {
 }
 
 impl Empty for MessageContentRefusalObject {
+    const FIELDS: &'static [&'static str] = &["type", "refusal"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2433,6 +2547,8 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObject {
+    const FIELDS: &'static [&'static str] =
+        &["type", "text", "file_citation", "start_index", "end_index"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2463,6 +2579,7 @@ pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    const FIELDS: &'static [&'static str] = &["file_id"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2521,6 +2638,8 @@ pub struct MessageContentTextAnnotationsFilePathObject {
 }
 
 impl Empty for MessageContentTextAnnotationsFilePathObject {
+    const FIELDS: &'static [&'static str] =
+        &["type", "text", "file_path", "start_index", "end_index"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2558,6 +2677,7 @@ pub struct MessageContentTextObject {
 }
 
 impl Empty for MessageContentTextObject {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2594,6 +2714,7 @@ pub struct MessageContentTextObjectText {
 }
 
 impl Empty for MessageContentTextObjectText {
+    const FIELDS: &'static [&'static str] = &["value", "annotations"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -2637,6 +2758,7 @@ pub struct MessageDeltaContentImageFileObject {
 }
 
 impl Empty for MessageDeltaContentImageFileObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "image_file"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -2667,6 +2789,7 @@ pub struct MessageDeltaContentImageFileObjectImageFile {
 }
 
 impl Empty for MessageDeltaContentImageFileObjectImageFile {
+    const FIELDS: &'static [&'static str] = &["file_id", "detail"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2704,6 +2827,7 @@ pub struct MessageDeltaContentImageUrlObject {
 }
 
 impl Empty for MessageDeltaContentImageUrlObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "image_url"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -2734,6 +2858,7 @@ pub struct MessageDeltaContentImageUrlObjectImageUrl {
 }
 
 impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
+    const FIELDS: &'static [&'static str] = &["url", "detail"];
     fn empty() -> Self {
         Self {
             url: Empty::empty(),
@@ -2775,6 +2900,7 @@ pub struct MessageDeltaContentRefusalObject {
 }
 
 impl Empty for MessageDeltaContentRefusalObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "refusal"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -2832,6 +2958,14 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
+    const FIELDS: &'static [&'static str] = &[
+        "index",
+        "type",
+        "text",
+        "file_citation",
+        "start_index",
+        "end_index",
+    ];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -2868,6 +3002,7 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    const FIELDS: &'static [&'static str] = &["file_id", "quote"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2924,6 +3059,14 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObject {
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
+    const FIELDS: &'static [&'static str] = &[
+        "index",
+        "type",
+        "text",
+        "file_path",
+        "start_index",
+        "end_index",
+    ];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -2953,6 +3096,7 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    const FIELDS: &'static [&'static str] = &["file_id"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2985,6 +3129,7 @@ pub struct MessageDeltaContentTextObject {
 }
 
 impl Empty for MessageDeltaContentTextObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "text"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -3014,6 +3159,7 @@ pub struct MessageDeltaContentTextObjectText {
 }
 
 impl Empty for MessageDeltaContentTextObjectText {
+    const FIELDS: &'static [&'static str] = &["value", "annotations"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -3063,6 +3209,7 @@ pub struct MessageDeltaObject {
 }
 
 impl Empty for MessageDeltaObject {
+    const FIELDS: &'static [&'static str] = &["id", "object", "delta"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3088,6 +3235,7 @@ pub struct MessageDeltaObjectDelta {
 }
 
 impl Empty for MessageDeltaObjectDelta {
+    const FIELDS: &'static [&'static str] = &["role", "content"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -3232,6 +3380,22 @@ pub struct MessageObject {
 }
 
 impl Empty for MessageObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "thread_id",
+        "status",
+        "incomplete_details",
+        "completed_at",
+        "incomplete_at",
+        "role",
+        "content",
+        "assistant_id",
+        "run_id",
+        "attachments",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -3288,6 +3452,7 @@ pub struct MessageObjectIncompleteDetails {
 }
 
 impl Empty for MessageObjectIncompleteDetails {
+    const FIELDS: &'static [&'static str] = &["reason"];
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
@@ -3348,6 +3513,7 @@ pub struct MessageRequestContentTextObject {
 }
 
 impl Empty for MessageRequestContentTextObject {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3394,6 +3560,7 @@ pub struct MessageStreamEventThreadMessageCompleted {
 }
 
 impl Empty for MessageStreamEventThreadMessageCompleted {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -3424,6 +3591,7 @@ pub struct MessageStreamEventThreadMessageCreated {
 }
 
 impl Empty for MessageStreamEventThreadMessageCreated {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -3454,6 +3622,7 @@ pub struct MessageStreamEventThreadMessageDelta {
 }
 
 impl Empty for MessageStreamEventThreadMessageDelta {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -3484,6 +3653,7 @@ pub struct MessageStreamEventThreadMessageInProgress {
 }
 
 impl Empty for MessageStreamEventThreadMessageInProgress {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -3514,6 +3684,7 @@ pub struct MessageStreamEventThreadMessageIncomplete {
 }
 
 impl Empty for MessageStreamEventThreadMessageIncomplete {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -3579,6 +3750,19 @@ pub struct ModifyAssistantRequest {
 }
 
 impl Empty for ModifyAssistantRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "reasoning_effort",
+        "name",
+        "description",
+        "instructions",
+        "tools",
+        "tool_resources",
+        "metadata",
+        "temperature",
+        "top_p",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -3714,6 +3898,7 @@ pub struct ModifyMessageRequest {
 }
 
 impl Empty for ModifyMessageRequest {
+    const FIELDS: &'static [&'static str] = &["metadata"];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -3734,6 +3919,7 @@ pub struct ModifyRunRequest {
 }
 
 impl Empty for ModifyRunRequest {
+    const FIELDS: &'static [&'static str] = &["metadata"];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -3757,6 +3943,7 @@ pub struct ModifyThreadRequest {
 }
 
 impl Empty for ModifyThreadRequest {
+    const FIELDS: &'static [&'static str] = &["tool_resources", "metadata"];
     fn empty() -> Self {
         Self {
             tool_resources: Empty::empty(),
@@ -3805,6 +3992,7 @@ pub struct RunCompletionUsage {
 }
 
 impl Empty for RunCompletionUsage {
+    const FIELDS: &'static [&'static str] = &["completion_tokens", "prompt_tokens", "total_tokens"];
     fn empty() -> Self {
         Self {
             completion_tokens: Empty::empty(),
@@ -4020,6 +4208,35 @@ pub struct RunObject {
 }
 
 impl Empty for RunObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "thread_id",
+        "assistant_id",
+        "status",
+        "required_action",
+        "last_error",
+        "expires_at",
+        "started_at",
+        "cancelled_at",
+        "failed_at",
+        "completed_at",
+        "incomplete_details",
+        "model",
+        "instructions",
+        "tools",
+        "metadata",
+        "usage",
+        "temperature",
+        "top_p",
+        "max_prompt_tokens",
+        "max_completion_tokens",
+        "truncation_strategy",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4066,6 +4283,7 @@ pub struct RunObjectIncompleteDetails {
 }
 
 impl Empty for RunObjectIncompleteDetails {
+    const FIELDS: &'static [&'static str] = &["reason"];
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
@@ -4111,6 +4329,7 @@ pub struct RunObjectLastError {
 }
 
 impl Empty for RunObjectLastError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -4153,6 +4372,7 @@ pub struct RunObjectRequiredAction {
 }
 
 impl Empty for RunObjectRequiredAction {
+    const FIELDS: &'static [&'static str] = &["type", "submit_tool_outputs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4180,6 +4400,7 @@ pub struct RunObjectRequiredActionSubmitToolOutputs {
 }
 
 impl Empty for RunObjectRequiredActionSubmitToolOutputs {
+    const FIELDS: &'static [&'static str] = &["tool_calls"];
     fn empty() -> Self {
         Self {
             tool_calls: Empty::empty(),
@@ -4260,6 +4481,7 @@ pub struct RunStepCompletionUsage {
 }
 
 impl Empty for RunStepCompletionUsage {
+    const FIELDS: &'static [&'static str] = &["completion_tokens", "prompt_tokens", "total_tokens"];
     fn empty() -> Self {
         Self {
             completion_tokens: Empty::empty(),
@@ -4300,6 +4522,7 @@ pub struct RunStepDeltaObject {
 }
 
 impl Empty for RunStepDeltaObject {
+    const FIELDS: &'static [&'static str] = &["id", "object", "delta"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4322,6 +4545,7 @@ pub struct RunStepDeltaObjectDelta {
 }
 
 impl Empty for RunStepDeltaObjectDelta {
+    const FIELDS: &'static [&'static str] = &["step_details"];
     fn empty() -> Self {
         Self {
             step_details: Empty::empty(),
@@ -4355,6 +4579,7 @@ pub struct RunStepDeltaStepDetailsMessageCreationObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
+    const FIELDS: &'static [&'static str] = &["type", "message_creation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4380,6 +4605,7 @@ pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    const FIELDS: &'static [&'static str] = &["message_id"];
     fn empty() -> Self {
         Self {
             message_id: Empty::empty(),
@@ -4419,6 +4645,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
+    const FIELDS: &'static [&'static str] = &["index", "id", "type", "code_interpreter"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -4449,6 +4676,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    const FIELDS: &'static [&'static str] = &["input", "outputs"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -4492,6 +4720,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "image"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -4534,6 +4763,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    const FIELDS: &'static [&'static str] = &["index", "type", "logs"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -4575,6 +4805,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    const FIELDS: &'static [&'static str] = &["index", "id", "type", "file_search"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -4617,6 +4848,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    const FIELDS: &'static [&'static str] = &["index", "id", "type", "function"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -4658,6 +4890,7 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    const FIELDS: &'static [&'static str] = &["name", "arguments", "output"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -4683,6 +4916,7 @@ pub struct RunStepDeltaStepDetailsToolCallsObject {
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsObject {
+    const FIELDS: &'static [&'static str] = &["type", "tool_calls"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4725,6 +4959,7 @@ pub struct RunStepDetailsMessageCreationObject {
 }
 
 impl Empty for RunStepDetailsMessageCreationObject {
+    const FIELDS: &'static [&'static str] = &["type", "message_creation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4752,6 +4987,7 @@ pub struct RunStepDetailsMessageCreationObjectMessageCreation {
 }
 
 impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
+    const FIELDS: &'static [&'static str] = &["message_id"];
     fn empty() -> Self {
         Self {
             message_id: Empty::empty(),
@@ -4790,6 +5026,7 @@ pub struct RunStepDetailsToolCallsCodeObject {
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObject {
+    const FIELDS: &'static [&'static str] = &["id", "type", "code_interpreter"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4827,6 +5064,7 @@ pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    const FIELDS: &'static [&'static str] = &["input", "outputs"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -4867,6 +5105,7 @@ pub struct RunStepDetailsToolCallsCodeOutputImageObject {
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputImageObject {
+    const FIELDS: &'static [&'static str] = &["type", "image"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4901,6 +5140,7 @@ pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
+    const FIELDS: &'static [&'static str] = &["type", "logs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4940,6 +5180,7 @@ pub struct RunStepDetailsToolCallsFileSearchObject {
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObject {
+    const FIELDS: &'static [&'static str] = &["id", "type", "file_search"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4965,6 +5206,7 @@ pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    const FIELDS: &'static [&'static str] = &["ranking_options", "results"];
     fn empty() -> Self {
         Self {
             ranking_options: Empty::empty(),
@@ -5002,6 +5244,7 @@ pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    const FIELDS: &'static [&'static str] = &["ranker", "score_threshold"];
     fn empty() -> Self {
         Self {
             ranker: Empty::empty(),
@@ -5051,6 +5294,7 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
+    const FIELDS: &'static [&'static str] = &["file_id", "file_name", "score", "content"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -5081,6 +5325,7 @@ pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5120,6 +5365,7 @@ pub struct RunStepDetailsToolCallsFunctionObject {
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObject {
+    const FIELDS: &'static [&'static str] = &["id", "type", "function"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5167,6 +5413,7 @@ pub struct RunStepDetailsToolCallsFunctionObjectFunction {
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
+    const FIELDS: &'static [&'static str] = &["name", "arguments", "output"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -5198,6 +5445,7 @@ pub struct RunStepDetailsToolCallsObject {
 }
 
 impl Empty for RunStepDetailsToolCallsObject {
+    const FIELDS: &'static [&'static str] = &["type", "tool_calls"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5355,6 +5603,24 @@ pub struct RunStepObject {
 }
 
 impl Empty for RunStepObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "assistant_id",
+        "thread_id",
+        "run_id",
+        "type",
+        "status",
+        "step_details",
+        "last_error",
+        "expired_at",
+        "cancelled_at",
+        "failed_at",
+        "completed_at",
+        "metadata",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5405,6 +5671,7 @@ pub struct RunStepObjectLastError {
 }
 
 impl Empty for RunStepObjectLastError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -5501,6 +5768,7 @@ pub struct RunStepStreamEventThreadRunStepCancelled {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCancelled {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5531,6 +5799,7 @@ pub struct RunStepStreamEventThreadRunStepCompleted {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCompleted {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5561,6 +5830,7 @@ pub struct RunStepStreamEventThreadRunStepCreated {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCreated {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5591,6 +5861,7 @@ pub struct RunStepStreamEventThreadRunStepDelta {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepDelta {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5621,6 +5892,7 @@ pub struct RunStepStreamEventThreadRunStepExpired {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepExpired {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5651,6 +5923,7 @@ pub struct RunStepStreamEventThreadRunStepFailed {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepFailed {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5681,6 +5954,7 @@ pub struct RunStepStreamEventThreadRunStepInProgress {
 }
 
 impl Empty for RunStepStreamEventThreadRunStepInProgress {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5737,6 +6011,7 @@ pub struct RunStreamEventThreadRunCancelled {
 }
 
 impl Empty for RunStreamEventThreadRunCancelled {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5767,6 +6042,7 @@ pub struct RunStreamEventThreadRunCancelling {
 }
 
 impl Empty for RunStreamEventThreadRunCancelling {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5797,6 +6073,7 @@ pub struct RunStreamEventThreadRunCompleted {
 }
 
 impl Empty for RunStreamEventThreadRunCompleted {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5827,6 +6104,7 @@ pub struct RunStreamEventThreadRunCreated {
 }
 
 impl Empty for RunStreamEventThreadRunCreated {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5857,6 +6135,7 @@ pub struct RunStreamEventThreadRunExpired {
 }
 
 impl Empty for RunStreamEventThreadRunExpired {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5887,6 +6166,7 @@ pub struct RunStreamEventThreadRunFailed {
 }
 
 impl Empty for RunStreamEventThreadRunFailed {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5917,6 +6197,7 @@ pub struct RunStreamEventThreadRunInProgress {
 }
 
 impl Empty for RunStreamEventThreadRunInProgress {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5947,6 +6228,7 @@ pub struct RunStreamEventThreadRunIncomplete {
 }
 
 impl Empty for RunStreamEventThreadRunIncomplete {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -5977,6 +6259,7 @@ pub struct RunStreamEventThreadRunQueued {
 }
 
 impl Empty for RunStreamEventThreadRunQueued {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -6007,6 +6290,7 @@ pub struct RunStreamEventThreadRunRequiresAction {
 }
 
 impl Empty for RunStreamEventThreadRunRequiresAction {
+    const FIELDS: &'static [&'static str] = &["event", "data"];
     fn empty() -> Self {
         Self {
             event: Empty::empty(),
@@ -6046,6 +6330,7 @@ pub struct RunToolCallObject {
 }
 
 impl Empty for RunToolCallObject {
+    const FIELDS: &'static [&'static str] = &["id", "type", "function"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6080,6 +6365,7 @@ pub struct SubmitToolOutputsRunRequest {
 }
 
 impl Empty for SubmitToolOutputsRunRequest {
+    const FIELDS: &'static [&'static str] = &["tool_outputs", "stream"];
     fn empty() -> Self {
         Self {
             tool_outputs: Empty::empty(),
@@ -6112,6 +6398,7 @@ pub struct SubmitToolOutputsRunRequestToolOutputsItem {
 }
 
 impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
+    const FIELDS: &'static [&'static str] = &["tool_call_id", "output"];
     fn empty() -> Self {
         Self {
             tool_call_id: Empty::empty(),
@@ -6159,6 +6446,8 @@ pub struct ThreadObject {
 }
 
 impl Empty for ThreadObject {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "created_at", "tool_resources", "metadata"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6198,6 +6487,7 @@ pub struct ThreadStreamEvent {
 }
 
 impl Empty for ThreadStreamEvent {
+    const FIELDS: &'static [&'static str] = &["enabled", "event", "data"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -6233,6 +6523,7 @@ pub struct TruncationObject {
 }
 
 impl Empty for TruncationObject {
+    const FIELDS: &'static [&'static str] = &["type", "last_messages"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),

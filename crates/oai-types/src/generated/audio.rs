@@ -88,6 +88,15 @@ pub struct CreateSpeechRequest {
 }
 
 impl Empty for CreateSpeechRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "input",
+        "instructions",
+        "voice",
+        "response_format",
+        "speed",
+        "stream_format",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -225,6 +234,22 @@ pub struct CreateTranscriptionRequest {
 }
 
 impl Empty for CreateTranscriptionRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "file",
+        "model",
+        "language",
+        "languages",
+        "keywords",
+        "prompt",
+        "response_format",
+        "temperature",
+        "include",
+        "timestamp_granularities",
+        "stream",
+        "chunking_strategy",
+        "known_speaker_names",
+        "known_speaker_references",
+    ];
     fn empty() -> Self {
         Self {
             file: Empty::empty(),
@@ -338,6 +363,7 @@ pub struct CreateTranscriptionResponseDiarizedJson {
 }
 
 impl Empty for CreateTranscriptionResponseDiarizedJson {
+    const FIELDS: &'static [&'static str] = &["task", "duration", "text", "segments", "usage"];
     fn empty() -> Self {
         Self {
             task: Empty::empty(),
@@ -387,6 +413,7 @@ pub struct CreateTranscriptionResponseJson {
 }
 
 impl Empty for CreateTranscriptionResponseJson {
+    const FIELDS: &'static [&'static str] = &["text", "languages", "logprobs", "usage"];
     fn empty() -> Self {
         Self {
             text: Empty::empty(),
@@ -420,6 +447,7 @@ pub struct CreateTranscriptionResponseJsonLogprobsItem {
 }
 
 impl Empty for CreateTranscriptionResponseJsonLogprobsItem {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -497,6 +525,8 @@ pub struct CreateTranscriptionResponseVerboseJson {
 }
 
 impl Empty for CreateTranscriptionResponseVerboseJson {
+    const FIELDS: &'static [&'static str] =
+        &["language", "duration", "text", "words", "segments", "usage"];
     fn empty() -> Self {
         Self {
             language: Empty::empty(),
@@ -545,6 +575,8 @@ pub struct CreateTranslationRequest {
 }
 
 impl Empty for CreateTranslationRequest {
+    const FIELDS: &'static [&'static str] =
+        &["file", "model", "prompt", "response_format", "temperature"];
     fn empty() -> Self {
         Self {
             file: Empty::empty(),
@@ -610,6 +642,7 @@ pub struct CreateTranslationResponseJson {
 }
 
 impl Empty for CreateTranslationResponseJson {
+    const FIELDS: &'static [&'static str] = &["text"];
     fn empty() -> Self {
         Self {
             text: Empty::empty(),
@@ -657,6 +690,7 @@ pub struct CreateTranslationResponseVerboseJson {
 }
 
 impl Empty for CreateTranslationResponseVerboseJson {
+    const FIELDS: &'static [&'static str] = &["language", "duration", "text", "segments"];
     fn empty() -> Self {
         Self {
             language: Empty::empty(),
@@ -697,6 +731,7 @@ pub struct CreateVoiceConsentRequest {
 }
 
 impl Empty for CreateVoiceConsentRequest {
+    const FIELDS: &'static [&'static str] = &["name", "recording", "language"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -736,6 +771,7 @@ pub struct CreateVoiceRequest {
 }
 
 impl Empty for CreateVoiceRequest {
+    const FIELDS: &'static [&'static str] = &["name", "audio_sample", "consent"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -767,6 +803,7 @@ pub struct ListVoiceConsentsParams {
 }
 
 impl Empty for ListVoiceConsentsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -806,6 +843,7 @@ pub struct OutputAudio {
 }
 
 impl Empty for OutputAudio {
+    const FIELDS: &'static [&'static str] = &["type", "data", "transcript"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -837,6 +875,7 @@ pub struct SpeechAudioDeltaEvent {
 }
 
 impl Empty for SpeechAudioDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["type", "audio"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -867,6 +906,7 @@ pub struct SpeechAudioDoneEvent {
 }
 
 impl Empty for SpeechAudioDoneEvent {
+    const FIELDS: &'static [&'static str] = &["type", "usage"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -912,6 +952,7 @@ pub struct SpeechAudioDoneEventUsage {
 }
 
 impl Empty for SpeechAudioDoneEventUsage {
+    const FIELDS: &'static [&'static str] = &["input_tokens", "output_tokens", "total_tokens"];
     fn empty() -> Self {
         Self {
             input_tokens: Empty::empty(),
@@ -953,6 +994,7 @@ pub struct TranscriptTextDeltaEvent {
 }
 
 impl Empty for TranscriptTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["type", "delta", "logprobs", "segment_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -986,6 +1028,7 @@ pub struct TranscriptTextDeltaEventLogprobsItem {
 }
 
 impl Empty for TranscriptTextDeltaEventLogprobsItem {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -1026,6 +1069,7 @@ pub struct TranscriptTextDoneEvent {
 }
 
 impl Empty for TranscriptTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &["type", "text", "languages", "logprobs", "usage"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1098,6 +1142,7 @@ pub struct TranscriptTextSegmentEvent {
 }
 
 impl Empty for TranscriptTextSegmentEvent {
+    const FIELDS: &'static [&'static str] = &["type", "id", "start", "end", "text", "speaker"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1178,6 +1223,7 @@ pub struct TranscriptionDiarizedSegment {
 }
 
 impl Empty for TranscriptionDiarizedSegment {
+    const FIELDS: &'static [&'static str] = &["type", "id", "start", "end", "text", "speaker"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1299,6 +1345,18 @@ pub struct TranscriptionSegment {
 }
 
 impl Empty for TranscriptionSegment {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "seek",
+        "start",
+        "end",
+        "text",
+        "tokens",
+        "temperature",
+        "avg_logprob",
+        "compression_ratio",
+        "no_speech_prob",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1352,6 +1410,7 @@ pub struct TranscriptionWord {
 }
 
 impl Empty for TranscriptionWord {
+    const FIELDS: &'static [&'static str] = &["word", "start", "end"];
     fn empty() -> Self {
         Self {
             word: Empty::empty(),
@@ -1380,6 +1439,7 @@ pub struct UpdateVoiceConsentRequest {
 }
 
 impl Empty for UpdateVoiceConsentRequest {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -1414,6 +1474,12 @@ pub struct VadConfig {
 }
 
 impl Empty for VadConfig {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "prefix_padding_ms",
+        "silence_duration_ms",
+        "threshold",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1455,6 +1521,7 @@ pub struct VoiceConsentDeletedResource {
 }
 
 impl Empty for VoiceConsentDeletedResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1509,6 +1576,7 @@ pub struct VoiceConsentListResource {
 }
 
 impl Empty for VoiceConsentListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1569,6 +1637,7 @@ pub struct VoiceConsentResource {
 }
 
 impl Empty for VoiceConsentResource {
+    const FIELDS: &'static [&'static str] = &["object", "id", "name", "language", "created_at"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1620,6 +1689,7 @@ pub struct VoiceResource {
 }
 
 impl Empty for VoiceResource {
+    const FIELDS: &'static [&'static str] = &["object", "id", "name", "created_at"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),

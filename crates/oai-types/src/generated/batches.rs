@@ -136,6 +136,30 @@ pub struct Batch {
 }
 
 impl Empty for Batch {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "endpoint",
+        "model",
+        "errors",
+        "input_file_id",
+        "completion_window",
+        "status",
+        "output_file_id",
+        "error_file_id",
+        "created_at",
+        "in_progress_at",
+        "expires_at",
+        "finalizing_at",
+        "completed_at",
+        "failed_at",
+        "expired_at",
+        "cancelling_at",
+        "cancelled_at",
+        "request_counts",
+        "usage",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -199,6 +223,7 @@ pub struct BatchError {
 }
 
 impl Empty for BatchError {
+    const FIELDS: &'static [&'static str] = &["code", "message", "param", "line"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -229,6 +254,7 @@ pub struct BatchErrors {
 }
 
 impl Empty for BatchErrors {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -260,6 +286,7 @@ pub struct BatchFileExpirationAfter {
 }
 
 impl Empty for BatchFileExpirationAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "seconds"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -305,6 +332,7 @@ pub struct BatchRequestCounts {
 }
 
 impl Empty for BatchRequestCounts {
+    const FIELDS: &'static [&'static str] = &["total", "completed", "failed"];
     fn empty() -> Self {
         Self {
             total: Empty::empty(),
@@ -391,6 +419,13 @@ pub struct BatchUsage {
 }
 
 impl Empty for BatchUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "input_tokens",
+        "input_tokens_details",
+        "output_tokens",
+        "output_tokens_details",
+        "total_tokens",
+    ];
     fn empty() -> Self {
         Self {
             input_tokens: Empty::empty(),
@@ -421,6 +456,7 @@ pub struct BatchUsageInputTokensDetails {
 }
 
 impl Empty for BatchUsageInputTokensDetails {
+    const FIELDS: &'static [&'static str] = &["cached_tokens"];
     fn empty() -> Self {
         Self {
             cached_tokens: Empty::empty(),
@@ -465,6 +501,13 @@ pub struct CreateBatchRequest {
 }
 
 impl Empty for CreateBatchRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "input_file_id",
+        "endpoint",
+        "completion_window",
+        "metadata",
+        "output_expires_after",
+    ];
     fn empty() -> Self {
         Self {
             input_file_id: Empty::empty(),
@@ -520,6 +563,7 @@ pub struct ListBatchesParams {
 }
 
 impl Empty for ListBatchesParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -573,6 +617,7 @@ pub struct ListBatchesResponse {
 }
 
 impl Empty for ListBatchesResponse {
+    const FIELDS: &'static [&'static str] = &["data", "first_id", "last_id", "has_more", "object"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),

@@ -32,6 +32,7 @@ pub struct ChatCompletionAllowedTools {
 }
 
 impl Empty for ChatCompletionAllowedTools {
+    const FIELDS: &'static [&'static str] = &["mode", "tools"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -62,6 +63,7 @@ pub struct ChatCompletionAllowedToolsChoice {
 }
 
 impl Empty for ChatCompletionAllowedToolsChoice {
+    const FIELDS: &'static [&'static str] = &["type", "allowed_tools"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -101,6 +103,7 @@ pub struct ChatCompletionDeleted {
 }
 
 impl Empty for ChatCompletionDeleted {
+    const FIELDS: &'static [&'static str] = &["object", "id", "deleted"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -129,6 +132,7 @@ pub struct ChatCompletionFunctionCallOption {
 }
 
 impl Empty for ChatCompletionFunctionCallOption {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -166,6 +170,7 @@ pub struct ChatCompletionFunctions {
 }
 
 impl Empty for ChatCompletionFunctions {
+    const FIELDS: &'static [&'static str] = &["description", "name", "parameters"];
     fn empty() -> Self {
         Self {
             description: Empty::empty(),
@@ -225,6 +230,7 @@ pub struct ChatCompletionList {
 }
 
 impl Empty for ChatCompletionList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -286,6 +292,7 @@ pub struct ChatCompletionMessageList {
 }
 
 impl Empty for ChatCompletionMessageList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -355,6 +362,17 @@ pub struct ChatCompletionMessageListDataItem {
 }
 
 impl Empty for ChatCompletionMessageListDataItem {
+    const FIELDS: &'static [&'static str] = &[
+        "content",
+        "refusal",
+        "tool_calls",
+        "annotations",
+        "role",
+        "function_call",
+        "audio",
+        "id",
+        "content_parts",
+    ];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -392,6 +410,7 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItem {
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
+    const FIELDS: &'static [&'static str] = &["type", "url_citation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -446,6 +465,7 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    const FIELDS: &'static [&'static str] = &["end_index", "start_index", "url", "title"];
     fn empty() -> Self {
         Self {
             end_index: Empty::empty(),
@@ -502,6 +522,7 @@ pub struct ChatCompletionMessageListDataItemAudio {
 }
 
 impl Empty for ChatCompletionMessageListDataItemAudio {
+    const FIELDS: &'static [&'static str] = &["id", "expires_at", "data", "transcript"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -551,6 +572,7 @@ pub struct ChatCompletionMessageListDataItemFunctionCall {
 }
 
 impl Empty for ChatCompletionMessageListDataItemFunctionCall {
+    const FIELDS: &'static [&'static str] = &["arguments", "name"];
     fn empty() -> Self {
         Self {
             arguments: Empty::empty(),
@@ -591,6 +613,7 @@ pub struct ChatCompletionMessageToolCallChunk {
 }
 
 impl Empty for ChatCompletionMessageToolCallChunk {
+    const FIELDS: &'static [&'static str] = &["index", "id", "type", "function"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),
@@ -625,6 +648,7 @@ pub struct ChatCompletionMessageToolCallChunkFunction {
 }
 
 impl Empty for ChatCompletionMessageToolCallChunkFunction {
+    const FIELDS: &'static [&'static str] = &["name", "arguments"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -664,6 +688,7 @@ pub struct ChatCompletionModeration {
 }
 
 impl Empty for ChatCompletionModeration {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -703,6 +728,7 @@ pub struct ChatCompletionModerationError {
 }
 
 impl Empty for ChatCompletionModerationError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -763,6 +789,7 @@ pub struct ChatCompletionModerationResults {
 }
 
 impl Empty for ChatCompletionModerationResults {
+    const FIELDS: &'static [&'static str] = &["type", "model", "results"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -794,6 +821,7 @@ pub struct ChatCompletionNamedToolChoice {
 }
 
 impl Empty for ChatCompletionNamedToolChoice {
+    const FIELDS: &'static [&'static str] = &["type", "function"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -824,6 +852,7 @@ pub struct ChatCompletionNamedToolChoiceCustom {
 }
 
 impl Empty for ChatCompletionNamedToolChoiceCustom {
+    const FIELDS: &'static [&'static str] = &["type", "custom"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -867,6 +896,7 @@ pub struct ChatCompletionRequestDeveloperMessage {
 }
 
 impl Empty for ChatCompletionRequestDeveloperMessage {
+    const FIELDS: &'static [&'static str] = &["content", "role", "name"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -925,6 +955,7 @@ pub struct ChatCompletionRequestFunctionMessage {
 }
 
 impl Empty for ChatCompletionRequestFunctionMessage {
+    const FIELDS: &'static [&'static str] = &["role", "content", "name"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -977,6 +1008,7 @@ pub struct ChatCompletionRequestMessageContentPartAudio {
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudio {
+    const FIELDS: &'static [&'static str] = &["type", "input_audio", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1014,6 +1046,7 @@ pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    const FIELDS: &'static [&'static str] = &["data", "format"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -1057,6 +1090,7 @@ pub struct ChatCompletionRequestMessageContentPartFile {
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFile {
+    const FIELDS: &'static [&'static str] = &["type", "file", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1097,6 +1131,7 @@ pub struct ChatCompletionRequestMessageContentPartFileFile {
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFileFile {
+    const FIELDS: &'static [&'static str] = &["filename", "file_data", "file_id"];
     fn empty() -> Self {
         Self {
             filename: Empty::empty(),
@@ -1131,6 +1166,7 @@ pub struct ChatCompletionRequestMessageContentPartImage {
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartImage {
+    const FIELDS: &'static [&'static str] = &["type", "image_url", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1169,6 +1205,7 @@ pub struct ChatCompletionRequestSystemMessage {
 }
 
 impl Empty for ChatCompletionRequestSystemMessage {
+    const FIELDS: &'static [&'static str] = &["content", "role", "name"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -1229,6 +1266,7 @@ pub struct ChatCompletionRequestToolMessage {
 }
 
 impl Empty for ChatCompletionRequestToolMessage {
+    const FIELDS: &'static [&'static str] = &["role", "content", "tool_call_id"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -1286,6 +1324,7 @@ pub struct ChatCompletionRequestUserMessage {
 }
 
 impl Empty for ChatCompletionRequestUserMessage {
+    const FIELDS: &'static [&'static str] = &["content", "role", "name"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -1371,6 +1410,15 @@ pub struct ChatCompletionResponseMessage {
 }
 
 impl Empty for ChatCompletionResponseMessage {
+    const FIELDS: &'static [&'static str] = &[
+        "content",
+        "refusal",
+        "tool_calls",
+        "annotations",
+        "role",
+        "function_call",
+        "audio",
+    ];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -1446,6 +1494,8 @@ pub struct ChatCompletionStreamResponseDelta {
 }
 
 impl Empty for ChatCompletionStreamResponseDelta {
+    const FIELDS: &'static [&'static str] =
+        &["content", "function_call", "tool_calls", "role", "refusal"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -1482,6 +1532,7 @@ pub struct ChatCompletionStreamResponseDeltaFunctionCall {
 }
 
 impl Empty for ChatCompletionStreamResponseDeltaFunctionCall {
+    const FIELDS: &'static [&'static str] = &["arguments", "name"];
     fn empty() -> Self {
         Self {
             arguments: Empty::empty(),
@@ -1547,6 +1598,7 @@ pub struct ChatCompletionTokenLogprob {
 }
 
 impl Empty for ChatCompletionTokenLogprob {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes", "top_logprobs"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -1589,6 +1641,7 @@ pub struct ChatCompletionTokenLogprobTopLogprobsItem {
 }
 
 impl Empty for ChatCompletionTokenLogprobTopLogprobsItem {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -1791,6 +1844,45 @@ pub struct CreateChatCompletionRequest {
 }
 
 impl Empty for CreateChatCompletionRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "messages",
+        "model",
+        "service_tier",
+        "modalities",
+        "verbosity",
+        "reasoning_effort",
+        "max_completion_tokens",
+        "frequency_penalty",
+        "presence_penalty",
+        "web_search_options",
+        "response_format",
+        "audio",
+        "store",
+        "moderation",
+        "stream",
+        "stop",
+        "logit_bias",
+        "logprobs",
+        "max_tokens",
+        "n",
+        "prediction",
+        "seed",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "function_call",
+        "functions",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -1862,6 +1954,7 @@ pub struct CreateChatCompletionRequestAudio {
 }
 
 impl Empty for CreateChatCompletionRequestAudio {
+    const FIELDS: &'static [&'static str] = &["voice", "format"];
     fn empty() -> Self {
         Self {
             voice: Empty::empty(),
@@ -1947,6 +2040,7 @@ pub struct CreateChatCompletionRequestWebSearchOptions {
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptions {
+    const FIELDS: &'static [&'static str] = &["user_location", "search_context_size"];
     fn empty() -> Self {
         Self {
             user_location: Empty::empty(),
@@ -1977,6 +2071,7 @@ pub struct CreateChatCompletionRequestWebSearchOptionsUserLocation {
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
+    const FIELDS: &'static [&'static str] = &["type", "approximate"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2054,6 +2149,18 @@ pub struct CreateChatCompletionResponse {
 }
 
 impl Empty for CreateChatCompletionResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "choices",
+        "created",
+        "model",
+        "metadata",
+        "service_tier",
+        "system_fingerprint",
+        "object",
+        "usage",
+        "moderation",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2111,6 +2218,7 @@ pub struct CreateChatCompletionResponseChoicesItem {
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItem {
+    const FIELDS: &'static [&'static str] = &["finish_reason", "index", "message", "logprobs"];
     fn empty() -> Self {
         Self {
             finish_reason: Empty::empty(),
@@ -2155,6 +2263,7 @@ pub struct CreateChatCompletionResponseChoicesItemLogprobs {
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
+    const FIELDS: &'static [&'static str] = &["content", "refusal"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -2236,6 +2345,18 @@ pub struct CreateChatCompletionStreamResponse {
 }
 
 impl Empty for CreateChatCompletionStreamResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "choices",
+        "created",
+        "model",
+        "obfuscation",
+        "service_tier",
+        "system_fingerprint",
+        "object",
+        "usage",
+        "moderation",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2287,6 +2408,7 @@ pub struct CreateChatCompletionStreamResponseChoicesItem {
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItem {
+    const FIELDS: &'static [&'static str] = &["delta", "logprobs", "finish_reason", "index"];
     fn empty() -> Self {
         Self {
             delta: Empty::empty(),
@@ -2331,6 +2453,7 @@ pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    const FIELDS: &'static [&'static str] = &["content", "refusal"];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -2361,6 +2484,7 @@ pub struct CustomToolChatCompletions {
 }
 
 impl Empty for CustomToolChatCompletions {
+    const FIELDS: &'static [&'static str] = &["type", "custom"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2398,6 +2522,7 @@ pub struct CustomToolChatCompletionsCustom {
 }
 
 impl Empty for CustomToolChatCompletionsCustom {
+    const FIELDS: &'static [&'static str] = &["name", "description", "format"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -2439,6 +2564,7 @@ pub struct CustomToolChatCompletionsCustomFormatGrammar {
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
+    const FIELDS: &'static [&'static str] = &["type", "grammar"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2475,6 +2601,7 @@ pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
+    const FIELDS: &'static [&'static str] = &["definition", "syntax"];
     fn empty() -> Self {
         Self {
             definition: Empty::empty(),
@@ -2506,6 +2633,7 @@ pub struct CustomToolChatCompletionsCustomFormatText {
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatText {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2539,6 +2667,7 @@ pub struct GetChatCompletionMessagesParams {
 }
 
 impl Empty for GetChatCompletionMessagesParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit", "order"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -2587,6 +2716,7 @@ pub struct ListChatCompletionsParams {
 }
 
 impl Empty for ListChatCompletionsParams {
+    const FIELDS: &'static [&'static str] = &["model", "metadata", "after", "limit", "order"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -2623,6 +2753,7 @@ pub struct PredictionContent {
 }
 
 impl Empty for PredictionContent {
+    const FIELDS: &'static [&'static str] = &["type", "content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2685,6 +2816,7 @@ pub struct UpdateChatCompletionRequest {
 }
 
 impl Empty for UpdateChatCompletionRequest {
+    const FIELDS: &'static [&'static str] = &["metadata"];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -2743,6 +2875,7 @@ pub struct WebSearchLocation {
 }
 
 impl Empty for WebSearchLocation {
+    const FIELDS: &'static [&'static str] = &["country", "region", "city", "timezone"];
     fn empty() -> Self {
         Self {
             country: Empty::empty(),

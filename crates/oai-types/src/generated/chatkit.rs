@@ -18,6 +18,7 @@ pub struct ActiveStatus {
 }
 
 impl Empty for ActiveStatus {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -79,6 +80,8 @@ pub struct AssistantMessageItem {
 }
 
 impl Empty for AssistantMessageItem {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "created_at", "thread_id", "type", "content"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -147,6 +150,7 @@ pub struct Attachment {
 }
 
 impl Empty for Attachment {
+    const FIELDS: &'static [&'static str] = &["type", "id", "name", "mime_type", "preview_url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -181,6 +185,7 @@ pub struct AutomaticThreadTitlingParam {
 }
 
 impl Empty for AutomaticThreadTitlingParam {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -207,6 +212,7 @@ pub struct ChatSessionAutomaticThreadTitling {
 }
 
 impl Empty for ChatSessionAutomaticThreadTitling {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -251,6 +257,7 @@ pub struct ChatSessionChatkitConfiguration {
 }
 
 impl Empty for ChatSessionChatkitConfiguration {
+    const FIELDS: &'static [&'static str] = &["automatic_thread_titling", "file_upload", "history"];
     fn empty() -> Self {
         Self {
             automatic_thread_titling: Empty::empty(),
@@ -299,6 +306,7 @@ pub struct ChatSessionFileUpload {
 }
 
 impl Empty for ChatSessionFileUpload {
+    const FIELDS: &'static [&'static str] = &["enabled", "max_file_size", "max_files"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -337,6 +345,7 @@ pub struct ChatSessionHistory {
 }
 
 impl Empty for ChatSessionHistory {
+    const FIELDS: &'static [&'static str] = &["enabled", "recent_threads"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -364,6 +373,7 @@ pub struct ChatSessionRateLimits {
 }
 
 impl Empty for ChatSessionRateLimits {
+    const FIELDS: &'static [&'static str] = &["max_requests_per_1_minute"];
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
@@ -467,6 +477,18 @@ pub struct ChatSessionResource {
 }
 
 impl Empty for ChatSessionResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "expires_at",
+        "client_secret",
+        "workflow",
+        "user",
+        "rate_limits",
+        "max_requests_per_1_minute",
+        "status",
+        "chatkit_configuration",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -514,6 +536,7 @@ pub struct ChatkitConfigurationParam {
 }
 
 impl Empty for ChatkitConfigurationParam {
+    const FIELDS: &'static [&'static str] = &["automatic_thread_titling", "file_upload", "history"];
     fn empty() -> Self {
         Self {
             automatic_thread_titling: Empty::empty(),
@@ -566,6 +589,7 @@ pub struct ChatkitWorkflow {
 }
 
 impl Empty for ChatkitWorkflow {
+    const FIELDS: &'static [&'static str] = &["id", "version", "state_variables", "tracing"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -615,6 +639,7 @@ pub struct ChatkitWorkflowTracing {
 }
 
 impl Empty for ChatkitWorkflowTracing {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -713,6 +738,18 @@ pub struct ClientToolCallItem {
 }
 
 impl Empty for ClientToolCallItem {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "thread_id",
+        "type",
+        "status",
+        "call_id",
+        "name",
+        "arguments",
+        "output",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -763,6 +800,7 @@ pub struct ClosedStatus {
 }
 
 impl Empty for ClosedStatus {
+    const FIELDS: &'static [&'static str] = &["type", "reason"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -809,6 +847,13 @@ pub struct CreateChatSessionBody {
 }
 
 impl Empty for CreateChatSessionBody {
+    const FIELDS: &'static [&'static str] = &[
+        "workflow",
+        "user",
+        "expires_after",
+        "rate_limits",
+        "chatkit_configuration",
+    ];
     fn empty() -> Self {
         Self {
             workflow: Empty::empty(),
@@ -852,6 +897,7 @@ pub struct DeletedThreadResource {
 }
 
 impl Empty for DeletedThreadResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -885,6 +931,7 @@ pub struct ExpiresAfterParam {
 }
 
 impl Empty for ExpiresAfterParam {
+    const FIELDS: &'static [&'static str] = &["anchor", "seconds"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -916,6 +963,7 @@ pub struct FileAnnotation {
 }
 
 impl Empty for FileAnnotation {
+    const FIELDS: &'static [&'static str] = &["type", "source"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -947,6 +995,7 @@ pub struct FileAnnotationSource {
 }
 
 impl Empty for FileAnnotationSource {
+    const FIELDS: &'static [&'static str] = &["type", "filename"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -984,6 +1033,7 @@ pub struct FileUploadParam {
 }
 
 impl Empty for FileUploadParam {
+    const FIELDS: &'static [&'static str] = &["enabled", "max_file_size", "max_files"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -1014,6 +1064,7 @@ pub struct HistoryParam {
 }
 
 impl Empty for HistoryParam {
+    const FIELDS: &'static [&'static str] = &["enabled", "recent_threads"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -1046,6 +1097,7 @@ pub struct InferenceOptions {
 }
 
 impl Empty for InferenceOptions {
+    const FIELDS: &'static [&'static str] = &["tool_choice", "model"];
     fn empty() -> Self {
         Self {
             tool_choice: Empty::empty(),
@@ -1089,6 +1141,7 @@ pub struct ListThreadItemsMethodParams {
 }
 
 impl Empty for ListThreadItemsMethodParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -1142,6 +1195,7 @@ pub struct ListThreadsMethodParams {
 }
 
 impl Empty for ListThreadsMethodParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before", "user"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -1177,6 +1231,7 @@ pub struct LockedStatus {
 }
 
 impl Empty for LockedStatus {
+    const FIELDS: &'static [&'static str] = &["type", "reason"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1203,6 +1258,7 @@ pub struct RateLimitsParam {
 }
 
 impl Empty for RateLimitsParam {
+    const FIELDS: &'static [&'static str] = &["max_requests_per_1_minute"];
     fn empty() -> Self {
         Self {
             max_requests_per_1_minute: Empty::empty(),
@@ -1242,6 +1298,7 @@ pub struct ResponseOutputText {
 }
 
 impl Empty for ResponseOutputText {
+    const FIELDS: &'static [&'static str] = &["type", "text", "annotations"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1315,6 +1372,8 @@ pub struct TaskGroupItem {
 }
 
 impl Empty for TaskGroupItem {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "created_at", "thread_id", "type", "tasks"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1366,6 +1425,7 @@ pub struct TaskGroupTask {
 }
 
 impl Empty for TaskGroupTask {
+    const FIELDS: &'static [&'static str] = &["type", "heading", "summary"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1449,6 +1509,16 @@ pub struct TaskItem {
 }
 
 impl Empty for TaskItem {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "thread_id",
+        "type",
+        "task_type",
+        "heading",
+        "summary",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1543,6 +1613,7 @@ pub struct ThreadItemListResource {
 }
 
 impl Empty for ThreadItemListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1606,6 +1677,7 @@ pub struct ThreadListResource {
 }
 
 impl Empty for ThreadListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1677,6 +1749,8 @@ pub struct ThreadResource {
 }
 
 impl Empty for ThreadResource {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "created_at", "title", "status", "user"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1720,6 +1794,7 @@ pub struct ToolChoice {
 }
 
 impl Empty for ToolChoice {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1750,6 +1825,7 @@ pub struct UrlAnnotation {
 }
 
 impl Empty for UrlAnnotation {
+    const FIELDS: &'static [&'static str] = &["type", "source"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1781,6 +1857,7 @@ pub struct UrlAnnotationSource {
 }
 
 impl Empty for UrlAnnotationSource {
+    const FIELDS: &'static [&'static str] = &["type", "url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1812,6 +1889,7 @@ pub struct UserMessageInputText {
 }
 
 impl Empty for UserMessageInputText {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1887,6 +1965,16 @@ pub struct UserMessageItem {
 }
 
 impl Empty for UserMessageItem {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "thread_id",
+        "type",
+        "content",
+        "attachments",
+        "inference_options",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1934,6 +2022,7 @@ pub struct UserMessageQuotedText {
 }
 
 impl Empty for UserMessageQuotedText {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1996,6 +2085,8 @@ pub struct WidgetMessageItem {
 }
 
 impl Empty for WidgetMessageItem {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "created_at", "thread_id", "type", "widget"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2041,6 +2132,7 @@ pub struct WorkflowParam {
 }
 
 impl Empty for WorkflowParam {
+    const FIELDS: &'static [&'static str] = &["id", "version", "state_variables", "tracing"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2084,6 +2176,7 @@ pub struct WorkflowTracingParam {
 }
 
 impl Empty for WorkflowTracingParam {
+    const FIELDS: &'static [&'static str] = &["enabled"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),

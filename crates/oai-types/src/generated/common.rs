@@ -43,6 +43,7 @@ pub struct CodeInterpreterTextOutput {
 }
 
 impl Empty for CodeInterpreterTextOutput {
+    const FIELDS: &'static [&'static str] = &["type", "logs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -110,6 +111,14 @@ pub struct ContainerFileCitationBody {
 }
 
 impl Empty for ContainerFileCitationBody {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "container_id",
+        "file_id",
+        "start_index",
+        "end_index",
+        "filename",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -160,6 +169,7 @@ pub struct DragPoint {
 }
 
 impl Empty for DragPoint {
+    const FIELDS: &'static [&'static str] = &["x", "y"];
     fn empty() -> Self {
         Self {
             x: Empty::empty(),
@@ -209,6 +219,7 @@ pub struct FileCitationBody {
 }
 
 impl Empty for FileCitationBody {
+    const FIELDS: &'static [&'static str] = &["type", "file_id", "index", "filename"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -262,6 +273,7 @@ pub struct FilePath {
 }
 
 impl Empty for FilePath {
+    const FIELDS: &'static [&'static str] = &["type", "file_id", "index"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -345,6 +357,15 @@ pub struct InputFileContent {
 }
 
 impl Empty for InputFileContent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "file_id",
+        "filename",
+        "file_data",
+        "prompt_cache_breakpoint",
+        "file_url",
+        "detail",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -398,6 +419,13 @@ pub struct InputImageContent {
 }
 
 impl Empty for InputImageContent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "image_url",
+        "file_id",
+        "detail",
+        "prompt_cache_breakpoint",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -435,6 +463,7 @@ pub struct InputTextContent {
 }
 
 impl Empty for InputTextContent {
+    const FIELDS: &'static [&'static str] = &["type", "text", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -490,6 +519,7 @@ pub struct LogProb {
 }
 
 impl Empty for LogProb {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes", "top_logprobs"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -763,6 +793,7 @@ pub struct OutputTextContent {
 }
 
 impl Empty for OutputTextContent {
+    const FIELDS: &'static [&'static str] = &["type", "text", "annotations", "logprobs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -787,6 +818,7 @@ pub struct PromptCacheBreakpointConfig {
 }
 
 impl Empty for PromptCacheBreakpointConfig {
+    const FIELDS: &'static [&'static str] = &["mode"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -817,6 +849,7 @@ pub struct ReasoningTextContent {
 }
 
 impl Empty for ReasoningTextContent {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -848,6 +881,7 @@ pub struct RefusalContent {
 }
 
 impl Empty for RefusalContent {
+    const FIELDS: &'static [&'static str] = &["type", "refusal"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -893,6 +927,7 @@ pub struct TopLogProb {
 }
 
 impl Empty for TopLogProb {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -952,6 +987,7 @@ pub struct UrlCitationBody {
 }
 
 impl Empty for UrlCitationBody {
+    const FIELDS: &'static [&'static str] = &["type", "url", "start_index", "end_index", "title"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1015,6 +1051,7 @@ pub struct UrlCitationParam {
 }
 
 impl Empty for UrlCitationParam {
+    const FIELDS: &'static [&'static str] = &["type", "start_index", "end_index", "url", "title"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),

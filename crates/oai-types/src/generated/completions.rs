@@ -121,6 +121,26 @@ pub struct CreateCompletionRequest {
 }
 
 impl Empty for CreateCompletionRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "prompt",
+        "best_of",
+        "echo",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "max_tokens",
+        "n",
+        "presence_penalty",
+        "seed",
+        "stop",
+        "stream",
+        "stream_options",
+        "suffix",
+        "temperature",
+        "top_p",
+        "user",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -237,6 +257,15 @@ pub struct CreateCompletionResponse {
 }
 
 impl Empty for CreateCompletionResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "choices",
+        "created",
+        "model",
+        "system_fingerprint",
+        "object",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -291,6 +320,7 @@ pub struct CreateCompletionResponseChoicesItem {
 }
 
 impl Empty for CreateCompletionResponseChoicesItem {
+    const FIELDS: &'static [&'static str] = &["finish_reason", "index", "logprobs", "text"];
     fn empty() -> Self {
         Self {
             finish_reason: Empty::empty(),
@@ -335,6 +365,8 @@ pub struct CreateCompletionResponseChoicesItemLogprobs {
 }
 
 impl Empty for CreateCompletionResponseChoicesItemLogprobs {
+    const FIELDS: &'static [&'static str] =
+        &["text_offset", "token_logprobs", "tokens", "top_logprobs"];
     fn empty() -> Self {
         Self {
             text_offset: Empty::empty(),

@@ -53,6 +53,7 @@ pub struct ContainerFileListResource {
 }
 
 impl Empty for ContainerFileListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -137,6 +138,15 @@ pub struct ContainerFileResource {
 }
 
 impl Empty for ContainerFileResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "container_id",
+        "created_at",
+        "bytes",
+        "path",
+        "source",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -199,6 +209,7 @@ pub struct ContainerListResource {
 }
 
 impl Empty for ContainerListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -278,6 +289,17 @@ pub struct ContainerResource {
 }
 
 impl Empty for ContainerResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "name",
+        "created_at",
+        "status",
+        "last_active_at",
+        "expires_after",
+        "memory_limit",
+        "network_policy",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -310,6 +332,7 @@ pub struct ContainerResourceExpiresAfter {
 }
 
 impl Empty for ContainerResourceExpiresAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "minutes"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -354,6 +377,7 @@ pub struct ContainerResourceNetworkPolicy {
 }
 
 impl Empty for ContainerResourceNetworkPolicy {
+    const FIELDS: &'static [&'static str] = &["type", "allowed_domains"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -406,6 +430,14 @@ pub struct CreateContainerBody {
 }
 
 impl Empty for CreateContainerBody {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "file_ids",
+        "expires_after",
+        "skills",
+        "memory_limit",
+        "network_policy",
+    ];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -440,6 +472,7 @@ pub struct CreateContainerBodyExpiresAfter {
 }
 
 impl Empty for CreateContainerBodyExpiresAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "minutes"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -491,6 +524,7 @@ pub struct CreateContainerFileBody {
 }
 
 impl Empty for CreateContainerFileBody {
+    const FIELDS: &'static [&'static str] = &["file_id", "file"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -525,6 +559,7 @@ pub struct ListContainerFilesParams {
 }
 
 impl Empty for ListContainerFilesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -570,6 +605,7 @@ pub struct ListContainersParams {
 }
 
 impl Empty for ListContainersParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "name"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),

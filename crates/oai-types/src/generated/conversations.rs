@@ -115,6 +115,7 @@ pub struct ConversationItemList {
 }
 
 impl Empty for ConversationItemList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "first_id", "last_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -161,6 +162,7 @@ pub struct ConversationResource {
 }
 
 impl Empty for ConversationResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "metadata", "created_at"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -187,6 +189,7 @@ pub struct CreateConversationBody {
 }
 
 impl Empty for CreateConversationBody {
+    const FIELDS: &'static [&'static str] = &["metadata", "items"];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -208,6 +211,7 @@ pub struct CreateConversationItemsParams {
 }
 
 impl Empty for CreateConversationItemsParams {
+    const FIELDS: &'static [&'static str] = &["include"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -235,6 +239,7 @@ pub struct CreateConversationItemsRequest {
 }
 
 impl Empty for CreateConversationItemsRequest {
+    const FIELDS: &'static [&'static str] = &["items"];
     fn empty() -> Self {
         Self {
             items: Empty::empty(),
@@ -277,6 +282,7 @@ pub struct DeletedConversationResource {
 }
 
 impl Empty for DeletedConversationResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -299,6 +305,7 @@ pub struct GetConversationItemParams {
 }
 
 impl Empty for GetConversationItemParams {
+    const FIELDS: &'static [&'static str] = &["include"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -334,6 +341,7 @@ pub struct ListConversationItemsParams {
 }
 
 impl Empty for ListConversationItemsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "include"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -361,6 +369,7 @@ pub struct UpdateConversationBody {
 }
 
 impl Empty for UpdateConversationBody {
+    const FIELDS: &'static [&'static str] = &["metadata"];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),

@@ -51,6 +51,8 @@ pub struct CreateEmbeddingRequest {
 }
 
 impl Empty for CreateEmbeddingRequest {
+    const FIELDS: &'static [&'static str] =
+        &["input", "model", "encoding_format", "dimensions", "user"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -147,6 +149,7 @@ pub struct CreateEmbeddingResponse {
 }
 
 impl Empty for CreateEmbeddingResponse {
+    const FIELDS: &'static [&'static str] = &["data", "model", "object", "usage"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -185,6 +188,7 @@ pub struct CreateEmbeddingResponseUsage {
 }
 
 impl Empty for CreateEmbeddingResponseUsage {
+    const FIELDS: &'static [&'static str] = &["prompt_tokens", "total_tokens"];
     fn empty() -> Self {
         Self {
             prompt_tokens: Empty::empty(),
@@ -224,6 +228,7 @@ pub struct Embedding {
 }
 
 impl Empty for Embedding {
+    const FIELDS: &'static [&'static str] = &["index", "embedding", "object"];
     fn empty() -> Self {
         Self {
             index: Empty::empty(),

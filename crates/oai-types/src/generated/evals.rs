@@ -40,6 +40,13 @@ pub struct CreateEvalCompletionsRunDataSource {
 }
 
 impl Empty for CreateEvalCompletionsRunDataSource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "input_messages",
+        "sampling_params",
+        "model",
+        "source",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -83,6 +90,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+    const FIELDS: &'static [&'static str] = &["type", "item_reference"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -113,6 +121,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+    const FIELDS: &'static [&'static str] = &["type", "template"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -167,6 +176,15 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
+    const FIELDS: &'static [&'static str] = &[
+        "reasoning_effort",
+        "temperature",
+        "max_completion_tokens",
+        "top_p",
+        "seed",
+        "response_format",
+        "tools",
+    ];
     fn empty() -> Self {
         Self {
             reasoning_effort: Empty::empty(),
@@ -225,6 +243,7 @@ pub struct CreateEvalCustomDataSourceConfig {
 }
 
 impl Empty for CreateEvalCustomDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "item_schema", "include_sample_schema"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -272,6 +291,7 @@ pub struct CreateEvalItemSimpleInputMessage {
 }
 
 impl Empty for CreateEvalItemSimpleInputMessage {
+    const FIELDS: &'static [&'static str] = &["role", "content"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -303,6 +323,7 @@ pub struct CreateEvalJsonlRunDataSource {
 }
 
 impl Empty for CreateEvalJsonlRunDataSource {
+    const FIELDS: &'static [&'static str] = &["type", "source"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -379,6 +400,8 @@ pub struct CreateEvalLabelModelGrader {
 }
 
 impl Empty for CreateEvalLabelModelGrader {
+    const FIELDS: &'static [&'static str] =
+        &["type", "name", "model", "input", "labels", "passing_labels"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -408,6 +431,7 @@ pub struct CreateEvalLogsDataSourceConfig {
 }
 
 impl Empty for CreateEvalLogsDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "metadata"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -454,6 +478,8 @@ pub struct CreateEvalRequest {
 }
 
 impl Empty for CreateEvalRequest {
+    const FIELDS: &'static [&'static str] =
+        &["name", "metadata", "data_source_config", "testing_criteria"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -528,6 +554,13 @@ pub struct CreateEvalResponsesRunDataSource {
 }
 
 impl Empty for CreateEvalResponsesRunDataSource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "input_messages",
+        "sampling_params",
+        "model",
+        "source",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -575,6 +608,7 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+    const FIELDS: &'static [&'static str] = &["type", "template"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -633,6 +667,15 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParams {
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
+    const FIELDS: &'static [&'static str] = &[
+        "reasoning_effort",
+        "temperature",
+        "max_completion_tokens",
+        "top_p",
+        "seed",
+        "tools",
+        "text",
+    ];
     fn empty() -> Self {
         Self {
             reasoning_effort: Empty::empty(),
@@ -659,6 +702,7 @@ pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    const FIELDS: &'static [&'static str] = &["format"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -707,6 +751,7 @@ pub struct CreateEvalRunRequest {
 }
 
 impl Empty for CreateEvalRunRequest {
+    const FIELDS: &'static [&'static str] = &["name", "metadata", "data_source"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -746,6 +791,7 @@ pub struct CreateEvalStoredCompletionsDataSourceConfig {
 }
 
 impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "metadata"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -791,6 +837,7 @@ pub struct DeleteEvalResponse {
 }
 
 impl Empty for DeleteEvalResponse {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "eval_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -827,6 +874,7 @@ pub struct DeleteEvalRunResponse {
 }
 
 impl Empty for DeleteEvalRunResponse {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "run_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -899,6 +947,15 @@ pub struct Eval {
 }
 
 impl Empty for Eval {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "name",
+        "data_source_config",
+        "testing_criteria",
+        "created_at",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -940,6 +997,7 @@ pub struct EvalApiError {
 }
 
 impl Empty for EvalApiError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -965,6 +1023,7 @@ pub struct EvalCustomDataSourceConfig {
 }
 
 impl Empty for EvalCustomDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "schema"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1029,6 +1088,8 @@ pub struct EvalGraderPython {
 }
 
 impl Empty for EvalGraderPython {
+    const FIELDS: &'static [&'static str] =
+        &["type", "name", "source", "image_tag", "pass_threshold"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1089,6 +1150,15 @@ pub struct EvalGraderScoreModel {
 }
 
 impl Empty for EvalGraderScoreModel {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "name",
+        "model",
+        "sampling_params",
+        "input",
+        "range",
+        "pass_threshold",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1164,6 +1234,14 @@ pub struct EvalGraderTextSimilarity {
 }
 
 impl Empty for EvalGraderTextSimilarity {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "name",
+        "input",
+        "reference",
+        "evaluation_metric",
+        "pass_threshold",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1199,6 +1277,7 @@ pub struct EvalJsonlFileContentSource {
 }
 
 impl Empty for EvalJsonlFileContentSource {
+    const FIELDS: &'static [&'static str] = &["type", "content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1223,6 +1302,7 @@ pub struct EvalJsonlFileContentSourceContentItem {
 }
 
 impl Empty for EvalJsonlFileContentSourceContentItem {
+    const FIELDS: &'static [&'static str] = &["item", "sample"];
     fn empty() -> Self {
         Self {
             item: Empty::empty(),
@@ -1254,6 +1334,7 @@ pub struct EvalJsonlFileIdSource {
 }
 
 impl Empty for EvalJsonlFileIdSource {
+    const FIELDS: &'static [&'static str] = &["type", "id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1312,6 +1393,7 @@ pub struct EvalList {
 }
 
 impl Empty for EvalList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1343,6 +1425,7 @@ pub struct EvalLogsDataSourceConfig {
 }
 
 impl Empty for EvalLogsDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "metadata", "schema"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1411,6 +1494,19 @@ pub struct EvalResponsesSource {
 }
 
 impl Empty for EvalResponsesSource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "metadata",
+        "model",
+        "instructions_search",
+        "created_after",
+        "created_before",
+        "reasoning_effort",
+        "temperature",
+        "top_p",
+        "users",
+        "tools",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1554,6 +1650,22 @@ pub struct EvalRun {
 }
 
 impl Empty for EvalRun {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "eval_id",
+        "status",
+        "model",
+        "name",
+        "created_at",
+        "report_url",
+        "result_counts",
+        "per_model_usage",
+        "per_testing_criteria_results",
+        "data_source",
+        "metadata",
+        "error",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1636,6 +1748,7 @@ pub struct EvalRunList {
 }
 
 impl Empty for EvalRunList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1736,6 +1849,18 @@ pub struct EvalRunOutputItem {
 }
 
 impl Empty for EvalRunOutputItem {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "run_id",
+        "eval_id",
+        "created_at",
+        "status",
+        "datasource_item_id",
+        "datasource_item",
+        "results",
+        "sample",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1802,6 +1927,7 @@ pub struct EvalRunOutputItemList {
 }
 
 impl Empty for EvalRunOutputItemList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1860,6 +1986,7 @@ pub struct EvalRunOutputItemResult {
 }
 
 impl Empty for EvalRunOutputItemResult {
+    const FIELDS: &'static [&'static str] = &["name", "type", "score", "passed", "sample"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -1971,6 +2098,18 @@ pub struct EvalRunOutputItemSample {
 }
 
 impl Empty for EvalRunOutputItemSample {
+    const FIELDS: &'static [&'static str] = &[
+        "input",
+        "output",
+        "finish_reason",
+        "model",
+        "usage",
+        "error",
+        "temperature",
+        "max_completion_tokens",
+        "top_p",
+        "seed",
+    ];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -2014,6 +2153,7 @@ pub struct EvalRunOutputItemSampleOutputItem {
 }
 
 impl Empty for EvalRunOutputItemSampleOutputItem {
+    const FIELDS: &'static [&'static str] = &["role", "content"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -2068,6 +2208,12 @@ pub struct EvalRunOutputItemSampleUsage {
 }
 
 impl Empty for EvalRunOutputItemSampleUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "total_tokens",
+        "completion_tokens",
+        "prompt_tokens",
+        "cached_tokens",
+    ];
     fn empty() -> Self {
         Self {
             total_tokens: Empty::empty(),
@@ -2142,6 +2288,14 @@ pub struct EvalRunPerModelUsageItem {
 }
 
 impl Empty for EvalRunPerModelUsageItem {
+    const FIELDS: &'static [&'static str] = &[
+        "model_name",
+        "invocation_count",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cached_tokens",
+    ];
     fn empty() -> Self {
         Self {
             model_name: Empty::empty(),
@@ -2191,6 +2345,7 @@ pub struct EvalRunPerTestingCriteriaResultsItem {
 }
 
 impl Empty for EvalRunPerTestingCriteriaResultsItem {
+    const FIELDS: &'static [&'static str] = &["testing_criteria", "passed", "failed"];
     fn empty() -> Self {
         Self {
             testing_criteria: Empty::empty(),
@@ -2246,6 +2401,7 @@ pub struct EvalRunResultCounts {
 }
 
 impl Empty for EvalRunResultCounts {
+    const FIELDS: &'static [&'static str] = &["total", "errored", "failed", "passed"];
     fn empty() -> Self {
         Self {
             total: Empty::empty(),
@@ -2277,6 +2433,7 @@ pub struct EvalStoredCompletionsDataSourceConfig {
 }
 
 impl Empty for EvalStoredCompletionsDataSourceConfig {
+    const FIELDS: &'static [&'static str] = &["type", "metadata", "schema"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2322,6 +2479,14 @@ pub struct EvalStoredCompletionsSource {
 }
 
 impl Empty for EvalStoredCompletionsSource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "metadata",
+        "model",
+        "created_after",
+        "created_before",
+        "limit",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2379,6 +2544,7 @@ pub struct GetEvalRunOutputItemsParams {
 }
 
 impl Empty for GetEvalRunOutputItemsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit", "status", "order"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -2431,6 +2597,7 @@ pub struct GetEvalRunsParams {
 }
 
 impl Empty for GetEvalRunsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit", "order", "status"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -2490,6 +2657,7 @@ pub struct ListEvalsParams {
 }
 
 impl Empty for ListEvalsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit", "order", "order_by"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -2534,6 +2702,7 @@ pub struct UpdateEvalRequest {
 }
 
 impl Empty for UpdateEvalRequest {
+    const FIELDS: &'static [&'static str] = &["name", "metadata"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),

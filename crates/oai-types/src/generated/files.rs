@@ -26,6 +26,7 @@ pub struct CodeInterpreterFileOutput {
 }
 
 impl Empty for CodeInterpreterFileOutput {
+    const FIELDS: &'static [&'static str] = &["type", "files"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -62,6 +63,7 @@ pub struct CodeInterpreterFileOutputFilesItem {
 }
 
 impl Empty for CodeInterpreterFileOutputFilesItem {
+    const FIELDS: &'static [&'static str] = &["mime_type", "file_id"];
     fn empty() -> Self {
         Self {
             mime_type: Empty::empty(),
@@ -94,6 +96,7 @@ pub struct CreateFileRequest {
 }
 
 impl Empty for CreateFileRequest {
+    const FIELDS: &'static [&'static str] = &["file", "purpose", "expires_after"];
     fn empty() -> Self {
         Self {
             file: Empty::empty(),
@@ -152,6 +155,7 @@ pub struct DeleteFileResponse {
 }
 
 impl Empty for DeleteFileResponse {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -194,6 +198,7 @@ pub struct ListFilesParams {
 }
 
 impl Empty for ListFilesParams {
+    const FIELDS: &'static [&'static str] = &["purpose", "limit", "order", "after"];
     fn empty() -> Self {
         Self {
             purpose: Empty::empty(),
@@ -262,6 +267,7 @@ pub struct ListFilesResponse {
 }
 
 impl Empty for ListFilesResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),

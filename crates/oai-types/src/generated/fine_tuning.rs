@@ -23,6 +23,7 @@ pub struct CreateFineTuningCheckpointPermissionRequest {
 }
 
 impl Empty for CreateFineTuningCheckpointPermissionRequest {
+    const FIELDS: &'static [&'static str] = &["project_ids"];
     fn empty() -> Self {
         Self {
             project_ids: Empty::empty(),
@@ -95,6 +96,17 @@ pub struct CreateFineTuningJobRequest {
 }
 
 impl Empty for CreateFineTuningJobRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "training_file",
+        "hyperparameters",
+        "suffix",
+        "validation_file",
+        "integrations",
+        "seed",
+        "method",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -134,6 +146,7 @@ pub struct CreateFineTuningJobRequestHyperparameters {
 }
 
 impl Empty for CreateFineTuningJobRequestHyperparameters {
+    const FIELDS: &'static [&'static str] = &["batch_size", "learning_rate_multiplier", "n_epochs"];
     fn empty() -> Self {
         Self {
             batch_size: Empty::empty(),
@@ -198,6 +211,7 @@ pub struct CreateFineTuningJobRequestIntegrationsItem {
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItem {
+    const FIELDS: &'static [&'static str] = &["type", "wandb"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -242,6 +256,7 @@ pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItemWandb {
+    const FIELDS: &'static [&'static str] = &["project", "name", "entity", "tags"];
     fn empty() -> Self {
         Self {
             project: Empty::empty(),
@@ -297,6 +312,7 @@ pub struct DeleteFineTuningCheckpointPermissionResponse {
 }
 
 impl Empty for DeleteFineTuningCheckpointPermissionResponse {
+    const FIELDS: &'static [&'static str] = &["id", "object", "deleted"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -332,6 +348,8 @@ pub struct FineTuneDPOHyperparameters {
 }
 
 impl Empty for FineTuneDPOHyperparameters {
+    const FIELDS: &'static [&'static str] =
+        &["beta", "batch_size", "learning_rate_multiplier", "n_epochs"];
     fn empty() -> Self {
         Self {
             beta: Empty::empty(),
@@ -399,6 +417,7 @@ pub struct FineTuneDPOMethod {
 }
 
 impl Empty for FineTuneDPOMethod {
+    const FIELDS: &'static [&'static str] = &["hyperparameters"];
     fn empty() -> Self {
         Self {
             hyperparameters: Empty::empty(),
@@ -434,6 +453,7 @@ pub struct FineTuneMethod {
 }
 
 impl Empty for FineTuneMethod {
+    const FIELDS: &'static [&'static str] = &["type", "supervised", "dpo", "reinforcement"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -495,6 +515,15 @@ pub struct FineTuneReinforcementHyperparameters {
 }
 
 impl Empty for FineTuneReinforcementHyperparameters {
+    const FIELDS: &'static [&'static str] = &[
+        "batch_size",
+        "learning_rate_multiplier",
+        "n_epochs",
+        "reasoning_effort",
+        "compute_multiplier",
+        "eval_interval",
+        "eval_samples",
+    ];
     fn empty() -> Self {
         Self {
             batch_size: Empty::empty(),
@@ -611,6 +640,7 @@ pub struct FineTuneReinforcementMethod {
 }
 
 impl Empty for FineTuneReinforcementMethod {
+    const FIELDS: &'static [&'static str] = &["grader", "hyperparameters"];
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),
@@ -657,6 +687,7 @@ pub struct FineTuneSupervisedHyperparameters {
 }
 
 impl Empty for FineTuneSupervisedHyperparameters {
+    const FIELDS: &'static [&'static str] = &["batch_size", "learning_rate_multiplier", "n_epochs"];
     fn empty() -> Self {
         Self {
             batch_size: Empty::empty(),
@@ -712,6 +743,7 @@ pub struct FineTuneSupervisedMethod {
 }
 
 impl Empty for FineTuneSupervisedMethod {
+    const FIELDS: &'static [&'static str] = &["hyperparameters"];
     fn empty() -> Self {
         Self {
             hyperparameters: Empty::empty(),
@@ -759,6 +791,7 @@ pub struct FineTuningCheckpointPermission {
 }
 
 impl Empty for FineTuningCheckpointPermission {
+    const FIELDS: &'static [&'static str] = &["id", "created_at", "project_id", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -791,6 +824,7 @@ pub struct FineTuningIntegration {
 }
 
 impl Empty for FineTuningIntegration {
+    const FIELDS: &'static [&'static str] = &["type", "wandb"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -835,6 +869,7 @@ pub struct FineTuningIntegrationWandb {
 }
 
 impl Empty for FineTuningIntegrationWandb {
+    const FIELDS: &'static [&'static str] = &["project", "name", "entity", "tags"];
     fn empty() -> Self {
         Self {
             project: Empty::empty(),
@@ -996,6 +1031,27 @@ pub struct FineTuningJob {
 }
 
 impl Empty for FineTuningJob {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "created_at",
+        "error",
+        "fine_tuned_model",
+        "finished_at",
+        "hyperparameters",
+        "model",
+        "object",
+        "organization_id",
+        "result_files",
+        "status",
+        "trained_tokens",
+        "training_file",
+        "validation_file",
+        "integrations",
+        "seed",
+        "estimated_finish",
+        "method",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1088,6 +1144,15 @@ pub struct FineTuningJobCheckpoint {
 }
 
 impl Empty for FineTuningJobCheckpoint {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "created_at",
+        "fine_tuned_model_checkpoint",
+        "step_number",
+        "metrics",
+        "fine_tuning_job_id",
+        "object",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1132,6 +1197,15 @@ pub struct FineTuningJobCheckpointMetrics {
 }
 
 impl Empty for FineTuningJobCheckpointMetrics {
+    const FIELDS: &'static [&'static str] = &[
+        "step",
+        "train_loss",
+        "train_mean_token_accuracy",
+        "valid_loss",
+        "valid_mean_token_accuracy",
+        "full_valid_loss",
+        "full_valid_mean_token_accuracy",
+    ];
     fn empty() -> Self {
         Self {
             step: Empty::empty(),
@@ -1183,6 +1257,7 @@ pub struct FineTuningJobError {
 }
 
 impl Empty for FineTuningJobError {
+    const FIELDS: &'static [&'static str] = &["code", "message", "param"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -1247,6 +1322,15 @@ pub struct FineTuningJobEvent {
 }
 
 impl Empty for FineTuningJobEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "created_at",
+        "level",
+        "message",
+        "type",
+        "data",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1303,6 +1387,7 @@ pub struct FineTuningJobHyperparameters {
 }
 
 impl Empty for FineTuningJobHyperparameters {
+    const FIELDS: &'static [&'static str] = &["batch_size", "learning_rate_multiplier", "n_epochs"];
     fn empty() -> Self {
         Self {
             batch_size: Empty::empty(),
@@ -1404,6 +1489,7 @@ pub struct GraderMulti {
 }
 
 impl Empty for GraderMulti {
+    const FIELDS: &'static [&'static str] = &["type", "name", "graders", "calculate_output"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1475,6 +1561,7 @@ pub struct ListFineTuningCheckpointPermissionResponse {
 }
 
 impl Empty for ListFineTuningCheckpointPermissionResponse {
+    const FIELDS: &'static [&'static str] = &["data", "object", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -1519,6 +1606,7 @@ pub struct ListFineTuningCheckpointPermissionsParams {
 }
 
 impl Empty for ListFineTuningCheckpointPermissionsParams {
+    const FIELDS: &'static [&'static str] = &["project_id", "after", "limit", "order"];
     fn empty() -> Self {
         Self {
             project_id: Empty::empty(),
@@ -1562,6 +1650,7 @@ pub struct ListFineTuningEventsParams {
 }
 
 impl Empty for ListFineTuningEventsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -1592,6 +1681,7 @@ pub struct ListFineTuningJobCheckpointsParams {
 }
 
 impl Empty for ListFineTuningJobCheckpointsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -1645,6 +1735,7 @@ pub struct ListFineTuningJobCheckpointsResponse {
 }
 
 impl Empty for ListFineTuningJobCheckpointsResponse {
+    const FIELDS: &'static [&'static str] = &["data", "object", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -1687,6 +1778,7 @@ pub struct ListFineTuningJobEventsResponse {
 }
 
 impl Empty for ListFineTuningJobEventsResponse {
+    const FIELDS: &'static [&'static str] = &["data", "object", "has_more"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -1721,6 +1813,7 @@ pub struct ListPaginatedFineTuningJobsParams {
 }
 
 impl Empty for ListPaginatedFineTuningJobsParams {
+    const FIELDS: &'static [&'static str] = &["after", "limit", "metadata"];
     fn empty() -> Self {
         Self {
             after: Empty::empty(),
@@ -1761,6 +1854,7 @@ pub struct ListPaginatedFineTuningJobsResponse {
 }
 
 impl Empty for ListPaginatedFineTuningJobsResponse {
+    const FIELDS: &'static [&'static str] = &["data", "has_more", "object"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -1801,6 +1895,7 @@ pub struct RunGraderRequest {
 }
 
 impl Empty for RunGraderRequest {
+    const FIELDS: &'static [&'static str] = &["grader", "item", "model_sample"];
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),
@@ -1872,6 +1967,12 @@ pub struct RunGraderResponse {
 }
 
 impl Empty for RunGraderResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "reward",
+        "metadata",
+        "sub_rewards",
+        "model_grader_token_usage_per_model",
+    ];
     fn empty() -> Self {
         Self {
             reward: Empty::empty(),
@@ -1957,6 +2058,15 @@ pub struct RunGraderResponseMetadata {
 }
 
 impl Empty for RunGraderResponseMetadata {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "type",
+        "errors",
+        "execution_time",
+        "scores",
+        "token_usage",
+        "sampled_model_name",
+    ];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -2109,6 +2219,22 @@ pub struct RunGraderResponseMetadataErrors {
 }
 
 impl Empty for RunGraderResponseMetadataErrors {
+    const FIELDS: &'static [&'static str] = &[
+        "formula_parse_error",
+        "sample_parse_error",
+        "truncated_observation_error",
+        "unresponsive_reward_error",
+        "invalid_variable_error",
+        "other_error",
+        "python_grader_server_error",
+        "python_grader_server_error_type",
+        "python_grader_runtime_error",
+        "python_grader_runtime_error_details",
+        "model_grader_server_error",
+        "model_grader_refusal_error",
+        "model_grader_parse_error",
+        "model_grader_server_error_details",
+    ];
     fn empty() -> Self {
         Self {
             formula_parse_error: Empty::empty(),
@@ -2148,6 +2274,7 @@ pub struct ValidateGraderRequest {
 }
 
 impl Empty for ValidateGraderRequest {
+    const FIELDS: &'static [&'static str] = &["grader"];
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),
@@ -2184,6 +2311,7 @@ pub struct ValidateGraderResponse {
 }
 
 impl Empty for ValidateGraderResponse {
+    const FIELDS: &'static [&'static str] = &["grader"];
     fn empty() -> Self {
         Self {
             grader: Empty::empty(),

@@ -66,6 +66,14 @@ pub struct C2PAProvenanceResult {
 }
 
 impl Empty for C2PAProvenanceResult {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "outcome",
+        "validation_state",
+        "issuer",
+        "model",
+        "generated_at",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -104,6 +112,7 @@ pub struct CreateContentProvenanceBody {
 }
 
 impl Empty for CreateContentProvenanceBody {
+    const FIELDS: &'static [&'static str] = &["file"];
     fn empty() -> Self {
         Self {
             file: Empty::empty(),
@@ -196,6 +205,23 @@ pub struct CreateImageEditRequest {
 }
 
 impl Empty for CreateImageEditRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "image",
+        "prompt",
+        "mask",
+        "background",
+        "model",
+        "n",
+        "size",
+        "response_format",
+        "output_format",
+        "output_compression",
+        "user",
+        "input_fidelity",
+        "stream",
+        "partial_images",
+        "quality",
+    ];
     fn empty() -> Self {
         Self {
             image: Empty::empty(),
@@ -399,6 +425,22 @@ pub struct CreateImageRequest {
 }
 
 impl Empty for CreateImageRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "prompt",
+        "model",
+        "n",
+        "quality",
+        "response_format",
+        "output_format",
+        "output_compression",
+        "stream",
+        "partial_images",
+        "size",
+        "moderation",
+        "background",
+        "style",
+        "user",
+    ];
     fn empty() -> Self {
         Self {
             prompt: Empty::empty(),
@@ -561,6 +603,8 @@ pub struct CreateImageVariationRequest {
 }
 
 impl Empty for CreateImageVariationRequest {
+    const FIELDS: &'static [&'static str] =
+        &["image", "model", "n", "response_format", "size", "user"];
     fn empty() -> Self {
         Self {
             image: Empty::empty(),
@@ -687,6 +731,23 @@ pub struct EditImageBodyJsonParam {
 }
 
 impl Empty for EditImageBodyJsonParam {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "images",
+        "mask",
+        "prompt",
+        "n",
+        "quality",
+        "input_fidelity",
+        "size",
+        "user",
+        "output_format",
+        "output_compression",
+        "moderation",
+        "background",
+        "stream",
+        "partial_images",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -830,6 +891,7 @@ pub struct Image {
 }
 
 impl Empty for Image {
+    const FIELDS: &'static [&'static str] = &["b64_json", "url", "revised_prompt"];
     fn empty() -> Self {
         Self {
             b64_json: Empty::empty(),
@@ -915,6 +977,16 @@ pub struct ImageEditCompletedEvent {
 }
 
 impl Empty for ImageEditCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1037,6 +1109,16 @@ pub struct ImageEditPartialImageEvent {
 }
 
 impl Empty for ImageEditPartialImageEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "partial_image_index",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1149,6 +1231,16 @@ pub struct ImageGenCompletedEvent {
 }
 
 impl Empty for ImageGenCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1203,6 +1295,7 @@ pub struct ImageGenInputUsageDetails {
 }
 
 impl Empty for ImageGenInputUsageDetails {
+    const FIELDS: &'static [&'static str] = &["text_tokens", "image_tokens"];
     fn empty() -> Self {
         Self {
             text_tokens: Empty::empty(),
@@ -1239,6 +1332,7 @@ pub struct ImageGenOutputTokensDetails {
 }
 
 impl Empty for ImageGenOutputTokensDetails {
+    const FIELDS: &'static [&'static str] = &["image_tokens", "text_tokens"];
     fn empty() -> Self {
         Self {
             image_tokens: Empty::empty(),
@@ -1323,6 +1417,16 @@ pub struct ImageGenPartialImageEvent {
 }
 
 impl Empty for ImageGenPartialImageEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "b64_json",
+        "created_at",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "partial_image_index",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1408,6 +1512,13 @@ pub struct ImageGenUsage {
 }
 
 impl Empty for ImageGenUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "input_tokens",
+        "total_tokens",
+        "output_tokens",
+        "output_tokens_details",
+        "input_tokens_details",
+    ];
     fn empty() -> Self {
         Self {
             input_tokens: Empty::empty(),
@@ -1444,6 +1555,7 @@ pub struct ImageRefParam {
 }
 
 impl Empty for ImageRefParam {
+    const FIELDS: &'static [&'static str] = &["image_url", "file_id"];
     fn empty() -> Self {
         Self {
             image_url: Empty::empty(),
@@ -1489,6 +1601,15 @@ pub struct ImagesResponse {
 }
 
 impl Empty for ImagesResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "created",
+        "data",
+        "background",
+        "output_format",
+        "size",
+        "quality",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             created: Empty::empty(),
@@ -1573,6 +1694,12 @@ pub struct ImagesUsage {
 }
 
 impl Empty for ImagesUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "total_tokens",
+        "input_tokens",
+        "output_tokens",
+        "input_tokens_details",
+    ];
     fn empty() -> Self {
         Self {
             total_tokens: Empty::empty(),
@@ -1611,6 +1738,7 @@ pub struct ImagesUsageInputTokensDetails {
 }
 
 impl Empty for ImagesUsageInputTokensDetails {
+    const FIELDS: &'static [&'static str] = &["text_tokens", "image_tokens"];
     fn empty() -> Self {
         Self {
             text_tokens: Empty::empty(),
@@ -1677,6 +1805,7 @@ pub struct ProvenanceResource {
 }
 
 impl Empty for ProvenanceResource {
+    const FIELDS: &'static [&'static str] = &["object", "created_at", "results"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -1739,6 +1868,7 @@ pub struct SynthIDProvenanceResult {
 }
 
 impl Empty for SynthIDProvenanceResult {
+    const FIELDS: &'static [&'static str] = &["type", "outcome", "model", "generated_at"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),

@@ -41,6 +41,7 @@ pub struct DeleteModelResponse {
 }
 
 impl Empty for DeleteModelResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -72,6 +73,7 @@ pub struct ListModelsResponse {
 }
 
 impl Empty for ListModelsResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -129,6 +131,8 @@ pub struct Model {
 }
 
 impl Empty for Model {
+    const FIELDS: &'static [&'static str] =
+        &["id", "created", "object", "owned_by", "shutdown_date"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),

@@ -27,6 +27,7 @@ pub struct CreateModerationRequest {
 }
 
 impl Empty for CreateModerationRequest {
+    const FIELDS: &'static [&'static str] = &["input", "model"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -85,6 +86,7 @@ pub struct CreateModerationRequestInputArrayItemImageUrl {
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrl {
+    const FIELDS: &'static [&'static str] = &["type", "image_url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -112,6 +114,7 @@ pub struct CreateModerationRequestInputArrayItemImageUrlImageUrl {
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
+    const FIELDS: &'static [&'static str] = &["url"];
     fn empty() -> Self {
         Self {
             url: Empty::empty(),
@@ -141,6 +144,7 @@ pub struct CreateModerationRequestInputArrayItemText {
 }
 
 impl Empty for CreateModerationRequestInputArrayItemText {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -201,6 +205,7 @@ pub struct CreateModerationResponse {
 }
 
 impl Empty for CreateModerationResponse {
+    const FIELDS: &'static [&'static str] = &["id", "model", "results"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -256,6 +261,12 @@ pub struct CreateModerationResponseResultsItem {
 }
 
 impl Empty for CreateModerationResponseResultsItem {
+    const FIELDS: &'static [&'static str] = &[
+        "flagged",
+        "categories",
+        "category_scores",
+        "category_applied_input_types",
+    ];
     fn empty() -> Self {
         Self {
             flagged: Empty::empty(),
@@ -391,6 +402,21 @@ pub struct CreateModerationResponseResultsItemCategories {
 }
 
 impl Empty for CreateModerationResponseResultsItemCategories {
+    const FIELDS: &'static [&'static str] = &[
+        "hate",
+        "hate/threatening",
+        "harassment",
+        "harassment/threatening",
+        "illicit",
+        "illicit/violent",
+        "self-harm",
+        "self-harm/intent",
+        "self-harm/instructions",
+        "sexual",
+        "sexual/minors",
+        "violence",
+        "violence/graphic",
+    ];
     fn empty() -> Self {
         Self {
             hate: Empty::empty(),
@@ -548,6 +574,21 @@ pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    const FIELDS: &'static [&'static str] = &[
+        "hate",
+        "hate/threatening",
+        "harassment",
+        "harassment/threatening",
+        "illicit",
+        "illicit/violent",
+        "self-harm",
+        "self-harm/intent",
+        "self-harm/instructions",
+        "sexual",
+        "sexual/minors",
+        "violence",
+        "violence/graphic",
+    ];
     fn empty() -> Self {
         Self {
             hate: Empty::empty(),
@@ -732,6 +773,21 @@ pub struct CreateModerationResponseResultsItemCategoryScores {
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryScores {
+    const FIELDS: &'static [&'static str] = &[
+        "hate",
+        "hate/threatening",
+        "harassment",
+        "harassment/threatening",
+        "illicit",
+        "illicit/violent",
+        "self-harm",
+        "self-harm/intent",
+        "self-harm/instructions",
+        "sexual",
+        "sexual/minors",
+        "violence",
+        "violence/graphic",
+    ];
     fn empty() -> Self {
         Self {
             hate: Empty::empty(),

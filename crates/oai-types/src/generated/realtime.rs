@@ -41,6 +41,14 @@ pub struct AudioTranscription {
 }
 
 impl Empty for AudioTranscription {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "language",
+        "languages",
+        "keywords",
+        "prompt",
+        "delay",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -122,6 +130,7 @@ pub struct AudioTranscriptionResponse {
 }
 
 impl Empty for AudioTranscriptionResponse {
+    const FIELDS: &'static [&'static str] = &["model", "language", "languages", "prompt"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -172,6 +181,7 @@ pub struct LogProbProperties {
 }
 
 impl Empty for LogProbProperties {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "bytes"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -220,6 +230,7 @@ pub struct RealtimeAudioFormatsAudioPcm {
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcm {
+    const FIELDS: &'static [&'static str] = &["type", "rate"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -241,6 +252,7 @@ pub struct RealtimeAudioFormatsAudioPcma {
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcma {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -261,6 +273,7 @@ pub struct RealtimeAudioFormatsAudioPcmu {
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcmu {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -305,6 +318,7 @@ pub struct RealtimeBetaClientEventConversationItemCreate {
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemCreate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -344,6 +358,7 @@ pub struct RealtimeBetaClientEventConversationItemDelete {
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemDelete {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -382,6 +397,7 @@ pub struct RealtimeBetaClientEventConversationItemRetrieve {
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -438,6 +454,13 @@ pub struct RealtimeBetaClientEventConversationItemTruncate {
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemTruncate {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "audio_end_ms",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -478,6 +501,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferAppend {
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -507,6 +531,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferClear {
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -535,6 +560,7 @@ pub struct RealtimeBetaClientEventInputAudioBufferCommit {
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -563,6 +589,7 @@ pub struct RealtimeBetaClientEventOutputAudioBufferClear {
 }
 
 impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -598,6 +625,7 @@ pub struct RealtimeBetaClientEventResponseCancel {
 }
 
 impl Empty for RealtimeBetaClientEventResponseCancel {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -630,6 +658,7 @@ pub struct RealtimeBetaClientEventResponseCreate {
 }
 
 impl Empty for RealtimeBetaClientEventResponseCreate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -668,6 +697,7 @@ pub struct RealtimeBetaClientEventSessionUpdate {
 }
 
 impl Empty for RealtimeBetaClientEventSessionUpdate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -706,6 +736,7 @@ pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
 }
 
 impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -772,6 +803,21 @@ pub struct RealtimeBetaResponse {
 }
 
 impl Empty for RealtimeBetaResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "status",
+        "status_details",
+        "output",
+        "metadata",
+        "usage",
+        "conversation_id",
+        "voice",
+        "modalities",
+        "output_audio_format",
+        "temperature",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -842,6 +888,20 @@ pub struct RealtimeBetaResponseCreateParams {
 }
 
 impl Empty for RealtimeBetaResponseCreateParams {
+    const FIELDS: &'static [&'static str] = &[
+        "modalities",
+        "instructions",
+        "voice",
+        "output_audio_format",
+        "tools",
+        "tool_choice",
+        "temperature",
+        "max_output_tokens",
+        "conversation",
+        "metadata",
+        "prompt",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             modalities: Empty::empty(),
@@ -929,6 +989,7 @@ pub struct RealtimeBetaResponseCreateParamsToolsItem {
 }
 
 impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
+    const FIELDS: &'static [&'static str] = &["type", "name", "description", "parameters"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -999,6 +1060,7 @@ pub struct RealtimeBetaResponseStatusDetails {
 }
 
 impl Empty for RealtimeBetaResponseStatusDetails {
+    const FIELDS: &'static [&'static str] = &["type", "reason", "error"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1032,6 +1094,7 @@ pub struct RealtimeBetaResponseStatusDetailsError {
 }
 
 impl Empty for RealtimeBetaResponseStatusDetailsError {
+    const FIELDS: &'static [&'static str] = &["type", "code"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1096,6 +1159,13 @@ pub struct RealtimeBetaResponseUsage {
 }
 
 impl Empty for RealtimeBetaResponseUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "total_tokens",
+        "input_tokens",
+        "output_tokens",
+        "input_token_details",
+        "output_token_details",
+    ];
     fn empty() -> Self {
         Self {
             total_tokens: Empty::empty(),
@@ -1137,6 +1207,13 @@ pub struct RealtimeBetaResponseUsageInputTokenDetails {
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
+    const FIELDS: &'static [&'static str] = &[
+        "cached_tokens",
+        "text_tokens",
+        "image_tokens",
+        "audio_tokens",
+        "cached_tokens_details",
+    ];
     fn empty() -> Self {
         Self {
             cached_tokens: Empty::empty(),
@@ -1170,6 +1247,7 @@ pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+    const FIELDS: &'static [&'static str] = &["text_tokens", "image_tokens", "audio_tokens"];
     fn empty() -> Self {
         Self {
             text_tokens: Empty::empty(),
@@ -1217,6 +1295,7 @@ pub struct RealtimeBetaServerEventConversationItemCreated {
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1258,6 +1337,7 @@ pub struct RealtimeBetaServerEventConversationItemDeleted {
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemDeleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1331,6 +1411,16 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "transcript",
+        "languages",
+        "logprobs",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1400,6 +1490,14 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "delta",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1461,6 +1559,8 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "item_id", "content_index", "error"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1510,6 +1610,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedE
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message", "param"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1605,6 +1706,17 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "text",
+        "id",
+        "speaker",
+        "start",
+        "end",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1651,6 +1763,7 @@ pub struct RealtimeBetaServerEventConversationItemRetrieved {
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1709,6 +1822,13 @@ pub struct RealtimeBetaServerEventConversationItemTruncated {
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemTruncated {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "audio_end_ms",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1751,6 +1871,7 @@ pub struct RealtimeBetaServerEventError {
 }
 
 impl Empty for RealtimeBetaServerEventError {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "error"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1809,6 +1930,7 @@ pub struct RealtimeBetaServerEventErrorError {
 }
 
 impl Empty for RealtimeBetaServerEventErrorError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message", "param", "event_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1842,6 +1964,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferCleared {
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1888,6 +2011,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1938,6 +2062,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio_start_ms", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -1988,6 +2113,7 @@ pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio_end_ms", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2029,6 +2155,7 @@ pub struct RealtimeBetaServerEventMCPListToolsCompleted {
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2069,6 +2196,7 @@ pub struct RealtimeBetaServerEventMCPListToolsFailed {
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2109,6 +2237,7 @@ pub struct RealtimeBetaServerEventMCPListToolsInProgress {
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2149,6 +2278,7 @@ pub struct RealtimeBetaServerEventRateLimitsUpdated {
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "rate_limits"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2182,6 +2312,7 @@ pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+    const FIELDS: &'static [&'static str] = &["name", "limit", "remaining", "reset_seconds"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -2269,6 +2400,15 @@ pub struct RealtimeBetaServerEventResponseAudioDelta {
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2340,6 +2480,14 @@ pub struct RealtimeBetaServerEventResponseAudioDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2419,6 +2567,15 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2499,6 +2656,15 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "transcript",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2579,6 +2745,15 @@ pub struct RealtimeBetaServerEventResponseContentPartAdded {
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2626,6 +2801,7 @@ pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAddedPart {
+    const FIELDS: &'static [&'static str] = &["type", "text", "audio", "transcript"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2713,6 +2889,15 @@ pub struct RealtimeBetaServerEventResponseContentPartDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2761,6 +2946,7 @@ pub struct RealtimeBetaServerEventResponseCreated {
 }
 
 impl Empty for RealtimeBetaServerEventResponseCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2801,6 +2987,7 @@ pub struct RealtimeBetaServerEventResponseDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseDone {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2877,6 +3064,15 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -2966,6 +3162,16 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "name",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3045,6 +3251,15 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "delta",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3116,6 +3331,14 @@ pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3168,6 +3391,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3218,6 +3442,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallFailed {
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3268,6 +3493,7 @@ pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3327,6 +3553,8 @@ pub struct RealtimeBetaServerEventResponseOutputItemAdded {
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "response_id", "output_index", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3387,6 +3615,8 @@ pub struct RealtimeBetaServerEventResponseOutputItemDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "response_id", "output_index", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3465,6 +3695,15 @@ pub struct RealtimeBetaServerEventResponseTextDelta {
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3545,6 +3784,15 @@ pub struct RealtimeBetaServerEventResponseTextDone {
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3589,6 +3837,7 @@ pub struct RealtimeBetaServerEventSessionCreated {
 }
 
 impl Empty for RealtimeBetaServerEventSessionCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3629,6 +3878,7 @@ pub struct RealtimeBetaServerEventSessionUpdated {
 }
 
 impl Empty for RealtimeBetaServerEventSessionUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3669,6 +3919,7 @@ pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3709,6 +3960,7 @@ pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3740,6 +3992,7 @@ pub struct RealtimeCallCreateRequest {
 }
 
 impl Empty for RealtimeCallCreateRequest {
+    const FIELDS: &'static [&'static str] = &["sdp", "session"];
     fn empty() -> Self {
         Self {
             sdp: Empty::empty(),
@@ -3767,6 +4020,7 @@ pub struct RealtimeCallReferRequest {
 }
 
 impl Empty for RealtimeCallReferRequest {
+    const FIELDS: &'static [&'static str] = &["target_uri"];
     fn empty() -> Self {
         Self {
             target_uri: Empty::empty(),
@@ -3788,6 +4042,7 @@ pub struct RealtimeCallRejectRequest {
 }
 
 impl Empty for RealtimeCallRejectRequest {
+    const FIELDS: &'static [&'static str] = &["status_code"];
     fn empty() -> Self {
         Self {
             status_code: Empty::empty(),
@@ -3860,6 +4115,7 @@ pub struct RealtimeClientEventConversationItemCreate {
 }
 
 impl Empty for RealtimeClientEventConversationItemCreate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3900,6 +4156,7 @@ pub struct RealtimeClientEventConversationItemDelete {
 }
 
 impl Empty for RealtimeClientEventConversationItemDelete {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3939,6 +4196,7 @@ pub struct RealtimeClientEventConversationItemRetrieve {
 }
 
 impl Empty for RealtimeClientEventConversationItemRetrieve {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -3996,6 +4254,13 @@ pub struct RealtimeClientEventConversationItemTruncate {
 }
 
 impl Empty for RealtimeClientEventConversationItemTruncate {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "audio_end_ms",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4037,6 +4302,7 @@ pub struct RealtimeClientEventInputAudioBufferAppend {
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferAppend {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4067,6 +4333,7 @@ pub struct RealtimeClientEventInputAudioBufferClear {
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferClear {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4096,6 +4363,7 @@ pub struct RealtimeClientEventInputAudioBufferCommit {
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferCommit {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4124,6 +4392,7 @@ pub struct RealtimeClientEventOutputAudioBufferClear {
 }
 
 impl Empty for RealtimeClientEventOutputAudioBufferClear {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4160,6 +4429,7 @@ pub struct RealtimeClientEventResponseCancel {
 }
 
 impl Empty for RealtimeClientEventResponseCancel {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4193,6 +4463,7 @@ pub struct RealtimeClientEventResponseCreate {
 }
 
 impl Empty for RealtimeClientEventResponseCreate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4232,6 +4503,7 @@ pub struct RealtimeClientEventSessionUpdate {
 }
 
 impl Empty for RealtimeClientEventSessionUpdate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4280,6 +4552,7 @@ pub struct RealtimeClientEventTranscriptionSessionUpdate {
 }
 
 impl Empty for RealtimeClientEventTranscriptionSessionUpdate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -4364,6 +4637,15 @@ pub struct RealtimeConversationItemFunctionCall {
 }
 
 impl Empty for RealtimeConversationItemFunctionCall {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "type",
+        "status",
+        "call_id",
+        "name",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4421,6 +4703,8 @@ pub struct RealtimeConversationItemFunctionCallOutput {
 }
 
 impl Empty for RealtimeConversationItemFunctionCallOutput {
+    const FIELDS: &'static [&'static str] =
+        &["id", "object", "type", "status", "call_id", "output"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4487,6 +4771,7 @@ pub struct RealtimeConversationItemMessageAssistant {
 }
 
 impl Empty for RealtimeConversationItemMessageAssistant {
+    const FIELDS: &'static [&'static str] = &["id", "object", "type", "status", "role", "content"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4533,6 +4818,7 @@ pub struct RealtimeConversationItemMessageAssistantContentItem {
 }
 
 impl Empty for RealtimeConversationItemMessageAssistantContentItem {
+    const FIELDS: &'static [&'static str] = &["type", "text", "audio", "transcript"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4595,6 +4881,7 @@ pub struct RealtimeConversationItemMessageSystem {
 }
 
 impl Empty for RealtimeConversationItemMessageSystem {
+    const FIELDS: &'static [&'static str] = &["id", "object", "type", "status", "role", "content"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4627,6 +4914,7 @@ pub struct RealtimeConversationItemMessageSystemContentItem {
 }
 
 impl Empty for RealtimeConversationItemMessageSystemContentItem {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4676,6 +4964,7 @@ pub struct RealtimeConversationItemMessageUser {
 }
 
 impl Empty for RealtimeConversationItemMessageUser {
+    const FIELDS: &'static [&'static str] = &["id", "object", "type", "status", "role", "content"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4733,6 +5022,8 @@ pub struct RealtimeConversationItemMessageUserContentItem {
 }
 
 impl Empty for RealtimeConversationItemMessageUserContentItem {
+    const FIELDS: &'static [&'static str] =
+        &["type", "text", "audio", "image_url", "detail", "transcript"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4833,6 +5124,18 @@ pub struct RealtimeConversationItemWithReference {
 }
 
 impl Empty for RealtimeConversationItemWithReference {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "object",
+        "status",
+        "role",
+        "content",
+        "call_id",
+        "name",
+        "arguments",
+        "output",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4890,6 +5193,7 @@ pub struct RealtimeConversationItemWithReferenceContentItem {
 }
 
 impl Empty for RealtimeConversationItemWithReferenceContentItem {
+    const FIELDS: &'static [&'static str] = &["type", "text", "id", "audio", "transcript"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4958,6 +5262,7 @@ pub struct RealtimeCreateClientSecretRequest {
 }
 
 impl Empty for RealtimeCreateClientSecretRequest {
+    const FIELDS: &'static [&'static str] = &["expires_after", "session"];
     fn empty() -> Self {
         Self {
             expires_after: Empty::empty(),
@@ -4989,6 +5294,7 @@ pub struct RealtimeCreateClientSecretRequestExpiresAfter {
 }
 
 impl Empty for RealtimeCreateClientSecretRequestExpiresAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "seconds"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -5045,6 +5351,7 @@ pub struct RealtimeCreateClientSecretResponse {
 }
 
 impl Empty for RealtimeCreateClientSecretResponse {
+    const FIELDS: &'static [&'static str] = &["value", "expires_at", "session"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -5094,6 +5401,7 @@ pub struct RealtimeFunctionTool {
 }
 
 impl Empty for RealtimeFunctionTool {
+    const FIELDS: &'static [&'static str] = &["type", "name", "description", "parameters"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5153,6 +5461,7 @@ pub struct RealtimeMCPApprovalRequest {
 }
 
 impl Empty for RealtimeMCPApprovalRequest {
+    const FIELDS: &'static [&'static str] = &["type", "id", "server_label", "name", "arguments"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5211,6 +5520,8 @@ pub struct RealtimeMCPApprovalResponse {
 }
 
 impl Empty for RealtimeMCPApprovalResponse {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "approval_request_id", "approve", "reason"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5253,6 +5564,7 @@ pub struct RealtimeMCPHTTPError {
 }
 
 impl Empty for RealtimeMCPHTTPError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5300,6 +5612,7 @@ pub struct RealtimeMCPListTools {
 }
 
 impl Empty for RealtimeMCPListTools {
+    const FIELDS: &'static [&'static str] = &["type", "id", "server_label", "tools"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5341,6 +5654,7 @@ pub struct RealtimeMCPProtocolError {
 }
 
 impl Empty for RealtimeMCPProtocolError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5416,6 +5730,16 @@ pub struct RealtimeMCPToolCall {
 }
 
 impl Empty for RealtimeMCPToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "server_label",
+        "name",
+        "arguments",
+        "approval_request_id",
+        "output",
+        "error",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5464,6 +5788,7 @@ pub struct RealtimeMCPToolExecutionError {
 }
 
 impl Empty for RealtimeMCPToolExecutionError {
+    const FIELDS: &'static [&'static str] = &["type", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5485,6 +5810,7 @@ pub struct RealtimeReasoning {
 }
 
 impl Empty for RealtimeReasoning {
+    const FIELDS: &'static [&'static str] = &["effort"];
     fn empty() -> Self {
         Self {
             effort: Empty::empty(),
@@ -5560,6 +5886,19 @@ pub struct RealtimeResponse {
 }
 
 impl Empty for RealtimeResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "status",
+        "status_details",
+        "output",
+        "metadata",
+        "audio",
+        "usage",
+        "conversation_id",
+        "output_modalities",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5590,6 +5929,7 @@ pub struct RealtimeResponseAudio {
 }
 
 impl Empty for RealtimeResponseAudio {
+    const FIELDS: &'static [&'static str] = &["output"];
     fn empty() -> Self {
         Self {
             output: Empty::empty(),
@@ -5614,6 +5954,7 @@ pub struct RealtimeResponseAudioOutput {
 }
 
 impl Empty for RealtimeResponseAudioOutput {
+    const FIELDS: &'static [&'static str] = &["format", "voice"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -5673,6 +6014,20 @@ pub struct RealtimeResponseCreateParams {
 }
 
 impl Empty for RealtimeResponseCreateParams {
+    const FIELDS: &'static [&'static str] = &[
+        "output_modalities",
+        "instructions",
+        "audio",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "max_output_tokens",
+        "conversation",
+        "metadata",
+        "prompt",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             output_modalities: Empty::empty(),
@@ -5704,6 +6059,7 @@ pub struct RealtimeResponseCreateParamsAudio {
 }
 
 impl Empty for RealtimeResponseCreateParamsAudio {
+    const FIELDS: &'static [&'static str] = &["output"];
     fn empty() -> Self {
         Self {
             output: Empty::empty(),
@@ -5728,6 +6084,7 @@ pub struct RealtimeResponseCreateParamsAudioOutput {
 }
 
 impl Empty for RealtimeResponseCreateParamsAudioOutput {
+    const FIELDS: &'static [&'static str] = &["format", "voice"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -5926,6 +6283,7 @@ pub struct RealtimeServerEventConversationCreated {
 }
 
 impl Empty for RealtimeServerEventConversationCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "conversation"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -5959,6 +6317,7 @@ pub struct RealtimeServerEventConversationCreatedConversation {
 }
 
 impl Empty for RealtimeServerEventConversationCreatedConversation {
+    const FIELDS: &'static [&'static str] = &["id", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -6005,6 +6364,7 @@ pub struct RealtimeServerEventConversationItemAdded {
 }
 
 impl Empty for RealtimeServerEventConversationItemAdded {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6053,6 +6413,7 @@ pub struct RealtimeServerEventConversationItemCreated {
 }
 
 impl Empty for RealtimeServerEventConversationItemCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6094,6 +6455,7 @@ pub struct RealtimeServerEventConversationItemDeleted {
 }
 
 impl Empty for RealtimeServerEventConversationItemDeleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6141,6 +6503,7 @@ pub struct RealtimeServerEventConversationItemDone {
 }
 
 impl Empty for RealtimeServerEventConversationItemDone {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6215,6 +6578,16 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "transcript",
+        "languages",
+        "logprobs",
+        "usage",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6284,6 +6657,14 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "delta",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6345,6 +6726,8 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "item_id", "content_index", "error"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6445,6 +6828,17 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "text",
+        "id",
+        "speaker",
+        "start",
+        "end",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6491,6 +6885,7 @@ pub struct RealtimeServerEventConversationItemRetrieved {
 }
 
 impl Empty for RealtimeServerEventConversationItemRetrieved {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6549,6 +6944,13 @@ pub struct RealtimeServerEventConversationItemTruncated {
 }
 
 impl Empty for RealtimeServerEventConversationItemTruncated {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "item_id",
+        "content_index",
+        "audio_end_ms",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6591,6 +6993,7 @@ pub struct RealtimeServerEventError {
 }
 
 impl Empty for RealtimeServerEventError {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "error"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6625,6 +7028,7 @@ pub struct RealtimeServerEventInputAudioBufferCleared {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCleared {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6671,6 +7075,7 @@ pub struct RealtimeServerEventInputAudioBufferCommitted {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCommitted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "previous_item_id", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6712,6 +7117,7 @@ pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
+    const FIELDS: &'static [&'static str] = &["type", "event", "received_at"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6761,6 +7167,7 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio_start_ms", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6811,6 +7218,7 @@ pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio_end_ms", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6870,6 +7278,13 @@ pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "audio_start_ms",
+        "audio_end_ms",
+        "item_id",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6912,6 +7327,7 @@ pub struct RealtimeServerEventMCPListToolsCompleted {
 }
 
 impl Empty for RealtimeServerEventMCPListToolsCompleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6952,6 +7368,7 @@ pub struct RealtimeServerEventMCPListToolsFailed {
 }
 
 impl Empty for RealtimeServerEventMCPListToolsFailed {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -6992,6 +7409,7 @@ pub struct RealtimeServerEventMCPListToolsInProgress {
 }
 
 impl Empty for RealtimeServerEventMCPListToolsInProgress {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7032,6 +7450,7 @@ pub struct RealtimeServerEventOutputAudioBufferCleared {
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferCleared {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7072,6 +7491,7 @@ pub struct RealtimeServerEventOutputAudioBufferStarted {
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStarted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7112,6 +7532,7 @@ pub struct RealtimeServerEventOutputAudioBufferStopped {
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStopped {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7152,6 +7573,7 @@ pub struct RealtimeServerEventRateLimitsUpdated {
 }
 
 impl Empty for RealtimeServerEventRateLimitsUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "rate_limits"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7232,6 +7654,15 @@ pub struct RealtimeServerEventResponseAudioDelta {
 }
 
 impl Empty for RealtimeServerEventResponseAudioDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7303,6 +7734,14 @@ pub struct RealtimeServerEventResponseAudioDone {
 }
 
 impl Empty for RealtimeServerEventResponseAudioDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7382,6 +7821,15 @@ pub struct RealtimeServerEventResponseAudioTranscriptDelta {
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7462,6 +7910,15 @@ pub struct RealtimeServerEventResponseAudioTranscriptDone {
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "transcript",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7542,6 +7999,15 @@ pub struct RealtimeServerEventResponseContentPartAdded {
 }
 
 impl Empty for RealtimeServerEventResponseContentPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7626,6 +8092,15 @@ pub struct RealtimeServerEventResponseContentPartDone {
 }
 
 impl Empty for RealtimeServerEventResponseContentPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7674,6 +8149,7 @@ pub struct RealtimeServerEventResponseCreated {
 }
 
 impl Empty for RealtimeServerEventResponseCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7714,6 +8190,7 @@ pub struct RealtimeServerEventResponseDone {
 }
 
 impl Empty for RealtimeServerEventResponseDone {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "response"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7790,6 +8267,15 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7879,6 +8365,16 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "name",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -7958,6 +8454,15 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "delta",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8029,6 +8534,14 @@ pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8081,6 +8594,7 @@ pub struct RealtimeServerEventResponseMCPCallCompleted {
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallCompleted {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8131,6 +8645,7 @@ pub struct RealtimeServerEventResponseMCPCallFailed {
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallFailed {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8181,6 +8696,7 @@ pub struct RealtimeServerEventResponseMCPCallInProgress {
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallInProgress {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8240,6 +8756,8 @@ pub struct RealtimeServerEventResponseOutputItemAdded {
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemAdded {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "response_id", "output_index", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8300,6 +8818,8 @@ pub struct RealtimeServerEventResponseOutputItemDone {
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemDone {
+    const FIELDS: &'static [&'static str] =
+        &["event_id", "type", "response_id", "output_index", "item"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8378,6 +8898,15 @@ pub struct RealtimeServerEventResponseTextDelta {
 }
 
 impl Empty for RealtimeServerEventResponseTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8458,6 +8987,15 @@ pub struct RealtimeServerEventResponseTextDone {
 }
 
 impl Empty for RealtimeServerEventResponseTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "response_id",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8502,6 +9040,7 @@ pub struct RealtimeServerEventSessionCreated {
 }
 
 impl Empty for RealtimeServerEventSessionCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8552,6 +9091,7 @@ pub struct RealtimeServerEventSessionUpdated {
 }
 
 impl Empty for RealtimeServerEventSessionUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8602,6 +9142,7 @@ pub struct RealtimeServerEventTranscriptionSessionUpdated {
 }
 
 impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -8701,6 +9242,28 @@ pub struct RealtimeSession {
 }
 
 impl Empty for RealtimeSession {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "modalities",
+        "model",
+        "instructions",
+        "voice",
+        "input_audio_format",
+        "output_audio_format",
+        "input_audio_transcription",
+        "turn_detection",
+        "input_audio_noise_reduction",
+        "speed",
+        "tracing",
+        "tools",
+        "tool_choice",
+        "temperature",
+        "max_response_output_tokens",
+        "expires_at",
+        "prompt",
+        "include",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -8809,6 +9372,24 @@ pub struct RealtimeSessionCreateRequest {
 }
 
 impl Empty for RealtimeSessionCreateRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "client_secret",
+        "modalities",
+        "instructions",
+        "voice",
+        "input_audio_format",
+        "output_audio_format",
+        "input_audio_transcription",
+        "speed",
+        "tracing",
+        "turn_detection",
+        "tools",
+        "tool_choice",
+        "temperature",
+        "max_response_output_tokens",
+        "truncation",
+        "prompt",
+    ];
     fn empty() -> Self {
         Self {
             client_secret: Empty::empty(),
@@ -8860,6 +9441,7 @@ pub struct RealtimeSessionCreateRequestClientSecret {
 }
 
 impl Empty for RealtimeSessionCreateRequestClientSecret {
+    const FIELDS: &'static [&'static str] = &["value", "expires_at"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -8927,6 +9509,22 @@ pub struct RealtimeSessionCreateRequestGA {
 }
 
 impl Empty for RealtimeSessionCreateRequestGA {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_modalities",
+        "model",
+        "instructions",
+        "audio",
+        "include",
+        "tracing",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "max_output_tokens",
+        "truncation",
+        "prompt",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8963,6 +9561,7 @@ pub struct RealtimeSessionCreateRequestGAAudio {
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudio {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -8994,6 +9593,12 @@ pub struct RealtimeSessionCreateRequestGAAudioInput {
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioInput {
+    const FIELDS: &'static [&'static str] = &[
+        "format",
+        "transcription",
+        "noise_reduction",
+        "turn_detection",
+    ];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9030,6 +9635,7 @@ pub struct RealtimeSessionCreateRequestGAAudioOutput {
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioOutput {
+    const FIELDS: &'static [&'static str] = &["format", "voice", "speed"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9151,6 +9757,7 @@ pub struct RealtimeSessionCreateRequestInputAudioTranscription {
 }
 
 impl Empty for RealtimeSessionCreateRequestInputAudioTranscription {
+    const FIELDS: &'static [&'static str] = &["model"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -9213,6 +9820,12 @@ pub struct RealtimeSessionCreateRequestTurnDetection {
 }
 
 impl Empty for RealtimeSessionCreateRequestTurnDetection {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "threshold",
+        "prefix_padding_ms",
+        "silence_duration_ms",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9293,6 +9906,21 @@ pub struct RealtimeSessionCreateResponse {
 }
 
 impl Empty for RealtimeSessionCreateResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "expires_at",
+        "include",
+        "model",
+        "output_modalities",
+        "instructions",
+        "audio",
+        "tracing",
+        "turn_detection",
+        "tools",
+        "tool_choice",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9328,6 +9956,7 @@ pub struct RealtimeSessionCreateResponseAudio {
 }
 
 impl Empty for RealtimeSessionCreateResponseAudio {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -9358,6 +9987,12 @@ pub struct RealtimeSessionCreateResponseAudioInput {
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInput {
+    const FIELDS: &'static [&'static str] = &[
+        "format",
+        "transcription",
+        "noise_reduction",
+        "turn_detection",
+    ];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9381,6 +10016,7 @@ pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInputNoiseReduction {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9411,6 +10047,7 @@ pub struct RealtimeSessionCreateResponseAudioOutput {
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioOutput {
+    const FIELDS: &'static [&'static str] = &["format", "voice", "speed"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9491,6 +10128,24 @@ pub struct RealtimeSessionCreateResponseGA {
 }
 
 impl Empty for RealtimeSessionCreateResponseGA {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "object",
+        "expires_at",
+        "output_modalities",
+        "model",
+        "instructions",
+        "audio",
+        "include",
+        "tracing",
+        "tools",
+        "tool_choice",
+        "reasoning",
+        "max_output_tokens",
+        "truncation",
+        "prompt",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9529,6 +10184,7 @@ pub struct RealtimeSessionCreateResponseGAAudio {
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudio {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -9560,6 +10216,12 @@ pub struct RealtimeSessionCreateResponseGAAudioInput {
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioInput {
+    const FIELDS: &'static [&'static str] = &[
+        "format",
+        "transcription",
+        "noise_reduction",
+        "turn_detection",
+    ];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9596,6 +10258,7 @@ pub struct RealtimeSessionCreateResponseGAAudioOutput {
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioOutput {
+    const FIELDS: &'static [&'static str] = &["format", "voice", "speed"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -9713,6 +10376,7 @@ pub struct RealtimeSessionInputAudioNoiseReduction {
 }
 
 impl Empty for RealtimeSessionInputAudioNoiseReduction {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9808,6 +10472,7 @@ pub struct RealtimeSessionTracingTracingConfiguration {
 }
 
 impl Empty for RealtimeSessionTracingTracingConfiguration {
+    const FIELDS: &'static [&'static str] = &["workflow_name", "group_id", "metadata"];
     fn empty() -> Self {
         Self {
             workflow_name: Empty::empty(),
@@ -9845,6 +10510,13 @@ pub struct RealtimeTranscriptionSessionCreateRequest {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "turn_detection",
+        "input_audio_noise_reduction",
+        "input_audio_format",
+        "input_audio_transcription",
+        "include",
+    ];
     fn empty() -> Self {
         Self {
             turn_detection: Empty::empty(),
@@ -9875,6 +10547,7 @@ pub struct RealtimeTranscriptionSessionCreateRequestGA {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
+    const FIELDS: &'static [&'static str] = &["type", "audio", "include"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9897,6 +10570,7 @@ pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGAAudio {
+    const FIELDS: &'static [&'static str] = &["input"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -9940,6 +10614,12 @@ pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "threshold",
+        "prefix_padding_ms",
+        "silence_duration_ms",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9985,6 +10665,13 @@ pub struct RealtimeTranscriptionSessionCreateResponse {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "client_secret",
+        "modalities",
+        "input_audio_format",
+        "input_audio_transcription",
+        "turn_detection",
+    ];
     fn empty() -> Self {
         Self {
             client_secret: Empty::empty(),
@@ -10041,6 +10728,8 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "object", "expires_at", "include", "audio"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10066,6 +10755,7 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
+    const FIELDS: &'static [&'static str] = &["input"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -10096,6 +10786,12 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
+    const FIELDS: &'static [&'static str] = &[
+        "format",
+        "transcription",
+        "noise_reduction",
+        "turn_detection",
+    ];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -10160,6 +10856,7 @@ pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
 }
 
 impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "audio"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10190,6 +10887,7 @@ pub struct RealtimeTranslationClientEventSessionClose {
 }
 
 impl Empty for RealtimeTranslationClientEventSessionClose {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10228,6 +10926,7 @@ pub struct RealtimeTranslationClientEventSessionUpdate {
 }
 
 impl Empty for RealtimeTranslationClientEventSessionUpdate {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10259,6 +10958,7 @@ pub struct RealtimeTranslationClientSecretCreateRequest {
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateRequest {
+    const FIELDS: &'static [&'static str] = &["expires_after", "session"];
     fn empty() -> Self {
         Self {
             expires_after: Empty::empty(),
@@ -10309,6 +11009,7 @@ pub struct RealtimeTranslationClientSecretCreateResponse {
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateResponse {
+    const FIELDS: &'static [&'static str] = &["value", "expires_at", "session"];
     fn empty() -> Self {
         Self {
             value: Empty::empty(),
@@ -10360,6 +11061,7 @@ pub struct RealtimeTranslationServerEventSessionClosed {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionClosed {
+    const FIELDS: &'static [&'static str] = &["event_id", "type"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10399,6 +11101,7 @@ pub struct RealtimeTranslationServerEventSessionCreated {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionCreated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10443,6 +11146,7 @@ pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "delta", "elapsed_ms"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10501,6 +11205,15 @@ pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "type",
+        "delta",
+        "sample_rate",
+        "channels",
+        "format",
+        "elapsed_ms",
+    ];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10549,6 +11262,7 @@ pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "delta", "elapsed_ms"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10590,6 +11304,7 @@ pub struct RealtimeTranslationServerEventSessionUpdated {
 }
 
 impl Empty for RealtimeTranslationServerEventSessionUpdated {
+    const FIELDS: &'static [&'static str] = &["event_id", "type", "session"];
     fn empty() -> Self {
         Self {
             event_id: Empty::empty(),
@@ -10648,6 +11363,7 @@ pub struct RealtimeTranslationSession {
 }
 
 impl Empty for RealtimeTranslationSession {
+    const FIELDS: &'static [&'static str] = &["id", "type", "expires_at", "model", "audio"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -10675,6 +11391,7 @@ pub struct RealtimeTranslationSessionAudio {
 }
 
 impl Empty for RealtimeTranslationSessionAudio {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -10699,6 +11416,7 @@ pub struct RealtimeTranslationSessionAudioInput {
 }
 
 impl Empty for RealtimeTranslationSessionAudioInput {
+    const FIELDS: &'static [&'static str] = &["transcription", "noise_reduction"];
     fn empty() -> Self {
         Self {
             transcription: Empty::empty(),
@@ -10726,6 +11444,7 @@ pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10752,6 +11471,7 @@ pub struct RealtimeTranslationSessionAudioInputTranscription {
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputTranscription {
+    const FIELDS: &'static [&'static str] = &["model"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -10776,6 +11496,7 @@ pub struct RealtimeTranslationSessionAudioOutput {
 }
 
 impl Empty for RealtimeTranslationSessionAudioOutput {
+    const FIELDS: &'static [&'static str] = &["language"];
     fn empty() -> Self {
         Self {
             language: Empty::empty(),
@@ -10805,6 +11526,7 @@ pub struct RealtimeTranslationSessionCreateRequest {
 }
 
 impl Empty for RealtimeTranslationSessionCreateRequest {
+    const FIELDS: &'static [&'static str] = &["model", "audio"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -10829,6 +11551,7 @@ pub struct RealtimeTranslationSessionUpdateRequest {
 }
 
 impl Empty for RealtimeTranslationSessionUpdateRequest {
+    const FIELDS: &'static [&'static str] = &["audio"];
     fn empty() -> Self {
         Self {
             audio: Empty::empty(),
@@ -10875,6 +11598,7 @@ pub struct RealtimeTruncationRetentionRatioTruncation {
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncation {
+    const FIELDS: &'static [&'static str] = &["type", "retention_ratio", "token_limits"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10902,6 +11626,7 @@ pub struct RealtimeTruncationRetentionRatioTruncationTokenLimits {
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncationTokenLimits {
+    const FIELDS: &'static [&'static str] = &["post_instructions"];
     fn empty() -> Self {
         Self {
             post_instructions: Empty::empty(),
@@ -10954,6 +11679,8 @@ pub struct RealtimeTurnDetectionSemanticVad {
 }
 
 impl Empty for RealtimeTurnDetectionSemanticVad {
+    const FIELDS: &'static [&'static str] =
+        &["type", "eagerness", "create_response", "interrupt_response"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11019,6 +11746,15 @@ pub struct RealtimeTurnDetectionServerVad {
 }
 
 impl Empty for RealtimeTurnDetectionServerVad {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "threshold",
+        "prefix_padding_ms",
+        "silence_duration_ms",
+        "create_response",
+        "interrupt_response",
+        "idle_timeout_ms",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),

@@ -48,6 +48,7 @@ pub struct BetaAdditionalTools {
 }
 
 impl Empty for BetaAdditionalTools {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "role", "tools"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -96,6 +97,7 @@ pub struct BetaAdditionalToolsItemParam {
 }
 
 impl Empty for BetaAdditionalToolsItemParam {
+    const FIELDS: &'static [&'static str] = &["agent", "id", "type", "role", "tools"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -160,6 +162,8 @@ pub struct BetaAgentMessage {
 }
 
 impl Empty for BetaAgentMessage {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "author", "recipient", "content"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -249,6 +253,8 @@ pub struct BetaAgentMessageItemParam {
 }
 
 impl Empty for BetaAgentMessageItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "id", "type", "author", "recipient", "content"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -292,6 +298,7 @@ pub struct BetaAgentTag {
 }
 
 impl Empty for BetaAgentTag {
+    const FIELDS: &'static [&'static str] = &["agent_name"];
     fn empty() -> Self {
         Self {
             agent_name: Empty::empty(),
@@ -318,6 +325,7 @@ pub struct BetaAgentTagParam {
 }
 
 impl Empty for BetaAgentTagParam {
+    const FIELDS: &'static [&'static str] = &["agent_name"];
     fn empty() -> Self {
         Self {
             agent_name: Empty::empty(),
@@ -418,6 +426,16 @@ pub struct BetaApplyPatchToolCall {
 }
 
 impl Empty for BetaApplyPatchToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "operation",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -487,6 +505,15 @@ pub struct BetaApplyPatchToolCallItemParam {
 }
 
 impl Empty for BetaApplyPatchToolCallItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "operation",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -573,6 +600,16 @@ pub struct BetaApplyPatchToolCallOutput {
 }
 
 impl Empty for BetaApplyPatchToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "output",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -640,6 +677,9 @@ pub struct BetaApplyPatchToolCallOutputItemParam {
 }
 
 impl Empty for BetaApplyPatchToolCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent", "type", "id", "call_id", "caller", "status", "output",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -744,6 +784,15 @@ pub struct BetaCodeInterpreterToolCall {
 }
 
 impl Empty for BetaCodeInterpreterToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "status",
+        "container_id",
+        "code",
+        "outputs",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -820,6 +869,7 @@ pub struct BetaCompactResource {
 }
 
 impl Empty for BetaCompactResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "output", "created_at", "usage"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -878,6 +928,16 @@ pub struct BetaCompactResponseMethodPublicBody {
 }
 
 impl Empty for BetaCompactResponseMethodPublicBody {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "input",
+        "previous_response_id",
+        "instructions",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "service_tier",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -950,6 +1010,8 @@ pub struct BetaCompactionBody {
 }
 
 impl Empty for BetaCompactionBody {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "encrypted_content", "created_by"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -995,6 +1057,7 @@ pub struct BetaCompactionSummaryItemParam {
 }
 
 impl Empty for BetaCompactionSummaryItemParam {
+    const FIELDS: &'static [&'static str] = &["agent", "id", "type", "encrypted_content"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1022,6 +1085,7 @@ pub struct BetaCompactionTriggerItemParam {
 }
 
 impl Empty for BetaCompactionTriggerItemParam {
+    const FIELDS: &'static [&'static str] = &["agent", "type"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1091,6 +1155,15 @@ pub struct BetaComputerCallOutputItemParam {
 }
 
 impl Empty for BetaComputerCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "type",
+        "output",
+        "acknowledged_safety_checks",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1181,6 +1254,16 @@ pub struct BetaComputerToolCall {
 }
 
 impl Empty for BetaComputerToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "action",
+        "actions",
+        "pending_safety_checks",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1243,6 +1326,15 @@ pub struct BetaComputerToolCallOutput {
 }
 
 impl Empty for BetaComputerToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "acknowledged_safety_checks",
+        "output",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1319,6 +1411,16 @@ pub struct BetaComputerToolCallOutputResource {
 }
 
 impl Empty for BetaComputerToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "acknowledged_safety_checks",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1523,6 +1625,40 @@ pub struct BetaCreateResponse {
 }
 
 impl Empty for BetaCreateResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "reasoning",
+        "input",
+        "include",
+        "parallel_tool_calls",
+        "store",
+        "instructions",
+        "moderation",
+        "stream",
+        "stream_options",
+        "conversation",
+        "context_management",
+        "max_output_tokens",
+        "multi_agent",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -1633,6 +1769,16 @@ pub struct BetaCustomToolCall {
 }
 
 impl Empty for BetaCustomToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1691,6 +1837,7 @@ pub struct BetaCustomToolCallOutput {
 }
 
 impl Empty for BetaCustomToolCallOutput {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "call_id", "caller", "output"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1781,6 +1928,16 @@ pub struct BetaCustomToolCallOutputResource {
 }
 
 impl Empty for BetaCustomToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1889,6 +2046,18 @@ pub struct BetaCustomToolCallResource {
 }
 
 impl Empty for BetaCustomToolCallResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "input",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -1952,6 +2121,7 @@ pub struct BetaEncryptedContent {
 }
 
 impl Empty for BetaEncryptedContent {
+    const FIELDS: &'static [&'static str] = &["type", "encrypted_content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1984,6 +2154,7 @@ pub struct BetaEncryptedContentParam {
 }
 
 impl Empty for BetaEncryptedContentParam {
+    const FIELDS: &'static [&'static str] = &["type", "encrypted_content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2062,6 +2233,8 @@ pub struct BetaFileSearchToolCall {
 }
 
 impl Empty for BetaFileSearchToolCall {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "id", "type", "status", "queries", "results"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2111,6 +2284,7 @@ pub struct BetaFileSearchToolCallResultsItem {
 }
 
 impl Empty for BetaFileSearchToolCallResultsItem {
+    const FIELDS: &'static [&'static str] = &["file_id", "text", "filename", "attributes", "score"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -2194,6 +2368,17 @@ pub struct BetaFunctionCallOutputItemParam {
 }
 
 impl Empty for BetaFunctionCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "type",
+        "output",
+        "name",
+        "namespace",
+        "caller",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2316,6 +2501,17 @@ pub struct BetaFunctionShellCall {
 }
 
 impl Empty for BetaFunctionShellCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "action",
+        "status",
+        "environment",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2393,6 +2589,16 @@ pub struct BetaFunctionShellCallItemParam {
 }
 
 impl Empty for BetaFunctionShellCallItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "caller",
+        "type",
+        "action",
+        "status",
+        "environment",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2493,6 +2699,17 @@ pub struct BetaFunctionShellCallOutput {
 }
 
 impl Empty for BetaFunctionShellCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "output",
+        "max_output_length",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2573,6 +2790,16 @@ pub struct BetaFunctionShellCallOutputItemParam {
 }
 
 impl Empty for BetaFunctionShellCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "caller",
+        "type",
+        "output",
+        "status",
+        "max_output_length",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2672,6 +2899,17 @@ pub struct BetaFunctionToolCall {
 }
 
 impl Empty for BetaFunctionToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "type",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "arguments",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2746,6 +2984,17 @@ pub struct BetaFunctionToolCallOutput {
 }
 
 impl Empty for BetaFunctionToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "type",
+        "call_id",
+        "name",
+        "namespace",
+        "caller",
+        "output",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2851,6 +3100,18 @@ pub struct BetaFunctionToolCallOutputResource {
 }
 
 impl Empty for BetaFunctionToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "type",
+        "call_id",
+        "name",
+        "namespace",
+        "caller",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -2964,6 +3225,18 @@ pub struct BetaFunctionToolCallResource {
 }
 
 impl Empty for BetaFunctionToolCallResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "type",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "arguments",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3016,6 +3289,13 @@ pub struct BetaGetResponseParams {
 }
 
 impl Empty for BetaGetResponseParams {
+    const FIELDS: &'static [&'static str] = &[
+        "include",
+        "stream",
+        "starting_after",
+        "include_obfuscation",
+        "openai-beta",
+    ];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -3089,6 +3369,7 @@ pub struct BetaImageGenToolCall {
 }
 
 impl Empty for BetaImageGenToolCall {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "status", "result"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3185,6 +3466,7 @@ pub struct BetaInputMessage {
 }
 
 impl Empty for BetaInputMessage {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "role", "status", "content"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3245,6 +3527,7 @@ pub struct BetaInputMessageResource {
 }
 
 impl Empty for BetaInputMessageResource {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "role", "status", "content", "id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3450,6 +3733,7 @@ pub struct BetaItemReferenceParam {
 }
 
 impl Empty for BetaItemReferenceParam {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3567,6 +3851,7 @@ pub struct BetaListInputItemsParams {
 }
 
 impl Empty for BetaListInputItemsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "include", "openai-beta"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -3639,6 +3924,7 @@ pub struct BetaLocalShellToolCall {
 }
 
 impl Empty for BetaLocalShellToolCall {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "call_id", "action", "status"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3688,6 +3974,7 @@ pub struct BetaLocalShellToolCallOutput {
 }
 
 impl Empty for BetaLocalShellToolCallOutput {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "output", "status"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3766,6 +4053,8 @@ pub struct BetaMCPApprovalRequest {
 }
 
 impl Empty for BetaMCPApprovalRequest {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "server_label", "name", "arguments"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3826,6 +4115,14 @@ pub struct BetaMCPApprovalResponse {
 }
 
 impl Empty for BetaMCPApprovalResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "approval_request_id",
+        "approve",
+        "reason",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3888,6 +4185,14 @@ pub struct BetaMCPApprovalResponseResource {
 }
 
 impl Empty for BetaMCPApprovalResponseResource {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "approval_request_id",
+        "approve",
+        "reason",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -3950,6 +4255,8 @@ pub struct BetaMCPListTools {
 }
 
 impl Empty for BetaMCPListTools {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "server_label", "tools", "error"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4043,6 +4350,18 @@ pub struct BetaMCPToolCall {
 }
 
 impl Empty for BetaMCPToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "server_label",
+        "name",
+        "arguments",
+        "output",
+        "error",
+        "status",
+        "approval_request_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4127,6 +4446,8 @@ pub struct BetaMessage {
 }
 
 impl Empty for BetaMessage {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "status", "role", "content", "phase"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4309,6 +4630,8 @@ pub struct BetaMultiAgentCall {
 }
 
 impl Empty for BetaMultiAgentCall {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "call_id", "action", "arguments"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4373,6 +4696,8 @@ pub struct BetaMultiAgentCallItemParam {
 }
 
 impl Empty for BetaMultiAgentCallItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "id", "call_id", "type", "action", "arguments"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4438,6 +4763,7 @@ pub struct BetaMultiAgentCallOutput {
 }
 
 impl Empty for BetaMultiAgentCallOutput {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "call_id", "action", "output"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4502,6 +4828,7 @@ pub struct BetaMultiAgentCallOutputItemParam {
 }
 
 impl Empty for BetaMultiAgentCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &["agent", "id", "call_id", "type", "action", "output"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4541,6 +4868,7 @@ pub struct BetaMultiAgentParam {
 }
 
 impl Empty for BetaMultiAgentParam {
+    const FIELDS: &'static [&'static str] = &["enabled", "max_concurrent_subagents"];
     fn empty() -> Self {
         Self {
             enabled: Empty::empty(),
@@ -4672,6 +5000,8 @@ pub struct BetaOutputMessage {
 }
 
 impl Empty for BetaOutputMessage {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "id", "type", "role", "content", "phase", "status"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4721,6 +5051,7 @@ pub struct BetaOutputTextContentParam {
 }
 
 impl Empty for BetaOutputTextContentParam {
+    const FIELDS: &'static [&'static str] = &["type", "text", "annotations"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4798,6 +5129,8 @@ pub struct BetaProgram {
 }
 
 impl Empty for BetaProgram {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "id", "call_id", "code", "fingerprint"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4866,6 +5199,8 @@ pub struct BetaProgramItemParam {
 }
 
 impl Empty for BetaProgramItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "id", "type", "call_id", "code", "fingerprint"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4931,6 +5266,7 @@ pub struct BetaProgramOutput {
 }
 
 impl Empty for BetaProgramOutput {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "id", "call_id", "result", "status"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -4998,6 +5334,7 @@ pub struct BetaProgramOutputItemParam {
 }
 
 impl Empty for BetaProgramOutputItemParam {
+    const FIELDS: &'static [&'static str] = &["agent", "id", "type", "call_id", "result", "status"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5108,6 +5445,15 @@ pub struct BetaReasoningItem {
 }
 
 impl Empty for BetaReasoningItem {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "encrypted_content",
+        "summary",
+        "content",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5325,6 +5671,43 @@ pub struct BetaResponse {
 }
 
 impl Empty for BetaResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "id",
+        "object",
+        "status",
+        "created_at",
+        "completed_at",
+        "error",
+        "incomplete_details",
+        "output",
+        "reasoning",
+        "instructions",
+        "output_text",
+        "usage",
+        "prompt_cache_options",
+        "moderation",
+        "parallel_tool_calls",
+        "conversation",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -5400,6 +5783,7 @@ pub struct BetaResponseAudioDeltaEvent {
 }
 
 impl Empty for BetaResponseAudioDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number", "delta"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5435,6 +5819,7 @@ pub struct BetaResponseAudioDoneEvent {
 }
 
 impl Empty for BetaResponseAudioDoneEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5478,6 +5863,7 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
 }
 
 impl Empty for BetaResponseAudioTranscriptDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "delta", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5513,6 +5899,7 @@ pub struct BetaResponseAudioTranscriptDoneEvent {
 }
 
 impl Empty for BetaResponseAudioTranscriptDoneEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5574,6 +5961,14 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5638,6 +6033,14 @@ pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCodeDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "code",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5693,6 +6096,13 @@ pub struct BetaResponseCodeInterpreterCallCompletedEvent {
 }
 
 impl Empty for BetaResponseCodeInterpreterCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5747,6 +6157,13 @@ pub struct BetaResponseCodeInterpreterCallInProgressEvent {
 }
 
 impl Empty for BetaResponseCodeInterpreterCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5801,6 +6218,13 @@ pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
 }
 
 impl Empty for BetaResponseCodeInterpreterCallInterpretingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5846,6 +6270,7 @@ pub struct BetaResponseCompletedEvent {
 }
 
 impl Empty for BetaResponseCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5917,6 +6342,15 @@ pub struct BetaResponseContentPartAddedEvent {
 }
 
 impl Empty for BetaResponseContentPartAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -5991,6 +6425,15 @@ pub struct BetaResponseContentPartDoneEvent {
 }
 
 impl Empty for BetaResponseContentPartDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6041,6 +6484,7 @@ pub struct BetaResponseCreatedEvent {
 }
 
 impl Empty for BetaResponseCreatedEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6103,6 +6547,14 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
 }
 
 impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6167,6 +6619,14 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
 }
 
 impl Empty for BetaResponseCustomToolCallInputDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6239,6 +6699,14 @@ pub struct BetaResponseErrorEvent {
 }
 
 impl Empty for BetaResponseErrorEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "code",
+        "message",
+        "param",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6285,6 +6753,7 @@ pub struct BetaResponseFailedEvent {
 }
 
 impl Empty for BetaResponseFailedEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number", "response"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6338,6 +6807,13 @@ pub struct BetaResponseFileSearchCallCompletedEvent {
 }
 
 impl Empty for BetaResponseFileSearchCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6392,6 +6868,13 @@ pub struct BetaResponseFileSearchCallInProgressEvent {
 }
 
 impl Empty for BetaResponseFileSearchCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6446,6 +6929,13 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
 }
 
 impl Empty for BetaResponseFileSearchCallSearchingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6518,6 +7008,14 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
 }
 
 impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6591,6 +7089,15 @@ pub struct BetaResponseFunctionCallArgumentsDoneEvent {
 }
 
 impl Empty for BetaResponseFunctionCallArgumentsDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "name",
+        "output_index",
+        "sequence_number",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6647,6 +7154,13 @@ pub struct BetaResponseImageGenCallCompletedEvent {
 }
 
 impl Empty for BetaResponseImageGenCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "sequence_number",
+        "item_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6701,6 +7215,13 @@ pub struct BetaResponseImageGenCallGeneratingEvent {
 }
 
 impl Empty for BetaResponseImageGenCallGeneratingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6755,6 +7276,13 @@ pub struct BetaResponseImageGenCallInProgressEvent {
 }
 
 impl Empty for BetaResponseImageGenCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6855,6 +7383,19 @@ pub struct BetaResponseImageGenCallPartialImageEvent {
 }
 
 impl Empty for BetaResponseImageGenCallPartialImageEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "partial_image_index",
+        "partial_image_b64",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6906,6 +7447,7 @@ pub struct BetaResponseInProgressEvent {
 }
 
 impl Empty for BetaResponseInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -6953,6 +7495,7 @@ pub struct BetaResponseIncompleteEvent {
 }
 
 impl Empty for BetaResponseIncompleteEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7001,6 +7544,8 @@ pub struct BetaResponseInjectCreatedEvent {
 }
 
 impl Empty for BetaResponseInjectCreatedEvent {
+    const FIELDS: &'static [&'static str] =
+        &["type", "response_id", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7043,6 +7588,7 @@ pub struct BetaResponseInjectEvent {
 }
 
 impl Empty for BetaResponseInjectEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response_id", "input"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7108,6 +7654,14 @@ pub struct BetaResponseInjectFailedEvent {
 }
 
 impl Empty for BetaResponseInjectFailedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "response_id",
+        "input",
+        "error",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7148,6 +7702,7 @@ pub struct BetaResponseInjectFailedEventError {
 }
 
 impl Empty for BetaResponseInjectFailedEventError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -7231,6 +7786,7 @@ pub struct BetaResponseItemList {
 }
 
 impl Empty for BetaResponseItemList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "first_id", "last_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -7297,6 +7853,14 @@ pub struct BetaResponseMCPCallArgumentsDeltaEvent {
 }
 
 impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7361,6 +7925,14 @@ pub struct BetaResponseMCPCallArgumentsDoneEvent {
 }
 
 impl Empty for BetaResponseMCPCallArgumentsDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "arguments",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7416,6 +7988,13 @@ pub struct BetaResponseMCPCallCompletedEvent {
 }
 
 impl Empty for BetaResponseMCPCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7470,6 +8049,13 @@ pub struct BetaResponseMCPCallFailedEvent {
 }
 
 impl Empty for BetaResponseMCPCallFailedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7524,6 +8110,13 @@ pub struct BetaResponseMCPCallInProgressEvent {
 }
 
 impl Empty for BetaResponseMCPCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7578,6 +8171,13 @@ pub struct BetaResponseMCPListToolsCompletedEvent {
 }
 
 impl Empty for BetaResponseMCPListToolsCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7632,6 +8232,13 @@ pub struct BetaResponseMCPListToolsFailedEvent {
 }
 
 impl Empty for BetaResponseMCPListToolsFailedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7686,6 +8293,13 @@ pub struct BetaResponseMCPListToolsInProgressEvent {
 }
 
 impl Empty for BetaResponseMCPListToolsInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7740,6 +8354,8 @@ pub struct BetaResponseOutputItemAddedEvent {
 }
 
 impl Empty for BetaResponseOutputItemAddedEvent {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "output_index", "sequence_number", "item"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7794,6 +8410,8 @@ pub struct BetaResponseOutputItemDoneEvent {
 }
 
 impl Empty for BetaResponseOutputItemDoneEvent {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "output_index", "sequence_number", "item"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7870,6 +8488,16 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
 }
 
 impl Empty for BetaResponseOutputTextAnnotationAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "annotation_index",
+        "sequence_number",
+        "annotation",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7927,6 +8555,7 @@ pub struct BetaResponseQueuedEvent {
 }
 
 impl Empty for BetaResponseQueuedEvent {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -7998,6 +8627,15 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
 }
 
 impl Empty for BetaResponseReasoningSummaryPartAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8079,6 +8717,16 @@ pub struct BetaResponseReasoningSummaryPartDoneEvent {
 }
 
 impl Empty for BetaResponseReasoningSummaryPartDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "status",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8157,6 +8805,15 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
 }
 
 impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8231,6 +8888,15 @@ pub struct BetaResponseReasoningSummaryTextDoneEvent {
 }
 
 impl Empty for BetaResponseReasoningSummaryTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "text",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8305,6 +8971,15 @@ pub struct BetaResponseReasoningTextDeltaEvent {
 }
 
 impl Empty for BetaResponseReasoningTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8379,6 +9054,15 @@ pub struct BetaResponseReasoningTextDoneEvent {
 }
 
 impl Empty for BetaResponseReasoningTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8453,6 +9137,15 @@ pub struct BetaResponseRefusalDeltaEvent {
 }
 
 impl Empty for BetaResponseRefusalDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8527,6 +9220,15 @@ pub struct BetaResponseRefusalDoneEvent {
 }
 
 impl Empty for BetaResponseRefusalDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "refusal",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -8593,6 +9295,14 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
 }
 
 impl Empty for BetaResponseShellCallCommandAddedStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "command",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8665,6 +9375,15 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
 }
 
 impl Empty for BetaResponseShellCallCommandDeltaStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "delta",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8731,6 +9450,14 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
 }
 
 impl Empty for BetaResponseShellCallCommandDoneStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "command",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8805,6 +9532,15 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
 }
 
 impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "item_id",
+        "output_index",
+        "command_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8880,6 +9616,15 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
 }
 
 impl Empty for BetaResponseShellCallOutputContentDoneStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "item_id",
+        "output_index",
+        "command_index",
+        "output",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9091,6 +9836,16 @@ pub struct BetaResponseTextDeltaEvent {
 }
 
 impl Empty for BetaResponseTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9175,6 +9930,16 @@ pub struct BetaResponseTextDoneEvent {
 }
 
 impl Empty for BetaResponseTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9241,6 +10006,13 @@ pub struct BetaResponseWebSearchCallCompletedEvent {
 }
 
 impl Empty for BetaResponseWebSearchCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9295,6 +10067,13 @@ pub struct BetaResponseWebSearchCallInProgressEvent {
 }
 
 impl Empty for BetaResponseWebSearchCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9349,6 +10128,13 @@ pub struct BetaResponseWebSearchCallSearchingEvent {
 }
 
 impl Empty for BetaResponseWebSearchCallSearchingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9400,6 +10186,14 @@ pub struct BetaResponseWsError {
 }
 
 impl Empty for BetaResponseWsError {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "status",
+        "sequence_number",
+        "error",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9572,6 +10366,42 @@ pub struct BetaResponsesClientEventResponseCreate {
 }
 
 impl Empty for BetaResponsesClientEventResponseCreate {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "stream_id",
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "reasoning",
+        "input",
+        "include",
+        "parallel_tool_calls",
+        "store",
+        "instructions",
+        "moderation",
+        "stream",
+        "stream_options",
+        "conversation",
+        "context_management",
+        "max_output_tokens",
+        "multi_agent",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9786,6 +10616,8 @@ pub struct BetaResponsesServerEventResponseAudioDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioDelta {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "sequence_number", "delta", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9829,6 +10661,7 @@ pub struct BetaResponsesServerEventResponseAudioDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioDone {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9880,6 +10713,8 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "delta", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9923,6 +10758,7 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioTranscriptDone {
+    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -9992,6 +10828,15 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10064,6 +10909,15 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "code",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10127,6 +10981,14 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10189,6 +11051,14 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10251,6 +11121,14 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
 }
 
 impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10304,6 +11182,8 @@ pub struct BetaResponsesServerEventResponseCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseCompleted {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10383,6 +11263,16 @@ pub struct BetaResponsesServerEventResponseContentPartAdded {
 }
 
 impl Empty for BetaResponsesServerEventResponseContentPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10465,6 +11355,16 @@ pub struct BetaResponsesServerEventResponseContentPartDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseContentPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10520,6 +11420,8 @@ pub struct BetaResponsesServerEventResponseCreated {
 }
 
 impl Empty for BetaResponsesServerEventResponseCreated {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10590,6 +11492,15 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10662,6 +11573,15 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "input",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10716,6 +11636,8 @@ pub struct BetaResponsesServerEventResponseFailed {
 }
 
 impl Empty for BetaResponsesServerEventResponseFailed {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "sequence_number", "response", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10777,6 +11699,14 @@ pub struct BetaResponsesServerEventResponseFileSearchCallCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10839,6 +11769,14 @@ pub struct BetaResponsesServerEventResponseFileSearchCallInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10901,6 +11839,14 @@ pub struct BetaResponsesServerEventResponseFileSearchCallSearching {
 }
 
 impl Empty for BetaResponsesServerEventResponseFileSearchCallSearching {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -10972,6 +11918,15 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11053,6 +12008,16 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "name",
+        "output_index",
+        "sequence_number",
+        "arguments",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11117,6 +12082,14 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "sequence_number",
+        "item_id",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11179,6 +12152,14 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallGenerating {
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallGenerating {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11241,6 +12222,14 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11349,6 +12338,20 @@ pub struct BetaResponsesServerEventResponseImageGenerationCallPartialImage {
 }
 
 impl Empty for BetaResponsesServerEventResponseImageGenerationCallPartialImage {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "partial_image_index",
+        "partial_image_b64",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11408,6 +12411,8 @@ pub struct BetaResponsesServerEventResponseInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseInProgress {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11460,6 +12465,8 @@ pub struct BetaResponsesServerEventResponseIncomplete {
 }
 
 impl Empty for BetaResponsesServerEventResponseIncomplete {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11530,6 +12537,15 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11602,6 +12618,15 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "arguments",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11665,6 +12690,14 @@ pub struct BetaResponsesServerEventResponseMcpCallCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11727,6 +12760,14 @@ pub struct BetaResponsesServerEventResponseMcpCallFailed {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallFailed {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11789,6 +12830,14 @@ pub struct BetaResponsesServerEventResponseMcpCallInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11851,6 +12900,14 @@ pub struct BetaResponsesServerEventResponseMcpListToolsCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11913,6 +12970,14 @@ pub struct BetaResponsesServerEventResponseMcpListToolsFailed {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsFailed {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -11975,6 +13040,14 @@ pub struct BetaResponsesServerEventResponseMcpListToolsInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseMcpListToolsInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12037,6 +13110,14 @@ pub struct BetaResponsesServerEventResponseOutputItemAdded {
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputItemAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "sequence_number",
+        "item",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12099,6 +13180,14 @@ pub struct BetaResponsesServerEventResponseOutputItemDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputItemDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "sequence_number",
+        "item",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12183,6 +13272,17 @@ pub struct BetaResponsesServerEventResponseOutputTextAnnotationAdded {
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextAnnotationAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "annotation_index",
+        "sequence_number",
+        "annotation",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12275,6 +13375,17 @@ pub struct BetaResponsesServerEventResponseOutputTextDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "logprobs",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12367,6 +13478,17 @@ pub struct BetaResponsesServerEventResponseOutputTextDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseOutputTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "logprobs",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12423,6 +13545,8 @@ pub struct BetaResponsesServerEventResponseQueued {
 }
 
 impl Empty for BetaResponsesServerEventResponseQueued {
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12502,6 +13626,16 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartAdded {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12591,6 +13725,17 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryPartDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "status",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12678,6 +13823,16 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12760,6 +13915,16 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "text",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12842,6 +14007,16 @@ pub struct BetaResponsesServerEventResponseReasoningTextDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -12924,6 +14099,16 @@ pub struct BetaResponsesServerEventResponseReasoningTextDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseReasoningTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13006,6 +14191,16 @@ pub struct BetaResponsesServerEventResponseRefusalDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseRefusalDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13088,6 +14283,16 @@ pub struct BetaResponsesServerEventResponseRefusalDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseRefusalDone {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "refusal",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13162,6 +14367,15 @@ pub struct BetaResponsesServerEventResponseShellCallCommandAdded {
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "command",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -13242,6 +14456,16 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "delta",
+        "obfuscation",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -13316,6 +14540,15 @@ pub struct BetaResponsesServerEventResponseShellCallCommandDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallCommandDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "output_index",
+        "command_index",
+        "command",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -13398,6 +14631,16 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "item_id",
+        "output_index",
+        "command_index",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -13481,6 +14724,16 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDone {
 }
 
 impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "agent",
+        "item_id",
+        "output_index",
+        "command_index",
+        "output",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -13545,6 +14798,14 @@ pub struct BetaResponsesServerEventResponseWebSearchCallCompleted {
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13607,6 +14868,14 @@ pub struct BetaResponsesServerEventResponseWebSearchCallInProgress {
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13669,6 +14938,14 @@ pub struct BetaResponsesServerEventResponseWebSearchCallSearching {
 }
 
 impl Empty for BetaResponsesServerEventResponseWebSearchCallSearching {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -13698,6 +14975,7 @@ pub struct BetaResponsesWebSocketStreamEvent {
 }
 
 impl Empty for BetaResponsesWebSocketStreamEvent {
+    const FIELDS: &'static [&'static str] = &["stream_id"];
     fn empty() -> Self {
         Self {
             stream_id: Empty::empty(),
@@ -13809,6 +15087,20 @@ pub struct BetaTokenCountsBody {
 }
 
 impl Empty for BetaTokenCountsBody {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "input",
+        "previous_response_id",
+        "tools",
+        "text",
+        "reasoning",
+        "truncation",
+        "instructions",
+        "personality",
+        "conversation",
+        "tool_choice",
+        "parallel_tool_calls",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -13940,6 +15232,16 @@ pub struct BetaToolSearchCall {
 }
 
 impl Empty for BetaToolSearchCall {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "execution",
+        "arguments",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -14000,6 +15302,15 @@ pub struct BetaToolSearchCallItemParam {
 }
 
 impl Empty for BetaToolSearchCallItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "type",
+        "execution",
+        "arguments",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -14086,6 +15397,16 @@ pub struct BetaToolSearchOutput {
 }
 
 impl Empty for BetaToolSearchOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "id",
+        "call_id",
+        "execution",
+        "tools",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -14146,6 +15467,15 @@ pub struct BetaToolSearchOutputItemParam {
 }
 
 impl Empty for BetaToolSearchOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "id",
+        "call_id",
+        "type",
+        "execution",
+        "tools",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -14250,6 +15580,7 @@ pub struct BetaWebSearchToolCall {
 }
 
 impl Empty for BetaWebSearchToolCall {
+    const FIELDS: &'static [&'static str] = &["agent", "id", "type", "status", "action"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -14293,6 +15624,7 @@ pub struct CancelResponseParams {
 }
 
 impl Empty for CancelResponseParams {
+    const FIELDS: &'static [&'static str] = &["openai-beta"];
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
@@ -14350,6 +15682,7 @@ pub struct CompactResource {
 }
 
 impl Empty for CompactResource {
+    const FIELDS: &'static [&'static str] = &["id", "object", "output", "created_at", "usage"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -14408,6 +15741,16 @@ pub struct CompactResponseMethodPublicBody {
 }
 
 impl Empty for CompactResponseMethodPublicBody {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "input",
+        "previous_response_id",
+        "instructions",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "service_tier",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -14455,6 +15798,7 @@ pub struct CompactconversationParams {
 }
 
 impl Empty for CompactconversationParams {
+    const FIELDS: &'static [&'static str] = &["openai-beta"];
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
@@ -14488,6 +15832,7 @@ pub struct ContextManagementParam {
 }
 
 impl Empty for ContextManagementParam {
+    const FIELDS: &'static [&'static str] = &["type", "compact_threshold"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -14532,6 +15877,7 @@ pub struct ConversationParam2 {
 }
 
 impl Empty for ConversationParam2 {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -14675,6 +16021,39 @@ pub struct CreateResponse {
 }
 
 impl Empty for CreateResponse {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "reasoning",
+        "input",
+        "include",
+        "parallel_tool_calls",
+        "store",
+        "instructions",
+        "moderation",
+        "stream",
+        "stream_options",
+        "conversation",
+        "context_management",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -14729,6 +16108,7 @@ pub struct CreateResponseParams {
 }
 
 impl Empty for CreateResponseParams {
+    const FIELDS: &'static [&'static str] = &["openai-beta"];
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
@@ -14809,6 +16189,15 @@ pub struct CustomToolCallOutputResource {
 }
 
 impl Empty for CustomToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -14913,6 +16302,17 @@ pub struct CustomToolCallResource {
 }
 
 impl Empty for CustomToolCallResource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "input",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -14945,6 +16345,7 @@ pub struct DeleteResponseParams {
 }
 
 impl Empty for DeleteResponseParams {
+    const FIELDS: &'static [&'static str] = &["openai-beta"];
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
@@ -15003,6 +16404,7 @@ pub struct ErrorPayload {
 }
 
 impl Empty for ErrorPayload {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message", "param", "headers"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -15037,6 +16439,8 @@ pub struct GetResponseParams {
 }
 
 impl Empty for GetResponseParams {
+    const FIELDS: &'static [&'static str] =
+        &["include", "stream", "starting_after", "include_obfuscation"];
     fn empty() -> Self {
         Self {
             include: Empty::empty(),
@@ -15064,6 +16468,7 @@ pub struct GetinputtokencountsParams {
 }
 
 impl Empty for GetinputtokencountsParams {
+    const FIELDS: &'static [&'static str] = &["openai-beta"];
     fn empty() -> Self {
         Self {
             openai_beta: Empty::empty(),
@@ -15114,6 +16519,7 @@ pub struct InputMessageResource {
 }
 
 impl Empty for InputMessageResource {
+    const FIELDS: &'static [&'static str] = &["type", "role", "status", "content", "id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -15301,6 +16707,7 @@ pub struct ListInputItemsParams {
 }
 
 impl Empty for ListInputItemsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "include"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -15596,6 +17003,7 @@ pub struct Moderation {
 }
 
 impl Empty for Moderation {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -15636,6 +17044,7 @@ pub struct ModerationErrorBody {
 }
 
 impl Empty for ModerationErrorBody {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -15765,6 +17174,7 @@ pub struct PromptCacheOptions {
 }
 
 impl Empty for PromptCacheOptions {
+    const FIELDS: &'static [&'static str] = &["ttl", "mode"];
     fn empty() -> Self {
         Self {
             ttl: Empty::empty(),
@@ -15808,6 +17218,8 @@ pub struct Reasoning {
 }
 
 impl Empty for Reasoning {
+    const FIELDS: &'static [&'static str] =
+        &["mode", "effort", "summary", "context", "generate_summary"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -16058,6 +17470,43 @@ pub struct Response {
 }
 
 impl Empty for Response {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "id",
+        "object",
+        "status",
+        "created_at",
+        "completed_at",
+        "error",
+        "incomplete_details",
+        "output",
+        "reasoning",
+        "instructions",
+        "output_text",
+        "usage",
+        "prompt_cache_options",
+        "moderation",
+        "parallel_tool_calls",
+        "conversation",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -16130,6 +17579,7 @@ pub struct ResponseAudioDeltaEvent {
 }
 
 impl Empty for ResponseAudioDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "delta"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16161,6 +17611,7 @@ pub struct ResponseAudioDoneEvent {
 }
 
 impl Empty for ResponseAudioDoneEvent {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16200,6 +17651,7 @@ pub struct ResponseAudioTranscriptDeltaEvent {
 }
 
 impl Empty for ResponseAudioTranscriptDeltaEvent {
+    const FIELDS: &'static [&'static str] = &["type", "delta", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16231,6 +17683,7 @@ pub struct ResponseAudioTranscriptDoneEvent {
 }
 
 impl Empty for ResponseAudioTranscriptDoneEvent {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16288,6 +17741,13 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
 }
 
 impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16348,6 +17808,8 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
 }
 
 impl Empty for ResponseCodeInterpreterCallCodeDoneEvent {
+    const FIELDS: &'static [&'static str] =
+        &["type", "output_index", "item_id", "code", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16399,6 +17861,7 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
 }
 
 impl Empty for ResponseCodeInterpreterCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16449,6 +17912,7 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
 }
 
 impl Empty for ResponseCodeInterpreterCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16499,6 +17963,7 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
 }
 
 impl Empty for ResponseCodeInterpreterCallInterpretingEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16540,6 +18005,7 @@ pub struct ResponseCompletedEvent {
 }
 
 impl Empty for ResponseCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16607,6 +18073,14 @@ pub struct ResponseContentPartAddedEvent {
 }
 
 impl Empty for ResponseContentPartAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16677,6 +18151,14 @@ pub struct ResponseContentPartDoneEvent {
 }
 
 impl Empty for ResponseContentPartDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16708,6 +18190,7 @@ pub struct ResponseConversation {
 }
 
 impl Empty for ResponseConversation {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -16746,6 +18229,7 @@ pub struct ResponseCreatedEvent {
 }
 
 impl Empty for ResponseCreatedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16804,6 +18288,13 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
 }
 
 impl Empty for ResponseCustomToolCallInputDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16864,6 +18355,13 @@ pub struct ResponseCustomToolCallInputDoneEvent {
 }
 
 impl Empty for ResponseCustomToolCallInputDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -16903,6 +18401,7 @@ pub struct ResponseError {
 }
 
 impl Empty for ResponseError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -17008,6 +18507,8 @@ pub struct ResponseErrorEvent {
 }
 
 impl Empty for ResponseErrorEvent {
+    const FIELDS: &'static [&'static str] =
+        &["type", "code", "message", "param", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17050,6 +18551,7 @@ pub struct ResponseFailedEvent {
 }
 
 impl Empty for ResponseFailedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "response"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17099,6 +18601,7 @@ pub struct ResponseFileSearchCallCompletedEvent {
 }
 
 impl Empty for ResponseFileSearchCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17149,6 +18652,7 @@ pub struct ResponseFileSearchCallInProgressEvent {
 }
 
 impl Empty for ResponseFileSearchCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17199,6 +18703,7 @@ pub struct ResponseFileSearchCallSearchingEvent {
 }
 
 impl Empty for ResponseFileSearchCallSearchingEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17231,6 +18736,7 @@ pub struct ResponseFormatTextGrammar {
 }
 
 impl Empty for ResponseFormatTextGrammar {
+    const FIELDS: &'static [&'static str] = &["type", "grammar"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17252,6 +18758,7 @@ pub struct ResponseFormatTextPython {
 }
 
 impl Empty for ResponseFormatTextPython {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17308,6 +18815,13 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
 }
 
 impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17377,6 +18891,14 @@ pub struct ResponseFunctionCallArgumentsDoneEvent {
 }
 
 impl Empty for ResponseFunctionCallArgumentsDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "name",
+        "output_index",
+        "sequence_number",
+        "arguments",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17429,6 +18951,7 @@ pub struct ResponseImageGenCallCompletedEvent {
 }
 
 impl Empty for ResponseImageGenCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "sequence_number", "item_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17479,6 +19002,7 @@ pub struct ResponseImageGenCallGeneratingEvent {
 }
 
 impl Empty for ResponseImageGenCallGeneratingEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17529,6 +19053,7 @@ pub struct ResponseImageGenCallInProgressEvent {
 }
 
 impl Empty for ResponseImageGenCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17625,6 +19150,18 @@ pub struct ResponseImageGenCallPartialImageEvent {
 }
 
 impl Empty for ResponseImageGenCallPartialImageEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "partial_image_index",
+        "partial_image_b64",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17672,6 +19209,7 @@ pub struct ResponseInProgressEvent {
 }
 
 impl Empty for ResponseInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17694,6 +19232,7 @@ pub struct ResponseIncompleteDetails {
 }
 
 impl Empty for ResponseIncompleteDetails {
+    const FIELDS: &'static [&'static str] = &["reason"];
     fn empty() -> Self {
         Self {
             reason: Empty::empty(),
@@ -17742,6 +19281,7 @@ pub struct ResponseIncompleteEvent {
 }
 
 impl Empty for ResponseIncompleteEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -17816,6 +19356,7 @@ pub struct ResponseItemList {
 }
 
 impl Empty for ResponseItemList {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "first_id", "last_id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -17858,6 +19399,7 @@ pub struct ResponseLogProb {
 }
 
 impl Empty for ResponseLogProb {
+    const FIELDS: &'static [&'static str] = &["token", "logprob", "top_logprobs"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -17887,6 +19429,7 @@ pub struct ResponseLogProbTopLogprobsItem {
 }
 
 impl Empty for ResponseLogProbTopLogprobsItem {
+    const FIELDS: &'static [&'static str] = &["token", "logprob"];
     fn empty() -> Self {
         Self {
             token: Empty::empty(),
@@ -17944,6 +19487,13 @@ pub struct ResponseMCPCallArgumentsDeltaEvent {
 }
 
 impl Empty for ResponseMCPCallArgumentsDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18004,6 +19554,13 @@ pub struct ResponseMCPCallArgumentsDoneEvent {
 }
 
 impl Empty for ResponseMCPCallArgumentsDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "arguments",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18055,6 +19612,7 @@ pub struct ResponseMCPCallCompletedEvent {
 }
 
 impl Empty for ResponseMCPCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "item_id", "output_index", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18105,6 +19663,7 @@ pub struct ResponseMCPCallFailedEvent {
 }
 
 impl Empty for ResponseMCPCallFailedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "item_id", "output_index", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18155,6 +19714,7 @@ pub struct ResponseMCPCallInProgressEvent {
 }
 
 impl Empty for ResponseMCPCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "output_index", "item_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18205,6 +19765,7 @@ pub struct ResponseMCPListToolsCompletedEvent {
 }
 
 impl Empty for ResponseMCPListToolsCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "item_id", "output_index", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18255,6 +19816,7 @@ pub struct ResponseMCPListToolsFailedEvent {
 }
 
 impl Empty for ResponseMCPListToolsFailedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "item_id", "output_index", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18305,6 +19867,7 @@ pub struct ResponseMCPListToolsInProgressEvent {
 }
 
 impl Empty for ResponseMCPListToolsInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "item_id", "output_index", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18355,6 +19918,7 @@ pub struct ResponseOutputItemAddedEvent {
 }
 
 impl Empty for ResponseOutputItemAddedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "sequence_number", "item"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18405,6 +19969,7 @@ pub struct ResponseOutputItemDoneEvent {
 }
 
 impl Empty for ResponseOutputItemDoneEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "sequence_number", "item"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18477,6 +20042,15 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
 }
 
 impl Empty for ResponseOutputTextAnnotationAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "annotation_index",
+        "sequence_number",
+        "annotation",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18532,6 +20106,16 @@ pub struct ResponseProperties {
 }
 
 impl Empty for ResponseProperties {
+    const FIELDS: &'static [&'static str] = &[
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+    ];
     fn empty() -> Self {
         Self {
             previous_response_id: Empty::empty(),
@@ -18577,6 +20161,7 @@ pub struct ResponseQueuedEvent {
 }
 
 impl Empty for ResponseQueuedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18644,6 +20229,14 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
 }
 
 impl Empty for ResponseReasoningSummaryPartAddedEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18678,6 +20271,7 @@ pub struct ResponseReasoningSummaryPartAddedEventPart {
 }
 
 impl Empty for ResponseReasoningSummaryPartAddedEventPart {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18747,6 +20341,15 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
 }
 
 impl Empty for ResponseReasoningSummaryPartDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "status",
+        "sequence_number",
+        "part",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18821,6 +20424,14 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
 }
 
 impl Empty for ResponseReasoningSummaryTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18891,6 +20502,14 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
 }
 
 impl Empty for ResponseReasoningSummaryTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "text",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -18961,6 +20580,14 @@ pub struct ResponseReasoningTextDeltaEvent {
 }
 
 impl Empty for ResponseReasoningTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19031,6 +20658,14 @@ pub struct ResponseReasoningTextDoneEvent {
 }
 
 impl Empty for ResponseReasoningTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19101,6 +20736,14 @@ pub struct ResponseRefusalDeltaEvent {
 }
 
 impl Empty for ResponseRefusalDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19171,6 +20814,14 @@ pub struct ResponseRefusalDoneEvent {
 }
 
 impl Empty for ResponseRefusalDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "refusal",
+        "sequence_number",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19233,6 +20884,13 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
 }
 
 impl Empty for ResponseShellCallCommandAddedStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "command",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19301,6 +20959,14 @@ pub struct ResponseShellCallCommandDeltaStreamingEvent {
 }
 
 impl Empty for ResponseShellCallCommandDeltaStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "delta",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19363,6 +21029,13 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
 }
 
 impl Empty for ResponseShellCallCommandDoneStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "command",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19433,6 +21106,14 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
 }
 
 impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "command_index",
+        "delta",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19504,6 +21185,14 @@ pub struct ResponseShellCallOutputContentDoneStreamingEvent {
 }
 
 impl Empty for ResponseShellCallOutputContentDoneStreamingEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "command_index",
+        "output",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19669,6 +21358,7 @@ pub struct ResponseStreamOptions {
 }
 
 impl Empty for ResponseStreamOptions {
+    const FIELDS: &'static [&'static str] = &["include_obfuscation"];
     fn empty() -> Self {
         Self {
             include_obfuscation: Empty::empty(),
@@ -19743,6 +21433,15 @@ pub struct ResponseTextDeltaEvent {
 }
 
 impl Empty for ResponseTextDeltaEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19823,6 +21522,15 @@ pub struct ResponseTextDoneEvent {
 }
 
 impl Empty for ResponseTextDoneEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "logprobs",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -19852,6 +21560,7 @@ pub struct ResponseTextParam {
 }
 
 impl Empty for ResponseTextParam {
+    const FIELDS: &'static [&'static str] = &["format", "verbosity"];
     fn empty() -> Self {
         Self {
             format: Empty::empty(),
@@ -19918,6 +21627,13 @@ pub struct ResponseUsage {
 }
 
 impl Empty for ResponseUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "input_tokens",
+        "input_tokens_details",
+        "output_tokens",
+        "output_tokens_details",
+        "total_tokens",
+    ];
     fn empty() -> Self {
         Self {
             input_tokens: Empty::empty(),
@@ -19957,6 +21673,7 @@ pub struct ResponseUsageInputTokensDetails {
 }
 
 impl Empty for ResponseUsageInputTokensDetails {
+    const FIELDS: &'static [&'static str] = &["cached_tokens", "cache_write_tokens"];
     fn empty() -> Self {
         Self {
             cached_tokens: Empty::empty(),
@@ -20008,6 +21725,7 @@ pub struct ResponseWebSearchCallCompletedEvent {
 }
 
 impl Empty for ResponseWebSearchCallCompletedEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20058,6 +21776,7 @@ pub struct ResponseWebSearchCallInProgressEvent {
 }
 
 impl Empty for ResponseWebSearchCallInProgressEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20108,6 +21827,7 @@ pub struct ResponseWebSearchCallSearchingEvent {
 }
 
 impl Empty for ResponseWebSearchCallSearchingEvent {
+    const FIELDS: &'static [&'static str] = &["type", "output_index", "item_id", "sequence_number"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20155,6 +21875,8 @@ pub struct ResponseWsError {
 }
 
 impl Empty for ResponseWsError {
+    const FIELDS: &'static [&'static str] =
+        &["type", "status", "sequence_number", "error", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20316,6 +22038,41 @@ pub struct ResponsesClientEventResponseCreate {
 }
 
 impl Empty for ResponsesClientEventResponseCreate {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "stream_id",
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "previous_response_id",
+        "model",
+        "background",
+        "max_tool_calls",
+        "text",
+        "tools",
+        "tool_choice",
+        "prompt",
+        "service_tier",
+        "truncation",
+        "reasoning",
+        "input",
+        "include",
+        "parallel_tool_calls",
+        "store",
+        "instructions",
+        "moderation",
+        "stream",
+        "stream_options",
+        "conversation",
+        "context_management",
+        "max_output_tokens",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20522,6 +22279,7 @@ pub struct ResponsesServerEventResponseAudioDelta {
 }
 
 impl Empty for ResponsesServerEventResponseAudioDelta {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "delta", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20561,6 +22319,7 @@ pub struct ResponsesServerEventResponseAudioDone {
 }
 
 impl Empty for ResponsesServerEventResponseAudioDone {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20608,6 +22367,7 @@ pub struct ResponsesServerEventResponseAudioTranscriptDelta {
 }
 
 impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
+    const FIELDS: &'static [&'static str] = &["type", "delta", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20647,6 +22407,7 @@ pub struct ResponsesServerEventResponseAudioTranscriptDone {
 }
 
 impl Empty for ResponsesServerEventResponseAudioTranscriptDone {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20712,6 +22473,14 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20780,6 +22549,14 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDone {
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "code",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20839,6 +22616,13 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20897,6 +22681,13 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -20955,6 +22746,13 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallInterpreting {
 }
 
 impl Empty for ResponsesServerEventResponseCodeInterpreterCallInterpreting {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21004,6 +22802,7 @@ pub struct ResponsesServerEventResponseCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseCompleted {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21079,6 +22878,15 @@ pub struct ResponsesServerEventResponseContentPartAdded {
 }
 
 impl Empty for ResponsesServerEventResponseContentPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "part",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21157,6 +22965,15 @@ pub struct ResponsesServerEventResponseContentPartDone {
 }
 
 impl Empty for ResponsesServerEventResponseContentPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21208,6 +23025,7 @@ pub struct ResponsesServerEventResponseCreated {
 }
 
 impl Empty for ResponsesServerEventResponseCreated {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21274,6 +23092,14 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
 }
 
 impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21342,6 +23168,14 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDone {
 }
 
 impl Empty for ResponsesServerEventResponseCustomToolCallInputDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "input",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21392,6 +23226,7 @@ pub struct ResponsesServerEventResponseFailed {
 }
 
 impl Empty for ResponsesServerEventResponseFailed {
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "response", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21449,6 +23284,13 @@ pub struct ResponsesServerEventResponseFileSearchCallCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21507,6 +23349,13 @@ pub struct ResponsesServerEventResponseFileSearchCallInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21565,6 +23414,13 @@ pub struct ResponsesServerEventResponseFileSearchCallSearching {
 }
 
 impl Empty for ResponsesServerEventResponseFileSearchCallSearching {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21632,6 +23488,14 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
 }
 
 impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21709,6 +23573,15 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDone {
 }
 
 impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "name",
+        "output_index",
+        "sequence_number",
+        "arguments",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21769,6 +23642,13 @@ pub struct ResponsesServerEventResponseImageGenerationCallCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "sequence_number",
+        "item_id",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21827,6 +23707,13 @@ pub struct ResponsesServerEventResponseImageGenerationCallGenerating {
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallGenerating {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21885,6 +23772,13 @@ pub struct ResponsesServerEventResponseImageGenerationCallInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -21989,6 +23883,19 @@ pub struct ResponsesServerEventResponseImageGenerationCallPartialImage {
 }
 
 impl Empty for ResponsesServerEventResponseImageGenerationCallPartialImage {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "partial_image_index",
+        "partial_image_b64",
+        "size",
+        "quality",
+        "background",
+        "output_format",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22044,6 +23951,7 @@ pub struct ResponsesServerEventResponseInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseInProgress {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22092,6 +24000,7 @@ pub struct ResponsesServerEventResponseIncomplete {
 }
 
 impl Empty for ResponsesServerEventResponseIncomplete {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22158,6 +24067,14 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22226,6 +24143,14 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDone {
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallArgumentsDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "arguments",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22285,6 +24210,13 @@ pub struct ResponsesServerEventResponseMcpCallCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22343,6 +24275,13 @@ pub struct ResponsesServerEventResponseMcpCallFailed {
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallFailed {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22401,6 +24340,13 @@ pub struct ResponsesServerEventResponseMcpCallInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseMcpCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "item_id",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22459,6 +24405,13 @@ pub struct ResponsesServerEventResponseMcpListToolsCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22517,6 +24470,13 @@ pub struct ResponsesServerEventResponseMcpListToolsFailed {
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsFailed {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22575,6 +24535,13 @@ pub struct ResponsesServerEventResponseMcpListToolsInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseMcpListToolsInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22633,6 +24600,13 @@ pub struct ResponsesServerEventResponseOutputItemAdded {
 }
 
 impl Empty for ResponsesServerEventResponseOutputItemAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "sequence_number",
+        "item",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22691,6 +24665,13 @@ pub struct ResponsesServerEventResponseOutputItemDone {
 }
 
 impl Empty for ResponsesServerEventResponseOutputItemDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "sequence_number",
+        "item",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22771,6 +24752,16 @@ pub struct ResponsesServerEventResponseOutputTextAnnotationAdded {
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextAnnotationAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "annotation_index",
+        "sequence_number",
+        "annotation",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22859,6 +24850,16 @@ pub struct ResponsesServerEventResponseOutputTextDelta {
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "logprobs",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22947,6 +24948,16 @@ pub struct ResponsesServerEventResponseOutputTextDone {
 }
 
 impl Empty for ResponsesServerEventResponseOutputTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "logprobs",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -22999,6 +25010,7 @@ pub struct ResponsesServerEventResponseQueued {
 }
 
 impl Empty for ResponsesServerEventResponseQueued {
+    const FIELDS: &'static [&'static str] = &["type", "response", "sequence_number", "stream_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23074,6 +25086,15 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartAdded {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryPartAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23159,6 +25180,16 @@ pub struct ResponsesServerEventResponseReasoningSummaryPartDone {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryPartDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "status",
+        "sequence_number",
+        "part",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23242,6 +25273,15 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23320,6 +25360,15 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDone {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningSummaryTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "summary_index",
+        "text",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23398,6 +25447,15 @@ pub struct ResponsesServerEventResponseReasoningTextDelta {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningTextDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23476,6 +25534,15 @@ pub struct ResponsesServerEventResponseReasoningTextDone {
 }
 
 impl Empty for ResponsesServerEventResponseReasoningTextDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "text",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23554,6 +25621,15 @@ pub struct ResponsesServerEventResponseRefusalDelta {
 }
 
 impl Empty for ResponsesServerEventResponseRefusalDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23632,6 +25708,15 @@ pub struct ResponsesServerEventResponseRefusalDone {
 }
 
 impl Empty for ResponsesServerEventResponseRefusalDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "item_id",
+        "output_index",
+        "content_index",
+        "refusal",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23702,6 +25787,14 @@ pub struct ResponsesServerEventResponseShellCallCommandAdded {
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "command",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23778,6 +25871,15 @@ pub struct ResponsesServerEventResponseShellCallCommandDelta {
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "delta",
+        "obfuscation",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23848,6 +25950,14 @@ pub struct ResponsesServerEventResponseShellCallCommandDone {
 }
 
 impl Empty for ResponsesServerEventResponseShellCallCommandDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "output_index",
+        "command_index",
+        "command",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -23926,6 +26036,15 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
 }
 
 impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "command_index",
+        "delta",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24005,6 +26124,15 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDone {
 }
 
 impl Empty for ResponsesServerEventResponseShellCallOutputContentDone {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "command_index",
+        "output",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24065,6 +26193,13 @@ pub struct ResponsesServerEventResponseWebSearchCallCompleted {
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallCompleted {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24123,6 +26258,13 @@ pub struct ResponsesServerEventResponseWebSearchCallInProgress {
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallInProgress {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24181,6 +26323,13 @@ pub struct ResponsesServerEventResponseWebSearchCallSearching {
 }
 
 impl Empty for ResponsesServerEventResponseWebSearchCallSearching {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "output_index",
+        "item_id",
+        "sequence_number",
+        "stream_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24209,6 +26358,7 @@ pub struct ResponsesWebSocketStreamEvent {
 }
 
 impl Empty for ResponsesWebSocketStreamEvent {
+    const FIELDS: &'static [&'static str] = &["stream_id"];
     fn empty() -> Self {
         Self {
             stream_id: Empty::empty(),
@@ -24276,6 +26426,7 @@ pub struct ShellCallOutputDelta {
 }
 
 impl Empty for ShellCallOutputDelta {
+    const FIELDS: &'static [&'static str] = &["stdout", "stderr"];
     fn empty() -> Self {
         Self {
             stdout: Empty::empty(),
@@ -24298,6 +26449,7 @@ pub struct SpecificApplyPatchParam {
 }
 
 impl Empty for SpecificApplyPatchParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24319,6 +26471,7 @@ pub struct SpecificFunctionShellParam {
 }
 
 impl Empty for SpecificFunctionShellParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24340,6 +26493,7 @@ pub struct SpecificProgrammaticToolCallingParam {
 }
 
 impl Empty for SpecificProgrammaticToolCallingParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24406,6 +26560,20 @@ pub struct TokenCountsBody {
 }
 
 impl Empty for TokenCountsBody {
+    const FIELDS: &'static [&'static str] = &[
+        "model",
+        "input",
+        "previous_response_id",
+        "tools",
+        "text",
+        "reasoning",
+        "truncation",
+        "instructions",
+        "personality",
+        "conversation",
+        "tool_choice",
+        "parallel_tool_calls",
+    ];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -24463,6 +26631,7 @@ pub struct TokenCountsResource {
 }
 
 impl Empty for TokenCountsResource {
+    const FIELDS: &'static [&'static str] = &["object", "input_tokens"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -24502,6 +26671,7 @@ pub struct ToolChoiceAllowed {
 }
 
 impl Empty for ToolChoiceAllowed {
+    const FIELDS: &'static [&'static str] = &["type", "mode", "tools"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24536,6 +26706,7 @@ pub struct ToolChoiceCustom {
 }
 
 impl Empty for ToolChoiceCustom {
+    const FIELDS: &'static [&'static str] = &["type", "name"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -24587,6 +26758,7 @@ pub struct ToolChoiceTypes {
 }
 
 impl Empty for ToolChoiceTypes {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),

@@ -47,6 +47,7 @@ pub struct AdditionalTools {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for AdditionalTools {
+    const FIELDS: &'static [&'static str] = &["type", "id", "role", "tools"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -93,6 +94,7 @@ pub struct AdditionalToolsItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for AdditionalToolsItemParam {
+    const FIELDS: &'static [&'static str] = &["id", "type", "role", "tools"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -193,6 +195,7 @@ pub struct ApplyPatchCreateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchCreateFileOperation {
+    const FIELDS: &'static [&'static str] = &["type", "path", "diff"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -238,6 +241,7 @@ pub struct ApplyPatchCreateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchCreateFileOperationParam {
+    const FIELDS: &'static [&'static str] = &["type", "path", "diff"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -272,6 +276,7 @@ pub struct ApplyPatchDeleteFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchDeleteFileOperation {
+    const FIELDS: &'static [&'static str] = &["type", "path"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -306,6 +311,7 @@ pub struct ApplyPatchDeleteFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchDeleteFileOperationParam {
+    const FIELDS: &'static [&'static str] = &["type", "path"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -389,6 +395,15 @@ pub struct ApplyPatchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "operation",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -456,6 +471,8 @@ pub struct ApplyPatchToolCallItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchToolCallItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "call_id", "caller", "status", "operation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -541,6 +558,15 @@ pub struct ApplyPatchToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "output",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -606,6 +632,8 @@ pub struct ApplyPatchToolCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchToolCallOutputItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "call_id", "caller", "status", "output"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -637,6 +665,7 @@ pub struct ApplyPatchToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ApplyPatchToolParam {
+    const FIELDS: &'static [&'static str] = &["type", "allowed_callers"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -679,6 +708,7 @@ pub struct ApplyPatchUpdateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchUpdateFileOperation {
+    const FIELDS: &'static [&'static str] = &["type", "path", "diff"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -724,6 +754,7 @@ pub struct ApplyPatchUpdateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ApplyPatchUpdateFileOperationParam {
+    const FIELDS: &'static [&'static str] = &["type", "path", "diff"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -777,6 +808,7 @@ pub struct ApproximateLocation {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ApproximateLocation {
+    const FIELDS: &'static [&'static str] = &["type", "country", "region", "city", "timezone"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -822,6 +854,7 @@ pub struct AssistantsNamedToolChoiceFunction {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for AssistantsNamedToolChoiceFunction {
+    const FIELDS: &'static [&'static str] = &["name"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -855,6 +888,7 @@ pub struct AutoCodeInterpreterToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for AutoCodeInterpreterToolParam {
+    const FIELDS: &'static [&'static str] = &["type", "file_ids", "memory_limit", "network_policy"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -897,6 +931,7 @@ pub struct BatchUsageOutputTokensDetails {
 
 #[cfg(any(feature = "batches", feature = "responses"))]
 impl Empty for BatchUsageOutputTokensDetails {
+    const FIELDS: &'static [&'static str] = &["reasoning_tokens"];
     fn empty() -> Self {
         Self {
             reasoning_tokens: Empty::empty(),
@@ -975,6 +1010,7 @@ pub struct ChatCompletionMessageCustomToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionMessageCustomToolCall {
+    const FIELDS: &'static [&'static str] = &["id", "type", "custom"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1014,6 +1050,7 @@ pub struct ChatCompletionMessageCustomToolCallCustom {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionMessageCustomToolCallCustom {
+    const FIELDS: &'static [&'static str] = &["name", "input"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -1055,6 +1092,7 @@ pub struct ChatCompletionMessageToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionMessageToolCall {
+    const FIELDS: &'static [&'static str] = &["id", "type", "function"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1094,6 +1132,7 @@ pub struct ChatCompletionMessageToolCallFunction {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionMessageToolCallFunction {
+    const FIELDS: &'static [&'static str] = &["name", "arguments"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -1169,6 +1208,15 @@ pub struct ChatCompletionRequestAssistantMessage {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionRequestAssistantMessage {
+    const FIELDS: &'static [&'static str] = &[
+        "content",
+        "refusal",
+        "role",
+        "name",
+        "audio",
+        "tool_calls",
+        "function_call",
+    ];
     fn empty() -> Self {
         Self {
             content: Empty::empty(),
@@ -1203,6 +1251,7 @@ pub struct ChatCompletionRequestAssistantMessageAudio {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 impl Empty for ChatCompletionRequestAssistantMessageAudio {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1270,6 +1319,7 @@ pub struct ChatCompletionRequestAssistantMessageFunctionCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionRequestAssistantMessageFunctionCall {
+    const FIELDS: &'static [&'static str] = &["arguments", "name"];
     fn empty() -> Self {
         Self {
             arguments: Empty::empty(),
@@ -1303,6 +1353,7 @@ pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionRequestMessageContentPartImageImageUrl {
+    const FIELDS: &'static [&'static str] = &["url", "detail"];
     fn empty() -> Self {
         Self {
             url: Empty::empty(),
@@ -1349,6 +1400,7 @@ pub struct ChatCompletionRequestMessageContentPartRefusal {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionRequestMessageContentPartRefusal {
+    const FIELDS: &'static [&'static str] = &["type", "refusal"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1384,6 +1436,7 @@ pub struct ChatCompletionRequestMessageContentPartText {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 impl Empty for ChatCompletionRequestMessageContentPartText {
+    const FIELDS: &'static [&'static str] = &["type", "text", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1411,6 +1464,7 @@ pub struct ChatCompletionStreamOptions {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Empty for ChatCompletionStreamOptions {
+    const FIELDS: &'static [&'static str] = &["include_usage", "include_obfuscation"];
     fn empty() -> Self {
         Self {
             include_usage: Empty::empty(),
@@ -1443,6 +1497,7 @@ pub struct ChatCompletionTool {
 
 #[cfg(any(feature = "chat", feature = "evals"))]
 impl Empty for ChatCompletionTool {
+    const FIELDS: &'static [&'static str] = &["type", "function"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1514,6 +1569,7 @@ pub struct ClickParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ClickParam {
+    const FIELDS: &'static [&'static str] = &["type", "button", "x", "y", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1550,6 +1606,7 @@ pub struct CodeInterpreterOutputImage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CodeInterpreterOutputImage {
+    const FIELDS: &'static [&'static str] = &["type", "url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1583,6 +1640,7 @@ pub struct CodeInterpreterOutputLogs {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CodeInterpreterOutputLogs {
+    const FIELDS: &'static [&'static str] = &["type", "logs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1618,6 +1676,7 @@ pub struct CodeInterpreterTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for CodeInterpreterTool {
+    const FIELDS: &'static [&'static str] = &["type", "container", "allowed_callers"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1684,6 +1743,8 @@ pub struct CodeInterpreterToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CodeInterpreterToolCall {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "status", "container_id", "code", "outputs"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1783,6 +1844,7 @@ pub struct CompactionBody {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CompactionBody {
+    const FIELDS: &'static [&'static str] = &["type", "id", "encrypted_content", "created_by"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1826,6 +1888,7 @@ pub struct CompactionSummaryItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CompactionSummaryItemParam {
+    const FIELDS: &'static [&'static str] = &["id", "type", "encrypted_content"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1851,6 +1914,7 @@ pub struct CompactionTriggerItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CompactionTriggerItemParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1908,6 +1972,7 @@ pub struct ComparisonFilter {
     feature = "vector-stores"
 ))]
 impl Empty for ComparisonFilter {
+    const FIELDS: &'static [&'static str] = &["type", "key", "value"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2054,6 +2119,13 @@ pub struct CompletionUsage {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Empty for CompletionUsage {
+    const FIELDS: &'static [&'static str] = &[
+        "completion_tokens",
+        "prompt_tokens",
+        "total_tokens",
+        "completion_tokens_details",
+        "prompt_tokens_details",
+    ];
     fn empty() -> Self {
         Self {
             completion_tokens: Empty::empty(),
@@ -2101,6 +2173,13 @@ pub struct CompletionUsageCompletionTokensDetails {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Empty for CompletionUsageCompletionTokensDetails {
+    const FIELDS: &'static [&'static str] = &[
+        "accepted_prediction_tokens",
+        "audio_tokens",
+        "reasoning_tokens",
+        "text_tokens",
+        "rejected_prediction_tokens",
+    ];
     fn empty() -> Self {
         Self {
             accepted_prediction_tokens: Empty::empty(),
@@ -2147,6 +2226,13 @@ pub struct CompletionUsagePromptTokensDetails {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Empty for CompletionUsagePromptTokensDetails {
+    const FIELDS: &'static [&'static str] = &[
+        "audio_tokens",
+        "cached_tokens",
+        "text_tokens",
+        "image_tokens",
+        "cache_write_tokens",
+    ];
     fn empty() -> Self {
         Self {
             audio_tokens: Empty::empty(),
@@ -2198,6 +2284,7 @@ pub struct CompoundFilter {
     feature = "vector-stores"
 ))]
 impl Empty for CompoundFilter {
+    const FIELDS: &'static [&'static str] = &["type", "filters"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2315,6 +2402,14 @@ pub struct ComputerCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "call_id",
+        "type",
+        "output",
+        "acknowledged_safety_checks",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2375,6 +2470,7 @@ pub struct ComputerCallSafetyCheckParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerCallSafetyCheckParam {
+    const FIELDS: &'static [&'static str] = &["id", "code", "message"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -2449,6 +2545,13 @@ pub struct ComputerScreenshotContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerScreenshotContent {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "image_url",
+        "file_id",
+        "detail",
+        "prompt_cache_breakpoint",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2490,6 +2593,7 @@ pub struct ComputerScreenshotImage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerScreenshotImage {
+    const FIELDS: &'static [&'static str] = &["type", "image_url", "file_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2515,6 +2619,7 @@ pub struct ComputerTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ComputerTool {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2580,6 +2685,15 @@ pub struct ComputerToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "action",
+        "actions",
+        "pending_safety_checks",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2640,6 +2754,14 @@ pub struct ComputerToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "acknowledged_safety_checks",
+        "output",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2714,6 +2836,15 @@ pub struct ComputerToolCallOutputResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ComputerToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "acknowledged_safety_checks",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2787,6 +2918,8 @@ pub struct ComputerUsePreviewTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ComputerUsePreviewTool {
+    const FIELDS: &'static [&'static str] =
+        &["type", "environment", "display_width", "display_height"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2827,6 +2960,13 @@ pub struct ContainerAutoParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ContainerAutoParam {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "file_ids",
+        "memory_limit",
+        "network_policy",
+        "skills",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2923,6 +3063,14 @@ pub struct ContainerFileCitationParam {
 
 #[cfg(any(feature = "containers", feature = "responses"))]
 impl Empty for ContainerFileCitationParam {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "start_index",
+        "end_index",
+        "container_id",
+        "file_id",
+        "filename",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -2990,6 +3138,7 @@ pub struct ContainerNetworkPolicyAllowlistParam {
     feature = "responses"
 ))]
 impl Empty for ContainerNetworkPolicyAllowlistParam {
+    const FIELDS: &'static [&'static str] = &["type", "allowed_domains", "domain_secrets"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3025,6 +3174,7 @@ pub struct ContainerNetworkPolicyDisabledParam {
     feature = "responses"
 ))]
 impl Empty for ContainerNetworkPolicyDisabledParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3085,6 +3235,7 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     feature = "responses"
 ))]
 impl Empty for ContainerNetworkPolicyDomainSecretParam {
+    const FIELDS: &'static [&'static str] = &["domain", "name", "value"];
     fn empty() -> Self {
         Self {
             domain: Empty::empty(),
@@ -3119,6 +3270,7 @@ pub struct ContainerReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ContainerReferenceParam {
+    const FIELDS: &'static [&'static str] = &["type", "container_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3152,6 +3304,7 @@ pub struct ContainerReferenceResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ContainerReferenceResource {
+    const FIELDS: &'static [&'static str] = &["type", "container_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3190,6 +3343,7 @@ pub struct CoordParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CoordParam {
+    const FIELDS: &'static [&'static str] = &["x", "y"];
     fn empty() -> Self {
         Self {
             x: Empty::empty(),
@@ -3267,6 +3421,17 @@ pub struct CreateModelResponseProperties {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for CreateModelResponseProperties {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -3321,6 +3486,7 @@ pub struct CustomGrammarFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for CustomGrammarFormatParam {
+    const FIELDS: &'static [&'static str] = &["type", "syntax", "definition"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3346,6 +3512,7 @@ pub struct CustomTextFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for CustomTextFormatParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3412,6 +3579,15 @@ pub struct CustomToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CustomToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "input",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3468,6 +3644,7 @@ pub struct CustomToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for CustomToolCallOutput {
+    const FIELDS: &'static [&'static str] = &["type", "id", "call_id", "caller", "output"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3538,6 +3715,14 @@ pub struct CustomToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for CustomToolParam {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "name",
+        "description",
+        "format",
+        "defer_loading",
+        "allowed_callers",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3592,6 +3777,7 @@ pub struct DirectToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for DirectToolCallCaller {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3615,6 +3801,7 @@ pub struct DirectToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for DirectToolCallCallerParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3660,6 +3847,7 @@ pub struct DoubleClickAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for DoubleClickAction {
+    const FIELDS: &'static [&'static str] = &["type", "x", "y", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3698,6 +3886,7 @@ pub struct DragParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for DragParam {
+    const FIELDS: &'static [&'static str] = &["type", "path", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -3743,6 +3932,7 @@ pub struct EasyInputMessage {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for EasyInputMessage {
+    const FIELDS: &'static [&'static str] = &["role", "content", "phase", "type"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -3855,6 +4045,7 @@ pub struct Error {
     feature = "responses"
 ))]
 impl Empty for Error {
+    const FIELDS: &'static [&'static str] = &["code", "message", "param", "type"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -3897,6 +4088,13 @@ pub struct EvalGraderScoreModelSamplingParams {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for EvalGraderScoreModelSamplingParams {
+    const FIELDS: &'static [&'static str] = &[
+        "seed",
+        "top_p",
+        "temperature",
+        "max_completions_tokens",
+        "reasoning_effort",
+    ];
     fn empty() -> Self {
         Self {
             seed: Empty::empty(),
@@ -3970,6 +4168,7 @@ pub struct EvalItem {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for EvalItem {
+    const FIELDS: &'static [&'static str] = &["role", "content", "type"];
     fn empty() -> Self {
         Self {
             role: Empty::empty(),
@@ -4035,6 +4234,7 @@ pub struct EvalItemContentOutputText {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for EvalItemContentOutputText {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4078,6 +4278,7 @@ pub struct EvalItemInputImage {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for EvalItemInputImage {
+    const FIELDS: &'static [&'static str] = &["type", "image_url", "detail"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4135,6 +4336,7 @@ pub struct FileCitationParam {
 
 #[cfg(any(feature = "files", feature = "responses"))]
 impl Empty for FileCitationParam {
+    const FIELDS: &'static [&'static str] = &["type", "index", "file_id", "filename"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4183,6 +4385,7 @@ pub struct FileExpirationAfter {
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 impl Empty for FileExpirationAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "seconds"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -4226,6 +4429,13 @@ pub struct FileSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for FileSearchTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "vector_store_ids",
+        "max_num_results",
+        "ranking_options",
+        "filters",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4282,6 +4492,7 @@ pub struct FileSearchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FileSearchToolCall {
+    const FIELDS: &'static [&'static str] = &["id", "type", "status", "queries", "results"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4332,6 +4543,7 @@ pub struct FileSearchToolCallResultsItem {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FileSearchToolCallResultsItem {
+    const FIELDS: &'static [&'static str] = &["file_id", "text", "filename", "attributes", "score"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -4456,6 +4668,16 @@ pub struct FunctionCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "call_id",
+        "type",
+        "output",
+        "name",
+        "namespace",
+        "caller",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4561,6 +4783,7 @@ pub struct FunctionObject {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 impl Empty for FunctionObject {
+    const FIELDS: &'static [&'static str] = &["description", "name", "parameters", "strict"];
     fn empty() -> Self {
         Self {
             description: Empty::empty(),
@@ -4616,6 +4839,7 @@ pub struct FunctionShellAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellAction {
+    const FIELDS: &'static [&'static str] = &["commands", "timeout_ms", "max_output_length"];
     fn empty() -> Self {
         Self {
             commands: Empty::empty(),
@@ -4654,6 +4878,7 @@ pub struct FunctionShellActionParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellActionParam {
+    const FIELDS: &'static [&'static str] = &["commands", "timeout_ms", "max_output_length"];
     fn empty() -> Self {
         Self {
             commands: Empty::empty(),
@@ -4729,6 +4954,16 @@ pub struct FunctionShellCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "action",
+        "status",
+        "environment",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4805,6 +5040,15 @@ pub struct FunctionShellCallItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "call_id",
+        "caller",
+        "type",
+        "action",
+        "status",
+        "environment",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -4914,6 +5158,16 @@ pub struct FunctionShellCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "caller",
+        "status",
+        "output",
+        "max_output_length",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -4974,6 +5228,7 @@ pub struct FunctionShellCallOutputContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputContent {
+    const FIELDS: &'static [&'static str] = &["stdout", "stderr", "outcome", "created_by"];
     fn empty() -> Self {
         Self {
             stdout: Empty::empty(),
@@ -5036,6 +5291,7 @@ pub struct FunctionShellCallOutputContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputContentParam {
+    const FIELDS: &'static [&'static str] = &["stdout", "stderr", "outcome"];
     fn empty() -> Self {
         Self {
             stdout: Empty::empty(),
@@ -5070,6 +5326,7 @@ pub struct FunctionShellCallOutputExitOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputExitOutcome {
+    const FIELDS: &'static [&'static str] = &["type", "exit_code"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5103,6 +5360,7 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputExitOutcomeParam {
+    const FIELDS: &'static [&'static str] = &["type", "exit_code"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5163,6 +5421,15 @@ pub struct FunctionShellCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputItemParam {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "call_id",
+        "caller",
+        "type",
+        "output",
+        "status",
+        "max_output_length",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5216,6 +5483,7 @@ pub struct FunctionShellCallOutputTimeoutOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputTimeoutOutcome {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5239,6 +5507,7 @@ pub struct FunctionShellCallOutputTimeoutOutcomeParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionShellCallOutputTimeoutOutcomeParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5281,6 +5550,7 @@ pub struct FunctionShellToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for FunctionShellToolParam {
+    const FIELDS: &'static [&'static str] = &["type", "environment", "allowed_callers"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5352,6 +5622,16 @@ pub struct FunctionTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for FunctionTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "name",
+        "description",
+        "parameters",
+        "output_schema",
+        "strict",
+        "defer_loading",
+        "allowed_callers",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5428,6 +5708,16 @@ pub struct FunctionToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "arguments",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5500,6 +5790,16 @@ pub struct FunctionToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionToolCallOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "call_id",
+        "name",
+        "namespace",
+        "caller",
+        "output",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5605,6 +5905,17 @@ pub struct FunctionToolCallOutputResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionToolCallOutputResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "call_id",
+        "name",
+        "namespace",
+        "caller",
+        "output",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5719,6 +6030,17 @@ pub struct FunctionToolCallResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for FunctionToolCallResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "type",
+        "call_id",
+        "caller",
+        "namespace",
+        "name",
+        "arguments",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -5786,6 +6108,16 @@ pub struct FunctionToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for FunctionToolParam {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "description",
+        "parameters",
+        "strict",
+        "type",
+        "output_schema",
+        "defer_loading",
+        "allowed_callers",
+    ];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -5860,6 +6192,8 @@ pub struct GraderLabelModel {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for GraderLabelModel {
+    const FIELDS: &'static [&'static str] =
+        &["type", "name", "model", "input", "labels", "passing_labels"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5912,6 +6246,7 @@ pub struct GraderPython {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for GraderPython {
+    const FIELDS: &'static [&'static str] = &["type", "name", "source", "image_tag"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -5970,6 +6305,8 @@ pub struct GraderScoreModel {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for GraderScoreModel {
+    const FIELDS: &'static [&'static str] =
+        &["type", "name", "model", "sampling_params", "input", "range"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6037,6 +6374,7 @@ pub struct GraderStringCheck {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for GraderStringCheck {
+    const FIELDS: &'static [&'static str] = &["type", "name", "input", "reference", "operation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6115,6 +6453,8 @@ pub struct GraderTextSimilarity {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Empty for GraderTextSimilarity {
+    const FIELDS: &'static [&'static str] =
+        &["type", "name", "input", "reference", "evaluation_metric"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6175,6 +6515,7 @@ pub struct HTTPError {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for HTTPError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6214,6 +6555,7 @@ pub struct HybridSearchOptions {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for HybridSearchOptions {
+    const FIELDS: &'static [&'static str] = &["embedding_weight", "text_weight"];
     fn empty() -> Self {
         Self {
             embedding_weight: Empty::empty(),
@@ -6300,6 +6642,20 @@ pub struct ImageGenTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ImageGenTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "model",
+        "quality",
+        "size",
+        "output_format",
+        "output_compression",
+        "moderation",
+        "background",
+        "input_fidelity",
+        "input_image_mask",
+        "partial_images",
+        "action",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6375,6 +6731,7 @@ pub struct ImageGenToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ImageGenToolCall {
+    const FIELDS: &'static [&'static str] = &["type", "id", "status", "result"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6426,6 +6783,7 @@ pub struct ImageGenToolInputImageMask {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ImageGenToolInputImageMask {
+    const FIELDS: &'static [&'static str] = &["image_url", "file_id"];
     fn empty() -> Self {
         Self {
             image_url: Empty::empty(),
@@ -6598,6 +6956,7 @@ pub struct InlineSkillParam {
     feature = "responses"
 ))]
 impl Empty for InlineSkillParam {
+    const FIELDS: &'static [&'static str] = &["type", "name", "description", "source"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6648,6 +7007,7 @@ pub struct InlineSkillSourceParam {
     feature = "responses"
 ))]
 impl Empty for InlineSkillSourceParam {
+    const FIELDS: &'static [&'static str] = &["type", "media_type", "data"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6681,6 +7041,7 @@ pub struct InputAudio {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 impl Empty for InputAudio {
+    const FIELDS: &'static [&'static str] = &["type", "input_audio"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6719,6 +7080,7 @@ pub struct InputAudioInputAudio {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 impl Empty for InputAudioInputAudio {
+    const FIELDS: &'static [&'static str] = &["data", "format"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -6804,6 +7166,15 @@ pub struct InputFileContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for InputFileContentParam {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "file_id",
+        "filename",
+        "file_data",
+        "file_url",
+        "detail",
+        "prompt_cache_breakpoint",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6853,6 +7224,13 @@ pub struct InputImageContentParamAutoParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for InputImageContentParamAutoParam {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "image_url",
+        "file_id",
+        "detail",
+        "prompt_cache_breakpoint",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6919,6 +7297,7 @@ pub struct InputMessage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for InputMessage {
+    const FIELDS: &'static [&'static str] = &["type", "role", "status", "content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -6979,6 +7358,7 @@ pub struct InputTextContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for InputTextContentParam {
+    const FIELDS: &'static [&'static str] = &["type", "text", "prompt_cache_breakpoint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7073,6 +7453,7 @@ pub struct ItemReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ItemReferenceParam {
+    const FIELDS: &'static [&'static str] = &["type", "id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7106,6 +7487,7 @@ pub struct KeyPressAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for KeyPressAction {
+    const FIELDS: &'static [&'static str] = &["type", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7152,6 +7534,7 @@ pub struct LocalEnvironmentParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for LocalEnvironmentParam {
+    const FIELDS: &'static [&'static str] = &["type", "skills"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7176,6 +7559,7 @@ pub struct LocalEnvironmentResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for LocalEnvironmentResource {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7235,6 +7619,14 @@ pub struct LocalShellExecAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for LocalShellExecAction {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "command",
+        "timeout_ms",
+        "working_directory",
+        "env",
+        "user",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7298,6 +7690,7 @@ pub struct LocalShellToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for LocalShellToolCall {
+    const FIELDS: &'static [&'static str] = &["type", "id", "call_id", "action", "status"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7345,6 +7738,7 @@ pub struct LocalShellToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for LocalShellToolCallOutput {
+    const FIELDS: &'static [&'static str] = &["type", "id", "output", "status"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7379,6 +7773,7 @@ pub struct LocalShellToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for LocalShellToolParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7425,6 +7820,7 @@ pub struct LocalSkillParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for LocalSkillParam {
+    const FIELDS: &'static [&'static str] = &["name", "description", "path"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -7485,6 +7881,7 @@ pub struct MCPApprovalRequest {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPApprovalRequest {
+    const FIELDS: &'static [&'static str] = &["type", "id", "server_label", "name", "arguments"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7543,6 +7940,8 @@ pub struct MCPApprovalResponse {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPApprovalResponse {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "approval_request_id", "approve", "reason"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7603,6 +8002,8 @@ pub struct MCPApprovalResponseResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPApprovalResponseResource {
+    const FIELDS: &'static [&'static str] =
+        &["type", "id", "approval_request_id", "approve", "reason"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7663,6 +8064,7 @@ pub struct MCPListTools {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPListTools {
+    const FIELDS: &'static [&'static str] = &["type", "id", "server_label", "tools", "error"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7708,6 +8110,7 @@ pub struct MCPListToolsTool {
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
 impl Empty for MCPListToolsTool {
+    const FIELDS: &'static [&'static str] = &["name", "description", "input_schema", "annotations"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -7752,6 +8155,7 @@ pub struct MCPProtocolError {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPProtocolError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7840,6 +8244,20 @@ pub struct MCPTool {
     feature = "responses"
 ))]
 impl Empty for MCPTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "server_label",
+        "server_url",
+        "connector_id",
+        "tunnel_id",
+        "authorization",
+        "server_description",
+        "headers",
+        "allowed_tools",
+        "allowed_callers",
+        "require_approval",
+        "defer_loading",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -7945,6 +8363,17 @@ pub struct MCPToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPToolCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "server_label",
+        "name",
+        "arguments",
+        "output",
+        "error",
+        "status",
+        "approval_request_id",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8037,6 +8466,7 @@ pub struct MCPToolExecutionError {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MCPToolExecutionError {
+    const FIELDS: &'static [&'static str] = &["type", "content"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8073,6 +8503,7 @@ pub struct MCPToolFilter {
     feature = "responses"
 ))]
 impl Empty for MCPToolFilter {
+    const FIELDS: &'static [&'static str] = &["tool_names", "read_only"];
     fn empty() -> Self {
         Self {
             tool_names: Empty::empty(),
@@ -8126,6 +8557,7 @@ pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     feature = "responses"
 ))]
 impl Empty for MCPToolRequireApprovalMCPToolApprovalFilter {
+    const FIELDS: &'static [&'static str] = &["always", "never"];
     fn empty() -> Self {
         Self {
             always: Empty::empty(),
@@ -8205,6 +8637,7 @@ pub struct Message {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for Message {
+    const FIELDS: &'static [&'static str] = &["type", "id", "status", "role", "content", "phase"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8541,6 +8974,16 @@ pub struct ModelResponseProperties {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for ModelResponseProperties {
+    const FIELDS: &'static [&'static str] = &[
+        "metadata",
+        "top_logprobs",
+        "temperature",
+        "top_p",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+    ];
     fn empty() -> Self {
         Self {
             metadata: Empty::empty(),
@@ -8581,6 +9024,7 @@ pub struct ModerationConfigParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for ModerationConfigParam {
+    const FIELDS: &'static [&'static str] = &["mode"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -8634,6 +9078,7 @@ pub struct ModerationParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for ModerationParam {
+    const FIELDS: &'static [&'static str] = &["model", "policy"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -8660,6 +9105,7 @@ pub struct ModerationPolicyParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for ModerationPolicyParam {
+    const FIELDS: &'static [&'static str] = &["input", "output"];
     fn empty() -> Self {
         Self {
             input: Empty::empty(),
@@ -8729,6 +9175,14 @@ pub struct ModerationResultBody {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for ModerationResultBody {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "model",
+        "flagged",
+        "categories",
+        "category_scores",
+        "category_applied_input_types",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8778,6 +9232,7 @@ pub struct MoveParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for MoveParam {
+    const FIELDS: &'static [&'static str] = &["type", "x", "y", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8833,6 +9288,7 @@ pub struct NamespaceToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for NamespaceToolParam {
+    const FIELDS: &'static [&'static str] = &["type", "name", "description", "tools"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -8936,6 +9392,17 @@ pub struct OpenAIFile {
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 impl Empty for OpenAIFile {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "bytes",
+        "created_at",
+        "expires_at",
+        "filename",
+        "object",
+        "purpose",
+        "status",
+        "status_details",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9047,6 +9514,7 @@ pub struct OutputMessage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for OutputMessage {
+    const FIELDS: &'static [&'static str] = &["id", "type", "role", "content", "phase", "status"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9131,6 +9599,7 @@ pub struct Program {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for Program {
+    const FIELDS: &'static [&'static str] = &["type", "id", "call_id", "code", "fingerprint"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9197,6 +9666,7 @@ pub struct ProgramItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ProgramItemParam {
+    const FIELDS: &'static [&'static str] = &["id", "type", "call_id", "code", "fingerprint"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9260,6 +9730,7 @@ pub struct ProgramOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ProgramOutput {
+    const FIELDS: &'static [&'static str] = &["type", "id", "call_id", "result", "status"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9325,6 +9796,7 @@ pub struct ProgramOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ProgramOutputItemParam {
+    const FIELDS: &'static [&'static str] = &["id", "type", "call_id", "result", "status"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9383,6 +9855,7 @@ pub struct ProgramToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ProgramToolCallCaller {
+    const FIELDS: &'static [&'static str] = &["type", "caller_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9417,6 +9890,7 @@ pub struct ProgramToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ProgramToolCallCallerParam {
+    const FIELDS: &'static [&'static str] = &["type", "caller_id"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9441,6 +9915,7 @@ pub struct ProgrammaticToolCallingParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ProgrammaticToolCallingParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9479,6 +9954,7 @@ pub struct Prompt {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 impl Empty for Prompt {
+    const FIELDS: &'static [&'static str] = &["id", "version", "variables"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -9514,6 +9990,7 @@ pub struct PromptCacheBreakpointParam {
     feature = "responses"
 ))]
 impl Empty for PromptCacheBreakpointParam {
+    const FIELDS: &'static [&'static str] = &["mode"];
     fn empty() -> Self {
         Self {
             mode: Empty::empty(),
@@ -9550,6 +10027,7 @@ pub struct PromptCacheOptionsParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 impl Empty for PromptCacheOptionsParam {
+    const FIELDS: &'static [&'static str] = &["ttl", "mode"];
     fn empty() -> Self {
         Self {
             ttl: Empty::empty(),
@@ -9599,6 +10077,7 @@ pub struct RankingOptions {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for RankingOptions {
+    const FIELDS: &'static [&'static str] = &["ranker", "score_threshold", "hybrid_search"];
     fn empty() -> Self {
         Self {
             ranker: Empty::empty(),
@@ -9628,6 +10107,7 @@ pub struct RealtimeBetaResponseUsageOutputTokenDetails {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 impl Empty for RealtimeBetaResponseUsageOutputTokenDetails {
+    const FIELDS: &'static [&'static str] = &["text_tokens", "audio_tokens"];
     fn empty() -> Self {
         Self {
             text_tokens: Empty::empty(),
@@ -9709,6 +10189,14 @@ pub struct ReasoningItem {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ReasoningItem {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "encrypted_content",
+        "summary",
+        "content",
+        "status",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9750,6 +10238,7 @@ pub struct ResponseFormatJsonObject {
     feature = "responses"
 ))]
 impl Empty for ResponseFormatJsonObject {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9781,6 +10270,7 @@ pub struct ResponseFormatJsonSchema {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 impl Empty for ResponseFormatJsonSchema {
+    const FIELDS: &'static [&'static str] = &["type", "json_schema"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9823,6 +10313,7 @@ pub struct ResponseFormatJsonSchemaJsonSchema {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 impl Empty for ResponseFormatJsonSchemaJsonSchema {
+    const FIELDS: &'static [&'static str] = &["description", "name", "schema", "strict"];
     fn empty() -> Self {
         Self {
             description: Empty::empty(),
@@ -9867,6 +10358,7 @@ pub struct ResponseFormatText {
     feature = "responses"
 ))]
 impl Empty for ResponseFormatText {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9916,6 +10408,7 @@ pub struct ScreenshotParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ScreenshotParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -9978,6 +10471,7 @@ pub struct ScrollParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ScrollParam {
+    const FIELDS: &'static [&'static str] = &["type", "x", "y", "scroll_x", "scroll_y", "keys"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10057,6 +10551,7 @@ pub struct SkillReferenceParam {
     feature = "responses"
 ))]
 impl Empty for SkillReferenceParam {
+    const FIELDS: &'static [&'static str] = &["type", "skill_id", "version"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10110,6 +10605,7 @@ pub struct SummaryTextContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for SummaryTextContent {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10143,6 +10639,7 @@ pub struct TextContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for TextContent {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10207,6 +10704,7 @@ pub struct TextResponseFormatJsonSchema {
 
 #[cfg(any(feature = "evals", feature = "responses"))]
 impl Empty for TextResponseFormatJsonSchema {
+    const FIELDS: &'static [&'static str] = &["type", "description", "name", "schema", "strict"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10303,6 +10801,7 @@ pub struct ToolChoiceFunction {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 impl Empty for ToolChoiceFunction {
+    const FIELDS: &'static [&'static str] = &["type", "name"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10342,6 +10841,7 @@ pub struct ToolChoiceMCP {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 impl Empty for ToolChoiceMCP {
+    const FIELDS: &'static [&'static str] = &["type", "server_label", "name"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10427,6 +10927,15 @@ pub struct ToolSearchCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ToolSearchCall {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "execution",
+        "arguments",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10485,6 +10994,8 @@ pub struct ToolSearchCallItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ToolSearchCallItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["id", "call_id", "type", "execution", "arguments", "status"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -10577,6 +11088,15 @@ pub struct ToolSearchOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ToolSearchOutput {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "id",
+        "call_id",
+        "execution",
+        "tools",
+        "status",
+        "created_by",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10635,6 +11155,8 @@ pub struct ToolSearchOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for ToolSearchOutputItemParam {
+    const FIELDS: &'static [&'static str] =
+        &["id", "call_id", "type", "execution", "tools", "status"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -10676,6 +11198,7 @@ pub struct ToolSearchToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for ToolSearchToolParam {
+    const FIELDS: &'static [&'static str] = &["type", "execution", "description", "parameters"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10710,6 +11233,7 @@ pub struct TranscriptTextUsageDuration {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 impl Empty for TranscriptTextUsageDuration {
+    const FIELDS: &'static [&'static str] = &["type", "seconds"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10763,6 +11287,13 @@ pub struct TranscriptTextUsageTokens {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 impl Empty for TranscriptTextUsageTokens {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "input_tokens",
+        "input_token_details",
+        "output_tokens",
+        "total_tokens",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10799,6 +11330,7 @@ pub struct TranscriptionLanguage {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 impl Empty for TranscriptionLanguage {
+    const FIELDS: &'static [&'static str] = &["code"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -10831,6 +11363,7 @@ pub struct TypeParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for TypeParam {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -10921,6 +11454,7 @@ pub struct VoiceIdsOrCustomVoiceId {
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
 impl Empty for VoiceIdsOrCustomVoiceId {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -10971,6 +11505,7 @@ pub struct WaitParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WaitParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11011,6 +11546,7 @@ pub struct WebSearchActionFind {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WebSearchActionFind {
+    const FIELDS: &'static [&'static str] = &["type", "url", "pattern"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11042,6 +11578,7 @@ pub struct WebSearchActionOpenPage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WebSearchActionOpenPage {
+    const FIELDS: &'static [&'static str] = &["type", "url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11079,6 +11616,7 @@ pub struct WebSearchActionSearch {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WebSearchActionSearch {
+    const FIELDS: &'static [&'static str] = &["type", "query", "queries", "sources"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11113,6 +11651,7 @@ pub struct WebSearchActionSearchSourcesItem {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WebSearchActionSearchSourcesItem {
+    const FIELDS: &'static [&'static str] = &["type", "url"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11165,6 +11704,7 @@ pub struct WebSearchApproximateLocation {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for WebSearchApproximateLocation {
+    const FIELDS: &'static [&'static str] = &["type", "country", "region", "city", "timezone"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11207,6 +11747,12 @@ pub struct WebSearchPreviewTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for WebSearchPreviewTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "user_location",
+        "search_context_size",
+        "search_content_types",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11265,6 +11811,13 @@ pub struct WebSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for WebSearchTool {
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "external_web_access",
+        "filters",
+        "user_location",
+        "search_context_size",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -11318,6 +11871,7 @@ pub struct WebSearchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 impl Empty for WebSearchToolCall {
+    const FIELDS: &'static [&'static str] = &["id", "type", "status", "action"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -11371,6 +11925,7 @@ pub struct WebSearchToolFilters {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Empty for WebSearchToolFilters {
+    const FIELDS: &'static [&'static str] = &["allowed_domains"];
     fn empty() -> Self {
         Self {
             allowed_domains: Empty::empty(),

@@ -23,6 +23,7 @@ pub struct CreateSkillBody {
 }
 
 impl Empty for CreateSkillBody {
+    const FIELDS: &'static [&'static str] = &["files"];
     fn empty() -> Self {
         Self {
             files: Empty::empty(),
@@ -62,6 +63,7 @@ pub struct CreateSkillVersionBody {
 }
 
 impl Empty for CreateSkillVersionBody {
+    const FIELDS: &'static [&'static str] = &["files", "default"];
     fn empty() -> Self {
         Self {
             files: Empty::empty(),
@@ -112,6 +114,7 @@ pub struct DeletedSkillResource {
 }
 
 impl Empty for DeletedSkillResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -162,6 +165,7 @@ pub struct DeletedSkillVersionResource {
 }
 
 impl Empty for DeletedSkillVersionResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "id", "version"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -200,6 +204,7 @@ pub struct ListSkillVersionsParams {
 }
 
 impl Empty for ListSkillVersionsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -237,6 +242,7 @@ pub struct ListSkillsParams {
 }
 
 impl Empty for ListSkillsParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -265,6 +271,7 @@ pub struct SetDefaultSkillVersionBody {
 }
 
 impl Empty for SetDefaultSkillVersionBody {
+    const FIELDS: &'static [&'static str] = &["default_version"];
     fn empty() -> Self {
         Self {
             default_version: Empty::empty(),
@@ -324,6 +331,7 @@ pub struct SkillListResource {
 }
 
 impl Empty for SkillListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -403,6 +411,15 @@ pub struct SkillResource {
 }
 
 impl Empty for SkillResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "name",
+        "description",
+        "created_at",
+        "default_version",
+        "latest_version",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -468,6 +485,7 @@ pub struct SkillVersionListResource {
 }
 
 impl Empty for SkillVersionListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -547,6 +565,15 @@ pub struct SkillVersionResource {
 }
 
 impl Empty for SkillVersionResource {
+    const FIELDS: &'static [&'static str] = &[
+        "object",
+        "id",
+        "skill_id",
+        "version",
+        "created_at",
+        "name",
+        "description",
+    ];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),

@@ -16,6 +16,7 @@ pub struct AddUploadPartRequest {
 }
 
 impl Empty for AddUploadPartRequest {
+    const FIELDS: &'static [&'static str] = &["data"];
     fn empty() -> Self {
         Self {
             data: Empty::empty(),
@@ -49,6 +50,7 @@ pub struct CompleteUploadRequest {
 }
 
 impl Empty for CompleteUploadRequest {
+    const FIELDS: &'static [&'static str] = &["part_ids", "md5"];
     fn empty() -> Self {
         Self {
             part_ids: Empty::empty(),
@@ -106,6 +108,8 @@ pub struct CreateUploadRequest {
 }
 
 impl Empty for CreateUploadRequest {
+    const FIELDS: &'static [&'static str] =
+        &["filename", "purpose", "bytes", "mime_type", "expires_after"];
     fn empty() -> Self {
         Self {
             filename: Empty::empty(),
@@ -210,6 +214,17 @@ pub struct Upload {
 }
 
 impl Empty for Upload {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "created_at",
+        "filename",
+        "bytes",
+        "purpose",
+        "status",
+        "expires_at",
+        "object",
+        "file",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -265,6 +280,7 @@ pub struct UploadPart {
 }
 
 impl Empty for UploadPart {
+    const FIELDS: &'static [&'static str] = &["id", "created_at", "upload_id", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),

@@ -17,6 +17,7 @@ pub struct AutoChunkingStrategyRequestParam {
 }
 
 impl Empty for AutoChunkingStrategyRequestParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -58,6 +59,8 @@ pub struct CreateVectorStoreFileBatchRequest {
 }
 
 impl Empty for CreateVectorStoreFileBatchRequest {
+    const FIELDS: &'static [&'static str] =
+        &["file_ids", "files", "chunking_strategy", "attributes"];
     fn empty() -> Self {
         Self {
             file_ids: Empty::empty(),
@@ -93,6 +96,7 @@ pub struct CreateVectorStoreFileRequest {
 }
 
 impl Empty for CreateVectorStoreFileRequest {
+    const FIELDS: &'static [&'static str] = &["file_id", "chunking_strategy", "attributes"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -139,6 +143,14 @@ pub struct CreateVectorStoreRequest {
 }
 
 impl Empty for CreateVectorStoreRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "file_ids",
+        "name",
+        "description",
+        "expires_after",
+        "chunking_strategy",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             file_ids: Empty::empty(),
@@ -192,6 +204,7 @@ pub struct DeleteVectorStoreFileResponse {
 }
 
 impl Empty for DeleteVectorStoreFileResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -232,6 +245,7 @@ pub struct DeleteVectorStoreResponse {
 }
 
 impl Empty for DeleteVectorStoreResponse {
+    const FIELDS: &'static [&'static str] = &["id", "deleted", "object"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -277,6 +291,7 @@ pub struct ListFilesInVectorStoreBatchParams {
 }
 
 impl Empty for ListFilesInVectorStoreBatchParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before", "filter"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -341,6 +356,7 @@ pub struct ListVectorStoreFilesParams {
 }
 
 impl Empty for ListVectorStoreFilesParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before", "filter"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -413,6 +429,7 @@ pub struct ListVectorStoreFilesResponse {
 }
 
 impl Empty for ListVectorStoreFilesResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -457,6 +474,7 @@ pub struct ListVectorStoresParams {
 }
 
 impl Empty for ListVectorStoresParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after", "before"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -525,6 +543,7 @@ pub struct ListVectorStoresResponse {
 }
 
 impl Empty for ListVectorStoresResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -549,6 +568,7 @@ pub struct OtherChunkingStrategyResponseParam {
 }
 
 impl Empty for OtherChunkingStrategyResponseParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -585,6 +605,7 @@ pub struct StaticChunkingStrategy {
 }
 
 impl Empty for StaticChunkingStrategy {
+    const FIELDS: &'static [&'static str] = &["max_chunk_size_tokens", "chunk_overlap_tokens"];
     fn empty() -> Self {
         Self {
             max_chunk_size_tokens: Empty::empty(),
@@ -615,6 +636,7 @@ pub struct StaticChunkingStrategyRequestParam {
 }
 
 impl Empty for StaticChunkingStrategyRequestParam {
+    const FIELDS: &'static [&'static str] = &["type", "static"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -645,6 +667,7 @@ pub struct StaticChunkingStrategyResponseParam {
 }
 
 impl Empty for StaticChunkingStrategyResponseParam {
+    const FIELDS: &'static [&'static str] = &["type", "static"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -667,6 +690,7 @@ pub struct UpdateVectorStoreFileAttributesRequest {
 }
 
 impl Empty for UpdateVectorStoreFileAttributesRequest {
+    const FIELDS: &'static [&'static str] = &["attributes"];
     fn empty() -> Self {
         Self {
             attributes: Empty::empty(),
@@ -697,6 +721,7 @@ pub struct UpdateVectorStoreRequest {
 }
 
 impl Empty for UpdateVectorStoreRequest {
+    const FIELDS: &'static [&'static str] = &["name", "expires_after", "metadata"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -729,6 +754,7 @@ pub struct VectorStoreExpirationAfter {
 }
 
 impl Empty for VectorStoreExpirationAfter {
+    const FIELDS: &'static [&'static str] = &["anchor", "days"];
     fn empty() -> Self {
         Self {
             anchor: Empty::empty(),
@@ -795,6 +821,14 @@ pub struct VectorStoreFileBatchObject {
 }
 
 impl Empty for VectorStoreFileBatchObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "vector_store_id",
+        "status",
+        "file_counts",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -862,6 +896,8 @@ pub struct VectorStoreFileBatchObjectFileCounts {
 }
 
 impl Empty for VectorStoreFileBatchObjectFileCounts {
+    const FIELDS: &'static [&'static str] =
+        &["in_progress", "completed", "failed", "cancelled", "total"];
     fn empty() -> Self {
         Self {
             in_progress: Empty::empty(),
@@ -928,6 +964,7 @@ pub struct VectorStoreFileContentResponse {
 }
 
 impl Empty for VectorStoreFileContentResponse {
+    const FIELDS: &'static [&'static str] = &["object", "data", "has_more", "next_page"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -962,6 +999,7 @@ pub struct VectorStoreFileContentResponseDataItem {
 }
 
 impl Empty for VectorStoreFileContentResponseDataItem {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1038,6 +1076,17 @@ pub struct VectorStoreFileObject {
 }
 
 impl Empty for VectorStoreFileObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "usage_bytes",
+        "created_at",
+        "vector_store_id",
+        "status",
+        "last_error",
+        "chunking_strategy",
+        "attributes",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1091,6 +1140,7 @@ pub struct VectorStoreFileObjectLastError {
 }
 
 impl Empty for VectorStoreFileObjectLastError {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -1202,6 +1252,19 @@ pub struct VectorStoreObject {
 }
 
 impl Empty for VectorStoreObject {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "created_at",
+        "name",
+        "usage_bytes",
+        "file_counts",
+        "status",
+        "expires_after",
+        "expires_at",
+        "last_active_at",
+        "metadata",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -1274,6 +1337,8 @@ pub struct VectorStoreObjectFileCounts {
 }
 
 impl Empty for VectorStoreObjectFileCounts {
+    const FIELDS: &'static [&'static str] =
+        &["in_progress", "completed", "failed", "cancelled", "total"];
     fn empty() -> Self {
         Self {
             in_progress: Empty::empty(),
@@ -1335,6 +1400,13 @@ pub struct VectorStoreSearchRequest {
 }
 
 impl Empty for VectorStoreSearchRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "query",
+        "rewrite_query",
+        "max_num_results",
+        "filters",
+        "ranking_options",
+    ];
     fn empty() -> Self {
         Self {
             query: Empty::empty(),
@@ -1391,6 +1463,7 @@ pub struct VectorStoreSearchRequestRankingOptions {
 }
 
 impl Empty for VectorStoreSearchRequestRankingOptions {
+    const FIELDS: &'static [&'static str] = &["ranker", "score_threshold"];
     fn empty() -> Self {
         Self {
             ranker: Empty::empty(),
@@ -1434,6 +1507,7 @@ pub struct VectorStoreSearchResultContentObject {
 }
 
 impl Empty for VectorStoreSearchResultContentObject {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
@@ -1493,6 +1567,8 @@ pub struct VectorStoreSearchResultItem {
 }
 
 impl Empty for VectorStoreSearchResultItem {
+    const FIELDS: &'static [&'static str] =
+        &["file_id", "filename", "score", "attributes", "content"];
     fn empty() -> Self {
         Self {
             file_id: Empty::empty(),
@@ -1554,6 +1630,8 @@ pub struct VectorStoreSearchResultsPage {
 }
 
 impl Empty for VectorStoreSearchResultsPage {
+    const FIELDS: &'static [&'static str] =
+        &["object", "search_query", "data", "has_more", "next_page"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),

@@ -26,6 +26,7 @@ pub struct CreateVideoCharacterBody {
 }
 
 impl Empty for CreateVideoCharacterBody {
+    const FIELDS: &'static [&'static str] = &["video", "name"];
     fn empty() -> Self {
         Self {
             video: Empty::empty(),
@@ -63,6 +64,7 @@ pub struct CreateVideoEditJsonBody {
 }
 
 impl Empty for CreateVideoEditJsonBody {
+    const FIELDS: &'static [&'static str] = &["video", "prompt"];
     fn empty() -> Self {
         Self {
             video: Empty::empty(),
@@ -100,6 +102,7 @@ pub struct CreateVideoEditMultipartBody {
 }
 
 impl Empty for CreateVideoEditMultipartBody {
+    const FIELDS: &'static [&'static str] = &["video", "prompt"];
     fn empty() -> Self {
         Self {
             video: Empty::empty(),
@@ -156,6 +159,7 @@ pub struct CreateVideoExtendJsonBody {
 }
 
 impl Empty for CreateVideoExtendJsonBody {
+    const FIELDS: &'static [&'static str] = &["video", "prompt", "seconds"];
     fn empty() -> Self {
         Self {
             video: Empty::empty(),
@@ -203,6 +207,7 @@ pub struct CreateVideoExtendMultipartBody {
 }
 
 impl Empty for CreateVideoExtendMultipartBody {
+    const FIELDS: &'static [&'static str] = &["video", "prompt", "seconds"];
     fn empty() -> Self {
         Self {
             video: Empty::empty(),
@@ -254,6 +259,8 @@ pub struct CreateVideoJsonBody {
 }
 
 impl Empty for CreateVideoJsonBody {
+    const FIELDS: &'static [&'static str] =
+        &["model", "prompt", "input_reference", "seconds", "size"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -297,6 +304,8 @@ pub struct CreateVideoMultipartBody {
 }
 
 impl Empty for CreateVideoMultipartBody {
+    const FIELDS: &'static [&'static str] =
+        &["model", "prompt", "input_reference", "seconds", "size"];
     fn empty() -> Self {
         Self {
             model: Empty::empty(),
@@ -338,6 +347,7 @@ pub struct CreateVideoRemixBody {
 }
 
 impl Empty for CreateVideoRemixBody {
+    const FIELDS: &'static [&'static str] = &["prompt"];
     fn empty() -> Self {
         Self {
             prompt: Empty::empty(),
@@ -377,6 +387,7 @@ pub struct DeletedVideoResource {
 }
 
 impl Empty for DeletedVideoResource {
+    const FIELDS: &'static [&'static str] = &["object", "deleted", "id"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -414,6 +425,7 @@ pub struct Error2 {
 }
 
 impl Empty for Error2 {
+    const FIELDS: &'static [&'static str] = &["code", "message"];
     fn empty() -> Self {
         Self {
             code: Empty::empty(),
@@ -447,6 +459,7 @@ pub struct ImageRefParam2 {
 }
 
 impl Empty for ImageRefParam2 {
+    const FIELDS: &'static [&'static str] = &["image_url", "file_id"];
     fn empty() -> Self {
         Self {
             image_url: Empty::empty(),
@@ -483,6 +496,7 @@ pub struct ListVideosParams {
 }
 
 impl Empty for ListVideosParams {
+    const FIELDS: &'static [&'static str] = &["limit", "order", "after"];
     fn empty() -> Self {
         Self {
             limit: Empty::empty(),
@@ -505,6 +519,7 @@ pub struct RetrieveVideoContentParams {
 }
 
 impl Empty for RetrieveVideoContentParams {
+    const FIELDS: &'static [&'static str] = &["variant"];
     fn empty() -> Self {
         Self {
             variant: Empty::empty(),
@@ -551,6 +566,7 @@ pub struct VideoCharacterResource {
 }
 
 impl Empty for VideoCharacterResource {
+    const FIELDS: &'static [&'static str] = &["id", "name", "created_at"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -624,6 +640,7 @@ pub struct VideoListResource {
 }
 
 impl Empty for VideoListResource {
+    const FIELDS: &'static [&'static str] = &["object", "data", "first_id", "last_id", "has_more"];
     fn empty() -> Self {
         Self {
             object: Empty::empty(),
@@ -670,6 +687,7 @@ pub struct VideoReferenceInputParam {
 }
 
 impl Empty for VideoReferenceInputParam {
+    const FIELDS: &'static [&'static str] = &["id"];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),
@@ -798,6 +816,21 @@ pub struct VideoResource {
 }
 
 impl Empty for VideoResource {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "model",
+        "status",
+        "progress",
+        "created_at",
+        "completed_at",
+        "expires_at",
+        "prompt",
+        "size",
+        "seconds",
+        "remixed_from_video_id",
+        "error",
+    ];
     fn empty() -> Self {
         Self {
             id: Empty::empty(),

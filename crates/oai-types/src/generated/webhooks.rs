@@ -47,6 +47,7 @@ pub struct WebhookBatchCancelled {
 }
 
 impl Empty for WebhookBatchCancelled {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -104,6 +105,7 @@ pub struct WebhookBatchCompleted {
 }
 
 impl Empty for WebhookBatchCompleted {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -161,6 +163,7 @@ pub struct WebhookBatchExpired {
 }
 
 impl Empty for WebhookBatchExpired {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -218,6 +221,7 @@ pub struct WebhookBatchFailed {
 }
 
 impl Empty for WebhookBatchFailed {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -275,6 +279,7 @@ pub struct WebhookEvalRunCanceled {
 }
 
 impl Empty for WebhookEvalRunCanceled {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -332,6 +337,7 @@ pub struct WebhookEvalRunFailed {
 }
 
 impl Empty for WebhookEvalRunFailed {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -389,6 +395,7 @@ pub struct WebhookEvalRunSucceeded {
 }
 
 impl Empty for WebhookEvalRunSucceeded {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -446,6 +453,7 @@ pub struct WebhookFineTuningJobCancelled {
 }
 
 impl Empty for WebhookFineTuningJobCancelled {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -503,6 +511,7 @@ pub struct WebhookFineTuningJobFailed {
 }
 
 impl Empty for WebhookFineTuningJobFailed {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -560,6 +569,7 @@ pub struct WebhookFineTuningJobSucceeded {
 }
 
 impl Empty for WebhookFineTuningJobSucceeded {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -617,6 +627,7 @@ pub struct WebhookLiveCallIncoming {
 }
 
 impl Empty for WebhookLiveCallIncoming {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -656,6 +667,7 @@ pub struct WebhookLiveCallIncomingData {
 }
 
 impl Empty for WebhookLiveCallIncomingData {
+    const FIELDS: &'static [&'static str] = &["session_id", "sip_headers"];
     fn empty() -> Self {
         Self {
             session_id: Empty::empty(),
@@ -692,6 +704,7 @@ pub struct WebhookLiveCallIncomingDataSipHeadersItem {
 }
 
 impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
+    const FIELDS: &'static [&'static str] = &["name", "value"];
     fn empty() -> Self {
         Self {
             name: Empty::empty(),
@@ -743,6 +756,7 @@ pub struct WebhookRealtimeCallIncoming {
 }
 
 impl Empty for WebhookRealtimeCallIncoming {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -782,6 +796,7 @@ pub struct WebhookRealtimeCallIncomingData {
 }
 
 impl Empty for WebhookRealtimeCallIncomingData {
+    const FIELDS: &'static [&'static str] = &["call_id", "sip_headers"];
     fn empty() -> Self {
         Self {
             call_id: Empty::empty(),
@@ -836,6 +851,7 @@ pub struct WebhookResponseCancelled {
 }
 
 impl Empty for WebhookResponseCancelled {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -893,6 +909,7 @@ pub struct WebhookResponseCompleted {
 }
 
 impl Empty for WebhookResponseCompleted {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -950,6 +967,7 @@ pub struct WebhookResponseFailed {
 }
 
 impl Empty for WebhookResponseFailed {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
@@ -1007,6 +1025,7 @@ pub struct WebhookResponseIncomplete {
 }
 
 impl Empty for WebhookResponseIncomplete {
+    const FIELDS: &'static [&'static str] = &["created_at", "id", "data", "object", "type"];
     fn empty() -> Self {
         Self {
             created_at: Empty::empty(),
