@@ -914,16 +914,27 @@ mod tests {
         // `strict/...` reads the strict build's estimates.
         let d = dir.join("strict").join("g/ours").join("new");
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("estimates.json"), r#"{"mean":{"point_estimate":84.0}}"#).unwrap();
+        std::fs::write(
+            d.join("estimates.json"),
+            r#"{"mean":{"point_estimate":84.0}}"#,
+        )
+        .unwrap();
         let strict = compare(&e, &mut missing, "f", "g/ours", "strict/g/ours", None);
         assert_eq!(strict.ratio, "1.250x");
         // The tolerance cost is taken relative to each run's own baseline:
         // (105 / 100) / (84 / 80) = 1.
         let d = dir.join("strict").join("g/bare").join("new");
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("estimates.json"), r#"{"mean":{"point_estimate":80.0}}"#).unwrap();
+        std::fs::write(
+            d.join("estimates.json"),
+            r#"{"mean":{"point_estimate":80.0}}"#,
+        )
+        .unwrap();
         let cost = tolerance_cost(&e, &mut missing, "f", "g/ours", "g/bare");
-        assert_eq!((cost.ratio.as_str(), cost.bare.as_str()), ("1.000x", "84 ns"));
+        assert_eq!(
+            (cost.ratio.as_str(), cost.bare.as_str()),
+            ("1.000x", "84 ns")
+        );
         assert_eq!(missing, ["g/none"]);
         // Estimates older than the run are stale.
         let later = Estimates {

@@ -53,7 +53,10 @@ fn chat(c: &mut Criterion) {
         let ours: CreateChatCompletionStreamResponse = serde_json::from_slice(p).unwrap();
         let theirs: handwritten::ChatChunk = serde_json::from_slice(p).unwrap();
         assert_eq!(ours.id, theirs.id);
-        assert_eq!(ours.choices[0].delta.content, theirs.choices[0].delta.content);
+        assert_eq!(
+            ours.choices[0].delta.content,
+            theirs.choices[0].delta.content
+        );
     }
 
     let mut group = c.benchmark_group("type_decode_chat");

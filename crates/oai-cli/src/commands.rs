@@ -421,10 +421,11 @@ async fn list_files(client: &oai::Client, out: &Output, json: bool) -> Outcome {
 }
 
 async fn delete_file(client: &oai::Client, out: &Output, json: bool, id: &str) -> Outcome {
-    let deleted = client.files().delete(id).await?;
     if json {
-        return print_json(out, &deleted);
+        let path = format!("/files/{}", oai::path_segment("file_id", id)?);
+        return print_body(out, &client.delete(path).send_raw().await?);
     }
+    let deleted = client.files().delete(id).await?;
     out.write_line(&format!("deleted {}", out.field(&deleted.id)))
 }
 

@@ -29,8 +29,9 @@ struct Cli {
     /// as it sent it, never re-encoded (fields this program does not know are
     /// kept, fields the server left out stay out). A streamed answer prints
     /// its events, one JSON object per line as they arrive (`[DONE]` is not
-    /// printed); `--no-stream` prints the one answer object. `files upload`,
-    /// `files delete` and `batch run` print the objects as decoded.
+    /// printed); `--no-stream` prints the one answer object. `files upload`
+    /// and `batch run`, which make several requests, print the final objects
+    /// as decoded (fields this program does not know are still kept).
     #[arg(long, global = true)]
     json: bool,
 

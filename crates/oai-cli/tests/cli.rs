@@ -185,9 +185,23 @@ async fn files_upload_shows_progress_then_list_and_delete() {
         stdout(&out)
     );
 
+    let small_id = stdout(&out).split('\t').next().unwrap().to_owned();
+
     let out = oai(Some(&mock), &["files", "list"]).await;
     assert!(stdout(&out).contains(&file_id), "{}", stdout(&out));
     assert!(stdout(&out).contains("small.txt"), "{}", stdout(&out));
+    // `--json` prints the server's answer to the delete.
+    let out = oai(Some(&mock), &["--json", "files", "delete", &small_id]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let value: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (value["id"].as_str(), value["deleted"].as_bool()),
+        (Some(small_id.as_str()), Some(true))
+    );
+    // An id that would change the endpoint never leaves the process.
+    let out = oai(Some(&mock), &["--json", "files", "delete", ".."]).await;
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("file_id"), "{}", stderr(&out));
     let out = oai(Some(&mock), &["files", "delete", &file_id]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("deleted {file_id}\n"));

@@ -449,7 +449,11 @@ mod tests {
     impl Empty for Wide {
         const FIELDS: &'static [&'static str] = &["a", "b", "c"];
         fn empty() -> Self {
-            Self { a: String::new(), b: String::new(), c: String::new() }
+            Self {
+                a: String::new(),
+                b: String::new(),
+                c: String::new(),
+            }
         }
     }
 
@@ -465,7 +469,10 @@ mod tests {
     impl Empty for Narrow {
         const FIELDS: &'static [&'static str] = &["c", "d"];
         fn empty() -> Self {
-            Self { c: String::new(), d: String::new() }
+            Self {
+                c: String::new(),
+                d: String::new(),
+            }
         }
     }
 
@@ -497,7 +504,13 @@ mod tests {
         // Both need a rule: the one that needs fewer (Narrow lacks one field,
         // Wide two), whatever the order of the variants.
         let (v, used) = either(r#"{"c":"x"}"#);
-        assert_eq!(v, Either::Narrow(Narrow { c: "x".into(), d: String::new() }));
+        assert_eq!(
+            v,
+            Either::Narrow(Narrow {
+                c: "x".into(),
+                d: String::new()
+            })
+        );
         assert_eq!(used, 1, "only the chosen variant's rules count");
         // A tie goes to the first.
         let (v, _) = either(r#"{"a":"1","b":"2","d":"y"}"#);

@@ -606,11 +606,12 @@ fn item_result<R: DeserializeOwned>(
             request_id: resp.request_id.clone(),
             code: None,
             error_type: None,
-            // The decoder's message may quote the body: scrubbed.
+            // Where it failed and why, without any value from the body.
             message: scrub.clip(
                 &format!(
-                    "the response body is not a {}: {e}",
-                    std::any::type_name::<R>()
+                    "the response body is not a {}: {}",
+                    std::any::type_name::<R>(),
+                    oai_transport::decode::explain::<R>(body, &e, scrub)
                 ),
                 oai_transport::api_error::MAX_MESSAGE_BYTES,
             ),
@@ -1140,6 +1141,7 @@ mod tests {
         );
         let d = out.get("d").unwrap().as_ref().unwrap_err();
         assert_eq!(d.kind, BatchItemErrorKind::Decode);
+        assert!(d.message.contains("missing field `x`"), "{}", d.message);
         assert_eq!(out.succeeded(), 1);
         let expected = vec!["a".to_owned(), "z".to_owned()];
         assert_eq!(out.missing(&expected), ["z"]);

@@ -214,6 +214,24 @@ impl Client {
     }
 }
 
+/// An id (or any value) as one percent-encoded path segment, for the raw
+/// requests of [`Client::request`]: the same encoding the generated methods
+/// use, so a value can never change which endpoint is called.
+///
+/// ```
+/// assert_eq!(oai::path_segment("file_id", "file-abc123").unwrap(), "file-abc123");
+/// assert_eq!(oai::path_segment("file_id", "a/../b?x").unwrap(), "a%2F..%2Fb%3Fx");
+/// // Values that no URL can carry as a segment are refused.
+/// assert!(oai::path_segment("file_id", "..").unwrap_err().is_invalid_input());
+/// assert!(oai::path_segment("file_id", "").is_err());
+/// ```
+///
+/// # Errors
+/// An [`ErrorKind::InvalidInput`] error for an empty value, `.` or `..`.
+pub fn path_segment(name: &str, value: &str) -> Result<String> {
+    support::segment(name, value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -532,7 +532,8 @@ impl LargeUpload {
                 }
             }
         }
-        let mime_type = mime_type.unwrap_or_else(|| guess_mime(&filename).to_owned());
+        let mime_type =
+            mime_type.unwrap_or_else(|| oai_transport::multipart::guess_mime(&filename).to_owned());
         let request = CreateUploadRequest {
             extra: Default::default(),
             filename: filename.clone(),
@@ -600,28 +601,6 @@ fn completed_parts(ids: &[Option<String>]) -> Vec<CompletedPart> {
             })
         })
         .collect()
-}
-
-/// A small table of the content types the API's file purposes take.
-fn guess_mime(filename: &str) -> &'static str {
-    let ext = filename
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "jsonl" => "text/jsonl",
-        "json" => "application/json",
-        "txt" => "text/plain",
-        "md" => "text/markdown",
-        "csv" => "text/csv",
-        "html" => "text/html",
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => "application/octet-stream",
-    }
 }
 
 enum Reader {
@@ -892,13 +871,6 @@ impl Job<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mime_guesses() {
-        assert_eq!(guess_mime("a.JSONL"), "text/jsonl");
-        assert_eq!(guess_mime("noext"), "application/octet-stream");
-        assert_eq!(guess_mime("x.tar.gz"), "application/octet-stream");
-    }
 
     #[tokio::test]
     async fn bytes_reader_takes_skips_and_ends() {

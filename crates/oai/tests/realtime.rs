@@ -612,10 +612,15 @@ async fn unknown_events_are_kept_and_bad_known_ones_keep_their_text() {
     assert_eq!(unknown.as_unknown().unwrap()["payload"], json!([1, 2]));
     match next(&mut session).await.unwrap().unwrap_err() {
         RealtimeError::Decode {
-            event_type, raw, ..
+            event_type,
+            raw,
+            message,
         } => {
             assert_eq!(event_type.as_deref(), Some("response.output_text.delta"));
             assert!(raw.contains("\"delta\":5"), "{raw}");
+            // Why, without the value: the message quotes no body text.
+            assert!(message.contains("expected"), "{message}");
+            assert!(!message.contains('5'), "{message}");
         }
         other => panic!("{other:?}"),
     }

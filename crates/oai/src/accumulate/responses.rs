@@ -274,14 +274,9 @@ impl ResponseAccumulator {
         Some(response)
     }
 
-    /// The item at `output_index` (an event's `item_id` is not checked
+    /// The item at `output_index` (events' `item_id`s are not checked
     /// against it: real servers rotate ids).
-    fn item(
-        &mut self,
-        output_index: i64,
-        _event_item_id: &str,
-        event: &str,
-    ) -> Result<&mut OutputItem, AccumulateError> {
+    fn item(&mut self, output_index: i64, event: &str) -> Result<&mut OutputItem, AccumulateError> {
         self.items.get_mut(&output_index).ok_or_else(|| {
             out_of_order(format!(
                 "`{event}` for output {output_index}, which no output_item event added"
@@ -299,12 +294,11 @@ impl ResponseAccumulator {
     fn put_part(
         &mut self,
         output_index: i64,
-        item_id: &str,
         content_index: i64,
         part: &OutputContent,
         event: &str,
     ) -> Result<(), AccumulateError> {
-        let item = self.item(output_index, item_id, event)?;
+        let item = self.item(output_index, event)?;
         let what = || format!("content part {content_index} of output {output_index}");
         match item {
             OutputItem::Message(m) => {
@@ -341,11 +335,10 @@ impl ResponseAccumulator {
     fn message_part(
         &mut self,
         output_index: i64,
-        item_id: &str,
         content_index: i64,
         event: &str,
     ) -> Result<&mut OutputMessageContent, AccumulateError> {
-        match self.item(output_index, item_id, event)? {
+        match self.item(output_index, event)? {
             OutputItem::Message(m) => part(&mut m.content, content_index, || {
                 format!("`{event}`: content part {content_index} of output {output_index}")
             }),
@@ -356,11 +349,10 @@ impl ResponseAccumulator {
     fn output_text(
         &mut self,
         output_index: i64,
-        item_id: &str,
         content_index: i64,
         event: &str,
     ) -> Result<&mut oai_types::OutputTextContent, AccumulateError> {
-        match self.message_part(output_index, item_id, content_index, event)? {
+        match self.message_part(output_index, content_index, event)? {
             OutputMessageContent::OutputText(t) => Ok(t),
             _ => Err(out_of_order(format!(
                 "`{event}`: content part {content_index} of output {output_index} is not output text"
@@ -371,11 +363,10 @@ impl ResponseAccumulator {
     fn refusal(
         &mut self,
         output_index: i64,
-        item_id: &str,
         content_index: i64,
         event: &str,
     ) -> Result<&mut String, AccumulateError> {
-        match self.message_part(output_index, item_id, content_index, event)? {
+        match self.message_part(output_index, content_index, event)? {
             OutputMessageContent::Refusal(r) => Ok(&mut r.refusal),
             _ => Err(out_of_order(format!(
                 "`{event}`: content part {content_index} of output {output_index} is not a refusal"
@@ -387,11 +378,10 @@ impl ResponseAccumulator {
     fn call_text(
         &mut self,
         output_index: i64,
-        item_id: &str,
         custom: bool,
         event: &str,
     ) -> Result<&mut String, AccumulateError> {
-        match (self.item(output_index, item_id, event)?, custom) {
+        match (self.item(output_index, event)?, custom) {
             (OutputItem::FunctionCall(c), false) => Ok(&mut c.arguments),
             (OutputItem::CustomToolCall(c), true) => Ok(&mut c.input),
             (other, _) => Err(Self::wrong_kind(other, output_index, event)),
@@ -401,10 +391,9 @@ impl ResponseAccumulator {
     fn reasoning(
         &mut self,
         output_index: i64,
-        item_id: &str,
         event: &str,
     ) -> Result<&mut oai_types::ReasoningItem, AccumulateError> {
-        match self.item(output_index, item_id, event)? {
+        match self.item(output_index, event)? {
             OutputItem::Reasoning(r) => Ok(r),
             other => Err(Self::wrong_kind(other, output_index, event)),
         }
@@ -413,11 +402,10 @@ impl ResponseAccumulator {
     fn summary(
         &mut self,
         output_index: i64,
-        item_id: &str,
         summary_index: i64,
         event: &str,
     ) -> Result<&mut String, AccumulateError> {
-        let r = self.reasoning(output_index, item_id, event)?;
+        let r = self.reasoning(output_index, event)?;
         part(&mut r.summary, summary_index, || {
             format!("`{event}`: summary part {summary_index} of output {output_index}")
         })
@@ -427,11 +415,10 @@ impl ResponseAccumulator {
     fn reasoning_text(
         &mut self,
         output_index: i64,
-        item_id: &str,
         content_index: i64,
         event: &str,
     ) -> Result<&mut String, AccumulateError> {
-        let r = self.reasoning(output_index, item_id, event)?;
+        let r = self.reasoning(output_index, event)?;
         part(
             r.content.get_or_insert_with(Vec::new),
             content_index,
@@ -481,14 +468,12 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseOutputItemDone(e) => self.put_item(e.output_index, &e.item)?,
             Ev::ResponseContentPartAdded(e) => self.put_part(
                 e.output_index,
-                &e.item_id,
                 e.content_index,
                 &e.part,
                 "response.content_part.added",
             )?,
             Ev::ResponseContentPartDone(e) => self.put_part(
                 e.output_index,
-                &e.item_id,
                 e.content_index,
                 &e.part,
                 "response.content_part.done",
@@ -496,26 +481,19 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseOutputTextDelta(e) => self
                 .output_text(
                     e.output_index,
-                    &e.item_id,
                     e.content_index,
                     "response.output_text.delta",
                 )?
                 .text
                 .push_str(&e.delta),
             Ev::ResponseOutputTextDone(e) => {
-                self.output_text(
-                    e.output_index,
-                    &e.item_id,
-                    e.content_index,
-                    "response.output_text.done",
-                )?
-                .text
-                .clone_from(&e.text);
+                self.output_text(e.output_index, e.content_index, "response.output_text.done")?
+                    .text
+                    .clone_from(&e.text);
             }
             Ev::ResponseOutputTextAnnotationAdded(e) => {
                 let text = self.output_text(
                     e.output_index,
-                    &e.item_id,
                     e.content_index,
                     "response.output_text.annotation.added",
                 )?;
@@ -527,32 +505,21 @@ impl Accumulator for ResponseAccumulator {
                 }
             }
             Ev::ResponseRefusalDelta(e) => self
-                .refusal(
-                    e.output_index,
-                    &e.item_id,
-                    e.content_index,
-                    "response.refusal.delta",
-                )?
+                .refusal(e.output_index, e.content_index, "response.refusal.delta")?
                 .push_str(&e.delta),
             Ev::ResponseRefusalDone(e) => self
-                .refusal(
-                    e.output_index,
-                    &e.item_id,
-                    e.content_index,
-                    "response.refusal.done",
-                )?
+                .refusal(e.output_index, e.content_index, "response.refusal.done")?
                 .clone_from(&e.refusal),
             Ev::ResponseFunctionCallArgumentsDelta(e) => self
                 .call_text(
                     e.output_index,
-                    &e.item_id,
                     false,
                     "response.function_call_arguments.delta",
                 )?
                 .push_str(&e.delta),
             Ev::ResponseFunctionCallArgumentsDone(e) => {
                 let event = "response.function_call_arguments.done";
-                match self.item(e.output_index, &e.item_id, event)? {
+                match self.item(e.output_index, event)? {
                     OutputItem::FunctionCall(c) => {
                         c.arguments.clone_from(&e.arguments);
                         c.name.clone_from(&e.name);
@@ -563,23 +530,16 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseCustomToolCallInputDelta(e) => self
                 .call_text(
                     e.output_index,
-                    &e.item_id,
                     true,
                     "response.custom_tool_call_input.delta",
                 )?
                 .push_str(&e.delta),
             Ev::ResponseCustomToolCallInputDone(e) => self
-                .call_text(
-                    e.output_index,
-                    &e.item_id,
-                    true,
-                    "response.custom_tool_call_input.done",
-                )?
+                .call_text(e.output_index, true, "response.custom_tool_call_input.done")?
                 .clone_from(&e.input),
             Ev::ResponseReasoningSummaryPartAdded(e) => {
                 self.put_summary(
                     e.output_index,
-                    &e.item_id,
                     e.summary_index,
                     &e.part.text,
                     "response.reasoning_summary_part.added",
@@ -588,7 +548,6 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseReasoningSummaryPartDone(e) => {
                 self.put_summary(
                     e.output_index,
-                    &e.item_id,
                     e.summary_index,
                     &e.part.text,
                     "response.reasoning_summary_part.done",
@@ -597,7 +556,6 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseReasoningSummaryTextDelta(e) => self
                 .summary(
                     e.output_index,
-                    &e.item_id,
                     e.summary_index,
                     "response.reasoning_summary_text.delta",
                 )?
@@ -605,7 +563,6 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseReasoningSummaryTextDone(e) => self
                 .summary(
                     e.output_index,
-                    &e.item_id,
                     e.summary_index,
                     "response.reasoning_summary_text.done",
                 )?
@@ -613,7 +570,6 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseReasoningTextDelta(e) => self
                 .reasoning_text(
                     e.output_index,
-                    &e.item_id,
                     e.content_index,
                     "response.reasoning_text.delta",
                 )?
@@ -621,7 +577,6 @@ impl Accumulator for ResponseAccumulator {
             Ev::ResponseReasoningTextDone(e) => self
                 .reasoning_text(
                     e.output_index,
-                    &e.item_id,
                     e.content_index,
                     "response.reasoning_text.done",
                 )?
@@ -658,12 +613,11 @@ impl ResponseAccumulator {
     fn put_summary(
         &mut self,
         output_index: i64,
-        item_id: &str,
         summary_index: i64,
         text: &str,
         event: &str,
     ) -> Result<(), AccumulateError> {
-        let r = self.reasoning(output_index, item_id, event)?;
+        let r = self.reasoning(output_index, event)?;
         let summary = SummaryTextContent {
             extra: Default::default(),
             r#type: Default::default(),

@@ -625,7 +625,13 @@ fn decode(scrub: &Scrubber, text: &str) -> Item {
             Err(RealtimeError::Decode {
                 event_type,
                 raw: scrubbed(scrub, text),
-                message: excerpt(scrub, &e.to_string(), 500),
+                // Where it failed and why, without any value from the text.
+                message: excerpt(
+                    scrub,
+                    &oai_transport::decode::explain::<RealtimeServerEvent>(text, &e, scrub)
+                        .to_string(),
+                    500,
+                ),
             })
         }
     }
